@@ -1,0 +1,77 @@
+"""The ``biodyn`` command.
+
+Each subcommand lives in ``biodyn._cli.<module>`` with two functions:
+
+* ``add_arguments(parser)`` declares its flags (cheap: no heavy imports at module level), and
+* ``run(args) -> int`` resolves the config, calls one library function, prints and writes ``--json``.
+
+Modules are imported only when their command runs (``--help`` of one command imports only that one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module under biodyn._cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "summarise a corpus on disk: records, channels, rates, hours, labels"),
+    "download": ("download", "download a PhysioNet corpus (resumable, checksummed)"),
+    "build-cache": ("build_cache", "preprocess recordings into memory-mapped window shards"),
+    "train": ("train", "train a model from a Hydra config (experiment=NAME key=value ...)"),
+    "eval": ("evaluate", "evaluate a trained checkpoint"),
+    "report": ("report", "aggregate per-seed results into tables and figures"),
+    "score": ("score", "score hypothesis events against references, NEDC-style"),
+    "detect": ("detect", "run a seizure detector on a recording"),
+    "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
+    "bench": ("bench", "run the benchmarks"),
+    "demo": ("demo", "run the main job on the sample recordings"),
+}
+
+
+def _load(name: str):
+    module, _ = COMMANDS[name]
+    return importlib.import_module(f"biodyn._cli.{module}")
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, (module, help_) in COMMANDS.items():
+        if importlib.util.find_spec(f"biodyn._cli.{module}") is not None:
+            out[name] = (module, help_)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="biodyn", description=__doc__.splitlines()[0])
+    from biodyn import __version__
+
+    parser.add_argument("--version", action="version", version=f"biodyn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    available = _available()
+    for name, (_, help_) in available.items():
+        sub.add_parser(name, help=help_, add_help=False)
+
+    # Parse only the command name here; the command's own parser handles the rest.
+    if not argv or argv[0] in ("-h", "--help", "--version"):
+        parser.parse_args(argv or ["--help"])
+        return 0
+    name = argv[0]
+    if name not in available:
+        parser.error(f"unknown command {name!r}; choose from {', '.join(available)}")
+    mod = _load(name)
+    cmd_parser = argparse.ArgumentParser(prog=f"biodyn {name}", description=COMMANDS[name][1])
+    mod.add_arguments(cmd_parser)
+    if getattr(mod, "PASS_THROUGH", False):
+        # Hydra-style commands (key=value overrides) take the raw argument list.
+        args, rest = cmd_parser.parse_known_args(argv[1:])
+        args.overrides = rest
+    else:
+        args = cmd_parser.parse_args(argv[1:])
+    return int(mod.run(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The corpus interface every module in ``biodyn.datasets`` implements.
+
+A corpus knows where its files are and how its labels are encoded; it never preprocesses beyond
+bringing channels to canonical names and one sampling rate (that is ``biodyn.signal``'s job,
+driven by :attr:`Corpus.default_preprocess`, and the cache's).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from biodyn.signal.config import PreprocessConfig
+from biodyn.types import Recording
+
+
+@dataclass
+class RecordRef:
+    """One recording on disk, before it is read."""
+
+    record_id: str  # unique within the corpus, stable across runs (used as the cache key)
+    path: Path  # the signal file (or WFDB record path without extension)
+    subject: str | None = None  # patient / subject id: few-shot splits never share one across splits
+    split: str | None = None  # the corpus's official split if it has one (train/dev/eval, strat_fold, ...)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Target:
+    """Labels of one recording, in one of two shapes.
+
+    * ``per_sample``: int array ``(T,)`` at the recording's rate after loading (seizure 0/1, sleep stage,
+      motor class, ``-1`` = unlabelled); the cache cuts it with the windows.
+    * ``per_record``: float array ``(K,)`` for a whole-recording label (PTB-XL multi-hot superclasses).
+    """
+
+    per_sample: np.ndarray | None = None
+    per_record: np.ndarray | None = None
+    classes: tuple[str, ...] = ()
+
+
+class Corpus(ABC):
+    """Base class of a corpus reader. Subclasses set the class attributes and implement three methods."""
+
+    name: ClassVar[str]
+    modality: ClassVar[str]  # "eeg", "ecg" or "psg"
+    classes: ClassVar[tuple[str, ...]] = ()
+    default_preprocess: ClassVar[PreprocessConfig]
+    # windowing defaults for the cache (seconds)
+    window_s: ClassVar[float] = 10.0
+    stride_s: ClassVar[float] = 10.0
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.name}: data root {self.root} is not a directory")
+
+    @abstractmethod
+    def records(self) -> list[RecordRef]:
+        """Every recording of the corpus under ``root``, sorted by ``record_id``."""
+
+    @abstractmethod
+    def load(self, ref: RecordRef) -> Recording:
+        """Read one recording: canonical channel names, one rate, events attached."""
+
+    @abstractmethod
+    def target(self, ref: RecordRef, rec: Recording) -> Target:
+        """The labels of a loaded recording."""
+
+    def summary(self) -> dict[str, Any]:
+        """Records, channels, rates, hours and label counts (``biodyn info``). Subclasses may extend."""
+        raise NotImplementedError

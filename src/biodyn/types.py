@@ -1,0 +1,145 @@
+"""Shared plain data types: :class:`Recording`, :class:`Event`, :class:`LagGraph`.
+
+No torch here: these cross every layer of the package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Event:
+    """An annotated interval. ``channels`` is ``None`` for a whole-recording event."""
+
+    onset_s: float
+    duration_s: float
+    label: str
+    channels: tuple[str, ...] | None = None
+
+    @property
+    def offset_s(self) -> float:
+        return self.onset_s + self.duration_s
+
+
+@dataclass
+class Recording:
+    """One multichannel recording.
+
+    Attributes:
+        data: float32 ``(C, T)``.
+        fs: sampling rate in Hz, one for all channels.
+        channels: canonical channel names, ``len(channels) == C``.
+        events: annotations, onsets relative to the first sample.
+        meta: free-form provenance (path, patient id, units, ...).
+    """
+
+    data: np.ndarray
+    fs: float
+    channels: list[str]
+    events: list[Event] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.data.ndim != 2:
+            raise ValueError(f"Recording.data must be (C, T), got shape {self.data.shape}")
+        if len(self.channels) != self.data.shape[0]:
+            raise ValueError(
+                f"Recording has {self.data.shape[0]} data rows but {len(self.channels)} channel names"
+            )
+        if not self.fs > 0:
+            raise ValueError(f"Recording.fs must be > 0, got {self.fs}")
+
+    @property
+    def n_channels(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def n_times(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_times / self.fs
+
+
+@dataclass
+class LagGraph:
+    """A directed lag graph over channels.
+
+    ``tau[i, j]`` (seconds) and ``weight[i, j]`` describe the edge from source ``i`` to target ``j``:
+    ``x_j(t)`` receives ``weight[i, j] * x_i(t - tau[i, j])`` (tigramite's orientation).
+    ``weight[i, j] == 0`` means no edge.
+    """
+
+    tau: np.ndarray  # (C, C) seconds
+    weight: np.ndarray  # (C, C)
+    channels: list[str]
+    fs: float
+
+    def __post_init__(self) -> None:
+        self.tau = np.asarray(self.tau, dtype=np.float64)
+        self.weight = np.asarray(self.weight, dtype=np.float64)
+        c = len(self.channels)
+        if self.tau.shape != (c, c) or self.weight.shape != (c, c):
+            raise ValueError(
+                f"LagGraph: tau {self.tau.shape} and weight {self.weight.shape} must both be ({c}, {c})"
+            )
+
+    @property
+    def tau_samples(self) -> np.ndarray:
+        return self.tau * self.fs
+
+    def edges(self) -> list[dict[str, Any]]:
+        """Asserted edges (``weight != 0``), strongest first."""
+        src, dst = np.nonzero(self.weight)
+        order = np.argsort(-np.abs(self.weight[src, dst]), kind="stable")
+        return [
+            {
+                "source": self.channels[i],
+                "target": self.channels[j],
+                "tau_s": float(self.tau[i, j]),
+                "tau_samples": float(self.tau[i, j] * self.fs),
+                "weight": float(self.weight[i, j]),
+            }
+            for i, j in zip(src[order], dst[order])
+        ]
+
+    def focal_ranking(self) -> list[str]:
+        """Channels ordered by ``sum_j tau[i, j]`` over asserted outgoing edges, ascending.
+
+        CLD-Trans' focal-lead rule is ``argmin_i sum_j tau_ij``; a channel with no outgoing edge
+        cannot lead and is ranked last.
+        """
+        mask = self.weight != 0
+        np.fill_diagonal(mask, False)
+        score = np.where(mask, self.tau, 0.0).sum(axis=1)
+        score = np.where(mask.any(axis=1), score, np.inf)
+        order = np.argsort(score, kind="stable")
+        return [self.channels[i] for i in order]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channels": list(self.channels),
+            "fs": float(self.fs),
+            "tau_s": self.tau.tolist(),
+            "tau_samples": self.tau_samples.tolist(),
+            "weight": self.weight.tolist(),
+            "edges": self.edges(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LagGraph:
+        return cls(
+            tau=np.asarray(d["tau_s"]),
+            weight=np.asarray(d["weight"]),
+            channels=list(d["channels"]),
+            fs=d["fs"],
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
