@@ -81,7 +81,7 @@ def _json_default(o: Any) -> Any:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (when imported) torch."""
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed % (2**32))  # noqa: NPY002 (seeding the legacy global is the point)
     os.environ["PYTHONHASHSEED"] = str(seed)
     try:
         import torch
