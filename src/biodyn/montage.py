@@ -1,0 +1,157 @@
+"""Channel names, the 10-20 sets, bipolar derivations and scalp positions.
+
+Canonical names follow the 10-10 system as MNE spells it (``Fp1``, ``Fz``, ``FC5``, ``AFz``), with the
+modern names for the temporal/parietal electrodes that old 10-20 montages call T3/T4/T5/T6
+(``T3 -> T7``, ``T4 -> T8``, ``T5 -> P7``, ``T6 -> P8``; ACNS 2006). Corpus spellings are mapped:
+``EEG FP1-REF`` / ``EEG FP1-LE`` (TUH) -> ``Fp1``, ``Fc5.`` (EEGMMIDB) -> ``FC5``, ``FP1-F7`` (CHB-MIT)
+-> ``Fp1-F7``, ``EEG Fpz-Cz`` (Sleep-EDF) -> ``Fpz-Cz``. Names that are not electrodes (``ECG``, ``II``,
+``Resp oro-nasal``) come back stripped, unchanged otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+
+from biodyn.errors import ChannelError, ConfigError
+
+OLD_TO_NEW = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
+
+# 19-channel referential 10-20 set in the order TUSZ / Brain-Go-Brr use (modern names).
+TEN_TWENTY_19: tuple[str, ...] = (
+    "Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2",
+)  # fmt: skip
+
+# TUH temporal central parasagittal (TCP) montage: 22 bipolar channels.
+TCP_BIPOLAR: tuple[tuple[str, str], ...] = (
+    ("Fp1", "F7"), ("F7", "T7"), ("T7", "P7"), ("P7", "O1"),
+    ("Fp2", "F8"), ("F8", "T8"), ("T8", "P8"), ("P8", "O2"),
+    ("A1", "T7"), ("T7", "C3"), ("C3", "Cz"), ("Cz", "C4"), ("C4", "T8"), ("T8", "A2"),
+    ("Fp1", "F3"), ("F3", "C3"), ("C3", "P3"), ("P3", "O1"),
+    ("Fp2", "F4"), ("F4", "C4"), ("C4", "P4"), ("P4", "O2"),
+)  # fmt: skip
+
+_ELECTRODE = re.compile(r"^(FP|AF|FC|FT|CP|TP|PO|NZ|F|C|T|P|O|I|A|M|N)(\d{1,2}|Z)$", re.IGNORECASE)
+_PREFIX = re.compile(r"^(EEG|EOG|ECG|EKG|EMG)\s+", re.IGNORECASE)
+_REF_SUFFIX = re.compile(r"-(REF|LE|AR|AVG|M1|A1A2|REF\d*)$", re.IGNORECASE)
+
+
+def _electrode(token: str) -> str | None:
+    """Canonical spelling of one electrode token, or None if it is not one."""
+    m = _ELECTRODE.match(token.strip().rstrip("."))
+    if m is None:
+        return None
+    head, tail = m.group(1).upper(), m.group(2).upper()
+    head = {"FP": "Fp", "NZ": "Nz"}.get(head, head)
+    name = head + ("z" if tail == "Z" else tail)
+    if name == "Nzz":
+        name = "Nz"
+    return OLD_TO_NEW.get(name, name)
+
+
+def canonical_name(name: str) -> str:
+    """Canonical name of one channel label (see the module docstring)."""
+    s = str(name).strip()
+    s = _PREFIX.sub("", s)
+    s = _REF_SUFFIX.sub("", s)
+    s = s.rstrip(".").strip()
+    e = _electrode(s)
+    if e is not None:
+        return e
+    parts = s.split("-")
+    # CHB-MIT repeats a derivation with a "-0"/"-1" suffix (e.g. T8-P8-0): drop the counter.
+    if len(parts) == 3 and parts[2].isdigit():
+        parts = parts[:2]
+    if len(parts) == 2:
+        a, b = _electrode(parts[0]), _electrode(parts[1])
+        if a is not None and b is not None:
+            return f"{a}-{b}"
+    return s
+
+
+def canonicalize(names) -> list[str]:
+    """Canonical names of a list of labels."""
+    return [canonical_name(n) for n in names]
+
+
+def pick_channels(
+    data: np.ndarray, names, wanted, on_missing: str = "raise", source: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``data`` ``(C, T)`` in the order of ``wanted``, matched by canonical name.
+
+    Returns ``(data (len(wanted), T), mask (len(wanted),) bool)``. Missing channels raise
+    :class:`ChannelError` naming them, or with ``on_missing="zero"`` become zero rows with ``mask False``.
+    """
+    if on_missing not in ("raise", "zero"):
+        raise ConfigError(f"invalid on_missing={on_missing!r}; allowed: 'raise', 'zero'")
+    index: dict[str, int] = {}
+    for i, n in enumerate(canonicalize(names)):
+        index.setdefault(n, i)
+    wanted_c = canonicalize(wanted)
+    missing = [w for w in wanted_c if w not in index]
+    if missing and on_missing == "raise":
+        raise ChannelError(source, f"missing channel(s) {', '.join(missing)}; available: {', '.join(index)}")
+    out = np.zeros((len(wanted_c), data.shape[-1]), dtype=data.dtype)
+    mask = np.zeros(len(wanted_c), dtype=bool)
+    for k, w in enumerate(wanted_c):
+        if w in index:
+            out[k] = data[index[w]]
+            mask[k] = True
+    return out, mask
+
+
+def bipolar(data: np.ndarray, names, pairs, source: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """Bipolar derivations ``data[a] - data[b]`` for ``(a, b)`` in ``pairs``; names ``"a-b"``."""
+    needed = sorted({canonical_name(p) for pair in pairs for p in pair})
+    ref, _ = pick_channels(data, names, needed, source=source)
+    row = {n: i for i, n in enumerate(needed)}
+    out = np.stack([ref[row[canonical_name(a)]] - ref[row[canonical_name(b)]] for a, b in pairs])
+    return out, [f"{canonical_name(a)}-{canonical_name(b)}" for a, b in pairs]
+
+
+@lru_cache(maxsize=1)
+def _standard_positions() -> dict[str, np.ndarray]:
+    import mne  # heavy: only for plotting positions
+
+    kinds = mne.channels.get_builtin_montages()
+    kind = "colin27_1005" if "colin27_1005" in kinds else "standard_1005"  # renamed in MNE 1.13
+    pos = mne.channels.make_standard_montage(kind).get_positions()["ch_pos"]
+    out = {}
+    for name, xyz in pos.items():
+        c = canonical_name(name)
+        if c not in out or name == c:
+            out[c] = np.asarray(xyz, dtype=np.float64)
+    return out
+
+
+def positions(names, dim: int = 2) -> np.ndarray:
+    """10-05 positions ``(C, dim)`` of channels (MNE's ``colin27_1005``, formerly ``standard_1005``); a bipolar ``a-b`` sits at the midpoint of ``a`` and ``b``.
+
+    ``dim=3`` gives head coordinates in metres ; ``dim=2`` an azimuthal
+    equidistant projection (the nose at +y) scaled so that the ``Fpz``-``Oz`` circle has radius ~1.
+    Unknown channels raise :class:`ChannelError`.
+    """
+    if dim not in (2, 3):
+        raise ConfigError(f"invalid dim={dim!r}; allowed: 2, 3")
+    table = _standard_positions()
+    center = np.mean([table["T7"], table["T8"]], axis=0)
+    rows, unknown = [], []
+    for n in names:
+        parts = canonical_name(n).split("-")
+        if all(p in table for p in parts):
+            rows.append(np.mean([table[p] for p in parts], axis=0))
+        else:
+            unknown.append(str(n))
+            rows.append(np.zeros(3))
+    if unknown:
+        raise ChannelError(None, f"no scalp position for channel(s) {', '.join(unknown)}")
+    xyz = np.asarray(rows) - center
+    if dim == 3:
+        return xyz + center
+    r = np.linalg.norm(xyz, axis=1, keepdims=True)
+    u = xyz / np.where(r == 0, 1, r)
+    theta = np.arccos(np.clip(u[:, 2], -1, 1))  # angle from the vertex
+    phi = np.arctan2(u[:, 1], u[:, 0])
+    return np.stack([theta * np.cos(phi), theta * np.sin(phi)], axis=1) / (np.pi / 2)

@@ -1,0 +1,174 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal as sps
+
+from biodyn.errors import ConfigError, RecordingError
+from biodyn.signal import (
+    SEIZURE_EEG,
+    PreprocessConfig,
+    bandpass,
+    clip_sigma,
+    make_windows,
+    notch,
+    preprocess,
+    resample,
+    resample_ratio,
+    window_starts,
+    zscore,
+)
+
+
+def _sine(f, fs, n, phase=0.0):
+    t = np.arange(n) / fs
+    return np.sin(2 * np.pi * f * t + phase)
+
+
+def _amp(y, trim):
+    core = y[..., trim:-trim]
+    return np.sqrt(2 * np.mean(core**2, axis=-1))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    fs=st.sampled_from([100.0, 160.0, 250.0, 256.0, 500.0]),
+    f_in=st.floats(0.2, 0.8),
+    f_out=st.floats(0.0, 1.0),
+)
+def test_bandpass_passes_band_and_stops_outside(fs, f_in, f_out):
+    lo, hi = 2.0, 0.3 * fs
+    n = int(fs * 20)
+    fin = lo * 2 + f_in * (hi / 1.5 - lo * 2)  # well inside the band
+    fout = hi * 1.6 + f_out * (0.45 * fs - hi * 1.6)  # well above it
+    x = np.stack([_sine(fin, fs, n), _sine(fout, fs, n)])
+    y = bandpass(x, fs, lo, hi)
+    assert y.dtype == np.float32 and y.shape == x.shape
+    a_in, a_out = _amp(y, int(fs * 2))
+    assert a_in == pytest.approx(1.0, abs=0.03)
+    assert a_out < 0.05
+
+
+def test_bandpass_matches_scipy_and_has_no_lag():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4000))
+    ref = sps.sosfiltfilt(sps.butter(4, [1, 30], btype="bandpass", fs=200, output="sos"), x, axis=-1)
+    np.testing.assert_allclose(bandpass(x, 200, 1, 30), ref, rtol=1e-4, atol=1e-5)
+    # zero phase: an in-band sine comes out aligned with the input
+    s = _sine(10, 200, 4000)
+    y = bandpass(s, 200, 1, 30)
+    lag = np.argmax(np.correlate(y[400:-400], s[400:-400], "full")) - (len(s) - 801)
+    assert lag == 0
+
+
+@pytest.mark.parametrize("line", [50.0, 60.0])
+def test_notch_removes_line_and_harmonics(line):
+    fs, n = 500.0, 10000
+    x = np.stack([_sine(line, fs, n), _sine(2 * line, fs, n), _sine(line * 0.5, fs, n)])
+    y = notch(x, fs, line, harmonics=True)
+    a = _amp(y, 1000)
+    assert a[0] < 0.01 and a[1] < 0.01 and a[2] == pytest.approx(1.0, abs=0.02)
+    y1 = notch(x, fs, line, harmonics=False)
+    assert _amp(y1, 1000)[1] == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("fs_in", "fs_out"), [(250, 256), (512, 256), (1000, 500), (100, 160), (173.61, 256), (360, 500)]
+)
+def test_resample_preserves_band_limited_sine(fs_in, fs_out):
+    up, down, achieved = resample_ratio(fs_in, fs_out)
+    assert abs(achieved - fs_out) <= 1e-5 * fs_out
+    n = int(fs_in * 20)
+    f = 7.3
+    x = _sine(f, fs_in, n)
+    with pytest.warns(UserWarning) if achieved != fs_out else _nullcontext():
+        y = resample(x, fs_in, fs_out)
+    assert len(y) == int(np.ceil(n * up / down))
+    expect = _sine(f, achieved, len(y))
+    trim = int(achieved)
+    np.testing.assert_allclose(y[trim:-trim], expect[trim:-trim], atol=2e-3)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def test_resample_refuses_impossible_ratio():
+    with pytest.raises(ConfigError, match="cannot resample"):
+        resample_ratio(1000.0, 1000.0 * np.pi, rtol=1e-12)
+    with pytest.raises(ConfigError, match="fs"):
+        resample_ratio(-1, 100)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000), st.booleans())
+def test_zscore_against_numpy(seed, robust):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((4, 500)) * rng.uniform(0.1, 100, (4, 1)) + rng.uniform(-50, 50, (4, 1))
+    z = zscore(x, robust=robust)
+    if robust:
+        q1, med, q3 = np.percentile(x, [25, 50, 75], axis=1, keepdims=True)
+        ref = (x - med) / ((q3 - q1) / 1.349)
+    else:
+        ref = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    np.testing.assert_allclose(z, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_flat_and_nonfinite_channels_are_named():
+    x = np.random.default_rng(0).standard_normal((3, 1000))
+    x[1] = 5.0
+    with pytest.raises(RecordingError, match=r"rec\.edf: flat channel\(s\).*C3"):
+        zscore(x, channels=["Fp1", "C3", "O1"], source="rec.edf")
+    z = zscore(x, on_flat="zero")
+    assert np.all(z[1] == 0) and np.isfinite(z).all()
+    x[2, 10] = np.nan
+    with pytest.raises(RecordingError, match=r"non-finite.*O1"):
+        preprocess(x, 256, SEIZURE_EEG, channels=["Fp1", "C3", "O1"], source="rec.edf")
+    with pytest.raises(RecordingError, match="empty"):
+        preprocess(np.zeros((2, 0)), 256, SEIZURE_EEG)
+
+
+def test_clip_and_bad_band():
+    assert clip_sigma(np.array([-20.0, 0.5, 20.0]), 10).tolist() == [-10, 0.5, 10]
+    with pytest.raises(ConfigError, match="h_freq"):
+        bandpass(np.zeros(100), 100, 1, 60)
+    with pytest.raises(ConfigError, match="l_freq"):
+        bandpass(np.zeros(100), 100, 30, 20)
+
+
+def test_preprocess_seizure_chain_250_to_256():
+    fs = 250.0
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((19, int(fs * 60))) * 40 + _sine(60, fs, int(fs * 60)) * 100
+    y, fs_out = preprocess(x, fs, SEIZURE_EEG)
+    assert fs_out == 256.0 and y.shape == (19, 256 * 60) and y.dtype == np.float32
+    np.testing.assert_allclose(y.mean(1), 0, atol=1e-4)
+    assert np.abs(y).max() <= 10.0
+    # the 60 Hz line is gone relative to broadband noise
+    f, p = sps.welch(y, fs=256, nperseg=1024)
+    k = np.argmin(np.abs(f - 60))
+    assert np.median(p[:, k] / p[:, k - 8]) < 0.1
+
+
+def test_preprocess_skips_steps_set_to_none():
+    x = np.random.default_rng(2).standard_normal((2, 1000))
+    y, fs = preprocess(x, 100, PreprocessConfig(zscore=False))
+    np.testing.assert_allclose(y, x.astype(np.float32))
+    assert fs == 100
+
+
+def test_windows_and_label_masks():
+    x = np.arange(2 * 25).reshape(2, 25)
+    labels = (np.arange(25) >= 12).astype(int)
+    assert window_starts(25, 10, 5).tolist() == [0, 5, 10, 15]
+    assert window_starts(5, 10, 5).tolist() == []
+    w, lab = make_windows(x, 10, 5, labels)
+    assert w.shape == (4, 2, 10) and lab.shape == (4, 10)
+    np.testing.assert_array_equal(w[2], x[:, 10:20])
+    np.testing.assert_array_equal(lab[1], labels[5:15])
+    with pytest.raises(ConfigError):
+        window_starts(10, 0, 1)
