@@ -76,7 +76,7 @@ def test_truncated_and_lying_files_are_errors(tmp_path):
     (tmp_path / "tiny.edf").write_bytes(b"0" * 100)
     with pytest.raises(RecordingError, match="shorter than the 256-byte header"):
         read_edf(tmp_path / "tiny.edf")
-    with pytest.raises(RecordingError, match="not found|cannot read"):
+    with pytest.raises(RecordingError, match=r"not found|cannot read"):
         read_edf(tmp_path / "nope.edf")
 
 

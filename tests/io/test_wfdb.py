@@ -12,7 +12,7 @@ def test_mitbih_100_format_212():
     assert rec.channels == ["MLII", "V5"] and rec.fs == 360.0 and rec.data.shape == (2, 650000)
     assert rec.meta["fmt"] == ["212", "212"] and rec.meta["units"] == ["mV", "mV"]
     assert 0.1 < np.std(rec.data[0]) < 2  # millivolts
-    samples, symbols, aux, fs = read_wfdb_annotation_table(base, "atr")
+    _, symbols, _, fs = read_wfdb_annotation_table(base, "atr")
     assert fs == 360
     assert len(symbols) == 2274  # MANIFEST: 2,274 annotations (2239 N, 33 A, 1 V, 1 rhythm "+")
     assert (symbols.count("N"), symbols.count("A"), symbols.count("V")) == (2239, 33, 1)
