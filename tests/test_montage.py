@@ -10,7 +10,7 @@ from biodyn.montage import TCP_BIPOLAR, TEN_TWENTY_19, bipolar, canonical_name, 
     [
         ("EEG FP1-REF", "Fp1"), ("EEG FP1-LE", "Fp1"), ("FP1-F7", "Fp1-F7"), ("Fc5.", "FC5"), ("Fp1", "Fp1"),
         ("EEG T3-REF", "T7"), ("T5", "P7"), ("EEG CZ-REF", "Cz"), ("Afz.", "AFz"), ("Iz..", "Iz"),
-        ("T8-P8-0", "T8-P8"), ("EEG Fpz-Cz", "Fpz-Cz"), ("ECG", "ECG"), ("II", "II"), ("Resp oro-nasal", "Resp oro-nasal"),
+        ("T8-P8-0", "T8-P8"), ("EEG Fpz-Cz", "Fpz-Cz"), ("ECG", "ECG"), ("II", "II"), ("Resp oro-nasal", "Resp oro-nasal"), ("EOG horizontal", "EOG horizontal"),
     ],
 )  # fmt: skip
 def test_canonical_names(raw, canon):

@@ -53,8 +53,8 @@ def _electrode(token: str) -> str | None:
 
 def canonical_name(name: str) -> str:
     """Canonical name of one channel label (see the module docstring)."""
-    s = str(name).strip()
-    s = _PREFIX.sub("", s)
+    original = str(name).strip()
+    s = _PREFIX.sub("", original)
     s = _REF_SUFFIX.sub("", s)
     s = s.rstrip(".").strip()
     e = _electrode(s)
@@ -68,7 +68,7 @@ def canonical_name(name: str) -> str:
         a, b = _electrode(parts[0]), _electrode(parts[1])
         if a is not None and b is not None:
             return f"{a}-{b}"
-    return s
+    return original  # not an electrode: keep the label as the file spells it ("EOG horizontal")
 
 
 def canonicalize(names) -> list[str]:

@@ -6,15 +6,21 @@ import os
 from pathlib import Path
 
 from biodyn.errors import RecordingError
-from biodyn.io.edf import read_edf, read_edf_annotations, read_edf_header, write_edf
+from biodyn.io.edf import edf_info, read_edf, read_edf_annotations, read_edf_header, write_edf
+from biodyn.io.events import AnnotationFile, read_annotation_file, read_tse, read_tusz_csv
 from biodyn.io.wfdb import read_wfdb, read_wfdb_annotation_table, read_wfdb_annotations
 from biodyn.types import Recording
 
 __all__ = [
+    "AnnotationFile",
+    "edf_info",
+    "read_annotation_file",
     "read_edf",
     "read_edf_annotations",
     "read_edf_header",
     "read_recording",
+    "read_tse",
+    "read_tusz_csv",
     "read_wfdb",
     "read_wfdb_annotation_table",
     "read_wfdb_annotations",

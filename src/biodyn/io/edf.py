@@ -259,3 +259,16 @@ def write_edf(
     edf = (edfio.Bdf if bdf else edfio.Edf)(signals, annotations=anns)
     with atomic_path(path, suffix=path.suffix) as tmp:
         edf.write(tmp)
+
+
+def edf_info(path: str | os.PathLike) -> dict:
+    """Channels, rates and duration from the header alone (no samples read)."""
+    hdr = read_edf_header(path)
+    keep = [i for i, lab in enumerate(hdr.labels) if lab not in ANNOTATION_LABELS]
+    return {
+        "channels": [canonical_name(hdr.labels[i]) for i in keep],
+        "fs": [hdr.samples_per_record[i] / hdr.record_duration_s for i in keep]
+        if hdr.record_duration_s
+        else [],
+        "duration_s": hdr.n_records * hdr.record_duration_s,
+    }

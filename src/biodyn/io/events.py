@@ -1,0 +1,113 @@
+"""Event files: TUSZ v2 ``.csv``/``.csv_bi`` and legacy ``.tse``/``.tse_bi`` annotations."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from biodyn.errors import RecordingError
+from biodyn.types import Event
+
+# TUSZ v2 seizure labels (the eight seizure types plus the generic "seiz"); "bckg" is background.
+TUSZ_SEIZURE_LABELS = frozenset({"seiz", "fnsz", "gnsz", "spsz", "cpsz", "absz", "tnsz", "cnsz", "tcsz", "atsz", "mysz", "nesz"})  # fmt: skip
+TUSZ_BACKGROUND = "bckg"
+
+
+@dataclass
+class AnnotationFile:
+    """The content of one annotation file: events, the file's declared duration, header fields."""
+
+    path: Path
+    events: list[Event]
+    duration_s: float | None
+    header: dict[str, str] = field(default_factory=dict)
+
+
+def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
+    """Read a TUSZ v2 ``.csv`` (per-channel rows) or ``.csv_bi`` (``TERM`` rows) annotation file.
+
+    Header lines start with ``#`` (``# duration = 1289.0000 secs``), then the column line
+    ``channel,start_time,stop_time,label,confidence``. Per-channel rows keep their channel in
+    ``Event.channels``; ``TERM`` rows have ``channels=None``. Errors name the file and line.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
+    header: dict[str, str] = {}
+    events: list[Event] = []
+    columns = None
+    for lineno, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            if "=" in s:
+                k, v = s[1:].split("=", 1)
+                header[k.strip()] = v.strip()
+            continue
+        if columns is None:
+            columns = [c.strip() for c in s.split(",")]
+            need = ["channel", "start_time", "stop_time", "label"]
+            if columns[:4] != need:
+                raise RecordingError(path, f"line {lineno}: expected columns {','.join(need)}, got {s!r}")
+            continue
+        parts = [p.strip() for p in s.split(",")]
+        if len(parts) < 4:
+            raise RecordingError(path, f"line {lineno}: expected at least 4 fields, got {s!r}")
+        try:
+            start, stop = float(parts[1]), float(parts[2])
+        except ValueError:
+            raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {s!r}") from None
+        if start < 0 or stop < start:
+            raise RecordingError(path, f"line {lineno}: invalid interval start={start} stop={stop}")
+        label = parts[3].lower()
+        chan = None if parts[0].upper() == "TERM" else (parts[0],)
+        events.append(Event(onset_s=start, duration_s=stop - start, label=label, channels=chan))
+    duration = None
+    if "duration" in header:
+        try:
+            duration = float(header["duration"].split()[0])
+        except ValueError:
+            raise RecordingError(path, f"header: duration is not a number: {header['duration']!r}") from None
+    return AnnotationFile(path, events, duration, header)
+
+
+def read_tse(path: str | os.PathLike) -> AnnotationFile:
+    """Read a legacy TUSZ ``.tse``/``.tse_bi`` file: ``version = tse_v1.0.0`` then ``start stop label prob``."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
+    events = []
+    for lineno, line in enumerate(lines, 1):
+        s = line.strip()
+        if not s or s.startswith("version") or s.startswith("#"):
+            continue
+        parts = s.split()
+        if len(parts) < 3:
+            raise RecordingError(path, f"line {lineno}: expected 'start stop label [prob]', got {s!r}")
+        try:
+            start, stop = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {s!r}") from None
+        if start < 0 or stop < start:
+            raise RecordingError(path, f"line {lineno}: invalid interval start={start} stop={stop}")
+        events.append(Event(onset_s=start, duration_s=stop - start, label=parts[2].lower()))
+    duration = max((e.offset_s for e in events), default=None)
+    return AnnotationFile(path, events, duration, {})
+
+
+def read_annotation_file(path: str | os.PathLike) -> AnnotationFile:
+    """Dispatch on the suffix: ``.csv``/``.csv_bi`` or ``.tse``/``.tse_bi``."""
+    p = Path(path)
+    if p.suffix in (".csv", ".csv_bi"):
+        return read_tusz_csv(p)
+    if p.suffix in (".tse", ".tse_bi"):
+        return read_tse(p)
+    raise RecordingError(
+        p, f"unknown annotation format {p.suffix!r}; expected .csv, .csv_bi, .tse or .tse_bi"
+    )
