@@ -1,1 +1,37 @@
+"""One module per corpus: where its files are and how its labels are encoded.
 
+>>> from biodyn.datasets import get_corpus
+>>> corpus = get_corpus("ptbxl", "/data/ptbxl")          # doctest: +SKIP
+>>> ref = corpus.records()[0]; rec = corpus.load(ref)    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
+from biodyn.datasets.chbmit import CHBMIT
+from biodyn.datasets.eegmmidb import EEGMMIDB
+from biodyn.datasets.mimic_ecg import MIMICECG
+from biodyn.datasets.ptbxl import PTBXL
+from biodyn.datasets.sleepedf import SleepEDF
+from biodyn.datasets.synthetic import Synthetic
+from biodyn.datasets.tusz import TUSZ
+from biodyn.errors import check_option
+
+CORPORA: dict[str, type[Corpus]] = {
+    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic)
+}
+
+__all__ = ["CORPORA", "Corpus", "RecordRef", "Target", "events_to_labels", "get_corpus", "list_corpora"]
+
+
+def list_corpora() -> list[str]:
+    return list(CORPORA)
+
+
+def get_corpus(name: str, root=None, **kwargs) -> Corpus:
+    """Instantiate a corpus reader by name (``chbmit``, ``tusz``, ``ptbxl``, ``sleepedf``, ``eegmmidb``,
+    ``mimic_ecg``, ``synthetic``); ``kwargs`` go to its constructor."""
+    check_option("dataset", name, CORPORA)
+    if root is None and name != "synthetic":
+        raise ValueError(f"{name}: a data root is required (--root DIR)")
+    return CORPORA[name](root, **kwargs)

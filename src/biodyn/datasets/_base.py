@@ -72,5 +72,63 @@ class Corpus(ABC):
         """The labels of a loaded recording."""
 
     def summary(self) -> dict[str, Any]:
-        """Records, channels, rates, hours and label counts (``biodyn info``). Subclasses may extend."""
-        raise NotImplementedError
+        """Records, channels, rates, hours and label counts (``biodyn info``).
+
+        The default reads signal headers only (:meth:`record_info`); subclasses add label counts and
+        report what they could learn from label files when signal files are missing.
+        """
+        refs = self.records()
+        infos, missing = [], []
+        for ref in refs:
+            try:
+                infos.append(self.record_info(ref))
+            except FileNotFoundError:
+                missing.append(str(ref.path))
+        return summarize(self.name, refs, infos, missing)
+
+    def record_info(self, ref: RecordRef) -> dict[str, Any]:
+        """``{"channels": [...], "fs": [...], "duration_s": float}`` from headers; FileNotFoundError if absent."""
+        from biodyn.io import edf_info
+
+        if not Path(ref.path).exists():
+            raise FileNotFoundError(ref.path)
+        return edf_info(ref.path)
+
+
+def summarize(
+    name: str, refs: list[RecordRef], infos: list[dict], missing: list[str], **extra
+) -> dict[str, Any]:
+    """The common part of a corpus summary."""
+    channels = sorted({c for i in infos for c in i["channels"]})
+    rates = sorted({float(f) for i in infos for f in i["fs"]})
+    out: dict[str, Any] = {
+        "corpus": name,
+        "records": len(refs),
+        "records_with_signals": len(infos),
+        "subjects": len({r.subject for r in refs if r.subject is not None}),
+        "channels": channels,
+        "n_channels": sorted({len(i["channels"]) for i in infos}),
+        "rates_hz": rates,
+        "hours": round(sum(i["duration_s"] for i in infos) / 3600, 4),
+        "missing_signal_files": missing,
+    }
+    out.update(extra)
+    return out
+
+
+def events_to_labels(
+    events, n_times: int, fs: float, label_map: dict[str, int], default: int = -1
+) -> np.ndarray:
+    """Per-sample int labels ``(T,)`` from interval events; samples no event covers get ``default``.
+
+    An event covers samples ``round(onset*fs)`` to ``round((onset+duration)*fs)`` (exclusive). Labels not in
+    ``label_map`` are ignored. Later events overwrite earlier ones.
+    """
+    out = np.full(n_times, default, dtype=np.int64)
+    for e in events:
+        if e.label not in label_map:
+            continue
+        a = max(0, round(e.onset_s * fs))
+        b = min(n_times, round((e.onset_s + e.duration_s) * fs))
+        out[a:b] = label_map[e.label]
+    return out

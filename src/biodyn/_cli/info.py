@@ -1,0 +1,40 @@
+"""``biodyn info DATASET --root DIR [--json OUT]``."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument("dataset", help="chbmit, tusz, ptbxl, sleepedf, eegmmidb, mimic_ecg or synthetic")
+    p.add_argument("--root", help="the corpus folder (default: <data root>/<dataset> when it exists)")
+    p.add_argument("--json", metavar="OUT", help="also write the summary as JSON")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from biodyn._cli._common import print_table, write_json
+    from biodyn.datasets import get_corpus
+    from biodyn.utils import data_root
+
+    root = args.root
+    if root is None and args.dataset != "synthetic":
+        base = data_root()
+        folder = {"sleepedf": "sleep_edf"}.get(args.dataset, args.dataset)
+        if base is None or not (base / folder).is_dir():
+            raise SystemExit(f"biodyn info: no --root given and no {folder}/ under the data root")
+        root = base / folder
+    corpus = get_corpus(args.dataset, root)
+    s = corpus.summary()
+    missing = s.pop("missing_signal_files")
+    rows = list(s.items())
+    rows.append(
+        ("missing_signal_files", f"{len(missing)}" + (f" (e.g. {Path(missing[0]).name})" if missing else ""))
+    )
+    print_table(f"{args.dataset} at {root}", rows)
+    if missing and not s["records_with_signals"]:
+        print(
+            f"note: no signal files found; the figures above come from the label files only ({len(missing)} missing)"
+        )
+    s["missing_signal_files"] = missing
+    write_json(args.json, s)
+    return 0

@@ -1,0 +1,216 @@
+"""CHB-MIT Scalp EEG (Shoeb 2009; PhysioNet ``chbmit/1.0.0``).
+
+Layout: ``chbNN/chbNN-summary.txt`` (channel lists, per-file seizure start/end seconds),
+``chbNN/chbNN_MM.edf`` (23 bipolar channels at 256 Hz) and ``chbNN/chbNN_MM.edf.seizures`` (WFDB
+annotations: ``[`` at seizure onset and ``]`` at its end). Summary files may also sit directly in the
+root (as in the bundled sample); EDFs are looked up beside their summary and under ``chbNN/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels, summarize
+from biodyn.errors import RecordingError
+from biodyn.montage import canonical_name
+from biodyn.signal.config import CLDTRANS_EEG, SEIZURE_EEG, PreprocessConfig
+from biodyn.types import Event, Recording
+
+# The 18 double-banana derivations present in every CHB-MIT subject, plus the midline pair (canonical names).
+CHANNELS: tuple[str, ...] = (
+    "Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp1-F3", "F3-C3", "C3-P3", "P3-O1", "Fp2-F4", "F4-C4", "C4-P4",
+    "P4-O2", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2", "Fz-Cz", "Cz-Pz",
+)  # fmt: skip
+
+PREPROCESS = {"seizure": SEIZURE_EEG, "cldtrans": CLDTRANS_EEG}
+
+_FILE = re.compile(r"^File Name:\s*(\S+)")
+_NSEIZ = re.compile(r"^Number of Seizures in File:\s*(\d+)")
+_START = re.compile(r"^Seizure(?:\s+\d+)?\s+Start Time:\s*(\d+(?:\.\d+)?)\s*seconds")
+_END = re.compile(r"^Seizure(?:\s+\d+)?\s+End Time:\s*(\d+(?:\.\d+)?)\s*seconds")
+_CHAN = re.compile(r"^Channel\s+\d+:\s*(.*)$")
+
+
+@dataclass
+class SummaryFile:
+    """One ``chbNN_MM.edf`` entry of a summary file."""
+
+    file_name: str
+    seizures: list[tuple[float, float]] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    declared: int = 0
+
+
+def parse_summary(path: str | Path) -> list[SummaryFile]:
+    """Parse ``chbNN-summary.txt``: per EDF file its seizures ``(start_s, end_s)`` and channel list.
+
+    A malformed line (a start without an end, a count that disagrees with the listed seizures)
+    raises :class:`RecordingError` naming the file and line.
+    """
+    path = Path(path)
+    files: list[SummaryFile] = []
+    channels: list[str] = []
+    reading_channels = False
+    pending_start = None
+    for lineno, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("Channels in EDF Files") or line.startswith("Channels changed"):
+            channels, reading_channels = [], True
+            continue
+        m = _CHAN.match(line)
+        if m and reading_channels:
+            channels.append(m.group(1).strip())
+            continue
+        m = _FILE.match(line)
+        if m:
+            reading_channels = False
+            if pending_start is not None:
+                raise RecordingError(path, f"line {lineno}: seizure start {pending_start} s has no end time")
+            files.append(SummaryFile(m.group(1), channels=list(channels)))
+            continue
+        if not files:
+            continue
+        m = _NSEIZ.match(line)
+        if m:
+            files[-1].declared = int(m.group(1))
+            continue
+        m = _START.match(line)
+        if m:
+            if pending_start is not None:
+                raise RecordingError(path, f"line {lineno}: two seizure starts without an end")
+            pending_start = float(m.group(1))
+            continue
+        m = _END.match(line)
+        if m:
+            if pending_start is None:
+                raise RecordingError(path, f"line {lineno}: seizure end without a start")
+            end = float(m.group(1))
+            if end <= pending_start:
+                raise RecordingError(
+                    path, f"line {lineno}: seizure end {end} s is not after its start {pending_start} s"
+                )
+            files[-1].seizures.append((pending_start, end))
+            pending_start = None
+            continue
+        if line.startswith("Seizure") and ("Start" in line or "End" in line):
+            raise RecordingError(path, f"line {lineno}: cannot parse {line!r}")
+    for f in files:
+        if f.declared != len(f.seizures):
+            raise RecordingError(
+                path, f"{f.file_name}: declares {f.declared} seizures but lists {len(f.seizures)}"
+            )
+    return files
+
+
+def read_seizure_file(path: str | Path, fs: float = 256.0) -> list[tuple[float, float]]:
+    """Seizure intervals (seconds) from an official ``.edf.seizures`` WFDB annotation file."""
+    from biodyn.io import read_wfdb_annotation_table
+
+    path = Path(path)
+    samples, symbols, _, file_fs = read_wfdb_annotation_table(path.with_suffix(""), "seizures")
+    rate = file_fs or fs
+    out, start = [], None
+    for s, sym in zip(samples, symbols):
+        if sym == "[":
+            start = s
+        elif sym == "]" and start is not None:
+            out.append((float(start / rate), float(s / rate)))
+            start = None
+    if start is not None:
+        raise RecordingError(path, "a seizure onset '[' has no end ']'")
+    return out
+
+
+class CHBMIT(Corpus):
+    """CHB-MIT: 24 cases of paediatric scalp EEG; per-sample seizure labels (0 background, 1 seizure)."""
+
+    name = "chbmit"
+    modality = "eeg"
+    classes = ("bckg", "seiz")
+    default_preprocess: PreprocessConfig = SEIZURE_EEG
+    window_s = 60.0
+    stride_s = 10.0
+
+    def __init__(self, root, channels: tuple[str, ...] = CHANNELS, preprocess: str = "seizure"):
+        super().__init__(root)
+        self.channels = tuple(channels)
+        if preprocess not in PREPROCESS:
+            raise ValueError(f"invalid preprocess={preprocess!r}; allowed: {', '.join(PREPROCESS)}")
+        self.default_preprocess = PREPROCESS[preprocess]
+
+    def summaries(self) -> dict[Path, list[SummaryFile]]:
+        return {p: parse_summary(p) for p in sorted(self.root.rglob("chb*-summary.txt"))}
+
+    def _edf_path(self, summary: Path, file_name: str) -> Path:
+        case = file_name.split("_")[0]
+        for cand in (
+            summary.parent / file_name,
+            summary.parent / case / file_name,
+            self.root / case / file_name,
+        ):
+            if cand.exists():
+                return cand
+        return summary.parent / file_name
+
+    def records(self) -> list[RecordRef]:
+        refs = []
+        for summ, files in self.summaries().items():
+            for f in files:
+                path = self._edf_path(summ, f.file_name)
+                rid = f.file_name.removesuffix(".edf")
+                refs.append(
+                    RecordRef(
+                        rid,
+                        path,
+                        subject=rid.split("_")[0],
+                        meta={"seizures": f.seizures, "channels": f.channels},
+                    )
+                )
+        return sorted(refs, key=lambda r: r.record_id)
+
+    def seizures(self, ref: RecordRef) -> list[tuple[float, float]]:
+        """Seizure intervals: the ``.edf.seizures`` file when present (authoritative), else the summary."""
+        ann = Path(f"{ref.path}.seizures")
+        return read_seizure_file(ann) if ann.exists() else list(ref.meta["seizures"])
+
+    def load(self, ref: RecordRef) -> Recording:
+        from biodyn.io import read_edf
+
+        if not Path(ref.path).exists():
+            raise RecordingError(ref.path, "EDF file not found")
+        rec = read_edf(ref.path, channels=list(self.channels))
+        rec.events = [Event(a, b - a, "seiz") for a, b in self.seizures(ref)]
+        rec.meta.update(record_id=ref.record_id, subject=ref.subject)
+        return rec
+
+    def target(self, ref: RecordRef, rec: Recording) -> Target:
+        y = events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=0)
+        return Target(per_sample=y, classes=self.classes)
+
+    def summary(self) -> dict[str, Any]:
+        refs = self.records()
+        infos, missing = [], []
+        for r in refs:
+            try:
+                infos.append(self.record_info(r))
+            except FileNotFoundError:
+                missing.append(str(r.path))
+        seizures = {
+            r.record_id: self.seizures(r)
+            for r in refs
+            if r.meta["seizures"] or Path(f"{r.path}.seizures").exists()
+        }
+        n_seiz = sum(len(v) for v in seizures.values())
+        listed = sorted({canonical_name(c) for r in refs for c in r.meta["channels"]})
+        out = summarize(
+            self.name, refs, infos, missing,
+            labels={"seizures": n_seiz, "files_with_seizures": len(seizures),
+                    "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3)},
+            channels_in_summary=listed,
+        )  # fmt: skip
+        out["label_counts"] = dict(Counter({"seiz": n_seiz}))
+        return out
