@@ -1,0 +1,34 @@
+"""``biodyn download DATASET --to DIR [--only PATTERN] [--jobs N]``."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "dataset", help="chbmit, ptbxl, sleepedf, eegmmidb, mimic_ecg (tusz: prints how to get access)"
+    )
+    p.add_argument("--to", required=True, help="destination folder")
+    p.add_argument("--only", help="glob on the corpus' relative paths, e.g. 'chb01/*'")
+    p.add_argument("--jobs", type=int, default=4, help="parallel downloads (default 4)")
+    p.add_argument("--base-url", help="mirror or test server instead of physionet.org/files/<slug>/")
+    p.add_argument("--json", metavar="OUT", help="write the report as JSON")
+
+
+def run(args) -> int:
+    from biodyn._cli._common import write_json
+    from biodyn.datasets.download import TUSZ_ACCESS, DownloadError, download
+
+    if args.dataset == "tusz":
+        print(TUSZ_ACCESS)
+        return 2
+    try:
+        report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
+    except DownloadError as e:
+        print(f"biodyn download: {e}")
+        return 1
+    print(f"downloaded {len(report.downloaded)}, already present {len(report.skipped)}, failed {len(report.failed)}"
+          f" ({report.bytes / 1e6:.1f} MB)")  # fmt: skip
+    for rel, why in report.failed.items():
+        print(f"  FAILED {rel}: {why}")
+    write_json(args.json, report.to_dict())
+    return 1 if report.failed else 0

@@ -1,0 +1,185 @@
+"""PhysioNet downloads: resumable (HTTP Range), verified against ``SHA256SUMS.txt``, parallel.
+
+Every file goes to ``<dest>.part`` first and is renamed into place only after its SHA-256 matches the
+corpus's list, so an interrupted or corrupt download never leaves a wrong file under its final name.
+A rerun skips files that are already verified and resumes ``.part`` files where they stopped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import http.client
+import os
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from biodyn.errors import BiodynError, check_option
+
+PHYSIONET = "https://physionet.org/files/"
+SLUGS = {
+    "chbmit": "chbmit/1.0.0",
+    "ptbxl": "ptb-xl/1.0.3",
+    "sleepedf": "sleep-edfx/1.0.0",
+    "eegmmidb": "eegmmidb/1.0.0",
+    "mimic_ecg": "mimic-iv-ecg/1.0",
+}
+TUSZ_ACCESS = """TUSZ is not on PhysioNet and cannot be downloaded anonymously.
+1. Register (free) with the Neural Engineering Data Consortium: fill in the TUH EEG data request form at
+   https://isip.piconepress.com/projects/nedc/html/tuh_eeg/ and email the signed form as it says.
+2. You receive a username and password for the corpus' rsync server; then, for TUSZ v2.0.x:
+   rsync -auxvL nedc-tuh-eeg@www.isip.piconepress.com:data/tuh_eeg/tuh_eeg_seizure/v2.0.3/ DIR/
+3. Point biodyn at DIR: `biodyn info tusz --root DIR/edf`."""
+CHUNK = 1 << 16
+
+
+class DownloadError(BiodynError):
+    """A file that could not be downloaded or verified (the message names it)."""
+
+
+@dataclass
+class DownloadReport:
+    downloaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "downloaded": self.downloaded,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "bytes": self.bytes,
+        }
+
+
+def parse_sha256sums(text: str, source: str = "SHA256SUMS.txt") -> dict[str, str]:
+    """``{relative path: hex digest}`` from ``sha256sum`` output (``<hash>  <path>``, optional ``*``)."""
+    out = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise DownloadError(f"{source}: line {lineno}: not '<sha256> <path>': {line!r}")
+        out[parts[1].lstrip("*").strip()] = parts[0].lower()
+    return out
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fetch_text(url: str, timeout: float) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read().decode()
+    except (urllib.error.URLError, OSError) as e:
+        raise DownloadError(f"{url}: cannot fetch: {e}") from e
+
+
+def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, retries: int = 5,
+                  timeout: float = 60.0, on_bytes=None) -> str:  # fmt: skip
+    """Download ``url`` to ``dest`` through ``dest.part`` with Range resumption; returns ``"skipped"``
+    when ``dest`` already holds the right bytes, else ``"downloaded"``. A checksum mismatch deletes the
+    partial file and raises :class:`DownloadError` naming the file and both digests."""
+    dest = Path(dest)
+    if dest.exists() and (sha256 is None or sha256_file(dest) == sha256):
+        return "skipped"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    last_error: Exception | None = None
+    for _ in range(retries + 1):
+        offset = part.stat().st_size if part.exists() else 0
+        req = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                mode = "ab" if (offset and r.status == 206) else "wb"
+                with open(part, mode) as f:
+                    while True:
+                        block = r.read(CHUNK)
+                        if not block:
+                            break
+                        f.write(block)
+                        if on_bytes:
+                            on_bytes(len(block))
+                expected = r.headers.get("Content-Length")
+                got = part.stat().st_size - (offset if mode == "ab" else 0)
+                if expected is not None and got < int(expected):
+                    raise http.client.IncompleteRead(b"", int(expected) - got)
+            break
+        except urllib.error.HTTPError as e:
+            if e.code == 416 and offset:  # the .part already holds the whole file
+                break
+            raise DownloadError(f"{dest.name}: HTTP {e.code} from {url}") from e
+        except (TimeoutError, http.client.IncompleteRead, ConnectionError, urllib.error.URLError, OSError) as e:
+            last_error = e
+            continue
+    else:
+        raise DownloadError(f"{dest.name}: gave up after {retries + 1} attempts: {last_error}")
+    if sha256 is not None:
+        got = sha256_file(part)
+        if got != sha256:
+            part.unlink(missing_ok=True)
+            raise DownloadError(
+                f"{dest.name}: checksum mismatch: expected {sha256}, got {got}; partial file removed"
+            )
+    os.replace(part, dest)
+    return "downloaded"
+
+
+def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jobs: int = 4,
+             base_url: str | None = None, progress: bool = True, timeout: float = 60.0) -> DownloadReport:  # fmt: skip
+    """Download a PhysioNet corpus (``chbmit``, ``ptbxl``, ``sleepedf``, ``eegmmidb``, ``mimic_ecg``) into ``to``.
+
+    ``only`` is a glob on the relative paths of ``SHA256SUMS.txt`` (e.g. ``"chb01/*"``); ``base_url``
+    replaces ``https://physionet.org/files/<slug>/`` (mirrors, tests). Failures are collected in the report.
+    """
+    if dataset == "tusz":
+        raise DownloadError(TUSZ_ACCESS)
+    check_option("dataset", dataset, SLUGS)
+    base = (base_url or PHYSIONET + SLUGS[dataset]).rstrip("/") + "/"
+    to = Path(to)
+    to.mkdir(parents=True, exist_ok=True)
+    sums_text = _fetch_text(base + "SHA256SUMS.txt", timeout)
+    from biodyn.utils import atomic_write_text
+
+    atomic_write_text(to / "SHA256SUMS.txt", sums_text)
+    sums = parse_sha256sums(sums_text, base + "SHA256SUMS.txt")
+    if only:
+        sums = {p: h for p, h in sums.items() if fnmatch.fnmatch(p, only)}
+        if not sums:
+            raise DownloadError(f"--only {only!r} matches no file of {dataset}'s SHA256SUMS.txt")
+    report = DownloadReport()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(sums), unit="file", desc=f"download {dataset}", disable=not progress)
+
+    def count(n: int) -> None:
+        report.bytes += n
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        futures = {
+            pool.submit(download_file, base + urllib.request.pathname2url(rel).lstrip("/"), to / rel, digest,
+                        timeout=timeout, on_bytes=count): rel
+            for rel, digest in sorted(sums.items())
+        }  # fmt: skip
+        for fut in as_completed(futures):
+            rel = futures[fut]
+            try:
+                (report.skipped if fut.result() == "skipped" else report.downloaded).append(rel)
+            except DownloadError as e:
+                report.failed[rel] = str(e)
+            bar.update(1)
+            bar.set_postfix(MB=f"{report.bytes / 1e6:.1f}", failed=len(report.failed))
+    bar.close()
+    report.downloaded.sort()
+    report.skipped.sort()
+    return report
