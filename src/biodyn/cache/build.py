@@ -134,7 +134,7 @@ def _manifest(corpus: Corpus, cfg: PreprocessConfig, window_s: float, stride_s: 
         "stride_s": stride_s,
         "preprocess_hash": stable_hash(
             {"preprocess": cfg.to_dict(), "window_s": window_s, "stride_s": stride_s, "corpus": corpus.name}
-        ),  # fmt: skip
+        ),
         "versions": versions(),
     }
 
