@@ -1,0 +1,66 @@
+"""Shared helpers for benchmark scripts: argument parsing, timing, the JSON/table output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="small sizes, finishes in under a minute on 2 cores")
+    p.add_argument("--json", metavar="PATH", help="write rows and goals as JSON")
+    return p
+
+
+def median_time(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def goal(value: float, target: float, unit: str, higher_is_better: bool) -> dict:
+    met = value >= target if higher_is_better else value <= target
+    return {"value": value, "target": target, "unit": unit, "higher_is_better": higher_is_better, "met": met}
+
+
+def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str | None, **extra) -> None:
+    """Print rows and goals as tables and write the JSON."""
+    if rows:
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        widths = {k: max(len(k), *(len(_fmt(r.get(k, ""))) for r in rows)) for k in keys}
+        print(" | ".join(k.ljust(widths[k]) for k in keys))
+        print("-+-".join("-" * widths[k] for k in keys))
+        for r in rows:
+            print(" | ".join(_fmt(r.get(k, "")).ljust(widths[k]) for k in keys))
+    print()
+    for g, v in goals.items():
+        op = ">=" if v["higher_is_better"] else "<="
+        print(
+            f"goal {g}: {v['value']:.4g} {v['unit']} (target {op} {v['target']:g}) {'MET' if v['met'] else 'NOT MET'}"
+        )
+    if json_path:
+        from biodyn.utils import atomic_write_json
+
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(json_path, {"benchmark": name, "machine": platform.platform(), "rows": rows,
+                                      "goals": goals, **extra})  # fmt: skip
+        print(f"wrote {json_path}")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+__all__ = ["goal", "json", "median_time", "parser", "report"]
