@@ -119,7 +119,13 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, retr
             if e.code == 416 and offset:  # the .part already holds the whole file
                 break
             raise DownloadError(f"{dest.name}: HTTP {e.code} from {url}") from e
-        except (TimeoutError, http.client.IncompleteRead, ConnectionError, urllib.error.URLError, OSError) as e:
+        except (
+            TimeoutError,
+            http.client.IncompleteRead,
+            ConnectionError,
+            urllib.error.URLError,
+            OSError,
+        ) as e:
             last_error = e
             continue
     else:
