@@ -1,0 +1,213 @@
+"""Scoring lists of annotation files NEDC-style: per-label statistics and a summary laid out like
+``nedc_eeg_eval`` v6.0.0 prints it. Methods implemented: ``overlap``, ``epoch``, ``ira``."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biodyn.errors import ConfigError, RecordingError
+from biodyn.io.events import read_annotation_file
+from biodyn.metrics.events import (
+    NULL,
+    Counts,
+    cohen_kappa_from_confusion,
+    epoch_confusion,
+    normalize,
+    per_label_kappa,
+    score_overlap,
+)
+
+METHODS = ("overlap", "epoch", "ira")
+LABELS = ("seiz", "bckg")
+SECONDS_PER_DAY = 86400.0
+
+
+def read_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
+    """Annotation file paths of an NEDC list (one per line). ``$NEDC_NFC`` expands to ``nfc``, else the
+    environment variable, else the folder two levels above the list's folder (the NEDC tree's root)."""
+    path = Path(path)
+    root = nfc or os.environ.get("NEDC_NFC") or str(path.resolve().parent.parent.parent)
+    out = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        p = Path(re.sub(r"\$(\{NEDC_NFC\}|NEDC_NFC)", root.replace("\\", "/"), s))
+        if not p.is_absolute():
+            p = path.parent / p
+        if not p.exists():
+            raise RecordingError(path, f"line {lineno}: annotation file {p} does not exist")
+        out.append(p)
+    return out
+
+
+def rates(tp: float, tn: float, fp: float, fn: float) -> dict[str, float]:
+    """The per-label statistics NEDC prints (fractions; NaN where a denominator is 0)."""
+
+    def div(a, b):
+        return a / b if b else math.nan
+
+    sens, prec = div(tp, tp + fn), div(tp, tp + fp)
+    mcc_den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    total = tp + tn + fp + fn
+    return {
+        "sensitivity": sens, "specificity": div(tn, tn + fp), "precision": prec, "npv": div(tn, tn + fn),
+        "miss_rate": div(fn, tp + fn), "fpr": div(fp, fp + tn), "fdr": div(fp, tp + fp), "for": div(fn, fn + tn),
+        "accuracy": div(tp + tn, total), "misclassification": div(fp + fn, total),
+        "prevalence": div(tp + fn, total), "f1": div(2 * prec * sens, prec + sens) if prec == prec and sens == sens else math.nan,
+        "mcc": div(tp * tn - fp * fn, mcc_den),
+    }  # fmt: skip
+
+
+@dataclass
+class MethodResult:
+    method: str
+    labels: tuple[str, ...]
+    per_label: dict[str, dict[str, float]] = field(default_factory=dict)
+    summary: dict[str, float] = field(default_factory=dict)
+    confusion: list[list[float]] | None = None
+    kappa: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def _label_block(c: Counts, tn: float, fp: float, fn: float, fa_events: float, duration_s: float,
+                 insertions: float, deletions: float) -> dict[str, float]:  # fmt: skip
+    d = {"targets": c.targets, "hits": c.hits, "misses": c.misses, "false_alarms": c.false_alarms,
+         "insertions": insertions, "deletions": deletions, "tp": c.hits, "tn": tn, "fp": fp, "fn": fn}  # fmt: skip
+    d.update(rates(c.hits, tn, fp, fn))
+    d["fa_per_24h"] = fa_events / duration_s * SECONDS_PER_DAY
+    return d
+
+
+def _summary(per_label: dict[str, dict[str, float]], duration_s: float, fa_events: float) -> dict[str, float]:
+    tot = {k: sum(v[k] for v in per_label.values()) for k in ("targets", "hits", "misses", "false_alarms", "tp",
+                                                               "tn", "fp", "fn", "insertions", "deletions")}  # fmt: skip
+    r = rates(tot["tp"], tot["tn"], tot["fp"], tot["fn"])
+    return {
+        "total": tot["targets"], "hits": tot["hits"], "misses": tot["misses"], "false_alarms": tot["false_alarms"],
+        "insertions": tot["insertions"], "deletions": tot["deletions"],
+        "tp": tot["tp"], "fp": tot["fp"],
+        "sensitivity": tot["hits"] / tot["targets"] if tot["targets"] else math.nan,
+        "miss_rate": tot["misses"] / tot["targets"] if tot["targets"] else math.nan,
+        "accuracy": r["accuracy"], "misclassification": r["misclassification"], "prevalence": r["prevalence"],
+        "mcc": r["mcc"],
+        "duration_s": duration_s, "total_false_alarms": fa_events,
+        "fa_per_24h": fa_events / duration_s * SECONDS_PER_DAY,
+    }  # fmt: skip
+
+
+def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: Sequence[str] = METHODS,
+                labels: Sequence[str] = LABELS, epoch_s: float = 0.25) -> dict[str, MethodResult]:  # fmt: skip
+    """Score paired reference/hypothesis annotation files with each method."""
+    for m in methods:
+        if m not in METHODS:
+            raise ConfigError(f"invalid method={m!r}; implemented: {', '.join(METHODS)}")
+    if len(ref_files) != len(hyp_files):
+        raise ConfigError(f"{len(ref_files)} reference files but {len(hyp_files)} hypothesis files")
+    labels = tuple(labels)
+    ov = {lab: Counts() for lab in labels}
+    conf = np.zeros((len(labels), len(labels)))
+    duration = 0.0
+    for rf, hf in zip(ref_files, hyp_files):
+        ra, ha = read_annotation_file(rf), read_annotation_file(hf)
+        if ra.duration_s is None:
+            raise RecordingError(rf, "no '# duration = ... secs' header")
+        if ha.duration_s is not None and abs(ha.duration_s - ra.duration_s) > 1e-3:
+            raise RecordingError(
+                hf, f"duration {ha.duration_s} s disagrees with the reference's {ra.duration_s} s ({rf.name})"
+            )
+        dur = ra.duration_s
+        ref = normalize(ra.events, dur, labels, source=rf)
+        hyp = normalize(ha.events, dur, labels, source=hf)
+        duration += dur
+        if "overlap" in methods:
+            for lab, c in score_overlap(ref, hyp, labels).items():
+                ov[lab] += c
+        if "epoch" in methods or "ira" in methods:
+            conf += epoch_confusion(ref, hyp, dur, labels, epoch_s)
+    out: dict[str, MethodResult] = {}
+    if "overlap" in methods:
+        res = MethodResult("overlap", labels)
+        for lab in labels:
+            c = ov[lab]
+            tn = sum(ov[o].hits for o in labels if o != lab)
+            res.per_label[lab] = _label_block(c, tn, c.false_alarms, c.misses, c.false_alarms, duration,
+                                              c.false_alarms, c.misses)  # fmt: skip
+        res.summary = _summary(res.per_label, duration, sum(ov[lab].false_alarms for lab in labels))
+        out["overlap"] = res
+    if "epoch" in methods:
+        res = MethodResult("epoch", labels, confusion=conf.tolist())
+        total = conf.sum()
+        fa_total = 0.0
+        for i, lab in enumerate(labels):
+            tp = conf[i, i]
+            fn, fp = conf[i].sum() - tp, conf[:, i].sum() - tp
+            tn = total - tp - fn - fp
+            null = lab == NULL  # the null class has no insertions/deletions, so no false alarms
+            c = Counts(conf[i].sum(), tp, fn, 0.0 if null else fp)
+            # NEDC reports epoch false alarms in units of time: epochs * epoch_s seconds per 24 h
+            res.per_label[lab] = _label_block(c, tn, fp, fn, fp * epoch_s, duration, c.false_alarms,
+                                              0.0 if null else fn)  # fmt: skip
+            fa_total += fp
+        res.summary = _summary(res.per_label, duration, fa_total * epoch_s)
+        res.summary["total_false_alarms"] = fa_total  # NEDC prints the count of epochs here
+        out["epoch"] = res
+    if "ira" in methods:
+        out["ira"] = MethodResult("ira", labels, confusion=conf.tolist(),
+                                  kappa={**dict(zip(labels, per_label_kappa(conf))),
+                                         "multi_class": cohen_kappa_from_confusion(conf)})  # fmt: skip
+    return out
+
+
+def format_summary(results: dict[str, MethodResult]) -> str:
+    """Human-readable summary laid out like NEDC's ``summary.txt`` (per-label blocks, then totals)."""
+    lines = []
+    names = {"overlap": "OVERLAP", "epoch": "EPOCH", "ira": "INTER-RATER AGREEMENT"}
+    for m, res in results.items():
+        lines += ["=" * 78, f"NEDC-STYLE {names[m]} SCORING SUMMARY (biodyn):", ""]
+        if res.confusion is not None:
+            lines.append("  Ref/Hyp:" + "".join(f"{lab:>22s}" for lab in res.labels))
+            for i, lab in enumerate(res.labels):
+                row = res.confusion[i]
+                tot = sum(row) or 1
+                lines.append(f"  {lab:>7s}:" + "".join(f"{v:12.2f} ({100 * v / tot:6.2f}%)" for v in row))
+            lines.append("")
+        if res.kappa is not None:
+            for lab in res.labels:
+                lines.append(f" Label: {lab:5s} Kappa: {res.kappa[lab]:12.4f}")
+            lines += ["", f"   Multi-Class Kappa: {res.kappa['multi_class']:12.4f}", ""]
+            continue
+        for lab, d in res.per_label.items():
+            lines += [f" LABEL: {lab.upper()}", ""]
+            for key, name in (("targets", "Targets"), ("hits", "Hits"), ("misses", "Misses"),
+                              ("false_alarms", "False Alarms"), ("insertions", "Insertions"),
+                              ("deletions", "Deletions"), ("tp", "True Positives (TP)"),
+                              ("tn", "True Negatives (TN)"), ("fp", "False Positives (FP)"),
+                              ("fn", "False Negatives (FN)")):  # fmt: skip
+                lines.append(f"{name:>33s}: {d[key]:12.2f}")
+            for key, name in (("sensitivity", "Sensitivity (TPR, Recall)"), ("specificity", "Specificity (TNR)"),
+                              ("precision", "Precision (PPV)"), ("npv", "Negative Pred. Value (NPV)"),
+                              ("accuracy", "Accuracy"), ("prevalence", "Prevalence")):  # fmt: skip
+                lines.append(f"{name:>33s}: {100 * d[key]:11.4f}%")
+            lines.append(f"{'F1 Score (F Ratio)':>33s}: {d['f1']:12.4f}")
+            lines.append(f"{'Matthews (MCC)':>33s}: {d['mcc']:12.4f}")
+            lines.append(f"{'False Alarm Rate':>33s}: {d['fa_per_24h']:12.4f} per 24 hours")
+            lines.append("")
+        s = res.summary
+        lines += ["SUMMARY:", "", f"{'Total':>33s}: {s['total']:12.2f}", f"{'Hits':>33s}: {s['hits']:12.2f}",
+                  f"{'Misses':>33s}: {s['misses']:12.2f}", f"{'False Alarms':>33s}: {s['false_alarms']:12.2f}",
+                  f"{'Sensitivity (TPR, Recall)':>33s}: {100 * s['sensitivity']:11.4f}%",
+                  f"{'Accuracy':>33s}: {100 * s['accuracy']:11.4f}%",
+                  f"{'Total Duration':>33s}: {s['duration_s']:12.4f} secs",
+                  f"{'Total False Alarm Rate':>33s}: {s['fa_per_24h']:12.4f} per 24 hours", ""]  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""Our scorer against what NEDC nedc_eeg_eval v6.0.0 printed for the 30-file TUSZ sample."""
+
+import json
+import re
+
+import pytest
+
+from biodyn.cli import main
+from biodyn.metrics.nedc import read_list, score_files
+from biodyn.testing import shared_data
+
+PER_LABEL_KEYS = {
+    "Targets": "targets", "Hits": "hits", "Misses": "misses", "False Alarms": "false_alarms",
+    "Insertions": "insertions", "Deletions": "deletions", "True Positives (TP)": "tp",
+    "True Negatives (TN)": "tn", "False Positives (FP)": "fp", "False Negatives (FN)": "fn",
+    "Sensitivity (TPR, Recall)": "sensitivity", "Specificity (TNR)": "specificity", "Precision (PPV)": "precision",
+    "Negative Pred. Value (NPV)": "npv", "Miss Rate (FNR)": "miss_rate", "False Positive Rate (FPR)": "fpr",
+    "False Discovery Rate (FDR)": "fdr", "False Omission Rate (FOR)": "for", "Accuracy": "accuracy",
+    "Misclassification Rate": "misclassification", "Prevalence": "prevalence", "F1 Score (F Ratio)": "f1",
+    "Matthews (MCC)": "mcc", "False Alarm Rate": "fa_per_24h",
+}  # fmt: skip
+SUMMARY_KEYS = {
+    "Total": "total", "Hits": "hits", "Misses": "misses", "False Alarms": "false_alarms",
+    "Insertions": "insertions", "Deletions": "deletions", "True Positives(TP)": "tp", "False Positives (FP)": "fp",
+    "Sensitivity (TPR, Recall)": "sensitivity", "Miss Rate (FNR)": "miss_rate", "Accuracy": "accuracy",
+    "Misclassification Rate": "misclassification", "Prevalence": "prevalence", "Matthews (MCC)": "mcc",
+    "Total Duration": "duration_s", "Total False Alarms": "total_false_alarms",
+    "Total False Alarm Rate": "fa_per_24h",
+}  # fmt: skip
+# NEDC's summary-level "F1 Score" follows a formula we have not identified (it is not the harmonic mean
+# of the summary precision and sensitivity); we do not report it, and do not compare it.
+_LINE = re.compile(r"^\s*([A-Za-z][^:]*?):\s+(-?[\d.]+)\s*(%?)")
+
+
+def parse_nedc_summary(text: str) -> dict:
+    """{method: {"labels": {label: {key: value}}, "summary": {key: value}, "kappa": {...}}}."""
+    out, method, label, part = {}, None, None, None
+    for line in text.splitlines():
+        m = re.match(r"NEDC (DP ALIGNMENT|EPOCH|OVERLAP|TAES|INTER-RATER AGREEMENT) (SCORING )?SUMMARY", line)
+        if m:
+            method = {"DP ALIGNMENT": "dpalign", "INTER-RATER AGREEMENT": "ira"}.get(
+                m.group(1), m.group(1).lower()
+            )
+            out[method] = {"labels": {}, "summary": {}, "kappa": {}}
+            label = part = None
+            continue
+        if method is None:
+            continue
+        m = re.match(r"\s*LABEL: (\w+)", line)
+        if m:
+            label, part = m.group(1).lower(), "label"
+            out[method]["labels"][label] = {}
+            continue
+        if line.startswith("SUMMARY:"):
+            part = "summary"
+            continue
+        m = re.match(r"\s*Label: (\w+)\s+Kappa:\s+([-\d.]+)", line)
+        if m:
+            out[method]["kappa"][m.group(1)] = float(m.group(2))
+            continue
+        m = re.match(r"\s*Multi-Class Kappa:\s+([-\d.]+)", line)
+        if m:
+            out[method]["kappa"]["multi_class"] = float(m.group(1))
+            continue
+        m = _LINE.match(line)
+        if m and part:
+            name, printed = m.group(1).strip(), m.group(2)
+            target = out[method]["labels"][label] if part == "label" else out[method]["summary"]
+            decimals = len(printed.split(".")[1]) if "." in printed else 0
+            target[name] = (float(printed), decimals, bool(m.group(3)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return parse_nedc_summary(shared_data("tusz_nedc", "test", "results", "summary.txt").read_text())
+
+
+@pytest.fixture(scope="module")
+def ours():
+    lists = shared_data("tusz_nedc", "data", "lists")
+    return score_files(read_list(lists / "ref.list"), read_list(lists / "hyp.list"))
+
+
+def _agrees(ours_value: float, printed: tuple) -> bool:
+    """Our value rounds to what NEDC printed (percentages are printed in percent)."""
+    value, decimals, pct = printed
+    return abs((100 * ours_value if pct else ours_value) - value) <= 0.5 * 10**-decimals + 1e-9
+
+
+@pytest.mark.parametrize("method", ["overlap", "epoch"])
+def test_every_printed_number_per_label(golden, ours, method):
+    checked = 0
+    for label, block in golden[method]["labels"].items():
+        mine = ours[method].per_label[label]
+        for name, printed in block.items():
+            key = PER_LABEL_KEYS[name]
+            assert _agrees(mine[key], printed), (method, label, name, mine[key], printed)
+            checked += 1
+    assert checked == 2 * len(PER_LABEL_KEYS)
+
+
+@pytest.mark.parametrize("method", ["overlap", "epoch"])
+def test_every_summary_number_but_f1(golden, ours, method):
+    s = ours[method].summary
+    block = golden[method]["summary"]
+    assert set(block) - set(SUMMARY_KEYS) == {"F1 Score"}
+    for name, printed in block.items():
+        if name != "F1 Score":
+            assert _agrees(s[SUMMARY_KEYS[name]], printed), (method, name, s[SUMMARY_KEYS[name]], printed)
+
+
+def test_ira_kappa(golden, ours):
+    k = golden["ira"]["kappa"]
+    assert k.keys() == {"seiz", "bckg", "multi_class"}
+    for name, value in k.items():
+        assert abs(ours["ira"].kappa[name] - value) <= 0.51e-4
+
+
+def test_headline_overlap_numbers(ours):
+    s = ours["overlap"].per_label["seiz"]
+    assert (s["targets"], s["hits"], s["misses"], s["false_alarms"]) == (701, 604, 97, 2)
+    assert round(100 * s["sensitivity"], 4) == 86.1626 and round(s["fa_per_24h"], 4) == 3.8165
+    assert ours["overlap"].summary["duration_s"] == 45277.0
+
+
+def test_score_cli(tmp_path, capsys):
+    lists = shared_data("tusz_nedc", "data", "lists")
+    out = tmp_path / "score.json"
+    code = main(
+        ["score", str(lists / "ref.list"), str(lists / "hyp.list"), "--method", "all", "--json", str(out)]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "OVERLAP" in text and "86.1626%" in text
+    res = json.loads(out.read_text())
+    assert res["overlap"]["per_label"]["seiz"]["hits"] == 604 and "epoch" in res and "ira" in res

@@ -1,0 +1,99 @@
+"""Hand-worked cases for normalisation, OVERLAP and EPOCH scoring."""
+
+import numpy as np
+import pytest
+
+from biodyn.errors import ConfigError, RecordingError
+from biodyn.metrics.events import (
+    Segment,
+    cohen_kappa_from_confusion,
+    epoch_confusion,
+    normalize,
+    score_overlap,
+)
+from biodyn.metrics.nedc import read_list, score_files
+from biodyn.types import Event
+
+L = ("seiz", "bckg")
+
+
+def seiz(a, b):
+    return Event(a, b - a, "seiz")
+
+
+def ov(ref, hyp, dur=100.0):
+    c = score_overlap(normalize(ref, dur), normalize(hyp, dur), L)["seiz"]
+    return c.targets, c.hits, c.misses, c.false_alarms
+
+
+def test_normalize_fills_merges_and_sorts():
+    segs = normalize([seiz(50, 60), seiz(10, 20), seiz(20, 30)], 100.0)
+    assert segs == [Segment(0, 10, "bckg"), Segment(10, 30, "seiz"), Segment(30, 50, "bckg"),
+                    Segment(50, 60, "seiz"), Segment(60, 100, "bckg")]  # fmt: skip
+    assert normalize([], 5.0) == [Segment(0, 5.0, "bckg")]
+
+
+def test_touching_events_merge_into_one_target():
+    assert ov([seiz(10, 20), seiz(20, 30)], [seiz(25, 26)]) == (1, 1, 0, 0)
+
+
+def test_tiny_overlap_is_a_hit_and_touching_is_not():
+    assert ov([seiz(10, 20)], [seiz(19.9, 40)]) == (1, 1, 0, 0)
+    assert ov([seiz(10, 20)], [seiz(20, 40)]) == (1, 0, 1, 1)  # touching only: a miss and a false alarm
+
+
+def test_one_hypothesis_spanning_two_seizures():
+    assert ov([seiz(10, 20), seiz(30, 40)], [seiz(15, 35)]) == (2, 2, 0, 0)
+
+
+def test_two_hypotheses_inside_one_seizure():
+    assert ov([seiz(10, 40)], [seiz(12, 15), seiz(20, 25)]) == (1, 1, 0, 0)
+
+
+def test_empty_hypothesis_and_false_alarm_only():
+    assert ov([seiz(10, 20)], []) == (1, 0, 1, 0)
+    assert ov([], [seiz(10, 20), seiz(50, 51)]) == (0, 0, 0, 2)
+
+
+def test_unsorted_and_sub_second_events():
+    assert ov([seiz(50, 50.4), seiz(10, 10.2)], [seiz(10.1, 10.15), seiz(70, 70.5)]) == (2, 1, 1, 1)
+
+
+def test_epoch_sampling_at_centres():
+    # 2 s file, 0.25 s epochs, centres 0.125 ... 1.875; seizure 0.2-0.9 covers centres 0.375, 0.625, 0.875
+    ref = normalize([seiz(0.2, 0.9)], 2.0)
+    hyp = normalize([seiz(0.5, 1.0)], 2.0)  # covers 0.625, 0.875
+    conf = epoch_confusion(ref, hyp, 2.0, L)
+    np.testing.assert_array_equal(conf, [[2, 1], [0, 5]])
+    assert cohen_kappa_from_confusion(conf) == pytest.approx((7 / 8 - (3 * 2 + 5 * 6) / 64) / (1 - 36 / 64))
+
+
+def _write(path, rows, duration=100.0):
+    body = "".join(f"TERM,{a},{b},{lab},1.0\n" for a, b, lab in rows)
+    path.write_text(
+        f"# version = csv_v1.0.0\n# duration = {duration} secs\n#\nchannel,start_time,stop_time,label,confidence\n{body}"
+    )
+    return path
+
+
+def test_bad_input_names_file_and_line(tmp_path):
+    ref = _write(tmp_path / "r.csv_bi", [(10, 20, "seiz")])
+    bad_label = _write(tmp_path / "h1.csv_bi", [(10, 20, "sz")])
+    with pytest.raises(RecordingError, match=r"h1\.csv_bi: unknown label 'sz'"):
+        score_files([ref], [bad_label])
+    stop_before = _write(tmp_path / "h2.csv_bi", [(30, 20, "seiz")])
+    with pytest.raises(RecordingError, match=r"h2\.csv_bi: line 5: invalid interval"):
+        score_files([ref], [stop_before])
+    other_dur = _write(tmp_path / "h3.csv_bi", [(10, 20, "seiz")], duration=90.0)
+    with pytest.raises(RecordingError, match=r"h3\.csv_bi: duration 90.0 s disagrees"):
+        score_files([ref], [other_dur])
+    lst = tmp_path / "x.list"
+    lst.write_text(f"{ref}\n{tmp_path / 'missing.csv_bi'}\n")
+    with pytest.raises(
+        RecordingError, match=r"x\.list: line 2: annotation file .*missing\.csv_bi does not exist"
+    ):
+        read_list(lst)
+    with pytest.raises(ConfigError, match="taes"):
+        score_files([ref], [ref], methods=["taes"])
+    with pytest.raises(RecordingError, match="negative duration"):
+        normalize([Event(5.0, -1.0, "seiz")], 10.0)
