@@ -1,0 +1,138 @@
+"""Seizure-detection operating points: sensitivity at fixed false alarms per 24 h (OVERLAP scoring).
+
+A detector outputs per-sample probabilities for each recording. For a threshold, the probabilities are
+post-processed into events (:func:`~biodyn.metrics.postprocess.probs_to_events`) and scored with OVERLAP
+against the reference. On a dev set, for each FA/24h target, the chosen threshold is the one with the highest
+sensitivity among thresholds whose FA/24h is <= the target; on eval that threshold is applied frozen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from biodyn.metrics.events import normalize, score_overlap
+from biodyn.metrics.postprocess import probs_to_events
+from biodyn.types import Event
+
+FA_TARGETS = (10.0, 5.0, 2.5, 1.0)
+
+
+@dataclass
+class Scored:
+    """One recording: per-sample seizure probabilities, their rate, the reference seizure events."""
+
+    probs: np.ndarray
+    fs: float
+    reference: list[Event]
+    duration_s: float | None = None
+    record_id: str = ""
+
+    def __post_init__(self):
+        if self.duration_s is None:
+            self.duration_s = len(self.probs) / self.fs
+
+
+@dataclass
+class OperatingPoint:
+    threshold: float
+    sensitivity: float
+    fa_per_24h: float
+    hits: int = 0
+    targets: int = 0
+    false_alarms: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluate(records: Sequence[Scored], threshold: float, **post) -> OperatingPoint:
+    """OVERLAP sensitivity and FA/24h over ``records`` at ``threshold`` (``post``: post-processing kwargs)."""
+    hits = targets = fa = 0
+    dur = 0.0
+    for r in records:
+        hyp = probs_to_events(r.probs, r.fs, threshold=threshold, **post)
+        ref_seg = normalize([e for e in r.reference if e.label == "seiz"], r.duration_s)
+        hyp_seg = normalize(hyp, r.duration_s)
+        c = score_overlap(ref_seg, hyp_seg, ("seiz", "bckg"))["seiz"]
+        hits += int(c.hits)
+        targets += int(c.targets)
+        fa += int(c.false_alarms)
+        dur += r.duration_s
+    sens = hits / targets if targets else float("nan")
+    return OperatingPoint(float(threshold), sens, fa / dur * 86400.0, hits, targets, fa)
+
+
+def candidate_thresholds(records: Sequence[Scored], max_candidates: int = 256) -> np.ndarray:
+    """Distinct probability values (all of them when few; else quantiles), ascending."""
+    p = np.unique(np.concatenate([np.asarray(r.probs, np.float64).ravel() for r in records]))
+    if len(p) > max_candidates:
+        p = np.unique(np.quantile(p, np.linspace(0, 1, max_candidates)))
+    return p
+
+
+def sweep(
+    records: Sequence[Scored], thresholds: Sequence[float] | None = None, **post
+) -> list[OperatingPoint]:
+    """The sensitivity-vs-FA/24h curve over ``thresholds`` (default: :func:`candidate_thresholds`)."""
+    th = candidate_thresholds(records) if thresholds is None else np.asarray(thresholds)
+    return [evaluate(records, t, **post) for t in th]
+
+
+def choose_thresholds(
+    curve: Sequence[OperatingPoint], targets: Sequence[float] = FA_TARGETS
+) -> dict[float, OperatingPoint | None]:
+    """For each FA/24h target, the point with the highest sensitivity (ties: the lowest FA/24h, then the
+    highest threshold) among those with FA/24h <= target; ``None`` when no threshold meets it."""
+    out = {}
+    for t in targets:
+        ok = [p for p in curve if p.fa_per_24h <= t and not np.isnan(p.sensitivity)]
+        out[t] = max(ok, key=lambda p: (p.sensitivity, -p.fa_per_24h, p.threshold)) if ok else None
+    return out
+
+
+def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets: Sequence[float] = FA_TARGETS,
+                      thresholds: Sequence[float] | None = None, **post) -> dict[str, Any]:  # fmt: skip
+    """Choose thresholds on ``dev`` (among ``thresholds``, default every distinct probability or 256
+    quantiles of them), apply them frozen to ``evalset``; returns a JSON-able report."""
+    curve = sweep(dev, thresholds, **post)
+    chosen = choose_thresholds(curve, targets)
+    rows = []
+    for t, p in chosen.items():
+        if p is None:
+            rows.append({"target_fa_per_24h": t, "threshold": None, "dev": None, "eval": None})
+            continue
+        ev = evaluate(evalset, p.threshold, **post)
+        rows.append({"target_fa_per_24h": t, "threshold": p.threshold,
+                     "dev": {"sensitivity": p.sensitivity, "fa_per_24h": p.fa_per_24h},
+                     "eval": {"sensitivity": ev.sensitivity, "fa_per_24h": ev.fa_per_24h}})  # fmt: skip
+    return {"operating_points": rows, "dev_curve": [p.__dict__ for p in curve], "postprocess": post}
+
+
+def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets: Sequence[float] = FA_TARGETS,
+               title: str = "OVERLAP sensitivity vs false alarms") -> None:  # fmt: skip
+    """PNG of sensitivity against FA/24h (log x), with the targets marked; written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biodyn.utils import atomic_path
+
+    pts = sorted((p.fa_per_24h, p.sensitivity) for p in curve if not np.isnan(p.sensitivity))
+    fig, ax = plt.subplots(figsize=(5, 4))
+    if pts:
+        x, y = zip(*pts)
+        ax.step(np.maximum(x, 1e-2), np.asarray(y) * 100, where="post")
+    for t in targets:
+        ax.axvline(t, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel("false alarms per 24 h")
+    ax.set_ylabel("sensitivity (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    plt.close(fig)

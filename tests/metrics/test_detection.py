@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+from biodyn.metrics.detection import Scored, choose_thresholds, evaluate, plot_curve, sensitivity_at_fa, sweep
+from biodyn.types import Event
+
+
+def _rec(seed, hours=1.0, fs=1.0):
+    """A recording with 3 seizures; the detector is right inside them and noisy outside."""
+    rng = np.random.default_rng(seed)
+    n = int(hours * 3600 * fs)
+    p = rng.uniform(0, 0.6, n)
+    ref = []
+    for k in range(3):
+        a = int((k + 0.5) * n / 3)
+        p[a : a + 60] = rng.uniform(0.5, 1.0)
+        ref.append(Event(a / fs, 60 / fs, "seiz"))
+    spikes = rng.choice(n, 20, replace=False)
+    p[spikes] = rng.uniform(0.6, 0.9, 20)  # isolated false positives of varying height
+    return Scored(p, fs, ref, record_id=f"r{seed}")
+
+
+def test_evaluate_by_hand():
+    p = np.zeros(86400)
+    p[100:200] = 0.9  # hit
+    p[5000:5010] = 0.8  # false alarm
+    r = Scored(p, 1.0, [Event(150, 100, "seiz"), Event(9000, 10, "seiz")])
+    op = evaluate([r], 0.5)
+    assert (op.hits, op.targets, op.false_alarms) == (1, 2, 1) and op.fa_per_24h == pytest.approx(1.0)
+    assert evaluate([r], 0.85).false_alarms == 0
+
+
+def test_thresholds_chosen_on_dev_and_frozen_on_eval(tmp_path):
+    dev = [_rec(s) for s in range(3)]
+    ev = [_rec(s) for s in range(10, 13)]
+    grid = np.linspace(0.05, 0.95, 19)
+    curve = sweep(dev, grid)
+    chosen = choose_thresholds(curve)
+    for target, p in chosen.items():
+        assert p is not None and p.fa_per_24h <= target
+        better = [q for q in curve if q.fa_per_24h <= target and q.sensitivity > p.sensitivity]
+        assert not better
+    # above the in-seizure level every isolated spike is a false alarm; none survive a 0.99 threshold
+    assert curve[-1].fa_per_24h < curve[10].fa_per_24h
+    rep = sensitivity_at_fa(dev, ev, thresholds=grid)
+    assert [r["target_fa_per_24h"] for r in rep["operating_points"]] == [10.0, 5.0, 2.5, 1.0]
+    json.dumps(rep)
+    plot_curve(curve, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
