@@ -93,7 +93,7 @@ def test_bad_input_names_file_and_line(tmp_path):
         RecordingError, match=r"x\.list: line 2: annotation file .*missing\.csv_bi does not exist"
     ):
         read_list(lst)
-    with pytest.raises(ConfigError, match="taes"):
-        score_files([ref], [ref], methods=["taes"])
+    with pytest.raises(ConfigError, match="invalid method"):
+        score_files([ref], [ref], methods=["bogus"])
     with pytest.raises(RecordingError, match="negative duration"):
         normalize([Event(5.0, -1.0, "seiz")], 10.0)

@@ -53,3 +53,15 @@ def test_classification_against_sklearn_and_by_hand():
     yk = np.stack([y, 1 - y, np.zeros_like(y)], 1)
     with pytest.warns(UserWarning, match="single label value"):
         assert macro_auroc(yk, np.stack([s, 1 - s, s], 1)) == pytest.approx(roc_auc_score(y, s))
+
+
+def test_szcore_tolerances_by_hand():
+    from biodyn.metrics.szcore import szcore_score
+    from biodyn.types import Event
+
+    ref = [Event(1000, 30, "seiz")]
+    early = [Event(975, 10, "seiz")]  # ends 15 s before onset: inside the 30 s pre-tolerance
+    late = [Event(1500, 10, "seiz")]  # far after: a false alarm
+    assert szcore_score([(ref, early, 3600.0)])["tp"] == 1
+    r = szcore_score([(ref, late, 3600.0)])
+    assert (r["tp"], r["fp"], r["sensitivity"]) == (0, 1, 0.0) and r["fa_per_24h"] == pytest.approx(24.0)

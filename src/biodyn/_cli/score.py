@@ -1,4 +1,4 @@
-"""``biodyn score REF_LIST HYP_LIST [--method overlap|epoch|ira|all] [--json OUT]``."""
+"""``biodyn score REF_LIST HYP_LIST [--method overlap|taes|epoch|dpalign|ira|all] [--json OUT]``."""
 
 from __future__ import annotations
 

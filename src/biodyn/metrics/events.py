@@ -145,3 +145,114 @@ def per_label_kappa(conf: np.ndarray) -> list[float]:
         tn = conf.sum() - tp - fn - fp
         out.append(cohen_kappa_from_confusion(np.array([[tp, fn], [fp, tn]])))
     return out
+
+
+def _touch_seconds(a: Segment, b: Segment) -> bool:
+    """NEDC's TAES overlap test: the whole seconds ``int(start)..int(stop)`` of the two events intersect
+    (so events closer than a second boundary count as overlapping)."""
+    return int(a.start) <= int(b.stop) and int(b.start) <= int(a.stop)
+
+
+def _hit_fa(ref: Segment, hyp: Segment) -> tuple[float, float]:
+    """Fractional hit and false alarm of one hypothesis against one reference event, both relative to the
+    reference's duration; the false-alarm part is capped at 1."""
+    dur = ref.stop - ref.start
+    if hyp.start <= ref.start and hyp.stop <= ref.stop:  # starts early, ends inside
+        return (hyp.stop - ref.start) / dur, min((ref.start - hyp.start) / dur, 1.0)
+    if hyp.start >= ref.start and hyp.stop >= ref.stop:  # starts inside, ends late
+        return (ref.stop - hyp.start) / dur, min((hyp.stop - ref.stop) / dur, 1.0)
+    if hyp.start < ref.start and hyp.stop > ref.stop:  # covers the reference
+        return 1.0, min(((hyp.stop - ref.stop) + (ref.start - hyp.start)) / dur, 1.0)
+    return (hyp.stop - hyp.start) / dur, 0.0  # inside the reference
+
+
+def score_taes(ref: list[Segment], hyp: list[Segment], labels: Sequence[str]) -> dict[str, Counts]:
+    """Time-aligned event scoring (NEDC's TAES) for one file: fractional hits, misses and false alarms.
+
+    Reference events are visited in order. For a reference event whose label some still-unused hypothesis
+    event shares and overlaps in time, each unused hypothesis event of that label is compared with it:
+    a hypothesis that ends at or after the reference scores its fractional hit/false alarm and also
+    *uses up* every later reference event of the label it touches, each a full miss; a hypothesis that ends
+    before the reference scores and also absorbs the later hypothesis events of the label that touch the
+    reference, adding their hits and false alarms. Events never used are full misses / false alarms.
+    """
+    out = {lab: Counts() for lab in labels}
+    r_free = [True] * len(ref)
+    h_free = [True] * len(hyp)
+    for i, r in enumerate(ref):
+        out[r.label].targets += 1
+        overlapping = {h.label for h in hyp if h.stop > r.start and h.start < r.stop}
+        if r.label not in overlapping or not r_free[i]:
+            continue
+        c = out[r.label]
+        for j, h in enumerate(hyp):
+            if h.label != r.label or not h_free[j] or not _touch_seconds(r, h):
+                continue
+            hit, fa = _hit_fa(r, h)
+            miss = 1.0 - hit
+            r_free[i] = h_free[j] = False
+            if h.stop >= r.stop:
+                for k in range(i + 1, len(ref)):
+                    if ref[k].label == h.label and _touch_seconds(ref[k], h):
+                        r_free[k] = False
+                        miss += 1.0
+            else:
+                for k in range(j + 1, len(hyp)):
+                    if hyp[k].label == r.label and _touch_seconds(r, hyp[k]):
+                        h_free[k] = False
+                        h2, f2 = _hit_fa(r, hyp[k])
+                        hit, miss, fa = hit + h2, miss - h2, fa + f2
+            c.hits += hit
+            c.misses += miss
+            c.false_alarms += fa
+    for i, r in enumerate(ref):
+        if r_free[i]:
+            out[r.label].misses += 1
+    for j, h in enumerate(hyp):
+        if h_free[j]:
+            out[h.label].false_alarms += 1
+    return out
+
+
+def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
+                  penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[dict[str, Counts], np.ndarray, dict]:  # fmt: skip
+    """NEDC's DP alignment for one file: the label sequences (times ignored) aligned by minimum edit cost
+    (deletion, insertion, substitution penalties). Returns per-label counts (hits, misses = deletions +
+    substitutions of the label, false alarms = insertions + substitutions into the label), the confusion of
+    aligned pairs ``(L, L)`` and per-label ``{"ins": ..., "del": ...}``."""
+    p_del, p_ins, p_sub = penalties
+    a = [s.label for s in ref]
+    b = [s.label for s in hyp]
+    n, m = len(a), len(b)
+    cost = np.zeros((n + 1, m + 1))
+    cost[:, 0] = np.arange(n + 1) * p_del
+    cost[0, :] = np.arange(m + 1) * p_ins
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            diag = cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub)
+            cost[i, j] = min(diag, cost[i - 1, j] + p_del, cost[i, j - 1] + p_ins)
+    idx = {lab: k for k, lab in enumerate(labels)}
+    conf = np.zeros((len(labels), len(labels)))
+    insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
+    out = {lab: Counts() for lab in labels}
+    for lab in a:
+        out[lab].targets += 1
+    i, j = n, m
+    while i > 0 or j > 0:  # backtrace; prefer a match/substitution, then a deletion, then an insertion
+        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub):
+            conf[idx[a[i - 1]], idx[b[j - 1]]] += 1
+            if a[i - 1] == b[j - 1]:
+                out[a[i - 1]].hits += 1
+            else:
+                out[a[i - 1]].misses += 1
+                out[b[j - 1]].false_alarms += 1
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i, j] == cost[i - 1, j] + p_del:
+            out[a[i - 1]].misses += 1
+            insdel[a[i - 1]]["del"] += 1
+            i -= 1
+        else:
+            out[b[j - 1]].false_alarms += 1
+            insdel[b[j - 1]]["ins"] += 1
+            j -= 1
+    return out, conf, insdel

@@ -1,5 +1,5 @@
 """Scoring lists of annotation files NEDC-style: per-label statistics and a summary laid out like
-``nedc_eeg_eval`` v6.0.0 prints it. Methods implemented: ``overlap``, ``epoch``, ``ira``."""
+``nedc_eeg_eval`` v6.0.0 prints it. Methods: ``dpalign``, ``epoch``, ``overlap``, ``taes``, ``ira``."""
 
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from biodyn.metrics.events import (
     epoch_confusion,
     normalize,
     per_label_kappa,
+    score_dpalign,
     score_overlap,
+    score_taes,
 )
 
-METHODS = ("overlap", "epoch", "ira")
+METHODS = ("dpalign", "epoch", "overlap", "taes", "ira")
 LABELS = ("seiz", "bckg")
 SECONDS_PER_DAY = 86400.0
 
@@ -93,7 +95,13 @@ def _summary(per_label: dict[str, dict[str, float]], duration_s: float, fa_event
     tot = {k: sum(v[k] for v in per_label.values()) for k in ("targets", "hits", "misses", "false_alarms", "tp",
                                                                "tn", "fp", "fn", "insertions", "deletions")}  # fmt: skip
     r = rates(tot["tp"], tot["tn"], tot["fp"], tot["fn"])
+    # nedc_eeg_eval v6.0.0 divides the summary's 2 * PPV * TPR by the *last label's* PPV + TPR (a variable
+    # left over from its per-label loop); we reproduce that as "f1" and give the harmonic mean beside it.
+    last = list(per_label.values())[-1]
+    denom = last["precision"] + last["sensitivity"]
+    f1_nedc = 2 * r["precision"] * r["sensitivity"] / denom if denom else 0.0
     return {
+        "f1": f1_nedc, "f1_harmonic": r["f1"],
         "total": tot["targets"], "hits": tot["hits"], "misses": tot["misses"], "false_alarms": tot["false_alarms"],
         "insertions": tot["insertions"], "deletions": tot["deletions"],
         "tp": tot["tp"], "fp": tot["fp"],
@@ -115,7 +123,10 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
     if len(ref_files) != len(hyp_files):
         raise ConfigError(f"{len(ref_files)} reference files but {len(hyp_files)} hypothesis files")
     labels = tuple(labels)
-    ov = {lab: Counts() for lab in labels}
+    event_methods = [m for m in ("dpalign", "overlap", "taes") if m in methods]
+    counts = {m: {lab: Counts() for lab in labels} for m in event_methods}
+    dp_conf = np.zeros((len(labels), len(labels)))
+    dp_insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
     conf = np.zeros((len(labels), len(labels)))
     duration = 0.0
     for rf, hf in zip(ref_files, hyp_files):
@@ -132,19 +143,36 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
         duration += dur
         if "overlap" in methods:
             for lab, c in score_overlap(ref, hyp, labels).items():
-                ov[lab] += c
+                counts["overlap"][lab] += c
+        if "taes" in methods:
+            for lab, c in score_taes(ref, hyp, labels).items():
+                counts["taes"][lab] += c
+        if "dpalign" in methods:
+            per, cf, insdel = score_dpalign(ref, hyp, labels)
+            dp_conf += cf
+            for lab in labels:
+                counts["dpalign"][lab] += per[lab]
+                dp_insdel[lab]["ins"] += insdel[lab]["ins"]
+                dp_insdel[lab]["del"] += insdel[lab]["del"]
         if "epoch" in methods or "ira" in methods:
             conf += epoch_confusion(ref, hyp, dur, labels, epoch_s)
     out: dict[str, MethodResult] = {}
-    if "overlap" in methods:
-        res = MethodResult("overlap", labels)
+    for m in event_methods:
+        res = MethodResult(m, labels, confusion=dp_conf.tolist() if m == "dpalign" else None)
+        cm = counts[m]
         for lab in labels:
-            c = ov[lab]
-            tn = sum(ov[o].hits for o in labels if o != lab)
-            res.per_label[lab] = _label_block(c, tn, c.false_alarms, c.misses, c.false_alarms, duration,
-                                              c.false_alarms, c.misses)  # fmt: skip
-        res.summary = _summary(res.per_label, duration, sum(ov[lab].false_alarms for lab in labels))
-        out["overlap"] = res
+            c = cm[lab]
+            tn = sum(cm[o].hits for o in labels if o != lab)
+            ins, dele = (
+                (dp_insdel[lab]["ins"], dp_insdel[lab]["del"])
+                if m == "dpalign"
+                else (c.false_alarms, c.misses)
+            )
+            res.per_label[lab] = _label_block(
+                c, tn, c.false_alarms, c.misses, c.false_alarms, duration, ins, dele
+            )
+        res.summary = _summary(res.per_label, duration, sum(cm[lab].false_alarms for lab in labels))
+        out[m] = res
     if "epoch" in methods:
         res = MethodResult("epoch", labels, confusion=conf.tolist())
         total = conf.sum()
@@ -172,7 +200,13 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
 def format_summary(results: dict[str, MethodResult]) -> str:
     """Human-readable summary laid out like NEDC's ``summary.txt`` (per-label blocks, then totals)."""
     lines = []
-    names = {"overlap": "OVERLAP", "epoch": "EPOCH", "ira": "INTER-RATER AGREEMENT"}
+    names = {
+        "dpalign": "DP ALIGNMENT",
+        "overlap": "OVERLAP",
+        "epoch": "EPOCH",
+        "taes": "TAES",
+        "ira": "INTER-RATER AGREEMENT",
+    }
     for m, res in results.items():
         lines += ["=" * 78, f"NEDC-STYLE {names[m]} SCORING SUMMARY (biodyn):", ""]
         if res.confusion is not None:
@@ -208,6 +242,7 @@ def format_summary(results: dict[str, MethodResult]) -> str:
                   f"{'Misses':>33s}: {s['misses']:12.2f}", f"{'False Alarms':>33s}: {s['false_alarms']:12.2f}",
                   f"{'Sensitivity (TPR, Recall)':>33s}: {100 * s['sensitivity']:11.4f}%",
                   f"{'Accuracy':>33s}: {100 * s['accuracy']:11.4f}%",
+                  f"{'F1 Score (NEDC)':>33s}: {s['f1']:12.4f}", f"{'Matthews (MCC)':>33s}: {s['mcc']:12.4f}",
                   f"{'Total Duration':>33s}: {s['duration_s']:12.4f} secs",
                   f"{'Total False Alarm Rate':>33s}: {s['fa_per_24h']:12.4f} per 24 hours", ""]  # fmt: skip
     return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Seconds to score 1,000 hours of generated TUSZ-style annotations with every NEDC method
+(DP alignment, epoch, OVERLAP, TAES, IRA), files read from disk included. Goal: <= 10 s on CPU."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import goal, parser, report
+
+
+def write_pair(d: Path, k: int, hours: float, rng: np.random.Generator) -> tuple[Path, Path]:
+    dur = hours * 3600.0
+
+    def events(n, jitter):
+        starts = np.sort(rng.uniform(0, dur - 200, n))
+        out, t = [], 0.0
+        for s in starts:
+            s = max(s + rng.normal(0, jitter), t + 1.0)
+            e = min(s + rng.uniform(10, 120), dur)
+            if e > s:
+                out.append((s, e))
+                t = e
+        return out
+
+    paths = []
+    for kind, n, jitter in (("ref", 8, 0.0), ("hyp", 12, 20.0)):
+        rows = "".join(f"TERM,{a:.4f},{b:.4f},seiz,1.0000\n" for a, b in events(n, jitter))
+        p = d / kind / f"f{k:05d}.csv_bi"
+        p.parent.mkdir(exist_ok=True)
+        p.write_text(f"# version = csv_v1.0.0\n# duration = {dur:.4f} secs\n#\n"
+                     f"channel,start_time,stop_time,label,confidence\n{rows}")  # fmt: skip
+        paths.append(p)
+    return paths[0], paths[1]
+
+
+def main() -> None:
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    total_h = 100.0 if args.quick else 1000.0
+    file_h = 1.0
+    rng = np.random.default_rng(0)
+    rows = []
+    from biodyn.metrics.nedc import METHODS, score_files
+
+    with tempfile.TemporaryDirectory() as d:
+        pairs = [write_pair(Path(d), k, file_h, rng) for k in range(int(total_h / file_h))]
+        refs, hyps = [p[0] for p in pairs], [p[1] for p in pairs]
+        per = {}
+        for m in METHODS:
+            t0 = time.perf_counter()
+            score_files(refs, hyps, methods=[m])
+            per[m] = time.perf_counter() - t0
+            rows.append({"method": m, "hours": total_h, "files": len(refs), "seconds": per[m]})
+        t0 = time.perf_counter()
+        res = score_files(refs, hyps)
+        t_all = time.perf_counter() - t0
+        rows.append({"method": "all (one pass)", "hours": total_h, "files": len(refs), "seconds": t_all})
+    seconds_1000h = t_all * 1000.0 / total_h
+    goals = {"score_1000h_seconds": goal(seconds_1000h, 10.0, "s", False)}
+    note = "measured on 1000 h" if not args.quick else f"measured on {total_h:g} h, scaled linearly to 1000 h"
+    print(
+        f"overlap seiz sensitivity on the generated data: {res['overlap'].per_label['seiz']['sensitivity']:.3f}"
+    )
+    report("bench_scoring", rows, goals, args.json, quick=args.quick, note=note)
+
+
+if __name__ == "__main__":
+    main()
