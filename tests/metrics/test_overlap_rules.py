@@ -79,7 +79,7 @@ def _write(path, rows, duration=100.0):
 def test_bad_input_names_file_and_line(tmp_path):
     ref = _write(tmp_path / "r.csv_bi", [(10, 20, "seiz")])
     bad_label = _write(tmp_path / "h1.csv_bi", [(10, 20, "sz")])
-    with pytest.raises(RecordingError, match=r"h1\.csv_bi: unknown label 'sz'"):
+    with pytest.raises(RecordingError, match=r"h1\.csv_bi: line 5: unknown label 'sz'"):
         score_files([ref], [bad_label])
     stop_before = _write(tmp_path / "h2.csv_bi", [(30, 20, "seiz")])
     with pytest.raises(RecordingError, match=r"h2\.csv_bi: line 5: invalid interval"):
@@ -97,3 +97,28 @@ def test_bad_input_names_file_and_line(tmp_path):
         score_files([ref], [ref], methods=["bogus"])
     with pytest.raises(RecordingError, match="negative duration"):
         normalize([Event(5.0, -1.0, "seiz")], 10.0)
+
+
+def test_taes_partial_credit_by_hand():
+    from biodyn.metrics.events import score_taes
+
+    dur = 100.0
+    # ref seizure 10-30 s; hyp 20-40 s: hit = 10/20, false alarm = 10/20 (the part after the reference)
+    c = score_taes(normalize([seiz(10, 30)], dur), normalize([seiz(20, 40)], dur), L)["seiz"]
+    assert (c.targets, c.hits, c.misses, c.false_alarms) == (1, 0.5, 0.5, 0.5)
+    # one hyp 10-60 over two refs 10-20 and 40-50: the first gets full credit plus 40/10 -> capped 1 false alarm,
+    # the second touched by the same hyp counts as a full miss
+    c = score_taes(normalize([seiz(10, 20), seiz(40, 50)], dur), normalize([seiz(10, 60)], dur), L)["seiz"]
+    assert (c.targets, c.hits, c.misses, c.false_alarms) == (2, 1.0, 1.0, 1.0)
+    # two hyps inside one ref 10-50: 5 s + 10 s of 40 s
+    c = score_taes(normalize([seiz(10, 50)], dur), normalize([seiz(12, 17), seiz(30, 40)], dur), L)["seiz"]
+    assert c.hits == pytest.approx(15 / 40) and c.misses == pytest.approx(25 / 40) and c.false_alarms == 0
+
+
+def test_own_json_event_lists(tmp_path):
+    from biodyn.io.events import write_event_json
+
+    write_event_json(tmp_path / "r.json", [seiz(10, 20)], 100.0)
+    write_event_json(tmp_path / "h.json", [seiz(15, 25)], 100.0)
+    res = score_files([tmp_path / "r.json"], [tmp_path / "h.json"], methods=["overlap"])
+    assert res["overlap"].per_label["seiz"]["hits"] == 1

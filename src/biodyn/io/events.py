@@ -22,6 +22,15 @@ class AnnotationFile:
     events: list[Event]
     duration_s: float | None
     header: dict[str, str] = field(default_factory=dict)
+    lines: list[int] = field(default_factory=list)  # the line each event came from (for error messages)
+
+    def check_labels(self, allowed) -> None:
+        """Raise :class:`RecordingError` naming the file and line of the first label not in ``allowed``."""
+        for e, ln in zip(self.events, self.lines or [0] * len(self.events)):
+            if e.label not in allowed:
+                raise RecordingError(
+                    self.path, f"line {ln}: unknown label {e.label!r}; expected one of {', '.join(allowed)}"
+                )
 
 
 def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
@@ -38,6 +47,7 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
         raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
     header: dict[str, str] = {}
     events: list[Event] = []
+    event_lines: list[int] = []
     columns = None
     for lineno, line in enumerate(lines, 1):
         s = line.strip()
@@ -66,13 +76,14 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
         label = parts[3].lower()
         chan = None if parts[0].upper() == "TERM" else (parts[0],)
         events.append(Event(onset_s=start, duration_s=stop - start, label=label, channels=chan))
+        event_lines.append(lineno)
     duration = None
     if "duration" in header:
         try:
             duration = float(header["duration"].split()[0])
         except ValueError:
             raise RecordingError(path, f"header: duration is not a number: {header['duration']!r}") from None
-    return AnnotationFile(path, events, duration, header)
+    return AnnotationFile(path, events, duration, header, event_lines)
 
 
 def read_tse(path: str | os.PathLike) -> AnnotationFile:
@@ -82,7 +93,7 @@ def read_tse(path: str | os.PathLike) -> AnnotationFile:
         lines = path.read_text().splitlines()
     except OSError as e:
         raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
-    events = []
+    events, event_lines = [], []
     for lineno, line in enumerate(lines, 1):
         s = line.strip()
         if not s or s.startswith("version") or s.startswith("#"):
@@ -97,17 +108,47 @@ def read_tse(path: str | os.PathLike) -> AnnotationFile:
         if start < 0 or stop < start:
             raise RecordingError(path, f"line {lineno}: invalid interval start={start} stop={stop}")
         events.append(Event(onset_s=start, duration_s=stop - start, label=parts[2].lower()))
+        event_lines.append(lineno)
     duration = max((e.offset_s for e in events), default=None)
-    return AnnotationFile(path, events, duration, {})
+    return AnnotationFile(path, events, duration, {}, event_lines)
+
+
+def read_event_json(path: str | os.PathLike) -> AnnotationFile:
+    """Our own event list: ``{"duration_s": 600.0, "events": [{"onset_s", "duration_s", "label"}, ...]}``."""
+    import json
+
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text())
+        events = [
+            Event(float(e["onset_s"]), float(e["duration_s"]), str(e["label"]).lower()) for e in d["events"]
+        ]
+        duration = None if d.get("duration_s") is None else float(d["duration_s"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RecordingError(path, f"not a biodyn event list: {e}") from None
+    for k, e in enumerate(events):
+        if e.duration_s < 0:
+            raise RecordingError(path, f"event {k}: negative duration {e.duration_s}")
+    return AnnotationFile(path, events, duration, {}, list(range(len(events))))
+
+
+def write_event_json(path: str | os.PathLike, events, duration_s: float | None) -> None:
+    """Write an event list readable by :func:`read_event_json` (atomically)."""
+    from biodyn.utils import atomic_write_json
+
+    atomic_write_json(path, {"duration_s": duration_s, "events": [
+        {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label} for e in events]})  # fmt: skip
 
 
 def read_annotation_file(path: str | os.PathLike) -> AnnotationFile:
-    """Dispatch on the suffix: ``.csv``/``.csv_bi`` or ``.tse``/``.tse_bi``."""
+    """Dispatch on the suffix: ``.csv``/``.csv_bi``, ``.tse``/``.tse_bi`` or our ``.json`` event list."""
     p = Path(path)
     if p.suffix in (".csv", ".csv_bi"):
         return read_tusz_csv(p)
     if p.suffix in (".tse", ".tse_bi"):
         return read_tse(p)
+    if p.suffix == ".json":
+        return read_event_json(p)
     raise RecordingError(
-        p, f"unknown annotation format {p.suffix!r}; expected .csv, .csv_bi, .tse or .tse_bi"
+        p, f"unknown annotation format {p.suffix!r}; expected .csv, .csv_bi, .tse, .tse_bi or .json"
     )

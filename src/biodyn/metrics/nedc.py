@@ -137,6 +137,8 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
             raise RecordingError(
                 hf, f"duration {ha.duration_s} s disagrees with the reference's {ra.duration_s} s ({rf.name})"
             )
+        ra.check_labels(labels)
+        ha.check_labels(labels)
         dur = ra.duration_s
         ref = normalize(ra.events, dur, labels, source=rf)
         hyp = normalize(ha.events, dur, labels, source=hf)
