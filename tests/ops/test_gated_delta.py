@@ -1,0 +1,132 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from biodyn.ops.gated_delta import gated_delta_rule_chunked, gated_delta_rule_reference, gated_delta_rule_step
+from biodyn.testing import assert_close, rel_rms_error
+
+
+def make(b, t, h, dk, dv, dtype, seed=0, g_scale=1.0, beta=None, grad=True):
+    gen = torch.Generator().manual_seed(seed)
+
+    def r(*s):
+        return torch.randn(*s, generator=gen, dtype=dtype)
+
+    q = r(b, t, h, dk)
+    k = F.normalize(r(b, t, h, dk), dim=-1)  # the blocks L2-normalise k, as the model does
+    v = r(b, t, h, dv)
+    g = -g_scale * torch.rand(b, t, h, generator=gen, dtype=dtype)
+    be = (
+        torch.rand(b, t, h, generator=gen, dtype=dtype)
+        if beta is None
+        else torch.full((b, t, h), beta, dtype=dtype)
+    )
+    s0 = r(b, h, dk, dv)
+    xs = [q, k, v, g, be, s0]
+    if grad:
+        for x in xs:
+            x.requires_grad_(True)
+    return xs
+
+
+def run_both(xs, chunk):
+    q, k, v, g, be, s0 = xs
+    o1, s1 = gated_delta_rule_reference(q, k, v, g, be, initial_state=s0, output_final_state=True)
+    o2, s2 = gated_delta_rule_chunked(
+        q, k, v, g, be, initial_state=s0, output_final_state=True, chunk_size=chunk
+    )
+    return (o1, s1), (o2, s2)
+
+
+def grads(out, xs, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    o, s = out
+    loss = (o * torch.randn(o.shape, generator=gen, dtype=o.dtype)).sum() + (
+        s * torch.randn(s.shape, generator=gen, dtype=s.dtype)
+    ).sum()
+    return torch.autograd.grad(loss, xs)
+
+
+NAMES = ["q", "k", "v", "g", "beta", "h0"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    t=st.integers(1, 70), chunk=st.sampled_from([4, 16, 64]), h=st.integers(1, 2), seed=st.integers(0, 1000)
+)
+def test_chunked_equals_reference_float64(t, chunk, h, seed):
+    xs = make(2, t, h, 8, 6, torch.float64, seed)
+    ref, fast = run_both(xs, chunk)
+    for a, b_, name in zip(ref, fast, ["o", "final_state"]):
+        assert (a - b_).abs().max() < 1e-10, name
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert (ga - gb).abs().max() < 1e-10, f"d{name}"
+
+
+@pytest.mark.parametrize("t", [1, 33, 64, 129], ids=lambda t: f"T{t}")
+def test_chunked_equals_reference_float32(t):
+    xs = make(2, t, 2, 16, 16, torch.float32, seed=t)
+    ref, fast = run_both(xs, 32)
+    for a, b_, name in zip(ref, fast, ["o", "final_state"]):
+        assert rel_rms_error(b_, a) < 1e-4, name
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert rel_rms_error(gb, ga) < 1e-4, f"d{name}"
+
+
+def test_step_by_step_and_halves_equal_full_pass():
+    q, k, v, g, be, s0 = make(2, 23, 2, 8, 4, torch.float64, grad=False)
+    o_full, s_full = gated_delta_rule_chunked(
+        q, k, v, g, be, initial_state=s0, output_final_state=True, chunk_size=8
+    )
+    s = s0
+    outs = []
+    for i in range(23):
+        o, s = gated_delta_rule_step(q[:, i], k[:, i], v[:, i], g[:, i], be[:, i], s)
+        outs.append(o)
+    assert_close(torch.stack(outs, 1), o_full, rtol=1e-12, name="o")
+    assert_close(s, s_full, rtol=1e-12, name="state")
+    o_a, s_a = gated_delta_rule_chunked(q[:, :10], k[:, :10], v[:, :10], g[:, :10], be[:, :10], initial_state=s0,
+                                        output_final_state=True, chunk_size=8)  # fmt: skip
+    o_b, s_b = gated_delta_rule_chunked(q[:, 10:], k[:, 10:], v[:, 10:], g[:, 10:], be[:, 10:], initial_state=s_a,
+                                        output_final_state=True, chunk_size=8)  # fmt: skip
+    assert_close(torch.cat([o_a, o_b], 1), o_full, rtol=1e-12, name="halves o")
+    assert_close(s_b, s_full, rtol=1e-12, name="halves state")
+
+
+def test_gradcheck_tiny():
+    xs = make(1, 5, 1, 3, 2, torch.float64)
+
+    def f(*args):
+        return gated_delta_rule_chunked(
+            *args[:5], initial_state=args[5], output_final_state=True, chunk_size=2
+        )
+
+    assert torch.autograd.gradcheck(f, tuple(xs), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("g_scale", "beta"), [(1e-8, 0.0), (1e-8, 1.0), (30.0, 0.0), (30.0, 1.0), (1e-8, None)],
+    ids=["a->1,b->0", "a->1,b->1", "a->0,b->0", "a->0,b->1", "a->1"],
+)  # fmt: skip
+def test_extreme_gates_are_finite_and_match(g_scale, beta):
+    xs = make(1, 40, 2, 8, 4, torch.float64, g_scale=g_scale, beta=beta)
+    ref, fast = run_both(xs, 16)
+    assert (ref[0] - fast[0]).abs().max() < 1e-9
+    for gr in grads(fast, xs):
+        assert torch.isfinite(gr).all()
+
+
+def test_long_sequence_finite():
+    xs = make(1, 16384, 1, 4, 4, torch.float32, g_scale=0.05)
+    q, k, v, g, be, s0 = xs
+    o, s = gated_delta_rule_chunked(q, k, v, g, be, initial_state=s0, output_final_state=True)
+    (o.square().mean() + s.square().mean()).backward()
+    assert torch.isfinite(o).all() and all(torch.isfinite(x.grad).all() for x in xs)
+
+
+def test_bad_shapes():
+    q = torch.zeros(1, 4, 2, 3)
+    with pytest.raises(ValueError, match=r"g and beta \(B, T, H\)"):
+        gated_delta_rule_chunked(q, q, q, torch.zeros(1, 4), torch.zeros(1, 4, 2))
