@@ -45,7 +45,7 @@ def gated_delta_rule_reference(
         ``o`` ``(B, T, H, V)`` and the final state ``(B, H, K, V)`` (``None`` unless ``output_final_state``).
     """
     _check(q, k, v, g, beta)
-    b, t, h, dk = q.shape
+    b, _, h, dk = q.shape
     dv = v.shape[-1]
     scale = dk**-0.5 if scale is None else scale
     s = q.new_zeros(b, h, dk, dv) if initial_state is None else initial_state
