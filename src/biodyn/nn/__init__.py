@@ -1,1 +1,13 @@
+"""``nn.Module`` layers built on ``biodyn.ops``.
 
+Parameters that should not get weight decay (norm weights, biases, SSM decay/step parameters) carry the
+attribute ``_no_weight_decay = True``; ``biodyn.train`` builds optimiser groups from it.
+"""
+
+from biodyn.nn.bidirectional import Bidirectional
+from biodyn.nn.conv import ShortCausalConv1d
+from biodyn.nn.gated_delta import GatedDeltaBlock
+from biodyn.nn.mlp import SwiGLU
+from biodyn.nn.norm import RMSNorm
+
+__all__ = ["Bidirectional", "GatedDeltaBlock", "RMSNorm", "ShortCausalConv1d", "SwiGLU"]

@@ -1,0 +1,84 @@
+"""PRISM's DeltaBlock (spec 002): RMSNorm -> ShortCausalConv1d -> GatedDeltaRule -> residual ->
+RMSNorm -> SwiGLU -> residual."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from biodyn.nn.conv import ShortCausalConv1d
+from biodyn.nn.mlp import SwiGLU
+from biodyn.nn.norm import RMSNorm
+from biodyn.ops import _backend
+from biodyn.ops.gated_delta import gated_delta_rule_chunked, gated_delta_rule_step
+
+
+class GatedDeltaBlock(nn.Module):
+    """Gated delta rule mixer with a ``Dh x Dh`` matrix memory per head, in a pre-norm residual block.
+
+    Per token: ``alpha_t = sigmoid(W_a x_t + b_a)`` (forget gate; ``b_a`` starts at ``gate_bias_init`` = 4,
+    sigma(4) ~ 0.98, a long memory), ``beta_t = sigmoid(W_b x_t)`` (write strength), q and k L2-normalised.
+
+    Shapes: ``forward`` ``(B, T, D) -> (B, T, D)``; ``step`` ``(B, D) -> (B, D)`` with a carried state
+    ``{"conv": (B, D, kernel - 1), "memory": (B, H, Dh, Dh)}``.
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8, conv_kernel_size: int = 4, ffn_expand: float = 2.0,
+                 qk_norm: bool = True, gate_bias_init: float = 4.0, chunk_size: int = 64):  # fmt: skip
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
+        self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
+        self.qk_norm, self.chunk_size = qk_norm, chunk_size
+        self.norm1 = RMSNorm(dim)
+        self.conv = ShortCausalConv1d(dim, conv_kernel_size)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.gates = nn.Linear(dim, 2 * num_heads, bias=True)  # forget (alpha) and write (beta) logits
+        with torch.no_grad():
+            self.gates.bias[:num_heads].fill_(gate_bias_init)
+            self.gates.bias[num_heads:].zero_()
+        self.gates.bias._no_weight_decay = True
+        self.out = nn.Linear(dim, dim, bias=False)
+        self.norm2 = RMSNorm(dim)
+        self.ffn = SwiGLU(dim, ffn_expand)
+
+    def _project(self, h: torch.Tensor):
+        """``(..., D)`` -> q, k ``(..., H, Dh)``, v, log-decay g and beta ``(..., H)``."""
+        shape = (*h.shape[:-1], self.num_heads, self.head_dim)
+        q, k, v = (t.reshape(shape) for t in self.qkv(h).chunk(3, dim=-1))
+        if self.qk_norm:
+            q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+        a_logit, b_logit = self.gates(h).chunk(2, dim=-1)
+        return q, k, v, F.logsigmoid(a_logit), torch.sigmoid(b_logit)
+
+    def mix(self, x: torch.Tensor) -> torch.Tensor:
+        """The mixer branch only (after norm and conv): ``(B, T, D) -> (B, T, D)``."""
+        q, k, v, g, beta = self._project(x)
+        if _backend.use_fla(x):
+            o, _ = _backend.fla_chunk_gated_delta_rule()(q, k, v, g, beta, scale=self.head_dim**-0.5)
+        else:
+            o, _ = gated_delta_rule_chunked(q, k, v, g, beta, chunk_size=self.chunk_size)
+        return self.out(o.reshape(*x.shape[:-1], self.dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.mix(self.conv(self.norm1(x)))
+        return x + self.ffn(self.norm2(x))
+
+    def allocate_state(self, batch: int, device=None, dtype=None) -> dict[str, torch.Tensor]:
+        return {
+            "conv": self.conv.allocate_state(batch, device, dtype),
+            "memory": torch.zeros(
+                batch, self.num_heads, self.head_dim, self.head_dim, device=device, dtype=dtype
+            ),
+        }
+
+    def step(
+        self, x_t: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One token ``(B, D)``; returns the output and the new state (the input state is not modified)."""
+        h, conv = self.conv.step(self.norm1(x_t), state["conv"])
+        q, k, v, g, beta = self._project(h)
+        o, memory = gated_delta_rule_step(q, k, v, g, beta, state["memory"], scale=self.head_dim**-0.5)
+        x_t = x_t + self.out(o.reshape(x_t.shape))
+        return x_t + self.ffn(self.norm2(x_t)), {"conv": conv, "memory": memory}
