@@ -1,0 +1,129 @@
+"""Sequence mixers on CPU: reference recurrence vs chunked form, forward and forward+backward.
+
+Each case runs in a fresh subprocess; its peak memory is the rise of the process' peak RSS during one
+run (Linux: the watermark ``VmHWM`` is reset through ``/proc/self/clear_refs`` first; torch's CPU
+allocations are invisible to tracemalloc).
+Times are medians over repeats. This machine's fp32 matmul rate (2048^3) is measured in the same run.
+Mixers: gated delta rule (biodyn.ops.gated_delta); Mamba2 SSD and selective S4D are listed as missing
+until biodyn.ops.ssd / biodyn.ops.s4d exist.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import goal, parser, report
+
+CHILD = r"""
+import json, statistics, sys, time
+import torch
+torch.set_num_threads(int(sys.argv[7]))
+mixer, impl, T, B, H, D, threads, mode, repeats = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:8]), sys.argv[8], int(sys.argv[9])
+torch.manual_seed(0)
+if mixer == "gdn":
+    from biodyn.ops.gated_delta import gated_delta_rule_chunked, gated_delta_rule_reference
+    fn = gated_delta_rule_reference if impl == "reference" else gated_delta_rule_chunked
+    q = torch.randn(B, T, H, D)
+    k = torch.nn.functional.normalize(torch.randn(B, T, H, D), dim=-1)
+    v = torch.randn(B, T, H, D)
+    g = -torch.rand(B, T, H) * 0.1
+    beta = torch.rand(B, T, H)
+    xs = [q, k, v, g, beta]
+    def run():
+        ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
+        with torch.set_grad_enabled(mode == "fwdbwd"):
+            o, _ = fn(*ins)
+            if mode == "fwdbwd":
+                o.sum().backward()
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1])  # KiB
+import gc; gc.collect()
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak-RSS watermark (Linux)
+base = status("VmRSS:")
+run()
+peak = status("VmHWM:")
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter(); run(); times.append(time.perf_counter() - t0)
+print(json.dumps({"seconds": statistics.median(times), "peak_mib": (peak - base) / 1024}))
+"""
+
+
+def run_case(mixer, impl, t, b, h, d, threads, mode, repeats):
+    out = subprocess.run([sys.executable, "-c", CHILD, mixer, impl, str(t), str(b), str(h), str(d), str(threads),
+                          mode, str(repeats)], capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def matmul_gflops(n=2048, repeats=3):
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        b, h, d, ts, repeats = 1, 2, 32, (1024, 4096), 2
+    else:
+        b, h, d, ts, repeats = 4, 8, 64, (1024, 4096, 16384), 3
+    gflops = matmul_gflops()
+    print(f"fp32 matmul 2048^3: {gflops:.1f} GFLOP/s ({args.threads} threads)")
+    rows, goals = [], {}
+    missing = [
+        m
+        for m, mod in (("ssd", "biodyn.ops.ssd"), ("s4d", "biodyn.ops.s4d"))
+        if importlib.util.find_spec(mod) is None
+    ]
+    for mixer in ("gdn",):
+        res = {}
+        for t in ts:
+            for mode in ("fwd", "fwdbwd"):
+                for impl in ("reference", "chunked"):
+                    r = run_case(mixer, impl, t, b, h, d, args.threads, mode, repeats)
+                    res[(impl, t, mode)] = r
+                    rows.append({"mixer": mixer, "impl": impl, "T": t, "mode": mode, "B": b, "H": h, "head_dim": d,
+                                 "seconds": r["seconds"], "peak_mib": r["peak_mib"]})  # fmt: skip
+                    print(
+                        f"  {mixer} {impl:9s} T={t:6d} {mode:6s} {r['seconds']:.3f} s  {r['peak_mib']:.0f} MiB",
+                        flush=True,
+                    )
+        t_mid, t_long = ts[-2], ts[-1]
+        ref, chk = res[("reference", t_mid, "fwdbwd")], res[("chunked", t_mid, "fwdbwd")]
+        goals[f"{mixer}_chunk_speedup_fwdbwd_T{t_mid}"] = goal(
+            ref["seconds"] / chk["seconds"], 4.0, "x", True
+        )
+        goals[f"{mixer}_chunk_memory_ratio_fwdbwd_T{t_mid}"] = goal(
+            ref["peak_mib"] / max(chk["peak_mib"], 1e-3), 4.0, "x", True
+        )
+        goals[f"{mixer}_chunk_scaling_{t_long}_over_{t_mid}"] = goal(
+            res[("chunked", t_long, "fwdbwd")]["seconds"] / chk["seconds"], 4.5, "x", False
+        )
+    report("bench_ssm", rows, goals, args.json, quick=args.quick, matmul_gflops=gflops, missing_mixers=missing,
+           sizes={"B": b, "H": h, "head_dim": d, "T": list(ts)})  # fmt: skip
+    if missing:
+        print(f"missing mixers (not implemented yet): {', '.join(missing)}")
+
+
+if __name__ == "__main__":
+    main()
