@@ -7,7 +7,8 @@ attribute ``_no_weight_decay = True``; ``biodyn.train`` builds optimiser groups 
 from biodyn.nn.bidirectional import Bidirectional
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.gated_delta import GatedDeltaBlock
+from biodyn.nn.mamba2 import Mamba2Block
 from biodyn.nn.mlp import SwiGLU
 from biodyn.nn.norm import RMSNorm
 
-__all__ = ["Bidirectional", "GatedDeltaBlock", "RMSNorm", "ShortCausalConv1d", "SwiGLU"]
+__all__ = ["Bidirectional", "GatedDeltaBlock", "Mamba2Block", "RMSNorm", "ShortCausalConv1d", "SwiGLU"]

@@ -1,0 +1,92 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from biodyn.ops.ssd import ssd_chunked, ssd_reference, ssd_step
+from biodyn.testing import assert_close, rel_rms_error
+
+NAMES = ["x", "dt", "A", "B", "C", "D", "h0"]
+
+
+def make(b, t, h, p, g, n, dtype, seed=0, dt_scale=0.5, grad=True):
+    gen = torch.Generator().manual_seed(seed)
+
+    def r(*s):
+        return torch.randn(*s, generator=gen, dtype=dtype)
+
+    xs = [r(b, t, h, p), dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype),
+          -2 * torch.rand(h, generator=gen, dtype=dtype), r(b, t, g, n), r(b, t, g, n), r(h), r(b, h, p, n)]  # fmt: skip
+    if grad:
+        for z in xs:
+            z.requires_grad_(True)
+    return xs
+
+
+def both(xs, chunk):
+    *args, s0 = xs
+    return (ssd_reference(*args, initial_state=s0, output_final_state=True),
+            ssd_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk))  # fmt: skip
+
+
+def grads(out, xs):
+    gen = torch.Generator().manual_seed(1)
+    y, s = out
+    loss = (y * torch.randn(y.shape, generator=gen, dtype=y.dtype)).sum() + (
+        s * torch.randn(s.shape, generator=gen, dtype=s.dtype)
+    ).sum()
+    return torch.autograd.grad(loss, xs)
+
+
+@settings(max_examples=12, deadline=None)
+@given(t=st.integers(1, 70), chunk=st.sampled_from([4, 16, 64]), seed=st.integers(0, 1000))
+def test_chunked_equals_reference_float64(t, chunk, seed):
+    xs = make(2, t, 4, 3, 2, 5, torch.float64, seed)
+    ref, fast = both(xs, chunk)
+    assert (ref[0] - fast[0]).abs().max() < 1e-10 and (ref[1] - fast[1]).abs().max() < 1e-10
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert (ga - gb).abs().max() < 1e-10, f"d{name}"
+
+
+@pytest.mark.parametrize("t", [1, 33, 129], ids=lambda t: f"T{t}")
+def test_chunked_equals_reference_float32(t):
+    xs = make(2, t, 4, 8, 1, 8, torch.float32, seed=t)
+    ref, fast = both(xs, 32)
+    assert rel_rms_error(fast[0], ref[0]) < 1e-4 and rel_rms_error(fast[1], ref[1]) < 1e-4
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert rel_rms_error(gb, ga) < 1e-4, f"d{name}"
+
+
+def test_step_and_halves_equal_full_pass():
+    x, dt, a, b, c, d, s0 = make(1, 20, 2, 3, 1, 4, torch.float64, grad=False)
+    y_full, s_full = ssd_chunked(x, dt, a, b, c, d, s0, True, chunk_size=8)
+    s, ys = s0, []
+    for i in range(20):
+        y, s = ssd_step(x[:, i], dt[:, i], a, b[:, i], c[:, i], d, s)
+        ys.append(y)
+    assert_close(torch.stack(ys, 1), y_full, rtol=1e-12)
+    assert_close(s, s_full, rtol=1e-12)
+    y1, s1 = ssd_chunked(x[:, :9], dt[:, :9], a, b[:, :9], c[:, :9], d, s0, True, chunk_size=8)
+    y2, s2 = ssd_chunked(x[:, 9:], dt[:, 9:], a, b[:, 9:], c[:, 9:], d, s1, True, chunk_size=8)
+    assert_close(torch.cat([y1, y2], 1), y_full, rtol=1e-12)
+    assert_close(s2, s_full, rtol=1e-12)
+
+
+def test_gradcheck_tiny():
+    xs = make(1, 5, 2, 2, 1, 2, torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda *a: ssd_chunked(*a[:6], initial_state=a[6], output_final_state=True, chunk_size=2), tuple(xs),
+        eps=1e-6, atol=1e-6,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("dt_scale", [1e-8, 50.0], ids=["no-decay", "full-decay"])
+def test_extreme_decay_and_long_sequence(dt_scale):
+    xs = make(1, 40, 2, 3, 1, 4, torch.float64, dt_scale=dt_scale)
+    ref, fast = both(xs, 16)
+    assert (ref[0] - fast[0]).abs().max() < 1e-8 * max(1.0, ref[0].abs().max().item())
+    assert all(torch.isfinite(gr).all() for gr in grads(fast, xs))
+    x, dt, a, b, c, d, s0 = make(1, 16384, 1, 2, 1, 2, torch.float32, dt_scale=0.1)
+    y, s = ssd_chunked(x, dt, a, b, c, d, s0, True)
+    y.square().mean().backward()
+    assert torch.isfinite(y).all() and torch.isfinite(x.grad).all() and torch.isfinite(dt.grad).all()
