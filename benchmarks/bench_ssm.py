@@ -4,8 +4,8 @@ Each case runs in a fresh subprocess; its peak memory is the rise of the process
 run (Linux: the watermark ``VmHWM`` is reset through ``/proc/self/clear_refs`` first; torch's CPU
 allocations are invisible to tracemalloc).
 Times are medians over repeats. This machine's fp32 matmul rate (2048^3) is measured in the same run.
-Mixers: gated delta rule (biodyn.ops.gated_delta); Mamba2 SSD and selective S4D are listed as missing
-until biodyn.ops.ssd / biodyn.ops.s4d exist.
+Mixers: gated delta rule (biodyn.ops.gated_delta) and Mamba2 SSD (biodyn.ops.ssd, state size = head dim,
+one group); selective S4D is listed as missing until biodyn.ops.s4d exists.
 """
 
 from __future__ import annotations
@@ -35,6 +35,18 @@ if mixer == "gdn":
     g = -torch.rand(B, T, H) * 0.1
     beta = torch.rand(B, T, H)
     xs = [q, k, v, g, beta]
+    def run():
+        ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
+        with torch.set_grad_enabled(mode == "fwdbwd"):
+            o, _ = fn(*ins)
+            if mode == "fwdbwd":
+                o.sum().backward()
+if mixer == "ssd":
+    from biodyn.ops.ssd import ssd_chunked, ssd_reference
+    fn = ssd_reference if impl == "reference" else ssd_chunked
+    N = D  # state size = head dim
+    xs = [torch.randn(B, T, H, D), torch.rand(B, T, H) * 0.1, -torch.rand(H) - 0.5,
+          torch.randn(B, T, 1, N), torch.randn(B, T, 1, N)]
     def run():
         ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
         with torch.set_grad_enabled(mode == "fwdbwd"):
@@ -90,12 +102,9 @@ def main():
     gflops = matmul_gflops()
     print(f"fp32 matmul 2048^3: {gflops:.1f} GFLOP/s ({args.threads} threads)")
     rows, goals = [], {}
-    missing = [
-        m
-        for m, mod in (("ssd", "biodyn.ops.ssd"), ("s4d", "biodyn.ops.s4d"))
-        if importlib.util.find_spec(mod) is None
-    ]
-    for mixer in ("gdn",):
+    modules = {"gdn": "biodyn.ops.gated_delta", "ssd": "biodyn.ops.ssd", "s4d": "biodyn.ops.s4d"}
+    missing = [m for m, mod in modules.items() if importlib.util.find_spec(mod) is None]
+    for mixer in [m for m in ("gdn", "ssd") if m not in missing]:
         res = {}
         for t in ts:
             for mode in ("fwd", "fwdbwd"):
