@@ -35,24 +35,18 @@ if mixer == "gdn":
     g = -torch.rand(B, T, H) * 0.1
     beta = torch.rand(B, T, H)
     xs = [q, k, v, g, beta]
-    def run():
-        ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
-        with torch.set_grad_enabled(mode == "fwdbwd"):
-            o, _ = fn(*ins)
-            if mode == "fwdbwd":
-                o.sum().backward()
 if mixer == "ssd":
     from biodyn.ops.ssd import ssd_chunked, ssd_reference
     fn = ssd_reference if impl == "reference" else ssd_chunked
     N = D  # state size = head dim
     xs = [torch.randn(B, T, H, D), torch.rand(B, T, H) * 0.1, -torch.rand(H) - 0.5,
           torch.randn(B, T, 1, N), torch.randn(B, T, 1, N)]
-    def run():
-        ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
-        with torch.set_grad_enabled(mode == "fwdbwd"):
-            o, _ = fn(*ins)
-            if mode == "fwdbwd":
-                o.sum().backward()
+def run():
+    ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
+    with torch.set_grad_enabled(mode == "fwdbwd"):
+        o, _ = fn(*ins)
+        if mode == "fwdbwd":
+            o.sum().backward()
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):

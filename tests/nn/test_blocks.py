@@ -29,23 +29,27 @@ def test_rmsnorm_and_swiglu():
     assert SwiGLU(8, 2).gate_up.out_features == 32 and SwiGLU(8)(x).shape == x.shape
 
 
-def test_gated_delta_block_streaming_equals_forward_and_grads():
-    torch.manual_seed(0)
-    blk = GatedDeltaBlock(16, num_heads=4, chunk_size=8).double()
-    assert torch.allclose(
-        torch.sigmoid(blk.gates.bias[:4]), torch.tensor(0.982, dtype=torch.float64), atol=1e-3
-    )
-    x = torch.randn(2, 19, 16, dtype=torch.float64)
+def check_streaming_and_grads(blk, x):
+    """step() token by token equals forward(), and a gradient reaches every parameter."""
     full = blk(x)
-    state = blk.allocate_state(2, dtype=torch.float64)
+    state = blk.allocate_state(x.shape[0], dtype=x.dtype)
     outs = []
-    for t in range(19):
+    for t in range(x.shape[1]):
         y, state = blk.step(x[:, t], state)
         outs.append(y)
     assert_close(torch.stack(outs, 1), full, rtol=1e-10, name="streaming")
     full.square().mean().backward()
     for name, p in blk.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_gated_delta_block_streaming_equals_forward_and_grads():
+    torch.manual_seed(0)
+    blk = GatedDeltaBlock(16, num_heads=4, chunk_size=8).double()
+    assert torch.allclose(
+        torch.sigmoid(blk.gates.bias[:4]), torch.tensor(0.982, dtype=torch.float64), atol=1e-3
+    )
+    check_streaming_and_grads(blk, torch.randn(2, 19, 16, dtype=torch.float64))
 
 
 def test_bidirectional_sees_the_future():
@@ -81,15 +85,5 @@ def test_mamba2_block_streaming_equals_forward_and_grads():
 
     torch.manual_seed(0)
     blk = Mamba2Block(8, d_state=4, headdim=4, chunk_size=4).double()
-    x = torch.randn(2, 13, 8, dtype=torch.float64)
-    full = blk(x)
-    state = blk.allocate_state(2, dtype=torch.float64)
-    outs = []
-    for t in range(13):
-        y, state = blk.step(x[:, t], state)
-        outs.append(y)
-    assert_close(torch.stack(outs, 1), full, rtol=1e-10, name="streaming")
-    full.square().mean().backward()
-    for name, p in blk.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    check_streaming_and_grads(blk, torch.randn(2, 13, 8, dtype=torch.float64))
     assert blk.A_log._no_weight_decay and blk.dt_bias._no_weight_decay

@@ -78,13 +78,18 @@ class Corpus(ABC):
         report what they could learn from label files when signal files are missing.
         """
         refs = self.records()
+        infos, missing = self.header_infos(refs)
+        return summarize(self.name, refs, infos, missing)
+
+    def header_infos(self, refs: list[RecordRef]) -> tuple[list[dict[str, Any]], list[str]]:
+        """:meth:`record_info` of every record whose signal file exists, and the paths that do not."""
         infos, missing = [], []
         for ref in refs:
             try:
                 infos.append(self.record_info(ref))
             except FileNotFoundError:
                 missing.append(str(ref.path))
-        return summarize(self.name, refs, infos, missing)
+        return infos, missing
 
     def record_info(self, ref: RecordRef) -> dict[str, Any]:
         """``{"channels": [...], "fs": [...], "duration_s": float}`` from headers; FileNotFoundError if absent."""

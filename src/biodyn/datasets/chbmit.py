@@ -193,12 +193,7 @@ class CHBMIT(Corpus):
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()
-        infos, missing = [], []
-        for r in refs:
-            try:
-                infos.append(self.record_info(r))
-            except FileNotFoundError:
-                missing.append(str(r.path))
+        infos, missing = self.header_infos(refs)
         seizures = {
             r.record_id: self.seizures(r)
             for r in refs

@@ -90,12 +90,9 @@ class SleepEDF(Corpus):
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()
-        infos, missing, counts = [], [], Counter()
+        infos, missing = self.header_infos(refs)
+        counts: Counter = Counter()
         for r in refs:
-            if Path(r.path).exists():
-                infos.append(self.record_info(r))
-            else:
-                missing.append(str(r.path))
             if r.meta["hypnogram"] is not None:
                 counts += stage_epochs(read_hypnogram(r.meta["hypnogram"]))
         return summarize(

@@ -33,6 +33,13 @@ class AnnotationFile:
                 )
 
 
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except OSError as e:
+        raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
+
+
 def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
     """Read a TUSZ v2 ``.csv`` (per-channel rows) or ``.csv_bi`` (``TERM`` rows) annotation file.
 
@@ -41,10 +48,7 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
     ``Event.channels``; ``TERM`` rows have ``channels=None``. Errors name the file and line.
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as e:
-        raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
+    lines = _read_lines(path)
     header: dict[str, str] = {}
     events: list[Event] = []
     event_lines: list[int] = []
@@ -89,10 +93,7 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
 def read_tse(path: str | os.PathLike) -> AnnotationFile:
     """Read a legacy TUSZ ``.tse``/``.tse_bi`` file: ``version = tse_v1.0.0`` then ``start stop label prob``."""
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as e:
-        raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
+    lines = _read_lines(path)
     events, event_lines = [], []
     for lineno, line in enumerate(lines, 1):
         s = line.strip()
