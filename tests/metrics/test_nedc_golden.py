@@ -132,3 +132,50 @@ def test_score_cli(tmp_path, capsys):
     assert "OVERLAP" in text and "86.1626%" in text
     res = json.loads(out.read_text())
     assert res["overlap"]["per_label"]["seiz"]["hits"] == 604 and "epoch" in res and "ira" in res
+
+
+PER_FILE = {"overlap": "summary_ovlp.txt", "taes": "summary_taes.txt", "dpalign": "summary_dpalign.txt",
+            "epoch": "summary_epoch.txt"}  # fmt: skip
+PER_FILE_KEYS = {"Hit": "hits", "Miss": "misses", "False Alarms": "false_alarms", "Sub": "substitutions",
+                 "Ins": "insertions", "Del": "deletions", "Total": "total"}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", sorted(PER_FILE))
+def test_every_per_file_number(ours, method):
+    """summary_{ovlp,taes,dpalign,epoch}.txt: one block per file pair, e.g. '(Hit: 21  Miss: 14 ...)'."""
+    text = shared_data("tusz_nedc", "test", "results", PER_FILE[method]).read_text()
+    blocks = re.findall(r"^\s*(\d+): (\S+)\n\s+(\S+)\n.*?\((Hit: [^)]*)\)", text, flags=re.M | re.S)
+    mine = ours[method].per_file
+    assert len(blocks) == len(mine) == 30
+    checked = 0
+    for (idx, ref_path, hyp_path, counts), row in zip(blocks, mine):
+        assert ref_path.rsplit("/", 1)[1] == row["ref"].rsplit("/", 1)[1], (idx, ref_path, row["ref"])
+        assert hyp_path.rsplit("/", 1)[1] == row["hyp"].rsplit("/", 1)[1]
+        for name, printed in re.findall(r"([A-Za-z][A-Za-z ]*?):\s+([-\d.]+)", counts):
+            decimals = len(printed.split(".")[1]) if "." in printed else 0
+            value = row[PER_FILE_KEYS[name.strip()]]
+            assert abs(value - float(printed)) <= 0.5 * 10**-decimals + 1e-9, (
+                method,
+                idx,
+                name,
+                value,
+                printed,
+            )
+            checked += 1
+    assert checked >= 30 * 4
+
+
+def test_params_file_and_cli_methods(tmp_path, capsys):
+    from biodyn.metrics.nedc import NedcParams
+
+    root = shared_data("tusz_nedc")
+    toml = root / "docs" / "params" / "nedc_eeg_eval_params_v00.toml"
+    assert NedcParams.from_toml(toml) == NedcParams()
+    lists = root / "data" / "lists"
+    for method in ("taes", "dpalign"):
+        out = tmp_path / f"{method}.json"
+        args = ["score", str(lists / "ref.list"), str(lists / "hyp.list"), "--method", method]
+        assert main([*args, "--params", str(toml), "--json", str(out)]) == 0
+        res = json.loads(out.read_text())
+        assert list(res) == [method] and len(res[method]["per_file"]) == 30
+    assert "TAES" in capsys.readouterr().out

@@ -122,3 +122,25 @@ def test_own_json_event_lists(tmp_path):
     write_event_json(tmp_path / "h.json", [seiz(15, 25)], 100.0)
     res = score_files([tmp_path / "r.json"], [tmp_path / "h.json"], methods=["overlap"])
     assert res["overlap"].per_label["seiz"]["hits"] == 1
+
+
+def test_params_map_collapses_seizure_types(tmp_path):
+    from biodyn.metrics.nedc import NedcParams
+
+    toml = tmp_path / "p.toml"
+    toml.write_text('[MAP]\nSEIZ = "seiz, fnsz, gnsz"\nBCKG = "bckg"\n[NEDC_EPOCH]\nepoch_duration = \'0.5\'\n'
+                    'null_class = "BCKG"\n[NEDC_DPALIGN]\npenalty_del = \'1.0\'\npenalty_ins = \'2.0\'\n'
+                    "penalty_sub = '1.0'\n")  # fmt: skip
+    p = NedcParams.from_toml(toml)
+    assert p.labels == ("seiz", "bckg") and p.symbols["fnsz"] == "seiz"
+    assert (p.epoch_s, p.penalty_ins) == (0.5, 2.0)
+    ref = _write(tmp_path / "r.csv_bi", [(10, 20, "fnsz"), (40, 50, "gnsz")])
+    hyp = _write(tmp_path / "h.csv_bi", [(15, 45, "seiz")])
+    res = score_files([ref], [hyp], params=p)
+    s = res["overlap"].per_label["seiz"]
+    assert (s["targets"], s["hits"], s["false_alarms"]) == (2, 2, 0)
+    assert sum(map(sum, res["epoch"].confusion)) == 200  # 100 s in 0.5 s epochs
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[MAP]\nSEIZ = "seiz"\n[NEDC_EPOCH]\nnull_class = "BCKG"\n')
+    with pytest.raises(RecordingError, match=r"bad\.toml: null_class 'bckg'"):
+        NedcParams.from_toml(bad)

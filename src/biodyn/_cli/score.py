@@ -4,25 +4,37 @@ from __future__ import annotations
 
 
 def add_arguments(p) -> None:
-    p.add_argument("ref_list", help="list of reference annotation files (.csv_bi/.csv/.tse_bi), one per line")
+    p.add_argument(
+        "ref_list", help="list of reference annotation files (.csv_bi/.csv/.tse_bi/.json), one per line"
+    )
     p.add_argument("hyp_list", help="list of hypothesis annotation files, in the same order")
     p.add_argument(
         "--method",
         default="all",
-        choices=["overlap", "epoch", "ira", "all"],
-        help="scoring method (TAES and DP alignment are not implemented yet)",
+        choices=["dpalign", "epoch", "overlap", "taes", "ira", "all"],
+        help="scoring method (default: all five)",
     )
-    p.add_argument("--nfc", help="value of $NEDC_NFC in the lists (default: two folders above the list's)")
+    p.add_argument(
+        "--nfc",
+        help="value of $NEDC_NFC in the lists (default: $NEDC_NFC, else two folders above the list's)",
+    )
+    p.add_argument(
+        "--params",
+        metavar="TOML",
+        help="NEDC parameter file (nedc_eeg_eval_params_v00.toml: label map, DP penalties, epoch duration); "
+        "default: NEDC's two-class seizure defaults",
+    )
     p.add_argument("--json", metavar="OUT", help="write per-method, per-label counts and rates as JSON")
 
 
 def run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.metrics.nedc import METHODS, format_summary, read_list, score_files
+    from biodyn.metrics.nedc import METHODS, NedcParams, format_summary, read_list, score_files
 
     methods = METHODS if args.method == "all" else (args.method,)
+    params = NedcParams.from_toml(args.params) if args.params else NedcParams()
     ref, hyp = read_list(args.ref_list, args.nfc), read_list(args.hyp_list, args.nfc)
-    results = score_files(ref, hyp, methods)
+    results = score_files(ref, hyp, methods, params=params)
     print(format_summary(results))
     write_json(args.json, {m: r.to_dict() for m, r in results.items()})
     return 0

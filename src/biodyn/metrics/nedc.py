@@ -7,7 +7,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,9 @@ from biodyn.metrics.events import (
     NULL,
     Counts,
     cohen_kappa_from_confusion,
-    epoch_confusion,
     normalize,
     per_label_kappa,
+    sample_epochs,
     score_dpalign,
     score_overlap,
     score_taes,
@@ -30,6 +30,64 @@ from biodyn.metrics.events import (
 METHODS = ("dpalign", "epoch", "overlap", "taes", "ira")
 LABELS = ("seiz", "bckg")
 SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class NedcParams:
+    """The scoring parameters of ``nedc_eeg_eval_params_v00.toml`` (defaults: NEDC's two-class seizure file).
+
+    ``label_map`` maps each annotation symbol (lower case) to its scoring class; the classes, in the order
+    they first appear in the map, are the labels scored. ``null_class`` is the background class.
+    """
+
+    label_map: tuple[tuple[str, str], ...] = (("seiz", "seiz"), ("bckg", "bckg"))
+    null_class: str = NULL
+    penalty_del: float = 1.0
+    penalty_ins: float = 1.0
+    penalty_sub: float = 1.0
+    epoch_s: float = 0.25
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for _, c in self.label_map))
+
+    @property
+    def symbols(self) -> dict[str, str]:
+        return dict(self.label_map)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> NedcParams:
+        """Read an NEDC parameter file (``[MAP]``, ``[NEDC_DPALIGN]``, ``[NEDC_EPOCH]``); errors name the file."""
+        import tomllib
+
+        path = Path(path)
+        try:
+            d = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise RecordingError(path, f"cannot read NEDC parameters: {e}") from None
+        try:
+            pairs = []
+            for cls_name, syms in d["MAP"].items():
+                for sym in str(syms).split(","):
+                    if sym.strip():
+                        pairs.append((sym.strip().lower(), cls_name.strip().lower()))
+            dp = d.get("NEDC_DPALIGN", {})
+            ep = d.get("NEDC_EPOCH", {})
+            out = cls(
+                label_map=tuple(pairs),
+                null_class=str(ep.get("null_class", NULL)).lower(),
+                penalty_del=float(dp.get("penalty_del", 1.0)),
+                penalty_ins=float(dp.get("penalty_ins", 1.0)),
+                penalty_sub=float(dp.get("penalty_sub", 1.0)),
+                epoch_s=float(ep.get("epoch_duration", 0.25)),
+            )
+        except (KeyError, ValueError, AttributeError) as e:
+            raise RecordingError(path, f"bad NEDC parameter file: {e!r}") from None
+        if out.null_class not in out.labels:
+            raise RecordingError(path, f"null_class {out.null_class!r} is not a class of [MAP] {out.labels}")
+        if not out.epoch_s > 0:
+            raise RecordingError(path, f"epoch_duration must be > 0, got {out.epoch_s}")
+        return out
 
 
 def read_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
@@ -74,6 +132,7 @@ class MethodResult:
     method: str
     labels: tuple[str, ...]
     per_label: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_file: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, float] = field(default_factory=dict)
     confusion: list[list[float]] | None = None
     kappa: dict[str, float] | None = None
@@ -114,17 +173,54 @@ def _summary(per_label: dict[str, dict[str, float]], duration_s: float, fa_event
     }  # fmt: skip
 
 
+def _joint_runs(r: np.ndarray, h: np.ndarray) -> tuple[int, int]:
+    """Runs of equal (reference, hypothesis) epoch label pairs: (runs that agree, runs that disagree).
+
+    This is how ``nedc_eeg_eval`` reports one file's epoch scoring (``Hit`` and ``Sub``)."""
+    if r.size == 0:
+        return 0, 0
+    change = np.flatnonzero((np.diff(r) != 0) | (np.diff(h) != 0)) + 1
+    first = np.concatenate([[0], change])
+    agree = int((r[first] == h[first]).sum())
+    return agree, len(first) - agree
+
+
+def _map_labels(ann, params: NedcParams, path) -> list:
+    """Events with their symbols mapped to scoring classes; unknown symbols name the file and line."""
+    from biodyn.types import Event
+
+    sym = params.symbols
+    ann.check_labels(tuple(sym))
+    return [Event(e.onset_s, e.duration_s, sym[e.label], e.channels) for e in ann.events]
+
+
 def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: Sequence[str] = METHODS,
-                labels: Sequence[str] = LABELS, epoch_s: float = 0.25) -> dict[str, MethodResult]:  # fmt: skip
-    """Score paired reference/hypothesis annotation files with each method."""
+                labels: Sequence[str] | None = None, epoch_s: float | None = None,
+                params: NedcParams | None = None) -> dict[str, MethodResult]:  # fmt: skip
+    """Score paired reference/hypothesis annotation files with each method.
+
+    ``params`` (default :class:`NedcParams`) gives the label map, DP penalties and epoch duration;
+    ``labels``/``epoch_s`` override the classes (identity map) and the epoch duration. Each result's
+    ``per_file`` lists what NEDC prints per file (OVERLAP/TAES: hits, misses, false alarms summed over
+    labels; DP: hits, substitutions, insertions, deletions; epoch: agreeing/disagreeing runs of epochs).
+    """
     for m in methods:
         if m not in METHODS:
             raise ConfigError(f"invalid method={m!r}; implemented: {', '.join(METHODS)}")
     if len(ref_files) != len(hyp_files):
         raise ConfigError(f"{len(ref_files)} reference files but {len(hyp_files)} hypothesis files")
-    labels = tuple(labels)
+    params = params or NedcParams()
+    if labels is not None:
+        params = replace(params, label_map=tuple((lab, lab) for lab in labels))
+    if epoch_s is not None:
+        params = replace(params, epoch_s=float(epoch_s))
+    labels = params.labels
+    null = params.null_class
+    epoch_s = params.epoch_s
+    penalties = (params.penalty_del, params.penalty_ins, params.penalty_sub)
     event_methods = [m for m in ("dpalign", "overlap", "taes") if m in methods]
     counts = {m: {lab: Counts() for lab in labels} for m in event_methods}
+    per_file: dict[str, list[dict]] = {m: [] for m in methods}
     dp_conf = np.zeros((len(labels), len(labels)))
     dp_insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
     conf = np.zeros((len(labels), len(labels)))
@@ -137,30 +233,48 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
             raise RecordingError(
                 hf, f"duration {ha.duration_s} s disagrees with the reference's {ra.duration_s} s ({rf.name})"
             )
-        ra.check_labels(labels)
-        ha.check_labels(labels)
         dur = ra.duration_s
-        ref = normalize(ra.events, dur, labels, source=rf)
-        hyp = normalize(ha.events, dur, labels, source=hf)
+        ref = normalize(_map_labels(ra, params, rf), dur, labels, null=null, source=rf)
+        hyp = normalize(_map_labels(ha, params, hf), dur, labels, null=null, source=hf)
         duration += dur
-        if "overlap" in methods:
-            for lab, c in score_overlap(ref, hyp, labels).items():
-                counts["overlap"][lab] += c
-        if "taes" in methods:
-            for lab, c in score_taes(ref, hyp, labels).items():
-                counts["taes"][lab] += c
+        name = {"ref": str(rf), "hyp": str(hf)}
+        for m, fn in (("overlap", score_overlap), ("taes", score_taes)):
+            if m in methods:
+                per = fn(ref, hyp, labels)
+                f = Counts()
+                for lab, c in per.items():
+                    counts[m][lab] += c
+                    f += c
+                # NEDC's per-file "Total": OVERLAP hits + misses + false alarms; TAES misses + false alarms
+                total = f.hits + f.misses + f.false_alarms if m == "overlap" else f.misses + f.false_alarms
+                per_file[m].append({**name, "hits": f.hits, "misses": f.misses, "false_alarms": f.false_alarms,
+                                    "targets": f.targets, "total": total})  # fmt: skip
         if "dpalign" in methods:
-            per, cf, insdel = score_dpalign(ref, hyp, labels)
+            per, cf, insdel = score_dpalign(ref, hyp, labels, penalties)
             dp_conf += cf
             for lab in labels:
                 counts["dpalign"][lab] += per[lab]
                 dp_insdel[lab]["ins"] += insdel[lab]["ins"]
                 dp_insdel[lab]["del"] += insdel[lab]["del"]
+            per_file["dpalign"].append({**name, "hits": float(np.trace(cf)), "substitutions": float(cf.sum() - np.trace(cf)),
+                                        "insertions": sum(v["ins"] for v in insdel.values()),
+                                        "deletions": sum(v["del"] for v in insdel.values())})  # fmt: skip
+            d = per_file["dpalign"][-1]
+            d["total"] = d["substitutions"] + d["insertions"] + d["deletions"]
         if "epoch" in methods or "ira" in methods:
-            conf += epoch_confusion(ref, hyp, dur, labels, epoch_s)
+            r_ep = sample_epochs(ref, dur, epoch_s, labels)
+            h_ep = sample_epochs(hyp, dur, epoch_s, labels)
+            k = len(labels)
+            conf += np.bincount(r_ep * k + h_ep, minlength=k * k).reshape(k, k)
+            if "epoch" in methods:
+                agree, disagree = _joint_runs(r_ep, h_ep)
+                per_file["epoch"].append({**name, "hits": agree, "substitutions": disagree,
+                                          "insertions": 0, "deletions": 0, "total": disagree})  # fmt: skip
     out: dict[str, MethodResult] = {}
     for m in event_methods:
-        res = MethodResult(m, labels, confusion=dp_conf.tolist() if m == "dpalign" else None)
+        res = MethodResult(
+            m, labels, confusion=dp_conf.tolist() if m == "dpalign" else None, per_file=per_file[m]
+        )
         cm = counts[m]
         for lab in labels:
             c = cm[lab]
@@ -176,18 +290,18 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
         res.summary = _summary(res.per_label, duration, sum(cm[lab].false_alarms for lab in labels))
         out[m] = res
     if "epoch" in methods:
-        res = MethodResult("epoch", labels, confusion=conf.tolist())
+        res = MethodResult("epoch", labels, confusion=conf.tolist(), per_file=per_file["epoch"])
         total = conf.sum()
         fa_total = 0.0
         for i, lab in enumerate(labels):
             tp = conf[i, i]
             fn, fp = conf[i].sum() - tp, conf[:, i].sum() - tp
             tn = total - tp - fn - fp
-            null = lab == NULL  # the null class has no insertions/deletions, so no false alarms
-            c = Counts(conf[i].sum(), tp, fn, 0.0 if null else fp)
+            is_null = lab == null  # the null class has no insertions/deletions, so no false alarms
+            c = Counts(conf[i].sum(), tp, fn, 0.0 if is_null else fp)
             # NEDC reports epoch false alarms in units of time: epochs * epoch_s seconds per 24 h
             res.per_label[lab] = _label_block(c, tn, fp, fn, fp * epoch_s, duration, c.false_alarms,
-                                              0.0 if null else fn)  # fmt: skip
+                                              0.0 if is_null else fn)  # fmt: skip
             fa_total += fp
         res.summary = _summary(res.per_label, duration, fa_total * epoch_s)
         res.summary["total_false_alarms"] = fa_total  # NEDC prints the count of epochs here
