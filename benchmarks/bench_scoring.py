@@ -22,14 +22,15 @@ def write_pair(d: Path, k: int, hours: float, rng: np.random.Generator) -> tuple
         out, t = [], 0.0
         for s in starts:
             s = max(s + rng.normal(0, jitter), t + 1.0)
-            e = min(s + rng.uniform(10, 120), dur)
+            e = min(s + rng.uniform(2, 120), dur)
             if e > s:
                 out.append((s, e))
                 t = e
         return out
 
     paths = []
-    for kind, n, jitter in (("ref", 8, 0.0), ("hyp", 12, 20.0)):
+    # per hour: a Poisson(8) number of reference seizures, a Poisson(40) number of hypothesis events
+    for kind, n, jitter in (("ref", rng.poisson(8 * hours), 0.0), ("hyp", rng.poisson(40 * hours), 20.0)):
         rows = "".join(f"TERM,{a:.4f},{b:.4f},seiz,1.0000\n" for a, b in events(n, jitter))
         p = d / kind / f"f{k:05d}.csv_bi"
         p.parent.mkdir(exist_ok=True)

@@ -144,3 +144,26 @@ def test_params_map_collapses_seizure_types(tmp_path):
     bad.write_text('[MAP]\nSEIZ = "seiz"\n[NEDC_EPOCH]\nnull_class = "BCKG"\n')
     with pytest.raises(RecordingError, match=r"bad\.toml: null_class 'bckg'"):
         NedcParams.from_toml(bad)
+
+
+@pytest.mark.parametrize("penalties", [(1.0, 1.0, 1.0), (1.0, 2.0, 0.5), (0.3, 0.7, 1.1)], ids=str)
+def test_dp_cost_matrix_matches_reference(penalties):
+    from biodyn.metrics.events import dp_cost_matrix, dp_cost_matrix_reference
+
+    rng = np.random.default_rng(1)
+    for n, m in [(0, 0), (0, 3), (4, 0), (1, 1), (7, 5), (13, 21), (30, 9)]:
+        a, b = rng.integers(0, 3, n), rng.integers(0, 3, m)
+        np.testing.assert_allclose(dp_cost_matrix(a, b, penalties), dp_cost_matrix_reference(a, b, penalties),
+                                   rtol=1e-12, atol=1e-12)  # fmt: skip
+
+
+def test_dpalign_by_hand():
+    from biodyn.metrics.events import score_dpalign
+
+    # ref bckg seiz bckg seiz bckg (two seizures), hyp bckg seiz bckg: one seizure + one bckg deleted
+    ref = normalize([seiz(10, 20), seiz(40, 50)], 100.0)
+    hyp = normalize([seiz(12, 45)], 100.0)
+    per, conf, insdel = score_dpalign(ref, hyp, L)
+    assert conf.trace() == 3 and conf.sum() == 3
+    assert per["seiz"].hits + per["seiz"].misses == 2 and per["seiz"].false_alarms == 0
+    assert sum(v["del"] for v in insdel.values()) == 2 and sum(v["ins"] for v in insdel.values()) == 0

@@ -214,15 +214,15 @@ def score_taes(ref: list[Segment], hyp: list[Segment], labels: Sequence[str]) ->
     return out
 
 
-def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
-                  penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[dict[str, Counts], np.ndarray, dict]:  # fmt: skip
-    """NEDC's DP alignment for one file: the label sequences (times ignored) aligned by minimum edit cost
-    (deletion, insertion, substitution penalties). Returns per-label counts (hits, misses = deletions +
-    substitutions of the label, false alarms = insertions + substitutions into the label), the confusion of
-    aligned pairs ``(L, L)`` and per-label ``{"ins": ..., "del": ...}``."""
+def _eq(x: float, y: float) -> bool:
+    return abs(x - y) <= 1e-9 * max(1.0, abs(y))
+
+
+def dp_cost_matrix_reference(a: np.ndarray, b: np.ndarray, penalties=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """Edit-distance table ``(n + 1, m + 1)`` of label-index sequences ``a (n,)``, ``b (m,)``, cell by cell.
+
+    ``penalties = (deletion, insertion, substitution)``; ``cost[i, j]`` aligns ``a[:i]`` with ``b[:j]``."""
     p_del, p_ins, p_sub = penalties
-    a = [s.label for s in ref]
-    b = [s.label for s in hyp]
     n, m = len(a), len(b)
     cost = np.zeros((n + 1, m + 1))
     cost[:, 0] = np.arange(n + 1) * p_del
@@ -231,6 +231,40 @@ def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
         for j in range(1, m + 1):
             diag = cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub)
             cost[i, j] = min(diag, cost[i - 1, j] + p_del, cost[i, j - 1] + p_ins)
+    return cost
+
+
+def dp_cost_matrix(a: np.ndarray, b: np.ndarray, penalties=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """:func:`dp_cost_matrix_reference`, one row at a time: the within-row insertion chain
+    ``cost[i, j] = min_k base[k] + (j - k) * p_ins`` is a running minimum of ``base - j * p_ins``."""
+    p_del, p_ins, p_sub = penalties
+    a, b = np.asarray(a), np.asarray(b)
+    n, m = len(a), len(b)
+    cost = np.empty((n + 1, m + 1))
+    cost[:, 0] = np.arange(n + 1) * p_del
+    ramp = np.arange(m + 1) * p_ins
+    cost[0] = ramp
+    for i in range(1, n + 1):
+        base = np.empty(m + 1)
+        base[0] = cost[i, 0]
+        sub = np.where(b == a[i - 1], 0.0, p_sub)
+        base[1:] = np.minimum(cost[i - 1, :-1] + sub, cost[i - 1, 1:] + p_del)
+        cost[i] = np.minimum.accumulate(base - ramp) + ramp
+    return cost
+
+
+def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
+                  penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[dict[str, Counts], np.ndarray, dict]:  # fmt: skip
+    """NEDC's DP alignment for one file: the label sequences (times ignored) aligned by minimum edit cost
+    (deletion, insertion, substitution penalties). Returns per-label counts (hits, misses = deletions +
+    substitutions of the label, false alarms = insertions + substitutions into the label), the confusion of
+    aligned pairs ``(L, L)`` and per-label ``{"ins": ..., "del": ...}``."""
+    p_del, _, p_sub = penalties
+    a = [s.label for s in ref]
+    b = [s.label for s in hyp]
+    n, m = len(a), len(b)
+    lut = {lab: k for k, lab in enumerate(labels)}
+    cost = dp_cost_matrix(np.array([lut[x] for x in a], int), np.array([lut[x] for x in b], int), penalties)
     idx = {lab: k for k, lab in enumerate(labels)}
     conf = np.zeros((len(labels), len(labels)))
     insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
@@ -239,7 +273,7 @@ def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
         out[lab].targets += 1
     i, j = n, m
     while i > 0 or j > 0:  # backtrace; prefer a match/substitution, then a deletion, then an insertion
-        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub):
+        if i > 0 and j > 0 and _eq(cost[i, j], cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub)):
             conf[idx[a[i - 1]], idx[b[j - 1]]] += 1
             if a[i - 1] == b[j - 1]:
                 out[a[i - 1]].hits += 1
@@ -247,7 +281,7 @@ def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
                 out[a[i - 1]].misses += 1
                 out[b[j - 1]].false_alarms += 1
             i, j = i - 1, j - 1
-        elif i > 0 and cost[i, j] == cost[i - 1, j] + p_del:
+        elif i > 0 and _eq(cost[i, j], cost[i - 1, j] + p_del):
             out[a[i - 1]].misses += 1
             insdel[a[i - 1]]["del"] += 1
             i -= 1
