@@ -49,3 +49,25 @@ def test_thresholds_chosen_on_dev_and_frozen_on_eval(tmp_path):
     json.dumps(rep)
     plot_curve(curve, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bisection_agrees_with_exact_sweep():
+    from biodyn.metrics.detection import candidate_thresholds, choose_thresholds_bisect
+
+    dev = [_rec(s, hours=0.5) for s in range(2)]
+    for r in dev:
+        r.probs = np.round(r.probs, 2)  # few distinct values keep the exact sweep small
+    u = candidate_thresholds(dev)
+    exact = choose_thresholds(sweep(dev, u))
+    bis = choose_thresholds_bisect(dev)
+    for t in exact:
+        assert bis[t] is not None and bis[t].fa_per_24h <= t
+        assert bis[t].sensitivity == exact[t].sensitivity
+        k = int(np.searchsorted(u, bis[t].threshold))
+        assert k == 0 or evaluate(dev, u[k - 1]).fa_per_24h > t  # the next lower value misses the target
+    rep_e = sensitivity_at_fa(dev, dev, search="exact")
+    rep_b = sensitivity_at_fa(dev, dev, search="bisect", curve_points=16)
+    assert rep_e["search"] == "exact" and rep_b["search"] == "bisect" and len(rep_b["dev_curve"]) <= 16
+    se = [r["eval"]["sensitivity"] for r in rep_e["operating_points"]]
+    sb = [r["eval"]["sensitivity"] for r in rep_b["operating_points"]]
+    assert se == sb

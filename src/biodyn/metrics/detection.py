@@ -65,10 +65,11 @@ def evaluate(records: Sequence[Scored], threshold: float, **post) -> OperatingPo
     return OperatingPoint(float(threshold), sens, fa / dur * 86400.0, hits, targets, fa)
 
 
-def candidate_thresholds(records: Sequence[Scored], max_candidates: int = 256) -> np.ndarray:
-    """Distinct probability values (all of them when few; else quantiles), ascending."""
+def candidate_thresholds(records: Sequence[Scored], max_candidates: int | None = None) -> np.ndarray:
+    """Distinct probability values, ascending: every one (``max_candidates=None``, an exact sweep) or
+    ``max_candidates`` quantiles of them (a grid for plotting)."""
     p = np.unique(np.concatenate([np.asarray(r.probs, np.float64).ravel() for r in records]))
-    if len(p) > max_candidates:
+    if max_candidates is not None and len(p) > max_candidates:
         p = np.unique(np.quantile(p, np.linspace(0, 1, max_candidates)))
     return p
 
@@ -76,7 +77,7 @@ def candidate_thresholds(records: Sequence[Scored], max_candidates: int = 256) -
 def sweep(
     records: Sequence[Scored], thresholds: Sequence[float] | None = None, **post
 ) -> list[OperatingPoint]:
-    """The sensitivity-vs-FA/24h curve over ``thresholds`` (default: :func:`candidate_thresholds`)."""
+    """The sensitivity-vs-FA/24h curve over ``thresholds`` (default: every distinct probability)."""
     th = candidate_thresholds(records) if thresholds is None else np.asarray(thresholds)
     return [evaluate(records, t, **post) for t in th]
 
@@ -93,12 +94,63 @@ def choose_thresholds(
     return out
 
 
+def choose_thresholds_bisect(
+    records: Sequence[Scored], targets: Sequence[float] = FA_TARGETS, **post
+) -> dict[float, OperatingPoint | None]:
+    """Per target, bisection over the distinct probabilities for the lowest threshold with FA/24h <= target.
+
+    Sensitivity never rises with the threshold (thresholding, opening, closing, merging and the minimum
+    duration are all monotone), so the lowest admissible threshold has the highest sensitivity. FA/24h
+    usually falls with the threshold but need not (raising it can split one event in two): bisection
+    assumes it does, costs ``O(log n)`` evaluations, and its answer always meets the target; the exact
+    sweep (:func:`sweep` + :func:`choose_thresholds`) evaluates every distinct value."""
+    u = candidate_thresholds(records)
+    cache: dict[int, OperatingPoint] = {}
+
+    def at(k: int) -> OperatingPoint:
+        if k not in cache:
+            cache[k] = evaluate(records, u[k], **post)
+        return cache[k]
+
+    out = {}
+    for t in targets:
+        if not len(u) or at(len(u) - 1).fa_per_24h > t:
+            out[t] = None
+            continue
+        lo, hi = 0, len(u) - 1  # invariant: at(hi) meets the target
+        if at(lo).fa_per_24h <= t:
+            hi = lo
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if at(mid).fa_per_24h <= t:
+                hi = mid
+            else:
+                lo = mid
+        out[t] = at(hi)
+    return out
+
+
 def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets: Sequence[float] = FA_TARGETS,
-                      thresholds: Sequence[float] | None = None, **post) -> dict[str, Any]:  # fmt: skip
-    """Choose thresholds on ``dev`` (among ``thresholds``, default every distinct probability or 256
-    quantiles of them), apply them frozen to ``evalset``; returns a JSON-able report."""
-    curve = sweep(dev, thresholds, **post)
-    chosen = choose_thresholds(curve, targets)
+                      thresholds: Sequence[float] | None = None, search: str = "auto", max_exact: int = 2048,
+                      curve_points: int = 128, **post) -> dict[str, Any]:  # fmt: skip
+    """Choose thresholds on ``dev``, apply them frozen to ``evalset``; returns a JSON-able report.
+
+    ``search``: ``"exact"`` sweeps every distinct dev probability (or the given ``thresholds``);
+    ``"bisect"`` uses :func:`choose_thresholds_bisect`; ``"auto"`` is exact up to ``max_exact`` distinct
+    values, else bisection. ``dev_curve`` is the exact sweep, or ``curve_points`` quantile thresholds
+    when bisecting (for the JSON/PNG curve only)."""
+    from biodyn.errors import check_option
+
+    check_option("search", search, ("auto", "exact", "bisect"))
+    if search == "auto":
+        n = len(candidate_thresholds(dev)) if thresholds is None else 0
+        search = "exact" if n <= max_exact else "bisect"
+    if search == "exact":
+        curve = sweep(dev, thresholds, **post)
+        chosen = choose_thresholds(curve, targets)
+    else:
+        chosen = choose_thresholds_bisect(dev, targets, **post)
+        curve = sweep(dev, candidate_thresholds(dev, curve_points), **post)
     rows = []
     for t, p in chosen.items():
         if p is None:
@@ -107,8 +159,10 @@ def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets:
         ev = evaluate(evalset, p.threshold, **post)
         rows.append({"target_fa_per_24h": t, "threshold": p.threshold,
                      "dev": {"sensitivity": p.sensitivity, "fa_per_24h": p.fa_per_24h},
-                     "eval": {"sensitivity": ev.sensitivity, "fa_per_24h": ev.fa_per_24h}})  # fmt: skip
-    return {"operating_points": rows, "dev_curve": [p.__dict__ for p in curve], "postprocess": post}
+                     "eval": {"sensitivity": ev.sensitivity, "fa_per_24h": ev.fa_per_24h,
+                              "hits": ev.hits, "targets": ev.targets, "false_alarms": ev.false_alarms}})  # fmt: skip
+    return {"search": search, "operating_points": rows, "dev_curve": [p.__dict__ for p in curve],
+            "postprocess": post}  # fmt: skip
 
 
 def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets: Sequence[float] = FA_TARGETS,
