@@ -310,55 +310,101 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
         out["ira"] = MethodResult("ira", labels, confusion=conf.tolist(),
                                   kappa={**dict(zip(labels, per_label_kappa(conf))),
                                          "multi_class": cohen_kappa_from_confusion(conf)})  # fmt: skip
-    return out
+    return {m: out[m] for m in METHODS if m in out}
+
+
+_TITLES = {
+    "dpalign": ("DP ALIGNMENT SCORING", "DPAlign"),
+    "epoch": ("EPOCH SCORING", "Epoch"),
+    "overlap": ("OVERLAP SCORING", None),
+    "taes": ("TAES SCORING", None),
+    "ira": ("INTER-RATER AGREEMENT", "IRA"),
+}
+_COUNT_LINES = (("targets", "Targets"), ("hits", "Hits"), ("misses", "Misses"), ("false_alarms", "False Alarms"),
+                ("insertions", "Insertions"), ("deletions", "Deletions"))  # fmt: skip
+_RATE_LINES = (("sensitivity", "Sensitivity (TPR, Recall)"), ("specificity", "Specificity (TNR)"),
+               ("precision", "Precision (PPV)"), ("npv", "Negative Pred. Value (NPV)"), ("miss_rate", "Miss Rate (FNR)"),
+               ("fpr", "False Positive Rate (FPR)"), ("fdr", "False Discovery Rate (FDR)"),
+               ("for", "False Omission Rate (FOR)"), ("accuracy", "Accuracy"),
+               ("misclassification", "Misclassification Rate"), ("prevalence", "Prevalence"))  # fmt: skip
+
+
+_TOTAL_MARKED = {("total", "overlap"), ("total", "taes")}
+
+
+def _line(name: str, text: str) -> str:
+    return f"{name:>33s}: {text}"
 
 
 def format_summary(results: dict[str, MethodResult]) -> str:
-    """Human-readable summary laid out like NEDC's ``summary.txt`` (per-label blocks, then totals)."""
+    """A summary laid out like NEDC ``nedc_eeg_eval`` v6.0.0's ``summary.txt``: per method the confusion
+    matrix (DP, epoch, IRA), per-label counts and rates, then the totals, at NEDC's printed precision
+    (TAES counts to 2 decimals, the others as integers; ``<**`` marks the counts each method scores)."""
     lines = []
-    names = {
-        "dpalign": "DP ALIGNMENT",
-        "overlap": "OVERLAP",
-        "epoch": "EPOCH",
-        "taes": "TAES",
-        "ira": "INTER-RATER AGREEMENT",
-    }
-    for m, res in results.items():
-        lines += ["=" * 78, f"NEDC-STYLE {names[m]} SCORING SUMMARY (biodyn):", ""]
-        if res.confusion is not None:
-            lines.append("  Ref/Hyp:" + "".join(f"{lab:>22s}" for lab in res.labels))
+    for m in sorted(results, key=METHODS.index):
+        res = results[m]
+        title, cm_name = _TITLES[m]
+        lines += ["=" * 78, f"NEDC {title} SUMMARY (biodyn, nedc_eeg_eval v6.0.0 rules):", ""]
+        if cm_name is not None and res.confusion is not None:
+            cm_title = f"NEDC {cm_name} Confusion Matrix"
+            pad = 52 - len(cm_title)
+            lines.append(" " * ((pad + 1) // 2) + cm_title + " " * (pad // 2))
+            lines.append("  Ref/Hyp:" + "".join(f"{lab:>13s}{'':9s}" for lab in res.labels))
             for i, lab in enumerate(res.labels):
                 row = res.confusion[i]
-                tot = sum(row) or 1
-                lines.append(f"  {lab:>7s}:" + "".join(f"{v:12.2f} ({100 * v / tot:6.2f}%)" for v in row))
+                tot = sum(row)
+                lines.append(f"{lab:>9s}:" + "".join(
+                    f"{v:12.2f} ({100 * v / tot if tot else 0.0:6.2f}%)" for v in row))  # fmt: skip
             lines.append("")
+        lines.append("PER LABEL RESULTS:")
         if res.kappa is not None:
             for lab in res.labels:
-                lines.append(f" Label: {lab:5s} Kappa: {res.kappa[lab]:12.4f}")
-            lines += ["", f"   Multi-Class Kappa: {res.kappa['multi_class']:12.4f}", ""]
+                lines.append(f" Label: {lab:<6s} Kappa: {res.kappa[lab]:12.4f}")
+            lines += ["", "SUMMARY:", f"   Multi-Class Kappa: {res.kappa['multi_class']:12.4f}", ""]
             continue
+        lines.append("")
+
+        def num(v: float, fractional: bool = m == "taes") -> str:
+            return f"{v:12.2f}" if fractional else f"{round(v):12d}"
+
+        marked = {"dpalign": ("insertions", "deletions"), "epoch": ()}.get(
+            m, ("targets", "hits", "misses", "false_alarms")
+        )
         for lab, d in res.per_label.items():
             lines += [f" LABEL: {lab.upper()}", ""]
-            for key, name in (("targets", "Targets"), ("hits", "Hits"), ("misses", "Misses"),
-                              ("false_alarms", "False Alarms"), ("insertions", "Insertions"),
-                              ("deletions", "Deletions"), ("tp", "True Positives (TP)"),
-                              ("tn", "True Negatives (TN)"), ("fp", "False Positives (FP)"),
-                              ("fn", "False Negatives (FN)")):  # fmt: skip
-                lines.append(f"{name:>33s}: {d[key]:12.2f}")
-            for key, name in (("sensitivity", "Sensitivity (TPR, Recall)"), ("specificity", "Specificity (TNR)"),
-                              ("precision", "Precision (PPV)"), ("npv", "Negative Pred. Value (NPV)"),
-                              ("accuracy", "Accuracy"), ("prevalence", "Prevalence")):  # fmt: skip
-                lines.append(f"{name:>33s}: {100 * d[key]:11.4f}%")
-            lines.append(f"{'F1 Score (F Ratio)':>33s}: {d['f1']:12.4f}")
-            lines.append(f"{'Matthews (MCC)':>33s}: {d['mcc']:12.4f}")
-            lines.append(f"{'False Alarm Rate':>33s}: {d['fa_per_24h']:12.4f} per 24 hours")
+            for key, name in _COUNT_LINES:
+                lines.append(_line(name, num(d[key]) + ("   <**" if key in marked else "")))
+            lines.append("")
+            for key, name in (("tp", "True Positives (TP)"), ("tn", "True Negatives (TN)"),
+                              ("fp", "False Positives (FP)"), ("fn", "False Negatives (FN)")):  # fmt: skip
+                lines.append(_line(name, num(d[key])))
+            lines.append("")
+            for key, name in _RATE_LINES:
+                lines.append(_line(name, f"{100 * d[key]:12.4f}%"))
+            lines.append(_line("F1 Score (F Ratio)", f"{d['f1']:12.4f}"))
+            lines.append(_line("Matthews (MCC)", f"{d['mcc']:12.4f}"))
+            lines.append(_line("False Alarm Rate", f"{d['fa_per_24h']:12.4f} per 24 hours"))
             lines.append("")
         s = res.summary
-        lines += ["SUMMARY:", "", f"{'Total':>33s}: {s['total']:12.2f}", f"{'Hits':>33s}: {s['hits']:12.2f}",
-                  f"{'Misses':>33s}: {s['misses']:12.2f}", f"{'False Alarms':>33s}: {s['false_alarms']:12.2f}",
-                  f"{'Sensitivity (TPR, Recall)':>33s}: {100 * s['sensitivity']:11.4f}%",
-                  f"{'Accuracy':>33s}: {100 * s['accuracy']:11.4f}%",
-                  f"{'F1 Score (NEDC)':>33s}: {s['f1']:12.4f}", f"{'Matthews (MCC)':>33s}: {s['mcc']:12.4f}",
-                  f"{'Total Duration':>33s}: {s['duration_s']:12.4f} secs",
-                  f"{'Total False Alarm Rate':>33s}: {s['fa_per_24h']:12.4f} per 24 hours", ""]  # fmt: skip
+        lines += ["SUMMARY:", ""]
+        for key, name in (("total", "Total"), *_COUNT_LINES[1:]):
+            lines.append(
+                _line(name, num(s[key]) + ("   <**" if key in marked or (key, m) in _TOTAL_MARKED else ""))
+            )
+        lines += [
+            "",
+            _line("True Positives(TP)", num(s["tp"])),
+            _line("False Positives (FP)", num(s["fp"])),
+            "",
+        ]
+        for key, name in (("sensitivity", "Sensitivity (TPR, Recall)"), ("miss_rate", "Miss Rate (FNR)"),
+                          ("accuracy", "Accuracy"), ("misclassification", "Misclassification Rate"),
+                          ("prevalence", "Prevalence")):  # fmt: skip
+            lines.append(_line(name, f"{100 * s[key]:12.4f}%"))
+        lines.append(_line("F1 Score", f"{s['f1']:12.4f}"))
+        lines.append(_line("Matthews (MCC)", f"{s['mcc']:12.4f}"))
+        lines += ["", _line("Total Duration", f"{s['duration_s']:12.4f} secs"),
+                  _line("Total False Alarms", f"{s['total_false_alarms']:12.4f} events"),
+                  _line("Total False Alarm Rate", f"{s['fa_per_24h']:12.4f} per 24 hours"), ""]  # fmt: skip
+    lines.append("=" * 78)
     return "\n".join(lines)

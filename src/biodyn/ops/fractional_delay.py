@@ -83,7 +83,7 @@ def lagged_mix(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor, fs: flo
     backward pass (activation checkpointing), so memory grows with ``B C T + C^2 band``, not ``B C^2 T``.
     """
     tau = _to_samples(tau, fs)
-    b, c, t = x.shape
+    t = x.shape[-1]
     n = _fft_len(t, tau)
     spec = torch.fft.rfft(x, n=n)  # (B, C, F)
     f = torch.fft.rfftfreq(n, device=x.device, dtype=x.dtype)
