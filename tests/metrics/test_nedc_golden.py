@@ -179,3 +179,19 @@ def test_params_file_and_cli_methods(tmp_path, capsys):
         res = json.loads(out.read_text())
         assert list(res) == [method] and len(res[method]["per_file"]) == 30
     assert "TAES" in capsys.readouterr().out
+
+
+def test_printed_summary_is_nedcs_line_for_line(ours):
+    """Our summary printout equals NEDC's summary.txt from the first method on (confusion matrices, every
+    count, rate and total), except for the title lines that name the program."""
+    from biodyn.metrics.nedc import format_summary
+
+    golden = shared_data("tusz_nedc", "test", "results", "summary.txt").read_text().splitlines()
+    start = next(i for i, line in enumerate(golden) if "SCORING SUMMARY" in line) - 1
+    end = max(i for i, line in enumerate(golden) if line.startswith("=====")) - 1
+    title = re.compile(r"^(NEDC .*SUMMARY) \(.*\):$")
+    want = [title.sub(r"\1", line).rstrip() for line in golden[start:end]]
+    got = [title.sub(r"\1", line).rstrip() for line in format_summary(ours).splitlines()[: len(want)]]
+    assert len(want) > 350 and len(got) == len(want)
+    for k, (w, g) in enumerate(zip(want, got)):
+        assert g == w, (start + k + 1, w, g)
