@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from biodyn.errors import ConfigError
 from biodyn.metrics.classification import (
     auprc,
     auroc,
@@ -65,3 +66,50 @@ def test_szcore_tolerances_by_hand():
     assert szcore_score([(ref, early, 3600.0)])["tp"] == 1
     r = szcore_score([(ref, late, 3600.0)])
     assert (r["tp"], r["fp"], r["sensitivity"]) == (0, 1, 0.0) and r["fa_per_24h"] == pytest.approx(24.0)
+
+
+def _ece_loop(p, y, n_bins=15):
+    """Bin by bin, straight from the definition."""
+    edges = np.linspace(0, 1, n_bins + 1)
+    total = 0.0
+    for b in range(n_bins):
+        lo, hi = edges[b], edges[b + 1]
+        sel = (p > lo) & (p <= hi) if b else (p >= lo) & (p <= hi)
+        if sel.any():
+            total += sel.sum() / len(p) * abs(y[sel].mean() - p[sel].mean())
+    return total
+
+
+def test_ece_against_loop_and_multiclass_by_hand():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 1, 1000)
+    p[:20] = np.linspace(0, 1, 16).repeat(2)[:20]  # values exactly on bin edges
+    y = (rng.uniform(0, 1, 1000) < p**2).astype(int)
+    assert ece(p, y) == pytest.approx(_ece_loop(p, y), abs=1e-12)
+    assert ece(p, y, n_bins=7) == pytest.approx(_ece_loop(p, y, 7), abs=1e-12)
+    # top-label: confidences 0.7 (right), 0.7 (wrong), 0.95 (right) -> bins {0.7, 0.7}: |0.5 - 0.7| * 2/3;
+    # {0.95}: |1 - 0.95| * 1/3
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.02, 0.03, 0.95]])
+    assert ece(probs, np.array([0, 0, 2])) == pytest.approx(0.2 * 2 / 3 + 0.05 / 3)
+    # multi-label: entries scored one by one
+    ml = ece(probs, np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]]))
+    assert ml == pytest.approx(_ece_loop(probs.ravel(), np.eye(3).ravel()))
+    with pytest.raises(ConfigError, match="do not match"):
+        ece(np.zeros(3), np.zeros(4))
+
+
+def test_auprc_f1_kappa_against_sklearn():
+    from sklearn.metrics import average_precision_score, cohen_kappa_score, f1_score
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 300)
+    s = rng.uniform(0, 1, 300) + 0.3 * y
+    assert auprc(y, s) == pytest.approx(average_precision_score(y, s))
+    assert f1_at_threshold(y, s, 0.6) == pytest.approx(f1_score(y, s >= 0.6))
+    a, b = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
+    assert cohen_kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+    assert macro_f1(a, b) == pytest.approx(f1_score(a, b, average="macro"))
+    # kappa by hand: [[20, 5], [10, 15]] -> p_o = 0.7, p_e = (25*30 + 25*20) / 2500 = 0.5 -> 0.4
+    t = np.array([0] * 25 + [1] * 25)
+    q = np.array([0] * 20 + [1] * 5 + [0] * 10 + [1] * 15)
+    assert cohen_kappa(t, q) == pytest.approx(0.4)
