@@ -167,3 +167,41 @@ def test_dpalign_by_hand():
     assert conf.trace() == 3 and conf.sum() == 3
     assert per["seiz"].hits + per["seiz"].misses == 2 and per["seiz"].false_alarms == 0
     assert sum(v["del"] for v in insdel.values()) == 2 and sum(v["ins"] for v in insdel.values()) == 0
+
+
+def taes(ref, hyp, dur=100.0):
+    from biodyn.metrics.events import score_taes
+
+    c = score_taes(normalize(ref, dur), normalize(hyp, dur), L)["seiz"]
+    return c.targets, pytest.approx(c.hits), pytest.approx(c.misses), pytest.approx(c.false_alarms)
+
+
+def test_taes_rules_by_hand():
+    # touching references merge into one 20 s target; a 1 s hypothesis inside earns 1/20
+    assert taes([seiz(10, 20), seiz(20, 30)], [seiz(25, 26)]) == (1, 0.05, 0.95, 0)
+    # 0.1 s overlap: hit 0.1/10; the 20 s after the reference is a false alarm capped at 1
+    assert taes([seiz(10, 20)], [seiz(19.9, 40)]) == (1, 0.01, 0.99, 1)
+    # touching without overlap: a full miss and a full false alarm
+    assert taes([seiz(10, 20)], [seiz(20, 40)]) == (1, 0, 1, 1)
+    # one hypothesis over two seizures: half of the first, capped false alarm, the second a full miss
+    assert taes([seiz(10, 20), seiz(30, 40)], [seiz(15, 35)]) == (2, 0.5, 1.5, 1)
+    # two hypotheses inside one 30 s seizure: 3 s + 5 s
+    assert taes([seiz(10, 40)], [seiz(12, 15), seiz(20, 25)]) == (1, 8 / 30, 22 / 30, 0)
+    assert taes([seiz(10, 20)], []) == (1, 0, 1, 0)  # empty hypothesis file
+    assert taes([], [seiz(10, 20), seiz(50, 51)]) == (0, 0, 0, 2)  # false alarms only
+    # unsorted, sub-second: 0.05 s of a 0.2 s seizure; the 0.4 s seizure missed; one false alarm
+    assert taes([seiz(50, 50.4), seiz(10, 10.2)], [seiz(10.1, 10.15), seiz(70, 70.5)]) == (2, 0.25, 1.75, 1)
+
+
+def test_taes_whole_second_rule():
+    # hyp 15-20.2 ends after seizure A (10-20) and, in whole seconds (15..20 vs 20..22), touches seizure B
+    # (20.5-22) although it does not overlap it: B is used up as a full miss, so hyp 21-22 inside B becomes
+    # a full false alarm (hit 0.5, misses 0.5 + 1, false alarms 0.2/10 + 1)
+    assert taes([seiz(10, 20), seiz(20.5, 22)], [seiz(15, 20.2), seiz(21, 22)]) == (2, 0.5, 1.5, 1.02)
+    # B at 21.5-23 (seconds 21..23) is not touched, so hyp 22-23 scores 1/1.5 of it
+    assert taes([seiz(10, 20), seiz(21.5, 23)], [seiz(15, 20.2), seiz(22, 23)]) == (
+        2,
+        0.5 + 1 / 1.5,
+        0.5 + 0.5 / 1.5,
+        0.02,
+    )
