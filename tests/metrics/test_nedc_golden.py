@@ -125,13 +125,25 @@ def test_score_cli(tmp_path, capsys):
     lists = shared_data("tusz_nedc", "data", "lists")
     out = tmp_path / "score.json"
     code = main(
-        ["score", str(lists / "ref.list"), str(lists / "hyp.list"), "--method", "all", "--json", str(out)]
+        [
+            "score",
+            str(lists / "ref.list"),
+            str(lists / "hyp.list"),
+            "--method",
+            "all",
+            "--szcore",
+            "--json",
+            str(out),
+        ]
     )
     assert code == 0
     text = capsys.readouterr().out
     assert "OVERLAP" in text and "86.1626%" in text
     res = json.loads(out.read_text())
     assert res["overlap"]["per_label"]["seiz"]["hits"] == 604 and "epoch" in res and "ira" in res
+    # SzCORE merges events closer than 90 s, so it sees fewer, longer seizures than NEDC's 701
+    assert 0 < res["szcore"]["ref_events"] < 701 and 0 <= res["szcore"]["sensitivity"] <= 1
+    assert "SzCORE" in text
 
 
 PER_FILE = {"overlap": "summary_ovlp.txt", "taes": "summary_taes.txt", "dpalign": "summary_dpalign.txt",

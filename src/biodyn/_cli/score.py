@@ -24,6 +24,11 @@ def add_arguments(p) -> None:
         help="NEDC parameter file (nedc_eeg_eval_params_v00.toml: label map, DP penalties, epoch duration); "
         "default: NEDC's two-class seizure defaults",
     )
+    p.add_argument(
+        "--szcore",
+        action="store_true",
+        help="also score with SzCORE (timescoring: 30 s before, 60 s after, merge < 90 s, split > 5 min)",
+    )
     p.add_argument("--json", metavar="OUT", help="write per-method, per-label counts and rates as JSON")
 
 
@@ -36,5 +41,15 @@ def run(args) -> int:
     ref, hyp = read_list(args.ref_list, args.nfc), read_list(args.hyp_list, args.nfc)
     results = score_files(ref, hyp, methods, params=params)
     print(format_summary(results))
-    write_json(args.json, {m: r.to_dict() for m, r in results.items()})
+    out = {m: r.to_dict() for m, r in results.items()}
+    if args.szcore:
+        from biodyn.metrics.szcore import szcore_score_files
+
+        sz = szcore_score_files(ref, hyp, null_label=params.null_class)
+        out["szcore"] = sz
+        print("SzCORE EVENT SCORING (timescoring):")
+        print(f"  seizures {sz['ref_events']}, detected {sz['tp']}, false alarms {sz['fp']}; "
+              f"sensitivity {100 * sz['sensitivity']:.4f}%, precision {100 * sz['precision']:.4f}%, "
+              f"F1 {sz['f1']:.4f}, {sz['fa_per_24h']:.4f} FA per 24 hours")  # fmt: skip
+    write_json(args.json, out)
     return 0
