@@ -1,1 +1,1 @@
-
+"""Causal lag discovery: LD-SEM simulation, lag-graph metrics (fit and baselines: to come)."""

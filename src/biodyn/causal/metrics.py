@@ -1,0 +1,55 @@
+"""Lag-graph metrics: delay error, edge support and orientation, SHD, focal-lead ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from biodyn.types import LagGraph
+
+
+def _support(g: LagGraph) -> np.ndarray:
+    s = g.weight != 0
+    np.fill_diagonal(s, False)
+    return s
+
+
+def tau_mae_samples(true: LagGraph, est: LagGraph) -> float:
+    """Mean ``|tau_est - tau_true|`` in samples over true edges that ``est`` also asserts (NaN if none)."""
+    both = _support(true) & _support(est)
+    if not both.any():
+        return float("nan")
+    return float(np.abs(est.tau_samples[both] - true.tau_samples[both]).mean())
+
+
+def _f1(tp: int, n_pred: int, n_true: int) -> tuple[float, float, float]:
+    prec = tp / n_pred if n_pred else float("nan")
+    rec = tp / n_true if n_true else float("nan")
+    f1 = 2 * tp / (n_pred + n_true) if n_pred + n_true else float("nan")
+    return prec, rec, f1
+
+
+def edge_scores(true: LagGraph, est: LagGraph) -> dict[str, float]:
+    """Directed-edge precision, recall and F1; orientation F1 (the same, restricted to channel pairs that
+    both graphs connect, so it scores direction only); SHD (missing + extra + wrongly oriented pairs)."""
+    t, e = _support(true), _support(est)
+    tp = int((t & e).sum())
+    prec, rec, f1 = _f1(tp, int(e.sum()), int(t.sum()))
+    pair_t, pair_e = t | t.T, e | e.T
+    both = pair_t & pair_e  # symmetric: pairs connected in both graphs
+    _, _, ori_f1 = _f1(int((t & e & both).sum()), int((e & both).sum()), int((t & both).sum()))
+    iu = np.triu_indices_from(t, 1)
+    missing = int((pair_t & ~pair_e)[iu].sum())
+    extra = int((pair_e & ~pair_t)[iu].sum())
+    misoriented = int((both & ((t != e) | (t.T != e.T)))[iu].sum())
+    return {"precision": prec, "recall": rec, "f1": f1, "orientation_f1": ori_f1,
+            "shd": missing + extra + misoriented, "tp": tp, "n_true": int(t.sum()), "n_est": int(e.sum())}  # fmt: skip
+
+
+def topk_accuracy(
+    ranking: Sequence[str], true_sources: Sequence[str], ks: Sequence[int] = (1, 3, 5)
+) -> dict[str, float]:
+    """Top-k accuracy of a focal-lead ranking: 1 if any true source is among the first k, else 0."""
+    truth = set(true_sources)
+    return {f"top{k}": float(bool(truth & set(ranking[:k]))) for k in ks}
