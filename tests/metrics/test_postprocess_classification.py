@@ -113,3 +113,12 @@ def test_auprc_f1_kappa_against_sklearn():
     t = np.array([0] * 25 + [1] * 25)
     q = np.array([0] * 20 + [1] * 5 + [0] * 10 + [1] * 15)
     assert cohen_kappa(t, q) == pytest.approx(0.4)
+
+
+def test_probs_to_events_bad_input():
+    with pytest.raises(ConfigError, match="NaN"):
+        probs_to_events(np.array([0.1, np.nan]), 1.0)
+    with pytest.raises(ConfigError, match="fs"):
+        probs_to_events(np.zeros(3), 0.0)
+    with pytest.raises(ConfigError, match=">= 0"):
+        probs_to_events(np.zeros(3), 1.0, merge_gap_s=-1)

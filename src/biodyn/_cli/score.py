@@ -39,6 +39,10 @@ def run(args) -> int:
     methods = METHODS if args.method == "all" else (args.method,)
     params = NedcParams.from_toml(args.params) if args.params else NedcParams()
     ref, hyp = read_list(args.ref_list, args.nfc), read_list(args.hyp_list, args.nfc)
+    if len(ref) != len(hyp):
+        from biodyn.errors import ConfigError
+
+        raise ConfigError(f"{args.ref_list} names {len(ref)} files but {args.hyp_list} names {len(hyp)}")
     results = score_files(ref, hyp, methods, params=params)
     print(format_summary(results))
     out = {m: r.to_dict() for m, r in results.items()}

@@ -37,7 +37,11 @@ def probs_to_events(
     if p.ndim != 1:
         raise ConfigError(f"probs must be (T,), got shape {p.shape}")
     if not fs > 0:
-        raise ConfigError(f"invalid fs={fs!r}")
+        raise ConfigError(f"invalid fs={fs!r}; must be > 0")
+    if not np.all(np.isfinite(p)):
+        raise ConfigError(f"probs hold {int(np.sum(~np.isfinite(p)))} NaN/Inf values")
+    if min(opening_samples, closing_samples) < 0 or min(min_duration_s, merge_gap_s) < 0:
+        raise ConfigError("opening_samples, closing_samples, min_duration_s and merge_gap_s must be >= 0")
     m = p >= threshold
     if opening_samples > 1:
         m = ndimage.binary_opening(m, structure=np.ones(int(opening_samples), bool))
