@@ -207,3 +207,13 @@ def test_printed_summary_is_nedcs_line_for_line(ours):
     assert len(want) > 350 and len(got) == len(want)
     for k, (w, g) in enumerate(zip(want, got)):
         assert g == w, (start + k + 1, w, g)
+
+
+def test_score_cli_bad_input_is_one_line(tmp_path, capsys):
+    ref = tmp_path / "r.list"
+    ref.write_text(str(tmp_path / "missing.csv_bi") + "\n")
+    assert main(["score", str(ref), str(ref)]) == 2
+    err = capsys.readouterr().err
+    assert "r.list: line 1: annotation file" in err and "Traceback" not in err
+    assert main(["score", str(tmp_path / "nope.list"), str(ref)]) == 2
+    assert "nope.list: cannot read the list" in capsys.readouterr().err

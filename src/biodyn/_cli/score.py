@@ -33,6 +33,18 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import sys
+
+    from biodyn.errors import BiodynError
+
+    try:
+        return _run(args)
+    except BiodynError as e:  # bad input: one clear line naming the file/parameter, no traceback
+        print(f"biodyn score: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
     from biodyn._cli._common import write_json
     from biodyn.metrics.nedc import METHODS, NedcParams, format_summary, read_list, score_files
 

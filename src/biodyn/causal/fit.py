@@ -41,7 +41,7 @@ class FitConfig:
 
 def _lagged_design(x: np.ndarray, lags: int) -> np.ndarray:
     """``(C, L, T - L)``: channel c at lag l (1..L) aligned with targets ``x[:, L:]``."""
-    c, t = x.shape
+    t = x.shape[1]
     return np.stack([x[:, lags - lag : t - lag] for lag in range(1, lags + 1)], axis=1)
 
 
@@ -49,7 +49,7 @@ def screen(
     x: np.ndarray, tau_max_samples: float, alpha: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Integer-lag screening. Returns support ``(C, C)`` bool, initial weights and delays (samples)."""
-    c, t = x.shape
+    c = x.shape[0]
     lags = max(1, int(np.ceil(tau_max_samples)) + 1)
     design = _lagged_design(x, lags)  # (C, L, N)
     n = design.shape[-1]

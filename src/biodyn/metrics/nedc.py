@@ -96,7 +96,11 @@ def read_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
     path = Path(path)
     root = nfc or os.environ.get("NEDC_NFC") or str(path.resolve().parent.parent.parent)
     out = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise RecordingError(path, f"cannot read the list: {e.strerror or e}") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
