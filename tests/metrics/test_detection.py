@@ -46,6 +46,8 @@ def test_thresholds_chosen_on_dev_and_frozen_on_eval(tmp_path):
     assert curve[-1].fa_per_24h < curve[10].fa_per_24h
     rep = sensitivity_at_fa(dev, ev, thresholds=grid)
     assert [r["target_fa_per_24h"] for r in rep["operating_points"]] == [10.0, 5.0, 2.5, 1.0]
+    sz = rep["operating_points"][0]["eval"]["szcore"]
+    assert sz["ref_events"] == 9 and 0 <= sz["sensitivity"] <= 1  # 3 eval recordings x 3 seizures
     json.dumps(rep)
     plot_curve(curve, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"

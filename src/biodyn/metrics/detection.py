@@ -132,12 +132,13 @@ def choose_thresholds_bisect(
 
 def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets: Sequence[float] = FA_TARGETS,
                       thresholds: Sequence[float] | None = None, search: str = "auto", max_exact: int = 2048,
-                      curve_points: int = 128, **post) -> dict[str, Any]:  # fmt: skip
+                      curve_points: int = 128, szcore: bool = True, **post) -> dict[str, Any]:  # fmt: skip
     """Choose thresholds on ``dev``, apply them frozen to ``evalset``; returns a JSON-able report.
 
     ``search``: ``"exact"`` sweeps every distinct dev probability (or the given ``thresholds``);
     ``"bisect"`` uses :func:`choose_thresholds_bisect`; ``"auto"`` is exact up to ``max_exact`` distinct
-    values, else bisection. ``dev_curve`` is the exact sweep, or ``curve_points`` quantile thresholds
+    values, else bisection. With ``szcore``, each eval row also carries SzCORE event scoring
+    (:func:`~biodyn.metrics.szcore.szcore_score`) at the frozen threshold. ``dev_curve`` is the exact sweep, or ``curve_points`` quantile thresholds
     when bisecting (for the JSON/PNG curve only)."""
     from biodyn.errors import check_option
 
@@ -161,6 +162,12 @@ def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets:
                      "dev": {"sensitivity": p.sensitivity, "fa_per_24h": p.fa_per_24h},
                      "eval": {"sensitivity": ev.sensitivity, "fa_per_24h": ev.fa_per_24h,
                               "hits": ev.hits, "targets": ev.targets, "false_alarms": ev.false_alarms}})  # fmt: skip
+        if szcore:
+            from biodyn.metrics.szcore import szcore_score
+
+            files = [([e for e in r.reference if e.label == "seiz"],
+                      probs_to_events(r.probs, r.fs, threshold=p.threshold, **post), r.duration_s) for r in evalset]  # fmt: skip
+            rows[-1]["eval"]["szcore"] = szcore_score(files)
     return {"search": search, "operating_points": rows, "dev_curve": [p.__dict__ for p in curve],
             "postprocess": post}  # fmt: skip
 
