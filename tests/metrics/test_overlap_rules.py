@@ -205,3 +205,24 @@ def test_taes_whole_second_rule():
         0.5 + 0.5 / 1.5,
         0.02,
     )
+
+
+def test_per_channel_csv_scores_like_its_term_file(tmp_path):
+    def write_csv(path, rows, duration=100.0):
+        body = "".join(f"{ch},{a},{b},{lab},1.0000\n" for ch, a, b, lab in rows)
+        path.write_text(
+            f"# duration = {duration} secs\nchannel,start_time,stop_time,label,confidence\n{body}"
+        )
+        return path
+
+    # two channels: FP1-F7 seizes 10-30, F7-T3 40-50; background rows fill the rest of each channel
+    per_channel = write_csv(tmp_path / "r.csv", [
+        ("FP1-F7", 0, 10, "bckg"), ("FP1-F7", 10, 30, "seiz"), ("FP1-F7", 30, 100, "bckg"),
+        ("F7-T3", 0, 40, "bckg"), ("F7-T3", 40, 50, "seiz"), ("F7-T3", 50, 100, "bckg")])  # fmt: skip
+    term = _write(tmp_path / "r.csv_bi", [(10, 30, "seiz"), (40, 50, "seiz")])
+    hyp = _write(tmp_path / "h.csv_bi", [(12, 14, "seiz"), (60, 70, "seiz")])
+    a = score_files([per_channel], [hyp])
+    b = score_files([term], [hyp])
+    for m in ("overlap", "taes", "dpalign", "epoch"):
+        assert a[m].per_label == b[m].per_label, m
+    assert a["overlap"].per_label["seiz"]["targets"] == 2

@@ -190,12 +190,19 @@ def _joint_runs(r: np.ndarray, h: np.ndarray) -> tuple[int, int]:
 
 
 def _map_labels(ann, params: NedcParams, path) -> list:
-    """Events with their symbols mapped to scoring classes; unknown symbols name the file and line."""
+    """Events with their symbols mapped to scoring classes; unknown symbols name the file and line.
+
+    A per-channel file (TUSZ ``.csv``: rows name channels, background rows included) is reduced to one
+    term-level annotation: its null-class rows are dropped, so a time is scored as the union of the non-null
+    events over channels (normalisation then fills the rest with the null class)."""
     from biodyn.types import Event
 
     sym = params.symbols
     ann.check_labels(tuple(sym))
-    return [Event(e.onset_s, e.duration_s, sym[e.label], e.channels) for e in ann.events]
+    events = [Event(e.onset_s, e.duration_s, sym[e.label], e.channels) for e in ann.events]
+    if any(e.channels for e in events):
+        events = [e for e in events if e.label != params.null_class]
+    return events
 
 
 def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: Sequence[str] = METHODS,
