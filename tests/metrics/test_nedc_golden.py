@@ -217,3 +217,25 @@ def test_score_cli_bad_input_is_one_line(tmp_path, capsys):
     assert "r.list: line 1: annotation file" in err and "Traceback" not in err
     assert main(["score", str(tmp_path / "nope.list"), str(ref)]) == 2
     assert "nope.list: cannot read the list" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", sorted(PER_FILE))
+def test_per_file_printout_is_nedcs(method):
+    """format_per_file equals summary_{ovlp,taes,dpalign,epoch}.txt line for line (label sequences with
+    NEDC's upper-case error marks and *** gaps, and the counts), except the two lines naming the files."""
+    from biodyn.metrics.nedc import format_per_file
+
+    lists = shared_data("tusz_nedc", "data", "lists")
+    res = score_files(
+        read_list(lists / "ref.list"), read_list(lists / "hyp.list"), methods=[method], details=True
+    )
+    want = shared_data("tusz_nedc", "test", "results", PER_FILE[method]).read_text().splitlines()
+    got = format_per_file(res[method]).splitlines()
+    assert len(got) == len(want) == 180
+    for k, (w, g) in enumerate(zip(want, got)):
+        if k % 6 == 0:  # "    0: <ref path>": the index and the file name agree
+            assert g.split(":")[0] == w.split(":")[0] and g.rsplit("/", 1)[1] == w.rsplit("/", 1)[1]
+        elif k % 6 == 1:
+            assert g.rsplit("/", 1)[1] == w.rsplit("/", 1)[1]
+        else:
+            assert g == w, (k + 1, w, g)

@@ -25,6 +25,11 @@ def add_arguments(p) -> None:
         "default: NEDC's two-class seizure defaults",
     )
     p.add_argument(
+        "--per-file",
+        action="store_true",
+        help="print NEDC's per-file blocks (label sequences and counts) before the summary",
+    )
+    p.add_argument(
         "--szcore",
         action="store_true",
         help="also score with SzCORE (timescoring: 30 s before, 60 s after, merge < 90 s, split > 5 min)",
@@ -55,7 +60,14 @@ def _run(args) -> int:
         from biodyn.errors import ConfigError
 
         raise ConfigError(f"{args.ref_list} names {len(ref)} files but {args.hyp_list} names {len(hyp)}")
-    results = score_files(ref, hyp, methods, params=params)
+    results = score_files(ref, hyp, methods, params=params, details=args.per_file)
+    if args.per_file:
+        from biodyn.metrics.nedc import format_per_file
+
+        for m, r in results.items():
+            if m != "ira":
+                print(f"{m.upper()} PER-FILE RESULTS:\n")
+                print(format_per_file(r))
     print(format_summary(results))
     out = {m: r.to_dict() for m, r in results.items()}
     if args.szcore:

@@ -264,40 +264,53 @@ def dp_cost_matrix(a: np.ndarray, b: np.ndarray, penalties=(1.0, 1.0, 1.0)) -> n
     return cost
 
 
+def dp_alignment(a: Sequence[str], b: Sequence[str], labels: Sequence[str],
+                 penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> list[tuple[str | None, str | None]]:  # fmt: skip
+    """Minimum-cost alignment of label sequences ``a`` (reference) and ``b`` (hypothesis) as pairs in order:
+    ``(x, y)`` a match or substitution, ``(x, None)`` a deletion, ``(None, y)`` an insertion. The backtrace
+    from the end prefers a match/substitution, then a deletion, then an insertion."""
+    p_del, _, p_sub = penalties
+    lut = {lab: k for k, lab in enumerate(labels)}
+    cost = dp_cost_matrix(np.array([lut[x] for x in a], int), np.array([lut[x] for x in b], int), penalties)
+    pairs: list[tuple[str | None, str | None]] = []
+    i, j = len(a), len(b)
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and _eq(cost[i, j], cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub)):
+            pairs.append((a[i - 1], b[j - 1]))
+            i, j = i - 1, j - 1
+        elif i > 0 and _eq(cost[i, j], cost[i - 1, j] + p_del):
+            pairs.append((a[i - 1], None))
+            i -= 1
+        else:
+            pairs.append((None, b[j - 1]))
+            j -= 1
+    return pairs[::-1]
+
+
 def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
                   penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[dict[str, Counts], np.ndarray, dict]:  # fmt: skip
     """NEDC's DP alignment for one file: the label sequences (times ignored) aligned by minimum edit cost
-    (deletion, insertion, substitution penalties). Returns per-label counts (hits, misses = deletions +
-    substitutions of the label, false alarms = insertions + substitutions into the label), the confusion of
-    aligned pairs ``(L, L)`` and per-label ``{"ins": ..., "del": ...}``."""
-    p_del, _, p_sub = penalties
-    a = [s.label for s in ref]
-    b = [s.label for s in hyp]
-    n, m = len(a), len(b)
-    lut = {lab: k for k, lab in enumerate(labels)}
-    cost = dp_cost_matrix(np.array([lut[x] for x in a], int), np.array([lut[x] for x in b], int), penalties)
+    (deletion, insertion, substitution penalties; :func:`dp_alignment`). Returns per-label counts (hits,
+    misses = deletions + substitutions of the label, false alarms = insertions + substitutions into the
+    label), the confusion of aligned pairs ``(L, L)`` and per-label ``{"ins": ..., "del": ...}``."""
     idx = {lab: k for k, lab in enumerate(labels)}
     conf = np.zeros((len(labels), len(labels)))
     insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
     out = {lab: Counts() for lab in labels}
-    for lab in a:
-        out[lab].targets += 1
-    i, j = n, m
-    while i > 0 or j > 0:  # backtrace; prefer a match/substitution, then a deletion, then an insertion
-        if i > 0 and j > 0 and _eq(cost[i, j], cost[i - 1, j - 1] + (0.0 if a[i - 1] == b[j - 1] else p_sub)):
-            conf[idx[a[i - 1]], idx[b[j - 1]]] += 1
-            if a[i - 1] == b[j - 1]:
-                out[a[i - 1]].hits += 1
+    for s in ref:
+        out[s.label].targets += 1
+    for x, y in dp_alignment([s.label for s in ref], [s.label for s in hyp], labels, penalties):
+        if x is not None and y is not None:
+            conf[idx[x], idx[y]] += 1
+            if x == y:
+                out[x].hits += 1
             else:
-                out[a[i - 1]].misses += 1
-                out[b[j - 1]].false_alarms += 1
-            i, j = i - 1, j - 1
-        elif i > 0 and _eq(cost[i, j], cost[i - 1, j] + p_del):
-            out[a[i - 1]].misses += 1
-            insdel[a[i - 1]]["del"] += 1
-            i -= 1
+                out[x].misses += 1
+                out[y].false_alarms += 1
+        elif x is not None:
+            out[x].misses += 1
+            insdel[x]["del"] += 1
         else:
-            out[b[j - 1]].false_alarms += 1
-            insdel[b[j - 1]]["ins"] += 1
-            j -= 1
+            out[y].false_alarms += 1
+            insdel[y]["ins"] += 1
     return out, conf, insdel

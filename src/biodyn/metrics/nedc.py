@@ -19,6 +19,7 @@ from biodyn.metrics.events import (
     NULL,
     Counts,
     cohen_kappa_from_confusion,
+    dp_alignment,
     normalize,
     per_label_kappa,
     sample_epochs,
@@ -207,13 +208,15 @@ def _map_labels(ann, params: NedcParams, path) -> list:
 
 def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: Sequence[str] = METHODS,
                 labels: Sequence[str] | None = None, epoch_s: float | None = None,
-                params: NedcParams | None = None) -> dict[str, MethodResult]:  # fmt: skip
+                params: NedcParams | None = None, details: bool = False) -> dict[str, MethodResult]:  # fmt: skip
     """Score paired reference/hypothesis annotation files with each method.
 
     ``params`` (default :class:`NedcParams`) gives the label map, DP penalties and epoch duration;
     ``labels``/``epoch_s`` override the classes (identity map) and the epoch duration. Each result's
     ``per_file`` lists what NEDC prints per file (OVERLAP/TAES: hits, misses, false alarms summed over
     labels; DP: hits, substitutions, insertions, deletions; epoch: agreeing/disagreeing runs of epochs).
+    With ``details`` the per-file rows also hold the label sequences NEDC prints (``ref_labels``/``hyp_labels``,
+    the DP ``alignment`` pairs, the epoch ``runs``); :func:`format_per_file` prints them.
     """
     for m in methods:
         if m not in METHODS:
@@ -260,6 +263,9 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
                 total = f.hits + f.misses + f.false_alarms if m == "overlap" else f.misses + f.false_alarms
                 per_file[m].append({**name, "hits": f.hits, "misses": f.misses, "false_alarms": f.false_alarms,
                                     "targets": f.targets, "total": total})  # fmt: skip
+                if details:
+                    per_file[m][-1]["ref_labels"] = [x.label for x in ref]
+                    per_file[m][-1]["hyp_labels"] = [x.label for x in hyp]
         if "dpalign" in methods:
             per, cf, insdel = score_dpalign(ref, hyp, labels, penalties)
             dp_conf += cf
@@ -272,6 +278,10 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
                                         "deletions": sum(v["del"] for v in insdel.values())})  # fmt: skip
             d = per_file["dpalign"][-1]
             d["total"] = d["substitutions"] + d["insertions"] + d["deletions"]
+            if details:
+                d["alignment"] = dp_alignment(
+                    [x.label for x in ref], [x.label for x in hyp], labels, penalties
+                )
         if "epoch" in methods or "ira" in methods:
             r_ep = sample_epochs(ref, dur, epoch_s, labels)
             h_ep = sample_epochs(hyp, dur, epoch_s, labels)
@@ -281,6 +291,11 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
                 agree, disagree = _joint_runs(r_ep, h_ep)
                 per_file["epoch"].append({**name, "hits": agree, "substitutions": disagree,
                                           "insertions": 0, "deletions": 0, "total": disagree})  # fmt: skip
+                if details:
+                    first = np.concatenate(
+                        [[0], np.flatnonzero((np.diff(r_ep) != 0) | (np.diff(h_ep) != 0)) + 1]
+                    )
+                    per_file["epoch"][-1]["runs"] = [(labels[r_ep[q]], labels[h_ep[q]]) for q in first]
     out: dict[str, MethodResult] = {}
     for m in event_methods:
         res = MethodResult(
@@ -419,3 +434,43 @@ def format_summary(results: dict[str, MethodResult]) -> str:
                   _line("Total False Alarm Rate", f"{s['fa_per_24h']:12.4f} per 24 hours"), ""]  # fmt: skip
     lines.append("=" * 78)
     return "\n".join(lines)
+
+
+def format_per_file(result: MethodResult) -> str:
+    """One block per file pair laid out like NEDC's ``summary_{ovlp,taes,dpalign,epoch}.txt`` (needs
+    ``score_files(..., details=True)``). DP and epoch tokens are upper case where the pair disagrees;
+    ``***`` marks the empty side of an insertion or deletion."""
+    m = result.method
+    if m not in ("overlap", "taes", "dpalign", "epoch"):
+        raise ConfigError(f"no per-file report for method={m!r}")
+    out = []
+    for k, row in enumerate(result.per_file):
+        out += [f"{k:5d}: {row['ref']}", f"{'':7s}{row['hyp']}"]
+        if m in ("overlap", "taes"):
+            if "ref_labels" not in row:
+                raise ConfigError("per-file labels missing: score with details=True")
+            hyp = " ".join(row["hyp_labels"]) if m == "overlap" else ""  # NEDC leaves TAES's line empty
+            out += ["  Ref: " + " ".join(row["ref_labels"]), "  Hyp: " + hyp]
+            if m == "overlap":
+                out.append(f"{'':7s}(Hit: {round(row['hits'])}  Miss: {round(row['misses'])}  "
+                           f"False Alarms: {round(row['false_alarms'])}  Total: {round(row['total'])})")  # fmt: skip
+            else:
+                out.append(f"{'':7s}(Hit: {row['hits']:.4f}  Miss: {row['misses']:.4f}  "
+                           f"False Alarms: {row['false_alarms']:.4f}  Total: {row['total']:.4f})")  # fmt: skip
+        else:
+            pairs = row.get("alignment" if m == "dpalign" else "runs")
+            if pairs is None:
+                raise ConfigError("per-file alignment missing: score with details=True")
+            ref_t, hyp_t = [], []
+            for x, y in pairs:
+                bad = x != y
+                ref_t.append("***" if x is None else x.upper() if bad else x)
+                hyp_t.append("***" if y is None else y.upper() if bad else y)
+            out += [
+                "  Ref: " + "".join(f"{t:>5s} " for t in ref_t),
+                "  Hyp: " + "".join(f"{t:>5s} " for t in hyp_t),
+            ]
+            out.append(f"{'':8s}(Hit: {round(row['hits'])}  Sub: {round(row['substitutions'])}  "
+                       f"Ins: {round(row['insertions'])}  Del: {round(row['deletions'])}  Total: {round(row['total'])})")  # fmt: skip
+        out.append("")
+    return "\n".join(out) + "\n"
