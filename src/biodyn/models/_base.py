@@ -1,0 +1,38 @@
+"""The model contract: ``(n_chans, n_outputs, n_times, sfreq)`` first; features, head, reset_head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class BiodynModel(nn.Module):
+    """Base class of every registered model.
+
+    Subclasses take ``n_chans, n_outputs, n_times, sfreq`` first, build ``self.head`` and implement
+    :meth:`forward_features` (``(B, C, T) -> (B, D)`` or ``(B, D, T')``). ``forward`` is
+    ``forward_head(forward_features(x))``.
+    """
+
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float):
+        super().__init__()
+        self.n_chans = int(n_chans)
+        self.n_outputs = int(n_outputs)
+        self.n_times = int(n_times)
+        self.sfreq = float(sfreq)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+    def reset_head(self, n_outputs: int) -> None:
+        """Replace the classifier head with a freshly initialised one of ``n_outputs`` outputs."""
+        old = self.head
+        self.head = nn.Linear(old.in_features, int(n_outputs))
+        self.n_outputs = int(n_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, C, T)`` -> logits ``(B, n_outputs)``."""
+        return self.forward_head(self.forward_features(x))
