@@ -62,17 +62,19 @@ def screen(
         sources = [i for i in range(c) if i != j]
         xmat = design[sources].reshape(len(sources) * lags, n).T  # (N, (C-1) L)
         y = y_all[j]
-        coef, *_ = np.linalg.lstsq(xmat, y, rcond=None)
+        gram = xmat.T @ xmat
+        gram += 1e-8 * np.trace(gram) / len(gram) * np.eye(len(gram))  # tiny ridge: near-collinear channels
+        coef = np.linalg.solve(gram, xmat.T @ y)
         rss_full = float(np.sum((y - xmat @ coef) ** 2))
         dof = n - xmat.shape[1]
+        cov = np.linalg.inv(gram)  # dropping block k raises the RSS by b_k^T (cov_kk)^-1 b_k
         for k, i in enumerate(sources):
-            keep = np.ones(xmat.shape[1], bool)
-            keep[k * lags : (k + 1) * lags] = False
-            c_red, *_ = np.linalg.lstsq(xmat[:, keep], y, rcond=None)
-            rss_red = float(np.sum((y - xmat[:, keep] @ c_red) ** 2))
-            f = ((rss_red - rss_full) / lags) / (rss_full / dof)
+            blk = slice(k * lags, (k + 1) * lags)
+            b_k = coef[blk]
+            rss_increase = float(b_k @ np.linalg.solve(cov[blk, blk], b_k))
+            f = (rss_increase / lags) / (rss_full / dof)
             if stats.f.sf(f, lags, dof) < threshold:
-                b = coef[k * lags : (k + 1) * lags]  # coefficients at lags 1..L
+                b = b_k  # coefficients at lags 1..L
                 peak = int(np.argmax(np.abs(b)))
                 lo, hi = max(0, peak - 1), min(lags, peak + 2)
                 wts = np.abs(b[lo:hi])
