@@ -16,10 +16,10 @@ def add_arguments(p) -> None:
 def fit_recording(data, fs: float, channels: list[str], tau_max_s: float = 0.05, steps: int = 200):
     """Band-pass (0.5-40 Hz), z-score, drop channels that duplicate another (|r| > 0.9999), fit; returns the
     LagGraph over the kept channels. Data ``(C, T)``."""
+    import numpy as np
+
     from biodyn.causal.fit import FitConfig, fit_ldsem
     from biodyn.signal import PreprocessConfig, preprocess
-
-    import numpy as np
 
     x, fs = preprocess(data, fs, PreprocessConfig(l_freq=0.5, h_freq=min(40.0, 0.45 * fs), zscore=True))
     # a channel that repeats another (CHB-MIT lists T8-P8 twice, and P7-T7 = -(T7-P7)) carries no information
