@@ -1,7 +1,7 @@
 """Models: a registry (``create_model(name, **overrides)``) and the base contract."""
 
+from biodyn.models import baselines  # noqa: F401  (registers the baselines)
 from biodyn.models._base import BiodynModel
 from biodyn.models._registry import create_model, list_models, register_model
-from biodyn.models import baselines  # noqa: F401  (registers the baselines)
 
 __all__ = ["BiodynModel", "create_model", "list_models", "register_model"]

@@ -22,7 +22,9 @@ class CNN1dConfig:
 class CNN1d(BiodynModel):
     """Conv1d-BatchNorm-GELU blocks with stride 2, global average pooling, linear head."""
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: CNN1dConfig | None = None):
+    def __init__(
+        self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: CNN1dConfig | None = None
+    ):
         super().__init__(n_chans, n_outputs, n_times, sfreq)
         self.cfg = cfg or CNN1dConfig()
         c = self.cfg

@@ -1,0 +1,192 @@
+"""Checkpoints without pickle: tensors in safetensors, everything else in JSON.
+
+Layout of ``<out_dir>/checkpoints/{last,best}/``::
+
+    model.safetensors      model state dict
+    trainer.safetensors    optimiser tensors (``opt.<param index>.<key>``) and the torch RNG state
+    state.json             format, model name + config, step, optimiser param groups, sampler,
+                           python/numpy RNG, early-stopping state
+
+A checkpoint is written into a temporary sibling folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from biodyn.errors import BiodynError
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(BiodynError, ValueError):
+    """A checkpoint that does not fit: another model, a newer format, missing files."""
+
+
+def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
+
+
+def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
+    save_file(_tensors(model.state_dict()), str(path))
+
+
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str = "") -> None:
+    """Load ``model.safetensors`` into ``model``; a key/shape mismatch is a :class:`CheckpointError`."""
+    sd = load_file(str(path))
+    own = model.state_dict()
+    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    bad = [k for k in own if k in sd and tuple(own[k].shape) != tuple(sd[k].shape)]
+    if missing or extra or bad:
+        raise CheckpointError(
+            f"{where or path}: weights do not fit this model (missing {missing[:5]}, unexpected {extra[:5]}, "
+            f"shape mismatch {bad[:5]}); was it saved from another model?"
+        )
+    model.load_state_dict(sd)
+
+
+def _opt_split(opt_sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tens: dict[str, torch.Tensor] = {}
+    plain: dict[str, dict] = {}
+    for pid, st in opt_sd["state"].items():
+        plain[str(pid)] = {}
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tens[f"opt.{pid}.{k}"] = v
+            else:
+                plain[str(pid)][k] = v
+    groups = [
+        {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in opt_sd["param_groups"]
+    ]
+    return tens, {"plain_state": plain, "param_groups": groups}
+
+
+def _opt_join(tens: dict[str, torch.Tensor], js: dict) -> dict:
+    state: dict[int, dict] = {int(pid): dict(v) for pid, v in js["plain_state"].items()}
+    for key, v in tens.items():
+        if key.startswith("opt."):
+            _, pid, k = key.split(".", 2)
+            state.setdefault(int(pid), {})[k] = v
+    groups = []
+    for g in js["param_groups"]:
+        g = dict(g)
+        if "betas" in g:
+            g["betas"] = tuple(g["betas"])
+        groups.append(g)
+    return {"state": state, "param_groups": groups}
+
+
+def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[str, Any]) -> Path:
+    """Write a checkpoint folder atomically (temp folder + rename); ``state`` is JSON-able."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        save_weights(model, tmp / "model.safetensors")
+        tens, opt_js = _opt_split(optimizer.state_dict())
+        tens["rng.torch"] = torch.get_rng_state()
+        save_file(_tensors(tens), str(tmp / "trainer.safetensors"))
+        np_state = np.random.get_state()  # noqa: NPY002 (the legacy global is what we restore)
+        py_state = random.getstate()
+        full = {
+            "format_version": FORMAT_VERSION,
+            **state,
+            "optimizer": opt_js,
+            "rng": {
+                "python": [py_state[0], list(py_state[1]), py_state[2]],
+                "numpy": [
+                    np_state[0],
+                    np_state[1].tolist(),
+                    int(np_state[2]),
+                    int(np_state[3]),
+                    float(np_state[4]),
+                ],
+            },
+        }
+        (tmp / "state.json").write_text(json.dumps(full))
+        old = None
+        if folder.exists():
+            old = folder.parent / f".{folder.name}.old.{os.getpid()}"
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> dict[str, Any]:
+    folder = Path(folder)
+    f = folder / "state.json"
+    if not f.is_file():
+        raise CheckpointError(f"{folder}: not a checkpoint (no state.json)")
+    st = json.loads(f.read_text())
+    ver = st.get("format_version")
+    if not isinstance(ver, int) or ver > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{folder}: checkpoint format {ver!r} is newer than this biodyn understands ({FORMAT_VERSION}); upgrade"
+        )
+    if model_name is not None and st.get("model_name") not in (None, model_name):
+        raise CheckpointError(
+            f"{folder}: checkpoint is of model {st.get('model_name')!r}, not {model_name!r}"
+        )
+    return st
+
+
+def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_name: str | None = None,
+                    restore_rng: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Restore model (+ optimiser and RNG) from ``folder``; returns the JSON state."""
+    folder = Path(folder)
+    st = read_state(folder, model_name=model_name)
+    load_weights(model, folder / "model.safetensors", where=str(folder))
+    tens = load_file(str(folder / "trainer.safetensors"))
+    if optimizer is not None:
+        optimizer.load_state_dict(_opt_join(tens, st["optimizer"]))
+    if restore_rng:
+        torch.set_rng_state(tens["rng.torch"])
+        py = st["rng"]["python"]
+        random.setstate((py[0], tuple(py[1]), py[2]))
+        npst = st["rng"]["numpy"]
+        np.random.set_state((npst[0], np.asarray(npst[1], dtype=np.uint32), npst[2], npst[3], npst[4]))  # noqa: NPY002
+    return st
+
+
+def export_model(model, folder: str | os.PathLike, *, name: str, config: dict[str, Any]) -> Path:
+    """Export weights as ``model.safetensors`` + ``config.json`` (``{"name", "config", "format_version"}``)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    from biodyn.utils import atomic_path, atomic_write_json
+
+    with atomic_path(folder / "model.safetensors") as tmp:
+        save_weights(model, tmp)
+    atomic_write_json(
+        folder / "config.json", {"format_version": FORMAT_VERSION, "name": name, "config": config}
+    )
+    return folder
+
+
+def load_exported(folder: str | os.PathLike):
+    """Rebuild a model from :func:`export_model`'s folder (no unpickling)."""
+    from biodyn.models import create_model
+
+    folder = Path(folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    if cfg.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{folder}: export format {cfg.get('format_version')} is newer than {FORMAT_VERSION}"
+        )
+    model = create_model(cfg["name"], **cfg["config"])
+    load_weights(model, folder / "model.safetensors", where=str(folder))
+    return model

@@ -1,0 +1,96 @@
+"""Tasks: the loss and the evaluation metrics for one kind of target."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from biodyn.errors import check_option
+
+TASKS = ("multiclass", "multilabel", "per_sample")
+
+
+class Task:
+    name = "task"
+
+    def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def target(self, batch: dict) -> torch.Tensor:
+        return batch["y"]
+
+    def probs(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits.float())
+
+    def metrics(self, probs: np.ndarray, target: np.ndarray) -> dict[str, float]:
+        return {}
+
+
+class MultiClass(Task):
+    """Cross-entropy over ``(B, K)`` logits, integer targets ``(B,)``."""
+
+    name = "multiclass"
+
+    def loss(self, logits, batch):
+        return F.cross_entropy(logits.float(), batch["y"].long().view(-1))
+
+    def probs(self, logits):
+        return torch.softmax(logits.float(), dim=-1)
+
+    def metrics(self, probs, target):
+        from biodyn.metrics.classification import macro_auroc
+
+        t = target.astype(np.int64).ravel()
+        out = {"accuracy": float((probs.argmax(1) == t).mean())}
+        onehot = np.eye(probs.shape[1])[t]
+        if probs.shape[1] >= 2 and len(np.unique(t)) >= 2:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out["macro_auroc"] = macro_auroc(onehot, probs)
+        return out
+
+
+class MultiLabel(Task):
+    """Binary cross-entropy over ``(B, K)`` logits against multi-hot ``(B, K)`` targets."""
+
+    name = "multilabel"
+
+    def loss(self, logits, batch):
+        y = batch["y"].float().view(logits.shape)
+        return F.binary_cross_entropy_with_logits(logits.float(), y)
+
+    def metrics(self, probs, target):
+        import warnings
+
+        from biodyn.metrics.classification import macro_auroc
+
+        t = target.reshape(probs.shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {"macro_auroc": macro_auroc(t, probs)}
+
+
+class PerSample(Task):
+    """Per-sample BCE: logits ``(B, T)`` (or ``(B, 1, T)``) against ``batch["mask"]`` ``(B, T)``."""
+
+    name = "per_sample"
+
+    def target(self, batch):
+        return batch["mask"]
+
+    def loss(self, logits, batch):
+        y = batch["mask"].float()
+        return F.binary_cross_entropy_with_logits(logits.float().reshape(y.shape), y)
+
+    def metrics(self, probs, target):
+        from biodyn.metrics.classification import auroc
+
+        return {"auroc": auroc(target.ravel(), probs.ravel())}
+
+
+def get_task(name: str) -> Task:
+    check_option("train.task", name, TASKS)
+    return {"multiclass": MultiClass, "multilabel": MultiLabel, "per_sample": PerSample}[name]()

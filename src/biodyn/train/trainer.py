@@ -1,0 +1,265 @@
+"""The training loop shared by every model."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import Dataset
+
+from biodyn.errors import check_option
+from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
+from biodyn.train.config import TrainConfig
+from biodyn.train.data import ResumableBatchSampler, eval_batches, make_loader
+from biodyn.train.nan_guard import NonFiniteError, install_nan_hooks, nan_debug_enabled
+from biodyn.train.optim import lr_at, param_groups
+from biodyn.train.tasks import get_task
+
+
+def _to(batch: dict, device) -> dict:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+class Trainer:
+    """AdamW + warmup/cosine, clipping, accumulation, bf16 autocast on CUDA, eval/early stopping,
+    checkpoints (``last``/``best``) with exact resume, tensorboard + JSONL logs, DDP when
+    ``torch.distributed`` is initialised.
+
+    Args:
+        model: a module mapping ``x`` ``(B, C, T)`` to logits.
+        train_ds / val_ds: datasets whose items are dicts (``x``, ``y``, optional ``mask``, ``meta``).
+        cfg: :class:`TrainConfig`.
+        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused).
+    """
+
+    def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
+                 cfg: TrainConfig | None = None, *, model_name: str | None = None,
+                 model_config: dict[str, Any] | None = None, parameters=None):  # fmt: skip
+        self.cfg = cfg = cfg or TrainConfig()
+        check_option("train.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
+        check_option("train.precision", cfg.precision, ("auto", "fp32", "bf16"))
+        self.task = get_task(cfg.task)
+        self.distributed = dist.is_available() and dist.is_initialized()
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        if cfg.device == "auto":
+            self.device = torch.device(
+                f"cuda:{torch.cuda.current_device()}" if torch.cuda.is_available() else "cpu"
+            )
+        else:
+            self.device = torch.device(cfg.device)
+        self.model = model.to(self.device)
+        self.model_name, self.model_config = model_name, model_config or {}
+        self.train_ds, self.val_ds = train_ds, val_ds
+        self.out_dir = Path(cfg.out_dir)
+        self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
+        params = parameters if parameters is not None else self.model
+        groups = param_groups(params, cfg.weight_decay) if isinstance(params, nn.Module) else params
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        self.ddp_model = self.model
+        if self.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids)
+        self.sampler = ResumableBatchSampler(len(train_ds), cfg.batch_size, seed=cfg.seed, rank=self.rank,
+                                             world_size=self.world)  # fmt: skip
+        self.step = 0
+        self.data_position = 0
+        self.best: float | None = None
+        self.bad_evals = 0
+        self.history: list[dict] = []
+        self._writer = None
+        self._log = None
+
+    # ----------------------------------------------------------------------------------- state
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "model_name": self.model_name,
+            "model_config": self.model_config,
+            "step": self.step,
+            # batches consumed, not drawn: worker prefetching draws ahead of what was trained on
+            "sampler": {"position": self.data_position, "seed": self.sampler.seed},
+            "best": self.best,
+            "bad_evals": self.bad_evals,
+            "train_config": asdict(self.cfg),
+        }
+
+    def save(self, which: str) -> None:
+        if self.is_main:
+            save_checkpoint(self.out_dir / "checkpoints" / which, model=self.model, optimizer=self.optimizer,
+                            state=self._state())  # fmt: skip
+        if self.distributed:
+            dist.barrier()
+
+    def resume(self, which: str = "last") -> bool:
+        folder = self.out_dir / "checkpoints" / which
+        if not (folder / "state.json").exists():
+            return False
+        st = load_checkpoint(folder, model=self.model, optimizer=self.optimizer, model_name=self.model_name)
+        self.step = int(st["step"])
+        self.sampler.load_state_dict(st["sampler"])
+        self.data_position = self.sampler.position
+        self.best, self.bad_evals = st["best"], int(st["bad_evals"])
+        return True
+
+    # ----------------------------------------------------------------------------------- logging
+    def _open_logs(self) -> None:
+        if not self.is_main:
+            return
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.out_dir / "log.jsonl", "a")
+        if self.cfg.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out_dir / "tb"))
+
+    def _emit(self, row: dict) -> None:
+        self.history.append(row)
+        if not self.is_main:
+            return
+        if self._log is not None:
+            self._log.write(json.dumps(row) + "\n")
+            self._log.flush()
+        if self._writer is not None:
+            for k, v in row.items():
+                if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v):
+                    self._writer.add_scalar(f"{row['kind']}/{k}", v, row["step"])
+
+    def _close_logs(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # ----------------------------------------------------------------------------------- eval
+    @torch.no_grad()
+    def evaluate(self, ds: Dataset | None = None, prefix: str = "val") -> dict[str, float]:
+        """Mean loss and the task's metrics over ``ds`` (every rank evaluates all of it)."""
+        ds = ds if ds is not None else self.val_ds
+        was = self.model.training
+        self.model.eval()
+        losses, ns, probs, targets = [], [], [], []
+        for batch in eval_batches(ds, self.cfg.batch_size):
+            batch = _to(batch, self.device)
+            with self._autocast():
+                logits = self.model(batch["x"])
+            losses.append(float(self.task.loss(logits, batch)))
+            ns.append(len(batch["x"]))
+            probs.append(self.task.probs(logits).cpu().numpy())
+            targets.append(self.task.target(batch).float().cpu().numpy())
+        self.model.train(was)
+        out = {"loss": float(np.average(losses, weights=ns))}
+        out.update(self.task.metrics(np.concatenate(probs), np.concatenate(targets)))
+        return {f"{prefix}_{k}": v for k, v in out.items()}
+
+    def _autocast(self):
+        if self.amp:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None or not math.isfinite(self.best):
+            return math.isfinite(value)
+        return value < self.best if self.cfg.early_stop_mode == "min" else value > self.best
+
+    # ----------------------------------------------------------------------------------- fit
+    def fit(self, stop_at: int | None = None) -> dict[str, Any]:
+        """Train until ``max_steps`` (or early stopping; ``stop_at`` ends early without changing the
+        schedule, as if the job were killed after a checkpoint). Returns a summary dict."""
+        cfg = self.cfg
+        if cfg.resume:
+            self.resume("last")
+        self._open_logs()
+        hooks = install_nan_hooks(self.model) if nan_debug_enabled() else []
+        end = min(cfg.max_steps, stop_at) if stop_at is not None else cfg.max_steps
+        loader = iter(make_loader(self.train_ds, self.sampler, cfg.num_workers))
+        bar = None
+        if cfg.progress and self.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.max_steps, initial=self.step, desc="train", dynamic_ncols=True)
+        stopped = "max_steps"
+        self.model.train()
+        t0, seen = time.perf_counter(), 0
+        try:
+            while self.step < end:
+                lr = lr_at(self.step, lr=cfg.lr, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps,
+                           min_lr_ratio=cfg.min_lr_ratio)  # fmt: skip
+                for g in self.optimizer.param_groups:
+                    g["lr"] = lr
+                total = 0.0
+                for micro in range(cfg.accum_steps):
+                    batch = _to(next(loader), self.device)
+                    self.data_position += 1
+                    sync = micro == cfg.accum_steps - 1 or not self.distributed
+                    ctx = contextlib.nullcontext() if sync else self.ddp_model.no_sync()
+                    with ctx:
+                        with self._autocast():
+                            logits = self.ddp_model(batch["x"])
+                        loss = self.task.loss(logits, batch)
+                        if not torch.isfinite(loss):
+                            raise NonFiniteError(
+                                f"non-finite loss ({float(loss)}) at step {self.step}; "
+                                "rerun with BIODYN_NAN_DEBUG=1 to find the first non-finite module"
+                            )
+                        (loss / cfg.accum_steps).backward()
+                    total += float(loss.detach()) / cfg.accum_steps
+                    seen += len(batch["x"]) * self.world
+                gnorm = float("nan")
+                if cfg.grad_clip > 0:
+                    gnorm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip))
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.step += 1
+                rate = seen / max(time.perf_counter() - t0, 1e-9)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{total:.4f}", samples_s=f"{rate:.0f}")
+                if self.step % cfg.log_every == 0 or self.step == end:
+                    self._emit({"kind": "train", "step": self.step, "loss": total, "lr": lr, "grad_norm": gnorm,
+                                "samples_per_s": rate})  # fmt: skip
+                stop = False
+                if self.val_ds is not None and cfg.eval_every > 0 and self.step % cfg.eval_every == 0:
+                    metrics = self.evaluate()
+                    self._emit({"kind": "eval", "step": self.step, **metrics})
+                    key = cfg.early_stop_metric
+                    if key not in metrics:
+                        from biodyn.errors import ConfigError
+
+                        raise ConfigError(f"train.early_stop_metric={key!r} not among {sorted(metrics)}")
+                    if self._improved(metrics[key]):
+                        self.best, self.bad_evals = metrics[key], 0
+                        self.save("best")
+                    else:
+                        self.bad_evals += 1
+                        if cfg.patience > 0 and self.bad_evals >= cfg.patience:
+                            stop, stopped = True, "early_stopping"
+                if (cfg.ckpt_every > 0 and self.step % cfg.ckpt_every == 0) or self.step == end or stop:
+                    self.save("last")
+                if stop:
+                    break
+            if stop_at is not None and self.step >= stop_at and self.step < cfg.max_steps:
+                stopped = "stop_at"
+        finally:
+            for h in hooks:
+                h.remove()
+            if bar is not None:
+                bar.close()
+            self._close_logs()
+        return {"step": self.step, "stopped": stopped, "best": self.best, "metric": cfg.early_stop_metric}

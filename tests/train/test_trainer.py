@@ -1,0 +1,185 @@
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from biodyn.errors import ConfigError
+from biodyn.models import create_model
+from biodyn.train import (
+    CheckpointError,
+    NonFiniteError,
+    TensorDictDataset,
+    TrainConfig,
+    Trainer,
+    export_model,
+    load_exported,
+    lr_at,
+    param_groups,
+)
+from biodyn.train.checkpoint import read_state
+
+MC = dict(n_chans=2, n_outputs=3, n_times=32, sfreq=32.0)
+
+
+def _data(n=48, seed=0, k=3):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n,), generator=g)
+    x = torch.randn(n, 2, 32, generator=g) * 0.5
+    x[:, 0] += y[:, None].float()  # separable by the mean of channel 0
+    return TensorDictDataset(x, y)
+
+
+def _cfg(tmp_path, **kw):
+    base = dict(out_dir=str(tmp_path), task="multiclass", batch_size=8, max_steps=8, warmup_steps=2, lr=3e-3,
+                eval_every=4, ckpt_every=100, log_every=1, progress=False, tensorboard=False)  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return create_model("cnn1d", **MC, width=8, depth=2, **kw)
+
+
+def test_trains_and_logs(tmp_path):
+    cfg = _cfg(tmp_path, max_steps=30, tensorboard=True, eval_every=10)
+    tr = Trainer(_model(), _data(), _data(seed=1), cfg, model_name="cnn1d", model_config=MC)
+    before = tr.evaluate()["val_loss"]
+    out = tr.fit()
+    after = tr.evaluate()
+    assert out["step"] == 30
+    assert after["val_loss"] < before
+    assert after["val_accuracy"] > 0.6
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert {r["kind"] for r in rows} == {"train", "eval"}
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+    for which in ("last", "best"):
+        assert (tmp_path / "checkpoints" / which / "model.safetensors").is_file()
+
+
+def test_resume_is_bitwise(tmp_path):
+    kw = dict(accum_steps=2, batch_size=4, max_steps=10)
+    a = Trainer(_model(dropout=0.3), _data(), _data(seed=1), _cfg(tmp_path / "a", **kw), model_name="cnn1d")
+    torch.manual_seed(1)
+    a.fit()
+    b = Trainer(_model(dropout=0.3), _data(), _data(seed=1), _cfg(tmp_path / "b", **kw), model_name="cnn1d")
+    torch.manual_seed(1)
+    assert b.fit(stop_at=7)["stopped"] == "stop_at"  # 7 steps x 2 micro-batches of 4 crosses an epoch of 12
+    torch.manual_seed(999)  # the resumed run must restore RNG state itself
+    c = Trainer(_model(dropout=0.3), _data(), _data(seed=1), _cfg(tmp_path / "b", resume=True, **kw),
+                model_name="cnn1d")  # fmt: skip
+    c.fit()
+    assert c.step == 10
+    for (n, p), q in zip(a.model.state_dict().items(), c.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), n
+    assert read_state(tmp_path / "b" / "checkpoints" / "last")["step"] == 10
+
+
+def test_checkpoint_errors(tmp_path):
+    tr = Trainer(_model(), _data(), None, _cfg(tmp_path, max_steps=2), model_name="cnn1d")
+    tr.fit()
+    last = tmp_path / "checkpoints" / "last"
+    other = Trainer(_model(), _data(), None, _cfg(tmp_path, resume=True), model_name="other")
+    with pytest.raises(CheckpointError, match="model 'cnn1d'"):
+        other.resume()
+    torch.manual_seed(0)
+    wider = create_model("cnn1d", **MC, width=4, depth=2)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        Trainer(wider, _data(), None, _cfg(tmp_path), model_name="cnn1d").resume()
+    st = json.loads((last / "state.json").read_text())
+    st["format_version"] = 99
+    (last / "state.json").write_text(json.dumps(st))
+    with pytest.raises(CheckpointError, match="newer"):
+        read_state(last)
+
+
+def test_export_roundtrip(tmp_path):
+    m = _model()
+    m.eval()
+    export_model(m, tmp_path / "exp", name="cnn1d", config={**MC, "width": 8, "depth": 2})
+    m2 = load_exported(tmp_path / "exp")
+    m2.eval()
+    x = torch.randn(2, 2, 32)
+    assert torch.equal(m(x), m2(x))
+
+
+def test_early_stopping(tmp_path):
+    # lr 0 -> the metric never improves after the first evaluation
+    cfg = _cfg(tmp_path, lr=0.0, max_steps=50, eval_every=1, patience=3, early_stop_metric="val_accuracy",
+               early_stop_mode="max")  # fmt: skip
+    out = Trainer(_model(), _data(), _data(seed=1), cfg).fit()
+    assert out["stopped"] == "early_stopping" and out["step"] == 4
+    with pytest.raises(ConfigError, match="early_stop_metric"):
+        Trainer(_model(), _data(), _data(seed=1), _cfg(tmp_path / "x", early_stop_metric="nope")).fit()
+
+
+def test_param_groups():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.norm = nn.LayerNorm(3)
+            self.pos = nn.Parameter(torch.zeros(3))
+            self.pos._no_weight_decay = True
+
+    m = M()
+    decay, no = param_groups(m, 0.1)
+    assert decay["weight_decay"] == 0.1 and no["weight_decay"] == 0.0
+    assert {id(p) for p in decay["params"]} == {id(m.lin.weight)}
+    assert {id(p) for p in no["params"]} == {id(m.lin.bias), id(m.norm.weight), id(m.norm.bias), id(m.pos)}
+
+
+def test_lr_schedule():
+    kw = dict(lr=1.0, warmup_steps=4, max_steps=14)
+    assert [lr_at(s, **kw) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert lr_at(9, **kw) == pytest.approx(0.5)
+    assert lr_at(14, **kw) == pytest.approx(0.0)
+    assert lr_at(14, min_lr_ratio=0.1, **kw) == pytest.approx(0.1)
+
+
+class _Exploding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(32, 3)
+        self.second = nn.Linear(3, 3)
+
+    def forward(self, x):
+        h = self.first(x[:, 0])
+        h = h * torch.where(h > -1e9, torch.tensor(float("inf")), h)  # inf from here on
+        return self.second(h)
+
+
+def test_nonfinite_loss_and_debug(tmp_path, monkeypatch):
+    cfg = _cfg(tmp_path, max_steps=2)
+    with pytest.raises(NonFiniteError, match="non-finite loss"):
+        Trainer(_Exploding(), _data(), None, cfg).fit()
+    monkeypatch.setenv("BIODYN_NAN_DEBUG", "1")
+    with pytest.raises(NonFiniteError, match="'second'"):
+        Trainer(_Exploding(), _data(), None, cfg).fit()
+
+
+def test_multilabel_and_per_sample(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(24, 2, 32, generator=g)
+    y = (torch.rand(24, 3, generator=g) > 0.5).float()
+    ds = TensorDictDataset(x, y)
+    tr = Trainer(_model(), ds, ds, _cfg(tmp_path / "ml", task="multilabel", max_steps=2, eval_every=2))
+    tr.fit()
+    assert "val_macro_auroc" in tr.history[-1] or any("val_macro_auroc" in r for r in tr.history)
+
+    class PerSampleNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(2, 1, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x)[:, 0]
+
+    mask = (x[:, 0] > 0).float()
+    ds2 = TensorDictDataset(x, y, mask)
+    tr = Trainer(
+        PerSampleNet(), ds2, ds2, _cfg(tmp_path / "ps", task="per_sample", max_steps=4, eval_every=4)
+    )
+    tr.fit()
+    assert any("val_auroc" in r for r in tr.history)
