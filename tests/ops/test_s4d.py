@@ -1,0 +1,130 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from biodyn.ops.s4d import s4d_chunked, s4d_fft_conv, s4d_kernel, s4d_lin_init, s4d_reference, s4d_step
+
+NAMES = ["u", "dt", "A", "B", "C", "D", "h0"]
+
+
+def make(b, t, h, n, dtype, seed=0, dt_scale=0.5, grad=True):
+    gen = torch.Generator().manual_seed(seed)
+    cdt = torch.complex128 if dtype == torch.float64 else torch.complex64
+
+    def r(*s):
+        return torch.randn(*s, generator=gen, dtype=dtype)
+
+    a = s4d_lin_init(h, n, cdt) * (0.5 + torch.rand(h, n, generator=gen, dtype=dtype))
+    xs = [r(b, t, h), dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype), a,
+          torch.complex(r(h, n), r(h, n)), torch.complex(r(h, n), r(h, n)), r(h),
+          torch.complex(r(b, h, n), r(b, h, n))]  # fmt: skip
+    if grad:
+        for z in xs:
+            z.requires_grad_(True)
+    return xs
+
+
+def both(xs, chunk):
+    *args, s0 = xs
+    return (s4d_reference(*args, initial_state=s0, output_final_state=True),
+            s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk))  # fmt: skip
+
+
+def grads(out, xs):
+    gen = torch.Generator().manual_seed(1)
+    y, s = out
+    w = torch.randn(y.shape, generator=gen, dtype=y.dtype)
+    ws = torch.randn(s.shape, generator=gen, dtype=s.real.dtype)
+    loss = (y * w).sum() + (s.real * ws).sum() - (s.imag * ws).sum()
+    return torch.autograd.grad(loss, xs)
+
+
+def rel(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()
+
+
+@settings(max_examples=10, deadline=None)
+@given(t=st.integers(1, 45), chunk=st.sampled_from([1, 4, 16]), seed=st.integers(0, 1000))
+def test_chunked_equals_reference_float64(t, chunk, seed):
+    xs = make(2, t, 3, 4, torch.float64, seed)
+    ref, fast = both(xs, chunk)
+    assert (ref[0] - fast[0]).abs().max() < 1e-10 and (ref[1] - fast[1]).abs().max() < 1e-10
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert (ga - gb).abs().max() < 1e-10, f"d{name}"
+
+
+@pytest.mark.parametrize("t", [1, 17, 64])
+def test_chunked_equals_reference_float32(t):
+    xs = make(2, t, 4, 8, torch.float32, seed=t)
+    ref, fast = both(xs, 16)
+    assert rel(fast[0], ref[0]) < 1e-4 and rel(fast[1], ref[1]) < 1e-4
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert rel(gb, ga) < 1e-4, f"d{name}"
+
+
+def test_step_and_halves_equal_full():
+    u, dt, a, b, c, d, h0 = make(2, 23, 3, 4, torch.float64, grad=False)
+    y, s = s4d_chunked(u, dt, a, b, c, d, h0, True, chunk_size=8)
+    state, outs = h0, []
+    for t in range(23):
+        y_t, state = s4d_step(u[:, t], dt[:, t], a, b, c, d, state)
+        outs.append(y_t)
+    assert (torch.stack(outs, 1) - y).abs().max() < 1e-10 and (state - s).abs().max() < 1e-10
+    y1, s1 = s4d_chunked(u[:, :10], dt[:, :10], a, b, c, d, h0, True, chunk_size=8)
+    y2, s2 = s4d_chunked(u[:, 10:], dt[:, 10:], a, b, c, d, s1, True, chunk_size=8)
+    assert (torch.cat([y1, y2], 1) - y).abs().max() < 1e-10 and (s2 - s).abs().max() < 1e-10
+
+
+def test_gradcheck_tiny():
+    xs = make(1, 5, 2, 2, torch.float64)
+    for fn in (s4d_chunked, s4d_reference):
+
+        def f(u, dt, a, b, c, d, h0, fn=fn):
+            kw = {"chunk_size": 2} if fn is s4d_chunked else {}
+            y, s = fn(u, dt, a, b, c, d, h0, True, **kw)
+            return y, s.real, s.imag
+
+        assert torch.autograd.gradcheck(f, xs)
+
+
+@pytest.mark.parametrize("dt_value", [1e-8, 1e4])
+def test_extreme_decays_finite(dt_value):
+    xs = make(1, 40, 2, 3, torch.float32)
+    with torch.no_grad():
+        xs[1].fill_(dt_value)
+    ref, fast = both(xs, 16)
+    assert torch.isfinite(fast[0]).all() and torch.isfinite(torch.view_as_real(fast[1])).all()
+    assert rel(fast[0], ref[0]) < 1e-4
+    for g in grads(fast, xs):
+        assert torch.isfinite(torch.view_as_real(g) if g.is_complex() else g).all()
+
+
+def test_long_sequence_finite():
+    xs = make(1, 16384, 1, 2, torch.float32, dt_scale=0.1)
+    y, _ = s4d_chunked(*xs[:6], initial_state=xs[6], output_final_state=True)
+    y.sum().backward()
+    assert torch.isfinite(y).all() and all(torch.isfinite(torch.view_as_real(z.grad) if z.is_complex()
+                                                            else z.grad).all() for z in xs)  # fmt: skip
+
+
+@pytest.mark.parametrize("t", [1, 63, 200])
+def test_fft_conv_equals_reference_scan(t):
+    u, dt, a, b, c, d, _ = make(2, t, 3, 6, torch.float64, grad=False)
+    dtc = dt[0, 0]  # (H,)
+    ref, _ = s4d_reference(u, dtc.expand(u.shape), a, b, c, d)
+    y, none = s4d_fft_conv(u, dtc, a, b, c, d)
+    assert none is None and (y - ref).abs().max() < 1e-10
+    # the kernel is the impulse response
+    imp = torch.zeros(1, t, 3, dtype=torch.float64)
+    imp[:, 0] = 1
+    k, _ = s4d_reference(imp, dtc.expand(imp.shape), a, b, c)
+    assert (s4d_kernel(dtc, a, b, c, t) - k[0].T).abs().max() < 1e-10
+
+
+def test_bad_shapes():
+    u, dt, a, b, c, _, _ = make(1, 4, 2, 3, torch.float64, grad=False)
+    with pytest.raises(ValueError, match="dt"):
+        s4d_chunked(u, dt[:, :2], a, b, c)
+    with pytest.raises(ValueError, match="complex"):
+        s4d_reference(u, dt, a.real, b, c)
