@@ -1,0 +1,69 @@
+"""Two CPU ranks on gloo end with identical parameters, equal to one process on the same global batch."""
+
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from torch import nn
+
+from biodyn.train import TensorDictDataset, TrainConfig, Trainer
+
+
+class _Net(nn.Module):  # no BatchNorm: per-rank batch statistics would differ from one process
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 4, 5, padding=2)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean(-1))
+
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    return TensorDictDataset(torch.randn(40, 2, 16, generator=g), torch.randint(0, 3, (40,), generator=g))
+
+
+def _cfg(out, batch_size):
+    return TrainConfig(out_dir=str(out), task="multiclass", batch_size=batch_size, max_steps=6, warmup_steps=1,
+                       lr=1e-2, eval_every=0, ckpt_every=3, progress=False, tensorboard=False, accum_steps=2)  # fmt: skip
+
+
+def _train(batch_size, out):
+    torch.manual_seed(0)
+    tr = Trainer(_Net(), _data(), None, _cfg(out, batch_size), model_name="net")
+    tr.fit()
+    return {k: v.clone() for k, v in tr.model.state_dict().items()}
+
+
+def _worker(rank, port, out, results):
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        results[rank] = _train(4, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.timeout(120)
+def test_two_rank_gloo_matches_single_process(tmp_path):
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        results = manager.dict()
+        mp.start_processes(_worker, args=(_free_port(), tmp_path / "ddp", results), nprocs=2, join=True,
+                           start_method="spawn")  # fmt: skip
+        r0, r1 = dict(results[0]), dict(results[1])
+    single = _train(8, tmp_path / "single")
+    for k in single:
+        assert torch.equal(r0[k], r1[k]), k
+        torch.testing.assert_close(r0[k], single[k], rtol=1e-5, atol=1e-6)
+    assert (tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors").is_file()
