@@ -1,0 +1,44 @@
+import math
+
+import torch
+
+from biodyn.nn.s4 import S4Block
+from biodyn.testing import assert_close
+
+
+def test_s4_block_streaming_equals_forward_and_grads():
+    torch.manual_seed(0)
+    blk = S4Block(8, d_state=6, chunk_size=4).double()
+    x = torch.randn(2, 13, 8, dtype=torch.float64)
+    full = blk(x)
+    assert full.shape == x.shape
+    state = blk.allocate_state(2, dtype=torch.float64)
+    outs = []
+    for t in range(13):
+        y, state = blk.step(x[:, t], state)
+        outs.append(y)
+    assert_close(torch.stack(outs, 1), full, rtol=1e-10, name="streaming")
+    full.square().mean().backward()
+    for name, p in blk.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_s4_init_and_no_weight_decay():
+    blk = S4Block(16, d_state=8)
+    a, _, _ = blk.ssm.ssm_params()
+    assert torch.allclose(a[3], torch.complex(torch.full((8,), -0.5), math.pi * torch.arange(8.0)))
+    dt = torch.nn.functional.softplus(blk.ssm.dt_proj.bias)
+    assert dt.min() >= 0.001 - 1e-6 and dt.max() <= 0.1 + 1e-6
+    for p in (blk.ssm.A_log_re, blk.ssm.A_im, blk.ssm.D, blk.ssm.dt_proj.bias, blk.norm1.weight):
+        assert getattr(p, "_no_weight_decay", False)
+
+
+def test_s4_block_is_causal_float32():
+    torch.manual_seed(0)
+    blk = S4Block(8, d_state=4)
+    x = torch.randn(1, 20, 8)
+    y = blk(x)
+    x2 = x.clone()
+    x2[:, 12:] += 1
+    assert torch.allclose(blk(x2)[:, :12], y[:, :12], atol=1e-6)
+    assert not torch.allclose(blk(x2)[:, 12:], y[:, 12:], atol=1e-6)
