@@ -1,0 +1,51 @@
+"""``biodyn train experiment=NAME key=value ...`` (Hydra overrides; torchrun-aware)."""
+
+from __future__ import annotations
+
+import argparse
+
+PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-dir", default=None, help="Hydra config tree (default: $BIODYN_CONFIG_DIR or <repo>/configs)"
+    )
+    parser.add_argument("--fewshot", action="store_true", help="run the few-shot protocol (budgets x seeds)")
+    parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
+    parser.add_argument("--seeds", default="42,123,7,0,256", help="few-shot seeds")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args) -> int:
+    import json
+
+    from omegaconf import OmegaConf
+
+    from biodyn.errors import ConfigError
+    from biodyn.train.distributed import init_from_env, shutdown
+    from biodyn.train.experiment import compose_config, run_experiment, run_fewshot, to_dataclass
+
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        raise ConfigError(f"biodyn train: arguments must be key=value Hydra overrides, got {bad}")
+    cfg = compose_config(args.overrides, config_dir_=args.config_dir)
+    if args.print_config:
+        print(OmegaConf.to_yaml(cfg))
+        return 0
+    exp = to_dataclass(cfg)
+    init_from_env()
+    try:
+        if args.fewshot:
+            budgets = [float(b) for b in args.budgets.split(",")]
+            seeds = [int(s) for s in args.seeds.split(",")]
+            for p in run_fewshot(exp, budgets=budgets, seeds=seeds):
+                print(p)
+        else:
+            res = run_experiment(exp)
+            print(
+                json.dumps({k: res[k] for k in ("experiment", "model", "metrics", "train_summary")}, indent=2)
+            )
+    finally:
+        shutdown()
+    return 0

@@ -1,0 +1,232 @@
+"""Hydra-composed experiments: config -> cache -> model -> Trainer -> results JSON.
+
+The config tree lives in the repository's ``configs/`` folder; ``$BIODYN_CONFIG_DIR`` points elsewhere
+(an installed package without the repository sets it, or passes ``--config-dir``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biodyn.errors import ConfigError
+
+CONFIG_DIR_ENV = "BIODYN_CONFIG_DIR"
+
+
+def config_dir(override: str | os.PathLike | None = None) -> Path:
+    """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else ``<repo>/configs``."""
+    cand = override or os.environ.get(CONFIG_DIR_ENV)
+    path = Path(cand) if cand else Path(__file__).resolve().parents[3] / "configs"
+    if not (path / "config.yaml").is_file():
+        raise ConfigError(
+            f"no Hydra config tree at {path} (config.yaml missing); set ${CONFIG_DIR_ENV} or pass --config-dir"
+        )
+    return path.resolve()
+
+
+def compose_config(overrides: list[str] | None = None, *, config_dir_: str | os.PathLike | None = None):
+    """Compose ``config.yaml`` with ``overrides`` (``experiment=smoke train.lr=1e-4``) and validate it
+    against :class:`~biodyn.train.config.ExperimentConfig` (struct mode: unknown keys are errors)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from biodyn.train.config import ExperimentConfig
+
+    cdir = config_dir(config_dir_)
+    try:
+        with initialize_config_dir(config_dir=str(cdir), version_base=None):
+            raw = compose(config_name="config", overrides=list(overrides or []))
+        # dataclass nodes reject unknown keys; model.params is a free dict checked by the model builder
+        OmegaConf.set_struct(raw, False)
+        cfg = OmegaConf.merge(OmegaConf.structured(ExperimentConfig), raw)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(f"bad config ({cdir}): {e}") from e
+    return cfg
+
+
+def to_dataclass(cfg):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_object(cfg)
+
+
+def _records(corpus, limit: int | None):
+    ids = sorted(r.record_id for r in corpus.records())
+    return ids[:limit] if limit else None
+
+
+def build_data(exp) -> dict[str, Any]:
+    """Build (or reuse) the window cache of ``exp.data`` and open its splits."""
+    from biodyn.cache import WindowDataset, build_cache
+    from biodyn.cache.dataset import read_manifest
+    from biodyn.datasets import get_corpus
+    from biodyn.utils import data_root, stable_hash
+
+    d = exp.data
+    root = d.root
+    if root is None and d.corpus != "synthetic":
+        root = data_root(required=True) / d.corpus
+    corpus = get_corpus(d.corpus, root)
+    cache_dir = Path(d.cache_dir or Path(exp.train.out_dir) / "cache")
+    report = build_cache(corpus, cache_dir, records=_records(corpus, d.limit), progress=False)
+    if report.all_failed:
+        raise ConfigError(f"data: no record of {d.corpus} could be cached: {report.failed}")
+    out = {"cache_dir": str(cache_dir), "manifest_hash": stable_hash(read_manifest(cache_dir))}
+    for key, split in (("train", d.train_split), ("val", d.val_split), ("test", d.test_split)):
+        out[key] = WindowDataset(cache_dir, split=split)
+    subj = {k: set(out[k].subjects.tolist()) for k in ("train", "val", "test")}
+    if subj["train"] & (subj["val"] | subj["test"]) or subj["val"] & subj["test"]:
+        raise ConfigError(f"data: {d.corpus} has subjects in more than one split")
+    return out
+
+
+def fewshot_indices(labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int) -> np.ndarray:
+    """Window indices of a ``budget`` fraction of the training subjects, stratified by each subject's
+    primary label (argmax of the summed multi-hot, or its most common class); at least one subject per
+    stratum. ``budget=1`` keeps everything."""
+    if not 0 < budget <= 1:
+        raise ConfigError(f"fewshot.budget={budget} must be in (0, 1]")
+    if budget >= 1:
+        return np.arange(len(labels))
+    lab = np.asarray(labels)
+    subjects = np.asarray(subjects)
+    uniq, inv = np.unique(subjects, return_inverse=True)
+    strata = np.empty(len(uniq), dtype=np.int64)
+    for s in range(len(uniq)):
+        ls = lab[inv == s]
+        strata[s] = (
+            int(ls.reshape(len(ls), -1).sum(0).argmax())
+            if ls.ndim > 1
+            else int(np.bincount(ls - ls.min()).argmax() + ls.min())
+        )
+    rng = np.random.default_rng(seed)
+    keep = []
+    for st in np.unique(strata):
+        members = np.flatnonzero(strata == st)
+        n = max(1, round(budget * len(members)))
+        keep.extend(rng.choice(members, size=n, replace=False).tolist())
+    return np.flatnonzero(np.isin(inv, keep))
+
+
+def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) -> dict[str, Any]:
+    """Train ``exp`` (an :class:`ExperimentConfig`) and evaluate the best checkpoint on the test split;
+    writes ``<train.out_dir>/config.yaml`` and ``results.json``; returns the results dict."""
+    import torch
+    from omegaconf import OmegaConf
+    from torch.utils.data import Subset
+
+    from biodyn.models import create_model
+    from biodyn.train.checkpoint import load_checkpoint
+    from biodyn.train.trainer import Trainer
+    from biodyn.utils import atomic_write_json, atomic_write_text, git_commit, seed_everything, versions
+
+    if seed is not None:
+        exp.train.seed = seed
+    seed_everything(exp.train.seed)
+    data = data or build_data(exp)
+    train_ds = data["train"]
+    idx = fewshot_indices(train_ds.labels, train_ds.subjects, exp.fewshot.budget, exp.train.seed)
+    sub = Subset(train_ds, idx.tolist()) if len(idx) < len(train_ds) else train_ds
+    lab = np.asarray(train_ds.labels)
+    n_outputs = exp.data.n_outputs or (lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1)
+    x0 = train_ds[0]["x"]
+    mcfg = {"n_chans": int(x0.shape[0]), "n_outputs": int(n_outputs), "n_times": int(x0.shape[-1]),
+            "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
+    model = create_model(exp.model.name, **mcfg)
+    params = None
+    from biodyn.errors import check_option
+
+    check_option("fewshot.mode", exp.fewshot.mode, ("finetune", "linear_probe"))
+    if exp.fewshot.mode == "linear_probe":
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in model.head.parameters():
+            p.requires_grad_(True)
+        params = [{"params": list(model.head.parameters()), "weight_decay": exp.train.weight_decay}]
+    out_dir = Path(exp.train.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
+    atomic_write_text(out_dir / "config.yaml", resolved)
+    trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
+                      parameters=params)  # fmt: skip
+    summary = trainer.fit()
+    best = out_dir / "checkpoints" / "best"
+    if (best / "state.json").exists():
+        load_checkpoint(best, model=trainer.model, model_name=exp.model.name, restore_rng=False)
+    test = trainer.evaluate(data["test"], prefix="test")
+    val = trainer.evaluate(data["val"], prefix="val")
+    result = {
+        "experiment": exp.name,
+        "model": exp.model.name,
+        "task": f"{exp.data.corpus}-{exp.train.task}",
+        "budget": exp.fewshot.budget,
+        "mode": exp.fewshot.mode,
+        "seed": exp.train.seed,
+        "n_train_windows": len(sub),
+        "metrics": {**val, **test},
+        "train_summary": summary,
+        "config": OmegaConf.to_container(OmegaConf.structured(exp)),
+        "model_config": mcfg,
+        "git_commit": git_commit(),
+        "data_manifest_hash": data["manifest_hash"],
+        "versions": versions(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    atomic_write_json(out_dir / "results.json", result)
+    return result
+
+
+def budget_name(budget: float) -> str:
+    return f"{round(budget * 100):g}pct"
+
+
+SEEDS = (42, 123, 7, 0, 256)
+BUDGETS = (0.01, 0.10, 1.0)
+
+
+def run_fewshot(
+    exp, *, budgets=BUDGETS, seeds=SEEDS, results_dir: str | os.PathLike | None = None
+) -> list[Path]:
+    """The few-shot protocol: every budget x seed, each written to
+    ``<results_dir>/<experiment>/<model>/<task>/<budget>/seed<k>.json``."""
+    import copy
+
+    from biodyn.utils import atomic_write_json
+
+    base = Path(results_dir or exp.results_dir)
+    data = build_data(exp)
+    written = []
+    for budget in budgets:
+        for seed in seeds:
+            e = copy.deepcopy(exp)
+            e.fewshot.budget = float(budget)
+            task = f"{e.data.corpus}-{e.train.task}"
+            run_dir = base / e.name / e.model.name / task / budget_name(budget)
+            e.train.out_dir = str(run_dir / f"run_seed{seed}")
+            e.train.resume = False
+            res = run_experiment(e, seed=seed, data=data)
+            path = run_dir / f"seed{seed}.json"
+            atomic_write_json(path, res)
+            written.append(path)
+    return written
+
+
+__all__ = [
+    "BUDGETS",
+    "SEEDS",
+    "asdict",
+    "build_data",
+    "compose_config",
+    "config_dir",
+    "fewshot_indices",
+    "run_experiment",
+    "run_fewshot",
+    "to_dataclass",
+]  # fmt: skip
