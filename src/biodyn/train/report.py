@@ -1,0 +1,184 @@
+"""Aggregate few-shot results (``<exp>/<model>/<task>/<budget>/seed<k>.json``) into tables and figures."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from biodyn.errors import ConfigError
+from biodyn.metrics.stats import mean_ci
+
+_SEED = re.compile(r"^seed(-?\d+)\.json$")
+
+
+def _budget_value(name: str) -> float:
+    m = re.match(r"^([\d.]+)pct$", name)
+    return float(m.group(1)) / 100 if m else float("nan")
+
+
+def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
+    """One row per (experiment, model, task, budget, metric): values per seed, mean, CI half-width and the
+    seeds that are missing (against ``seeds``, default the protocol's five)."""
+    from biodyn.train.experiment import SEEDS
+
+    expected = list(seeds or SEEDS)
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise ConfigError(f"report: results folder {root} does not exist")
+    groups: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    for f in sorted(root.glob("*/*/*/*/seed*.json")):
+        m = _SEED.match(f.name)
+        if not m:
+            continue
+        exp, model, task, budget = f.relative_to(root).parts[:4]
+        try:
+            groups[(exp, model, task, budget)][int(m.group(1))] = json.loads(f.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"report: {f} is not valid JSON ({e})") from e
+    if not groups:
+        raise ConfigError(f"report: no <experiment>/<model>/<task>/<budget>/seed<k>.json under {root}")
+    rows = []
+    for (exp, model, task, budget), by_seed in sorted(
+        groups.items(), key=lambda kv: (kv[0][:3], _budget_value(kv[0][3]))
+    ):
+        metrics = sorted({k for r in by_seed.values() for k in r.get("metrics", {})})
+        for metric in metrics:
+            vals = {s: r["metrics"][metric] for s, r in by_seed.items() if metric in r.get("metrics", {})}
+            finite = [v for v in vals.values() if v is not None and math.isfinite(v)]
+            mean, hw = mean_ci(finite) if finite else (float("nan"), float("nan"))
+            rows.append({
+                "experiment": exp, "model": model, "task": task, "budget": budget,
+                "budget_frac": _budget_value(budget), "metric": metric, "values": vals,
+                "mean": mean, "ci95": hw, "n": len(finite),
+                "missing_seeds": [s for s in expected if s not in vals],
+            })  # fmt: skip
+    return rows
+
+
+def _cell(r: dict, latex: bool = False) -> str:
+    if r["n"] == 0:
+        return "--"
+    pm = r"\pm" if latex else "±"
+    s = f"{r['mean']:.3f}" if math.isnan(r["ci95"]) else f"{r['mean']:.3f} {pm} {r['ci95']:.3f}"
+    if latex:
+        s = f"${s}$"
+    if r["missing_seeds"]:
+        s += f" (n={r['n']}; missing seed {','.join(map(str, r['missing_seeds']))})"
+    return s
+
+
+def markdown_table(rows: list[dict], metric: str) -> str:
+    sel = [r for r in rows if r["metric"] == metric]
+    budgets = sorted({(r["budget_frac"], r["budget"]) for r in sel})
+    keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
+    lines = [f"| experiment | model | task | {' | '.join(b for _, b in budgets)} |",
+             "|" + "---|" * (3 + len(budgets))]  # fmt: skip
+    for k in keys:
+        cells = []
+        for _, b in budgets:
+            hit = [r for r in sel if (r["experiment"], r["model"], r["task"]) == k and r["budget"] == b]
+            cells.append(_cell(hit[0]) if hit else "missing")
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def latex_table(rows: list[dict], metric: str) -> str:
+    sel = [r for r in rows if r["metric"] == metric]
+    budgets = sorted({(r["budget_frac"], r["budget"]) for r in sel})
+    keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
+    esc = lambda s: s.replace("_", r"\_").replace("%", r"\%")  # noqa: E731
+    out = [r"\begin{tabular}{lll" + "c" * len(budgets) + "}", r"\toprule",
+           "experiment & model & task & " + " & ".join(esc(b) for _, b in budgets) + r" \\", r"\midrule"]  # fmt: skip
+    for k in keys:
+        cells = []
+        for _, b in budgets:
+            hit = [r for r in sel if (r["experiment"], r["model"], r["task"]) == k and r["budget"] == b]
+            cells.append(esc(_cell(hit[0], latex=True)) if hit else "missing")
+        out.append(" & ".join(esc(x) for x in k) + " & " + " & ".join(cells) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(out) + "\n"
+
+
+def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in rows if r["metric"] == metric and r["n"] > 0]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for key in sorted({(r["experiment"], r["model"], r["task"]) for r in sel}):
+        pts = sorted(
+            (r["budget_frac"], r["mean"], r["ci95"])
+            for r in sel
+            if (r["experiment"], r["model"], r["task"]) == key
+        )
+        xs = [p[0] * 100 for p in pts]
+        ys = [p[1] for p in pts]
+        es = [0 if math.isnan(p[2]) else p[2] for p in pts]
+        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=f"{key[1]} ({key[2]})")
+    ax.set_xscale("log")
+    ax.set_xlabel("label budget (%)")
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_training_curves(results_dir: Path, path: Path) -> bool:
+    """Train loss vs step of every run's ``log.jsonl`` under ``results_dir``; False when there is none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logs = sorted(results_dir.rglob("log.jsonl"))
+    if not logs:
+        return False
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for f in logs:
+        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        tr = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train"]
+        if tr:
+            ax.plot(*zip(*tr, strict=True), lw=0.8, label=str(f.parent.relative_to(results_dir)))
+    ax.set_xlabel("step")
+    ax.set_ylabel("train loss")
+    if len(logs) <= 10:
+        ax.legend(fontsize=5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def make_report(
+    results_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, seeds=None
+) -> dict[str, Any]:
+    """Write ``report.md``, ``tables.tex``, ``summary.json`` and PNGs into ``out_dir`` (default
+    ``<results_dir>/report``); returns the paths and rows."""
+    from biodyn.utils import atomic_write_json, atomic_write_text
+
+    root = Path(results_dir)
+    rows = collect(root, seeds)
+    out = Path(out_dir or root / "report")
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = sorted({r["metric"] for r in rows})
+    md, tex, figs = ["# Results (mean ± 95 % CI over seeds, Student t)\n"], [], []
+    for m in metrics:
+        md += [f"\n## {m}\n\n", markdown_table(rows, m)]
+        tex += [f"% {m}\n", latex_table(rows, m)]
+        png = out / f"budget_{m}.png"
+        plot_budget_curves(rows, m, png)
+        figs.append(str(png))
+    if plot_training_curves(root, out / "training_curves.png"):
+        figs.append(str(out / "training_curves.png"))
+    atomic_write_text(out / "report.md", "".join(md))
+    atomic_write_text(out / "tables.tex", "".join(tex))
+    atomic_write_json(out / "summary.json", rows)
+    return {"report": str(out / "report.md"), "latex": str(out / "tables.tex"), "figures": figs, "rows": rows}

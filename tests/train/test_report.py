@@ -1,0 +1,45 @@
+import json
+
+import pytest
+
+from biodyn.errors import ConfigError
+from biodyn.metrics.stats import mean_ci
+from biodyn.train.report import collect, make_report
+
+
+def _write(root, budget, seed, auroc):
+    p = root / "exp" / "cnn1d" / "ptbxl-multilabel" / budget / f"seed{seed}.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps({"metrics": {"test_macro_auroc": auroc}}))
+
+
+def test_report_tables_and_gap(tmp_path):
+    vals = {42: 0.8, 123: 0.82, 7: 0.79, 0: 0.81, 256: 0.83}
+    for s, v in vals.items():
+        _write(tmp_path, "100pct", s, v)
+    for s in (42, 123, 7):  # seeds 0 and 256 missing
+        _write(tmp_path, "10pct", s, vals[s] - 0.1)
+    log = tmp_path / "exp" / "cnn1d" / "ptbxl-multilabel" / "100pct" / "run_seed42" / "log.jsonl"
+    log.parent.mkdir()
+    log.write_text('{"kind": "train", "step": 1, "loss": 1.0}\n{"kind": "train", "step": 2, "loss": 0.5}\n')
+    rows = collect(tmp_path)
+    full = next(r for r in rows if r["budget"] == "100pct")
+    m, h = mean_ci(list(vals.values()))
+    assert (
+        full["mean"] == pytest.approx(m) and full["ci95"] == pytest.approx(h) and full["missing_seeds"] == []
+    )
+    part = next(r for r in rows if r["budget"] == "10pct")
+    assert part["missing_seeds"] == [0, 256] and part["n"] == 3
+    res = make_report(tmp_path)
+    md = open(res["report"]).read()
+    assert "missing seed 0,256" in md and f"{m:.3f} ± {h:.3f}" in md
+    assert md.index("10pct") < md.index("100pct")
+    assert r"\pm" in open(res["latex"]).read()
+    assert len(res["figures"]) == 2 and all(f.endswith(".png") for f in res["figures"])
+
+
+def test_report_empty_folder(tmp_path):
+    with pytest.raises(ConfigError, match="no <experiment>"):
+        collect(tmp_path)
+    with pytest.raises(ConfigError, match="does not exist"):
+        collect(tmp_path / "nope")
