@@ -51,3 +51,6 @@ def test_smoke_experiment_cli(tmp_path):
     assert res["experiment"] == "smoke" and res["data_manifest_hash"]
     assert 0.0 <= res["metrics"]["test_macro_auroc"] <= 1.0
     assert (out / "config.yaml").is_file() and (out / "checkpoints" / "best" / "model.safetensors").is_file()
+    assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0
+    ev = json.loads((tmp_path / "ev.json").read_text())
+    assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])

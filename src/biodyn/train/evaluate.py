@@ -1,0 +1,46 @@
+"""Evaluate a training run's checkpoint on one split."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from biodyn.errors import ConfigError
+
+
+def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
+    """Rebuild the model of ``run_dir`` (its ``config.yaml`` + ``checkpoints/<which>``), evaluate it on
+    ``split`` (``train``/``val``/``test``) and return the metrics."""
+    from omegaconf import OmegaConf
+
+    from biodyn.errors import check_option
+    from biodyn.models import create_model
+    from biodyn.train.checkpoint import load_checkpoint, read_state
+    from biodyn.train.config import ExperimentConfig
+    from biodyn.train.experiment import build_data
+    from biodyn.train.trainer import Trainer
+
+    check_option("split", split, ("train", "val", "test"))
+    run = Path(run_dir)
+    cfg_file = run / "config.yaml"
+    if not cfg_file.is_file():
+        raise ConfigError(f"{run}: not a training run (no config.yaml)")
+    exp = OmegaConf.to_object(
+        OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(cfg_file))
+    )
+    ckpt = run / "checkpoints" / which
+    st = read_state(ckpt, model_name=exp.model.name)
+    model = create_model(exp.model.name, **st["model_config"])
+    load_checkpoint(ckpt, model=model, model_name=exp.model.name, restore_rng=False)
+    data = build_data(exp)
+    exp.train.out_dir = str(run)
+    trainer = Trainer(model, data["train"], None, exp.train, model_name=exp.model.name)
+    metrics = trainer.evaluate(data[split], prefix=split)
+    return {"run_dir": str(run), "checkpoint": which, "step": st["step"], "split": split, "metrics": metrics,
+            "data_manifest_hash": data["manifest_hash"]}  # fmt: skip
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2)
