@@ -54,3 +54,40 @@ def test_smoke_experiment_cli(tmp_path):
     assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0
     ev = json.loads((tmp_path / "ev.json").read_text())
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_fewshot_protocol_and_report(tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from biodyn.models import create_model
+    from biodyn.testing import shared_data
+    from biodyn.train.experiment import run_fewshot
+    from biodyn.train.report import make_report
+    from biodyn.utils import seed_everything
+
+    shared_data("ptbxl")
+    cfg = compose_config(["experiment=smoke", "data.limit=120", f"data.cache_dir={tmp_path / 'cache'}",
+                          "train.max_steps=2", "train.eval_every=2", "train.tensorboard=false",
+                          "fewshot.mode=linear_probe", f"results_dir={tmp_path / 'results'}"])  # fmt: skip
+    exp = to_dataclass(cfg)
+    paths = run_fewshot(exp, budgets=(0.1, 1.0), seeds=(42, 0))
+    assert len(paths) == 4
+    base = tmp_path / "results" / "smoke" / "cnn1d" / "ptbxl-multilabel"
+    assert {p.relative_to(base).as_posix() for p in paths} == {
+        "10pct/seed42.json", "10pct/seed0.json", "100pct/seed42.json", "100pct/seed0.json"}  # fmt: skip
+    r = json.loads((base / "10pct" / "seed42.json").read_text())
+    r_full = json.loads((base / "100pct" / "seed42.json").read_text())
+    assert r["n_train_windows"] < r_full["n_train_windows"]
+    for key in ("metrics", "config", "git_commit", "data_manifest_hash", "versions"):
+        assert key in r
+    assert r["config"]["fewshot"]["mode"] == "linear_probe" and r["seed"] == 42
+    # linear probe: the feature extractor's parameters stay at their initialisation
+    seed_everything(42)
+    init = create_model("cnn1d", **r["model_config"])
+    trained = load_file(str(base / "10pct" / "run_seed42" / "checkpoints" / "last" / "model.safetensors"))
+    assert torch.equal(trained["body.0.weight"], init.state_dict()["body.0.weight"])
+    assert not torch.equal(trained["head.weight"], init.state_dict()["head.weight"])
+    md = open(make_report(tmp_path / "results", seeds=(42, 0))["report"]).read()
+    assert "test_macro_auroc" in md and "missing" not in md

@@ -150,6 +150,15 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         for p in model.head.parameters():
             p.requires_grad_(True)
         params = [{"params": list(model.head.parameters()), "weight_decay": exp.train.weight_decay}]
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if len(sub) < exp.train.batch_size * world:
+        import warnings
+
+        warnings.warn(
+            f"few-shot subset of {len(sub)} windows < one global batch; batch_size -> {max(1, len(sub) // world)}",
+            stacklevel=2,
+        )
+        exp.train.batch_size = max(1, len(sub) // world)
     out_dir = Path(exp.train.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
