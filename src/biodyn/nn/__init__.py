@@ -10,5 +10,15 @@ from biodyn.nn.gated_delta import GatedDeltaBlock
 from biodyn.nn.mamba2 import Mamba2Block
 from biodyn.nn.mlp import SwiGLU
 from biodyn.nn.norm import RMSNorm
+from biodyn.nn.s4 import S4SSM, S4Block
 
-__all__ = ["Bidirectional", "GatedDeltaBlock", "Mamba2Block", "RMSNorm", "ShortCausalConv1d", "SwiGLU"]
+__all__ = [
+    "S4SSM",
+    "Bidirectional",
+    "GatedDeltaBlock",
+    "Mamba2Block",
+    "RMSNorm",
+    "S4Block",
+    "ShortCausalConv1d",
+    "SwiGLU",
+]
