@@ -75,9 +75,15 @@ def build_data(exp) -> dict[str, Any]:
         root = data_root(required=True) / d.corpus
     corpus = get_corpus(d.corpus, root)
     cache_dir = Path(d.cache_dir or Path(exp.train.out_dir) / "cache")
-    report = build_cache(corpus, cache_dir, records=_records(corpus, d.limit), progress=False)
-    if report.all_failed:
-        raise ConfigError(f"data: no record of {d.corpus} could be cached: {report.failed}")
+    import torch.distributed as dist
+
+    distributed = dist.is_available() and dist.is_initialized()
+    if not distributed or dist.get_rank() == 0:  # one rank builds the cache, the others wait
+        report = build_cache(corpus, cache_dir, records=_records(corpus, d.limit), progress=False)
+        if report.all_failed:
+            raise ConfigError(f"data: no record of {d.corpus} could be cached: {report.failed}")
+    if distributed:
+        dist.barrier()
     out = {"cache_dir": str(cache_dir), "manifest_hash": stable_hash(read_manifest(cache_dir))}
     for key, split in (("train", d.train_split), ("val", d.val_split), ("test", d.test_split)):
         out[key] = WindowDataset(cache_dir, split=split)
