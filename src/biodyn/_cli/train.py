@@ -42,10 +42,15 @@ def run(args) -> int:
             for p in run_fewshot(exp, budgets=budgets, seeds=seeds):
                 print(p)
         else:
+            import os
+
             res = run_experiment(exp)
-            print(
-                json.dumps({k: res[k] for k in ("experiment", "model", "metrics", "train_summary")}, indent=2)
-            )
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(
+                    json.dumps(
+                        {k: res[k] for k in ("experiment", "model", "metrics", "train_summary")}, indent=2
+                    )
+                )
     finally:
         shutdown()
     return 0

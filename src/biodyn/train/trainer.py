@@ -215,7 +215,7 @@ class Trainer:
                         loss = self.task.loss(logits, batch)
                         if not torch.isfinite(loss):
                             raise NonFiniteError(
-                                f"non-finite loss ({float(loss)}) at step {self.step}; "
+                                f"non-finite loss ({float(loss.detach())}) at step {self.step}; "
                                 "rerun with BIODYN_NAN_DEBUG=1 to find the first non-finite module"
                             )
                         (loss / cfg.accum_steps).backward()
