@@ -183,3 +183,19 @@ def test_multilabel_and_per_sample(tmp_path):
     )
     tr.fit()
     assert any("val_auroc" in r for r in tr.history)
+
+
+def test_balanced_sampler_resume_is_bitwise(tmp_path):
+    ds = _data()
+    labels = (ds.y > 0).long().numpy()
+    kw = dict(sampler="balanced", positive_ratio=0.5, batch_size=4, max_steps=16)
+    a = Trainer(_model(), ds, None, _cfg(tmp_path / "a", **kw), labels=labels)
+    a.fit()
+    b = Trainer(_model(), ds, None, _cfg(tmp_path / "b", **kw), labels=labels)
+    b.fit(stop_at=13)  # past the first epoch of 12 batches
+    c = Trainer(_model(), ds, None, _cfg(tmp_path / "b", resume=True, **kw), labels=labels)
+    c.fit()
+    for (n, p), q in zip(a.model.state_dict().items(), c.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), n
+    with pytest.raises(ConfigError, match="balanced"):
+        Trainer(_model(), torch.utils.data.TensorDataset(ds.x), None, _cfg(tmp_path / "d", **kw))

@@ -13,6 +13,8 @@ class TrainConfig:
     seed: int = 42
     batch_size: int = 32  # per rank, per micro-batch
     accum_steps: int = 1
+    sampler: str = "uniform"  # uniform (seeded shuffle) | balanced (biodyn.cache.BalancedSampler)
+    positive_ratio: float = 0.34  # share of positive windows per epoch with sampler=balanced
     max_steps: int = 1000  # optimiser steps; also the length of the cosine schedule
     lr: float = 1e-3
     min_lr_ratio: float = 0.0

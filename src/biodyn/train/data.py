@@ -55,6 +55,40 @@ class ResumableBatchSampler(Sampler[list[int]]):
         self.seed = int(state["seed"])
 
 
+class IndexBatchSampler(Sampler[list[int]]):
+    """Endless batches from an epoch-seeded index sampler with ``set_epoch`` (e.g.
+    :class:`biodyn.cache.BalancedSampler`, which already slices by DDP rank); the position is the number
+    of batches drawn, as in :class:`ResumableBatchSampler`. The last incomplete batch of an epoch is dropped."""
+
+    def __init__(self, index_sampler, batch_size: int):
+        self.index_sampler, self.batch_size = index_sampler, int(batch_size)
+        self.seed = int(getattr(index_sampler, "seed", 0))
+        self.per_epoch = len(index_sampler) // self.batch_size
+        if self.per_epoch == 0:
+            raise ConfigError(
+                f"sampler draws {len(index_sampler)} items per epoch, fewer than batch_size={batch_size}"
+            )
+        self.position = 0
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            epoch, j = divmod(self.position, self.per_epoch)
+            self.index_sampler.set_epoch(epoch)
+            idx = list(iter(self.index_sampler))
+            while j < self.per_epoch:
+                self.position += 1
+                yield idx[j * self.batch_size : (j + 1) * self.batch_size]
+                j += 1
+
+    def state_dict(self) -> dict[str, int]:
+        return {"position": self.position, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        if int(state.get("seed", self.seed)) != self.seed:
+            raise ConfigError(f"sampler state has seed {state['seed']}, this sampler {self.seed}")
+        self.position = int(state["position"])
+
+
 def make_loader(ds: Dataset, sampler: Sampler, num_workers: int = 0) -> DataLoader:
     """A DataLoader over ``ds`` with a batch sampler; items must be dicts (``x``, ``y``, opt. ``mask``,
     ``meta``); ``meta`` strings are collated into lists."""

@@ -170,7 +170,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
     atomic_write_text(out_dir / "config.yaml", resolved)
     trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
-                      parameters=params)  # fmt: skip
+                      parameters=params, labels=np.asarray(train_ds.labels)[idx])  # fmt: skip
     summary = trainer.fit()
     best = out_dir / "checkpoints" / "best"
     if (best / "state.json").exists():

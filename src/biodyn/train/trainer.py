@@ -16,10 +16,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset
 
-from biodyn.errors import check_option
+from biodyn.errors import ConfigError, check_option
 from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
 from biodyn.train.config import TrainConfig
-from biodyn.train.data import ResumableBatchSampler, eval_batches, make_loader
+from biodyn.train.data import IndexBatchSampler, ResumableBatchSampler, eval_batches, make_loader
 from biodyn.train.nan_guard import NonFiniteError, install_nan_hooks, nan_debug_enabled
 from biodyn.train.optim import lr_at, param_groups
 from biodyn.train.tasks import get_task
@@ -43,7 +43,7 @@ class Trainer:
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
                  cfg: TrainConfig | None = None, *, model_name: str | None = None,
-                 model_config: dict[str, Any] | None = None, parameters=None):  # fmt: skip
+                 model_config: dict[str, Any] | None = None, parameters=None, labels=None):  # fmt: skip
         self.cfg = cfg = cfg or TrainConfig()
         check_option("train.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
         check_option("train.precision", cfg.precision, ("auto", "fp32", "bf16"))
@@ -71,8 +71,21 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = DistributedDataParallel(self.model, device_ids=ids)
-        self.sampler = ResumableBatchSampler(len(train_ds), cfg.batch_size, seed=cfg.seed, rank=self.rank,
-                                             world_size=self.world)  # fmt: skip
+        check_option("train.sampler", cfg.sampler, ("uniform", "balanced"))
+        if cfg.sampler == "balanced":
+            from biodyn.cache import BalancedSampler
+
+            labels = labels if labels is not None else getattr(train_ds, "labels", None)
+            if labels is None:
+                raise ConfigError(
+                    "train.sampler=balanced needs window labels (pass labels= or a dataset with .labels)"
+                )
+            index_sampler = BalancedSampler(labels, positive_ratio=cfg.positive_ratio, seed=cfg.seed,
+                                            rank=self.rank, world_size=self.world)  # fmt: skip
+            self.sampler = IndexBatchSampler(index_sampler, cfg.batch_size)
+        else:
+            self.sampler = ResumableBatchSampler(len(train_ds), cfg.batch_size, seed=cfg.seed, rank=self.rank,
+                                                 world_size=self.world)  # fmt: skip
         self.step = 0
         self.data_position = 0
         self.best: float | None = None
@@ -240,8 +253,6 @@ class Trainer:
                     self._emit({"kind": "eval", "step": self.step, **metrics})
                     key = cfg.early_stop_metric
                     if key not in metrics:
-                        from biodyn.errors import ConfigError
-
                         raise ConfigError(f"train.early_stop_metric={key!r} not among {sorted(metrics)}")
                     if self._improved(metrics[key]):
                         self.best, self.bad_evals = metrics[key], 0
