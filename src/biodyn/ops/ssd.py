@@ -68,40 +68,48 @@ def ssd_step(x, dt, A, B, C, D=None, state=None):
 
 
 def ssd_chunked(x, dt, A, B, C, D=None, initial_state=None, output_final_state=False, chunk_size=64):
-    """Chunked SSD; same signature and result as :func:`ssd_reference` (any ``T``)."""
+    """Chunked SSD; same signature and result as :func:`ssd_reference` (any ``T``).
+
+    B and C stay at group level (broadcast over the ``H / G`` heads of a group, never repeated), and the
+    incoming state is read out as ``(C_i S^T) exp(L_i)`` so no per-head copy of C is made.
+    """
     _check(x, dt, A, B, C)
     bsz, t, h, p = x.shape
-    bb, cc = _expand_groups(B, h), _expand_groups(C, h)
-    n_state = bb.shape[-1]
+    g, n_state = B.shape[2], B.shape[3]
+    if h % g:
+        raise ValueError(f"heads H={h} must be a multiple of groups G={g}")
+    r = h // g
     c = chunk_size
     pad = (-t) % c
     xd = x * dt[..., None]  # dt_j x_j
     la = dt * A  # (B, T, H) log decay per token
+    bb, cc = B, C
     if pad:  # padded tokens: no input, no decay
         xd, bb, cc = (F.pad(z, (0, 0, 0, 0, 0, pad)) for z in (xd, bb, cc))
         la = F.pad(la, (0, 0, 0, pad))
     n = (t + pad) // c
-
-    def chunks(z):  # (B, T, H, ·) -> (B, H, N, C, ·)
-        return z.reshape(bsz, n, c, h, *z.shape[3:]).movedim(3, 1)
-
-    xc, bc, ccc = chunks(xd), chunks(bb), chunks(cc)
-    lc = chunks(la).cumsum(-1)  # (B, H, N, C)
+    xc = xd.reshape(bsz, n, c, g, r, p).permute(0, 3, 4, 1, 2, 5)  # (B, G, R, n, C, P)
+    bc, ccc = (
+        z.reshape(bsz, n, c, g, n_state).permute(0, 3, 1, 2, 4)[:, :, None] for z in (bb, cc)
+    )  # (B, G, 1, n, C, N)
+    lc = la.reshape(bsz, n, c, g, r).permute(0, 3, 4, 1, 2).cumsum(-1)  # (B, G, R, n, C)
     diff = lc[..., :, None] - lc[..., None, :]
     causal = torch.ones(c, c, dtype=torch.bool, device=x.device).tril()
-    decay = torch.where(causal, diff, diff.new_tensor(float("-inf"))).exp()  # (B, H, N, C, C)
-    scores = (ccc @ bc.transpose(-1, -2)) * decay  # (B, H, N, C, C)
-    y_diag = scores @ xc  # (B, H, N, C, P)
-    c_decay = ccc * lc.exp()[..., None]  # C_i exp(L_i): reads the incoming state
-    last = lc[..., -1:]  # (B, H, N, 1)
-    x_to_end = xc * (last - lc).exp()[..., None]  # (B, H, N, C, P)
-    chunk_states = x_to_end.transpose(-1, -2) @ bc  # (B, H, N, P, N_state): each chunk's own contribution
+    decay = torch.where(causal, diff, diff.new_tensor(float("-inf"))).exp()  # (B, G, R, n, C, C)
+    scores = (ccc @ bc.transpose(-1, -2)) * decay
+    y_diag = scores @ xc  # (B, G, R, n, C, P)
+    last = lc[..., -1:]  # (B, G, R, n, 1)
+    chunk_states = (xc * (last - lc).exp()[..., None]).transpose(-1, -2) @ bc  # (B, G, R, n, P, N)
     s = x.new_zeros(bsz, h, p, n_state) if initial_state is None else initial_state
+    s = s.reshape(bsz, g, r, p, n_state)
+    read = lc.exp()[..., None]  # (B, G, R, n, C, 1)
+    decay_chunk = last.exp()[..., None]  # (B, G, R, n, 1, 1)
     outs = []
-    for yd, cd, cs, lst in zip(y_diag.unbind(2), c_decay.unbind(2), chunk_states.unbind(2), last.unbind(2)):
-        outs.append(yd + cd @ s.transpose(-1, -2))  # (B, H, C, P)
-        s = s * lst.exp()[..., None] + cs
-    y = torch.stack(outs, dim=2).movedim(1, 3).reshape(bsz, n * c, h, p)[:, :t]
+    # unbind (not indexing) so the backward stacks instead of filling a zero tensor per chunk
+    for yd, ck, rd, dk, cs in zip(*(z.unbind(3) for z in (y_diag, ccc, read, decay_chunk, chunk_states))):
+        outs.append(yd + (ck @ s.transpose(-1, -2)) * rd)
+        s = s * dk + cs
+    y = torch.stack(outs, dim=3).permute(0, 3, 4, 1, 2, 5).reshape(bsz, n * c, h, p)[:, :t]
     if D is not None:
         y = y + x * D[:, None]
-    return y, (s if output_final_state else None)
+    return y, (s.reshape(bsz, h, p, n_state) if output_final_state else None)
