@@ -47,36 +47,40 @@ def gated_delta_rule_chunked(
         g, beta = (F.pad(x, (0, 0, 0, pad)) for x in (g, beta))
     n = (t + pad) // c
 
-    # (B, H, N, C, ·): heads before chunks so every matmul below is batched over (B, H, N)
+    # (B*H, N, C, ·) contiguous (the reshape merges B and H and copies once): every matmul below is one bmm
     def chunks(x):
-        return x.reshape(b, n, c, h, *x.shape[3:]).movedim(3, 1)
+        x = x.reshape(b, n, c, h, *x.shape[3:]).movedim(3, 1)
+        return x.reshape(b * h, n, c, *x.shape[4:])
 
-    qc, kc, vc = chunks(q) * scale, chunks(k), chunks(v)  # (B, H, N, C, K|V)
-    gc = chunks(g).cumsum(-1)  # (B, H, N, C) cumulative log decay G
+    qc, kc, vc = chunks(q * scale), chunks(k), chunks(v)  # (BH, N, C, K|V)
+    gc = chunks(g).cumsum(-1)  # (BH, N, C) cumulative log decay G
     bc = chunks(beta)
-    diff = gc[..., :, None] - gc[..., None, :]  # (B, H, N, C, C) G_i - G_j
+    diff = gc[..., :, None] - gc[..., None, :]  # (BH, N, C, C) G_i - G_j
     causal = torch.ones(c, c, dtype=torch.bool, device=q.device).tril()
     gamma_ij = torch.where(causal, diff, diff.new_tensor(float("-inf"))).exp()  # masked before exp
-    kk = kc @ kc.transpose(-1, -2)  # (B, H, N, C, C)
-    a = (bc[..., :, None] * kk * gamma_ij).tril(-1)
+    a = ((kc @ kc.transpose(-1, -2)) * gamma_ij * bc[..., :, None]).tril(-1)
     eye = torch.eye(c, dtype=q.dtype, device=q.device)
+    g_exp = gc.exp()[..., None]  # (BH, N, C, 1) gamma_i <= 1
     # T = (I + A)^-1 diag(b): solve the unit lower-triangular system for both right-hand sides at once
-    rhs = torch.cat([vc, kc * gc.exp()[..., None]], dim=-1) * bc[..., None]  # (B, H, N, C, V + K)
+    rhs = torch.cat([vc, kc * g_exp], dim=-1) * bc[..., None]  # (BH, N, C, V + K)
     sol = torch.linalg.solve_triangular(eye + a, rhs, upper=False, unitriangular=True)
-    u_v, w = sol[..., :dv], sol[..., dv:]  # (B, H, N, C, V), (B, H, N, C, K)
-    attn = (qc @ kc.transpose(-1, -2)) * gamma_ij  # (B, H, N, C, C), lower triangular incl. diagonal
-    q_decay = qc * gc.exp()[..., None]  # (B, H, N, C, K)
-    g_last = gc[..., -1:]  # (B, H, N, 1)
-    k_decay = kc * (g_last - gc).exp()[..., None]  # (B, H, N, C, K)
+    u_v, w = sol[..., :dv], sol[..., dv:]  # (BH, N, C, V), (BH, N, C, K)
+    attn = (qc @ kc.transpose(-1, -2)) * gamma_ij  # (BH, N, C, C), lower triangular incl. diagonal
+    g_last = gc[..., -1:]  # (BH, N, 1)
+    k_decay = (kc * (g_last[..., None] - gc[..., None]).exp()).transpose(-1, -2)  # (BH, N, K, C)
+    # everything that does not depend on the incoming state S_n, batched over all chunks:
+    #   O_n = O_intra_n + Q_eff_n S_n,   S_{n+1} = M_n S_n + R_n
+    o_intra = attn @ u_v  # (BH, N, C, V)
+    q_eff = qc * g_exp - attn @ w  # (BH, N, C, K)
+    eye_k = torch.eye(dk, dtype=q.dtype, device=q.device)
+    m = (g_last.exp()[..., None] * eye_k - k_decay @ w).movedim(1, 0).contiguous()  # (N, BH, K, K)
+    r = (k_decay @ u_v).movedim(1, 0).contiguous()  # (N, BH, K, V)
 
-    s = q.new_zeros(b, h, dk, dv) if initial_state is None else initial_state
-    outs = []
-    for u_n, w_n, attn_n, qd_n, kd_n, gl_n in zip(
-        u_v.unbind(2), w.unbind(2), attn.unbind(2), q_decay.unbind(2), k_decay.unbind(2), g_last.unbind(2)
-    ):
-        u = u_n - w_n @ s  # (B, H, C, V)
-        outs.append(qd_n @ s + attn_n @ u)
-        s = s * gl_n.exp()[..., None] + kd_n.transpose(-1, -2) @ u
-    o = torch.stack(outs, dim=2)  # (B, H, N, C, V)
-    o = o.movedim(1, 3).reshape(b, n * c, h, dv)[:, :t]
-    return o, (s if output_final_state else None)
+    s = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
+    states = []  # the only sequential part: one (K x K) @ (K x V) product per chunk
+    for m_n, r_n in zip(m.unbind(0), r.unbind(0)):
+        states.append(s)
+        s = torch.baddbmm(r_n, m_n, s)
+    o = o_intra + q_eff @ torch.stack(states, dim=1)  # (BH, N, C, V)
+    o = o.reshape(b, h, n * c, dv).movedim(1, 2)[:, :t]
+    return o, (s.reshape(b, h, dk, dv) if output_final_state else None)

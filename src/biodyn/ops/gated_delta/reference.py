@@ -45,16 +45,20 @@ def gated_delta_rule_reference(
         ``o`` ``(B, T, H, V)`` and the final state ``(B, H, K, V)`` (``None`` unless ``output_final_state``).
     """
     _check(q, k, v, g, beta)
-    b, _, h, dk = q.shape
+    b, t, h, dk = q.shape
     dv = v.shape[-1]
     scale = dk**-0.5 if scale is None else scale
-    s = q.new_zeros(b, h, dk, dv) if initial_state is None else initial_state
+    # heads folded into the batch: per token a handful of (B*H)-batched products on (K, V) states
+    s = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
+    a = g.exp().unbind(1)  # (B, H) per token
     outs = []
     # unbind once: indexing x[:, i] inside the loop makes the backward pass quadratic in T (PERF_NOTES)
-    for q_t, k_t, v_t, g_t, b_t in zip(q.unbind(1), k.unbind(1), v.unbind(1), g.unbind(1), beta.unbind(1)):
-        s = s * g_t.exp()[..., None, None]  # (B, H, K, V)
-        pred = torch.einsum("bhkv,bhk->bhv", s, k_t)  # what the state recalls for k_t
-        s = s + torch.einsum("bhk,bhv->bhkv", k_t, (v_t - pred) * b_t[..., None])
-        outs.append(torch.einsum("bhkv,bhk->bhv", s, q_t * scale))
-    o = torch.stack(outs, dim=1)
-    return o, (s if output_final_state else None)
+    for q_t, k_t, v_t, a_t, b_t in zip(q.unbind(1), k.unbind(1), v.unbind(1), a, beta.unbind(1)):
+        a_t = a_t.reshape(b * h, 1, 1)
+        k_t = k_t.reshape(b * h, dk, 1)
+        pred = a_t * (k_t.transpose(1, 2) @ s)  # (BH, 1, V) what the decayed state recalls for k_t
+        delta = (v_t.reshape(b * h, 1, dv) - pred) * b_t.reshape(b * h, 1, 1)
+        s = torch.baddbmm(s * a_t, k_t, delta)  # a_t S + k_t delta^T
+        outs.append(q_t.reshape(b * h, 1, dk) @ s)
+    o = torch.stack(outs, dim=1).reshape(b, h, t, dv).transpose(1, 2) * scale  # (B, T, H, V)
+    return o, (s.reshape(b, h, dk, dv) if output_final_state else None)
