@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -10,7 +11,26 @@ from torch import nn
 
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.norm import RMSNorm
+from biodyn.ops._backend import force_torch
 from biodyn.ops.ssd import ssd_chunked, ssd_step
+
+
+@functools.cache
+def mamba_chunk_scan_combined():
+    """mamba-ssm's fused ``mamba_chunk_scan_combined`` (CUDA/Triton) or ``None`` when it does not import."""
+    try:
+        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined as fn
+    except Exception:  # not installed, or no CUDA/Triton: fall back to torch
+        return None
+    return fn
+
+
+def _ssd(x, dt, a, b, c, d, chunk_size):
+    """SSD over a whole sequence: mamba-ssm's kernel on CUDA when available (dt already softplus-ed), else torch."""
+    fn = mamba_chunk_scan_combined() if x.is_cuda and not force_torch() else None
+    if fn is not None:
+        return fn(x.contiguous(), dt.contiguous(), a, b.contiguous(), c.contiguous(), chunk_size, D=d)
+    return ssd_chunked(x, dt, a, b, c, d, chunk_size=chunk_size)[0]
 
 
 class Mamba2Block(nn.Module):
@@ -59,7 +79,7 @@ class Mamba2Block(nn.Module):
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         z, xbc, dt = self._split(self.in_proj(self.norm(u)))
         x, dt, a, b, c = self._ssm_inputs(self.conv(xbc), dt)
-        y, _ = ssd_chunked(x, dt, a, b, c, self.D, chunk_size=self.chunk_size)
+        y = _ssd(x, dt, a, b, c, self.D, self.chunk_size)
         y = y.reshape(*u.shape[:-1], self.inner) * F.silu(z)
         return u + self.out_proj(self.out_norm(y))
 
