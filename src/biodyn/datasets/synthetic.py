@@ -44,7 +44,7 @@ class Synthetic(Corpus):
 
     def records(self) -> list[RecordRef]:
         return [
-            RecordRef(f"synth{i:03d}", Path(f"synthetic://{i}"), subject=f"s{i // 2:02d}",
+            RecordRef(f"synth{i:03d}", Path(f"synthetic://{i}"), subject=f"s{i:02d}",
                       split=("train", "train", "dev", "eval")[i % 4], meta={"index": i})
             for i in range(self.n_records)
         ]  # fmt: skip
