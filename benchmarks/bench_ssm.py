@@ -5,7 +5,8 @@ run (Linux: the watermark ``VmHWM`` is reset through ``/proc/self/clear_refs`` f
 allocations are invisible to tracemalloc).
 Times are medians over repeats. This machine's fp32 matmul rate (2048^3) is measured in the same run.
 Mixers: gated delta rule (biodyn.ops.gated_delta) and Mamba2 SSD (biodyn.ops.ssd, state size = head dim,
-one group); selective S4D is listed as missing until biodyn.ops.s4d exists.
+one group) and selective S4D (biodyn.ops.s4d: ``head dim`` real channels with 16 complex modes each, dt in
+[0.001, 0.1], S4D-Lin A; B and T as for the others). A mixer whose module does not import is listed as missing.
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ if mixer == "ssd":
     N = D  # state size = head dim
     xs = [torch.randn(B, T, H, D), torch.rand(B, T, H) * 0.1, -torch.rand(H) - 0.5,
           torch.randn(B, T, 1, N), torch.randn(B, T, 1, N)]
+if mixer == "s4d":
+    from biodyn.ops.s4d import s4d_chunked, s4d_lin_init, s4d_reference
+    fn = s4d_reference if impl == "reference" else s4d_chunked
+    CH, N = D, 16  # selective S4D: head_dim real channels, 16 complex modes each (see the module docstring)
+    xs = [torch.randn(B, T, CH), torch.rand(B, T, CH) * 0.099 + 0.001, s4d_lin_init(CH, N),
+          torch.complex(torch.randn(CH, N), torch.randn(CH, N)), torch.complex(torch.randn(CH, N), torch.randn(CH, N))]
 def run():
-    ins = [x.clone().requires_grad_(mode == "fwdbwd") for x in xs]
+    ins = [x.clone().requires_grad_(mode == "fwdbwd" and (x.is_floating_point() or x.is_complex())) for x in xs]
     with torch.set_grad_enabled(mode == "fwdbwd"):
         o, _ = fn(*ins)
         if mode == "fwdbwd":
@@ -96,7 +103,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     if args.quick:
-        b, h, d, ts, repeats = 1, 2, 32, (1024, 4096), 2
+        b, h, d, ts, repeats = 1, 2, 32, (512, 2048), 2
     else:
         b, h, d, ts, repeats = 4, 8, 64, (1024, 4096, 16384), 3
     gflops = matmul_gflops()
@@ -104,7 +111,7 @@ def main():
     rows, goals = [], {}
     modules = {"gdn": "biodyn.ops.gated_delta", "ssd": "biodyn.ops.ssd", "s4d": "biodyn.ops.s4d"}
     missing = [m for m, mod in modules.items() if importlib.util.find_spec(mod) is None]
-    for mixer in [m for m in ("gdn", "ssd") if m not in missing]:
+    for mixer in [m for m in ("gdn", "ssd", "s4d") if m not in missing]:
         res = {}
         for t in ts:
             for mode in ("fwd", "fwdbwd"):
