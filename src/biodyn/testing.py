@@ -66,6 +66,23 @@ def assert_close(actual, expected, *, rtol: float, atol: float = 0.0, name: str 
         )
 
 
+def check_streaming_and_grads(block, x, rtol: float = 1e-10) -> None:
+    """A causal block's ``step`` token by token equals its ``forward`` on ``x`` ``(B, T, D)``, and a finite,
+    non-zero gradient reaches every parameter."""
+    import torch
+
+    full = block(x)
+    state = block.allocate_state(x.shape[0], dtype=x.dtype)
+    outs = []
+    for t in range(x.shape[1]):
+        y, state = block.step(x[:, t], state)
+        outs.append(y)
+    assert_close(torch.stack(outs, 1), full, rtol=rtol, name="streaming")
+    full.square().mean().backward()
+    for name, p in block.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
 def _np(x) -> np.ndarray:
     if hasattr(x, "detach"):
         return x.detach().cpu().numpy()

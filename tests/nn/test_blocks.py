@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from biodyn.nn import Bidirectional, GatedDeltaBlock, RMSNorm, ShortCausalConv1d, SwiGLU
-from biodyn.testing import assert_close, requires_cuda
+from biodyn.testing import assert_close, check_streaming_and_grads, requires_cuda
 
 
 def test_conv_step_equals_forward():
@@ -27,20 +27,6 @@ def test_rmsnorm_and_swiglu():
     y = RMSNorm(8)(x)
     assert_close(y.pow(2).mean(-1), torch.ones(3, 5), rtol=1e-4)
     assert SwiGLU(8, 2).gate_up.out_features == 32 and SwiGLU(8)(x).shape == x.shape
-
-
-def check_streaming_and_grads(blk, x):
-    """step() token by token equals forward(), and a gradient reaches every parameter."""
-    full = blk(x)
-    state = blk.allocate_state(x.shape[0], dtype=x.dtype)
-    outs = []
-    for t in range(x.shape[1]):
-        y, state = blk.step(x[:, t], state)
-        outs.append(y)
-    assert_close(torch.stack(outs, 1), full, rtol=1e-10, name="streaming")
-    full.square().mean().backward()
-    for name, p in blk.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
 def test_gated_delta_block_streaming_equals_forward_and_grads():

@@ -20,7 +20,7 @@ def test_mamba2_cpu_uses_torch_path_and_matches_reference():
 
 @requires_cuda
 def test_mamba_ssm_path_matches_torch_on_cuda(monkeypatch):
-    from biodyn.nn.mamba2 import mamba_chunk_scan_combined
+    from biodyn.ops._backend import mamba_chunk_scan_combined
 
     if mamba_chunk_scan_combined() is None:
         pytest.skip("mamba-ssm is not installed")

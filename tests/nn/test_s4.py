@@ -3,24 +3,15 @@ import math
 import torch
 
 from biodyn.nn.s4 import S4Block
-from biodyn.testing import assert_close
+from biodyn.testing import check_streaming_and_grads
 
 
 def test_s4_block_streaming_equals_forward_and_grads():
     torch.manual_seed(0)
     blk = S4Block(8, d_state=6, chunk_size=4).double()
     x = torch.randn(2, 13, 8, dtype=torch.float64)
-    full = blk(x)
-    assert full.shape == x.shape
-    state = blk.allocate_state(2, dtype=torch.float64)
-    outs = []
-    for t in range(13):
-        y, state = blk.step(x[:, t], state)
-        outs.append(y)
-    assert_close(torch.stack(outs, 1), full, rtol=1e-10, name="streaming")
-    full.square().mean().backward()
-    for name, p in blk.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    assert blk(x).shape == x.shape
+    check_streaming_and_grads(blk, x)
 
 
 def test_s4_init_and_no_weight_decay():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -11,18 +10,8 @@ from torch import nn
 
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.norm import RMSNorm
-from biodyn.ops._backend import force_torch
+from biodyn.ops._backend import force_torch, mamba_chunk_scan_combined
 from biodyn.ops.ssd import ssd_chunked, ssd_step
-
-
-@functools.cache
-def mamba_chunk_scan_combined():
-    """mamba-ssm's fused ``mamba_chunk_scan_combined`` (CUDA/Triton) or ``None`` when it does not import."""
-    try:
-        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined as fn
-    except Exception:  # not installed, or no CUDA/Triton: fall back to torch
-        return None
-    return fn
 
 
 def _ssd(x, dt, a, b, c, d, chunk_size):

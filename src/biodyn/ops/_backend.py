@@ -24,6 +24,16 @@ def fla_chunk_gated_delta_rule():
     return chunk_gated_delta_rule
 
 
+@functools.cache
+def mamba_chunk_scan_combined():
+    """mamba-ssm's fused ``mamba_chunk_scan_combined`` (CUDA/Triton) or ``None`` when it does not import."""
+    try:
+        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined as fn
+    except Exception:  # not installed, or no CUDA/Triton: fall back to torch
+        return None
+    return fn
+
+
 def use_fla(x) -> bool:
     """Whether a CUDA tensor ``x`` may go through flash-linear-attention."""
     return (
