@@ -76,6 +76,22 @@ def test_resume_is_bitwise(tmp_path):
     assert read_state(tmp_path / "b" / "checkpoints" / "last")["step"] == 10
 
 
+def test_resume_after_a_crash_between_the_checkpoint_renames(tmp_path):
+    import os
+
+    from biodyn.train.checkpoint import previous_checkpoint
+
+    cfg = _cfg(tmp_path, max_steps=4)
+    tr = Trainer(_model(), _data(), None, cfg, model_name="cnn1d")
+    tr.fit()
+    last = tmp_path / "checkpoints" / "last"
+    os.replace(last, previous_checkpoint(last))  # the moment between "old aside" and "new in place"
+    c = Trainer(_model(), _data(), None, _cfg(tmp_path, max_steps=4, resume=True), model_name="cnn1d")
+    assert c.resume() and c.step == 4
+    for (n, p), q in zip(tr.model.state_dict().items(), c.model.state_dict().values(), strict=True):
+        assert torch.equal(p, q), n
+
+
 def test_checkpoint_errors(tmp_path):
     tr = Trainer(_model(), _data(), None, _cfg(tmp_path, max_steps=2), model_name="cnn1d")
     tr.fit()

@@ -114,17 +114,33 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
             },
         }
         (tmp / "state.json").write_text(json.dumps(full))
-        old = None
+        # swap: the previous checkpoint stays readable as .<name>.old until the new one is in place, and
+        # resolve_checkpoint() falls back to it if the process dies between the two renames
+        old = previous_checkpoint(folder)
         if folder.exists():
-            old = folder.parent / f".{folder.name}.old.{os.getpid()}"
+            if old.exists():
+                shutil.rmtree(old)
             os.replace(folder, old)
         os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
+
+
+def previous_checkpoint(folder: str | os.PathLike) -> Path:
+    """Where the checkpoint being replaced waits while a new one is renamed into ``folder``."""
+    folder = Path(folder)
+    return folder.parent / f".{folder.name}.old"
+
+
+def resolve_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """``folder`` if it holds a checkpoint, else the previous one left by an interrupted swap, else None."""
+    for cand in (Path(folder), previous_checkpoint(folder)):
+        if (cand / "state.json").exists():
+            return cand
+    return None
 
 
 def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> dict[str, Any]:

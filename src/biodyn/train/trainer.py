@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from biodyn.errors import ConfigError, check_option
-from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
+from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from biodyn.train.config import TrainConfig
 from biodyn.train.data import IndexBatchSampler, ResumableBatchSampler, eval_batches, make_loader
 from biodyn.train.nan_guard import NonFiniteError, install_nan_hooks, nan_debug_enabled
@@ -119,8 +119,8 @@ class Trainer:
             dist.barrier()
 
     def resume(self, which: str = "last") -> bool:
-        folder = self.out_dir / "checkpoints" / which
-        if not (folder / "state.json").exists():
+        folder = resolve_checkpoint(self.out_dir / "checkpoints" / which)
+        if folder is None:
             return False
         st = load_checkpoint(folder, model=self.model, optimizer=self.optimizer, model_name=self.model_name)
         self.step = int(st["step"])
