@@ -33,6 +33,23 @@ class BiodynModel(nn.Module):
         self.head = nn.Linear(old.in_features, int(n_outputs))
         self.n_outputs = int(n_outputs)
 
+    def freeze_features(self, frozen: bool = True) -> None:
+        """Linear probing: only ``head`` trains; everything else stops receiving gradients and stays in
+        eval mode (normalisation statistics and dropout frozen too) whatever ``train()`` is called with."""
+        self._features_frozen = frozen
+        for name, p in self.named_parameters():
+            if not name.startswith("head."):
+                p.requires_grad_(not frozen)
+        self.train(self.training)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if getattr(self, "_features_frozen", False):
+            for name, child in self.named_children():
+                if name != "head":
+                    child.eval()
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(B, C, T)`` -> logits ``(B, n_outputs)``."""
         return self.forward_head(self.forward_features(x))

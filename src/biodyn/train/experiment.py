@@ -151,10 +151,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
 
     check_option("fewshot.mode", exp.fewshot.mode, ("finetune", "linear_probe"))
     if exp.fewshot.mode == "linear_probe":
-        for p in model.parameters():
-            p.requires_grad_(False)
-        for p in model.head.parameters():
-            p.requires_grad_(True)
+        model.freeze_features()
         params = [{"params": list(model.head.parameters()), "weight_decay": exp.train.weight_decay}]
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if len(sub) < exp.train.batch_size * world:
