@@ -40,6 +40,17 @@ def _read_lines(path: Path) -> list[str]:
         raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
 
 
+def _interval(path: Path, lineno: int, start: str, stop: str, line: str) -> tuple[float, float]:
+    """Parse and check one event's start and stop seconds; errors name the file and line."""
+    try:
+        a, b = float(start), float(stop)
+    except ValueError:
+        raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {line!r}") from None
+    if a < 0 or b < a:
+        raise RecordingError(path, f"line {lineno}: invalid interval start={a} stop={b}")
+    return a, b
+
+
 def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
     """Read a TUSZ v2 ``.csv`` (per-channel rows) or ``.csv_bi`` (``TERM`` rows) annotation file.
 
@@ -71,12 +82,7 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
         parts = [p.strip() for p in s.split(",")]
         if len(parts) < 4:
             raise RecordingError(path, f"line {lineno}: expected at least 4 fields, got {s!r}")
-        try:
-            start, stop = float(parts[1]), float(parts[2])
-        except ValueError:
-            raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {s!r}") from None
-        if start < 0 or stop < start:
-            raise RecordingError(path, f"line {lineno}: invalid interval start={start} stop={stop}")
+        start, stop = _interval(path, lineno, parts[1], parts[2], s)
         label = parts[3].lower()
         chan = None if parts[0].upper() == "TERM" else (parts[0],)
         events.append(Event(onset_s=start, duration_s=stop - start, label=label, channels=chan))
@@ -102,12 +108,7 @@ def read_tse(path: str | os.PathLike) -> AnnotationFile:
         parts = s.split()
         if len(parts) < 3:
             raise RecordingError(path, f"line {lineno}: expected 'start stop label [prob]', got {s!r}")
-        try:
-            start, stop = float(parts[0]), float(parts[1])
-        except ValueError:
-            raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {s!r}") from None
-        if start < 0 or stop < start:
-            raise RecordingError(path, f"line {lineno}: invalid interval start={start} stop={stop}")
+        start, stop = _interval(path, lineno, parts[0], parts[1], s)
         events.append(Event(onset_s=start, duration_s=stop - start, label=parts[2].lower()))
         event_lines.append(lineno)
     duration = max((e.offset_s for e in events), default=None)

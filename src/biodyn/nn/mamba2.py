@@ -10,13 +10,13 @@ from torch import nn
 
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.norm import RMSNorm
-from biodyn.ops._backend import force_torch, mamba_chunk_scan_combined
+from biodyn.ops._backend import mamba_chunk_scan_combined, use_mamba_ssm
 from biodyn.ops.ssd import ssd_chunked, ssd_step
 
 
 def _ssd(x, dt, a, b, c, d, chunk_size):
     """SSD over a whole sequence: mamba-ssm's kernel on CUDA when available (dt already softplus-ed), else torch."""
-    fn = mamba_chunk_scan_combined() if x.is_cuda and not force_torch() else None
+    fn = mamba_chunk_scan_combined() if use_mamba_ssm(x) else None
     if fn is not None:
         return fn(x.contiguous(), dt.contiguous(), a, b.contiguous(), c.contiguous(), chunk_size, D=d)
     return ssd_chunked(x, dt, a, b, c, d, chunk_size=chunk_size)[0]
