@@ -52,10 +52,9 @@ class MIMICECG(Corpus):
         return Target()
 
     def record_info(self, ref: RecordRef) -> dict[str, Any]:
-        import wfdb
+        from biodyn.io import wfdb_info
 
-        h = wfdb.rdheader(str(ref.path))
-        return {"channels": list(h.sig_name), "fs": [float(h.fs)], "duration_s": h.sig_len / h.fs}
+        return wfdb_info(ref.path)
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()

@@ -8,7 +8,7 @@ from pathlib import Path
 from biodyn.errors import RecordingError
 from biodyn.io.edf import edf_info, read_edf, read_edf_annotations, read_edf_header, write_edf
 from biodyn.io.events import AnnotationFile, read_annotation_file, read_tse, read_tusz_csv
-from biodyn.io.wfdb import read_wfdb, read_wfdb_annotation_table, read_wfdb_annotations
+from biodyn.io.wfdb import read_wfdb, read_wfdb_annotation_table, read_wfdb_annotations, wfdb_info
 from biodyn.types import Recording
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "read_wfdb",
     "read_wfdb_annotation_table",
     "read_wfdb_annotations",
+    "wfdb_info",
     "write_edf",
 ]
 

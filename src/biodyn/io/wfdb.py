@@ -61,6 +61,18 @@ def read_wfdb(record_path: str | os.PathLike, *, channels: list[str] | None = No
     return Recording(data=data, fs=float(rec.fs), channels=list(rec.sig_name), meta=meta)
 
 
+def wfdb_info(record_path: str | os.PathLike) -> dict:
+    """Channels, rate and duration from the WFDB header alone (no samples read), like :func:`edf_info`."""
+    import wfdb
+
+    base = _record_base(record_path)
+    try:
+        h = wfdb.rdheader(str(base))
+    except Exception as e:
+        raise RecordingError(base.with_suffix(".hea"), f"malformed or missing WFDB header: {e}") from e
+    return {"channels": list(h.sig_name), "fs": [float(h.fs)], "duration_s": h.sig_len / h.fs}
+
+
 _BITS = {
     "8": 8,
     "16": 16,
