@@ -1,15 +1,23 @@
-"""Chunked gated delta rule: the WY / UT-transform form, batched inside chunks, a loop only over chunks.
+"""Chunked gated delta rule: the WY / UT-transform form with a hand-written backward pass.
 
 Within a chunk of C tokens with cumulative log decay ``G_i = g_1 + ... + g_i`` (``gamma_i = exp(G_i)``) and
 incoming state ``S0``, the per-token corrections ``u_t = b_t (v_t - a_t S_{t-1}^T k_t)`` solve a unit
 lower-triangular system (derivation: unroll ``S_t = gamma_t S0 + sum_{j<=t} gamma_t/gamma_j k_j u_j^T``)::
 
-    (I + tril(diag(b) (Gamma * K K^T), -1)) U = diag(b) (V - diag(gamma) K S0),   Gamma_ij = exp(G_i - G_j)
+    L U = diag(b) (V - diag(gamma) K S0),   L = I + tril(diag(b) (K K^T * Gamma), -1),   Gamma_ij = exp(G_i - G_j)
 
-so ``U = U_v - W S0`` with ``U_v = T V``, ``W = T (gamma * K)``, ``T = (I + A)^-1 diag(b)``, and::
+so ``U = U_v - W S0`` with ``U_v = L^-1 diag(b) V`` and ``W = L^-1 diag(b gamma) K``, and::
 
     O   = (gamma * Q) S0 + (tril(Q K^T * Gamma)) U
-    S_C = gamma_C S0 + (K * gamma_C / gamma)^T U
+    S_C = gamma_C S0 + Kd^T U,   Kd = diag(exp(G_C - G)) K
+
+Everything except the chunk-to-chunk state hand-over is batched over a small block of chunks, read from and
+written to the ``(B, T, H, ·)`` tensors block by block; blocks run in turn, which keeps the working set in
+cache (one pass over T = 4096 at once was ~3x slower on CPU, and re-laying out whole tensors cost a page-fault
+storm). The backward pass is derived by hand (``_backward_block``): it keeps the inputs, the state entering
+every chunk and ``L^-1``, recomputes the other chunk-local matrices block by block and runs the state gradient
+backwards over the chunks. Against autograd through the same chunk form: ~3x faster fwd+bwd at T=4096 on CPU,
+with a third of the memory.
 
 Legend: B batch, N chunks, C chunk length, H heads, K key dim, V value dim.
 """
@@ -20,6 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from biodyn.ops.gated_delta.reference import _check
+
+CHUNKS_PER_BLOCK = 2  # chunks whose local matrices are formed at once (small batched products stay in cache)
 
 
 def gated_delta_rule_chunked(
@@ -47,40 +57,169 @@ def gated_delta_rule_chunked(
         g, beta = (F.pad(x, (0, 0, 0, pad)) for x in (g, beta))
     n = (t + pad) // c
 
-    # (B*H, N, C, ·) contiguous (the reshape merges B and H and copies once): every matmul below is one bmm
-    def chunks(x):
-        x = x.reshape(b, n, c, h, *x.shape[3:]).movedim(3, 1)
-        return x.reshape(b * h, n, c, *x.shape[4:])
+    def chunks(x):  # (B, T, H) -> (N, B*H, C)
+        return x.reshape(b, n, c, h).permute(1, 0, 3, 2).reshape(n, b * h, c)
 
-    qc, kc, vc = chunks(q * scale), chunks(k), chunks(v)  # (BH, N, C, K|V)
-    gc = chunks(g).cumsum(-1)  # (BH, N, C) cumulative log decay G
-    bc = chunks(beta)
-    diff = gc[..., :, None] - gc[..., None, :]  # (BH, N, C, C) G_i - G_j
-    causal = torch.ones(c, c, dtype=torch.bool, device=q.device).tril()
-    gamma_ij = torch.where(causal, diff, diff.new_tensor(float("-inf"))).exp()  # masked before exp
-    a = ((kc @ kc.transpose(-1, -2)) * gamma_ij * bc[..., :, None]).tril(-1)
-    eye = torch.eye(c, dtype=q.dtype, device=q.device)
-    g_exp = gc.exp()[..., None]  # (BH, N, C, 1) gamma_i <= 1
-    # T = (I + A)^-1 diag(b): solve the unit lower-triangular system for both right-hand sides at once
-    rhs = torch.cat([vc, kc * g_exp], dim=-1) * bc[..., None]  # (BH, N, C, V + K)
-    sol = torch.linalg.solve_triangular(eye + a, rhs, upper=False, unitriangular=True)
-    u_v, w = sol[..., :dv], sol[..., dv:]  # (BH, N, C, V), (BH, N, C, K)
-    attn = (qc @ kc.transpose(-1, -2)) * gamma_ij  # (BH, N, C, C), lower triangular incl. diagonal
-    g_last = gc[..., -1:]  # (BH, N, 1)
-    k_decay = (kc * (g_last[..., None] - gc[..., None]).exp()).transpose(-1, -2)  # (BH, N, K, C)
-    # everything that does not depend on the incoming state S_n, batched over all chunks:
-    #   O_n = O_intra_n + Q_eff_n S_n,   S_{n+1} = M_n S_n + R_n
-    o_intra = attn @ u_v  # (BH, N, C, V)
-    q_eff = qc * g_exp - attn @ w  # (BH, N, C, K)
-    eye_k = torch.eye(dk, dtype=q.dtype, device=q.device)
-    m = (g_last.exp()[..., None] * eye_k - k_decay @ w).movedim(1, 0).contiguous()  # (N, BH, K, K)
-    r = (k_decay @ u_v).movedim(1, 0).contiguous()  # (N, BH, K, V)
+    s0 = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
+    o, s = _ChunkedGatedDelta.apply(q, k, v, chunks(g).cumsum(-1), chunks(beta), s0.to(q.dtype), scale)
+    return o[:, :t], (s.reshape(b, h, dk, dv) if output_final_state else None)
 
-    s = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
-    states = []  # the only sequential part: one (K x K) @ (K x V) product per chunk
-    for m_n, r_n in zip(m.unbind(0), r.unbind(0)):
-        states.append(s)
-        s = torch.baddbmm(r_n, m_n, s)
-    o = o_intra + q_eff @ torch.stack(states, dim=1)  # (BH, N, C, V)
-    o = o.reshape(b, h, n * c, dv).movedim(1, 2)[:, :t]
-    return o, (s.reshape(b, h, dk, dv) if output_final_state else None)
+
+def _block(x, j, n, c):
+    """Chunks ``j .. j + n`` of ``x`` ``(B, T, H, D)`` as a contiguous ``(n, B*H, C, D)`` block (a small copy:
+    the whole sequence is never re-laid out, and every batched product folds ``(n, B*H)`` without copying)."""
+    b, _, h, d = x.shape
+    x = x[:, j * c : (j + n) * c].reshape(b, n, c, h, d).permute(1, 0, 3, 2, 4)
+    return x.reshape(n, b * h, c, d).contiguous()
+
+
+def _unblock(y, out, j, c):
+    """Write the block ``y`` ``(n, B*H, C, D)`` back into chunks ``j .. j + n`` of ``out`` ``(B, T, H, D)``."""
+    n, _, _, d = y.shape
+    b, _, h, _ = out.shape
+    out[:, j * c : (j + n) * c].view(b, n, c, h, d).copy_(y.view(n, b, h, c, d).permute(1, 0, 3, 2, 4))
+
+
+def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
+    """Chunk-local matrices for a block: ``attn`` (tril(Q K^T * Gamma)), ``kk_g`` (K K^T * Gamma), ``Gamma``
+    and ``L^-1`` (computed unless given), all ``(n, BH, C, C)``.
+
+    ``outer``: the in-chunk decay range is small enough that ``Gamma_ij = exp(G_i - m) exp(m - G_j)`` (``m``
+    mid-chunk) neither overflows nor underflows, so 2C exponentials replace C^2 (the C^2 form was a quarter of
+    the forward time on CPU)."""
+    c = gc.shape[-1]
+    qk = torch.cat([qc, kc], -2) @ kc.transpose(-1, -2)  # (n, BH, 2C, C): Q K^T over K K^T, one product
+    if outer:
+        rel = gc - gc[..., c // 2 : c // 2 + 1]
+        gamma = (rel.exp()[..., :, None] * rel.neg().exp_()[..., None, :]).tril_()
+    else:
+        causal = torch.ones(c, c, dtype=torch.bool, device=gc.device).tril()
+        gamma = (
+            (gc[..., :, None] - gc[..., None, :]).masked_fill_(~causal, float("-inf")).exp_()
+        )  # zero above
+    attn = qk[..., :c, :] * gamma
+    kk_g = qk[..., c:, :] * gamma
+    if linv is None:
+        eye = torch.eye(c, dtype=gc.dtype, device=gc.device).expand_as(gamma)
+        # only the strictly lower triangle of diag(b) kk_g is read: unitriangular ignores the diagonal
+        a = kk_g * bc[..., :, None]
+        linv = torch.linalg.solve_triangular(a, eye, upper=False, unitriangular=True, out=linv_out)
+    return attn, kk_g, gamma, linv
+
+
+def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
+    """One block of n chunks: returns the outputs ``(n, BH, C, V)``; writes ``L^-1`` into ``linv`` and the
+    state entering each chunk into ``states`` ``(n + 1, BH, K, V)``, whose first entry enters the block."""
+    dv = vc.shape[-1]
+    qc = qc * scale
+    attn, _, _, _ = _local(qc, kc, gc, bc, outer, linv_out=linv)
+    g_exp = gc.exp()[..., None]  # (n, BH, C, 1) gamma_i <= 1
+    g_last = gc[..., -1:].exp()[..., None]  # (n, BH, 1, 1) gamma_C
+    uw = linv @ (torch.cat([vc, kc * g_exp], -1) * bc[..., None])  # (n, BH, C, V + K): [U_v, W]
+    kd = kc * (gc[..., -1:] - gc).exp()[..., None]  # (n, BH, C, K)
+    u = torch.empty_like(vc)
+    for i in range(
+        gc.shape[0]
+    ):  # the only sequential part: U_n = U_v - W S_n, S_{n+1} = gamma_C S_n + Kd^T U_n
+        torch.baddbmm(uw[i, :, :, :dv], uw[i, :, :, dv:], states[i], alpha=-1, out=u[i])
+        torch.baddbmm(states[i] * g_last[i], kd[i].transpose(-1, -2), u[i], out=states[i + 1])
+    o_intra = (attn @ u).flatten(0, 1)  # O_n = (gamma Q) S_n + attn U_n
+    o = torch.baddbmm(o_intra, (qc * g_exp).flatten(0, 1), states[:-1].flatten(0, 1))
+    return o.view_as(u)
+
+
+def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds, dg_out, db_out):
+    """Gradients of one block of n chunks given ``do`` ``(n, BH, C, V)`` and ``ds`` ``(BH, K, V)`` (the
+    gradient of the state leaving the block); ``states`` ``(n, BH, K, V)`` entered the chunks. Writes dG and
+    dbeta into ``dg_out``/``db_out`` ``(n, BH, C)``; returns dq, dk, dv ``(n, BH, C, ·)`` and the gradient of the
+    state entering the block."""
+    qc = qc * scale
+    attn, kk_g, gamma, linv = _local(qc, kc, gc, bc, outer, linv=linv)
+    g_exp = gc.exp()[..., None]
+    g_last = gc[..., -1:]  # (n, BH, 1)
+    e = (g_last - gc).exp()[..., None]  # (n, BH, C, 1) exp(G_C - G_i)
+    kd = kc * e
+    # with S_n known, U = L^-1 diag(b) (V - diag(gamma) K S_n) directly
+    ks = kc @ states  # (n, BH, C, V)
+    vt = vc - g_exp * ks
+    u = linv @ (vt * bc[..., None])
+    # backwards over chunks: dU_n = attn^T dO_n + Kd dS_{n+1}, dY_n = L^-T dU_n and
+    # dS_n = gamma_C dS_{n+1} + (gamma Q)^T dO_n - (diag(b gamma) K)^T dY_n   (as W = L^-1 diag(b gamma) K)
+    du = attn.transpose(-1, -2) @ do
+    qdo = (qc * g_exp).transpose(-1, -2) @ do  # (n, BH, K, V)
+    bgk = kc * (g_exp * bc[..., None])
+    g_c = g_last.exp()[..., None]  # (n, BH, 1, 1)
+    dy = torch.empty_like(du)
+    ds_next = torch.empty_like(states)  # gradient of the state leaving each chunk
+    for i in reversed(range(gc.shape[0])):
+        ds_next[i] = ds
+        du[i].baddbmm_(kd[i], ds)
+        torch.bmm(linv[i].transpose(-1, -2), du[i], out=dy[i])
+        ds = torch.baddbmm(qdo[i].addcmul_(ds, g_c[i]), bgk[i].transpose(-1, -2), dy[i], alpha=-1)
+    d_a = (dy @ u.transpose(-1, -2)).neg_().tril_(-1)  # dL = -L^-T dU U^T, on the strictly lower part
+    dvt = dy * bc[..., None]  # dV = d(V - gamma K S) = diag(b) dY
+    torch.add((dy * vt).sum(-1), (d_a * kk_g).sum(-1), out=db_out)
+    st = states.transpose(-1, -2)
+    d1 = do @ u.transpose(-1, -2)  # gradient of attn (its upper part is multiplied by Gamma = 0 below)
+    p = d1 * gamma
+    e_a = d_a * gamma * bc[..., :, None]
+    dost = do @ st  # (n, BH, C, K)
+    dq = (
+        torch.baddbmm((g_exp * dost).flatten(0, 1), p.flatten(0, 1), kc.flatten(0, 1))
+        .view_as(dost)
+        .mul_(scale)
+    )
+    dkd = u @ ds_next.transpose(-1, -2)  # (n, BH, C, K)
+    es = (e_a + e_a.transpose(-1, -2)).flatten(0, 1)  # A is built from K K^T: both factors get a gradient
+    dk = torch.baddbmm(es @ kc.flatten(0, 1), p.transpose(-1, -2).flatten(0, 1), qc.flatten(0, 1)).view_as(kc)
+    dk -= g_exp * (dvt @ st)
+    dk.addcmul_(e, dkd)
+    # log-decay gradient: through Gamma (z = dGamma * Gamma), gamma, exp(G_C - G) and the gamma_C S_n term
+    z = d1 * attn + d_a * kk_g * bc[..., :, None]
+    d_gamma = (qc * dost).sum(-1) - (ks * dvt).sum(-1)
+    de = (dkd * kc).sum(-1) * e[..., 0]
+    dg = z.sum(-1) - z.sum(-2) + g_exp[..., 0] * d_gamma - de
+    dg[..., -1] += de.sum(-1) + g_last[..., 0].exp() * (states * ds_next).sum((-1, -2))
+    dg_out.copy_(dg)
+    return dq, dk, dvt, ds
+
+
+class _ChunkedGatedDelta(torch.autograd.Function):
+    """q, k ``(B, T, H, K)`` and v ``(B, T, H, V)`` with T a multiple of the chunk; in-chunk cumulative log
+    decay ``G`` and beta in the chunked layout ``(N, B*H, C)``; the initial state ``(B*H, K, V)`` and the scale of
+    q. Returns o ``(B, T, H, V)`` and the final state ``(B*H, K, V)``."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, gc, bc, s0, scale):
+        limit = 60.0 if gc.dtype in (torch.float32, torch.float16, torch.bfloat16) else 600.0
+        outer = bool((gc[..., 0] - gc[..., -1]).max() < limit)  # one host sync per call
+        n, _, c = gc.shape
+        states = q.new_empty(n + 1, *s0.shape)  # state entering chunk i; the last one leaves the sequence
+        states[0] = s0
+        o = v.new_empty(v.shape)
+        linv = q.new_empty(*gc.shape, c)  # kept: a second triangular solve cost more than the memory
+        for j in range(0, n, CHUNKS_PER_BLOCK):
+            m = min(CHUNKS_PER_BLOCK, n - j)
+            blk = slice(j, j + m)
+            o_blk = _forward_block(_block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk],
+                                   scale, outer, states[j : j + m + 1], linv[blk])  # fmt: skip
+            _unblock(o_blk, o, j, c)
+        ctx.save_for_backward(q, k, v, gc, bc, states, linv)
+        ctx.scale, ctx.outer = scale, outer
+        return o, states[-1].clone()
+
+    @staticmethod
+    def backward(ctx, do, ds):
+        q, k, v, gc, bc, states, linv = ctx.saved_tensors
+        n, _, c = gc.shape
+        dq, dk, dv = (torch.empty_like(x) for x in (q, k, v))
+        dg, db = torch.empty_like(gc), torch.empty_like(bc)
+        for j in reversed(range(0, n, CHUNKS_PER_BLOCK)):
+            m = min(CHUNKS_PER_BLOCK, n - j)
+            blk = slice(j, j + m)
+            *grads, ds = _backward_block(_block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk],
+                                         bc[blk], ctx.scale, ctx.outer, states[blk], linv[blk], _block(do, j, m, c),
+                                         ds, dg[blk], db[blk])  # fmt: skip
+            for g_blk, out in zip(grads, (dq, dk, dv)):
+                _unblock(g_blk, out, j, c)
+        return dq, dk, dv, dg, db, ds, None
