@@ -131,3 +131,12 @@ def test_bad_shapes():
     q = torch.zeros(1, 4, 2, 3)
     with pytest.raises(ValueError, match=r"g and beta \(B, T, H\)"):
         gated_delta_rule_chunked(q, q, q, torch.zeros(1, 4), torch.zeros(1, 4, 2))
+
+
+def test_bfloat16_inputs_are_computed_in_float32():
+    q, k, v, g, be, _ = make(1, 40, 2, 8, 4, torch.float32, grad=False)
+    ref, _ = gated_delta_rule_reference(q, k, v, g, be)
+    half = [x.to(torch.bfloat16) for x in (q, k, v)]
+    o, _ = gated_delta_rule_chunked(*half, g, be, chunk_size=16)
+    assert o.dtype == torch.bfloat16
+    assert rel_rms_error(o.float(), ref) < 2e-2  # bf16 rounding of the inputs only

@@ -50,6 +50,10 @@ def gated_delta_rule_chunked(
     b, t, h, dk = q.shape
     dv = v.shape[-1]
     scale = dk**-0.5 if scale is None else scale
+    out_dtype = v.dtype
+    # half-precision inputs (bf16 autocast) are computed in float32, like fla's kernels accumulate
+    dtype = q.dtype if q.dtype in (torch.float32, torch.float64) else torch.float32
+    q, k, v, g, beta = (x.to(dtype) for x in (q, k, v, g, beta))
     c = chunk_size
     pad = (-t) % c
     if pad:  # padded tokens have beta = 0 and g = 0: they leave the state unchanged
@@ -61,8 +65,9 @@ def gated_delta_rule_chunked(
         return x.reshape(b, n, c, h).permute(1, 0, 3, 2).reshape(n, b * h, c)
 
     s0 = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
-    o, s = _ChunkedGatedDelta.apply(q, k, v, chunks(g).cumsum(-1), chunks(beta), s0.to(q.dtype), scale)
-    return o[:, :t], (s.reshape(b, h, dk, dv) if output_final_state else None)
+    with torch.autocast(q.device.type, enabled=False):
+        o, s = _ChunkedGatedDelta.apply(q, k, v, chunks(g).cumsum(-1), chunks(beta), s0.to(dtype), scale)
+    return o[:, :t].to(out_dtype), (s.reshape(b, h, dk, dv) if output_final_state else None)
 
 
 def _block(x, j, n, c):
