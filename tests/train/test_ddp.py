@@ -1,4 +1,5 @@
-"""Two CPU ranks on gloo end with identical parameters, equal to one process on the same global batch."""
+"""Two CPU ranks on gloo end with identical parameters, equal to one process on the same global batch, and
+their sharded evaluation equals the single-process one."""
 
 import socket
 
@@ -30,11 +31,16 @@ def _cfg(out, batch_size):
                        lr=1e-2, eval_every=0, ckpt_every=3, progress=False, tensorboard=False, accum_steps=2)  # fmt: skip
 
 
+def _val():
+    g = torch.Generator().manual_seed(1)
+    return TensorDictDataset(torch.randn(9, 2, 16, generator=g), torch.randint(0, 3, (9,), generator=g))
+
+
 def _train(batch_size, out):
     torch.manual_seed(0)
     tr = Trainer(_Net(), _data(), None, _cfg(out, batch_size), model_name="net")
     tr.fit()
-    return {k: v.clone() for k, v in tr.model.state_dict().items()}
+    return {k: v.clone() for k, v in tr.model.state_dict().items()}, tr.evaluate(_val())
 
 
 def _worker(rank, port, out, results):
@@ -61,8 +67,12 @@ def test_two_rank_gloo_matches_single_process(tmp_path):
         results = manager.dict()
         mp.start_processes(_worker, args=(_free_port(), tmp_path / "ddp", results), nprocs=2, join=True,
                            start_method="spawn")  # fmt: skip
-        r0, r1 = dict(results[0]), dict(results[1])
-    single = _train(8, tmp_path / "single")
+        (r0, m0), (r1, m1) = results[0], results[1]
+    single, m_single = _train(8, tmp_path / "single")
+    assert m0 == m1  # 9 examples: 5 (two batches) on rank 0, 4 (one batch) on rank 1
+    assert set(m0) == set(m_single) and "val_loss" in m0
+    for key in m0:
+        assert m0[key] == pytest.approx(m_single[key], rel=1e-5, abs=1e-6), key
     for k in single:
         assert torch.equal(r0[k], r1[k]), k
         torch.testing.assert_close(r0[k], single[k], rtol=1e-5, atol=1e-6)

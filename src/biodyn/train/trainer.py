@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
@@ -163,11 +163,15 @@ class Trainer:
     # ----------------------------------------------------------------------------------- eval
     @torch.no_grad()
     def evaluate(self, ds: Dataset | None = None, prefix: str = "val") -> dict[str, float]:
-        """Mean loss and the task's metrics over ``ds`` (every rank evaluates all of it)."""
+        """Mean loss and the task's metrics over ``ds``. Under DDP each rank scores every ``world``-th example
+        and the parts are gathered in the original order, so every rank returns the single-process result."""
         ds = ds if ds is not None else self.val_ds
         was = self.model.training
         self.model.eval()
         losses, ns, probs, targets = [], [], [], []
+        n_total = len(ds)
+        if self.distributed:
+            ds = Subset(ds, range(self.rank, n_total, self.world))
         for batch in eval_batches(ds, self.cfg.batch_size):
             batch = _to(batch, self.device)
             with self._autocast():
@@ -177,8 +181,18 @@ class Trainer:
             probs.append(self.task.probs(logits).cpu().numpy())
             targets.append(self.task.target(batch).float().cpu().numpy())
         self.model.train(was)
-        out = {"loss": float(np.average(losses, weights=ns))}
-        out.update(self.task.metrics(np.concatenate(probs), np.concatenate(targets)))
+        loss_sum, count = float(np.dot(losses, ns)), int(sum(ns))
+        probs, targets = np.concatenate(probs), np.concatenate(targets)
+        if self.distributed:
+            parts = [None] * self.world
+            dist.all_gather_object(parts, (loss_sum, count, probs, targets))
+            loss_sum, count = sum(p[0] for p in parts), sum(p[1] for p in parts)
+            probs = np.empty((n_total, *parts[0][2].shape[1:]), parts[0][2].dtype)
+            targets = np.empty((n_total, *parts[0][3].shape[1:]), parts[0][3].dtype)
+            for r, part in enumerate(parts):  # rank r scored examples r, r + world, ...
+                probs[r :: self.world], targets[r :: self.world] = part[2], part[3]
+        out = {"loss": loss_sum / max(count, 1)}
+        out.update(self.task.metrics(probs, targets))
         return {f"{prefix}_{k}": v for k, v in out.items()}
 
     def _autocast(self):
