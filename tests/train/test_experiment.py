@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,14 @@ def test_fewshot_protocol_and_report(tmp_path):
     assert not torch.equal(trained["head.weight"], init.state_dict()["head.weight"])
     md = open(make_report(tmp_path / "results", seeds=(42, 0))["report"]).read()
     assert "test_macro_auroc" in md and "missing" not in md
+
+
+def test_config_tree_ships_inside_the_package(monkeypatch):
+    from importlib.resources import files
+
+    from biodyn.train.experiment import CONFIG_DIR_ENV, config_dir
+
+    monkeypatch.delenv(CONFIG_DIR_ENV, raising=False)
+    packaged = files("biodyn") / "configs"
+    assert (packaged / "config.yaml").is_file() and (packaged / "experiment" / "smoke.yaml").is_file()
+    assert config_dir() == Path(str(packaged)).resolve()

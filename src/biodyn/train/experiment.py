@@ -1,6 +1,6 @@
 """Hydra-composed experiments: config -> cache -> model -> Trainer -> results JSON.
 
-The config tree lives in the repository's ``configs/`` folder; ``$BIODYN_CONFIG_DIR`` points elsewhere
+The config tree ships inside the package (``biodyn/configs/``); ``$BIODYN_CONFIG_DIR`` points elsewhere
 (an installed package without the repository sets it, or passes ``--config-dir``).
 """
 
@@ -19,9 +19,9 @@ CONFIG_DIR_ENV = "BIODYN_CONFIG_DIR"
 
 
 def config_dir(override: str | os.PathLike | None = None) -> Path:
-    """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else ``<repo>/configs``."""
+    """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else the packaged ``biodyn/configs``."""
     cand = override or os.environ.get(CONFIG_DIR_ENV)
-    path = Path(cand) if cand else Path(__file__).resolve().parents[3] / "configs"
+    path = Path(cand) if cand else Path(__file__).resolve().parents[1] / "configs"
     if not (path / "config.yaml").is_file():
         raise ConfigError(
             f"no Hydra config tree at {path} (config.yaml missing); set ${CONFIG_DIR_ENV} or pass --config-dir"
