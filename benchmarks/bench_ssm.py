@@ -92,6 +92,7 @@ def matmul_gflops(n=2048, repeats=3):
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--mixers", default="gdn,ssd,s4d", help="comma-separated subset of gdn, ssd, s4d")
     p.add_argument(
         "--max-reference-T",
         type=int,
@@ -111,7 +112,11 @@ def main():
     rows, goals = [], {}
     modules = {"gdn": "biodyn.ops.gated_delta", "ssd": "biodyn.ops.ssd", "s4d": "biodyn.ops.s4d"}
     missing = [m for m, mod in modules.items() if importlib.util.find_spec(mod) is None]
-    for mixer in [m for m in ("gdn", "ssd", "s4d") if m not in missing]:
+    chosen = [m.strip() for m in args.mixers.split(",") if m.strip()]
+    unknown = sorted(set(chosen) - set(modules))
+    if unknown:
+        p.error(f"unknown mixer(s) {unknown}; choose from {sorted(modules)}")
+    for mixer in [m for m in chosen if m not in missing]:
         res = {}
         for t in ts:
             for mode in ("fwd", "fwdbwd"):
