@@ -128,3 +128,27 @@ def test_bad_shapes():
         s4d_chunked(u, dt[:, :2], a, b, c)
     with pytest.raises(ValueError, match="complex"):
         s4d_reference(u, dt, a.real, b, c)
+
+
+@pytest.mark.parametrize(("t", "chunk", "block"), [(29, 3, 8), (64, 4, 16), (5, 8, 4)])
+def test_several_blocks_equal_reference_float64(t, chunk, block):
+    """Blocks hand the state over and are recomputed in backward; every gradient must survive that."""
+    xs = make(2, t, 3, 4, torch.float64, seed=t)
+    *args, s0 = xs
+    ref = s4d_reference(*args, initial_state=s0, output_final_state=True)
+    fast = s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk, block_size=block)
+    assert (ref[0] - fast[0]).abs().max() < 1e-10 and (ref[1] - fast[1]).abs().max() < 1e-10
+    for ga, gb, name in zip(grads(ref, xs), grads(fast, xs), NAMES):
+        assert (ga - gb).abs().max() < 1e-10, f"d{name}"
+
+
+def test_only_parameters_need_gradients():
+    """Inputs without gradients (a frozen encoder feeding the layer) still train A, B, C, D."""
+    xs = make(1, 20, 2, 3, torch.float64)
+    u, dt = xs[0].detach(), xs[1].detach()
+    y, _ = s4d_chunked(u, dt, *xs[2:6], chunk_size=4, block_size=8)
+    ref, _ = s4d_reference(u, dt, *xs[2:6])
+    g_fast = torch.autograd.grad(y.square().sum(), xs[2:6])
+    g_ref = torch.autograd.grad(ref.square().sum(), xs[2:6])
+    for a, b in zip(g_fast, g_ref):
+        assert (a - b).abs().max() < 1e-10

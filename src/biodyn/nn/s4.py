@@ -25,7 +25,7 @@ class S4SSM(nn.Module):
     ``B = 1``, ``C ~ CN(0, 1/2)`` (learned, complex); output ``out_proj(s4d(u) * silu(z))``.
     """
 
-    def __init__(self, dim: int, d_state: int = 64, dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 8):  # fmt: skip
+    def __init__(self, dim: int, d_state: int = 64, dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32):  # fmt: skip
         super().__init__()
         self.dim, self.d_state, self.chunk_size = dim, d_state, chunk_size
         self.in_proj = nn.Linear(dim, 2 * dim, bias=False)
@@ -70,7 +70,7 @@ class S4Block(nn.Module):
     ``{"conv": (B, D, kernel - 1), "ssm": (B, D, N) complex}``."""
 
     def __init__(self, dim: int, d_state: int = 64, conv_kernel_size: int = 4, mlp_expand: float = 2.0,
-                 dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 8):  # fmt: skip
+                 dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32):  # fmt: skip
         super().__init__()
         self.norm1 = RMSNorm(dim)
         self.conv = ShortCausalConv1d(dim, conv_kernel_size)
