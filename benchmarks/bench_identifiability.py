@@ -113,9 +113,10 @@ def _run_child(key: dict, n_times: int, budget_s: float, threads: int) -> dict:
 
 
 def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600.0, runs_path=None,
-                    threads=1) -> tuple[list[dict], list[dict]]:  # fmt: skip
+                    threads=1, report_only=False) -> tuple[list[dict], list[dict]]:  # fmt: skip
     """Every (C, noise, graph, seed, method) fit, each in a child process under ``budget_s``; finished fits are
-    appended to ``runs_path`` (JSON lines) and skipped when the benchmark is started again."""
+    appended to ``runs_path`` (JSON lines) and skipped when the benchmark is started again. ``report_only``
+    fits nothing and summarises the log (fits not in it count as missing)."""
     from biodyn.metrics.stats import mean_ci
 
     done = {}
@@ -135,7 +136,9 @@ def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600
             for m in methods:
                 key = {"C": c, "noise": noise, "graph": graph, "seed": seed, "method": m}
                 rec = done.get((c, noise, graph, seed, m))
-                if rec is None:
+                if rec is None and report_only:
+                    rec = {**key, "n_times": n_times, "missing": True}
+                elif rec is None:
                     rec = {**key, "n_times": n_times, **_run_child(key, n_times, budget_s, threads)}
                     if runs_path:
                         Path(runs_path).parent.mkdir(parents=True, exist_ok=True)
@@ -157,7 +160,8 @@ def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600
             f1_m, f1_h = mean_ci(f1s) if f1s else (float("nan"), float("nan"))
             rows.append({"part": "identifiability", "C": c, "T": n_times, "noise": noise, "graph": graph,
                          "method": m, "n_seeds": len(ok), "n_timeout": sum(bool(r.get("timeout")) for r in runs[m]),
-                         "n_error": sum("error" in r for r in runs[m]), "tau_mae_samples": mae_m,
+                         "n_error": sum("error" in r for r in runs[m]),
+                         "n_missing": sum(bool(r.get("missing")) for r in runs[m]), "tau_mae_samples": mae_m,
                          "tau_mae_ci95": mae_h, "edge_f1": f1_m, "edge_f1_ci95": f1_h,
                          "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan")})  # fmt: skip
     return rows, per_run
@@ -169,6 +173,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         seeds = str(r["n_seeds"]) + (f" ({r['n_timeout']} timed out)" if r.get("n_timeout") else "")
         seeds += f" ({r['n_error']} failed)" if r.get("n_error") else ""
+        seeds += f" ({r['n_missing']} not run)" if r.get("n_missing") else ""
         lines.append(f"| {r['C']} | {r['noise']} | {r['graph']} | {r['method']} | {seeds} | "
                      f"{r['tau_mae_samples']:.3f} +- {r['tau_mae_ci95']:.3f} | {r['edge_f1']:.3f} +- "
                      f"{r['edge_f1_ci95']:.3f} | {r['fit_s_median']:.1f} |")  # fmt: skip
@@ -191,6 +196,7 @@ def main() -> None:
         "--runs", metavar="PATH", help="JSON lines of finished fits: appended to, and skipped on restart"
     )
     p.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit")
+    p.add_argument("--report-only", action="store_true", help="fit nothing: summarise the --runs log")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--markdown", metavar="PATH", help="also write the identifiability table as markdown")
     args = p.parse_args()
@@ -209,7 +215,8 @@ def main() -> None:
         args.sizes, args.noises, args.graphs, args.seeds = [5], ["laplace"], ["cyclic"], [42]
         args.n_times, args.methods = 2000, ["ours", "dynotears"]
     rows, per_run = identifiability(args.sizes, args.noises, args.graphs, args.seeds, args.n_times, args.methods,
-                                    budget_s=args.budget_s, runs_path=args.runs, threads=args.threads)  # fmt: skip
+                                    budget_s=args.budget_s, runs_path=args.runs, threads=args.threads,
+                                    report_only=args.report_only)  # fmt: skip
     md = markdown(rows)
     print(md)
     if args.markdown:

@@ -34,6 +34,12 @@ def test_runs_resumes_and_reports(tmp_path):
     assert (tmp_path / "runs.jsonl").read_text().splitlines() == runs
     assert [r["edge_f1"] for r in again["rows"]] == [r["edge_f1"] for r in res["rows"]]
     assert "seed=42" not in stdout
+    partial, _ = _run(tmp_path, "--seeds", "42", "7", "--report-only")  # seed 7 was never fitted
+    assert (tmp_path / "runs.jsonl").read_text().splitlines() == runs
+    assert all(
+        r["n_seeds"] == 1 and r["n_missing"] == 1 for r in partial["rows"] if r["part"] == "identifiability"
+    )
+    assert "not run" in partial["markdown"]
 
 
 @pytest.mark.timeout(300)
