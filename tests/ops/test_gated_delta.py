@@ -140,3 +140,11 @@ def test_bfloat16_inputs_are_computed_in_float32():
     o, _ = gated_delta_rule_chunked(*half, g, be, chunk_size=16)
     assert o.dtype == torch.bfloat16
     assert rel_rms_error(o.float(), ref) < 2e-2  # bf16 rounding of the inputs only
+
+
+def test_empty_sequence_is_a_clear_error():
+    q = torch.zeros(1, 0, 2, 4)
+    g = torch.zeros(1, 0, 2)
+    for fn in (gated_delta_rule_chunked, gated_delta_rule_reference):
+        with pytest.raises(ValueError, match="empty sequence"):
+            fn(q, q, q, g, g)

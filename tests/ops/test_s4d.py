@@ -152,3 +152,11 @@ def test_only_parameters_need_gradients():
     g_ref = torch.autograd.grad(ref.square().sum(), xs[2:6])
     for a, b in zip(g_fast, g_ref):
         assert (a - b).abs().max() < 1e-10
+
+
+def test_empty_sequence_is_a_clear_error():
+    a = s4d_lin_init(2, 3)
+    u = torch.zeros(1, 0, 2)
+    for fn in (s4d_chunked, s4d_reference):
+        with pytest.raises(ValueError, match="empty sequence"):
+            fn(u, u, a, a, a)

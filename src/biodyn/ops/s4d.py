@@ -33,6 +33,8 @@ def s4d_lin_init(h: int, n: int, dtype=torch.complex64) -> torch.Tensor:
 def _check(u, dt, a, b, c, selective=True):
     if u.ndim != 3:
         raise ValueError(f"expected u (B, T, H); got {tuple(u.shape)}")
+    if u.shape[1] == 0:
+        raise ValueError(f"empty sequence: u has T = 0 steps {tuple(u.shape)}")
     want = u.shape if selective else u.shape[2:]
     if tuple(dt.shape) != tuple(want):
         raise ValueError(f"expected dt {tuple(want)}; got {tuple(dt.shape)}")

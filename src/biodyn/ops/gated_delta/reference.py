@@ -17,6 +17,8 @@ def _check(q, k, v, g, beta):
     if q.shape != k.shape or q.ndim != 4:
         raise ValueError(f"q and k must be (B, T, H, K) and equal, got {tuple(q.shape)} and {tuple(k.shape)}")
     b, t, h, _ = q.shape
+    if t == 0:
+        raise ValueError(f"empty sequence: q has T = 0 tokens {tuple(q.shape)}")
     if v.shape[:3] != (b, t, h) or g.shape != (b, t, h) or beta.shape != (b, t, h):
         raise ValueError(
             f"expected v (B, T, H, V), g and beta (B, T, H) with B, T, H = {b, t, h}; got v {tuple(v.shape)}, "
