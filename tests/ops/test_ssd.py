@@ -90,3 +90,10 @@ def test_extreme_decay_and_long_sequence(dt_scale):
     y, _ = ssd_chunked(x, dt, a, b, c, d, s0, True)
     y.square().mean().backward()
     assert torch.isfinite(y).all() and torch.isfinite(x.grad).all() and torch.isfinite(dt.grad).all()
+
+
+def test_empty_sequence_is_a_clear_error():
+    x, dt, b = torch.zeros(1, 0, 2, 4), torch.zeros(1, 0, 2), torch.zeros(1, 0, 1, 3)
+    for fn in (ssd_chunked, ssd_reference):
+        with pytest.raises(ValueError, match="empty sequence"):
+            fn(x, dt, -torch.ones(2), b, b)

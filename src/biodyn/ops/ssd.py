@@ -33,6 +33,8 @@ def _check(x, dt, a, b, c):
         )
     if b.shape != c.shape or b.shape[:2] != x.shape[:2]:
         raise ValueError(f"expected B and C (B, T, G, N) equal; got {tuple(b.shape)}, {tuple(c.shape)}")
+    if x.shape[1] == 0:
+        raise ValueError(f"empty sequence: x has T = 0 steps {tuple(x.shape)}")
 
 
 def ssd_reference(x, dt, A, B, C, D=None, initial_state=None, output_final_state=False):
