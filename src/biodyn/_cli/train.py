@@ -9,7 +9,9 @@ PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--config-dir", default=None, help="Hydra config tree (default: $BIODYN_CONFIG_DIR or the packaged biodyn/configs)"
+        "--config-dir",
+        default=None,
+        help="Hydra config tree (default: $BIODYN_CONFIG_DIR or the packaged biodyn/configs)",
     )
     parser.add_argument("--fewshot", action="store_true", help="run the few-shot protocol (budgets x seeds)")
     parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
