@@ -159,8 +159,7 @@ def _scan_block(u, dt, a, b, c, h0, chunk):
     def layout(x):  # (B, T, H) -> (chunk, B, H, 1, nc): position-in-chunk first, chunks last
         return x.reshape(bsz, nc, chunk, hd).permute(2, 0, 3, 1)[..., None, :].contiguous()
 
-    # every step below is then a dense (B, H, N, nc) product; unbind once (indexing inside the loops would
-    # make backward quadratic: one zero-filled copy per index)
+    # every step of the in-chunk scan is then a dense (B, H, N, nc) product
     abar, e = _Discretise.apply(layout(u), layout(dt), a[..., None])  # (chunk, B, H, N, nc) complex
     local, decays = _InChunkScan.apply(abar, e)  # (chunk, B, H, N, nc)
     k = (b / a)[..., None]  # (H, N, 1)
@@ -193,9 +192,7 @@ class _RecomputedBlock(torch.autograd.Function):
         wanted = [x for x in inputs if x.requires_grad]
         with torch.enable_grad():
             y, s = _scan_block(*inputs, ctx.chunk)
-            grads = (
-                iter(torch.autograd.grad((y, s), wanted, (gy, gs), allow_unused=True)) if wanted else iter(())
-            )
+            grads = iter(torch.autograd.grad((y, s), wanted, (gy, gs), allow_unused=True) if wanted else ())
         return (None, *(next(grads) if x.requires_grad else None for x in inputs))
 
 
@@ -212,11 +209,11 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     if chunk_size < 1 or block_size < 1:
         raise ValueError(f"chunk_size and block_size must be >= 1; got {chunk_size}, {block_size}")
     block_size = max(chunk_size, block_size // chunk_size * chunk_size)
-    h = initial_state
-    if h is None:
-        h = torch.zeros(
-            u.shape[0], *A.shape, dtype=torch.promote_types(A.dtype, torch.complex64), device=u.device
-        )
+    state_dtype = torch.promote_types(A.dtype, torch.complex64)
+    if initial_state is None:
+        h = torch.zeros(u.shape[0], *A.shape, dtype=state_dtype, device=u.device)
+    else:
+        h = initial_state.to(state_dtype)
     ys = []
     for t0 in range(0, u.shape[1], block_size):
         ub, dtb = u[:, t0 : t0 + block_size], dt[:, t0 : t0 + block_size]

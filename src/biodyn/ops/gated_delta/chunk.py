@@ -123,9 +123,8 @@ def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
     uw = linv @ (torch.cat([vc, kc * g_exp], -1) * bc[..., None])  # (n, BH, C, V + K): [U_v, W]
     kd = kc * (gc[..., -1:] - gc).exp()[..., None]  # (n, BH, C, K)
     u = torch.empty_like(vc)
-    for i in range(
-        gc.shape[0]
-    ):  # the only sequential part: U_n = U_v - W S_n, S_{n+1} = gamma_C S_n + Kd^T U_n
+    # the only sequential part: U_n = U_v - W S_n, S_{n+1} = gamma_C S_n + Kd^T U_n
+    for i in range(gc.shape[0]):
         torch.baddbmm(uw[i, :, :, :dv], uw[i, :, :, dv:], states[i], alpha=-1, out=u[i])
         torch.baddbmm(states[i] * g_last[i], kd[i].transpose(-1, -2), u[i], out=states[i + 1])
     o_intra = (attn @ u).flatten(0, 1)  # O_n = (gamma Q) S_n + attn U_n
@@ -133,11 +132,10 @@ def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
     return o.view_as(u)
 
 
-def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds, dg_out, db_out):
+def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     """Gradients of one block of n chunks given ``do`` ``(n, BH, C, V)`` and ``ds`` ``(BH, K, V)`` (the
-    gradient of the state leaving the block); ``states`` ``(n, BH, K, V)`` entered the chunks. Writes dG and
-    dbeta into ``dg_out``/``db_out`` ``(n, BH, C)``; returns dq, dk, dv ``(n, BH, C, ·)`` and the gradient of the
-    state entering the block."""
+    gradient of the state leaving the block); ``states`` ``(n, BH, K, V)`` entered the chunks. Returns dq, dk,
+    dv ``(n, BH, C, ·)``, dG and dbeta ``(n, BH, C)`` and the gradient of the state entering the block."""
     qc = qc * scale
     attn, kk_g, gamma, linv = _local(qc, kc, gc, bc, outer, linv=linv)
     g_exp = gc.exp()[..., None]
@@ -163,7 +161,7 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds, dg_o
         ds = torch.baddbmm(qdo[i].addcmul_(ds, g_c[i]), bgk[i].transpose(-1, -2), dy[i], alpha=-1)
     d_a = (dy @ u.transpose(-1, -2)).neg_().tril_(-1)  # dL = -L^-T dU U^T, on the strictly lower part
     dvt = dy * bc[..., None]  # dV = d(V - gamma K S) = diag(b) dY
-    torch.add((dy * vt).sum(-1), (d_a * kk_g).sum(-1), out=db_out)
+    dbeta = (dy * vt).sum(-1) + (d_a * kk_g).sum(-1)
     st = states.transpose(-1, -2)
     d1 = do @ u.transpose(-1, -2)  # gradient of attn (its upper part is multiplied by Gamma = 0 below)
     p = d1 * gamma
@@ -184,9 +182,8 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds, dg_o
     d_gamma = (qc * dost).sum(-1) - (ks * dvt).sum(-1)
     de = (dkd * kc).sum(-1) * e[..., 0]
     dg = z.sum(-1) - z.sum(-2) + g_exp[..., 0] * d_gamma - de
-    dg[..., -1] += de.sum(-1) + g_last[..., 0].exp() * (states * ds_next).sum((-1, -2))
-    dg_out.copy_(dg)
-    return dq, dk, dvt, ds
+    dg[..., -1] += de.sum(-1) + g_c[..., 0, 0] * (states * ds_next).sum((-1, -2))
+    return dq, dk, dvt, dg, dbeta, ds
 
 
 class _ChunkedGatedDelta(torch.autograd.Function):
@@ -222,9 +219,9 @@ class _ChunkedGatedDelta(torch.autograd.Function):
         for j in reversed(range(0, n, CHUNKS_PER_BLOCK)):
             m = min(CHUNKS_PER_BLOCK, n - j)
             blk = slice(j, j + m)
-            *grads, ds = _backward_block(_block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk],
-                                         bc[blk], ctx.scale, ctx.outer, states[blk], linv[blk], _block(do, j, m, c),
-                                         ds, dg[blk], db[blk])  # fmt: skip
-            for g_blk, out in zip(grads, (dq, dk, dv)):
+            dq_blk, dk_blk, dv_blk, dg[blk], db[blk], ds = _backward_block(
+                _block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk], ctx.scale,
+                ctx.outer, states[blk], linv[blk], _block(do, j, m, c), ds)  # fmt: skip
+            for g_blk, out in zip((dq_blk, dk_blk, dv_blk), (dq, dk, dv)):
                 _unblock(g_blk, out, j, c)
         return dq, dk, dv, dg, db, ds, None
