@@ -48,5 +48,9 @@ def test_budget_overrun_is_a_row_not_a_number(tmp_path):
     rows = [r for r in res["rows"] if r["part"] == "identifiability"]
     assert all(r["n_timeout"] == 1 and r["n_seeds"] == 0 for r in rows)
     assert "timeout after" in stdout and "timed out" in res["markdown"]
+    report, _ = _run(tmp_path, "--report-only")  # a report under the default budget keeps them as overruns
+    assert all(
+        r["n_timeout"] == 1 and r["n_missing"] == 0 for r in report["rows"] if r["part"] == "identifiability"
+    )
     again, _ = _run(tmp_path)  # a larger budget retries the overruns
     assert all(r["n_seeds"] == 1 for r in again["rows"] if r["part"] == "identifiability")
