@@ -3,7 +3,8 @@
 Each case runs in a fresh subprocess; its peak memory is the rise of the process' peak RSS during one
 run (Linux: the watermark ``VmHWM`` is reset through ``/proc/self/clear_refs`` first; torch's CPU
 allocations are invisible to tracemalloc).
-Times are medians over repeats. This machine's fp32 matmul rate (2048^3) is measured in the same run.
+Times are medians over repeats (3 for a reference loop, 7 for a chunked form). This machine's fp32 matmul rate
+(2048^3) is measured in the same run.
 Mixers: gated delta rule (biodyn.ops.gated_delta) and Mamba2 SSD (biodyn.ops.ssd, state size = head dim,
 one group) and selective S4D (biodyn.ops.s4d: ``head dim`` real channels with 16 complex modes each, dt in
 [0.001, 0.1], S4D-Lin A; B and T as for the others). A mixer whose module does not import is listed as missing.
@@ -126,7 +127,9 @@ def main():
                                      "head_dim": d, "seconds": None, "peak_mib": None,
                                      "note": f"not run: T > --max-reference-T {args.max_reference_T}"})  # fmt: skip
                         continue
-                    r = run_case(mixer, impl, t, b, h, d, args.threads, mode, repeats)
+                    # the chunked forms are cheap to repeat: more samples steady their median on a shared machine
+                    r = run_case(mixer, impl, t, b, h, d, args.threads, mode,
+                                 repeats if impl == "reference" else 2 * repeats + 1)  # fmt: skip
                     res[(impl, t, mode)] = r
                     rows.append({"mixer": mixer, "impl": impl, "T": t, "mode": mode, "B": b, "H": h, "head_dim": d,
                                  "seconds": r["seconds"], "peak_mib": r["peak_mib"]})  # fmt: skip
