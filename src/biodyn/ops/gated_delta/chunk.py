@@ -93,7 +93,7 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
     mid-chunk) neither overflows nor underflows, so 2C exponentials replace C^2 (the C^2 form was a quarter of
     the forward time on CPU)."""
     c = gc.shape[-1]
-    qk = torch.cat([qc, kc], -2) @ kc.transpose(-1, -2)  # (n, BH, 2C, C): Q K^T over K K^T, one product
+    kt = kc.transpose(-1, -2)
     if outer:
         rel = gc - gc[..., c // 2 : c // 2 + 1]
         gamma = (rel.exp()[..., :, None] * rel.neg().exp_()[..., None, :]).tril_()
@@ -102,8 +102,8 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
         gamma = (
             (gc[..., :, None] - gc[..., None, :]).masked_fill_(~causal, float("-inf")).exp_()
         )  # zero above
-    attn = qk[..., :c, :] * gamma
-    kk_g = qk[..., c:, :] * gamma
+    attn = (qc @ kt).mul_(gamma)
+    kk_g = (kc @ kt).mul_(gamma)
     if linv is None:  # only the strictly lower triangle of diag(b) kk_g is read
         linv = _unit_lower_inverse(kk_g * bc[..., :, None], linv_out)
     return attn, kk_g, gamma, linv
@@ -132,17 +132,17 @@ def _unit_lower_inverse(a, out):
 def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
     """One block of n chunks: returns the outputs ``(n, BH, C, V)``; writes ``L^-1`` into ``linv`` and the
     state entering each chunk into ``states`` ``(n + 1, BH, K, V)``, whose first entry enters the block."""
-    dv = vc.shape[-1]
     qc = qc * scale
     attn, _, _, _ = _local(qc, kc, gc, bc, outer, linv_out=linv)
     g_exp = gc.exp()[..., None]  # (n, BH, C, 1) gamma_i <= 1
     g_last = gc[..., -1:].exp()[..., None]  # (n, BH, 1, 1) gamma_C
-    uw = linv @ (torch.cat([vc, kc * g_exp], -1) * bc[..., None])  # (n, BH, C, V + K): [U_v, W]
+    b_col = bc[..., None]
+    u = linv @ (vc * b_col)  # U_v, made U in place below
+    w = linv @ (kc * (g_exp * b_col))  # (n, BH, C, K)
     kd = kc * (gc[..., -1:] - gc).exp()[..., None]  # (n, BH, C, K)
-    u = torch.empty_like(vc)
     # the only sequential part: U_n = U_v - W S_n, S_{n+1} = gamma_C S_n + Kd^T U_n
     for i in range(gc.shape[0]):
-        torch.baddbmm(uw[i, :, :, :dv], uw[i, :, :, dv:], states[i], alpha=-1, out=u[i])
+        u[i].baddbmm_(w[i], states[i], alpha=-1)
         torch.baddbmm(states[i] * g_last[i], kd[i].transpose(-1, -2), u[i], out=states[i + 1])
     o_intra = (attn @ u).flatten(0, 1)  # O_n = (gamma Q) S_n + attn U_n
     o = torch.baddbmm(o_intra, (qc * g_exp).flatten(0, 1), states[:-1].flatten(0, 1))
@@ -161,7 +161,7 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     kd = kc * e
     # with S_n known, U = L^-1 diag(b) (V - diag(gamma) K S_n) directly
     ks = kc @ states  # (n, BH, C, V)
-    vt = vc - g_exp * ks
+    vt = torch.addcmul(vc, g_exp, ks, value=-1)
     u = linv @ (vt * bc[..., None])
     # backwards over chunks: dU_n = attn^T dO_n + Kd dS_{n+1}, dY_n = L^-T dU_n and
     # dS_n = gamma_C dS_{n+1} + (gamma Q)^T dO_n - (diag(b gamma) K)^T dY_n   (as W = L^-1 diag(b gamma) K)
@@ -178,11 +178,14 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
         ds = torch.baddbmm(qdo[i].addcmul_(ds, g_c[i]), bgk[i].transpose(-1, -2), dy[i], alpha=-1)
     d_a = (dy @ u.transpose(-1, -2)).neg_().tril_(-1)  # dL = -L^-T dU U^T, on the strictly lower part
     dvt = dy * bc[..., None]  # dV = d(V - gamma K S) = diag(b) dY
-    dbeta = (dy * vt).sum(-1) + (d_a * kk_g).sum(-1)
+    da_kk = d_a * kk_g
+    dbeta = (dy * vt).sum(-1) + da_kk.sum(-1)
     st = states.transpose(-1, -2)
     d1 = do @ u.transpose(-1, -2)  # gradient of attn (its upper part is multiplied by Gamma = 0 below)
-    p = d1 * gamma
-    e_a = d_a * gamma * bc[..., :, None]
+    # log-decay gradient through Gamma: z = dGamma * Gamma
+    z = (d1 * attn).addcmul_(da_kk, bc[..., :, None])
+    p = d1.mul_(gamma)
+    e_a = d_a.mul_(gamma).mul_(bc[..., :, None])
     dost = do @ st  # (n, BH, C, K)
     dq = (
         torch.baddbmm((g_exp * dost).flatten(0, 1), p.flatten(0, 1), kc.flatten(0, 1))
@@ -192,10 +195,11 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     dkd = u @ ds_next.transpose(-1, -2)  # (n, BH, C, K)
     es = (e_a + e_a.transpose(-1, -2)).flatten(0, 1)  # A is built from K K^T: both factors get a gradient
     dk = torch.baddbmm(es @ kc.flatten(0, 1), p.transpose(-1, -2).flatten(0, 1), qc.flatten(0, 1)).view_as(kc)
-    dk -= g_exp * (dvt @ st)
+    dk.flatten(0, 1).baddbmm_(
+        (dvt * g_exp).flatten(0, 1), st.flatten(0, 1), alpha=-1
+    )  # - diag(gamma) dVt S^T
     dk.addcmul_(e, dkd)
-    # log-decay gradient: through Gamma (z = dGamma * Gamma), gamma, exp(G_C - G) and the gamma_C S_n term
-    z = d1 * attn + d_a * kk_g * bc[..., :, None]
+    # log-decay gradient: through Gamma (z above), gamma, exp(G_C - G) and the gamma_C S_n term
     d_gamma = (qc * dost).sum(-1) - (ks * dvt).sum(-1)
     de = (dkd * kc).sum(-1) * e[..., 0]
     dg = z.sum(-1) - z.sum(-2) + g_exp[..., 0] * d_gamma - de
