@@ -319,8 +319,8 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     else:
         h = initial_state.to(state_dtype)
     ys, ws = [], _Workspace()
-    for t0 in range(0, u.shape[1], block_size):
-        ub, dtb = u[:, t0 : t0 + block_size].to(real_dtype), dt[:, t0 : t0 + block_size].to(real_dtype)
+    # split, not slicing in the loop: each slice's backward would zero-fill a whole (B, T, H) gradient (O(T^2))
+    for ub, dtb in zip(u.to(real_dtype).split(block_size, 1), dt.to(real_dtype).split(block_size, 1)):
         if torch.is_grad_enabled():
             y, h = _Block.apply(chunk_size, ws, ub, dtb, A, K, C, h)
         else:
