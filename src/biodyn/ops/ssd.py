@@ -81,48 +81,47 @@ def ssd_chunked(x, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     incoming state is read out as ``(C_i S^T) exp(L_i)`` so no per-head copy of C is made.
     """
     _check(x, dt, A, B, C)
-    bsz, t, h, p = x.shape
+    bsz, _, h, p = x.shape
     g, n_state = B.shape[2], B.shape[3]
     if h % g:
         raise ValueError(f"heads H={h} must be a multiple of groups G={g}")
-    r = h // g
     c = chunk_size
-    pad = (-t) % c
-    xd = x * dt[..., None]  # dt_j x_j
-    la = dt * A  # (B, T, H) log decay per token
-    bb, cc = B, C
-    if pad:  # padded tokens: no input, no decay
-        xd, bb, cc = (F.pad(z, (0, 0, 0, 0, 0, pad)) for z in (xd, bb, cc))
-        la = F.pad(la, (0, 0, 0, pad))
-    n = (t + pad) // c
-    xc = xd.reshape(bsz, n, c, g, r, p).permute(0, 3, 4, 1, 2, 5)  # (B, G, R, n, C, P)
-    bc, ccc = (
-        z.reshape(bsz, n, c, g, n_state).permute(0, 3, 1, 2, 4)[:, :, None] for z in (bb, cc)
-    )  # (B, G, 1, n, C, N)
-    lc = la.reshape(bsz, n, c, g, r).permute(0, 3, 4, 1, 2).cumsum(-1)  # (B, G, R, n, C)
     causal = torch.ones(c, c, dtype=torch.bool, device=x.device).tril()
     s = x.new_zeros(bsz, h, p, n_state) if initial_state is None else initial_state
-    s = s.reshape(bsz, g, r, p, n_state)
-    block = functools.partial(_chunks_block, causal=causal)
+    s = s.reshape(bsz, g, h // g, p, n_state)
+    block = functools.partial(_chunks_block, chunk=c, causal=causal)
     ys = []
-    # split (not indexing) so the backward concatenates once instead of zero-filling a full gradient per block
-    for xb, bb_, cb, lb in zip(*(z.split(max(1, BLOCK_TOKENS // c), 3) for z in (xc, bc, ccc, lc))):
+    # blocks of whole chunks straight from the (B, T, ...) inputs: no (B, T, H, P)-sized intermediate is made
+    # (first-touching those dominated T = 16384); split (not indexing) so the backward concatenates once
+    for xb, dtb, bb, cb in zip(*(z.split(max(1, BLOCK_TOKENS // c) * c, 1) for z in (x, dt, B, C))):
         yb, s = (
-            _Recomputed.apply(block, xb, bb_, cb, lb, s)
+            _Recomputed.apply(block, xb, dtb, bb, cb, A, s)
             if torch.is_grad_enabled()
-            else block(xb, bb_, cb, lb, s)
+            else block(xb, dtb, bb, cb, A, s)
         )
         ys.append(yb)
-    y = torch.cat(ys, 3).permute(0, 3, 4, 1, 2, 5).reshape(bsz, n * c, h, p)[:, :t]
+    y = torch.cat(ys, 1)
     if D is not None:
-        y = y + x * D[:, None]
+        y = torch.addcmul(y, x, D[:, None])
     return y, (s.reshape(bsz, h, p, n_state) if output_final_state else None)
 
 
-def _chunks_block(xb, bb_, cb, lb, s, causal):
-    """A block of ``nb`` chunks: ``xb`` ``(B, G, R, nb, C, P)``, ``bb_, cb`` ``(B, G, 1, nb, C, N)``, cumulative log
-    decay ``lb`` ``(B, G, R, nb, C)``, entering state ``s`` ``(B, G, R, P, N)`` -> outputs ``(B, G, R, nb, C, P)`` and
-    the leaving state."""
+def _chunks_block(x, dt, bm, cm, a, s, chunk, causal):
+    """A block of whole chunks: x ``(B, Tb, H, P)``, dt ``(B, Tb, H)``, B and C ``(B, Tb, G, N)``, A ``(H,)``,
+    entering state ``s`` ``(B, G, R, P, N)`` -> ``y`` ``(B, Tb, H, P)`` (without D) and the leaving state."""
+    bsz, tb, h, p = x.shape
+    g, n_state = bm.shape[2], bm.shape[3]
+    r, c = h // g, chunk
+    pad = (-tb) % c
+    xd = x * dt[..., None]  # dt_j x_j
+    la = dt * a  # (B, Tb, H) log decay per token
+    if pad:  # padded tokens: no input, no decay
+        xd, bm, cm = (F.pad(z, (0, 0, 0, 0, 0, pad)) for z in (xd, bm, cm))
+        la = F.pad(la, (0, 0, 0, pad))
+    nb = (tb + pad) // c
+    xb = xd.reshape(bsz, nb, c, g, r, p).permute(0, 3, 4, 1, 2, 5)  # (B, G, R, nb, C, P)
+    bb_, cb = (z.reshape(bsz, nb, c, g, n_state).permute(0, 3, 1, 2, 4)[:, :, None] for z in (bm, cm))
+    lb = la.reshape(bsz, nb, c, g, r).permute(0, 3, 4, 1, 2).cumsum(-1)  # (B, G, R, nb, C)
     diff = lb[..., :, None] - lb[..., None, :]
     decay = torch.where(causal, diff, diff.new_tensor(float("-inf"))).exp()  # (B, G, R, nb, C, C)
     y_diag = ((cb @ bb_.transpose(-1, -2)) * decay) @ xb
@@ -135,7 +134,8 @@ def _chunks_block(xb, bb_, cb, lb, s, causal):
     for yd, ck, rd, dk, cs in zip(*(z.unbind(3) for z in (y_diag, cb, read, decay_chunk, chunk_states))):
         outs.append(yd + (ck @ s.transpose(-1, -2)) * rd)
         s = s * dk + cs
-    return torch.stack(outs, 3), s
+    y = torch.stack(outs, 3).permute(0, 3, 4, 1, 2, 5).reshape(bsz, nb * c, h, p)[:, :tb]
+    return y, s
 
 
 class _Recomputed(torch.autograd.Function):
