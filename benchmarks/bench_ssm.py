@@ -3,9 +3,8 @@
 Each case runs in a fresh subprocess; its peak memory is the rise of the process' peak RSS during one
 run (Linux: the watermark ``VmHWM`` is reset through ``/proc/self/clear_refs`` first; torch's CPU
 allocations are invisible to tracemalloc).
-Times are medians over repeats (3 for a reference loop, 7 for a chunked form); the three cases behind the goals
-(reference and chunked at the middle T, chunked at the longest, fwd+bwd) stay alive together and are timed in turn.
-This machine's fp32 matmul rate (2048^3) is measured in the same run.
+Times are medians over repeats (3 for a reference loop, 7 for a chunked form). This machine's fp32 matmul rate
+(2048^3) is measured in the same run.
 Mixers: gated delta rule (biodyn.ops.gated_delta) and Mamba2 SSD (biodyn.ops.ssd, state size = head dim,
 one group) and selective S4D (biodyn.ops.s4d: ``head dim`` real channels with 16 complex modes each, dt in
 [0.001, 0.1], S4D-Lin A; B and T as for the others). A mixer whose module does not import is listed as missing.
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -66,63 +64,17 @@ open("/proc/self/clear_refs", "w").write("5")  # reset the peak-RSS watermark (L
 base = status("VmRSS:")
 run()
 peak = status("VmHWM:")
-print(json.dumps({"peak_mib": (peak - base) / 1024}), flush=True)
-for line in sys.stdin:  # one timed run per request, so the parent can interleave cases in time
-    t0 = time.perf_counter(); run()
-    print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter(); run(); times.append(time.perf_counter() - t0)
+print(json.dumps({"seconds": statistics.median(times), "peak_mib": (peak - base) / 1024}))
 """
 
 
-class Case:
-    """One case in its own process: the first (untimed) run gives the peak memory; then :meth:`time` runs it once
-    more on request. Several cases alive at once can be timed in turn, so that a slow spell of a shared machine
-    hits the figures of a ratio alike instead of only one of them."""
-
-    def __init__(self, mixer, impl, t, b, h, d, threads, mode):
-        self.proc = subprocess.Popen([sys.executable, "-c", CHILD, mixer, impl, str(t), str(b), str(h), str(d),
-                                      str(threads), mode, "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)  # fmt: skip
-        self.peak_mib = self._read()["peak_mib"]
-        self.times = []
-
-    def _read(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"benchmark case failed:\n{self.proc.stderr.read()}")
-        return json.loads(line)
-
-    def time(self):
-        self.proc.stdin.write("run\n")
-        self.proc.stdin.flush()
-        self.times.append(self._read()["seconds"])
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait()
-        return {"seconds": statistics.median(self.times), "peak_mib": self.peak_mib, "runs": len(self.times)}
-
-
 def run_case(mixer, impl, t, b, h, d, threads, mode, repeats):
-    case = Case(mixer, impl, t, b, h, d, threads, mode)
-    for _ in range(repeats):
-        case.time()
-    return case.close()
-
-
-def run_interleaved(cases):
-    """Time ``cases`` (name -> (Case args, number of runs)) in rounds, each case in turn, until all have their runs;
-    the processes are started one after another (each case's peak is measured alone)."""
-    started, result = {}, {}
-    for name, (args, _) in cases.items():
-        started[name] = Case(*args)
-    rounds = max(n for _, n in cases.values())
-    for i in range(rounds):
-        for name, (_, n) in cases.items():
-            if i * n // rounds != (i + 1) * n // rounds:  # spread each case's runs evenly over the rounds
-                started[name].time()
-    for name, case in started.items():
-        result[name] = case.close()
-    return result
+    out = subprocess.run([sys.executable, "-c", CHILD, mixer, impl, str(t), str(b), str(h), str(d), str(threads),
+                          mode, str(repeats)], capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def matmul_gflops(n=2048, repeats=3):
@@ -165,21 +117,8 @@ def main():
     unknown = sorted(set(chosen) - set(modules))
     if unknown:
         p.error(f"unknown mixer(s) {unknown}; choose from {sorted(modules)}")
-    t_mid, t_long = ts[-2], ts[-1]
-    chunked_repeats = (
-        2 * repeats + 1
-    )  # the chunked forms are cheap to repeat: more samples steady their median
     for mixer in [m for m in chosen if m not in missing]:
-        # the figures behind the goals first, timed in turn so a slow spell of the machine hits a ratio's two sides
-        wanted = {
-            ("chunked", t_mid, "fwdbwd"): chunked_repeats,
-            ("chunked", t_long, "fwdbwd"): chunked_repeats,
-        }
-        if t_mid <= args.max_reference_T:
-            wanted[("reference", t_mid, "fwdbwd")] = repeats
-        res = run_interleaved(
-            {key: ((mixer, key[0], key[1], b, h, d, args.threads, key[2]), n) for key, n in wanted.items()}
-        )
+        res = {}
         for t in ts:
             for mode in ("fwd", "fwdbwd"):
                 for impl in ("reference", "chunked"):
@@ -188,26 +127,24 @@ def main():
                                      "head_dim": d, "seconds": None, "peak_mib": None,
                                      "note": f"not run: T > --max-reference-T {args.max_reference_T}"})  # fmt: skip
                         continue
-                    if (impl, t, mode) not in res:
-                        res[(impl, t, mode)] = run_case(mixer, impl, t, b, h, d, args.threads, mode,
-                                                        repeats if impl == "reference" else chunked_repeats)  # fmt: skip
-                    r = res[(impl, t, mode)]
+                    # the chunked forms are cheap to repeat: more samples steady their median on a shared machine
+                    r = run_case(mixer, impl, t, b, h, d, args.threads, mode,
+                                 repeats if impl == "reference" else 2 * repeats + 1)  # fmt: skip
+                    res[(impl, t, mode)] = r
                     rows.append({"mixer": mixer, "impl": impl, "T": t, "mode": mode, "B": b, "H": h, "head_dim": d,
-                                 "seconds": r["seconds"], "peak_mib": r["peak_mib"], "runs": r["runs"],
-                                 "interleaved": (impl, t, mode) in wanted})  # fmt: skip
+                                 "seconds": r["seconds"], "peak_mib": r["peak_mib"]})  # fmt: skip
                     print(
                         f"  {mixer} {impl:9s} T={t:6d} {mode:6s} {r['seconds']:.3f} s  {r['peak_mib']:.0f} MiB",
                         flush=True,
                     )
-        chk = res[("chunked", t_mid, "fwdbwd")]
-        if ("reference", t_mid, "fwdbwd") in res:
-            ref = res[("reference", t_mid, "fwdbwd")]
-            goals[f"{mixer}_chunk_speedup_fwdbwd_T{t_mid}"] = goal(
-                ref["seconds"] / chk["seconds"], 4.0, "x", True
-            )
-            goals[f"{mixer}_chunk_memory_ratio_fwdbwd_T{t_mid}"] = goal(
-                ref["peak_mib"] / max(chk["peak_mib"], 1e-3), 4.0, "x", True
-            )
+        t_mid, t_long = ts[-2], ts[-1]
+        ref, chk = res[("reference", t_mid, "fwdbwd")], res[("chunked", t_mid, "fwdbwd")]
+        goals[f"{mixer}_chunk_speedup_fwdbwd_T{t_mid}"] = goal(
+            ref["seconds"] / chk["seconds"], 4.0, "x", True
+        )
+        goals[f"{mixer}_chunk_memory_ratio_fwdbwd_T{t_mid}"] = goal(
+            ref["peak_mib"] / max(chk["peak_mib"], 1e-3), 4.0, "x", True
+        )
         goals[f"{mixer}_chunk_scaling_{t_long}_over_{t_mid}"] = goal(
             res[("chunked", t_long, "fwdbwd")]["seconds"] / chk["seconds"], 4.5, "x", False
         )
