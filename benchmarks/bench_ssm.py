@@ -54,17 +54,7 @@ def run(xs):
         o, _ = fn(*ins)
         if mode == "fwdbwd":
             o.sum().backward()
-if len(sys.argv) > 10:  # paired: T and a second length alternated in this process, for a ratio of the two
-    pair = [make(T), make(int(sys.argv[10]))]
-    times = [[], []]
-    for xs in pair:
-        run(xs)
-    for _ in range(repeats):
-        for i, xs in enumerate(pair):
-            t0 = time.perf_counter(); run(xs); times[i].append(time.perf_counter() - t0)
-    print(json.dumps({"seconds": statistics.median(times[0]), "seconds_2": statistics.median(times[1])}))
-    sys.exit()
-xs = make(T)
+data = [make(t) for t in [T, *map(int, sys.argv[10:11])]]  # a second length is timed alternately with T
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):
@@ -72,18 +62,24 @@ def status(key):
 import gc; gc.collect()
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak-RSS watermark (Linux)
 base = status("VmRSS:")
-run(xs)
+run(data[0])
 peak = status("VmHWM:")
-times = []
+for xs in data[1:]:
+    run(xs)
+times = [[] for _ in data]
 for _ in range(repeats):
-    t0 = time.perf_counter(); run(xs); times.append(time.perf_counter() - t0)
-print(json.dumps({"seconds": statistics.median(times), "peak_mib": (peak - base) / 1024}))
+    for ts, xs in zip(times, data):
+        t0 = time.perf_counter(); run(xs); ts.append(time.perf_counter() - t0)
+out = {"seconds": statistics.median(times[0]), "peak_mib": (peak - base) / 1024}
+if len(data) > 1:
+    out["seconds_2"] = statistics.median(times[1])
+print(json.dumps(out))
 """
 
 
 def run_case(mixer, impl, t, b, h, d, threads, mode, repeats, paired_t=None):
-    """One case in a fresh process: ``{"seconds", "peak_mib"}``; with ``paired_t`` the two lengths are timed
-    alternately in one process (``{"seconds", "seconds_2"}``, no memory figure)."""
+    """One case in a fresh process: ``{"seconds", "peak_mib"}`` (the peak of the first run); with ``paired_t``
+    that length is timed alternately with ``t`` in the same process, its median as ``"seconds_2"``."""
     args = [mixer, impl, str(t), str(b), str(h), str(d), str(threads), mode, str(repeats)]
     out = subprocess.run([sys.executable, "-c", CHILD, *args, *([str(paired_t)] if paired_t else [])],
                          capture_output=True, text=True, check=True)  # fmt: skip
