@@ -25,7 +25,14 @@ def test_quick_run_writes_rows_and_goals(tmp_path):
         for t in (512, 2048)
         for mode in ("fwd", "fwdbwd")
     }
-    assert all(r["seconds"] > 0 and r["peak_mib"] is not None for r in rows)
+    assert all(r["seconds"] > 0 and r["peak_mib"] is not None and r["page_faults"] >= 0 for r in rows)
+    scaling = res["scaling"]
+    assert set(scaling) == {"s4d_glibc_default", "s4d_heap_kept"}
+    assert scaling["s4d_glibc_default"]["env"] == {} and "GLIBC_TUNABLES" in scaling["s4d_heap_kept"]["env"]
+    for s in scaling.values():
+        assert s["T"] == [512, 2048] and s["ratio"] == pytest.approx(s["seconds"][1] / s["seconds"][0])
+    # the goal is read on the run with freed memory kept in the process
+    assert res["goals"]["s4d_chunk_scaling_2048_over_512"]["value"] == scaling["s4d_heap_kept"]["ratio"]
     assert set(res["goals"]) == {"s4d_chunk_speedup_fwdbwd_T512", "s4d_chunk_memory_ratio_fwdbwd_T512",
                                  "s4d_chunk_scaling_2048_over_512"}  # fmt: skip
 
