@@ -6,6 +6,10 @@ Each subcommand lives in ``biodyn._cli.<module>`` with two functions:
 * ``run(args) -> int`` resolves the config, calls one library function, prints and writes ``--json``.
 
 Modules are imported only when their command runs (``--help`` of one command imports only that one).
+
+A :class:`biodyn.errors.BiodynError` reaching :func:`main` prints one line ``biodyn: error: <message>`` on
+stderr and exits with the error's ``exit_code`` (the table is in ``docs/reliability.md``); ``--debug`` (before
+or after the command) or ``BIODYN_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -46,10 +50,36 @@ def _available() -> dict[str, tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    import os
+
+    debug = "--debug" in argv or os.environ.get("BIODYN_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
+    if debug:
+        return _main(argv)
+    from biodyn.errors import BiodynError
+
+    try:
+        return _main(argv)
+    except BiodynError as e:
+        return _fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except OSError as e:  # disk full, permission denied, ...: name the file, no traceback
+        return _fail(f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}", 8)
+
+
+def _fail(message: str, code: int) -> int:
+    one_line = " ".join(line.strip() for line in message.strip().splitlines())
+    print(f"biodyn: error: {one_line}", file=sys.stderr)
+    return code
+
+
+def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="biodyn", description=__doc__.splitlines()[0])
     from biodyn import __version__
 
     parser.add_argument("--version", action="version", version=f"biodyn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also: BIODYN_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     available = _available()
     for name, (_, help_) in available.items():

@@ -43,16 +43,70 @@ def data_root(required: bool = False) -> Path | None:
     return None
 
 
+def current_umask() -> int:
+    """The process umask (read from ``/proc`` where possible: setting it to read it is not thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would (``0o666``/``0o777`` minus the umask):
+    ``tempfile`` creates files 0600 and folders 0700, which would otherwise survive the rename."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
+
+
+def _host() -> str:
+    import socket
+
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())[:32] or "host"
+
+
+def temp_prefix(name: str) -> str:
+    """Prefix of a temporary sibling of ``name``: ``.~<host>~<pid>~<name>.`` so that writers on several
+    machines or processes never share one, and a cleanup can tell whose temporary file it is."""
+    return f".~{_host()}~{os.getpid()}~{name}."
+
+
+def temp_writer_alive(temp_name: str) -> bool | None:
+    """Whether the writer of a :func:`temp_prefix` file may still be writing it: ``True`` when it is alive
+    on this host or runs on another host (that cannot be checked from here), ``False`` when its process is
+    gone, ``None`` when the name is not a :func:`temp_prefix` name."""
+    parts = temp_name.split("~", 3)
+    if len(parts) != 4 or parts[0] != "." or not parts[2].isdigit():
+        return None
+    if parts[1] != _host():
+        return True
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path`` (atomic on POSIX)."""
+    """Yield a temporary path beside ``path``; on success rename it over ``path`` (atomic on POSIX).
+
+    The temporary name is unique per writer (host, pid, random part; see :func:`temp_prefix`) and the final
+    file gets the mode the umask allows, as a plain ``open`` would give it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        honour_umask(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -16,16 +16,12 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.datasets.download import TUSZ_ACCESS, DownloadError, download
+    from biodyn.datasets.download import TUSZ_ACCESS, download
 
     if args.dataset == "tusz":
         print(TUSZ_ACCESS)
         return 2
-    try:
-        report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
-    except DownloadError as e:
-        print(f"biodyn download: {e}")
-        return 1
+    report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
     print(f"downloaded {len(report.downloaded)}, already present {len(report.skipped)}, failed {len(report.failed)}"
           f" ({report.bytes / 1e6:.1f} MB)")  # fmt: skip
     for rel, why in report.failed.items():

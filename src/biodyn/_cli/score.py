@@ -45,7 +45,7 @@ def run(args) -> int:
     try:
         return _run(args)
     except BiodynError as e:  # bad input: one clear line naming the file/parameter, no traceback
-        print(f"biodyn score: error: {e}", file=sys.stderr)
+        print(f"biodyn: error: {e}", file=sys.stderr)
         return 2
 
 

@@ -32,10 +32,10 @@ def run(args) -> int:
     if bad:
         raise ConfigError(f"biodyn train: arguments must be key=value Hydra overrides, got {bad}")
     cfg = compose_config(args.overrides, config_dir_=args.config_dir)
+    exp = to_dataclass(cfg)  # range-checks every setting, so --print-config validates as a run does
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
-    exp = to_dataclass(cfg)
     init_from_env()
     try:
         if args.fewshot:

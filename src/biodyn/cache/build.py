@@ -39,6 +39,8 @@ CACHE_FORMAT = 1
 class CacheError(BiodynError):
     """A cache folder that cannot be built into or read as asked."""
 
+    exit_code = 5
+
 
 @dataclass
 class BuildReport:

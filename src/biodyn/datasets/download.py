@@ -39,6 +39,8 @@ CHUNK = 1 << 16
 class DownloadError(BiodynError):
     """A file that could not be downloaded or verified (the message names it)."""
 
+    exit_code = 7
+
 
 @dataclass
 class DownloadReport:

@@ -32,6 +32,8 @@ FORMAT_VERSION = 1
 class CheckpointError(BiodynError, ValueError):
     """A checkpoint that does not fit: another model, a newer format, missing files."""
 
+    exit_code = 4
+
 
 def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
@@ -41,9 +43,81 @@ def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
     save_file(_tensors(model.state_dict()), str(path))
 
 
+def safetensors_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` from a safetensors file's header, after checking that the file holds every byte the
+    header promises; a truncated or garbled file is a :class:`CheckpointError` naming it (nothing is loaded)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise CheckpointError(f"{path}: truncated: {size} bytes, not a safetensors file")
+            n = int.from_bytes(head, "little")
+            if n <= 0 or 8 + n > size:
+                raise CheckpointError(f"{path}: truncated: header of {n} bytes, file holds {size}")
+            meta = json.loads(f.read(n))
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not a safetensors file (bad header: {e})") from None
+    end, shapes = 0, {}
+    for name, info in meta.items():
+        if name == "__metadata__":
+            continue
+        try:
+            end = max(end, int(info["data_offsets"][1]))
+            shapes[name] = tuple(int(d) for d in info["shape"])
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise CheckpointError(f"{path}: not a safetensors file (bad entry {name!r})") from None
+    if 8 + n + end != size:
+        raise CheckpointError(
+            f"{path}: truncated or padded: header promises {8 + n + end} bytes, file holds {size}"
+        )
+    return shapes
+
+
+def _load_tensors(path: Path, folder: Path | None = None) -> dict[str, torch.Tensor]:
+    """``load_file`` after :func:`safetensors_shapes`' check; the error says which sibling checkpoint is intact."""
+    try:
+        safetensors_shapes(path)
+        return load_file(str(path))
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
+    except Exception as e:  # safetensors' own errors name no file
+        raise CheckpointError(f"{path}: cannot load: {e}{_intact_note(folder)}") from None
+
+
+def checkpoint_intact(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds a complete checkpoint: a readable ``state.json`` and whole safetensors files."""
+    folder = Path(folder)
+    try:
+        json.loads((folder / "state.json").read_text())
+        safetensors_shapes(folder / "model.safetensors")
+        safetensors_shapes(folder / "trainer.safetensors")
+    except (OSError, ValueError, CheckpointError):
+        return False
+    return True
+
+
+def _intact_note(folder: Path | None) -> str:
+    if folder is None or folder.parent.name != "checkpoints":
+        return ""
+    others = [w for w in ("last", "best") if w != folder.name]
+    good = [w for w in others if checkpoint_intact(folder.parent / w)]
+    bad = [w for w in others if w not in good and (folder.parent / w).exists()]
+    if good:
+        return f"; the {good[0]!r} checkpoint ({folder.parent / good[0]}) is intact"
+    if bad:
+        return f"; the {bad[0]!r} checkpoint is damaged too"
+    return "; there is no other checkpoint"
+
+
 def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str = "") -> None:
-    """Load ``model.safetensors`` into ``model``; a key/shape mismatch is a :class:`CheckpointError`."""
-    sd = load_file(str(path))
+    """Load ``model.safetensors`` into ``model``; a key/shape mismatch is a :class:`CheckpointError`, and so
+    is a truncated or unreadable file (naming it)."""
+    path = Path(path)
+    sd = _load_tensors(path, path.parent)
     own = model.state_dict()
     missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
     bad = [k for k in own if k in sd and tuple(own[k].shape) != tuple(sd[k].shape)]
@@ -90,8 +164,11 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
     """Write a checkpoint folder atomically (temp folder + rename); ``state`` is JSON-able."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    from biodyn.utils import honour_umask, temp_prefix
+
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(folder.name), dir=folder.parent))
     try:
+        honour_umask(tmp, directory=True)  # mkdtemp makes it 0700
         save_weights(model, tmp / "model.safetensors")
         tens, opt_js = _opt_split(optimizer.state_dict())
         tens["rng.torch"] = torch.get_rng_state()
@@ -147,8 +224,11 @@ def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> d
     folder = Path(folder)
     f = folder / "state.json"
     if not f.is_file():
-        raise CheckpointError(f"{folder}: not a checkpoint (no state.json)")
-    st = json.loads(f.read_text())
+        raise CheckpointError(f"{folder}: not a checkpoint (no state.json){_intact_note(folder)}")
+    try:
+        st = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{f}: unreadable checkpoint state ({e}){_intact_note(folder)}") from None
     ver = st.get("format_version")
     if not isinstance(ver, int) or ver > FORMAT_VERSION:
         raise CheckpointError(
@@ -161,13 +241,38 @@ def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> d
     return st
 
 
+def check_resumable(folder: str | os.PathLike, *, model, model_name: str | None = None) -> dict[str, Any]:
+    """Everything :func:`load_checkpoint` would refuse, checked without loading: the state, both files whole,
+    and the saved weights' names and shapes against ``model``. Returns the state."""
+    folder = Path(folder)
+    st = read_state(folder, model_name=model_name)
+    try:
+        saved = safetensors_shapes(folder / "model.safetensors")
+        safetensors_shapes(folder / "trainer.safetensors")
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing, extra = sorted(set(own) - set(saved)), sorted(set(saved) - set(own))
+    bad = [f"{k} {saved[k]} vs {own[k]}" for k in own if k in saved and saved[k] != own[k]]
+    if missing or extra or bad:
+        raise CheckpointError(
+            f"{folder}: weights do not fit this model (missing {missing[:5]}, unexpected {extra[:5]}, "
+            f"shape mismatch {bad[:5]}); resume with the checkpoint's model config or use a new train.out_dir"
+        )
+    return st
+
+
 def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_name: str | None = None,
                     restore_rng: bool = True) -> dict[str, Any]:  # fmt: skip
     """Restore model (+ optimiser and RNG) from ``folder``; returns the JSON state."""
     folder = Path(folder)
     st = read_state(folder, model_name=model_name)
     load_weights(model, folder / "model.safetensors", where=str(folder))
-    tens = load_file(str(folder / "trainer.safetensors"))
+    tens = (
+        _load_tensors(folder / "trainer.safetensors", folder)
+        if (optimizer is not None or restore_rng)
+        else {}
+    )
     if optimizer is not None:
         optimizer.load_state_dict(_opt_join(tens, st["optimizer"]))
     if restore_rng:
@@ -198,7 +303,10 @@ def load_exported(folder: str | os.PathLike):
     from biodyn.models import create_model
 
     folder = Path(folder)
-    cfg = json.loads((folder / "config.json").read_text())
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{folder / 'config.json'}: cannot read the export's config: {e}") from None
     if cfg.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(
             f"{folder}: export format {cfg.get('format_version')} is newer than {FORMAT_VERSION}"

@@ -68,3 +68,64 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     fewshot: FewShotConfig = field(default_factory=FewShotConfig)
+
+
+# numeric settings of TrainConfig: name -> (low, high, low_open, integer); high None = unbounded
+_TRAIN_RANGES: dict[str, tuple[float | None, float | None, bool, bool]] = {
+    "seed": (0, None, False, True),
+    "batch_size": (1, None, False, True),
+    "accum_steps": (1, None, False, True),
+    "max_steps": (1, None, False, True),
+    "lr": (0, None, False, False),
+    "min_lr_ratio": (0, 1, False, False),
+    "warmup_steps": (0, None, False, True),
+    "weight_decay": (0, None, False, False),
+    "grad_clip": (0, None, False, False),
+    "eval_every": (0, None, False, True),
+    "ckpt_every": (0, None, False, True),
+    "log_every": (1, None, False, True),
+    "patience": (0, None, False, True),
+    "num_workers": (0, None, False, True),
+}
+
+
+def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfig:
+    """Range-check every setting of ``cfg``; raises :class:`~biodyn.errors.ConfigError` naming the first bad
+    one, its value and what is allowed. Called when a config is resolved (``biodyn train``, including
+    ``--print-config``) and by the :class:`~biodyn.train.trainer.Trainer`."""
+    import re
+
+    from biodyn.errors import ConfigError, check_option, check_range
+
+    for name, (low, high, low_open, integer) in _TRAIN_RANGES.items():
+        check_range(f"{prefix}.{name}", getattr(cfg, name), low=low, high=high, low_open=low_open,
+                    integer=integer)  # fmt: skip
+    check_range(f"{prefix}.positive_ratio", cfg.positive_ratio, low=0, high=1, low_open=True, high_open=True)
+    betas = list(cfg.betas)
+    if len(betas) != 2:
+        raise ConfigError(f"invalid {prefix}.betas={betas!r}; allowed: two numbers in [0, 1)")
+    for k, b in enumerate(betas):
+        check_range(f"{prefix}.betas[{k}]", b, low=0, high=1, high_open=True)
+    check_option(f"{prefix}.task", cfg.task, ("multiclass", "multilabel", "per_sample"))
+    check_option(f"{prefix}.sampler", cfg.sampler, ("uniform", "balanced"))
+    check_option(f"{prefix}.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
+    check_option(f"{prefix}.precision", cfg.precision, ("auto", "fp32", "bf16"))
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(cfg.device)):
+        raise ConfigError(f"invalid {prefix}.device={cfg.device!r}; allowed: auto, cpu, cuda, cuda:N, mps")
+    if not str(cfg.out_dir).strip():
+        raise ConfigError(f"invalid {prefix}.out_dir={cfg.out_dir!r}; allowed: a folder path")
+    return cfg
+
+
+def validate_experiment(exp: ExperimentConfig) -> ExperimentConfig:
+    """:func:`validate_train_config` plus the data and few-shot settings of an experiment."""
+    from biodyn.errors import check_option, check_range
+
+    validate_train_config(exp.train)
+    for name in ("limit", "n_outputs"):
+        value = getattr(exp.data, name)
+        if value is not None:
+            check_range(f"data.{name}", value, low=1, integer=True)
+    check_range("fewshot.budget", exp.fewshot.budget, low=0, high=1, low_open=True)
+    check_option("fewshot.mode", exp.fewshot.mode, ("finetune", "linear_probe"))
+    return exp

@@ -52,9 +52,18 @@ def compose_config(overrides: list[str] | None = None, *, config_dir_: str | os.
 
 
 def to_dataclass(cfg):
+    """The :class:`~biodyn.train.config.ExperimentConfig` of a composed config, range-checked
+    (:func:`~biodyn.train.config.validate_experiment`)."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    return OmegaConf.to_object(cfg)
+    from biodyn.train.config import validate_experiment
+
+    try:
+        exp = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as e:
+        raise ConfigError(f"bad config: {e}") from e
+    return validate_experiment(exp)
 
 
 def _records(corpus, limit: int | None):
@@ -163,6 +172,12 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         )
         exp.train.batch_size = max(1, len(sub) // world)
     out_dir = Path(exp.train.out_dir)
+    if exp.train.resume:  # refuse a checkpoint that does not fit before anything in out_dir is rewritten
+        from biodyn.train.checkpoint import check_resumable, resolve_checkpoint
+
+        last = resolve_checkpoint(out_dir / "checkpoints" / "last")
+        if last is not None:
+            check_resumable(last, model=model, model_name=exp.model.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
     atomic_write_text(out_dir / "config.yaml", resolved)

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset, Subset
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from biodyn.train.config import TrainConfig
+from biodyn.train.config import TrainConfig, validate_train_config
 from biodyn.train.data import IndexBatchSampler, ResumableBatchSampler, eval_batches, make_loader
 from biodyn.train.nan_guard import NonFiniteError, install_nan_hooks, nan_debug_enabled
 from biodyn.train.optim import lr_at, param_groups
@@ -44,9 +44,7 @@ class Trainer:
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
                  cfg: TrainConfig | None = None, *, model_name: str | None = None,
                  model_config: dict[str, Any] | None = None, parameters=None, labels=None):  # fmt: skip
-        self.cfg = cfg = cfg or TrainConfig()
-        check_option("train.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
-        check_option("train.precision", cfg.precision, ("auto", "fp32", "bf16"))
+        self.cfg = cfg = validate_train_config(cfg or TrainConfig())
         self.task = get_task(cfg.task)
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
@@ -121,6 +119,11 @@ class Trainer:
     def resume(self, which: str = "last") -> bool:
         folder = resolve_checkpoint(self.out_dir / "checkpoints" / which)
         if folder is None:
+            if self.is_main:
+                import sys
+
+                print(f"train.resume=true: no checkpoint in {self.out_dir / 'checkpoints' / which}; starting fresh",
+                      file=sys.stderr)  # fmt: skip
             return False
         st = load_checkpoint(folder, model=self.model, optimizer=self.optimizer, model_name=self.model_name)
         self.step = int(st["step"])
@@ -131,14 +134,33 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------- logging
     def _open_logs(self) -> None:
+        """Open ``log.jsonl`` (and tensorboard) so that each step is logged once: a fresh run starts an empty
+        log, a resumed one drops the rows past the checkpoint's step (a killed run logged them, and they are
+        trained again)."""
         if not self.is_main:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.out_dir / "log.jsonl", "a")
+        log = self.out_dir / "log.jsonl"
+        kept = []
+        if self.step > 0 and log.exists():
+            for line in log.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:  # a line cut short by the kill
+                    continue
+                if isinstance(row, dict) and int(row.get("step", 0)) <= self.step:
+                    kept.append(line + "\n")
+        from biodyn.utils import atomic_write_text
+
+        atomic_write_text(log, "".join(kept))
+        self._log = open(log, "a")
         if self.cfg.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(str(self.out_dir / "tb"))
+            # purge_step drops the killed run's events past the checkpoint
+            self._writer = SummaryWriter(
+                str(self.out_dir / "tb"), purge_step=self.step + 1 if self.step else None
+            )
 
     def _emit(self, row: dict) -> None:
         self.history.append(row)
