@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from biodyn.errors import DataRootError
+
 DATA_ROOT_ENV = "BIODYN_DATA_ROOT"
 
 
@@ -30,14 +32,14 @@ def data_root(required: bool = False) -> Path | None:
         if p.is_dir():
             return p
         if required:
-            raise FileNotFoundError(f"${DATA_ROOT_ENV}={env} is not a directory")
+            raise DataRootError(f"${DATA_ROOT_ENV}={env} is not a directory")
         return None
     repo = Path(__file__).resolve().parents[2]
     for cand in (Path.cwd() / ".." / "shared" / "data", repo / ".." / "shared" / "data"):
         if cand.is_dir():
             return cand.resolve()
     if required:
-        raise FileNotFoundError(
+        raise DataRootError(
             f"no data root: set ${DATA_ROOT_ENV} or place the sample recordings in ../shared/data"
         )
     return None

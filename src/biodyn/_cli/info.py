@@ -14,6 +14,7 @@ def run(args) -> int:
 
     from biodyn._cli._common import print_table, write_json
     from biodyn.datasets import get_corpus
+    from biodyn.errors import DataRootError, NothingMatchedError, RecordingError
     from biodyn.utils import data_root
 
     root = args.root
@@ -21,10 +22,13 @@ def run(args) -> int:
         base = data_root()
         folder = {"sleepedf": "sleep_edf"}.get(args.dataset, args.dataset)
         if base is None or not (base / folder).is_dir():
-            raise SystemExit(f"biodyn info: no --root given and no {folder}/ under the data root")
+            raise DataRootError(f"info {args.dataset}: no --root given and no {folder}/ under the data root")
         root = base / folder
     corpus = get_corpus(args.dataset, root)
     s = corpus.summary()
+    if not s["records"]:
+        raise NothingMatchedError(f"{root}: no recordings of {args.dataset} found there")
+    bad = s.pop("bad_files", {})
     missing = s.pop("missing_signal_files")
     rows = list(s.items())
     rows.append(
@@ -36,5 +40,14 @@ def run(args) -> int:
             f"note: no signal files found; the figures above come from the label files only ({len(missing)} missing)"
         )
     s["missing_signal_files"] = missing
+    s["bad_files"] = bad
     write_json(args.json, s)
+    if bad:  # the rest is summarised above; the bad files are named and the exit status says so
+        import sys
+
+        for path, problem in bad.items():
+            print(f"biodyn: error: {path}: {problem}", file=sys.stderr)
+        print(f"biodyn: error: {len(bad)} of {s['records']} files could not be read; the summary covers the rest",
+              file=sys.stderr)  # fmt: skip
+        return RecordingError.exit_code
     return 0

@@ -53,7 +53,12 @@ class WindowDataset(Dataset):
         self.entries: list[dict[str, Any]] = []
         for d in dirs:
             for f in sorted((d / "records").glob("*.json")):
-                e = json.loads(f.read_text())
+                try:
+                    e = json.loads(f.read_text())
+                except ValueError as err:
+                    raise CacheError(
+                        f"{f}: damaged record entry ({err}); rerun `biodyn build-cache`"
+                    ) from None
                 if (splits is None or e["split"] in splits) and (keep is None or e["record_id"] in keep):
                     e["dir"] = str(d / "records")
                     self.entries.append(e)
@@ -105,7 +110,17 @@ class WindowDataset(Dataset):
         m = self._maps.get((k, key))
         if m is None:
             e = self.entries[k]
-            m = np.load(Path(e["dir"]) / e[key], mmap_mode="r")
+            path = Path(e["dir"]) / e[key]
+            try:
+                m = np.load(path, mmap_mode="r")
+            except (
+                OSError,
+                ValueError,
+            ) as err:  # numpy's "mmap length is greater than file size" names no file
+                raise CacheError(
+                    f"{path}: damaged cache file of record {e['record_id']} ({err}); rerun `biodyn build-cache` "
+                    "into this folder: it checks every record and rebuilds damaged ones"
+                ) from None
             self._maps[(k, key)] = m
         return m
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from biodyn.errors import DataRootError, RecordingError
 from biodyn.signal.config import PreprocessConfig
 from biodyn.types import Recording
 
@@ -57,7 +58,7 @@ class Corpus(ABC):
     def __init__(self, root: str | Path):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"{self.name}: data root {self.root} is not a directory")
+            raise DataRootError(f"{self.name}: data root {self.root} is not a directory")
 
     @abstractmethod
     def records(self) -> list[RecordRef]:
@@ -82,14 +83,27 @@ class Corpus(ABC):
         return summarize(self.name, refs, infos, missing)
 
     def header_infos(self, refs: list[RecordRef]) -> tuple[list[dict[str, Any]], list[str]]:
-        """:meth:`record_info` of every record whose signal file exists, and the paths that do not."""
+        """:meth:`record_info` of every record whose signal file exists, and the paths that do not.
+
+        A file that cannot be read (a :class:`~biodyn.errors.RecordingError`) does not stop the summary: it
+        goes to :attr:`bad_files` (``{path: problem}``), which :func:`summarize` reports, and the rest is
+        summarised."""
+        self.bad_files: dict[str, str] = {}
         infos, missing = [], []
         for ref in refs:
             try:
                 infos.append(self.record_info(ref))
             except FileNotFoundError:
                 missing.append(str(ref.path))
+            except RecordingError as e:
+                self.bad_files[e.path or str(ref.path)] = e.problem
         return infos, missing
+
+    def note_bad(self, error: RecordingError, ref: RecordRef | None = None) -> None:
+        """Record a file that a summary could not read (see :meth:`header_infos`)."""
+        if not hasattr(self, "bad_files"):
+            self.bad_files = {}
+        self.bad_files[error.path or (str(ref.path) if ref else "?")] = error.problem
 
     def record_info(self, ref: RecordRef) -> dict[str, Any]:
         """``{"channels": [...], "fs": [...], "duration_s": float}`` from headers; FileNotFoundError if absent."""
@@ -101,9 +115,9 @@ class Corpus(ABC):
 
 
 def summarize(
-    name: str, refs: list[RecordRef], infos: list[dict], missing: list[str], **extra
+    name: str, refs: list[RecordRef], infos: list[dict], missing: list[str], *, bad_files=None, **extra
 ) -> dict[str, Any]:
-    """The common part of a corpus summary."""
+    """The common part of a corpus summary; ``bad_files`` ``{path: problem}`` lists files that could not be read."""
     channels = sorted({c for i in infos for c in i["channels"]})
     rates = sorted({float(f) for i in infos for f in i["fs"]})
     out: dict[str, Any] = {
@@ -116,6 +130,7 @@ def summarize(
         "rates_hz": rates,
         "hours": round(sum(i["duration_s"] for i in infos) / 3600, 4),
         "missing_signal_files": missing,
+        "bad_files": dict(bad_files or {}),
     }
     out.update(extra)
     return out

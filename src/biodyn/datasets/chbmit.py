@@ -202,7 +202,7 @@ class CHBMIT(Corpus):
         n_seiz = sum(len(v) for v in seizures.values())
         listed = sorted({canonical_name(c) for r in refs for c in r.meta["channels"]})
         out = summarize(
-            self.name, refs, infos, missing,
+            self.name, refs, infos, missing, bad_files=self.bad_files,
             labels={"seizures": n_seiz, "files_with_seizures": len(seizures),
                     "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3)},
             channels_in_summary=listed,

@@ -77,12 +77,18 @@ class EEGMMIDB(Corpus):
         return Target(per_sample=y, classes=self.classes)
 
     def summary(self) -> dict[str, Any]:
+        from biodyn.errors import RecordingError
         from biodyn.io import read_edf_annotations
 
         refs = self.records()
-        infos = [self.record_info(r) for r in refs]
+        infos, missing = self.header_infos(refs)
         counts: Counter = Counter()
         for r in refs:
-            counts.update(r.meta["map"].get(e.label, e.label) for e in read_edf_annotations(r.path))
-        return summarize(self.name, refs, infos, [], label_counts={c: counts.get(c, 0) for c in CLASSES},
-                         runs=len({r.meta["run"] for r in refs}))  # fmt: skip
+            if str(r.path) in self.bad_files or str(r.path) in missing:
+                continue
+            try:
+                counts.update(r.meta["map"].get(e.label, e.label) for e in read_edf_annotations(r.path))
+            except RecordingError as e:
+                self.note_bad(e, r)
+        return summarize(self.name, refs, infos, missing, label_counts={c: counts.get(c, 0) for c in CLASSES},
+                         runs=len({r.meta["run"] for r in refs}), bad_files=self.bad_files)  # fmt: skip

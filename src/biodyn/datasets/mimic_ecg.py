@@ -10,7 +10,7 @@ import csv
 from typing import Any
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, summarize
-from biodyn.errors import RecordingError
+from biodyn.errors import DataRootError, RecordingError
 from biodyn.signal.config import CLDTRANS_ECG, PreprocessConfig
 from biodyn.types import Recording
 
@@ -27,7 +27,7 @@ class MIMICECG(Corpus):
     def records(self) -> list[RecordRef]:
         table = self.root / "record_list.csv"
         if not table.exists():
-            raise FileNotFoundError(f"{table}: MIMIC-IV-ECG record list not found")
+            raise DataRootError(f"{table}: MIMIC-IV-ECG record list not found")
         refs = []
         with open(table, newline="") as f:
             reader = csv.DictReader(f)
@@ -58,4 +58,5 @@ class MIMICECG(Corpus):
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()
-        return summarize(self.name, refs, [self.record_info(r) for r in refs], [])
+        infos, missing = self.header_infos(refs)
+        return summarize(self.name, refs, infos, missing, bad_files=self.bad_files)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, summarize
-from biodyn.errors import RecordingError
+from biodyn.errors import DataRootError, RecordingError
 from biodyn.signal.config import CLDTRANS_ECG, PreprocessConfig
 from biodyn.types import Recording
 
@@ -59,7 +59,9 @@ class PTBXL(Corpus):
         self.sampling_rate = sampling_rate
         self.database = self.root / "ptbxl_database.csv"
         if not self.database.exists():
-            raise FileNotFoundError(f"{self.database}: PTB-XL database table not found")
+            raise DataRootError(
+                f"{self.database}: PTB-XL database table not found; is {self.root} a PTB-XL folder?"
+            )
         self.scp = read_scp_statements(self.root / "scp_statements.csv")
 
     def rows(self) -> list[dict[str, Any]]:
@@ -121,12 +123,12 @@ class PTBXL(Corpus):
     def summary(self) -> dict[str, Any]:
         all_refs = self._record_refs(present_only=False)
         present = {r.record_id for r in self.records()}
-        infos = [self.record_info(r) for r in all_refs if r.record_id in present]
+        infos, _ = self.header_infos([r for r in all_refs if r.record_id in present])
         counts = Counter(c for r in all_refs for c in r.meta["superclasses"])
         counts["no_class"] = sum(1 for r in all_refs if not r.meta["superclasses"])
         return summarize(
             self.name, all_refs, infos, [str(r.path) for r in all_refs if r.record_id not in present],
             label_counts={k: counts.get(k, 0) for k in (*SUPERCLASSES, "no_class")},
             folds=dict(sorted(Counter(r.meta["strat_fold"] for r in all_refs).items())),
-            sampling_rate=self.sampling_rate,
+            sampling_rate=self.sampling_rate, bad_files=self.bad_files,
         )  # fmt: skip

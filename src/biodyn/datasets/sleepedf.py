@@ -96,6 +96,6 @@ class SleepEDF(Corpus):
             if r.meta["hypnogram"] is not None:
                 counts += stage_epochs(read_hypnogram(r.meta["hypnogram"]))
         return summarize(
-            self.name, refs, infos, missing, label_counts={k: counts.get(k, 0) for k in (*STAGES, "unlabelled")},
+            self.name, refs, infos, missing, bad_files=self.bad_files, label_counts={k: counts.get(k, 0) for k in (*STAGES, "unlabelled")},
             label_unit="30 s epochs",
         )  # fmt: skip

@@ -82,16 +82,22 @@ class TUSZ(Corpus):
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()
-        infos, counts, seconds = [], Counter(), 0.0
+        from biodyn.errors import RecordingError
+
+        infos, missing = self.header_infos(refs)
+        counts, seconds = Counter(), 0.0
         for r in refs:
-            infos.append(self.record_info(r))
-            ann = read_tusz_csv(self._labels_path(r))
+            try:
+                ann = read_tusz_csv(self._labels_path(r))
+            except RecordingError as e:
+                self.note_bad(e, r)
+                continue
             for e in ann.events:
                 counts[e.label] += 1
                 if e.label in TUSZ_SEIZURE_LABELS:
                     seconds += e.duration_s
         splits = Counter(r.split for r in refs)
         return summarize(
-            self.name, refs, infos, [], label_counts=dict(counts), seizure_seconds=round(seconds, 3),
-            splits=dict(splits),
+            self.name, refs, infos, missing, label_counts=dict(counts), seizure_seconds=round(seconds, 3),
+            splits=dict(splits), bad_files=self.bad_files,
         )  # fmt: skip

@@ -6,6 +6,7 @@ lies about the file's size is an error that names the file, never a silently sho
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -91,6 +92,23 @@ def read_edf_header(path: str | os.PathLike) -> EdfHeader:
             raise RecordingError(
                 path, f"samples per record of signal {labels[i]!r} is not an integer: {s!r}"
             ) from None
+    data_signals = [i for i, lab in enumerate(labels) if lab not in ANNOTATION_LABELS]
+    for i in range(ns):
+        if spr[i] < 0 or (spr[i] == 0 and i in data_signals):
+            raise RecordingError(
+                path,
+                f"header field 'samples per record' of signal {labels[i]!r} is {spr[i]}; allowed: an integer >= 1",
+            )
+    if n_records < -1:
+        raise RecordingError(
+            path, f"header field 'number of data records' is {n_records}; allowed: -1 (unknown) or >= 0"
+        )
+    # a record duration of 0 is allowed only in annotation-only EDF+ files (EDF+ spec, section 2.2.4)
+    if not math.isfinite(duration) or duration < 0 or (duration == 0 and data_signals):
+        raise RecordingError(
+            path, f"header field 'data record duration' is {duration!r} s; allowed: a finite number > 0"
+        )
+    _check_calibration(path, rest, ns, labels, data_signals)
     hdr = EdfHeader(is_bdf, header_bytes, n_records, duration, labels, spr)
     data_bytes = size - header_bytes
     if hdr.record_bytes <= 0:
@@ -120,6 +138,40 @@ def read_edf_header(path: str | os.PathLike) -> EdfHeader:
     return hdr
 
 
+def _check_calibration(path, rest: bytes, ns: int, labels: list[str], data_signals: list[int]) -> None:
+    """Physical and digital min/max of every data signal: numbers, finite, with max != min (a signal whose
+    range is empty cannot be converted to physical units)."""
+    fields = {}
+    for what, start in (("physical minimum", 104), ("physical maximum", 112), ("digital minimum", 120),
+                        ("digital maximum", 128)):  # fmt: skip
+        vals = []
+        for i in range(ns):
+            s = _field(rest, start * ns + 8 * i, 8, what, path)
+            try:
+                v = float(s)
+            except ValueError:
+                v = None
+            if i in data_signals and (v is None or not math.isfinite(v)):
+                raise RecordingError(
+                    path, f"header field {what!r} of signal {labels[i]!r} is not a number: {s!r}"
+                )
+            vals.append(v)
+        fields[what] = vals
+    for i in data_signals:
+        dmin, dmax = fields["digital minimum"][i], fields["digital maximum"][i]
+        pmin, pmax = fields["physical minimum"][i], fields["physical maximum"][i]
+        if dmax <= dmin:
+            raise RecordingError(
+                path, f"header fields 'digital minimum'/'digital maximum' of signal {labels[i]!r} are {dmin:g}/"
+                f"{dmax:g}; allowed: maximum > minimum (the signal cannot be calibrated)",
+            )  # fmt: skip
+        if pmax == pmin:
+            raise RecordingError(
+                path, f"header fields 'physical minimum'/'physical maximum' of signal {labels[i]!r} are both "
+                f"{pmin:g}; allowed: two different values (the signal cannot be calibrated)",
+            )  # fmt: skip
+
+
 def _open(path: Path, hdr: EdfHeader):
     import edfio
 
@@ -131,19 +183,25 @@ def _open(path: Path, hdr: EdfHeader):
             raise RecordingError(path, f"malformed EDF/BDF content: {e}") from e
 
 
-def _events(edf) -> list[Event]:
+def _events(edf, path=None) -> list[Event]:
     out = []
-    for a in edf.annotations:
+    for k, a in enumerate(edf.annotations):
         text = (a.text or "").strip()
         if text:
-            out.append(Event(onset_s=float(a.onset), duration_s=float(a.duration or 0.0), label=text))
+            onset, duration = float(a.onset), float(a.duration or 0.0)
+            if not (math.isfinite(onset) and math.isfinite(duration)):
+                raise RecordingError(
+                    path,
+                    f"annotation {k} ({text!r}): onset {onset} s, duration {duration} s; allowed: finite seconds",
+                )
+            out.append(Event(onset_s=onset, duration_s=duration, label=text))
     return out
 
 
 def read_edf_annotations(path: str | os.PathLike) -> list[Event]:
     """Annotations of an EDF+/BDF+ file (e.g. an annotation-only Sleep-EDF hypnogram)."""
     path = Path(path)
-    return _events(_open(path, read_edf_header(path)))
+    return _events(_open(path, read_edf_header(path)), path)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -223,7 +281,9 @@ def read_edf(
         "original_fs": rates,
         "units": [sigs[i].physical_dimension for i in keep],
     }
-    return Recording(data=data, fs=target, channels=[names[i] for i in keep], events=_events(edf), meta=meta)
+    return Recording(
+        data=data, fs=target, channels=[names[i] for i in keep], events=_events(edf, path), meta=meta
+    )
 
 
 def write_edf(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ def _interval(path: Path, lineno: int, start: str, stop: str, line: str) -> tupl
         a, b = float(start), float(stop)
     except ValueError:
         raise RecordingError(path, f"line {lineno}: start/stop are not numbers: {line!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise RecordingError(
+            path, f"line {lineno}: start={start} stop={stop}; allowed: finite seconds (no nan/inf): {line!r}"
+        )
     if a < 0 or b < a:
         raise RecordingError(path, f"line {lineno}: invalid interval start={a} stop={b}")
     return a, b
@@ -91,8 +96,12 @@ def read_tusz_csv(path: str | os.PathLike) -> AnnotationFile:
     if "duration" in header:
         try:
             duration = float(header["duration"].split()[0])
-        except ValueError:
+        except (ValueError, IndexError):
             raise RecordingError(path, f"header: duration is not a number: {header['duration']!r}") from None
+        if not math.isfinite(duration) or duration < 0:
+            raise RecordingError(
+                path, f"header: duration = {header['duration']!r}; allowed: finite seconds >= 0"
+            )
     return AnnotationFile(path, events, duration, header, event_lines)
 
 
@@ -129,8 +138,17 @@ def read_event_json(path: str | os.PathLike) -> AnnotationFile:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise RecordingError(path, f"not a biodyn event list: {e}") from None
     for k, e in enumerate(events):
-        if e.duration_s < 0:
-            raise RecordingError(path, f"event {k}: negative duration {e.duration_s}")
+        if not (math.isfinite(e.onset_s) and math.isfinite(e.duration_s)):
+            raise RecordingError(
+                path,
+                f"event {k}: onset_s={e.onset_s} duration_s={e.duration_s}; allowed: finite seconds (no nan/inf)",
+            )
+        if e.onset_s < 0 or e.duration_s < 0:
+            raise RecordingError(
+                path, f"event {k}: negative onset_s={e.onset_s} or duration_s={e.duration_s}"
+            )
+    if duration is not None and (not math.isfinite(duration) or duration < 0):
+        raise RecordingError(path, f"duration_s={duration}; allowed: finite seconds >= 0")
     return AnnotationFile(path, events, duration, {}, list(range(len(events))))
 
 

@@ -111,6 +111,8 @@ def read_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
         if not p.exists():
             raise RecordingError(path, f"line {lineno}: annotation file {p} does not exist")
         out.append(p)
+    if not out:
+        raise RecordingError(path, "the list names no annotation files (empty, or only comments)")
     return out
 
 

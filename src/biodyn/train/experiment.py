@@ -88,7 +88,14 @@ def build_data(exp) -> dict[str, Any]:
 
     distributed = dist.is_available() and dist.is_initialized()
     if not distributed or dist.get_rank() == 0:  # one rank builds the cache, the others wait
-        report = build_cache(corpus, cache_dir, records=_records(corpus, d.limit), progress=False)
+        report = build_cache(
+            corpus, cache_dir, records=_records(corpus, d.limit), progress=exp.train.progress
+        )
+        import sys
+
+        print(f"cache {d.corpus}: built {len(report.built)}, reused {len(report.skipped)}, failed "
+              f"{len(report.failed)} records ({report.n_windows} windows, {report.seconds:.1f} s) -> {cache_dir}",
+              file=sys.stderr)  # fmt: skip
         if report.all_failed:
             raise ConfigError(f"data: no record of {d.corpus} could be cached: {report.failed}")
     if distributed:
