@@ -158,8 +158,8 @@ def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
                         color=line[0].get_color())  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("label budget (%)")
-    lo, hi = metric_range(metric)
-    ax.set_ylabel(f"{metric} (mean, 95 % CI clipped to its range)" if lo is not None else metric)
+    bounded = metric_range(metric) != (None, None)
+    ax.set_ylabel(f"{metric} (mean, 95 % CI clipped to its range)" if bounded else metric)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
