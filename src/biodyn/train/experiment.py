@@ -154,6 +154,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     mcfg = {"n_chans": int(x0.shape[0]), "n_outputs": int(n_outputs), "n_times": int(x0.shape[-1]),
             "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
     model = create_model(exp.model.name, **mcfg)
+    mcfg = model.init_config()  # every field, as the model holds it: what rebuilds it
     params = None
     from biodyn.errors import check_option
 

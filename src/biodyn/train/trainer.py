@@ -68,7 +68,8 @@ class Trainer:
         model: a module mapping ``x`` ``(B, C, T)`` to logits.
         train_ds / val_ds: datasets whose items are dicts (``x``, ``y``, optional ``mask``, ``meta``).
         cfg: :class:`TrainConfig`.
-        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused).
+        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused);
+            default: what a model built by ``create_model`` says (``model_name``, ``init_config()``).
     """
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
@@ -90,7 +91,10 @@ class Trainer:
             self.device = torch.device(cfg.device)
         self.model = model.to(self.device)
         self.objective = Objective(self.model, self.task)
-        self.model_name, self.model_config = model_name, model_config or {}
+        # a model built by create_model knows its name and the arguments that rebuild it
+        self.model_name = model_name or getattr(model, "model_name", None)
+        init_config = getattr(model, "init_config", None)
+        self.model_config = model_config or (init_config() if callable(init_config) else {})
         self.train_ds, self.val_ds = train_ds, val_ds
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
