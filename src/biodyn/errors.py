@@ -83,6 +83,12 @@ def check_range(name: str, value, *, low=None, high=None, low_open: bool = False
         raise ConfigError(f"invalid {name}={value!r}; allowed: {allowed}")
 
 
+class CheckpointError(BiodynError, ValueError):
+    """Saved weights that do not fit: another model, a newer format, missing files."""
+
+    exit_code = 4
+
+
 def check_option(name: str, value, allowed) -> None:
     """Raise :class:`ConfigError` unless ``value`` is one of ``allowed`` (MNE's ``_check_option``)."""
     allowed = list(allowed)

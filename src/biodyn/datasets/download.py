@@ -233,7 +233,7 @@ def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jo
         sums = {p: h for p, h in sums.items() if fnmatch.fnmatch(p, only)}
         if not sums:
             raise DownloadError(f"--only {only!r} matches no file of {dataset}'s SHA256SUMS.txt")
-    from biodyn.utils import atomic_write_text
+    from biodyn.atomic import atomic_write_text
 
     to.mkdir(parents=True, exist_ok=True)
     atomic_write_text(safe_destination(to, "SHA256SUMS.txt"), sums_text)

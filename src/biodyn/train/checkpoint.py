@@ -24,57 +24,15 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from biodyn.errors import BiodynError
+from biodyn.errors import CheckpointError
+from biodyn.models._pretrained import load_weights, safetensors_shapes, save_weights
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(BiodynError, ValueError):
-    """A checkpoint that does not fit: another model, a newer format, missing files."""
-
-    exit_code = 4
+__all__ = ["CheckpointError", "load_checkpoint", "read_state", "resolve_checkpoint", "save_checkpoint"]
 
 
 def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
-
-
-def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
-    save_file(_tensors(model.state_dict()), str(path))
-
-
-def safetensors_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
-    """``{name: shape}`` from a safetensors file's header, after checking that the file holds every byte the
-    header promises; a truncated or garbled file is a :class:`CheckpointError` naming it (nothing is loaded)."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise CheckpointError(f"{path}: truncated: {size} bytes, not a safetensors file")
-            n = int.from_bytes(head, "little")
-            if n <= 0 or 8 + n > size:
-                raise CheckpointError(f"{path}: truncated: header of {n} bytes, file holds {size}")
-            meta = json.loads(f.read(n))
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot read: {e.strerror or e}") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path}: not a safetensors file (bad header: {e})") from None
-    end, shapes = 0, {}
-    for name, info in meta.items():
-        if name == "__metadata__":
-            continue
-        try:
-            end = max(end, int(info["data_offsets"][1]))
-            shapes[name] = tuple(int(d) for d in info["shape"])
-        except (KeyError, TypeError, ValueError, IndexError):
-            raise CheckpointError(f"{path}: not a safetensors file (bad entry {name!r})") from None
-    if 8 + n + end != size:
-        raise CheckpointError(
-            f"{path}: truncated or padded: header promises {8 + n + end} bytes, file holds {size}"
-        )
-    return shapes
 
 
 def _load_tensors(path: Path, folder: Path | None = None) -> dict[str, torch.Tensor]:
@@ -113,22 +71,6 @@ def _intact_note(folder: Path | None) -> str:
     return "; there is no other checkpoint"
 
 
-def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str = "") -> None:
-    """Load ``model.safetensors`` into ``model``; a key/shape mismatch is a :class:`CheckpointError`, and so
-    is a truncated or unreadable file (naming it)."""
-    path = Path(path)
-    sd = _load_tensors(path, path.parent)
-    own = model.state_dict()
-    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    bad = [k for k in own if k in sd and tuple(own[k].shape) != tuple(sd[k].shape)]
-    if missing or extra or bad:
-        raise CheckpointError(
-            f"{where or path}: weights do not fit this model (missing {missing[:5]}, unexpected {extra[:5]}, "
-            f"shape mismatch {bad[:5]}); was it saved from another model?"
-        )
-    model.load_state_dict(sd)
-
-
 def _opt_split(opt_sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
     tens: dict[str, torch.Tensor] = {}
     plain: dict[str, dict] = {}
@@ -164,7 +106,7 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
     """Write a checkpoint folder atomically (temp folder + rename); ``state`` is JSON-able."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    from biodyn.utils import honour_umask, temp_prefix
+    from biodyn.atomic import honour_umask, temp_prefix
 
     tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(folder.name), dir=folder.parent))
     try:
@@ -267,7 +209,10 @@ def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_n
     """Restore model (+ optimiser and RNG) from ``folder``; returns the JSON state."""
     folder = Path(folder)
     st = read_state(folder, model_name=model_name)
-    load_weights(model, folder / "model.safetensors", where=str(folder))
+    try:
+        load_weights(model, folder / "model.safetensors", where=str(folder))
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
     tens = (
         _load_tensors(folder / "trainer.safetensors", folder)
         if (optimizer is not None or restore_rng)
@@ -282,35 +227,3 @@ def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_n
         npst = st["rng"]["numpy"]
         np.random.set_state((npst[0], np.asarray(npst[1], dtype=np.uint32), npst[2], npst[3], npst[4]))  # noqa: NPY002
     return st
-
-
-def export_model(model, folder: str | os.PathLike, *, name: str, config: dict[str, Any]) -> Path:
-    """Export weights as ``model.safetensors`` + ``config.json`` (``{"name", "config", "format_version"}``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    from biodyn.utils import atomic_path, atomic_write_json
-
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_weights(model, tmp)
-    atomic_write_json(
-        folder / "config.json", {"format_version": FORMAT_VERSION, "name": name, "config": config}
-    )
-    return folder
-
-
-def load_exported(folder: str | os.PathLike):
-    """Rebuild a model from :func:`export_model`'s folder (no unpickling)."""
-    from biodyn.models import create_model
-
-    folder = Path(folder)
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / 'config.json'}: cannot read the export's config: {e}") from None
-    if cfg.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{folder}: export format {cfg.get('format_version')} is newer than {FORMAT_VERSION}"
-        )
-    model = create_model(cfg["name"], **cfg["config"])
-    load_weights(model, folder / "model.safetensors", where=str(folder))
-    return model
