@@ -15,7 +15,7 @@ from biodyn.datasets.ptbxl import PTBXL
 from biodyn.datasets.sleepedf import SleepEDF
 from biodyn.datasets.synthetic import Synthetic
 from biodyn.datasets.tusz import TUSZ
-from biodyn.errors import check_option
+from biodyn.errors import ConfigError, check_option
 
 CORPORA: dict[str, type[Corpus]] = {
     c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic)
@@ -33,5 +33,5 @@ def get_corpus(name: str, root=None, **kwargs) -> Corpus:
     ``mimic_ecg``, ``synthetic``); ``kwargs`` go to its constructor."""
     check_option("dataset", name, CORPORA)
     if root is None and name != "synthetic":
-        raise ValueError(f"{name}: a data root is required (--root DIR)")
+        raise ConfigError(f"{name}: a data root is required (--root DIR)")
     return CORPORA[name](root, **kwargs)
