@@ -77,7 +77,7 @@ def test_debug_flag_lets_the_error_through(tmp_path, where):
     bad = tmp_path / "x.edf"
     bad.write_bytes(b"0" * 100)
     args = ["lags", str(bad), "--out", str(tmp_path / "o")]
-    with pytest.raises(RecordingError, match="x.edf"):
+    with pytest.raises(RecordingError, match=r"x\.edf"):
         main(["--debug", *args] if where == "before" else [*args, "--debug"])
 
 
