@@ -133,6 +133,8 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
             },
         }
         (tmp / "state.json").write_text(json.dumps(full))
+        for f in tmp.iterdir():  # safetensors writes its files 0600
+            honour_umask(f)
         # swap: the previous checkpoint stays readable as .<name>.old until the new one is in place, and
         # resolve_checkpoint() falls back to it if the process dies between the two renames
         old = previous_checkpoint(folder)
