@@ -221,3 +221,15 @@ def test_cache_files_honour_the_umask(tmp_path):
         os.umask(old)
     for f in [tmp_path / "manifest.json", *(tmp_path / "records").iterdir()]:
         assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [(["--jobs", "0"], "jobs=0"), (["--window-s", "-1"], "window_s=-1.0"), (["--stride-s", "nan"], "stride_s=nan"),
+     (["--shard", "5/3"], "shard=(5, 3)"), (["--shard", "a/b"], "--shard 'a/b'")],
+)  # fmt: skip
+def test_bad_build_cache_arguments_write_nothing(tmp_path, capsys, args, name):
+    before = tree(tmp_path)
+    code, _, err = run_cli(["build-cache", "synthetic", "--out", tmp_path / "c", *args], capsys)
+    assert code == 2 and name in one_error_line(err)
+    assert tree(tmp_path) == before

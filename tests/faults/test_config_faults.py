@@ -13,6 +13,7 @@ BAD = [
     ("min_lr_ratio", "1.5"), ("log_every", "0"), ("eval_every", "-5"), ("ckpt_every", "-1"), ("patience", "-1"),
     ("num_workers", "-2"), ("positive_ratio", "0"), ("positive_ratio", "1.2"), ("seed", "-3"),
     ("betas", "[0.9,1.5]"), ("betas", "[0.9]"), ("device", "gpu"), ("precision", "fp8"), ("task", "regression"),
+    ("loss_weights", "{recon: -1.0}"),
 ]  # fmt: skip
 
 

@@ -88,9 +88,12 @@ class Corpus(ABC):
         A file that cannot be read (a :class:`~biodyn.errors.RecordingError`) does not stop the summary: it
         goes to :attr:`bad_files` (``{path: problem}``), which :func:`summarize` reports, and the rest is
         summarised."""
+        from tqdm.auto import tqdm
+
         self.bad_files: dict[str, str] = {}
         infos, missing = [], []
-        for ref in refs:
+        # a bar only on a terminal (disable=None), and only while it runs (leave=False)
+        for ref in tqdm(refs, desc=f"reading {self.name} headers", unit="file", disable=None, leave=False):
             try:
                 infos.append(self.record_info(ref))
             except FileNotFoundError:

@@ -108,6 +108,8 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
         raise ConfigError(f"invalid {prefix}.betas={betas!r}; allowed: two numbers in [0, 1)")
     for k, b in enumerate(betas):
         check_range(f"{prefix}.betas[{k}]", b, low=0, high=1, high_open=True)
+    for term, w in dict(cfg.loss_weights or {}).items():
+        check_range(f"{prefix}.loss_weights.{term}", w, low=0)
     check_option(f"{prefix}.task", cfg.task, ("multiclass", "multilabel", "per_sample"))
     check_option(f"{prefix}.sampler", cfg.sampler, ("uniform", "balanced"))
     check_option(f"{prefix}.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
