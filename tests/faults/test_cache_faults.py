@@ -36,6 +36,7 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in state
 
 
+@pytest.mark.slow  # a real process to kill: ~7-20 s, most of it importing torch in the child
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_a_jobs_2_build_takes_its_workers_along(tmp_path):
     out, pids = tmp_path / "cache", tmp_path / "pids"

@@ -186,7 +186,7 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
                     label=str(f.parent.relative_to(results_dir)))  # fmt: skip
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
-    if len(logs) <= 10:
+    if len(logs) <= 10 and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=5)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
