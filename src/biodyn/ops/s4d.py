@@ -114,8 +114,8 @@ def _unlayout(x, tb):
 class _Workspace:
     """Full-size ``(chunk, B, H, nc, N)`` scratch tensors kept from block to block and into the backward pass.
 
-    Fresh 4-16 MiB CPU allocations are returned to the OS and page-faulted in again on every block (~30 % of the
-    time here); the blocks of one call share these buffers instead. Nothing handed back to the caller aliases them.
+    Fresh multi-MiB CPU allocations are returned to the OS and page-faulted in again on every block; the blocks of
+    one call share these buffers instead. Nothing handed back to the caller aliases them.
     """
 
     def __init__(self):
@@ -315,8 +315,8 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     Time is cut into blocks of ``block_size`` tokens, each a two-level scan over chunks of ``chunk_size``
     (``chunk_size + block_size / chunk_size`` vectorised steps per block instead of ``block_size``). Backward
     recomputes each block from its inputs and the state entering it, so memory is that of one block plus the
-    ``(B, T, H)`` inputs, not O(B H N T). The defaults were the fastest fwd+bwd at B4 H64 N16 T4096 on a
-    2-core CPU (block 256: ~15 % slower; 2048: slower again and 3x the memory).
+    ``(B, T, H)`` inputs, not O(B H N T). Smaller blocks pay more per-block overhead, larger ones more memory
+    (``benchmarks/bench_ssm.py`` times the choice).
     """
     _check(u, dt, A, B, C)
     if chunk_size < 1 or block_size < 1:

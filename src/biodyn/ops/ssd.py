@@ -155,11 +155,10 @@ def _chunks_block(x, dt, bm, cm, a, s, chunk, causal):
 
 
 class _Recomputed(torch.autograd.Function):
-    """``fn(*inputs)`` without keeping its graph: backward runs it again from the saved inputs. Whole-sequence
-    graphs kept ~2.3 GiB alive at T = 16384 (B4 H8 P64 N64), and first-touching that much fresh memory made
-    T = 16384 cost 5-6x T = 4096 on CPU; recomputing a block costs less than it saves. Not
-    ``torch.utils.checkpoint`` (as ``ops.fractional_delay`` uses): the reentrant form breaks
-    ``torch.autograd.grad`` and the non-reentrant one peaked at 2.1 GiB here against 1.2 GiB, same time."""
+    """``fn(*inputs)`` without keeping its graph: backward runs it again from the saved inputs. A whole-sequence
+    graph grows with T and first-touching that much fresh memory dominated long sequences; recomputing a block
+    costs less than it saves. Not ``torch.utils.checkpoint`` (as ``ops.fractional_delay`` uses): the reentrant
+    form breaks ``torch.autograd.grad`` and the non-reentrant one keeps a higher peak for the same time."""
 
     @staticmethod
     def forward(ctx, fn, *inputs):
