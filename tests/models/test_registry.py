@@ -38,6 +38,10 @@ def test_wrong_type_names_key_value_and_type():
         create_model("cnn1d", **{**SIG, "n_chans": 2.5})
     m = create_model("cnn1d", **SIG, dropout=0)  # an int where a float is expected is widened
     assert isinstance(m.cfg.dropout, float)
+    import numpy as np
+
+    m = create_model("cnn1d", **{**SIG, "n_chans": np.int64(2)}, width=np.int32(4))  # NumPy integers are ints
+    assert type(m.n_chans) is int and type(m.cfg.width) is int
 
 
 def test_unknown_model_and_missing_signal_args():

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
+
+from numpy import bool_ as np_bool
 
 from biodyn.errors import ConfigError
 
@@ -151,10 +154,11 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
         return value in args, value
     if hint is bool:
         return isinstance(value, bool), value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is int:  # NumPy integers count (and become ints); bools do not
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np_bool))
+        return ok, int(value) if ok else value
     if hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np_bool))
         return ok, float(value) if ok else value
     if hint is str:
         return isinstance(value, str), value

@@ -104,102 +104,13 @@ def latex_table(rows: list[dict], metric: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def metric_range(metric: str) -> tuple[float | None, float | None]:
-    """The values a metric can take (for clipping confidence intervals): losses ``[0, inf)``, kappa/MCC
-    ``[-1, 1]``, rates and areas (AUROC, AUPRC, accuracy, F1, ECE, sensitivity, ...) ``[0, 1]``."""
-    m = metric.lower()
-    if "loss" in m:
-        return 0.0, None
-    if "kappa" in m or "mcc" in m:
-        return -1.0, 1.0
-    if any(k in m for k in ("auroc", "auprc", "auc", "acc", "f1", "ece", "sens", "spec", "prec", "recall")):
-        return 0.0, 1.0
-    return None, None
-
-
-def clipped_interval(mean: float, half_width: float, metric: str) -> tuple[float, float]:
-    """``mean -/+ half_width`` clipped to :func:`metric_range`; returns the (lower, upper) error-bar lengths."""
-    lo, hi = metric_range(metric)
-    if math.isnan(half_width):
-        return 0.0, 0.0
-    a, b = mean - half_width, mean + half_width
-    if lo is not None:
-        a = max(a, lo)
-    if hi is not None:
-        b = min(b, hi)
-    return max(0.0, mean - a), max(0.0, b - mean)
-
-
-def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
-    """Mean over seeds vs label budget with 95 % intervals clipped to the metric's range; each point says
-    its ``n`` (seeds with a finite value)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sel = [r for r in rows if r["metric"] == metric and r["n"] > 0]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for key in sorted({(r["experiment"], r["model"], r["task"]) for r in sel}):
-        pts = sorted(
-            (r["budget_frac"], r["mean"], r["ci95"], r["n"])
-            for r in sel
-            if (r["experiment"], r["model"], r["task"]) == key
-        )
-        xs = [p[0] * 100 for p in pts]
-        ys = [p[1] for p in pts]
-        bars = [clipped_interval(p[1], p[2], metric) for p in pts]
-        ns = sorted({p[3] for p in pts})
-        n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
-        line = ax.errorbar(xs, ys, yerr=[[b[0] for b in bars], [b[1] for b in bars]], marker="o", capsize=3,
-                           label=f"{key[1]} ({key[2]}), {n_txt}")  # fmt: skip
-        for x, y, p in zip(xs, ys, pts, strict=True):
-            ax.annotate(f"n={p[3]}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6,
-                        color=line[0].get_color())  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_xlabel("label budget (%)")
-    bounded = metric_range(metric) != (None, None)
-    ax.set_ylabel(f"{metric} (mean, 95 % CI clipped to its range)" if bounded else metric)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_training_curves(results_dir: Path, path: Path) -> bool:
-    """Train loss vs step of every run's ``log.jsonl`` under ``results_dir``; False when there is none."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    logs = sorted(results_dir.rglob("log.jsonl"))
-    if not logs:
-        return False
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for f in logs:
-        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        tr = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train"]
-        if tr:
-            # markers, so that a run with a single logged step is drawn too (a lone point makes no line)
-            ax.plot(*zip(*tr, strict=True), lw=0.8, marker="o", markersize=3,
-                    label=str(f.parent.relative_to(results_dir)))  # fmt: skip
-    ax.set_xlabel("step")
-    ax.set_ylabel("train loss")
-    if len(logs) <= 10 and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=5)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
-
-
 def make_report(
     results_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, seeds=None
 ) -> dict[str, Any]:
     """Write ``report.md``, ``tables.tex``, ``summary.json`` and PNGs into ``out_dir`` (default
     ``<results_dir>/report``); returns the paths and rows."""
     from biodyn.atomic import atomic_write_json, atomic_write_text
+    from biodyn.train.plot import plot_budget_curves, plot_training_curves
 
     root = Path(results_dir)
     rows = collect(root, seeds)
