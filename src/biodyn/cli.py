@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = [a for a in argv if a != "--debug"]
     if debug:
         return _main(argv)
-    from biodyn.errors import BiodynError
-
     try:
         return _main(argv)
+    except MissingCommandError:  # a bug in biodyn's packaging, not bad input: keep the traceback
+        raise
     except BiodynError as e:
         return _fail(str(e), e.exit_code)
     except KeyboardInterrupt:
