@@ -194,11 +194,13 @@ class CHBMIT(Corpus):
     def summary(self) -> dict[str, Any]:
         refs = self.records()
         infos, missing = self.header_infos(refs)
-        seizures = {
-            r.record_id: self.seizures(r)
-            for r in refs
-            if r.meta["seizures"] or Path(f"{r.path}.seizures").exists()
-        }
+        seizures = {}
+        for r in refs:
+            if r.meta["seizures"] or Path(f"{r.path}.seizures").exists():
+                try:
+                    seizures[r.record_id] = self.seizures(r)
+                except RecordingError as e:  # a bad annotation file is reported, the rest summarised
+                    self.note_bad(e, r)
         n_seiz = sum(len(v) for v in seizures.values())
         listed = sorted({canonical_name(c) for r in refs for c in r.meta["channels"]})
         out = summarize(

@@ -94,7 +94,10 @@ class SleepEDF(Corpus):
         counts: Counter = Counter()
         for r in refs:
             if r.meta["hypnogram"] is not None:
-                counts += stage_epochs(read_hypnogram(r.meta["hypnogram"]))
+                try:
+                    counts += stage_epochs(read_hypnogram(r.meta["hypnogram"]))
+                except RecordingError as e:  # a bad hypnogram is reported, the rest summarised
+                    self.note_bad(e, r)
         return summarize(
             self.name, refs, infos, missing, bad_files=self.bad_files, label_counts={k: counts.get(k, 0) for k in (*STAGES, "unlabelled")},
             label_unit="30 s epochs",
