@@ -46,8 +46,8 @@ def run(args) -> int:
         import sys
 
         for path, problem in bad.items():
-            print(f"biodyn: error: {path}: {problem}", file=sys.stderr)
-        print(f"biodyn: error: {len(bad)} of {s['records']} files could not be read; the summary covers the rest",
-              file=sys.stderr)  # fmt: skip
+            print(f"  unreadable: {path}: {problem}", file=sys.stderr)
+        print(f"biodyn: error: {len(bad)} of {s['records']} files could not be read (listed above); the summary "
+              "covers the rest", file=sys.stderr)  # fmt: skip
         return RecordingError.exit_code
     return 0
