@@ -223,3 +223,15 @@ def test_budget_plot_clips_intervals_to_the_metric_range_and_says_n(tmp_path, mo
     lower, upper = (np.asarray(v) for v in seen["yerr"])
     assert np.all(np.asarray([0.7, 0.85]) - lower >= 0) and np.all(np.asarray([0.7, 0.85]) + upper <= 1)
     assert "n=2" in seen["label"] and (tmp_path / "b.png").stat().st_size > 0
+
+
+def test_exported_model_honours_the_umask(tmp_path):
+    from biodyn.models import save_pretrained
+
+    old = os.umask(0o027)
+    try:
+        save_pretrained(create_model("cnn1d", **MC, width=8, depth=2), tmp_path / "export")
+    finally:
+        os.umask(old)
+    for f in (tmp_path / "export").iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o640, f
