@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -49,11 +48,12 @@ def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str |
             f"goal {g}: {v['value']:.4g} {v['unit']} (target {op} {v['target']:g}) {'MET' if v['met'] else 'NOT MET'}"
         )
     if json_path:
+        from biodyn.bench import stamp
         from biodyn.utils import atomic_write_json
 
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(json_path, {"benchmark": name, "machine": platform.platform(), "rows": rows,
-                                      "goals": goals, **extra})  # fmt: skip
+        # machine, commit and time of measurement travel with the numbers (benchmarks/RESULTS.md shows them)
+        atomic_write_json(json_path, {"benchmark": name, **stamp(), "rows": rows, "goals": goals, **extra})
         print(f"wrote {json_path}")
 
 
