@@ -38,7 +38,7 @@ def test_bench_lists_the_scripts_and_rejects_unknown_names(capsys):
     assert "ssm" in list_benchmarks() and "scoring" in list_benchmarks()
     assert main(["bench", "--list"]) == 0
     assert "ssm" in capsys.readouterr().out.split()
-    with pytest.raises(ConfigError, match="unknown benchmark.*nope.*available"):
+    with pytest.raises(ConfigError, match=r"unknown benchmark.*nope.*available"):
         main(["bench", "nope", "--out", "unused"])
 
 
