@@ -20,10 +20,15 @@ class DemoContext:
     root: Path | None  # the data root, None when only synthetic data is available
     out: Path
     results: dict[str, Any] = field(default_factory=dict)
+    # step name -> [(PNG path, caption)]: what the HTML report shows in that step's section
+    figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
         return self.root is None
+
+    def add_figure(self, step: str, path: Path, caption: str) -> None:
+        self.figures.setdefault(step, []).append((Path(path), caption))
 
 
 def step_corpora(ctx: DemoContext) -> dict[str, Any]:
@@ -122,6 +127,9 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
         dest = ctx.out / "lags" / f.stem
         atomic_write_json(dest / "lag_graph.json", {**g.to_dict(), "focal_ranking": ranking})
         plot_lag_graph(g, dest / "lag_graph.png", title=f"{f.stem}: focal lead {ranking[0]}")
+        ctx.add_figure(
+            "lags", dest / "lag_graph.png", f"{f.stem}: fitted lag graph, focal-lead ranking {ranking[:3]}"
+        )
         print(f"{f.stem}: {len(g.edges())} edges, focal-lead ranking {', '.join(ranking[:3])} -> {dest}")
         out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_ranking": ranking[:5]})
     return out
@@ -129,12 +137,69 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
 
 STEPS = [("corpora", step_corpora), ("cache", step_cache), ("lags", step_lags)]
 
+# step name -> section title in the HTML report
+SECTIONS = {
+    "corpora": "Corpora",
+    "cache": "Window cache",
+    "prism": "PRISM",
+    "seizure": "Seizure detection (Brain-Go-Brr)",
+    "lags": "Propagation lags (CLD-Trans)",
+}
+
+
+def _flatten(obj: Any, prefix: str = "", out: list | None = None, limit: int = 60) -> list[tuple[str, str]]:
+    """Leaf values of a nested result as ``(dotted.key, text)`` rows for the report's tables."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, limit)
+    elif isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
+        for i, v in enumerate(obj):
+            _flatten(v, f"{prefix}[{i}]", out, limit)
+    else:
+        text = f"{obj:.4g}" if isinstance(obj, float) else str(obj)
+        out.append((prefix, text if len(text) <= 200 else text[:197] + "..."))
+    return out
+
+
+def write_report(ctx: DemoContext, path: Path) -> Path:
+    """One self-contained HTML file (``mne.Report``: figures embedded): per step a table of its numbers
+    and its figures, under one section per system."""
+    import html
+
+    import mne
+
+    title = "biodyn demo" + (" (SYNTHETIC data: no sample recordings found)" if ctx.synthetic else "")
+    report = mne.Report(title=title, verbose="error")
+    for name, result in ctx.results.items():
+        if name == "synthetic":
+            continue
+        section = SECTIONS.get(name, name)
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
+            for k, v in _flatten(result)
+        )
+        report.add_html(
+            f"<table class='table table-sm'>{rows}</table>", title=f"{section}: results", section=section
+        )
+        for fig, caption in ctx.figures.get(name, []):
+            if fig.exists():
+                report.add_image(fig, title=f"{section}: {fig.stem}", caption=caption, section=section)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.html")
+    report.save(tmp, open_browser=False, overwrite=True, verbose="error")
+    tmp.replace(path)  # atomic: a killed demo never leaves half a report
+    return path
+
 
 def add_arguments(p) -> None:
     p.add_argument("--out", default="results/demo", help="output folder (default results/demo)")
     p.add_argument("--root", help="data root (default: $BIODYN_DATA_ROOT or ../shared/data)")
     p.add_argument("--json", metavar="OUT", help="write every step's result as JSON (default OUT/demo.json)")
     p.add_argument("--steps", nargs="*", help="run only these steps")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
 
 
 def run(args) -> int:
@@ -157,4 +222,9 @@ def run(args) -> int:
         print(f"[demo] step {name} done in {time.perf_counter() - t0:.1f} s")
     ctx.results["synthetic"] = ctx.synthetic
     write_json(args.json or ctx.out / "demo.json", ctx.results)
+    if args.no_report:
+        return 0
+    report = write_report(ctx, ctx.out / "report.html")
+    note = " (SYNTHETIC data: no sample recordings found)" if ctx.synthetic else ""
+    print(f"[demo] report{note}: {report.resolve()}")
     return 0
