@@ -48,8 +48,8 @@ def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str |
             f"goal {g}: {v['value']:.4g} {v['unit']} (target {op} {v['target']:g}) {'MET' if v['met'] else 'NOT MET'}"
         )
     if json_path:
+        from biodyn.atomic import atomic_write_json
         from biodyn.bench import stamp
-        from biodyn.utils import atomic_write_json
 
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         # machine, commit and time of measurement travel with the numbers (benchmarks/RESULTS.md shows them)

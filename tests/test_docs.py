@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from biodyn.utils import data_root
+from biodyn.data_root import data_root
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

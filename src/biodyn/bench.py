@@ -124,7 +124,7 @@ def _table(rows: list[dict]) -> list[str]:
 
 def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Render every ``*.json`` in ``json_dir`` into one Markdown file at ``out_path`` (written atomically)."""
-    from biodyn.utils import atomic_write_text
+    from biodyn.atomic import atomic_write_text
 
     json_dir = Path(json_dir)
     files = sorted(json_dir.glob("*.json"))
@@ -181,7 +181,7 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
 
 def stamp() -> dict:
     """Provenance fields every benchmark JSON carries: machine, commit, time of measurement."""
-    from biodyn.utils import git_commit
+    from biodyn.provenance import git_commit
 
     return {
         "machine": machine_info(),
