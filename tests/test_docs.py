@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,11 @@ def _workspace(tmp_path: Path) -> Path:
 
 
 def _run_shell(code: str, work: Path, where: str) -> None:
-    env = {**os.environ, "PATH": f"{work.parent / 'bin'}{os.pathsep}{os.environ['PATH']}", "MPLBACKEND": "Agg"}
+    env = {
+        **os.environ,
+        "PATH": f"{work.parent / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "MPLBACKEND": "Agg",
+    }
     env.pop("BIODYN_DATA_ROOT", None)  # the ../shared/data of the workspace is the data root, as in a clone
     prelude = []
     for cmd in commands(code):
@@ -83,7 +88,9 @@ def _run_shell(code: str, work: Path, where: str) -> None:
             continue
         expect_error = "# error:" in cmd
         script = "\n".join([*prelude, cmd])
-        p = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        p = subprocess.run(
+            ["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
         out = p.stdout + p.stderr
         if expect_error:
             assert p.returncode != 0, f"{where}: `{cmd}` should fail but exited 0"
@@ -109,7 +116,10 @@ def test_code_blocks_run_as_written(page, tmp_path, monkeypatch):
     work = _workspace(tmp_path)
     monkeypatch.chdir(work)
     monkeypatch.delenv("BIODYN_DATA_ROOT", raising=False)
-    namespace: dict = {"__name__": "__docs__"}
+    # a real module, so that classes and dataclasses defined in a block can find their module
+    module = types.ModuleType(f"_docs_{page.stem}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     skipped = []
     for b in found:
         where = f"{page.name}:{b['line']}"
@@ -121,7 +131,9 @@ def test_code_blocks_run_as_written(page, tmp_path, monkeypatch):
         elif b["lang"] in ("bash", "sh", "shell"):
             _run_shell(b["code"], work, where)
         else:
-            pytest.fail(f"{where}: code block in {b['lang']!r}: mark it <!-- not run: ... --> or use python/bash")
+            pytest.fail(
+                f"{where}: code block in {b['lang']!r}: mark it <!-- not run: ... --> or use python/bash"
+            )
     if skipped:
         print("not run:", *skipped, sep="\n  ")
 
