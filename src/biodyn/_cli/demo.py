@@ -157,21 +157,16 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
                          limit=DEMO_PRISM_LIMIT, seed=42, progress=True)  # fmt: skip
     res = run_prism(cfg)
     test = res["test"]
-    # the confusion matrix of the test split, from the predictions run_prism saved
-    pred_file = ctx.out / "prism" / "test_predictions.npz"
-    out: dict[str, Any] = {"data": "synthetic" if synthetic else "fsdd", "test": test, "config": {
-        k: getattr(cfg, k) for k in ("epochs", "hidden_dim", "num_layers", "limit")}}  # fmt: skip
-    if pred_file.exists():
-        z = np.load(pred_file)
-        from sklearn.metrics import confusion_matrix
-
-        cm = confusion_matrix(z["y"], z["pred"], labels=list(range(z["n_classes"])))
+    out: dict[str, Any] = {"data": "synthetic" if synthetic else "fsdd", "test": test, "classes": res["classes"],
+                           "config": {k: getattr(cfg, k) for k in ("epochs", "hidden_dim", "num_layers", "limit")}}  # fmt: skip
+    if res.get("confusion_matrix") is not None:
+        cm = np.asarray(res["confusion_matrix"])
         out["confusion_matrix"] = cm.tolist()
         png = ctx.out / "prism" / "confusion_matrix.png"
         _plot_confusion(cm, png, f"PRISM on {'synthetic sequences' if synthetic else 'FSDD spoken digits'}: "
                         f"test accuracy {test['accuracy']:.3f}")  # fmt: skip
         ctx.add_figure(
-            "prism", png, "confusion matrix of the test split (rows: true digit, columns: predicted)"
+            "prism", png, "confusion matrix of the test split (rows: true class, columns: predicted)"
         )
     curves = ctx.out / "prism" / "curves.png"
     if curves.exists():
