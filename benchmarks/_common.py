@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -50,10 +49,11 @@ def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str |
         )
     if json_path:
         from biodyn.atomic import atomic_write_json
+        from biodyn.bench import stamp
 
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(json_path, {"benchmark": name, "machine": platform.platform(), "rows": rows,
-                                      "goals": goals, **extra})  # fmt: skip
+        # machine, commit and time of measurement travel with the numbers (benchmarks/RESULTS.md shows them)
+        atomic_write_json(json_path, {"benchmark": name, **stamp(), "rows": rows, "goals": goals, **extra})
         print(f"wrote {json_path}")
 
 

@@ -25,3 +25,40 @@ def test_demo_lags_step_on_synthetic(tmp_path, monkeypatch, capsys):
     res = json.loads((tmp_path / "out" / "demo.json").read_text())
     assert all(r["f1"] == 1.0 and r["tau_mae_samples"] < 0.1 for r in res["lags"]["synthetic"])
     assert "skipped" in capsys.readouterr().out
+
+
+def test_demo_report_has_a_section_and_a_figure_per_step(tmp_path, monkeypatch, capsys):
+    import base64
+    import re
+
+    from biodyn._cli.demo import DemoContext, write_report
+
+    ctx = DemoContext(root=None, out=tmp_path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for step in ("prism", "seizure", "lags"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        fig.savefig(tmp_path / f"{step}.png")
+        plt.close(fig)
+        ctx.results[step] = {"metric": 0.5, "nested": {"n": 3}}
+        ctx.add_figure(step, tmp_path / f"{step}.png", f"{step} figure")
+    html = write_report(ctx, tmp_path / "report.html").read_text()
+    assert "SYNTHETIC" in html
+    for title in ("PRISM", "Seizure detection (Brain-Go-Brr)", "Propagation lags (CLD-Trans)"):
+        assert title in html
+    assert "nested.n" in html
+    # the figures themselves, embedded (mne.Report's figure blocks, not its stylesheet icons)
+    images = re.findall(
+        r'<img class="figure-img[^>]*alt="([^"]+)"\s+src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html
+    )
+    assert [alt.split(":")[0] for alt, _ in images] == [
+        "PRISM",
+        "Seizure detection (Brain-Go-Brr)",
+        "Propagation lags (CLD-Trans)",
+    ]
+    assert all(base64.b64decode(data)[:4] == b"\x89PNG" for _, data in images)
+    assert not list(tmp_path.glob(".report.html*"))  # nothing half-written left behind

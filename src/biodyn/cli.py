@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
     "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
+    "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "demo": ("demo", "run the main job on the sample recordings"),
 }
 

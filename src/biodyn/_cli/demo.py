@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+# PRISM in the demo: a CPU-sized model for about a minute
+DEMO_PRISM_EPOCHS = 2
+DEMO_PRISM_LIMIT = 600
+
 # data-root folder -> corpus name
 SAMPLE_FOLDERS = {"ptbxl": "ptbxl", "eegmmidb": "eegmmidb", "chbmit": "chbmit", "sleep_edf": "sleepedf"}
 
@@ -20,10 +26,15 @@ class DemoContext:
     root: Path | None  # the data root, None when only synthetic data is available
     out: Path
     results: dict[str, Any] = field(default_factory=dict)
+    # step name -> [(PNG path, caption)]: what the HTML report shows in that step's section
+    figures: dict[str, list[tuple[Path, str]]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
         return self.root is None
+
+    def add_figure(self, step: str, path: Path, caption: str) -> None:
+        self.figures.setdefault(step, []).append((Path(path), caption))
 
 
 def step_corpora(ctx: DemoContext) -> dict[str, Any]:
@@ -122,12 +133,183 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
         dest = ctx.out / "lags" / f.stem
         atomic_write_json(dest / "lag_graph.json", {**g.to_dict(), "focal_ranking": ranking})
         plot_lag_graph(g, dest / "lag_graph.png", title=f"{f.stem}: focal lead {ranking[0]}")
+        ctx.add_figure(
+            "lags", dest / "lag_graph.png", f"{f.stem}: fitted lag graph, focal-lead ranking {ranking[:3]}"
+        )
         print(f"{f.stem}: {len(g.edges())} edges, focal-lead ranking {', '.join(ranking[:3])} -> {dest}")
         out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_ranking": ranking[:5]})
     return out
 
 
-STEPS = [("corpora", step_corpora), ("cache", step_cache), ("lags", step_lags)]
+def step_prism(ctx: DemoContext) -> dict[str, Any]:
+    """PRISM: a small model trained for about a minute on the spoken digits, test accuracy, confusion matrix."""
+    import numpy as np
+
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    fsdd = ctx.root / "fsdd" if ctx.root is not None else None
+    synthetic = fsdd is None or not fsdd.is_dir()
+    if synthetic:
+        print("PRISM: no fsdd/ under the data root: training on SYNTHETIC mel sequences")
+    cfg = PrismRunConfig(modality="audio", data="synthetic" if synthetic else "real",
+                         data_root=None if synthetic else str(fsdd), epochs=DEMO_PRISM_EPOCHS, batch_size=32,
+                         lr=2e-3, hidden_dim=64, num_layers=4, num_heads=4, output_dir=str(ctx.out / "prism"),
+                         limit=DEMO_PRISM_LIMIT, seed=42, progress=True)  # fmt: skip
+    res = run_prism(cfg)
+    test = res["test"]
+    out: dict[str, Any] = {"data": "synthetic" if synthetic else "fsdd", "test": test, "classes": res["classes"],
+                           "config": {k: getattr(cfg, k) for k in ("epochs", "hidden_dim", "num_layers", "limit")}}  # fmt: skip
+    if res.get("confusion_matrix") is not None:
+        cm = np.asarray(res["confusion_matrix"])
+        out["confusion_matrix"] = cm.tolist()
+        png = ctx.out / "prism" / "confusion_matrix.png"
+        _plot_confusion(cm, png, f"PRISM on {'synthetic sequences' if synthetic else 'FSDD spoken digits'}: "
+                        f"test accuracy {test['accuracy']:.3f}")  # fmt: skip
+        ctx.add_figure(
+            "prism", png, "confusion matrix of the test split (rows: true class, columns: predicted)"
+        )
+    curves = ctx.out / "prism" / "curves.png"
+    if curves.exists():
+        ctx.add_figure("prism", curves, "training and validation curves")
+    print(f"PRISM test accuracy {test['accuracy']:.3f} ({out['data']})")
+    return out
+
+
+def _plot_confusion(cm, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biodyn.atomic import atomic_path
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    im = ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(
+            j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > cm.max() / 2 else "black"
+        )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+# edf_crops/chb01_03_Seizure.edf covers 2995-3036 s of chb01_03 (the data root's MANIFEST); the summary
+# file's seizure times are relative to the whole record
+CROP = ("edf_crops/chb01_03_Seizure.edf", "chb01_03.edf", 2995.0)
+
+
+def step_seizure(ctx: DemoContext) -> dict[str, Any]:
+    """Brain-Go-Brr: a tiny detector trained on the CHB-MIT material, ``biodyn detect`` on the real seizure
+    crop, its events scored NEDC-style (OVERLAP, TAES) against the summary file's seizure times."""
+    from biodyn.datasets.chbmit import parse_summary
+    from biodyn.io.events import AnnotationFile
+    from biodyn.metrics.nedc import score_annotations
+    from biodyn.train.detect import detect_files
+    from biodyn.train.experiment import compose_config, run_experiment, to_dataclass
+    from biodyn.types import Event
+
+    chb = ctx.root / "chbmit" if ctx.root is not None else None
+    if chb is None or not (chb / CROP[0]).exists():
+        print("seizure detection: no CHB-MIT material under the data root: step skipped")
+        return {"skipped": "no CHB-MIT material under the data root"}
+    run_dir = ctx.out / "seizure" / "run"
+    exp = to_dataclass(compose_config(["experiment=seizure_tiny", f"train.out_dir={run_dir}",
+                                       f"data.root={chb}", "train.progress=true"]))  # fmt: skip
+    trained = run_experiment(exp)
+    edf = chb / CROP[0]
+    rep = detect_files(
+        [edf], run_dir, ctx.out / "seizure" / "detect", json_path=ctx.out / "seizure" / "detect.json"
+    )
+    if rep["failed"]:
+        raise RuntimeError(f"biodyn detect failed on {edf}: {rep['failed']}")
+    det = rep["recordings"][0]
+    summary = {f.file_name: f for f in parse_summary(chb / "chb01-summary.txt")}[CROP[1]]
+    duration = det["duration_s"]
+    ref_events = [Event(max(0.0, a - CROP[2]), min(duration, b - CROP[2]) - max(0.0, a - CROP[2]), "seiz")
+                  for a, b in summary.seizures if b > CROP[2] and a < CROP[2] + duration]  # fmt: skip
+    hyp_events = [Event(e["onset_s"], e["duration_s"], "seiz") for e in det["events"]]
+    ref = AnnotationFile(path=Path(f"{CROP[1]} summary"), events=ref_events, duration_s=duration)
+    hyp = AnnotationFile(path=edf, events=hyp_events, duration_s=duration)
+    scores = score_annotations([ref], [hyp], methods=["overlap", "taes"], labels=["seiz"])
+    scored = {m: {k: scores[m].per_label["seiz"][k] for k in ("sensitivity", "fa_per_24h")} for m in scores}
+    for png in (ctx.out / "seizure" / "detect").glob("*.png"):
+        ctx.add_figure("seizure", png, f"{edf.name}: EEG with the detections shaded, the probability below "
+                       f"(reference seizure {ref_events[0].onset_s:.0f}-{ref_events[0].onset_s + ref_events[0].duration_s:.0f} s)")  # fmt: skip
+    print(f"seizure detection on {edf.name}: {len(hyp_events)} event(s); reference {len(ref_events)}; "
+          f"OVERLAP sensitivity {scored['overlap']['sensitivity']:.2f}, TAES {scored['taes']['sensitivity']:.2f}; "
+          f"real-time factor {det['real_time_factor']:.1f}x")  # fmt: skip
+    return {"train": {k: v for k, v in trained.items() if k in ("test", "best_step", "steps", "metrics")},
+            "detect": det, "reference": [e.__dict__ for e in ref_events], "scores": scored}  # fmt: skip
+
+
+STEPS = [
+    ("corpora", step_corpora),
+    ("cache", step_cache),
+    ("prism", step_prism),
+    ("seizure", step_seizure),
+    ("lags", step_lags),
+]
+
+# step name -> section title in the HTML report
+SECTIONS = {
+    "corpora": "Corpora",
+    "cache": "Window cache",
+    "prism": "PRISM",
+    "seizure": "Seizure detection (Brain-Go-Brr)",
+    "lags": "Propagation lags (CLD-Trans)",
+}
+
+
+def _flatten(obj: Any, prefix: str = "", out: list | None = None, limit: int = 60) -> list[tuple[str, str]]:
+    """Leaf values of a nested result as ``(dotted.key, text)`` rows for the report's tables."""
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, limit)
+    elif isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
+        for i, v in enumerate(obj):
+            _flatten(v, f"{prefix}[{i}]", out, limit)
+    else:
+        text = f"{obj:.4g}" if isinstance(obj, float) else str(obj)
+        out.append((prefix, text if len(text) <= 200 else text[:197] + "..."))
+    return out
+
+
+def write_report(ctx: DemoContext, path: Path) -> Path:
+    """One self-contained HTML file (``mne.Report``: figures embedded): per step a table of its numbers
+    and its figures, under one section per system."""
+    import html
+
+    import mne
+
+    title = "biodyn demo" + (" (SYNTHETIC data: no sample recordings found)" if ctx.synthetic else "")
+    report = mne.Report(title=title, verbose="error")
+    for name, result in ctx.results.items():
+        if name == "synthetic":
+            continue
+        section = SECTIONS.get(name, name)
+        rows = "".join(
+            f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
+            for k, v in _flatten(result)
+        )
+        report.add_html(
+            f"<table class='table table-sm'>{rows}</table>", title=f"{section}: results", section=section
+        )
+        for fig, caption in ctx.figures.get(name, []):
+            if fig.exists():
+                report.add_image(fig, title=f"{section}: {fig.stem}", caption=caption, section=section)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.html")
+    report.save(tmp, open_browser=False, overwrite=True, verbose="error")
+    tmp.replace(path)  # atomic: a killed demo never leaves half a report
+    return path
 
 
 def add_arguments(p) -> None:
@@ -135,6 +317,7 @@ def add_arguments(p) -> None:
     p.add_argument("--root", help="data root (default: $BIODYN_DATA_ROOT or ../shared/data)")
     p.add_argument("--json", metavar="OUT", help="write every step's result as JSON (default OUT/demo.json)")
     p.add_argument("--steps", nargs="*", help="run only these steps")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
 
 
 def run(args) -> int:
@@ -157,4 +340,9 @@ def run(args) -> int:
         print(f"[demo] step {name} done in {time.perf_counter() - t0:.1f} s")
     ctx.results["synthetic"] = ctx.synthetic
     write_json(args.json or ctx.out / "demo.json", ctx.results)
+    if args.no_report:
+        return 0
+    report = write_report(ctx, ctx.out / "report.html")
+    note = " (SYNTHETIC data: no sample recordings found)" if ctx.synthetic else ""
+    print(f"[demo] report{note}: {report.resolve()}")
     return 0

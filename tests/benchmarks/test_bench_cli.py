@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from biodyn.bench import list_benchmarks, machine_info, write_results_md
+from biodyn.cli import main
+from biodyn.errors import ConfigError
+
+
+def _write(path, **kw):
+    res = {"benchmark": "demo_bench", "rows": [{"case": "a", "seconds": 1.25}], "goals": {}, **kw}
+    path.write_text(json.dumps(res))
+
+
+def test_results_md_shows_goals_machine_and_commit(tmp_path):
+    _write(
+        tmp_path / "demo.json",
+        machine={"cpu": "Test CPU", "cores": 2},
+        commit="abc123",
+        quick=True,
+        goals={"speed-up": {"value": 3.5, "target": 4.0, "unit": "x", "higher_is_better": True, "met": False},
+               "memory": {"value": 0.5, "target": 1.0, "unit": "GiB", "higher_is_better": False, "met": True}},
+    )  # fmt: skip
+    md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
+    assert "| [demo_bench](#demo_bench) | 1 / 2 | quick |" in md
+    assert "Test CPU" in md and "`abc123`" in md
+    assert "| speed-up | 3.5 x | >= 4 | **NOT MET** |" in md
+    assert "| memory | 0.5 GiB | <= 1 | MET |" in md
+    assert "| case | seconds |" in md and "| a | 1.25 |" in md
+
+
+def test_results_md_without_json_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no benchmark JSON"):
+        write_results_md(tmp_path, tmp_path / "RESULTS.md")
+
+
+def test_bench_lists_the_scripts_and_rejects_unknown_names(capsys):
+    assert "ssm" in list_benchmarks() and "scoring" in list_benchmarks()
+    assert main(["bench", "--list"]) == 0
+    assert "ssm" in capsys.readouterr().out.split()
+    with pytest.raises(ConfigError, match=r"unknown benchmark.*nope.*available"):
+        main(["bench", "nope", "--out", "unused"])
+
+
+def test_machine_info_names_the_machine():
+    info = machine_info()
+    assert info["cores"] >= 1 and info["torch"] and info["python"]
+
+
+def test_bench_runs_a_script_and_reports(tmp_path, monkeypatch):
+    # a stand-in benchmark folder with one tiny script that writes the standard JSON through _common
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    from biodyn.bench import benchmarks_dir
+
+    (folder / "_common.py").write_text((benchmarks_dir() / "_common.py").read_text())
+    (folder / "bench_tiny.py").write_text(
+        "from _common import goal, parser, report\n"
+        "args = parser('tiny').parse_args()\n"
+        "report('tiny', [{'n': 1}], {'ok': goal(2.0, 1.0, 'x', True)}, args.json, quick=args.quick)\n"
+    )
+    monkeypatch.setenv("BIODYN_BENCHMARKS_DIR", str(folder))
+    assert main(["bench", "tiny", "--quick", "--report"]) == 0
+    res = json.loads((folder / "results" / "tiny.json").read_text())
+    assert res["quick"] is True and res["machine"]["cores"] >= 1 and "measured_at" in res
+    assert "| ok | 2 x | >= 1 | MET |" in (folder / "RESULTS.md").read_text()
