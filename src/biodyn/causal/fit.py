@@ -315,7 +315,7 @@ class _Objective:
         else:
             shifted = self.y.new_zeros(0, self.y.shape[1])
         shifted = torch.cat([shifted, shifted.new_zeros(1, shifted.shape[1])])  # padding row
-        picked = shifted.index_select(0, self.index.reshape(-1)).view(self.c, self.k, -1)  # (C, K, N)
+        picked = shifted.index_select(0, self.index.reshape(-1)).view(self.c, self.k, shifted.shape[1])  # (C, K, N)
         # the Gram matrix of each target's regressors [picked; own]; the own-past blocks are constant
         kk = picked @ picked.transpose(1, 2)  # (C, K, K)
         kp = picked @ self.own.transpose(1, 2)  # (C, K, P)
