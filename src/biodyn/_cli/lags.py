@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 def add_arguments(p) -> None:
-    p.add_argument("recording", help=".edf/.bdf, a WFDB record (.hea or its name), or .npy (C, T) with --fs and --channels")
+    p.add_argument(
+        "recording",
+        help=".edf/.bdf, a WFDB record (.hea or its name), or .npy (C, T) with --fs and --channels",
+    )
     p.add_argument("--out", required=True, help="output folder (lag_graph.json, lag_graph.png)")
     p.add_argument("--fs", type=float, help="sampling rate of a .npy recording (Hz)")
     p.add_argument("--channels", help="comma-separated names: of every row of a .npy recording; for EDF/WFDB the "
@@ -20,7 +23,9 @@ def add_arguments(p) -> None:
                                                           "convergence; default 500)")  # fmt: skip
     p.add_argument("--stability", type=int, default=8, metavar="N",
                    help="sub-window refits for edge confidence and ranking stability (0: none; default 8)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="jitter of the initial delays (a converged fit ignores it)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="jitter of the initial delays (a converged fit ignores it)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", metavar="OUT", help="also write the summary (ranking, edges, stability) as JSON")
 
@@ -33,7 +38,9 @@ def _names(arg: str) -> list[str]:
         raise ConfigError(f"--channels {arg!r} has an empty name; give comma-separated channel names")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ConfigError(f"--channels names {', '.join(dup)} more than once; every channel needs its own name")
+        raise ConfigError(
+            f"--channels names {', '.join(dup)} more than once; every channel needs its own name"
+        )
     return names
 
 
@@ -49,6 +56,9 @@ def _load_npy(path, args):
     channels = _names(args.channels)
     if not path.is_file():
         raise RecordingError(path, "file not found")
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)")
     try:
         data = np.load(path, allow_pickle=False)
     except ValueError as e:
@@ -59,7 +69,9 @@ def _load_npy(path, args):
     except (OSError, EOFError):
         raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)") from None
     if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiu":
-        raise RecordingError(path, f"holds a {getattr(data, 'dtype', type(data))} array; expected numbers (C, T)")
+        raise RecordingError(
+            path, f"holds a {getattr(data, 'dtype', type(data))} array; expected numbers (C, T)"
+        )
     return data, float(args.fs), channels
 
 
@@ -110,10 +122,14 @@ def load_input(args):
     dur = n / fs
     start, stop = args.start, dur if args.stop is None else args.stop
     if not (0 <= start < dur):
-        raise ConfigError(f"invalid --start {start:g}; allowed: 0 <= start < {dur:g} s (the recording's length)")
+        raise ConfigError(
+            f"invalid --start {start:g}; allowed: 0 <= start < {dur:g} s (the recording's length)"
+        )
     if not (start < stop <= dur + 1e-9):
-        raise ConfigError(f"invalid --stop {stop:g}; allowed: {start:g} < stop <= {dur:g} s (the recording's length)")
-    data = data[..., int(round(start * fs)) : int(round(stop * fs))]
+        raise ConfigError(
+            f"invalid --stop {stop:g}; allowed: {start:g} < stop <= {dur:g} s (the recording's length)"
+        )
+    data = data[..., round(start * fs) : round(stop * fs)]
     return path, data, fs, channels
 
 
@@ -159,7 +175,9 @@ def run(args) -> int:
     for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
                             ("--tau-max-s", args.tau_max_s, args.tau_max_s > 0)):  # fmt: skip
         if not ok:
-            raise ConfigError(f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}")
+            raise ConfigError(
+                f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}"
+            )
     path, data, fs, channels = load_input(args)
     with warnings.catch_warnings(record=True) as caught, _Bar(not args.no_progress) as bar:
         warnings.simplefilter("always")
@@ -176,10 +194,16 @@ def run(args) -> int:
     ranking = fit.focal_ranking()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plot_lag_graph(fit, out / "lag_graph.png", title=f"{path.name}: focal lead {ranking[0] if ranking else '-'}")
+        plot_lag_graph(
+            fit, out / "lag_graph.png", title=f"{path.name}: focal lead {ranking[0] if ranking else '-'}"
+        )
     for w in caught:
         print(f"warning: {w.message}")
-    status = f"converged in {fit.n_iter} iterations" if fit.converged else f"NOT converged after {fit.n_iter} iterations"
+    status = (
+        f"converged in {fit.n_iter} iterations"
+        if fit.converged
+        else f"NOT converged after {fit.n_iter} iterations"
+    )
     print(f"{path.name}: {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
           f"{status}, {fit.fit_s:.1f} s")  # fmt: skip
     line = f"focal-lead ranking: {', '.join(ranking[:5])}"
@@ -189,7 +213,9 @@ def run(args) -> int:
                  f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})")  # fmt: skip
     print(line)
     for e in fit.edges()[:10]:
-        flags = " AT CEILING (not identified)" if e["at_ceiling"] else (" at floor" if e.get("at_floor") else "")
+        flags = (
+            " AT CEILING (not identified)" if e["at_ceiling"] else (" at floor" if e.get("at_floor") else "")
+        )
         conf = f"  confidence {e['confidence']:.2f}" if "confidence" in e else ""
         print(f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms  weight {e['weight']:+.3f}"
               f"{conf}{flags}")  # fmt: skip

@@ -265,7 +265,9 @@ def _check_data(data: np.ndarray, cfg: FitConfig) -> np.ndarray:
         raise ConfigError("data contain NaN or Inf")
     std = x.std(1)
     if (std == 0).any():
-        raise ConfigError(f"constant channel(s) at row(s) {np.flatnonzero(std == 0).tolist()}: drop them first")
+        raise ConfigError(
+            f"constant channel(s) at row(s) {np.flatnonzero(std == 0).tolist()}: drop them first"
+        )
     return x
 
 
@@ -280,8 +282,8 @@ class _Objective:
         self.tmax = float(cfg.tau_max_samples)
         self.tmin = float(cfg.tau_min_samples)
         self.p = _n_lags(self.tmax) if cfg.self_lags is None else int(cfg.self_lags)
-        self.crop = max(int(math.ceil(self.tmax)) + 1, self.p)  # the first samples see zero padding
-        self.n = odd_fast_length(t + int(math.ceil(self.tmax)) + 1)
+        self.crop = max(math.ceil(self.tmax) + 1, self.p)  # the first samples see zero padding
+        self.n = odd_fast_length(t + math.ceil(self.tmax) + 1)
         xt = torch.from_numpy(x)
         self.spec = torch.fft.rfft(xt, n=self.n)  # (C, F)
         self.f = torch.fft.rfftfreq(self.n, dtype=torch.float64)  # (F,)
@@ -315,7 +317,9 @@ class _Objective:
         else:
             shifted = self.y.new_zeros(0, self.y.shape[1])
         shifted = torch.cat([shifted, shifted.new_zeros(1, shifted.shape[1])])  # padding row
-        picked = shifted.index_select(0, self.index.reshape(-1)).view(self.c, self.k, shifted.shape[1])  # (C, K, N)
+        picked = shifted.index_select(0, self.index.reshape(-1)).view(
+            self.c, self.k, shifted.shape[1]
+        )  # (C, K, N)
         # the Gram matrix of each target's regressors [picked; own]; the own-past blocks are constant
         kk = picked @ picked.transpose(1, 2)  # (C, K, K)
         kp = picked @ self.own.transpose(1, 2)  # (C, K, P)
@@ -479,7 +483,9 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     w_std[src[keep], tgt[keep]] = a[keep]
     tau_s[src[keep], tgt[keep]] = tau[keep]
     ceiling = (w_std != 0) & (tau_s >= cfg.tau_max_samples - cfg.ceiling_margin_samples)
-    floor = (w_std != 0) & (tau_s <= cfg.tau_min_samples + cfg.ceiling_margin_samples) & (cfg.tau_min_samples > 0)
+    floor = (
+        (w_std != 0) & (tau_s <= cfg.tau_min_samples + cfg.ceiling_margin_samples) & (cfg.tau_min_samples > 0)
+    )
     b, pcor = zero_lag_coupling(resid)
     inst = np.where(np.abs(pcor) >= cfg.min_partial_corr, b, 0.0)
     # weights were fitted on standardised data; report them in the data's units

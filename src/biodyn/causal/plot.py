@@ -121,9 +121,12 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
                 color="crimson" if ranking and n == ranking[0] else "black")  # fmt: skip
     sm = cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label="delay (ms)")
-    xs, ys = pos[:, 0], pos[:, 1]
-    ax.set_xlim(min(-1.3, xs.min() - 0.2), max(1.3, xs.max() + 0.2))
-    ax.set_ylim(min(-1.3, ys.min() - 0.2), max(1.3, ys.max() + 0.2))
+    if kind == "ecg":
+        ax.set_xlim(-2.2, 2.3)
+        ax.set_ylim(-1.35, 1.15)
+    else:
+        ax.set_xlim(-1.35, 1.35)
+        ax.set_ylim(-1.35, 1.35)
     ax.set_aspect("equal")
     ax.axis("off")
     if title is None:

@@ -62,9 +62,9 @@ def dependent_channels(x: np.ndarray, channels: Sequence[str], rtol: float = 0.0
         rel = float(np.linalg.norm(r)) / norm
         if kept and rel < rtol:
             coef, *_ = np.linalg.lstsq(x[kept].T, v, rcond=None)
-            order = np.argsort(-np.abs(coef))
-            comb = {channels[kept[i]]: float(coef[i]) for i in order if abs(coef[i]) >= 0.01}
-            expr = " ".join(f"{'+' if c >= 0 else '-'} {abs(c):.2f} {n}" for n, c in comb.items()).lstrip("+ ")
+            comb = {channels[kept[i]]: float(coef[i]) for i in range(len(kept)) if abs(coef[i]) >= 0.01}
+            expr = " ".join(f"{'+' if c >= 0 else '-'} {abs(c):.2f} {n}" for n, c in comb.items())
+            expr = expr[2:] if expr.startswith("+ ") else "-" + expr[2:]
             out.append({"channel": channels[k], "index": k, "combination": comb, "residual": rel,
                         "reason": f"linearly dependent: {channels[k]} = {expr} "
                                   f"(residual {100 * rel:.2g} % of its norm)"})  # fmt: skip
@@ -95,7 +95,9 @@ def check_lag_input(data: np.ndarray, fs: float, channels: Sequence[str], tau_ma
         hint = ""
         if x.shape[1] == len(names):
             hint = f"; it looks like (samples, channels): transpose it (x.T) to ({x.shape[1]}, {x.shape[0]})"
-        raise RecordingError(source, f"array {x.shape} does not match {len(names)} channel names as (C, T){hint}")
+        raise RecordingError(
+            source, f"array {x.shape} does not match {len(names)} channel names as (C, T){hint}"
+        )
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ConfigError(f"duplicate channel name(s) {', '.join(dup)}; every channel needs its own name")
@@ -137,8 +139,8 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
         dropped.append({"channel": names[k], "reason": "constant (flat) channel"})
     live = [k for k in range(len(names)) if k not in set(flat)]
     lo, hi = band_hz
-    hi = min(hi, 0.45 * fs)
-    rate = fs if fit_fs is None or fit_fs >= fs else max(float(fit_fs), 2.2 * hi)
+    hi = None if hi is None else min(hi, 0.45 * fs)
+    rate = fs if fit_fs is None or fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
     pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)
     x, fs = preprocess(x[live], fs, pre)
     x = x.astype(np.float64)

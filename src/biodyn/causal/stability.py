@@ -30,7 +30,7 @@ def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitCon
     """
     names = list(channels)
     t = x.shape[1]
-    n_win = max(int(round(window_frac * t)), 1)
+    n_win = max(round(window_frac * t), 1)
     starts = np.linspace(0, t - n_win, n_windows).round().astype(int) if n_windows > 1 else np.array([0])
     fits: list[LagFit] = []
     for k, s0 in enumerate(starts):
