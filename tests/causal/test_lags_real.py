@@ -12,7 +12,7 @@ from biodyn.causal.fit import FitConfig, fit_lags, zero_lag_coupling
 from biodyn.causal.ldsem import simulate
 from biodyn.causal.metrics import ranking_spearman, topk_overlap
 from biodyn.causal.recording import dependent_channels, fit_recording
-from biodyn.utils import data_root
+from biodyn.data_root import data_root
 
 
 def test_dependent_channels_finds_derived_limb_leads_and_says_how():

@@ -170,7 +170,7 @@ def run(args) -> int:
     from biodyn.causal.plot import plot_lag_graph
     from biodyn.causal.recording import fit_recording
     from biodyn.errors import ConfigError
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
                             ("--tau-max-s", args.tau_max_s, args.tau_max_s > 0)):  # fmt: skip

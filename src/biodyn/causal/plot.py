@@ -83,7 +83,7 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     from matplotlib import cm, colormaps, colors
 
     from biodyn.causal.fit import LagFit
-    from biodyn.utils import atomic_path
+    from biodyn.atomic import atomic_path
 
     fit = graph if isinstance(graph, LagFit) else None
     g: LagGraph = fit.graph if fit is not None else graph
