@@ -387,8 +387,9 @@ def _optimise(obj: _Objective, tau0: np.ndarray, cfg: FitConfig, progress: Progr
     res = optimize.minimize(obj.value_and_grad, tau0, jac=True, method="L-BFGS-B", bounds=obj.bounds(),
                             callback=stop, options={"maxiter": int(cfg.steps), "maxcor": 20, "ftol": 1e-15,
                                                     "gtol": 1e-10, "maxls": 40})  # fmt: skip
-    # L-BFGS-B's own test (a vanishing projected gradient) also means convergence
-    converged = stop.converged or (res.status == 0 and stop.n_iter < int(cfg.steps))
+    # L-BFGS-B's own tests also mean convergence: a vanishing projected gradient (status 0), or a line search
+    # that can no longer decrease the objective at float64 precision (status 2) before the iteration limit
+    converged = stop.converged or (res.status in (0, 2) and stop.n_iter < int(cfg.steps))
     return res.x, float(res.fun), converged, stop.n_iter
 
 
