@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,10 @@ def activation_delay(v1: np.ndarray, v6: np.ndarray, all_leads: np.ndarray, fs: 
         r_delays.append((rb - ra) / fs)
         # intrinsicoid deflection: steepest downstroke after the R peak
         da, db = np.diff(sa), np.diff(sb)
-        ia, ib = ra + int(np.argmin(da[ra:])) if ra < len(da) else ra, rb + int(np.argmin(db[rb:])) if rb < len(db) else rb
+        ia, ib = (
+            ra + int(np.argmin(da[ra:])) if ra < len(da) else ra,
+            rb + int(np.argmin(db[rb:])) if rb < len(db) else rb,
+        )
         id_delays.append((ib - ia) / fs)
     return {"n_beats": len(r_delays), "tau_ref_s": float(np.median(r_delays)) if r_delays else float("nan"),
             "tau_ref_intrinsicoid_s": float(np.median(id_delays)) if id_delays else float("nan")}  # fmt: skip
@@ -119,8 +123,12 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
                         "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
                         "n_records": len(rows), "n_with_edge": int(np.isfinite(fitted).sum()),
                         "n_ref_nonzero": int(ok.sum())}  # fmt: skip
-    summary["ref_median_ms"] = float(np.nanmedian([r["tau_ref_s"] for r in rows]) * 1e3) if rows else float("nan")
-    summary["ref_positive_share"] = float(np.mean([r["tau_ref_s"] > 0 for r in rows])) if rows else float("nan")
+    summary["ref_median_ms"] = (
+        float(np.nanmedian([r["tau_ref_s"] for r in rows]) * 1e3) if rows else float("nan")
+    )
+    summary["ref_positive_share"] = (
+        float(np.mean([r["tau_ref_s"] > 0 for r in rows])) if rows else float("nan")
+    )
     return rows, summary
 
 
@@ -138,7 +146,10 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
     runs = {}
     for key, seed, steps in (("seed0", 0, 500), ("seed1", 1, 500), ("steps2000", 0, 2000)):
         t0 = time.perf_counter()
-        runs[key] = (fit_recording(x, fs, names, TAU_MAX_S, steps=steps, stability=0, seed=seed), time.perf_counter() - t0)
+        runs[key] = (
+            fit_recording(x, fs, names, TAU_MAX_S, steps=steps, stability=0, seed=seed),
+            time.perf_counter() - t0,
+        )
     ref = runs["seed0"][0].focal_ranking()
     out = {"part": "chbmit_reproducibility", "window": label, "focal_seed0": ref[0], "fit_s": runs["seed0"][1],
            "all_converged": all(f.converged for f, _ in runs.values())}  # fmt: skip
@@ -176,10 +187,12 @@ def chbmit(root: Path, quick: bool) -> list[dict]:
     for width in (10.0,) if quick else (20.0, 10.0):
         edges = np.arange(1.0, (21.0 if quick else 41.0) + 1e-9, width)
         rankings = []
-        for a, b in zip(edges[:-1], edges[1:]):
-            fit = fit_recording(x[:, int(a * fs) : int(b * fs)], fs, list(rec.channels), TAU_MAX_S, stability=0)
+        for a, b in pairwise(edges):
+            fit = fit_recording(
+                x[:, int(a * fs) : int(b * fs)], fs, list(rec.channels), TAU_MAX_S, stability=0
+            )
             rankings.append(((a, b), fit.focal_ranking()))
-        for (wa, ra), (wb, rb) in zip(rankings[:-1], rankings[1:]):
+        for (wa, ra), (wb, rb) in pairwise(rankings):
             rows.append({"part": "chbmit_adjacent", "window_s": width, "a": f"{wa[0]:g}-{wa[1]:g} s",
                          "b": f"{wb[0]:g}-{wb[1]:g} s", "spearman": ranking_spearman(ra, rb),
                          "top3_overlap": topk_overlap(ra, rb, 3), "top3_a": ra[:3], "top3_b": rb[:3]})  # fmt: skip
@@ -215,7 +228,9 @@ def main() -> None:
     torch.set_num_threads(2)
     root = Path(args.root) if args.root else data_root()
     if root is None or not (root / "ptbxl" / "records500").is_dir() or not (root / "chbmit").is_dir():
-        print("bench_lags_real: needs the sample recordings (ptbxl/records500, chbmit) under the data root; skipped")
+        print(
+            "bench_lags_real: needs the sample recordings (ptbxl/records500, chbmit) under the data root; skipped"
+        )
         report("lags_real", [], {}, args.json, skipped=True)
         return
     print("PTB-XL V1 -> V6 activation delay:")
@@ -226,8 +241,9 @@ def main() -> None:
     goals = {
         "ptbxl_direction_agreement": goal(ecg["pair"]["direction_agreement"], 0.9, "share of records", True),
         "ptbxl_median_abs_tau_error_ms": goal(ecg["pair"]["median_abs_error_ms"], 5.0, "ms", False),
-        "chbmit_ranking_spearman_min": goal(min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9,
-                                            "Spearman", True),  # fmt: skip
+        "chbmit_ranking_spearman_min": goal(
+            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True
+        ),
         "speed_23ch_10s_256hz_fit_s": goal(speed_rows[0]["wall_s"], 10.0, "s", False),
     }
     report("lags_real", ecg_rows + eeg_rows + speed_rows, goals, args.json, ptbxl_summary=ecg,

@@ -165,12 +165,13 @@ class _Bar:
 
 def run(args) -> int:
     import warnings
+    from pathlib import Path
 
     from biodyn._cli._common import write_json
+    from biodyn.atomic import atomic_write_json
     from biodyn.causal.plot import plot_lag_graph
     from biodyn.causal.recording import fit_recording
     from biodyn.errors import ConfigError
-    from biodyn.atomic import atomic_write_json
 
     for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
                             ("--tau-max-s", args.tau_max_s, args.tau_max_s > 0)):  # fmt: skip
@@ -187,7 +188,7 @@ def run(args) -> int:
         print(f"warning: {w.message}")
     for d in fit.dropped:
         print(f"left out {d['channel']}: {d['reason']}")
-    out = path_out = __import__("pathlib").Path(args.out)
+    out = path_out = Path(args.out)
     result = {**fit.to_dict(), "recording": str(path), "start_s": args.start,
               "stop_s": args.stop if args.stop is not None else data.shape[-1] / fs + args.start}  # fmt: skip
     atomic_write_json(out / "lag_graph.json", result)

@@ -469,9 +469,7 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
             tau0[src, tgt] = tau
             if not weak.any():
                 break
-            support[src[weak], tgt[weak]] = False
-        else:  # the pruned fit may leave new weak edges: drop them without refitting
-            pass
+            support[src[weak], tgt[weak]] = False  # the refit may leave new weak edges: dropped below
     if not converged:
         warnings.warn(
             f"lag fit did not converge within steps={cfg.steps} iterations (objective {fun:.6g}); "

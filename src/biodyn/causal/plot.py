@@ -82,8 +82,8 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     import matplotlib.pyplot as plt
     from matplotlib import cm, colormaps, colors
 
-    from biodyn.causal.fit import LagFit
     from biodyn.atomic import atomic_path
+    from biodyn.causal.fit import LagFit
 
     fit = graph if isinstance(graph, LagFit) else None
     g: LagGraph = fit.graph if fit is not None else graph
