@@ -69,6 +69,7 @@ class FitConfig:
     ftol: float = 1e-7  # relative change of the objective at convergence
     tau_tol_samples: float = 1e-3  # largest change of a delay at convergence
     init_jitter_samples: float = 0.1  # the seed moves the initial delays by up to this much
+    n_starts: int = 3  # starts of the first refinement (the screening's delays, then jittered); the best wins
     ceiling_margin_samples: float = 0.1  # a delay this close to tau_max is flagged as not identified
     min_partial_corr: float = 0.1  # zero-lag coupling weaker than this partial correlation is not reported
 
@@ -428,8 +429,10 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     """Fit lagged edges with continuous delays and the zero-lag coupling to ``data`` ``(C, T)`` at ``fs``.
 
     Args:
-        seed: moves the initial delays by up to ``cfg.init_jitter_samples``: a converged fit does not depend
-            on it (nor on ``cfg.steps`` once that is above the iterations needed).
+        seed: draws the jitter (up to ``cfg.init_jitter_samples``) of the ``cfg.n_starts - 1`` extra starts
+            (seed 0: the first start is the screening's delays unmoved, any other seed moves it too); the
+            lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
+            that is above the iterations needed) unless the objective has several optima of nearly equal depth.
         progress: ``progress(stage, done, total)`` after each iteration (for a progress bar).
         init: a previous fit on the same channels to start from (its edges join the screened support).
     """
@@ -458,14 +461,21 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
         for stage in ("refining", "pruned"):  # fit, drop weak edges, fit again on what is left
             src, tgt = np.nonzero(support)
             obj = _Objective(x, src, tgt, cfg)
-            start = tau0[src, tgt]
-            if stage == "refining":
-                start = start + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples
-            start = np.clip(start, cfg.tau_min_samples, cfg.tau_max_samples)
-            tau, fun, ok, it = _optimise(obj, start, cfg, progress, stage)
-            n_iter, converged = n_iter + it, converged and ok
+            starts = [tau0[src, tgt]]
+            if stage == "refining":  # the screening's delays, then jittered copies; the best optimum wins
+                starts = [s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0 or seed != 0)
+                          for k, s0 in enumerate(starts * max(int(cfg.n_starts), 1))]  # fmt: skip
+            best = None
+            for start in starts:
+                res = _optimise(
+                    obj, np.clip(start, cfg.tau_min_samples, cfg.tau_max_samples), cfg, progress, stage
+                )
+                n_iter, converged = n_iter + res[3], converged and res[2]
+                if best is None or res[1] < best[1]:
+                    best = res
+            tau, fun = best[0], best[1]
             a, phi, resid = obj.weights(tau)
-            weak = np.abs(a) < cfg.min_weight
+            weak = np.abs(a) < 0.5 * cfg.min_weight  # only clearly weak edges leave before the refit
             tau0[src, tgt] = tau
             if not weak.any():
                 break
