@@ -13,6 +13,7 @@ the recording, evenly spaced from the start to the end; a moving-block subsample
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,15 +27,17 @@ def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitCon
                   progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     """Sub-window refits of ``x`` ``(C, T)`` (the data ``full`` was fitted on); see the module docstring.
 
-    Each refit starts from ``full`` (warm start) and uses the same configuration and seed 0.
+    Each refit starts once from ``full`` (warm start: its edges join the sub-window's screened support, with
+    their delays) and otherwise uses the same configuration.
     """
     names = list(channels)
     t = x.shape[1]
     n_win = max(round(window_frac * t), 1)
     starts = np.linspace(0, t - n_win, n_windows).round().astype(int) if n_windows > 1 else np.array([0])
     fits: list[LagFit] = []
+    sub_cfg = replace(cfg, n_starts=1)  # one start each: warm, from the full fit's edges and delays
     for k, s0 in enumerate(starts):
-        fits.append(fit_lags(x[:, s0 : s0 + n_win], fs, names, cfg, seed=0, init=full))
+        fits.append(fit_lags(x[:, s0 : s0 + n_win], fs, names, sub_cfg, seed=0, init=full))
         if progress is not None:
             progress("stability", k + 1, len(starts))
     w_full = full.graph.weight
