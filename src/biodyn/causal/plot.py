@@ -56,6 +56,9 @@ def layout(channels) -> tuple[np.ndarray, str]:
             pos[k] = positions([n])[0]
         except Exception:
             unknown.append(k)
+    # a bipolar pair across the head (FT9-FT10) has its midpoint deep inside: keep every point on the drawing
+    r = np.linalg.norm(pos, axis=1, keepdims=True)
+    pos = np.where(r > 1.12, pos / np.maximum(r, 1e-12) * 1.12, pos)
     if unknown:
         warnings.warn(
             f"no scalp position for channel(s) {', '.join(channels[k] for k in unknown)}: drawn on a ring "
