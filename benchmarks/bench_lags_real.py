@@ -161,6 +161,8 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
         rhos.append(rho)
         out[f"spearman_{key}"] = rho
         out[f"top3_overlap_{key}"] = topk_overlap(ref, fit.focal_ranking(), 3)
+        # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
+        out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
     out["spearman_min"] = float(np.min(rhos))
     print(f"  {label}: Spearman vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)}; converged {out['all_converged']}",
           flush=True)  # fmt: skip
