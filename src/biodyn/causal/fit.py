@@ -475,7 +475,7 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
                     best = res
             tau, fun = best[0], best[1]
             a, phi, resid = obj.weights(tau)
-            weak = np.abs(a) < 0.5 * cfg.min_weight  # only clearly weak edges leave before the refit
+            weak = np.abs(a) < cfg.min_weight
             tau0[src, tgt] = tau
             if not weak.any():
                 break
