@@ -27,7 +27,9 @@ Coarse to fine:
    fractional delay. The fit stops on convergence — relative change of the objective below ``ftol`` and
    the largest change of a delay below ``tau_tol_samples`` for three iterations in a row — not after a
    fixed number of steps; ``steps`` is only the iteration limit, and :attr:`LagFit.converged` says which
-   came first. Edges whose ``|A|`` falls below ``min_weight`` are dropped and the rest refitted once.
+   came first. The first refinement runs from ``n_starts`` starts (the screening's delays and jittered
+   copies) and keeps the lowest optimum; edges whose ``|A|`` falls below ``min_weight`` are then dropped
+   and the rest refitted once.
 3. Delays within ``ceiling_margin_samples`` of ``tau_max`` are flagged as not identified (the true delay
    may lie beyond the range searched).
 """
