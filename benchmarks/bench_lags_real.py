@@ -151,7 +151,12 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
             time.perf_counter() - t0,
         )
     ref = runs["seed0"][0].focal_ranking()
+    g0 = runs["seed0"][0].graph
+    # channels without an outgoing edge tie (they keep the channel order): the Spearman over all channels is
+    # inflated when few channels lead, so it is also given over the channels that lead in the seed-0 fit
+    leaders = [n for n, has in zip(g0.channels, (g0.weight != 0).any(1)) if has]
     out = {"part": "chbmit_reproducibility", "window": label, "focal_seed0": ref[0], "fit_s": runs["seed0"][1],
+           "n_edges_seed0": len(g0.edges()), "n_leading_channels_seed0": len(leaders),
            "all_converged": all(f.converged for f, _ in runs.values())}  # fmt: skip
     rhos = []
     for key, (fit, _) in runs.items():
@@ -161,6 +166,8 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
         rhos.append(rho)
         out[f"spearman_{key}"] = rho
         out[f"top3_overlap_{key}"] = topk_overlap(ref, fit.focal_ranking(), 3)
+        mine = [n for n in fit.focal_ranking() if n in leaders]
+        out[f"spearman_leaders_{key}"] = ranking_spearman([n for n in ref if n in leaders], mine)
         # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
         out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
     out["spearman_min"] = float(np.min(rhos))
