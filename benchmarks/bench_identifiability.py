@@ -5,6 +5,9 @@ acyclic or cyclic graphs, one row per seed); ours (``fit_ldsem``) and each basel
 PCMCI) are scored by tau MAE (samples, over true edges also found) and directed-edge F1, reported as
 mean +- 95 % CI (Student t) over seeds.
 
+Part 3: speed of ``fit_recording`` (the ``biodyn lags`` fit, no sub-window refits) on 23 channels x 10 s at
+256 Hz on 2 threads (goal <= 10 s); ``--skip-speed`` leaves it out.
+
 Part 2: ``lagged_mix`` (fused, per frequency band) vs ``lagged_mix_dense`` at B=8, C=64, T=1600, forward +
 backward: each case in a fresh subprocess; the peak RSS (VmHWM, reset through ``/proc/self/clear_refs`` just
 before the calls) minus the RSS then, which sees every torch CPU allocation (Linux only); median times.
@@ -168,6 +171,34 @@ def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600
     return rows, per_run
 
 
+def speed_case(threads: int = 2) -> dict:
+    """``fit_recording`` on 23 channels x 10 s at 256 Hz: the bundled CHB-MIT ictal excerpt when the data
+    root has it, else a simulated LD-SEM of that size (said in the row); the fit alone, no sub-windows."""
+    import torch
+
+    from biodyn.causal.recording import fit_recording, unique_names
+    from biodyn.data_root import data_root
+
+    torch.set_num_threads(threads)
+    root = data_root()
+    f = None if root is None else root / "chbmit" / "npy_excerpts" / "chb01" / "ictal" / "chb01_03_ictal.npy"
+    if f is not None and f.exists():
+        from biodyn.datasets.chbmit import parse_summary
+
+        x, source = np.load(f), "CHB-MIT chb01_03_ictal.npy"
+        names = unique_names(parse_summary(root / "chbmit" / "chb01-summary.txt")[0].channels)
+    else:
+        from biodyn.causal.ldsem import simulate
+
+        x, source = simulate(n_channels=23, n_times=2561, fs=256.0, seed=0).data, "simulated LD-SEM"
+        names = [f"X{i}" for i in range(23)]
+    t0 = time.perf_counter()
+    fit = fit_recording(x, 256.0, names, tau_max_s=0.05, stability=0)
+    return {"part": "speed", "method": "ours", "C": 23, "T": x.shape[1], "fs": 256.0, "source": source,
+            "fit_s": time.perf_counter() - t0, "n_iter": fit.n_iter, "converged": fit.converged,
+            "threads": threads}  # fmt: skip
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["| C | noise | graph | method | seeds | tau MAE (samples) | edge F1 | fit s |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -190,6 +221,7 @@ def main() -> None:
     p.add_argument("--n-times", type=int, default=10_000)
     p.add_argument("--methods", nargs="+", default=["ours", "dynotears", "varlingam", "pcmci"])
     p.add_argument("--skip-lag-op", action="store_true")
+    p.add_argument("--skip-speed", action="store_true", help="skip the 23 ch x 10 s x 256 Hz fit-time row")
     p.add_argument(
         "--budget-s", type=float, default=600.0, help="wall-clock limit per fit; overruns are reported"
     )
@@ -247,6 +279,13 @@ def main() -> None:
             cases["dense"]["peak_rise_mib"] / max(cases["fused"]["peak_rise_mib"], 1e-3), 10.0, "x", True)  # fmt: skip
         goals["lag_op_speedup_fused_over_dense"] = goal(
             cases["dense"]["time_s"] / cases["fused"]["time_s"], 1.0, "x", True)  # fmt: skip
+    if not args.skip_speed:
+        row = speed_case()
+        rows.append(row)
+        print(
+            f"speed: {row['source']}, 23 ch x 10 s at 256 Hz: {row['fit_s']:.1f} s ({row['n_iter']} iterations)"
+        )
+        goals["speed_23ch_10s_256hz_fit_s"] = goal(row["fit_s"], 10.0, "s", False)
     report("identifiability", rows, goals, args.json, per_run=per_run, markdown=md)
 
 

@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "evaluate a trained checkpoint"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
-    "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
+    "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "demo": ("demo", "run the main job on the sample recordings"),
 }

@@ -98,12 +98,12 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
     """CLD-Trans lag graphs: a small synthetic recovery table, then the bundled CHB-MIT ictal excerpts."""
     import numpy as np
 
-    from biodyn._cli.lags import fit_recording
     from biodyn.atomic import atomic_write_json
     from biodyn.causal.fit import FitConfig, fit_ldsem
     from biodyn.causal.ldsem import simulate
     from biodyn.causal.metrics import edge_scores, tau_mae_samples
     from biodyn.causal.plot import plot_lag_graph
+    from biodyn.causal.recording import fit_recording, unique_names
 
     out: dict[str, Any] = {"synthetic": [], "chbmit": []}
     print("synthetic LD-SEM recovery (C=6, T=4000, cyclic, Laplace noise):")
@@ -121,23 +121,27 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
     from biodyn.datasets.chbmit import parse_summary
 
     summary = parse_summary(ctx.root / "chbmit" / "chb01-summary.txt")
-    channels = summary[0].channels
+    channels = unique_names(summary[0].channels)  # the summary lists T8-P8 twice
     for f in (
         excerpts / "chb01" / "ictal" / "chb01_03_ictal.npy",
         excerpts / "chb03" / "ictal" / "chb03_01_ictal.npy",
     ):
         if not f.exists():
             continue
-        g = fit_recording(np.load(f), 256.0, channels, tau_max_s=0.05, steps=100)
+        g = fit_recording(np.load(f), 256.0, channels, tau_max_s=0.05, stability=4, source=str(f))
         ranking = g.focal_ranking()
         dest = ctx.out / "lags" / f.stem
-        atomic_write_json(dest / "lag_graph.json", {**g.to_dict(), "focal_ranking": ranking})
+        atomic_write_json(dest / "lag_graph.json", g.to_dict())
         plot_lag_graph(g, dest / "lag_graph.png", title=f"{f.stem}: focal lead {ranking[0]}")
-        ctx.add_figure(
-            "lags", dest / "lag_graph.png", f"{f.stem}: fitted lag graph, focal-lead ranking {ranking[:3]}"
-        )
-        print(f"{f.stem}: {len(g.edges())} edges, focal-lead ranking {', '.join(ranking[:3])} -> {dest}")
-        out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_ranking": ranking[:5]})
+        ctx.add_figure("lags", dest / "lag_graph.png", f"{f.stem}: fitted lag graph (edge opacity: confidence over "
+                       f"sub-windows), focal-lead ranking {ranking[:3]}")  # fmt: skip
+        left_out = ", ".join(d["channel"] for d in g.dropped) or "none"
+        print(f"{f.stem}: {len(g.edges())} edges, focal-lead ranking {', '.join(ranking[:3])} (first in "
+              f"{100 * g.stability['focal_first_share']:.0f} % of sub-windows), left out {left_out}, "
+              f"{g.fit_s:.1f} s -> {dest}")  # fmt: skip
+        out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_ranking": ranking[:5],
+                              "focal_first_share": g.stability["focal_first_share"], "converged": g.converged,
+                              "dropped_channels": g.dropped})  # fmt: skip
     return out
 
 

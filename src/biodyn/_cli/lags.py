@@ -1,82 +1,229 @@
-"""``biodyn lags RECORDING --out DIR [--json OUT]``: fit a lag graph, write JSON + a scalp PNG."""
+"""``biodyn lags RECORDING --out DIR [--json OUT]``: fit a lag graph, write JSON + a PNG (scalp or ECG leads).
+
+The work is :func:`biodyn.causal.recording.fit_recording`; this module reads the input, checks the flags,
+shows progress and prints the result (see docs/lags.md).
+"""
 
 from __future__ import annotations
 
 
 def add_arguments(p) -> None:
-    p.add_argument("recording", help=".edf/.bdf, or .npy (C, T) with --fs and --channels")
+    p.add_argument(
+        "recording",
+        help=".edf/.bdf, a WFDB record (.hea or its name), or .npy (C, T) with --fs and --channels",
+    )
     p.add_argument("--out", required=True, help="output folder (lag_graph.json, lag_graph.png)")
     p.add_argument("--fs", type=float, help="sampling rate of a .npy recording (Hz)")
-    p.add_argument("--channels", help="comma-separated channel names of a .npy recording")
+    p.add_argument("--channels", help="comma-separated names: of every row of a .npy recording; for EDF/WFDB the "
+                                      "channels to keep, in this order")  # fmt: skip
+    p.add_argument("--start", type=float, default=0.0, help="first second to use (default 0)")
+    p.add_argument("--stop", type=float, help="last second to use (default: the end)")
     p.add_argument("--tau-max-s", type=float, default=0.05, help="largest delay considered (s, default 0.05)")
-    p.add_argument("--steps", type=int, default=200, help="refinement steps")
-    p.add_argument("--json", metavar="OUT", help="also write the summary (ranking, edges) as JSON")
+    p.add_argument("--steps", type=int, default=500, help="iteration limit of the refinement (it stops on "
+                                                          "convergence; default 500)")  # fmt: skip
+    p.add_argument("--stability", type=int, default=8, metavar="N",
+                   help="sub-window refits for edge confidence and ranking stability (0: none; default 8)")  # fmt: skip
+    p.add_argument(
+        "--seed", type=int, default=0, help="jitter of the initial delays (a converged fit ignores it)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", metavar="OUT", help="also write the summary (ranking, edges, stability) as JSON")
 
 
-def fit_recording(data, fs: float, channels: list[str], tau_max_s: float = 0.05, steps: int = 200):
-    """Band-pass (0.5-40 Hz), z-score, drop channels that duplicate another (|r| > 0.9999), fit; returns the
-    LagGraph over the kept channels. Data ``(C, T)``."""
+def _names(arg: str) -> list[str]:
+    from biodyn.errors import ConfigError
+
+    names = [c.strip() for c in arg.split(",")]
+    if any(not n for n in names):
+        raise ConfigError(f"--channels {arg!r} has an empty name; give comma-separated channel names")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(
+            f"--channels names {', '.join(dup)} more than once; every channel needs its own name"
+        )
+    return names
+
+
+def _load_npy(path, args):
     import numpy as np
 
-    from biodyn.causal.fit import FitConfig, fit_ldsem
-    from biodyn.signal import PreprocessConfig, preprocess
+    from biodyn.errors import ConfigError, RecordingError
 
-    x, fs = preprocess(data, fs, PreprocessConfig(l_freq=0.5, h_freq=min(40.0, 0.45 * fs), zscore=True))
-    # a channel that repeats another (CHB-MIT lists T8-P8 twice, and P7-T7 = -(T7-P7)) carries no information
-    corr = np.abs(np.corrcoef(x))
-    keep = [k for k in range(len(x)) if not (corr[k, :k] > 0.9999).any()]
-    return fit_ldsem(
-        x[keep], fs, [channels[k] for k in keep], FitConfig(tau_max_samples=tau_max_s * fs, steps=steps)
-    )
+    if args.fs is None or args.channels is None:
+        raise ConfigError(f"{path}: a .npy recording needs --fs (Hz) and --channels (one name per row)")
+    if not (np.isfinite(args.fs) and args.fs > 0):
+        raise ConfigError(f"invalid --fs {args.fs:g}; allowed: a positive sampling rate in Hz")
+    channels = _names(args.channels)
+    if not path.is_file():
+        raise RecordingError(path, "file not found")
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e).lower():
+            raise RecordingError(path, "holds Python objects, which biodyn never unpickles; save a numeric "
+                                       "(C, T) array with np.save") from None  # fmt: skip
+        raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)") from None
+    except (OSError, EOFError):
+        raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)") from None
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "fiu":
+        raise RecordingError(
+            path, f"holds a {getattr(data, 'dtype', type(data))} array; expected numbers (C, T)"
+        )
+    return data, float(args.fs), channels
+
+
+def _pick(data, names: list[str], wanted: list[str], path):
+    """Rows of ``data`` named ``wanted`` (matched exactly, then case-insensitively and by canonical name)."""
+    from biodyn.errors import ChannelError
+    from biodyn.montage import canonical_name
+
+    def key(n):
+        return canonical_name(n).lower()
+
+    exact = {n: k for k, n in enumerate(names)}
+    loose: dict[str, int] = {}
+    for k, n in enumerate(names):
+        loose.setdefault(key(n), k)
+    idx, missing = [], []
+    for w in wanted:
+        k = exact.get(w, loose.get(key(w)))
+        (missing.append(w) if k is None else idx.append(k))
+    if missing:
+        raise ChannelError(path, f"no channel(s) {', '.join(missing)}; the recording has {', '.join(names)}")
+    return data[idx], [names[k] for k in idx]
+
+
+def load_input(args):
+    """``(data (C, T), fs, channels)`` from any supported input, with ``--channels``, ``--start``, ``--stop``."""
+    from pathlib import Path
+
+    from biodyn.errors import ConfigError
+
+    path = Path(args.recording)
+    if path.suffix.lower() == ".npy":
+        data, fs, channels = _load_npy(path, args)
+    else:
+        from biodyn.io import read_recording
+
+        if args.fs is not None:
+            raise ConfigError(f"--fs is only for .npy recordings; {path.name} states its own rate")
+        rec = read_recording(path)
+        data, fs, channels = rec.data, rec.fs, list(rec.channels)
+        if args.channels:
+            data, channels = _pick(data, channels, _names(args.channels), path)
+    if data.ndim == 2 and data.shape[0] != len(channels):
+        from biodyn.causal.recording import check_lag_input
+
+        check_lag_input(data, fs, channels, args.tau_max_s, str(path))  # raises, with the transpose hint
+    n = data.shape[-1]
+    dur = n / fs
+    start, stop = args.start, dur if args.stop is None else args.stop
+    if not (0 <= start < dur):
+        raise ConfigError(
+            f"invalid --start {start:g}; allowed: 0 <= start < {dur:g} s (the recording's length)"
+        )
+    if not (start < stop <= dur + 1e-9):
+        raise ConfigError(
+            f"invalid --stop {stop:g}; allowed: {start:g} < stop <= {dur:g} s (the recording's length)"
+        )
+    data = data[..., round(start * fs) : round(stop * fs)]
+    return path, data, fs, channels
+
+
+class _Bar:
+    """A rich progress bar over the fit's stages (stderr)."""
+
+    def __init__(self, enabled: bool):
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("{task.description:>10s}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+
+    def __enter__(self):
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=max(total, done))
 
 
 def run(args) -> int:
+    import warnings
     from pathlib import Path
-
-    import numpy as np
 
     from biodyn._cli._common import write_json
     from biodyn.atomic import atomic_write_json
     from biodyn.causal.plot import plot_lag_graph
-    from biodyn.errors import ConfigError, RecordingError
+    from biodyn.causal.recording import fit_recording
+    from biodyn.errors import ConfigError
 
-    path = Path(args.recording)
-    if path.suffix == ".npy":
-        if not args.fs or not args.channels:
-            raise ConfigError("a .npy recording needs --fs and --channels")
-        try:
-            data = np.load(path)
-        except (OSError, ValueError) as e:
-            raise RecordingError(path, f"cannot read: {e}") from None
-        channels = [c.strip() for c in args.channels.split(",")]
-        if data.ndim != 2 or data.shape[0] != len(channels):
-            raise RecordingError(
-                path, f"array {data.shape} does not match {len(channels)} channel names (C, T)"
+    for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
+                            ("--tau-max-s", args.tau_max_s, args.tau_max_s > 0)):  # fmt: skip
+        if not ok:
+            raise ConfigError(
+                f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}"
             )
-        fs = args.fs
-    else:
-        from biodyn.io import read_recording
-
-        rec = read_recording(path)
-        data, fs, channels = rec.data, rec.fs, rec.channels
-    graph = fit_recording(data, fs, channels, args.tau_max_s, args.steps)
-    out = Path(args.out)
-    ranking = graph.focal_ranking()
-    result = {
-        **graph.to_dict(),
-        "focal_ranking": ranking,
-        "recording": str(path),
-        "tau_max_s": args.tau_max_s,
-    }
+    path, data, fs, channels = load_input(args)
+    with warnings.catch_warnings(record=True) as caught, _Bar(not args.no_progress) as bar:
+        warnings.simplefilter("always")
+        fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, stability=args.stability,
+                            seed=args.seed, progress=bar, source=str(path))  # fmt: skip
+    for w in caught:
+        print(f"warning: {w.message}")
+    for d in fit.dropped:
+        print(f"left out {d['channel']}: {d['reason']}")
+    out = path_out = Path(args.out)
+    result = {**fit.to_dict(), "recording": str(path), "start_s": args.start,
+              "stop_s": args.stop if args.stop is not None else data.shape[-1] / fs + args.start}  # fmt: skip
     atomic_write_json(out / "lag_graph.json", result)
-    plot_lag_graph(
-        graph, out / "lag_graph.png", title=f"{path.name}: focal lead {ranking[0] if ranking else '-'}"
-    )
-    print(f"{path.name}: {len(graph.edges())} edges; focal-lead ranking: {', '.join(ranking[:5])}")
-    for e in graph.edges()[:10]:
-        print(
-            f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms  weight {e['weight']:+.3f}"
+    ranking = fit.focal_ranking()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot_lag_graph(
+            fit, out / "lag_graph.png", title=f"{path.name}: focal lead {ranking[0] if ranking else '-'}"
         )
-    print(f"wrote {out / 'lag_graph.json'} and {out / 'lag_graph.png'}")
-    write_json(args.json, {"focal_ranking": ranking, "edges": graph.edges(), "recording": str(path)})
+    for w in caught:
+        print(f"warning: {w.message}")
+    status = (
+        f"converged in {fit.n_iter} iterations"
+        if fit.converged
+        else f"NOT converged after {fit.n_iter} iterations"
+    )
+    print(f"{path.name}: {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
+          f"{status}, {fit.fit_s:.1f} s")  # fmt: skip
+    line = f"focal-lead ranking: {', '.join(ranking[:5])}"
+    if fit.stability:
+        st = fit.stability
+        line += (f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
+                 f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})")  # fmt: skip
+    print(line)
+    for e in fit.edges()[:10]:
+        flags = (
+            " AT CEILING (not identified)" if e["at_ceiling"] else (" at floor" if e.get("at_floor") else "")
+        )
+        conf = f"  confidence {e['confidence']:.2f}" if "confidence" in e else ""
+        print(f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms  weight {e['weight']:+.3f}"
+              f"{conf}{flags}")  # fmt: skip
+    for e in fit.instantaneous_edges()[:5]:
+        print(f"  {e['a']:>10s} -- {e['b']:<10s} zero lag, partial correlation {e['partial_corr']:+.2f}")
+    print(f"wrote {path_out / 'lag_graph.json'} and {path_out / 'lag_graph.png'}")
+    write_json(args.json, {"focal_ranking": ranking, "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
+                           "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
+                           "recording": str(path)})  # fmt: skip
     return 0

@@ -1,42 +1,95 @@
-"""Fitting an LD-SEM: recover continuous delays and weights from data, without labels.
+"""Fitting an LD-SEM: recover continuous delays, weights and zero-lag coupling from data, without labels.
+
+The fitted model, in LagGraph orientation (source ``i``, target ``j``), on z-scored channels::
+
+    x_j(t) = sum_i A[i, j] x_i(t - tau[i, j]) + sum_p phi[j, p] x_j(t - p) + u_j(t),   cov(u(t)) = Sigma
+
+``A`` and the continuous delays ``tau`` in ``[tau_min, tau_max]`` are the lag graph; ``phi`` is each
+channel's own autoregression (integer lags ``1..P``, a nuisance term that keeps the innovations white on
+real recordings). Zero-lag coupling — volume conduction, a shared reference, one cardiac dipole seen by
+several leads — lives in the innovations' covariance ``Sigma``, as in a structural VAR (SVAR/VARLiNGAM's
+first stage), so it is not forced into small fractional delays; it is reported as the zero-lag mixing
+(node-wise regression coefficients and partial correlations of the innovations, :func:`zero_lag_coupling`).
+A delay shorter than ``tau_min`` (default 0 here; :func:`biodyn.causal.recording.fit_recording` uses one
+sample of its fitting rate) cannot be told from zero-lag coupling in band-limited data.
 
 Coarse to fine:
 
-1. Integer-lag screening. For each target channel, regress it on every other channel at integer lags
-   ``1..ceil(tau_max)`` (least squares). A source is kept when dropping its block of lags raises the residual
-   sum of squares significantly (an F-test at ``alpha``, Bonferroni over the C (C - 1) pairs). Its initial
-   delay is the centroid of the absolute lag coefficients around the peak lag (a band-limited delay
-   spreads over the neighbouring integer lags), its initial weight the sum of those coefficients.
-2. Continuous refinement. ``A`` and ``tau`` on the kept support are refined by gradient descent through the
-   FFT fractional-delay operator, maximising a Laplace (non-Gaussian) likelihood of the residuals with a
-   learned per-channel scale, an L1 penalty on ``A`` and a stability penalty keeping the spectral radius of
-   the lag polynomial below 1. ``tau`` stays in ``[0, tau_max]`` through a sigmoid parametrisation.
-3. Edges whose refined ``|A|`` falls below ``min_weight`` are dropped.
+1. Integer-lag screening (:func:`screen`), vectorised over targets: every channel is regressed on the past
+   ``1..L`` of all channels (its own included) by one least-squares solve shared by all targets. A source
+   is kept when dropping its block of lags raises the residual sum of squares significantly (an F-test at
+   ``alpha``, Bonferroni over the C (C - 1) pairs). Its initial delay is the centroid of the absolute lag
+   coefficients around the peak lag.
+2. Continuous refinement by variable projection (:func:`fit_lags`): for given delays every target's
+   weights are its least-squares solution (all targets at once, one batched solve), so the objective
+   ``sum_j 1/2 log mean_t u_j(t)^2`` (the Gaussian likelihood with each scale concentrated out) is a smooth
+   function of the delays alone, minimised by L-BFGS-B within ``[tau_min, tau_max]`` through the FFT
+   fractional delay. The fit stops on convergence — relative change of the objective below ``ftol`` and
+   the largest change of a delay below ``tau_tol_samples`` for three iterations in a row — not after a
+   fixed number of steps; ``steps`` is only the iteration limit, and :attr:`LagFit.converged` says which
+   came first. The first refinement runs from ``n_starts`` starts (the screening's delays and jittered
+   copies) and keeps the lowest optimum; edges whose ``|A|`` falls below ``min_weight`` are then dropped
+   and the rest refitted once.
+3. Delays within ``ceiling_margin_samples`` of ``tau_max`` are flagged as not identified (the true delay
+   may lie beyond the range searched).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import time
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
+from scipy import optimize, stats
 
-from biodyn.errors import ConfigError
-from biodyn.ops.fractional_delay import lagged_mix
+from biodyn.errors import ConfigError, check_option
+from biodyn.ops.fractional_delay import odd_fast_length
 from biodyn.types import LagGraph
+
+# progress(stage, done, total): called by the fits for a progress bar
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class FitConfig:
     tau_max_samples: float = 8.0
+    tau_min_samples: float = 0.0  # smallest delay (fit_recording: 1 sample, strictly predictive lags)
     alpha: float = 1e-3  # family-wise level of the screening F-tests
-    steps: int = 300  # gradient steps of the refinement
-    lr: float = 0.02
-    l1: float = 1e-3
-    stability_weight: float = 1.0
-    min_weight: float = 0.05
-    likelihood: str = "laplace"  # or "gaussian"
+    steps: int = 500  # iteration limit of the refinement (it stops earlier on convergence)
+    lr: float = 0.02  # unused since the refinement is L-BFGS-B; kept for old configs
+    l1: float = 1e-3  # unused since the weights are least-squares solutions; kept for old configs
+    stability_weight: float = 1.0  # unused; kept for old configs
+    min_weight: float = 0.05  # |A| below this (standardised units) is no edge
+    likelihood: str = "gaussian"  # the refinement's objective (variable projection needs least squares)
+    self_lags: int | None = None  # own-past order P; None: ceil(tau_max) + 1; 0: none
+    ftol: float = 1e-7  # relative change of the objective at convergence
+    tau_tol_samples: float = 1e-3  # largest change of a delay at convergence
+    init_jitter_samples: float = 0.1  # the seed moves the initial delays by up to this much
+    n_starts: int = 3  # starts of the first refinement (the screening's delays, then jittered); the best wins
+    ceiling_margin_samples: float = 0.1  # a delay this close to tau_max is flagged as not identified
+    min_partial_corr: float = 0.1  # zero-lag coupling weaker than this partial correlation is not reported
+
+    def __post_init__(self) -> None:
+        check_option("likelihood", self.likelihood, ("gaussian", "laplace"))
+        if not self.tau_max_samples > 0:
+            raise ConfigError(f"invalid tau_max_samples={self.tau_max_samples!r}; allowed: > 0")
+        if not 0 <= self.tau_min_samples < self.tau_max_samples:
+            raise ConfigError(
+                f"invalid tau_min_samples={self.tau_min_samples!r}; allowed: 0 <= tau_min < tau_max "
+                f"({self.tau_max_samples:g})"
+            )
+        if int(self.steps) < 1:
+            raise ConfigError(f"invalid steps={self.steps!r}; allowed: an integer >= 1")
+
+
+def _n_lags(tau_max_samples: float) -> int:
+    return max(1, int(np.ceil(tau_max_samples)) + 1)
 
 
 def _lagged_design(x: np.ndarray, lags: int) -> np.ndarray:
@@ -45,97 +98,420 @@ def _lagged_design(x: np.ndarray, lags: int) -> np.ndarray:
     return np.stack([x[:, lags - lag : t - lag] for lag in range(1, lags + 1)], axis=1)
 
 
+@dataclass
+class _Screen:
+    support: np.ndarray  # (C, C) bool [source, target]
+    w0: np.ndarray  # (C, C)
+    tau0: np.ndarray  # (C, C) samples
+    coef: np.ndarray  # (C_src, L, C_tgt) lag coefficients
+    p_value: np.ndarray  # (C, C)
+
+
+def _screen(x: np.ndarray, tau_max_samples: float, alpha: float) -> _Screen:
+    c = x.shape[0]
+    lags = _n_lags(tau_max_samples)
+    design = _lagged_design(x, lags)  # (C, L, N)
+    n = design.shape[-1]
+    dmat = design.reshape(c * lags, n).T  # (N, C L), column k * L + l: channel k at lag l + 1
+    y = x[:, lags:].T  # (N, C) every target at once
+    gram = dmat.T @ dmat
+    gram += 1e-8 * np.trace(gram) / len(gram) * np.eye(len(gram))  # tiny ridge: near-collinear channels
+    cho = np.linalg.cholesky(gram)
+    coef = np.linalg.solve(cho.T, np.linalg.solve(cho, dmat.T @ y))  # (C L, C_tgt)
+    rss = np.sum((y - dmat @ coef) ** 2, axis=0)  # (C_tgt,)
+    dof = max(n - dmat.shape[1], 1)
+    cov = np.linalg.inv(gram)
+    blocks = np.stack([cov[k * lags : (k + 1) * lags, k * lags : (k + 1) * lags] for k in range(c)])
+    b = coef.reshape(c, lags, c)  # (C_src, L, C_tgt)
+    # dropping source block i from target j's regression raises its RSS by b^T (cov_ii)^-1 b
+    sol = np.linalg.solve(blocks, b)  # (C_src, L, C_tgt)
+    rss_increase = np.einsum("ilj,ilj->ij", b, sol)
+    f = (rss_increase / lags) / (np.maximum(rss, 1e-300) / dof)[None, :]
+    p = stats.f.sf(f, lags, dof)
+    np.fill_diagonal(p, 1.0)
+    support = p < alpha / max(c * (c - 1), 1)
+    w0 = np.zeros((c, c))
+    tau0 = np.zeros((c, c))
+    for i, j in zip(*np.nonzero(support)):
+        prof = b[i, :, j]  # coefficients at lags 1..L
+        peak = int(np.argmax(np.abs(prof)))
+        lo, hi = max(0, peak - 1), min(lags, peak + 2)
+        wts = np.abs(prof[lo:hi])
+        tau0[i, j] = float(np.sum(wts * (np.arange(lo, hi) + 1)) / wts.sum())
+        w0[i, j] = float(prof[lo:hi].sum())
+    return _Screen(support, w0, np.minimum(tau0, tau_max_samples), b, p)
+
+
 def screen(
     x: np.ndarray, tau_max_samples: float, alpha: float = 1e-3
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer-lag screening. Returns support ``(C, C)`` bool, initial weights and delays (samples)."""
+    """Integer-lag screening. Returns support ``(C, C)`` bool, initial weights and delays (samples).
+
+    ``x`` ``(C, T)``; every target is regressed on the lags ``1..ceil(tau_max) + 1`` of all channels, its own
+    included (a Granger regression), in one shared least-squares solve.
+    """
+    s = _screen(np.asarray(x, dtype=np.float64), tau_max_samples, alpha)
+    return s.support, s.w0, s.tau0
+
+
+@dataclass
+class LagFit:
+    """Everything a fit found: the lag graph, the zero-lag coupling, convergence and flags.
+
+    Attributes:
+        graph: the lagged edges (tau in seconds, weights in the data's units).
+        instantaneous: ``(C, C)`` zero-lag mixing ``B[i, j]``: the innovation of ``i`` in the best linear
+            prediction of the innovation of ``j`` (data units; 0 where ``|partial_corr| < min_partial_corr``).
+        partial_corr: ``(C, C)`` symmetric partial correlations of the innovations (zero-lag coupling).
+        at_ceiling: ``(C, C)`` bool, lagged edges whose delay sits at ``tau_max``: not identified.
+        at_floor: ``(C, C)`` bool, lagged edges whose delay sits at ``tau_min`` (when that is above 0): the
+            delay may be shorter, down to zero-lag coupling.
+        converged: the stopping rule was met before the iteration limit.
+        n_iter: L-BFGS-B iterations; objective: the final negative log-likelihood per sample.
+        dropped: channels left out before fitting, ``{"channel", "reason"}`` each (see
+            :func:`biodyn.causal.recording.fit_recording`).
+        stability: per-edge confidence and focal-ranking stability over sub-windows, or None
+            (:func:`biodyn.causal.stability.lag_stability`).
+    """
+
+    graph: LagGraph
+    instantaneous: np.ndarray
+    partial_corr: np.ndarray
+    at_ceiling: np.ndarray
+    converged: bool
+    n_iter: int
+    objective: float
+    tau_max_s: float
+    fit_s: float = 0.0
+    at_floor: np.ndarray | None = None
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    stability: dict[str, Any] | None = None
+    # standardised parameters of the fit (for warm starts): src, tgt, a, tau (samples), phi (C, P)
+    state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def channels(self) -> list[str]:
+        return self.graph.channels
+
+    def focal_ranking(self) -> list[str]:
+        return self.graph.focal_ranking()
+
+    def edges(self) -> list[dict[str, Any]]:
+        """Lagged edges, strongest first, each with ``at_ceiling`` (and ``confidence`` and the delay's
+        sub-window spread when stability was computed)."""
+        index = {n: k for k, n in enumerate(self.graph.channels)}
+        per_edge = {(e["source"], e["target"]): e for e in (self.stability or {}).get("edges", [])}
+        out = []
+        for e in self.graph.edges():
+            i, j = index[e["source"]], index[e["target"]]
+            row = {**e, "at_ceiling": bool(self.at_ceiling[i, j]),
+                   "at_floor": bool(self.at_floor[i, j]) if self.at_floor is not None else False}  # fmt: skip
+            if (e["source"], e["target"]) in per_edge:
+                s = per_edge[(e["source"], e["target"])]
+                row.update({k: s[k] for k in ("confidence", "tau_s_q05", "tau_s_q95") if k in s})
+            out.append(row)
+        return out
+
+    def instantaneous_edges(self) -> list[dict[str, Any]]:
+        """Zero-lag couplings (undirected pairs ``a -- b``, ``a`` listed first), strongest partial
+        correlation first, each with ``partial_corr`` and the two node-wise coefficients."""
+        names = self.graph.channels
+        iu, ju = np.triu_indices(len(names), 1)
+        strong = (self.instantaneous[iu, ju] != 0) | (self.instantaneous[ju, iu] != 0)
+        iu, ju = iu[strong], ju[strong]
+        order = np.argsort(-np.abs(self.partial_corr[iu, ju]), kind="stable")
+        conf = {(e["a"], e["b"]): e["confidence"] for e in (self.stability or {}).get("instantaneous", [])}
+        out = []
+        for i, j in zip(iu[order], ju[order]):
+            row = {"a": names[i], "b": names[j], "partial_corr": float(self.partial_corr[i, j]),
+                   "weight_a_to_b": float(self.instantaneous[i, j]),
+                   "weight_b_to_a": float(self.instantaneous[j, i])}  # fmt: skip
+            if (names[i], names[j]) in conf:
+                row["confidence"] = conf[(names[i], names[j])]
+            out.append(row)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The LagGraph's JSON (``channels``, ``fs``, ``tau_s``, ``tau_samples``, ``weight``, ``edges``) plus
+        ``instantaneous``, ``instantaneous_edges``, ``focal_ranking``, convergence, flags and stability."""
+        d = self.graph.to_dict()
+        d["edges"] = self.edges()
+        d.update({
+            "focal_ranking": self.focal_ranking(),
+            "instantaneous": self.instantaneous.tolist(),
+            "partial_corr": self.partial_corr.tolist(),
+            "instantaneous_edges": self.instantaneous_edges(),
+            "n_at_ceiling": int(self.at_ceiling.sum()),
+            "n_at_floor": int(self.at_floor.sum()) if self.at_floor is not None else 0,
+            "tau_max_s": self.tau_max_s,
+            "converged": self.converged,
+            "n_iter": self.n_iter,
+            "objective": self.objective,
+            "fit_s": self.fit_s,
+            "dropped_channels": list(self.dropped),
+            "stability": self.stability,
+        })  # fmt: skip
+        return d
+
+
+def _check_data(data: np.ndarray, cfg: FitConfig) -> np.ndarray:
+    x = np.asarray(data, dtype=np.float64)
+    need = int(10 * (cfg.tau_max_samples + 2))
+    if x.ndim != 2 or x.shape[1] < need:
+        raise ConfigError(
+            f"data must be (C, T) with T well above tau_max (T >= {need} for tau_max_samples="
+            f"{cfg.tau_max_samples:g}); got {x.shape}"
+        )
+    if x.shape[0] < 2:
+        raise ConfigError(f"a lag graph needs at least 2 channels; got {x.shape[0]}")
+    if not np.isfinite(x).all():
+        raise ConfigError("data contain NaN or Inf")
+    std = x.std(1)
+    if (std == 0).any():
+        raise ConfigError(
+            f"constant channel(s) at row(s) {np.flatnonzero(std == 0).tolist()}: drop them first"
+        )
+    return x
+
+
+class _Objective:
+    """Variable projection: for given delays, each target's weights (and own-past coefficients) are its
+    least-squares solution; the objective is ``sum_j 1/2 log mean_t e_j(t)^2`` as a function of the
+    delays alone, which is smooth, low-dimensional and well conditioned."""
+
+    def __init__(self, x: np.ndarray, src: np.ndarray, tgt: np.ndarray, cfg: FitConfig):
+        c, t = x.shape
+        self.c, self.t, self.cfg = c, t, cfg
+        self.tmax = float(cfg.tau_max_samples)
+        self.tmin = float(cfg.tau_min_samples)
+        self.p = _n_lags(self.tmax) if cfg.self_lags is None else int(cfg.self_lags)
+        self.crop = max(math.ceil(self.tmax) + 1, self.p)  # the first samples see zero padding
+        self.n = odd_fast_length(t + math.ceil(self.tmax) + 1)
+        xt = torch.from_numpy(x)
+        self.spec = torch.fft.rfft(xt, n=self.n)  # (C, F)
+        self.f = torch.fft.rfftfreq(self.n, dtype=torch.float64)  # (F,)
+        self.src = torch.from_numpy(src.astype(np.int64))
+        self.e = len(src)
+        self.y = xt[:, self.crop :]  # (C, N) targets
+        own = [xt[:, self.crop - lag : t - lag] for lag in range(1, self.p + 1)]
+        self.own = torch.stack(own, 1) if own else xt.new_zeros(c, 0, t - self.crop)  # (C, P, N)
+        self.own_gram = self.own @ self.own.transpose(1, 2)  # (C, P, P)
+        self.own_y = (self.own @ self.y[..., None])[..., 0]  # (C, P)
+        # slot k of target j holds edge index[j, k] (E: an all-zero padding row)
+        k = max([int((tgt == j).sum()) for j in range(c)] + [0])
+        index = np.full((c, k), self.e, dtype=np.int64)
+        slot = np.zeros(self.e, dtype=np.int64)
+        for j in range(c):
+            e_j = np.flatnonzero(tgt == j)
+            index[j, : len(e_j)] = e_j
+            slot[e_j] = np.arange(len(e_j))
+        self.index, self.slot, self.tgt = torch.from_numpy(index), slot, tgt
+        self.k = k
+
+    def bounds(self) -> list[tuple[float, float]]:
+        return [(self.tmin, self.tmax)] * self.e
+
+    def solve(self, tau: torch.Tensor):
+        """Least-squares weights for delays ``tau`` ``(E,)``: returns ``(beta (C, K + P), resid (C, N))``."""
+        if self.e:
+            angle = -2 * math.pi * tau[:, None] * self.f  # (E, F)
+            phase = torch.polar(torch.ones_like(angle), angle)
+            shifted = torch.fft.irfft(self.spec[self.src] * phase, n=self.n)[:, self.crop : self.t]  # (E, N)
+        else:
+            shifted = self.y.new_zeros(0, self.y.shape[1])
+        shifted = torch.cat([shifted, shifted.new_zeros(1, shifted.shape[1])])  # padding row
+        picked = shifted.index_select(0, self.index.reshape(-1)).view(
+            self.c, self.k, shifted.shape[1]
+        )  # (C, K, N)
+        # the Gram matrix of each target's regressors [picked; own]; the own-past blocks are constant
+        kk = picked @ picked.transpose(1, 2)  # (C, K, K)
+        kp = picked @ self.own.transpose(1, 2)  # (C, K, P)
+        gram = torch.cat([torch.cat([kk, kp], 2), torch.cat([kp.transpose(1, 2), self.own_gram], 2)], 1)
+        rhs = torch.cat([(picked @ self.y[..., None])[..., 0], self.own_y], 1)  # (C, K + P)
+        diag = gram.diagonal(dim1=1, dim2=2)
+        eye = torch.eye(gram.shape[-1], dtype=gram.dtype)
+        # a tiny ridge for near-collinear regressors; padding slots (all zero) get a unit diagonal
+        reg = 1e-9 * diag.sum(-1).clamp_min(1e-12)[:, None, None] * eye + (diag == 0)[..., None] * eye
+        beta = torch.linalg.solve(gram + reg, rhs[..., None])[..., 0]  # (C, K + P)
+        fitted = (beta[:, None, : self.k] @ picked)[:, 0] + (beta[:, None, self.k :] @ self.own)[:, 0]
+        resid = self.y - fitted  # (C, N)
+        return beta, resid
+
+    def loss(self, tau: torch.Tensor) -> torch.Tensor:
+        _, resid = self.solve(tau)
+        return 0.5 * torch.log(resid.square().mean(1)).sum()
+
+    def value_and_grad(self, tau_np: np.ndarray) -> tuple[float, np.ndarray]:
+        tau = torch.from_numpy(tau_np).requires_grad_()
+        loss = self.loss(tau)
+        (g,) = torch.autograd.grad(loss, tau)
+        return float(loss.detach()), g.numpy().copy()
+
+    def weights(self, tau_np: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Edge weights ``(E,)``, own-past coefficients ``(C, P)`` and the innovations ``(C, N)``."""
+        with torch.no_grad():
+            beta, resid = self.solve(torch.from_numpy(tau_np))
+        beta = beta.numpy()
+        a = beta[self.tgt, self.slot] if self.e else np.zeros(0)
+        return a, beta[:, self.k :], resid.numpy()
+
+
+class _Stop:
+    """L-BFGS-B callback: stop once the objective and every delay have settled (3 iterations in a row)."""
+
+    def __init__(self, obj: _Objective, cfg: FitConfig, progress: Progress | None, stage: str):
+        self.obj, self.cfg, self.progress, self.stage = obj, cfg, progress, stage
+        self.prev_f: float | None = None
+        self.prev_tau: np.ndarray | None = None
+        self.calm = 0
+        self.n_iter = 0
+        self.converged = False
+
+    def __call__(self, intermediate_result) -> None:
+        self.n_iter += 1
+        f = float(intermediate_result.fun)
+        tau = np.array(intermediate_result.x, copy=True)  # scipy may reuse the array in place
+        if self.prev_f is not None:
+            df = abs(self.prev_f - f) / max(abs(f), abs(self.prev_f), 1.0)
+            dtau = float(np.abs(tau - self.prev_tau).max()) if len(tau) else 0.0
+            self.calm = self.calm + 1 if (df < self.cfg.ftol and dtau < self.cfg.tau_tol_samples) else 0
+        self.prev_f, self.prev_tau = f, tau
+        if self.progress is not None:
+            self.progress(self.stage, self.n_iter, int(self.cfg.steps))
+        if self.calm >= 3:
+            self.converged = True
+            raise StopIteration
+
+
+def _optimise(obj: _Objective, tau0: np.ndarray, cfg: FitConfig, progress: Progress | None, stage: str):
+    if obj.e == 0:
+        return tau0, float(obj.loss(torch.from_numpy(tau0))), True, 0
+    stop = _Stop(obj, cfg, progress, stage)
+    res = optimize.minimize(obj.value_and_grad, tau0, jac=True, method="L-BFGS-B", bounds=obj.bounds(),
+                            callback=stop, options={"maxiter": int(cfg.steps), "maxcor": 20, "ftol": 1e-15,
+                                                    "gtol": 1e-10, "maxls": 40})  # fmt: skip
+    # L-BFGS-B's own tests also mean convergence: a vanishing projected gradient (status 0), or a line search
+    # that can no longer decrease the objective at float64 precision (status 2) before the iteration limit
+    converged = stop.converged or (res.status in (0, 2) and stop.n_iter < int(cfg.steps))
+    return res.x, float(res.fun), converged, stop.n_iter
+
+
+@contextmanager
+def _torch_threads(n: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _standardise(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    std = data.std(1)
+    return (data - data.mean(1, keepdims=True)) / std[:, None], std
+
+
+def zero_lag_coupling(resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-lag coupling of innovations ``resid`` ``(C, N)``: the node-wise regression coefficients
+    ``B[i, j]`` (innovation of ``i`` in the best linear prediction of the innovation of ``j`` from all the
+    others, ``-Theta[i, j] / Theta[j, j]`` with ``Theta`` the precision matrix) and the partial
+    correlations ``(C, C)`` (symmetric, zero diagonal)."""
+    cov = np.cov(resid)
+    theta = np.linalg.pinv(cov, hermitian=True)
+    d = np.sqrt(np.clip(np.diag(theta), 1e-300, None))
+    pcor = -theta / d[:, None] / d[None, :]
+    b = -theta / np.diag(theta)[None, :]
+    np.fill_diagonal(pcor, 0.0)
+    np.fill_diagonal(b, 0.0)
+    return b, pcor
+
+
+def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,
+             seed: int = 0, progress: Progress | None = None, init: LagFit | None = None) -> LagFit:  # fmt: skip
+    """Fit lagged edges with continuous delays and the zero-lag coupling to ``data`` ``(C, T)`` at ``fs``.
+
+    Args:
+        seed: draws the jitter (up to ``cfg.init_jitter_samples``) of the ``cfg.n_starts - 1`` extra starts
+            (seed 0: the first start is the screening's delays unmoved, any other seed moves it too); the
+            lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
+            that is above the iterations needed) unless the objective has several optima of nearly equal depth.
+        progress: ``progress(stage, done, total)`` after each iteration (for a progress bar).
+        init: a previous fit on the same channels to start from (its edges join the screened support).
+    """
+    t0 = time.perf_counter()
+    cfg = cfg or FitConfig()
+    if not fs > 0:
+        raise ConfigError(f"invalid fs={fs!r}; allowed: a positive number of Hz")
+    x = _check_data(data, cfg)
     c = x.shape[0]
-    lags = max(1, int(np.ceil(tau_max_samples)) + 1)
-    design = _lagged_design(x, lags)  # (C, L, N)
-    n = design.shape[-1]
-    y_all = x[:, lags:]
-    support = np.zeros((c, c), bool)
-    w0 = np.zeros((c, c))
-    tau0 = np.zeros((c, c))
-    threshold = alpha / max(c * (c - 1), 1)
-    for j in range(c):
-        sources = [i for i in range(c) if i != j]
-        xmat = design[sources].reshape(len(sources) * lags, n).T  # (N, (C-1) L)
-        y = y_all[j]
-        gram = xmat.T @ xmat
-        gram += 1e-8 * np.trace(gram) / len(gram) * np.eye(len(gram))  # tiny ridge: near-collinear channels
-        coef = np.linalg.solve(gram, xmat.T @ y)
-        rss_full = float(np.sum((y - xmat @ coef) ** 2))
-        dof = n - xmat.shape[1]
-        cov = np.linalg.inv(gram)  # dropping block k raises the RSS by b_k^T (cov_kk)^-1 b_k
-        for k, i in enumerate(sources):
-            blk = slice(k * lags, (k + 1) * lags)
-            b_k = coef[blk]
-            rss_increase = float(b_k @ np.linalg.solve(cov[blk, blk], b_k))
-            f = (rss_increase / lags) / (rss_full / dof)
-            if stats.f.sf(f, lags, dof) < threshold:
-                b = b_k  # coefficients at lags 1..L
-                peak = int(np.argmax(np.abs(b)))
-                lo, hi = max(0, peak - 1), min(lags, peak + 2)
-                wts = np.abs(b[lo:hi])
-                support[i, j] = True
-                tau0[i, j] = float(np.sum(wts * (np.arange(lo, hi) + 1)) / wts.sum())
-                w0[i, j] = float(b[lo:hi].sum())
-    return support, w0, tau0
+    names = list(channels) if channels is not None else [f"X{i}" for i in range(c)]
+    if len(names) != c:
+        raise ConfigError(f"{len(names)} channel names for {c} rows")
+    x, std = _standardise(x)
+    scr = _screen(x, cfg.tau_max_samples, cfg.alpha)
+    if progress is not None:
+        progress("screening", 1, 1)
+    support = scr.support.copy()
+    tau0 = scr.tau0.copy()
+    if init is not None and init.state and init.graph.channels == names:
+        for i, j, tau in zip(init.state["src"], init.state["tgt"], init.state["tau"]):
+            support[i, j] = True
+            tau0[i, j] = tau
+    rng = np.random.default_rng(seed)
+    n_iter, converged, fun = 0, True, float("nan")
+    with _torch_threads(1):  # many small ops: extra threads only contend (10x slower on a busy machine)
+        for stage in ("refining", "pruned"):  # fit, drop weak edges, fit again on what is left
+            src, tgt = np.nonzero(support)
+            obj = _Objective(x, src, tgt, cfg)
+            starts = [tau0[src, tgt]]
+            if stage == "refining":  # the screening's delays, then jittered copies; the best optimum wins
+                starts = [s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0 or seed != 0)
+                          for k, s0 in enumerate(starts * max(int(cfg.n_starts), 1))]  # fmt: skip
+            best = None
+            for start in starts:
+                res = _optimise(
+                    obj, np.clip(start, cfg.tau_min_samples, cfg.tau_max_samples), cfg, progress, stage
+                )
+                n_iter, converged = n_iter + res[3], converged and res[2]
+                if best is None or res[1] < best[1]:
+                    best = res
+            tau, fun = best[0], best[1]
+            a, phi, resid = obj.weights(tau)
+            weak = np.abs(a) < cfg.min_weight
+            tau0[src, tgt] = tau
+            if not weak.any():
+                break
+            support[src[weak], tgt[weak]] = False  # the refit may leave new weak edges: dropped below
+    if not converged:
+        warnings.warn(
+            f"lag fit did not converge within steps={cfg.steps} iterations (objective {fun:.6g}); "
+            "raise the iteration limit (--steps) before reading the graph",
+            stacklevel=2,
+        )
+    keep = np.abs(a) >= cfg.min_weight
+    w_std = np.zeros((c, c))
+    tau_s = np.zeros((c, c))
+    w_std[src[keep], tgt[keep]] = a[keep]
+    tau_s[src[keep], tgt[keep]] = tau[keep]
+    ceiling = (w_std != 0) & (tau_s >= cfg.tau_max_samples - cfg.ceiling_margin_samples)
+    floor = (
+        (w_std != 0) & (tau_s <= cfg.tau_min_samples + cfg.ceiling_margin_samples) & (cfg.tau_min_samples > 0)
+    )
+    b, pcor = zero_lag_coupling(resid)
+    inst = np.where(np.abs(pcor) >= cfg.min_partial_corr, b, 0.0)
+    # weights were fitted on standardised data; report them in the data's units
+    units = std[None, :] / std[:, None]
+    graph = LagGraph(tau_s / fs, w_std * units, names, fs)
+    state = {"src": src[keep], "tgt": tgt[keep], "a": a[keep], "tau": tau[keep], "phi": phi}
+    return LagFit(graph=graph, instantaneous=inst * units, partial_corr=pcor, at_ceiling=ceiling, at_floor=floor,
+                  converged=bool(converged), n_iter=int(n_iter), objective=fun,
+                  tau_max_s=cfg.tau_max_samples / fs, fit_s=time.perf_counter() - t0, state=state)  # fmt: skip
 
 
 def fit_ldsem(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,
               seed: int = 0) -> LagGraph:  # fmt: skip
-    """Fit an LD-SEM to ``data`` ``(C, T)`` sampled at ``fs``; returns the :class:`LagGraph` (tau in seconds)."""
-    cfg = cfg or FitConfig()
-    x = np.asarray(data, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] < 10 * (cfg.tau_max_samples + 2):
-        raise ConfigError(f"data must be (C, T) with T well above tau_max; got {x.shape}")
-    if not np.isfinite(x).all():
-        raise ConfigError("data contain NaN or Inf")
-    c = x.shape[0]
-    names = channels or [f"X{i}" for i in range(c)]
-    x = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
-    support, w0, tau0 = screen(x, cfg.tau_max_samples, cfg.alpha)
-    if not support.any():
-        return LagGraph(np.zeros((c, c)), np.zeros((c, c)), names, fs)
-    torch.manual_seed(seed)
-    xt = torch.from_numpy(x)[None]
-    mask = torch.from_numpy(support)
-    tmax = cfg.tau_max_samples
-    frac = np.clip(tau0 / tmax, 1e-3, 1 - 1e-3)
-    tau_logit = torch.tensor(np.log(frac / (1 - frac)), requires_grad=True)
-    weight = torch.tensor(w0, requires_grad=True)
-    log_scale = torch.zeros(c, 1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([tau_logit, weight, log_scale], lr=cfg.lr)
-    freqs = torch.linspace(0, 0.5, 64, dtype=torch.float64)
-    edge = slice(int(np.ceil(tmax)) + 1, None)  # the first samples see zero padding
-    for _ in range(cfg.steps):
-        opt.zero_grad()
-        w = weight * mask
-        tau = torch.sigmoid(tau_logit) * tmax
-        resid = (xt - lagged_mix(xt, w, tau))[0][:, edge]  # (C, T')
-        if cfg.likelihood == "laplace":
-            nll = (resid.abs() / log_scale.exp() + log_scale).mean()
-        else:
-            nll = (0.5 * resid.square() / (2 * log_scale).exp() + log_scale).mean()
-        # stability: spectral radius of M(f) on a frequency grid, penalised above 0.95
-        ang = -2 * np.pi * freqs[:, None, None] * tau[None]
-        m = (w[None] * torch.polar(torch.ones_like(ang), ang)).transpose(1, 2)
-        loss = nll + cfg.l1 * w.abs().sum()
-        with torch.no_grad():
-            rho = torch.linalg.eigvals(m).abs().amax()
-        if (
-            rho > 0.95
-        ):  # the penalty's gradient is zero below; eigvals' backward fails on repeated eigenvalues
-            rho = torch.linalg.eigvals(m).abs().amax()
-            loss = loss + cfg.stability_weight * (rho - 0.95) ** 2
-        loss.backward()
-        opt.step()
-    w_final = (weight * mask).detach().numpy()
-    tau_final = (torch.sigmoid(tau_logit) * tmax).detach().numpy()
-    keep = np.abs(w_final) >= cfg.min_weight
-    # weights were fitted on standardised data; report them in the data's units
-    std = np.asarray(data, dtype=np.float64).std(1)
-    w_units = np.where(keep, w_final * std[None, :] / std[:, None], 0.0)
-    return LagGraph(np.where(keep, tau_final, 0.0) / fs, w_units, names, fs)
+    """Fit an LD-SEM to ``data`` ``(C, T)`` sampled at ``fs``; returns the :class:`LagGraph` (tau in seconds).
+
+    The lagged edges of :func:`fit_lags` (which also returns the zero-lag coupling and convergence).
+    """
+    return fit_lags(data, fs, channels, cfg, seed).graph

@@ -53,3 +53,31 @@ def topk_accuracy(
     """Top-k accuracy of a focal-lead ranking: 1 if any true source is among the first k, else 0."""
     truth = set(true_sources)
     return {f"top{k}": float(bool(truth & set(ranking[:k]))) for k in ks}
+
+
+def ranking_positions(ranking: Sequence[str], channels: Sequence[str] | None = None) -> np.ndarray:
+    """Position (0 = first) of each of ``channels`` (default: ``ranking`` sorted) in ``ranking``."""
+    pos = {n: k for k, n in enumerate(ranking)}
+    names = sorted(ranking) if channels is None else list(channels)
+    return np.array([pos[n] for n in names], dtype=np.float64)
+
+
+def ranking_spearman(a: Sequence[str], b: Sequence[str]) -> float:
+    """Spearman correlation between two rankings of the same channels (over the channels in both).
+
+    The Pearson correlation of the positions (which are already ranks without ties); NaN when fewer than
+    two channels are shared or a ranking is constant.
+    """
+    common = sorted(set(a) & set(b))
+    if len(common) < 2:
+        return float("nan")
+    ra = np.argsort(np.argsort(ranking_positions(a, common)))
+    rb = np.argsort(np.argsort(ranking_positions(b, common)))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = np.sqrt((ra**2).sum() * (rb**2).sum())
+    return float((ra * rb).sum() / den) if den > 0 else float("nan")
+
+
+def topk_overlap(a: Sequence[str], b: Sequence[str], k: int = 3) -> int:
+    """How many of the first ``k`` channels of two rankings are shared."""
+    return len(set(a[:k]) & set(b[:k]))

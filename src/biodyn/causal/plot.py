@@ -1,20 +1,84 @@
-"""Drawing a lag graph on the scalp."""
+"""Drawing a lag graph: EEG channels on the scalp, ECG leads on a limb-lead / chest-lead layout."""
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 
 import numpy as np
 
 from biodyn.types import LagGraph
 
+# frontal-plane angles of the limb leads (hexaxial reference, degrees, 0 = patient's left, +90 = down)
+_LIMB_DEG = {"I": 0.0, "II": 60.0, "III": 120.0, "AVR": -150.0, "AVL": -30.0, "AVF": 90.0}
+_CHEST = ("V1", "V2", "V3", "V4", "V5", "V6")
 
-def plot_lag_graph(
-    graph: LagGraph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None
-) -> None:
-    """PNG: channels at their 10-20 positions (bipolar channels at the midpoint of their electrodes), the
-    strongest ``max_edges`` edges as arrows from source to target coloured by delay in ms. Atomic write."""
+
+def _base(name: str) -> str:
+    return re.sub(r"#\d+$", "", name).strip()
+
+
+def is_ecg(channels) -> bool:
+    """True when every channel is a standard ECG lead (I, II, III, aVR, aVL, aVF, V1-V6)."""
+    known = set(_LIMB_DEG) | set(_CHEST)
+    return bool(channels) and all(_base(n).upper() in known for n in channels)
+
+
+def ecg_positions(channels) -> np.ndarray:
+    """``(C, 2)``: limb leads on a circle at their frontal-plane angles (left), chest leads V1-V6 on an arc
+    around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line)."""
+    out = []
+    for n in channels:
+        u = _base(n).upper()
+        if u in _LIMB_DEG:
+            a = np.deg2rad(_LIMB_DEG[u])
+            out.append((-1.25 + 0.8 * np.cos(a), -0.8 * np.sin(a)))
+        else:
+            k = _CHEST.index(u)
+            a = np.deg2rad(115 - 23 * k)
+            out.append((1.25 + 0.85 * np.cos(a), -0.35 + 0.85 * np.sin(a)))
+    return np.asarray(out)
+
+
+def layout(channels) -> tuple[np.ndarray, str]:
+    """Positions ``(C, 2)`` and the layout's kind (``"ecg"``, ``"scalp"``). EEG channels without a 10-05
+    position are placed on a circle outside the head, with a warning naming them."""
+    if is_ecg(channels):
+        return ecg_positions(channels), "ecg"
+    from biodyn.montage import canonical_name, positions
+
+    names = [canonical_name(_base(n)) for n in channels]
+    pos = np.zeros((len(names), 2))
+    unknown = []
+    for k, n in enumerate(names):
+        try:
+            pos[k] = positions([n])[0]
+        except Exception:
+            unknown.append(k)
+    # a bipolar pair across the head (FT9-FT10) has its midpoint deep inside: keep every point on the drawing
+    r = np.linalg.norm(pos, axis=1, keepdims=True)
+    pos = np.where(r > 1.12, pos / np.maximum(r, 1e-12) * 1.12, pos)
+    if unknown:
+        warnings.warn(
+            f"no scalp position for channel(s) {', '.join(channels[k] for k in unknown)}: drawn on a ring "
+            "outside the head",
+            stacklevel=3,
+        )
+        ang = np.linspace(0, 2 * np.pi, len(unknown), endpoint=False) + np.pi / 2
+        pos[unknown] = np.stack([np.cos(ang), np.sin(ang)], 1) * 1.18
+    return pos, "scalp"
+
+
+def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None,
+                   max_instantaneous: int = 15) -> None:  # fmt: skip
+    """PNG of a :class:`LagGraph` or a :class:`~biodyn.causal.fit.LagFit`. Atomic write.
+
+    Lagged edges (the strongest ``max_edges``) are arrows from source to target coloured by delay (ms),
+    their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence,
+    edges at the delay ceiling are dashed grey (not identified), the strongest zero-lag couplings are thin
+    grey lines without arrows, and the focal channel's share of first places is in the title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,41 +86,59 @@ def plot_lag_graph(
     from matplotlib import cm, colormaps, colors
 
     from biodyn.atomic import atomic_path
-    from biodyn.montage import positions
+    from biodyn.causal.fit import LagFit
 
-    names = [re.sub(r"#\d+$", "", n) for n in graph.channels]
-    try:
-        pos = positions(names)
-    except Exception:  # channels without a scalp position: place them on a circle
-        ang = np.linspace(0, 2 * np.pi, len(names), endpoint=False)
-        pos = np.stack([np.cos(ang), np.sin(ang)], 1) * 0.8
-    edges = graph.edges()[:max_edges]
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.add_patch(plt.Circle((0, 0), 1.05, fill=False, lw=1.5, color="grey"))
-    ax.plot([-0.1, 0, 0.1], [1.03, 1.15, 1.03], color="grey", lw=1.5)  # nose
+    fit = graph if isinstance(graph, LagFit) else None
+    g: LagGraph = fit.graph if fit is not None else graph
+    pos, kind = layout(g.channels)
+    edges = (fit.edges() if fit is not None else g.edges())[:max_edges]
+    fig, ax = plt.subplots(figsize=(9, 6) if kind == "ecg" else (6, 6))
+    if kind == "ecg":
+        ax.add_patch(plt.Circle((-1.25, 0), 0.8, fill=False, lw=1.0, color="grey", ls=":"))
+        ax.add_patch(plt.Circle((1.25, -0.35), 0.85, fill=False, lw=1.0, color="grey", ls=":"))
+        ax.text(-1.25, 1.0, "limb leads (frontal plane)", ha="center", fontsize=8, color="grey")
+        ax.text(1.25, 0.75, "chest leads (horizontal plane)", ha="center", fontsize=8, color="grey")
+    else:
+        ax.add_patch(plt.Circle((0, 0), 1.05, fill=False, lw=1.5, color="grey"))
+        ax.plot([-0.1, 0, 0.1], [1.03, 1.15, 1.03], color="grey", lw=1.5)  # nose
+    index = {n: k for k, n in enumerate(g.channels)}
+    if fit is not None:
+        for e in fit.instantaneous_edges()[:max_instantaneous]:
+            a, b = pos[index[e["a"]]], pos[index[e["b"]]]
+            ax.plot([a[0], b[0]], [a[1], b[1]], color="grey", lw=0.5 + 2 * min(abs(e["partial_corr"]), 1.0),
+                    alpha=0.35, zorder=1)  # fmt: skip
     taus_ms = [e["tau_s"] * 1e3 for e in edges]
     norm = colors.Normalize(vmin=min(taus_ms, default=0), vmax=max(taus_ms, default=1) or 1)
     cmap = colormaps["viridis"]
-    index = {n: k for k, n in enumerate(graph.channels)}
     for e, t_ms in zip(edges, taus_ms):
         a, b = pos[index[e["source"]]], pos[index[e["target"]]]
-        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "color": cmap(norm(t_ms)),
+        ceiling = e.get("at_ceiling", False)
+        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "color": "grey" if ceiling else cmap(norm(t_ms)),
                     "lw": 0.8 + 2 * min(abs(e["weight"]), 1.0), "shrinkA": 6, "shrinkB": 6,
+                    "alpha": max(0.15, e.get("confidence", 1.0)), "linestyle": "--" if ceiling else "-",
                     "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
-    ranking = graph.focal_ranking()
-    for k, n in enumerate(graph.channels):
+    ranking = g.focal_ranking()
+    for k, n in enumerate(g.channels):
         ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=7,
                 color="crimson" if ranking and n == ranking[0] else "black")  # fmt: skip
     sm = cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label="delay (ms)")
-    ax.set_xlim(-1.3, 1.3)
-    ax.set_ylim(-1.3, 1.3)
+    if kind == "ecg":
+        ax.set_xlim(-2.2, 2.3)
+        ax.set_ylim(-1.35, 1.15)
+    else:
+        ax.set_xlim(-1.35, 1.35)
+        ax.set_ylim(-1.35, 1.35)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(
-        title or f"lag graph: {len(graph.edges())} edges, focal lead {ranking[0] if ranking else '-'}"
-    )
+    if title is None:
+        title = f"lag graph: {len(g.edges())} edges, focal lead {ranking[0] if ranking else '-'}"
+    if fit is not None and fit.stability and ranking:
+        title += f" (first in {100 * fit.stability['focal_first_share']:.0f} % of sub-windows)"
+    if fit is not None and int(fit.at_ceiling.sum()):
+        title += f"\n{int(fit.at_ceiling.sum())} edge(s) at the delay ceiling (dashed): not identified"
+    ax.set_title(title, fontsize=9)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)

@@ -95,3 +95,35 @@ def lagged_mix(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor, fs: flo
         else:
             out.append(_mix_band(spec[..., sl], f[sl], weight, tau))
     return torch.fft.irfft(torch.cat(out, dim=-1), n=n)[..., :t]
+
+
+def edge_lagged_mix_spec(spec: torch.Tensor, n: int, t: int, source: torch.Tensor, target: torch.Tensor,
+                         weight: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """:func:`edge_lagged_mix` on a precomputed spectrum ``spec = rfft(x, n)`` ``(B, C, F)`` (``n`` odd and at
+    least ``T + max tau + 1``, so nothing wraps); returns ``(B, C, t)``."""
+    f = torch.fft.rfftfreq(n, device=spec.device, dtype=tau.dtype)  # (F,)
+    angle = -2 * math.pi * tau[:, None] * f  # (E, F)
+    phase = weight[:, None] * torch.polar(torch.ones_like(angle), angle)  # (E, F)
+    contrib = spec[:, source] * phase  # (B, E, F)
+    out = torch.zeros_like(spec).index_add(1, target, contrib)  # (B, C, F)
+    return torch.fft.irfft(out, n=n)[..., :t]
+
+
+def edge_lagged_mix(x: torch.Tensor, source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                    tau: torch.Tensor, fs: float | None = None) -> torch.Tensor:  # fmt: skip
+    """Sparse ``y_j(t) = sum_{e: target_e = j} weight_e x_{source_e}(t - tau_e)`` over a list of ``E`` edges.
+
+    The same operator as :func:`lagged_mix` when the graph is sparse: only the ``E`` asserted edges get a
+    phase, so the cost grows with ``E F`` rather than ``C^2 F``. ``lagged_mix_dense`` with ``weight`` and
+    ``tau`` scattered into ``(C, C)`` matrices is its reference.
+
+    Args:
+        x: ``(B, C, T)``.
+        source, target: ``(E,)`` int64 channel indices; weight, tau: ``(E,)`` (tau in samples, or seconds
+            with ``fs``). Edges may repeat a pair (their contributions add).
+    """
+    tau = _to_samples(tau, fs)
+    t = x.shape[-1]
+    n = _fft_len(t, tau)
+    spec = torch.fft.rfft(x, n=n)  # (B, C, F)
+    return edge_lagged_mix_spec(spec, n, t, source, target, weight.to(spec.real.dtype), tau)

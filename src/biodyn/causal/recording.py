@@ -1,0 +1,169 @@
+"""Lag graphs of real recordings: checks at the door, band-pass, dependent channels out, fit, stability.
+
+:func:`fit_recording` is what ``biodyn lags`` runs; :func:`dependent_channels` finds channels that are
+(numerically) linear combinations of others — derived ECG limb leads (III = II - I, aVR, aVL, aVF), a
+bipolar derivation listed twice or reversed, a closed chain of bipolar derivations, an average reference —
+which make an instantaneous model singular and carry no information of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from biodyn.causal.fit import FitConfig, LagFit, Progress, fit_lags
+from biodyn.errors import ConfigError
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Repeated names get ``#2``, ``#3`` ... (as :func:`biodyn.io.read_edf` names them): CHB-MIT's summary
+    lists ``T8-P8`` twice."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        out.append(n if k == 0 else f"{n}#{k + 1}")
+        seen[n] = k + 1
+    return out
+
+
+def min_samples(tau_max_samples: float) -> int:
+    """The shortest recording (samples) a lag fit accepts for a given largest delay."""
+    return int(10 * (tau_max_samples + 2))
+
+
+def dependent_channels(x: np.ndarray, channels: Sequence[str], rtol: float = 0.01) -> list[dict]:
+    """Channels of ``x`` ``(C, T)`` that are linear combinations of earlier ones, in channel order.
+
+    Each channel is projected on the span of the channels kept before it (Gram-Schmidt on the
+    mean-removed rows); when the residual's norm is below ``rtol`` times the channel's norm (R^2 above
+    ``1 - rtol^2``) it is dependent. Returns ``{"channel", "index", "combination", "residual",
+    "reason"}`` per dependent channel, where ``combination`` maps kept channels to coefficients
+    (``III = 1.00 II - 1.00 I``). The first-listed channels are the ones kept.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean(1, keepdims=True)
+    basis: list[np.ndarray] = []  # orthonormal rows
+    kept: list[int] = []
+    out = []
+    for k in range(x.shape[0]):
+        v = x[k]
+        norm = float(np.linalg.norm(v))
+        if norm == 0:
+            out.append({"channel": channels[k], "index": k, "combination": {}, "residual": 0.0,
+                        "reason": "constant (flat) channel"})  # fmt: skip
+            continue
+        r = v.copy()
+        for q in basis:  # twice, for numerical orthogonality
+            r -= (q @ r) * q
+        for q in basis:
+            r -= (q @ r) * q
+        rel = float(np.linalg.norm(r)) / norm
+        if kept and rel < rtol:
+            coef, *_ = np.linalg.lstsq(x[kept].T, v, rcond=None)
+            comb = {channels[kept[i]]: float(coef[i]) for i in range(len(kept)) if abs(coef[i]) >= 0.01}
+            expr = " ".join(f"{'+' if c >= 0 else '-'} {abs(c):.2f} {n}" for n, c in comb.items())
+            expr = expr[2:] if expr.startswith("+ ") else "-" + expr[2:]
+            out.append({"channel": channels[k], "index": k, "combination": comb, "residual": rel,
+                        "reason": f"linearly dependent: {channels[k]} = {expr} "
+                                  f"(residual {100 * rel:.2g} % of its norm)"})  # fmt: skip
+            continue
+        basis.append(r / np.linalg.norm(r))
+        kept.append(k)
+    return out
+
+
+def check_lag_input(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float,
+                    source: str | None = None) -> np.ndarray:  # fmt: skip
+    """Check a recording before a lag fit; returns it as float64 ``(C, T)``. Every problem is a
+    :class:`ConfigError` (parameters) or :class:`RecordingError` (the data) naming what is allowed."""
+    from biodyn.errors import RecordingError
+
+    if not (isinstance(fs, (int, float)) and np.isfinite(fs) and fs > 0):
+        raise ConfigError(f"invalid fs={fs!r}; allowed: a positive number of Hz")
+    if not (isinstance(tau_max_s, (int, float)) and np.isfinite(tau_max_s) and tau_max_s > 0):
+        raise ConfigError(f"invalid tau_max_s={tau_max_s!r}; allowed: a positive number of seconds")
+    x = np.asarray(data)
+    if x.dtype.kind not in "fiu":
+        raise RecordingError(source, f"data of dtype {x.dtype} is not numeric")
+    x = x.astype(np.float64, copy=False)
+    if x.ndim != 2:
+        raise RecordingError(source, f"data must be 2-D (channels, samples); got shape {x.shape}")
+    names = list(channels)
+    if len(names) != x.shape[0]:
+        hint = ""
+        if x.shape[1] == len(names):
+            hint = f"; it looks like (samples, channels): transpose it (x.T) to ({x.shape[1]}, {x.shape[0]})"
+        raise RecordingError(
+            source, f"array {x.shape} does not match {len(names)} channel names as (C, T){hint}"
+        )
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ConfigError(f"duplicate channel name(s) {', '.join(dup)}; every channel needs its own name")
+    if x.shape[0] < 2:
+        raise RecordingError(
+            source, f"a lag graph needs at least 2 channels; got {x.shape[0]} ({', '.join(names)})"
+        )
+    need = min_samples(tau_max_s * fs)
+    if x.shape[1] < need:
+        raise RecordingError(source, f"too short for a lag fit: {x.shape[1]} samples ({x.shape[1] / fs:.3g} s at "
+                                     f"{fs:g} Hz); tau_max_s={tau_max_s:g} needs at least {need} samples "
+                                     f"({need / fs:.3g} s)")  # fmt: skip
+    bad = np.flatnonzero(~np.isfinite(x).all(1))
+    if bad.size:
+        raise RecordingError(source, f"NaN or Inf samples in channel(s) {', '.join(names[i] for i in bad)}")
+    return x
+
+
+def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float = 0.05,
+                  steps: int = 500, *, band_hz: tuple[float, float] = (0.5, 40.0), stability: int = 8,
+                  seed: int = 0, dependent_rtol: float = 0.01, fit_fs: float | None = 100.0, cfg: FitConfig | None = None,
+                  progress: Progress | None = None, source: str | None = None) -> LagFit:  # fmt: skip
+    """Fit the lag graph of a recording ``data`` ``(C, T)`` at ``fs`` Hz; returns a :class:`LagFit`.
+
+    Band-pass (``band_hz``, the upper edge kept below 0.45 ``fs``), resample to ``fit_fs`` (at least 2.2 times
+    the upper band edge; None keeps ``fs``: an oversampled band-limited signal only makes the fit slower and
+    worse conditioned), z-score, leave out flat and linearly
+    dependent channels (:func:`dependent_channels`; each listed in ``LagFit.dropped`` with the reason),
+    fit (:func:`biodyn.causal.fit.fit_lags`), then ``stability`` sub-window refits
+    (:func:`biodyn.causal.stability.lag_stability`; 0 skips them).
+    """
+    from biodyn.signal import PreprocessConfig, preprocess
+
+    names = list(channels)
+    x = check_lag_input(data, fs, names, tau_max_s, source)
+    dropped = []
+    flat = np.flatnonzero(x.std(1) == 0)
+    for k in flat:
+        dropped.append({"channel": names[k], "reason": "constant (flat) channel"})
+    live = [k for k in range(len(names)) if k not in set(flat)]
+    lo, hi = band_hz
+    hi = None if hi is None else min(hi, 0.45 * fs)
+    rate = fs if fit_fs is None or fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
+    pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)
+    x, fs = preprocess(x[live], fs, pre)
+    x = x.astype(np.float64)
+    live_names = [names[k] for k in live]
+    # in the data's units, so that the combinations read as derivations (III = 1.00 II - 1.00 I)
+    dep = dependent_channels(x, live_names, dependent_rtol)
+    dropped += [{"channel": d["channel"], "reason": d["reason"]} for d in dep]
+    gone = {d["index"] for d in dep}
+    keep = [k for k in range(len(live_names)) if k not in gone]
+    if len(keep) < 2:
+        raise ConfigError(
+            f"fewer than 2 channels left after leaving out {', '.join(d['channel'] for d in dropped)}: "
+            + "; ".join(f"{d['channel']}: {d['reason']}" for d in dropped)
+        )
+    cfg = cfg or FitConfig()
+    # lags of at least one sample at the fitting rate: anything shorter is zero-lag coupling
+    cfg = FitConfig(**{**cfg.__dict__, "tau_max_samples": tau_max_s * fs, "steps": int(steps),
+                       "tau_min_samples": max(cfg.tau_min_samples, 1.0)})  # fmt: skip
+    xk, kept_names = x[keep], [live_names[k] for k in keep]
+    fit = fit_lags(xk, fs, kept_names, cfg, seed=seed, progress=progress)
+    fit.dropped = dropped
+    if stability:
+        from biodyn.causal.stability import lag_stability
+
+        fit.stability = lag_stability(xk, fs, kept_names, cfg, fit, n_windows=stability, progress=progress)
+    return fit
