@@ -5,3 +5,5 @@ from biodyn.models._base import BiodynModel
 from biodyn.models._registry import create_model, list_models, register_model
 
 __all__ = ["BiodynModel", "create_model", "list_models", "register_model"]
+
+from biodyn.models import prism  # noqa: F401  (registers prism, prism_tiny, prism_s4, prism_delta)
