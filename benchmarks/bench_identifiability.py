@@ -221,7 +221,7 @@ def main() -> None:
     md = markdown(rows)
     print(md)
     if args.markdown:
-        from biodyn.utils import atomic_path
+        from biodyn.atomic import atomic_path
 
         with atomic_path(args.markdown) as tmp:
             Path(tmp).write_text(md + "\n")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from biodyn import LagGraph, Recording
+from biodyn.atomic import atomic_write_json
 from biodyn.cli import COMMANDS, main
-from biodyn.utils import atomic_write_json
 
 
 def test_cli_help_lists_commands(capsys):

@@ -136,7 +136,7 @@ def read_event_json(path: str | os.PathLike) -> AnnotationFile:
 
 def write_event_json(path: str | os.PathLike, events, duration_s: float | None) -> None:
     """Write an event list readable by :func:`read_event_json` (atomically)."""
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     atomic_write_json(path, {"duration_s": duration_s, "events": [
         {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label} for e in events]})  # fmt: skip

@@ -180,7 +180,7 @@ def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from biodyn.utils import atomic_path
+    from biodyn.atomic import atomic_path
 
     pts = sorted((p.fa_per_24h, p.sensitivity) for p in curve if not np.isnan(p.sensitivity))
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -203,7 +203,7 @@ def save_report(report: dict[str, Any], json_path: str | os.PathLike, png_path: 
                 title: str = "OVERLAP sensitivity vs false alarms (dev)") -> None:  # fmt: skip
     """Write a :func:`sensitivity_at_fa` report as JSON and, with ``png_path``, its dev curve as a PNG
     (both atomically)."""
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     atomic_write_json(json_path, report)
     if png_path is not None:

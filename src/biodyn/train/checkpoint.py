@@ -183,7 +183,7 @@ def export_model(model, folder: str | os.PathLike, *, name: str, config: dict[st
     """Export weights as ``model.safetensors`` + ``config.json`` (``{"name", "config", "format_version"}``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    from biodyn.utils import atomic_path, atomic_write_json
+    from biodyn.atomic import atomic_path, atomic_write_json
 
     with atomic_path(folder / "model.safetensors") as tmp:
         save_weights(model, tmp)

@@ -66,8 +66,9 @@ def build_data(exp) -> dict[str, Any]:
     """Build (or reuse) the window cache of ``exp.data`` and open its splits."""
     from biodyn.cache import WindowDataset, build_cache
     from biodyn.cache.dataset import read_manifest
+    from biodyn.data_root import data_root
     from biodyn.datasets import get_corpus
-    from biodyn.utils import data_root, stable_hash
+    from biodyn.provenance import stable_hash
 
     d = exp.data
     root = d.root
@@ -128,10 +129,12 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     from omegaconf import OmegaConf
     from torch.utils.data import Subset
 
+    from biodyn.atomic import atomic_write_json, atomic_write_text
     from biodyn.models import create_model
+    from biodyn.provenance import git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint
+    from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
-    from biodyn.utils import atomic_write_json, atomic_write_text, git_commit, seed_everything, versions
 
     if seed is not None:
         exp.train.seed = seed
@@ -210,7 +213,7 @@ def run_fewshot(
     ``<results_dir>/<experiment>/<model>/<task>/<budget>/seed<k>.json``."""
     import copy
 
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     base = Path(results_dir or exp.results_dir)
     data = build_data(exp)

@@ -162,7 +162,7 @@ def make_report(
 ) -> dict[str, Any]:
     """Write ``report.md``, ``tables.tex``, ``summary.json`` and PNGs into ``out_dir`` (default
     ``<results_dir>/report``); returns the paths and rows."""
-    from biodyn.utils import atomic_write_json, atomic_write_text
+    from biodyn.atomic import atomic_write_json, atomic_write_text
 
     root = Path(results_dir)
     rows = collect(root, seeds)
