@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
     "bench": ("bench", "run the benchmarks"),
     "demo": ("demo", "run the main job on the sample recordings"),
+    "prism": ("prism", "train PRISM or a baseline on ECG, images or audio (epochs, results.json, curves)"),
 }
 
 
