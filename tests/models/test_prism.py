@@ -162,7 +162,7 @@ def test_bad_input_is_a_clear_error():
         PRISMConfig(force_block_type="mamba")
     with pytest.raises(ConfigError, match="divisible"):
         PRISMConfig(hidden_dim=10, num_heads=3)
-    with pytest.raises(ConfigError, match="unknown keys"):
+    with pytest.raises(ConfigError, match="unknown key 'hiden_dim'"):
         create_model("prism_tiny", n_chans=3, n_outputs=4, n_times=9, sfreq=1.0, hiden_dim=8)
     with pytest.raises(ConfigError, match="duplicate"):
         PRISMConfig(modalities=[ModalityConfig("a", 1, 2), ModalityConfig("a", 1, 2)])

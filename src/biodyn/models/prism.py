@@ -27,7 +27,7 @@ its per-channel ``A, B, C`` and step were per head; ours keeps every channel's o
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -118,14 +118,6 @@ class PRISMConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PRISMConfig:
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(d) - known)
-        if extra:
-            raise ConfigError(f"PRISMConfig: unknown keys {extra}; allowed: {sorted(known)}")
-        return cls(**d)
 
 
 def _check_tokens(x: torch.Tensor, width: int, what: str) -> None:
@@ -299,16 +291,22 @@ class PRISM(BiodynModel):
 
     Each of the ``T`` time steps is one token whose ``C`` channels are its features (ECG: 12 leads per
     sample; image patches: 48 values per patch; log-mel: ``n_mels`` per frame). ``forward_features``:
-    ``(B, C, T) -> (B, hidden_dim)`` (Linear projection, backbone, mean over T); ``forward_head``: LayerNorm
-    then Linear. ``allocate_state(batch)`` / ``step(x_t (B, C), state)`` stream the logits of the running
-    mean, equal to ``forward`` on the prefix seen so far.
+    ``(B, C, T) -> (B, hidden_dim, T)`` (Linear projection and backbone); ``forward_head``: mean over T,
+    LayerNorm, Linear. ``allocate_state(batch)`` / ``step(x_t (B, C), state)`` stream the logits of the
+    running mean, equal to ``forward`` on the prefix seen so far. ``cfg.modalities`` must stay empty: the one
+    modality is ``n_chans -> n_outputs``.
     """
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: PRISMConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = cfg = cfg or PRISMConfig()
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: PRISMConfig | None = None):  # fmt: skip
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else PRISMConfig())
+        cfg = self.cfg
+        if cfg.modalities:
+            raise ConfigError(
+                "the registered PRISM has one modality (n_chans -> n_outputs); leave cfg.modalities empty "
+                "(several modalities: PRISMForClassification)"
+            )
         self.projection = nn.Linear(self.n_chans, cfg.hidden_dim)
         self.backbone = PRISMBackbone(cfg)
         self.head_norm = nn.LayerNorm(cfg.hidden_dim)
@@ -323,10 +321,13 @@ class PRISM(BiodynModel):
         return self.projection(x.transpose(1, 2))  # (B, T, D)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T) -> (B, hidden_dim)``."""
-        return self.backbone(self._tokens(x)).mean(dim=1)
+        """``(B, C, T) -> (B, hidden_dim, T)``."""
+        return self.backbone(self._tokens(x)).transpose(1, 2)
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """``(B, D, T)`` (or pooled ``(B, D)``) -> mean over T -> LayerNorm -> Linear."""
+        if features.ndim == 3:
+            features = features.mean(dim=-1)
         h = self.head_norm(features)
         return h if pre_logits else self.head(h)
 
@@ -347,46 +348,34 @@ class PRISM(BiodynModel):
         s, n = state["sum"] + y, state["count"] + 1
         return self.forward_head(s / n), {"layers": layers, "sum": s, "count": n}
 
-    def config_dict(self) -> dict:
-        return self.cfg.to_dict()
+
+_TEST = {"hidden_dim": 16, "num_heads": 2, "num_layers": 4, "delta_chunk_size": 8}
 
 
-def _register(name: str):
-    """``register_model(name, config=PRISMConfig)`` (models-core contract), or the older one-argument form."""
-    try:
-        return register_model(name, config=PRISMConfig)
-    except TypeError:
-        return register_model(name)
-
-
-def _build(n_chans, n_outputs, n_times, sfreq, defaults: dict, overrides: dict) -> PRISM:
-    params = {**defaults, **overrides}
-    params.pop("modalities", None)  # the single modality is (n_chans -> n_outputs)
-    return PRISM(n_chans, n_outputs, n_times, sfreq, PRISMConfig.from_dict(params))
-
-
-TINY = {"hidden_dim": 64, "num_heads": 4, "num_layers": 4}
-
-
-@_register("prism")
-def prism(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> PRISM:
-    """PRISM at the published defaults (hybrid S4 : Delta = 3 : 1, 256 wide, 12 layers)."""
-    return _build(n_chans, n_outputs, n_times, sfreq, {}, cfg)
-
-
-@_register("prism_tiny")
-def prism_tiny(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> PRISM:
+@dataclass
+class PRISMTinyConfig(PRISMConfig):
     """A CPU-sized PRISM: 64 wide, 4 heads, 4 layers (S4, S4, S4, Delta)."""
-    return _build(n_chans, n_outputs, n_times, sfreq, TINY, cfg)
+
+    hidden_dim: int = 64
+    num_heads: int = 4
+    num_layers: int = 4
 
 
-@_register("prism_s4")
-def prism_s4(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> PRISM:
-    """Ablation: every layer an S4 block."""
-    return _build(n_chans, n_outputs, n_times, sfreq, {"force_block_type": "s4"}, cfg)
+@dataclass
+class PRISMS4Config(PRISMConfig):
+    """Ablation: every layer an S4 block (published sizes)."""
+
+    force_block_type: str | None = "s4"
 
 
-@_register("prism_delta")
-def prism_delta(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> PRISM:
-    """Ablation: every layer a Gated-Delta block."""
-    return _build(n_chans, n_outputs, n_times, sfreq, {"force_block_type": "delta"}, cfg)
+@dataclass
+class PRISMDeltaConfig(PRISMConfig):
+    """Ablation: every layer a Gated-Delta block (published sizes)."""
+
+    force_block_type: str | None = "delta"
+
+
+register_model("prism", config=PRISMConfig, test_config=_TEST)(PRISM)
+register_model("prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2})(PRISM)
+register_model("prism_s4", config=PRISMS4Config, test_config=_TEST)(PRISM)
+register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST)(PRISM)

@@ -144,11 +144,17 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     idx = fewshot_indices(train_ds.labels, train_ds.subjects, exp.fewshot.budget, exp.train.seed)
     sub = Subset(train_ds, idx.tolist()) if len(idx) < len(train_ds) else train_ds
     lab = np.asarray(train_ds.labels)
-    n_outputs = exp.data.n_outputs or (lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1)
+    if exp.data.n_outputs:
+        n_outputs = exp.data.n_outputs
+    elif exp.train.task == "per_sample":
+        n_outputs = 1  # one logit per sample against the (T,) mask
+    else:
+        n_outputs = lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1
     x0 = train_ds[0]["x"]
     mcfg = {"n_chans": int(x0.shape[0]), "n_outputs": int(n_outputs), "n_times": int(x0.shape[-1]),
             "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
     model = create_model(exp.model.name, **mcfg)
+    mcfg = model.init_config()  # every field, as the model holds it: what rebuilds it
     params = None
     from biodyn.errors import check_option
 

@@ -8,7 +8,7 @@ pooling over time and a linear head. ``(B, C, T) -> (B, n_outputs)``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -58,13 +58,13 @@ class _Block(nn.Module):
 
 
 class ResNet1d(BiodynModel):
-    """Wang et al. (2017) ResNet for time series; ``forward_features`` ``(B, C, T) -> (B, widths[-1])``."""
+    """Wang et al. (2017) ResNet for time series; ``forward(x)``: ``(B, C, T) -> (B, n_outputs)``."""
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: ResNet1dConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = cfg = cfg or ResNet1dConfig()
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: ResNet1dConfig | None = None):  # fmt: skip
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else ResNet1dConfig())
+        cfg = self.cfg
         blocks, ch = [], self.n_chans
         for w in cfg.widths:
             blocks.append(_Block(ch, w, list(cfg.kernel_sizes)))
@@ -74,22 +74,8 @@ class ResNet1d(BiodynModel):
         self.head = nn.Linear(ch, self.n_outputs)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.blocks(x).mean(-1))
-
-    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        return features if pre_logits else self.head(features)
-
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        """``(B, C, T) -> (B, widths[-1], T)``; the head pools over T (global average pooling)."""
+        return self.drop(self.blocks(x))
 
 
-def _register(name, config):
-    try:
-        return register_model(name, config=config)
-    except TypeError:
-        return register_model(name)
-
-
-@_register("resnet1d", ResNet1dConfig)
-def resnet1d(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> ResNet1d:
-    return ResNet1d(n_chans, n_outputs, n_times, sfreq, ResNet1dConfig(**cfg))
+register_model("resnet1d", config=ResNet1dConfig, test_config={"widths": [8, 16, 16]})(ResNet1d)

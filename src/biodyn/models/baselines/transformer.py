@@ -9,7 +9,7 @@ time from a KV cache (which grows with the tokens seen; the streaming comparison
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -75,13 +75,13 @@ class _Layer(nn.Module):
 
 
 class TransformerClassifier(BiodynModel):
-    """Pre-norm Transformer encoder; ``forward_features`` ``(B, C, T) -> (B, d_model)``."""
+    """Pre-norm Transformer encoder; ``forward_features`` ``(B, C, T) -> (B, d_model, T)``."""
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: TransformerConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = cfg = cfg or TransformerConfig()
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: TransformerConfig | None = None):  # fmt: skip
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else TransformerConfig())
+        cfg = self.cfg
         if cfg.d_model % cfg.num_heads or cfg.d_model % 2:
             raise ConfigError(
                 f"d_model={cfg.d_model} must be even and divisible by num_heads={cfg.num_heads}"
@@ -103,10 +103,7 @@ class TransformerClassifier(BiodynModel):
         h = self._embed(x)
         for layer in self.layers:
             h = layer(h, self.cfg.causal)
-        return self.norm(h).mean(1)
-
-    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        return features if pre_logits else self.head(features)
+        return self.norm(h).transpose(1, 2)  # (B, d_model, T); the head pools over T
 
     # KV-cache decoding (causal=True): cache = {"kv": [per layer (k, v)], "sum", "count"}
     def allocate_kv_cache(self, batch_size: int) -> dict:
@@ -126,17 +123,7 @@ class TransformerClassifier(BiodynModel):
         n = cache["count"] + 1
         return self.head(s / n), {"kv": kv, "sum": s, "count": n}
 
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
 
-
-def _register(name, config):
-    try:
-        return register_model(name, config=config)
-    except TypeError:
-        return register_model(name)
-
-
-@_register("transformer", TransformerConfig)
-def transformer(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> TransformerClassifier:
-    return TransformerClassifier(n_chans, n_outputs, n_times, sfreq, TransformerConfig(**cfg))
+register_model(
+    "transformer", config=TransformerConfig, test_config={"d_model": 16, "depth": 2, "num_heads": 2}
+)(TransformerClassifier)
