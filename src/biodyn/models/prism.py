@@ -349,7 +349,7 @@ class PRISM(BiodynModel):
         return self.forward_head(s / n), {"layers": layers, "sum": s, "count": n}
 
 
-_TEST = {"hidden_dim": 16, "num_heads": 2, "num_layers": 4, "delta_chunk_size": 8}
+_TEST = {"hidden_dim": 8, "num_heads": 2, "num_layers": 2, "delta_every": 2, "delta_chunk_size": 8}
 
 
 @dataclass
