@@ -84,3 +84,16 @@ def test_real_cifar_folder_sample_trains(tmp_path):
     res = _run(tmp_path, "--modality", "image", "--data", "real", "--data-root", str(root.parent), "--epochs", "1",
                "--augment")  # fmt: skip
     assert res["data_source"].endswith("cifar10_jpg") and res["splits"]["test"] == 48
+
+
+def test_packaged_recipes_resolve_to_valid_configs():
+    import argparse
+
+    from biodyn._cli import prism as cli
+    from biodyn.train.prism import PrismRunConfig
+
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    for name, modality in (("prism_cifar10", "image"), ("prism_ptbxl", "ecg")):
+        cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", name, "--epochs", "2"])))
+        assert cfg.modality == modality and cfg.hidden_dim == 256 and cfg.num_layers == 12 and cfg.epochs == 2

@@ -9,6 +9,7 @@ Trainer runs DDP.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 # flag -> (PrismRunConfig field, type, help); defaults come from PrismRunConfig
 _FLAGS = {
@@ -67,8 +68,12 @@ def resolve(args) -> dict:
     if args.config:
         import yaml
 
+        path = Path(args.config)
+        packaged = Path(__file__).resolve().parents[1] / "configs" / "prism" / f"{args.config}.yaml"
+        if not path.exists() and packaged.is_file():  # a packaged recipe by name: prism_cifar10, prism_ptbxl
+            path = packaged
         try:
-            with open(args.config) as f:
+            with open(path) as f:
                 raw = yaml.safe_load(f) or {}
         except OSError as e:
             raise ConfigError(f"--config {args.config}: {e.strerror}") from None
