@@ -92,3 +92,19 @@ def test_registration_errors(scratch_registry):
         register_model("x_test", config=dict)
     with pytest.raises(ConfigError, match="unknown key 'widht'"):
         register_model("y_test", config=CNN1dConfig, test_config={"widht": 1})(CNN1d)
+
+
+def test_model_yaml_mirrors_the_config_dataclass():
+    from dataclasses import asdict
+    from pathlib import Path
+
+    import yaml
+
+    import biodyn
+
+    folder = Path(biodyn.__file__).parent / "configs" / "model"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for f in files:
+        d = yaml.safe_load(f.read_text())
+        assert d["params"] == asdict(model_config(d["name"])), f"{f.name} differs from {d['name']}'s defaults"
