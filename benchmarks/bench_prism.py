@@ -212,6 +212,7 @@ def main():
     p.add_argument("--data-root", default=None, help="default: biodyn's data root")
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
     args = p.parse_args()
     import torch
 
@@ -240,6 +241,42 @@ def main():
         rows, goals = rows + r, {**goals, **g}
     extra["elapsed_s"] = time.perf_counter() - t0
     report("bench_prism", rows, goals, args.json, **extra)
+    if args.markdown:
+        write_markdown(args.markdown, rows, goals, extra)
+
+
+def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> None:
+    """The measured rows and goals as Markdown, generated from the run (no numbers typed by hand)."""
+    from biodyn.atomic import atomic_write_text
+
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    lines = [f"# bench_prism results ({'--quick' if extra.get('quick') else 'full'} run, {extra.get('threads')} threads, "
+             f"{extra.get('elapsed_s', 0):.0f} s)", ""]  # fmt: skip
+    for part in ("accuracy", "speed", "streaming"):
+        sel = [r for r in rows if r.get("part") == part]
+        if not sel:
+            continue
+        keys = [k for k in dict.fromkeys(k for r in sel for k in r) if k != "part"]
+        lines += [f"## {part}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for r in sel]
+        lines.append("")
+    if extra.get("accuracy_summary"):
+        lines += ["## accuracy over seeds (mean +- 95 % CI)", "", "| task/model | metric | mean | ci95 | seeds |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for k, v in extra["accuracy_summary"].items():
+            lines.append(f"| {k} | {v['metric']} | {v['mean']:.4g} | {v['ci95']:.3g} | {v['n_seeds']} |")
+        lines.append("")
+    if "crossover_T" in extra:
+        lines += [f"Crossover length (first T where PRISM's fwd+bwd is faster): {extra['crossover_T']}", ""]
+    lines += ["## goals", "", "| goal | value | target | met |", "|---|---|---|---|"]
+    for g, v in goals.items():
+        op = ">=" if v["higher_is_better"] else "<="
+        lines.append(
+            f"| {g} | {v['value']:.4g} {v['unit']} | {op} {v['target']:g} | {'yes' if v['met'] else 'no'} |"
+        )
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
