@@ -97,3 +97,13 @@ def test_packaged_recipes_resolve_to_valid_configs():
     for name, modality in (("prism_cifar10", "image"), ("prism_ptbxl", "ecg")):
         cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", name, "--epochs", "2"])))
         assert cfg.modality == modality and cfg.hidden_dim == 256 and cfg.num_layers == 12 and cfg.epochs == 2
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_real_ptbxl_sample_trains_with_multilabel_metrics(tmp_path):
+    root = shared_data("ptbxl")
+    res = _run(tmp_path, "--modality", "ecg", "--data", "real", "--data-root", str(root), "--epochs", "1",
+               "--limit", "16")  # fmt: skip
+    assert res["task"] == "multilabel" and res["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"]
+    assert 0.0 <= res["test"]["macro_auroc"] <= 1.0 and res["test"]["n_single_label"] >= 1
