@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "demo": ("demo", "run the main job on the sample recordings"),
+    "prism": ("prism", "train PRISM or a baseline on ECG, images or audio (epochs, results.json, curves)"),
 }
 
 

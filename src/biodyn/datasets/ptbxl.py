@@ -132,3 +132,27 @@ class PTBXL(Corpus):
             folds=dict(sorted(Counter(r.meta["strat_fold"] for r in all_refs).items())),
             sampling_rate=self.sampling_rate, bad_files=self.bad_files,
         )  # fmt: skip
+
+
+def superclass_arrays(root, sampling_rate: int = 100, limit: int | None = None) -> dict[str, Any]:
+    """The records on disk as arrays for the 5-superclass task, split by the official folds (1-8 train,
+    9 val, 10 test): ``{"classes", "train"|"val"|"test": {"x": (N, 12, T) float32, "y": (N, 5) float32
+    multi-hot, "ids": [...]}}``. Records without any diagnostic superclass are left out (as in the PTB-XL
+    benchmark). ``limit`` keeps the first records of each split (smoke runs)."""
+    corpus = PTBXL(root, sampling_rate=sampling_rate)
+    refs = [r for r in corpus.records() if r.meta["superclasses"]]
+    if not refs:
+        raise RecordingError(root, f"no PTB-XL records with a superclass at {sampling_rate} Hz on disk")
+    out: dict[str, Any] = {"classes": list(SUPERCLASSES), "sfreq": float(sampling_rate)}
+    for split in ("train", "val", "test"):
+        sel = [r for r in refs if r.split == split][: limit or None]
+        xs = [corpus.load(r).data.astype(np.float32) for r in sel]
+        lengths = {x.shape for x in xs}
+        if len(lengths) > 1:
+            raise RecordingError(root, f"PTB-XL records of different shapes in {split}: {sorted(lengths)}")
+        out[split] = {
+            "x": np.stack(xs) if xs else np.zeros((0, 12, 10 * sampling_rate), np.float32),
+            "y": np.stack([r.meta["labels"] for r in sel]) if sel else np.zeros((0, 5), np.float32),
+            "ids": [r.record_id for r in sel],
+        }
+    return out

@@ -25,3 +25,5 @@ __all__ = [
     "register_model",
     "save_pretrained",
 ]
+
+from biodyn.models import prism  # noqa: F401  (registers prism, prism_tiny, prism_s4, prism_delta)

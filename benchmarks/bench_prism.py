@@ -1,0 +1,283 @@
+"""PRISM benchmark: accuracy on the bundled real data, fwd+bwd speed vs a Transformer, streaming latency.
+
+Three parts (``--parts accuracy,speed,streaming``):
+
+* accuracy (CPU-sized config, named in the JSON): FSDD test accuracy of PRISM (goal >= 0.90); the CIFAR-10
+  folder sample, hybrid vs all-S4 vs all-Delta; the PTB-XL sample, PRISM vs ResNet-1D vs Transformer
+  macro-AUROC on fold 10. Seeds 42/123/7/0/256, mean +- 95 % CI (Student t); a bar chart with the intervals
+  (``--plot PATH``).
+* speed: fwd+bwd seconds of PRISM and a Transformer of about the same parameter count at T = 1k, 4k, 16k
+  (goals: PRISM's 16k/4k ratio <= 4.5; PRISM >= 2x faster than the Transformer at 16k); the crossover length.
+* streaming: PRISM's ``step`` latency and state size at token 100 vs token 10,000 (goals: latency ratio
+  <= 1.2, equal state size) beside the Transformer's KV-cache decoding (whose cache grows with the tokens).
+  PRISM's state at token t is reached by stepping t tokens; the Transformer's cache at token t is filled with
+  t random keys/values per layer (its decode cost depends only on the cache length).
+
+``--quick``: the CI-size run (about a minute): tiny subsets and models, 1 seed, T = 256/1024, tokens 10 vs
+1000; its goals are computed the same way but at those sizes, and the accuracy rows are not meaningful.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import goal, median_time, parser, report
+
+SEEDS = (42, 123, 7, 0, 256)
+
+
+def ci95(values: list[float]) -> tuple[float, float]:
+    """Mean and half-width of the 95 % Student-t interval (``biodyn.metrics.stats.mean_ci``; 0 for one value
+    or when a value is NaN, with the mean then NaN-aware)."""
+    from biodyn.metrics.stats import mean_ci
+
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) < 2:
+        return (statistics.fmean(finite) if finite else math.nan), 0.0
+    return mean_ci(finite, 0.95)
+
+
+# ---------------------------------------------------------------------------------------------- accuracy
+def accuracy_part(quick: bool, seeds, data_root: str | None):
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    if quick:
+        size = {"hidden_dim": 16, "num_layers": 2, "num_heads": 2}
+        tasks = [("audio", "prism", "hybrid", "accuracy", {"data": "synthetic", "limit": 64, "epochs": 1,
+                  "n_frames": 16, "n_mels": 8, "batch_size": 16})]  # fmt: skip
+    else:
+        size = {"hidden_dim": 64, "num_layers": 4, "num_heads": 4}
+        tasks = [("audio", "prism", "hybrid", "accuracy", {"epochs": 15, "lr": 2e-3})]
+        tasks += [("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
+                  for p in ("hybrid", "s4", "delta")]  # fmt: skip
+        tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
+                  for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
+    rows, summary = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for modality, model, pattern, metric, extra in tasks:
+            vals = []
+            for seed in seeds:
+                cfg = PrismRunConfig(modality=modality, model=model, block_pattern=pattern, seed=seed,
+                                     output_dir=f"{tmp}/{modality}_{model}_{pattern}_{seed}", progress=False,
+                                     data_root=data_root, **{**size, **extra})  # fmt: skip
+                t0 = time.perf_counter()
+                res = run_prism(cfg)
+                v = float(res["test"].get(metric, math.nan))
+                vals.append(v)
+                rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
+                             "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
+                             "test_n": res["splits"]["test"], "seconds": time.perf_counter() - t0})  # fmt: skip
+            mean, half = ci95(vals)
+            key = f"{modality}/{res['model']}"
+            summary[key] = {
+                "metric": metric,
+                "mean": mean,
+                "ci95": half,
+                "n_seeds": len(vals),
+                "values": vals,
+            }
+    return rows, summary, size
+
+
+def plot_accuracy(summary: dict, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(summary)
+    fig, ax = plt.subplots(figsize=(1.3 * len(keys) + 2, 4))
+    ax.bar(range(len(keys)), [summary[k]["mean"] for k in keys], yerr=[summary[k]["ci95"] for k in keys],
+           capsize=4, color="tab:blue")  # fmt: skip
+    ax.set_xticks(range(len(keys)), [f"{k}\n({summary[k]['metric']})" for k in keys], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_title("PRISM bench: test metric, mean +- 95 % CI over seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------- speed
+def _models(width: int, layers: int, heads: int, n_chans: int = 16):
+    from biodyn.models import create_model
+
+    prism = create_model("prism", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, hidden_dim=width,
+                         num_layers=layers, num_heads=heads)  # fmt: skip
+    n_p = sum(p.numel() for p in prism.parameters())
+    # Transformer at the same width and depth; its MLP ratio set so the parameter counts match
+    per_layer_fixed = 4 * width * width + 4 * width + 4 * width  # qkv + proj (+ biases) + two LayerNorms
+    target = (n_p - (n_chans + 1) * width - 2 * width - 11 * width) / layers
+    ratio = max(0.5, (target - per_layer_fixed - width) / (2 * width * width + width))
+    tf = create_model("transformer", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, d_model=width,
+                      depth=layers, num_heads=heads, mlp_ratio=round(ratio, 3), causal=True)  # fmt: skip
+    return prism, tf
+
+
+def speed_part(quick: bool):
+    import torch
+
+    width, layers, heads = (32, 2, 2) if quick else (64, 4, 4)
+    ts = (256, 1024) if quick else (1024, 4096, 16384)
+    torch.manual_seed(0)
+    prism, tf = _models(width, layers, heads)
+    params = {
+        "prism": sum(p.numel() for p in prism.parameters()),
+        "transformer": sum(p.numel() for p in tf.parameters()),
+    }
+    rows, times = [], {}
+    for t in ts:
+        x = torch.randn(1, 16, t)
+        for name, m in (("prism", prism), ("transformer", tf)):
+
+            def fb(m=m, x=x):
+                m.zero_grad(set_to_none=True)
+                m(x).sum().backward()
+
+            sec = median_time(fb, repeats=1 if quick else 3)
+            times[(name, t)] = sec
+            rows.append({"part": "speed", "model": name, "T": t, "B": 1, "width": width, "layers": layers,
+                         "n_params": params[name], "fwdbwd_s": sec})  # fmt: skip
+    goals = {}
+    t_mid, t_long = ts[-2], ts[-1]
+    goals[f"prism_scaling_{t_long}_over_{t_mid}"] = goal(
+        times[("prism", t_long)] / times[("prism", t_mid)],
+        4.5 if not quick else 4.5 * t_long / t_mid / 4,
+        "x",
+        False,
+    )
+    goals[f"prism_speedup_vs_transformer_T{t_long}"] = goal(
+        times[("transformer", t_long)] / times[("prism", t_long)], 2.0, "x", True
+    )
+    cross = next((t for t in ts if times[("prism", t)] < times[("transformer", t)]), None)
+    return rows, goals, {"crossover_T": cross, "speed_config": {"width": width, "layers": layers, "heads": heads,
+                                                              "params": params}}  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- streaming
+def streaming_part(quick: bool):
+    import torch
+
+    from biodyn.models.prism import state_numel
+
+    width, layers, heads = (32, 2, 2) if quick else (64, 4, 4)
+    t_early, t_late = (10, 1000) if quick else (100, 10_000)
+    torch.manual_seed(0)
+    prism, tf = _models(width, layers, heads)
+    prism.eval()
+    tf.eval()
+    rows, lat, size = [], {}, {}
+    reps = 20 if quick else 50
+    with torch.no_grad():
+        x_t = torch.randn(1, 16)
+        st = prism.allocate_state(1)
+        for t in range(1, t_late + 1):
+            _, st = prism.step(x_t, st)
+            if t in (t_early, t_late):
+                lat[("prism", t)] = median_time(lambda st=st: prism.step(x_t, st), repeats=reps, warmup=3)
+                size[("prism", t)] = state_numel(st)
+        for t in (t_early, t_late):
+            cache = tf.allocate_kv_cache(1)
+            dh = width // heads
+            cache["kv"] = [(torch.randn(1, heads, t, dh), torch.randn(1, heads, t, dh)) for _ in tf.layers]
+            cache["count"] = t
+            lat[("transformer", t)] = median_time(
+                lambda c=cache: tf.decode_step(x_t, c), repeats=reps, warmup=3
+            )
+            size[("transformer", t)] = sum(k.numel() + v.numel() for k, v in cache["kv"])
+    for (name, t), sec in lat.items():
+        rows.append({"part": "streaming", "model": name, "token": t, "step_ms": 1e3 * sec,
+                     "state_numel": size[(name, t)]})  # fmt: skip
+    goals = {
+        f"prism_step_latency_ratio_{t_late}_over_{t_early}": goal(
+            lat[("prism", t_late)] / lat[("prism", t_early)], 1.2, "x", False
+        ),
+        f"prism_state_size_ratio_{t_late}_over_{t_early}": goal(
+            size[("prism", t_late)] / size[("prism", t_early)], 1.0, "x", False
+        ),
+    }
+    return rows, goals
+
+
+def main():
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--parts", default="accuracy,speed,streaming")
+    p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    p.add_argument("--data-root", default=None, help="default: biodyn's data root")
+    p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    parts = [s.strip() for s in args.parts.split(",") if s.strip()]
+    bad = sorted(set(parts) - {"accuracy", "speed", "streaming"})
+    if bad:
+        p.error(f"unknown part(s) {bad}; choose from accuracy, speed, streaming")
+    seeds = [int(s) for s in args.seeds.split(",")][: 1 if args.quick else None]
+    rows, goals, extra = [], {}, {"quick": bool(args.quick), "threads": args.threads}
+    t0 = time.perf_counter()
+    if "accuracy" in parts:
+        r, summary, size = accuracy_part(args.quick, seeds, args.data_root)
+        rows += r
+        extra["accuracy_summary"], extra["accuracy_config"] = summary, size
+        if "audio/prism" in summary:
+            goals["fsdd_prism_test_accuracy"] = goal(summary["audio/prism"]["mean"], 0.90, "accuracy", True)
+        if args.plot:
+            plot_accuracy(summary, args.plot)
+    if "speed" in parts:
+        r, g, e = speed_part(args.quick)
+        rows, goals = rows + r, {**goals, **g}
+        extra.update(e)
+    if "streaming" in parts:
+        r, g = streaming_part(args.quick)
+        rows, goals = rows + r, {**goals, **g}
+    extra["elapsed_s"] = time.perf_counter() - t0
+    report("bench_prism", rows, goals, args.json, **extra)
+    if args.markdown:
+        write_markdown(args.markdown, rows, goals, extra)
+
+
+def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> None:
+    """The measured rows and goals as Markdown, generated from the run (no numbers typed by hand)."""
+    from biodyn.atomic import atomic_write_text
+
+    def fmt(v):
+        return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    lines = [f"# bench_prism results ({'--quick' if extra.get('quick') else 'full'} run, {extra.get('threads')} threads, "
+             f"{extra.get('elapsed_s', 0):.0f} s)", ""]  # fmt: skip
+    for part in ("accuracy", "speed", "streaming"):
+        sel = [r for r in rows if r.get("part") == part]
+        if not sel:
+            continue
+        keys = [k for k in dict.fromkeys(k for r in sel for k in r) if k != "part"]
+        lines += [f"## {part}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for r in sel]
+        lines.append("")
+    if extra.get("accuracy_summary"):
+        lines += ["## accuracy over seeds (mean +- 95 % CI)", "", "| task/model | metric | mean | ci95 | seeds |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for k, v in extra["accuracy_summary"].items():
+            lines.append(f"| {k} | {v['metric']} | {v['mean']:.4g} | {v['ci95']:.3g} | {v['n_seeds']} |")
+        lines.append("")
+    if "crossover_T" in extra:
+        lines += [f"Crossover length (first T where PRISM's fwd+bwd is faster): {extra['crossover_T']}", ""]
+    lines += ["## goals", "", "| goal | value | target | met |", "|---|---|---|---|"]
+    for g, v in goals.items():
+        op = ">=" if v["higher_is_better"] else "<="
+        lines.append(
+            f"| {g} | {v['value']:.4g} {v['unit']} | {op} {v['target']:g} | {'yes' if v['met'] else 'no'} |"
+        )
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,381 @@
+"""PRISM (Parallel Recurrent Integrated Signal Model; kaelvalen/prism): one modality-agnostic backbone of
+S4D-complex blocks interleaved with Gated-Delta blocks, a Linear input projection and a head per modality.
+
+::
+
+    x (B, T, input_dim) -> ModalityProjection (Linear per modality) -> PRISMBackbone -> mean over T
+        -> PerModalityHead (LayerNorm -> Linear per modality) -> logits (B, num_classes)
+
+Layer ``i`` of the backbone is a :class:`~biodyn.nn.GatedDeltaBlock` when ``(i + 1) % delta_every == 0``
+and an :class:`~biodyn.nn.S4Block` otherwise (3:1 at ``delta_every=4``); ``force_block_type`` ("s4" or
+"delta") makes every layer one kind (the block ablations). Both kinds are causal and carry a fixed-size
+state, so the whole backbone streams: :meth:`PRISMBackbone.step` one token at a time equals the full pass.
+
+Two front ends share these parts:
+
+* :class:`PRISMForClassification` is the multi-modality model of the PRISM quick start:
+  ``model(x, modality="ecg", labels=y) -> {"loss", "logits"}`` with ``x`` ``(B, T, input_dim)``.
+* :class:`PRISM` is the registered single-modality model under biodyn's model contract (``x`` ``(B, C, T)``,
+  the ``C`` channels being the features of each of the ``T`` tokens); registered as ``prism``,
+  ``prism_tiny``, ``prism_s4`` and ``prism_delta``.
+
+Parameter count at the defaults with the quick start's two modalities (ECG 12 -> 5, image 48 -> 10):
+8,808,255 (9 S4 blocks of 755,968, 3 Delta blocks of 661,264, projections 15,872, heads 4,879). The
+published model reports "~8.1M": its S4 layer averaged the input and the step over each head's channels, so
+its per-channel ``A, B, C`` and step were per head; ours keeps every channel's own input, step and modes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from biodyn.errors import ConfigError, check_option
+from biodyn.models._base import BiodynModel
+from biodyn.models._registry import register_model
+from biodyn.nn import GatedDeltaBlock, S4Block
+
+BLOCK_TYPES = ("s4", "delta")
+
+
+@dataclass
+class ModalityConfig:
+    """One input modality: its name, the width of each token and the number of classes of its head."""
+
+    name: str
+    input_dim: int
+    num_classes: int
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"ModalityConfig.name must be a non-empty string, got {self.name!r}")
+        for k in ("input_dim", "num_classes"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"ModalityConfig({self.name!r}).{k} must be a positive int, got {v!r}")
+
+
+@dataclass
+class PRISMConfig:
+    """Hyperparameters of PRISM (defaults of the published configuration table)."""
+
+    hidden_dim: int = 256  # model dimension
+    num_heads: int = 8  # heads in both block types
+    num_layers: int = 12  # total blocks
+    delta_every: int = 4  # a DeltaBlock every Nth layer (3:1 S4:Delta)
+    s4_state_mult: int = 2  # SSM state size (complex modes per channel) = head_dim x mult
+    s4_dt_min: float = 0.001  # step size range at initialisation
+    s4_dt_max: float = 0.1
+    delta_chunk_size: int = 64  # chunk size of the chunked delta rule (training / prefill)
+    qk_norm: bool = True  # L2-normalise q and k
+    gate_bias_init: float = 4.0  # sigmoid(4) ~ 0.98: forget gate starts near 1 (long memory)
+    conv_kernel_size: int = 4  # short causal conv kernel
+    ffn_expand: int = 2  # SwiGLU hidden multiplier
+    force_block_type: str | None = None  # ablation: "s4" / "delta" / None for the hybrid
+    modalities: list[ModalityConfig] = field(default_factory=list)
+
+    def __post_init__(self):
+        for k in ("hidden_dim", "num_heads", "num_layers", "delta_every", "s4_state_mult",
+                  "delta_chunk_size", "conv_kernel_size"):  # fmt: skip
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"PRISMConfig.{k} must be a positive int, got {v!r}")
+        if self.hidden_dim % self.num_heads:
+            raise ConfigError(
+                f"PRISMConfig.hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}"
+            )
+        if not 0 < self.s4_dt_min <= self.s4_dt_max:
+            raise ConfigError(
+                f"PRISMConfig needs 0 < s4_dt_min <= s4_dt_max, got {self.s4_dt_min}, {self.s4_dt_max}"
+            )
+        if not self.ffn_expand > 0:
+            raise ConfigError(f"PRISMConfig.ffn_expand must be > 0, got {self.ffn_expand!r}")
+        check_option("PRISMConfig.force_block_type", self.force_block_type, (None, *BLOCK_TYPES))
+        mods = [m if isinstance(m, ModalityConfig) else ModalityConfig(**m) for m in self.modalities]
+        names = [m.name for m in mods]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"PRISMConfig.modalities: duplicate names {dup}")
+        self.modalities = mods
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_dim // self.num_heads
+
+    @property
+    def s4_state_size(self) -> int:
+        return self.head_dim * self.s4_state_mult
+
+    def block_types(self) -> list[str]:
+        """The kind of each layer: "delta" when ``(i + 1) % delta_every == 0``, else "s4"."""
+        if self.force_block_type is not None:
+            return [self.force_block_type] * self.num_layers
+        return ["delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_tokens(x: torch.Tensor, width: int, what: str) -> None:
+    if not torch.is_tensor(x) or x.ndim != 3:
+        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise ConfigError(f"{what}: expected a (B, T, {width}) tensor, got shape {shape}")
+    if x.shape[-1] != width:
+        raise ConfigError(f"{what}: expected input_dim {width} (last axis), got {tuple(x.shape)}")
+    if x.shape[1] == 0:
+        raise ConfigError(f"{what}: empty sequence (T = 0), shape {tuple(x.shape)}")
+
+
+class ModalityProjection(nn.Module):
+    """One ``Linear(input_dim -> hidden_dim)`` per modality: ``(B, T, input_dim) -> (B, T, hidden_dim)``."""
+
+    def __init__(self, modalities: list[ModalityConfig], hidden_dim: int):
+        super().__init__()
+        self.input_dims = {m.name: m.input_dim for m in modalities}
+        self.proj = nn.ModuleDict({m.name: nn.Linear(m.input_dim, hidden_dim) for m in modalities})
+
+    def check(self, modality: str) -> None:
+        if modality not in self.proj:
+            raise ConfigError(
+                f"unknown modality {modality!r}; this model has: {', '.join(self.proj) or '(none)'}"
+            )
+
+    def forward(self, x: torch.Tensor, modality: str) -> torch.Tensor:
+        self.check(modality)
+        _check_tokens(x, self.input_dims[modality], f"modality {modality!r}")
+        return self.proj[modality](x)
+
+
+class PerModalityHead(nn.Module):
+    """``LayerNorm -> Linear(hidden_dim -> num_classes)`` per modality: ``(B, hidden_dim) -> (B, K)``."""
+
+    def __init__(self, modalities: list[ModalityConfig], hidden_dim: int):
+        super().__init__()
+        self.heads = nn.ModuleDict(
+            {m.name: nn.Sequential(nn.LayerNorm(hidden_dim), nn.Linear(hidden_dim, m.num_classes))
+             for m in modalities}
+        )  # fmt: skip
+
+    def forward(self, h: torch.Tensor, modality: str) -> torch.Tensor:
+        if modality not in self.heads:
+            raise ConfigError(f"unknown modality {modality!r}; heads: {', '.join(self.heads)}")
+        return self.heads[modality](h)
+
+
+class PRISMBackbone(nn.Module):
+    """The stack of S4 / Delta blocks: ``(B, T, D) -> (B, T, D)``.
+
+    Streaming: ``allocate_state(batch)`` returns one state per layer (S4: conv buffer ``(B, D, k - 1)`` and
+    complex modes ``(B, D, N)``; Delta: conv buffer and memory ``(B, H, Dh, Dh)``), whose size does not grow
+    with the number of tokens; ``step(x_t (B, D), state) -> (y_t (B, D), state)``.
+    """
+
+    def __init__(self, cfg: PRISMConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.block_types = cfg.block_types()
+        layers = []
+        for kind in self.block_types:
+            if kind == "s4":
+                layers.append(
+                    S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
+                            mlp_expand=cfg.ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max)
+                )  # fmt: skip
+            else:
+                layers.append(
+                    GatedDeltaBlock(cfg.hidden_dim, num_heads=cfg.num_heads, conv_kernel_size=cfg.conv_kernel_size,
+                                    ffn_expand=cfg.ffn_expand, qk_norm=cfg.qk_norm,
+                                    gate_bias_init=cfg.gate_bias_init, chunk_size=cfg.delta_chunk_size)
+                )  # fmt: skip
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def allocate_state(self, batch_size: int, device=None, dtype=None) -> list[dict[str, torch.Tensor]]:
+        return [layer.allocate_state(batch_size, device, dtype) for layer in self.layers]
+
+    def step(self, x_t: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
+        new = []
+        for layer, st in zip(self.layers, state):
+            x_t, st = layer.step(x_t, st)
+            new.append(st)
+        return x_t, new
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for integer labels ``(B,)``; BCE for float multi-hot labels ``(B, K)`` (PTB-XL)."""
+    if labels.is_floating_point() and labels.shape == logits.shape:
+        return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    if labels.ndim != 1 or labels.shape[0] != logits.shape[0]:
+        raise ConfigError(
+            f"labels: expected class indices (B,) or multi-hot (B, K) floats for logits "
+            f"{tuple(logits.shape)}, got {tuple(labels.shape)} {labels.dtype}"
+        )
+    return F.cross_entropy(logits.float(), labels.long())
+
+
+def _state_numel(state) -> int:
+    if torch.is_tensor(state):
+        return state.numel()
+    if isinstance(state, dict):
+        return sum(_state_numel(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(_state_numel(v) for v in state)
+    return 0
+
+
+def state_numel(state) -> int:
+    """Number of scalars held in a (nested) streaming state; complex entries count once."""
+    return _state_numel(state)
+
+
+class PRISMForClassification(nn.Module):
+    """PRISM with several modalities on one backbone.
+
+    ``forward(x (B, T, input_dim), modality, labels=None) -> {"logits": (B, K), "loss": scalar}`` ("loss"
+    only with ``labels``: integer ``(B,)`` -> cross-entropy, float multi-hot ``(B, K)`` -> BCE).
+    """
+
+    def __init__(self, cfg: PRISMConfig):
+        super().__init__()
+        if not cfg.modalities:
+            raise ConfigError("PRISMConfig.modalities is empty; give at least one ModalityConfig")
+        self.config = cfg
+        self.projection = ModalityProjection(cfg.modalities, cfg.hidden_dim)
+        self.backbone = PRISMBackbone(cfg)
+        self.head = PerModalityHead(cfg.modalities, cfg.hidden_dim)
+
+    @property
+    def modalities(self) -> list[str]:
+        return [m.name for m in self.config.modalities]
+
+    def features(self, x: torch.Tensor, modality: str) -> torch.Tensor:
+        """Mean-pooled backbone output ``(B, hidden_dim)``."""
+        return self.backbone(self.projection(x, modality)).mean(dim=1)
+
+    def forward(self, x: torch.Tensor, modality: str, labels: torch.Tensor | None = None) -> dict:
+        logits = self.head(self.features(x, modality), modality)
+        out = {"logits": logits}
+        if labels is not None:
+            out["loss"] = _loss(logits, labels)
+        return out
+
+    # streaming: state = per-layer states + running sum of the outputs and the token count
+    def allocate_state(self, batch_size: int, device=None, dtype=None) -> dict:
+        dtype = dtype or next(self.parameters()).dtype
+        return {
+            "layers": self.backbone.allocate_state(batch_size, device, dtype),
+            "sum": torch.zeros(batch_size, self.config.hidden_dim, device=device, dtype=dtype),
+            "count": torch.zeros((), device=device, dtype=dtype),
+        }
+
+    def step(self, x_t: torch.Tensor, state: dict, modality: str) -> tuple[torch.Tensor, dict]:
+        """One token ``(B, input_dim)`` -> logits ``(B, K)`` of the tokens seen so far, and the new state."""
+        if x_t.ndim != 2:
+            raise ConfigError(f"step: expected one token (B, input_dim), got {tuple(x_t.shape)}")
+        h = self.projection(x_t[:, None], modality)[:, 0]
+        y, layers = self.backbone.step(h, state["layers"])
+        s, n = state["sum"] + y, state["count"] + 1
+        return self.head(s / n, modality), {"layers": layers, "sum": s, "count": n}
+
+
+class PRISM(BiodynModel):
+    """Single-modality PRISM under the model contract: ``x`` ``(B, C, T)`` -> logits ``(B, n_outputs)``.
+
+    Each of the ``T`` time steps is one token whose ``C`` channels are its features (ECG: 12 leads per
+    sample; image patches: 48 values per patch; log-mel: ``n_mels`` per frame). ``forward_features``:
+    ``(B, C, T) -> (B, hidden_dim, T)`` (Linear projection and backbone); ``forward_head``: mean over T,
+    LayerNorm, Linear. ``allocate_state(batch)`` / ``step(x_t (B, C), state)`` stream the logits of the
+    running mean, equal to ``forward`` on the prefix seen so far. ``cfg.modalities`` must stay empty: the one
+    modality is ``n_chans -> n_outputs``.
+    """
+
+    output = "clip"
+
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: PRISMConfig | None = None):  # fmt: skip
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else PRISMConfig())
+        cfg = self.cfg
+        if cfg.modalities:
+            raise ConfigError(
+                "the registered PRISM has one modality (n_chans -> n_outputs); leave cfg.modalities empty "
+                "(several modalities: PRISMForClassification)"
+            )
+        self.projection = nn.Linear(self.n_chans, cfg.hidden_dim)
+        self.backbone = PRISMBackbone(cfg)
+        self.head_norm = nn.LayerNorm(cfg.hidden_dim)
+        self.head = nn.Linear(cfg.hidden_dim, self.n_outputs)
+
+    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(x) or x.ndim != 3 or x.shape[1] != self.n_chans:
+            shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+            raise ConfigError(f"PRISM: expected x (B, C={self.n_chans}, T), got {shape}")
+        if x.shape[2] == 0:
+            raise ConfigError(f"PRISM: empty sequence (T = 0), shape {tuple(x.shape)}")
+        return self.projection(x.transpose(1, 2))  # (B, T, D)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T) -> (B, hidden_dim, T)``."""
+        return self.backbone(self._tokens(x)).transpose(1, 2)
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """``(B, D, T)`` (or pooled ``(B, D)``) -> mean over T -> LayerNorm -> Linear."""
+        if features.ndim == 3:
+            features = features.mean(dim=-1)
+        h = self.head_norm(features)
+        return h if pre_logits else self.head(h)
+
+    def allocate_state(self, batch_size: int, device=None, dtype=None) -> dict:
+        dtype = dtype or self.head.weight.dtype
+        device = device or self.head.weight.device
+        return {
+            "layers": self.backbone.allocate_state(batch_size, device, dtype),
+            "sum": torch.zeros(batch_size, self.cfg.hidden_dim, device=device, dtype=dtype),
+            "count": torch.zeros((), device=device, dtype=dtype),
+        }
+
+    def step(self, x_t: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        """One time step ``(B, C)`` -> logits ``(B, n_outputs)`` of the prefix, and the new state."""
+        if x_t.ndim != 2 or x_t.shape[1] != self.n_chans:
+            raise ConfigError(f"PRISM.step: expected x_t (B, C={self.n_chans}), got {tuple(x_t.shape)}")
+        y, layers = self.backbone.step(self.projection(x_t), state["layers"])
+        s, n = state["sum"] + y, state["count"] + 1
+        return self.forward_head(s / n), {"layers": layers, "sum": s, "count": n}
+
+
+_TEST = {"hidden_dim": 8, "num_heads": 2, "num_layers": 2, "delta_every": 2, "delta_chunk_size": 8}
+
+
+@dataclass
+class PRISMTinyConfig(PRISMConfig):
+    """A CPU-sized PRISM: 64 wide, 4 heads, 4 layers (S4, S4, S4, Delta)."""
+
+    hidden_dim: int = 64
+    num_heads: int = 4
+    num_layers: int = 4
+
+
+@dataclass
+class PRISMS4Config(PRISMConfig):
+    """Ablation: every layer an S4 block (published sizes)."""
+
+    force_block_type: str | None = "s4"
+
+
+@dataclass
+class PRISMDeltaConfig(PRISMConfig):
+    """Ablation: every layer a Gated-Delta block (published sizes)."""
+
+    force_block_type: str | None = "delta"
+
+
+register_model("prism", config=PRISMConfig, test_config=_TEST)(PRISM)
+register_model("prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2})(PRISM)
+register_model("prism_s4", config=PRISMS4Config, test_config=_TEST)(PRISM)
+register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST)(PRISM)

@@ -1,0 +1,591 @@
+"""Training PRISM (and its baselines) on ECG, images and audio: the library behind ``biodyn prism``.
+
+``run_prism(PrismRunConfig(...))`` loads one modality's data (or all of them for ``mode="joint"``), builds the
+model from the registry, trains it epoch by epoch with :class:`~biodyn.train.Trainer` (AdamW + warmup/cosine,
+checkpoints, exact resume, tensorboard, DDP under torchrun), evaluates the best checkpoint on the test split
+and writes ``config.json`` (the resolved config), ``results.json`` and ``curves.png`` into ``output_dir``.
+
+Splits (validation always from the training part, never from the test set):
+
+* ecg: PTB-XL 5 superclasses (multi-hot, BCE), official ``strat_fold`` 1-8 train, 9 val, 10 test; records
+  without a diagnostic superclass left out; leads standardised with the training set's mean and std.
+  Metrics: macro-AUROC over the 5 classes (the PTB-XL benchmark's) and accuracy on the single-label records.
+* image: CIFAR-10 pickles or image folder; official train/test; 10 % of each training class is validation.
+  Images standardised with CIFAR-10's channel statistics and cut into ``patch_size`` patches
+  (4x4x3 = 48 values, 64 tokens); ``augment`` adds random crop (4-pixel zero padding) + horizontal flip.
+* audio: FSDD (repetitions 0-4 test, 5-9 validation, 10-49 train) or class folders (see
+  :mod:`biodyn.datasets.audio`); log-mel frames standardised per mel bin with training statistics.
+* ``data="synthetic"``: random class-templated sequences of the modality's shape (no files; not real data).
+
+Models see ``(B, C, T)``: C = token width (12 leads, 48 patch values, n_mels), T = tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from biodyn.errors import ConfigError, check_option
+
+MODALITIES = ("image", "ecg", "audio")
+MODELS = ("prism", "resnet1d", "transformer")
+PATTERNS = ("hybrid", "s4", "delta")
+
+
+@dataclass
+class PrismRunConfig:
+    modality: str = "image"  # image | ecg | audio (mode=single)
+    mode: str = "single"  # single | joint (ecg + image (+ audio when present) on one backbone)
+    model: str = "prism"  # prism | resnet1d | transformer
+    block_pattern: str = "hybrid"  # hybrid | s4 | delta (PRISM's block ablation)
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 3e-4
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    hidden_dim: int = 256
+    num_layers: int = 12
+    num_heads: int = 8
+    data_root: str | None = None  # the dataset folder or a parent holding ptbxl/, cifar10*/, fsdd/
+    data: str = "real"  # real | synthetic
+    patch_size: int = 4
+    augment: bool = False  # image: random crop + horizontal flip
+    n_mels: int = 40
+    n_frames: int = 50  # 1 s of 20 ms log-mel frames
+    limit: int | None = None  # at most this many items per split (smoke runs, benchmarks)
+    tensorboard: bool = False
+    early_stopping: int = 0  # patience in epochs on the validation metric; 0 = off
+    output_dir: str = "runs/prism"
+    seed: int = 42
+    device: str = "auto"
+    num_workers: int = 0
+    progress: bool = True
+    resume: bool = False
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_option("modality", self.modality, MODALITIES)
+        check_option("mode", self.mode, ("single", "joint"))
+        check_option("model", self.model, MODELS)
+        check_option("block_pattern", self.block_pattern, PATTERNS)
+        check_option("data", self.data, ("real", "synthetic"))
+        for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size"):
+            if int(getattr(self, k)) < 1:
+                raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)!r}")
+        if self.mode == "joint" and self.model != "prism":
+            raise ConfigError(f"mode=joint trains one PRISM backbone; model={self.model!r} is not allowed")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PrismRunConfig:
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise ConfigError(f"unknown config keys {bad}; allowed: {sorted(known)}")
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------------- data
+@dataclass
+class ModalityData:
+    name: str
+    task: str  # multiclass | multilabel
+    classes: list[str]
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    n_chans: int
+    n_times: int
+    sfreq: float
+    source: str
+    splits: str
+
+
+class SequenceDataset(Dataset):
+    """``x`` ``(N, C, T)`` float32 and ``y`` (``(N,)`` int64 or ``(N, K)`` float32) -> ``{"x", "y"}``."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x, self.y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+        self.labels = self.y if self.y.ndim == 1 else None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"x": self.x[i], "y": self.y[i]}
+
+
+class PatchDataset(Dataset):
+    """Standardised images ``(N, H, W, 3)`` -> patch tokens ``(p p 3, (H/p)(W/p))`` per item, with optional
+    random crop (4-pixel zero padding) and horizontal flip."""
+
+    def __init__(self, images: np.ndarray, y: np.ndarray, patch: int, augment: bool):
+        self.images = (
+            torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2).contiguous()
+        )  # (N,3,H,W)
+        self.y, self.patch, self.augment = torch.as_tensor(y), patch, augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict:
+        img = self.images[i]
+        if self.augment:
+            _, h, w = img.shape
+            padded = torch.nn.functional.pad(img, (4, 4, 4, 4))
+            dy, dx = (int(v) for v in torch.randint(0, 9, (2,)))
+            img = padded[:, dy : dy + h, dx : dx + w]
+            if torch.rand(()) < 0.5:
+                img = img.flip(-1)
+        p = self.patch
+        c, h, w = img.shape
+        tok = img.reshape(c, h // p, p, w // p, p).permute(1, 3, 2, 4, 0).reshape(-1, p * p * c)  # (L, p p C)
+        return {"x": tok.t().contiguous(), "y": self.y[i]}
+
+
+def _limit(d: dict, n: int | None) -> dict:
+    return d if not n else {k: (v[:n] if hasattr(v, "__len__") else v) for k, v in d.items()}
+
+
+def resolve_root(modality: str, data_root: str | None) -> Path:
+    """The dataset folder: ``data_root`` itself when it holds the modality's dataset, else its ``ptbxl/``,
+    ``cifar10*/`` or ``fsdd/`` child; default: biodyn's data root."""
+    from biodyn.data_root import data_root as default_root
+
+    base = Path(data_root) if data_root else default_root()
+    if base is None:
+        raise ConfigError(
+            "no data root: pass --data-root DIR (or set $BIODYN_DATA_ROOT), or use --data synthetic"
+        )
+    if not base.is_dir():
+        raise ConfigError(f"--data-root {base} is not a directory")
+
+    def holds(p: Path) -> bool:
+        if modality == "ecg":
+            return (p / "ptbxl_database.csv").is_file()
+        if modality == "image":
+            from biodyn.datasets.cifar import find_pickles
+
+            return find_pickles(p) is not None or ((p / "train").is_dir() and (p / "test").is_dir())
+        from biodyn.datasets.audio import _fsdd_root
+
+        return _fsdd_root(p) is not None or any(p.glob("*/*.wav")) or any(p.glob("train/*/*.wav"))
+
+    if holds(base):
+        return base
+    names = {"ecg": ["ptbxl"], "image": sorted(d.name for d in base.glob("cifar10*")), "audio": ["fsdd"]}[
+        modality
+    ]
+    for n in names:
+        if (base / n).is_dir() and holds(base / n):
+            return base / n
+    expect = {"ecg": "ptbxl/ (ptbxl_database.csv)", "image": "cifar10*/ (cifar-10-batches-py/ or train/<class>/)",
+              "audio": "fsdd/ ({label}_{speaker}_{rep}.wav) or <class>/*.wav"}[modality]  # fmt: skip
+    raise ConfigError(f"{base}: no {modality} dataset found (expected it there or in {expect})")
+
+
+def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
+    from biodyn.datasets.audio import MelConfig, synthetic_mel
+
+    shape = {"audio": (cfg.n_frames, cfg.n_mels), "image": (64, 48), "ecg": (250, 12)}[modality]
+    n = cfg.limit or 400
+    d = synthetic_mel({"train": n, "val": max(n // 4, 1), "test": max(n // 4, 1)}, 10,
+                      MelConfig(n_frames=shape[0], n_mels=shape[1]), seed=cfg.seed)  # fmt: skip
+    sets = {s: SequenceDataset(d[s]["x"].transpose(0, 2, 1), d[s]["y"]) for s in ("train", "val", "test")}
+    return ModalityData(modality, "multiclass", d["classes"], sets["train"], sets["val"], sets["test"], shape[1],
+                        shape[0], 1.0, "synthetic", "synthetic class-templated sequences (not real data)")  # fmt: skip
+
+
+def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
+    """The train/val/test datasets of one modality (see the module docstring for the splits)."""
+    check_option("modality", modality, MODALITIES)
+    if cfg.data == "synthetic":
+        return _synthetic(modality, cfg)
+    root = resolve_root(modality, cfg.data_root)
+    if modality == "ecg":
+        from biodyn.datasets.ptbxl import superclass_arrays
+
+        d = superclass_arrays(root, 100, limit=cfg.limit)
+        mean = d["train"]["x"].mean(axis=(0, 2), keepdims=True)
+        std = d["train"]["x"].std(axis=(0, 2), keepdims=True) + 1e-6
+        sets = {s: SequenceDataset((d[s]["x"] - mean) / std, d[s]["y"]) for s in ("train", "val", "test")}
+        return ModalityData("ecg", "multilabel", d["classes"], sets["train"], sets["val"], sets["test"], 12,
+                            d["train"]["x"].shape[-1], d["sfreq"], str(root),
+                            "PTB-XL strat_fold 1-8 train, 9 val, 10 test")  # fmt: skip
+    if modality == "image":
+        from biodyn.datasets.cifar import load_cifar, normalize, split_validation
+
+        d = load_cifar(root)
+        tr_idx, va_idx = split_validation(d["train"]["y"], 0.1, seed=0)
+        parts = {"train": (d["train"]["x"][tr_idx], d["train"]["y"][tr_idx]),
+                 "val": (d["train"]["x"][va_idx], d["train"]["y"][va_idx]),
+                 "test": (d["test"]["x"], d["test"]["y"])}  # fmt: skip
+        if cfg.limit:
+            parts = {s: (x[: cfg.limit], y[: cfg.limit]) for s, (x, y) in parts.items()}
+        h, w = parts["train"][0].shape[1:3]
+        if h % cfg.patch_size or w % cfg.patch_size:
+            raise ConfigError(f"patch_size={cfg.patch_size} must divide the image size {h}x{w}")
+        sets = {s: PatchDataset(normalize(x), y, cfg.patch_size, cfg.augment and s == "train")
+                for s, (x, y) in parts.items()}  # fmt: skip
+        return ModalityData("image", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"],
+                            cfg.patch_size**2 * 3, (h // cfg.patch_size) * (w // cfg.patch_size), 1.0, str(root),
+                            "official train/test; 10 % of each training class held out for validation")  # fmt: skip
+    from biodyn.datasets.audio import MelConfig, load_audio
+
+    mc = MelConfig(n_mels=cfg.n_mels, n_frames=cfg.n_frames)
+    d = load_audio(root, mc)
+    for s in ("train", "val", "test"):
+        if len(d[s]["y"]) == 0:
+            raise ConfigError(f"{root}: the audio {s} split is empty")
+        d[s] = _limit(d[s], cfg.limit)
+    mean = d["train"]["x"].mean(axis=(0, 1), keepdims=True)
+    std = d["train"]["x"].std(axis=(0, 1), keepdims=True) + 1e-6
+    sets = {
+        s: SequenceDataset(((d[s]["x"] - mean) / std).transpose(0, 2, 1), d[s]["y"])
+        for s in ("train", "val", "test")
+    }
+    return ModalityData("audio", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"], cfg.n_mels,
+                        cfg.n_frames, mc.sample_rate / mc.hop, str(root),
+                        "FSDD: repetitions 0-4 test, 5-9 val, 10-49 train (class folders: see biodyn.datasets.audio)")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- model
+def model_name(cfg: PrismRunConfig) -> str:
+    if cfg.model != "prism":
+        return cfg.model
+    return {"hybrid": "prism", "s4": "prism_s4", "delta": "prism_delta"}[cfg.block_pattern]
+
+
+def model_params(cfg: PrismRunConfig) -> dict[str, Any]:
+    """Config overrides of the registered model from the run's width/depth flags."""
+    if cfg.model == "prism":
+        p = {"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads}
+    elif cfg.model == "transformer":
+        p = {"d_model": cfg.hidden_dim, "depth": cfg.num_layers, "num_heads": cfg.num_heads}
+    else:
+        p = {}
+    return {**p, **cfg.model_overrides}
+
+
+def n_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+@torch.no_grad()
+def predict(model, ds: Dataset, batch_size: int, device, forward=None) -> tuple[np.ndarray, np.ndarray]:
+    """Logits ``(N, K)`` and targets of ``ds`` (in order)."""
+    from torch.utils.data import DataLoader
+
+    was = model.training
+    model.eval()
+    logits, ys = [], []
+    for b in DataLoader(ds, batch_size=batch_size, shuffle=False):
+        x = b["x"].to(device)
+        logits.append((forward(x) if forward else model(x)).float().cpu().numpy())
+        ys.append(b["y"].numpy())
+    model.train(was)
+    return np.concatenate(logits), np.concatenate(ys)
+
+
+def classification_metrics(logits: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """multiclass: ``accuracy`` and one-vs-rest ``macro_auroc``; multilabel: ``macro_auroc`` over the classes
+    and ``accuracy`` on the single-label records (argmax == the one positive class), with ``n_single_label``."""
+    import warnings
+
+    from biodyn.metrics.classification import macro_auroc
+
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if task == "multiclass":
+            y = y.astype(np.int64)
+            out["accuracy"] = float((logits.argmax(1) == y).mean())
+            z = logits - logits.max(1, keepdims=True)
+            p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+            if len(np.unique(y)) >= 2:
+                out["macro_auroc"] = float(macro_auroc(np.eye(logits.shape[1])[y], p))
+        else:
+            p = 1 / (1 + np.exp(-logits))
+            out["macro_auroc"] = float(macro_auroc(y, p))
+            single = y.sum(1) == 1
+            out["n_single_label"] = int(single.sum())
+            if single.any():
+                out["accuracy"] = float((p[single].argmax(1) == y[single].argmax(1)).mean())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+def _versions() -> dict[str, str]:
+    try:
+        from biodyn.provenance import versions
+
+        return versions()
+    except Exception:  # pragma: no cover
+        return {"torch": torch.__version__}
+
+
+def _git() -> str | None:
+    try:
+        from biodyn.provenance import git_commit
+
+        return git_commit()
+    except Exception:  # pragma: no cover
+        return None
+
+
+def plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    """Loss (train/val) and the validation metric per epoch, one column per modality."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(curves), figsize=(4.5 * len(curves), 6), squeeze=False)
+    for j, (name, rows) in enumerate(curves.items()):
+        ep = [r["epoch"] for r in rows]
+        ax = axes[0, j]
+        ax.plot(ep, [r.get("train_loss", math.nan) for r in rows], "o-", label="train")
+        ax.plot(ep, [r.get("val_loss", math.nan) for r in rows], "s-", label="val")
+        ax.set(title=f"{name}: loss", xlabel="epoch")
+        ax.legend()
+        ax = axes[1, j]
+        for k in ("val_accuracy", "val_macro_auroc"):
+            if any(k in r for r in rows):
+                ax.plot(ep, [r.get(k, math.nan) for r in rows], "o-", label=k)
+        ax.set(title=f"{name}: validation", xlabel="epoch")
+        ax.legend()
+    fig.tight_layout()
+    from biodyn.atomic import atomic_path
+
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def _write_json(path: Path, obj) -> None:
+    from biodyn.atomic import atomic_write_json
+
+    atomic_write_json(path, obj)
+
+
+# ---------------------------------------------------------------------------------------------- single
+def _say(cfg, msg):
+    if cfg.progress is not None:
+        print(msg, flush=True)
+
+
+def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
+    from biodyn.models import create_model
+    from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from biodyn.train.config import TrainConfig
+    from biodyn.train.seed import seed_everything
+    from biodyn.train.trainer import Trainer
+
+    t0 = time.perf_counter()
+    seed_everything(cfg.seed)
+    data = load_modality(cfg.modality, cfg)
+    if cfg.data == "synthetic":
+        _say(cfg, "NOTE: --data synthetic: random class-templated sequences, not real data (smoke run only)")
+    name = model_name(cfg)
+    params = model_params(cfg)
+    seed_everything(cfg.seed)
+    model = create_model(name, n_chans=data.n_chans, n_outputs=len(data.classes), n_times=data.n_times,
+                         sfreq=data.sfreq, **params)  # fmt: skip
+    out = Path(cfg.output_dir)
+    spe = len(data.train) // cfg.batch_size
+    if spe == 0:
+        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the {len(data.train)} training items")
+    metric = "val_macro_auroc" if data.task == "multilabel" else "val_accuracy"
+    tc = TrainConfig(out_dir=str(out), task=data.task, seed=cfg.seed, batch_size=cfg.batch_size,
+                     max_steps=cfg.epochs * spe, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * spe),
+                     weight_decay=cfg.weight_decay, eval_every=spe, ckpt_every=spe, log_every=1,
+                     early_stop_metric=metric, early_stop_mode="max", patience=cfg.early_stopping,
+                     resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
+                     tensorboard=cfg.tensorboard, device=cfg.device)  # fmt: skip
+    _say(cfg, f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
+              f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
+              f"{cfg.epochs} epochs x {spe} steps")  # fmt: skip
+    _write_json(
+        out / "config.json", {"run": asdict(cfg), "model": name, "model_config": params, "train": asdict(tc)}
+    )
+    trainer = Trainer(model, data.train, data.val, tc, model_name=name, model_config=params)
+    summary = trainer.fit()
+    best = resolve_checkpoint(out / "checkpoints" / "best")
+    if best is not None:
+        load_checkpoint(best, model=model, model_name=name, restore_rng=False)
+    logits, y = predict(model, data.test, cfg.batch_size, trainer.device)
+    test = classification_metrics(logits, y, data.task)
+    curves = _epoch_curves(trainer.history, spe)
+    res = {
+        "command": "biodyn prism", "mode": "single", "modality": cfg.modality, "model": name,
+        "model_config": params, "n_params": n_params(model), "data": cfg.data, "data_source": data.source,
+        "splits": {"how": data.splits, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
+        "classes": data.classes, "task": data.task, "test": test, "best_val": summary.get("best"),
+        "val_metric": metric, "checkpoint": "best" if best is not None else "last", "curves": curves,
+        "train_summary": summary, "seed": cfg.seed, "config": asdict(cfg), "versions": _versions(),
+        "git_commit": _git(), "elapsed_s": time.perf_counter() - t0,
+    }  # fmt: skip
+    if trainer.is_main:
+        _write_json(out / "results.json", res)
+        plot_curves({cfg.modality: curves}, out / "curves.png")
+    return res
+
+
+def _epoch_curves(history: list[dict], spe: int) -> list[dict]:
+    rows: dict[int, dict] = {}
+    losses: dict[int, list[float]] = {}
+    for r in history:
+        ep = (int(r["step"]) - 1) // spe + 1
+        if r["kind"] == "train":
+            losses.setdefault(ep, []).append(float(r["loss"]))
+        elif r["kind"] == "eval":
+            rows.setdefault(ep, {}).update({k: v for k, v in r.items() if k.startswith("val_")})
+    out = []
+    for ep in sorted(set(rows) | set(losses)):
+        row = {"epoch": ep, **rows.get(ep, {})}
+        if ep in losses:
+            row["train_loss"] = float(np.mean(losses[ep]))
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- joint
+def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
+    """One PRISM backbone on ECG + image (+ audio when its data is present), alternating batches (one
+    modality per optimiser step, round robin), a projection and a head per modality."""
+    from torch.utils.data import DataLoader
+
+    from biodyn.models.prism import ModalityConfig, PRISMConfig, PRISMForClassification
+    from biodyn.train.optim import lr_at, param_groups
+    from biodyn.train.seed import seed_everything
+
+    t0 = time.perf_counter()
+    seed_everything(cfg.seed)
+    mods: dict[str, ModalityData] = {}
+    for m in MODALITIES:
+        try:
+            mods[m] = load_modality(m, cfg)
+        except (ConfigError, FileNotFoundError) as e:
+            if m in ("ecg", "image"):
+                raise
+            _say(cfg, f"joint: no audio data ({e}); training on ecg + image")
+    order = [m for m in ("ecg", "image", "audio") if m in mods]
+    pcfg = PRISMConfig(**{"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
+                          "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
+                          **cfg.model_overrides},
+                       modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
+    seed_everything(cfg.seed)
+    model = PRISMForClassification(pcfg)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
+    model.to(device)
+    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    g = torch.Generator().manual_seed(cfg.seed)
+    spe = {m: len(mods[m].train) // cfg.batch_size for m in order}
+    if min(spe.values()) == 0:
+        raise ConfigError(f"batch_size={cfg.batch_size} exceeds a modality's training set: {spe}")
+    per_epoch = sum(spe.values())
+    total = cfg.epochs * per_epoch
+    _say(
+        cfg,
+        f"PRISM joint run on {order}; {n_params(model):,} params; {cfg.epochs} epochs x {per_epoch} steps",
+    )
+    out = Path(cfg.output_dir)
+    _write_json(
+        out / "config.json", {"run": asdict(cfg), "model": "prism_joint", "prism_config": pcfg.to_dict()}
+    )
+
+    def fwd(m):
+        return lambda x: model(x.transpose(1, 2), modality=m)["logits"]
+
+    curves: dict[str, list[dict]] = {m: [] for m in order}
+    bar = None
+    if cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="joint", dynamic_ncols=True)
+    step, best, bad = 0, {m: -math.inf for m in order}, 0
+    best_state = None
+    for ep in range(1, cfg.epochs + 1):
+        iters = {m: iter(DataLoader(mods[m].train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+                                    generator=g)) for m in order}  # fmt: skip
+        sched = [m for i in range(max(spe.values())) for m in order if i < spe[m]]
+        losses: dict[str, list[float]] = {m: [] for m in order}
+        model.train()
+        for m in sched:
+            b = next(iters[m])
+            for pg in opt.param_groups:
+                pg["lr"] = lr_at(step, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * per_epoch),
+                                 max_steps=total)  # fmt: skip
+            res = model(b["x"].to(device).transpose(1, 2), modality=m, labels=b["y"].to(device))
+            res["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses[m].append(float(res["loss"].detach()))
+            step += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(modality=m, loss=f"{losses[m][-1]:.4f}")
+        improved = False
+        for m in order:
+            lg, y = predict(model, mods[m].val, cfg.batch_size, device, forward=fwd(m))
+            met = classification_metrics(lg, y, mods[m].task)
+            key = "macro_auroc" if mods[m].task == "multilabel" else "accuracy"
+            row = {
+                "epoch": ep,
+                "train_loss": float(np.mean(losses[m])),
+                **{f"val_{k}": v for k, v in met.items()},
+            }
+            curves[m].append(row)
+            if met.get(key, -math.inf) > best[m]:
+                best[m], improved = met[key], True
+        if improved:
+            best_state, bad = {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
+        else:
+            bad += 1
+            if cfg.early_stopping and bad >= cfg.early_stopping:
+                break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {k: v.cpu().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors")
+    )
+    test = {}
+    for m in order:
+        lg, y = predict(model, mods[m].test, cfg.batch_size, device, forward=fwd(m))
+        test[m] = classification_metrics(lg, y, mods[m].task)
+    res = {
+        "command": "biodyn prism", "mode": "joint", "modalities": order, "model": "prism",
+        "prism_config": pcfg.to_dict(), "n_params": n_params(model), "data": cfg.data,
+        "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
+                       "test": len(mods[m].test)} for m in order},
+        "test": test, "best_val": best, "curves": curves, "epochs_run": ep, "seed": cfg.seed,
+        "config": asdict(cfg), "versions": _versions(), "git_commit": _git(),
+        "elapsed_s": time.perf_counter() - t0,
+    }  # fmt: skip
+    _write_json(out / "results.json", res)
+    plot_curves(curves, out / "curves.png")
+    return res
+
+
+def run_prism(cfg: PrismRunConfig) -> dict[str, Any]:
+    """Train and evaluate as ``cfg`` says; returns the results (also written to ``output_dir/results.json``)."""
+    return run_joint(cfg) if cfg.mode == "joint" else run_single(cfg)
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2, default=str)

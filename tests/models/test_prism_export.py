@@ -1,0 +1,45 @@
+"""PRISM export: biodyn's save_pretrained/from_pretrained and the optional transformers shim."""
+
+import pytest
+import torch
+
+from biodyn.models import create_model, from_pretrained, save_pretrained
+from biodyn.models.prism import ModalityConfig, PRISMConfig, PRISMForClassification
+from biodyn.testing import has_module
+
+
+def test_save_pretrained_roundtrip(tmp_path):
+    torch.manual_seed(0)
+    m = create_model(
+        "prism_tiny", n_chans=3, n_outputs=4, n_times=16, sfreq=100.0, hidden_dim=16, num_heads=2
+    )
+    x = torch.randn(2, 3, 10)
+    m.eval()
+    save_pretrained(m, tmp_path / "p")
+    assert {p.name for p in (tmp_path / "p").iterdir()} == {"config.json", "model.safetensors"}
+    m2 = from_pretrained(tmp_path / "p")
+    assert m2.cfg == m.cfg and m2.backbone.block_types == m.backbone.block_types
+    with torch.no_grad():
+        torch.testing.assert_close(m2(x), m(x), rtol=0, atol=0)
+
+
+@pytest.mark.skipif(not has_module("transformers"), reason="transformers (extra 'hf') not installed")
+def test_transformers_shim_roundtrip(tmp_path):
+    from biodyn.models.prism_hf import get_prism_hf_classes
+
+    torch.manual_seed(0)
+    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4,
+                      modalities=[ModalityConfig("ecg", 12, 5), ModalityConfig("image", 48, 10)])  # fmt: skip
+    model = PRISMForClassification(cfg).eval()
+    _, HFModel = get_prism_hf_classes()
+    hf = HFModel.from_prism(model).eval()
+    hf.save_pretrained(tmp_path / "hf")
+    assert (tmp_path / "hf" / "config.json").is_file() and (tmp_path / "hf" / "model.safetensors").is_file()
+    hf2 = HFModel.from_pretrained(tmp_path / "hf").eval()
+    assert hf2.config.to_prism() == cfg
+    x, y = torch.randn(2, 9, 12), torch.tensor([1, 3])
+    with torch.no_grad():
+        ref = model(x, modality="ecg", labels=y)
+        out = hf2(x, modality="ecg", labels=y)
+    torch.testing.assert_close(out["logits"], ref["logits"], rtol=0, atol=0)
+    torch.testing.assert_close(out["loss"], ref["loss"])
