@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from biodyn.cli import main
@@ -31,6 +32,9 @@ def test_cli_trains_audio_and_writes_results(tmp_path, capsys):
     assert "not real data" in capsys.readouterr().out
     assert res["model"] == "prism" and res["data"] == "synthetic"
     assert 0.0 <= res["test"]["accuracy"] <= 1.0 and "macro_auroc" in res["test"]
+    cm = np.asarray(res["confusion_matrix"])  # rows true, columns predicted; the diagonal is the accuracy
+    assert cm.shape == (len(res["classes"]),) * 2 and cm.sum() == res["splits"]["test"]
+    assert np.trace(cm) / cm.sum() == pytest.approx(res["test"]["accuracy"])
     assert [r["epoch"] for r in res["curves"]] == [1, 2]
     assert all("val_accuracy" in r and "train_loss" in r for r in res["curves"])
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())

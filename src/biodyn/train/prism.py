@@ -433,6 +433,13 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
         "train_summary": summary, "seed": cfg.seed, "config": asdict(cfg), "versions": _versions(),
         "git_commit": _git(), "elapsed_s": time.perf_counter() - t0,
     }  # fmt: skip
+    if data.task == "multiclass":  # rows: true class, columns: predicted (scikit-learn's convention)
+        from sklearn.metrics import confusion_matrix
+
+        labels = list(range(len(data.classes)))
+        res["confusion_matrix"] = confusion_matrix(
+            y.astype(np.int64), logits.argmax(1), labels=labels
+        ).tolist()
     if trainer.is_main:
         _write_json(out / "results.json", res)
         plot_curves({cfg.modality: curves}, out / "curves.png")
