@@ -33,7 +33,9 @@ def _check(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor) -> None:
     b, c, _ = x.shape
     for name, v in (("weight", weight), ("tau", tau)):
         if tuple(v.shape) != (b, c, c):
-            raise ConfigError(f"lagged_mix_batched: {name} must be (B, C, C) = {(b, c, c)}, got {tuple(v.shape)}")
+            raise ConfigError(
+                f"lagged_mix_batched: {name} must be (B, C, C) = {(b, c, c)}, got {tuple(v.shape)}"
+            )
 
 
 def _real_dtype(x: torch.Tensor) -> torch.dtype:
