@@ -79,6 +79,8 @@ class LagEncoder(nn.Module):
         self.mix = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden))
         self.tau_head = nn.Linear(hidden, 1)
         self.weight_head = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.weight_head.weight)  # start from the empty graph (A = 0: stable, no L1 cost)
+        nn.init.zeros_(self.weight_head.bias)
 
     def forward(
         self, x: torch.Tensor, embed: torch.Tensor | None = None

@@ -22,6 +22,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     grad_clip: float = 1.0  # 0 disables
+    loss_weights: dict[str, float] = field(default_factory=dict)  # per forward_loss term; missing = 1
     eval_every: int = 200
     ckpt_every: int = 200
     log_every: int = 10

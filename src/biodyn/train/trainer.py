@@ -25,6 +25,17 @@ from biodyn.train.optim import lr_at, param_groups
 from biodyn.train.tasks import get_task
 
 
+class _ForwardLoss(nn.Module):
+    """``forward(batch) = model.forward_loss(batch)``, so DDP wraps the loss of models that define one."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict) -> dict:
+        return self.model.forward_loss(batch)
+
+
 def _to(batch: dict, device) -> dict:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
@@ -66,11 +77,14 @@ class Trainer:
         groups = param_groups(params, cfg.weight_decay) if isinstance(params, nn.Module) else params
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
         self.ddp_model = self.model
+        self.has_forward_loss = hasattr(self.model, "forward_loss")
+        if self.has_forward_loss:  # named loss terms (summed with train.loss_weights, logged one by one)
+            self.ddp_model = _ForwardLoss(self.model)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids)
+            self.ddp_model = DistributedDataParallel(self.ddp_model, device_ids=ids)
         check_option("train.sampler", cfg.sampler, ("uniform", "balanced"))
         if cfg.sampler == "balanced":
             from biodyn.cache import BalancedSampler
@@ -166,6 +180,8 @@ class Trainer:
         """Mean loss and the task's metrics over ``ds``. Under DDP each rank scores every ``world``-th example
         and the parts are gathered in the original order, so every rank returns the single-process result."""
         ds = ds if ds is not None else self.val_ds
+        if self.has_forward_loss:
+            return self._evaluate_terms(ds, prefix)
         was = self.model.training
         self.model.eval()
         losses, ns, probs, targets = [], [], [], []
@@ -194,6 +210,39 @@ class Trainer:
         out = {"loss": loss_sum / max(count, 1)}
         out.update(self.task.metrics(probs, targets))
         return {f"{prefix}_{k}": v for k, v in out.items()}
+
+    @torch.no_grad()
+    def _evaluate_terms(self, ds: Dataset, prefix: str) -> dict[str, float]:
+        """Mean of each ``forward_loss`` term and of their weighted sum over ``ds`` (rank-averaged)."""
+        was = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        count = 0
+        if self.distributed:
+            ds = Subset(ds, range(self.rank, len(ds), self.world))
+        for batch in eval_batches(ds, self.cfg.batch_size):
+            batch = _to(batch, self.device)
+            with self._autocast():
+                terms = self.model.forward_loss(batch)
+            n = len(batch["x"])
+            for k, v in {**terms, "loss": self._weighted_sum(terms)}.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+        self.model.train(was)
+        if self.distributed:
+            parts = [None] * self.world
+            dist.all_gather_object(parts, (sums, count))
+            sums = {k: sum(p[0][k] for p in parts) for k in sums}
+            count = sum(p[1] for p in parts)
+        return {f"{prefix}_{k}": v / max(count, 1) for k, v in sums.items()}
+
+    def _weighted_sum(self, terms: dict) -> torch.Tensor:
+        weights = getattr(self.cfg, "loss_weights", None) or {}
+        return sum(float(weights.get(k, 1.0)) * v.float() for k, v in terms.items())
+
+    def _extra_stats(self) -> dict[str, float]:
+        stats = getattr(self.model, "codebook_stats", None)
+        return (stats() or {}) if callable(stats) else {}
 
     def _autocast(self):
         if self.amp:
@@ -231,15 +280,23 @@ class Trainer:
                 for g in self.optimizer.param_groups:
                     g["lr"] = lr
                 total = 0.0
+                term_sums: dict[str, float] = {}
                 for micro in range(cfg.accum_steps):
                     batch = _to(next(loader), self.device)
                     self.data_position += 1
                     sync = micro == cfg.accum_steps - 1 or not self.distributed
                     ctx = contextlib.nullcontext() if sync else self.ddp_model.no_sync()
                     with ctx:
-                        with self._autocast():
-                            logits = self.ddp_model(batch["x"])
-                        loss = self.task.loss(logits, batch)
+                        if self.has_forward_loss:
+                            with self._autocast():
+                                terms = self.ddp_model(batch)
+                            loss = self._weighted_sum(terms)
+                            for k, v in terms.items():
+                                term_sums[k] = term_sums.get(k, 0.0) + float(v.detach()) / cfg.accum_steps
+                        else:
+                            with self._autocast():
+                                logits = self.ddp_model(batch["x"])
+                            loss = self.task.loss(logits, batch)
                         if not torch.isfinite(loss):
                             raise NonFiniteError(
                                 f"non-finite loss ({float(loss.detach())}) at step {self.step}; "
@@ -260,7 +317,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{total:.4f}", samples_s=f"{rate:.0f}")
                 if self.step % cfg.log_every == 0 or self.step == end:
                     self._emit({"kind": "train", "step": self.step, "loss": total, "lr": lr, "grad_norm": gnorm,
-                                "samples_per_s": rate})  # fmt: skip
+                                "samples_per_s": rate, **{f"loss_{k}": v for k, v in term_sums.items()},
+                                **self._extra_stats()})  # fmt: skip
                 stop = False
                 if self.val_ds is not None and cfg.eval_every > 0 and self.step % cfg.eval_every == 0:
                     metrics = self.evaluate()
