@@ -1,7 +1,6 @@
 """Models: a registry (``create_model(name, **overrides)``) and the base contract."""
 
-from biodyn.models import baselines  # noqa: F401  (registers the baselines)
-from biodyn.models import cldtrans  # noqa: F401  (registers CLD-Trans)
+from biodyn.models import baselines, cldtrans  # noqa: F401  (registers the baselines and CLD-Trans)
 from biodyn.models._base import BiodynModel
 from biodyn.models._registry import create_model, list_models, register_model
 

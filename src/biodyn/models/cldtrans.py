@@ -114,7 +114,7 @@ class CLDTrans(BiodynModel):
             {
                 m: LagEncoder(self.tau_max_samples(m), c.lag_embed_dim, c.lag_hidden, c.a_max, c.lag_mode)
                 for m in c.modalities
-            }  # fmt: skip
+            }
         )
         self.ode = (
             GraphODE(
@@ -125,7 +125,7 @@ class CLDTrans(BiodynModel):
                 c.ode_atol,
                 c.ode_step_size,
                 c.ode_adjoint,
-            )  # fmt: skip
+            )
             if c.use_ode
             else GraphStep(c.latent_dim, c.ode_hidden)
         )

@@ -189,7 +189,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     blocks = ModalityBlocks(parts, micro, seed=run.train.seed, max_channels=run.data.max_channels)
     if len(blocks) < world:
         raise ConfigError(f"data: {len(blocks)} blocks of {micro} windows for {world} ranks; add records")
-    ds0, _, fs0, _ = parts[0]
+    fs0 = parts[0][2]
     x0 = blocks[0]["x"]
     run.model.trained_modalities = sorted({run.model.modalities[p[1]] for p in parts})
     run.model.stage = "stage1"
