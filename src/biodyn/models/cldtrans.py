@@ -19,7 +19,6 @@ Three parts trained without labels:
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -31,10 +30,9 @@ from torch.utils.checkpoint import checkpoint
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
 from biodyn.models._registry import register_model
-from biodyn.nn.lag_encoder import LagEncoder, stability_bound
+from biodyn.nn.lag_encoder import LagEncoder, ldsem_terms, stability_bound
 from biodyn.nn.ode import GraphODE, GraphStep
 from biodyn.nn.vq import MotifTokenizer, codebook_stats
-from biodyn.ops.batched_lag import lagged_mix_batched, lagged_mix_batched_dense
 from biodyn.types import LagGraph
 
 SEEDS = (42, 123, 7, 0, 256)  # the seeds of the CLD-Trans protocol
@@ -187,11 +185,6 @@ class CLDTrans(BiodynModel):
             raise ConfigError(f"NaN or Inf in input window(s) {bad[:10]} of the batch; clean or drop them")
 
     # ------------------------------------------------------------------ parts
-    def _mix(self, x, weight, tau, modality):
-        if self.cfg.lag_impl == "dense":
-            return lagged_mix_batched_dense(x, weight, tau)
-        return lagged_mix_batched(x, weight, tau, self.tau_max_samples(modality), band=self.cfg.lag_band)
-
     def infer_lags(self, x: torch.Tensor, latents: torch.Tensor, modality: str):
         """``tau`` (samples), ``weight`` ``(B, C, C)`` for windows ``x`` ``(B, C, T)`` and their latents."""
         return self.lag[modality](x, self.embed(latents.mean(2)))
@@ -199,13 +192,8 @@ class CLDTrans(BiodynModel):
     def _ldsem_terms(self, x, latents, modality):
         c = self.cfg
         tau, weight = self.infer_lags(x, latents, modality)
-        edge = math.ceil(self.tau_max_samples(modality)) + 1  # the first samples see zero padding
-        resid = (x.float() - self._mix(x, weight, tau, modality))[..., edge:]  # (B, C, T')
-        if c.likelihood == "laplace":  # profile likelihood: the per-channel scale at its optimum
-            nll = torch.log(resid.abs().mean(-1) + 1e-6).mean()
-        else:
-            nll = 0.5 * torch.log(resid.square().mean(-1) + 1e-12).mean()
-        l1 = weight.abs().sum(1).mean()
+        nll, l1, _ = ldsem_terms(x, tau, weight, self.tau_max_samples(modality), c.likelihood, c.lag_impl,
+                                 c.lag_band)  # fmt: skip
         stab = F.relu(stability_bound(weight.float()) - c.stability_max).square().mean()
         return nll, l1, stab
 

@@ -50,6 +50,36 @@ def stability_bound(weight: torch.Tensor, iters: int = 30) -> torch.Tensor:
     return (a @ v).norm(dim=1).squeeze(-1) / v.norm(dim=1).squeeze(-1).clamp_min(1e-12)
 
 
+def ldsem_terms(x: torch.Tensor, tau: torch.Tensor, weight: torch.Tensor, tau_max_samples: float,
+                likelihood: str = "laplace", impl: str = "fused", band: int = 64):  # fmt: skip
+    """The LD-SEM objective's parts for windows ``x`` ``(B, C, T)`` and their graphs ``(B, C, C)``.
+
+    Residual ``r_j = x_j - sum_i A_ij x_i(t - tau_ij)`` (the fused fractional-delay mix, or the dense
+    ``(B, C, C, T)`` reference with ``impl="dense"``), cropped by the ``ceil(tau_max) + 1`` samples that see
+    zero padding. Returns ``nll`` (the Laplace / Gaussian negative log-likelihood per sample with each
+    channel's scale at its maximum-likelihood value, up to a constant: ``log mean|r|`` or ``0.5 log
+    mean r^2``, averaged over windows and channels), ``l1`` (``sum_i |A_ij|`` averaged over targets and
+    windows) and ``stability`` (``relu(rho(|A|) - 0.95)^2`` averaged over windows; scale it as needed).
+    """
+    from biodyn.ops.batched_lag import lagged_mix_batched, lagged_mix_batched_dense
+
+    if likelihood not in ("laplace", "gaussian"):
+        raise ConfigError(f"likelihood={likelihood!r}; allowed: laplace, gaussian")
+    if impl == "dense":
+        mix = lagged_mix_batched_dense(x, weight, tau)
+    else:
+        mix = lagged_mix_batched(x, weight, tau, tau_max_samples, band=band)
+    edge = math.ceil(tau_max_samples) + 1
+    resid = (x.to(mix.dtype) - mix)[..., edge:]  # (B, C, T')
+    if likelihood == "laplace":
+        nll = torch.log(resid.abs().mean(-1) + 1e-6).mean()
+    else:
+        nll = 0.5 * torch.log(resid.square().mean(-1) + 1e-12).mean()
+    l1 = weight.abs().sum(1).mean()
+    stab = nn.functional.relu(stability_bound(weight.float()) - 0.95).square().mean()
+    return nll, l1, stab
+
+
 class LagEncoder(nn.Module):
     """Window -> ``(tau, weight)`` ``(B, C, C)`` each (``[b, source, target]``, ``tau`` in samples).
 
