@@ -54,11 +54,19 @@ def lagged_mix_batched_dense(x: torch.Tensor, weight: torch.Tensor, tau: torch.T
         return torch.einsum("bijt,bij->bjt", shifted, weight)
 
 
-def _mix_band(spec: torch.Tensor, f: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-    """``spec`` ``(B, C, F')`` -> ``(B, C, F')`` for the frequencies ``f`` ``(F',)`` (cycles/sample)."""
-    angle = (-2 * math.pi) * tau[..., None] * f  # (B, C_src, C_tgt, F')
-    phase = weight[..., None] * torch.polar(torch.ones_like(angle), angle)
-    return torch.einsum("bif,bijf->bjf", spec, phase)
+def _mix_band(s_re: torch.Tensor, s_im: torch.Tensor, f: torch.Tensor, weight: torch.Tensor,
+              tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """One band of frequencies ``f`` ``(F',)`` (radians/sample, negated): the spectrum's real and
+    imaginary parts ``(B, F', 1, C_src)`` -> the mixed spectrum's ``(B, F', 1, C_tgt)``.
+
+    The phase matrix ``A_ij exp(i f tau_ij)`` is built in real arithmetic directly in the ``(B, F', C, C)``
+    layout of the batched matrix-vector products (no complex temporaries, no permuting copies).
+    """
+    angle = f[:, None, None] * tau[:, None]  # (B, F', C_src, C_tgt)
+    w = weight[:, None]  # (B, 1, C, C)
+    p_re = w * torch.cos(angle)
+    p_im = w * torch.sin(angle)
+    return s_re @ p_re - s_im @ p_im, s_re @ p_im + s_im @ p_re
 
 
 def lagged_mix_batched(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor,
@@ -86,14 +94,19 @@ def lagged_mix_batched(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor,
     n = odd_fast_length(t + math.ceil(tau_max_samples) + 1)
     with torch.autocast(x.device.type, enabled=False):
         x, weight, tau = x.to(dt), weight.to(dt), tau.to(dt)
-        spec = torch.fft.rfft(x, n=n)  # (B, C, F)
-        f = torch.fft.rfftfreq(n, device=x.device, dtype=dt)  # (F,)
+        spec = torch.fft.rfft(x, n=n).transpose(1, 2)[:, :, None, :]  # (B, F, 1, C)
+        s_re, s_im = spec.real.contiguous(), spec.imag.contiguous()
+        f = torch.fft.rfftfreq(n, device=x.device, dtype=dt) * (-2 * math.pi)  # (F,) radians/sample, negated
         need_grad = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or tau.requires_grad)
-        out = []
+        re, im = [], []
         for lo in range(0, f.shape[0], band):
             sl = slice(lo, lo + band)
+            args = (s_re[:, sl], s_im[:, sl], f[sl], weight, tau)
             if need_grad:
-                out.append(checkpoint(_mix_band, spec[..., sl], f[sl], weight, tau, use_reentrant=False))
+                y_re, y_im = checkpoint(_mix_band, *args, use_reentrant=False)
             else:
-                out.append(_mix_band(spec[..., sl], f[sl], weight, tau))
-        return torch.fft.irfft(torch.cat(out, dim=-1), n=n)[..., :t]
+                y_re, y_im = _mix_band(*args)
+            re.append(y_re)
+            im.append(y_im)
+        out = torch.complex(torch.cat(re, 1), torch.cat(im, 1))[:, :, 0].transpose(1, 2)  # (B, C, F)
+        return torch.fft.irfft(out, n=n)[..., :t]
