@@ -11,6 +11,7 @@ def add_arguments(p) -> None:
     p.add_argument("--tau-max-s", type=float, default=0.05, help="largest delay considered (s, default 0.05)")
     p.add_argument("--steps", type=int, default=200, help="refinement steps")
     p.add_argument("--json", metavar="OUT", help="also write the summary (ranking, edges) as JSON")
+    p.add_argument("--checkpoint", metavar="DIR", help="a trained CLD-Trans (amortised lags) instead of the fit")
 
 
 def fit_recording(data, fs: float, channels: list[str], tau_max_s: float = 0.05, steps: int = 200):
@@ -59,7 +60,12 @@ def run(args) -> int:
 
         rec = read_recording(path)
         data, fs, channels = rec.data, rec.fs, rec.channels
-    graph = fit_recording(data, fs, channels, args.tau_max_s, args.steps)
+    if args.checkpoint:
+        from biodyn.train.cldtrans import lags_from_checkpoint
+
+        graph = lags_from_checkpoint(data, fs, channels, args.checkpoint)
+    else:
+        graph = fit_recording(data, fs, channels, args.tau_max_s, args.steps)
     out = Path(args.out)
     ranking = graph.focal_ranking()
     result = {

@@ -4,9 +4,10 @@ For every ordered pair (source ``i``, target ``j``) the encoder reads the normal
 the window at integer lags ``-L..L`` (``L = ceil(tau_max) + 1``), ``r_ij(l) = mean_t x_i(t - l) x_j(t)``,
 together with per-channel embeddings (e.g. pooled motif latents). A pair MLP, one round of set
 interactions (each pair sees the mean over the other sources of its target and the other targets of its
-source, which lets it discount indirect paths) and two heads give
+source, which lets it discount indirect paths) and two heads (initialised at zero, so training starts from the
+prior: the soft-argmax of ``|r_ij(l)|`` over ``0 <= l <= tau_max``, and from the empty graph) give
 
-    tau_ij = tau_max * sigmoid(.)  in [0, tau_max]   (samples)
+    tau_ij = tau_max * sigmoid(logit(prior_ij / tau_max) + .)  in [0, tau_max]   (samples)
     A_ij   = a_max * tanh(.)                          (diagonal fixed at 0; cycles allowed)
 
 Memory is ``O(B C^2 (L + H))``: never a ``(B, C, C, T)`` tensor.
@@ -108,6 +109,10 @@ class LagEncoder(nn.Module):
         )
         self.mix = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden))
         self.tau_head = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.tau_head.weight)  # start at the cross-correlation prior
+        nn.init.zeros_(self.tau_head.bias)
+        self.sharpness = nn.Parameter(torch.tensor(20.0))  # of the soft-argmax prior
+        self.sharpness._no_weight_decay = True
         self.weight_head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.weight_head.weight)  # start from the empty graph (A = 0: stable, no L1 cost)
         nn.init.zeros_(self.weight_head.bias)
@@ -140,7 +145,17 @@ class LagEncoder(nn.Module):
         to_target = (h * off[..., None]).sum(1, keepdim=True) / denom  # mean over sources of target j
         from_source = (h * off[..., None]).sum(2, keepdim=True) / denom  # mean over targets of source i
         h = h + self.mix(torch.cat([h, to_target.expand_as(h), from_source.expand_as(h)], -1))
-        tau = self.tau_max * torch.sigmoid(self.tau_head(h).squeeze(-1))
+        # prior: the soft-argmax of |r_ij(l)| over l in [0, tau_max]; the heads learn a correction to it
+        lags = torch.arange(-self.max_lag, self.max_lag + 1, device=x.device, dtype=h.dtype)
+        pos = (lags >= 0) & (lags <= self.tau_max)
+        r = feats[..., : 2 * self.max_lag + 1][..., pos].abs()
+        prior = (
+            (torch.softmax(self.sharpness * r, -1) * lags[pos])
+            .sum(-1)
+            .clamp(0.02 * self.tau_max, 0.98 * self.tau_max)
+        )
+        prior_logit = torch.logit(prior / self.tau_max)
+        tau = self.tau_max * torch.sigmoid(prior_logit + self.tau_head(h).squeeze(-1))
         if self.lag_mode == "integer":
             tau = tau + (tau.round() - tau).detach()  # straight-through rounding
         elif self.lag_mode == "zero":

@@ -279,3 +279,31 @@ def load_cldtrans(folder: str | os.PathLike):
     load_checkpoint(found, model=model, model_name="cldtrans", restore_rng=False)
     model.eval()
     return model
+
+
+ECG_LEADS = {"i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "mlii", "ecg"}
+
+
+def recording_modality(channels: list[str]) -> str:
+    """``"ecg"`` when most channel names are ECG leads (I, II, ..., V6), else ``"eeg"``."""
+    names = [c.strip().lower().removeprefix("ecg").strip(" -_") or "ecg" for c in channels]
+    return "ecg" if sum(n in ECG_LEADS for n in names) * 2 > len(names) else "eeg"
+
+
+def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None):
+    """``biodyn lags REC --checkpoint DIR``: a recording's lag graph from a trained CLD-Trans (amortised, one
+    forward pass per window) instead of the per-recording fit. ``data`` ``(C, T)`` at ``fs`` is preprocessed
+    with its modality's CLD-Trans chain (band-pass, resampling to the modality's rate, z-score); a
+    checkpoint trained on another modality is refused."""
+    from biodyn.signal import preprocess
+    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
+
+    model = load_cldtrans(checkpoint)
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or data.shape[0] < 2:
+        raise ConfigError(f"a lag graph needs a (C, T) recording with at least 2 channels, got {data.shape}")
+    modality = modality or recording_modality(channels)
+    model.check_modality(modality)
+    pre = CLDTRANS_ECG if modality == "ecg" else CLDTRANS_EEG
+    x, fs_new = preprocess(data, fs, pre, channels=channels)
+    return model.lag_graph(x, channels=list(channels), fs=fs_new)
