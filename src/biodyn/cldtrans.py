@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         shutdown()
     row = res.get("last_train_row") or {}
     print(json.dumps({"mode": res["mode"], "ablation": res["ablation"], "step": res["train_summary"]["step"],
-                      **{k: v for k, v in row.items() if k.startswith(("loss", "codebook"))}}))  # fmt: skip
+                      **{k: v for k, v in row.items() if k.startswith("loss")}, **(res.get("codebook") or {})}))  # fmt: skip
     return 0
 
 

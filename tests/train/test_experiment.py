@@ -37,6 +37,7 @@ def test_fewshot_indices_by_subject():
         fewshot_indices(labels, subjects, 0.0, seed=0)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_smoke_experiment_cli(tmp_path):
     """experiment=smoke as shipped (20 steps) end to end on CPU through the ptbxl corpus and the cache."""
@@ -57,6 +58,7 @@ def test_smoke_experiment_cli(tmp_path):
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_fewshot_protocol_and_report(tmp_path):
     import torch
@@ -66,7 +68,7 @@ def test_fewshot_protocol_and_report(tmp_path):
     from biodyn.testing import shared_data
     from biodyn.train.experiment import run_fewshot
     from biodyn.train.report import make_report
-    from biodyn.utils import seed_everything
+    from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")
     cfg = compose_config(["experiment=smoke", "data.limit=120", f"data.cache_dir={tmp_path / 'cache'}",

@@ -81,6 +81,7 @@ class CLDTransConfig:
     n_subwindows: int = 4  # A(t) and the latent frames on this many successive sub-windows
     ode_weight: float = 1.0
     stage: str = "stage1"  # stage1: VQ-VAE + LD-SEM; stage2: + graph-ODE prediction
+    task_weight: float = 0.0  # > 0: add a supervised "task" term on head(features) when batches carry y
     seeds: list[int] = field(default_factory=lambda: list(SEEDS))
 
 
@@ -90,10 +91,12 @@ class CLDTrans(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int, sfreq: float,
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
                  cfg: CLDTransConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = c = cfg or CLDTransConfig()
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg or CLDTransConfig())
+        c = self.cfg
+        if self.n_times is None:  # windows of 10 s unless told otherwise (lag_graph cuts recordings so)
+            self.n_times = round(10.0 * self.sfreq)
         check_option("cldtrans.lag_mode", c.lag_mode, ("continuous", "integer", "zero"))
         check_option("cldtrans.likelihood", c.likelihood, ("laplace", "gaussian"))
         check_option("cldtrans.lag_impl", c.lag_impl, ("fused", "dense"))
@@ -245,6 +248,14 @@ class CLDTrans(BiodynModel):
         terms["stability"] = c.stability_weight * stab
         if c.stage == "stage2":
             terms["ode"] = c.ode_weight * self._ode_term(x, out["latents"], modality)
+        if c.task_weight > 0 and batch.get("y") is not None:  # few-shot fine-tuning on labelled windows
+            logits = self.head(out["latents"].mean(dim=(1, 2)))
+            y = batch["y"]
+            if y.ndim == 1 and not y.is_floating_point():
+                task = F.cross_entropy(logits.float(), y.long())
+            else:
+                task = F.binary_cross_entropy_with_logits(logits.float(), y.float().reshape(logits.shape))
+            terms["task"] = c.task_weight * task
         return terms
 
     def codebook_stats(self) -> dict[str, float] | None:
@@ -326,6 +337,26 @@ class CLDTrans(BiodynModel):
         return asdict(self.cfg)
 
 
-@register_model("cldtrans")
-def cldtrans(n_chans: int, n_outputs: int = 1, n_times: int = 1600, sfreq: float = 160.0, **cfg) -> CLDTrans:
-    return CLDTrans(n_chans, n_outputs, n_times, sfreq, CLDTransConfig(**cfg))
+register_model(
+    "cldtrans",
+    config=CLDTransConfig,
+    # the contract test: one modality (every parameter then gets a gradient), stage 2 (the ODE trains too),
+    # a supervised term (the head trains too), narrow layers
+    test_config={
+        "sfreq": 160.0,
+        "n_times": 320,
+        "modalities": ["eeg"],
+        "modality_fs": [160.0],
+        "stage": "stage2",
+        "task_weight": 1.0,
+        "latent_dim": 8,
+        "hidden": 8,
+        "lag_hidden": 8,
+        "lag_embed_dim": 4,
+        "ode_hidden": 8,
+        "codebook_size": 16,
+        "ode_method": "rk4",
+        "ode_step_size": 0.5,
+        "n_subwindows": 2,
+    },
+)(CLDTrans)

@@ -4,7 +4,7 @@ For every ordered pair (source ``i``, target ``j``) the encoder reads the normal
 the window at integer lags ``-L..L`` (``L = ceil(tau_max) + 1``), ``r_ij(l) = mean_t x_i(t - l) x_j(t)``,
 together with per-channel embeddings (e.g. pooled motif latents). A pair MLP, one round of set
 interactions (each pair sees the mean over the other sources of its target and the other targets of its
-source, which lets it discount indirect paths) and two heads (initialised at zero, so training starts from the
+source, which lets it discount indirect paths) and two heads (initialised near zero, so training starts from the
 prior: the soft-argmax of ``|r_ij(l)|`` over ``0 <= l <= tau_max``, and from the empty graph) give
 
     tau_ij = tau_max * sigmoid(logit(prior_ij / tau_max) + .)  in [0, tau_max]   (samples)
@@ -109,12 +109,12 @@ class LagEncoder(nn.Module):
         )
         self.mix = nn.Sequential(nn.Linear(3 * hidden, hidden), nn.GELU(), nn.Linear(hidden, hidden))
         self.tau_head = nn.Linear(hidden, 1)
-        nn.init.zeros_(self.tau_head.weight)  # start at the cross-correlation prior
+        nn.init.normal_(self.tau_head.weight, std=1e-3)  # start at the cross-correlation prior
         nn.init.zeros_(self.tau_head.bias)
         self.sharpness = nn.Parameter(torch.tensor(20.0))  # of the soft-argmax prior
         self.sharpness._no_weight_decay = True
         self.weight_head = nn.Linear(hidden, 1)
-        nn.init.zeros_(self.weight_head.weight)  # start from the empty graph (A = 0: stable, no L1 cost)
+        nn.init.normal_(self.weight_head.weight, std=1e-3)  # start near the empty graph (stable, no L1 cost)
         nn.init.zeros_(self.weight_head.bias)
 
     def forward(

@@ -92,12 +92,20 @@ class MotifTokenizer(nn.Module):
     def quantize(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """``z`` ``(B, C, T', D)`` -> quantised latents, codes ``(B, C, T')`` (``None`` without VQ) and
         the commitment loss (a scalar)."""
-        if self.vq is None:
+        if self.vq is None or not (self.training or self.codebook_ready):
+            # no VQ, or an untrained codebook outside training: k-means initialisation happens only while
+            # training (it draws from the global RNG), so inference stays deterministic
             return z, None, z.new_zeros(())
         b, c, tp, d = z.shape
+        dt = torch.float64 if z.dtype == torch.float64 else torch.float32
         with torch.autocast(z.device.type, enabled=False):  # EMA statistics and distances in float32
-            q, codes, commit = self.vq(z.float().reshape(b * c, tp, d))
+            q, codes, commit = self.vq(z.to(dt).reshape(b * c, tp, d))
         return q.reshape(b, c, tp, d), codes.reshape(b, c, tp), commit.sum()
+
+    @property
+    def codebook_ready(self) -> bool:
+        """Whether the codebook has been initialised (k-means on a first training batch)."""
+        return self.vq is not None and bool(self.vq._codebook.initted)
 
     def decode(self, q: torch.Tensor, modality: torch.Tensor, n_times: int) -> torch.Tensor:
         """``q`` ``(B, C, T', D)`` -> reconstruction ``(B, C, n_times)``."""

@@ -221,6 +221,15 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     trainer = Trainer(model, blocks, None, tcfg, model_name="cldtrans", model_config=mcfg)
     summary = trainer.fit()
     last = [r for r in trainer.history if r["kind"] == "train"]
+    codebook = None
+    if run.model.use_vq:  # codebook usage and perplexity on one block, after training
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            b0 = blocks[0]
+            model.forward_loss({k: v.to(trainer.device) for k, v in b0.items()})
+        codebook = model.codebook_stats()
+        model.train(was)
     result = {
         "system": "CLD-Trans",
         "mode": run.mode,
@@ -233,6 +242,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
         "accum_steps": run.train.accum_steps,
         "train_summary": summary,
         "last_train_row": last[-1] if last else None,
+        "codebook": codebook,
         "config": OmegaConf.to_container(OmegaConf.structured(run)),
         "git_commit": git_commit(),
         "versions": versions(),

@@ -9,7 +9,9 @@ from typing import Any
 @dataclass
 class TrainConfig:
     out_dir: str = "runs/default"
-    task: str = "multilabel"  # multiclass | multilabel | per_sample
+    task: str = "multilabel"  # multiclass | multilabel (clip models) | per_sample (per-sample models)
+    # weight of each term of a model's forward_loss (name -> weight; a term not named here weighs 1)
+    loss_weights: dict[str, float] = field(default_factory=dict)
     seed: int = 42
     batch_size: int = 32  # per rank, per micro-batch
     accum_steps: int = 1
@@ -22,7 +24,6 @@ class TrainConfig:
     weight_decay: float = 0.01
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     grad_clip: float = 1.0  # 0 disables
-    loss_weights: dict[str, float] = field(default_factory=dict)  # per forward_loss term; missing = 1
     eval_every: int = 200
     ckpt_every: int = 200
     log_every: int = 10
