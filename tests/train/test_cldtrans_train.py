@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from biodyn.data_root import data_root
 from biodyn.errors import ConfigError
-from biodyn.utils import data_root
 
 ROOT = data_root()
 needs_data = pytest.mark.skipif(

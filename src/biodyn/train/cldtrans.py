@@ -112,8 +112,8 @@ class ModalityBlocks(Dataset):
 def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
     """Window caches of ``run.data.corpora`` -> ``[(WindowDataset, modality index, fs, corpus)]``."""
     from biodyn.cache import WindowDataset, build_cache
+    from biodyn.data_root import data_root
     from biodyn.datasets import get_corpus
-    from biodyn.utils import data_root
 
     d, m = run.data, run.model
     cache_root = Path(d.cache_dir or Path(run.train.out_dir) / "cache")
@@ -168,10 +168,12 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
 
     from omegaconf import OmegaConf
 
+    from biodyn.atomic import atomic_write_json, atomic_write_text
     from biodyn.models import create_model
+    from biodyn.provenance import git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint, read_state, resolve_checkpoint
+    from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
-    from biodyn.utils import atomic_write_json, atomic_write_text, git_commit, seed_everything, versions
 
     run = copy.deepcopy(run)
     _ablate(run)
