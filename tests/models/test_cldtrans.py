@@ -128,3 +128,16 @@ def test_dense_lag_impl_matches_fused():
     b = ldsem_terms(x, tau, w, 8.0, impl="dense")
     for u, v in zip(a, b):
         assert float(u) == pytest.approx(float(v), abs=1e-10)
+
+
+def test_activation_checkpointing_of_the_lag_path_changes_nothing():
+    x = torch.randn(2, 3, 320)
+    grads, vals = [], []
+    for ckpt in (False, True):
+        m = tiny(checkpoint_lag=ckpt, use_vq=False)
+        terms = m.forward_loss({"x": x})
+        sum(terms.values()).backward()
+        vals.append(torch.stack([terms[k] for k in sorted(terms)]))
+        grads.append(torch.cat([p.grad.reshape(-1) for p in m.lag["eeg"].parameters()]))
+    torch.testing.assert_close(vals[0], vals[1])
+    torch.testing.assert_close(grads[0], grads[1])
