@@ -277,10 +277,12 @@ class CLDTrans(BiodynModel):
         return features if pre_logits else self.head(features)
 
     @torch.no_grad()
-    def lag_graph(self, x, channels: list[str] | None = None, fs: float | None = None) -> LagGraph:
+    def lag_graph(self, x, channels: list[str] | None = None, fs: float | None = None,
+                  edge_threshold: float | None = None) -> LagGraph:  # fmt: skip
         """A recording's lag graph: ``x`` ``(C, T)`` (or ``(1, C, T)``) at its modality's rate ``fs``
         (default: the model's). Longer recordings are cut into windows of ``n_times`` samples whose
-        ``tau`` and ``A`` are averaged. ``tau`` is returned in seconds; ``|A| < edge_threshold`` is no edge."""
+        ``tau`` and ``A`` are averaged. ``tau`` is returned in seconds; ``|A| < edge_threshold`` (default: the
+        config's) is no edge."""
         x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
         if x.ndim == 3:
             if x.shape[0] != 1:
@@ -315,7 +317,8 @@ class CLDTrans(BiodynModel):
         self.train(was)
         tau = torch.cat(taus).mean(0).double().cpu().numpy() / fs
         w = torch.cat(ws).mean(0).double().cpu().numpy()
-        keep = np.abs(w) >= self.cfg.edge_threshold
+        thr = self.cfg.edge_threshold if edge_threshold is None else edge_threshold
+        keep = np.abs(w) >= thr
         np.fill_diagonal(keep, False)
         return LagGraph(np.where(keep, tau, 0.0), np.where(keep, w, 0.0), list(names), fs)
 

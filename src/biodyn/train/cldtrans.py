@@ -59,10 +59,12 @@ def compose(overrides: list[str] | None = None) -> CLDTransRun:
     """Compose ``configs/cldtrans/config.yaml`` with ``overrides``; unknown keys are errors."""
     from hydra import compose as h_compose
     from hydra import initialize_config_dir
+    from hydra.core.config_store import ConfigStore
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    ConfigStore.instance().store(name="cldtrans_schema", node=CLDTransRun)  # every key exists, typed
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
             raw = h_compose(config_name="config", overrides=list(overrides or []))
@@ -302,7 +304,8 @@ def recording_modality(channels: list[str]) -> str:
     return "ecg" if sum(n in ECG_LEADS for n in names) * 2 > len(names) else "eeg"
 
 
-def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None):
+def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None,
+                         edge_threshold: float | None = None):  # fmt: skip
     """``biodyn lags REC --checkpoint DIR``: a recording's lag graph from a trained CLD-Trans (amortised, one
     forward pass per window) instead of the per-recording fit. ``data`` ``(C, T)`` at ``fs`` is preprocessed
     with its modality's CLD-Trans chain (band-pass, resampling to the modality's rate, z-score); a
@@ -318,4 +321,4 @@ def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modal
     model.check_modality(modality)
     pre = CLDTRANS_ECG if modality == "ecg" else CLDTRANS_EEG
     x, fs_new = preprocess(data, fs, pre, channels=channels)
-    return model.lag_graph(x, channels=list(channels), fs=fs_new)
+    return model.lag_graph(x, channels=list(channels), fs=fs_new, edge_threshold=edge_threshold)
