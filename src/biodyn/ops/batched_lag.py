@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch.utils.checkpoint import checkpoint
 
 from biodyn.errors import ConfigError
 from biodyn.ops.fractional_delay import delay, odd_fast_length
@@ -69,6 +68,26 @@ def _mix_band(s_re: torch.Tensor, s_im: torch.Tensor, f: torch.Tensor, weight: t
     return s_re @ p_re - s_im @ p_im, s_re @ p_im + s_im @ p_re
 
 
+class _MixBand(torch.autograd.Function):
+    """:func:`_mix_band` whose ``(B, F', C, C)`` phase tensors are rebuilt in backward instead of kept
+    (activation recomputation without ``torch.utils.checkpoint``, whose first call imports the compiler)."""
+
+    @staticmethod
+    def forward(ctx, s_re, s_im, f, weight, tau):
+        ctx.save_for_backward(s_re, s_im, f, weight, tau)
+        return _mix_band(s_re, s_im, f, weight, tau)
+
+    @staticmethod
+    def backward(ctx, g_re, g_im):
+        need = ctx.needs_input_grad
+        inputs = [t.detach().requires_grad_(n) for t, n in zip(ctx.saved_tensors, need)]
+        with torch.enable_grad():
+            y_re, y_im = _mix_band(*inputs)
+        wrt = [t for t, n in zip(inputs, need) if n]
+        grads = iter(torch.autograd.grad((y_re, y_im), wrt, (g_re, g_im), allow_unused=True))
+        return tuple(next(grads) if n else None for n in need)
+
+
 def lagged_mix_batched(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor,
                        tau_max_samples: float | None = None, band: int = 64) -> torch.Tensor:  # fmt: skip
     """Fused ``y[b, j] = sum_i weight[b, i, j] x[b, i](t - tau[b, i, j])``.
@@ -103,7 +122,7 @@ def lagged_mix_batched(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor,
             sl = slice(lo, lo + band)
             args = (s_re[:, sl], s_im[:, sl], f[sl], weight, tau)
             if need_grad:
-                y_re, y_im = checkpoint(_mix_band, *args, use_reentrant=False)
+                y_re, y_im = _MixBand.apply(*args)
             else:
                 y_re, y_im = _mix_band(*args)
             re.append(y_re)
