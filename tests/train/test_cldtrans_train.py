@@ -76,7 +76,7 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
     cache = tmp_path_factory.getbasetemp() / "cldtrans_cache"  # shared by the parametrisations
     out = tmp_path_factory.mktemp(ablation)
     run = compose([f"mode={mode}", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
-                   f"data.cache_dir={cache}", "data.max_channels=8"])  # fmt: skip
+                   f"data.cache_dir={cache}"])  # fmt: skip
     res = run_cldtrans(run)
     row = res["last_train_row"]
     assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
