@@ -20,6 +20,25 @@ def test_compose_and_unknown_key():
         compose_config(["train.lr=abc"])
 
 
+def test_bad_model_params_fail_before_the_data_step(monkeypatch, tmp_path):
+    import biodyn.train.experiment as experiment
+
+    def no_data(exp):
+        raise AssertionError("the data step ran")
+
+    monkeypatch.setattr(experiment, "build_data", no_data)
+    exp = to_dataclass(
+        compose_config(["experiment=smoke", "+model.params.nope=1", f"train.out_dir={tmp_path}"])
+    )
+    with pytest.raises(ConfigError, match=r"unknown key 'nope'; allowed: n_chans, .*width"):
+        experiment.run_experiment(exp)
+    exp = to_dataclass(
+        compose_config(["experiment=smoke", "model.params.width=wide", f"train.out_dir={tmp_path}"])
+    )
+    with pytest.raises(ConfigError, match=r"width='wide' has type str; expected int"):
+        experiment.run_experiment(exp)
+
+
 def test_fewshot_indices_by_subject():
     import numpy as np
 

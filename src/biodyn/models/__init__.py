@@ -4,11 +4,19 @@ without pickle (``save_pretrained`` / ``from_pretrained``). See ``docs/models.md
 from biodyn.models import baselines, cldtrans  # noqa: F401  (registers the baselines and CLD-Trans)
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
 from biodyn.models._pretrained import from_pretrained, save_pretrained
-from biodyn.models._registry import create_model, list_models, model_config, model_entry, register_model
+from biodyn.models._registry import (
+    check_overrides,
+    create_model,
+    list_models,
+    model_config,
+    model_entry,
+    register_model,
+)
 
 __all__ = [
     "OUTPUT_KINDS",
     "BiodynModel",
+    "check_overrides",
     "create_model",
     "from_pretrained",
     "list_models",

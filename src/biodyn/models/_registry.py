@@ -93,6 +93,13 @@ def model_config(name: str):
     return model_entry(name).config()
 
 
+def check_overrides(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The checks of :func:`create_model` without building anything (e.g. before a long data step):
+    returns the overrides as the model will receive them; an unknown name or key or a wrong type is a
+    :class:`~biodyn.errors.ConfigError`."""
+    return _check_keys(name, model_entry(name), overrides)
+
+
 def create_model(name: str, **overrides):
     """Build the registered model ``name``.
 
@@ -104,7 +111,7 @@ def create_model(name: str, **overrides):
     from biodyn.models._base import BiodynModel
 
     entry = model_entry(name)
-    values = _check_keys(name, entry, overrides)
+    values = check_overrides(name, overrides)
     missing = [k for k in _REQUIRED_SIGNAL_ARGS if k not in values]
     if missing:
         raise ConfigError(f"create_model({name!r}): missing {', '.join(missing)} (the signal's shape)")
