@@ -28,6 +28,9 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", metavar="OUT", help="also write the summary (ranking, edges, stability) as JSON")
+    p.add_argument(
+        "--checkpoint", metavar="DIR", help="a trained CLD-Trans (amortised lags) instead of the fit"
+    )
 
 
 def _names(arg: str) -> list[str]:
@@ -180,6 +183,8 @@ def run(args) -> int:
                 f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}"
             )
     path, data, fs, channels = load_input(args)
+    if args.checkpoint:
+        return _run_checkpoint(args, path, data, fs, channels)
     with warnings.catch_warnings(record=True) as caught, _Bar(not args.no_progress) as bar:
         warnings.simplefilter("always")
         fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, stability=args.stability,
@@ -226,4 +231,32 @@ def run(args) -> int:
     write_json(args.json, {"focal_ranking": ranking, "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
                            "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
                            "recording": str(path)})  # fmt: skip
+    return 0
+
+
+def _run_checkpoint(args, path, data, fs: float, channels: list[str]) -> int:
+    """``--checkpoint DIR``: the lag graph a trained CLD-Trans infers for this recording (no per-recording fit)."""
+    from pathlib import Path
+
+    from biodyn._cli._common import write_json
+    from biodyn.atomic import atomic_write_json
+    from biodyn.causal.plot import plot_lag_graph
+    from biodyn.train.cldtrans import lags_from_checkpoint
+
+    graph = lags_from_checkpoint(data, fs, channels, args.checkpoint)
+    out = Path(args.out)
+    ranking = graph.focal_ranking()
+    result = {**graph.to_dict(), "focal_ranking": ranking, "recording": str(path), "checkpoint": str(args.checkpoint),
+              "tau_max_s": args.tau_max_s}  # fmt: skip
+    atomic_write_json(out / "lag_graph.json", result)
+    plot_lag_graph(
+        graph,
+        out / "lag_graph.png",
+        title=f"{path.name} (CLD-Trans): focal lead {ranking[0] if ranking else '-'}",
+    )
+    print(f"{path.name}: {len(graph.edges())} edges from CLD-Trans {args.checkpoint}; focal-lead ranking: "
+          f"{', '.join(ranking[:5])}")  # fmt: skip
+    print(f"wrote {out / 'lag_graph.json'} and {out / 'lag_graph.png'}")
+    write_json(args.json, {"focal_ranking": ranking, "edges": graph.edges(), "recording": str(path),
+                           "checkpoint": str(args.checkpoint)})  # fmt: skip
     return 0

@@ -1,7 +1,7 @@
 """Models: the contract (:class:`BiodynModel`), a registry (``create_model(name, **overrides)``) and export
 without pickle (``save_pretrained`` / ``from_pretrained``). See ``docs/models.md``."""
 
-from biodyn.models import baselines  # noqa: F401  (registers the baselines)
+from biodyn.models import baselines, cldtrans  # noqa: F401  (registers the baselines and CLD-Trans)
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
 from biodyn.models._pretrained import from_pretrained, save_pretrained
 from biodyn.models._registry import (

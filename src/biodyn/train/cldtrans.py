@@ -1,0 +1,324 @@
+"""CLD-Trans training: stage 1 (motif VQ-VAE + LD-SEM, no labels) and stage 2 (graph-ODE fine-tuning).
+
+``python -m biodyn.cldtrans mode=stage1 train.max_steps=1`` composes ``biodyn/configs/cldtrans/``
+(``profile=cpu|gpu``, ``ablation=none|no_vq|no_lag|integer_lag|no_ode``) and calls :func:`run_cldtrans`:
+the corpora's window caches are built (or reused), windows are drawn in blocks of one modality (EEG
+64 x 1600 and ECG 12 x 5000 windows never share a batch), and the :class:`~biodyn.train.trainer.Trainer`
+runs ``model.forward_loss`` (every term logged on its own) with accumulation up to ``effective_batch``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from biodyn.errors import ConfigError, check_option
+from biodyn.models.cldtrans import CLDTransConfig
+from biodyn.train.config import TrainConfig
+
+MODALITY = {"eegmmidb": "eeg", "mimic_ecg": "ecg", "chbmit": "eeg", "tusz": "eeg", "ptbxl": "ecg",
+            "sleepedf": "eeg", "synthetic": "eeg"}  # fmt: skip
+ABLATIONS = ("none", "no_vq", "no_lag", "integer_lag", "no_ode")
+
+
+@dataclass
+class CLDTransData:
+    corpora: list[str] = field(default_factory=lambda: ["eegmmidb", "mimic_ecg"])
+    roots: dict[str, str] = field(default_factory=dict)  # corpus -> folder (default: <data root>/<corpus>)
+    window_s: float = 10.0  # the CLD-Trans window: 10 s (EEG 1600 samples, ECG 5000)
+    limit: int | None = None  # records per corpus (smoke runs)
+    cache_dir: str | None = None  # default: <train.out_dir>/cache
+    max_channels: int | None = None  # keep the first channels only (CPU tests)
+
+
+@dataclass
+class CLDTransRun:
+    mode: str = "stage1"  # stage1 | stage2
+    ablation: str = "none"
+    init_from: str | None = None  # stage 2: stage-1 checkpoint (default <out_dir>/stage1/checkpoints/last)
+    effective_batch: int | None = None  # windows per optimiser step over ranks; sets train.accum_steps
+    model: CLDTransConfig = field(default_factory=CLDTransConfig)
+    data: CLDTransData = field(default_factory=CLDTransData)
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(out_dir="runs/cldtrans", task="multilabel")
+    )
+
+
+def config_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "configs" / "cldtrans"
+
+
+def compose(overrides: list[str] | None = None) -> CLDTransRun:
+    """Compose ``configs/cldtrans/config.yaml`` with ``overrides``; unknown keys are errors."""
+    from hydra import compose as h_compose
+    from hydra import initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    ConfigStore.instance().store(name="cldtrans_schema", node=CLDTransRun)  # every key exists, typed
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+            raw = h_compose(config_name="config", overrides=list(overrides or []))
+        cfg = OmegaConf.merge(OmegaConf.structured(CLDTransRun), raw)
+        run = OmegaConf.to_object(cfg)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(f"bad CLD-Trans config: {e}") from e
+    check_option("mode", run.mode, ("stage1", "stage2"))
+    check_option("ablation", run.ablation, ABLATIONS)
+    return run
+
+
+class ModalityBlocks(Dataset):
+    """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
+    (index into ``modalities``), ``fs``. Blocks are drawn without replacement per corpus (seeded)."""
+
+    def __init__(self, parts: list[tuple[Any, int, float, str]], block: int, seed: int = 0,
+                 max_channels: int | None = None):  # fmt: skip
+        self.parts, self.max_channels = parts, max_channels
+        rng = np.random.default_rng(seed)
+        self.blocks: list[tuple[int, np.ndarray]] = []
+        for p, (ds, _, _, name) in enumerate(parts):
+            if len(ds) == 0:
+                raise ConfigError(f"data: corpus {name} has no windows")
+            perm = rng.permutation(len(ds))
+            b = min(block, len(ds))
+            self.blocks += [(p, perm[s : s + b]) for s in range(0, len(perm) - b + 1, b)]
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        p, idx = self.blocks[k]
+        ds, mod, fs, name = self.parts[p]
+        xs = []
+        for i in idx:
+            item = ds[int(i)]
+            x = item["x"][: self.max_channels] if self.max_channels else item["x"]
+            if not torch.isfinite(x).all():
+                meta = item.get("meta", {})
+                raise ConfigError(f"{name}: NaN/Inf in window {int(i)} (record {meta.get('record_id')}, "
+                                  f"start {meta.get('start')}); rebuild the cache or drop the record")  # fmt: skip
+            xs.append(x)
+        return {"x": torch.stack(xs), "modality": torch.tensor(mod), "fs": torch.tensor(float(fs))}
+
+
+def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
+    """Window caches of ``run.data.corpora`` -> ``[(WindowDataset, modality index, fs, corpus)]``."""
+    from biodyn.cache import WindowDataset, build_cache
+    from biodyn.data_root import data_root
+    from biodyn.datasets import get_corpus
+
+    d, m = run.data, run.model
+    cache_root = Path(d.cache_dir or Path(run.train.out_dir) / "cache")
+    parts = []
+    for name in d.corpora:
+        check_option("data.corpora", name, tuple(MODALITY))
+        modality = MODALITY[name]
+        if modality not in m.modalities:
+            raise ConfigError(f"data: {name} is {modality}, not among model.modalities {m.modalities}")
+        root = d.roots.get(name) or (data_root(required=True) / name)
+        if not Path(root).exists():
+            raise ConfigError(f"data: {name} not found at {root} (set data.roots.{name}=DIR or drop it from "
+                              "data.corpora)")  # fmt: skip
+        corpus = get_corpus(name, root)
+        fs = m.modality_fs[m.modalities.index(modality)]
+        pre = corpus.default_preprocess
+        if pre.fs != fs:
+            raise ConfigError(f"data: {name} is preprocessed to {pre.fs} Hz but model.modality_fs gives {modality} "
+                              f"{fs} Hz: windows at mixed rates would reach the model without resampling")  # fmt: skip
+        ids = sorted(r.record_id for r in corpus.records())
+        out = cache_root / name
+        report = build_cache(corpus, out, window_s=d.window_s, stride_s=d.window_s,
+                             records=ids[: d.limit] if d.limit else None, progress=False)  # fmt: skip
+        if report.all_failed:
+            raise ConfigError(f"data: no record of {name} could be cached: {report.failed}")
+        ds = WindowDataset(out)
+        if abs(ds.fs - fs) > 1e-6:
+            raise ConfigError(
+                f"data: cache {out} holds {ds.fs} Hz windows, not {fs} Hz ({modality}); rebuild it"
+            )
+        parts.append((ds, m.modalities.index(modality), fs, name))
+    return parts
+
+
+def _ablate(run: CLDTransRun) -> None:
+    m = run.model
+    if run.ablation == "no_vq":
+        m.use_vq = False
+    elif run.ablation == "no_lag":
+        m.lag_mode = "zero"
+    elif run.ablation == "integer_lag":
+        m.lag_mode = "integer"
+    elif run.ablation == "no_ode":
+        m.use_ode = False
+
+
+def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
+    """Train one stage; writes ``<train.out_dir>/<mode>/`` (checkpoints, log.jsonl, config.yaml,
+    results.json) and returns the results dict."""
+    import copy
+    from dataclasses import asdict
+
+    from omegaconf import OmegaConf
+
+    from biodyn.atomic import atomic_write_json, atomic_write_text
+    from biodyn.models import create_model
+    from biodyn.provenance import git_commit, versions
+    from biodyn.train.checkpoint import load_checkpoint, read_state, resolve_checkpoint
+    from biodyn.train.seed import seed_everything
+    from biodyn.train.trainer import Trainer
+
+    run = copy.deepcopy(run)
+    _ablate(run)
+    seed_everything(run.train.seed)
+    parts = parts if parts is not None else build_windows(run)
+    base = Path(run.train.out_dir)
+    out_dir = base / run.mode
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    micro = run.train.batch_size
+    if run.effective_batch:
+        if run.effective_batch % (micro * world):
+            raise ConfigError(f"effective_batch={run.effective_batch} is not a multiple of train.batch_size "
+                              f"({micro}) x world size ({world})")  # fmt: skip
+        run.train.accum_steps = run.effective_batch // (micro * world)
+    blocks = ModalityBlocks(parts, micro, seed=run.train.seed, max_channels=run.data.max_channels)
+    if len(blocks) < world:
+        raise ConfigError(f"data: {len(blocks)} blocks of {micro} windows for {world} ranks; add records")
+    fs0 = parts[0][2]
+    x0 = blocks[0]["x"]
+    run.model.trained_modalities = sorted({run.model.modalities[p[1]] for p in parts})
+    run.model.stage = "stage1"
+    mcfg = {"n_chans": int(x0.shape[1]), "n_outputs": 1, "n_times": int(x0.shape[-1]), "sfreq": float(fs0),
+            **asdict(run.model)}  # fmt: skip
+    model = create_model("cldtrans", **mcfg)
+    init = None
+    if run.mode == "stage2":
+        init = Path(run.init_from) if run.init_from else base / "stage1" / "checkpoints" / "last"
+        folder = resolve_checkpoint(init)
+        if folder is None:
+            if run.init_from:
+                raise ConfigError(f"init_from={run.init_from}: no checkpoint there")
+            warnings.warn(f"stage 2 without a stage-1 checkpoint ({init} missing): the tokenizer is untrained",
+                          stacklevel=2)  # fmt: skip
+            init = None
+        else:
+            st = read_state(folder, model_name="cldtrans")
+            _check_compatible(st.get("model_config", {}), mcfg, folder)
+            load_checkpoint(folder, model=model, model_name="cldtrans", restore_rng=False)
+            init = str(folder)
+        model.set_stage("stage2")
+        mcfg["stage"] = "stage2"
+    tcfg = copy.deepcopy(run.train)
+    tcfg.out_dir = str(out_dir)
+    tcfg.batch_size = 1  # one block of `micro` windows per micro-batch
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(run)))
+    trainer = Trainer(model, blocks, None, tcfg, model_name="cldtrans", model_config=mcfg)
+    summary = trainer.fit()
+    last = [r for r in trainer.history if r["kind"] == "train"]
+    codebook = None
+    if run.model.use_vq:  # codebook usage and perplexity on one block, after training
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            b0 = blocks[0]
+            model.forward_loss({k: v.to(trainer.device) for k, v in b0.items()})
+        codebook = model.codebook_stats()
+        model.train(was)
+    result = {
+        "system": "CLD-Trans",
+        "mode": run.mode,
+        "ablation": run.ablation,
+        "seed": run.train.seed,
+        "init_from": init,
+        "corpora": [p[3] for p in parts],
+        "n_windows": {p[3]: len(p[0]) for p in parts},
+        "micro_batch": micro,
+        "accum_steps": run.train.accum_steps,
+        "train_summary": summary,
+        "last_train_row": last[-1] if last else None,
+        "codebook": codebook,
+        "config": OmegaConf.to_container(OmegaConf.structured(run)),
+        "git_commit": git_commit(),
+        "versions": versions(),
+    }
+    atomic_write_json(out_dir / "results.json", result)
+    return result
+
+
+def _check_compatible(saved: dict, new: dict, folder) -> None:
+    """Stage 2 must start from a stage-1 model of the same architecture and modalities."""
+    keys = ("codebook_size", "latent_dim", "hidden", "downsample", "use_vq", "modalities", "modality_fs",
+            "tau_max_s", "lag_hidden", "lag_embed_dim", "use_ode", "ode_hidden")  # fmt: skip
+    diff = {k: (saved.get(k), new.get(k)) for k in keys if k in saved and saved.get(k) != new.get(k)}
+    if diff:
+        raise ConfigError(f"{folder}: stage-1 checkpoint differs from this config in {diff} (saved, now)")
+    trained = saved.get("trained_modalities")
+    if trained is not None and not set(new.get("trained_modalities") or []) <= set(trained):
+        raise ConfigError(f"{folder}: checkpoint trained on {trained}, stage 2 data is "
+                          f"{new.get('trained_modalities')}: a checkpoint of another modality")  # fmt: skip
+
+
+def load_cldtrans(folder: str | os.PathLike):
+    """Rebuild a trained CLD-Trans from a Trainer checkpoint folder (``.../checkpoints/last``, or the run
+    or stage folder holding it)."""
+    from biodyn.models import create_model
+    from biodyn.train.checkpoint import load_checkpoint, read_state, resolve_checkpoint
+
+    folder = Path(folder)
+    for cand in (folder, folder / "checkpoints" / "last", folder / "stage2" / "checkpoints" / "last",
+                 folder / "stage1" / "checkpoints" / "last"):  # fmt: skip
+        found = resolve_checkpoint(cand)
+        if found is not None and (found / "state.json").is_file():
+            break
+    else:
+        raise ConfigError(f"--checkpoint {folder}: no CLD-Trans checkpoint (state.json) found there")
+    st = read_state(found, model_name="cldtrans")
+    cfg = dict(st.get("model_config") or {})
+    if st.get("model_name") != "cldtrans" or not cfg:
+        raise ConfigError(f"{found}: not a CLD-Trans checkpoint (model {st.get('model_name')!r})")
+    cfg.pop("kmeans_init", None)
+    model = create_model("cldtrans", kmeans_init=False, **cfg)
+    if cfg.get("stage") == "stage2":
+        model.set_stage("stage2")
+    load_checkpoint(found, model=model, model_name="cldtrans", restore_rng=False)
+    model.eval()
+    return model
+
+
+ECG_LEADS = {"i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "mlii", "ecg"}
+
+
+def recording_modality(channels: list[str]) -> str:
+    """``"ecg"`` when most channel names are ECG leads (I, II, ..., V6), else ``"eeg"``."""
+    names = [c.strip().lower().removeprefix("ecg").strip(" -_") or "ecg" for c in channels]
+    return "ecg" if sum(n in ECG_LEADS for n in names) * 2 > len(names) else "eeg"
+
+
+def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None,
+                         edge_threshold: float | None = None):  # fmt: skip
+    """``biodyn lags REC --checkpoint DIR``: a recording's lag graph from a trained CLD-Trans (amortised, one
+    forward pass per window) instead of the per-recording fit. ``data`` ``(C, T)`` at ``fs`` is preprocessed
+    with its modality's CLD-Trans chain (band-pass, resampling to the modality's rate, z-score); a
+    checkpoint trained on another modality is refused."""
+    from biodyn.signal import preprocess
+    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
+
+    model = load_cldtrans(checkpoint)
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or data.shape[0] < 2:
+        raise ConfigError(f"a lag graph needs a (C, T) recording with at least 2 channels, got {data.shape}")
+    modality = modality or recording_modality(channels)
+    model.check_modality(modality)
+    pre = CLDTRANS_ECG if modality == "ecg" else CLDTRANS_EEG
+    x, fs_new = preprocess(data, fs, pre, channels=channels)
+    return model.lag_graph(x, channels=list(channels), fs=fs_new, edge_threshold=edge_threshold)

@@ -1,0 +1,143 @@
+"""CLD-Trans: config defaults, the forward_loss terms, lag graphs per recording, bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from biodyn.errors import ConfigError
+from biodyn.models import create_model
+from biodyn.models.cldtrans import SEEDS, CLDTransConfig
+from biodyn.types import LagGraph
+
+TINY = {"latent_dim": 8, "hidden": 8, "downsample": 4, "lag_hidden": 8, "lag_embed_dim": 4, "ode_hidden": 8,
+        "codebook_size": 16, "ode_method": "rk4", "ode_step_size": 0.5, "n_subwindows": 2}  # fmt: skip
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return create_model("cldtrans", n_chans=3, n_outputs=2, n_times=320, sfreq=160.0, **{**TINY, **kw})
+
+
+def test_config_defaults_follow_the_proposal():
+    c = CLDTransConfig()
+    assert c.codebook_size == 512
+    assert c.modalities == ["eeg", "ecg"] and c.modality_fs == [160.0, 500.0]
+    assert list(SEEDS) == c.seeds == [42, 123, 7, 0, 256]
+    assert 0 < c.tau_max_s and c.likelihood == "laplace" and c.ode_method == "dopri5"
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+def test_forward_loss_terms_and_gradients(stage):
+    m = tiny()
+    m.set_stage(stage)
+    terms = m.forward_loss({"x": torch.randn(2, 3, 320)})
+    expected = {"recon", "vq_commit", "ldsem_nll", "l1", "stability"} | (
+        {"ode"} if stage == "stage2" else set()
+    )
+    assert set(terms) == expected
+    assert all(torch.isfinite(v) and v.ndim == 0 for v in terms.values())
+    sum(terms.values()).backward()
+    lag_grads = [p.grad for p in m.lag["eeg"].parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in lag_grads)
+    if stage == "stage2":  # the tokenizer is frozen, the ODE trains
+        assert all(p.grad is None for p in m.tokenizer.parameters())
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in m.ode.parameters())
+
+
+def test_the_lag_path_really_delays():
+    """The LD-SEM term depends on tau (the published code applied no lag at all)."""
+    m = tiny()
+    x = torch.randn(1, 3, 320)
+    w = torch.zeros(1, 3, 3)
+    w[0, 0, 1] = 0.8
+    from biodyn.nn.lag_encoder import ldsem_terms
+
+    nll = [
+        float(ldsem_terms(x, torch.full((1, 3, 3), t), w, m.tau_max_samples("eeg"))[0]) for t in (0.0, 3.0)
+    ]
+    assert abs(nll[0] - nll[1]) > 1e-3
+
+
+def test_output_contract_and_ecg_modality():
+    m = tiny()
+    assert m.output == "clip"
+    assert m(torch.randn(2, 3, 320)).shape == (2, 2)
+    terms = m.forward_loss(
+        {"x": torch.randn(2, 12, 1000), "modality": ["ecg", "ecg"], "fs": torch.tensor([500.0, 500.0])}
+    )
+    assert torch.isfinite(sum(terms.values()))
+
+
+@pytest.mark.parametrize("mode", ["zero", "integer"])
+def test_ablation_lag_modes(mode):
+    m = tiny(lag_mode=mode)
+    x = torch.randn(1, 3, 320)
+    z = m.tokenizer.encode(x, torch.zeros(1, dtype=torch.long))
+    tau, _ = m.infer_lags(x, z, "eeg")
+    assert (tau == 0).all() if mode == "zero" else torch.equal(tau, tau.round())
+
+
+def test_no_vq_and_no_ode_ablations_run():
+    for kw in ({"use_vq": False}, {"use_ode": False}):
+        m = tiny(**kw)
+        m.set_stage("stage2")
+        terms = m.forward_loss({"x": torch.randn(2, 3, 320)})
+        assert ("vq_commit" in terms) == kw.get("use_vq", True) and "ode" in terms
+        sum(terms.values()).backward()
+
+
+def test_lag_graph_of_a_recording():
+    m = tiny()
+    g = m.lag_graph(
+        np.random.default_rng(0).standard_normal((3, 700)), channels=["Fp1", "Fp2", "Cz"], fs=160.0
+    )
+    assert isinstance(g, LagGraph) and g.channels == ["Fp1", "Fp2", "Cz"] and g.fs == 160.0
+    assert (g.tau >= 0).all() and (g.tau <= 0.05 + 1e-9).all() and (np.diag(g.weight) == 0).all()
+
+
+def test_bad_input_is_refused_clearly():
+    m = tiny()
+    with pytest.raises(ConfigError, match="at least 2 channels"):
+        m.forward_loss({"x": torch.randn(2, 1, 320)})
+    with pytest.raises(ConfigError, match="at least 2 channels"):
+        create_model("cldtrans", n_chans=1, n_outputs=1, n_times=320, sfreq=160.0)
+    x = torch.randn(2, 3, 320)
+    x[1, 0, 5] = float("nan")
+    with pytest.raises(ConfigError, match=r"NaN or Inf in input window\(s\) \[1\]"):
+        m.forward_loss({"x": x})
+    with pytest.raises(ConfigError, match="mixed sampling rates"):
+        m.forward_loss({"x": torch.randn(2, 3, 320), "fs": torch.tensor([160.0, 500.0])})
+    with pytest.raises(ConfigError, match="resample it first"):
+        m.forward_loss({"x": torch.randn(2, 3, 320), "fs": torch.tensor([256.0, 256.0])})
+    with pytest.raises(ConfigError, match="resample it first"):
+        m.lag_graph(np.zeros((3, 700)), fs=256.0)
+    m.cfg.trained_modalities = ["eeg"]
+    with pytest.raises(ConfigError, match="trained on eeg only"):
+        m.lag_graph(np.random.default_rng(0).standard_normal((3, 2000)), fs=500.0)
+    with pytest.raises(ConfigError, match="nope"):
+        create_model("cldtrans", n_chans=3, n_outputs=1, n_times=320, sfreq=160.0, nope=1)
+
+
+def test_dense_lag_impl_matches_fused():
+    x = torch.randn(2, 3, 320, dtype=torch.float64)
+    tau = torch.rand(2, 3, 3, dtype=torch.float64) * 8
+    w = torch.randn(2, 3, 3, dtype=torch.float64) * 0.3
+    from biodyn.nn.lag_encoder import ldsem_terms
+
+    a = ldsem_terms(x, tau, w, 8.0, impl="fused")
+    b = ldsem_terms(x, tau, w, 8.0, impl="dense")
+    for u, v in zip(a, b):
+        assert float(u) == pytest.approx(float(v), abs=1e-10)
+
+
+def test_activation_checkpointing_of_the_lag_path_changes_nothing():
+    x = torch.randn(2, 3, 320)
+    grads, vals = [], []
+    for ckpt in (False, True):
+        m = tiny(checkpoint_lag=ckpt, use_vq=False)
+        terms = m.forward_loss({"x": x})
+        sum(terms.values()).backward()
+        vals.append(torch.stack([terms[k] for k in sorted(terms)]))
+        grads.append(torch.cat([p.grad.reshape(-1) for p in m.lag["eeg"].parameters()]))
+    torch.testing.assert_close(vals[0], vals[1])
+    torch.testing.assert_close(grads[0], grads[1])

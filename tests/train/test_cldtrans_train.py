@@ -1,0 +1,153 @@
+"""CLD-Trans training entry point on the bundled EEGMMIDB sample: both stages, every ablation, lags from a
+checkpoint, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from biodyn.data_root import data_root
+from biodyn.errors import ConfigError
+
+ROOT = data_root()
+needs_data = pytest.mark.skipif(
+    ROOT is None or not (ROOT / "eegmmidb").exists(), reason="EEGMMIDB sample not under the data root"
+)
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _run(args, tmp):
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, "-m", "biodyn.cldtrans", *args, f"train.out_dir={tmp}"],
+                         capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@needs_data
+@pytest.mark.slow
+def test_smoke_command_both_stages_and_lags_checkpoint(tmp_path):
+    """The proposal's smoke command, then stage 2 from its checkpoint, then `biodyn lags --checkpoint`."""
+    s1 = _run(["mode=stage1", "train.max_steps=1"], tmp_path)
+    assert s1["step"] == 1 and {"loss_recon", "loss_vq_commit", "loss_ldsem_nll", "loss_l1"} <= set(s1)
+    assert 0 < s1["codebook_usage"] <= 1 and s1["codebook_perplexity"] > 1
+    s2 = _run(["mode=stage2", "train.max_steps=1"], tmp_path)
+    assert s2["step"] == 1 and "loss_ode" in s2
+    res = json.loads((tmp_path / "stage2" / "results.json").read_text())
+    assert res["init_from"] and res["init_from"].endswith("last")
+    # recording-specific graphs from the trained model
+    from biodyn.io import read_recording
+    from biodyn.train.cldtrans import lags_from_checkpoint
+
+    graphs = []
+    for run in ("S001R01", "S001R04"):
+        rec = read_recording(ROOT / "eegmmidb" / "S001" / f"{run}.edf")
+        # after one step every |A| is still near its initial ~0: read all pairs (threshold 0)
+        graphs.append(
+            lags_from_checkpoint(rec.data[:, : 160 * 20], rec.fs, rec.channels, tmp_path, edge_threshold=0)
+        )
+    assert graphs[0].channels == graphs[1].channels and graphs[0].fs == 160.0
+    assert not np.allclose(graphs[0].tau, graphs[1].tau)
+    with pytest.raises(ConfigError, match="trained on eeg only"):  # a checkpoint of another modality
+        leads = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+        lags_from_checkpoint(np.random.default_rng(0).standard_normal((12, 5000)), 500.0, leads, tmp_path)
+    # the command: `biodyn lags REC --checkpoint DIR` writes the model's graph for that recording
+    from biodyn.cli import main
+
+    edf = ROOT / "eegmmidb" / "S001" / "S001R04.edf"
+    assert (
+        main(["lags", str(edf), "--stop", "20", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "lg")])
+        == 0
+    )
+    out = json.loads((tmp_path / "lg" / "lag_graph.json").read_text())
+    assert (
+        out["checkpoint"] == str(tmp_path)
+        and len(out["channels"]) == 64
+        and (tmp_path / "lg" / "lag_graph.png").exists()
+    )
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "ablation"),
+    [
+        ("stage1", "no_vq"),
+        ("stage1", "no_lag"),
+        ("stage1", "integer_lag"),
+        ("stage2", "no_ode"),
+        ("stage2", "none"),
+    ],
+)
+def test_every_ablation_runs(tmp_path_factory, mode, ablation):
+    from biodyn.train.cldtrans import compose, run_cldtrans
+
+    cache = tmp_path_factory.getbasetemp() / "cldtrans_cache"  # shared by the parametrisations
+    out = tmp_path_factory.mktemp(ablation)
+    run = compose([f"mode={mode}", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
+                   f"data.cache_dir={cache}"])  # fmt: skip
+    if mode == "stage2":  # each parametrisation has its own out_dir: no stage-1 checkpoint to start from
+        with pytest.warns(UserWarning, match="without a stage-1 checkpoint"):
+            res = run_cldtrans(run)
+    else:
+        res = run_cldtrans(run)
+    row = res["last_train_row"]
+    assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
+    assert np.isfinite(row["loss"])
+    assert ("loss_vq_commit" in row) == (ablation != "no_vq")
+    assert ("loss_ode" in row) == (mode == "stage2")
+    cfg = res["config"]["model"]
+    expect = {"no_vq": ("use_vq", False), "no_lag": ("lag_mode", "zero"), "integer_lag": ("lag_mode", "integer"),
+              "no_ode": ("use_ode", False), "none": ("lag_mode", "continuous")}[ablation]  # fmt: skip
+    assert cfg[expect[0]] == expect[1]
+
+
+def test_config_profiles_and_bad_keys():
+    from biodyn.train.cldtrans import compose
+
+    gpu = compose(["profile=gpu"])
+    assert gpu.effective_batch == 256 and gpu.train.max_steps == 60 * 7700
+    assert gpu.data.corpora == ["eegmmidb", "mimic_ecg"] and gpu.model.codebook_size == 512
+    cpu = compose([])
+    assert cpu.data.corpora == ["eegmmidb"] and cpu.train.device == "cpu"
+    with pytest.raises(ConfigError):
+        compose(["model.nope=1"])
+    with pytest.raises(ConfigError):
+        compose(["ablation=nope"])
+
+
+def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
+    from biodyn.train.cldtrans import ModalityBlocks
+
+    class DS(torch.utils.data.Dataset):
+        def __init__(self, c, t, bad=None):
+            self.c, self.t, self.bad = c, t, bad
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            x = torch.randn(self.c, self.t)
+            if i == self.bad:
+                x[0, 0] = float("nan")
+            return {"x": x, "meta": {"record_id": "r1", "start": i}}
+
+    blocks = ModalityBlocks([(DS(4, 320), 0, 160.0, "eeg_set"), (DS(3, 1000), 1, 500.0, "ecg_set")], block=2)
+    assert len(blocks) == 4
+    shapes = {tuple(blocks[k]["x"].shape) for k in range(4)}
+    assert shapes == {(2, 4, 320), (2, 3, 1000)}
+    bad = ModalityBlocks([(DS(4, 320, bad=1), 0, 160.0, "eeg_set")], block=4)
+    with pytest.raises(ConfigError, match="NaN/Inf in window 1"):
+        bad[0]
+
+
+def test_recording_modality():
+    from biodyn.train.cldtrans import recording_modality
+
+    assert recording_modality(["I", "II", "V1", "V2"]) == "ecg"
+    assert recording_modality(["Fp1", "Fp2", "Cz"]) == "eeg"
