@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
 from biodyn.datasets.chbmit import CHBMIT
+from biodyn.datasets.chbmit_excerpts import CHBMITExcerpts
 from biodyn.datasets.eegmmidb import EEGMMIDB
 from biodyn.datasets.mimic_ecg import MIMICECG
 from biodyn.datasets.ptbxl import PTBXL
@@ -18,7 +19,7 @@ from biodyn.datasets.tusz import TUSZ
 from biodyn.errors import check_option
 
 CORPORA: dict[str, type[Corpus]] = {
-    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic)
+    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic, CHBMITExcerpts)
 }
 
 __all__ = ["CORPORA", "Corpus", "RecordRef", "Target", "events_to_labels", "get_corpus", "list_corpora"]

@@ -34,6 +34,11 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     device: str = "auto"
+    # focal loss (task=seizure): alpha weighs the positive class; gamma ramps linearly from 0 over
+    # focal_gamma_warmup_steps optimiser steps (0: full gamma from the start)
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    focal_gamma_warmup_steps: int = 0
 
 
 @dataclass
@@ -52,6 +57,7 @@ class DataConfig:
     val_split: str = "val"
     test_split: str = "test"
     limit: int | None = None
+    disjoint_val_test: bool = True  # False: val and test may share subjects (train never shares any)
 
 
 @dataclass

@@ -39,15 +39,19 @@ class Trainer:
         train_ds / val_ds: datasets whose items are dicts (``x``, ``y``, optional ``mask``, ``meta``).
         cfg: :class:`TrainConfig`.
         model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused).
+        extra_state: JSON-able, stored in every checkpoint's ``state.json`` under ``"extra"`` (e.g. the
+            preprocessing and montage a detector needs at inference).
     """
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
                  cfg: TrainConfig | None = None, *, model_name: str | None = None,
-                 model_config: dict[str, Any] | None = None, parameters=None, labels=None):  # fmt: skip
+                 model_config: dict[str, Any] | None = None, parameters=None, labels=None,
+                 extra_state: dict[str, Any] | None = None):  # fmt: skip
         self.cfg = cfg = cfg or TrainConfig()
         check_option("train.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
         check_option("train.precision", cfg.precision, ("auto", "fp32", "bf16"))
         self.task = get_task(cfg.task)
+        self.task.bind(cfg=cfg, val_ds=val_ds)
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
@@ -59,6 +63,7 @@ class Trainer:
             self.device = torch.device(cfg.device)
         self.model = model.to(self.device)
         self.model_name, self.model_config = model_name, model_config or {}
+        self.extra_state = extra_state or {}
         self.train_ds, self.val_ds = train_ds, val_ds
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
@@ -109,6 +114,7 @@ class Trainer:
             "best": self.best,
             "bad_evals": self.bad_evals,
             "train_config": asdict(self.cfg),
+            "extra": self.extra_state,
         }
 
     def save(self, which: str) -> None:
@@ -234,6 +240,7 @@ class Trainer:
                 for micro in range(cfg.accum_steps):
                     batch = _to(next(loader), self.device)
                     self.data_position += 1
+                    self.task.step = self.step
                     sync = micro == cfg.accum_steps - 1 or not self.distributed
                     ctx = contextlib.nullcontext() if sync else self.ddp_model.no_sync()
                     with ctx:
