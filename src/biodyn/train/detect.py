@@ -10,7 +10,6 @@ annotations).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
@@ -51,14 +50,20 @@ class Detection:
     zero_filled: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    threshold: float = THRESHOLD
 
     def summary(self) -> dict[str, Any]:
-        return {"recording": self.path, "duration_s": self.duration_s, "fs": self.fs,
-                "events": [{"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
-                            "confidence": e_conf(self.probs, self.fs, e)} for e in self.events],  # fmt: skip
-                "n_events": len(self.events), "real_time_factor": self.rtf, "compute_s": self.compute_s,
-                "padded_to_one_window": self.padded, "zero_filled_channels": self.zero_filled,
-                "derived_bipolar_channels": self.derived, "outputs": self.outputs}  # fmt: skip
+        events = [
+            {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
+             "confidence": e_conf(self.probs, self.fs, e)}
+            for e in self.events
+        ]  # fmt: skip
+        return {
+            "recording": self.path, "duration_s": self.duration_s, "fs": self.fs, "events": events,
+            "n_events": len(self.events), "threshold": self.threshold, "real_time_factor": self.rtf, "compute_s": self.compute_s,
+            "padded_to_one_window": self.padded, "zero_filled_channels": self.zero_filled,
+            "derived_bipolar_channels": self.derived, "outputs": self.outputs,
+        }  # fmt: skip
 
 
 def e_conf(probs: np.ndarray, fs: float, e: Event) -> float:
@@ -291,7 +296,7 @@ def plot_detection(
         axp.axvspan(e.onset_s, e.offset_s, color="tab:red", alpha=0.2)
     tp = np.arange(len(d.probs)) / d.fs
     axp.plot(tp, d.probs, lw=0.8)
-    axp.axhline(THRESHOLD, color="grey", ls="--", lw=0.8)
+    axp.axhline(d.threshold, color="grey", ls="--", lw=0.8)
     axp.set_ylim(0, 1)
     axp.set_ylabel("p(seizure)")
     axp.set_xlabel("time (s)")
@@ -324,4 +329,3 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
 
 
 __all__ = ["Detection", "Detector", "detect", "detect_files", "load_detector", "map_montage", "write_outputs"]
-_ = json
