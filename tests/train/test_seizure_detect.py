@@ -93,7 +93,7 @@ def test_bad_inputs(tmp_path):
     from biodyn.train.detect import detect, load_detector
 
     det = load_detector(_checkpoint(tmp_path, BIPOLAR))
-    with pytest.raises(ChannelError, match="missing channel.*P7-O1"):
+    with pytest.raises(ChannelError, match=r"missing channel.*P7-O1"):
         detect(_edf(tmp_path, ["Fp1", "F7", "T7", "P7"]), det, progress=False)
     d = detect(_edf(tmp_path, ["Fp1", "F7", "T7", "P7"]), det, progress=False, on_missing="zero")
     assert d.zero_filled == ["P7-O1"]
@@ -104,9 +104,9 @@ def test_bad_inputs(tmp_path):
         detect(_edf(tmp_path, BIPOLAR, flat_row=2), det, progress=False)
     bad = tmp_path / "corrupt.edf"
     bad.write_bytes(b"0       garbage header" * 5)
-    with pytest.raises(RecordingError, match="corrupt.edf"):
+    with pytest.raises(RecordingError, match=r"corrupt\.edf"):
         detect(bad, det, progress=False)
-    with pytest.raises(RecordingError, match="rec.edf: cannot preprocess"):
+    with pytest.raises(RecordingError, match=r"rec\.edf: cannot preprocess"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             detect(_edf(tmp_path, BIPOLAR, seconds=100.0, fs=0.5), det, progress=False)  # 512x: no ratio
