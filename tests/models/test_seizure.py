@@ -18,7 +18,9 @@ def test_registered():
 @pytest.mark.parametrize("n_chans", [5, 18], ids=["C5", "C18bipolar"])
 def test_forward_backward_every_parameter(stack, n_chans):
     torch.manual_seed(0)
-    m = create_model("seizure_tiny", n_chans=n_chans, n_times=100, stack=stack, **SMALL)
+    m = create_model(
+        "seizure_tiny", n_chans=n_chans, n_outputs=1, sfreq=256.0, n_times=100, stack=stack, **SMALL
+    )
     assert m.output == "per_sample"
     x = torch.randn(2, n_chans, 98)  # not a multiple of the stride: padded and cropped
     y = m(x)
@@ -33,7 +35,7 @@ def test_forward_backward_every_parameter(stack, n_chans):
 def test_pe_is_computed_every_fifth_step_and_held(monkeypatch):
     from biodyn.models import seizure
 
-    m = create_model("seizure_tiny", n_chans=6, n_times=64, **SMALL)
+    m = create_model("seizure_tiny", n_chans=6, n_outputs=1, sfreq=256.0, n_times=64, **SMALL)
     calls = []
     orig = seizure.laplacian_eigenvectors
     monkeypatch.setattr(seizure, "laplacian_eigenvectors", lambda a, k: calls.append(a.shape) or orig(a, k))
@@ -52,18 +54,18 @@ def test_pe_is_computed_every_fifth_step_and_held(monkeypatch):
 
 
 def test_channel_mismatch_and_bad_config():
-    m = create_model("seizure_tiny", n_chans=4, n_times=64, **SMALL)
+    m = create_model("seizure_tiny", n_chans=4, n_outputs=1, sfreq=256.0, n_times=64, **SMALL)
     with pytest.raises(ConfigError, match=r"\(B, 4, T\)"):
         m.forward_features(torch.randn(1, 5, 64))
     with pytest.raises(ConfigError, match="stack"):
-        create_model("seizure_tiny", n_chans=4, stack="lstm")
-    with pytest.raises(ConfigError, match="allowed keys"):
-        create_model("seizure_gdn", n_chans=4, widht=3)
+        create_model("seizure_tiny", n_chans=4, n_outputs=1, sfreq=256.0, stack="lstm")
+    with pytest.raises(ConfigError, match="widht"):
+        create_model("seizure_gdn", n_chans=4, n_outputs=1, sfreq=256.0, widht=3)
 
 
 def test_default_sizes_and_table():
     counts = {
-        s: parameter_counts(create_model(f"seizure_{'bimamba2' if s == 'bimamba2' else 'gdn'}"))
+        s: parameter_counts(create_model(f"seizure_{s}", n_chans=19, n_outputs=1, n_times=15360, sfreq=256.0))
         for s in STACKS
     }
     a, b = counts["bimamba2"]["Total"], counts["gdn"]["Total"]

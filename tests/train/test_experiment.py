@@ -66,7 +66,7 @@ def test_fewshot_protocol_and_report(tmp_path):
     from biodyn.testing import shared_data
     from biodyn.train.experiment import run_fewshot
     from biodyn.train.report import make_report
-    from biodyn.utils import seed_everything
+    from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")
     cfg = compose_config(["experiment=smoke", "data.limit=120", f"data.cache_dir={tmp_path / 'cache'}",

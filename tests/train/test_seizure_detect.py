@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from biodyn.data_root import data_root
 from biodyn.errors import ChannelError, RecordingError
 from biodyn.train.checkpoint import CheckpointError
 from biodyn.types import Recording
-from biodyn.utils import data_root
 
 SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
          "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip

@@ -17,7 +17,7 @@ Shapes (defaults; ``T' = T / 16``, ``P = C (C - 1) / 2``)::
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -102,15 +102,13 @@ class SeizureDetector(BiodynModel):
 
     output = "per_sample"
 
-    def __init__(self, n_chans: int = 19, n_outputs: int = 1, n_times: int = 15360, sfreq: float = 256.0,
+    def __init__(self, n_chans: int = 19, n_outputs: int = 1, n_times: int | None = 15360, sfreq: float = 256.0,
                  cfg: SeizureConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = c = cfg or SeizureConfig()
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg or SeizureConfig())
+        c = self.cfg
         check_option("model.stack", c.stack, STACKS)
         if n_chans < 2:
             raise ConfigError(f"n_chans={n_chans}: the seizure detector's graph needs at least 2 electrodes")
-        if n_outputs != 1:
-            raise ConfigError(f"n_outputs={n_outputs}: the seizure detector emits one logit per sample")
         if c.pe_every < 1 or c.pe_k < 1:
             raise ConfigError(f"pe_every={c.pe_every} and pe_k={c.pe_k} must be >= 1")
         d = c.node_dim
@@ -131,7 +129,7 @@ class SeizureDetector(BiodynModel):
         )
         self.gnn_norm = RMSNorm(d)
         self.fusion = GatedFusion(d, heads=c.fusion_heads)
-        self.head = SeizureDecoder(n_chans * d, c.decoder_dim, c.tcn_stride)
+        self.head = SeizureDecoder(n_chans * d, c.decoder_dim, c.tcn_stride, n_outputs)
         iu = torch.triu_indices(n_chans, n_chans, 1)
         self.register_buffer("pair_i", iu[0], persistent=False)
         self.register_buffer("pair_j", iu[1], persistent=False)
@@ -198,7 +196,7 @@ class SeizureDetector(BiodynModel):
         return self.head(features, pre_logits=pre_logits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> logits ``(B, T)``."""
+        """``(B, C, T)`` -> logits ``(B, T)`` (``(B, K, T)`` when ``n_outputs = K > 1``)."""
         t = x.shape[-1]
         pad = (-t) % self.cfg.tcn_stride
         if pad:
@@ -206,25 +204,24 @@ class SeizureDetector(BiodynModel):
         return self.forward_head(self.forward_features(x))[..., :t]
 
     def reset_head(self, n_outputs: int) -> None:
-        if n_outputs != 1:
-            raise ConfigError(f"n_outputs={n_outputs}: the seizure detector emits one logit per sample")
-        self.head = SeizureDecoder(
-            self.n_chans * self.cfg.node_dim, self.cfg.decoder_dim, self.cfg.tcn_stride
+        """A fresh decoder with ``n_outputs`` logits per sample (same device and dtype)."""
+        w = self.head.mix.weight
+        dec = SeizureDecoder(
+            self.n_chans * self.cfg.node_dim, self.cfg.decoder_dim, self.cfg.tcn_stride, int(n_outputs)
         )
-
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
+        self.head = dec.to(device=w.device, dtype=w.dtype)
+        self.n_outputs = int(n_outputs)
 
 
 class SeizureDecoder(nn.Module):
     """``(B, C, T', D)`` -> electrodes mixed per step (``C*D -> dim``) -> transposed convolution upsampling by
-    ``stride`` -> a 7-tap smoothing convolution -> logits ``(B, T' * stride)``."""
+    ``stride`` -> a 7-tap smoothing convolution -> logits ``(B, T' * stride)`` (``(B, K, T)`` for K > 1)."""
 
-    def __init__(self, in_dim: int, dim: int, stride: int):
+    def __init__(self, in_dim: int, dim: int, stride: int, n_outputs: int = 1):
         super().__init__()
         self.mix = nn.Linear(in_dim, dim)
         self.up = nn.ConvTranspose1d(dim, dim // 2, stride, stride=stride)
-        self.out = nn.Conv1d(dim // 2, 1, 7, padding=3)
+        self.out = nn.Conv1d(dim // 2, n_outputs, 7, padding=3)
 
     def forward(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         b, ch, t, d = features.shape
@@ -232,56 +229,49 @@ class SeizureDecoder(nn.Module):
         h = F.gelu(self.up(h.transpose(1, 2)))  # (B, dim/2, T)
         if pre_logits:
             return h
-        return self.out(h)[:, 0]
+        y = self.out(h)
+        return y[:, 0] if y.shape[1] == 1 else y
 
 
-def _build(stack: str, n_chans, n_outputs, n_times, sfreq, overrides) -> SeizureDetector:
-    overrides = dict(overrides)
-    overrides.setdefault("stack", stack)
-    try:
-        cfg = SeizureConfig(**overrides)
-    except TypeError as e:
-        raise ConfigError(
-            f"seizure model: {e}; allowed keys: {', '.join(SeizureConfig.__dataclass_fields__)}"
-        ) from e
-    return SeizureDetector(n_chans, n_outputs, n_times, sfreq, cfg)
+@dataclass
+class SeizureGDNConfig(SeizureConfig):
+    """The Gated DeltaNet stack (node d_model 64 with 8 heads, edge d_model 32 with 4 heads)."""
+
+    stack: str = "gdn"
 
 
-@register_model("seizure_bimamba2")
-def seizure_bimamba2(
-    n_chans: int = 19, n_outputs: int = 1, n_times: int = 15360, sfreq: float = 256.0, **cfg
-):
-    """Brain-Go-Brr with bidirectional Mamba2 streams (node d_model 64 / d_state 16, edge 16 / 8)."""
-    return _build("bimamba2", n_chans, n_outputs, n_times, sfreq, cfg)
+@dataclass
+class SeizureTinyConfig(SeizureConfig):
+    """CPU-sized widths, same architecture (``stack`` picks the core; BiMamba2 by default)."""
+
+    tcn_channels: list[int] = field(default_factory=lambda: [16, 16, 32, 32])
+    tcn_dropout: float = 0.1
+    node_dim: int = 16
+    node_layers: int = 2
+    edge_dim: int | None = 8
+    edge_layers: int = 1
+    d_state: int = 8
+    edge_d_state: int = 4
+    mamba_headdim: int = 8
+    gdn_heads: int = 2
+    edge_gdn_heads: int = 2
+    pe_k: int = 8
+    decoder_dim: int = 32
 
 
-@register_model("seizure_gdn")
-def seizure_gdn(n_chans: int = 19, n_outputs: int = 1, n_times: int = 15360, sfreq: float = 256.0, **cfg):
-    """Brain-Go-Brr with bidirectional Gated DeltaNet streams (node d_model 64, edge 32)."""
-    return _build("gdn", n_chans, n_outputs, n_times, sfreq, cfg)
+# small sizes for the model-contract test (any n_chans >= 2, T a multiple of the stride)
+TEST_CONFIG = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 8, "edge_layers": 1,
+               "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "gdn_heads": 2, "edge_gdn_heads": 2,
+               "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+
+register_model("seizure_bimamba2", config=SeizureConfig, test_config=TEST_CONFIG)(SeizureDetector)
+register_model("seizure_gdn", config=SeizureGDNConfig, test_config=TEST_CONFIG)(SeizureDetector)
+register_model("seizure_tiny", config=SeizureTinyConfig, test_config=TEST_CONFIG)(SeizureDetector)
 
 
-TINY = {
-    "tcn_channels": [16, 16, 32, 32],
-    "tcn_dropout": 0.1,
-    "node_dim": 16,
-    "node_layers": 2,
-    "edge_dim": 8,
-    "edge_layers": 1,
-    "d_state": 8,
-    "edge_d_state": 4,
-    "mamba_headdim": 8,
-    "gdn_heads": 2,
-    "edge_gdn_heads": 2,
-    "pe_k": 8,
-    "decoder_dim": 32,
-}
-
-
-@register_model("seizure_tiny")
-def seizure_tiny(n_chans: int = 18, n_outputs: int = 1, n_times: int = 2560, sfreq: float = 256.0, **cfg):
-    """A CPU-sized detector (same architecture, small widths; ``stack`` picks the core, bimamba2 default)."""
-    return _build("bimamba2", n_chans, n_outputs, n_times, sfreq, {**TINY, **cfg})
+def _build(stack: str, n_chans: int, n_times: int) -> SeizureDetector:
+    cfg = SeizureConfig() if stack == "bimamba2" else SeizureGDNConfig()
+    return SeizureDetector(n_chans, 1, n_times, 256.0, cfg)
 
 
 # ---------------------------------------------------------------------------------------- parameter table
@@ -314,7 +304,7 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 def parameter_table(n_chans: int = 19, n_times: int = 15360, markdown: bool = True) -> str:
     """The per-component table of both stacks at the given size beside the published numbers, with the
     differences stated (``print(parameter_table())``)."""
-    counts = {s: parameter_counts(_build(s, n_chans, 1, n_times, 256.0, {})) for s in STACKS}
+    counts = {s: parameter_counts(_build(s, n_chans, n_times)) for s in STACKS}
     rows = [
         "| component | BiMamba2 (ours) | Gated DeltaNet (ours) | published |",
         "| --- | ---: | ---: | ---: |",

@@ -228,7 +228,7 @@ def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise",
 def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.PathLike, *,
                   edf_annotations: bool = False, png: bool = True, det: Detector | None = None) -> dict[str, str]:  # fmt: skip
     """Write the detection's files (module docstring); returns ``{kind: path}``."""
-    from biodyn.utils import atomic_path, atomic_write_text
+    from biodyn.atomic import atomic_path, atomic_write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -275,7 +275,7 @@ def plot_detection(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from biodyn.utils import atomic_path
+    from biodyn.atomic import atomic_path
 
     rec = read_input(rec_path)
     names = det.channels if det is not None else rec.channels
@@ -309,7 +309,7 @@ def plot_detection(
 def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=False, png=True,
                  progress=True, **kw) -> dict[str, Any]:  # fmt: skip
     """Batch job: every recording in ``paths``; a file that fails is skipped and reported."""
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     det = load_detector(checkpoint)
     done, failed = [], {}

@@ -13,6 +13,8 @@ TASKS = ("multiclass", "multilabel", "per_sample", "seizure")
 
 class Task:
     name = "task"
+    output = "clip"  # the model output kind the task scores (BiodynModel.output)
+    target_key = "y"  # the batch entry holding the target
     step = 0  # the trainer's optimiser step (set before each loss; schedules such as a gamma warm-up)
 
     def bind(self, cfg=None, val_ds=None) -> None:
@@ -22,7 +24,7 @@ class Task:
         raise NotImplementedError
 
     def target(self, batch: dict) -> torch.Tensor:
-        return batch["y"]
+        return batch[self.target_key]
 
     def probs(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits.float())
@@ -78,12 +80,12 @@ class MultiLabel(Task):
 
 
 class PerSample(Task):
-    """Per-sample BCE: logits ``(B, T)`` (or ``(B, 1, T)``) against ``batch["mask"]`` ``(B, T)``."""
+    """Per-sample BCE: logits ``(B, T)`` or ``(B, 1, T)`` against ``batch["mask"]`` ``(B, T)``, or
+    ``(B, K, T)`` against a multi-hot mask ``(B, K, T)``."""
 
     name = "per_sample"
-
-    def target(self, batch):
-        return batch["mask"]
+    output = "per_sample"
+    target_key = "mask"
 
     def loss(self, logits, batch):
         y = batch["mask"].float()
