@@ -169,3 +169,28 @@ def test_hysteresis_postprocess():
     assert [(e.onset_s, e.duration_s) for e in ev] == [(1.0, 4.0)]  # on at 0.9, off below 0.78
     ev = probs_to_events(p, 1.0, threshold=0.86, hysteresis_gap=0.08, max_duration_s=3.0)
     assert ev == []
+
+
+@pytest.mark.slow
+def test_score_records_report():
+    from biodyn.metrics.detection import Scored
+    from biodyn.train.seizure import mask_events, score_records
+
+    fs = 8.0
+    recs = []
+    for k in range(3):
+        mask = np.zeros(int(600 * fs), np.int64)
+        mask[int((100 + 50 * k) * fs) : int((160 + 50 * k) * fs)] = 1
+        probs = np.where(mask > 0, 0.95, 0.05) + np.random.default_rng(k).random(len(mask)) * 0.01
+        r = Scored(probs, fs, mask_events(mask, fs), record_id=str(k))
+        r.mask = mask
+        recs.append(r)
+    rep = score_records(recs, recs)
+    assert [r["target_fa_per_24h"] for r in rep["operating_points"]] == [10.0, 5.0, 2.5, 1.0]
+    assert all(
+        r["eval"]["sensitivity"] == 1.0 and r["eval"]["false_alarms"] == 0 for r in rep["operating_points"]
+    )
+    assert rep["sample_metrics"]["auroc"] == 1.0 and rep["sample_metrics"]["f1"] == 1.0
+    d = rep["default_threshold"]
+    assert d["overlap"]["hits"] == 3 and d["overlap"]["false_alarms"] == 0
+    assert d["taes"]["sensitivity"] == pytest.approx(1.0, abs=0.01)
