@@ -4,7 +4,7 @@ memory of both stacks (each stack measured in a child process so that its peak R
 figures (bf16) when CUDA is available.
 
 Full size is the published one (19 channels x 15,360 samples = 60 s at 256 Hz); ``--quick`` shrinks the
-window (19 x 2,048 = 8 s) and the widths so that it finishes in about a minute on 2 cores.
+window (19 x 1,024 = 4 s) and uses seizure_tiny's widths so that it finishes in about a minute on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, median_time, parser, report
 
-QUICK_CFG = {"tcn_channels": [32, 32, 64, 64, 128, 128, 256, 256], "node_layers": 2}
+# quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
+QUICK_CFG = {"tcn_channels": [16, 16, 32, 32], "node_dim": 16, "node_layers": 2, "edge_dim": 8, "edge_layers": 1,
+             "d_state": 8, "edge_d_state": 4, "mamba_headdim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "pe_k": 8,
+             "decoder_dim": 32}  # fmt: skip
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
@@ -50,13 +53,13 @@ def child(stack: str, n_chans: int, n_times: int, batch: int, quick: bool, repea
         m.zero_grad(set_to_none=True)
         m(x).float().square().mean().backward()
 
-    with FlopCounterMode(display=False) as fc:
+    with FlopCounterMode(display=False) as fc:  # also the warm-up
         fwdbwd()
     flops = fc.get_total_flops()
     t_train = median_time(fwdbwd, repeats, warmup=0)
     m.eval()
     with torch.no_grad():
-        t_inf = median_time(lambda: m(x), repeats, warmup=1)
+        t_inf = median_time(lambda: m(x), repeats, warmup=0 if quick else 1)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_params = sum(p.numel() for p in m.parameters())
     return {"stack": stack, "batch": batch, "n_chans": n_chans, "n_times": n_times, "params": n_params,
@@ -129,7 +132,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     quick = args.quick
-    n_chans, n_times, batch = 19, (2048 if quick else 15360), (2 if quick else 1)
+    n_chans, n_times, batch = 19, (1024 if quick else 15360), 1
     repeats = 1 if quick else 3
     if args.child:
         print(json.dumps(child(args.child, n_chans, n_times, batch, quick, repeats)))
@@ -146,7 +149,7 @@ def main() -> None:
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["mfu"] = r["fwdbwd_gflop"] / r["fwdbwd_s"] / rate
         rows.append({"case": f"model {stack}", **r})
-    g = graph_stage(n_chans, steps=(64 if quick else 960), batch=1, repeats=repeats)
+    g = graph_stage(n_chans, steps=(32 if quick else 960), batch=1, repeats=repeats)
     rows.append({"case": "graph stage", **g})
     gpu = None
     if torch.cuda.is_available():
@@ -161,7 +164,7 @@ def main() -> None:
     if g.get("speedup") is not None:
         goals["graph_dense_vs_pyg_loop"] = goal(g["speedup"], 20.0, "x", True)
     report("bench_seizure", rows, goals, args.json, matmul_gflops=rate, quick=quick, threads=args.threads,
-           note="quick mode: 19 x 2048 samples and narrower TCN; full size 19 x 15360" if quick else "full size")  # fmt: skip
+           note="quick mode: 19 x 1024 samples, seizure_tiny widths; full size 19 x 15360" if quick else "full size")  # fmt: skip
 
 
 def gpu_figures(n_chans: int, n_times: int) -> list[dict]:
