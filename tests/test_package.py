@@ -61,3 +61,10 @@ def test_laggraph_json_and_focal_ranking(tmp_path):
     atomic_write_json(tmp_path / "g.json", d)
     g2 = LagGraph.from_dict(json.loads((tmp_path / "g.json").read_text()))
     np.testing.assert_allclose(g2.tau, tau)
+
+
+def test_ci_hypothesis_profile_is_derandomised():
+    from hypothesis import settings
+
+    assert settings.get_profile("ci").derandomize is True
+    assert settings.get_profile("dev").derandomize is False

@@ -38,6 +38,10 @@ def test_wrong_type_names_key_value_and_type():
         create_model("cnn1d", **{**SIG, "n_chans": 2.5})
     m = create_model("cnn1d", **SIG, dropout=0)  # an int where a float is expected is widened
     assert isinstance(m.cfg.dropout, float)
+    import numpy as np
+
+    m = create_model("cnn1d", **{**SIG, "n_chans": np.int64(2)}, width=np.int32(4))  # NumPy integers are ints
+    assert type(m.n_chans) is int and type(m.cfg.width) is int
 
 
 def test_unknown_model_and_missing_signal_args():
@@ -88,3 +92,19 @@ def test_registration_errors(scratch_registry):
         register_model("x_test", config=dict)
     with pytest.raises(ConfigError, match="unknown key 'widht'"):
         register_model("y_test", config=CNN1dConfig, test_config={"widht": 1})(CNN1d)
+
+
+def test_model_yaml_mirrors_the_config_dataclass():
+    from dataclasses import asdict
+    from pathlib import Path
+
+    import yaml
+
+    import biodyn
+
+    folder = Path(biodyn.__file__).parent / "configs" / "model"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for f in files:
+        d = yaml.safe_load(f.read_text())
+        assert d["params"] == asdict(model_config(d["name"])), f"{f.name} differs from {d['name']}'s defaults"

@@ -7,11 +7,19 @@ from biodyn.models import (
 )
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
 from biodyn.models._pretrained import from_pretrained, save_pretrained
-from biodyn.models._registry import create_model, list_models, model_config, model_entry, register_model
+from biodyn.models._registry import (
+    check_overrides,
+    create_model,
+    list_models,
+    model_config,
+    model_entry,
+    register_model,
+)
 
 __all__ = [
     "OUTPUT_KINDS",
     "BiodynModel",
+    "check_overrides",
     "create_model",
     "from_pretrained",
     "list_models",

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import numbers
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
+
+from numpy import bool_ as np_bool
 
 from biodyn.errors import ConfigError
 
@@ -90,6 +93,13 @@ def model_config(name: str):
     return model_entry(name).config()
 
 
+def check_overrides(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The checks of :func:`create_model` without building anything (e.g. before a long data step):
+    returns the overrides as the model will receive them; an unknown name or key or a wrong type is a
+    :class:`~biodyn.errors.ConfigError`."""
+    return _check_keys(name, model_entry(name), overrides)
+
+
 def create_model(name: str, **overrides):
     """Build the registered model ``name``.
 
@@ -101,7 +111,7 @@ def create_model(name: str, **overrides):
     from biodyn.models._base import BiodynModel
 
     entry = model_entry(name)
-    values = _check_keys(name, entry, overrides)
+    values = check_overrides(name, overrides)
     missing = [k for k in _REQUIRED_SIGNAL_ARGS if k not in values]
     if missing:
         raise ConfigError(f"create_model({name!r}): missing {', '.join(missing)} (the signal's shape)")
@@ -151,10 +161,11 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
         return value in args, value
     if hint is bool:
         return isinstance(value, bool), value
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is int:  # NumPy integers count (and become ints); bools do not
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np_bool))
+        return ok, int(value) if ok else value
     if hint is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np_bool))
         return ok, float(value) if ok else value
     if hint is str:
         return isinstance(value, str), value

@@ -7,7 +7,7 @@ Each of the ``H`` real channels is a single-input single-output system with ``N`
 
 Shapes: u ``(B, T, H)`` real, dt ``(B, T, H)`` positive (selective; ``(H,)`` for the FFT path), A ``(H, N)``
 complex with negative real part, B and C ``(H, N)`` complex, D ``(H,)`` real or None, state ``(B, H, N)``
-complex. (The spec's ``C*`` is a re-parametrisation of ``C``; here ``C`` enters unconjugated.)
+complex. (PRISM's description writes ``C*``, a re-parametrisation of ``C``; here ``C`` enters unconjugated.)
 Every function returns ``(y (B, T, H), final_state or None)`` like fla / mamba-ssm kernels.
 
 :func:`s4d_chunked` has no token loop: time is cut into blocks, each a two-level scan (the recurrence over

@@ -141,7 +141,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     from torch.utils.data import Subset
 
     from biodyn.atomic import atomic_write_json, atomic_write_text
-    from biodyn.models import create_model
+    from biodyn.models import check_overrides, create_model
     from biodyn.provenance import git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
@@ -149,6 +149,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
 
     if seed is not None:
         exp.train.seed = seed
+    check_overrides(exp.model.name, dict(exp.model.params))  # a typo fails before the data step
     seed_everything(exp.train.seed)
     data = data or build_data(exp)
     train_ds = data["train"]
