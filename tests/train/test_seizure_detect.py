@@ -194,3 +194,15 @@ def test_score_records_report():
     d = rep["default_threshold"]
     assert d["overlap"]["hits"] == 3 and d["overlap"]["false_alarms"] == 0
     assert d["taes"]["sensitivity"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_parse_post():
+    from biodyn.errors import ConfigError
+    from biodyn.train.seizure import parse_post
+
+    assert parse_post(["opening_samples=21", "merge_gap_s=5", "max_duration_s=none"]) == {
+        "opening_samples": 21, "merge_gap_s": 5.0, "max_duration_s": None}  # fmt: skip
+    with pytest.raises(ConfigError, match="opening_samples"):
+        parse_post(["openin=3"])
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_post(["merge_gap_s=x"])

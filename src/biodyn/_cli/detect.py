@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None, help="switch-on probability (default 0.86)")
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
+                             "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
     parser.add_argument(
         "--edf", action="store_true", help="also write the recording as EDF+ with annotations"
     )
@@ -24,12 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from biodyn.train.detect import detect_files
-    from biodyn.train.seizure import THRESHOLD
+    from biodyn.train.seizure import THRESHOLD, parse_post
 
     thr = THRESHOLD if args.threshold is None else args.threshold
     rep = detect_files(args.recordings, args.checkpoint, args.out, json_path=args.json, edf_annotations=args.edf,
                        png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
-                       threshold=thr, overlap=args.overlap, batch_size=args.batch_size)  # fmt: skip
+                       threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip
     for r in rep["recordings"]:
         print(f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s; "
               f"real-time factor {r['real_time_factor']:.1f}x"

@@ -10,6 +10,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
     parser.add_argument("--split", default="test", choices=("train", "val", "test", "dev", "eval"),
                         help="dev/eval: the seizure report of a seizure run (eval_results.json + PNG)")  # fmt: skip
+    parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="seizure post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
+                             "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
     parser.add_argument(
         "--json", default=None, help="write the metrics here (default: RUN_DIR/eval_<split>.json)"
     )
@@ -23,9 +26,11 @@ def run(args) -> int:
     from biodyn.train.evaluate import dumps, evaluate_run
 
     if args.split in ("dev", "eval"):
-        from biodyn.train.seizure import evaluate_seizure_run
+        from biodyn.train.seizure import evaluate_seizure_run, parse_post
 
-        res = evaluate_seizure_run(args.run_dir, split=args.split, which=args.checkpoint)
+        res = evaluate_seizure_run(
+            args.run_dir, split=args.split, which=args.checkpoint, post=parse_post(args.post)
+        )
         if args.json:
             atomic_write_json(args.json, res)
         rows = res["operating_points"]

@@ -19,6 +19,29 @@ POSTPROCESS: dict[str, Any] = {"hysteresis_gap": 0.08, "opening_samples": 11, "c
                                "merge_gap_s": 2.0, "min_duration_s": 3.0, "max_duration_s": 600.0}  # fmt: skip
 
 
+def parse_post(items) -> dict[str, Any]:
+    """``["opening_samples=21", "merge_gap_s=5"]`` -> post-processing overrides, checked against
+    :data:`POSTPROCESS` (an unknown key or a non-number is a :class:`~biodyn.errors.ConfigError`)."""
+    from biodyn.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for it in items or []:
+        key, sep, val = str(it).partition("=")
+        if not sep or key not in POSTPROCESS:
+            raise ConfigError(
+                f"invalid --post {it!r}; expected KEY=VALUE with KEY one of {', '.join(POSTPROCESS)}"
+            )
+        try:
+            out[key] = (
+                None
+                if val.lower() in ("none", "null")
+                else (int(val) if key.endswith("_samples") else float(val))
+            )
+        except ValueError:
+            raise ConfigError(f"invalid --post {it!r}: {val!r} is not a number") from None
+    return out
+
+
 def mask_events(mask: np.ndarray, fs: float, label: str = "seiz") -> list[Event]:
     """Reference events from a per-sample 0/1 mask ``(T,)`` (negative = unlabelled counts as background)."""
     from biodyn.metrics.postprocess import mask_to_intervals
@@ -149,7 +172,12 @@ def score_records(
 
 
 def evaluate_seizure_run(
-    run_dir, *, split: str = "eval", which: str = "best", progress: bool = False
+    run_dir,
+    *,
+    split: str = "eval",
+    which: str = "best",
+    progress: bool = False,
+    post: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``biodyn eval RUN_DIR --split dev|eval`` for a seizure run: writes ``eval_results.json`` (schema in
     ``docs/seizure.md``) and ``eval_results.png`` (dev sensitivity vs FA/24h) in ``run_dir``."""
@@ -178,7 +206,7 @@ def evaluate_seizure_run(
     data = build_data(exp)
     dev = record_probs(model, data["val"], progress=progress)
     evalset = dev if split == "dev" else record_probs(model, data["test"], progress=progress)
-    rep = score_records(dev, evalset)
+    rep = score_records(dev, evalset, post=post)
     rep.update({"run_dir": str(run), "checkpoint": which, "step": st["step"], "split": split,
                 "model": exp.model.name, "data_manifest_hash": data["manifest_hash"]})  # fmt: skip
     save_report(rep, run / "eval_results.json", run / "eval_results.png",
