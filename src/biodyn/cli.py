@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "evaluate a trained checkpoint"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
+    "detect": ("detect", "run a seizure detector on recordings (events, probabilities, PNG)"),
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "demo": ("demo", "run the main job on the sample recordings"),

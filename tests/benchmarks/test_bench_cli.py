@@ -40,7 +40,9 @@ def test_bench_lists_the_scripts_and_rejects_unknown_names(capsys):
     assert "ssm" in capsys.readouterr().out.split()
     assert main(["bench", "nope", "--out", "unused"]) == ConfigError.exit_code
     err = capsys.readouterr().err
-    assert err.startswith("biodyn: error: unknown benchmark(s) nope; available:") and len(err.splitlines()) == 1
+    assert (
+        err.startswith("biodyn: error: unknown benchmark(s) nope; available:") and len(err.splitlines()) == 1
+    )
 
 
 def test_machine_info_names_the_machine():

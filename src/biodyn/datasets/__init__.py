@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
 from biodyn.datasets.chbmit import CHBMIT
+from biodyn.datasets.chbmit_excerpts import CHBMITExcerpts
 from biodyn.datasets.eegmmidb import EEGMMIDB
+from biodyn.datasets.folder import Folder
 from biodyn.datasets.mimic_ecg import MIMICECG
 from biodyn.datasets.ptbxl import PTBXL
 from biodyn.datasets.sleepedf import SleepEDF
@@ -18,7 +20,7 @@ from biodyn.datasets.tusz import TUSZ
 from biodyn.errors import ConfigError, check_option
 
 CORPORA: dict[str, type[Corpus]] = {
-    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic)
+    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic, CHBMITExcerpts, Folder)
 }
 
 __all__ = ["CORPORA", "Corpus", "RecordRef", "Target", "events_to_labels", "get_corpus", "list_corpora"]

@@ -26,12 +26,19 @@ def probs_to_events(
     min_duration_s: float = 0.0,
     merge_gap_s: float = 0.0,
     label: str = "seiz",
+    hysteresis_gap: float = 0.0,
+    max_duration_s: float | None = None,
 ) -> list[Event]:
     """Turn per-sample probabilities ``(T,)`` at ``fs`` Hz into events.
 
     Steps, in order: ``probs >= threshold``; binary opening with a flat kernel of ``opening_samples``
     (removes blips shorter than the kernel); binary closing with ``closing_samples`` (fills short gaps);
     events closer than ``merge_gap_s`` merged; events shorter than ``min_duration_s`` dropped.
+
+    With ``hysteresis_gap > 0`` the first step is hysteresis thresholding instead: a run of samples with
+    ``probs >= threshold - hysteresis_gap`` is on if it holds at least one sample ``>= threshold`` (switch on
+    at ``threshold``, off below ``threshold - hysteresis_gap``). With ``max_duration_s``, events longer than
+    it are dropped after merging.
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 1:
@@ -42,7 +49,15 @@ def probs_to_events(
         raise ConfigError(f"probs hold {int(np.sum(~np.isfinite(p)))} NaN/Inf values")
     if min(opening_samples, closing_samples) < 0 or min(min_duration_s, merge_gap_s) < 0:
         raise ConfigError("opening_samples, closing_samples, min_duration_s and merge_gap_s must be >= 0")
+    if hysteresis_gap < 0:
+        raise ConfigError(f"hysteresis_gap={hysteresis_gap} must be >= 0")
     m = p >= threshold
+    if hysteresis_gap > 0:
+        low = mask_to_intervals(p >= threshold - hysteresis_gap)
+        m = np.zeros(len(p), bool)
+        on = np.concatenate([[0], np.cumsum(p >= threshold)])
+        for a, b in low[on[low[:, 1]] - on[low[:, 0]] > 0]:
+            m[a:b] = True
     if opening_samples > 1:
         m = ndimage.binary_opening(m, structure=np.ones(int(opening_samples), bool))
     if closing_samples > 1:
@@ -61,4 +76,6 @@ def probs_to_events(
         iv = np.array(keep)
     if len(iv) and min_duration_s > 0:
         iv = iv[(iv[:, 1] - iv[:, 0]) / fs >= min_duration_s]
+    if len(iv) and max_duration_s is not None:
+        iv = iv[(iv[:, 1] - iv[:, 0]) / fs <= max_duration_s]
     return [Event(float(a / fs), float((b - a) / fs), label) for a, b in iv]

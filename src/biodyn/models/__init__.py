@@ -1,7 +1,11 @@
 """Models: the contract (:class:`BiodynModel`), a registry (``create_model(name, **overrides)``) and export
 without pickle (``save_pretrained`` / ``from_pretrained``). See ``docs/models.md``."""
 
-from biodyn.models import baselines, cldtrans  # noqa: F401  (registers the baselines and CLD-Trans)
+from biodyn.models import (  # noqa: F401  (each import registers its models)
+    baselines,
+    cldtrans,
+    seizure,  # seizure_bimamba2, seizure_gdn, seizure_tiny
+)
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
 from biodyn.models._pretrained import from_pretrained, save_pretrained
 from biodyn.models._registry import (

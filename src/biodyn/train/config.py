@@ -36,6 +36,11 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     device: str = "auto"
+    # focal loss (task=seizure): alpha weighs the positive class; gamma ramps linearly from 0 over
+    # focal_gamma_warmup_steps optimiser steps (0: full gamma from the start)
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    focal_gamma_warmup_steps: int = 0
 
 
 @dataclass
@@ -54,6 +59,7 @@ class DataConfig:
     val_split: str = "val"
     test_split: str = "test"
     limit: int | None = None
+    disjoint_val_test: bool = True  # False: val and test may share subjects (train never shares any)
 
 
 @dataclass
@@ -110,7 +116,12 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
         check_range(f"{prefix}.betas[{k}]", b, low=0, high=1, high_open=True)
     for term, w in dict(cfg.loss_weights or {}).items():
         check_range(f"{prefix}.loss_weights.{term}", w, low=0)
-    check_option(f"{prefix}.task", cfg.task, ("multiclass", "multilabel", "per_sample"))
+    from biodyn.train.tasks import TASKS
+
+    check_option(f"{prefix}.task", cfg.task, TASKS)
+    check_range(f"{prefix}.focal_alpha", cfg.focal_alpha, low=0, high=1)
+    check_range(f"{prefix}.focal_gamma", cfg.focal_gamma, low=0)
+    check_range(f"{prefix}.focal_gamma_warmup_steps", cfg.focal_gamma_warmup_steps, low=0, integer=True)
     check_option(f"{prefix}.sampler", cfg.sampler, ("uniform", "balanced"))
     check_option(f"{prefix}.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
     check_option(f"{prefix}.precision", cfg.precision, ("auto", "fp32", "bf16"))

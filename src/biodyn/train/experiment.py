@@ -82,7 +82,9 @@ def build_data(exp) -> dict[str, Any]:
     d = exp.data
     root = d.root
     if root is None and d.corpus != "synthetic":
-        root = data_root(required=True) / d.corpus
+        from biodyn.datasets import CORPORA
+
+        root = data_root(required=True) / getattr(CORPORA.get(d.corpus), "data_subdir", d.corpus)
     corpus = get_corpus(d.corpus, root)
     cache_dir = Path(d.cache_dir or Path(exp.train.out_dir) / "cache")
     import torch.distributed as dist
@@ -105,9 +107,18 @@ def build_data(exp) -> dict[str, Any]:
     for key, split in (("train", d.train_split), ("val", d.val_split), ("test", d.test_split)):
         out[key] = WindowDataset(cache_dir, split=split)
     subj = {k: set(out[k].subjects.tolist()) for k in ("train", "val", "test")}
-    if subj["train"] & (subj["val"] | subj["test"]) or subj["val"] & subj["test"]:
+    if subj["train"] & (subj["val"] | subj["test"]) or (d.disjoint_val_test and subj["val"] & subj["test"]):
         raise ConfigError(f"data: {d.corpus} has subjects in more than one split")
     return out
+
+
+def data_spec(ds) -> dict[str, Any]:
+    """What inference on a new recording needs to reproduce the training data: channels (montage), rate,
+    preprocessing, window and stride (from the cache manifest); stored in every checkpoint."""
+    m = ds.manifest
+    return {"corpus": m.get("corpus"), "channels": list(ds.channels), "fs": float(ds.fs),
+            "preprocess": m.get("preprocess"), "window_s": m.get("window_s"), "stride_s": m.get("stride_s"),
+            "classes": m.get("classes")}  # fmt: skip
 
 
 def fewshot_indices(labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int) -> np.ndarray:
@@ -199,7 +210,8 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
     atomic_write_text(out_dir / "config.yaml", resolved)
     trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
-                      parameters=params, labels=np.asarray(train_ds.labels)[idx])  # fmt: skip
+                      parameters=params, labels=np.asarray(train_ds.labels)[idx],
+                      extra_state={"data": data_spec(train_ds)})  # fmt: skip
     summary = trainer.fit()
     best = out_dir / "checkpoints" / "best"
     if (best / "state.json").exists():

@@ -8,13 +8,17 @@ import torch.nn.functional as F
 
 from biodyn.errors import check_option
 
-TASKS = ("multiclass", "multilabel", "per_sample")
+TASKS = ("multiclass", "multilabel", "per_sample", "seizure")
 
 
 class Task:
     name = "task"
     output = "clip"  # the model output kind the task scores (BiodynModel.output)
     target_key = "y"  # the batch entry holding the target
+    step = 0  # the trainer's optimiser step (set before each loss; schedules such as a gamma warm-up)
+
+    def bind(self, cfg=None, val_ds=None) -> None:
+        """Called by the trainer with its config and validation set (tasks that need settings or rates)."""
 
     def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -93,6 +97,38 @@ class PerSample(Task):
         return {"auroc": auroc(target.ravel(), probs.ravel())}
 
 
+class Seizure(PerSample):
+    """Per-sample seizure detection: focal loss on ``(B, T)`` logits against ``batch["mask"]``; metrics are
+    per-sample AUROC, per-window AUROC (max probability vs any seizure sample) and the OVERLAP sensitivity at
+    10 FA/24h after the seizure post-processing (:data:`biodyn.train.seizure.POSTPROCESS`), with each window
+    scored as a recording of its own (exact for non-overlapping windows; ``biodyn eval`` stitches records)."""
+
+    name = "seizure"
+    alpha, gamma, warmup = 0.25, 2.0, 0
+    fs = 256.0
+
+    def bind(self, cfg=None, val_ds=None):
+        if cfg is not None:
+            self.alpha, self.gamma = cfg.focal_alpha, cfg.focal_gamma
+            self.warmup = cfg.focal_gamma_warmup_steps
+        if val_ds is not None and getattr(val_ds, "fs", None):
+            self.fs = float(val_ds.fs)
+
+    def loss(self, logits, batch):
+        from biodyn.train.losses import focal_loss, gamma_at
+
+        y = batch["mask"].float().clamp_min(0)
+        return focal_loss(
+            logits.reshape(y.shape), y, self.alpha, gamma_at(self.step, self.gamma, self.warmup)
+        )
+
+    def metrics(self, probs, target):
+        from biodyn.train.seizure import window_metrics
+
+        return window_metrics(probs, target, self.fs)
+
+
 def get_task(name: str) -> Task:
     check_option("train.task", name, TASKS)
-    return {"multiclass": MultiClass, "multilabel": MultiLabel, "per_sample": PerSample}[name]()
+    return {"multiclass": MultiClass, "multilabel": MultiLabel, "per_sample": PerSample,
+            "seizure": Seizure}[name]()  # fmt: skip

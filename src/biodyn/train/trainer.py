@@ -70,14 +70,18 @@ class Trainer:
         cfg: :class:`TrainConfig`.
         model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused);
             default: what a model built by ``create_model`` says (``model_name``, ``init_config()``).
+        extra_state: JSON-able, stored in every checkpoint's ``state.json`` under ``"extra"`` (e.g. the
+            preprocessing and montage a detector needs at inference).
     """
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
                  cfg: TrainConfig | None = None, *, model_name: str | None = None,
-                 model_config: dict[str, Any] | None = None, parameters=None, labels=None):  # fmt: skip
+                 model_config: dict[str, Any] | None = None, parameters=None, labels=None,
+                 extra_state: dict[str, Any] | None = None):  # fmt: skip
         self.cfg = cfg = validate_train_config(cfg or TrainConfig())
         self.task = get_task(cfg.task)
         check_task_fits(model, self.task, model_name)
+        self.task.bind(cfg=cfg, val_ds=val_ds)
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
@@ -88,6 +92,7 @@ class Trainer:
         else:
             self.device = torch.device(cfg.device)
         self.model = model.to(self.device)
+        self.extra_state = extra_state or {}
         self.objective = Objective(self.model, self.task)
         # a model built by create_model knows its name and the arguments that rebuild it
         self.model_name = model_name or getattr(model, "model_name", None)
@@ -143,6 +148,7 @@ class Trainer:
             "best": self.best,
             "bad_evals": self.bad_evals,
             "train_config": asdict(self.cfg),
+            "extra": self.extra_state,
         }
 
     def save(self, which: str) -> None:
@@ -324,6 +330,7 @@ class Trainer:
                 for micro in range(cfg.accum_steps):
                     batch = _to(next(loader), self.device)
                     self.data_position += 1
+                    self.task.step = self.step
                     sync = micro == cfg.accum_steps - 1 or not self.distributed
                     ctx = contextlib.nullcontext() if sync else self.ddp_objective.no_sync()
                     with ctx:

@@ -1,0 +1,50 @@
+"""``biodyn detect RECORDING... --checkpoint DIR [--out DIR] [--json F]``: seizure detection on recordings."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recordings", nargs="+", help="EDF/BDF files or WFDB records")
+    parser.add_argument("--checkpoint", required=True, help="a seizure run folder or its checkpoints/best")
+    parser.add_argument("--out", default="detections", help="output folder (default: ./detections)")
+    parser.add_argument("--json", default=None, help="write the summary (events, real-time factor) here")
+    parser.add_argument("--on-missing", default="raise", choices=("raise", "zero"),
+                        help="montage channels the recording lacks: error (default) or zero-filled rows")  # fmt: skip
+    parser.add_argument("--threshold", type=float, default=None, help="switch-on probability (default 0.86)")
+    parser.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
+                             "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
+    parser.add_argument(
+        "--edf", action="store_true", help="also write the recording as EDF+ with annotations"
+    )
+    parser.add_argument("--no-png", action="store_true", help="skip the PNG")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args) -> int:
+    from biodyn.train.detect import detect_files
+    from biodyn.train.seizure import THRESHOLD, parse_post
+
+    thr = THRESHOLD if args.threshold is None else args.threshold
+    rep = detect_files(args.recordings, args.checkpoint, args.out, json_path=args.json, edf_annotations=args.edf,
+                       png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
+                       threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip
+    for r in rep["recordings"]:
+        print(f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s; "
+              f"real-time factor {r['real_time_factor']:.1f}x"
+              + ("; shorter than one window: zero-padded" if r["padded_to_one_window"] else "")
+              + (f"; zero-filled {', '.join(r['zero_filled_channels'])}" if r["zero_filled_channels"] else ""))  # fmt: skip
+        for e in r["events"]:
+            print(
+                f"  seiz {e['onset_s']:.2f}-{e['onset_s'] + e['duration_s']:.2f} s (mean p {e['confidence']:.2f})"
+            )
+        print(f"  wrote {', '.join(r['outputs'].values())}")
+    for path, err in rep["failed"].items():
+        print(f"skipped {path}: {err}")
+    if args.json:
+        print(f"summary: {args.json}")
+    return 1 if rep["failed"] and not rep["recordings"] else 0
