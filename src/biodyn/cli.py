@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("score", "score hypothesis events against references, NEDC-style"),
     "detect": ("detect", "run a seizure detector on a recording"),
     "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
+    "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),
+    "fewshot": ("fewshot", "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable"),
     "bench": ("bench", "run the benchmarks"),
     "demo": ("demo", "run the main job on the sample recordings"),
 }

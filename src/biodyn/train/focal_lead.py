@@ -127,7 +127,7 @@ def windows_from_corpus(
         if not seizures:
             continue
         rec = corpus.load(ref)
-        for k, (onset, end) in enumerate(seizures):
+        for k, (onset, _end) in enumerate(seizures):
             a = round((onset + offset_s) * rec.fs)
             b = a + round(span_s * rec.fs)
             if a < 0 or b > rec.n_times:
@@ -441,7 +441,7 @@ def write_onset_csv(
 
 def _lopo_detector(method: str, subject: str, prepared, cfg: FocalConfig, seed: int):
     xs, ys = [], []
-    for w, x, fs in prepared:
+    for w, x, _fs in prepared:
         if w.subject == subject:
             continue
         xs.append(x)
