@@ -49,7 +49,7 @@ def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str |
             f"goal {g}: {v['value']:.4g} {v['unit']} (target {op} {v['target']:g}) {'MET' if v['met'] else 'NOT MET'}"
         )
     if json_path:
-        from biodyn.utils import atomic_write_json
+        from biodyn.atomic import atomic_write_json
 
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(json_path, {"benchmark": name, "machine": platform.platform(), "rows": rows,

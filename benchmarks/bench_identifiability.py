@@ -1,4 +1,4 @@
-"""Synthetic identifiability of continuous lags (spec 000) and the fused vs dense lag operator.
+"""Synthetic identifiability of continuous lags (CLD-Trans) and the fused vs dense lag operator.
 
 Part 1: LD-SEM data with known graphs (C channels, T samples, non-Gaussian (Laplace) or Gaussian noise,
 acyclic or cyclic graphs, one row per seed); ours (``fit_ldsem``; ``ours_gaussian``: Gaussian likelihood) and
@@ -227,7 +227,7 @@ def main() -> None:
     md = markdown(rows)
     print(md)
     if args.markdown:
-        from biodyn.utils import atomic_path
+        from biodyn.atomic import atomic_path
 
         with atomic_path(args.markdown) as tmp:
             Path(tmp).write_text(md + "\n")

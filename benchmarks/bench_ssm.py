@@ -85,7 +85,7 @@ print(json.dumps(out))
 
 # glibc hands every freed block above its mmap threshold back to the kernel (and trims the heap top above twice
 # that threshold); the threshold only rises, up to 32 MiB, when a block below that size is freed. At T=16384 the
-# (B, T, H, 64) tensors are 128 MiB, so each call page-faults them in afresh (~4 us per 4 KiB page on this VM),
+# (B, T, H, 64) tensors are 128 MiB, so each call page-faults them in afresh (a cost per 4 KiB page),
 # while at T=4096 (32 MiB each) they can end up reused from the heap: the scaling figure then measures the
 # allocator's policy as much as the kernel. This setting keeps freed memory in the process at both lengths.
 RETAIN_HEAP = {

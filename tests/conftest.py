@@ -1,10 +1,17 @@
 import os
 
 import pytest
+from hypothesis import settings
 
 # Keep tests on few threads: CI has 2 cores and pytest-xdist runs two workers.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# Property tests: a derandomised profile in CI (the same examples every run, so a red build reproduces),
+# random ones elsewhere. HYPOTHESIS_PROFILE=ci|dev overrides.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(autouse=True)

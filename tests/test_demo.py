@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from biodyn.cli import main
 
 
@@ -14,6 +16,7 @@ def test_demo_without_data_runs_on_synthetic(tmp_path, monkeypatch, capsys):
     assert res["synthetic"] is True and res["cache"]["corpus"] == "synthetic" and res["cache"]["windows"] > 0
 
 
+@pytest.mark.slow
 def test_demo_lags_step_on_synthetic(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

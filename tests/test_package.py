@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from biodyn import LagGraph, Recording
+from biodyn.atomic import atomic_write_json
 from biodyn.cli import COMMANDS, main
-from biodyn.utils import atomic_write_json
 
 
 def test_cli_help_lists_commands(capsys):
@@ -22,8 +22,25 @@ def test_python_dash_m():
     assert out.returncode == 0 and out.stdout.startswith("biodyn")
 
 
-def test_commands_table_names_modules():
-    assert "demo" in COMMANDS and all(isinstance(m, str) for m, _ in COMMANDS.values())
+def test_every_listed_command_has_its_module():
+    import importlib.util
+
+    assert "demo" in COMMANDS
+    missing = [n for n, (m, _) in COMMANDS.items() if importlib.util.find_spec(f"biodyn._cli.{m}") is None]
+    assert not missing, f"commands listed without a module: {missing}"
+
+
+def test_a_listed_command_without_its_module_is_an_error(monkeypatch, capsys):
+    from biodyn import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "ghost", ("no_such_module", "a command that was never written"))
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "ghost" in capsys.readouterr().out  # listed, so not hidden ...
+    with pytest.raises(
+        cli.MissingCommandError, match=r"biodyn ghost: .*biodyn._cli.no_such_module does not exist"
+    ):
+        main(["ghost"])  # ... and running it says what is wrong
 
 
 def test_recording_checks_shapes():
@@ -44,3 +61,10 @@ def test_laggraph_json_and_focal_ranking(tmp_path):
     atomic_write_json(tmp_path / "g.json", d)
     g2 = LagGraph.from_dict(json.loads((tmp_path / "g.json").read_text()))
     np.testing.assert_allclose(g2.tau, tau)
+
+
+def test_ci_hypothesis_profile_is_derandomised():
+    from hypothesis import settings
+
+    assert settings.get_profile("ci").derandomize is True
+    assert settings.get_profile("dev").derandomize is False

@@ -6,14 +6,16 @@ Each subcommand lives in ``biodyn._cli.<module>`` with two functions:
 * ``run(args) -> int`` resolves the config, calls one library function, prints and writes ``--json``.
 
 Modules are imported only when their command runs (``--help`` of one command imports only that one).
+Every entry of :data:`COMMANDS` must have its module: a missing one is an error, never a hidden command.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
+
+from biodyn.errors import BiodynError
 
 # name -> (module under biodyn._cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -24,26 +26,27 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "evaluate a trained checkpoint"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
-    "detect": ("detect", "run a seizure detector on a recording"),
     "lags": ("lags", "fit a lag graph to a recording and draw it on the scalp"),
     "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),
     "fewshot": ("fewshot", "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable"),
-    "bench": ("bench", "run the benchmarks"),
     "demo": ("demo", "run the main job on the sample recordings"),
 }
 
 
+class MissingCommandError(BiodynError, ImportError):
+    """A command listed in :data:`COMMANDS` whose module ``biodyn._cli.<module>`` does not exist."""
+
+
 def _load(name: str):
-    module, _ = COMMANDS[name]
-    return importlib.import_module(f"biodyn._cli.{module}")
-
-
-def _available() -> dict[str, tuple[str, str]]:
-    out = {}
-    for name, (module, help_) in COMMANDS.items():
-        if importlib.util.find_spec(f"biodyn._cli.{module}") is not None:
-            out[name] = (module, help_)
-    return out
+    module = f"biodyn._cli.{COMMANDS[name][0]}"
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise  # the command's module exists but imports something that is missing
+        raise MissingCommandError(
+            f"biodyn {name}: listed in biodyn.cli.COMMANDS but {module} does not exist"
+        ) from e
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser.add_argument("--version", action="version", version=f"biodyn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    available = _available()
-    for name, (_, help_) in available.items():
+    for name, (_, help_) in COMMANDS.items():
         sub.add_parser(name, help=help_, add_help=False)
 
     # Parse only the command name here; the command's own parser handles the rest.
@@ -62,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv or ["--help"])
         return 0
     name = argv[0]
-    if name not in available:
-        parser.error(f"unknown command {name!r}; choose from {', '.join(available)}")
+    if name not in COMMANDS:
+        parser.error(f"unknown command {name!r}; choose from {', '.join(COMMANDS)}")
     mod = _load(name)
     cmd_parser = argparse.ArgumentParser(prog=f"biodyn {name}", description=COMMANDS[name][1])
     mod.add_arguments(cmd_parser)

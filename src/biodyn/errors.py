@@ -29,6 +29,10 @@ class ConfigError(BiodynError, ValueError):
     """An argument or config value outside what is allowed (names parameter, value, allowed)."""
 
 
+class CheckpointError(BiodynError, ValueError):
+    """Saved weights that do not fit: another model, a newer format, missing files."""
+
+
 def check_option(name: str, value, allowed) -> None:
     """Raise :class:`ConfigError` unless ``value`` is one of ``allowed`` (MNE's ``_check_option``)."""
     allowed = list(allowed)

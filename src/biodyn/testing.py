@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodyn.utils import data_root
+from biodyn.data_root import data_root
 
 
 def has_module(name: str) -> bool:

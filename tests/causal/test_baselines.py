@@ -39,6 +39,7 @@ def test_dynotears_recovers_lagged_and_instantaneous_edges():
     assert g.weight[1, 2] < 0 < g.weight[0, 1]
 
 
+@pytest.mark.slow
 def test_varlingam_recovers_lagged_edges():
     x = _var_data()
     g = fit_baseline("varlingam", x, fs=1.0, tau_max=3.0)

@@ -7,6 +7,7 @@ from biodyn.causal.metrics import edge_scores, tau_mae_samples
 from biodyn.errors import ConfigError
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cyclic", [True, False], ids=["cyclic", "acyclic"])
 def test_recovers_sub_sample_lags(cyclic):
     s = simulate(n_channels=5, n_times=4000, cyclic=cyclic, noise="laplace", seed=7, edge_prob=0.4)

@@ -78,6 +78,7 @@ def test_chbmit_load_from_written_edf(tmp_path):
     assert rec.channels == list(CHANNELS) and y.sum() == 3 * 256 and y[2 * 256] == 1 and y[2 * 256 - 1] == 0
 
 
+@pytest.mark.slow
 def test_ptbxl_counts_and_folds():
     corpus = get_corpus("ptbxl", shared_data("ptbxl"))
     s = corpus.summary()
@@ -177,6 +178,7 @@ def test_synthetic_is_deterministic():
     assert 0 < y.mean() < 0.5 and len(ra.events) == 2
 
 
+@pytest.mark.slow
 def test_info_cli_json(tmp_path, capsys):
     root = shared_data("ptbxl")
     assert main(["info", "ptbxl", "--root", str(root), "--json", str(tmp_path / "i.json")]) == 0

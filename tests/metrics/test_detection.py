@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from biodyn.metrics.detection import Scored, choose_thresholds, evaluate, plot_curve, sensitivity_at_fa, sweep
+from biodyn.metrics.detection import Scored, choose_thresholds, evaluate, sensitivity_at_fa, sweep
+from biodyn.metrics.plot import plot_curve
 from biodyn.types import Event
 
 

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from biodyn.cli import main
-from biodyn.metrics.nedc import read_list, score_files
+from biodyn.io.events import read_annotation_files, read_nedc_list, read_nedc_params
+from biodyn.metrics.nedc import score_annotations
 from biodyn.testing import shared_data
 
 PER_LABEL_KEYS = {
@@ -28,6 +29,10 @@ SUMMARY_KEYS = {
     "Total False Alarm Rate": "fa_per_24h", "F1 Score": "f1",
 }  # fmt: skip
 _LINE = re.compile(r"^\s*([A-Za-z][^:]*?):\s+(-?[\d.]+)\s*(%?)")
+
+
+def score_files(refs, hyps, **kw):
+    return score_annotations(read_annotation_files(refs), read_annotation_files(hyps), **kw)
 
 
 def parse_nedc_summary(text: str) -> dict:
@@ -77,7 +82,7 @@ def golden():
 @pytest.fixture(scope="module")
 def ours():
     lists = shared_data("tusz_nedc", "data", "lists")
-    return score_files(read_list(lists / "ref.list"), read_list(lists / "hyp.list"))
+    return score_files(read_nedc_list(lists / "ref.list"), read_nedc_list(lists / "hyp.list"))
 
 
 def _agrees(ours_value: float, printed: tuple) -> bool:
@@ -182,7 +187,7 @@ def test_params_file_and_cli_methods(tmp_path, capsys):
 
     root = shared_data("tusz_nedc")
     toml = root / "docs" / "params" / "nedc_eeg_eval_params_v00.toml"
-    assert NedcParams.from_toml(toml) == NedcParams()
+    assert NedcParams.from_mapping(read_nedc_params(toml), toml) == NedcParams()
     lists = root / "data" / "lists"
     for method in ("taes", "dpalign"):
         out = tmp_path / f"{method}.json"
@@ -227,7 +232,7 @@ def test_per_file_printout_is_nedcs(method):
 
     lists = shared_data("tusz_nedc", "data", "lists")
     res = score_files(
-        read_list(lists / "ref.list"), read_list(lists / "hyp.list"), methods=[method], details=True
+        read_nedc_list(lists / "ref.list"), read_nedc_list(lists / "hyp.list"), methods=[method], details=True
     )
     want = shared_data("tusz_nedc", "test", "results", PER_FILE[method]).read_text().splitlines()
     got = format_per_file(res[method]).splitlines()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from biodyn.errors import ConfigError, RecordingError
+from biodyn.io.events import read_annotation_files, read_nedc_list, read_nedc_params
 from biodyn.metrics.events import (
     Segment,
     cohen_kappa_from_confusion,
@@ -11,10 +12,14 @@ from biodyn.metrics.events import (
     normalize,
     score_overlap,
 )
-from biodyn.metrics.nedc import read_list, score_files
+from biodyn.metrics.nedc import score_annotations
 from biodyn.types import Event
 
 L = ("seiz", "bckg")
+
+
+def score_files(refs, hyps, **kw):
+    return score_annotations(read_annotation_files(refs), read_annotation_files(hyps), **kw)
 
 
 def seiz(a, b):
@@ -92,7 +97,7 @@ def test_bad_input_names_file_and_line(tmp_path):
     with pytest.raises(
         RecordingError, match=r"x\.list: line 2: annotation file .*missing\.csv_bi does not exist"
     ):
-        read_list(lst)
+        read_nedc_list(lst)
     with pytest.raises(ConfigError, match="invalid method"):
         score_files([ref], [ref], methods=["bogus"])
     with pytest.raises(RecordingError, match="negative duration"):
@@ -131,7 +136,7 @@ def test_params_map_collapses_seizure_types(tmp_path):
     toml.write_text('[MAP]\nSEIZ = "seiz, fnsz, gnsz"\nBCKG = "bckg"\n[NEDC_EPOCH]\nepoch_duration = \'0.5\'\n'
                     'null_class = "BCKG"\n[NEDC_DPALIGN]\npenalty_del = \'1.0\'\npenalty_ins = \'2.0\'\n'
                     "penalty_sub = '1.0'\n")  # fmt: skip
-    p = NedcParams.from_toml(toml)
+    p = NedcParams.from_mapping(read_nedc_params(toml), toml)
     assert p.labels == ("seiz", "bckg") and p.symbols["fnsz"] == "seiz"
     assert (p.epoch_s, p.penalty_ins) == (0.5, 2.0)
     ref = _write(tmp_path / "r.csv_bi", [(10, 20, "fnsz"), (40, 50, "gnsz")])
@@ -143,7 +148,7 @@ def test_params_map_collapses_seizure_types(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[MAP]\nSEIZ = "seiz"\n[NEDC_EPOCH]\nnull_class = "BCKG"\n')
     with pytest.raises(RecordingError, match=r"bad\.toml: null_class 'bckg'"):
-        NedcParams.from_toml(bad)
+        NedcParams.from_mapping(read_nedc_params(bad), bad)
 
 
 @pytest.mark.parametrize("penalties", [(1.0, 1.0, 1.0), (1.0, 2.0, 0.5), (0.3, 0.7, 1.1)], ids=str)

@@ -57,12 +57,18 @@ def test_fla_path_matches_torch_on_cuda(monkeypatch):
 
     if _backend.fla_chunk_gated_delta_rule() is None:
         pytest.skip("flash-linear-attention is not installed")
+    monkeypatch.delenv("BIODYN_FORCE_TORCH", raising=False)
+    monkeypatch.setenv("BIODYN_BACKEND", "auto")
     torch.manual_seed(0)
     blk = GatedDeltaBlock(64, num_heads=4).cuda()
     x = torch.randn(2, 200, 64, device="cuda")
-    fast = blk(x)
-    monkeypatch.setenv("BIODYN_FORCE_TORCH", "1")
-    slow = blk(x)
+    with _backend.record_backends() as calls:
+        fast = blk(x)
+    assert calls == [("gated_delta_rule", "fla")]  # the library really ran
+    monkeypatch.setenv("BIODYN_BACKEND", "torch")
+    with _backend.record_backends() as calls:
+        slow = blk(x)
+    assert calls == [("gated_delta_rule", "chunked")]
     assert_close(fast, slow, rtol=5e-3, atol=1e-4)
 
 

@@ -60,7 +60,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_two_rank_gloo_matches_single_process(tmp_path):
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:

@@ -20,6 +20,25 @@ def test_compose_and_unknown_key():
         compose_config(["train.lr=abc"])
 
 
+def test_bad_model_params_fail_before_the_data_step(monkeypatch, tmp_path):
+    import biodyn.train.experiment as experiment
+
+    def no_data(exp):
+        raise AssertionError("the data step ran")
+
+    monkeypatch.setattr(experiment, "build_data", no_data)
+    exp = to_dataclass(
+        compose_config(["experiment=smoke", "+model.params.nope=1", f"train.out_dir={tmp_path}"])
+    )
+    with pytest.raises(ConfigError, match=r"unknown key 'nope'; allowed: n_chans, .*width"):
+        experiment.run_experiment(exp)
+    exp = to_dataclass(
+        compose_config(["experiment=smoke", "model.params.width=wide", f"train.out_dir={tmp_path}"])
+    )
+    with pytest.raises(ConfigError, match=r"width='wide' has type str; expected int"):
+        experiment.run_experiment(exp)
+
+
 def test_fewshot_indices_by_subject():
     import numpy as np
 
@@ -37,6 +56,7 @@ def test_fewshot_indices_by_subject():
         fewshot_indices(labels, subjects, 0.0, seed=0)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_smoke_experiment_cli(tmp_path):
     """experiment=smoke as shipped (20 steps) end to end on CPU through the ptbxl corpus and the cache."""
@@ -57,6 +77,7 @@ def test_smoke_experiment_cli(tmp_path):
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_fewshot_protocol_and_report(tmp_path):
     import torch
@@ -66,7 +87,7 @@ def test_fewshot_protocol_and_report(tmp_path):
     from biodyn.testing import shared_data
     from biodyn.train.experiment import run_fewshot
     from biodyn.train.report import make_report
-    from biodyn.utils import seed_everything
+    from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")
     cfg = compose_config(["experiment=smoke", "data.limit=120", f"data.cache_dir={tmp_path / 'cache'}",

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from biodyn.data_root import data_root
 from biodyn.errors import ConfigError
 from biodyn.train import fewshot_grid as fg
-from biodyn.utils import data_root
 
 ROOT = data_root()
 TINY = {"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}, "biot": {"emb_size": 16, "heads": 2, "depth": 1}}

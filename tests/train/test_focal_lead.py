@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from biodyn.data_root import data_root
 from biodyn.errors import ConfigError, RecordingError
 from biodyn.train import focal_lead as fl
-from biodyn.utils import data_root
 
 ROOT = data_root()
 CHB = ROOT / "chbmit" if ROOT else None

@@ -5,15 +5,13 @@ import torch
 from torch import nn
 
 from biodyn.errors import ConfigError
-from biodyn.models import create_model
+from biodyn.models import BiodynModel, create_model, from_pretrained, save_pretrained
 from biodyn.train import (
     CheckpointError,
     NonFiniteError,
     TensorDictDataset,
     TrainConfig,
     Trainer,
-    export_model,
-    load_exported,
     lr_at,
     param_groups,
 )
@@ -110,12 +108,12 @@ def test_checkpoint_errors(tmp_path):
         read_state(last)
 
 
-def test_export_roundtrip(tmp_path):
-    m = _model()
-    m.eval()
-    export_model(m, tmp_path / "exp", name="cnn1d", config={**MC, "width": 8, "depth": 2})
-    m2 = load_exported(tmp_path / "exp")
-    m2.eval()
+def test_trained_model_exports_and_reloads(tmp_path):
+    tr = Trainer(_model(), _data(), None, _cfg(tmp_path, max_steps=3), model_name="cnn1d")
+    tr.fit()
+    m = tr.model.eval()
+    save_pretrained(m, tmp_path / "exp")
+    m2 = from_pretrained(tmp_path / "exp")
     x = torch.randn(2, 2, 32)
     assert torch.equal(m(x), m2(x))
 
@@ -184,21 +182,72 @@ def test_multilabel_and_per_sample(tmp_path):
     tr.fit()
     assert "val_macro_auroc" in tr.history[-1] or any("val_macro_auroc" in r for r in tr.history)
 
-    class PerSampleNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv1d(2, 1, 3, padding=1)
-
-        def forward(self, x):
-            return self.conv(x)[:, 0]
-
     mask = (x[:, 0] > 0).float()
     ds2 = TensorDictDataset(x, y, mask)
-    tr = Trainer(
-        PerSampleNet(), ds2, ds2, _cfg(tmp_path / "ps", task="per_sample", max_steps=4, eval_every=4)
-    )
+    torch.manual_seed(0)
+    per_sample = create_model("cnn1d_causal", **{**MC, "n_outputs": 1}, width=8, depth=2)
+    tr = Trainer(per_sample, ds2, ds2, _cfg(tmp_path / "ps", task="per_sample", max_steps=4, eval_every=4))
     tr.fit()
     assert any("val_auroc" in r for r in tr.history)
+    # train.task must score the output kind the model declares
+    with pytest.raises(ConfigError, match=r"outputs 'per_sample'; use train.task=per_sample"):
+        Trainer(per_sample, ds2, None, _cfg(tmp_path / "x", task="multilabel"))
+    with pytest.raises(ConfigError, match=r"outputs 'clip'; use train.task=multiclass or multilabel"):
+        Trainer(_model(), ds2, None, _cfg(tmp_path / "x", task="per_sample"))
+
+
+class _TwoLosses(BiodynModel):
+    """A clip classifier with an extra reconstruction term (the shape of PRISM's or CLD-Trans's objectives)."""
+
+    def __init__(self):
+        super().__init__(n_chans=2, n_outputs=3, n_times=32, sfreq=32.0)
+        self.enc = nn.Conv1d(2, 8, 5, padding=2)
+        self.dec = nn.Conv1d(8, 2, 1)
+        self.head = nn.Linear(8, 3)
+
+    def forward_features(self, x):
+        return torch.tanh(self.enc(x))
+
+    def forward_loss(self, batch):
+        h = self.forward_features(batch["x"])
+        logits = self.forward_head(h)
+        return {"task": nn.functional.cross_entropy(logits, batch["y"]),
+                "recon": (self.dec(h) - batch["x"]).square().mean()}  # fmt: skip
+
+
+def test_forward_loss_terms_are_weighted_and_logged(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    torch.manual_seed(0)
+    weights = {"recon": 0.5}
+    cfg = _cfg(tmp_path, max_steps=4, eval_every=2, tensorboard=True, loss_weights=weights)
+    tr = Trainer(_TwoLosses(), _data(), _data(seed=1), cfg)
+    tr.fit()
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["kind"] == "train"]
+    evals = [r for r in rows if r["kind"] == "eval"]
+    assert len(train) == 4 and len(evals) == 2
+    for r in train:
+        assert r["loss"] == pytest.approx(r["loss_task"] + 0.5 * r["loss_recon"], rel=1e-5)
+    for r in evals:
+        assert r["val_loss"] == pytest.approx(r["val_loss_task"] + 0.5 * r["val_loss_recon"], rel=1e-5)
+        assert "val_accuracy" in r  # the task's metrics are computed on model(x)
+    # evaluate() is the mean over examples of the same terms
+    m = tr.model.eval()
+    ds = _data(seed=1)
+    with torch.no_grad():
+        terms = m.forward_loss({"x": ds.x, "y": ds.y})
+    ev = tr.evaluate()
+    assert ev["val_loss_recon"] == pytest.approx(float(terms["recon"]), rel=1e-4)
+    assert ev["val_loss_task"] == pytest.approx(float(terms["task"]), rel=1e-4)
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    assert {"train/loss", "train/loss_task", "train/loss_recon", "eval/val_loss_recon"} <= tags
+    with pytest.raises(ConfigError, match=r"loss_weights names \['nope'\].*\['recon', 'task'\]"):
+        Trainer(
+            _TwoLosses(), _data(), None, _cfg(tmp_path / "w", max_steps=1, loss_weights={"nope": 1.0})
+        ).fit()
 
 
 def test_balanced_sampler_resume_is_bitwise(tmp_path):

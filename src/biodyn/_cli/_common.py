@@ -30,6 +30,6 @@ def _fmt(v: Any) -> str:
 
 def write_json(path, obj) -> None:
     if path:
-        from biodyn.utils import atomic_write_json
+        from biodyn.atomic import atomic_write_json
 
         atomic_write_json(path, obj)

@@ -88,11 +88,11 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
     import numpy as np
 
     from biodyn._cli.lags import fit_recording
+    from biodyn.atomic import atomic_write_json
     from biodyn.causal.fit import FitConfig, fit_ldsem
     from biodyn.causal.ldsem import simulate
     from biodyn.causal.metrics import edge_scores, tau_mae_samples
     from biodyn.causal.plot import plot_lag_graph
-    from biodyn.utils import atomic_write_json
 
     out: dict[str, Any] = {"synthetic": [], "chbmit": []}
     print("synthetic LD-SEM recovery (C=6, T=4000, cyclic, Laplace noise):")
@@ -139,7 +139,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.utils import data_root
+    from biodyn.data_root import data_root
 
     root = Path(args.root) if args.root else data_root()
     if root is not None and not any((root / f).is_dir() for f in SAMPLE_FOLDERS):

@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from biodyn.atomic import atomic_write_json
     from biodyn.train.evaluate import dumps, evaluate_run
-    from biodyn.utils import atomic_write_json
 
     res = evaluate_run(args.run_dir, which=args.checkpoint, split=args.split)
     atomic_write_json(args.json or Path(args.run_dir) / f"eval_{args.split}.json", res)

@@ -60,9 +60,9 @@ def run(args) -> int:
     from pathlib import Path
 
     from biodyn._cli._common import write_json
+    from biodyn.data_root import data_root
     from biodyn.errors import ConfigError
     from biodyn.train import focal_lead as fl
-    from biodyn.utils import data_root
 
     root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = 4.0 if args.quick and args.span_s == 10.0 else args.span_s

@@ -13,8 +13,8 @@ def run(args) -> int:
     from pathlib import Path
 
     from biodyn._cli._common import print_table, write_json
+    from biodyn.data_root import data_root
     from biodyn.datasets import get_corpus
-    from biodyn.utils import data_root
 
     root = args.root
     if root is None and args.dataset != "synthetic":

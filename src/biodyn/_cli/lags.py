@@ -36,9 +36,9 @@ def run(args) -> int:
     import numpy as np
 
     from biodyn._cli._common import write_json
+    from biodyn.atomic import atomic_write_json
     from biodyn.causal.plot import plot_lag_graph
     from biodyn.errors import ConfigError, RecordingError
-    from biodyn.utils import atomic_write_json
 
     path = Path(args.recording)
     if path.suffix == ".npy":

@@ -51,16 +51,20 @@ def run(args) -> int:
 
 def _run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.metrics.nedc import METHODS, NedcParams, format_summary, read_list, score_files
+    from biodyn.io.events import read_annotation_files, read_nedc_list, read_nedc_params
+    from biodyn.metrics.nedc import METHODS, NedcParams, format_summary, score_annotations
 
     methods = METHODS if args.method == "all" else (args.method,)
-    params = NedcParams.from_toml(args.params) if args.params else NedcParams()
-    ref, hyp = read_list(args.ref_list, args.nfc), read_list(args.hyp_list, args.nfc)
+    params = (
+        NedcParams.from_mapping(read_nedc_params(args.params), args.params) if args.params else NedcParams()
+    )
+    ref, hyp = read_nedc_list(args.ref_list, args.nfc), read_nedc_list(args.hyp_list, args.nfc)
     if len(ref) != len(hyp):
         from biodyn.errors import ConfigError
 
         raise ConfigError(f"{args.ref_list} names {len(ref)} files but {args.hyp_list} names {len(hyp)}")
-    results = score_files(ref, hyp, methods, params=params, details=args.per_file)
+    ref, hyp = read_annotation_files(ref), read_annotation_files(hyp)
+    results = score_annotations(ref, hyp, methods, params=params, details=args.per_file)
     if args.per_file:
         from biodyn.metrics.nedc import format_per_file
 
@@ -71,9 +75,9 @@ def _run(args) -> int:
     print(format_summary(results))
     out = {m: r.to_dict() for m, r in results.items()}
     if args.szcore:
-        from biodyn.metrics.szcore import szcore_score_files
+        from biodyn.metrics.szcore import szcore_score_annotations
 
-        sz = szcore_score_files(ref, hyp, null_label=params.null_class)
+        sz = szcore_score_annotations(ref, hyp, null_label=params.null_class)
         out["szcore"] = sz
         print("SzCORE EVENT SCORING (timescoring):")
         print(f"  seizures {sz['ref_events']}, detected {sz['tp']}, false alarms {sz['fp']}; "

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from biodyn.atomic import atomic_path, atomic_write_json
 from biodyn.datasets._base import Corpus, RecordRef
 from biodyn.errors import BiodynError, ConfigError
+from biodyn.provenance import stable_hash, versions
 from biodyn.signal import PreprocessConfig, preprocess, window_starts
-from biodyn.utils import atomic_path, atomic_write_json, stable_hash, versions
 
 CACHE_FORMAT = 1
 

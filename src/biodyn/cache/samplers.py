@@ -11,7 +11,7 @@ from biodyn.errors import ConfigError
 
 
 class BalancedSampler(Sampler[int]):
-    """Draws an epoch with a target share of positive windows (spec 001 trains at 34 % seizure windows).
+    """Draws an epoch with a target share of positive windows (Brain-Go-Brr trains at 34 % seizure windows).
 
     Positives (``labels > 0``; for multi-hot labels, any positive) are drawn with replacement, negatives
     without replacement while they last. Each epoch's order is a function of ``(seed, epoch)`` only, so

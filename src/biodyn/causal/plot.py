@@ -21,8 +21,8 @@ def plot_lag_graph(
     import matplotlib.pyplot as plt
     from matplotlib import cm, colormaps, colors
 
+    from biodyn.atomic import atomic_path
     from biodyn.montage import positions
-    from biodyn.utils import atomic_path
 
     names = [re.sub(r"#\d+$", "", n) for n in graph.channels]
     try:

@@ -155,7 +155,7 @@ def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jo
     to = Path(to)
     to.mkdir(parents=True, exist_ok=True)
     sums_text = _fetch_text(base + "SHA256SUMS.txt", timeout)
-    from biodyn.utils import atomic_write_text
+    from biodyn.atomic import atomic_write_text
 
     atomic_write_text(to / "SHA256SUMS.txt", sums_text)
     sums = parse_sha256sums(sums_text, base + "SHA256SUMS.txt")

@@ -236,7 +236,7 @@ def write_edf(
     """
     import edfio
 
-    from biodyn.utils import atomic_path
+    from biodyn.atomic import atomic_path
 
     path = Path(path)
     units = recording.meta.get("units") or ["uV"] * recording.n_channels

@@ -1,8 +1,10 @@
-"""Event files: TUSZ v2 ``.csv``/``.csv_bi`` and legacy ``.tse``/``.tse_bi`` annotations."""
+"""Event files: TUSZ v2 ``.csv``/``.csv_bi`` and legacy ``.tse``/``.tse_bi`` annotations, our ``.json`` event
+lists, and the files NEDC scoring reads (lists of annotation files, the TOML parameter file)."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +138,7 @@ def read_event_json(path: str | os.PathLike) -> AnnotationFile:
 
 def write_event_json(path: str | os.PathLike, events, duration_s: float | None) -> None:
     """Write an event list readable by :func:`read_event_json` (atomically)."""
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     atomic_write_json(path, {"duration_s": duration_s, "events": [
         {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label} for e in events]})  # fmt: skip
@@ -154,3 +156,42 @@ def read_annotation_file(path: str | os.PathLike) -> AnnotationFile:
     raise RecordingError(
         p, f"unknown annotation format {p.suffix!r}; expected .csv, .csv_bi, .tse, .tse_bi or .json"
     )
+
+
+def read_annotation_files(paths) -> list[AnnotationFile]:
+    """:func:`read_annotation_file` of each path, in order."""
+    return [read_annotation_file(p) for p in paths]
+
+
+def read_nedc_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
+    """Annotation file paths of an NEDC list (one per line). ``$NEDC_NFC`` expands to ``nfc``, else the
+    environment variable, else the folder two levels above the list's folder (the NEDC tree's root)."""
+    path = Path(path)
+    root = nfc or os.environ.get("NEDC_NFC") or str(path.resolve().parent.parent.parent)
+    out = []
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise RecordingError(path, f"cannot read the list: {e.strerror or e}") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        p = Path(re.sub(r"\$(\{NEDC_NFC\}|NEDC_NFC)", root.replace("\\", "/"), s))
+        if not p.is_absolute():
+            p = path.parent / p
+        if not p.exists():
+            raise RecordingError(path, f"line {lineno}: annotation file {p} does not exist")
+        out.append(p)
+    return out
+
+
+def read_nedc_params(path: str | os.PathLike) -> dict:
+    """The content of an NEDC parameter file (``nedc_eeg_eval_params_v00.toml``) as a dict; pass it to
+    :meth:`biodyn.metrics.nedc.NedcParams.from_mapping`."""
+    import tomllib
+
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RecordingError(path, f"cannot read NEDC parameters: {e}") from None

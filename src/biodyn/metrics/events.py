@@ -23,17 +23,6 @@ import numpy as np
 
 from biodyn.errors import RecordingError
 
-# The annotation-file readers live in biodyn.io.events (files are io's business); they are re-exported
-# here so that everything event scoring needs is one import away.
-from biodyn.io.events import (  # noqa: F401
-    AnnotationFile,
-    read_annotation_file,
-    read_event_json,
-    read_tse,
-    read_tusz_csv,
-    write_event_json,
-)
-
 NULL = "bckg"
 
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from biodyn.errors import ConfigError, RecordingError
-from biodyn.io.events import read_annotation_file
 from biodyn.metrics.events import (
     NULL,
     Counts,
@@ -57,15 +54,9 @@ class NedcParams:
         return dict(self.label_map)
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike) -> NedcParams:
-        """Read an NEDC parameter file (``[MAP]``, ``[NEDC_DPALIGN]``, ``[NEDC_EPOCH]``); errors name the file."""
-        import tomllib
-
-        path = Path(path)
-        try:
-            d = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
-            raise RecordingError(path, f"cannot read NEDC parameters: {e}") from None
+    def from_mapping(cls, d: dict, source: str | os.PathLike | None = None) -> NedcParams:
+        """The parameters of an NEDC parameter file's content (``[MAP]``, ``[NEDC_DPALIGN]``, ``[NEDC_EPOCH]``;
+        :func:`biodyn.io.events.read_nedc_params` reads the file); errors name ``source``."""
         try:
             pairs = []
             for cls_name, syms in d["MAP"].items():
@@ -83,35 +74,14 @@ class NedcParams:
                 epoch_s=float(ep.get("epoch_duration", 0.25)),
             )
         except (KeyError, ValueError, AttributeError) as e:
-            raise RecordingError(path, f"bad NEDC parameter file: {e!r}") from None
+            raise RecordingError(source, f"bad NEDC parameter file: {e!r}") from None
         if out.null_class not in out.labels:
-            raise RecordingError(path, f"null_class {out.null_class!r} is not a class of [MAP] {out.labels}")
+            raise RecordingError(
+                source, f"null_class {out.null_class!r} is not a class of [MAP] {out.labels}"
+            )
         if not out.epoch_s > 0:
-            raise RecordingError(path, f"epoch_duration must be > 0, got {out.epoch_s}")
+            raise RecordingError(source, f"epoch_duration must be > 0, got {out.epoch_s}")
         return out
-
-
-def read_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path]:
-    """Annotation file paths of an NEDC list (one per line). ``$NEDC_NFC`` expands to ``nfc``, else the
-    environment variable, else the folder two levels above the list's folder (the NEDC tree's root)."""
-    path = Path(path)
-    root = nfc or os.environ.get("NEDC_NFC") or str(path.resolve().parent.parent.parent)
-    out = []
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise RecordingError(path, f"cannot read the list: {e.strerror or e}") from None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        p = Path(re.sub(r"\$(\{NEDC_NFC\}|NEDC_NFC)", root.replace("\\", "/"), s))
-        if not p.is_absolute():
-            p = path.parent / p
-        if not p.exists():
-            raise RecordingError(path, f"line {lineno}: annotation file {p} does not exist")
-        out.append(p)
-    return out
 
 
 def rates(tp: float, tn: float, fp: float, fn: float) -> dict[str, float]:
@@ -206,10 +176,14 @@ def _map_labels(ann, params: NedcParams, path) -> list:
     return events
 
 
-def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: Sequence[str] = METHODS,
-                labels: Sequence[str] | None = None, epoch_s: float | None = None,
-                params: NedcParams | None = None, details: bool = False) -> dict[str, MethodResult]:  # fmt: skip
-    """Score paired reference/hypothesis annotation files with each method.
+def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = METHODS,
+                      labels: Sequence[str] | None = None, epoch_s: float | None = None,
+                      params: NedcParams | None = None, details: bool = False) -> dict[str, MethodResult]:  # fmt: skip
+    """Score paired reference/hypothesis annotations with each method.
+
+    ``refs`` and ``hyps`` are :class:`~biodyn.io.events.AnnotationFile` objects (events, duration, the
+    source path for messages), read by :func:`biodyn.io.events.read_annotation_file`; every reference needs
+    its duration.
 
     ``params`` (default :class:`NedcParams`) gives the label map, DP penalties and epoch duration;
     ``labels``/``epoch_s`` override the classes (identity map) and the epoch duration. Each result's
@@ -221,8 +195,8 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
     for m in methods:
         if m not in METHODS:
             raise ConfigError(f"invalid method={m!r}; implemented: {', '.join(METHODS)}")
-    if len(ref_files) != len(hyp_files):
-        raise ConfigError(f"{len(ref_files)} reference files but {len(hyp_files)} hypothesis files")
+    if len(refs) != len(hyps):
+        raise ConfigError(f"{len(refs)} reference files but {len(hyps)} hypothesis files")
     params = params or NedcParams()
     if labels is not None:
         params = replace(params, label_map=tuple((lab, lab) for lab in labels))
@@ -239,13 +213,14 @@ def score_files(ref_files: Sequence[Path], hyp_files: Sequence[Path], methods: S
     dp_insdel = {lab: {"ins": 0.0, "del": 0.0} for lab in labels}
     conf = np.zeros((len(labels), len(labels)))
     duration = 0.0
-    for rf, hf in zip(ref_files, hyp_files):
-        ra, ha = read_annotation_file(rf), read_annotation_file(hf)
+    for ra, ha in zip(refs, hyps):
+        rf, hf = ra.path, ha.path
         if ra.duration_s is None:
             raise RecordingError(rf, "no '# duration = ... secs' header")
         if ha.duration_s is not None and abs(ha.duration_s - ra.duration_s) > 1e-3:
             raise RecordingError(
-                hf, f"duration {ha.duration_s} s disagrees with the reference's {ra.duration_s} s ({rf.name})"
+                hf,
+                f"duration {ha.duration_s} s disagrees with the reference's {ra.duration_s} s ({getattr(rf, 'name', rf)})",
             )
         dur = ra.duration_s
         ref = normalize(_map_labels(ra, params, rf), dur, labels, null=null, source=rf)

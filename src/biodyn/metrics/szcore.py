@@ -37,19 +37,17 @@ def szcore_score(files: Sequence[tuple[list[Event], list[Event], float]], tolera
             "fa_per_24h": fp / dur * 86400.0 if dur else float("nan"), "duration_s": dur}  # fmt: skip
 
 
-def szcore_score_files(ref_files, hyp_files, null_label: str = "bckg", **kw) -> dict:
-    """:func:`szcore_score` over paired annotation files (any format :func:`read_annotation_file` reads);
-    every event whose label is not ``null_label`` counts as a seizure. The duration is the reference's."""
+def szcore_score_annotations(refs, hyps, null_label: str = "bckg", **kw) -> dict:
+    """:func:`szcore_score` over paired :class:`~biodyn.io.events.AnnotationFile` objects; every event whose
+    label is not ``null_label`` counts as a seizure. The duration is the reference's."""
     from biodyn.errors import ConfigError, RecordingError
-    from biodyn.io.events import read_annotation_file
 
-    if len(ref_files) != len(hyp_files):
-        raise ConfigError(f"{len(ref_files)} reference files but {len(hyp_files)} hypothesis files")
+    if len(refs) != len(hyps):
+        raise ConfigError(f"{len(refs)} reference files but {len(hyps)} hypothesis files")
     files = []
-    for rf, hf in zip(ref_files, hyp_files):
-        ra, ha = read_annotation_file(rf), read_annotation_file(hf)
+    for ra, ha in zip(refs, hyps):
         if ra.duration_s is None:
-            raise RecordingError(rf, "no '# duration = ... secs' header")
+            raise RecordingError(ra.path, "no '# duration = ... secs' header")
         files.append(([e for e in ra.events if e.label != null_label],
                       [e for e in ha.events if e.label != null_label], ra.duration_s))  # fmt: skip
     return szcore_score(files, **kw)

@@ -1,4 +1,4 @@
-"""PRISM's DeltaBlock (spec 002): RMSNorm -> ShortCausalConv1d -> GatedDeltaRule -> residual ->
+"""PRISM's DeltaBlock: RMSNorm -> ShortCausalConv1d -> GatedDeltaRule -> residual ->
 RMSNorm -> SwiGLU -> residual."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from torch import nn
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.mlp import SwiGLU
 from biodyn.nn.norm import RMSNorm
-from biodyn.ops import _backend
-from biodyn.ops.gated_delta import gated_delta_rule_chunked, gated_delta_rule_step
+from biodyn.ops import gated_delta_rule, gated_delta_rule_step
 
 
 class GatedDeltaBlock(nn.Module):
@@ -55,10 +54,7 @@ class GatedDeltaBlock(nn.Module):
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         """The mixer branch only (after norm and conv): ``(B, T, D) -> (B, T, D)``."""
         q, k, v, g, beta = self._project(x)
-        if _backend.use_fla(x):
-            o, _ = _backend.fla_chunk_gated_delta_rule()(q, k, v, g, beta, scale=self.head_dim**-0.5)
-        else:
-            o, _ = gated_delta_rule_chunked(q, k, v, g, beta, chunk_size=self.chunk_size)
+        o, _ = gated_delta_rule(q, k, v, g, beta, scale=self.head_dim**-0.5, chunk_size=self.chunk_size)
         return self.out(o.reshape(*x.shape[:-1], self.dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,6 +75,6 @@ class GatedDeltaBlock(nn.Module):
         """One token ``(B, D)``; returns the output and the new state (the input state is not modified)."""
         h, conv = self.conv.step(self.norm1(x_t), state["conv"])
         q, k, v, g, beta = self._project(h)
-        o, memory = gated_delta_rule_step(q, k, v, g, beta, state["memory"], scale=self.head_dim**-0.5)
+        o, memory = gated_delta_rule_step(q, k, v, g, beta, self.head_dim**-0.5, state["memory"])
         x_t = x_t + self.out(o.reshape(x_t.shape))
         return x_t + self.ffn(self.norm2(x_t)), {"conv": conv, "memory": memory}

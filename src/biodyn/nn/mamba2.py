@@ -10,16 +10,7 @@ from torch import nn
 
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.norm import RMSNorm
-from biodyn.ops._backend import mamba_chunk_scan_combined, use_mamba_ssm
-from biodyn.ops.ssd import ssd_chunked, ssd_step
-
-
-def _ssd(x, dt, a, b, c, d, chunk_size):
-    """SSD over a whole sequence: mamba-ssm's kernel on CUDA when available (dt already softplus-ed), else torch."""
-    fn = mamba_chunk_scan_combined() if use_mamba_ssm(x) else None
-    if fn is not None:
-        return fn(x.contiguous(), dt.contiguous(), a, b.contiguous(), c.contiguous(), chunk_size, D=d)
-    return ssd_chunked(x, dt, a, b, c, d, chunk_size=chunk_size)[0]
+from biodyn.ops.ssd import ssd, ssd_step
 
 
 class Mamba2Block(nn.Module):
@@ -68,7 +59,7 @@ class Mamba2Block(nn.Module):
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         z, xbc, dt = self._split(self.in_proj(self.norm(u)))
         x, dt, a, b, c = self._ssm_inputs(self.conv(xbc), dt)
-        y = _ssd(x, dt, a, b, c, self.D, self.chunk_size)
+        y, _ = ssd(x, dt, a, b, c, self.D, chunk_size=self.chunk_size)  # dt already softplus-ed
         y = y.reshape(*u.shape[:-1], self.inner) * F.silu(z)
         return u + self.out_proj(self.out_norm(y))
 

@@ -1,4 +1,4 @@
-"""S4D-complex block of PRISM (spec 002): selective complex diagonal SSM with ZOH, gated, in a pre-norm block.
+"""S4D-complex block of PRISM: selective complex diagonal SSM with ZOH, gated, in a pre-norm block.
 
 ``x -> RMSNorm -> ShortCausalConv1d -> S4SSM (gated, complex diagonal) -> residual -> RMSNorm -> SwiGLU -> residual``
 """
@@ -14,7 +14,7 @@ from torch import nn
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.mlp import SwiGLU
 from biodyn.nn.norm import RMSNorm
-from biodyn.ops.s4d import s4d_chunked, s4d_step
+from biodyn.ops.s4d import s4d, s4d_step
 
 
 class S4SSM(nn.Module):
@@ -51,7 +51,7 @@ class S4SSM(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         u, z = self.in_proj(x).chunk(2, dim=-1)
         dt = F.softplus(self.dt_proj(x))
-        y, _ = s4d_chunked(u, dt, *self.ssm_params(), self.D, chunk_size=self.chunk_size)
+        y, _ = s4d(u, dt, *self.ssm_params(), self.D, chunk_size=self.chunk_size)
         return self.out_proj(y * F.silu(z))
 
     def allocate_state(self, batch: int, device=None, dtype=None) -> torch.Tensor:

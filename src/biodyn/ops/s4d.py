@@ -7,7 +7,7 @@ Each of the ``H`` real channels is a single-input single-output system with ``N`
 
 Shapes: u ``(B, T, H)`` real, dt ``(B, T, H)`` positive (selective; ``(H,)`` for the FFT path), A ``(H, N)``
 complex with negative real part, B and C ``(H, N)`` complex, D ``(H,)`` real or None, state ``(B, H, N)``
-complex. (The spec's ``C*`` is a re-parametrisation of ``C``; here ``C`` enters unconjugated.)
+complex. (PRISM's description writes ``C*``, a re-parametrisation of ``C``; here ``C`` enters unconjugated.)
 Every function returns ``(y (B, T, H), final_state or None)`` like fla / mamba-ssm kernels.
 
 :func:`s4d_chunked` has no token loop: time is cut into blocks, each a two-level scan (the recurrence over
@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from biodyn.ops import _backend
 
 
 def s4d_lin_init(h: int, n: int, dtype=torch.complex64) -> torch.Tensor:
@@ -74,10 +76,20 @@ def s4d_reference(u, dt, A, B, C, D=None, initial_state=None, output_final_state
 
 
 def s4d_step(u, dt, A, B, C, D=None, state=None):
-    """One token: u ``(B, H)``, dt ``(B, H)``, state ``(B, H, N)`` complex; returns ``(y (B, H), state)``."""
+    """One token (arguments in the order of :func:`s4d_reference`): u ``(B, H)``, dt ``(B, H)``, A/B/C
+    ``(H, N)`` complex, D ``(H,)``, state ``(B, H, N)`` complex or None (zeros); returns ``(y (B, H), state)``
+    with y in u's dtype and the state in the compute dtype."""
+    if u.ndim != 2 or dt.shape != u.shape:
+        raise ValueError(f"expected u and dt (B, H); got {tuple(u.shape)}, {tuple(dt.shape)}")
+    _check(u[:, None], dt[:, None], A, B, C)
+    want = (u.shape[0], *A.shape)
+    if state is not None and (tuple(state.shape) != want or not state.is_complex()):
+        raise ValueError(f"state must be complex (B, H, N) = {want}; got {tuple(state.shape)} {state.dtype}")
+    dtype, out_dtype = _backend.compute_dtype(u, dt, A, B, C, D), u.dtype
+    u, dt, A, B, C, D, state = (_backend.cast(z, dtype) for z in (u, dt, A, B, C, D, state))
     da, bu = _discretise(u, dt, A, B)
     h = bu if state is None else torch.exp(da) * state + bu
-    return _readout(h, C, u, D), h
+    return _readout(h, C, u, D).to(out_dtype), h
 
 
 def _planar(z, *index):
@@ -102,8 +114,8 @@ def _unlayout(x, tb):
 class _Workspace:
     """Full-size ``(chunk, B, H, nc, N)`` scratch tensors kept from block to block and into the backward pass.
 
-    Fresh 4-16 MiB CPU allocations are returned to the OS and page-faulted in again on every block (~30 % of the
-    time here); the blocks of one call share these buffers instead. Nothing handed back to the caller aliases them.
+    Fresh multi-MiB CPU allocations are returned to the OS and page-faulted in again on every block; the blocks of
+    one call share these buffers instead. Nothing handed back to the caller aliases them.
     """
 
     def __init__(self):
@@ -303,8 +315,8 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     Time is cut into blocks of ``block_size`` tokens, each a two-level scan over chunks of ``chunk_size``
     (``chunk_size + block_size / chunk_size`` vectorised steps per block instead of ``block_size``). Backward
     recomputes each block from its inputs and the state entering it, so memory is that of one block plus the
-    ``(B, T, H)`` inputs, not O(B H N T). The defaults were the fastest fwd+bwd at B4 H64 N16 T4096 on a
-    2-core CPU (block 256: ~15 % slower; 2048: slower again and 3x the memory).
+    ``(B, T, H)`` inputs, not O(B H N T). Smaller blocks pay more per-block overhead, larger ones more memory
+    (``benchmarks/bench_ssm.py`` times the choice).
     """
     _check(u, dt, A, B, C)
     if chunk_size < 1 or block_size < 1:
@@ -363,3 +375,37 @@ def s4d_fft_conv(u, dt, A, B, C, D=None):
     if D is not None:
         y = y + u * D
     return y, None
+
+
+def s4d(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *, chunk_size=32, block_size=512,
+        path="auto"):  # fmt: skip
+    """S4D over a sequence through the path ``biodyn.ops._backend`` picks; same arguments and result as
+    :func:`s4d_reference` (u ``(B, T, H)``, dt ``(B, T, H)`` selective or ``(H,)`` constant, A/B/C ``(H, N)``
+    complex, D ``(H,)``, state ``(B, H, N)`` complex).
+
+    ``path``: ``"auto"`` (the FFT convolution for a constant dt from a zero state without a final state,
+    else ``"chunked"``), ``"reference"``, ``"chunked"`` or ``"fft"``. y comes back in u's dtype.
+    """
+    if u.ndim != 3:
+        raise ValueError(f"expected u (B, T, H); got {tuple(u.shape)}")
+    constant = dt.ndim == 1
+    fft_ok = constant and initial_state is None and not output_final_state
+    chosen = _backend.choose("s4d", path, u, None, default="fft" if fft_ok else "chunked")
+    if chosen == "fft" and not fft_ok:
+        raise ValueError(
+            "s4d: path='fft' needs a constant dt (H,), no initial_state and output_final_state=False"
+        )
+    _backend.note("s4d", chosen)
+    dtype = _backend.compute_dtype(u, dt, A, B, C, D)
+    u_, dt_, A, B, C, D, h0 = (_backend.cast(z, dtype) for z in (u, dt, A, B, C, D, initial_state))
+    with torch.autocast(u.device.type, enabled=False):
+        if chosen == "fft":
+            y, s = s4d_fft_conv(u_, dt_, A, B, C, D)
+        else:
+            if constant:
+                _check(u_, dt_, A, B, C, selective=False)
+                dt_ = dt_.expand(u_.shape)
+            fn = s4d_reference if chosen == "reference" else s4d_chunked
+            kw = {} if chosen == "reference" else {"chunk_size": chunk_size, "block_size": block_size}
+            y, s = fn(u_, dt_, A, B, C, D, h0, output_final_state, **kw)
+    return y.to(u.dtype), s

@@ -19,6 +19,8 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from biodyn.ops import _backend
+
 
 def _expand_groups(bc: torch.Tensor, h: int) -> torch.Tensor:
     """``(B, T, G, N) -> (B, T, H, N)``: head ``i`` uses group ``i // (H / G)``."""
@@ -58,7 +60,21 @@ def ssd_reference(x, dt, A, B, C, D=None, initial_state=None, output_final_state
 
 
 def ssd_step(x, dt, A, B, C, D=None, state=None):
-    """One token: x ``(B, H, P)``, dt ``(B, H)``, B/C ``(B, G, N)``; returns ``(y (B, H, P), state)``."""
+    """One token (arguments in the order of :func:`ssd_reference`): x ``(B, H, P)``, dt ``(B, H)``, A ``(H,)``,
+    B/C ``(B, G, N)``, D ``(H,)``, state ``(B, H, P, N)`` or None (zeros); returns ``(y (B, H, P), state)``
+    with y in x's dtype and the state in the compute dtype."""
+    if x.ndim != 3 or dt.shape != x.shape[:2] or A.shape != x.shape[1:2]:
+        raise ValueError(
+            f"expected x (B, H, P), dt (B, H), A (H,); got {tuple(x.shape)}, {tuple(dt.shape)}, {tuple(A.shape)}"
+        )
+    if B.ndim != 3 or B.shape != C.shape or B.shape[0] != x.shape[0] or x.shape[1] % B.shape[1]:
+        raise ValueError(f"expected B and C (B, G, N) equal with G dividing H={x.shape[1]}; "
+                         f"got {tuple(B.shape)}, {tuple(C.shape)}")  # fmt: skip
+    want = (*x.shape, B.shape[-1])
+    if state is not None and tuple(state.shape) != want:
+        raise ValueError(f"state must be (B, H, P, N) = {want}; got {tuple(state.shape)}")
+    dtype, out_dtype = _backend.compute_dtype(x, dt, A, B, C, D), x.dtype
+    x, dt, A, B, C, D, state = (_backend.cast(z, dtype) for z in (x, dt, A, B, C, D, state))
     h = x.shape[1]
     b_t = B.repeat_interleave(h // B.shape[1], dim=1)
     c_t = C.repeat_interleave(h // C.shape[1], dim=1)
@@ -68,7 +84,7 @@ def ssd_step(x, dt, A, B, C, D=None, state=None):
     y = torch.einsum("bhpn,bhn->bhp", s, c_t)
     if D is not None:
         y = y + x * D[:, None]
-    return y, s
+    return y.to(out_dtype), s
 
 
 BLOCK_TOKENS = 1024  # tokens whose chunk-local matrices are formed at once
@@ -139,11 +155,10 @@ def _chunks_block(x, dt, bm, cm, a, s, chunk, causal):
 
 
 class _Recomputed(torch.autograd.Function):
-    """``fn(*inputs)`` without keeping its graph: backward runs it again from the saved inputs. Whole-sequence
-    graphs kept ~2.3 GiB alive at T = 16384 (B4 H8 P64 N64), and first-touching that much fresh memory made
-    T = 16384 cost 5-6x T = 4096 on CPU; recomputing a block costs less than it saves. Not
-    ``torch.utils.checkpoint`` (as ``ops.fractional_delay`` uses): the reentrant form breaks
-    ``torch.autograd.grad`` and the non-reentrant one peaked at 2.1 GiB here against 1.2 GiB, same time."""
+    """``fn(*inputs)`` without keeping its graph: backward runs it again from the saved inputs. A whole-sequence
+    graph grows with T and first-touching that much fresh memory dominated long sequences; recomputing a block
+    costs less than it saves. Not ``torch.utils.checkpoint`` (as ``ops.fractional_delay`` uses): the reentrant
+    form breaks ``torch.autograd.grad`` and the non-reentrant one keeps a higher peak for the same time."""
 
     @staticmethod
     def forward(ctx, fn, *inputs):
@@ -166,3 +181,33 @@ class _Recomputed(torch.autograd.Function):
                 torch.autograd.grad([o for o, _ in pairs], wanted, [gr for _, gr in pairs], allow_unused=True)
             )
         return (None, *(next(got) if x.requires_grad else None for x in inputs))
+
+
+def ssd(x, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *, chunk_size=64, path="auto"):
+    """SSD over a sequence through the path ``biodyn.ops._backend`` picks; same arguments and result as
+    :func:`ssd_reference` (x ``(B, T, H, P)``, dt ``(B, T, H)`` positive, A ``(H,)``, B/C ``(B, T, G, N)``,
+    D ``(H,)``, state ``(B, H, P, N)``).
+
+    ``path``: ``"auto"`` (mamba-ssm's ``mamba_chunk_scan_combined`` for CUDA inputs when it loads and
+    ``BIODYN_BACKEND=auto``, else ``"chunked"``), ``"reference"``, ``"chunked"`` or ``"mamba_ssm"``.
+    y comes back in x's dtype.
+    """
+    _check(x, dt, A, B, C)
+    want = (x.shape[0], x.shape[2], x.shape[3], B.shape[-1])
+    if initial_state is not None and tuple(initial_state.shape) != want:
+        raise ValueError(f"initial_state must be (B, H, P, N) = {want}; got {tuple(initial_state.shape)}")
+    chosen = _backend.choose("ssd", path, x, "mamba_ssm")
+    _backend.note("ssd", chosen)
+    if chosen == "mamba_ssm":
+        out = _backend.mamba_chunk_scan_combined()(
+            x.contiguous(), dt.contiguous(), A, B.contiguous(), C.contiguous(), chunk_size, D=D,
+            initial_states=initial_state, return_final_states=output_final_state)  # fmt: skip
+        return (out[0], out[1]) if output_final_state else (out, None)
+    dtype = _backend.compute_dtype(x, dt, A, B, C, D)
+    args = [_backend.cast(z, dtype) for z in (x, dt, A, B, C, D, initial_state)]
+    with torch.autocast(x.device.type, enabled=False):
+        if chosen == "reference":
+            y, s = ssd_reference(*args, output_final_state)
+        else:
+            y, s = ssd_chunked(*args, output_final_state, chunk_size=chunk_size)
+    return y.to(x.dtype), s

@@ -26,10 +26,10 @@ class PreprocessConfig:
         return asdict(self)
 
 
-# Spec 001 (Brain-Go-Brr): 0.5-120 Hz, 60 Hz notch, 256 Hz, z-score, clip +-10 sigma.
+# Brain-Go-Brr: 0.5-120 Hz, 60 Hz notch, 256 Hz, z-score, clip +-10 sigma.
 SEIZURE_EEG = PreprocessConfig(
     fs=256.0, l_freq=0.5, h_freq=120.0, notch_freq=60.0, zscore=True, clip_sigma=10.0
 )
-# Spec 000 (CLD-Trans): EEG 160 Hz 0.5-40 Hz; ECG 500 Hz 0.05-150 Hz; z-score per channel.
+# CLD-Trans: EEG 160 Hz 0.5-40 Hz; ECG 500 Hz 0.05-150 Hz; z-score per channel.
 CLDTRANS_EEG = PreprocessConfig(fs=160.0, l_freq=0.5, h_freq=40.0, zscore=True)
 CLDTRANS_ECG = PreprocessConfig(fs=500.0, l_freq=0.05, h_freq=150.0, zscore=True)

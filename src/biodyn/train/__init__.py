@@ -1,12 +1,6 @@
 """Training harness: one Trainer for every model, checkpoints, few-shot protocol."""
 
-from biodyn.train.checkpoint import (
-    CheckpointError,
-    export_model,
-    load_checkpoint,
-    load_exported,
-    save_checkpoint,
-)
+from biodyn.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
 from biodyn.train.data import ResumableBatchSampler, TensorDictDataset
 from biodyn.train.nan_guard import NonFiniteError
@@ -16,6 +10,6 @@ from biodyn.train.trainer import Trainer
 
 __all__ = [
     "CheckpointError", "DataConfig", "ExperimentConfig", "FewShotConfig", "ModelConfig", "NonFiniteError",
-    "ResumableBatchSampler", "TensorDictDataset", "TrainConfig", "Trainer", "export_model", "get_task",
-    "load_checkpoint", "load_exported", "lr_at", "param_groups", "save_checkpoint",
+    "ResumableBatchSampler", "TensorDictDataset", "TrainConfig", "Trainer", "get_task",
+    "load_checkpoint", "lr_at", "param_groups", "save_checkpoint",
 ]  # fmt: skip

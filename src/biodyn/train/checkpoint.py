@@ -24,35 +24,15 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from biodyn.errors import BiodynError
+from biodyn.errors import CheckpointError
+from biodyn.models._pretrained import load_weights, save_weights
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(BiodynError, ValueError):
-    """A checkpoint that does not fit: another model, a newer format, missing files."""
+__all__ = ["CheckpointError", "load_checkpoint", "read_state", "resolve_checkpoint", "save_checkpoint"]
 
 
 def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in sd.items()}
-
-
-def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
-    save_file(_tensors(model.state_dict()), str(path))
-
-
-def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str = "") -> None:
-    """Load ``model.safetensors`` into ``model``; a key/shape mismatch is a :class:`CheckpointError`."""
-    sd = load_file(str(path))
-    own = model.state_dict()
-    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    bad = [k for k in own if k in sd and tuple(own[k].shape) != tuple(sd[k].shape)]
-    if missing or extra or bad:
-        raise CheckpointError(
-            f"{where or path}: weights do not fit this model (missing {missing[:5]}, unexpected {extra[:5]}, "
-            f"shape mismatch {bad[:5]}); was it saved from another model?"
-        )
-    model.load_state_dict(sd)
 
 
 def _opt_split(opt_sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -177,32 +157,3 @@ def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_n
         npst = st["rng"]["numpy"]
         np.random.set_state((npst[0], np.asarray(npst[1], dtype=np.uint32), npst[2], npst[3], npst[4]))  # noqa: NPY002
     return st
-
-
-def export_model(model, folder: str | os.PathLike, *, name: str, config: dict[str, Any]) -> Path:
-    """Export weights as ``model.safetensors`` + ``config.json`` (``{"name", "config", "format_version"}``)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    from biodyn.utils import atomic_path, atomic_write_json
-
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_weights(model, tmp)
-    atomic_write_json(
-        folder / "config.json", {"format_version": FORMAT_VERSION, "name": name, "config": config}
-    )
-    return folder
-
-
-def load_exported(folder: str | os.PathLike):
-    """Rebuild a model from :func:`export_model`'s folder (no unpickling)."""
-    from biodyn.models import create_model
-
-    folder = Path(folder)
-    cfg = json.loads((folder / "config.json").read_text())
-    if cfg.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{folder}: export format {cfg.get('format_version')} is newer than {FORMAT_VERSION}"
-        )
-    model = create_model(cfg["name"], **cfg["config"])
-    load_weights(model, folder / "model.safetensors", where=str(folder))
-    return model

@@ -9,7 +9,9 @@ from typing import Any
 @dataclass
 class TrainConfig:
     out_dir: str = "runs/default"
-    task: str = "multilabel"  # multiclass | multilabel | per_sample
+    task: str = "multilabel"  # multiclass | multilabel (clip models) | per_sample (per-sample models)
+    # weight of each term of a model's forward_loss (name -> weight; a term not named here weighs 1)
+    loss_weights: dict[str, float] = field(default_factory=dict)
     seed: int = 42
     batch_size: int = 32  # per rank, per micro-batch
     accum_steps: int = 1

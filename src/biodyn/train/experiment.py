@@ -66,8 +66,9 @@ def build_data(exp) -> dict[str, Any]:
     """Build (or reuse) the window cache of ``exp.data`` and open its splits."""
     from biodyn.cache import WindowDataset, build_cache
     from biodyn.cache.dataset import read_manifest
+    from biodyn.data_root import data_root
     from biodyn.datasets import get_corpus
-    from biodyn.utils import data_root, stable_hash
+    from biodyn.provenance import stable_hash
 
     d = exp.data
     root = d.root
@@ -128,24 +129,33 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     from omegaconf import OmegaConf
     from torch.utils.data import Subset
 
-    from biodyn.models import create_model
+    from biodyn.atomic import atomic_write_json, atomic_write_text
+    from biodyn.models import check_overrides, create_model
+    from biodyn.provenance import git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint
+    from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
-    from biodyn.utils import atomic_write_json, atomic_write_text, git_commit, seed_everything, versions
 
     if seed is not None:
         exp.train.seed = seed
+    check_overrides(exp.model.name, dict(exp.model.params))  # a typo fails before the data step
     seed_everything(exp.train.seed)
     data = data or build_data(exp)
     train_ds = data["train"]
     idx = fewshot_indices(train_ds.labels, train_ds.subjects, exp.fewshot.budget, exp.train.seed)
     sub = Subset(train_ds, idx.tolist()) if len(idx) < len(train_ds) else train_ds
     lab = np.asarray(train_ds.labels)
-    n_outputs = exp.data.n_outputs or (lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1)
+    if exp.data.n_outputs:
+        n_outputs = exp.data.n_outputs
+    elif exp.train.task == "per_sample":
+        n_outputs = 1  # one logit per sample against the (T,) mask
+    else:
+        n_outputs = lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1
     x0 = train_ds[0]["x"]
     mcfg = {"n_chans": int(x0.shape[0]), "n_outputs": int(n_outputs), "n_times": int(x0.shape[-1]),
             "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
     model = create_model(exp.model.name, **mcfg)
+    mcfg = model.init_config()  # every field, as the model holds it: what rebuilds it
     params = None
     from biodyn.errors import check_option
 
@@ -210,7 +220,7 @@ def run_fewshot(
     ``<results_dir>/<experiment>/<model>/<task>/<budget>/seed<k>.json``."""
     import copy
 
-    from biodyn.utils import atomic_write_json
+    from biodyn.atomic import atomic_write_json
 
     base = Path(results_dir or exp.results_dir)
     data = build_data(exp)

@@ -119,8 +119,8 @@ def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
 def excerpt_data(folder: str | os.PathLike, fs_out: float | None = None) -> dict[str, Any]:
     """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels)."""
     from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.provenance import stable_hash
     from biodyn.signal import PreprocessConfig, preprocess
-    from biodyn.utils import stable_hash
 
     folder = Path(folder)
     xs, ys, subs, names = [], [], [], []
@@ -153,7 +153,7 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
     from biodyn.cache import CacheError, WindowDataset, build_cache
     from biodyn.cache.dataset import read_manifest
     from biodyn.datasets import get_corpus
-    from biodyn.utils import stable_hash
+    from biodyn.provenance import stable_hash
 
     corpus = get_corpus(dataset, root)
     cfg = replace(corpus.default_preprocess, **(preprocess or {}))
@@ -180,7 +180,7 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
 
 
 def load_dataset(dataset: str, grid: GridConfig) -> dict[str, Any]:
-    from biodyn.utils import data_root
+    from biodyn.data_root import data_root
 
     check_option("dataset", dataset, DATASETS)
     root = grid.roots.get(dataset)
@@ -205,10 +205,10 @@ def cell_path(
 
 def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
     """Run every missing cell of ``grid``; returns the paths of all its cells' JSON."""
+    from biodyn.atomic import atomic_write_json
     from biodyn.models import list_models
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
     from biodyn.train.experiment import run_experiment
-    from biodyn.utils import atomic_write_json
 
     for m in grid.models:
         if m not in list_models():

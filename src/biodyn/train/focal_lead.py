@@ -262,7 +262,7 @@ def train_detector(
     import torch
 
     from biodyn.models import create_model
-    from biodyn.utils import seed_everything
+    from biodyn.train.seed import seed_everything
 
     seed_everything(seed)
     model = create_model(name, n_chans=xs.shape[1], n_outputs=2, n_times=xs.shape[2], sfreq=fs, **params)
@@ -330,7 +330,8 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
                    progress: bool = True) -> list[Path]:  # fmt: skip
     """Run every method x seed; writes one JSON per (method, seed) and returns their paths. Finished
     (method, seed) files are skipped (resumable)."""
-    from biodyn.utils import atomic_write_json, git_commit, versions
+    from biodyn.atomic import atomic_write_json
+    from biodyn.provenance import git_commit, versions
 
     weights = dict(weights or {})
     if not windows:
@@ -432,7 +433,7 @@ def example_onsets(windows: list[IctalWindow], n_channels: int = 2) -> dict[tupl
 def write_onset_csv(
     path: str | os.PathLike, onsets: dict[tuple[str, int], list[str]], comment: str = ""
 ) -> None:
-    from biodyn.utils import atomic_write_text
+    from biodyn.atomic import atomic_write_text
 
     lines = [f"# {c}" for c in comment.splitlines()] + ["record,seizure_index,channels"]
     lines += [f"{r},{k},{';'.join(ch)}" for (r, k), ch in sorted(onsets.items())]

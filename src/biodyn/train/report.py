@@ -104,65 +104,13 @@ def latex_table(rows: list[dict], metric: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sel = [r for r in rows if r["metric"] == metric and r["n"] > 0]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for key in sorted({(r["experiment"], r["model"], r["task"]) for r in sel}):
-        pts = sorted(
-            (r["budget_frac"], r["mean"], r["ci95"])
-            for r in sel
-            if (r["experiment"], r["model"], r["task"]) == key
-        )
-        xs = [p[0] * 100 for p in pts]
-        ys = [p[1] for p in pts]
-        es = [0 if math.isnan(p[2]) else p[2] for p in pts]
-        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=f"{key[1]} ({key[2]})")
-    ax.set_xscale("log")
-    ax.set_xlabel("label budget (%)")
-    ax.set_ylabel(metric)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_training_curves(results_dir: Path, path: Path) -> bool:
-    """Train loss vs step of every run's ``log.jsonl`` under ``results_dir``; False when there is none."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    logs = sorted(results_dir.rglob("log.jsonl"))
-    if not logs:
-        return False
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for f in logs:
-        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        tr = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train"]
-        if tr:
-            ax.plot(*zip(*tr, strict=True), lw=0.8, label=str(f.parent.relative_to(results_dir)))
-    ax.set_xlabel("step")
-    ax.set_ylabel("train loss")
-    if len(logs) <= 10:
-        ax.legend(fontsize=5)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return True
-
-
 def make_report(
     results_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, seeds=None
 ) -> dict[str, Any]:
     """Write ``report.md``, ``tables.tex``, ``summary.json`` and PNGs into ``out_dir`` (default
     ``<results_dir>/report``); returns the paths and rows."""
-    from biodyn.utils import atomic_write_json, atomic_write_text
+    from biodyn.atomic import atomic_write_json, atomic_write_text
+    from biodyn.train.plot import plot_budget_curves, plot_training_curves
 
     root = Path(results_dir)
     rows = collect(root, seeds)

@@ -13,12 +13,14 @@ TASKS = ("multiclass", "multilabel", "per_sample")
 
 class Task:
     name = "task"
+    output = "clip"  # the model output kind the task scores (BiodynModel.output)
+    target_key = "y"  # the batch entry holding the target
 
     def loss(self, logits: torch.Tensor, batch: dict) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def target(self, batch: dict) -> torch.Tensor:
-        return batch["y"]
+        return batch[self.target_key]
 
     def probs(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits.float())
@@ -89,12 +91,12 @@ class MultiLabel(Task):
 
 
 class PerSample(Task):
-    """Per-sample BCE: logits ``(B, T)`` (or ``(B, 1, T)``) against ``batch["mask"]`` ``(B, T)``."""
+    """Per-sample BCE: logits ``(B, T)`` or ``(B, 1, T)`` against ``batch["mask"]`` ``(B, T)``, or
+    ``(B, K, T)`` against a multi-hot mask ``(B, K, T)``."""
 
     name = "per_sample"
-
-    def target(self, batch):
-        return batch["mask"]
+    output = "per_sample"
+    target_key = "mask"
 
     def loss(self, logits, batch):
         y = batch["mask"].float()

@@ -29,6 +29,36 @@ def _to(batch: dict, device) -> dict:
     return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
 
 
+class Objective(nn.Module):
+    """The named loss terms of one batch: the model's ``forward_loss(batch)`` when it has one, else
+    ``{"task": task.loss(model(batch["x"]), batch)}``. A module so that DDP wraps the whole objective."""
+
+    def __init__(self, model: nn.Module, task):
+        super().__init__()
+        self.model, self.task = model, task
+        self.custom = callable(getattr(model, "forward_loss", None))
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        if self.custom:
+            terms = self.model.forward_loss(batch)
+            if not isinstance(terms, dict) or not terms:
+                raise TypeError(f"{type(self.model).__name__}.forward_loss must return a non-empty dict of "
+                                f"named scalar losses, got {type(terms).__name__}")  # fmt: skip
+            return terms
+        return {"task": self.task.loss(self.model(batch["x"]), batch)}
+
+
+def check_task_fits(model: nn.Module, task, name: str | None = None) -> None:
+    """``train.task`` scores the output kind the model declares (``clip`` or ``per_sample``)."""
+    output = getattr(model, "output", None)
+    if output is not None and output != task.output:
+        fits = "per_sample" if output == "per_sample" else "multiclass or multilabel"
+        raise ConfigError(
+            f"train.task={task.name!r} scores {task.output} outputs but model {name or type(model).__name__!r} "
+            f"outputs {output!r}; use train.task={fits}"
+        )
+
+
 class Trainer:
     """AdamW + warmup/cosine, clipping, accumulation, bf16 autocast on CUDA, eval/early stopping,
     checkpoints (``last``/``best``) with exact resume, tensorboard + JSONL logs, DDP when
@@ -38,7 +68,8 @@ class Trainer:
         model: a module mapping ``x`` ``(B, C, T)`` to logits.
         train_ds / val_ds: datasets whose items are dicts (``x``, ``y``, optional ``mask``, ``meta``).
         cfg: :class:`TrainConfig`.
-        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused).
+        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused);
+            default: what a model built by ``create_model`` says (``model_name``, ``init_config()``).
     """
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
@@ -48,6 +79,7 @@ class Trainer:
         check_option("train.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
         check_option("train.precision", cfg.precision, ("auto", "fp32", "bf16"))
         self.task = get_task(cfg.task)
+        check_task_fits(model, self.task, model_name)
         self.distributed = dist.is_available() and dist.is_initialized()
         self.rank = dist.get_rank() if self.distributed else 0
         self.world = dist.get_world_size() if self.distributed else 1
@@ -58,19 +90,23 @@ class Trainer:
         else:
             self.device = torch.device(cfg.device)
         self.model = model.to(self.device)
-        self.model_name, self.model_config = model_name, model_config or {}
+        self.objective = Objective(self.model, self.task)
+        # a model built by create_model knows its name and the arguments that rebuild it
+        self.model_name = model_name or getattr(model, "model_name", None)
+        init_config = getattr(model, "init_config", None)
+        self.model_config = model_config or (init_config() if callable(init_config) else {})
         self.train_ds, self.val_ds = train_ds, val_ds
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
         params = parameters if parameters is not None else self.model
         groups = param_groups(params, cfg.weight_decay) if isinstance(params, nn.Module) else params
         self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
-        self.ddp_model = self.model
+        self.ddp_objective = self.objective
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp_model = DistributedDataParallel(self.model, device_ids=ids)
+            self.ddp_objective = DistributedDataParallel(self.objective, device_ids=ids)
         check_option("train.sampler", cfg.sampler, ("uniform", "balanced"))
         if cfg.sampler == "balanced":
             from biodyn.cache import BalancedSampler
@@ -160,39 +196,70 @@ class Trainer:
             self._writer.close()
             self._writer = None
 
+    # ----------------------------------------------------------------------------------- loss
+    def combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``sum(train.loss_weights.get(name, 1) * term)``; a weight naming no term is a ConfigError."""
+        weights = self.cfg.loss_weights or {}
+        unknown = set(weights) - set(terms)
+        if unknown:
+            raise ConfigError(
+                f"train.loss_weights names {sorted(unknown)}, which the model does not return; "
+                f"its loss terms: {sorted(terms)}"
+            )
+        return sum(float(weights.get(k, 1.0)) * v.float() for k, v in terms.items())
+
     # ----------------------------------------------------------------------------------- eval
     @torch.no_grad()
     def evaluate(self, ds: Dataset | None = None, prefix: str = "val") -> dict[str, float]:
-        """Mean loss and the task's metrics over ``ds``. Under DDP each rank scores every ``world``-th example
-        and the parts are gathered in the original order, so every rank returns the single-process result."""
+        """Mean loss (and, for a model with ``forward_loss``, each term as ``loss_<name>``) and the task's
+        metrics over ``ds``. A model with ``forward_loss`` is scored on ``model(x)`` when the batches hold
+        the task's target. Under DDP each rank scores every ``world``-th example and the parts are gathered
+        in the original order, so every rank returns the single-process result."""
         ds = ds if ds is not None else self.val_ds
         was = self.model.training
         self.model.eval()
-        losses, ns, probs, targets = [], [], [], []
+        sums: dict[str, float] = {}
+        probs, targets = [], []
+        count = 0
         n_total = len(ds)
         if self.distributed:
             ds = Subset(ds, range(self.rank, n_total, self.world))
         for batch in eval_batches(ds, self.cfg.batch_size):
             batch = _to(batch, self.device)
+            n = len(batch["x"])
+            scored = self.task.target_key in batch
             with self._autocast():
-                logits = self.model(batch["x"])
-            losses.append(float(self.task.loss(logits, batch)))
-            ns.append(len(batch["x"]))
-            probs.append(self.task.probs(logits).cpu().numpy())
-            targets.append(self.task.target(batch).float().cpu().numpy())
+                if self.objective.custom:
+                    terms = self.objective(batch)
+                    logits = self.model(batch["x"]) if scored else None
+                else:
+                    logits = self.model(batch["x"])
+                    terms = {"task": self.task.loss(logits, batch)}
+                total = self.combine(terms)
+            named = {
+                "loss": total,
+                **({f"loss_{k}": v for k, v in terms.items()} if self.objective.custom else {}),
+            }
+            for k, v in named.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * n
+            count += n
+            if logits is not None:
+                probs.append(self.task.probs(logits).cpu().numpy())
+                targets.append(self.task.target(batch).float().cpu().numpy())
         self.model.train(was)
-        loss_sum, count = float(np.dot(losses, ns)), int(sum(ns))
-        probs, targets = np.concatenate(probs), np.concatenate(targets)
         if self.distributed:
             parts = [None] * self.world
-            dist.all_gather_object(parts, (loss_sum, count, probs, targets))
-            loss_sum, count = sum(p[0] for p in parts), sum(p[1] for p in parts)
-            probs = np.empty((n_total, *parts[0][2].shape[1:]), parts[0][2].dtype)
-            targets = np.empty((n_total, *parts[0][3].shape[1:]), parts[0][3].dtype)
-            for r, part in enumerate(parts):  # rank r scored examples r, r + world, ...
-                probs[r :: self.world], targets[r :: self.world] = part[2], part[3]
-        out = {"loss": loss_sum / max(count, 1)}
-        out.update(self.task.metrics(probs, targets))
+            dist.all_gather_object(parts, (sums, count, probs, targets))
+            sums = {k: sum(p[0][k] for p in parts) for k in sums}
+            count = sum(p[1] for p in parts)
+            if probs:
+                probs = _interleave([np.concatenate(p[2]) for p in parts], n_total)
+                targets = _interleave([np.concatenate(p[3]) for p in parts], n_total)
+        elif probs:
+            probs, targets = np.concatenate(probs), np.concatenate(targets)
+        out = {k: v / max(count, 1) for k, v in sums.items()}
+        if len(probs):
+            out.update(self.task.metrics(probs, targets))
         return {f"{prefix}_{k}": v for k, v in out.items()}
 
     def _autocast(self):
@@ -231,22 +298,27 @@ class Trainer:
                 for g in self.optimizer.param_groups:
                     g["lr"] = lr
                 total = 0.0
+                term_sums: dict[str, torch.Tensor] = {}
                 for micro in range(cfg.accum_steps):
                     batch = _to(next(loader), self.device)
                     self.data_position += 1
                     sync = micro == cfg.accum_steps - 1 or not self.distributed
-                    ctx = contextlib.nullcontext() if sync else self.ddp_model.no_sync()
+                    ctx = contextlib.nullcontext() if sync else self.ddp_objective.no_sync()
                     with ctx:
                         with self._autocast():
-                            logits = self.ddp_model(batch["x"])
-                        loss = self.task.loss(logits, batch)
+                            terms = self.ddp_objective(batch)
+                        loss = self.combine(terms)
                         if not torch.isfinite(loss):
+                            bad = {k: float(v.detach()) for k, v in terms.items()}
                             raise NonFiniteError(
-                                f"non-finite loss ({float(loss.detach())}) at step {self.step}; "
+                                f"non-finite loss ({float(loss.detach())}; terms {bad}) at step {self.step}; "
                                 "rerun with BIODYN_NAN_DEBUG=1 to find the first non-finite module"
                             )
                         (loss / cfg.accum_steps).backward()
                     total += float(loss.detach()) / cfg.accum_steps
+                    if self.objective.custom:
+                        for k, v in terms.items():
+                            term_sums[k] = term_sums.get(k, 0.0) + v.detach().float() / cfg.accum_steps
                     seen += len(batch["x"]) * self.world
                 gnorm = float("nan")
                 if cfg.grad_clip > 0:
@@ -259,8 +331,9 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{total:.4f}", samples_s=f"{rate:.0f}")
                 if self.step % cfg.log_every == 0 or self.step == end:
-                    self._emit({"kind": "train", "step": self.step, "loss": total, "lr": lr, "grad_norm": gnorm,
-                                "samples_per_s": rate})  # fmt: skip
+                    self._emit({"kind": "train", "step": self.step, "loss": total,
+                                **{f"loss_{k}": float(v) for k, v in term_sums.items()}, "lr": lr,
+                                "grad_norm": gnorm, "samples_per_s": rate})  # fmt: skip
                 stop = False
                 if self.val_ds is not None and cfg.eval_every > 0 and self.step % cfg.eval_every == 0:
                     metrics = self.evaluate()
@@ -288,3 +361,11 @@ class Trainer:
                 bar.close()
             self._close_logs()
         return {"step": self.step, "stopped": stopped, "best": self.best, "metric": cfg.early_stop_metric}
+
+
+def _interleave(parts: list[np.ndarray], n_total: int) -> np.ndarray:
+    """Rank ``r`` scored examples ``r, r + world, ...``: put them back in order."""
+    out = np.empty((n_total, *parts[0].shape[1:]), parts[0].dtype)
+    for r, part in enumerate(parts):
+        out[r :: len(parts)] = part
+    return out

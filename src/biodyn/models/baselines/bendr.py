@@ -19,7 +19,7 @@ it from its initialisation, said so in its results).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -42,16 +42,22 @@ class BENDRConfig:
     position_groups: int = 16
 
 
+_SMALL = {"encoder_h": 16, "layers": 1, "heads": 2, "ff_dim": 32, "position_groups": 4, "layer_drop": 0.0}
+
+
+@register_model("bendr", config=BENDRConfig, test_config=_SMALL)
 class BENDR(BiodynModel):
-    """BENDR encoder + contextualiser, summary token -> Linear head. ``(B, C, T)`` -> ``(B, n_outputs)``."""
+    """BENDR encoder + contextualiser, summary token -> Linear head.
+
+    Shapes: ``x`` ``(B, C, T)`` -> features ``(B, encoder_h)`` (the summary token) -> ``(B, n_outputs)``.
+    """
 
     output = "clip"
 
-    def __init__(
-        self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: BENDRConfig | None = None
-    ):
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = c = cfg or BENDRConfig()
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
+                 cfg: BENDRConfig | None = None):  # fmt: skip
+        c = cfg or BENDRConfig()
+        super().__init__(n_chans, n_outputs, n_times, sfreq, c)
         h = c.encoder_h
         if h % 2 or h % c.position_groups:
             raise ValueError(
@@ -95,13 +101,3 @@ class BENDR(BiodynModel):
                 continue
             z = layer(z)
         return self.output_proj(z[:, 0])
-
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
-
-
-@register_model("bendr")
-def bendr(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> BENDR:
-    if "enc_widths" in cfg:
-        cfg["enc_widths"] = tuple(cfg["enc_widths"])
-    return BENDR(n_chans, n_outputs, n_times, sfreq, BENDRConfig(**cfg))

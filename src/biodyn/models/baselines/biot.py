@@ -12,7 +12,7 @@ depth 4, 1 s frames at 200 Hz) the encoder has about 3.2M parameters (tests stat
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -43,24 +43,28 @@ def sinusoidal_positions(n: int, dim: int) -> torch.Tensor:
     return pe
 
 
+@register_model("biot", config=BIOTConfig, test_config={"emb_size": 16, "heads": 2, "depth": 1})
 class BIOT(BiodynModel):
-    """BIOT encoder + ELU/Linear head. ``(B, C, T)`` -> ``(B, n_outputs)``."""
+    """BIOT encoder + ELU/Linear head.
+
+    Shapes: ``x`` ``(B, C, T)`` -> features ``(B, emb_size, C * frames)`` -> logits ``(B, n_outputs)``
+    (the head averages over tokens).
+    """
 
     output = "clip"
 
-    def __init__(
-        self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: BIOTConfig | None = None
-    ):
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = c = cfg or BIOTConfig()
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
+                 cfg: BIOTConfig | None = None):  # fmt: skip
+        c = cfg or BIOTConfig()
+        super().__init__(n_chans, n_outputs, n_times, sfreq, c)
         if n_chans > c.max_channels:
             raise ValueError(f"n_chans={n_chans} exceeds BIOTConfig.max_channels={c.max_channels}")
         self.n_fft = max(4, round(c.n_fft_s * sfreq))
         self.hop = max(1, round(c.hop_s * sfreq))
-        if n_times < self.n_fft:
+        if n_times is not None and n_times < self.n_fft:
             raise ValueError(f"n_times={n_times} is shorter than one STFT frame ({self.n_fft} samples)")
         n_freq = self.n_fft // 2 + 1
-        self.n_frames = 1 + (n_times - self.n_fft) // self.hop
+        self.n_frames = 1 + ((n_times or self.n_fft) - self.n_fft) // self.hop
         self.patch = nn.Linear(n_freq, c.emb_size)
         self.channel_emb = nn.Embedding(c.max_channels, c.emb_size)
         self.register_buffer("pos", sinusoidal_positions(self.n_frames, c.emb_size), persistent=False)
@@ -71,28 +75,16 @@ class BIOT(BiodynModel):
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C, T)`` -> STFT magnitude tokens ``(B, C, F_frames, n_freq)`` (frames of the first ``n_times``)."""
-        frames = x.float().unfold(-1, self.n_fft, self.hop)  # (B, C, frames, n_fft)
-        return torch.fft.rfft(frames * self.window, dim=-1).abs()
+        x = x if x.dtype in (torch.float32, torch.float64) else x.float()  # rfft wants full precision
+        frames = x.unfold(-1, self.n_fft, self.hop)  # (B, C, frames, n_fft)
+        return torch.fft.rfft(frames * self.window.to(x.dtype), dim=-1).abs().to(self.patch.weight.dtype)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> ``(B, emb_size)``."""
+        """``(B, C, T)`` -> token features ``(B, emb_size, C * frames)``."""
         b, ch, _ = x.shape
         tok = self.patch(self.tokens(x))  # (B, C, N_f, E)
         n_f = tok.shape[2]
         pos = self.pos[:n_f] if n_f <= self.pos.shape[0] else sinusoidal_positions(n_f, tok.shape[-1]).to(tok)
         tok = tok + self.channel_emb.weight[:ch][None, :, None] + pos[None, None]
         h = self.transformer(self.drop(tok.reshape(b, ch * n_f, -1)))  # (B, C N_f, E)
-        return h.mean(dim=1)
-
-    def reset_head(self, n_outputs: int) -> None:
-        old = self.head[-1]
-        self.head[-1] = nn.Linear(old.in_features, int(n_outputs)).to(old.weight)
-        self.n_outputs = int(n_outputs)
-
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
-
-
-@register_model("biot")
-def biot(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> BIOT:
-    return BIOT(n_chans, n_outputs, n_times, sfreq, BIOTConfig(**cfg))
+        return h.transpose(1, 2)

@@ -18,7 +18,7 @@ The spectral features need no gradient (as in the paper, they are computed befor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -84,17 +84,22 @@ def spatial_weights(channels) -> np.ndarray:
     return inv / max(inv.max(), 1e-12)
 
 
+@register_model("eeg_gcnn", config=EEGGCNNConfig, test_config={"gcn_hidden": (8,), "fc_hidden": (8,)})
 class EEGGCNN(BiodynModel):
-    """EEG-GCNN: ``(B, C, T)`` -> ``(B, n_outputs)``."""
+    """EEG-GCNN.
+
+    Shapes: ``x`` ``(B, C, T)`` -> node features ``(B, C, n_bands)`` and edge weights ``(B, C, C)`` ->
+    features ``(B, fc_hidden[-1])`` -> logits ``(B, n_outputs)``.
+    """
 
     output = "clip"
 
-    def __init__(
-        self, n_chans: int, n_outputs: int, n_times: int, sfreq: float, cfg: EEGGCNNConfig | None = None
-    ):
-        super().__init__(n_chans, n_outputs, n_times, sfreq)
-        self.cfg = c = cfg or EEGGCNNConfig()
-        self.nperseg = min(n_times, max(8, round(c.segment_s * sfreq)))
+    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
+                 cfg: EEGGCNNConfig | None = None):  # fmt: skip
+        c = cfg or EEGGCNNConfig()
+        super().__init__(n_chans, n_outputs, n_times, sfreq, c)
+        seg = max(8, round(c.segment_s * sfreq))
+        self.nperseg = min(n_times, seg) if n_times else seg
         n_bands = sum(1 for lo, _ in BANDS_HZ if lo < sfreq / 2)
         if c.channels is not None:
             if len(c.channels) != n_chans:
@@ -121,8 +126,9 @@ class EEGGCNN(BiodynModel):
     def graph(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Node features ``(B, C, n_bands)`` and edge weights ``(B, C, C)`` of ``x`` ``(B, C, T)``."""
         with torch.no_grad():
-            feats = band_log_power(x, self.sfreq, self.nperseg).float()
-            coh = mean_coherence(x, self.sfreq, self.nperseg, (0.5, min(50.0, self.sfreq / 2))).float()
+            dtype = self.head.weight.dtype
+            feats = band_log_power(x, self.sfreq, self.nperseg).to(dtype)
+            coh = mean_coherence(x, self.sfreq, self.nperseg, (0.5, min(50.0, self.sfreq / 2))).to(dtype)
             eye = torch.eye(x.shape[1], device=x.device, dtype=torch.bool)
             adj = torch.where(eye, 0.0, 0.5 * (self.spatial.to(coh) + coh))
         return feats, adj
@@ -135,14 +141,3 @@ class EEGGCNN(BiodynModel):
         for conv, norm in zip(self.convs, self.norms):
             h = torch.relu(norm(conv(h, a).transpose(1, 2)).transpose(1, 2))  # (B, C, w)
         return self.fc(h.mean(dim=1))
-
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
-
-
-@register_model("eeg_gcnn")
-def eeg_gcnn(n_chans: int, n_outputs: int, n_times: int, sfreq: float, **cfg) -> EEGGCNN:
-    for k in ("channels", "gcn_hidden", "fc_hidden"):
-        if cfg.get(k) is not None:
-            cfg[k] = tuple(cfg[k])
-    return EEGGCNN(n_chans, n_outputs, n_times, sfreq, EEGGCNNConfig(**cfg))

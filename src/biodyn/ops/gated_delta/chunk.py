@@ -13,11 +13,11 @@ so ``U = U_v - W S0`` with ``U_v = L^-1 diag(b) V`` and ``W = L^-1 diag(b gamma)
 
 Everything except the chunk-to-chunk state hand-over is batched over a small block of chunks, read from and
 written to the ``(B, T, H, ·)`` tensors block by block; blocks run in turn, which keeps the working set in
-cache (one pass over T = 4096 at once was ~3x slower on CPU, and re-laying out whole tensors cost a page-fault
-storm). The backward pass is derived by hand (``_backward_block``): it keeps the inputs, the state entering
+cache and never re-lays out a whole tensor (a whole-sequence pass and full-size copies cost more in memory
+traffic than the batching saves; ``benchmarks/bench_ssm.py`` measures the kernel). The backward pass is derived by hand (``_backward_block``): it keeps the inputs, the state entering
 every chunk and ``L^-1``, recomputes the other chunk-local matrices block by block and runs the state gradient
-backwards over the chunks. Against autograd through the same chunk form: ~3x faster fwd+bwd at T=4096 on CPU,
-with a third of the memory.
+backwards over the chunks, which is both faster and lighter in memory than autograd through the same chunk
+form.
 
 Legend: B batch, N chunks, C chunk length, H heads, K key dim, V value dim.
 """
@@ -90,8 +90,7 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
     and ``L^-1`` (computed unless given), all ``(n, BH, C, C)``.
 
     ``outer``: the in-chunk decay range is small enough that ``Gamma_ij = exp(G_i - m) exp(m - G_j)`` (``m``
-    mid-chunk) neither overflows nor underflows, so 2C exponentials replace C^2 (the C^2 form was a quarter of
-    the forward time on CPU)."""
+    mid-chunk) neither overflows nor underflows, so 2C exponentials replace C^2."""
     c = gc.shape[-1]
     kt = kc.transpose(-1, -2)
     if outer:
@@ -113,8 +112,8 @@ def _unit_lower_inverse(a, out):
     """``(I + strict_tril(a))^-1`` into ``out`` ``(..., C, C)`` (the diagonal and upper part of ``a`` are not read).
 
     For even ``C >= 16`` by halves, ``[[A, 0], [B, D]]^-1 = [[A^-1, 0], [-D^-1 B A^-1, D^-1]]``: one batched solve
-    of the two half-size diagonal blocks and two small products (2.5x faster than one full solve into ``out`` at
-    C = 64 on CPU, which also copies its identity right-hand side to column-major)."""
+    of the two half-size diagonal blocks and two small products (cheaper than one full solve into ``out``, which
+    also copies its identity right-hand side to column-major)."""
     c = a.shape[-1]
     if c < 16 or c % 2:
         eye = torch.eye(c, dtype=a.dtype, device=a.device).expand_as(a)

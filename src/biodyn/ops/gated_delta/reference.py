@@ -54,7 +54,7 @@ def gated_delta_rule_reference(
     s = q.new_zeros(b * h, dk, dv) if initial_state is None else initial_state.reshape(b * h, dk, dv)
     a = g.exp().unbind(1)  # (B, H) per token
     outs = []
-    # unbind once: indexing x[:, i] inside the loop makes the backward pass quadratic in T (PERF_NOTES)
+    # unbind once: indexing x[:, i] inside the loop makes the backward pass quadratic in T
     for q_t, k_t, v_t, a_t, b_t in zip(q.unbind(1), k.unbind(1), v.unbind(1), a, beta.unbind(1)):
         a_t = a_t.reshape(b * h, 1, 1)
         k_t = k_t.reshape(b * h, dk, 1)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the benchmark scripts end to end
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_identifiability.py"
 
 

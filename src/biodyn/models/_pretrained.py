@@ -1,0 +1,98 @@
+"""Export without pickle: ``save_pretrained(model, folder)`` / ``from_pretrained(folder)``.
+
+A folder holds ``config.json`` (``{"format_version", "name", "config"}``: the registered name and the
+keyword arguments of ``create_model``) and ``model.safetensors`` (the state dict). Both are written
+atomically, the weights first, so a folder with a ``config.json`` is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from biodyn.errors import CheckpointError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Write ``model``'s state dict to ``path`` as safetensors (copied to CPU, contiguous)."""
+    sd = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(sd, str(path))
+
+
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str = "") -> None:
+    """Load a safetensors state dict into ``model``; a key or shape mismatch is a :class:`CheckpointError`."""
+    sd = load_file(str(path))
+    own = model.state_dict()
+    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    bad = [k for k in own if k in sd and tuple(own[k].shape) != tuple(sd[k].shape)]
+    if missing or extra or bad:
+        raise CheckpointError(
+            f"{where or path}: weights do not fit this model (missing {missing[:5]}, unexpected {extra[:5]}, "
+            f"shape mismatch {bad[:5]}); was it saved from another model?"
+        )
+    model.load_state_dict(sd)
+
+
+def save_pretrained(model, folder: str | os.PathLike) -> Path:
+    """Write ``model`` (built by ``create_model``) to ``folder``: ``config.json`` + ``model.safetensors``."""
+    from biodyn.atomic import atomic_path, atomic_write_json
+
+    name = getattr(model, "model_name", None)
+    if not name:
+        raise CheckpointError(
+            f"save_pretrained: {type(model).__name__} has no registered name (build it with create_model)"
+        )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / WEIGHTS_FILE) as tmp:
+        save_weights(model, tmp)
+    atomic_write_json(folder / CONFIG_FILE,
+                      {"format_version": FORMAT_VERSION, "name": name, "config": model.init_config()})  # fmt: skip
+    return folder
+
+
+def read_pretrained_config(folder: str | os.PathLike) -> dict:
+    """``config.json`` of a :func:`save_pretrained` folder, checked."""
+    f = Path(folder) / CONFIG_FILE
+    if not f.is_file():
+        raise CheckpointError(f"{folder}: not an exported model (no {CONFIG_FILE})")
+    try:
+        cfg = json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{f}: not valid JSON ({e})") from e
+    if (
+        not isinstance(cfg, dict)
+        or not isinstance(cfg.get("name"), str)
+        or not isinstance(cfg.get("config"), dict)
+    ):
+        raise CheckpointError(f'{f}: expected {{"name": str, "config": {{...}}}}')
+    ver = cfg.get("format_version", 0)
+    if not isinstance(ver, int) or ver > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{f}: export format {ver!r} is newer than this biodyn understands ({FORMAT_VERSION})"
+        )
+    return cfg
+
+
+def from_pretrained(folder: str | os.PathLike, *, device: str | torch.device | None = None):
+    """Rebuild the model saved by :func:`save_pretrained` in ``folder`` and load its weights (nothing is
+    unpickled). Returns it in eval mode."""
+    from biodyn.models._registry import create_model
+
+    cfg = read_pretrained_config(folder)
+    model = create_model(cfg["name"], **cfg["config"])
+    weights = Path(folder) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise CheckpointError(f"{folder}: {WEIGHTS_FILE} is missing")
+    load_weights(model, weights, where=str(folder))
+    if device is not None:
+        model.to(device)
+    return model.eval()
