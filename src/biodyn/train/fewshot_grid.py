@@ -176,6 +176,7 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
                 raise CacheError(f"{dataset}: no labelled window for the {k} subjects {subs}")
             out[k] = LabelledView(every, idx)
         out["subjects"] = part
+    out["channels"] = out["train"].ds.channels
     return out
 
 
@@ -193,6 +194,18 @@ def load_dataset(dataset: str, grid: GridConfig) -> dict[str, Any]:
         return excerpt_data(folder, pre.get("fs"))
     return corpus_data(dataset, root, Path(grid.cache_dir) / dataset, pre, grid.window_s.get(dataset),
                        grid.limit.get(dataset))  # fmt: skip
+
+
+def _on_scalp(channels) -> bool:
+    if not channels:
+        return False
+    from biodyn.montage import positions
+
+    try:
+        positions(list(channels))
+    except Exception:  # ECG leads, unknown names: EEG-GCNN then weights edges by coherence alone
+        return False
+    return True
 
 
 def cell_path(
@@ -242,8 +255,8 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
         for model, mode, budget, seed in todo:
             path = cell_path(results, grid, model, dataset, mode, budget, seed)
             params = dict(grid.model_params.get(model, {}))
-            if model == "eeg_gcnn" and "channels" not in params and data.get("channels"):
-                params["channels"] = list(data["channels"])
+            if model == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
+                params["channels"] = list(data["channels"])  # spatial edge weights need scalp positions
             tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
                                tensorboard=False, **grid.train)  # fmt: skip
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(model, params),
