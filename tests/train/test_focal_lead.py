@@ -106,3 +106,10 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
     assert "top1" in open(rep["report"]).read()
     with pytest.raises(ConfigError, match="unknown focal-lead method"):
         fl.run_focal_lead(ws, onsets, fl.FocalConfig(methods=("nope",)), tmp_path / "x")
+
+
+def test_summarise_skips_unscored_seizures():
+    per = [{"onset_channels": ["A"], "top1": 1.0, "top3": 1.0, "top5": 1.0},
+           {"onset_channels": [], "ranking": ["A"]}, {"onset_channels": ["B"], "error": "no detector"}]  # fmt: skip
+    m = fl.summarise(per)
+    assert m["n_seizures"] == 1 and m["top1"] == 1.0

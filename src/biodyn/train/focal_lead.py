@@ -296,7 +296,7 @@ def wilson_interval(k: float, n: int, z: float = 1.959963984540054) -> tuple[flo
 
 def summarise(per_seizure: list[dict], ks=(1, 3, 5)) -> dict[str, float]:
     """Top-k accuracies and their Wilson intervals over the scored seizures."""
-    scored = [s for s in per_seizure if s.get("onset_channels")]
+    scored = [s for s in per_seizure if s.get("onset_channels") and "top1" in s]
     out: dict[str, float] = {"n_seizures": len(scored)}
     for k in ks:
         hits = sum(s[f"top{k}"] for s in scored)
@@ -378,12 +378,15 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
     per = []
     detectors: dict[str, Any] = {}
     for w, x, fs in prepared:
-        truth = onsets.get((w.record, w.seizure_index), [])
+        listed = onsets.get((w.record, w.seizure_index), [])
+        truth = [c for c in listed if c in w.channels]  # onset channels outside the ranked set are not scored
         entry: dict[str, Any] = {
             "record": w.record,
             "seizure_index": w.seizure_index,
             "onset_channels": truth,
         }
+        if len(truth) < len(listed):
+            entry["unknown_onset_channels"] = sorted(set(listed) - set(truth))
         if kind == "lag":
             ranking, n_edges = lag_ranking(method, x, fs, w.channels, cfg, seed, model)
             entry["n_edges"] = n_edges
@@ -405,10 +408,7 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
             ranking = [w.channels[i] for i in np.argsort(-scores, kind="stable")]
             entry["occlusion_drop"] = scores.tolist()
         entry["ranking"] = ranking
-        if truth:
-            unknown = sorted(set(truth) - set(w.channels))
-            if unknown:
-                entry["unknown_onset_channels"] = unknown
+        if truth:  # a seizure none of whose onset channels is ranked is left out of the accuracies
             entry.update(topk_accuracy(ranking, truth))
         per.append(entry)
     return per
