@@ -103,7 +103,9 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
     from biodyn.train.report import make_report
 
     rep = make_report(tmp_path, seeds=[42, 7])
-    assert "top1" in open(rep["report"]).read()
+    text = open(rep["report"]).read()
+    assert "top1" in text and "| zeroshot |\n" in text  # one column for the zero-shot budget
+    assert any(f.endswith("focal_topk.png") for f in rep["figures"])
     with pytest.raises(ConfigError, match="unknown focal-lead method"):
         fl.run_focal_lead(ws, onsets, fl.FocalConfig(methods=("nope",)), tmp_path / "x")
 
