@@ -57,6 +57,6 @@ def test_pcmci_finds_lagged_edges():
 
 def test_bad_input():
     with pytest.raises(ConfigError, match="unknown baseline"):
-        fit_baseline("rhino", np.zeros((2, 100)), 1.0, 1.0)
+        fit_baseline("nope", np.zeros((2, 100)), 1.0, 1.0)
     with pytest.raises(ConfigError, match="NaN"):
         fit_dynotears(np.full((2, 200), np.nan), 1.0, 2.0)

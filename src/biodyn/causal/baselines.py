@@ -14,7 +14,8 @@ coefficients.
   ``h(W) = tr(exp(W * W)) - d`` enforced by an augmented Lagrangian, solved by L-BFGS-B on the positive and
   negative parts.
 
-Rhino (Gong et al. 2023) has no installable implementation and is left to the later CLD-Trans issue.
+- ``rhino``: Rhino (Gong et al. 2023), nonlinear lagged and instantaneous effects with history-dependent
+  noise, written here (:mod:`biodyn.causal.rhino`; no installable implementation exists for our Python).
 """
 
 from __future__ import annotations
@@ -185,7 +186,14 @@ BASELINES: dict[str, Callable[..., LagGraph]] = {
     "varlingam": fit_varlingam,
     "pcmci": fit_pcmci,
     "dynotears": fit_dynotears,
+    "rhino": lambda *a, **kw: _rhino(*a, **kw),
 }
+
+
+def _rhino(*args, **kw) -> LagGraph:
+    from biodyn.causal.rhino import fit_rhino
+
+    return fit_rhino(*args, **kw)
 
 
 def fit_baseline(name: str, data: np.ndarray, fs: float, tau_max: float, **kw) -> LagGraph:

@@ -100,3 +100,27 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return True
+
+
+def plot_topk_bars(rows: list[dict], path: Path) -> None:
+    """Zero-shot focal-lead accuracy: per method, top-1/3/5 means over seeds with their 95 % CI."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    keys = sorted({(r["experiment"], r["model"]) for r in rows})
+    fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(keys) + 2), 3.5))
+    for j, k in enumerate((1, 3, 5)):
+        got = {(r["experiment"], r["model"]): r for r in rows if r["metric"] == f"top{k}"}
+        ys = [got[key]["mean"] if key in got else np.nan for key in keys]
+        es = [0 if key not in got or math.isnan(got[key]["ci95"]) else got[key]["ci95"] for key in keys]
+        ax.bar(np.arange(len(keys)) + (j - 1) * 0.27, ys, 0.27, yerr=es, capsize=2, label=f"top-{k}")
+    ax.set_xticks(np.arange(len(keys)), [m for _, m in keys], rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (mean over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -72,9 +72,19 @@ def _cell(r: dict, latex: bool = False) -> str:
     return s
 
 
+def _budgets(sel: list[dict]) -> list[tuple[float, str]]:
+    """Distinct ``(fraction, name)`` budgets, by name (a non-percent budget such as ``zeroshot`` has a NaN
+    fraction, and NaNs never compare equal), ascending, non-percent names last."""
+    by_name = {r["budget"]: r["budget_frac"] for r in sel}
+    return sorted(
+        ((f, b) for b, f in by_name.items()),
+        key=lambda fb: (math.isnan(fb[0]), fb[0] if not math.isnan(fb[0]) else 0, fb[1]),
+    )
+
+
 def markdown_table(rows: list[dict], metric: str) -> str:
     sel = [r for r in rows if r["metric"] == metric]
-    budgets = sorted({(r["budget_frac"], r["budget"]) for r in sel})
+    budgets = _budgets(sel)
     keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
     lines = [f"| experiment | model | task | {' | '.join(b for _, b in budgets)} |",
              "|" + "---|" * (3 + len(budgets))]  # fmt: skip
@@ -89,7 +99,7 @@ def markdown_table(rows: list[dict], metric: str) -> str:
 
 def latex_table(rows: list[dict], metric: str) -> str:
     sel = [r for r in rows if r["metric"] == metric]
-    budgets = sorted({(r["budget_frac"], r["budget"]) for r in sel})
+    budgets = _budgets(sel)
     keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
     esc = lambda s: s.replace("_", r"\_").replace("%", r"\%")  # noqa: E731
     out = [r"\begin{tabular}{lll" + "c" * len(budgets) + "}", r"\toprule",
@@ -121,9 +131,15 @@ def make_report(
     for m in metrics:
         md += [f"\n## {m}\n\n", markdown_table(rows, m)]
         tex += [f"% {m}\n", latex_table(rows, m)]
-        png = out / f"budget_{m}.png"
-        plot_budget_curves(rows, m, png)
-        figs.append(str(png))
+        if any(not math.isnan(r["budget_frac"]) for r in rows if r["metric"] == m):
+            png = out / f"budget_{m}.png"
+            plot_budget_curves([r for r in rows if not math.isnan(r["budget_frac"])], m, png)
+            figs.append(str(png))
+    if any(r["budget"] == "zeroshot" for r in rows):  # zero-shot focal leads: top-k bars per method
+        from biodyn.train.plot import plot_topk_bars
+
+        plot_topk_bars([r for r in rows if r["budget"] == "zeroshot"], out / "focal_topk.png")
+        figs.append(str(out / "focal_topk.png"))
     if plot_training_curves(root, out / "training_curves.png"):
         figs.append(str(out / "training_curves.png"))
     atomic_write_text(out / "report.md", "".join(md))

@@ -56,7 +56,22 @@ class MultiClass(Task):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out["macro_auroc"] = macro_auroc(onehot, probs)
+        out.update(_class_metrics(probs, t))
         return out
+
+
+def _class_metrics(probs: np.ndarray, t: np.ndarray) -> dict[str, float]:
+    """Two classes: AUROC and AUPRC of class 1 (seizure detection); more: macro-F1 and Cohen's kappa of the
+    argmax (sleep staging)."""
+    from biodyn.metrics.classification import auprc, auroc, cohen_kappa, macro_f1
+
+    if probs.shape[1] == 2:
+        return {"auroc": auroc(t == 1, probs[:, 1]), "auprc": auprc(t == 1, probs[:, 1])}
+    pred = probs.argmax(1)
+    return {
+        "macro_f1": macro_f1(t, pred),
+        "cohen_kappa": cohen_kappa(t, pred) if len(set(t) | set(pred)) > 1 else float("nan"),
+    }
 
 
 class MultiLabel(Task):

@@ -1,0 +1,49 @@
+"""``biodyn fewshot``: the few-shot transfer grid (datasets x models x budgets x seeds x probe / fine-tune)."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument(
+        "--datasets", default="chbmit,ptbxl,sleepedf", help="comma-separated: chbmit, ptbxl, sleepedf"
+    )
+    p.add_argument(
+        "--models",
+        default="biot,bendr,eeg_gcnn",
+        help="registered model names (cldtrans and its ablations join by name once registered)",
+    )
+    p.add_argument("--budgets", default="0.01,0.1,1.0", help="label budgets (fractions of training patients)")
+    p.add_argument("--seeds", default="42,123,7,0,256")
+    p.add_argument("--modes", default="linear_probe,finetune")
+    p.add_argument(
+        "--preset",
+        choices=("cpu", "full"),
+        default="cpu",
+        help="cpu: tiny models and steps on the bundled samples; full: paper-sized on full corpora (GPU)",
+    )
+    p.add_argument(
+        "--root", action="append", default=[], metavar="DATASET=FOLDER", help="corpus root per dataset"
+    )
+    p.add_argument("--out", default="results", help="results folder; finished cells are skipped")
+    p.add_argument("--cache-dir", default="cache/fewshot")
+    p.add_argument("--experiment", default="fewshot")
+    p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
+
+
+def run(args) -> int:
+    import copy
+
+    from biodyn._cli._common import write_json
+    from biodyn.train import fewshot_grid as fg
+
+    preset = copy.deepcopy(fg.CPU_GRID if args.preset == "cpu" else fg.FULL_GRID)
+    grid = fg.GridConfig(
+        datasets=tuple(args.datasets.split(",")), models=tuple(args.models.split(",")),
+        budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=tuple(int(s) for s in args.seeds.split(",")),
+        modes=tuple(args.modes.split(",")), experiment=args.experiment, cache_dir=args.cache_dir,
+        roots=dict(r.split("=", 1) for r in args.root), **preset,
+    )  # fmt: skip
+    paths = fg.run_grid(grid, args.out)
+    print(f"{len(paths)} cells under {args.out}/{args.experiment}; tables: biodyn report {args.out}")
+    write_json(args.json, {"cells": [str(p) for p in paths]})
+    return 0

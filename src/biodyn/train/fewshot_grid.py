@@ -1,0 +1,304 @@
+"""The few-shot transfer grid of CLD-Trans' evaluation: datasets x models x label budgets x seeds x
+{linear probe, fine-tune}, patient-disjoint, resumable (a cell whose JSON exists is skipped).
+
+Datasets (each with its metrics on the test split):
+
+- ``chbmit``: seizure detection on windows (label 1 when any sample is ictal): AUROC, AUPRC;
+- ``ptbxl``: 5 diagnostic superclasses, multi-label: macro-AUROC;
+- ``sleepedf``: 5 stages on 30 s epochs (unlabelled epochs dropped): macro-F1, Cohen's kappa.
+
+Splits are patient-disjoint: PTB-XL's official ``strat_fold`` (1-8 / 9 / 10, folds are patient-disjoint);
+CHB-MIT and Sleep-EDF by subject (sorted, then 60 / 20 / 20 % of subjects, at least one each). With the
+bundled CHB-MIT excerpts (two patients, ``source="excerpts"``) the last patient is the test set and the
+validation set is the training patients' windows (model selection never sees the test patient).
+
+Each cell is :func:`biodyn.train.experiment.run_experiment` and is written to
+``<results>/<experiment>/<model>/<dataset>-<mode>/<budget>/seed<k>.json``, the layout ``biodyn report``
+reads. Models are resolved by registered name, so CLD-Trans (stage-1 encoder) and its ablations join by
+name once they are registered (``models=("cldtrans", "cldtrans_no_vq", ...)``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from biodyn.errors import ConfigError, check_option
+
+DATASETS = ("chbmit", "ptbxl", "sleepedf")
+MODES = ("linear_probe", "finetune")
+TASK_OF = {"chbmit": ("multiclass", 2), "ptbxl": ("multilabel", 5), "sleepedf": ("multiclass", 5)}
+PRIMARY = {"chbmit": ("test_auroc", "test_auprc"), "ptbxl": ("test_macro_auroc",),
+           "sleepedf": ("test_macro_f1", "test_cohen_kappa")}  # fmt: skip
+
+
+@dataclass
+class GridConfig:
+    datasets: tuple[str, ...] = DATASETS
+    models: tuple[str, ...] = ("biot", "bendr", "eeg_gcnn")
+    budgets: tuple[float, ...] = (0.01, 0.10, 1.0)
+    seeds: tuple[int, ...] = (42, 123, 7, 0, 256)
+    modes: tuple[str, ...] = MODES
+    experiment: str = "fewshot"
+    model_params: dict[str, dict] = field(default_factory=dict)  # per model: config overrides
+    train: dict[str, Any] = field(
+        default_factory=dict
+    )  # TrainConfig overrides (max_steps, lr, batch_size ...)
+    roots: dict[str, str] = field(default_factory=dict)  # per dataset; default: the sample data root
+    sources: dict[str, str] = field(
+        default_factory=dict
+    )  # chbmit: "corpus" (EDFs) or "excerpts" (bundled npy)
+    preprocess: dict[str, dict] = field(default_factory=dict)  # per dataset: PreprocessConfig overrides
+    window_s: dict[str, float] = field(default_factory=dict)
+    cache_dir: str = "cache/fewshot"
+    limit: dict[str, int] = field(default_factory=dict)  # per dataset: first N records (CPU-sized runs)
+
+
+class ArrayWindows(torch.utils.data.Dataset):
+    """In-memory windows with the attributes the protocol reads: ``labels``, ``subjects``, ``fs``."""
+
+    def __init__(self, x: np.ndarray, labels: np.ndarray, subjects, fs: float, channels=None):
+        self.x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        self.labels = np.asarray(labels)
+        self.subjects = np.asarray(subjects)
+        self.fs = float(fs)
+        self.channels = list(channels or [])
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict:
+        y = self.labels[i]
+        return {
+            "x": self.x[i],
+            "y": torch.tensor(int(y)) if np.ndim(y) == 0 else torch.from_numpy(np.asarray(y)),
+        }
+
+
+class LabelledView(torch.utils.data.Dataset):
+    """The windows of ``ds`` with a label >= 0 (Sleep-EDF's unlabelled epochs dropped); ``y`` only (no mask)."""
+
+    def __init__(self, ds, index: np.ndarray | None = None):
+        self.ds = ds
+        lab = np.asarray(ds.labels)
+        if index is not None:
+            self.index = np.asarray(index)
+        else:
+            self.index = np.flatnonzero(lab >= 0) if lab.ndim == 1 else np.arange(len(lab))
+        self.labels = lab[self.index]
+        self.subjects = np.asarray(ds.subjects)[self.index]
+        self.fs = ds.fs
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict:
+        item = self.ds[int(self.index[i])]
+        return {"x": item["x"], "y": item["y"]}
+
+
+def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
+    """Sorted subjects cut into train / val / test by ``fractions`` (at least one subject each)."""
+    subs = sorted(set(map(str, subjects)))
+    if len(subs) < 3:
+        raise ConfigError(f"a patient-disjoint split needs >= 3 subjects, got {len(subs)}: {subs}")
+    n_test = max(1, round(fractions[2] * len(subs)))
+    n_val = max(1, round(fractions[1] * len(subs)))
+    n_train = len(subs) - n_val - n_test
+    if n_train < 1:
+        raise ConfigError(f"no training subject left among {subs}")
+    return {"train": subs[:n_train], "val": subs[n_train : n_train + n_val], "test": subs[n_train + n_val :]}
+
+
+def excerpt_data(folder: str | os.PathLike, fs_out: float | None = None) -> dict[str, Any]:
+    """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels)."""
+    from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.provenance import stable_hash
+    from biodyn.signal import PreprocessConfig, preprocess
+
+    folder = Path(folder)
+    xs, ys, subs, names = [], [], [], []
+    for f in sorted(folder.glob("chb*/*/*.npy")):
+        label = 1 if f.parent.name == "ictal" else 0
+        x, fs = preprocess(
+            np.load(f)[: len(CHANNELS)], 256.0, PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0)
+        )
+        xs.append(x)
+        ys.append(label)
+        subs.append(f.parent.parent.name)
+        names.append(f.name)
+    if not xs:
+        raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
+    n = min(x.shape[1] for x in xs)
+    x = np.stack([x[:, :n] for x in xs])
+    ys, subs = np.asarray(ys), np.asarray(subs)
+    test_subj = sorted(set(subs))[-1]
+    tr = subs != test_subj
+    mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, CHANNELS)  # noqa: E731
+    return {"train": mk(tr), "val": mk(tr), "test": mk(~tr), "manifest_hash": stable_hash(sorted(names)),
+            "channels": list(CHANNELS)}  # fmt: skip
+
+
+def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
+                limit: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build (or reuse) the window cache of a corpus and open patient-disjoint train / val / test views."""
+    from dataclasses import replace
+
+    from biodyn.cache import CacheError, WindowDataset, build_cache
+    from biodyn.cache.dataset import read_manifest
+    from biodyn.datasets import get_corpus
+    from biodyn.provenance import stable_hash
+
+    corpus = get_corpus(dataset, root)
+    cfg = replace(corpus.default_preprocess, **(preprocess or {}))
+    refs = corpus.records()
+    ids = sorted(r.record_id for r in refs)[:limit] if limit else None
+    rep = build_cache(corpus, cache_dir, records=ids, preprocess=cfg, window_s=window_s, progress=False)
+    if rep.all_failed:
+        raise ConfigError(f"{dataset}: no record could be cached: {rep.failed}")
+    out: dict[str, Any] = {"manifest_hash": stable_hash(read_manifest(cache_dir))}
+    splits = {r.split for r in refs if ids is None or r.record_id in ids}
+    if {"train", "val", "test"} <= splits:  # an official patient-disjoint split (PTB-XL's strat_fold)
+        for k in ("train", "val", "test"):
+            out[k] = LabelledView(WindowDataset(cache_dir, split=k))
+    else:
+        every = WindowDataset(cache_dir, records=ids)
+        part = patient_split(every.subjects)
+        for k, subs in part.items():
+            idx = np.flatnonzero(np.isin(every.subjects, subs) & (np.asarray(every.labels) >= 0))
+            if not len(idx):
+                raise CacheError(f"{dataset}: no labelled window for the {k} subjects {subs}")
+            out[k] = LabelledView(every, idx)
+        out["subjects"] = part
+    out["channels"] = out["train"].ds.channels
+    return out
+
+
+def load_dataset(dataset: str, grid: GridConfig) -> dict[str, Any]:
+    from biodyn.data_root import data_root
+
+    check_option("dataset", dataset, DATASETS)
+    root = grid.roots.get(dataset)
+    if root is None:
+        base = data_root(required=True)
+        root = base / {"sleepedf": "sleep_edf"}.get(dataset, dataset)
+    pre = grid.preprocess.get(dataset, {})
+    if dataset == "chbmit" and grid.sources.get("chbmit", "corpus") == "excerpts":
+        folder = Path(root) / "npy_excerpts" if (Path(root) / "npy_excerpts").is_dir() else Path(root)
+        return excerpt_data(folder, pre.get("fs"))
+    return corpus_data(dataset, root, Path(grid.cache_dir) / dataset, pre, grid.window_s.get(dataset),
+                       grid.limit.get(dataset))  # fmt: skip
+
+
+def _on_scalp(channels) -> bool:
+    if not channels:
+        return False
+    from biodyn.montage import positions
+
+    try:
+        positions(list(channels))
+    except Exception:  # ECG leads, unknown names: EEG-GCNN then weights edges by coherence alone
+        return False
+    return True
+
+
+def cell_path(
+    results: Path, grid: GridConfig, model: str, dataset: str, mode: str, budget: float, seed: int
+) -> Path:
+    from biodyn.train.experiment import budget_name
+
+    return results / grid.experiment / model / f"{dataset}-{mode}" / budget_name(budget) / f"seed{seed}.json"
+
+
+def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
+    """Run every missing cell of ``grid``; returns the paths of all its cells' JSON."""
+    from biodyn.atomic import atomic_write_json
+    from biodyn.models import list_models
+    from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
+    from biodyn.train.experiment import run_experiment
+
+    for m in grid.models:
+        if m not in list_models():
+            raise ConfigError(
+                f"unknown model {m!r} in the few-shot grid; registered: {', '.join(list_models())}"
+            )
+    for mode in grid.modes:
+        check_option("mode", mode, MODES)
+    results = Path(results_dir)
+    paths = []
+    for dataset in grid.datasets:
+        cells = [
+            (m, mode, b, s)
+            for m in grid.models
+            for mode in grid.modes
+            for b in grid.budgets
+            for s in grid.seeds
+        ]
+        todo = [
+            c
+            for c in cells
+            if not cell_path(
+                results, grid, dataset=dataset, model=c[0], mode=c[1], budget=c[2], seed=c[3]
+            ).exists()
+        ]
+        paths += [cell_path(results, grid, c[0], dataset, c[1], c[2], c[3]) for c in cells]
+        if not todo:
+            continue
+        data = load_dataset(dataset, grid)
+        task, n_out = TASK_OF[dataset]
+        for model, mode, budget, seed in todo:
+            path = cell_path(results, grid, model, dataset, mode, budget, seed)
+            params = dict(grid.model_params.get(model, {}))
+            if model == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
+                params["channels"] = list(data["channels"])  # spatial edge weights need scalp positions
+            tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
+                               tensorboard=False, **grid.train)  # fmt: skip
+            exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(model, params),
+                                   data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
+                                   fewshot=FewShotConfig(budget=float(budget), mode=mode))  # fmt: skip
+            res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
+            res["task"] = f"{dataset}-{mode}"
+            res["primary_metrics"] = list(PRIMARY[dataset])
+            res["split_subjects"] = data.get("subjects")
+            atomic_write_json(path, res)
+            if progress:
+                shown = ", ".join(f"{k} {res['metrics'].get(k, float('nan')):.3f}" for k in PRIMARY[dataset])
+                print(f"{dataset} {model} {mode} {budget:g} seed {seed}: {shown}", flush=True)
+    return paths
+
+
+# CPU-sized settings for the bundled data (tests and the documented quick run)
+CPU_GRID = {
+    "model_params": {
+        "biot": {"emb_size": 32, "heads": 4, "depth": 1},
+        "bendr": {"encoder_h": 32, "layers": 1, "heads": 4, "ff_dim": 64, "position_groups": 4},
+        "eeg_gcnn": {"gcn_hidden": [16, 16], "fc_hidden": [16]},
+    },
+    "train": {"max_steps": 20, "eval_every": 10, "ckpt_every": 10, "warmup_steps": 2, "batch_size": 8},
+    "sources": {"chbmit": "excerpts"},
+    "preprocess": {
+        "chbmit": {"fs": 64.0},
+        "ptbxl": {"fs": 50.0, "h_freq": 20.0},
+        "sleepedf": {"fs": 50.0, "h_freq": 20.0},
+    },
+    "limit": {"ptbxl": 200},
+}
+# The paper-sized grid on full corpora (GPU). Expected cost: see docs/cldtrans_eval.md.
+FULL_GRID = {
+    "train": {
+        "max_steps": 5000,
+        "eval_every": 250,
+        "ckpt_every": 250,
+        "warmup_steps": 200,
+        "batch_size": 64,
+        "early_stop_metric": "val_loss",
+        "patience": 8,
+    },
+    "sources": {"chbmit": "corpus"},
+}

@@ -1,0 +1,102 @@
+"""Few-shot grid: patient-disjoint splits, every cell written, resumable, the report renders it; the
+Sleep-EDF reader on generated PSG + hypnogram files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biodyn.data_root import data_root
+from biodyn.errors import ConfigError
+from biodyn.train import fewshot_grid as fg
+
+ROOT = data_root()
+TINY = {"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}, "biot": {"emb_size": 16, "heads": 2, "depth": 1}}
+TRAIN = {"max_steps": 3, "eval_every": 3, "ckpt_every": 3, "warmup_steps": 1, "batch_size": 4}
+
+
+def test_patient_split_is_disjoint_and_checked():
+    part = fg.patient_split([f"p{k}" for k in range(10)] * 3)
+    assert [len(part[k]) for k in ("train", "val", "test")] == [6, 2, 2]
+    assert not set(part["train"]) & set(part["test"])
+    with pytest.raises(ConfigError, match=">= 3 subjects"):
+        fg.patient_split(["a", "b"])
+
+
+def _write_sleep(root, n_subjects=3, epochs=8, fs=50.0):
+    from biodyn.io.edf import write_edf
+    from biodyn.types import Event, Recording
+
+    rng = np.random.default_rng(0)
+    stages = ["Sleep stage W", "Sleep stage 1", "Sleep stage 2", "Sleep stage 3", "Sleep stage R"]
+    for s in range(n_subjects):
+        key = f"SC40{s}1"
+        n = int((epochs + 1) * 30 * fs)  # the last epoch is scored '?'
+
+        lab = [k % 5 for k in range(epochs)]
+        x = rng.standard_normal((2, n)).astype(np.float32)
+        for e, k in enumerate(lab):  # a stage-dependent rhythm so that something is learnable
+            t = np.arange(int(30 * fs)) / fs
+            x[:, int(e * 30 * fs) : int((e + 1) * 30 * fs)] += 2 * np.sin(2 * np.pi * (1 + 2 * k) * t)
+        write_edf(root / f"{key}E0-PSG.edf", Recording(x, fs, ["EEG Fpz-Cz", "EEG Pz-Oz"]), annotations=False)
+        events = [Event(30.0 * e, 30.0, stages[k]) for e, k in enumerate(lab)]
+        events.append(Event(30.0 * epochs, 30.0, "Sleep stage ?"))
+        hyp = Recording(
+            np.zeros((1, int((epochs + 1) * 30)), np.float32), 1.0, ["Event marker"], events=events
+        )
+        write_edf(root / f"{key}EC-Hypnogram.edf", hyp)
+
+
+@pytest.mark.slow
+def test_sleepedf_reader_and_grid_on_generated_psg(tmp_path):
+    data = tmp_path / "sleep"
+    data.mkdir()
+    _write_sleep(data)
+    from biodyn.datasets.sleepedf import SleepEDF
+
+    corpus = SleepEDF(data)
+    refs = corpus.records()
+    assert [r.subject for r in refs] == ["SC00", "SC01", "SC02"]
+    rec = corpus.load(refs[0])
+    y = corpus.target(refs[0], rec).per_sample
+    assert rec.channels == ["Fpz-Cz", "Pz-Oz"] and set(np.unique(y)) == {-1, 0, 1, 2, 3, 4}
+    grid = fg.GridConfig(datasets=("sleepedf",), models=("eeg_gcnn",), budgets=(1.0,), seeds=(42,), modes=("finetune",),
+                         model_params=TINY, train=TRAIN, roots={"sleepedf": str(data)}, cache_dir=str(tmp_path / "c"),
+                         preprocess={"sleepedf": {"fs": 50.0, "h_freq": 20.0}})  # fmt: skip
+    (path,) = fg.run_grid(grid, tmp_path / "res", progress=False)
+    r = json.loads(path.read_text())
+    assert {"test_macro_f1", "test_cohen_kappa"} <= set(r["metrics"])
+    assert r["split_subjects"] == {"train": ["SC00"], "val": ["SC01"], "test": ["SC02"]}
+    assert r["n_train_windows"] == 8  # the unlabelled '?' epoch is dropped
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ROOT is None or not (ROOT / "ptbxl").is_dir() or not (ROOT / "chbmit" / "npy_excerpts").is_dir(),
+                    reason="no PTB-XL / CHB-MIT sample data")  # fmt: skip
+def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
+    grid = fg.GridConfig(datasets=("chbmit", "ptbxl"), models=("eeg_gcnn",), budgets=(0.1, 1.0), seeds=(42, 7),
+                         modes=("linear_probe", "finetune"), model_params=TINY, train=TRAIN,
+                         sources={"chbmit": "excerpts"}, cache_dir=str(tmp_path / "c"), limit={"ptbxl": 80},
+                         preprocess={"chbmit": {"fs": 64.0}, "ptbxl": {"fs": 50.0, "h_freq": 20.0}})  # fmt: skip
+    paths = fg.run_grid(grid, tmp_path / "res", progress=False)
+    assert len(paths) == 2 * 2 * 2 * 2 and all(p.exists() for p in paths)
+    chb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/chbmit-finetune/100pct/seed42.json").read_text())
+    assert {"test_auroc", "test_auprc"} <= set(chb["metrics"]) and chb["mode"] == "finetune"
+    ptb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/ptbxl-linear_probe/10pct/seed7.json").read_text())
+    assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    assert [p.stat().st_mtime_ns for p in fg.run_grid(grid, tmp_path / "res", progress=False)] == stamps
+    from biodyn.train.report import make_report
+
+    rep = make_report(tmp_path / "res", seeds=[42, 7])
+    text = open(rep["report"]).read()
+    assert (
+        "chbmit-finetune" in text
+        and "test_macro_auroc" in text
+        and open(rep["latex"]).read().count("tabular") >= 2
+    )
+
+
+def test_unknown_model_is_named():
+    with pytest.raises(ConfigError, match="nope"):
+        fg.run_grid(fg.GridConfig(models=("nope",)), "/tmp/unused")

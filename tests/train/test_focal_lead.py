@@ -1,0 +1,117 @@
+"""Zero-shot focal-lead runner: onset CSV, ictal windows from annotations, rankings, per-seed JSON, resume."""
+
+import json
+
+import numpy as np
+import pytest
+
+from biodyn.data_root import data_root
+from biodyn.errors import ConfigError, RecordingError
+from biodyn.train import focal_lead as fl
+
+ROOT = data_root()
+CHB = ROOT / "chbmit" if ROOT else None
+needs_chb = pytest.mark.skipif(
+    CHB is None or not (CHB / "npy_excerpts").is_dir(), reason="no CHB-MIT sample data"
+)
+
+
+def test_onset_csv_format_and_errors(tmp_path):
+    f = tmp_path / "on.csv"
+    f.write_text("# comment\nrecord,seizure_index,channels\nchb01_03,0,T7-P7; EEG FP1-F7\nchb01_03,1,cz-pz\n")
+    assert fl.read_onset_csv(f) == {("chb01_03", 0): ["T7-P7", "Fp1-F7"], ("chb01_03", 1): ["Cz-Pz"]}
+    f.write_text("record,seizure,channels\n")
+    with pytest.raises(RecordingError, match="header"):
+        fl.read_onset_csv(f)
+    f.write_text("record,seizure_index,channels\nchb01_03,x,T7-P7\n")
+    with pytest.raises(RecordingError, match="line 2"):
+        fl.read_onset_csv(f)
+    with pytest.raises(ConfigError, match="does not exist"):
+        fl.read_onset_csv(tmp_path / "nope.csv")
+
+
+def test_wilson_interval_matches_statsmodels_formula():
+    lo, hi = fl.wilson_interval(7, 10)
+    # hand-worked: p = .7, z = 1.96: centre (0.7 + 0.19208) / 1.38415, half-width 0.2574
+    assert abs(lo - 0.3968) < 1e-3 and abs(hi - 0.8922) < 1e-3
+    assert fl.wilson_interval(0, 5)[0] == 0.0
+
+
+def test_windows_from_corpus_use_the_annotated_onset(tmp_path):
+    from biodyn.io.edf import write_edf
+    from biodyn.types import Recording
+
+    case = tmp_path / "chb09"
+    case.mkdir()
+    fs, n = 64.0, 64 * 60
+    x = np.random.default_rng(0).standard_normal((2, n)).astype(np.float32)
+    x[0, 20 * 64 : 30 * 64] += 50.0  # a marker inside the seizure
+    write_edf(case / "chb09_01.edf", Recording(x, fs, ["FP1-F7", "F7-T7"]), annotations=False)
+    (case / "chb09-summary.txt").write_text(
+        "Channels in EDF Files:\nChannel 1: FP1-F7\nChannel 2: F7-T7\n\nFile Name: chb09_01.edf\n"
+        "Number of Seizures in File: 1\nSeizure Start Time: 20 seconds\nSeizure End Time: 40 seconds\n"
+    )
+    from biodyn.datasets import chbmit
+
+    class Two(chbmit.CHBMIT):
+        def __init__(self, root):
+            super().__init__(root, channels=("Fp1-F7", "F7-T7"))
+
+    orig = chbmit.CHBMIT
+    chbmit.CHBMIT = Two
+    try:
+        ws = fl.windows_from_corpus(tmp_path, offset_s=2.0, span_s=5.0)
+    finally:
+        chbmit.CHBMIT = orig
+    (w,) = ws
+    assert (w.record, w.seizure_index, w.data.shape) == ("chb09_01", 0, (2, 320))
+    assert w.data[0].mean() > 40 and w.background is not None and abs(w.background[0].mean()) < 1
+
+
+@needs_chb
+def test_example_onset_file_is_what_its_rule_gives():
+    ws = fl.windows_from_excerpts(CHB / "npy_excerpts")
+    assert fl.read_onset_csv(fl.EXAMPLE_ONSETS) == fl.example_onsets(ws)
+    assert "NOT clinical truth" in fl.EXAMPLE_ONSETS.read_text()
+
+
+@needs_chb
+@pytest.mark.slow
+def test_runner_end_to_end_on_excerpts(tmp_path):
+    ws = fl.select(
+        fl.windows_from_excerpts(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8", "P8-O2"], 1
+    )
+    onsets = fl.read_onset_csv(fl.EXAMPLE_ONSETS)
+    cfg = fl.FocalConfig(methods=("ldsem", "varlingam", "eeg_gcnn"), seeds=(42, 7), resample_hz=64.0, ldsem_steps=20,
+                         detector_epochs=2, model_params={"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}})  # fmt: skip
+    paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
+    assert len(paths) == 6
+    r = json.loads(
+        (tmp_path / "focal" / "varlingam" / "chbmit-focal" / "zeroshot" / "seed7.json").read_text()
+    )
+    assert r["deterministic"] and r["metrics"]["n_seizures"] == 2
+    for s in r["per_seizure"]:
+        assert sorted(s["ranking"]) == sorted(ws[0].channels)
+        assert s["top5"] >= s["top3"] >= s["top1"]
+    occ = json.loads(
+        (tmp_path / "focal" / "eeg_gcnn" / "chbmit-focal" / "zeroshot" / "seed42.json").read_text()
+    )
+    assert occ["uses_labels"] and len(occ["per_seizure"][0]["occlusion_drop"]) == 4
+    mtimes = [p.stat().st_mtime_ns for p in paths]
+    again = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)  # resumable: nothing refitted
+    assert [p.stat().st_mtime_ns for p in again] == mtimes
+    from biodyn.train.report import make_report
+
+    rep = make_report(tmp_path, seeds=[42, 7])
+    text = open(rep["report"]).read()
+    assert "top1" in text and "| zeroshot |\n" in text  # one column for the zero-shot budget
+    assert any(f.endswith("focal_topk.png") for f in rep["figures"])
+    with pytest.raises(ConfigError, match="unknown focal-lead method"):
+        fl.run_focal_lead(ws, onsets, fl.FocalConfig(methods=("nope",)), tmp_path / "x")
+
+
+def test_summarise_skips_unscored_seizures():
+    per = [{"onset_channels": ["A"], "top1": 1.0, "top3": 1.0, "top5": 1.0},
+           {"onset_channels": [], "ranking": ["A"]}, {"onset_channels": ["B"], "error": "no detector"}]  # fmt: skip
+    m = fl.summarise(per)
+    assert m["n_seizures"] == 1 and m["top1"] == 1.0
