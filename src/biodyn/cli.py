@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),
-    "fewshot": ("fewshot", "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable"),
+    "fewshot": (
+        "fewshot",
+        "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable",
+    ),
     "demo": ("demo", "run the main job on the sample recordings"),
     "prism": ("prism", "train PRISM or a baseline on ECG, images or audio (epochs, results.json, curves)"),
 }

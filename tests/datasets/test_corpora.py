@@ -27,6 +27,8 @@ def test_registry():
         "eegmmidb",
         "mimic_ecg",
         "synthetic",
+        "folder",  # your own EDF/BDF/WFDB files with events beside them
+        "chbmit_excerpts",  # the bundled 10 s CHB-MIT excerpts
     }
     with pytest.raises(ConfigError, match="dataset"):
         get_corpus("nope", ".")

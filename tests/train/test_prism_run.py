@@ -1,6 +1,7 @@
 """``biodyn prism``: tiny runs through the CLI (synthetic data), config handling, bad input."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -60,25 +61,21 @@ def test_joint_mode_reports_every_modality(tmp_path):
     assert all("accuracy" in m for m in res["test"].values())
 
 
-def test_bad_config_and_data_root(tmp_path):
+def test_bad_config_and_data_root(tmp_path, capsys):
+    """Each mistake ends in one ``biodyn: error:`` line naming it, with the config error's exit code."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("epochs: 1\nbatchsize: 3\n")
-    with pytest.raises(ConfigError, match=r"unknown config keys \['batchsize'\]"):
-        main(["prism", "--config", str(bad)])
-    with pytest.raises(ConfigError, match="no audio dataset found"):
-        main(
-            [
-                "prism",
-                "--modality",
-                "audio",
-                "--data-root",
-                str(tmp_path),
-                "--output-dir",
-                str(tmp_path / "o"),
-            ]
-        )
-    with pytest.raises(ConfigError, match="invalid modality='eeg'"):
-        main(["prism", "--modality", "eeg"])
+    cases = [
+        (["--config", str(bad)], r"unknown config keys \['batchsize'\]"),
+        (["--modality", "audio", "--data-root", str(tmp_path), "--output-dir", str(tmp_path / "o")],
+         "no audio dataset found"),
+        (["--modality", "eeg"], "invalid modality='eeg'"),
+    ]  # fmt: skip
+    for args, message in cases:
+        assert main(["prism", *args]) == ConfigError.exit_code
+        err = capsys.readouterr().err
+        assert err.startswith("biodyn: error:") and len(err.splitlines()) == 1
+        assert re.search(message, err), err
 
 
 @pytest.mark.data

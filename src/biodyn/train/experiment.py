@@ -114,9 +114,12 @@ def build_data(exp) -> dict[str, Any]:
 
 def data_spec(ds) -> dict[str, Any]:
     """What inference on a new recording needs to reproduce the training data: channels (montage), rate,
-    preprocessing, window and stride (from the cache manifest); stored in every checkpoint."""
-    m = ds.manifest
-    return {"corpus": m.get("corpus"), "channels": list(ds.channels), "fs": float(ds.fs),
+    preprocessing, window and stride (from the cache manifest); stored in every checkpoint. A dataset that is
+    not a window cache (a view or an in-memory array set) records what it has."""
+    m = getattr(ds, "manifest", None) or {}
+    channels, fs = getattr(ds, "channels", None), getattr(ds, "fs", None)
+    return {"corpus": m.get("corpus"), "channels": None if channels is None else list(channels),
+            "fs": None if fs is None else float(fs),
             "preprocess": m.get("preprocess"), "window_s": m.get("window_s"), "stride_s": m.get("stride_s"),
             "classes": m.get("classes")}  # fmt: skip
 
