@@ -31,7 +31,7 @@ def blocks(page: Path) -> list[dict]:
     out, lines, i = [], page.read_text().splitlines(), 0
     while i < len(lines):
         m = FENCE.match(lines[i])
-        if m and m.group(1):
+        if m:
             prev = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
             skip = NOT_RUN.search(prev)
             j = i + 1
@@ -126,6 +126,8 @@ def test_code_blocks_run_as_written(page, tmp_path, monkeypatch):
         if b["skip"]:
             skipped.append(f"{where} ({b['skip']})")
             continue
+        if b["lang"] == "text":  # diagrams, synopses, sample output
+            continue
         if b["lang"] == "python":
             exec(compile(b["code"], where, "exec"), namespace)
         elif b["lang"] in ("bash", "sh", "shell"):
@@ -148,5 +150,9 @@ def test_not_run_blocks_say_why(tmp_path):
     md.write_text("x\n<!-- not run: needs four GPUs -->\n\n```bash\nbiodyn a \\\n  --b\n# c\nbiodyn d\n```\n"
                   "```python\nprint(1)\n```\n```\nplain text\n```\n")  # fmt: skip
     found = blocks(md)
-    assert [(b["lang"], b["skip"]) for b in found] == [("bash", "needs four GPUs"), ("python", None)]
+    assert [(b["lang"], b["skip"]) for b in found] == [
+        ("bash", "needs four GPUs"),
+        ("python", None),
+        ("", None),
+    ]
     assert commands(found[0]["code"]) == ["biodyn a    --b", "biodyn d"]
