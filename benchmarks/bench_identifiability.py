@@ -352,7 +352,7 @@ def main() -> None:
             f"speed: {row['source']}, 23 ch x 10 s at 256 Hz: {row['fit_s']:.1f} s ({row['n_iter']} iterations)"
         )
         goals["speed_23ch_10s_256hz_fit_s"] = goal(row["fit_s"], 10.0, "s", False)
-    report("identifiability", rows, goals, args.json, per_run=per_run, markdown=md)
+    report("identifiability", rows, goals, args.json, quick=args.quick, per_run=per_run, markdown=md)
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     hyp_events = [Event(e["onset_s"], e["duration_s"], "seiz") for e in det["events"]]
     ref = AnnotationFile(path=Path(f"{CROP[1]} summary"), events=ref_events, duration_s=duration)
     hyp = AnnotationFile(path=edf, events=hyp_events, duration_s=duration)
-    scores = score_annotations([ref], [hyp], methods=["overlap", "taes"], labels=["seiz"])
+    scores = score_annotations([ref], [hyp], methods=["overlap", "taes"])  # NEDC classes: seiz vs bckg
     scored = {m: {k: scores[m].per_label["seiz"][k] for k in ("sensitivity", "fa_per_24h")} for m in scores}
     for png in (ctx.out / "seizure" / "detect").glob("*.png"):
         ctx.add_figure("seizure", png, f"{edf.name}: EEG with the detections shaded, the probability below "
