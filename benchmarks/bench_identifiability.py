@@ -178,8 +178,9 @@ def speed_case(threads: int = 2) -> dict:
     root has it, else a simulated LD-SEM of that size (said in the row); the fit alone, no sub-windows."""
     import torch
 
-    from biodyn.causal.recording import fit_recording, unique_names
+    from biodyn.causal.recording import fit_recording
     from biodyn.data_root import data_root
+    from biodyn.montage import unique_names
 
     torch.set_num_threads(threads)
     root = data_root()

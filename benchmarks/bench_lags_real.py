@@ -133,8 +133,8 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
 
 
 def _chb_channels(root: Path) -> list[str]:
-    from biodyn.causal.recording import unique_names
     from biodyn.datasets.chbmit import parse_summary
+    from biodyn.montage import unique_names
 
     return unique_names(parse_summary(root / "chbmit" / "chb01-summary.txt")[0].channels)
 

@@ -11,6 +11,7 @@ modern names for the temporal/parietal electrodes that old 10-20 montages call T
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -155,3 +156,14 @@ def positions(names, dim: int = 2) -> np.ndarray:
     theta = np.arccos(np.clip(u[:, 2], -1, 1))  # angle from the vertex
     phi = np.arctan2(u[:, 1], u[:, 0])
     return np.stack([theta * np.cos(phi), theta * np.sin(phi)], axis=1) / (np.pi / 2)
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Repeated names get ``#2``, ``#3`` ... (CHB-MIT's summary and EDFs list ``T8-P8`` twice)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        out.append(n if k == 0 else f"{n}#{k + 1}")
+        seen[n] = k + 1
+    return out

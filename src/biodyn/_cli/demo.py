@@ -103,7 +103,8 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
     from biodyn.causal.ldsem import simulate
     from biodyn.causal.metrics import edge_scores, tau_mae_samples
     from biodyn.causal.plot import plot_lag_graph
-    from biodyn.causal.recording import fit_recording, unique_names
+    from biodyn.causal.recording import fit_recording
+    from biodyn.montage import unique_names
 
     out: dict[str, Any] = {"synthetic": [], "chbmit": []}
     print("synthetic LD-SEM recovery (C=6, T=4000, cyclic, Laplace noise):")

@@ -16,18 +16,6 @@ from biodyn.causal.fit import FitConfig, LagFit, Progress, fit_lags
 from biodyn.errors import ConfigError
 
 
-def unique_names(names: Sequence[str]) -> list[str]:
-    """Repeated names get ``#2``, ``#3`` ... (as :func:`biodyn.io.read_edf` names them): CHB-MIT's summary
-    lists ``T8-P8`` twice."""
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        out.append(n if k == 0 else f"{n}#{k + 1}")
-        seen[n] = k + 1
-    return out
-
-
 def min_samples(tau_max_samples: float) -> int:
     """The shortest recording (samples) a lag fit accepts for a given largest delay."""
     return int(10 * (tau_max_samples + 2))

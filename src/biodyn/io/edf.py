@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from biodyn.errors import ChannelError, RecordingError
-from biodyn.montage import canonical_name
+from biodyn.montage import canonical_name, unique_names
 from biodyn.signal.filters import resample
 from biodyn.types import Event, Recording
 
@@ -204,16 +204,6 @@ def read_edf_annotations(path: str | os.PathLike) -> list[Event]:
     return _events(_open(path, read_edf_header(path)), path)
 
 
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        out.append(n if k == 0 else f"{n}#{k + 1}")
-        seen[n] = k + 1
-    return out
-
-
 def read_edf(
     path: str | os.PathLike,
     *,
@@ -242,7 +232,7 @@ def read_edf(
     edf = _open(path, hdr)
     sigs = list(edf.signals)
     orig = [s.label for s in sigs]
-    names = _unique([canonical_name(n) for n in orig]) if canonical else _unique(orig)
+    names = unique_names([canonical_name(n) for n in orig]) if canonical else unique_names(orig)
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
         index = {n: i for i, n in enumerate(names)}

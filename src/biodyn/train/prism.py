@@ -34,6 +34,7 @@ import torch
 from torch.utils.data import Dataset
 
 from biodyn.errors import ConfigError, check_option
+from biodyn.provenance import git_commit, versions
 
 MODALITIES = ("image", "ecg", "audio")
 MODELS = ("prism", "resnet1d", "transformer")
@@ -323,24 +324,6 @@ def classification_metrics(logits: np.ndarray, y: np.ndarray, task: str) -> dict
 
 
 # ---------------------------------------------------------------------------------------------- outputs
-def _versions() -> dict[str, str]:
-    try:
-        from biodyn.provenance import versions
-
-        return versions()
-    except Exception:  # pragma: no cover
-        return {"torch": torch.__version__}
-
-
-def _git() -> str | None:
-    try:
-        from biodyn.provenance import git_commit
-
-        return git_commit()
-    except Exception:  # pragma: no cover
-        return None
-
-
 def plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
     """Loss (train/val) and the validation metric per epoch, one column per modality."""
     import matplotlib
@@ -430,8 +413,8 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
         "splits": {"how": data.splits, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
         "classes": data.classes, "task": data.task, "test": test, "best_val": summary.get("best"),
         "val_metric": metric, "checkpoint": "best" if best is not None else "last", "curves": curves,
-        "train_summary": summary, "seed": cfg.seed, "config": asdict(cfg), "versions": _versions(),
-        "git_commit": _git(), "elapsed_s": time.perf_counter() - t0,
+        "train_summary": summary, "seed": cfg.seed, "config": asdict(cfg), "versions": versions(),
+        "git_commit": git_commit(), "elapsed_s": time.perf_counter() - t0,
     }  # fmt: skip
     if data.task == "multiclass":  # rows: true class, columns: predicted (scikit-learn's convention)
         from sklearn.metrics import confusion_matrix
@@ -581,7 +564,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
                        "test": len(mods[m].test)} for m in order},
         "test": test, "best_val": best, "curves": curves, "epochs_run": ep, "seed": cfg.seed,
-        "config": asdict(cfg), "versions": _versions(), "git_commit": _git(),
+        "config": asdict(cfg), "versions": versions(), "git_commit": git_commit(),
         "elapsed_s": time.perf_counter() - t0,
     }  # fmt: skip
     _write_json(out / "results.json", res)
