@@ -290,32 +290,48 @@ def _block_backward(gy, gs, chunk, v, ws):
 
 
 class _Block(torch.autograd.Function):
-    """One block with a hand-written backward that recomputes the block's intermediates from its inputs (the
-    ``(B, Tb, H)`` inputs, the parameters and the entering state): memory is that of one block, not O(B H N T)."""
+    """One block with a hand-written backward. With ``keep`` the forward's intermediates (in a workspace of the
+    block's own) are held for the backward pass; without, the backward recomputes them from the block's inputs
+    (the ``(B, Tb, H)`` inputs, the parameters and the entering state): memory is that of one block, not
+    O(B H N T), for one more forward pass."""
 
     @staticmethod
-    def forward(ctx, chunk, ws, u, dt, a, k, c, h0):
+    def forward(ctx, chunk, ws, keep, u, dt, a, k, c, h0):
         ctx.chunk, ctx.ws = chunk, ws
         ctx.save_for_backward(u, dt, a, k, c, h0)
-        y, s, _ = _block_forward(u, dt, a, k, c, h0, chunk, ws)
+        y, s, ctx.saved = _block_forward(u, dt, a, k, c, h0, chunk, _Workspace() if keep else ws, keep=keep)
         return y, s
 
     @staticmethod
     def backward(ctx, gy, gs):
         u, dt, a, k, c, h0 = ctx.saved_tensors
-        _, _, saved = _block_forward(u, dt, a, k, c, h0, ctx.chunk, ctx.ws, keep=True)
+        saved, ctx.saved = ctx.saved, None  # the backward pass overwrites kept intermediates: use them once
+        if saved is None:
+            _, _, saved = _block_forward(u, dt, a, k, c, h0, ctx.chunk, ctx.ws, keep=True)
         grads = _block_backward(gy, gs, ctx.chunk, saved, ctx.ws)
-        return (None, None, *(gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[2:])))
+        return (
+            None,
+            None,
+            None,
+            *(gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[3:])),
+        )
+
+
+# below this many bytes of intermediates per call, the forward keeps them for the backward pass instead of
+# recomputing each block (about a third of a training step's scan time); above it, memory stays one block's
+KEEP_BYTES = 256 * 2**20
 
 
 def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, chunk_size=32,
-                block_size=512):  # fmt: skip
+                block_size=512, recompute=None):  # fmt: skip
     """Chunked form of :func:`s4d_reference` (same signature and result; any ``T``); no token loop.
 
     Time is cut into blocks of ``block_size`` tokens, each a two-level scan over chunks of ``chunk_size``
-    (``chunk_size + block_size / chunk_size`` vectorised steps per block instead of ``block_size``). Backward
-    recomputes each block from its inputs and the state entering it, so memory is that of one block plus the
-    ``(B, T, H)`` inputs, not O(B H N T). Smaller blocks pay more per-block overhead, larger ones more memory
+    (``chunk_size + block_size / chunk_size`` vectorised steps per block instead of ``block_size``).
+    ``recompute=True``: backward recomputes each block from its inputs and the state entering it, so memory is
+    that of one block plus the ``(B, T, H)`` inputs, not O(B H N T); ``False`` keeps every block's
+    intermediates (8 real ``(B, T, H, N)`` tensors) and skips that extra forward pass; ``None`` keeps them when
+    they fit in :data:`KEEP_BYTES`. Smaller blocks pay more per-block overhead, larger ones more memory
     (``benchmarks/bench_ssm.py`` times the choice).
     """
     _check(u, dt, A, B, C)
@@ -331,10 +347,13 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     else:
         h = initial_state.to(state_dtype)
     ys, ws = [], _Workspace()
+    if recompute is None:
+        padded = -(-u.shape[1] // chunk_size) * chunk_size
+        recompute = 8 * u.shape[0] * padded * A.numel() * real_dtype.itemsize > KEEP_BYTES
     # split, not slicing in the loop: each slice's backward would zero-fill a whole (B, T, H) gradient (O(T^2))
     for ub, dtb in zip(u.to(real_dtype).split(block_size, 1), dt.to(real_dtype).split(block_size, 1)):
         if torch.is_grad_enabled():
-            y, h = _Block.apply(chunk_size, ws, ub, dtb, A, K, C, h)
+            y, h = _Block.apply(chunk_size, ws, not recompute, ub, dtb, A, K, C, h)
         else:
             y, h, _ = _block_forward(ub, dtb, A, K, C, h, chunk_size, ws)
         ys.append(y)
