@@ -115,3 +115,50 @@ def test_summarise_skips_unscored_seizures():
            {"onset_channels": [], "ranking": ["A"]}, {"onset_channels": ["B"], "error": "no detector"}]  # fmt: skip
     m = fl.summarise(per)
     assert m["n_seizures"] == 1 and m["top1"] == 1.0
+
+
+TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "latent_dim": 8, "hidden": 8, "lag_hidden": 8,
+                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16, "kmeans_init": False}  # fmt: skip
+
+
+def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
+    """Regression: a trained lag model (CLD-Trans) was called without channel names or rate, so its
+    ranking named X0..X3 (every top-k 0 whatever the lags) and it read 64 Hz windows as 160 Hz; and only
+    export folders were accepted, not the Trainer checkpoint its training writes."""
+    import torch
+
+    from biodyn.models import create_model, save_pretrained
+    from biodyn.train.checkpoint import save_checkpoint
+
+    model = create_model("cldtrans", n_chans=4, n_outputs=1, n_times=320, sfreq=160.0, **TINY_CLDTRANS)
+    save_pretrained(model, tmp_path / "export")
+    state = {"model_name": "cldtrans", "model_config": model.init_config()}
+    save_checkpoint(tmp_path / "run" / "stage1" / "checkpoints" / "last", model=model,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), state=state)  # fmt: skip
+    seen = []
+    orig = type(model).lag_graph
+
+    def spy(self, x, channels=None, fs=None, edge_threshold=None):
+        seen.append((tuple(x.shape), channels, fs))
+        return orig(self, x, channels, fs, edge_threshold)
+
+    rng = np.random.default_rng(0)
+    chans = ["T7-P7", "P7-O1", "T8-P8", "P8-O2"]
+    ws = [fl.IctalWindow(f"chb0{k}_01", 0, f"chb0{k}", rng.standard_normal((4, 512)), 256.0, chans)
+          for k in (1, 2)]  # fmt: skip
+    onsets = {(w.record, 0): ["P7-O1"] for w in ws}
+    cfg = fl.FocalConfig(methods=("cldtrans", "cldtrans_run"), seeds=(42,), resample_hz=64.0)
+    type(model).lag_graph = spy
+    try:
+        fl.run_focal_lead(ws, onsets, cfg, tmp_path / "out", progress=False,
+                          weights={"cldtrans": tmp_path / "export", "cldtrans_run": tmp_path / "run"})  # fmt: skip
+    finally:
+        type(model).lag_graph = orig
+    assert seen and all(s == ((1, 4, 320), chans, 160.0) for s in seen)  # 2 s at the model's 160 Hz
+    for label in ("cldtrans", "cldtrans_run"):
+        r = json.loads(
+            (tmp_path / "out" / "focal" / label / "chbmit-focal" / "zeroshot" / "seed42.json").read_text()
+        )
+        assert r["readout"] == "argmin_i sum_j tau_ij" and not r["uses_labels"]
+        for s in r["per_seizure"]:
+            assert sorted(s["ranking"]) == sorted(chans) and s["top5"] == 1.0  # 4 channels: top-5 always hits

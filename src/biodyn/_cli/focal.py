@@ -30,7 +30,8 @@ def add_arguments(p) -> None:
         action="append",
         default=[],
         metavar="NAME=FOLDER",
-        help="pretrained weights of a registered model (from_pretrained folder)",
+        help="trained weights for a method label (an export, or a Trainer checkpoint such as the train.out_dir "
+        "of python -m biodyn.cldtrans); the label may be new, e.g. cldtrans_no_vq=DIR",
     )
     p.add_argument("--seeds", default="42,123,7,0,256")
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")

@@ -11,9 +11,11 @@ Methods, each resolved by name:
 
 - ``ldsem``: the per-recording LD-SEM fit (:func:`biodyn.causal.fit.fit_ldsem`), no labels;
 - ``dynotears``, ``rhino``, ``varlingam``, ``pcmci``: :func:`biodyn.causal.baselines.fit_baseline`;
-- any registered model that has a ``lag_graph(x)`` method (``x`` ``(1, C, T)`` -> a
-  :class:`~biodyn.types.LagGraph`, or ``(tau_s, weight)`` arrays ``(C, C)``): used as it is, no labels
-  (this is how ``cldtrans`` joins once it is registered; pass its weights with ``weights={"cldtrans": DIR}``);
+- a trained model that has a ``lag_graph(x)`` method (``x`` ``(1, C, T)`` -> a
+  :class:`~biodyn.types.LagGraph`, or ``(tau_s, weight)`` arrays ``(C, C)``; given ``channels`` and ``fs``
+  when it takes them): used as it is, no labels, on windows resampled to the model's own rate
+  (``weights={"cldtrans": DIR}``; DIR is an export or a Trainer checkpoint, e.g. the ``train.out_dir`` of
+  ``python -m biodyn.cldtrans``; any label works, e.g. ``{"cldtrans_no_vq": DIR}`` for an ablation);
 - any other registered model (``biot``, ``bendr``, ``eeg_gcnn``): a channel **occlusion** read-out, our
   choice: the model is trained as an ictal-vs-background detector on the *other* patients' windows (leave
   one patient out; background = the window before the onset), and a channel's score is the drop of the
@@ -192,12 +194,14 @@ def select(
     return out
 
 
-def _prepare(w: IctalWindow, x: np.ndarray, cfg: FocalConfig) -> tuple[np.ndarray, float]:
+def _prepare(
+    w: IctalWindow, x: np.ndarray, cfg: FocalConfig, fs: float | None = None
+) -> tuple[np.ndarray, float]:
+    """Band-pass 0.5-40 Hz (below 0.45 x the rate), resample to ``fs`` (default ``cfg.resample_hz``), z-score."""
     from biodyn.signal import PreprocessConfig, preprocess
 
-    pcfg = PreprocessConfig(
-        l_freq=0.5, h_freq=min(40.0, 0.45 * cfg.resample_hz), fs=cfg.resample_hz, zscore=True
-    )
+    fs = fs or cfg.resample_hz
+    pcfg = PreprocessConfig(l_freq=0.5, h_freq=min(40.0, 0.45 * fs), fs=fs, zscore=True)
     return preprocess(x, w.fs, pcfg)
 
 
@@ -206,21 +210,7 @@ def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg:
     """Focal ranking and the number of asserted edges of one lag method on ``x`` ``(C, T)`` (preprocessed)."""
     opts = dict(cfg.method_options.get(method, {}))
     if model is not None:
-        import torch
-
-        with torch.no_grad():
-            out = model.lag_graph(torch.as_tensor(x, dtype=torch.float32)[None])
-        from biodyn.types import LagGraph
-
-        if not isinstance(out, LagGraph):
-            tau, weight = (
-                np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=np.float64).reshape(
-                    len(channels), len(channels)
-                )
-                for v in out
-            )
-            out = LagGraph(tau, weight, channels, fs)
-        graph = out
+        graph = model_lag_graph(model, x, fs, channels)
     elif method == "ldsem":
         from biodyn.causal.fit import FitConfig, fit_ldsem
 
@@ -238,6 +228,43 @@ def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg:
             opts = {"steps": cfg.rhino_steps, "seed": seed, **opts}
         graph = fit_baseline(method, x, fs, cfg.tau_max_s, channels=channels, **opts)
     return graph.focal_ranking(), len(graph.edges())
+
+
+def model_lag_graph(model, x: np.ndarray, fs: float, channels: list[str]):
+    """The lag graph a trained model infers for ``x`` ``(C, T)`` at ``fs``, under ``channels``' names.
+
+    ``lag_graph`` gets the channel names and the rate when it takes them (CLD-Trans does); its result, a
+    :class:`~biodyn.types.LagGraph` or ``(tau_s, weight)`` arrays ``(C, C)``, is returned under ``channels``
+    (rows and columns in the order of ``x``), so that the ranking names the window's channels."""
+    import inspect
+
+    import torch
+
+    from biodyn.types import LagGraph
+
+    params = inspect.signature(model.lag_graph).parameters
+    kw = {k: v for k, v in (("channels", list(channels)), ("fs", float(fs))) if k in params}
+    with torch.no_grad():
+        out = model.lag_graph(torch.as_tensor(x, dtype=torch.float32)[None], **kw)
+    if isinstance(out, LagGraph):
+        tau, weight = out.tau, out.weight
+    else:
+        tau, weight = (
+            np.asarray(v.detach().cpu() if hasattr(v, "detach") else v, dtype=np.float64) for v in out
+        )
+    c = len(channels)
+    if np.shape(tau) != (c, c) or np.shape(weight) != (c, c):
+        raise ConfigError(f"{type(model).__name__}.lag_graph gave tau {np.shape(tau)} and weight "
+                          f"{np.shape(weight)} for {c} channels; expected ({c}, {c})")  # fmt: skip
+    return LagGraph(
+        np.asarray(tau, dtype=np.float64), np.asarray(weight, dtype=np.float64), list(channels), fs
+    )
+
+
+def model_rate(model) -> float | None:
+    """The sampling rate a trained model reads (its ``sfreq``), or None."""
+    fs = getattr(model, "sfreq", None)
+    return float(fs) if fs else None
 
 
 def occlusion_scores(model, x) -> np.ndarray:
@@ -314,14 +341,15 @@ def _resolve(method: str, weights: dict[str, str]):
         return "lag", None
     from biodyn import models
 
+    if method in weights:  # any label (e.g. cldtrans_no_vq): the folder says which model it is
+        from biodyn.train.pretrained import load_trained
+
+        model = load_trained(weights[method]).eval()
+        return ("lag", model) if hasattr(model, "lag_graph") else ("occlusion", model)
     if method not in models.list_models():
         allowed = ", ".join((*LAG_METHODS, *models.list_models()))
-        raise ConfigError(f"unknown focal-lead method {method!r}; choose from {allowed}")
-    if method in weights:
-        if not hasattr(models, "from_pretrained"):
-            raise ConfigError("weights need biodyn.models.from_pretrained (the models contract)")
-        model = models.from_pretrained(weights[method]).eval()
-        return ("lag", model) if hasattr(model, "lag_graph") else ("occlusion", model)
+        raise ConfigError(f"unknown focal-lead method {method!r}; choose from {allowed}, or name its weights "
+                          f"with --weights {method}=FOLDER")  # fmt: skip
     return "occlusion", None
 
 
@@ -359,6 +387,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
                 "experiment": experiment, "model": method, "task": "chbmit-focal", "budget": "zeroshot",
                 "seed": seed, "readout": "occlusion (LOPO detector)" if kind == "occlusion" else "argmin_i sum_j tau_ij",
                 "uses_labels": kind == "occlusion", "deterministic": method in DETERMINISTIC,
+                "weights": str(weights[method]) if method in weights else None,
                 "metrics": summarise(per), "per_seizure": per, "unmatched_windows": unmatched,
                 "config": asdict(cfg), "fit_s": time.perf_counter() - t0, "git_commit": git_commit(),
                 "versions": versions(),
@@ -388,6 +417,9 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
         if len(truth) < len(listed):
             entry["unknown_onset_channels"] = sorted(set(listed) - set(truth))
         if kind == "lag":
+            rate = model_rate(model) if model is not None else None
+            if rate is not None and abs(rate - fs) > 1e-6:  # a trained model reads windows at its own rate
+                x, fs = _prepare(w, w.data, cfg, rate)
             ranking, n_edges = lag_ranking(method, x, fs, w.channels, cfg, seed, model)
             entry["n_edges"] = n_edges
         else:
