@@ -100,3 +100,43 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
 def test_unknown_model_is_named():
     with pytest.raises(ConfigError, match="nope"):
         fg.run_grid(fg.GridConfig(models=("nope",)), "/tmp/unused")
+
+
+TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "trained_modalities": ["eeg"], "latent_dim": 8,
+                 "hidden": 8, "lag_hidden": 8, "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16,
+                 "kmeans_init": False}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    ROOT is None or not (ROOT / "chbmit" / "npy_excerpts").is_dir(), reason="no CHB-MIT sample"
+)
+def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
+    """Regression: CLD-Trans in the grid trained its pretraining terms instead of the labels (a linear probe
+    then had nothing to train and failed), was built fresh instead of from its stage-1 encoder, and
+    refused the 64 Hz CPU-preset windows; ablation checkpoints could not be named."""
+    from safetensors.torch import load_file
+
+    from biodyn.models import create_model, save_pretrained
+
+    enc = create_model("cldtrans", n_chans=18, n_outputs=1, n_times=1600, sfreq=160.0, **TINY_CLDTRANS)
+    save_pretrained(enc, tmp_path / "stage1")
+    grid = fg.GridConfig(datasets=("chbmit",), models=("cldtrans", "cldtrans_ablation"), budgets=(1.0,),
+                         seeds=(42,), modes=("linear_probe",), train={**TRAIN, "max_steps": 2},
+                         sources={"chbmit": "excerpts"}, preprocess={"chbmit": {"fs": 64.0}},
+                         weights={"cldtrans": str(tmp_path / "stage1"), "cldtrans_ablation": str(tmp_path / "stage1")},
+                         cache_dir=str(tmp_path / "c"))  # fmt: skip
+    paths = fg.run_grid(grid, tmp_path / "res", progress=False)
+    assert len(paths) == 2 and all(p.exists() for p in paths)
+    for label in ("cldtrans", "cldtrans_ablation"):
+        cell = tmp_path / "res/fewshot" / label / "chbmit-linear_probe/100pct"
+        r = json.loads((cell / "seed42.json").read_text())
+        assert r["model"] == label and r["init_from"] == str(tmp_path / "stage1")
+        assert r["model_config"]["sfreq"] == 160.0 and r["model_config"]["objective"] == "task"
+        assert {"test_auroc", "test_auprc"} <= set(r["metrics"]) and r["preprocess"]["zscore"]
+        trained = load_file(str(cell / "run_seed42" / "checkpoints" / "last" / "model.safetensors"))
+        for k, v in enc.state_dict().items():  # probed: the encoder is the pretrained one, untouched
+            if not k.startswith("head."):
+                assert (trained[k] == v).all(), k
+    with pytest.raises(ConfigError, match="cldtrans_nope"):
+        fg.run_grid(fg.GridConfig(models=("cldtrans_nope",)), tmp_path / "x")

@@ -10,7 +10,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--models",
         default="biot,bendr,eeg_gcnn",
-        help="registered model names (cldtrans and its ablations join by name once registered)",
+        help="registered model names, or labels given --weights (cldtrans=DIR, cldtrans_no_vq=DIR, ...)",
     )
     p.add_argument("--budgets", default="0.01,0.1,1.0", help="label budgets (fractions of training patients)")
     p.add_argument("--seeds", default="42,123,7,0,256")
@@ -23,6 +23,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--root", action="append", default=[], metavar="DATASET=FOLDER", help="corpus root per dataset"
+    )
+    p.add_argument(
+        "--weights",
+        action="append",
+        default=[],
+        metavar="LABEL=FOLDER",
+        help="trained weights for a model label (an export or a Trainer checkpoint, e.g. the train.out_dir of "
+        "python -m biodyn.cldtrans): every weight but the head is copied; the label may be new "
+        "(cldtrans_no_vq=DIR)",
     )
     p.add_argument("--out", default="results", help="results folder; finished cells are skipped")
     p.add_argument("--cache-dir", default="cache/fewshot")
@@ -41,7 +50,8 @@ def run(args) -> int:
         datasets=tuple(args.datasets.split(",")), models=tuple(args.models.split(",")),
         budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=tuple(int(s) for s in args.seeds.split(",")),
         modes=tuple(args.modes.split(",")), experiment=args.experiment, cache_dir=args.cache_dir,
-        roots=dict(r.split("=", 1) for r in args.root), **preset,
+        roots=dict(r.split("=", 1) for r in args.root), weights=dict(w.split("=", 1) for w in args.weights),
+        **preset,
     )  # fmt: skip
     paths = fg.run_grid(grid, args.out)
     print(f"{len(paths)} cells under {args.out}/{args.experiment}; tables: biodyn report {args.out}")

@@ -82,6 +82,9 @@ class CLDTransConfig:
     ode_weight: float = 1.0
     stage: str = "stage1"  # stage1: VQ-VAE + LD-SEM; stage2: + graph-ODE prediction
     task_weight: float = 0.0  # > 0: add a supervised "task" term on head(features) when batches carry y
+    # pretrain: the unsupervised terms above (stage1 / stage2); task: only the supervised loss of model(x) =
+    # head(forward_features(x)) on the batch's y (few-shot linear probing and fine-tuning of the encoder)
+    objective: str = "pretrain"
     seeds: list[int] = field(default_factory=lambda: list(SEEDS))
 
 
@@ -101,6 +104,7 @@ class CLDTrans(BiodynModel):
         check_option("cldtrans.likelihood", c.likelihood, ("laplace", "gaussian"))
         check_option("cldtrans.lag_impl", c.lag_impl, ("fused", "dense"))
         check_option("cldtrans.stage", c.stage, ("stage1", "stage2"))
+        check_option("cldtrans.objective", c.objective, ("pretrain", "task"))
         if len(c.modalities) != len(c.modality_fs):
             raise ConfigError(
                 f"cldtrans.modalities {c.modalities} and modality_fs {c.modality_fs} differ in length"
@@ -132,6 +136,8 @@ class CLDTrans(BiodynModel):
         )
         self.head = nn.Linear(c.latent_dim, n_outputs)
         self.default_modality = self.modality_for_fs(sfreq)
+        if c.objective == "task":  # a downstream model reads its windows' modality: the encoder must know it
+            self.check_modality(self.default_modality)
 
     # ------------------------------------------------------------------ modalities
     def tau_max_samples(self, modality: str) -> float:
@@ -230,6 +236,10 @@ class CLDTrans(BiodynModel):
         x = batch["x"]
         if x.ndim == 4:
             x = x.flatten(0, 1)
+        if c.objective == "task":
+            if batch.get("y") is None:
+                raise ConfigError("cldtrans.objective=task needs labelled batches (y)")
+            return {"task": self._task_loss(self(x), batch["y"])}
         self._check_x(x)
         modality = self._batch_modality(batch, x)
         check_option("modality", modality, c.modalities)
@@ -250,13 +260,15 @@ class CLDTrans(BiodynModel):
             terms["ode"] = c.ode_weight * self._ode_term(x, out["latents"], modality)
         if c.task_weight > 0 and batch.get("y") is not None:  # few-shot fine-tuning on labelled windows
             logits = self.head(out["latents"].mean(dim=(1, 2)))
-            y = batch["y"]
-            if y.ndim == 1 and not y.is_floating_point():
-                task = F.cross_entropy(logits.float(), y.long())
-            else:
-                task = F.binary_cross_entropy_with_logits(logits.float(), y.float().reshape(logits.shape))
-            terms["task"] = c.task_weight * task
+            terms["task"] = c.task_weight * self._task_loss(logits, batch["y"])
         return terms
+
+    @staticmethod
+    def _task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy for class indices ``y`` ``(B,)``, binary cross-entropy for multi-hot ``y``."""
+        if y.ndim == 1 and not y.is_floating_point():
+            return F.cross_entropy(logits.float(), y.long())
+        return F.binary_cross_entropy_with_logits(logits.float(), y.float().reshape(logits.shape))
 
     def codebook_stats(self) -> dict[str, float] | None:
         """Usage and perplexity of the codes of the last ``forward_loss`` batch."""

@@ -66,6 +66,7 @@ class DataConfig:
 class FewShotConfig:
     budget: float = 1.0
     mode: str = "finetune"  # finetune | linear_probe
+    init_from: str | None = None  # trained weights (export or Trainer checkpoint): every weight but the head
 
 
 @dataclass

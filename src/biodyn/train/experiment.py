@@ -186,6 +186,10 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
             "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
     model = create_model(exp.model.name, **mcfg)
     mcfg = model.init_config()  # every field, as the model holds it: what rebuilds it
+    if exp.fewshot.init_from:  # a pretrained encoder (e.g. CLD-Trans stage 1); the head starts fresh
+        from biodyn.train.pretrained import load_encoder
+
+        load_encoder(model, exp.fewshot.init_from)
     params = None
     from biodyn.errors import check_option
 

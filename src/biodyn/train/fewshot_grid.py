@@ -14,8 +14,10 @@ validation set is the training patients' windows (model selection never sees the
 
 Each cell is :func:`biodyn.train.experiment.run_experiment` and is written to
 ``<results>/<experiment>/<model>/<dataset>-<mode>/<budget>/seed<k>.json``, the layout ``biodyn report``
-reads. Models are resolved by registered name, so CLD-Trans (stage-1 encoder) and its ablations join by
-name once they are registered (``models=("cldtrans", "cldtrans_no_vq", ...)``).
+reads. Models are resolved by registered name, or by a label with trained weights
+(``weights={"cldtrans": DIR, "cldtrans_no_vq": DIR2}``: CLD-Trans' stage-1 encoder and its ablations; the head
+is new). CLD-Trans reads its windows at its modality's rate with its pretraining chain (EEG 160 Hz, ECG
+500 Hz, z-scored) and is trained on the labels through ``objective=task``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ class GridConfig:
     window_s: dict[str, float] = field(default_factory=dict)
     cache_dir: str = "cache/fewshot"
     limit: dict[str, int] = field(default_factory=dict)  # per dataset: first N records (CPU-sized runs)
+    # per model label: trained weights (an export or a Trainer checkpoint, e.g. CLD-Trans stage 1); the
+    # label may be new (cldtrans_no_vq): the architecture is the checkpoint's, every weight but the head is
+    # copied, the head is trained
+    weights: dict[str, str] = field(default_factory=dict)
 
 
 class ArrayWindows(torch.utils.data.Dataset):
@@ -116,8 +122,11 @@ def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
     return {"train": subs[:n_train], "val": subs[n_train : n_train + n_val], "test": subs[n_train + n_val :]}
 
 
-def excerpt_data(folder: str | os.PathLike, fs_out: float | None = None) -> dict[str, Any]:
-    """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels)."""
+def excerpt_data(
+    folder: str | os.PathLike, fs_out: float | None = None, zscore: bool = False
+) -> dict[str, Any]:
+    """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels),
+    band-passed 0.5-40 Hz, resampled to ``fs_out``, z-scored per window when ``zscore``."""
     from biodyn.datasets.chbmit import CHANNELS
     from biodyn.provenance import stable_hash
     from biodyn.signal import PreprocessConfig, preprocess
@@ -127,7 +136,9 @@ def excerpt_data(folder: str | os.PathLike, fs_out: float | None = None) -> dict
     for f in sorted(folder.glob("chb*/*/*.npy")):
         label = 1 if f.parent.name == "ictal" else 0
         x, fs = preprocess(
-            np.load(f)[: len(CHANNELS)], 256.0, PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0)
+            np.load(f)[: len(CHANNELS)],
+            256.0,
+            PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0, zscore=zscore),
         )
         xs.append(x)
         ys.append(label)
@@ -180,7 +191,11 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
     return out
 
 
-def load_dataset(dataset: str, grid: GridConfig) -> dict[str, Any]:
+def load_dataset(
+    dataset: str, grid: GridConfig, preprocess: dict | None = None, tag: str = ""
+) -> dict[str, Any]:
+    """The dataset's train / val / test views, preprocessed by ``preprocess`` (default: the grid's settings
+    for it); ``tag`` names its own cache folder (``<cache_dir>/<dataset><tag>``)."""
     from biodyn.data_root import data_root
 
     check_option("dataset", dataset, DATASETS)
@@ -188,12 +203,66 @@ def load_dataset(dataset: str, grid: GridConfig) -> dict[str, Any]:
     if root is None:
         base = data_root(required=True)
         root = base / {"sleepedf": "sleep_edf"}.get(dataset, dataset)
-    pre = grid.preprocess.get(dataset, {})
+    pre = grid.preprocess.get(dataset, {}) if preprocess is None else preprocess
     if dataset == "chbmit" and grid.sources.get("chbmit", "corpus") == "excerpts":
         folder = Path(root) / "npy_excerpts" if (Path(root) / "npy_excerpts").is_dir() else Path(root)
-        return excerpt_data(folder, pre.get("fs"))
-    return corpus_data(dataset, root, Path(grid.cache_dir) / dataset, pre, grid.window_s.get(dataset),
+        return excerpt_data(folder, pre.get("fs"), bool(pre.get("zscore", False)))
+    return corpus_data(dataset, root, Path(grid.cache_dir) / f"{dataset}{tag}", pre, grid.window_s.get(dataset),
                        grid.limit.get(dataset))  # fmt: skip
+
+
+MODALITY_OF = {"chbmit": "eeg", "ptbxl": "ecg", "sleepedf": "eeg"}
+
+
+def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
+    """``(registered name, create_model overrides, weights folder or None)`` of the grid's model ``label``.
+
+    With weights, the architecture is the checkpoint's (its config, without the signal's shape) under the
+    grid's overrides for ``label``. A model whose config has ``objective`` (CLD-Trans) is switched to its
+    supervised objective (``objective=task``: the head's loss on the labels, as for every other model,
+    instead of its pretraining terms), as stage 1, without k-means re-initialisation of a loaded codebook."""
+    from biodyn.models import list_models, model_config
+
+    folder = grid.weights.get(label)
+    params = dict(grid.model_params.get(label, {}))
+    if folder:
+        from biodyn.train.pretrained import trained_config
+
+        name, cfg = trained_config(folder)
+        params = {**cfg, **params}
+    elif label in list_models():
+        name = label
+    else:
+        raise ConfigError(f"unknown model {label!r} in the few-shot grid; registered: {', '.join(list_models())}"
+                          f" (or give its trained weights: weights={{'{label}': FOLDER}})")  # fmt: skip
+    if hasattr(model_config(name), "objective"):
+        params.update(objective="task", stage="stage1", task_weight=0.0)
+        if folder:
+            params["kmeans_init"] = False
+    return name, params, str(folder) if folder else None
+
+
+def model_preprocess(name: str, params: dict, dataset: str, grid: GridConfig) -> tuple[dict, str]:
+    """``(preprocessing, cache tag)`` of ``dataset`` for model ``name``: the grid's, except for a model bound
+    to its modalities' rates (a config with ``modalities`` / ``modality_fs``, CLD-Trans): its modality's
+    CLD-Trans chain (EEG 0.5-40 Hz at 160 Hz, ECG 0.05-150 Hz at 500 Hz, z-scored), as in its pretraining."""
+    from dataclasses import asdict
+
+    from biodyn.models import model_config
+    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
+
+    cfg = model_config(name)
+    mods = params.get("modalities", getattr(cfg, "modalities", None))
+    rates = params.get("modality_fs", getattr(cfg, "modality_fs", None))
+    if mods is None or rates is None:
+        return grid.preprocess.get(dataset, {}), ""
+    modality = MODALITY_OF[dataset]
+    if modality not in mods:
+        raise ConfigError(f"{name} reads {', '.join(mods)}; {dataset} is {modality}")
+    chain = asdict(CLDTRANS_EEG if modality == "eeg" else CLDTRANS_ECG)
+    chain["fs"] = float(rates[list(mods).index(modality)])
+    keys = ("fs", "l_freq", "h_freq", "zscore")
+    return {k: chain[k] for k in keys}, f"_{modality}{chain['fs']:g}hz"
 
 
 def _on_scalp(channels) -> bool:
@@ -219,15 +288,10 @@ def cell_path(
 def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
     """Run every missing cell of ``grid``; returns the paths of all its cells' JSON."""
     from biodyn.atomic import atomic_write_json
-    from biodyn.models import list_models
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
     from biodyn.train.experiment import run_experiment
 
-    for m in grid.models:
-        if m not in list_models():
-            raise ConfigError(
-                f"unknown model {m!r} in the few-shot grid; registered: {', '.join(list_models())}"
-            )
+    specs = {m: resolve_model(m, grid) for m in grid.models}  # a typo or a bad folder fails before any data
     for mode in grid.modes:
         check_option("mode", mode, MODES)
     results = Path(results_dir)
@@ -250,19 +314,26 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
         paths += [cell_path(results, grid, c[0], dataset, c[1], c[2], c[3]) for c in cells]
         if not todo:
             continue
-        data = load_dataset(dataset, grid)
+        loaded: dict[str, dict] = {}  # one copy of the data per preprocessing
         task, n_out = TASK_OF[dataset]
         for model, mode, budget, seed in todo:
             path = cell_path(results, grid, model, dataset, mode, budget, seed)
-            params = dict(grid.model_params.get(model, {}))
-            if model == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
-                params["channels"] = list(data["channels"])  # spatial edge weights need scalp positions
+            name, params, init = specs[model]
+            pre, tag = model_preprocess(name, params, dataset, grid)
+            if tag not in loaded:
+                loaded[tag] = load_dataset(dataset, grid, pre, tag)
+            data = loaded[tag]
+            if name == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
+                params = {**params, "channels": list(data["channels"])}  # spatial edge weights need positions
             tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
                                tensorboard=False, **grid.train)  # fmt: skip
-            exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(model, params),
+            exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
                                    data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
-                                   fewshot=FewShotConfig(budget=float(budget), mode=mode))  # fmt: skip
+                                   fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init))  # fmt: skip
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
+            res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
+            res["init_from"] = init
+            res["preprocess"] = pre
             res["task"] = f"{dataset}-{mode}"
             res["primary_metrics"] = list(PRIMARY[dataset])
             res["split_subjects"] = data.get("subjects")
