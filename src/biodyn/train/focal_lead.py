@@ -371,6 +371,8 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
     written = []
     for method in cfg.methods:
         kind, model = _resolve(method, weights)
+        # a trained model's read-out does not depend on the seed either (one forward pass per window)
+        deterministic = method in DETERMINISTIC or model is not None
         cache: dict[str, Any] | None = None
         for seed in cfg.seeds:
             path = Path(out_dir) / experiment / method / "chbmit-focal" / "zeroshot" / f"seed{seed}.json"
@@ -378,7 +380,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
                 written.append(path)
                 continue
             t0 = time.perf_counter()
-            if cache is not None and method in DETERMINISTIC:
+            if cache is not None and deterministic:
                 per = cache
             else:
                 per = _score_method(method, kind, model, prepared, onsets, cfg, seed)
@@ -386,7 +388,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
             result = {
                 "experiment": experiment, "model": method, "task": "chbmit-focal", "budget": "zeroshot",
                 "seed": seed, "readout": "occlusion (LOPO detector)" if kind == "occlusion" else "argmin_i sum_j tau_ij",
-                "uses_labels": kind == "occlusion", "deterministic": method in DETERMINISTIC,
+                "uses_labels": kind == "occlusion", "deterministic": deterministic,
                 "weights": str(weights[method]) if method in weights else None,
                 "metrics": summarise(per), "per_seizure": per, "unmatched_windows": unmatched,
                 "config": asdict(cfg), "fit_s": time.perf_counter() - t0, "git_commit": git_commit(),
