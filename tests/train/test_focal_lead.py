@@ -139,7 +139,7 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
     orig = type(model).lag_graph
 
     def spy(self, x, channels=None, fs=None, edge_threshold=None):
-        seen.append((tuple(x.shape), channels, fs))
+        seen.append((tuple(x.shape), channels, fs, edge_threshold))
         return orig(self, x, channels, fs, edge_threshold)
 
     rng = np.random.default_rng(0)
@@ -152,9 +152,16 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
     try:
         fl.run_focal_lead(ws, onsets, cfg, tmp_path / "out", progress=False,
                           weights={"cldtrans": tmp_path / "export", "cldtrans_run": tmp_path / "run"})  # fmt: skip
+        cfg0 = fl.FocalConfig(methods=("cldtrans",), seeds=(42,), resample_hz=64.0, edge_threshold=0.0)
+        fl.run_focal_lead(
+            ws, onsets, cfg0, tmp_path / "all", progress=False, weights={"cldtrans": tmp_path / "export"}
+        )
     finally:
         type(model).lag_graph = orig
-    assert seen and all(s == ((1, 4, 320), chans, 160.0) for s in seen)  # 2 s at the model's 160 Hz
+    assert len(seen) == 6 and all(s == ((1, 4, 320), chans, 160.0, None) for s in seen[:4])  # 2 s at 160 Hz
+    assert seen[4][3] == 0.0  # --edge-threshold reaches the model: every off-diagonal pair is an edge
+    r0 = json.loads((tmp_path / "all/focal/cldtrans/chbmit-focal/zeroshot/seed42.json").read_text())
+    assert [s["n_edges"] for s in r0["per_seizure"]] == [12, 12]
     for label in ("cldtrans", "cldtrans_run"):
         r = json.loads(
             (tmp_path / "out" / "focal" / label / "chbmit-focal" / "zeroshot" / "seed42.json").read_text()

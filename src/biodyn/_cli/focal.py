@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")
     p.add_argument("--span-s", type=float, default=10.0, help="ictal window length (s)")
     p.add_argument("--tau-max-s", type=float, default=0.05)
+    p.add_argument("--edge-threshold", type=float, default=None,
+                   help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
     p.add_argument("--resample-hz", type=float, default=128.0)
     p.add_argument("--quick", action="store_true",
                    help="CPU-sized: 4 s windows, fewer fit steps, tiny neural detectors")  # fmt: skip
@@ -87,7 +89,8 @@ def run(args) -> int:
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
     cfg = fl.FocalConfig(seeds=tuple(int(s) for s in args.seeds.split(",")), offset_s=args.offset_s, span_s=span,
-                         tau_max_s=args.tau_max_s, resample_hz=args.resample_hz)  # fmt: skip
+                         tau_max_s=args.tau_max_s, resample_hz=args.resample_hz,
+                         edge_threshold=args.edge_threshold)  # fmt: skip
     if args.methods:
         cfg.methods = tuple(m.strip() for m in args.methods.split(","))
     if args.quick:

@@ -75,6 +75,8 @@ class FocalConfig:
     model_params: dict[str, dict] = field(default_factory=dict)
     detector_epochs: int = 30
     detector_lr: float = 1e-3
+    # trained lag models: |A| below this is no edge (None: the model's own threshold, e.g. CLD-Trans' config)
+    edge_threshold: float | None = None
 
 
 def read_onset_csv(path: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
@@ -210,7 +212,7 @@ def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg:
     """Focal ranking and the number of asserted edges of one lag method on ``x`` ``(C, T)`` (preprocessed)."""
     opts = dict(cfg.method_options.get(method, {}))
     if model is not None:
-        graph = model_lag_graph(model, x, fs, channels)
+        graph = model_lag_graph(model, x, fs, channels, cfg.edge_threshold)
     elif method == "ldsem":
         from biodyn.causal.fit import FitConfig, fit_ldsem
 
@@ -230,10 +232,13 @@ def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg:
     return graph.focal_ranking(), len(graph.edges())
 
 
-def model_lag_graph(model, x: np.ndarray, fs: float, channels: list[str]):
+def model_lag_graph(
+    model, x: np.ndarray, fs: float, channels: list[str], edge_threshold: float | None = None
+):
     """The lag graph a trained model infers for ``x`` ``(C, T)`` at ``fs``, under ``channels``' names.
 
-    ``lag_graph`` gets the channel names and the rate when it takes them (CLD-Trans does); its result, a
+    ``lag_graph`` gets the channel names, the rate and ``edge_threshold`` (when not None) when it takes them
+    (CLD-Trans does); its result, a
     :class:`~biodyn.types.LagGraph` or ``(tau_s, weight)`` arrays ``(C, C)``, is returned under ``channels``
     (rows and columns in the order of ``x``), so that the ranking names the window's channels."""
     import inspect
@@ -243,7 +248,10 @@ def model_lag_graph(model, x: np.ndarray, fs: float, channels: list[str]):
     from biodyn.types import LagGraph
 
     params = inspect.signature(model.lag_graph).parameters
-    kw = {k: v for k, v in (("channels", list(channels)), ("fs", float(fs))) if k in params}
+    kw = {k: v for k, v in (("channels", list(channels)), ("fs", float(fs)), ("edge_threshold", edge_threshold))
+          if k in params and v is not None}  # fmt: skip
+    if edge_threshold is not None and "edge_threshold" not in params:
+        raise ConfigError(f"{type(model).__name__}.lag_graph takes no edge_threshold")
     with torch.no_grad():
         out = model.lag_graph(torch.as_tensor(x, dtype=torch.float32)[None], **kw)
     if isinstance(out, LagGraph):
