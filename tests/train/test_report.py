@@ -43,3 +43,12 @@ def test_report_empty_folder(tmp_path):
         collect(tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         collect(tmp_path / "nope")
+
+
+def test_topk_bars_name_the_experiment_when_there_are_several():
+    """Regression: the focal bar chart labelled bars by model only, so one model under two experiments
+    (focal, focal_edge0.01) gave two bars with the same label."""
+    from biodyn.train.plot import topk_labels
+
+    assert topk_labels([("focal", "a"), ("focal", "b")]) == ["a", "b"]
+    assert topk_labels([("focal", "a"), ("focal_edge0.01", "a")]) == ["focal: a", "focal_edge0.01: a"]

@@ -102,6 +102,14 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
     return True
 
 
+def topk_labels(keys: list[tuple[str, str]]) -> list[str]:
+    """Bar labels for ``(experiment, model)`` keys: the model, prefixed by its experiment when the rows come
+    from more than one (the same model under two experiments would otherwise get two identical bars)."""
+    if len({e for e, _ in keys}) > 1:
+        return [f"{e}: {m}" for e, m in keys]
+    return [m for _, m in keys]
+
+
 def plot_topk_bars(rows: list[dict], path: Path) -> None:
     """Zero-shot focal-lead accuracy: per method, top-1/3/5 means over seeds with their 95 % CI."""
     import matplotlib
@@ -117,7 +125,7 @@ def plot_topk_bars(rows: list[dict], path: Path) -> None:
         ys = [got[key]["mean"] if key in got else np.nan for key in keys]
         es = [0 if key not in got or math.isnan(got[key]["ci95"]) else got[key]["ci95"] for key in keys]
         ax.bar(np.arange(len(keys)) + (j - 1) * 0.27, ys, 0.27, yerr=es, capsize=2, label=f"top-{k}")
-    ax.set_xticks(np.arange(len(keys)), [m for _, m in keys], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(np.arange(len(keys)), topk_labels(keys), rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (mean over seeds)")
     ax.legend(fontsize=7)
