@@ -6,7 +6,9 @@ with the model's fused lag mix (``lag_impl=fused``) and with the dense reference
 every delayed copy of every channel pair materialised), each case in a fresh subprocess. Peak memory is the
 rise of the peak RSS (VmHWM, reset through ``/proc/self/clear_refs`` after a warm-up step) over the RSS
 then, which sees every torch CPU allocation (Linux only). The LD-SEM part alone (the lag path: the mix
-and the likelihood, fwd + bwd, for given ``tau``/``A``) is measured the same way.
+and the likelihood, fwd + bwd, for given ``tau``/``A``) is measured the same way, and the whole step once
+more with the tokenizer's convolutions recomputed in backward (``checkpoint_tokenizer``, ``step_ckpt``): without
+it the tokenizer's full-rate activations, identical in both formulations, dominate the step's memory.
 
 The largest batch that fits 16 GiB is computed, not run: peak memory is measured at two batch sizes and
 extrapolated linearly (``B_max = (16 GiB - intercept) / per-sample slope``); the JSON says so.
@@ -25,6 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, parser, report
 
 BUDGET_GIB = 16.0
+# lag_path: the LD-SEM mix + likelihood alone; step: a whole stage-1 step; step_ckpt: the same step with the
+# tokenizer's convolutions recomputed in backward (model.checkpoint_tokenizer), the configuration for large
+# batches, where the lag formulation is what is left to decide the memory
+PARTS = ("lag_path", "step", "step_ckpt")
 
 _CHILD = r"""
 import json, statistics, sys, time
@@ -42,7 +48,9 @@ torch.manual_seed(0)
 from biodyn.models import create_model
 from biodyn.nn.lag_encoder import ldsem_terms
 x = torch.randn(b, c, t)
-if part == "step":
+if part in ("step", "step_ckpt"):
+    if part == "step_ckpt":
+        model_cfg = {**model_cfg, "checkpoint_tokenizer": True}
     m = create_model("cldtrans", n_chans=c, n_outputs=1, n_times=t, sfreq=160.0, lag_impl=impl,
                      kmeans_init=False, **model_cfg)
     def run():
@@ -104,10 +112,10 @@ def main() -> None:
         args.batches, args.repeats = [1, 2], 1
     c, t = args.channels, args.n_times
     rows, res = [], {}
-    for part in ("lag_path", "step"):
+    for part in PARTS:
         for impl in ("fused", "dense"):
             for b in args.batches:
-                r = case("lag" if part == "lag_path" else "step", impl, b, c, t, model_cfg, args.threads,
+                r = case("lag" if part == "lag_path" else part, impl, b, c, t, model_cfg, args.threads,
                          args.repeats)  # fmt: skip
                 res[(part, impl, b)] = r
                 rows.append({"part": part, "lag_impl": impl, "B": b, "C": c, "T": t, "fwd_bwd_s": r["time_s"],
@@ -117,7 +125,7 @@ def main() -> None:
                 )
     b1, b2 = args.batches
     fits = {}
-    for part in ("lag_path", "step"):
+    for part in PARTS:
         for impl in ("fused", "dense"):
             f = max_batch(b1, res[(part, impl, b1)]["peak_rise_mib"], b2, res[(part, impl, b2)]["peak_rise_mib"],
                           BUDGET_GIB * 1024)  # fmt: skip
@@ -125,13 +133,14 @@ def main() -> None:
             rows.append({"part": f"{part} max batch in {BUDGET_GIB:g} GiB (extrapolated)", "lag_impl": impl,
                          "per_sample_mib": f["per_sample_mib"], "max_batch": f["max_batch"]})  # fmt: skip
     goals = {}
-    for part in ("lag_path", "step"):
+    for part in PARTS:
         d, f = res[(part, "dense", b2)], res[(part, "fused", b2)]
         goals[f"{part}_memory_ratio_dense_over_fused"] = goal(
             d["peak_rise_mib"] / max(f["peak_rise_mib"], 1e-3), 10.0, "x", True)  # fmt: skip
         goals[f"{part}_speedup_fused_over_dense"] = goal(d["time_s"] / f["time_s"], 1.0, "x", True)
-    goals["step_max_batch_ratio_fused_over_dense"] = goal(
-        fits["step_fused"]["max_batch"] / max(fits["step_dense"]["max_batch"], 1), 10.0, "x", True)  # fmt: skip
+    for part in ("step", "step_ckpt"):
+        goals[f"{part}_max_batch_ratio_fused_over_dense"] = goal(
+            fits[f"{part}_fused"]["max_batch"] / max(fits[f"{part}_dense"]["max_batch"], 1), 10.0, "x", True)  # fmt: skip
     report("cldtrans", rows, goals, args.json, model_config=model_cfg or "CLDTransConfig defaults",
            max_batch_method=f"linear fit of the measured peak memory at B={b1} and B={b2}, extrapolated to "
            f"{BUDGET_GIB:g} GiB (not run at that batch)", quick=bool(args.quick))  # fmt: skip

@@ -45,7 +45,7 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------- accuracy
-def accuracy_part(quick: bool, seeds, data_root: str | None):
+def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg")):
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     if quick:
@@ -59,6 +59,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None):
                   for p in ("hybrid", "s4", "delta")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
                   for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
+    tasks = [t for t in tasks if t[0] in modalities]
     rows, summary = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for modality, model, pattern, metric, extra in tasks:
@@ -74,6 +75,8 @@ def accuracy_part(quick: bool, seeds, data_root: str | None):
                 rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
                              "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
                              "test_n": res["splits"]["test"], "seconds": time.perf_counter() - t0})  # fmt: skip
+                print(f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
+                      f"({rows[-1]['seconds']:.0f} s)", flush=True)  # fmt: skip
             mean, half = ci95(vals)
             key = f"{modality}/{res['model']}"
             summary[key] = {
@@ -209,6 +212,9 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--parts", default="accuracy,speed,streaming")
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    p.add_argument(
+        "--modalities", default="audio,image,ecg", help="accuracy part: which datasets to train on"
+    )
     p.add_argument("--data-root", default=None, help="default: biodyn's data root")
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
@@ -225,7 +231,12 @@ def main():
     rows, goals, extra = [], {}, {"quick": bool(args.quick), "threads": args.threads}
     t0 = time.perf_counter()
     if "accuracy" in parts:
-        r, summary, size = accuracy_part(args.quick, seeds, args.data_root)
+        mods = tuple(s.strip() for s in args.modalities.split(",") if s.strip())
+        bad = sorted(set(mods) - {"audio", "image", "ecg"})
+        if bad:
+            p.error(f"unknown modality(ies) {bad}; choose from audio, image, ecg")
+        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods)
+        extra["modalities"] = list(mods)
         rows += r
         extra["accuracy_summary"], extra["accuracy_config"] = summary, size
         if "audio/prism" in summary:

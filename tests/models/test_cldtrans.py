@@ -141,3 +141,17 @@ def test_activation_checkpointing_of_the_lag_path_changes_nothing():
         grads.append(torch.cat([p.grad.reshape(-1) for p in m.lag["eeg"].parameters()]))
     torch.testing.assert_close(vals[0], vals[1])
     torch.testing.assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("use_vq", [False, True])
+def test_activation_checkpointing_of_the_tokenizer_changes_nothing(use_vq):
+    x = torch.randn(2, 3, 320)
+    grads, vals = [], []
+    for ckpt in (False, True):
+        m = tiny(checkpoint_tokenizer=ckpt, use_vq=use_vq, kmeans_init=False)
+        terms = m.forward_loss({"x": x})
+        sum(terms.values()).backward()
+        vals.append(torch.stack([terms[k] for k in sorted(terms)]))
+        grads.append(torch.cat([p.grad.reshape(-1) for p in m.tokenizer.parameters() if p.grad is not None]))
+    torch.testing.assert_close(vals[0], vals[1])
+    torch.testing.assert_close(grads[0], grads[1])

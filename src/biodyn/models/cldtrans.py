@@ -69,6 +69,9 @@ class CLDTransConfig:
     lag_impl: str = "fused"  # fused | dense (the (B, C, C, T) formulation, for benchmarks)
     lag_band: int = 64  # frequencies per block of the fused mix
     checkpoint_lag: bool = False  # recompute the lag path in backward (activation checkpointing)
+    # recompute the tokenizer's full-rate convolutions in backward: they hold ~45 (B C, T)-sized activations
+    # per window otherwise, several times the fused lag path's memory
+    checkpoint_tokenizer: bool = False
     edge_threshold: float = 0.05  # |A| below this is no edge in lag_graph()
     # graph-conditioned neural ODE (stage 2)
     use_ode: bool = True  # False: a discrete graph step instead (ablation no_ode)
@@ -234,7 +237,14 @@ class CLDTrans(BiodynModel):
         modality = self._batch_modality(batch, x)
         check_option("modality", modality, c.modalities)
         mod_idx = torch.full((x.shape[0],), c.modalities.index(modality), device=x.device, dtype=torch.long)
-        out = self.tokenizer(x, mod_idx)
+        if c.checkpoint_tokenizer and torch.is_grad_enabled():
+            tok = self.tokenizer
+            z = checkpoint(tok.encode, x, mod_idx, use_reentrant=False)
+            q, codes, commit = tok.quantize(z)
+            recon = checkpoint(tok.decode, q, mod_idx, x.shape[-1], use_reentrant=False)
+            out = {"latents": q, "codes": codes, "recon": recon, "commit": commit}
+        else:
+            out = self.tokenizer(x, mod_idx)
         self.last_codes = out["codes"]
         terms = {"recon": c.recon_weight * F.mse_loss(out["recon"].float(), x.float())}
         if c.use_vq:
