@@ -239,12 +239,16 @@ def speed(root: Path, n_stability: int = 8) -> list[dict]:
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--root", help="data root (default: $BIODYN_DATA_ROOT or ../shared/data)")
+    p.add_argument(
+        "--threads", type=int, default=2, help="torch threads (default 2; the fit itself uses one)"
+    )
     args = p.parse_args()
     import torch
 
     from biodyn.data_root import data_root
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
     root = Path(args.root) if args.root else data_root()
     if root is None or not (root / "ptbxl" / "records500").is_dir() or not (root / "chbmit").is_dir():
         print(
@@ -266,7 +270,7 @@ def main() -> None:
         "speed_23ch_10s_256hz_fit_s": goal(speed_rows[0]["wall_s"], 10.0, "s", False),
     }
     report("lags_real", ecg_rows + eeg_rows + speed_rows, goals, args.json, ptbxl_summary=ecg,
-           quick=bool(args.quick))  # fmt: skip
+           quick=bool(args.quick), threads=args.threads, total_s=time.perf_counter() - t_start)  # fmt: skip
     print({k: v for k, v in ecg.items()})
 
 
