@@ -24,12 +24,16 @@ Coarse to fine:
    weights are its least-squares solution (all targets at once, one batched solve), so the objective
    ``sum_j 1/2 log mean_t u_j(t)^2`` (the Gaussian likelihood with each scale concentrated out) is a smooth
    function of the delays alone, minimised by L-BFGS-B within ``[tau_min, tau_max]`` through the FFT
-   fractional delay. The fit stops on convergence — relative change of the objective below ``ftol`` and
-   the largest change of a delay below ``tau_tol_samples`` for three iterations in a row — not after a
-   fixed number of steps; ``steps`` is only the iteration limit, and :attr:`LagFit.converged` says which
-   came first. The first refinement runs from ``n_starts`` starts (the screening's delays and jittered
-   copies) and keeps the lowest optimum; edges whose ``|A|`` falls below ``min_weight`` are then dropped
-   and the rest refitted once.
+   fractional delay; its gradient needs no backward pass through the solve (at the least-squares weights the
+   residual is orthogonal to the regressors: :meth:`_Objective.value_and_grad`). The fit stops on
+   convergence — relative change of the objective below ``ftol`` and the largest change of a delay below
+   ``tau_tol_samples`` for three iterations in a row — not after a fixed number of steps; ``steps`` is only
+   the iteration limit, and :attr:`LagFit.converged` says which came first. The first refinement runs from
+   ``n_starts`` starts (the screening's delays and jittered copies) and keeps the lowest optimum; edges
+   whose ``|A|`` falls below ``min_weight`` (with ``weight_sign="positive"``: whose ``A`` does) are then
+   dropped and the rest refitted, until none is left (at most three refits). ``init_delays="xcorr"`` starts each delay at its pair's cross-correlation peak
+   instead of the screening's lag coefficients (with ``self_lags=0`` this is a time-delay model, the
+   :mod:`biodyn.causal.recording` ``ecg`` preset).
 3. Delays within ``ceiling_margin_samples`` of ``tau_max`` are flagged as not identified (the true delay
    may lie beyond the range searched).
 """
