@@ -31,9 +31,9 @@ Coarse to fine:
    the iteration limit, and :attr:`LagFit.converged` says which came first. The first refinement runs from
    ``n_starts`` starts (the screening's delays and jittered copies) and keeps the lowest optimum; edges
    whose ``|A|`` falls below ``min_weight`` (with ``weight_sign="positive"``: whose ``A`` does) are then
-   dropped and the rest refitted, until none is left (at most three refits). ``init_delays="xcorr"`` starts each delay at its pair's cross-correlation peak
-   instead of the screening's lag coefficients (with ``self_lags=0`` this is a time-delay model, the
-   :mod:`biodyn.causal.recording` ``ecg`` preset).
+   dropped and the rest refitted, until none is left (at most three refits). ``init_delays="xcorr"``
+   starts each delay at its pair's cross-correlation peak instead of the screening's lag coefficients
+   (with ``self_lags=0`` this is a time-delay model, the :mod:`biodyn.causal.recording` ``ecg`` preset).
 3. Delays within ``ceiling_margin_samples`` of ``tau_max`` are flagged as not identified (the true delay
    may lie beyond the range searched).
 """
