@@ -10,7 +10,9 @@ the lead pair (V1, V6), which pick the ``ecg`` preset for ECG leads: ``+tau(V1 -
 and gives no direction; no edge: no direction). Goals: the fitted direction agrees with the sign of
 ``tau_ref`` in >= 90 % of records, and the median ``|tau - tau_ref|`` <= 5 ms. Reported besides (no goals):
 the same pair with the ``ecg`` preset at the native 500 Hz, with the ``eeg`` preset (the setup before the
-ECG preset existed), and the V1 -> V6 edge of a fit on all twelve leads (``ecg`` preset).
+ECG preset existed), the V1 -> V6 edge of a fit on all twelve leads (``ecg`` preset), the agreement
+among the records where the reference puts V1 first, and V1's morphology (r-wave height over S-wave depth,
+the time of its largest positive deflection from the QRS mark) in the records that agree and disagree.
 
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
 ictal excerpts (``npy_excerpts/*/ictal``): the focal ranking of a fit with seed 0 and the default
@@ -56,13 +58,16 @@ def activation_delay(v1: np.ndarray, v6: np.ndarray, all_leads: np.ndarray, fs: 
     peaks, _ = find_peaks(energy, distance=int(0.3 * fs), height=0.35 * np.quantile(energy, 0.999))
     half = int(0.08 * fs)
     a, b = _band(v1, fs), _band(v6, fs)
-    r_delays, id_delays = [], []
+    r_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], []
     for p in peaks:
         if p - half < 0 or p + half + 1 > len(a):
             continue
         sa, sb = a[p - half : p + half + 1], b[p - half : p + half + 1]
         ra, rb = int(np.argmax(sa - np.median(sa))), int(np.argmax(sb - np.median(sb)))
         r_delays.append((rb - ra) / fs)
+        # V1's morphology: when its r wave is tiny (QS-like), its largest positive deflection is not an r wave
+        v1_r_time.append((ra - half) / fs)  # relative to the QRS mark of all leads
+        v1_r_over_s.append((sa.max() - np.median(sa)) / max(np.median(sa) - sa.min(), 1e-12))
         # intrinsicoid deflection: steepest downstroke after the R peak
         da, db = np.diff(sa), np.diff(sb)
         ia, ib = (
@@ -70,8 +75,9 @@ def activation_delay(v1: np.ndarray, v6: np.ndarray, all_leads: np.ndarray, fs: 
             rb + int(np.argmin(db[rb:])) if rb < len(db) else rb,
         )
         id_delays.append((ib - ia) / fs)
-    return {"n_beats": len(r_delays), "tau_ref_s": float(np.median(r_delays)) if r_delays else float("nan"),
-            "tau_ref_intrinsicoid_s": float(np.median(id_delays)) if id_delays else float("nan")}  # fmt: skip
+    med = lambda v: float(np.median(v)) if v else float("nan")  # noqa: E731
+    return {"n_beats": len(r_delays), "tau_ref_s": med(r_delays), "tau_ref_intrinsicoid_s": med(id_delays),
+            "v1_r_time_s": med(v1_r_time), "v1_r_over_s": med(v1_r_over_s)}  # fmt: skip
 
 
 def _signed_v1_v6(fit) -> float:
@@ -133,6 +139,25 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
                         "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
                         "n_records": len(rows), "n_with_edge": int(np.isfinite(fitted).sum()),
                         "n_ref_nonzero": int(ok.sum())}  # fmt: skip
+    # reported, no goal: agreement where the reference puts V1 first, and V1's morphology where the fit and
+    # the reference disagree (a QS-like V1 has no r wave to time)
+    if rows:
+        pos = [r for r in rows if r["tau_ref_s"] > 0]
+        summary["direction_agreement_where_ref_v1_first"] = (
+            float(np.mean([np.isfinite(r["tau_pair_s"]) and r["tau_pair_s"] > 0 for r in pos]))
+            if pos
+            else float("nan")
+        )
+        agree = [bool(np.sign(r["tau_pair_s"]) == np.sign(r["tau_ref_s"])) for r in rows]
+        for key, sel in (("agree", True), ("disagree", False)):
+            sub = [r for r, a in zip(rows, agree) if a == sel]
+            summary[f"v1_r_over_s_median_{key}"] = (
+                float(np.median([r["v1_r_over_s"] for r in sub])) if sub else float("nan")
+            )
+            summary[f"v1_r_time_ms_median_{key}"] = (
+                float(np.median([r["v1_r_time_s"] for r in sub]) * 1e3) if sub else float("nan")
+            )
+            summary[f"n_{key}"] = len(sub)
     summary["ref_median_ms"] = (
         float(np.nanmedian([r["tau_ref_s"] for r in rows]) * 1e3) if rows else float("nan")
     )
