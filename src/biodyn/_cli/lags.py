@@ -235,7 +235,7 @@ def run(args) -> int:
     print(f"wrote {path_out / 'lag_graph.json'} and {path_out / 'lag_graph.png'}")
     write_json(args.json, {"focal_ranking": ranking, "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
                            "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
-                           "recording": str(path)})  # fmt: skip
+                           "preset": fit.preset, "recording": str(path)})  # fmt: skip
     return 0
 
 
