@@ -159,7 +159,13 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
         lines += [
             f"- machine: {desc}",
             f"- commit: `{res.get('commit') or 'not recorded'}`; measured: {res.get('measured_at', 'not recorded')}; "
-            f"mode: {'quick (CI-size)' if res.get('quick') else 'full'}",
+            f"mode: {'quick (CI-size)' if res.get('quick') else 'full'}"
+            + (
+                f"; load average (1/5/15 min) at the end: {' / '.join(map(str, res['load_average']))} "
+                f"on {machine.get('cores', '?') if isinstance(machine, dict) else '?'} cores"
+                if res.get("load_average")
+                else ""
+            ),
             "",
         ]
         if goals:
@@ -188,4 +194,7 @@ def stamp() -> dict:
         "machine": machine_info(),
         "commit": git_commit(),
         "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        # other work on the machine while it ran (1, 5 and 15 min load averages when the result was written):
+        # timings taken beside other jobs are slower than the machine's own
+        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
     }

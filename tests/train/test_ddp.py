@@ -78,3 +78,44 @@ def test_two_rank_gloo_matches_single_process(tmp_path):
         assert torch.equal(r0[k], r1[k]), k
         torch.testing.assert_close(r0[k], single[k], rtol=1e-5, atol=1e-6)
     assert (tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors").is_file()
+
+
+_JOINT = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, limit=48, progress=False,
+              lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=1, tensorboard=False)  # fmt: skip
+
+
+def _joint_worker(rank, port, out, results):
+    import torch.distributed as dist
+
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_JOINT))
+        results[rank] = (res["train_summary"]["step"], res["test"])
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_prism_joint_mode_on_two_gloo_ranks_equals_one_process(tmp_path):
+    """PRISM's joint mode under DDP: each step is one modality on every rank (the others' heads unused), and
+    two ranks of 8 train what one process with blocks of 16 trains."""
+    from safetensors.torch import load_file
+
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        results = manager.dict()
+        mp.start_processes(_joint_worker, args=(_free_port(), tmp_path / "ddp", results), nprocs=2, join=True,
+                           start_method="spawn")  # fmt: skip
+        (s0, t0), (s1, t1) = results[0], results[1]
+    single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_JOINT))
+    assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
+    a = load_file(str(tmp_path / "ddp" / "model.safetensors"))
+    b = load_file(str(tmp_path / "single" / "model.safetensors"))
+    for k in b:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)

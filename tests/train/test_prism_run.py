@@ -108,3 +108,29 @@ def test_real_ptbxl_sample_trains_with_multilabel_metrics(tmp_path):
                "--limit", "16")  # fmt: skip
     assert res["task"] == "multilabel" and res["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"]
     assert 0.0 <= res["test"]["macro_auroc"] <= 1.0 and res["test"]["n_single_label"] >= 1
+
+
+@pytest.mark.slow
+def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
+    """Joint mode trains on the Trainer: a 2-epoch run killed after its first epoch and resumed ends with the
+    weights and test metrics of an uninterrupted run."""
+    import torch
+    from safetensors.torch import load_file
+
+    import biodyn.train.trainer as tr
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    kw = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, batch_size=16, limit=48,
+              progress=False, lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=2)  # fmt: skip
+    whole = run_prism(PrismRunConfig(output_dir=str(tmp_path / "whole"), **kw))
+    fit = tr.Trainer.fit
+    with monkeypatch.context() as mp:  # the job dies after the first epoch's checkpoint
+        mp.setattr(tr.Trainer, "fit", lambda self, stop_at=None: fit(self, stop_at=self.cfg.max_steps // 2))
+        run_prism(PrismRunConfig(output_dir=str(tmp_path / "resumed"), **kw))
+    resumed = run_prism(PrismRunConfig(output_dir=str(tmp_path / "resumed"), resume=True, **kw))
+    assert resumed["test"] == whole["test"]
+    a = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["epoch"] for r in whole["curves"]["ecg"]] == [1, 2]
+    assert {"val_accuracy", "train_loss"} <= set(whole["curves"]["image"][0])

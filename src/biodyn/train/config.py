@@ -15,7 +15,9 @@ class TrainConfig:
     seed: int = 42
     batch_size: int = 32  # per rank, per micro-batch
     accum_steps: int = 1
-    sampler: str = "uniform"  # uniform (seeded shuffle) | balanced (biodyn.cache.BalancedSampler)
+    # uniform (seeded shuffle) | balanced (biodyn.cache.BalancedSampler) | sequential (in dataset order, e.g. a
+    # dataset of prepared blocks whose order is the schedule)
+    sampler: str = "uniform"
     positive_ratio: float = 0.34  # share of positive windows per epoch with sampler=balanced
     max_steps: int = 1000  # optimiser steps; also the length of the cosine schedule
     lr: float = 1e-3
@@ -36,6 +38,8 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     device: str = "auto"
+    # DDP: parameters that a step may leave unused (e.g. the heads of the modalities it did not see)
+    find_unused_parameters: bool = False
     # focal loss (task=seizure): alpha weighs the positive class; gamma ramps linearly from 0 over
     # focal_gamma_warmup_steps optimiser steps (0: full gamma from the start)
     focal_alpha: float = 0.25
@@ -122,7 +126,7 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
     check_range(f"{prefix}.focal_alpha", cfg.focal_alpha, low=0, high=1)
     check_range(f"{prefix}.focal_gamma", cfg.focal_gamma, low=0)
     check_range(f"{prefix}.focal_gamma_warmup_steps", cfg.focal_gamma_warmup_steps, low=0, integer=True)
-    check_option(f"{prefix}.sampler", cfg.sampler, ("uniform", "balanced"))
+    check_option(f"{prefix}.sampler", cfg.sampler, ("uniform", "balanced", "sequential"))
     check_option(f"{prefix}.early_stop_mode", cfg.early_stop_mode, ("min", "max"))
     check_option(f"{prefix}.precision", cfg.precision, ("auto", "fp32", "bf16"))
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(cfg.device)):

@@ -448,14 +448,72 @@ def _epoch_curves(history: list[dict], spe: int) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- joint
+class JointBlocks(Dataset):
+    """The joint run's schedule as data: item ``s * world + r`` is rank ``r``'s block of ``batch_size`` items
+    of the modality optimiser step ``s`` trains. Steps go round robin over the modalities (``spe[m] =
+    len(parts[m]) // (batch_size * world)`` steps of modality ``m`` per epoch), each epoch with its own seeded
+    permutation per modality; read in order (``train.sampler=sequential``), a resumed run continues exactly.
+    Items: ``x`` ``(batch_size, C, T)``, ``labels``, ``modality`` (index into ``order``)."""
+
+    def __init__(self, parts: dict[str, Dataset], order: list[str], batch_size: int, epochs: int, seed: int,
+                 world: int = 1):  # fmt: skip
+        self.parts, self.order = parts, order
+        gb = batch_size * world
+        self.spe = {m: len(parts[m]) // gb for m in order}
+        if min(self.spe.values()) == 0:
+            raise ConfigError(f"batch_size={batch_size} x {world} rank(s) exceeds a modality's items: "
+                              f"{ {m: len(parts[m]) for m in order} }")  # fmt: skip
+        rng = np.random.default_rng(seed)
+        self.blocks: list[tuple[int, np.ndarray]] = []
+        for _ in range(epochs):
+            perms = {m: rng.permutation(len(parts[m])) for m in order}
+            for i in range(max(self.spe.values())):
+                for mi, m in enumerate(order):
+                    if i < self.spe[m]:
+                        self.blocks += [(mi, perms[m][i * gb + r * batch_size : i * gb + (r + 1) * batch_size])
+                                        for r in range(world)]  # fmt: skip
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return sum(self.spe.values())
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, k: int) -> dict:
+        mi, idx = self.blocks[k]
+        items = [self.parts[self.order[mi]][int(i)] for i in idx]
+        return {"x": torch.stack([it["x"] for it in items]), "labels": torch.stack([it["y"] for it in items]),
+                "modality": torch.tensor(mi)}  # fmt: skip
+
+
+class JointObjective(torch.nn.Module):
+    """What the Trainer trains in joint mode: ``forward_loss`` of a block ``x`` ``(1, B, C, T)`` is the loss of
+    the shared PRISM backbone through that block's modality projection and head, named after the modality."""
+
+    def __init__(self, net: torch.nn.Module, order: list[str]):
+        super().__init__()
+        self.net, self.order = net, list(order)
+
+    def forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        x, y = batch["x"].flatten(0, 1), batch["labels"].flatten(0, 1)
+        m = self.order[int(batch["modality"].reshape(-1)[0])]
+        return {m: self.net(x.transpose(1, 2), modality=m, labels=y)["loss"]}
+
+
 def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
     """One PRISM backbone on ECG + image (+ audio when its data is present), alternating batches (one
-    modality per optimiser step, round robin), a projection and a head per modality."""
-    from torch.utils.data import DataLoader
+    modality per optimiser step, round robin), a projection and a head per modality; trained by the Trainer
+    (AdamW + cosine, checkpoints, exact resume, DDP under torchrun). Early stopping (``--early-stopping N``)
+    watches ``val_accuracy``, the mean over the modalities of each one's validation accuracy (macro-AUROC for
+    multi-label PTB-XL)."""
+    import torch.distributed as dist
 
     from biodyn.models.prism import ModalityConfig, PRISMConfig, PRISMForClassification
-    from biodyn.train.optim import lr_at, param_groups
+    from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from biodyn.train.config import TrainConfig
     from biodyn.train.seed import seed_everything
+    from biodyn.train.trainer import Trainer
 
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
@@ -473,103 +531,93 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
                           **cfg.model_overrides},
                        modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
     seed_everything(cfg.seed)
-    model = PRISMForClassification(pcfg)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))  # fmt: skip
-    model.to(device)
-    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
-    g = torch.Generator().manual_seed(cfg.seed)
-    spe = {m: len(mods[m].train) // cfg.batch_size for m in order}
-    if min(spe.values()) == 0:
-        raise ConfigError(f"batch_size={cfg.batch_size} exceeds a modality's training set: {spe}")
-    per_epoch = sum(spe.values())
-    total = cfg.epochs * per_epoch
-    _say(
-        cfg,
-        f"PRISM joint run on {order}; {n_params(model):,} params; {cfg.epochs} epochs x {per_epoch} steps",
-    )
+    net = PRISMForClassification(pcfg)
+    model = JointObjective(net, order)
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    train = JointBlocks({m: mods[m].train for m in order}, order, cfg.batch_size, cfg.epochs, cfg.seed, world)
+    val = JointBlocks({m: mods[m].val for m in order}, order, min(cfg.batch_size, *(len(mods[m].val) for m in order)),
+                      1, cfg.seed)  # fmt: skip
+    per_epoch = train.steps_per_epoch
     out = Path(cfg.output_dir)
-    _write_json(
-        out / "config.json", {"run": asdict(cfg), "model": "prism_joint", "prism_config": pcfg.to_dict()}
-    )
+    tc = TrainConfig(out_dir=str(out), task="multiclass", seed=cfg.seed, batch_size=1, sampler="sequential",
+                     max_steps=cfg.epochs * per_epoch, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * per_epoch),
+                     weight_decay=cfg.weight_decay, eval_every=per_epoch, ckpt_every=per_epoch, log_every=1,
+                     early_stop_metric="val_accuracy", early_stop_mode="max", patience=cfg.early_stopping,
+                     resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
+                     tensorboard=cfg.tensorboard, device=cfg.device, find_unused_parameters=True)  # fmt: skip
+    _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
+              "(one modality per step, round robin)")  # fmt: skip
+    _write_json(out / "config.json", {"run": asdict(cfg), "model": "prism_joint", "prism_config": pcfg.to_dict(),
+                                      "train": asdict(tc)})  # fmt: skip
 
     def fwd(m):
-        return lambda x: model(x.transpose(1, 2), modality=m)["logits"]
+        return lambda x: net(x.transpose(1, 2), modality=m)["logits"]
 
-    curves: dict[str, list[dict]] = {m: [] for m in order}
-    bar = None
-    if cfg.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total, desc="joint", dynamic_ncols=True)
-    step, best, bad = 0, {m: -math.inf for m in order}, 0
-    best_state = None
-    for ep in range(1, cfg.epochs + 1):
-        iters = {m: iter(DataLoader(mods[m].train, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
-                                    generator=g)) for m in order}  # fmt: skip
-        sched = [m for i in range(max(spe.values())) for m in order if i < spe[m]]
-        losses: dict[str, list[float]] = {m: [] for m in order}
-        model.train()
-        for m in sched:
-            b = next(iters[m])
-            for pg in opt.param_groups:
-                pg["lr"] = lr_at(step, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * per_epoch),
-                                 max_steps=total)  # fmt: skip
-            res = model(b["x"].to(device).transpose(1, 2), modality=m, labels=b["y"].to(device))
-            res["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            losses[m].append(float(res["loss"].detach()))
-            step += 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(modality=m, loss=f"{losses[m][-1]:.4f}")
-        improved = False
+    def val_metrics(_model) -> dict[str, float]:
+        res, primary = {}, []
         for m in order:
-            lg, y = predict(model, mods[m].val, cfg.batch_size, device, forward=fwd(m))
+            lg, y = predict(net, mods[m].val, cfg.batch_size, next(net.parameters()).device, forward=fwd(m))
             met = classification_metrics(lg, y, mods[m].task)
-            key = "macro_auroc" if mods[m].task == "multilabel" else "accuracy"
-            row = {
-                "epoch": ep,
-                "train_loss": float(np.mean(losses[m])),
-                **{f"val_{k}": v for k, v in met.items()},
-            }
-            curves[m].append(row)
-            if met.get(key, -math.inf) > best[m]:
-                best[m], improved = met[key], True
-        if improved:
-            best_state, bad = {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
-        else:
-            bad += 1
-            if cfg.early_stopping and bad >= cfg.early_stopping:
-                break
-    if bar is not None:
-        bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    from safetensors.torch import save_file
+            res.update({f"val_{m}_{k}": v for k, v in met.items()})
+            primary.append(met["macro_auroc" if mods[m].task == "multilabel" else "accuracy"])
+        res["val_accuracy"] = float(np.mean(primary))
+        return res
 
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(
-        {k: v.cpu().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors")
-    )
+    trainer = Trainer(model, train, val, tc, model_name="prism_joint", model_config=pcfg.to_dict(),
+                      extra_eval=val_metrics)  # fmt: skip
+    summary = trainer.fit()
+    best = resolve_checkpoint(out / "checkpoints" / "best")
+    if best is not None:
+        load_checkpoint(best, model=model, model_name="prism_joint", restore_rng=False)
+    curves = _joint_curves(trainer.history, order, per_epoch)
     test = {}
     for m in order:
-        lg, y = predict(model, mods[m].test, cfg.batch_size, device, forward=fwd(m))
+        lg, y = predict(net, mods[m].test, cfg.batch_size, trainer.device, forward=fwd(m))
         test[m] = classification_metrics(lg, y, mods[m].task)
     res = {
         "command": "biodyn prism", "mode": "joint", "modalities": order, "model": "prism",
-        "prism_config": pcfg.to_dict(), "n_params": n_params(model), "data": cfg.data,
+        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data,
         "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
                        "test": len(mods[m].test)} for m in order},
-        "test": test, "best_val": best, "curves": curves, "epochs_run": ep, "seed": cfg.seed,
+        "test": test, "best_val": summary.get("best"), "val_metric": "val_accuracy (mean over modalities)",
+        "checkpoint": "best" if best is not None else "last", "curves": curves,
+        "epochs_run": -(-summary["step"] // per_epoch), "train_summary": summary, "seed": cfg.seed,
         "config": asdict(cfg), "versions": versions(), "git_commit": git_commit(),
         "elapsed_s": time.perf_counter() - t0,
     }  # fmt: skip
-    _write_json(out / "results.json", res)
-    plot_curves(curves, out / "curves.png")
+    if trainer.is_main:
+        from safetensors.torch import save_file
+
+        out.mkdir(parents=True, exist_ok=True)
+        save_file(
+            {k: v.cpu().contiguous() for k, v in net.state_dict().items()}, str(out / "model.safetensors")
+        )
+        _write_json(out / "results.json", res)
+        plot_curves(curves, out / "curves.png")
     return res
+
+
+def _joint_curves(history: list[dict], order: list[str], spe: int) -> dict[str, list[dict]]:
+    """Per modality and epoch: the mean training loss of its steps and its validation metrics."""
+    curves: dict[str, list[dict]] = {m: [] for m in order}
+    losses: dict[tuple[str, int], list[float]] = {}
+    evals: dict[int, dict] = {}
+    for r in history:
+        ep = (int(r["step"]) - 1) // spe + 1
+        if r["kind"] == "train":
+            for m in order:
+                if f"loss_{m}" in r:
+                    losses.setdefault((m, ep), []).append(float(r[f"loss_{m}"]))
+        elif r["kind"] == "eval":
+            evals[ep] = r
+    for ep in sorted(evals):
+        for m in order:
+            row = {"epoch": ep, **{f"val_{k[len(f'val_{m}_'):]}": v for k, v in evals[ep].items()
+                                   if k.startswith(f"val_{m}_")}}  # fmt: skip
+            if (m, ep) in losses:
+                row["train_loss"] = float(np.mean(losses[(m, ep)]))
+            curves[m].append(row)
+    return curves
 
 
 def run_prism(cfg: PrismRunConfig) -> dict[str, Any]:

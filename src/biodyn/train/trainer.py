@@ -72,12 +72,14 @@ class Trainer:
             default: what a model built by ``create_model`` says (``model_name``, ``init_config()``).
         extra_state: JSON-able, stored in every checkpoint's ``state.json`` under ``"extra"`` (e.g. the
             preprocessing and montage a detector needs at inference).
+        extra_eval: called with the model at every evaluation; the ``val_*`` metrics it returns join the
+            evaluation's (logged, and usable as ``train.early_stop_metric``).
     """
 
     def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
                  cfg: TrainConfig | None = None, *, model_name: str | None = None,
                  model_config: dict[str, Any] | None = None, parameters=None, labels=None,
-                 extra_state: dict[str, Any] | None = None):  # fmt: skip
+                 extra_state: dict[str, Any] | None = None, extra_eval=None):  # fmt: skip
         self.cfg = cfg = validate_train_config(cfg or TrainConfig())
         self.task = get_task(cfg.task)
         check_task_fits(model, self.task, model_name)
@@ -93,6 +95,7 @@ class Trainer:
             self.device = torch.device(cfg.device)
         self.model = model.to(self.device)
         self.extra_state = extra_state or {}
+        self.extra_eval = extra_eval
         self.objective = Objective(self.model, self.task)
         # a model built by create_model knows its name and the arguments that rebuild it
         self.model_name = model_name or getattr(model, "model_name", None)
@@ -109,8 +112,10 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp_objective = DistributedDataParallel(self.objective, device_ids=ids)
-        check_option("train.sampler", cfg.sampler, ("uniform", "balanced"))
+            self.ddp_objective = DistributedDataParallel(
+                self.objective, device_ids=ids, find_unused_parameters=cfg.find_unused_parameters
+            )
+        check_option("train.sampler", cfg.sampler, ("uniform", "balanced", "sequential"))
         if cfg.sampler == "balanced":
             from biodyn.cache import BalancedSampler
 
@@ -124,7 +129,7 @@ class Trainer:
             self.sampler = IndexBatchSampler(index_sampler, cfg.batch_size)
         else:
             self.sampler = ResumableBatchSampler(len(train_ds), cfg.batch_size, seed=cfg.seed, rank=self.rank,
-                                                 world_size=self.world)  # fmt: skip
+                                                 world_size=self.world, shuffle=cfg.sampler != "sequential")  # fmt: skip
         self.step = 0
         self.data_position = 0
         self.best: float | None = None
@@ -247,8 +252,8 @@ class Trainer:
         was = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
         probs, targets = [], []
-        count = 0
         n_total = len(ds)
         if self.distributed:
             ds = Subset(ds, range(self.rank, n_total, self.world))
@@ -268,24 +273,28 @@ class Trainer:
                 "loss": total,
                 **({f"loss_{k}": v for k, v in terms.items()} if self.objective.custom else {}),
             }
-            for k, v in named.items():
+            for (
+                k,
+                v,
+            ) in named.items():  # a term some batches lack (e.g. one per modality) averages over its own
                 sums[k] = sums.get(k, 0.0) + float(v) * n
-            count += n
+                counts[k] = counts.get(k, 0) + n
             if logits is not None:
                 probs.append(self.task.probs(logits).cpu().numpy())
                 targets.append(self.task.target(batch).float().cpu().numpy())
         self.model.train(was)
         if self.distributed:
             parts = [None] * self.world
-            dist.all_gather_object(parts, (sums, count, probs, targets))
-            sums = {k: sum(p[0][k] for p in parts) for k in sums}
-            count = sum(p[1] for p in parts)
+            dist.all_gather_object(parts, (sums, counts, probs, targets))
+            keys = sorted({k for p in parts for k in p[0]})
+            sums = {k: sum(p[0].get(k, 0.0) for p in parts) for k in keys}
+            counts = {k: sum(p[1].get(k, 0) for p in parts) for k in keys}
             if probs:
                 probs = _interleave([np.concatenate(p[2]) for p in parts], n_total)
                 targets = _interleave([np.concatenate(p[3]) for p in parts], n_total)
         elif probs:
             probs, targets = np.concatenate(probs), np.concatenate(targets)
-        out = {k: v / max(count, 1) for k, v in sums.items()}
+        out = {k: v / max(counts[k], 1) for k, v in sums.items()}
         if len(probs):
             out.update(self.task.metrics(probs, targets))
         return {f"{prefix}_{k}": v for k, v in out.items()}
@@ -366,6 +375,8 @@ class Trainer:
                 stop = False
                 if self.val_ds is not None and cfg.eval_every > 0 and self.step % cfg.eval_every == 0:
                     metrics = self.evaluate()
+                    if self.extra_eval is not None:
+                        metrics.update(self.extra_eval(self.model))
                     self._emit({"kind": "eval", "step": self.step, **metrics})
                     key = cfg.early_stop_metric
                     if key not in metrics:
