@@ -132,3 +132,4 @@ def test_wfdb_input_honours_channels_start_and_stop(tmp_path, capsys):
     result = json.loads((out / "lag_graph.json").read_text())
     assert result["channels"] == ["V1", "V6", "II"]
     assert result["start_s"] == 2 and result["stop_s"] == 6
+    assert result["preset"] == "ecg" and result["tau_max_s"] == pytest.approx(0.04)  # chosen by modality

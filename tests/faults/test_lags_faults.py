@@ -155,4 +155,5 @@ def test_unknown_scalp_names_warn_and_dependent_channels_are_named(tmp_path, cap
     assert result["channels"] == ["foo", "bar", "Cz"]
     assert result["dropped_channels"][0]["channel"] == "foo-Cz"
     assert (out / "lag_graph.png").stat().st_size > 0
-    assert json.loads((tmp_path / "s.json").read_text())["stability"]["n_windows"] == 2
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["stability"]["n_windows"] == 2 and summary["preset"] == "eeg"  # not ECG leads: eeg

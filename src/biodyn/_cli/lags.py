@@ -18,7 +18,11 @@ def add_arguments(p) -> None:
                                       "channels to keep, in this order")  # fmt: skip
     p.add_argument("--start", type=float, default=0.0, help="first second to use (default 0)")
     p.add_argument("--stop", type=float, help="last second to use (default: the end)")
-    p.add_argument("--tau-max-s", type=float, default=0.05, help="largest delay considered (s, default 0.05)")
+    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg"),
+                   help="band, fitting rate, delay range and model by modality (auto: ecg when every channel is "
+                        "a standard ECG lead, else eeg; see docs/lags.md)")  # fmt: skip
+    p.add_argument("--tau-max-s", type=float, help="largest delay considered (s; default: the preset's, "
+                                                   "eeg 0.05, ecg 0.04)")  # fmt: skip
     p.add_argument("--steps", type=int, default=500, help="iteration limit of the refinement (it stops on "
                                                           "convergence; default 500)")  # fmt: skip
     p.add_argument("--stability", type=int, default=8, metavar="N",
@@ -120,7 +124,8 @@ def load_input(args):
     if data.ndim == 2 and data.shape[0] != len(channels):
         from biodyn.causal.recording import check_lag_input
 
-        check_lag_input(data, fs, channels, args.tau_max_s, str(path))  # raises, with the transpose hint
+        # raises, with the transpose hint
+        check_lag_input(data, fs, channels, args.tau_max_s or 0.05, str(path))
     n = data.shape[-1]
     dur = n / fs
     start, stop = args.start, dur if args.stop is None else args.stop
@@ -177,7 +182,7 @@ def run(args) -> int:
     from biodyn.errors import ConfigError
 
     for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
-                            ("--tau-max-s", args.tau_max_s, args.tau_max_s > 0)):  # fmt: skip
+                            ("--tau-max-s", args.tau_max_s, args.tau_max_s is None or args.tau_max_s > 0)):  # fmt: skip
         if not ok:
             raise ConfigError(
                 f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}"
@@ -187,8 +192,8 @@ def run(args) -> int:
         return _run_checkpoint(args, path, data, fs, channels)
     with warnings.catch_warnings(record=True) as caught, _Bar(not args.no_progress) as bar:
         warnings.simplefilter("always")
-        fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, stability=args.stability,
-                            seed=args.seed, progress=bar, source=str(path))  # fmt: skip
+        fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, preset=args.preset,
+                            stability=args.stability, seed=args.seed, progress=bar, source=str(path))  # fmt: skip
     for w in caught:
         print(f"warning: {w.message}")
     for d in fit.dropped:
@@ -210,7 +215,7 @@ def run(args) -> int:
         if fit.converged
         else f"NOT converged after {fit.n_iter} iterations"
     )
-    print(f"{path.name}: {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
+    print(f"{path.name} ({fit.preset} preset): {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
           f"{status}, {fit.fit_s:.1f} s")  # fmt: skip
     line = f"focal-lead ranking: {', '.join(ranking[:5])}"
     if fit.stability:
@@ -230,7 +235,7 @@ def run(args) -> int:
     print(f"wrote {path_out / 'lag_graph.json'} and {path_out / 'lag_graph.png'}")
     write_json(args.json, {"focal_ranking": ranking, "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
                            "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
-                           "recording": str(path)})  # fmt: skip
+                           "preset": fit.preset, "recording": str(path)})  # fmt: skip
     return 0
 
 

@@ -24,12 +24,16 @@ Coarse to fine:
    weights are its least-squares solution (all targets at once, one batched solve), so the objective
    ``sum_j 1/2 log mean_t u_j(t)^2`` (the Gaussian likelihood with each scale concentrated out) is a smooth
    function of the delays alone, minimised by L-BFGS-B within ``[tau_min, tau_max]`` through the FFT
-   fractional delay. The fit stops on convergence — relative change of the objective below ``ftol`` and
-   the largest change of a delay below ``tau_tol_samples`` for three iterations in a row — not after a
-   fixed number of steps; ``steps`` is only the iteration limit, and :attr:`LagFit.converged` says which
-   came first. The first refinement runs from ``n_starts`` starts (the screening's delays and jittered
-   copies) and keeps the lowest optimum; edges whose ``|A|`` falls below ``min_weight`` are then dropped
-   and the rest refitted once.
+   fractional delay; its gradient needs no backward pass through the solve (at the least-squares weights the
+   residual is orthogonal to the regressors: :meth:`_Objective.value_and_grad`). The fit stops on
+   convergence — relative change of the objective below ``ftol`` and the largest change of a delay below
+   ``tau_tol_samples`` for three iterations in a row — not after a fixed number of steps; ``steps`` is only
+   the iteration limit, and :attr:`LagFit.converged` says which came first. The first refinement runs from
+   ``n_starts`` starts (the screening's delays and jittered copies) and keeps the lowest optimum; edges
+   whose ``|A|`` falls below ``min_weight`` (with ``weight_sign="positive"``: whose ``A`` does) are then
+   dropped and the rest refitted, until none is left (at most three refits). ``init_delays="xcorr"``
+   starts each delay at its pair's cross-correlation peak instead of the screening's lag coefficients
+   (with ``self_lags=0`` this is a time-delay model, the :mod:`biodyn.causal.recording` ``ecg`` preset).
 3. Delays within ``ceiling_margin_samples`` of ``tau_max`` are flagged as not identified (the true delay
    may lie beyond the range searched).
 """
@@ -74,9 +78,18 @@ class FitConfig:
     n_starts: int = 3  # starts of the first refinement (the screening's delays, then jittered); the best wins
     ceiling_margin_samples: float = 0.1  # a delay this close to tau_max is flagged as not identified
     min_partial_corr: float = 0.1  # zero-lag coupling weaker than this partial correlation is not reported
+    # "any": lagged weights of either sign; "positive": same-polarity edges only (a target that repeats the
+    # source inverted is left to the zero-lag coupling / other edges; the ECG preset of fit_recording)
+    weight_sign: str = "any"
+    # initial delays: "screen" (the centroid of the screening's lag coefficients) or "xcorr" (the peak of each
+    # pair's cross-correlation over the lags 1..L, signed as weight_sign asks: the classic time-delay estimate,
+    # the least-squares optimum of a one-source delay model without own past; the ECG preset)
+    init_delays: str = "screen"
 
     def __post_init__(self) -> None:
         check_option("likelihood", self.likelihood, ("gaussian", "laplace"))
+        check_option("weight_sign", self.weight_sign, ("any", "positive"))
+        check_option("init_delays", self.init_delays, ("screen", "xcorr"))
         if not self.tau_max_samples > 0:
             raise ConfigError(f"invalid tau_max_samples={self.tau_max_samples!r}; allowed: > 0")
         if not 0 <= self.tau_min_samples < self.tau_max_samples:
@@ -107,7 +120,7 @@ class _Screen:
     p_value: np.ndarray  # (C, C)
 
 
-def _screen(x: np.ndarray, tau_max_samples: float, alpha: float) -> _Screen:
+def _screen(x: np.ndarray, tau_max_samples: float, alpha: float, sign: str = "any") -> _Screen:
     c = x.shape[0]
     lags = _n_lags(tau_max_samples)
     design = _lagged_design(x, lags)  # (C, L, N)
@@ -134,12 +147,34 @@ def _screen(x: np.ndarray, tau_max_samples: float, alpha: float) -> _Screen:
     tau0 = np.zeros((c, c))
     for i, j in zip(*np.nonzero(support)):
         prof = b[i, :, j]  # coefficients at lags 1..L
-        peak = int(np.argmax(np.abs(prof)))
+        peak = int(np.argmax(prof if sign == "positive" else np.abs(prof)))
+        if sign == "positive" and prof[peak] <= 0:  # no same-polarity lag at all
+            support[i, j] = False
+            continue
         lo, hi = max(0, peak - 1), min(lags, peak + 2)
-        wts = np.abs(prof[lo:hi])
+        wts = np.abs(prof[lo:hi]) if sign == "any" else np.clip(prof[lo:hi], 0, None)
         tau0[i, j] = float(np.sum(wts * (np.arange(lo, hi) + 1)) / wts.sum())
         w0[i, j] = float(prof[lo:hi].sum())
     return _Screen(support, w0, np.minimum(tau0, tau_max_samples), b, p)
+
+
+def _xcorr_delays(x: np.ndarray, tau_max_samples: float, sign: str) -> tuple[np.ndarray, np.ndarray]:
+    """Peak lag (samples, ``(C, C)`` [source, target]) of ``corr(x_i(t - l), x_j(t))`` over ``l = 1..L`` on
+    standardised ``x`` ``(C, T)``, refined by a parabola through the peak and its neighbours, and that peak's
+    correlation (the largest positive one with ``sign="positive"``, else the largest in absolute value)."""
+    lags = _n_lags(tau_max_samples)
+    design = _lagged_design(x, lags)  # (C, L, N)
+    y = x[:, lags:]
+    xc = np.einsum("iln,jn->ijl", design, y) / y.shape[1]  # (C_src, C_tgt, L)
+    score = xc if sign == "positive" else np.abs(xc)
+    peak = np.argmax(score, axis=-1)  # (C, C)
+    ii, jj = np.indices(peak.shape)
+    lo, hi = np.clip(peak - 1, 0, lags - 1), np.clip(peak + 1, 0, lags - 1)
+    s0, sm, sp = score[ii, jj, peak], score[ii, jj, lo], score[ii, jj, hi]
+    curv = sm - 2 * s0 + sp
+    inner = (peak > 0) & (peak < lags - 1) & (curv < 0)
+    shift = np.where(inner, 0.5 * (sm - sp) / np.where(inner, curv, 1.0), 0.0)
+    return np.clip(peak + 1 + shift, 1, tau_max_samples), xc[ii, jj, peak]
 
 
 def screen(
@@ -186,6 +221,7 @@ class LagFit:
     at_floor: np.ndarray | None = None
     dropped: list[dict[str, str]] = field(default_factory=list)
     stability: dict[str, Any] | None = None
+    preset: str | None = None  # the recording preset used (fit_recording), None for a plain fit_lags
     # standardised parameters of the fit (for warm starts): src, tgt, a, tau (samples), phi (C, P)
     state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -249,6 +285,7 @@ class LagFit:
             "objective": self.objective,
             "fit_s": self.fit_s,
             "dropped_channels": list(self.dropped),
+            "preset": self.preset,
             "stability": self.stability,
         })  # fmt: skip
         return d
@@ -311,14 +348,20 @@ class _Objective:
     def bounds(self) -> list[tuple[float, float]]:
         return [(self.tmin, self.tmax)] * self.e
 
+    def _spectra(self, tau: torch.Tensor) -> torch.Tensor:
+        """``(E, F)``: each edge's source spectrum delayed by its ``tau`` (samples)."""
+        angle = -2 * math.pi * tau[:, None] * self.f  # (E, F)
+        return self.spec[self.src] * torch.polar(torch.ones_like(angle), angle)
+
+    def _crop(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.fft.irfft(z, n=self.n)[:, self.crop : self.t]  # (E, N)
+
     def solve(self, tau: torch.Tensor):
         """Least-squares weights for delays ``tau`` ``(E,)``: returns ``(beta (C, K + P), resid (C, N))``."""
-        if self.e:
-            angle = -2 * math.pi * tau[:, None] * self.f  # (E, F)
-            phase = torch.polar(torch.ones_like(angle), angle)
-            shifted = torch.fft.irfft(self.spec[self.src] * phase, n=self.n)[:, self.crop : self.t]  # (E, N)
-        else:
-            shifted = self.y.new_zeros(0, self.y.shape[1])
+        shifted = self._crop(self._spectra(tau)) if self.e else self.y.new_zeros(0, self.y.shape[1])
+        return self._solve_shifted(shifted)
+
+    def _solve_shifted(self, shifted: torch.Tensor):
         shifted = torch.cat([shifted, shifted.new_zeros(1, shifted.shape[1])])  # padding row
         picked = shifted.index_select(0, self.index.reshape(-1)).view(
             self.c, self.k, shifted.shape[1]
@@ -342,6 +385,26 @@ class _Objective:
         return 0.5 * torch.log(resid.square().mean(1)).sum()
 
     def value_and_grad(self, tau_np: np.ndarray) -> tuple[float, np.ndarray]:
+        """The objective and its gradient in the delays, by variable projection's envelope rule: at the
+        least-squares weights the residual is orthogonal to every regressor, so the derivative through the
+        weights vanishes and ``d/d tau_e = -a_e <u_j, d/d tau_e x_i(t - tau_e)> / (N s_j^2)`` (edge ``e``:
+        ``i -> j``, innovation ``u_j``, ``s_j^2 = mean u_j^2``). One extra inverse FFT, no backward pass;
+        :meth:`value_and_grad_autograd` is the reference (they differ by the 1e-9 ridge's share, ~1e-9)."""
+        if not self.e:
+            return float(self.loss(torch.from_numpy(tau_np))), np.zeros(0)
+        with torch.no_grad():
+            z = self._spectra(torch.from_numpy(tau_np))
+            beta, resid = self._solve_shifted(self._crop(z))
+            # d/dtau of x(t - tau) is minus its time derivative: the spectrum times -2 pi i f
+            dshift = self._crop(z * (-2j * math.pi * self.f))  # (E, N)
+            ms = resid.square().mean(1)  # (C,)
+            tgt = torch.from_numpy(self.tgt)
+            a = beta[tgt, torch.from_numpy(self.slot)]  # (E,)
+            g = -a * (resid[tgt] * dshift).sum(1) / (resid.shape[1] * ms[tgt])
+            return float(0.5 * torch.log(ms).sum()), g.numpy().copy()
+
+    def value_and_grad_autograd(self, tau_np: np.ndarray) -> tuple[float, np.ndarray]:
+        """The reference for :meth:`value_and_grad`: the objective's gradient by autograd, through the solve."""
         tau = torch.from_numpy(tau_np).requires_grad_()
         loss = self.loss(tau)
         (g,) = torch.autograd.grad(loss, tau)
@@ -426,6 +489,11 @@ def zero_lag_coupling(resid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return b, pcor
 
 
+def _weak(a: np.ndarray, cfg: FitConfig) -> np.ndarray:
+    """Edges that are no edge: ``|a| < min_weight``, or ``a < min_weight`` with ``weight_sign="positive"``."""
+    return (a if cfg.weight_sign == "positive" else np.abs(a)) < cfg.min_weight
+
+
 def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,
              seed: int = 0, progress: Progress | None = None, init: LagFit | None = None) -> LagFit:  # fmt: skip
     """Fit lagged edges with continuous delays and the zero-lag coupling to ``data`` ``(C, T)`` at ``fs``.
@@ -448,11 +516,16 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     if len(names) != c:
         raise ConfigError(f"{len(names)} channel names for {c} rows")
     x, std = _standardise(x)
-    scr = _screen(x, cfg.tau_max_samples, cfg.alpha)
+    scr = _screen(x, cfg.tau_max_samples, cfg.alpha, cfg.weight_sign)
     if progress is not None:
         progress("screening", 1, 1)
     support = scr.support.copy()
     tau0 = scr.tau0.copy()
+    if cfg.init_delays == "xcorr":
+        tau0, peak_corr = _xcorr_delays(x, cfg.tau_max_samples, cfg.weight_sign)
+        if cfg.weight_sign == "positive":  # no same-polarity lag at all: no edge
+            support &= peak_corr > 0
+        np.fill_diagonal(tau0, 0.0)
     if init is not None and init.state and init.graph.channels == names:
         for i, j, tau in zip(init.state["src"], init.state["tgt"], init.state["tau"]):
             support[i, j] = True
@@ -460,7 +533,8 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     rng = np.random.default_rng(seed)
     n_iter, converged, fun = 0, True, float("nan")
     with _torch_threads(1):  # many small ops: extra threads only contend (10x slower on a busy machine)
-        for stage in ("refining", "pruned"):  # fit, drop weak edges, fit again on what is left
+        # fit, drop weak (or, with weight_sign="positive", inverted) edges, fit again on what is left
+        for stage in ("refining", "pruned", "pruned", "pruned"):
             src, tgt = np.nonzero(support)
             obj = _Objective(x, src, tgt, cfg)
             starts = [tau0[src, tgt]]
@@ -477,7 +551,7 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
                     best = res
             tau, fun = best[0], best[1]
             a, phi, resid = obj.weights(tau)
-            weak = np.abs(a) < cfg.min_weight
+            weak = _weak(a, cfg)
             tau0[src, tgt] = tau
             if not weak.any():
                 break
@@ -488,7 +562,7 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
             "raise the iteration limit (--steps) before reading the graph",
             stacklevel=2,
         )
-    keep = np.abs(a) >= cfg.min_weight
+    keep = ~_weak(a, cfg)
     w_std = np.zeros((c, c))
     tau_s = np.zeros((c, c))
     w_std[src[keep], tgt[keep]] = a[keep]

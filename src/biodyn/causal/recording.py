@@ -9,6 +9,7 @@ which make an instantaneous model singular and carry no information of their own
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -104,15 +105,71 @@ def check_lag_input(data: np.ndarray, fs: float, channels: Sequence[str], tau_ma
     return x
 
 
-def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float = 0.05,
-                  steps: int = 500, *, band_hz: tuple[float, float] = (0.5, 40.0), stability: int = 8,
-                  seed: int = 0, dependent_rtol: float = 0.01, fit_fs: float | None = 100.0, cfg: FitConfig | None = None,
+@dataclass(frozen=True)
+class RecordingPreset:
+    """How a modality's recordings are prepared and fitted (see docs/lags.md, "Presets").
+
+    Attributes:
+        band_hz: band-pass edges (Hz; None: that side open).
+        fit_fs: the fitting rate (Hz; a value at or above the recording's rate keeps it).
+        tau_max_s: the largest delay searched (s).
+        fit: :class:`~biodyn.causal.fit.FitConfig` fields that differ from its defaults.
+    """
+
+    band_hz: tuple[float | None, float | None]
+    fit_fs: float
+    tau_max_s: float
+    fit: dict = field(default_factory=dict)
+
+
+PRESETS: dict[str, RecordingPreset] = {
+    # scalp EEG: a Granger-style model (each channel's own past in it), lagged weights of either sign
+    "eeg": RecordingPreset(band_hz=(0.5, 40.0), fit_fs=100.0, tau_max_s=0.05),
+    # ECG: the leads are projections of one cardiac dipole. The QRS band, 250 Hz (4 ms samples), a time-delay
+    # model without own past (each lead is the delayed copy of the others; its own past would explain the
+    # smooth QRS waveform by itself), same-polarity edges only (an inverted copy is the same dipole seen
+    # from the opposite side, which stays in the zero-lag coupling), delays started at each pair's
+    # cross-correlation peak, and delays up to 40 ms: below half the QRS's dominant period (~80 ms at
+    # 10-15 Hz), beyond which a narrow-band QRS repeats itself and the delay is no longer identified.
+    "ecg": RecordingPreset(
+        band_hz=(5.0, 40.0),
+        fit_fs=250.0,
+        tau_max_s=0.04,
+        fit={"self_lags": 0, "weight_sign": "positive", "init_delays": "xcorr"},
+    ),
+}
+
+
+def resolve_preset(preset: str | RecordingPreset, channels: Sequence[str]) -> tuple[str, RecordingPreset]:
+    """``(name, preset)`` for ``preset`` = ``"auto"`` (``"ecg"`` when every channel is a standard ECG lead, else
+    ``"eeg"``), a name in :data:`PRESETS`, or a :class:`RecordingPreset` (named ``"custom"``)."""
+    if isinstance(preset, RecordingPreset):
+        return "custom", preset
+    if preset == "auto":
+        from biodyn.causal.plot import is_ecg
+
+        preset = "ecg" if is_ecg(list(channels)) else "eeg"
+    if preset not in PRESETS:
+        raise ConfigError(f"invalid preset={preset!r}; allowed: auto, {', '.join(PRESETS)}")
+    return preset, PRESETS[preset]
+
+
+def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float | None = None,
+                  steps: int = 500, *, preset: str | RecordingPreset = "auto",
+                  band_hz: tuple[float | None, float | None] | None = None, stability: int = 8, seed: int = 0,
+                  dependent_rtol: float = 0.01, fit_fs: float | None = None, cfg: FitConfig | None = None,
                   progress: Progress | None = None, source: str | None = None) -> LagFit:  # fmt: skip
     """Fit the lag graph of a recording ``data`` ``(C, T)`` at ``fs`` Hz; returns a :class:`LagFit`.
 
+    ``preset`` (:data:`PRESETS`; ``"auto"``: ``"ecg"`` when every channel is a standard ECG lead, else
+    ``"eeg"``) sets the band, the fitting rate, the delay range and the fit's configuration; ``tau_max_s``,
+    ``band_hz`` and ``fit_fs`` override it when given, and ``cfg`` replaces its fit configuration (its
+    ``tau_max_samples`` and ``steps`` are set from ``tau_max_s`` and ``steps``). The name of the preset used
+    is in ``LagFit.preset``.
+
     Band-pass (``band_hz``, the upper edge kept below 0.45 ``fs``), resample to ``fit_fs`` (at least 2.2 times
-    the upper band edge; None keeps ``fs``: an oversampled band-limited signal only makes the fit slower and
-    worse conditioned), z-score, leave out flat and linearly
+    the upper band edge; a rate at or above ``fs`` keeps ``fs``: an oversampled band-limited signal only makes
+    the fit slower and worse conditioned), z-score, leave out flat and linearly
     dependent channels (:func:`dependent_channels`; each listed in ``LagFit.dropped`` with the reason),
     fit (:func:`biodyn.causal.fit.fit_lags`), then ``stability`` sub-window refits
     (:func:`biodyn.causal.stability.lag_stability`; 0 skips them).
@@ -120,6 +177,14 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
     from biodyn.signal import PreprocessConfig, preprocess
 
     names = list(channels)
+    preset_name, pre_set = resolve_preset(preset, names)
+    tau_max_s = pre_set.tau_max_s if tau_max_s is None else tau_max_s
+    band_hz = pre_set.band_hz if band_hz is None else band_hz
+    fit_fs = pre_set.fit_fs if fit_fs is None else fit_fs
+    if not (isinstance(fit_fs, (int, float)) and fit_fs > 0):
+        raise ConfigError(
+            f"invalid fit_fs={fit_fs!r}; allowed: a positive rate in Hz (math.inf keeps the recording's)"
+        )
     x = check_lag_input(data, fs, names, tau_max_s, source)
     dropped = []
     flat = np.flatnonzero(x.std(1) == 0)
@@ -128,7 +193,7 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
     live = [k for k in range(len(names)) if k not in set(flat)]
     lo, hi = band_hz
     hi = None if hi is None else min(hi, 0.45 * fs)
-    rate = fs if fit_fs is None or fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
+    rate = fs if fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
     pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)
     x, fs = preprocess(x[live], fs, pre)
     x = x.astype(np.float64)
@@ -143,13 +208,14 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
             f"fewer than 2 channels left after leaving out {', '.join(d['channel'] for d in dropped)}: "
             + "; ".join(f"{d['channel']}: {d['reason']}" for d in dropped)
         )
-    cfg = cfg or FitConfig()
+    cfg = cfg or FitConfig(**pre_set.fit)
     # lags of at least one sample at the fitting rate: anything shorter is zero-lag coupling
     cfg = FitConfig(**{**cfg.__dict__, "tau_max_samples": tau_max_s * fs, "steps": int(steps),
                        "tau_min_samples": max(cfg.tau_min_samples, 1.0)})  # fmt: skip
     xk, kept_names = x[keep], [live_names[k] for k in keep]
     fit = fit_lags(xk, fs, kept_names, cfg, seed=seed, progress=progress)
     fit.dropped = dropped
+    fit.preset = preset_name
     if stability:
         from biodyn.causal.stability import lag_stability
 

@@ -317,9 +317,10 @@ class _Block(torch.autograd.Function):
         )
 
 
-# below this many bytes of intermediates per call, the forward keeps them for the backward pass instead of
-# recomputing each block (about a third of a training step's scan time); above it, memory stays one block's
-KEEP_BYTES = 256 * 2**20
+# up to this many bytes of intermediates per call (7 real (B, T, H, N) tensors), the forward keeps them for the
+# backward pass instead of recomputing each block (about a third of a training step's scan time); above it,
+# memory stays one block's. 0: always recompute (least memory)
+KEEP_BYTES = 2**30
 
 
 def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, chunk_size=32,
@@ -330,7 +331,7 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     (``chunk_size + block_size / chunk_size`` vectorised steps per block instead of ``block_size``).
     ``recompute=True``: backward recomputes each block from its inputs and the state entering it, so memory is
     that of one block plus the ``(B, T, H)`` inputs, not O(B H N T); ``False`` keeps every block's
-    intermediates (8 real ``(B, T, H, N)`` tensors) and skips that extra forward pass; ``None`` keeps them when
+    intermediates (7 real ``(B, T, H, N)`` tensors) and skips that extra forward pass; ``None`` keeps them when
     they fit in :data:`KEEP_BYTES`. Smaller blocks pay more per-block overhead, larger ones more memory
     (``benchmarks/bench_ssm.py`` times the choice).
     """
@@ -349,7 +350,7 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     ys, ws = [], _Workspace()
     if recompute is None:
         padded = -(-u.shape[1] // chunk_size) * chunk_size
-        recompute = 8 * u.shape[0] * padded * A.numel() * real_dtype.itemsize > KEEP_BYTES
+        recompute = 7 * u.shape[0] * padded * A.numel() * real_dtype.itemsize > KEEP_BYTES
     # split, not slicing in the loop: each slice's backward would zero-fill a whole (B, T, H) gradient (O(T^2))
     for ub, dtb in zip(u.to(real_dtype).split(block_size, 1), dt.to(real_dtype).split(block_size, 1)):
         if torch.is_grad_enabled():

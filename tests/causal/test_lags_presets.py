@@ -1,0 +1,129 @@
+"""Recording presets of the lag fit (eeg / ecg), same-polarity edges, cross-correlation initial delays and
+the refinement's envelope gradient against autograd."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from biodyn.causal.fit import FitConfig, _xcorr_delays, fit_lags
+from biodyn.causal.recording import PRESETS, RecordingPreset, fit_recording, resolve_preset
+from biodyn.errors import ConfigError
+from biodyn.ops.fractional_delay import delay
+
+
+def _pulses(fs: float, seconds: float, seed: int, sigma_s: float = 0.008) -> np.ndarray:
+    """A beat train: the first derivative of a Gaussian (a biphasic QRS-like wave) at ~1 Hz, RR jittered."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * fs)) / fs
+    x = np.zeros_like(t)
+    onset = 0.3
+    while onset < seconds - 0.3:
+        u = (t - onset) / sigma_s
+        x += -u * np.exp(-0.5 * u**2) * rng.uniform(0.8, 1.2)
+        onset += rng.uniform(0.8, 1.1)
+    return x
+
+
+def _ecg_pair(delay_s: float, fs: float = 500.0, seed: int = 0) -> np.ndarray:
+    """V1 = s(t); V6 = s(t - delay) - 0.9 s(t): the delayed wave plus an inverted zero-lag copy (one dipole
+    seen from opposite sides), with a little noise; ``(2, T)``."""
+    import torch
+
+    s = _pulses(fs, 10.0, seed)
+    late = delay(torch.from_numpy(s)[None], torch.tensor([delay_s * fs]))[0].numpy()
+    rng = np.random.default_rng(seed + 1)
+    return np.stack([s, late - 0.9 * s]) + 0.02 * rng.standard_normal((2, len(s)))
+
+
+def test_resolve_preset_picks_ecg_for_standard_leads_only():
+    assert resolve_preset("auto", ["V1", "V6"])[0] == "ecg"
+    assert resolve_preset("auto", ["I", "II", "aVF", "V2"])[0] == "ecg"
+    assert resolve_preset("auto", ["Fz", "V1"])[0] == "eeg"
+    assert resolve_preset("eeg", ["V1", "V6"]) == ("eeg", PRESETS["eeg"])
+    custom = RecordingPreset(band_hz=(1.0, 30.0), fit_fs=128.0, tau_max_s=0.03)
+    assert resolve_preset(custom, ["A", "B"]) == ("custom", custom)
+    with pytest.raises(ConfigError, match=r"preset='emg'.*auto, eeg, ecg"):
+        resolve_preset("emg", ["A", "B"])
+
+
+def test_config_rejects_unknown_sign_and_init():
+    with pytest.raises(ConfigError, match="weight_sign"):
+        FitConfig(weight_sign="negative")
+    with pytest.raises(ConfigError, match="init_delays"):
+        FitConfig(init_delays="random")
+
+
+def test_xcorr_delays_find_a_fractional_shift():
+    import torch
+
+    rng = np.random.default_rng(3)
+    a = np.convolve(rng.standard_normal(4000), np.hanning(9), mode="same")  # smooth: a parabola fits its peak
+    b = delay(torch.from_numpy(a)[None], torch.tensor([3.4]))[0].numpy()
+    x = np.stack([a, b])
+    x = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    tau, corr = _xcorr_delays(x, 8.0, "any")
+    assert tau[0, 1] == pytest.approx(3.4, abs=0.15) and corr[0, 1] > 0.9
+    _, corr_neg = _xcorr_delays(x * np.array([[1.0], [-1.0]]), 8.0, "positive")
+    assert corr_neg[0, 1] < corr[0, 1]  # the inverted copy has no strong same-polarity peak
+
+
+def test_positive_weights_only_keep_same_polarity_edges():
+    rng = np.random.default_rng(1)
+    n = 6000
+    src = rng.standard_normal(n)
+    up = np.r_[np.zeros(3), src[:-3]] * 0.8 + 0.5 * rng.standard_normal(n)  # + source, 3 samples later
+    down = -np.r_[np.zeros(2), src[:-2]] * 0.8 + 0.5 * rng.standard_normal(n)  # inverted, 2 samples later
+    x = np.stack([src, up, down])
+    any_sign = fit_lags(x, 100.0, ["S", "U", "D"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0))
+    pos = fit_lags(x, 100.0, ["S", "U", "D"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0,
+                                                        weight_sign="positive"))  # fmt: skip
+    assert any_sign.graph.weight[0, 2] < -0.5 and any_sign.graph.weight[0, 1] > 0.5
+    assert pos.graph.weight[0, 1] > 0.5 and pos.graph.tau[0, 1] * 100 == pytest.approx(3.0, abs=0.05)
+    assert (pos.graph.weight >= 0).all() and pos.graph.weight[0, 2] == 0
+
+
+def test_ecg_preset_recovers_a_propagation_delay_behind_opposite_zero_lag_coupling():
+    x = _ecg_pair(0.022)
+    fit = fit_recording(x, 500.0, ["V1", "V6"], stability=0)
+    assert fit.preset == "ecg" and fit.converged
+    assert fit.graph.weight[0, 1] > 0 and fit.graph.tau[0, 1] == pytest.approx(0.022, abs=0.002)
+    assert fit.graph.weight[1, 0] <= fit.graph.weight[0, 1]
+    assert fit.partial_corr[0, 1] < 0  # the inverted zero-lag copy stays zero-lag coupling
+    assert not fit.at_ceiling[0, 1] and fit.tau_max_s == pytest.approx(PRESETS["ecg"].tau_max_s)
+    # the fitting rate does not move it: the native 500 Hz gives the same delay
+    native = fit_recording(x, 500.0, ["V1", "V6"], stability=0, fit_fs=math.inf)
+    assert native.graph.tau[0, 1] == pytest.approx(fit.graph.tau[0, 1], abs=0.001)
+    assert fit.to_dict()["preset"] == "ecg"
+
+
+def test_explicit_arguments_override_the_preset():
+    x = _ecg_pair(0.015)
+    fit = fit_recording(
+        x, 500.0, ["V1", "V6"], tau_max_s=0.03, stability=0, preset="ecg", band_hz=(3.0, 45.0)
+    )
+    assert fit.tau_max_s == pytest.approx(0.03) and fit.graph.tau.max() <= 0.03 + 1e-9
+    with pytest.raises(ConfigError, match="fit_fs"):
+        fit_recording(x, 500.0, ["V1", "V6"], stability=0, fit_fs=0)
+
+
+@pytest.mark.parametrize("self_lags", [None, 0])
+def test_envelope_gradient_matches_autograd(self_lags):
+    from biodyn.causal.fit import _Objective, _screen
+    from biodyn.causal.ldsem import simulate
+
+    sim = simulate(n_channels=4, n_times=1500, cyclic=True, noise="laplace", seed=2)
+    x = (sim.data - sim.data.mean(1, keepdims=True)) / sim.data.std(1, keepdims=True)
+    cfg = FitConfig(tau_max_samples=8.0, self_lags=self_lags)
+    scr = _screen(x, cfg.tau_max_samples, cfg.alpha)
+    src, tgt = np.nonzero(scr.support | ~np.eye(4, dtype=bool))  # every pair: several sources per target
+    obj = _Objective(x, src, tgt, cfg)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        tau = rng.uniform(1.0, 8.0, len(src))
+        f, g = obj.value_and_grad(tau)
+        f_ref, g_ref = obj.value_and_grad_autograd(tau)
+        assert f == pytest.approx(f_ref, rel=1e-12)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-6, atol=1e-9 * np.abs(g_ref).max())
