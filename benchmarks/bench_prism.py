@@ -54,7 +54,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                   "n_frames": 16, "n_mels": 8, "batch_size": 16})]  # fmt: skip
     else:
         size = {"hidden_dim": 64, "num_layers": 4, "num_heads": 4}
-        tasks = [("audio", "prism", "hybrid", "accuracy", {"epochs": 15, "lr": 2e-3})]
+        tasks = [("audio", "prism", "hybrid", "accuracy", {"epochs": 5, "lr": 2e-3})]
         tasks += [("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
                   for p in ("hybrid", "s4", "delta")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
