@@ -37,3 +37,15 @@ def test_no_edges_and_bad_input():
         fit_ldsem(np.full((3, 3000), np.nan), 100.0)
     with pytest.raises(ConfigError, match=r"\(C, T\)"):
         fit_ldsem(np.zeros((3, 20)), 100.0)
+
+
+def test_a_likelihood_the_fit_does_not_use_is_refused():
+    """The per-recording fit is least squares; a Laplace likelihood asked of it must not be silently ignored."""
+    import pytest
+
+    from biodyn.causal.fit import FitConfig
+    from biodyn.errors import ConfigError
+
+    assert FitConfig().likelihood == "gaussian"
+    with pytest.raises(ConfigError, match="least squares"):
+        FitConfig(likelihood="laplace")

@@ -70,7 +70,9 @@ class FitConfig:
     l1: float = 1e-3  # unused since the weights are least-squares solutions; kept for old configs
     stability_weight: float = 1.0  # unused; kept for old configs
     min_weight: float = 0.05  # |A| below this (standardised units) is no edge
-    likelihood: str = "gaussian"  # the refinement's objective (variable projection needs least squares)
+    likelihood: str = (
+        "gaussian"  # the refinement's objective; only "gaussian" (variable projection is least squares)
+    )
     self_lags: int | None = None  # own-past order P; None: ceil(tau_max) + 1; 0: none
     ftol: float = 1e-7  # relative change of the objective at convergence
     tau_tol_samples: float = 1e-3  # largest change of a delay at convergence
@@ -87,7 +89,12 @@ class FitConfig:
     init_delays: str = "screen"
 
     def __post_init__(self) -> None:
-        check_option("likelihood", self.likelihood, ("gaussian", "laplace"))
+        if self.likelihood != "gaussian":  # accepting "laplace" here would silently fit least squares anyway
+            raise ConfigError(
+                f"FitConfig.likelihood={self.likelihood!r}: the per-recording fit's variable projection solves "
+                "least squares (the Gaussian likelihood) only; the Laplace likelihood is the amortised "
+                "encoder's (biodyn.causal.amortised, CLD-Trans)"
+            )
         check_option("weight_sign", self.weight_sign, ("any", "positive"))
         check_option("init_delays", self.init_delays, ("screen", "xcorr"))
         if not self.tau_max_samples > 0:
