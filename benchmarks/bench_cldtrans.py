@@ -7,8 +7,7 @@ every delayed copy of every channel pair materialised), each case in a fresh sub
 rise of the peak RSS (VmHWM, reset through ``/proc/self/clear_refs`` after a warm-up step) over the RSS
 then, which sees every torch CPU allocation (Linux only). The LD-SEM part alone (the lag path: the mix
 and the likelihood, fwd + bwd, for given ``tau``/``A``) is measured the same way, and the whole step once
-more with the tokenizer's convolutions recomputed in backward (``checkpoint_tokenizer``, ``step_ckpt``): without
-it the tokenizer's full-rate activations, identical in both formulations, dominate the step's memory.
+more with the tokenizer's convolutions recomputed in backward (``checkpoint_tokenizer``, ``step_ckpt``).
 
 The largest batch that fits 16 GiB is computed, not run: peak memory is measured at two batch sizes and
 extrapolated linearly (``B_max = (16 GiB - intercept) / per-sample slope``); the JSON says so.
@@ -28,8 +27,7 @@ from _common import goal, parser, report
 
 BUDGET_GIB = 16.0
 # lag_path: the LD-SEM mix + likelihood alone; step: a whole stage-1 step; step_ckpt: the same step with the
-# tokenizer's convolutions recomputed in backward (model.checkpoint_tokenizer), the configuration for large
-# batches, where the lag formulation is what is left to decide the memory
+# tokenizer's convolutions recomputed in backward (model.checkpoint_tokenizer)
 PARTS = ("lag_path", "step", "step_ckpt")
 
 _CHILD = r"""
