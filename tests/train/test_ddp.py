@@ -43,15 +43,30 @@ def _train(batch_size, out):
     return {k: v.clone() for k, v in tr.model.state_dict().items()}, tr.evaluate(_val())
 
 
-def _worker(rank, port, out, results):
+def _worker(rank, port, fn, out, results):
+    """Rank ``rank`` of two on gloo: ``results[rank] = fn(out)``."""
     import torch.distributed as dist
 
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
-        results[rank] = _train(4, out)
+        results[rank] = fn(out)
     finally:
         dist.destroy_process_group()
+
+
+def _two_ranks(fn, out):
+    """``fn(out)`` on two spawned gloo ranks; returns their two results."""
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        results = manager.dict()
+        mp.start_processes(_worker, args=(_free_port(), fn, out, results), nprocs=2, join=True,
+                           start_method="spawn")  # fmt: skip
+        return results[0], results[1]
+
+
+def _train_ddp(out):
+    return _train(4, out)
 
 
 def _free_port():
@@ -63,12 +78,7 @@ def _free_port():
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_two_rank_gloo_matches_single_process(tmp_path):
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        results = manager.dict()
-        mp.start_processes(_worker, args=(_free_port(), tmp_path / "ddp", results), nprocs=2, join=True,
-                           start_method="spawn")  # fmt: skip
-        (r0, m0), (r1, m1) = results[0], results[1]
+    (r0, m0), (r1, m1) = _two_ranks(_train_ddp, tmp_path / "ddp")
     single, m_single = _train(8, tmp_path / "single")
     assert m0 == m1  # 9 examples: 5 (two batches) on rank 0, 4 (one batch) on rank 1
     assert set(m0) == set(m_single) and "val_loss" in m0
@@ -84,18 +94,11 @@ _JOINT = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_h
               lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=1, tensorboard=False)  # fmt: skip
 
 
-def _joint_worker(rank, port, out, results):
-    import torch.distributed as dist
-
+def _joint_rank(out):
     from biodyn.train.prism import PrismRunConfig, run_prism
 
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    try:
-        res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_JOINT))
-        results[rank] = (res["train_summary"]["step"], res["test"])
-    finally:
-        dist.destroy_process_group()
+    res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_JOINT))
+    return res["train_summary"]["step"], res["test"]
 
 
 @pytest.mark.slow
@@ -107,12 +110,7 @@ def test_prism_joint_mode_on_two_gloo_ranks_equals_one_process(tmp_path):
 
     from biodyn.train.prism import PrismRunConfig, run_prism
 
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        results = manager.dict()
-        mp.start_processes(_joint_worker, args=(_free_port(), tmp_path / "ddp", results), nprocs=2, join=True,
-                           start_method="spawn")  # fmt: skip
-        (s0, t0), (s1, t1) = results[0], results[1]
+    (s0, t0), (s1, t1) = _two_ranks(_joint_rank, tmp_path / "ddp")
     single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_JOINT))
     assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
     a = load_file(str(tmp_path / "ddp" / "model.safetensors"))

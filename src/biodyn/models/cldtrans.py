@@ -247,14 +247,7 @@ class CLDTrans(BiodynModel):
         modality = self._batch_modality(batch, x)
         check_option("modality", modality, c.modalities)
         mod_idx = torch.full((x.shape[0],), c.modalities.index(modality), device=x.device, dtype=torch.long)
-        if c.checkpoint_tokenizer and torch.is_grad_enabled():
-            tok = self.tokenizer
-            z = checkpoint(tok.encode, x, mod_idx, use_reentrant=False)
-            q, codes, commit = tok.quantize(z)
-            recon = checkpoint(tok.decode, q, mod_idx, x.shape[-1], use_reentrant=False)
-            out = {"latents": q, "codes": codes, "recon": recon, "commit": commit}
-        else:
-            out = self.tokenizer(x, mod_idx)
+        out = self.tokenizer(x, mod_idx, checkpoint=c.checkpoint_tokenizer)
         self.last_codes = out["codes"]
         terms = {"recon": c.recon_weight * F.mse_loss(out["recon"].float(), x.float())}
         if c.use_vq:

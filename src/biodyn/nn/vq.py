@@ -116,13 +116,26 @@ class MotifTokenizer(nn.Module):
             h = F.gelu(conv(h))
         return self.dec_out(h)[..., :n_times].reshape(b, c, n_times)
 
-    def forward(self, x: torch.Tensor, modality: torch.Tensor) -> dict[str, torch.Tensor | None]:
-        """Returns ``latents`` (quantised), ``codes``, ``recon`` and ``commit``."""
-        z = self.encode(x, modality)
+    def forward(
+        self, x: torch.Tensor, modality: torch.Tensor, checkpoint: bool = False
+    ) -> dict[str, torch.Tensor | None]:
+        """Returns ``latents`` (quantised), ``codes``, ``recon`` and ``commit``. ``checkpoint``: recompute the
+        encoder's and decoder's full-rate convolutions in backward (activation checkpointing; same values)."""
+        if checkpoint and torch.is_grad_enabled():
+            from torch.utils.checkpoint import checkpoint as ckpt
+
+            def run(f, *a):
+                return ckpt(f, *a, use_reentrant=False)
+        else:
+
+            def run(f, *a):
+                return f(*a)
+
+        z = run(self.encode, x, modality)
         q, codes, commit = self.quantize(z)
         return {
             "latents": q,
             "codes": codes,
-            "recon": self.decode(q, modality, x.shape[-1]),
+            "recon": run(self.decode, q, modality, x.shape[-1]),
             "commit": commit,
         }

@@ -429,15 +429,21 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     return res
 
 
-def _epoch_curves(history: list[dict], spe: int) -> list[dict]:
+def _epoch_curves(
+    history: list[dict], spe: int, loss_key: str = "loss", val_prefix: str = "val_"
+) -> list[dict]:
+    """Per epoch: the mean of the train rows' ``loss_key`` and the eval rows' ``val_prefix*`` metrics (renamed
+    ``val_*``); joint mode reads each modality's curve with ``loss_<m>`` and ``val_<m>_``."""
     rows: dict[int, dict] = {}
     losses: dict[int, list[float]] = {}
     for r in history:
         ep = (int(r["step"]) - 1) // spe + 1
-        if r["kind"] == "train":
-            losses.setdefault(ep, []).append(float(r["loss"]))
+        if r["kind"] == "train" and loss_key in r:
+            losses.setdefault(ep, []).append(float(r[loss_key]))
         elif r["kind"] == "eval":
-            rows.setdefault(ep, {}).update({k: v for k, v in r.items() if k.startswith("val_")})
+            rows.setdefault(ep, {}).update(
+                {f"val_{k[len(val_prefix) :]}": v for k, v in r.items() if k.startswith(val_prefix)}
+            )
     out = []
     for ep in sorted(set(rows) | set(losses)):
         row = {"epoch": ep, **rows.get(ep, {})}
@@ -569,7 +575,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
     best = resolve_checkpoint(out / "checkpoints" / "best")
     if best is not None:
         load_checkpoint(best, model=model, model_name="prism_joint", restore_rng=False)
-    curves = _joint_curves(trainer.history, order, per_epoch)
+    curves = {m: _epoch_curves(trainer.history, per_epoch, f"loss_{m}", f"val_{m}_") for m in order}
     test = {}
     for m in order:
         lg, y = predict(net, mods[m].test, cfg.batch_size, trainer.device, forward=fwd(m))
@@ -595,29 +601,6 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         _write_json(out / "results.json", res)
         plot_curves(curves, out / "curves.png")
     return res
-
-
-def _joint_curves(history: list[dict], order: list[str], spe: int) -> dict[str, list[dict]]:
-    """Per modality and epoch: the mean training loss of its steps and its validation metrics."""
-    curves: dict[str, list[dict]] = {m: [] for m in order}
-    losses: dict[tuple[str, int], list[float]] = {}
-    evals: dict[int, dict] = {}
-    for r in history:
-        ep = (int(r["step"]) - 1) // spe + 1
-        if r["kind"] == "train":
-            for m in order:
-                if f"loss_{m}" in r:
-                    losses.setdefault((m, ep), []).append(float(r[f"loss_{m}"]))
-        elif r["kind"] == "eval":
-            evals[ep] = r
-    for ep in sorted(evals):
-        for m in order:
-            row = {"epoch": ep, **{f"val_{k[len(f'val_{m}_'):]}": v for k, v in evals[ep].items()
-                                   if k.startswith(f"val_{m}_")}}  # fmt: skip
-            if (m, ep) in losses:
-                row["train_loss"] = float(np.mean(losses[(m, ep)]))
-            curves[m].append(row)
-    return curves
 
 
 def run_prism(cfg: PrismRunConfig) -> dict[str, Any]:
