@@ -45,7 +45,8 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------- accuracy
-def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg")):
+def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
+                  epochs: int | None = None):  # fmt: skip
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     if quick:
@@ -60,6 +61,8 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
                   for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
     tasks = [t for t in tasks if t[0] in modalities]
+    if epochs:  # a shorter schedule than the benchmark's (CPU-sized runs); recorded in the JSON
+        tasks = [(*t[:4], {**t[4], "epochs": epochs}) for t in tasks]
     rows, summary = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for modality, model, pattern, metric, extra in tasks:
@@ -74,7 +77,8 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                 vals.append(v)
                 rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
                              "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
-                             "test_n": res["splits"]["test"], "seconds": time.perf_counter() - t0})  # fmt: skip
+                             "test_n": res["splits"]["test"], "epochs": extra.get("epochs"),
+                             "seconds": time.perf_counter() - t0})  # fmt: skip
                 print(f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
                       f"({rows[-1]['seconds']:.0f} s)", flush=True)  # fmt: skip
             mean, half = ci95(vals)
@@ -216,6 +220,12 @@ def main():
         "--modalities", default="audio,image,ecg", help="accuracy part: which datasets to train on"
     )
     p.add_argument("--data-root", default=None, help="default: biodyn's data root")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="accuracy part: epochs of every task (default: each task's own)",
+    )
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
@@ -235,8 +245,8 @@ def main():
         bad = sorted(set(mods) - {"audio", "image", "ecg"})
         if bad:
             p.error(f"unknown modality(ies) {bad}; choose from audio, image, ecg")
-        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods)
-        extra["modalities"] = list(mods)
+        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs)
+        extra["modalities"], extra["epochs_override"] = list(mods), args.epochs
         rows += r
         extra["accuracy_summary"], extra["accuracy_config"] = summary, size
         if "audio/prism" in summary:

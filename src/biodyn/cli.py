@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     import os
 
+    from biodyn._malloc import keep_freed_memory
+
+    keep_freed_memory()  # models' activations reuse freed heap memory instead of page-faulting fresh mmaps
     debug = "--debug" in argv or os.environ.get("BIODYN_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     if debug:

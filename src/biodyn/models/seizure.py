@@ -59,7 +59,7 @@ class SeizureConfig:
     edge_d_state: int = 8
     mamba_headdim: int = 16
     # chunk length of the chunked SSD / gated-delta kernels: their in-chunk work grows with it, so small states
-    # on CPU run faster at 16 (seizure_tiny: 2.2x per step against 64); GPU kernels prefer 64 and more
+    # on CPU run faster at short chunks (seizure_tiny 16, seizure_gdn 8); GPU kernels prefer 64 and more
     ssm_chunk_size: int = 64
     # Gated DeltaNet cores
     gdn_heads: int = 8  # node stream (head dim node_dim / heads)
@@ -242,6 +242,9 @@ class SeizureGDNConfig(SeizureConfig):
     """The Gated DeltaNet stack (node d_model 64 with 8 heads, edge d_model 32 with 4 heads)."""
 
     stack: str = "gdn"
+    # head dim 8 in both streams: the torch kernel's in-chunk work (C^2 per token) outweighs the state's at
+    # longer chunks (flash-linear-attention on CUDA picks its own)
+    ssm_chunk_size: int = 8
 
 
 @dataclass

@@ -46,8 +46,9 @@ class GatedDeltaBlock(nn.Module):
         """``(..., D)`` -> q, k ``(..., H, Dh)``, v, log-decay g and beta ``(..., H)``."""
         shape = (*h.shape[:-1], self.num_heads, self.head_dim)
         q, k, v = (t.reshape(shape) for t in self.qkv(h).chunk(3, dim=-1))
-        if self.qk_norm:
-            q, k = F.normalize(q, dim=-1), F.normalize(k, dim=-1)
+        if self.qk_norm:  # L2 normalisation, q / sqrt(|q|^2 + 1e-12): a fused RMS norm over Dh, times Dh^-1/2
+            s = self.head_dim**-0.5
+            q, k = (F.rms_norm(t, (self.head_dim,), eps=1e-12 / self.head_dim) * s for t in (q, k))
         a_logit, b_logit = self.gates(h).chunk(2, dim=-1)
         return q, k, v, F.logsigmoid(a_logit), torch.sigmoid(b_logit)
 

@@ -29,7 +29,15 @@ import torch.nn.functional as F
 
 from biodyn.ops.gated_delta.reference import _check
 
-CHUNKS_PER_BLOCK = 2  # chunks whose local matrices are formed at once (small batched products stay in cache)
+BLOCK_TOKENS = (
+    128  # tokens whose chunk-local matrices are formed at once (small batched products stay in cache)
+)
+
+
+def _chunks_per_block(c: int) -> int:
+    """Chunks per block: about ``BLOCK_TOKENS`` tokens, so short chunks (small heads) pay for fewer, larger
+    batched products."""
+    return max(1, BLOCK_TOKENS // c)
 
 
 def gated_delta_rule_chunked(
@@ -220,8 +228,9 @@ class _ChunkedGatedDelta(torch.autograd.Function):
         states[0] = s0
         o = v.new_empty(v.shape)
         linv = q.new_empty(*gc.shape, c)  # kept: a second triangular solve cost more than the memory
-        for j in range(0, n, CHUNKS_PER_BLOCK):
-            m = min(CHUNKS_PER_BLOCK, n - j)
+        per = _chunks_per_block(c)
+        for j in range(0, n, per):
+            m = min(per, n - j)
             blk = slice(j, j + m)
             o_blk = _forward_block(_block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk],
                                    scale, outer, states[j : j + m + 1], linv[blk])  # fmt: skip
@@ -236,8 +245,9 @@ class _ChunkedGatedDelta(torch.autograd.Function):
         n, _, c = gc.shape
         dq, dk, dv = (torch.empty_like(x) for x in (q, k, v))
         dg, db = torch.empty_like(gc), torch.empty_like(bc)
-        for j in reversed(range(0, n, CHUNKS_PER_BLOCK)):
-            m = min(CHUNKS_PER_BLOCK, n - j)
+        per = _chunks_per_block(c)
+        for j in reversed(range(0, n, per)):
+            m = min(per, n - j)
             blk = slice(j, j + m)
             dq_blk, dk_blk, dv_blk, dg[blk], db[blk], ds = _backward_block(
                 _block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk], ctx.scale,
