@@ -7,6 +7,7 @@ Thin entry point: composes ``biodyn/configs/cldtrans`` with the command-line ove
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         shutdown()
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 reports
+        return 0
     row = res.get("last_train_row") or {}
     print(json.dumps({"mode": res["mode"], "ablation": res["ablation"], "step": res["train_summary"]["step"],
                       **{k: v for k, v in row.items() if k.startswith("loss")}, **(res.get("codebook") or {})}))  # fmt: skip

@@ -31,6 +31,29 @@ def _run(args, tmp):
 
 @needs_data
 @pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_both_stages_under_torchrun_on_two_gloo_ranks(tmp_path):
+    """`torchrun -m biodyn.cldtrans` on two CPU ranks (gloo): each stage leaves parameters without a gradient
+    (stage 1 the graph ODE and the task head), which DDP's reducer must be told about; rank 0 reports."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "OMP_NUM_THREADS": "1",
+    }
+    for mode in ("stage1", "stage2"):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "biodyn.cldtrans", f"mode={mode}", "train.max_steps=2", f"train.out_dir={tmp_path}"]  # fmt: skip
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=500)
+        assert out.returncode == 0, out.stderr[-3000:]
+        rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        assert len(rows) == 1 and rows[0]["mode"] == mode and rows[0]["step"] == 2  # rank 0 only
+        res = json.loads((tmp_path / mode / "results.json").read_text())
+        assert res["world_size"] == 2 and res["train_summary"]["step"] == 2
+        assert (tmp_path / mode / "checkpoints" / "last" / "model.safetensors").is_file()
+
+
+@needs_data
+@pytest.mark.slow
 def test_smoke_command_both_stages_and_lags_checkpoint(tmp_path):
     """The proposal's smoke command, then stage 2 from its checkpoint, then `biodyn lags --checkpoint`."""
     s1 = _run(["mode=stage1", "train.max_steps=1"], tmp_path)

@@ -220,6 +220,9 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     tcfg = copy.deepcopy(run.train)
     tcfg.out_dir = str(out_dir)
     tcfg.batch_size = 1  # one block of `micro` windows per micro-batch
+    # under DDP: a stage leaves parts unused (stage 1 the graph ODE and the task head; a block of one modality
+    # the other modality's embedding), so the reducer must not wait for their gradients
+    tcfg.find_unused_parameters = True
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(run)))
     trainer = Trainer(model, blocks, None, tcfg, model_name="cldtrans", model_config=mcfg)
@@ -243,6 +246,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
         "corpora": [p[3] for p in parts],
         "n_windows": {p[3]: len(p[0]) for p in parts},
         "micro_batch": micro,
+        "world_size": world,
         "accum_steps": run.train.accum_steps,
         "train_summary": summary,
         "last_train_row": last[-1] if last else None,
@@ -251,7 +255,8 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
         "git_commit": git_commit(),
         "versions": versions(),
     }
-    atomic_write_json(out_dir / "results.json", result)
+    if trainer.rank == 0:
+        atomic_write_json(out_dir / "results.json", result)
     return result
 
 
