@@ -1,5 +1,6 @@
 """Brain-Go-Brr seizure detector benchmark: MFU of fwd+bwd against this run's fp32 matmul rate, inference
-real-time factor, the dense graph stage against a per-graph torch_geometric loop, windows/s and peak
+real-time factor (inference mode, at ``biodyn detect``'s default batch of windows; one window per call
+beside it), the dense graph stage against a per-graph torch_geometric loop, windows/s and peak
 memory of both stacks (each stack measured in a child process so that its peak RSS is its own), and GPU
 figures (bf16) when CUDA is available.
 
@@ -9,6 +10,7 @@ window (19 x 1,024 = 4 s) and uses seizure_tiny's widths so that it finishes in 
 
 from __future__ import annotations
 
+import inspect
 import json
 import resource
 import subprocess
@@ -19,10 +21,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, median_time, parser, report
 
+from biodyn.train.detect import predict_probs
+
 # quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
 QUICK_CFG = {"tcn_channels": [16, 16, 32, 32], "node_dim": 16, "node_layers": 2, "edge_dim": 8, "edge_layers": 1,
              "d_state": 8, "edge_d_state": 4, "mamba_headdim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "pe_k": 8,
              "decoder_dim": 32}  # fmt: skip
+
+
+DETECT_BATCH = inspect.signature(predict_probs).parameters["batch_size"].default  # windows per call
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
@@ -58,14 +65,18 @@ def child(stack: str, n_chans: int, n_times: int, batch: int, quick: bool, repea
     flops = fc.get_total_flops()
     t_train = median_time(fwdbwd, repeats, warmup=0)
     m.eval()
-    with torch.no_grad():
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # training peak
+    # inference as `biodyn detect` runs it (inference mode), one window per call and its default batch
+    x_det = torch.randn(DETECT_BATCH, n_chans, n_times)
+    with torch.inference_mode():
         t_inf = median_time(lambda: m(x), repeats, warmup=0 if quick else 1)
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t_det = median_time(lambda: m(x_det), repeats, warmup=0 if quick else 1)
     n_params = sum(p.numel() for p in m.parameters())
+    seconds = n_times / 256.0
     return {"stack": stack, "batch": batch, "n_chans": n_chans, "n_times": n_times, "params": n_params,
             "fwdbwd_gflop": flops / 1e9, "fwdbwd_s": t_train, "train_windows_per_s": batch / t_train,
-            "infer_s": t_inf, "infer_windows_per_s": batch / t_inf,
-            "rtf": batch * n_times / 256.0 / t_inf, "peak_rss_mib": rss_mib}  # fmt: skip
+            "infer_s": t_inf, "infer_windows_per_s": batch / t_inf, "rtf_batch1": batch * seconds / t_inf,
+            "detect_batch": DETECT_BATCH, "rtf": DETECT_BATCH * seconds / t_det, "peak_rss_mib": rss_mib}  # fmt: skip
 
 
 def graph_stage(n_chans: int, steps: int, batch: int, repeats: int) -> dict:
