@@ -20,7 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, median_time, parser, report
-
 from biodyn.train.detect import predict_probs
 
 # quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
