@@ -19,6 +19,7 @@ Three parts (``--parts accuracy,speed,streaming``):
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import sys
@@ -46,7 +47,7 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------------------------- accuracy
 def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
-                  epochs: int | None = None):  # fmt: skip
+                  epochs: int | None = None, patterns=("hybrid", "s4", "delta")):  # fmt: skip
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     if quick:
@@ -60,7 +61,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                   for p in ("hybrid", "s4", "delta")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
                   for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
-    tasks = [t for t in tasks if t[0] in modalities]
+    tasks = [t for t in tasks if t[0] in modalities and (t[0] != "image" or t[2] in patterns)]
     if epochs:  # a shorter schedule than the benchmark's (CPU-sized runs); recorded in the JSON
         tasks = [(*t[:4], {**t[4], "epochs": epochs}) for t in tasks]
     rows, summary = [], {}
@@ -226,10 +227,19 @@ def main():
         default=None,
         help="accuracy part: epochs of every task (default: each task's own)",
     )
+    p.add_argument(
+        "--patterns", default="hybrid,s4,delta", help="accuracy part: the image ablation's block patterns"
+    )
+    p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                   help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
+                        "processes) into --json")  # fmt: skip
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
     args = p.parse_args()
+    if args.merge:
+        merge_json(args.merge, args.json, args.plot, p)
+        return
     import torch
 
     torch.set_num_threads(args.threads)
@@ -245,7 +255,10 @@ def main():
         bad = sorted(set(mods) - {"audio", "image", "ecg"})
         if bad:
             p.error(f"unknown modality(ies) {bad}; choose from audio, image, ecg")
-        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs)
+        pats = tuple(s.strip() for s in args.patterns.split(",") if s.strip())
+        if set(pats) - {"hybrid", "s4", "delta"}:
+            p.error(f"unknown pattern(s) in {args.patterns!r}; choose from hybrid, s4, delta")
+        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs, pats)
         extra["modalities"], extra["epochs_override"] = list(mods), args.epochs
         rows += r
         extra["accuracy_summary"], extra["accuracy_config"] = summary, size
@@ -264,6 +277,32 @@ def main():
     report("bench_prism", rows, goals, args.json, **extra)
     if args.markdown:
         write_markdown(args.markdown, rows, goals, extra)
+
+
+def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
+    """One accuracy JSON from several runs of this script that split the tasks between processes: rows are
+    concatenated, the per-task summaries (disjoint tasks) united; runs must share size, epochs and threads."""
+    docs = [json.loads(Path(x).read_text()) for x in paths]
+    keys = ("accuracy_config", "epochs_override", "threads", "quick")
+    for d, path in zip(docs[1:], paths[1:]):
+        diff = [k for k in keys if d.get(k) != docs[0].get(k)]
+        if diff:
+            p.error(f"{path}: differs from {paths[0]} in {diff}; only runs of one setting merge")
+    summary = {}
+    for d, path in zip(docs, paths):
+        clash = set(summary) & set(d.get("accuracy_summary", {}))
+        if clash:
+            p.error(f"{path}: task(s) {sorted(clash)} already in another file")
+        summary.update(d.get("accuracy_summary", {}))
+    rows = [r for d in docs for r in d["rows"] if r.get("part") == "accuracy"]
+    extra = {k: docs[0].get(k) for k in keys}
+    extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
+                 merged_from=[Path(x).name for x in paths], elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
+                 load_average_of_parts=[d.get("load_average") for d in docs])  # fmt: skip
+    goals = {k: v for d in docs for k, v in d.get("goals", {}).items()}
+    if plot:
+        plot_accuracy(summary, plot)
+    report("bench_prism", rows, goals, out, **extra)
 
 
 def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> None:
