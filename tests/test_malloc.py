@@ -21,3 +21,11 @@ def test_keep_freed_memory_applies_on_glibc_and_is_idempotent():
         x = torch.ones(12 * 2**20)  # 48 MiB
         assert float(x.sum()) == 12 * 2**20
         del x
+
+
+def test_environment_opt_out(monkeypatch):
+    import biodyn._malloc as m
+
+    monkeypatch.setattr(m, "_done", None)
+    monkeypatch.setenv("BIODYN_KEEP_FREED_MEMORY", "0")
+    assert m.keep_freed_memory() is False

@@ -6,13 +6,14 @@ then page-faults every activation afresh on every call. With mmap allocations of
 blocks are reused instead (the seizure detector's edge stream, 171 pair sequences, runs markedly faster on
 CPU; ``benchmarks/bench_seizure.py`` measures the whole model with it). The process keeps its peak heap
 until it exits, the usual trade of a caching allocator (PyTorch's CUDA allocator does the same on the GPU).
-Other C libraries (musl, macOS) are left as they are.
+Other C libraries (musl, macOS) are left as they are; ``BIODYN_KEEP_FREED_MEMORY=0`` leaves glibc alone too.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc malloc.h
@@ -26,7 +27,7 @@ def keep_freed_memory() -> bool:
     if _done is not None:
         return _done
     _done = False
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get("BIODYN_KEEP_FREED_MEMORY", "1") == "0":
         return _done
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
