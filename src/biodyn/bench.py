@@ -177,6 +177,12 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
                     f"{'MET' if v.get('met') else '**NOT MET**'} |"
                 )
             lines.append("")
+        acc = res.get("accuracy_summary") or {}
+        if acc:  # per task/model over seeds
+            lines += ["| task / model | metric | mean | 95 % CI +- | seeds |", "|---|---|---|---|---|"]
+            lines += [f"| {k} | {v.get('metric', '')} | {_fmt(v.get('mean'))} | {_fmt(v.get('ci95'))} | "
+                      f"{v.get('n_seeds', '')} |" for k, v in acc.items()]  # fmt: skip
+            lines.append("")
         lines += _table(res.get("rows", []))
         lines.append("")
     head = ["| benchmark | goals met | mode |", "|---|---|---|", *summary, ""]

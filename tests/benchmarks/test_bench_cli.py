@@ -29,6 +29,14 @@ def test_results_md_shows_goals_machine_and_commit(tmp_path):
     assert "| case | seconds |" in md and "| a | 1.25 |" in md
 
 
+def test_results_md_shows_the_seed_summary(tmp_path):
+    _write(tmp_path / "acc.json", accuracy_summary={
+        "image/prism": {"metric": "accuracy", "mean": 0.375, "ci95": 0.05, "n_seeds": 3, "values": [0.3, 0.4, 0.425]}})  # fmt: skip
+    md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
+    assert "| task / model | metric | mean | 95 % CI +- | seeds |" in md
+    assert "| image/prism | accuracy | 0.375 | 0.05 | 3 |" in md
+
+
 def test_results_md_without_json_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no benchmark JSON"):
         write_results_md(tmp_path, tmp_path / "RESULTS.md")
