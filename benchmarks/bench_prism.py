@@ -280,26 +280,38 @@ def main():
 
 
 def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
-    """One accuracy JSON from several runs of this script that split the tasks between processes: rows are
-    concatenated, the per-task summaries (disjoint tasks) united; runs must share size, epochs and threads."""
+    """One accuracy JSON from several runs of this script that split the tasks or the seeds between processes:
+    rows are concatenated and each task's mean and interval recomputed over all its seeds; runs must share
+    size, epochs and threads, and a (task, seed) may come from one file only."""
     docs = [json.loads(Path(x).read_text()) for x in paths]
     keys = ("accuracy_config", "epochs_override", "threads", "quick")
     for d, path in zip(docs[1:], paths[1:]):
         diff = [k for k in keys if d.get(k) != docs[0].get(k)]
         if diff:
             p.error(f"{path}: differs from {paths[0]} in {diff}; only runs of one setting merge")
-    summary = {}
+    rows, seen = [], {}
     for d, path in zip(docs, paths):
-        clash = set(summary) & set(d.get("accuracy_summary", {}))
-        if clash:
-            p.error(f"{path}: task(s) {sorted(clash)} already in another file")
-        summary.update(d.get("accuracy_summary", {}))
-    rows = [r for d in docs for r in d["rows"] if r.get("part") == "accuracy"]
+        for r in d["rows"]:
+            if r.get("part") != "accuracy":
+                continue
+            key = (f"{r['modality']}/{r['model']}", r["seed"])
+            if key in seen:
+                p.error(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]}")
+            seen[key] = path
+            rows.append(r)
+    summary = {}
+    for task in dict.fromkeys(k for k, _ in seen):
+        sel = [r for r in rows if f"{r['modality']}/{r['model']}" == task]
+        mean, half = ci95([r["value"] for r in sel])
+        summary[task] = {"metric": sel[0]["metric"], "mean": mean, "ci95": half, "n_seeds": len(sel),
+                         "values": [r["value"] for r in sel], "seeds": [r["seed"] for r in sel]}  # fmt: skip
+    goals = {}
+    if "audio/prism" in summary:
+        goals["fsdd_prism_test_accuracy"] = goal(summary["audio/prism"]["mean"], 0.90, "accuracy", True)
     extra = {k: docs[0].get(k) for k in keys}
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
                  merged_from=[Path(x).name for x in paths], elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
                  load_average_of_parts=[d.get("load_average") for d in docs])  # fmt: skip
-    goals = {k: v for d in docs for k, v in d.get("goals", {}).items()}
     if plot:
         plot_accuracy(summary, plot)
     report("bench_prism", rows, goals, out, **extra)
