@@ -162,7 +162,10 @@ def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_s
     cnt = np.zeros(n, np.float64)
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     dev = next(det.model.parameters()).device
-    with torch.inference_mode(), tqdm(total=len(starts), unit="win", desc="detect", disable=not progress) as bar:
+    with (
+        torch.inference_mode(),
+        tqdm(total=len(starts), unit="win", desc="detect", disable=not progress) as bar,
+    ):
         for i in range(0, len(starts), batch_size):
             ss = starts[i : i + batch_size]
             batch = torch.stack([xt[:, s : s + win] for s in ss]).to(dev)
