@@ -64,10 +64,9 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
     tasks = [t for t in tasks if t[0] in modalities and (t[0] != "image" or t[2] in patterns)]
     if epochs:  # a shorter schedule than the benchmark's (CPU-sized runs); recorded in the JSON
         tasks = [(*t[:4], {**t[4], "epochs": epochs}) for t in tasks]
-    rows, summary = [], {}
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for modality, model, pattern, metric, extra in tasks:
-            vals = []
             for seed in seeds:
                 cfg = PrismRunConfig(modality=modality, model=model, block_pattern=pattern, seed=seed,
                                      output_dir=f"{tmp}/{modality}_{model}_{pattern}_{seed}", progress=False,
@@ -75,23 +74,33 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                 t0 = time.perf_counter()
                 res = run_prism(cfg)
                 v = float(res["test"].get(metric, math.nan))
-                vals.append(v)
                 rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
                              "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
                              "test_n": res["splits"]["test"], "epochs": extra.get("epochs"),
                              "seconds": time.perf_counter() - t0})  # fmt: skip
                 print(f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
                       f"({rows[-1]['seconds']:.0f} s)", flush=True)  # fmt: skip
-            mean, half = ci95(vals)
-            key = f"{modality}/{res['model']}"
-            summary[key] = {
-                "metric": metric,
-                "mean": mean,
-                "ci95": half,
-                "n_seeds": len(vals),
-                "values": vals,
-            }
-    return rows, summary, size
+    return rows, summarize(rows), size
+
+
+def summarize(rows: list[dict]) -> dict[str, dict]:
+    """Per task (``modality/model``, in first-seen order) of the accuracy rows: the metric's mean and 95 %
+    interval over its seeds."""
+    tasks: dict[str, list[dict]] = {}
+    for r in rows:
+        tasks.setdefault(f"{r['modality']}/{r['model']}", []).append(r)
+    out = {}
+    for task, sel in tasks.items():
+        mean, half = ci95([r["value"] for r in sel])
+        out[task] = {"metric": sel[0]["metric"], "mean": mean, "ci95": half, "n_seeds": len(sel),
+                     "values": [r["value"] for r in sel], "seeds": [r["seed"] for r in sel]}  # fmt: skip
+    return out
+
+
+def accuracy_goals(summary: dict[str, dict]) -> dict[str, dict]:
+    if "audio/prism" not in summary:
+        return {}
+    return {"fsdd_prism_test_accuracy": goal(summary["audio/prism"]["mean"], 0.90, "accuracy", True)}
 
 
 def plot_accuracy(summary: dict, path: str) -> None:
@@ -262,8 +271,7 @@ def main():
         extra["modalities"], extra["epochs_override"] = list(mods), args.epochs
         rows += r
         extra["accuracy_summary"], extra["accuracy_config"] = summary, size
-        if "audio/prism" in summary:
-            goals["fsdd_prism_test_accuracy"] = goal(summary["audio/prism"]["mean"], 0.90, "accuracy", True)
+        goals.update(accuracy_goals(summary))
         if args.plot:
             plot_accuracy(summary, args.plot)
     if "speed" in parts:
@@ -299,22 +307,14 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
                 p.error(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]}")
             seen[key] = path
             rows.append(r)
-    summary = {}
-    for task in dict.fromkeys(k for k, _ in seen):
-        sel = [r for r in rows if f"{r['modality']}/{r['model']}" == task]
-        mean, half = ci95([r["value"] for r in sel])
-        summary[task] = {"metric": sel[0]["metric"], "mean": mean, "ci95": half, "n_seeds": len(sel),
-                         "values": [r["value"] for r in sel], "seeds": [r["seed"] for r in sel]}  # fmt: skip
-    goals = {}
-    if "audio/prism" in summary:
-        goals["fsdd_prism_test_accuracy"] = goal(summary["audio/prism"]["mean"], 0.90, "accuracy", True)
+    summary = summarize(rows)
     extra = {k: docs[0].get(k) for k in keys}
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
                  merged_from=[Path(x).name for x in paths], elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
                  load_average_of_parts=[d.get("load_average") for d in docs])  # fmt: skip
     if plot:
         plot_accuracy(summary, plot)
-    report("bench_prism", rows, goals, out, **extra)
+    report("bench_prism", rows, accuracy_goals(summary), out, **extra)
 
 
 def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> None:

@@ -10,7 +10,6 @@ window (19 x 1,024 = 4 s) and uses seizure_tiny's widths so that it finishes in 
 
 from __future__ import annotations
 
-import inspect
 import json
 import resource
 import subprocess
@@ -20,15 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, median_time, parser, report
-from biodyn.train.detect import predict_probs
+from biodyn.train.detect import WINDOWS_PER_CALL as DETECT_BATCH  # windows per model call in biodyn detect
 
 # quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
 QUICK_CFG = {"tcn_channels": [16, 16, 32, 32], "node_dim": 16, "node_layers": 2, "edge_dim": 8, "edge_layers": 1,
              "d_state": 8, "edge_d_state": 4, "mamba_headdim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "pe_k": 8,
              "decoder_dim": 32}  # fmt: skip
-
-
-DETECT_BATCH = inspect.signature(predict_probs).parameters["batch_size"].default  # windows per call
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:

@@ -6,6 +6,8 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from biodyn.train.detect import WINDOWS_PER_CALL
+
     parser.add_argument("recordings", nargs="+", help="EDF/BDF files or WFDB records")
     parser.add_argument("--checkpoint", required=True, help="a seizure run folder or its checkpoints/best")
     parser.add_argument("--out", default="detections", help="output folder (default: ./detections)")
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="montage channels the recording lacks: error (default) or zero-filled rows")  # fmt: skip
     parser.add_argument("--threshold", type=float, default=None, help="switch-on probability (default 0.86)")
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=WINDOWS_PER_CALL)
     parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
                         help="post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
                              "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip

@@ -17,6 +17,6 @@ class RMSNorm(nn.Module):
         self.weight._no_weight_decay = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype == torch.float32 or x.dtype == torch.float64:  # one fused kernel instead of five passes
+        if x.dtype in (torch.float32, torch.float64):  # F.rms_norm: faster on CPU than the composed ops
             return F.rms_norm(x, self.weight.shape, self.weight.to(x.dtype), self.eps)
         return F.rms_norm(x.float(), self.weight.shape, eps=self.eps).to(x.dtype) * self.weight

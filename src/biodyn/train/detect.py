@@ -24,6 +24,8 @@ from biodyn.train.checkpoint import CheckpointError, read_state
 from biodyn.train.seizure import POSTPROCESS, THRESHOLD
 from biodyn.types import Event, Recording
 
+WINDOWS_PER_CALL = 4  # windows per model call (biodyn detect --batch-size)
+
 
 @dataclass
 class Detector:
@@ -145,7 +147,7 @@ def _windows(n: int, win: int, stride: int) -> list[int]:
     return starts
 
 
-def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_size: int = 4,
+def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
                   progress: bool = True) -> np.ndarray:  # fmt: skip
     """Per-sample probabilities ``(T,)`` of a preprocessed ``(C, T)`` array with ``T >=`` one window:
     windows overlapping by ``overlap``, each sample the mean over the windows covering it."""
@@ -192,7 +194,7 @@ def read_input(path: str | os.PathLike) -> Recording:
 
 
 def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise", threshold: float = THRESHOLD,
-           post: dict[str, Any] | None = None, overlap: float = 0.5, batch_size: int = 4,
+           post: dict[str, Any] | None = None, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
            progress: bool = True) -> Detection:  # fmt: skip
     """Detect seizures in one recording with a loaded detector (no files written)."""
     from biodyn.metrics.postprocess import probs_to_events

@@ -29,9 +29,8 @@ import torch.nn.functional as F
 
 from biodyn.ops.gated_delta.reference import _check
 
-BLOCK_TOKENS = (
-    128  # tokens whose chunk-local matrices are formed at once (small batched products stay in cache)
-)
+# tokens whose chunk-local matrices are formed at once (small batched products stay in cache)
+BLOCK_TOKENS = 128
 
 
 def _chunks_per_block(c: int) -> int:
