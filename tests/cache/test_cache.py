@@ -192,3 +192,8 @@ def test_ptbxl_sample_cache(tmp_path):
     assert len(ds) == 12 and ds.fs == 500.0  # CLD-Trans ECG preprocessing: 500 Hz, one 10 s window
     item = ds[0]
     assert item["x"].shape == (12, 5000) and item["y"].tolist() == [1, 0, 0, 0, 0] and "mask" not in item
+    # the same folder for the records500/ copy: other source data, so the build is refused, not mixed in
+    hr = get_corpus("ptbxl", shared_data("ptbxl"), fs=500)
+    assert hr.sampling_rate == 500
+    with pytest.raises(CacheError, match="another configuration"):
+        build_cache(hr, tmp_path, records=[hr.records()[0].record_id], progress=False)

@@ -94,6 +94,12 @@ def test_ptbxl_counts_and_folds():
     assert t.per_record.tolist() == [1, 0, 0, 0, 0]  # ecg_id 1 is NORM
     hr = get_corpus("ptbxl", shared_data("ptbxl"), sampling_rate=500)
     assert len(hr.records()) == 45 and hr.load(hr.records()[0]).fs == 500
+    # windows at a rate: the lowest stored copy at or above it (never upsampled from records100/)
+    rate = {
+        fs: get_corpus("ptbxl", shared_data("ptbxl"), fs=fs).sampling_rate for fs in (50, 100, 160, 500, 1e3)
+    }
+    assert rate == {50: 100, 100: 100, 160: 500, 500: 500, 1e3: 500}
+    assert get_corpus("ptbxl", shared_data("ptbxl"), fs=500, sampling_rate=100).sampling_rate == 100
 
 
 def test_eegmmidb_runs_and_labels():

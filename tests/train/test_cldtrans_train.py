@@ -144,6 +144,32 @@ def test_config_profiles_and_bad_keys():
         compose(["ablation=nope"])
 
 
+@pytest.mark.skipif(
+    ROOT is None or not (ROOT / "ptbxl").exists(), reason="PTB-XL sample not under the data root"
+)
+def test_pretraining_on_ptbxl_training_folds_reads_records500(tmp_path):
+    """ECG pretraining on PTB-XL (the stand-in for MIMIC-IV-ECG): `+data.splits.ptbxl=[train]` keeps folds
+    1-8, so that the few-shot validation and test folds stay unseen, read from the 500 Hz copy; a cache
+    folder shared with another selection yields only this run's records."""
+    from biodyn.datasets import get_corpus
+    from biodyn.train.cldtrans import build_windows, compose
+
+    common = ["data.corpora=[ptbxl]", f"data.cache_dir={tmp_path}", "data.limit=null"]
+    train_ids = sorted(r.record_id for r in get_corpus("ptbxl", ROOT / "ptbxl", fs=500).records()
+                       if r.split == "train")  # fmt: skip
+    run = compose([*common, "+data.splits.ptbxl=[train]", "data.limit=3"])
+    [(ds, modality, fs, name)] = build_windows(run)
+    assert (modality, fs, name, ds.fs) == (1, 500.0, "ptbxl", 500.0)
+    assert sorted({e["record_id"] for e in ds.entries}) == train_ids[:3]
+    assert {e["split"] for e in ds.entries} == {"train"} and ds[0]["x"].shape == (12, 5000)
+    manifest = json.loads((tmp_path / "ptbxl" / "manifest.json").read_text())
+    assert manifest["preprocess"]["fs"] == 500.0
+    [(val, *_)] = build_windows(compose([*common, "+data.splits.ptbxl=[val]", "data.limit=2"]))  # same folder
+    assert {e["split"] for e in val.entries} == {"val"} and len({e["record_id"] for e in val.entries}) == 2
+    with pytest.raises(ConfigError, match=r"no ptbxl record in split.*its records' splits: test, train, val"):
+        build_windows(compose([*common, "+data.splits.ptbxl=[dev]"]))
+
+
 def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
     from biodyn.train.cldtrans import ModalityBlocks
 

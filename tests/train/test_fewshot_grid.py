@@ -140,3 +140,22 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
                 assert (trained[k] == v).all(), k
     with pytest.raises(ConfigError, match="cldtrans_nope"):
         fg.run_grid(fg.GridConfig(models=("cldtrans_nope",)), tmp_path / "x")
+
+
+@pytest.mark.skipif(ROOT is None or not (ROOT / "ptbxl").exists(), reason="no PTB-XL sample")
+def test_ptbxl_at_cldtrans_ecg_rate_reads_records500(tmp_path):
+    """CLD-Trans' ECG chain (500 Hz) reads PTB-XL's 500 Hz copy (it had upsampled records100/, whose 100 Hz
+    cannot hold the chain's 150 Hz band); the baselines' 50 Hz windows still come from records100/."""
+    import warnings
+
+    chain, tag = fg.model_preprocess("cldtrans", {}, "ptbxl", fg.GridConfig())
+    assert chain["fs"] == 500.0 and tag == "_ecg500hz"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = fg.corpus_data("ptbxl", ROOT / "ptbxl", tmp_path / "hr", chain, limit=None)
+    assert not [w for w in seen if "Nyquist" in str(w.message)]
+    n = {k: len({e["record_id"] for e in out[k].ds.entries}) for k in ("train", "val", "test")}
+    assert n == {"train": 27, "val": 11, "test": 7} and out["train"].ds.fs == 500.0  # the 45 records500/
+    low = fg.corpus_data("ptbxl", ROOT / "ptbxl", tmp_path / "lo", {"fs": 50.0, "h_freq": 20.0}, limit=60)
+    assert low["train"].ds.fs == 50.0 and sum(len({e["record_id"] for e in low[k].ds.entries})
+                                              for k in ("train", "val", "test")) == 60  # fmt: skip

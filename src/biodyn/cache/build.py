@@ -254,8 +254,15 @@ def _manifest(corpus: Corpus, cfg: PreprocessConfig, window_s: float, stride_s: 
         "preprocess": cfg.to_dict(),
         "window_s": window_s,
         "stride_s": stride_s,
+        # a corpus distributed at several rates: which copy was read is part of the configuration
         "preprocess_hash": stable_hash(
-            {"preprocess": cfg.to_dict(), "window_s": window_s, "stride_s": stride_s, "corpus": corpus.name}
+            {
+                "preprocess": cfg.to_dict(),
+                "window_s": window_s,
+                "stride_s": stride_s,
+                "corpus": corpus.name,
+                **({"stored_rate": corpus.sampling_rate} if corpus.stored_rates else {}),
+            }
         ),
         "versions": versions(),
     }

@@ -54,6 +54,10 @@ class Corpus(ABC):
     # windowing defaults for the cache (seconds)
     window_s: ClassVar[float] = 10.0
     stride_s: ClassVar[float] = 10.0
+    # rates a corpus is distributed at, when more than one (PTB-XL: 100 and 500 Hz); its constructor then
+    # takes ``sampling_rate`` (kept as ``self.sampling_rate``), which :func:`biodyn.datasets.get_corpus`
+    # chooses from the windows' rate
+    stored_rates: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, root: str | Path):
         self.root = Path(root)

@@ -51,10 +51,11 @@ class PTBXL(Corpus):
     default_preprocess: PreprocessConfig = CLDTRANS_ECG
     window_s = 10.0
     stride_s = 10.0
+    stored_rates = (100, 500)  # records100/ and records500/
 
     def __init__(self, root, sampling_rate: int = 100):
         super().__init__(root)
-        if sampling_rate not in (100, 500):
+        if sampling_rate not in self.stored_rates:
             raise ValueError(f"invalid sampling_rate={sampling_rate!r}; allowed: 100, 500")
         self.sampling_rate = sampling_rate
         self.database = self.root / "ptbxl_database.csv"

@@ -32,6 +32,9 @@ ABLATIONS = ("none", "no_vq", "no_lag", "integer_lag", "no_ode")
 class CLDTransData:
     corpora: list[str] = field(default_factory=lambda: ["eegmmidb", "mimic_ecg"])
     roots: dict[str, str] = field(default_factory=dict)  # corpus -> folder (default: <data root>/<corpus>)
+    # corpus -> the official splits to pretrain on (e.g. ptbxl: [train] = folds 1-8, so that the few-shot
+    # validation and test folds stay unseen); a corpus not named here is used whole
+    splits: dict[str, list[str]] = field(default_factory=dict)
     window_s: float = 10.0  # the CLD-Trans window: 10 s (EEG 1600 samples, ECG 5000)
     limit: int | None = None  # records per corpus (smoke runs)
     cache_dir: str | None = None  # default: <train.out_dir>/cache
@@ -127,21 +130,31 @@ def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
             raise ConfigError(f"data: {name} is {modality}, not among model.modalities {m.modalities}")
         root = d.roots.get(name) or (data_root(required=True) / name)
         if not Path(root).exists():
-            raise ConfigError(f"data: {name} not found at {root} (set data.roots.{name}=DIR or drop it from "
+            raise ConfigError(f"data: {name} not found at {root} (set +data.roots.{name}=DIR or drop it from "
                               "data.corpora)")  # fmt: skip
-        corpus = get_corpus(name, root)
         fs = m.modality_fs[m.modalities.index(modality)]
+        corpus = get_corpus(name, root, fs=fs)
         pre = corpus.default_preprocess
         if pre.fs != fs:
             raise ConfigError(f"data: {name} is preprocessed to {pre.fs} Hz but model.modality_fs gives {modality} "
                               f"{fs} Hz: windows at mixed rates would reach the model without resampling")  # fmt: skip
-        ids = sorted(r.record_id for r in corpus.records())
+        refs = corpus.records()
+        keep = d.splits.get(name)
+        if keep:
+            have = sorted({str(r.split) for r in refs})
+            refs = [r for r in refs if r.split in keep]
+            if not refs:
+                raise ConfigError(f"data.splits.{name}: no {name} record in split(s) {', '.join(keep)} "
+                                  f"(its records' splits: {', '.join(have)})")  # fmt: skip
+        ids = sorted(r.record_id for r in refs)
         out = cache_root / name
-        report = build_cache(corpus, out, window_s=d.window_s, stride_s=d.window_s,
-                             records=ids[: d.limit] if d.limit else None, progress=False)  # fmt: skip
+        ids = ids[: d.limit] if d.limit else ids
+        report = build_cache(
+            corpus, out, window_s=d.window_s, stride_s=d.window_s, records=ids, progress=False
+        )
         if report.all_failed:
             raise ConfigError(f"data: no record of {name} could be cached: {report.failed}")
-        ds = WindowDataset(out)
+        ds = WindowDataset(out, records=ids)  # a cache shared with other runs may hold more records
         if abs(ds.fs - fs) > 1e-6:
             raise ConfigError(
                 f"data: cache {out} holds {ds.fs} Hz windows, not {fs} Hz ({modality}); rebuild it"

@@ -166,8 +166,9 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
     from biodyn.datasets import get_corpus
     from biodyn.provenance import stable_hash
 
-    corpus = get_corpus(dataset, root)
-    cfg = replace(corpus.default_preprocess, **(preprocess or {}))
+    base = get_corpus(dataset, root).default_preprocess
+    cfg = replace(base, **(preprocess or {}))
+    corpus = get_corpus(dataset, root, fs=cfg.fs)  # PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
     refs = corpus.records()
     ids = sorted(r.record_id for r in refs)[:limit] if limit else None
     rep = build_cache(corpus, cache_dir, records=ids, preprocess=cfg, window_s=window_s, progress=False)
