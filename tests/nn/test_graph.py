@@ -76,6 +76,28 @@ def test_gated_fusion_is_the_formula():
     torch.testing.assert_close(out2, out[:, :2])
 
 
+def test_tcn_inference_folds_batchnorm_into_the_convolutions():
+    """Eval mode without autograd folds each BatchNorm into its convolution: same output as the two apart
+    (and as with gradients enabled, where they stay apart so that every weight gets its gradient)."""
+    torch.manual_seed(0)
+    tcn = TCN(3, channels=(4, 8), kernel_size=3, dropout=0.0, stride=2).double()
+    tcn.train()
+    for _ in range(3):  # non-trivial running statistics
+        tcn(torch.randn(2, 3, 32, dtype=torch.float64))
+    for m in tcn.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.weight.data.uniform_(0.5, 2.0)
+            m.bias.data.normal_()
+    tcn.eval()
+    x = torch.randn(2, 3, 32, dtype=torch.float64)
+    y_grad = tcn(x)
+    with torch.inference_mode():
+        y_fold = tcn(x)
+    torch.testing.assert_close(y_fold, y_grad, rtol=1e-12, atol=1e-12)
+    y_grad.sum().backward()
+    assert all(p.grad is not None for p in tcn.parameters())
+
+
 def test_tcn_shapes_and_causality():
     tcn = TCN(3, channels=(4, 4, 8), kernel_size=3, dropout=0.0, stride=4, causal=True).double().eval()
     x = torch.randn(2, 3, 64, dtype=torch.float64)

@@ -154,8 +154,10 @@ class SeizureDetector(BiodynModel):
         """Per-step pair feature (cosine similarity of the two electrodes' features) -> Bi-SSM -> softplus:
         ``(B, C, T', D)`` -> ``(B, P, T')``."""
         b, _, t, _ = feats.shape
-        u = F.normalize(feats, dim=-1)
-        cos = (u[:, self.pair_i] * u[:, self.pair_j]).sum(-1)  # (B, P, T')
+        u = F.normalize(feats, dim=-1).transpose(1, 2)  # (B, T', C, D)
+        # every pair's cosine from one Gram matrix per step (gathering both electrodes of all pairs first
+        # materialised two (B, P, T', D) tensors)
+        cos = (u @ u.transpose(-1, -2))[..., self.pair_i, self.pair_j].transpose(1, 2)  # (B, P, T')
         h = self.edge_in(cos.reshape(-1, t, 1))  # (B*P, T', E)
         h = self.edge_out(self.edge(h)).reshape(b, -1, t)
         return F.softplus(h)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 
 class TCNBlock(nn.Module):
@@ -32,9 +33,20 @@ class TCNBlock(nn.Module):
             return F.pad(x, (self.pad, 0))
         return F.pad(x, (self.pad // 2, self.pad - self.pad // 2))
 
+    @staticmethod
+    def _conv_norm(conv: nn.Conv1d, norm: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+        """``norm(conv(x))``; in eval mode without autograd (inference) the normalisation's affine map is
+        folded into the convolution's weights (one pass over the activations fewer; torch's fusion returns
+        detached weights, so with gradients enabled the two run apart)."""
+        if norm.training or norm.running_mean is None or torch.is_grad_enabled():
+            return norm(conv(x))
+        w, b = fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps,
+                                    norm.weight, norm.bias)  # fmt: skip
+        return F.conv1d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.drop(F.gelu(self.norm1(self.conv1(self._padded(x)))))
-        h = self.drop(F.gelu(self.norm2(self.conv2(self._padded(h)))))
+        h = self.drop(F.gelu(self._conv_norm(self.conv1, self.norm1, self._padded(x))))
+        h = self.drop(F.gelu(self._conv_norm(self.conv2, self.norm2, self._padded(h))))
         return F.gelu(h + self.res(x))
 
 

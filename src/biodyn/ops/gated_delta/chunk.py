@@ -39,6 +39,14 @@ def _chunks_per_block(c: int) -> int:
     return max(1, BLOCK_TOKENS // c)
 
 
+def _bmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a * b`` for operands ``(..., X, Y)`` with equal leading dims that broadcast in the last two (a row
+    scale ``(..., X, 1)``, an outer product ``(..., X, 1) * (..., 1, Y)``), computed on 3-D views: on CPU the
+    same broadcast product over 4-D tensors of 8 x 8 chunks ran 2-2.5x slower."""
+    shape = torch.broadcast_shapes(a.shape, b.shape)
+    return (a.reshape(-1, *a.shape[-2:]) * b.reshape(-1, *b.shape[-2:])).view(shape)
+
+
 def gated_delta_rule_chunked(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -102,7 +110,7 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
     kt = kc.transpose(-1, -2)
     if outer:
         rel = gc - gc[..., c // 2 : c // 2 + 1]
-        gamma = (rel.exp()[..., :, None] * rel.neg().exp_()[..., None, :]).tril_()
+        gamma = _bmul(rel.exp()[..., :, None], rel.neg().exp_()[..., None, :]).tril_()
     else:
         causal = torch.ones(c, c, dtype=torch.bool, device=gc.device).tril()
         gamma = (
@@ -111,7 +119,7 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
     attn = (qc @ kt).mul_(gamma)
     kk_g = (kc @ kt).mul_(gamma)
     if linv is None:  # only the strictly lower triangle of diag(b) kk_g is read
-        linv = _unit_lower_inverse(kk_g * bc[..., :, None], linv_out)
+        linv = _unit_lower_inverse(_bmul(kk_g, bc[..., :, None]), linv_out)
     return attn, kk_g, gamma, linv
 
 
@@ -143,15 +151,15 @@ def _forward_block(qc, kc, vc, gc, bc, scale, outer, states, linv):
     g_exp = gc.exp()[..., None]  # (n, BH, C, 1) gamma_i <= 1
     g_last = gc[..., -1:].exp()[..., None]  # (n, BH, 1, 1) gamma_C
     b_col = bc[..., None]
-    u = linv @ (vc * b_col)  # U_v, made U in place below
-    w = linv @ (kc * (g_exp * b_col))  # (n, BH, C, K)
-    kd = kc * (gc[..., -1:] - gc).exp()[..., None]  # (n, BH, C, K)
+    u = linv @ _bmul(vc, b_col)  # U_v, made U in place below
+    w = linv @ _bmul(kc, g_exp * b_col)  # (n, BH, C, K)
+    kd = _bmul(kc, (gc[..., -1:] - gc).exp()[..., None])  # (n, BH, C, K)
     # the only sequential part: U_n = U_v - W S_n, S_{n+1} = gamma_C S_n + Kd^T U_n
     for i in range(gc.shape[0]):
         u[i].baddbmm_(w[i], states[i], alpha=-1)
         torch.baddbmm(states[i] * g_last[i], kd[i].transpose(-1, -2), u[i], out=states[i + 1])
     o_intra = (attn @ u).flatten(0, 1)  # O_n = (gamma Q) S_n + attn U_n
-    o = torch.baddbmm(o_intra, (qc * g_exp).flatten(0, 1), states[:-1].flatten(0, 1))
+    o = torch.baddbmm(o_intra, _bmul(qc, g_exp).flatten(0, 1), states[:-1].flatten(0, 1))
     return o.view_as(u)
 
 
@@ -164,16 +172,16 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     g_exp = gc.exp()[..., None]
     g_last = gc[..., -1:]  # (n, BH, 1)
     e = (g_last - gc).exp()[..., None]  # (n, BH, C, 1) exp(G_C - G_i)
-    kd = kc * e
+    kd = _bmul(kc, e)
     # with S_n known, U = L^-1 diag(b) (V - diag(gamma) K S_n) directly
     ks = kc @ states  # (n, BH, C, V)
     vt = torch.addcmul(vc, g_exp, ks, value=-1)
-    u = linv @ (vt * bc[..., None])
+    u = linv @ _bmul(vt, bc[..., None])
     # backwards over chunks: dU_n = attn^T dO_n + Kd dS_{n+1}, dY_n = L^-T dU_n and
     # dS_n = gamma_C dS_{n+1} + (gamma Q)^T dO_n - (diag(b gamma) K)^T dY_n   (as W = L^-1 diag(b gamma) K)
     du = attn.transpose(-1, -2) @ do
-    qdo = (qc * g_exp).transpose(-1, -2) @ do  # (n, BH, K, V)
-    bgk = kc * (g_exp * bc[..., None])
+    qdo = _bmul(qc, g_exp).transpose(-1, -2) @ do  # (n, BH, K, V)
+    bgk = _bmul(kc, g_exp * bc[..., None])
     g_c = g_last.exp()[..., None]  # (n, BH, 1, 1)
     dy = torch.empty_like(du)
     ds_next = torch.empty_like(states)  # gradient of the state leaving each chunk
@@ -183,7 +191,7 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
         torch.bmm(linv[i].transpose(-1, -2), du[i], out=dy[i])
         ds = torch.baddbmm(qdo[i].addcmul_(ds, g_c[i]), bgk[i].transpose(-1, -2), dy[i], alpha=-1)
     d_a = (dy @ u.transpose(-1, -2)).neg_().tril_(-1)  # dL = -L^-T dU U^T, on the strictly lower part
-    dvt = dy * bc[..., None]  # dV = d(V - gamma K S) = diag(b) dY
+    dvt = _bmul(dy, bc[..., None])  # dV = d(V - gamma K S) = diag(b) dY
     da_kk = d_a * kk_g
     dbeta = (dy * vt).sum(-1) + da_kk.sum(-1)
     st = states.transpose(-1, -2)
@@ -194,7 +202,7 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     e_a = d_a.mul_(gamma).mul_(bc[..., :, None])
     dost = do @ st  # (n, BH, C, K)
     dq = (
-        torch.baddbmm((g_exp * dost).flatten(0, 1), p.flatten(0, 1), kc.flatten(0, 1))
+        torch.baddbmm(_bmul(g_exp, dost).flatten(0, 1), p.flatten(0, 1), kc.flatten(0, 1))
         .view_as(dost)
         .mul_(scale)
     )
@@ -202,7 +210,7 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     es = (e_a + e_a.transpose(-1, -2)).flatten(0, 1)  # A is built from K K^T: both factors get a gradient
     dk = torch.baddbmm(es @ kc.flatten(0, 1), p.transpose(-1, -2).flatten(0, 1), qc.flatten(0, 1)).view_as(kc)
     dk.flatten(0, 1).baddbmm_(
-        (dvt * g_exp).flatten(0, 1), st.flatten(0, 1), alpha=-1
+        _bmul(dvt, g_exp).flatten(0, 1), st.flatten(0, 1), alpha=-1
     )  # - diag(gamma) dVt S^T
     dk.addcmul_(e, dkd)
     # log-decay gradient: through Gamma (z above), gamma, exp(G_C - G) and the gamma_C S_n term
