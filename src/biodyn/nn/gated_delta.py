@@ -45,17 +45,20 @@ class GatedDeltaBlock(nn.Module):
     def _project(self, h: torch.Tensor):
         """``(..., D)`` -> q, k ``(..., H, Dh)``, v, log-decay g and beta ``(..., H)``."""
         hd, d = self.head_dim, self.dim
-        # q and k from one product and v from another, each contiguous (chunks of one (..., 3D) product are
-        # strided views, on which the norms' elementwise work runs several times slower on CPU)
-        w_qk, w_v = self.qkv.weight.split((2 * d, d))
-        qk = F.linear(h, w_qk)
+        if torch.is_grad_enabled():
+            qk, v = self.qkv(h).split((2 * d, d), dim=-1)
+        else:  # inference: q, k and v from two products into contiguous tensors (the norms' elementwise work
+            # on strided chunks of one product runs several times slower on CPU; in training, the one
+            # product's backward is cheaper)
+            w_qk, w_v = self.qkv.weight.split((2 * d, d))
+            qk, v = F.linear(h, w_qk), F.linear(h, w_v)
         if self.qk_norm:
             # L2 normalisation q / sqrt(|q|^2 + 1e-12) on a 2-D view (rows of Dh): the broadcast product is
             # 2-3x slower on CPU over (..., H, Dh) tensors
-            rows = qk.view(-1, hd)
+            rows = qk.reshape(-1, hd)
             qk = rows * torch.rsqrt(rows.square().sum(-1, keepdim=True) + 1e-12)
-        q, k = qk.view(*h.shape[:-1], 2 * self.num_heads, hd).split(self.num_heads, dim=-2)
-        v = F.linear(h, w_v).view(*h.shape[:-1], self.num_heads, hd)
+        q, k = qk.reshape(*h.shape[:-1], 2 * self.num_heads, hd).split(self.num_heads, dim=-2)
+        v = v.reshape(*h.shape[:-1], self.num_heads, hd)
         a_logit, b_logit = self.gates(h).chunk(2, dim=-1)
         return q, k, v, F.logsigmoid(a_logit), torch.sigmoid(b_logit)
 

@@ -17,8 +17,11 @@ class SwiGLU(nn.Module):
         self.out = nn.Linear(hidden, dim, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # two products into contiguous halves: chunks of one (..., 2 * hidden) product are strided views, on
-        # which silu and the product run several times slower on CPU than the extra product costs
-        w_gate, w_up = self.gate_up.weight.chunk(2)
-        b_gate, b_up = (None, None) if self.gate_up.bias is None else self.gate_up.bias.chunk(2)
-        return self.out(F.silu(F.linear(x, w_gate, b_gate)) * F.linear(x, w_up, b_up))
+        if torch.is_grad_enabled():
+            gate, up = self.gate_up(x).chunk(2, dim=-1)
+        else:  # inference: two products into contiguous halves, on which silu and the product run several
+            # times faster on CPU than on strided chunks (in training the one product's backward is cheaper)
+            w_gate, w_up = self.gate_up.weight.chunk(2)
+            b_gate, b_up = (None, None) if self.gate_up.bias is None else self.gate_up.bias.chunk(2)
+            gate, up = F.linear(x, w_gate, b_gate), F.linear(x, w_up, b_up)
+        return self.out(F.silu(gate) * up)
