@@ -30,6 +30,21 @@ def median_time(fn, repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def paired_median_times(fns, repeats: int, warmup: int = 1) -> list[float]:
+    """Median seconds of each of ``fns``, timed in turn within every repeat (so that a slow spell of a
+    shared machine falls on all of them alike, not on whichever happened to run then)."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
+
+
 def goal(value: float, target: float, unit: str, higher_is_better: bool) -> dict:
     met = value >= target if higher_is_better else value <= target
     return {"value": value, "target": target, "unit": unit, "higher_is_better": higher_is_better, "met": met}

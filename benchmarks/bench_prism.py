@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import goal, median_time, parser, report
+from _common import goal, median_time, paired_median_times, parser, report
 
 SEEDS = (42, 123, 7, 0, 256)
 
@@ -193,21 +193,28 @@ def streaming_part(quick: bool):
     reps = 20 if quick else 50
     with torch.no_grad():
         x_t = torch.randn(1, 16)
-        st = prism.allocate_state(1)
+        st, states = prism.allocate_state(1), {}
         for t in range(1, t_late + 1):
-            _, st = prism.step(x_t, st)
+            _, st = prism.step(x_t, st)  # a new state each step: the one kept at t_early stays as it was
             if t in (t_early, t_late):
-                lat[("prism", t)] = median_time(lambda st=st: prism.step(x_t, st), repeats=reps, warmup=3)
+                states[t] = st
                 size[("prism", t)] = state_numel(st)
+        caches = {}
         for t in (t_early, t_late):
             cache = tf.allocate_kv_cache(1)
             dh = width // heads
             cache["kv"] = [(torch.randn(1, heads, t, dh), torch.randn(1, heads, t, dh)) for _ in tf.layers]
             cache["count"] = t
-            lat[("transformer", t)] = median_time(
-                lambda c=cache: tf.decode_step(x_t, c), repeats=reps, warmup=3
-            )
+            caches[t] = cache
             size[("transformer", t)] = sum(k.numel() + v.numel() for k, v in cache["kv"])
+        # the early and late steps of each model timed in turn (paired): a step takes a few ms, and the
+        # shared machine's slow spells otherwise decide the ratio
+        for name, fns in (
+            ("prism", [lambda s=states[t]: prism.step(x_t, s) for t in (t_early, t_late)]),
+            ("transformer", [lambda c=caches[t]: tf.decode_step(x_t, c) for t in (t_early, t_late)]),
+        ):
+            for t, sec in zip((t_early, t_late), paired_median_times(fns, repeats=reps, warmup=3)):
+                lat[(name, t)] = sec
     for (name, t), sec in lat.items():
         rows.append({"part": "streaming", "model": name, "token": t, "step_ms": 1e3 * sec,
                      "state_numel": size[(name, t)]})  # fmt: skip
