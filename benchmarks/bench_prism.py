@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import goal, median_time, paired_median_times, parser, report
+from _common import goal, paired_median_times, parser, report
 
 SEEDS = (42, 123, 7, 0, 256)
 
@@ -148,7 +148,7 @@ def speed_part(quick: bool):
         "prism": sum(p.numel() for p in prism.parameters()),
         "transformer": sum(p.numel() for p in tf.parameters()),
     }
-    rows, times = [], {}
+    rows, fns = [], {}
     for t in ts:
         x = torch.randn(1, 16, t)
         for name, m in (("prism", prism), ("transformer", tf)):
@@ -157,10 +157,14 @@ def speed_part(quick: bool):
                 m.zero_grad(set_to_none=True)
                 m(x).sum().backward()
 
-            sec = median_time(fb, repeats=1 if quick else 3)
-            times[(name, t)] = sec
-            rows.append({"part": "speed", "model": name, "T": t, "B": 1, "width": width, "layers": layers,
-                         "n_params": params[name], "fwdbwd_s": sec})  # fmt: skip
+            fns[(name, t)] = fb
+    # every (model, length) once per repeat, in turn: both goals are ratios of these times, and timed one
+    # after the other they swung by 15 % with the shared machine's load
+    secs = paired_median_times(list(fns.values()), repeats=1 if quick else 3)
+    times = dict(zip(fns, secs))
+    for (name, t), sec in times.items():
+        rows.append({"part": "speed", "model": name, "T": t, "B": 1, "width": width, "layers": layers,
+                     "n_params": params[name], "fwdbwd_s": sec})  # fmt: skip
     goals = {}
     t_mid, t_long = ts[-2], ts[-1]
     goals[f"prism_scaling_{t_long}_over_{t_mid}"] = goal(
