@@ -96,6 +96,8 @@ def _run_shell(code: str, work: Path, where: str) -> None:
             assert p.returncode != 0, f"{where}: `{cmd}` should fail but exited 0"
             assert "error" in out.lower(), f"{where}: `{cmd}` failed without saying why:\n{out[-2000:]}"
         else:
+            if p.returncode != 0 and data_root() is None and "no data root" in out:
+                pytest.skip(f"{where}: `{cmd}` reads the sample recordings and there is no data root")
             assert p.returncode == 0, f"{where}: `{cmd}` exited {p.returncode}:\n{out[-3000:]}"
 
 
