@@ -19,17 +19,6 @@ def parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def median_time(fn, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def paired_median_times(fns, repeats: int, warmup: int = 1) -> list[float]:
     """Median seconds of each of ``fns``, timed in turn within every repeat (so that a slow spell of a
     shared machine falls on all of them alike, not on whichever happened to run then)."""
@@ -43,6 +32,10 @@ def paired_median_times(fns, repeats: int, warmup: int = 1) -> list[float]:
             fn()
             ts.append(time.perf_counter() - t0)
     return [statistics.median(ts) for ts in times]
+
+
+def median_time(fn, repeats: int, warmup: int = 1) -> float:
+    return paired_median_times([fn], repeats, warmup)[0]
 
 
 def goal(value: float, target: float, unit: str, higher_is_better: bool) -> dict:

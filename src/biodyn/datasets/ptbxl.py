@@ -56,7 +56,9 @@ class PTBXL(Corpus):
     def __init__(self, root, sampling_rate: int = 100):
         super().__init__(root)
         if sampling_rate not in self.stored_rates:
-            raise ValueError(f"invalid sampling_rate={sampling_rate!r}; allowed: 100, 500")
+            raise ValueError(
+                f"invalid sampling_rate={sampling_rate!r}; allowed: {', '.join(map(str, self.stored_rates))}"
+            )
         self.sampling_rate = sampling_rate
         self.database = self.root / "ptbxl_database.csv"
         if not self.database.exists():

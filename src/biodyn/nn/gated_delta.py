@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from biodyn.nn.conv import ShortCausalConv1d
-from biodyn.nn.mlp import SwiGLU
+from biodyn.nn.mlp import SwiGLU, split_linear
 from biodyn.nn.norm import RMSNorm
 from biodyn.ops import gated_delta_rule, gated_delta_rule_step
 
@@ -45,13 +45,7 @@ class GatedDeltaBlock(nn.Module):
     def _project(self, h: torch.Tensor):
         """``(..., D)`` -> q, k ``(..., H, Dh)``, v, log-decay g and beta ``(..., H)``."""
         hd, d = self.head_dim, self.dim
-        if torch.is_grad_enabled():
-            qk, v = self.qkv(h).split((2 * d, d), dim=-1)
-        else:  # inference: q, k and v from two products into contiguous tensors (the norms' elementwise work
-            # on strided chunks of one product runs several times slower on CPU; in training, the one
-            # product's backward is cheaper)
-            w_qk, w_v = self.qkv.weight.split((2 * d, d))
-            qk, v = F.linear(h, w_qk), F.linear(h, w_v)
+        qk, v = split_linear(h, self.qkv, (2 * d, d))
         if self.qk_norm:
             # L2 normalisation q / sqrt(|q|^2 + 1e-12) on a 2-D view (rows of Dh): the broadcast product is
             # 2-3x slower on CPU over (..., H, Dh) tensors

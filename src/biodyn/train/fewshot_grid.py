@@ -163,11 +163,11 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
 
     from biodyn.cache import CacheError, WindowDataset, build_cache
     from biodyn.cache.dataset import read_manifest
-    from biodyn.datasets import get_corpus
+    from biodyn.datasets import CORPORA, get_corpus
     from biodyn.provenance import stable_hash
 
-    base = get_corpus(dataset, root).default_preprocess
-    cfg = replace(base, **(preprocess or {}))
+    check_option("dataset", dataset, CORPORA)
+    cfg = replace(CORPORA[dataset].default_preprocess, **(preprocess or {}))
     corpus = get_corpus(dataset, root, fs=cfg.fs)  # PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
     refs = corpus.records()
     ids = sorted(r.record_id for r in refs)[:limit] if limit else None
