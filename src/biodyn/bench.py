@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,10 +148,11 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
         name = res.get("benchmark", f.stem)
         goals = res.get("goals", {})
         n_met = sum(bool(g.get("met")) for g in goals.values())
-        summary.append(
-            f"| [{name}](#{name.lower()}) | {n_met} / {len(goals)} | {'quick' if res.get('quick') else 'full'} |"
-        )
-        lines += [f"## {name}", ""]
+        # one section per file, headed by its name: a benchmark may have several (its parts run apart)
+        anchor = re.sub(r"[^a-z0-9_ -]", "", f.stem.lower()).replace(" ", "-")
+        summary.append(f"| [{f.name}](#{anchor}) | {name} | {n_met} / {len(goals)} | "
+                       f"{'quick' if res.get('quick') else 'full'} |")  # fmt: skip
+        lines += [f"## {f.stem}", "", f"- benchmark: `{name}`"]
         machine = res.get("machine")
         if isinstance(machine, dict):
             desc = ", ".join(f"{k} {v}" for k, v in machine.items() if v is not None)
@@ -185,7 +187,7 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
             lines.append("")
         lines += _table(res.get("rows", []))
         lines.append("")
-    head = ["| benchmark | goals met | mode |", "|---|---|---|", *summary, ""]
+    head = ["| file | benchmark | goals met | mode |", "|---|---|---|---|", *summary, ""]
     text = "\n".join(lines[:4] + head + lines[4:]) + "\n"
     out = Path(out_path)
     atomic_write_text(out, text)

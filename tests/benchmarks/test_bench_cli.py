@@ -22,7 +22,7 @@ def test_results_md_shows_goals_machine_and_commit(tmp_path):
                "memory": {"value": 0.5, "target": 1.0, "unit": "GiB", "higher_is_better": False, "met": True}},
     )  # fmt: skip
     md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
-    assert "| [demo_bench](#demo_bench) | 1 / 2 | quick |" in md
+    assert "| [demo.json](#demo) | demo_bench | 1 / 2 | quick |" in md and "## demo\n" in md
     assert "Test CPU" in md and "`abc123`" in md
     assert "| speed-up | 3.5 x | >= 4 | **NOT MET** |" in md
     assert "| memory | 0.5 GiB | <= 1 | MET |" in md
