@@ -11,8 +11,8 @@ and gives no direction; no edge: no direction). Goals: the fitted direction agre
 ``tau_ref`` in >= 90 % of records, and the median ``|tau - tau_ref|`` <= 5 ms. Reported besides (no goals):
 the same pair with the ``ecg`` preset at the native 500 Hz, with the ``eeg`` preset (the setup before the
 ECG preset existed), on the QRS complexes alone (``qrs_gated``: each beat's -60..+80 ms in the preset's band,
-joined by zero gaps longer than the delay range, so that T waves and baseline take no part), the V1 -> V6 edge of a fit on all twelve leads (``ecg`` preset), the agreement
-among the records where the reference puts V1 first, and V1's morphology (r-wave height over S-wave depth,
+joined by zero gaps longer than the delay range, so that T waves and baseline take no part), the V1 -> V6
+edge of a fit on all twelve leads (``ecg`` preset), the agreement among the records where the reference puts V1 first, and V1's morphology (r-wave height over S-wave depth,
 the time of its largest positive deflection from the QRS mark) in the records that agree and disagree.
 
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
@@ -60,11 +60,13 @@ def qrs_marks(all_leads: np.ndarray, fs: float) -> np.ndarray:
 
 
 def qrs_gated(pair: np.ndarray, fs: float, marks: np.ndarray, before_s: float = 0.06, after_s: float = 0.08,
-              band_hz: tuple[float, float] = (5.0, 40.0), gap_s: float = 0.06) -> np.ndarray:  # fmt: skip
-    """The QRS complexes alone: ``pair`` ``(C, T)`` band-passed as the ``ecg`` preset does, each beat's
+              gap_s: float = 0.06) -> np.ndarray:  # fmt: skip
+    """The QRS complexes alone: ``pair`` ``(C, T)`` band-passed to the ``ecg`` preset's band, each beat's
     ``[mark - before_s, mark + after_s]`` cut out and the cuts joined by zeros of ``gap_s`` (longer than the
     delay range, so no delayed copy reaches from one cut into the next)."""
-    x = _band(pair, fs, *band_hz)
+    from biodyn.causal.recording import PRESETS
+
+    x = _band(pair, fs, *PRESETS["ecg"].band_hz)
     before, after, gap = int(before_s * fs), int(after_s * fs), np.zeros((x.shape[0], int(gap_s * fs)))
     cuts = [
         c
@@ -75,9 +77,9 @@ def qrs_gated(pair: np.ndarray, fs: float, marks: np.ndarray, before_s: float = 
     return np.concatenate(cuts, 1)
 
 
-def activation_delay(v1: np.ndarray, v6: np.ndarray, all_leads: np.ndarray, fs: float) -> dict:
-    """Median over beats of ``t(V6) - t(V1)`` (seconds) by R-peak time and by steepest downstroke."""
-    peaks = qrs_marks(all_leads, fs)
+def activation_delay(v1: np.ndarray, v6: np.ndarray, peaks: np.ndarray, fs: float) -> dict:
+    """Median over beats (QRS marks ``peaks``, :func:`qrs_marks`) of ``t(V6) - t(V1)`` (seconds) by R-peak time
+    and by steepest downstroke."""
     half = int(0.08 * fs)
     a, b = _band(v1, fs), _band(v6, fs)
     r_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], []
@@ -126,18 +128,17 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
         names = [n.upper() for n in rec.channels]
         x = rec.data.astype(np.float64)
         v1, v6 = x[names.index("V1")], x[names.index("V6")]
-        ref = activation_delay(v1, v6, x, rec.fs)
+        marks, pair = qrs_marks(x, rec.fs), np.stack([v1, v6])
+        ref = activation_delay(v1, v6, marks, rec.fs)
         row = {"part": "ptbxl", "record": h.stem, **ref}
-        gated = qrs_gated(np.stack([v1, v6]), rec.fs, qrs_marks(x, rec.fs))
         for key, data, kw in (
-            ("pair", None, {}),
-            ("pair_500hz", None, {"fit_fs": math.inf}),
-            ("pair_eeg_preset", None, {"preset": "eeg"}),
+            ("pair", pair, {}),
+            ("pair_500hz", pair, {"fit_fs": math.inf}),
+            ("pair_eeg_preset", pair, {"preset": "eeg"}),
             # the QRS complexes alone, already in the ecg preset's band (no second band-pass)
-            ("pair_qrs_gated", gated, {"band_hz": (None, None)}),
+            ("pair_qrs_gated", qrs_gated(pair, rec.fs, marks), {"band_hz": (None, None)}),
         ):
             t0 = time.perf_counter()
-            data = np.stack([v1, v6]) if data is None else data
             fit = fit_recording(data, rec.fs, ["V1", "V6"], stability=0, **kw)
             row[f"tau_{key}_s"] = _signed_v1_v6(fit)
             row[f"converged_{key}"] = fit.converged
