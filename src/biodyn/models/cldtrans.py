@@ -63,6 +63,10 @@ class CLDTransConfig:
     a_max: float = 1.5  # |A_ij| bound
     likelihood: str = "laplace"  # laplace | gaussian (residual likelihood)
     ldsem_weight: float = 1.0
+    # share of the LD-SEM gradient that reaches the tokenizer through the motif latents the lag encoder reads
+    # (1: all of it). At 1 it swamps the reconstruction: the recon loss did not move and the codebook fell to a
+    # few codes in 100 CPU steps, while 0.1 and 0 learned both (docs/cldtrans.md, "Tokenizer and LD-SEM")
+    ldsem_latent_grad: float = 0.1
     l1_weight: float = 1e-3  # on sum_i |A_ij| per target
     stability_weight: float = 1.0
     stability_max: float = 0.95  # penalise rho(|A|) above this
@@ -203,6 +207,8 @@ class CLDTrans(BiodynModel):
 
     def _ldsem_terms(self, x, latents, modality):
         c = self.cfg
+        if c.ldsem_latent_grad != 1.0:  # same values; the gradient into the tokenizer scaled
+            latents = latents.detach() + c.ldsem_latent_grad * (latents - latents.detach())
         tau, weight = self.infer_lags(x, latents, modality)
         nll, l1, _ = ldsem_terms(x, tau, weight, self.tau_max_samples(modality), c.likelihood, c.lag_impl,
                                  c.lag_band)  # fmt: skip
