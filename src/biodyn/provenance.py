@@ -17,19 +17,23 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def git_commit() -> str | None:
-    """The checkout's ``HEAD`` commit, or ``None`` outside a git checkout."""
+def git_commit(path: str | Path | None = None) -> str | None:
+    """The ``HEAD`` commit of the checkout holding ``path`` (default: biodyn's own), with ``+dirty`` appended
+    when tracked files differ from it (a result made from uncommitted code does not claim a clean commit),
+    or ``None`` outside a git checkout."""
+    cwd = Path(path) if path is not None else Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=cwd)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        )
+        sha = git("rev-parse", "HEAD")
+        if not sha:
+            return None
+        return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
 
 
 def versions() -> dict[str, str]:

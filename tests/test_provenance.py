@@ -1,0 +1,35 @@
+"""Provenance: the commit a result was made from says when the checkout had uncommitted changes."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from biodyn.provenance import git_commit, stable_hash
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def test_commit_is_marked_dirty_when_tracked_files_changed(tmp_path):
+    assert git_commit(tmp_path) is None  # not a checkout
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    _git(tmp_path, "add", "a.py")
+    _git(tmp_path, "commit", "-q", "-m", "a")
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    assert git_commit(tmp_path) == sha
+    (tmp_path / "untracked.txt").write_text("not part of the code\n")
+    assert git_commit(tmp_path) == sha  # untracked files do not count
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == sha + "+dirty"
+
+
+def test_stable_hash_ignores_key_order():
+    assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1}) != stable_hash({"a": 2})
