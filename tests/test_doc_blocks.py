@@ -101,6 +101,17 @@ def _run_shell(code: str, work: Path, where: str) -> None:
             assert p.returncode == 0, f"{where}: `{cmd}` exited {p.returncode}:\n{out[-3000:]}"
 
 
+@pytest.fixture(autouse=True)
+def _scratch_model_registry():
+    """Models a page registers (docs/models.md's example) do not outlive it: other tests register theirs."""
+    from biodyn.models._registry import _REGISTRY
+
+    before = dict(_REGISTRY)
+    yield
+    _REGISTRY.clear()
+    _REGISTRY.update(before)
+
+
 def _pages_with_blocks() -> list[Path]:
     return [p for p in PAGES if p.exists() and blocks(p)]
 
