@@ -47,7 +47,8 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------------------------- accuracy
 def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
-                  epochs: int | None = None, patterns=("hybrid", "s4", "delta")):  # fmt: skip
+                  epochs: int | None = None, patterns=("hybrid", "s4", "delta"),
+                  models=("prism", "resnet1d", "transformer")):  # fmt: skip
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     if quick:
@@ -61,7 +62,9 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                   for p in ("hybrid", "s4", "delta")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
                   for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
-    tasks = [t for t in tasks if t[0] in modalities and (t[0] != "image" or t[2] in patterns)]
+    tasks = [
+        t for t in tasks if t[0] in modalities and t[1] in models and (t[0] != "image" or t[2] in patterns)
+    ]
     if epochs:  # a shorter schedule than the benchmark's (CPU-sized runs); recorded in the JSON
         tasks = [(*t[:4], {**t[4], "epochs": epochs}) for t in tasks]
     rows = []
@@ -250,6 +253,8 @@ def main():
     p.add_argument(
         "--patterns", default="hybrid,s4,delta", help="accuracy part: the image ablation's block patterns"
     )
+    p.add_argument("--models", default="prism,resnet1d,transformer",
+                   help="accuracy part: which models to train (the baselines are on ECG only)")  # fmt: skip
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                    help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
                         "processes) into --json")  # fmt: skip
@@ -278,7 +283,10 @@ def main():
         pats = tuple(s.strip() for s in args.patterns.split(",") if s.strip())
         if set(pats) - {"hybrid", "s4", "delta"}:
             p.error(f"unknown pattern(s) in {args.patterns!r}; choose from hybrid, s4, delta")
-        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs, pats)
+        models = tuple(s.strip() for s in args.models.split(",") if s.strip())
+        if set(models) - {"prism", "resnet1d", "transformer"}:
+            p.error(f"unknown model(s) in {args.models!r}; choose from prism, resnet1d, transformer")
+        r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs, pats, models)
         extra["modalities"], extra["epochs_override"] = list(mods), args.epochs
         rows += r
         extra["accuracy_summary"], extra["accuracy_config"] = summary, size

@@ -64,3 +64,20 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
         run = subprocess.run([sys.executable, script, "--merge", a, bad, "--json", str(tmp_path / "x.json")],
                              capture_output=True, text=True)  # fmt: skip
         assert run.returncode == 2 and why in run.stderr
+
+
+def test_models_pick_the_accuracy_tasks(monkeypatch):
+    """``--models`` splits the PTB-XL comparison between processes: only the named models are trained."""
+    import biodyn.train.prism as prism_train
+
+    ran = []
+
+    def fake_run(cfg):
+        ran.append((cfg.modality, cfg.model, cfg.seed, cfg.epochs))
+        return {"test": {"macro_auroc": 0.5}, "model": cfg.model, "data": "real", "n_params": 1,
+                "splits": {"test": 64}}  # fmt: skip
+
+    monkeypatch.setattr(prism_train, "run_prism", fake_run)
+    rows, summary, _ = bench.accuracy_part(False, [42, 7], None, ("ecg",), models=("resnet1d", "transformer"))
+    assert ran == [("ecg", m, s, 20) for m in ("resnet1d", "transformer") for s in (42, 7)]
+    assert set(summary) == {"ecg/resnet1d", "ecg/transformer"} and len(rows) == 4
