@@ -148,6 +148,8 @@ def test_bad_input_is_refused_clearly():
         m.forward_loss({"x": torch.randn(2, 1, 320)})
     with pytest.raises(ConfigError, match="at least 2 channels"):
         create_model("cldtrans", n_chans=1, n_outputs=1, n_times=320, sfreq=160.0)
+    with pytest.raises(ConfigError, match=r"ldsem_latent_grad must be in \[0, 1\], got -0.5"):
+        tiny(ldsem_latent_grad=-0.5)
     x = torch.randn(2, 3, 320)
     x[1, 0, 5] = float("nan")
     with pytest.raises(ConfigError, match=r"NaN or Inf in input window\(s\) \[1\]"):

@@ -64,8 +64,8 @@ class CLDTransConfig:
     likelihood: str = "laplace"  # laplace | gaussian (residual likelihood)
     ldsem_weight: float = 1.0
     # share of the LD-SEM gradient that reaches the tokenizer through the motif latents the lag encoder reads
-    # (1: all of it). At 1 it swamps the reconstruction: the recon loss did not move and the codebook fell to a
-    # few codes in 100 CPU steps, while 0.1 and 0 learned both (docs/cldtrans.md, "Tokenizer and LD-SEM")
+    # (1: all of it). At 1 it swamps the reconstruction (the recon loss did not move in 100 CPU steps), at 0.1
+    # and 0 the tokenizer learned (docs/cldtrans.md, "Tokenizer and LD-SEM")
     ldsem_latent_grad: float = 0.1
     l1_weight: float = 1e-3  # on sum_i |A_ij| per target
     stability_weight: float = 1.0
@@ -112,6 +112,8 @@ class CLDTrans(BiodynModel):
         check_option("cldtrans.lag_impl", c.lag_impl, ("fused", "dense"))
         check_option("cldtrans.stage", c.stage, ("stage1", "stage2"))
         check_option("cldtrans.objective", c.objective, ("pretrain", "task"))
+        if not 0.0 <= c.ldsem_latent_grad <= 1.0:
+            raise ConfigError(f"cldtrans.ldsem_latent_grad must be in [0, 1], got {c.ldsem_latent_grad}")
         if len(c.modalities) != len(c.modality_fs):
             raise ConfigError(
                 f"cldtrans.modalities {c.modalities} and modality_fs {c.modality_fs} differ in length"
