@@ -330,7 +330,8 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
     extra = {k: docs[0].get(k) for k in keys}
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
                  merged_from=[Path(x).name for x in paths], elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
-                 load_average_of_parts=[d.get("load_average") for d in docs])  # fmt: skip
+                 load_average_of_parts=[d.get("load_average") for d in docs],
+                 commits_of_parts=[d.get("commit") for d in docs])  # fmt: skip
     if plot:
         plot_accuracy(summary, plot)
     report("bench_prism", rows, accuracy_goals(summary), out, **extra)

@@ -43,7 +43,7 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
         return str(path)
 
     script = str(Path(bench.__file__))
-    a = part("a", [("prism", 42, 1.0), ("prism", 123, 2.0), ("prism_s4", 42, 0.2)])
+    a = part("a", [("prism", 42, 1.0), ("prism", 123, 2.0), ("prism_s4", 42, 0.2)], commit="abc")
     b = part("b", [("prism", 7, 3.0), ("prism_s4", 123, 0.25)])
     out = tmp_path / "merged.json"
     run = subprocess.run(
@@ -58,6 +58,7 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
         len(merged["rows"]) == 5
         and merged["elapsed_s"] == 20.0
         and merged["merged_from"] == ["a.json", "b.json"]
+        and merged["commits_of_parts"] == ["abc", None]
     )
     for bad, why in ((part("c", [("prism", 42, 0.1)]), "also in"),
                      (part("d", [("prism_delta", 42, 0.1)], epochs_override=5), "differs")):  # fmt: skip
