@@ -116,7 +116,8 @@ def plot_accuracy(summary: dict, path: str) -> None:
     fig, ax = plt.subplots(figsize=(1.3 * len(keys) + 2, 4))
     ax.bar(range(len(keys)), [summary[k]["mean"] for k in keys], yerr=[summary[k]["ci95"] for k in keys],
            capsize=4, color="tab:blue")  # fmt: skip
-    ax.set_xticks(range(len(keys)), [f"{k}\n({summary[k]['metric']})" for k in keys], fontsize=8)
+    ax.set_xticks(range(len(keys)), [f"{k}\n({summary[k]['metric']}, n={summary[k]['n_seeds']})" for k in keys],
+                  fontsize=8)  # fmt: skip
     ax.set_ylim(0, 1)
     ax.set_title("PRISM bench: test metric, mean +- 95 % CI over seeds")
     fig.tight_layout()
