@@ -168,8 +168,12 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
                 if res.get("load_average")
                 else ""
             ),
-            "",
         ]
+        if res.get("merged_from"):  # a merge of runs split over processes: their own commits
+            parts = res.get("commits_of_parts") or []
+            lines.append(f"- merged from {', '.join(f'`{n}`' for n in res['merged_from'])}" + (
+                f", measured at {', '.join(sorted({f'`{c}`' for c in parts if c}))}" if any(parts) else ""))  # fmt: skip
+        lines.append("")
         if goals:
             lines += ["| goal | value | target | met |", "|---|---|---|---|"]
             for g, v in goals.items():

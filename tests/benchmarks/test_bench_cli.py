@@ -37,6 +37,17 @@ def test_results_md_shows_the_seed_summary(tmp_path):
     assert "| image/prism | accuracy | 0.375 | 0.05 | 3 |" in md
 
 
+def test_results_md_names_the_parts_of_a_merge_and_their_commits(tmp_path):
+    _write(
+        tmp_path / "m.json",
+        commit="merge1",
+        merged_from=["a.json", "b.json"],
+        commits_of_parts=["c2", "c1", "c2"],
+    )
+    md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
+    assert "- commit: `merge1`" in md and "- merged from `a.json`, `b.json`, measured at `c1`, `c2`" in md
+
+
 def test_results_md_without_json_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no benchmark JSON"):
         write_results_md(tmp_path, tmp_path / "RESULTS.md")
