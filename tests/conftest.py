@@ -25,3 +25,14 @@ def _torch_threads():
         return
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture
+def scratch_registry():
+    """Models a test registers (examples, variants) do not outlive it."""
+    from biodyn.models._registry import _REGISTRY
+
+    before = dict(_REGISTRY)
+    yield
+    _REGISTRY.clear()
+    _REGISTRY.update(before)

@@ -101,24 +101,13 @@ def _run_shell(code: str, work: Path, where: str) -> None:
             assert p.returncode == 0, f"{where}: `{cmd}` exited {p.returncode}:\n{out[-3000:]}"
 
 
-@pytest.fixture(autouse=True)
-def _scratch_model_registry():
-    """Models a page registers (docs/models.md's example) do not outlive it: other tests register theirs."""
-    from biodyn.models._registry import _REGISTRY
-
-    before = dict(_REGISTRY)
-    yield
-    _REGISTRY.clear()
-    _REGISTRY.update(before)
-
-
 def _pages_with_blocks() -> list[Path]:
     return [p for p in PAGES if p.exists() and blocks(p)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", _pages_with_blocks(), ids=lambda p: p.relative_to(REPO).as_posix())
-def test_code_blocks_run_as_written(page, tmp_path, monkeypatch):
+def test_code_blocks_run_as_written(page, tmp_path, monkeypatch, scratch_registry):
     found = blocks(page)
     text = page.read_text()
     if "../shared/data" in text and data_root() is None:

@@ -3,21 +3,11 @@
 import re
 from pathlib import Path
 
-import pytest
 import torch
 
 from biodyn.models import create_model, from_pretrained, save_pretrained
-from biodyn.models._registry import _REGISTRY
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "models.md"
-
-
-@pytest.fixture
-def scratch_registry():
-    before = dict(_REGISTRY)
-    yield
-    _REGISTRY.clear()
-    _REGISTRY.update(before)
 
 
 def blocks() -> list[str]:

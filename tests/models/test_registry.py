@@ -6,18 +6,9 @@ import pytest
 
 from biodyn.errors import ConfigError
 from biodyn.models import create_model, list_models, model_config, register_model
-from biodyn.models._registry import _REGISTRY
 from biodyn.models.baselines import CNN1d, CNN1dConfig
 
 SIG = {"n_chans": 2, "n_outputs": 3, "n_times": 64, "sfreq": 32.0}
-
-
-@pytest.fixture
-def scratch_registry():
-    before = dict(_REGISTRY)
-    yield
-    _REGISTRY.clear()
-    _REGISTRY.update(before)
 
 
 def test_unknown_key_names_it_and_the_allowed_keys():
