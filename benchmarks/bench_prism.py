@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, paired_median_times, parser, report
 
 SEEDS = (42, 123, 7, 0, 256)
+ECG_MODELS = ("prism", "resnet1d", "transformer")  # the PTB-XL comparison
 
 
 def ci95(values: list[float]) -> tuple[float, float]:
@@ -48,7 +49,7 @@ def ci95(values: list[float]) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------- accuracy
 def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
                   epochs: int | None = None, patterns=("hybrid", "s4", "delta"),
-                  models=("prism", "resnet1d", "transformer")):  # fmt: skip
+                  models=ECG_MODELS):  # fmt: skip
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     if quick:
@@ -61,7 +62,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
         tasks += [("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
                   for p in ("hybrid", "s4", "delta")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
-                  for m in ("prism", "resnet1d", "transformer")]  # fmt: skip
+                  for m in ECG_MODELS]  # fmt: skip
     tasks = [
         t for t in tasks if t[0] in modalities and t[1] in models and (t[0] != "image" or t[2] in patterns)
     ]
@@ -254,7 +255,7 @@ def main():
     p.add_argument(
         "--patterns", default="hybrid,s4,delta", help="accuracy part: the image ablation's block patterns"
     )
-    p.add_argument("--models", default="prism,resnet1d,transformer",
+    p.add_argument("--models", default=",".join(ECG_MODELS),
                    help="accuracy part: which models to train (the baselines are on ECG only)")  # fmt: skip
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                    help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
@@ -285,8 +286,8 @@ def main():
         if set(pats) - {"hybrid", "s4", "delta"}:
             p.error(f"unknown pattern(s) in {args.patterns!r}; choose from hybrid, s4, delta")
         models = tuple(s.strip() for s in args.models.split(",") if s.strip())
-        if set(models) - {"prism", "resnet1d", "transformer"}:
-            p.error(f"unknown model(s) in {args.models!r}; choose from prism, resnet1d, transformer")
+        if set(models) - set(ECG_MODELS):
+            p.error(f"unknown model(s) in {args.models!r}; choose from {', '.join(ECG_MODELS)}")
         r, summary, size = accuracy_part(args.quick, seeds, args.data_root, mods, args.epochs, pats, models)
         extra["modalities"], extra["epochs_override"] = list(mods), args.epochs
         rows += r
