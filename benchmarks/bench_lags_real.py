@@ -50,11 +50,12 @@ def _band(x: np.ndarray, fs: float, lo: float = 0.5, hi: float = 40.0) -> np.nda
     return sosfiltfilt(butter(2, [lo, hi], btype="band", fs=fs, output="sos"), x, axis=-1)
 
 
-def qrs_marks(all_leads: np.ndarray, fs: float) -> np.ndarray:
-    """Sample index of each beat's QRS: peaks of the summed absolute slope of all leads (0.5-40 Hz)."""
+def qrs_marks(banded: np.ndarray, fs: float) -> np.ndarray:
+    """Sample index of each beat's QRS: peaks of the summed absolute slope of all leads, ``banded`` ``(C, T)``
+    already band-passed to 0.5-40 Hz (:func:`_band`)."""
     from scipy.signal import find_peaks
 
-    energy = np.abs(np.diff(_band(all_leads, fs), axis=1)).sum(0)
+    energy = np.abs(np.diff(banded, axis=1)).sum(0)
     peaks, _ = find_peaks(energy, distance=int(0.3 * fs), height=0.35 * np.quantile(energy, 0.999))
     return peaks
 
@@ -77,11 +78,10 @@ def qrs_gated(pair: np.ndarray, fs: float, marks: np.ndarray, before_s: float = 
     return np.concatenate(cuts, 1)
 
 
-def activation_delay(v1: np.ndarray, v6: np.ndarray, peaks: np.ndarray, fs: float) -> dict:
+def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float) -> dict:
     """Median over beats (QRS marks ``peaks``, :func:`qrs_marks`) of ``t(V6) - t(V1)`` (seconds) by R-peak time
-    and by steepest downstroke."""
+    and by steepest downstroke; ``a``, ``b``: V1 and V6 band-passed to 0.5-40 Hz (:func:`_band`)."""
     half = int(0.08 * fs)
-    a, b = _band(v1, fs), _band(v6, fs)
     r_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], []
     for p in peaks:
         if p - half < 0 or p + half + 1 > len(a):
@@ -127,9 +127,10 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
         rec = read_wfdb(h)
         names = [n.upper() for n in rec.channels]
         x = rec.data.astype(np.float64)
-        v1, v6 = x[names.index("V1")], x[names.index("V6")]
-        marks, pair = qrs_marks(x, rec.fs), np.stack([v1, v6])
-        ref = activation_delay(v1, v6, marks, rec.fs)
+        i1, i6 = names.index("V1"), names.index("V6")
+        banded = _band(x, rec.fs)  # 0.5-40 Hz, for the QRS marks and the activation times
+        marks, pair = qrs_marks(banded, rec.fs), x[[i1, i6]]
+        ref = activation_delay(banded[i1], banded[i6], marks, rec.fs)
         row = {"part": "ptbxl", "record": h.stem, **ref}
         for key, data, kw in (
             ("pair", pair, {}),
