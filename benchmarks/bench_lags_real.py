@@ -1,19 +1,25 @@
 """Lag graphs on real recordings: PTB-XL activation timing and CHB-MIT ranking reproducibility.
 
-Part 1, PTB-XL 500 Hz records (``ptbxl/records500``): an independent activation-time estimate — for each
-beat (R peaks found with scipy on the summed slope of all leads), the time of the R peak (largest positive
-deflection within +-80 ms) in V1 and in V6; ``tau_ref`` is the median over beats of ``t(V6) - t(V1)``
-(positive: V1 activates first). The same is reported for the intrinsicoid deflection (steepest downstroke
-after the R peak). The fitted delay comes from ``biodyn.causal.recording.fit_recording`` with its defaults on
-the lead pair (V1, V6), which pick the ``ecg`` preset for ECG leads: ``+tau(V1 -> V6)`` or
-``-tau(V6 -> V1)``, whichever identified edge is stronger (an edge flagged ``at_ceiling`` is not identified
-and gives no direction; no edge: no direction). Goals: the fitted direction agrees with the sign of
-``tau_ref`` in >= 90 % of records, and the median ``|tau - tau_ref|`` <= 5 ms. Reported besides (no goals):
-the same pair with the ``ecg`` preset at the native 500 Hz, with the ``eeg`` preset (the setup before the
-ECG preset existed), on the QRS complexes alone (``qrs_gated``: each beat's -60..+80 ms in the preset's band,
-joined by zero gaps longer than the delay range, so that T waves and baseline take no part), the V1 -> V6
-edge of a fit on all twelve leads (``ecg`` preset), the agreement among the records where the reference puts V1 first, and V1's morphology (r-wave height over S-wave depth,
-the time of its largest positive deflection from the QRS mark) in the records that agree and disagree.
+Part 1, PTB-XL 500 Hz records (``ptbxl/records500``): an independent activation-time estimate. For each
+beat (R peaks found with scipy on the summed slope of all leads), V6's R peak (its largest positive
+deflection within +-80 ms) and V1's r wave (the highest local maximum, scipy ``find_peaks`` with a prominence
+of 5 % of the beat's peak-to-peak, before V1's S nadir: the r of its rS complex; none in a QS complex);
+``tau_ref`` is the median over beats of ``t(V6) - t(V1)`` (positive: V1 activates first), undefined when V1 is
+QS in more than half the beats. ``tau_ref_largest`` times V1's largest positive deflection wherever it falls
+instead (this benchmark's first reference: where V1's r wave is small it picks the J point, an ST elevation or
+a right bundle branch block's terminal r', late in the QRS or after it); it is reported beside, with the
+records where the two references differ, their SCP codes and (``--plot``) their median beats. The intrinsicoid
+deflection (steepest downstroke after V1's r wave and V6's R) is reported too. The fitted delay comes from
+``biodyn.causal.recording.fit_recording`` with its defaults on the lead pair (V1, V6), which pick the ``ecg``
+preset for ECG leads: ``+tau(V1 -> V6)`` or ``-tau(V6 -> V1)``, whichever identified edge is stronger (an edge
+flagged ``at_ceiling`` is not identified and gives no direction; no edge: no direction, counted as
+disagreeing). Goals: the fitted direction agrees with the sign of ``tau_ref`` in >= 90 % of the records that
+have one, and the median ``|tau - tau_ref|`` <= 5 ms. Reported besides (no goals): the same pair with the
+``ecg`` preset at the native 500 Hz, with the ``eeg`` preset (the setup before the ECG preset existed), on the
+QRS complexes alone (``qrs_gated``: each beat's -60..+80 ms in the preset's band, joined by zero gaps longer
+than the delay range, so that T waves and baseline take no part), the V1 -> V6 edge of a fit on all twelve
+leads (``ecg`` preset), and V1's morphology per record (r-wave height over S-wave depth, the time of its
+largest positive deflection from the QRS mark).
 
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
 ictal excerpts (``npy_excerpts/*/ictal``): the focal ranking of a fit with seed 0 and the default
@@ -25,7 +31,7 @@ two adjacent 10 s windows, 4 sub-window refits in the speed row.
 Part 3, speed: 23 channels x 10 s at 256 Hz (``chb01_03_ictal.npy``), the fit alone (goal <= 10 s) and with
 the default 8 sub-window refits (reported).
 
-    python benchmarks/bench_lags_real.py --quick --json out.json
+    python benchmarks/bench_lags_real.py --quick --json out.json --plot beats.png
 """
 
 from __future__ import annotations
@@ -78,30 +84,63 @@ def qrs_gated(pair: np.ndarray, fs: float, marks: np.ndarray, before_s: float = 
     return np.concatenate(cuts, 1)
 
 
+R_PROMINENCE = 0.05  # an r wave rises at least 5 % of the beat's peak-to-peak above its surroundings
+
+
+def v1_r_wave(seg: np.ndarray) -> int | None:
+    """Index of V1's r wave in one beat ``seg`` (samples around the QRS mark): the highest local maximum
+    (scipy ``find_peaks``, prominence >= ``R_PROMINENCE`` of the beat's peak-to-peak) before V1's S nadir, the
+    initial positive deflection of an rS complex; ``None`` for a QS complex (no r wave before the nadir). A
+    positive deflection after the S (J point, ST elevation, or the r' of a right bundle branch block) is not
+    V1's r wave."""
+    from scipy.signal import find_peaks
+
+    nadir = int(np.argmin(seg))
+    peaks, _ = find_peaks(seg[: nadir + 1], prominence=R_PROMINENCE * float(np.ptp(seg)))
+    return int(peaks[np.argmax(seg[peaks])]) if len(peaks) else None
+
+
 def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float) -> dict:
-    """Median over beats (QRS marks ``peaks``, :func:`qrs_marks`) of ``t(V6) - t(V1)`` (seconds) by R-peak time
-    and by steepest downstroke; ``a``, ``b``: V1 and V6 band-passed to 0.5-40 Hz (:func:`_band`)."""
+    """Median over beats (QRS marks ``peaks``, :func:`qrs_marks`) of ``t(V6) - t(V1)`` (seconds), ``a``, ``b``:
+    V1 and V6 band-passed to 0.5-40 Hz (:func:`_band`), each beat +-80 ms around its mark.
+
+    ``tau_ref_s`` (the reference of the goals): V6's R peak (its largest positive deflection) minus V1's r
+    wave (:func:`v1_r_wave`); beats where V1 is QS give none, and a record with r waves in fewer than half
+    its beats has no reference (NaN). ``tau_ref_largest_s``: the same with V1's largest positive deflection
+    wherever it falls (the first reference of this benchmark, reported). ``tau_ref_intrinsicoid_s``: the
+    steepest downstrokes after V1's r wave and V6's R peak."""
     half = int(0.08 * fs)
-    r_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], []
+    r_delays, largest_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], [], []
+    v1_rwave_time, v6_r_time = [], []
+    n_beats = 0
     for p in peaks:
         if p - half < 0 or p + half + 1 > len(a):
             continue
+        n_beats += 1
         sa, sb = a[p - half : p + half + 1], b[p - half : p + half + 1]
-        ra, rb = int(np.argmax(sa - np.median(sa))), int(np.argmax(sb - np.median(sb)))
-        r_delays.append((rb - ra) / fs)
-        # V1's morphology: when its r wave is tiny (QS-like), its largest positive deflection is not an r wave
-        v1_r_time.append((ra - half) / fs)  # relative to the QRS mark of all leads
+        la, rb = int(np.argmax(sa - np.median(sa))), int(np.argmax(sb - np.median(sb)))
+        largest_delays.append((rb - la) / fs)
+        v6_r_time.append((rb - half) / fs)
+        # V1's morphology: r-wave height over S-wave depth, and when its largest deflection falls
+        v1_r_time.append((la - half) / fs)  # relative to the QRS mark of all leads
         v1_r_over_s.append((sa.max() - np.median(sa)) / max(np.median(sa) - sa.min(), 1e-12))
-        # intrinsicoid deflection: steepest downstroke after the R peak
+        ra = v1_r_wave(sa)
+        if ra is None:
+            continue
+        r_delays.append((rb - ra) / fs)
+        v1_rwave_time.append((ra - half) / fs)
         da, db = np.diff(sa), np.diff(sb)
-        ia, ib = (
-            ra + int(np.argmin(da[ra:])) if ra < len(da) else ra,
-            rb + int(np.argmin(db[rb:])) if rb < len(db) else rb,
-        )
+        ia = ra + int(np.argmin(da[ra:])) if ra < len(da) else ra
+        ib = rb + int(np.argmin(db[rb:])) if rb < len(db) else rb
         id_delays.append((ib - ia) / fs)
     med = lambda v: float(np.median(v)) if v else float("nan")  # noqa: E731
-    return {"n_beats": len(r_delays), "tau_ref_s": med(r_delays), "tau_ref_intrinsicoid_s": med(id_delays),
-            "v1_r_time_s": med(v1_r_time), "v1_r_over_s": med(v1_r_over_s)}  # fmt: skip
+    defined = 2 * len(r_delays) >= n_beats > 0
+    return {"n_beats": n_beats, "n_beats_v1_qs": n_beats - len(r_delays),
+            "tau_ref_s": med(r_delays) if defined else float("nan"),
+            "tau_ref_largest_s": med(largest_delays),
+            "tau_ref_intrinsicoid_s": med(id_delays) if defined else float("nan"),
+            "v1_r_time_s": med(v1_r_time), "v1_rwave_time_s": med(v1_rwave_time), "v6_r_time_s": med(v6_r_time),
+            "v1_r_over_s": med(v1_r_over_s)}  # fmt: skip
 
 
 def _signed_v1_v6(fit) -> float:
@@ -117,12 +156,16 @@ def _signed_v1_v6(fit) -> float:
     return float(fit.graph.tau[i, j]) if abs(w16) >= abs(w61) else -float(fit.graph.tau[j, i])
 
 
-def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], dict]:
+def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], dict, dict]:
+    """Rows per record, their summary (:func:`summarize_ptbxl`) and each record's median V1 / V6 beat
+    (``{record: (V1, V6)}``, +-80 ms around the QRS marks, 0.5-40 Hz) for :func:`plot_beats`."""
     from biodyn.causal.recording import fit_recording
+    from biodyn.datasets.ptbxl import PTBXL
     from biodyn.io import read_wfdb
 
     heads = sorted((root / "ptbxl" / "records500").rglob("*_hr.hea"))[:n_records]
-    rows = []
+    scp = {int(r["ecg_id"]): r["scp_codes"] for r in PTBXL(root / "ptbxl", 500).rows()}
+    rows, beats = [], {}
     for h in heads:
         rec = read_wfdb(h)
         names = [n.upper() for n in rec.channels]
@@ -131,7 +174,10 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
         banded = _band(x, rec.fs)  # 0.5-40 Hz, for the QRS marks and the activation times
         marks, pair = qrs_marks(banded, rec.fs), x[[i1, i6]]
         ref = activation_delay(banded[i1], banded[i6], marks, rec.fs)
-        row = {"part": "ptbxl", "record": h.stem, **ref}
+        row = {"part": "ptbxl", "record": h.stem, "scp_codes": scp.get(int(h.stem.split("_")[0])), **ref}
+        half = int(0.08 * rec.fs)
+        cuts = [banded[[i1, i6], m - half : m + half + 1] for m in marks if half <= m < x.shape[1] - half]
+        beats[h.stem] = np.median(cuts, 0) if cuts else np.zeros((2, 2 * half + 1))
         for key, data, kw in (
             ("pair", pair, {}),
             ("pair_500hz", pair, {"fit_fs": math.inf}),
@@ -149,50 +195,103 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
             row["tau_12lead_s"] = _signed_v1_v6(fit)
             row["dropped_12lead"] = [d["channel"] for d in fit.dropped]
         rows.append(row)
-        print(f"  {h.stem}: ref {row['tau_ref_s'] * 1e3:+.1f} ms ({row['n_beats']} beats), pair "
+        print(f"  {h.stem}: ref {row['tau_ref_s'] * 1e3:+.1f} ms ({row['n_beats']} beats; largest deflection "
+              f"{row['tau_ref_largest_s'] * 1e3:+.1f} ms), pair "
               f"{row['tau_pair_s'] * 1e3:+.1f} ms, pair@500 Hz {row['tau_pair_500hz_s'] * 1e3:+.1f} ms, "
               f"eeg preset {row['tau_pair_eeg_preset_s'] * 1e3:+.1f} ms, QRS alone {row['tau_pair_qrs_gated_s'] * 1e3:+.1f} ms"
               + (f", 12-lead {row['tau_12lead_s'] * 1e3:+.1f} ms" if twelve else ""), flush=True)  # fmt: skip
-    summary = {}
+    return rows, summarize_ptbxl(rows), beats
+
+
+def _agreement(rows: list[dict], col: str, ref_col: str) -> dict:
+    ref = np.array([r[ref_col] for r in rows], dtype=float)
+    fitted = np.array([r.get(col, np.nan) for r in rows], dtype=float)
+    ok = np.isfinite(ref) & (ref != 0)  # records with a reference direction
+    agree = np.isfinite(fitted) & (np.sign(fitted) == np.sign(ref))
+    err = np.abs(fitted - ref)[np.isfinite(fitted) & np.isfinite(ref)]
+    return {"direction_agreement": float(agree[ok].mean()) if ok.any() else float("nan"),
+            "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
+            "n_records": len(rows), "n_with_edge": int(np.isfinite(fitted).sum()), "n_with_reference": int(ok.sum())}  # fmt: skip
+
+
+def summarize_ptbxl(rows: list[dict]) -> dict:
+    """Direction agreement and median |tau - tau_ref| of every fit against the r-wave reference (``tau_ref_s``,
+    the goals') and against V1's largest deflection (``tau_ref_largest_s``, under ``"largest_deflection"``);
+    the records the two references order differently, those without an r-wave reference, and those where the
+    pair fit disagrees with it, each with its SCP codes."""
+    summary: dict = {}
     for key in ("pair", "pair_500hz", "pair_eeg_preset", "pair_qrs_gated", "12lead"):
-        col = f"tau_{key}_s"
-        if not rows or col not in rows[0]:
-            continue
-        ref = np.array([r["tau_ref_s"] for r in rows])
-        fitted = np.array([r[col] for r in rows])
-        ok = np.isfinite(ref) & (ref != 0)
-        agree = np.isfinite(fitted) & (np.sign(fitted) == np.sign(ref))
-        err = np.abs(fitted - ref)[np.isfinite(fitted) & np.isfinite(ref)]
-        summary[key] = {"direction_agreement": float(agree[ok].mean()) if ok.any() else float("nan"),
-                        "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
-                        "n_records": len(rows), "n_with_edge": int(np.isfinite(fitted).sum()),
-                        "n_ref_nonzero": int(ok.sum())}  # fmt: skip
-    # reported, no goal: agreement where the reference puts V1 first, and V1's morphology where the fit and
-    # the reference disagree (a QS-like V1 has no r wave to time)
+        if rows and f"tau_{key}_s" in rows[0]:
+            summary[key] = _agreement(rows, f"tau_{key}_s", "tau_ref_s")
     if rows:
-        pos = [r for r in rows if r["tau_ref_s"] > 0]
-        summary["direction_agreement_where_ref_v1_first"] = (
-            float(np.mean([np.isfinite(r["tau_pair_s"]) and r["tau_pair_s"] > 0 for r in pos]))
-            if pos
-            else float("nan")
-        )
-        agree = [bool(np.sign(r["tau_pair_s"]) == np.sign(r["tau_ref_s"])) for r in rows]
-        for key, sel in (("agree", True), ("disagree", False)):
-            sub = [r for r, a in zip(rows, agree) if a == sel]
-            summary[f"v1_r_over_s_median_{key}"] = (
-                float(np.median([r["v1_r_over_s"] for r in sub])) if sub else float("nan")
-            )
-            summary[f"v1_r_time_ms_median_{key}"] = (
-                float(np.median([r["v1_r_time_s"] for r in sub]) * 1e3) if sub else float("nan")
-            )
-            summary[f"n_{key}"] = len(sub)
-    summary["ref_median_ms"] = (
-        float(np.nanmedian([r["tau_ref_s"] for r in rows]) * 1e3) if rows else float("nan")
+        summary["largest_deflection"] = {"pair": _agreement(rows, "tau_pair_s", "tau_ref_largest_s")}
+
+    def brief(r):
+        return {"record": r["record"], "scp_codes": r.get("scp_codes"), "tau_ref_ms": r["tau_ref_s"] * 1e3,
+                "tau_ref_largest_ms": r["tau_ref_largest_s"] * 1e3, "tau_pair_ms": r["tau_pair_s"] * 1e3}  # fmt: skip
+
+    sign = lambda v: np.sign(v) if np.isfinite(v) else np.nan  # noqa: E731
+    summary["references_differ"] = [
+        brief(r) for r in rows
+        if np.isfinite(r["tau_ref_s"]) and sign(r["tau_ref_s"]) != sign(r["tau_ref_largest_s"])
+    ]  # fmt: skip
+    summary["without_r_wave_reference"] = [brief(r) for r in rows if not np.isfinite(r["tau_ref_s"])]
+    summary["pair_disagrees"] = [
+        brief(r) for r in rows
+        if np.isfinite(r["tau_ref_s"]) and r["tau_ref_s"] != 0 and not sign(r["tau_pair_s"]) == sign(r["tau_ref_s"])
+    ]  # fmt: skip
+    refs = [r["tau_ref_s"] for r in rows if np.isfinite(r["tau_ref_s"])]
+    summary["ref_median_ms"] = float(np.median(refs) * 1e3) if refs else float("nan")
+    summary["ref_positive_share"] = float(np.mean([v > 0 for v in refs])) if refs else float("nan")
+    return summary
+
+
+def plot_beats(summary: dict, beats: dict, rows: list[dict], path: str, fs: float = 500.0) -> None:
+    """Median V1 and V6 beats of the records where the two references differ, where V1 has no r wave, or
+    where the pair fit disagrees with the reference, with V1's r wave, V1's largest deflection and V6's R
+    peak marked (one panel per record)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biodyn.atomic import atomic_path
+
+    by_record = {r["record"]: r for r in rows}
+    names = list(dict.fromkeys(b["record"] for k in ("references_differ", "without_r_wave_reference", "pair_disagrees")
+                               for b in summary.get(k, [])))  # fmt: skip
+    if not names:
+        names = [r["record"] for r in rows[:1]]
+    ncol = min(4, len(names))
+    nrow = math.ceil(len(names) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.8 * nrow), squeeze=False)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, names):
+        v1, v6 = beats[name]
+        t = (np.arange(v1.size) - v1.size // 2) / fs * 1e3
+        r = by_record[name]
+        ax.plot(t, v1, color="tab:blue", label="V1")
+        ax.plot(t, v6, color="tab:red", label="V6")
+        for key, color, style, label in (("v1_rwave_time_s", "tab:blue", "-", "V1 r wave"),
+                                         ("v1_r_time_s", "tab:blue", ":", "V1 largest"),
+                                         ("v6_r_time_s", "tab:red", "-", "V6 R")):  # fmt: skip
+            if np.isfinite(r[key]):
+                ax.axvline(r[key] * 1e3, color=color, ls=style, lw=1, label=label)
+        codes = ", ".join(r.get("scp_codes") or {})
+        ax.set_title(f"{name} ({codes})\nref {r['tau_ref_s'] * 1e3:+.0f} / largest {r['tau_ref_largest_s'] * 1e3:+.0f}"
+                     f" / fit {r['tau_pair_s'] * 1e3:+.0f} ms", fontsize=8)  # fmt: skip
+        ax.set_xlabel("ms from QRS mark", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle(
+        "PTB-XL V1 / V6 median beats (0.5-40 Hz):\nwhere the references differ or the fit disagrees",
+        fontsize=9,
     )
-    summary["ref_positive_share"] = (
-        float(np.mean([r["tau_ref_s"] > 0 for r in rows])) if rows else float("nan")
-    )
-    return rows, summary
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=90)
+    plt.close(fig)
 
 
 def _chb_channels(root: Path) -> list[str]:
@@ -295,6 +394,8 @@ def main() -> None:
     p.add_argument(
         "--threads", type=int, default=2, help="torch threads (default 2; the fit itself uses one)"
     )
+    p.add_argument("--plot", metavar="PNG", help="median V1 / V6 beats of the PTB-XL records the references "
+                   "order differently or the fit disagrees with")  # fmt: skip
     args = p.parse_args()
     import torch
 
@@ -310,7 +411,9 @@ def main() -> None:
         report("lags_real", [], {}, args.json, skipped=True)
         return
     print("PTB-XL V1 -> V6 activation delay:")
-    ecg_rows, ecg = ptbxl(root, 8 if args.quick else None, twelve=not args.quick)
+    ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick)
+    if args.plot:
+        plot_beats(ecg, beats, ecg_rows, args.plot)
     print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
     eeg_rows = chbmit(root, args.quick)
     speed_rows = speed(root, 4 if args.quick else 8)

@@ -1,0 +1,96 @@
+"""The PTB-XL activation-time reference of ``benchmarks/bench_lags_real.py`` on hand-built beats."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+FS = 500.0
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("bench_lags_real")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def _bump(t_ms, at_ms, width_ms, height):
+    return height * np.exp(-0.5 * ((t_ms - at_ms) / width_ms) ** 2)
+
+
+def _beat(t_ms, r=0.25, r_prime=0.4):
+    """V1 as r (at -24 ms), deep S (at 0), terminal r' (at +30 ms) larger than the r; V6 as one R at -2 ms."""
+    v1 = _bump(t_ms, -24, 5, r) - _bump(t_ms, 0, 10, 1.0) + _bump(t_ms, 30, 7, r_prime)
+    return v1, _bump(t_ms, -2, 9, 1.0)
+
+
+def _recording(n_beats, qs_beats=()):
+    """``n_beats`` beats 0.8 s apart; in ``qs_beats`` V1 has no initial r wave (a QS complex)."""
+    period = int(0.8 * FS)
+    t = (np.arange(period) - period // 2) / FS * 1e3
+    v1, v6, marks = [], [], []
+    for k in range(n_beats):
+        a, b = _beat(t, r=0.0 if k in qs_beats else 0.25)
+        v1.append(a), v6.append(b), marks.append(k * period + period // 2)
+    return np.concatenate(v1), np.concatenate(v6), np.array(marks)
+
+
+def test_r_wave_is_the_initial_peak_not_the_largest_deflection(bench):
+    t = (np.arange(81) - 40) / FS * 1e3  # +-80 ms
+    v1, _ = _beat(t)
+    assert t[bench.v1_r_wave(v1)] == pytest.approx(-24, abs=2)
+    assert t[np.argmax(v1)] == pytest.approx(30, abs=2)  # what the largest-deflection reference times
+    qs, _ = _beat(t, r=0.0)
+    assert bench.v1_r_wave(qs) is None  # nothing rises before the S nadir
+    # a wiggle below the prominence threshold is not an r wave
+    assert bench.v1_r_wave(qs + 0.005 * np.sin(t / 3)) is None
+
+
+def test_activation_delay_times_v6_r_against_v1_r_wave(bench):
+    v1, v6, marks = _recording(8)
+    out = bench.activation_delay(v1, v6, marks, FS)
+    assert out["n_beats"] == 8 and out["n_beats_v1_qs"] == 0
+    assert out["tau_ref_s"] == pytest.approx(0.022, abs=0.0021)  # -2 - (-24) ms: V1 first
+    assert out["tau_ref_largest_s"] == pytest.approx(-0.032, abs=0.0021)  # -2 - 30 ms: the r' misread as R
+    assert out["v1_rwave_time_s"] == pytest.approx(-0.024, abs=0.0021)
+    assert out["v6_r_time_s"] == pytest.approx(-0.002, abs=0.0021)
+
+
+def test_a_mostly_qs_v1_has_no_reference(bench):
+    v1, v6, marks = _recording(6, qs_beats={0, 1, 2})
+    half_qs = bench.activation_delay(v1, v6, marks, FS)
+    assert half_qs["n_beats_v1_qs"] == 3 and np.isfinite(half_qs["tau_ref_s"])  # r waves in half the beats
+    v1, v6, marks = _recording(6, qs_beats={0, 1, 2, 3})
+    mostly_qs = bench.activation_delay(v1, v6, marks, FS)
+    assert mostly_qs["n_beats_v1_qs"] == 4 and np.isnan(mostly_qs["tau_ref_s"])
+    assert np.isfinite(mostly_qs["tau_ref_largest_s"])
+
+
+def test_summary_counts_agreement_against_both_references(bench):
+    nan = float("nan")
+
+    def row(name, ref, largest, fit):
+        return {"record": name, "scp_codes": {"NORM": 100.0}, "tau_ref_s": ref, "tau_ref_largest_s": largest,
+                "tau_pair_s": fit}  # fmt: skip
+
+    rows = [
+        row("a", 0.020, 0.020, 0.022),  # agrees with both, |err| 2 ms
+        row("b", 0.025, -0.030, 0.030),  # the references differ; the fit follows the r wave, |err| 5 ms
+        row("c", 0.010, 0.010, -0.004),  # disagrees, |err| 14 ms
+        row("d", nan, -0.080, 0.030),  # QS V1: no r-wave reference
+        row("e", 0.015, 0.015, nan),  # no edge: no direction, counts as disagreeing
+    ]
+    s = bench.summarize_ptbxl(rows)
+    assert s["pair"]["n_with_reference"] == 4 and s["pair"]["direction_agreement"] == pytest.approx(2 / 4)
+    assert s["pair"]["median_abs_error_ms"] == pytest.approx(5.0)  # of 2, 5, 14 ms
+    assert s["largest_deflection"]["pair"]["direction_agreement"] == pytest.approx(1 / 5)
+    assert [r["record"] for r in s["references_differ"]] == ["b"]
+    assert [r["record"] for r in s["without_r_wave_reference"]] == ["d"]
+    assert [r["record"] for r in s["pair_disagrees"]] == ["c", "e"]
+    assert s["ref_median_ms"] == pytest.approx(17.5) and s["ref_positive_share"] == 1.0
