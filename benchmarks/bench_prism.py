@@ -311,7 +311,8 @@ def main():
 def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
     """One accuracy JSON from several runs of this script that split the tasks or the seeds between processes:
     rows are concatenated and each task's mean and interval recomputed over all its seeds; runs must share
-    size, epochs and threads, and a (task, seed) may come from one file only."""
+    size, epochs and threads, and a (task, seed) may come from one file only. A file that is itself a merge
+    may be one of them (seeds run later extend it): its parts' names and commits are carried over."""
     docs = [json.loads(Path(x).read_text()) for x in paths]
     keys = ("accuracy_config", "epochs_override", "threads", "quick")
     for d, path in zip(docs[1:], paths[1:]):
@@ -330,10 +331,13 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
             rows.append(r)
     summary = summarize(rows)
     extra = {k: docs[0].get(k) for k in keys}
+    # a file that is itself a merge contributes its own parts, so a merge can be extended by later runs
+    parts = [list(zip(d["merged_from"], d["commits_of_parts"], d["load_average_of_parts"])) if "merged_from" in d
+             else [(Path(x).name, d.get("commit"), d.get("load_average"))] for d, x in zip(docs, paths)]  # fmt: skip
+    names, commits, loads = zip(*[q for ps in parts for q in ps])
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
-                 merged_from=[Path(x).name for x in paths], elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
-                 load_average_of_parts=[d.get("load_average") for d in docs],
-                 commits_of_parts=[d.get("commit") for d in docs])  # fmt: skip
+                 merged_from=list(names), elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
+                 load_average_of_parts=list(loads), commits_of_parts=list(commits))  # fmt: skip
     if plot:
         plot_accuracy(summary, plot)
     report("bench_prism", rows, accuracy_goals(summary), out, **extra)

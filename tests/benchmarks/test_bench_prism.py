@@ -60,6 +60,18 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
         and merged["merged_from"] == ["a.json", "b.json"]
         and merged["commits_of_parts"] == ["abc", None]
     )
+    # a merge extended by a later run: the earlier merge's parts and commits are carried over
+    c = part("c", [("prism", 0, 4.0)], commit="def", load_average=[2.0, 2.0, 2.0])
+    out2 = tmp_path / "merged2.json"
+    run = subprocess.run(
+        [sys.executable, script, "--merge", str(out), c, "--json", str(out2)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    again = json.loads(out2.read_text())
+    assert again["accuracy_summary"]["image/prism"]["seeds"] == [42, 123, 7, 0] and len(again["rows"]) == 6
+    assert again["merged_from"] == ["a.json", "b.json", "c.json"]
+    assert again["commits_of_parts"] == ["abc", None, "def"]
+    assert again["load_average_of_parts"] == [[1.0] * 3, [1.0] * 3, [2.0] * 3] and again["elapsed_s"] == 30.0
     for bad, why in ((part("c", [("prism", 42, 0.1)]), "also in"),
                      (part("d", [("prism_delta", 42, 0.1)], epochs_override=5), "differs")):  # fmt: skip
         run = subprocess.run([sys.executable, script, "--merge", a, bad, "--json", str(tmp_path / "x.json")],
