@@ -127,6 +127,12 @@ class _Workspace:
             buf = self._buffers[name] = like.new_empty(shape)
         return buf
 
+    def clear(self):
+        """Drop the buffers (the next use allocates afresh): done when a call's forward pass ends and when its
+        backward pass has reached its first block, so that a model's layers never hold a workspace each between
+        their passes (at batch 32 x 1,000 tokens one is over a GiB)."""
+        self._buffers.clear()
+
 
 def _block_forward(u, dt, a, k, c, h0, chunk, ws, keep=False):
     """One block of time: ``u, dt`` ``(B, Tb, H)``, ``a, k = B/A, c`` ``(H, N)`` complex, ``h0`` ``(B, H, N)``.
@@ -296,8 +302,8 @@ class _Block(torch.autograd.Function):
     O(B H N T), for one more forward pass."""
 
     @staticmethod
-    def forward(ctx, chunk, ws, keep, u, dt, a, k, c, h0):
-        ctx.chunk, ctx.ws = chunk, ws
+    def forward(ctx, chunk, ws, keep, first, u, dt, a, k, c, h0):
+        ctx.chunk, ctx.ws, ctx.first = chunk, ws, first
         ctx.save_for_backward(u, dt, a, k, c, h0)
         y, s, ctx.saved = _block_forward(u, dt, a, k, c, h0, chunk, _Workspace() if keep else ws, keep=keep)
         return y, s
@@ -309,11 +315,14 @@ class _Block(torch.autograd.Function):
         if saved is None:
             _, _, saved = _block_forward(u, dt, a, k, c, h0, ctx.chunk, ctx.ws, keep=True)
         grads = _block_backward(gy, gs, ctx.chunk, saved, ctx.ws)
+        if ctx.first:  # the call's first block is the last one its backward pass reaches
+            ctx.ws.clear()
         return (
             None,
             None,
             None,
-            *(gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[3:])),
+            None,
+            *(gr if need else None for gr, need in zip(grads, ctx.needs_input_grad[4:])),
         )
 
 
@@ -352,12 +361,14 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
         padded = -(-u.shape[1] // chunk_size) * chunk_size
         recompute = 7 * u.shape[0] * padded * A.numel() * real_dtype.itemsize > KEEP_BYTES
     # split, not slicing in the loop: each slice's backward would zero-fill a whole (B, T, H) gradient (O(T^2))
-    for ub, dtb in zip(u.to(real_dtype).split(block_size, 1), dt.to(real_dtype).split(block_size, 1)):
+    blocks = zip(u.to(real_dtype).split(block_size, 1), dt.to(real_dtype).split(block_size, 1))
+    for i, (ub, dtb) in enumerate(blocks):
         if torch.is_grad_enabled():
-            y, h = _Block.apply(chunk_size, ws, not recompute, ub, dtb, A, K, C, h)
+            y, h = _Block.apply(chunk_size, ws, not recompute, i == 0, ub, dtb, A, K, C, h)
         else:
             y, h, _ = _block_forward(ub, dtb, A, K, C, h, chunk_size, ws)
         ys.append(y)
+    ws.clear()  # nothing handed on aliases it; the backward pass allocates its own when it starts
     y = torch.cat(ys, 1)
     if D is not None:
         y = y + u * D
