@@ -100,6 +100,21 @@ def v1_r_wave(seg: np.ndarray) -> int | None:
     return int(peaks[np.argmax(seg[peaks])]) if len(peaks) else None
 
 
+BEAT_HALF_S = 0.08  # each beat: +-80 ms around its QRS mark
+
+
+def beat_windows(x: np.ndarray, marks: np.ndarray, fs: float) -> np.ndarray:
+    """The beats of ``x`` ``(C, T)``: ``(n_beats, C, 2 half + 1)``, ``+-BEAT_HALF_S`` around each QRS mark
+    (:func:`qrs_marks`) that lies far enough from both ends."""
+    half = int(BEAT_HALF_S * fs)
+    keep = [m for m in marks if half <= m < x.shape[-1] - half]
+    return (
+        np.stack([x[:, m - half : m + half + 1] for m in keep])
+        if keep
+        else np.zeros((0, x.shape[0], 2 * half + 1))
+    )
+
+
 def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float) -> dict:
     """Median over beats (QRS marks ``peaks``, :func:`qrs_marks`) of ``t(V6) - t(V1)`` (seconds), ``a``, ``b``:
     V1 and V6 band-passed to 0.5-40 Hz (:func:`_band`), each beat +-80 ms around its mark.
@@ -109,15 +124,11 @@ def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float)
     its beats has no reference (NaN). ``tau_ref_largest_s``: the same with V1's largest positive deflection
     wherever it falls (the first reference of this benchmark, reported). ``tau_ref_intrinsicoid_s``: the
     steepest downstrokes after V1's r wave and V6's R peak."""
-    half = int(0.08 * fs)
+    beats = beat_windows(np.stack([a, b]), peaks, fs)
+    n_beats, half = len(beats), beats.shape[-1] // 2
     r_delays, largest_delays, id_delays, v1_r_time, v1_r_over_s = [], [], [], [], []
     v1_rwave_time, v6_r_time = [], []
-    n_beats = 0
-    for p in peaks:
-        if p - half < 0 or p + half + 1 > len(a):
-            continue
-        n_beats += 1
-        sa, sb = a[p - half : p + half + 1], b[p - half : p + half + 1]
+    for sa, sb in beats:
         la, rb = int(np.argmax(sa - np.median(sa))), int(np.argmax(sb - np.median(sb)))
         largest_delays.append((rb - la) / fs)
         v6_r_time.append((rb - half) / fs)
@@ -175,9 +186,8 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
         marks, pair = qrs_marks(banded, rec.fs), x[[i1, i6]]
         ref = activation_delay(banded[i1], banded[i6], marks, rec.fs)
         row = {"part": "ptbxl", "record": h.stem, "scp_codes": scp.get(int(h.stem.split("_")[0])), **ref}
-        half = int(0.08 * rec.fs)
-        cuts = [banded[[i1, i6], m - half : m + half + 1] for m in marks if half <= m < x.shape[1] - half]
-        beats[h.stem] = np.median(cuts, 0) if cuts else np.zeros((2, 2 * half + 1))
+        cuts = beat_windows(banded[[i1, i6]], marks, rec.fs)
+        beats[h.stem] = np.median(cuts, 0) if len(cuts) else np.zeros(cuts.shape[1:])  # (V1, V6)
         for key, data, kw in (
             ("pair", pair, {}),
             ("pair_500hz", pair, {"fit_fs": math.inf}),
