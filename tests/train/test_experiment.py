@@ -56,6 +56,27 @@ def test_fewshot_indices_by_subject():
         fewshot_indices(labels, subjects, 0.0, seed=0)
 
 
+def test_fewshot_indices_by_window_within_one_patient():
+    """A window budget is a fraction of each class's windows (>= 1 each), so it bites when every training
+    window belongs to one patient, where a subject budget keeps that patient whole."""
+    import numpy as np
+
+    labels = np.array([0] * 40 + [1] * 10)
+    subjects = np.zeros(50, dtype=int)
+    assert len(fewshot_indices(labels, subjects, 0.1, seed=0)) == 50  # the one subject, whole
+    idx = fewshot_indices(labels, subjects, 0.1, seed=0, unit="window")
+    assert np.bincount(labels[idx]).tolist() == [4, 1]
+    assert np.all(np.diff(idx) > 0)  # sorted, no repeats
+    assert np.bincount(labels[fewshot_indices(labels, subjects, 0.01, 3, unit="window")]).tolist() == [1, 1]
+    assert not np.array_equal(idx, fewshot_indices(labels, subjects, 0.1, seed=1, unit="window"))
+    multi = np.zeros((50, 3), dtype=np.float32)  # multi-hot: stratum = first positive class, or none
+    multi[:20, 0] = multi[20:30, 2] = 1
+    got = multi[fewshot_indices(multi, subjects, 0.1, seed=0, unit="window")]
+    assert got[:, 0].sum() == 2 and got[:, 2].sum() == 1 and (got.sum(1) == 0).sum() == 2
+    with pytest.raises(ConfigError, match=r"fewshot\.unit"):
+        fewshot_indices(labels, subjects, 0.1, seed=0, unit="record")
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_smoke_experiment_cli(tmp_path):

@@ -23,6 +23,22 @@ def test_patient_split_is_disjoint_and_checked():
         fg.patient_split(["a", "b"])
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    ROOT is None or not (ROOT / "chbmit" / "npy_excerpts").is_dir(), reason="no CHB-MIT sample"
+)
+def test_window_budgets_bite_on_the_excerpts_one_training_patient(tmp_path):
+    """Regression: on the excerpts every budget kept the one training patient, so 1 / 10 / 100 % were one
+    cell three times; the cpu preset's window budget over 4 s windows keeps 1 / 3 / 28 per class."""
+    preset = {k: fg.CPU_GRID[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")}
+    grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
+                         modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
+                         cache_dir=str(tmp_path / "c"), **preset)  # fmt: skip
+    cells = [json.loads(p.read_text()) for p in fg.run_grid(grid, tmp_path / "res", progress=False)]
+    assert [c["n_train_windows"] for c in cells] == [2, 6, 56]
+    assert all(c["budget_unit"] == "window" and c["split_subjects"] is None for c in cells)
+
+
 def _write_sleep(root, n_subjects=3, epochs=8, fs=50.0):
     from biodyn.io.edf import write_edf
     from biodyn.types import Event, Recording
@@ -82,6 +98,7 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
     assert len(paths) == 2 * 2 * 2 * 2 and all(p.exists() for p in paths)
     chb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/chbmit-finetune/100pct/seed42.json").read_text())
     assert {"test_auroc", "test_auprc"} <= set(chb["metrics"]) and chb["mode"] == "finetune"
+    assert chb["n_train_windows"] == 14 and chb["budget_unit"] == "subject"  # one training patient
     ptb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/ptbxl-linear_probe/10pct/seed7.json").read_text())
     assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80
     stamps = [p.stat().st_mtime_ns for p in paths]
@@ -95,6 +112,39 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
         and "test_macro_auroc" in text
         and open(rep["latex"]).read().count("tabular") >= 2
     )
+
+
+@pytest.mark.skipif(
+    ROOT is None or not (ROOT / "chbmit" / "npy_excerpts").is_dir(), reason="no CHB-MIT sample"
+)
+def test_excerpt_windows_cut_every_clip_and_keep_patients_apart():
+    folder = ROOT / "chbmit" / "npy_excerpts"
+    whole = fg.excerpt_data(folder, 64.0)
+    cut = fg.excerpt_data(folder, 64.0, zscore=True, window_s=4.0, stride_s=2.0)
+    n_clips, n = len(whole["train"]), whole["train"].x.shape[-1]
+    per_clip = (n - 256) // 128 + 1  # 4 s windows every 2 s of each clip
+    assert len(cut["train"]) == per_clip * n_clips and cut["train"].x.shape[-1] == 256
+    assert (
+        np.bincount(cut["train"].labels).tolist() == (per_clip * np.bincount(whole["train"].labels)).tolist()
+    )
+    assert set(cut["train"].subjects) & set(cut["test"].subjects) == set()
+    assert cut["manifest_hash"] != whole["manifest_hash"]
+    w = cut["train"].x[0].numpy()  # z-scored per window and channel
+    assert np.allclose(w.mean(-1), 0, atol=1e-4) and np.allclose(w.std(-1), 1, atol=1e-3)
+    # the window after the first starts 2 s later in the same clip
+    raw = fg.excerpt_data(folder, 64.0, window_s=4.0, stride_s=2.0)["train"].x
+    assert np.allclose(raw[1, :, :128].numpy(), raw[0, :, 128:].numpy())
+    with pytest.raises(ConfigError, match="shortest excerpt"):
+        fg.excerpt_data(folder, 64.0, window_s=60.0)
+
+
+def test_budget_unit_flag_is_checked():
+    from biodyn.cli import main
+
+    with pytest.raises(ConfigError, match="DATASET=UNIT"):
+        main(["fewshot", "--budget-unit", "window", "--debug"])
+    with pytest.raises(ConfigError, match="record"):
+        main(["fewshot", "--budget-unit", "chbmit=record", "--debug"])
 
 
 def test_unknown_model_is_named():

@@ -12,7 +12,18 @@ def add_arguments(p) -> None:
         default="biot,bendr,eeg_gcnn",
         help="registered model names, or labels given --weights (cldtrans=DIR, cldtrans_no_vq=DIR, ...)",
     )
-    p.add_argument("--budgets", default="0.01,0.1,1.0", help="label budgets (fractions of training patients)")
+    p.add_argument(
+        "--budgets", default="0.01,0.1,1.0", help="label budgets (fractions of what --budget-unit counts)"
+    )
+    p.add_argument(
+        "--budget-unit",
+        action="append",
+        default=[],
+        metavar="DATASET=UNIT",
+        help="what a budget counts per dataset: subject (a fraction of the training patients, the default) or "
+        "window (a fraction of the training windows, by class); the cpu preset counts the CHB-MIT "
+        "excerpts' windows (one training patient)",
+    )
     p.add_argument("--seeds", default="42,123,7,0,256")
     p.add_argument("--modes", default="linear_probe,finetune")
     p.add_argument(
@@ -43,9 +54,18 @@ def run(args) -> int:
     import copy
 
     from biodyn._cli._common import write_json
+    from biodyn.errors import ConfigError, check_option
     from biodyn.train import fewshot_grid as fg
+    from biodyn.train.config import BUDGET_UNITS
 
     preset = copy.deepcopy(fg.CPU_GRID if args.preset == "cpu" else fg.FULL_GRID)
+    for item in args.budget_unit:
+        dataset, sep, unit = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--budget-unit {item!r}: expected DATASET=UNIT, e.g. chbmit=window")
+        check_option("dataset", dataset, fg.DATASETS)
+        check_option("--budget-unit", unit, BUDGET_UNITS)
+        preset.setdefault("budget_unit", {})[dataset] = unit
     grid = fg.GridConfig(
         datasets=tuple(args.datasets.split(",")), models=tuple(args.models.split(",")),
         budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=tuple(int(s) for s in args.seeds.split(",")),

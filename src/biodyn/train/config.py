@@ -66,9 +66,15 @@ class DataConfig:
     disjoint_val_test: bool = True  # False: val and test may share subjects (train never shares any)
 
 
+BUDGET_UNITS = ("subject", "window")
+
+
 @dataclass
 class FewShotConfig:
     budget: float = 1.0
+    # subject: that fraction of the training subjects; window: that fraction of the training windows (one
+    # training patient, as on the bundled CHB-MIT excerpts); both stratified by label, >= 1 per stratum
+    unit: str = "subject"
     mode: str = "finetune"  # finetune | linear_probe
     init_from: str | None = None  # trained weights (export or Trainer checkpoint): every weight but the head
 
@@ -148,4 +154,5 @@ def validate_experiment(exp: ExperimentConfig) -> ExperimentConfig:
             check_range(f"data.{name}", value, low=1, integer=True)
     check_range("fewshot.budget", exp.fewshot.budget, low=0, high=1, low_open=True)
     check_option("fewshot.mode", exp.fewshot.mode, ("finetune", "linear_probe"))
+    check_option("fewshot.unit", exp.fewshot.unit, BUDGET_UNITS)
     return exp

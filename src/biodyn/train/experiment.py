@@ -124,15 +124,41 @@ def data_spec(ds) -> dict[str, Any]:
             "classes": m.get("classes")}  # fmt: skip
 
 
-def fewshot_indices(labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int) -> np.ndarray:
-    """Window indices of a ``budget`` fraction of the training subjects, stratified by each subject's
-    primary label (argmax of the summed multi-hot, or its most common class); at least one subject per
-    stratum. ``budget=1`` keeps everything."""
+def _primary_label(lab: np.ndarray) -> np.ndarray:
+    """Each row's stratum: its class, or for multi-hot rows the first positive class (-1 when none)."""
+    if lab.ndim == 1:
+        return lab.astype(np.int64)
+    flat = lab.reshape(len(lab), -1)
+    return np.where(flat.any(1), flat.argmax(1), -1).astype(np.int64)
+
+
+def fewshot_indices(
+    labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int, unit: str = "subject"
+) -> np.ndarray:
+    """Window indices of a label budget, stratified, at least one member per stratum; ``budget=1`` keeps
+    everything.
+
+    ``unit="subject"``: a ``budget`` fraction of the training subjects (all their windows), a subject's
+    stratum being its primary label (argmax of the summed multi-hot, or its most common class).
+    ``unit="window"``: a ``budget`` fraction of the training windows, by class (multi-hot: first positive
+    class); for training sets of one or a few patients, where a fraction of the patients is all of them."""
+    from biodyn.errors import check_option
+    from biodyn.train.config import BUDGET_UNITS
+
+    check_option("fewshot.unit", unit, BUDGET_UNITS)
     if not 0 < budget <= 1:
         raise ConfigError(f"fewshot.budget={budget} must be in (0, 1]")
     if budget >= 1:
         return np.arange(len(labels))
     lab = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    if unit == "window":
+        strata = _primary_label(lab)
+        keep = []
+        for st in np.unique(strata):
+            members = np.flatnonzero(strata == st)
+            keep.append(rng.choice(members, size=max(1, round(budget * len(members))), replace=False))
+        return np.sort(np.concatenate(keep))
     subjects = np.asarray(subjects)
     uniq, inv = np.unique(subjects, return_inverse=True)
     strata = np.empty(len(uniq), dtype=np.int64)
@@ -143,7 +169,6 @@ def fewshot_indices(labels: np.ndarray, subjects: np.ndarray, budget: float, see
             if ls.ndim > 1
             else int(np.bincount(ls - ls.min()).argmax() + ls.min())
         )
-    rng = np.random.default_rng(seed)
     keep = []
     for st in np.unique(strata):
         members = np.flatnonzero(strata == st)
@@ -172,7 +197,9 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     seed_everything(exp.train.seed)
     data = data or build_data(exp)
     train_ds = data["train"]
-    idx = fewshot_indices(train_ds.labels, train_ds.subjects, exp.fewshot.budget, exp.train.seed)
+    idx = fewshot_indices(
+        train_ds.labels, train_ds.subjects, exp.fewshot.budget, exp.train.seed, exp.fewshot.unit
+    )
     sub = Subset(train_ds, idx.tolist()) if len(idx) < len(train_ds) else train_ds
     lab = np.asarray(train_ds.labels)
     if exp.data.n_outputs:
@@ -230,6 +257,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         "model": exp.model.name,
         "task": f"{exp.data.corpus}-{exp.train.task}",
         "budget": exp.fewshot.budget,
+        "budget_unit": exp.fewshot.unit,
         "mode": exp.fewshot.mode,
         "seed": exp.train.seed,
         "n_train_windows": len(sub),

@@ -10,7 +10,10 @@ Datasets (each with its metrics on the test split):
 Splits are patient-disjoint: PTB-XL's official ``strat_fold`` (1-8 / 9 / 10, folds are patient-disjoint);
 CHB-MIT and Sleep-EDF by subject (sorted, then 60 / 20 / 20 % of subjects, at least one each). With the
 bundled CHB-MIT excerpts (two patients, ``source="excerpts"``) the last patient is the test set and the
-validation set is the training patients' windows (model selection never sees the test patient).
+validation set is the training patients' windows (model selection never sees the test patient). A budget is
+a fraction of the training patients, or with ``budget_unit[dataset] = "window"`` of the training windows
+(stratified by class): the CPU preset's choice for the excerpts, whose one training patient every patient
+budget keeps whole.
 
 Each cell is :func:`biodyn.train.experiment.run_experiment` and is written to
 ``<results>/<experiment>/<model>/<dataset>-<mode>/<budget>/seed<k>.json``, the layout ``biodyn report``
@@ -58,6 +61,10 @@ class GridConfig:
     )  # chbmit: "corpus" (EDFs) or "excerpts" (bundled npy)
     preprocess: dict[str, dict] = field(default_factory=dict)  # per dataset: PreprocessConfig overrides
     window_s: dict[str, float] = field(default_factory=dict)
+    stride_s: dict[str, float] = field(default_factory=dict)  # chbmit excerpts: window hop (default window_s)
+    # per dataset: what a budget counts, "subject" (default: a fraction of the training patients) or
+    # "window" (a fraction of the training windows, by class: for the excerpts' one training patient)
+    budget_unit: dict[str, str] = field(default_factory=dict)
     cache_dir: str = "cache/fewshot"
     limit: dict[str, int] = field(default_factory=dict)  # per dataset: first N records (CPU-sized runs)
     # per model label: trained weights (an export or a Trainer checkpoint, e.g. CLD-Trans stage 1); the
@@ -123,37 +130,53 @@ def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
 
 
 def excerpt_data(
-    folder: str | os.PathLike, fs_out: float | None = None, zscore: bool = False
+    folder: str | os.PathLike,
+    fs_out: float | None = None,
+    zscore: bool = False,
+    window_s: float | None = None,
+    stride_s: float | None = None,
 ) -> dict[str, Any]:
     """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels),
-    band-passed 0.5-40 Hz, resampled to ``fs_out``, z-scored per window when ``zscore``."""
+    band-passed 0.5-40 Hz, resampled to ``fs_out``, z-scored per window when ``zscore``.
+
+    Each excerpt is one window (cut to the shortest excerpt), or with ``window_s`` windows of that length
+    every ``stride_s`` seconds (default: ``window_s``, no overlap); z-scoring is per window either way."""
     from biodyn.datasets.chbmit import CHANNELS
     from biodyn.provenance import stable_hash
     from biodyn.signal import PreprocessConfig, preprocess
+    from biodyn.signal import zscore as standardise
 
     folder = Path(folder)
     xs, ys, subs, names = [], [], [], []
     for f in sorted(folder.glob("chb*/*/*.npy")):
-        label = 1 if f.parent.name == "ictal" else 0
         x, fs = preprocess(
             np.load(f)[: len(CHANNELS)],
             256.0,
-            PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0, zscore=zscore),
+            PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0, zscore=False),
         )
         xs.append(x)
-        ys.append(label)
+        ys.append(1 if f.parent.name == "ictal" else 0)
         subs.append(f.parent.parent.name)
         names.append(f.name)
     if not xs:
         raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
     n = min(x.shape[1] for x in xs)
-    x = np.stack([x[:, :n] for x in xs])
-    ys, subs = np.asarray(ys), np.asarray(subs)
+    win = n if window_s is None else round(window_s * fs)
+    hop = win if stride_s is None else round(stride_s * fs)
+    if not 0 < win <= n or hop < 1:
+        raise ConfigError(
+            f"chbmit excerpts: window_s={window_s}, stride_s={stride_s} must give 0 < window <= the "
+            f"shortest excerpt ({n / fs:g} s) and a stride > 0"
+        )
+    starts = range(0, n - win + 1, hop)
+    norm = (lambda w: standardise(w, channels=CHANNELS, source=str(folder))) if zscore else (lambda w: w)
+    x = np.stack([norm(x[:, a : a + win]) for x in xs for a in starts])
+    ys, subs = np.repeat(ys, len(starts)), np.repeat(subs, len(starts))
     test_subj = sorted(set(subs))[-1]
     tr = subs != test_subj
     mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, CHANNELS)  # noqa: E731
-    return {"train": mk(tr), "val": mk(tr), "test": mk(~tr), "manifest_hash": stable_hash(sorted(names)),
-            "channels": list(CHANNELS)}  # fmt: skip
+    return {"train": mk(tr), "val": mk(tr), "test": mk(~tr),
+            "manifest_hash": stable_hash([sorted(names), win, hop]), "channels": list(CHANNELS)}  # fmt: skip
 
 
 def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
@@ -207,7 +230,8 @@ def load_dataset(
     pre = grid.preprocess.get(dataset, {}) if preprocess is None else preprocess
     if dataset == "chbmit" and grid.sources.get("chbmit", "corpus") == "excerpts":
         folder = Path(root) / "npy_excerpts" if (Path(root) / "npy_excerpts").is_dir() else Path(root)
-        return excerpt_data(folder, pre.get("fs"), bool(pre.get("zscore", False)))
+        return excerpt_data(folder, pre.get("fs"), bool(pre.get("zscore", False)), grid.window_s.get("chbmit"),
+                            grid.stride_s.get("chbmit"))  # fmt: skip
     return corpus_data(dataset, root, Path(grid.cache_dir) / f"{dataset}{tag}", pre, grid.window_s.get(dataset),
                        grid.limit.get(dataset))  # fmt: skip
 
@@ -330,7 +354,8 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
                                tensorboard=False, **grid.train)  # fmt: skip
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
                                    data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
-                                   fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init))  # fmt: skip
+                                   fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,
+                                                         unit=grid.budget_unit.get(dataset, "subject")))  # fmt: skip
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
@@ -354,6 +379,11 @@ CPU_GRID = {
     },
     "train": {"max_steps": 20, "eval_every": 10, "ckpt_every": 10, "warmup_steps": 2, "batch_size": 8},
     "sources": {"chbmit": "excerpts"},
+    # the excerpts' 10 s clips as 4 s windows every 2 s (28 per class in the one training patient), budgets
+    # over those windows, so 1 / 10 / 100 % keep 1 / 3 / 28 windows per class
+    "window_s": {"chbmit": 4.0},
+    "stride_s": {"chbmit": 2.0},
+    "budget_unit": {"chbmit": "window"},
     "preprocess": {
         "chbmit": {"fs": 64.0},
         "ptbxl": {"fs": 50.0, "h_freq": 20.0},
