@@ -158,3 +158,11 @@ def test_not_run_blocks_say_why(tmp_path):
         ("", None),
     ]
     assert commands(found[0]["code"]) == ["biodyn a    --b", "biodyn d"]
+
+
+def test_cldtrans_eval_tables_in_the_docs_are_the_generated_ones():
+    """docs/cldtrans.md's CPU-sized evaluation tables are copies of results/examples/cldtrans_eval_cpu/'s
+    generated files (sync_docs.py writes them); a hand edit or a forgotten sync after a rerun fails here."""
+    script = Path(__file__).parents[1] / "results/examples/cldtrans_eval_cpu/sync_docs.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
