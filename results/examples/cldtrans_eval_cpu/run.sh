@@ -69,4 +69,4 @@ if [ "$ID_STEP" = 1 ]; then
 fi
 
 step report biodyn report $R --out $C/report
-cp "$C/report/report.md" "$C/report/tables.tex" "$C"/report/*.png "$OUT/"
+cp "$C"/report/{report.md,tables.tex,focal_topk.png,budget_test_auroc.png,budget_test_auprc.png,budget_test_macro_auroc.png} "$OUT/"
