@@ -132,6 +132,15 @@ def _primary_label(lab: np.ndarray) -> np.ndarray:
     return np.where(flat.any(1), flat.argmax(1), -1).astype(np.int64)
 
 
+def _stratified_draw(strata: np.ndarray, budget: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of a ``budget`` fraction of each stratum's members (at least one each)."""
+    keep = []
+    for st in np.unique(strata):
+        members = np.flatnonzero(strata == st)
+        keep.append(rng.choice(members, size=max(1, round(budget * len(members))), replace=False))
+    return np.sort(np.concatenate(keep))
+
+
 def fewshot_indices(
     labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int, unit: str = "subject"
 ) -> np.ndarray:
@@ -153,12 +162,7 @@ def fewshot_indices(
     lab = np.asarray(labels)
     rng = np.random.default_rng(seed)
     if unit == "window":
-        strata = _primary_label(lab)
-        keep = []
-        for st in np.unique(strata):
-            members = np.flatnonzero(strata == st)
-            keep.append(rng.choice(members, size=max(1, round(budget * len(members))), replace=False))
-        return np.sort(np.concatenate(keep))
+        return _stratified_draw(_primary_label(lab), budget, rng)
     subjects = np.asarray(subjects)
     uniq, inv = np.unique(subjects, return_inverse=True)
     strata = np.empty(len(uniq), dtype=np.int64)
@@ -169,12 +173,7 @@ def fewshot_indices(
             if ls.ndim > 1
             else int(np.bincount(ls - ls.min()).argmax() + ls.min())
         )
-    keep = []
-    for st in np.unique(strata):
-        members = np.flatnonzero(strata == st)
-        n = max(1, round(budget * len(members)))
-        keep.extend(rng.choice(members, size=n, replace=False).tolist())
-    return np.flatnonzero(np.isin(inv, keep))
+    return np.flatnonzero(np.isin(inv, _stratified_draw(strata, budget, rng)))
 
 
 def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) -> dict[str, Any]:

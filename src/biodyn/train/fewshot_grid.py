@@ -169,8 +169,9 @@ def excerpt_data(
             f"shortest excerpt ({n / fs:g} s) and a stride > 0"
         )
     starts = range(0, n - win + 1, hop)
-    norm = (lambda w: standardise(w, channels=CHANNELS, source=str(folder))) if zscore else (lambda w: w)
-    x = np.stack([norm(x[:, a : a + win]) for x in xs for a in starts])
+    x = np.stack([x[:, a : a + win] for x in xs for a in starts])
+    if zscore:
+        x = np.stack([standardise(w, channels=CHANNELS, source=str(folder)) for w in x])
     ys, subs = np.repeat(ys, len(starts)), np.repeat(subs, len(starts))
     test_subj = sorted(set(subs))[-1]
     tr = subs != test_subj
