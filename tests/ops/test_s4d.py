@@ -3,7 +3,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biodyn.ops.s4d import s4d_chunked, s4d_fft_conv, s4d_kernel, s4d_lin_init, s4d_reference, s4d_step
+from biodyn.ops.s4d import (
+    s4d_block_size,
+    s4d_chunked,
+    s4d_fft_conv,
+    s4d_kernel,
+    s4d_lin_init,
+    s4d_reference,
+    s4d_step,
+)
 
 NAMES = ["u", "dt", "A", "B", "C", "D", "h0"]
 
@@ -130,6 +138,35 @@ def test_several_blocks_equal_reference_float64(t, chunk, block, kc):
     fast = s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk, block_size=block)
     kc.close(fast[0], ref[0], "y")
     kc.close(fast[1], ref[1], "final_state")
+    kc.same_grads(ref, fast, xs, NAMES)
+
+
+def test_automatic_block_size():
+    """At least 512 tokens, grown for narrow inputs until a block holds 2^21 state entries; a chunk multiple."""
+    assert s4d_block_size(1, 64, 32) == 1024  # PRISM's speed-benchmark layer: 2,048 entries per token
+    assert s4d_block_size(16, 64, 32) == s4d_block_size(4, 256, 64) == 512
+    assert s4d_block_size(1, 32, 16, chunk_size=32) == 4096
+    assert s4d_block_size(1, 3, 3, chunk_size=7) % 7 == 0
+    assert s4d_block_size(1, 1, 1, chunk_size=1024) >= 1024
+
+
+def test_automatic_blocks_equal_reference(monkeypatch, kc):
+    """block_size=None cuts the sequence where s4d_block_size says (here: several blocks), with exact results."""
+    import biodyn.ops.s4d as mod
+
+    monkeypatch.setattr(mod, "MIN_BLOCK", 4)
+    monkeypatch.setattr(mod, "BLOCK_ELEMENTS", 2 * 3 * 4 * 8)  # B H N x 8 tokens
+    calls = []
+    forward = mod._block_forward
+    monkeypatch.setattr(
+        mod, "_block_forward", lambda u, *a, **k: calls.append(u.shape[1]) or forward(u, *a, **k)
+    )
+    xs = make(2, 29, 3, 4, torch.float64, seed=11)
+    *args, s0 = xs
+    ref = s4d_reference(*args, initial_state=s0, output_final_state=True)
+    fast = s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=4, recompute=False)
+    assert calls == [8, 8, 8, 5]
+    kc.close(fast[0], ref[0], "y")
     kc.same_grads(ref, fast, xs, NAMES)
 
 

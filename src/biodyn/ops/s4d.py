@@ -330,10 +330,21 @@ class _Block(torch.autograd.Function):
 # backward pass instead of recomputing each block (about a third of a training step's scan time); above it,
 # memory stays one block's. 0: always recompute (least memory)
 KEEP_BYTES = 2**30
+# the automatic block: at least MIN_BLOCK tokens, grown while a block holds fewer than BLOCK_ELEMENTS state
+# entries (B x tokens x H x N); below that every elementwise op of the scan is short and its fixed cost per call
+# dominates (benchmarks/bench_s4d_blocks.py times the choice against fixed sizes)
+MIN_BLOCK, BLOCK_ELEMENTS = 512, 2**21
+
+
+def s4d_block_size(batch: int, h: int, n: int, chunk_size: int = 32) -> int:
+    """The automatic ``block_size`` of :func:`s4d_chunked` for a ``(batch, T, h)`` input with ``n`` modes: the
+    larger of :data:`MIN_BLOCK` and ``BLOCK_ELEMENTS / (batch h n)`` tokens, a multiple of ``chunk_size``."""
+    tokens = max(MIN_BLOCK, BLOCK_ELEMENTS // max(1, batch * h * n))
+    return max(chunk_size, tokens // chunk_size * chunk_size)
 
 
 def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, chunk_size=32,
-                block_size=512, recompute=None):  # fmt: skip
+                block_size=None, recompute=None):  # fmt: skip
     """Chunked form of :func:`s4d_reference` (same signature and result; any ``T``); no token loop.
 
     Time is cut into blocks of ``block_size`` tokens, each a two-level scan over chunks of ``chunk_size``
@@ -341,10 +352,12 @@ def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=F
     ``recompute=True``: backward recomputes each block from its inputs and the state entering it, so memory is
     that of one block plus the ``(B, T, H)`` inputs, not O(B H N T); ``False`` keeps every block's
     intermediates (7 real ``(B, T, H, N)`` tensors) and skips that extra forward pass; ``None`` keeps them when
-    they fit in :data:`KEEP_BYTES`. Smaller blocks pay more per-block overhead, larger ones more memory
-    (``benchmarks/bench_ssm.py`` times the choice).
+    they fit in :data:`KEEP_BYTES`. Smaller blocks pay more per-block overhead, larger ones more memory;
+    ``block_size=None`` picks :func:`s4d_block_size` (``benchmarks/bench_s4d_blocks.py`` times the choice).
     """
     _check(u, dt, A, B, C)
+    if block_size is None:
+        block_size = s4d_block_size(u.shape[0], *A.shape, chunk_size)
     if chunk_size < 1 or block_size < 1:
         raise ValueError(f"chunk_size and block_size must be >= 1; got {chunk_size}, {block_size}")
     block_size = max(chunk_size, block_size // chunk_size * chunk_size)
@@ -408,7 +421,7 @@ def s4d_fft_conv(u, dt, A, B, C, D=None):
     return y, None
 
 
-def s4d(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *, chunk_size=32, block_size=512,
+def s4d(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *, chunk_size=32, block_size=None,
         path="auto"):  # fmt: skip
     """S4D over a sequence through the path ``biodyn.ops._backend`` picks; same arguments and result as
     :func:`s4d_reference` (u ``(B, T, H)``, dt ``(B, T, H)`` selective or ``(H,)`` constant, A/B/C ``(H, N)``
