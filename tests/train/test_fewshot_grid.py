@@ -100,7 +100,7 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
     assert {"test_auroc", "test_auprc"} <= set(chb["metrics"]) and chb["mode"] == "finetune"
     assert chb["n_train_windows"] == 14 and chb["budget_unit"] == "subject"  # one training patient
     ptb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/ptbxl-linear_probe/10pct/seed7.json").read_text())
-    assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80
+    assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80 and ptb["stored_fs"] is None
     stamps = [p.stat().st_mtime_ns for p in paths]
     assert [p.stat().st_mtime_ns for p in fg.run_grid(grid, tmp_path / "res", progress=False)] == stamps
     from biodyn.train.report import make_report
@@ -209,3 +209,24 @@ def test_ptbxl_at_cldtrans_ecg_rate_reads_records500(tmp_path):
     low = fg.corpus_data("ptbxl", ROOT / "ptbxl", tmp_path / "lo", {"fs": 50.0, "h_freq": 20.0}, limit=60)
     assert low["train"].ds.fs == 50.0 and sum(len({e["record_id"] for e in low[k].ds.entries})
                                               for k in ("train", "val", "test")) == 60  # fmt: skip
+
+
+@pytest.mark.skipif(ROOT is None or not (ROOT / "ptbxl").exists(), reason="no PTB-XL sample")
+def test_stored_copy_puts_every_model_on_the_same_ptbxl_records(tmp_path):
+    """With ``stored_fs`` the baselines' 50 Hz windows come from the copy CLD-Trans reads (the sample's 500 Hz
+    records), not from records100/: the same patients in every split, each model at its own rate."""
+    grid = fg.GridConfig(cache_dir=str(tmp_path), stored_fs={"ptbxl": 500}, limit={"ptbxl": 200})
+    chain, tag = fg.model_preprocess("cldtrans", {}, "ptbxl", grid)
+    ours = fg.load_dataset("ptbxl", grid, chain, tag)
+    base = fg.load_dataset("ptbxl", grid, {"fs": 50.0, "h_freq": 20.0})
+    assert ours["train"].ds.fs == 500.0 and base["train"].ds.fs == 50.0
+    for k in ("train", "val", "test"):
+        ids = [{e["record_id"] for e in d[k].ds.entries} for d in (ours, base)]
+        assert ids[0] == ids[1] and len(ids[0]) == {"train": 27, "val": 11, "test": 7}[k]
+    assert {p.name for p in tmp_path.iterdir()} == {"ptbxl_ecg500hz_from500hz", "ptbxl_from500hz"}
+    assert fg.CPU_GRID["stored_fs"] == {"ptbxl": 500}
+
+
+def test_stored_copy_of_a_single_rate_corpus_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="one rate"):
+        fg.corpus_data("sleepedf", tmp_path, tmp_path / "c", {"fs": 50.0}, stored_fs=100)

@@ -67,6 +67,10 @@ class GridConfig:
     budget_unit: dict[str, str] = field(default_factory=dict)
     cache_dir: str = "cache/fewshot"
     limit: dict[str, int] = field(default_factory=dict)  # per dataset: first N records (CPU-sized runs)
+    # per dataset stored at several rates (PTB-XL: 100 / 500 Hz): the copy every model reads, resampled to its
+    # own rate, so that all models see the same records (default: each model's lowest copy at or above its
+    # rate; the bundled PTB-XL sample has a 500 Hz copy of 45 of its 500 records only)
+    stored_fs: dict[str, int] = field(default_factory=dict)
     # per model label: trained weights (an export or a Trainer checkpoint, e.g. CLD-Trans stage 1); the
     # label may be new (cldtrans_no_vq): the architecture is the checkpoint's, every weight but the head is
     # copied, the head is trained
@@ -181,8 +185,11 @@ def excerpt_data(
 
 
 def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
-                limit: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Build (or reuse) the window cache of a corpus and open patient-disjoint train / val / test views."""
+                limit: int | None = None, stored_fs: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Build (or reuse) the window cache of a corpus and open patient-disjoint train / val / test views.
+
+    ``stored_fs``: the stored copy to read for a corpus kept at several rates (PTB-XL: 100 or 500); default:
+    the lowest at or above the preprocessing rate."""
     from dataclasses import replace
 
     from biodyn.cache import CacheError, WindowDataset, build_cache
@@ -192,7 +199,14 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
 
     check_option("dataset", dataset, CORPORA)
     cfg = replace(CORPORA[dataset].default_preprocess, **(preprocess or {}))
-    corpus = get_corpus(dataset, root, fs=cfg.fs)  # PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
+    if stored_fs is None:  # PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
+        corpus = get_corpus(dataset, root, fs=cfg.fs)
+    else:
+        if not CORPORA[dataset].stored_rates:
+            raise ConfigError(
+                f"{dataset}: stored_fs={stored_fs} given, but the corpus is stored at one rate only"
+            )
+        corpus = get_corpus(dataset, root, sampling_rate=int(stored_fs))
     refs = corpus.records()
     ids = sorted(r.record_id for r in refs)[:limit] if limit else None
     rep = build_cache(corpus, cache_dir, records=ids, preprocess=cfg, window_s=window_s, progress=False)
@@ -220,7 +234,8 @@ def load_dataset(
     dataset: str, grid: GridConfig, preprocess: dict | None = None, tag: str = ""
 ) -> dict[str, Any]:
     """The dataset's train / val / test views, preprocessed by ``preprocess`` (default: the grid's settings
-    for it); ``tag`` names its own cache folder (``<cache_dir>/<dataset><tag>``)."""
+    for it); ``tag`` names its own cache folder (``<cache_dir>/<dataset><tag>``, ``_from<rate>hz`` appended when
+    the grid's ``stored_fs`` names the copy to read)."""
     from biodyn.data_root import data_root
 
     check_option("dataset", dataset, DATASETS)
@@ -233,8 +248,9 @@ def load_dataset(
         folder = Path(root) / "npy_excerpts" if (Path(root) / "npy_excerpts").is_dir() else Path(root)
         return excerpt_data(folder, pre.get("fs"), bool(pre.get("zscore", False)), grid.window_s.get("chbmit"),
                             grid.stride_s.get("chbmit"))  # fmt: skip
-    return corpus_data(dataset, root, Path(grid.cache_dir) / f"{dataset}{tag}", pre, grid.window_s.get(dataset),
-                       grid.limit.get(dataset))  # fmt: skip
+    stored = grid.stored_fs.get(dataset)
+    cache = Path(grid.cache_dir) / f"{dataset}{tag}{'' if stored is None else f'_from{stored}hz'}"
+    return corpus_data(dataset, root, cache, pre, grid.window_s.get(dataset), grid.limit.get(dataset), stored)
 
 
 MODALITY_OF = {"chbmit": "eeg", "ptbxl": "ecg", "sleepedf": "eeg"}
@@ -361,6 +377,7 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
             res["preprocess"] = pre
+            res["stored_fs"] = grid.stored_fs.get(dataset)  # the copy read (a corpus kept at several rates)
             res["task"] = f"{dataset}-{mode}"
             res["primary_metrics"] = list(PRIMARY[dataset])
             res["split_subjects"] = data.get("subjects")
@@ -391,6 +408,10 @@ CPU_GRID = {
         "sleepedf": {"fs": 50.0, "h_freq": 20.0},
     },
     "limit": {"ptbxl": 200},
+    # every model on the same PTB-XL records: the sample's 500 Hz copy (45 of its 500 records), which
+    # CLD-Trans' 500 Hz ECG chain needs (the 100 Hz copy cannot hold its 150 Hz band); the baselines' 50 Hz
+    # windows are resampled from it too
+    "stored_fs": {"ptbxl": 500},
 }
 # The paper-sized grid on full corpora (GPU). Expected cost: see docs/cldtrans_eval.md.
 FULL_GRID = {
