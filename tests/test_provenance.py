@@ -31,5 +31,24 @@ def test_commit_is_marked_dirty_when_tracked_files_changed(tmp_path):
     assert git_commit(tmp_path) == sha + "+dirty"
 
 
+def test_written_results_do_not_make_the_commit_dirty(tmp_path):
+    """A run that rewrites tracked result files (results/, benchmarks/results/, docs/) is still made from the
+    committed code; asked from inside such a folder, the whole checkout is checked all the same."""
+    _git(tmp_path, "init", "-q")
+    for f in ("a.py", "results/r.json", "benchmarks/results/b.json", "benchmarks/RESULTS.md", "docs/d.md"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("1\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "a")
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    for f in ("results/r.json", "benchmarks/results/b.json", "benchmarks/RESULTS.md", "docs/d.md"):
+        (tmp_path / f).write_text("2\n")
+    assert git_commit(tmp_path) == git_commit(tmp_path / "results") == sha
+    (tmp_path / "a.py").write_text("2\n")
+    assert git_commit(tmp_path / "results") == sha + "+dirty"
+
+
 def test_stable_hash_ignores_key_order():
     assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1}) != stable_hash({"a": 2})

@@ -17,10 +17,15 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+# tracked folders and files that hold results and their write-ups, not code: a run that writes into them (the
+# CPU evaluation's run.sh into its own folder) does not make its own provenance "+dirty"
+OUTPUT_PATHS = ("results", "benchmarks/results", "benchmarks/RESULTS.md", "docs")
+
+
 def git_commit(path: str | Path | None = None) -> str | None:
     """The ``HEAD`` commit of the checkout holding ``path`` (default: biodyn's own), with ``+dirty`` appended
-    when tracked files differ from it (a result made from uncommitted code does not claim a clean commit),
-    or ``None`` outside a git checkout."""
+    when tracked files outside :data:`OUTPUT_PATHS` differ from it (a result made from uncommitted code does
+    not claim a clean commit), or ``None`` outside a git checkout."""
     cwd = Path(path) if path is not None else Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
@@ -31,7 +36,8 @@ def git_commit(path: str | Path | None = None) -> str | None:
         sha = git("rev-parse", "HEAD")
         if not sha:
             return None
-        return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+        spec = [":(top)", *(f":(top,exclude){p}" for p in OUTPUT_PATHS)]
+        return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", *spec) else "")
     except (OSError, subprocess.SubprocessError):
         return None
 
