@@ -32,6 +32,10 @@ def test_registry():
     }
     with pytest.raises(ConfigError, match="dataset"):
         get_corpus("nope", ".")
+    with pytest.raises(
+        ConfigError, match="sleepedf: sampling_rate=100 given, but the corpus is stored at one rate"
+    ):
+        get_corpus("sleepedf", ".", sampling_rate=100)
 
 
 def test_chbmit_summary_and_seizure_files_agree():

@@ -34,11 +34,16 @@ def get_corpus(name: str, root=None, *, fs: float | None = None, **kwargs) -> Co
     """Instantiate a corpus reader by name (``chbmit``, ``tusz``, ``ptbxl``, ``sleepedf``, ``eegmmidb``,
     ``mimic_ecg``, ``synthetic``); ``kwargs`` go to its constructor. ``fs``: the rate its windows will be
     resampled to; a corpus distributed at several rates (PTB-XL: 100 and 500 Hz) is then read at the lowest
-    of them >= ``fs`` (the highest when none is), so that no window is upsampled from a coarser copy."""
+    of them >= ``fs`` (the highest when none is), so that no window is upsampled from a coarser copy;
+    ``sampling_rate=`` names the copy instead (refused for a corpus stored at one rate)."""
     check_option("dataset", name, CORPORA)
     if root is None and name != "synthetic":
         raise ConfigError(f"{name}: a data root is required (--root DIR)")
     cls = CORPORA[name]
+    if "sampling_rate" in kwargs and not cls.stored_rates:
+        raise ConfigError(
+            f"{name}: sampling_rate={kwargs['sampling_rate']} given, but the corpus is stored at one rate only"
+        )
     if fs is not None and cls.stored_rates and "sampling_rate" not in kwargs:
         above = [r for r in cls.stored_rates if r >= fs - 1e-6]
         kwargs["sampling_rate"] = min(above) if above else max(cls.stored_rates)

@@ -199,14 +199,9 @@ def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, w
 
     check_option("dataset", dataset, CORPORA)
     cfg = replace(CORPORA[dataset].default_preprocess, **(preprocess or {}))
-    if stored_fs is None:  # PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
-        corpus = get_corpus(dataset, root, fs=cfg.fs)
-    else:
-        if not CORPORA[dataset].stored_rates:
-            raise ConfigError(
-                f"{dataset}: stored_fs={stored_fs} given, but the corpus is stored at one rate only"
-            )
-        corpus = get_corpus(dataset, root, sampling_rate=int(stored_fs))
+    # without stored_fs: PTB-XL at 500 Hz for CLD-Trans' ECG chain, 100 Hz below
+    copy = {} if stored_fs is None else {"sampling_rate": int(stored_fs)}
+    corpus = get_corpus(dataset, root, fs=cfg.fs, **copy)
     refs = corpus.records()
     ids = sorted(r.record_id for r in refs)[:limit] if limit else None
     rep = build_cache(corpus, cache_dir, records=ids, preprocess=cfg, window_s=window_s, progress=False)
