@@ -260,12 +260,14 @@ def main():
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                    help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
                         "processes) into --json")  # fmt: skip
+    p.add_argument("--replace", action="store_true",
+                   help="with --merge: a (task, seed) in a later file replaces the earlier one (a re-measurement)")
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
     args = p.parse_args()
     if args.merge:
-        merge_json(args.merge, args.json, args.plot, p)
+        merge_json(args.merge, args.json, args.plot, p, replace=args.replace)
         return
     import torch
 
@@ -308,27 +310,35 @@ def main():
         write_markdown(args.markdown, rows, goals, extra)
 
 
-def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
+def merge_json(paths: list[str], out: str | None, plot: str | None, p, replace: bool = False) -> None:
     """One accuracy JSON from several runs of this script that split the tasks or the seeds between processes:
     rows are concatenated and each task's mean and interval recomputed over all its seeds; runs must share
-    size, epochs and threads, and a (task, seed) may come from one file only. A file that is itself a merge
-    may be one of them (seeds run later extend it): its parts' names and commits are carried over."""
+    size, epochs and threads, and a (task, seed) may come from one file only, or with ``replace`` from the
+    last file that has it (a re-measurement; each replaced row is listed under ``replaced``). A file that is
+    itself a merge may be one of them (seeds run later extend it): its parts' names and commits are carried
+    over."""
     docs = [json.loads(Path(x).read_text()) for x in paths]
     keys = ("accuracy_config", "epochs_override", "threads", "quick")
     for d, path in zip(docs[1:], paths[1:]):
         diff = [k for k in keys if d.get(k) != docs[0].get(k)]
         if diff:
             p.error(f"{path}: differs from {paths[0]} in {diff}; only runs of one setting merge")
-    rows, seen = [], {}
+    by_key, seen = {}, {}
+    replaced = [r for d in docs for r in d.get("replaced", [])]
     for d, path in zip(docs, paths):
         for r in d["rows"]:
             if r.get("part") != "accuracy":
                 continue
             key = (f"{r['modality']}/{r['model']}", r["seed"])
             if key in seen:
-                p.error(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]}")
+                if not replace:
+                    p.error(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]} (--replace to re-measure it)")
+                old = by_key.pop(key)
+                replaced.append({"task": key[0], "seed": key[1], "value": old["value"], "n_params": old.get("n_params"),
+                                 "from": Path(seen[key]).name, "by": Path(path).name})  # fmt: skip
             seen[key] = path
-            rows.append(r)
+            by_key[key] = r
+    rows = list(by_key.values())
     summary = summarize(rows)
     extra = {k: docs[0].get(k) for k in keys}
     # a file that is itself a merge contributes its own parts, so a merge can be extended by later runs
@@ -338,6 +348,8 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p) -> None:
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
                  merged_from=list(names), elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
                  load_average_of_parts=list(loads), commits_of_parts=list(commits))  # fmt: skip
+    if replaced:
+        extra["replaced"] = replaced
     if plot:
         plot_accuracy(summary, plot)
     report("bench_prism", rows, accuracy_goals(summary), out, **extra)

@@ -4,6 +4,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 spec = importlib.util.spec_from_file_location(
@@ -72,6 +73,18 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
     assert again["merged_from"] == ["a.json", "b.json", "c.json"]
     assert again["commits_of_parts"] == ["abc", None, "def"]
     assert again["load_average_of_parts"] == [[1.0] * 3, [1.0] * 3, [2.0] * 3] and again["elapsed_s"] == 30.0
+    # --replace: a re-measured (task, seed) from a later file replaces the earlier row, which is listed
+    new = part("n", [("prism_s4", 42, 0.3), ("prism_s4", 7, 0.4)], commit="fff")
+    out3 = tmp_path / "merged3.json"
+    run = subprocess.run([sys.executable, script, "--merge", str(out2), new, "--replace", "--json", str(out3)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    third = json.loads(out3.read_text())
+    s4 = third["accuracy_summary"]["image/prism_s4"]
+    assert sorted(s4["seeds"]) == [7, 42, 123] and len(third["rows"]) == 7
+    assert s4["mean"] == pytest.approx(np.mean([0.3, 0.25, 0.4]))
+    assert third["replaced"] == [{"task": "image/prism_s4", "seed": 42, "value": 0.2, "n_params": None,
+                                  "from": "merged2.json", "by": "n.json"}]  # fmt: skip
     for bad, why in ((part("c", [("prism", 42, 0.1)]), "also in"),
                      (part("d", [("prism_delta", 42, 0.1)], epochs_override=5), "differs")):  # fmt: skip
         run = subprocess.run([sys.executable, script, "--merge", a, bad, "--json", str(tmp_path / "x.json")],

@@ -137,6 +137,24 @@ def test_registered_ablations(name, kind):
     assert set(m.backbone.block_types) == kind
 
 
+@pytest.mark.parametrize("size", [{}, {"hidden_dim": 64, "num_heads": 4, "num_layers": 4}])
+def test_ablations_keep_the_hybrid_parameter_budget(size):
+    """The all-S4 and all-Delta stacks get FFN widths that give the hybrid's parameter count (S4 mixers are
+    larger than Delta mixers, so with one FFN width all-S4 had 3 % more and all-Delta 10 % fewer)."""
+
+    def count(name, **kw):
+        with torch.device("meta"):
+            m = create_model(name, n_chans=48, n_outputs=10, n_times=None, sfreq=1.0, **size, **kw)
+        return sum(p.numel() for p in m.parameters())
+
+    hybrid = count("prism")
+    d, layers = size.get("hidden_dim", 256), size.get("num_layers", 12)
+    for name in ("prism_s4", "prism_delta"):
+        assert abs(count(name) - hybrid) <= 3 * d * layers  # one FFN unit per layer
+        assert abs(count(name, match_hybrid_params=False) - hybrid) > 0.02 * hybrid
+    assert count("prism", match_hybrid_params=False) == hybrid  # the hybrid itself is never resized
+
+
 def test_multilabel_labels_use_bce():
     torch.manual_seed(0)
     model = PRISMForClassification(_tiny_cfg(modalities=[ModalityConfig("ecg", 3, 5)]))

@@ -76,6 +76,9 @@ class PRISMConfig:
     conv_kernel_size: int = 4  # short causal conv kernel
     ffn_expand: int = 2  # SwiGLU hidden multiplier
     force_block_type: str | None = None  # ablation: "s4" / "delta" / None for the hybrid
+    # ablation only: the FFN width of every block set so the stack has the hybrid's parameter count (PRISM's
+    # ablation keeps the parameter budget); False keeps ffn_expand
+    match_hybrid_params: bool = True
     modalities: list[ModalityConfig] = field(default_factory=list)
 
     def __post_init__(self):
@@ -116,8 +119,37 @@ class PRISMConfig:
             return [self.force_block_type] * self.num_layers
         return ["delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers)]
 
+    def ffn_expand_for(self, kind: str) -> float:
+        """The SwiGLU multiplier of a ``kind`` block: ``ffn_expand``, or for an ablation with
+        ``match_hybrid_params`` the width at which ``num_layers`` blocks of ``kind`` hold as many parameters as
+        the hybrid stack (to one FFN unit per layer; S4 and Delta mixers differ in size)."""
+        if self.force_block_type is None or not self.match_hybrid_params:
+            return self.ffn_expand
+        d, base = self.hidden_dim, int(self.hidden_dim * self.ffn_expand)
+        mixer = {k: _mixer_params(self, k) for k in BLOCK_TYPES}
+        hybrid = [k for k in ("delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers))]
+        extra = sum(mixer[k] for k in hybrid) - self.num_layers * mixer[kind]  # to spend on (or take from) FFNs
+        width = max(1, base + round(extra / (3 * d * self.num_layers)))  # SwiGLU: 3 d f parameters
+        return (width + 0.5) / d  # SwiGLU takes int(d * expand)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _mixer_params(cfg: PRISMConfig, kind: str) -> int:
+    """Parameters of one ``kind`` block without its FFN (counted on the meta device: nothing allocated)."""
+    with torch.device("meta"):
+        blk = _make_block(cfg, kind, cfg.ffn_expand)
+    return sum(p.numel() for n, p in blk.named_parameters() if not n.startswith(("mlp.", "ffn.")))
+
+
+def _make_block(cfg: PRISMConfig, kind: str, ffn_expand: float) -> nn.Module:
+    if kind == "s4":
+        return S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
+                       mlp_expand=ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max)  # fmt: skip
+    return GatedDeltaBlock(cfg.hidden_dim, num_heads=cfg.num_heads, conv_kernel_size=cfg.conv_kernel_size,
+                           ffn_expand=ffn_expand, qk_norm=cfg.qk_norm, gate_bias_init=cfg.gate_bias_init,
+                           chunk_size=cfg.delta_chunk_size)  # fmt: skip
 
 
 def _check_tokens(x: torch.Tensor, width: int, what: str) -> None:
@@ -178,19 +210,7 @@ class PRISMBackbone(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.block_types = cfg.block_types()
-        layers = []
-        for kind in self.block_types:
-            if kind == "s4":
-                layers.append(
-                    S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
-                            mlp_expand=cfg.ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max)
-                )  # fmt: skip
-            else:
-                layers.append(
-                    GatedDeltaBlock(cfg.hidden_dim, num_heads=cfg.num_heads, conv_kernel_size=cfg.conv_kernel_size,
-                                    ffn_expand=cfg.ffn_expand, qk_norm=cfg.qk_norm,
-                                    gate_bias_init=cfg.gate_bias_init, chunk_size=cfg.delta_chunk_size)
-                )  # fmt: skip
+        layers = [_make_block(cfg, kind, cfg.ffn_expand_for(kind)) for kind in self.block_types]
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
