@@ -260,8 +260,11 @@ def main():
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                    help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
                         "processes) into --json")  # fmt: skip
-    p.add_argument("--replace", action="store_true",
-                   help="with --merge: a (task, seed) in a later file replaces the earlier one (a re-measurement)")
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="with --merge: a (task, seed) in a later file replaces the earlier one (a re-measurement)",
+    )
     p.add_argument("--plot", default=None, help="bar chart of the accuracy rows (PNG)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--markdown", default=None, help="also write the rows and goals as a Markdown table")
@@ -332,7 +335,9 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p, replace: 
             key = (f"{r['modality']}/{r['model']}", r["seed"])
             if key in seen:
                 if not replace:
-                    p.error(f"{path}: {key[0]} seed {key[1]} is also in {seen[key]} (--replace to re-measure it)")
+                    p.error(
+                        f"{path}: {key[0]} seed {key[1]} is also in {seen[key]} (--replace to re-measure it)"
+                    )
                 old = by_key.pop(key)
                 replaced.append({"task": key[0], "seed": key[1], "value": old["value"], "n_params": old.get("n_params"),
                                  "from": Path(seen[key]).name, "by": Path(path).name})  # fmt: skip

@@ -127,8 +127,12 @@ class PRISMConfig:
             return self.ffn_expand
         d, base = self.hidden_dim, int(self.hidden_dim * self.ffn_expand)
         mixer = {k: _mixer_params(self, k) for k in BLOCK_TYPES}
-        hybrid = [k for k in ("delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers))]
-        extra = sum(mixer[k] for k in hybrid) - self.num_layers * mixer[kind]  # to spend on (or take from) FFNs
+        hybrid = [
+            k for k in ("delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers))
+        ]
+        extra = (
+            sum(mixer[k] for k in hybrid) - self.num_layers * mixer[kind]
+        )  # to spend on (or take from) FFNs
         width = max(1, base + round(extra / (3 * d * self.num_layers)))  # SwiGLU: 3 d f parameters
         return (width + 0.5) / d  # SwiGLU takes int(d * expand)
 
