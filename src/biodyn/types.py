@@ -109,17 +109,37 @@ class LagGraph:
             for i, j in zip(src[order], dst[order])
         ]
 
-    def focal_ranking(self) -> list[str]:
-        """Channels ordered by ``sum_j tau[i, j]`` over asserted outgoing edges, ascending.
+    def focal_scores(self) -> np.ndarray:
+        """``(C,)`` CLD-Trans' focal-lead score ``sum_j tau_ij`` (seconds; lowest = earliest), ``tau_ij = t_i -
+        t_j`` the lag of channel ``i`` behind ``j`` between onset times ``t`` that the asserted edges give: an
+        edge ``i -> j`` at delay ``d`` says ``t_j - t_i = d``, and ``t`` is the least-squares solution of all
+        of them (minimum norm: every connected group of channels centred on 0, so a channel without edges
+        scores 0 and ties with every other such channel). Pairs without an edge get their lag through the
+        graph; opposite edges (a cycle) are averaged; an instantaneous edge says ``t_i = t_j``.
 
-        CLD-Trans' focal-lead rule is ``argmin_i sum_j tau_ij``; a channel with no outgoing edge
-        cannot lead and is ranked last.
+        On a complete graph of consistent delays ``sum_j tau_ij = C t_i - sum_j t_j``. The delays themselves
+        (``tau[i, j] >= 0`` on edges) cannot be summed as they are: a missing edge would count as no delay, so a
+        channel driving all others would lose to one driving a single neighbour and a lag-0 edge would rank its
+        source first; nor the signed lags of the direct edges only (the first channel of a chain
+        ``a -> b -> c`` would lose to ``b``).
         """
         mask = self.weight != 0
         np.fill_diagonal(mask, False)
-        score = np.where(mask, self.tau, 0.0).sum(axis=1)
-        score = np.where(mask.any(axis=1), score, np.inf)
-        order = np.argsort(score, kind="stable")
+        src, dst = np.nonzero(mask)
+        c = len(self.channels)
+        if len(src) == 0:
+            return np.zeros(c)
+        inc = np.zeros((len(src), c))
+        inc[np.arange(len(src)), src], inc[np.arange(len(src)), dst] = -1.0, 1.0  # (E, C): t_dst - t_src
+        t = np.linalg.lstsq(inc, self.tau[src, dst], rcond=None)[0]  # minimum norm
+        score = c * t - t.sum()  # sum_j (t_i - t_j)
+        return np.where(np.abs(score) < 1e-12, 0.0, score)
+
+    def focal_ranking(self) -> list[str]:
+        """Channels ordered by :meth:`focal_scores`, ascending (CLD-Trans' rule ``argmin_i sum_j tau_ij``);
+        ties (for example channels without edges) keep the channel order: score top-k accuracy with
+        :func:`biodyn.causal.metrics.topk_accuracy` and the scores, which credits ties by chance."""
+        order = np.argsort(self.focal_scores(), kind="stable")
         return [self.channels[i] for i in order]
 
     def to_dict(self) -> dict[str, Any]:

@@ -77,3 +77,34 @@ def test_metrics_by_hand():
     assert tau_mae_samples(true, est) == pytest.approx(0.5)  # only a -> b is shared: |2.5 - 2|
     assert topk_accuracy(["c", "a", "b"], ["a"]) == {"top1": 0.0, "top3": 1.0, "top5": 1.0}
     assert true.focal_ranking()[0] == "a"
+
+
+def test_topk_accuracy_credits_ties_by_chance():
+    """Hand-worked: 5 channels all tied, one true source: top-k = k / 5; against every tie-break order."""
+    import itertools
+
+    names = list("abcde")
+    got = topk_accuracy(names, ["d"], ks=(1, 3, 5), scores=[0.0] * 5)
+    assert got == pytest.approx({"top1": 0.2, "top3": 0.6, "top5": 1.0})
+    # b strictly first, then {a, c, d} tied, e last; truth {c, d}: top1 0, top2 = 2/3, top4 1
+    scores, truth = [-1.0, 0.0, 0.0, 0.0, 2.0], ["c", "d"]
+    ranking = ["b", "a", "c", "d", "e"]
+    got = topk_accuracy(ranking, truth, ks=(1, 2, 3, 4), scores=scores)
+    assert got == pytest.approx({"top1": 0.0, "top2": 2 / 3, "top3": 1.0, "top4": 1.0})
+    # independent reference: the mean over all orders of the tied channels
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n = int(rng.integers(2, 7))
+        sc = rng.integers(0, 3, n).astype(float)
+        names = [f"x{i}" for i in range(n)]
+        order = np.argsort(sc, kind="stable")
+        ranking, ranked = [names[i] for i in order], sc[order]
+        truth = [names[i] for i in rng.choice(n, int(rng.integers(1, n + 1)), replace=False)]
+        ks = tuple(range(1, n + 1))
+        perms = [
+            [ranking[i] for i in p]
+            for p in itertools.permutations(range(n))
+            if np.all(np.diff(ranked[list(p)]) >= 0)
+        ]
+        ref = {f"top{k}": np.mean([topk_accuracy(p, truth, ks)[f"top{k}"] for p in perms]) for k in ks}
+        assert topk_accuracy(ranking, truth, ks, scores=ranked) == pytest.approx(ref)

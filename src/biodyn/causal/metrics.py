@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,11 +49,39 @@ def edge_scores(true: LagGraph, est: LagGraph) -> dict[str, float]:
 
 
 def topk_accuracy(
-    ranking: Sequence[str], true_sources: Sequence[str], ks: Sequence[int] = (1, 3, 5)
+    ranking: Sequence[str],
+    true_sources: Sequence[str],
+    ks: Sequence[int] = (1, 3, 5),
+    scores: Sequence[float] | None = None,
 ) -> dict[str, float]:
-    """Top-k accuracy of a focal-lead ranking: 1 if any true source is among the first k, else 0."""
+    """Top-k accuracy of a focal-lead ranking: 1 if any true source is among the first k, else 0.
+
+    With ``scores`` (one per entry of ``ranking``, ascending: lower ranks first) channels of equal score are
+    tied, and the credit is the expected accuracy when a tie is broken uniformly at random: for the tie
+    straddling position k, with ``m`` of its ``g`` members inside the first k and ``t`` of them true sources
+    (none ranked strictly above), ``1 - C(g - t, m) / C(g, m)``. A ranking that ties every channel (a method
+    that asserts no edge) then scores chance, not its channel order.
+    """
     truth = set(true_sources)
-    return {f"top{k}": float(bool(truth & set(ranking[:k]))) for k in ks}
+    if scores is None:
+        return {f"top{k}": float(bool(truth & set(ranking[:k]))) for k in ks}
+    s = np.round(np.asarray(scores, dtype=np.float64), 12)  # sums of the same lags in another order tie
+    if s.shape != (len(ranking),):
+        raise ValueError(f"topk_accuracy: {len(ranking)} channels but scores of shape {s.shape}")
+    is_true = np.array([c in truth for c in ranking])
+    out = {}
+    for k in ks:
+        if k >= len(ranking) or not is_true.any():
+            out[f"top{k}"] = float(is_true.any())
+            continue
+        cut = np.sort(s)[k - 1]  # the k-th score
+        if is_true[s < cut].any():
+            out[f"top{k}"] = 1.0
+            continue
+        group = s == cut
+        g, t, m = int(group.sum()), int((group & is_true).sum()), k - int((s < cut).sum())
+        out[f"top{k}"] = 1.0 - math.comb(g - t, m) / math.comb(g, m)
+    return out
 
 
 def ranking_positions(ranking: Sequence[str], channels: Sequence[str] | None = None) -> np.ndarray:

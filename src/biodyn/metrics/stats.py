@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import stats as _st
 
@@ -26,3 +28,14 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float]:
     sem = v.std(ddof=1) / np.sqrt(v.size)
     t = _st.t.ppf(0.5 + confidence / 2.0, df=v.size - 1)
     return mean, float(t * sem)
+
+
+def wilson_interval(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion ``k / n``."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    hw = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - hw), min(1.0, mid + hw)

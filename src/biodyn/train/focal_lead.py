@@ -1,9 +1,11 @@
 """Zero-shot focal-lead localisation on CHB-MIT (CLD-Trans' headline experiment).
 
 For every seizure, an ictal window (the seizure onset from the annotations plus ``offset_s``, ``span_s``
-long) is fitted by each method; channels are ranked by ``argmin_i sum_j tau_ij`` over the method's asserted
-outgoing edges (:meth:`biodyn.types.LagGraph.focal_ranking`) and compared with the clinician's onset
-channels: top-k accuracy is 1 when any onset channel is among the first k. Per seed and method one JSON
+long) is fitted by each method; channels are ranked by ``argmin_i sum_j tau_ij``, ``tau_ij`` the signed lag
+of ``i`` behind ``j`` that the method's asserted edges give (:meth:`biodyn.types.LagGraph.focal_scores`), and
+compared with the clinician's onset channels: top-k accuracy is 1 when any onset channel is among the first k,
+channels of equal score sharing the credit as a random tie-break would (a method that asserts no edge scores
+chance; :func:`biodyn.causal.metrics.topk_accuracy`). Per seed and method one JSON
 (``<results>/<experiment>/<method>/chbmit-focal/zeroshot/seed<k>.json``) holds top-1/3/5 accuracy with a
 95 % Wilson interval over seizures, and every seizure's ranking; ``biodyn report`` aggregates the seeds.
 
@@ -31,7 +33,6 @@ lines starting with ``#`` are comments. CHB-MIT publishes no onset channels: the
 from __future__ import annotations
 
 import csv
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from biodyn.errors import ConfigError, RecordingError
+from biodyn.metrics.stats import wilson_interval
 
 LAG_METHODS = ("ldsem", "dynotears", "rhino", "varlingam", "pcmci")
 DEFAULT_METHODS = (*LAG_METHODS, "biot", "bendr", "eeg_gcnn")
@@ -208,8 +210,9 @@ def _prepare(
 
 
 def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg: FocalConfig, seed: int,
-                model=None) -> tuple[list[str], int]:  # fmt: skip
-    """Focal ranking and the number of asserted edges of one lag method on ``x`` ``(C, T)`` (preprocessed)."""
+                model=None) -> tuple[list[str], list[float], int]:  # fmt: skip
+    """Focal ranking, its scores (ascending, seconds) and the number of asserted edges of one lag method on
+    ``x`` ``(C, T)`` (preprocessed)."""
     opts = dict(cfg.method_options.get(method, {}))
     if model is not None:
         graph = model_lag_graph(model, x, fs, channels, cfg.edge_threshold)
@@ -229,7 +232,9 @@ def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg:
         if method == "rhino":
             opts = {"steps": cfg.rhino_steps, "seed": seed, **opts}
         graph = fit_baseline(method, x, fs, cfg.tau_max_s, channels=channels, **opts)
-    return graph.focal_ranking(), len(graph.edges())
+    scores = graph.focal_scores()
+    order = np.argsort(scores, kind="stable")
+    return [graph.channels[i] for i in order], scores[order].tolist(), len(graph.edges())
 
 
 def model_lag_graph(
@@ -316,17 +321,6 @@ def train_detector(
             loss.backward()
             opt.step()
     return model.eval()
-
-
-def wilson_interval(k: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion ``k / n``."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    hw = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, mid - hw), min(1.0, mid + hw)
 
 
 def summarise(per_seizure: list[dict], ks=(1, 3, 5)) -> dict[str, float]:
@@ -430,8 +424,8 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
             rate = model_rate(model) if model is not None else None
             if rate is not None and abs(rate - fs) > 1e-6:  # a trained model reads windows at its own rate
                 x, fs = _prepare(w, w.data, cfg, rate)
-            ranking, n_edges = lag_ranking(method, x, fs, w.channels, cfg, seed, model)
-            entry["n_edges"] = n_edges
+            ranking, ranked_scores, n_edges = lag_ranking(method, x, fs, w.channels, cfg, seed, model)
+            entry["n_edges"], entry["focal_scores_s"] = n_edges, ranked_scores
         else:
             det = model
             if det is None:
@@ -447,11 +441,12 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
                 per.append(entry)
                 continue
             scores = occlusion_scores(det, x)
-            ranking = [w.channels[i] for i in np.argsort(-scores, kind="stable")]
+            order = np.argsort(-scores, kind="stable")
+            ranking, ranked_scores = [w.channels[i] for i in order], (-scores[order]).tolist()
             entry["occlusion_drop"] = scores.tolist()
         entry["ranking"] = ranking
         if truth:  # a seizure none of whose onset channels is ranked is left out of the accuracies
-            entry.update(topk_accuracy(ranking, truth))
+            entry.update(topk_accuracy(ranking, truth, scores=ranked_scores))
         per.append(entry)
     return per
 

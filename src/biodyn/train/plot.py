@@ -110,8 +110,17 @@ def topk_labels(keys: list[tuple[str, str]]) -> list[str]:
     return [m for _, m in keys]
 
 
+def _bar_error(r: dict | None) -> tuple[float, float]:
+    if r is None or math.isnan(r["mean"]):
+        return 0.0, 0.0
+    if "interval" in r:
+        return r["mean"] - r["interval"][0], r["interval"][1] - r["mean"]
+    return (0.0, 0.0) if math.isnan(r["ci95"]) else (r["ci95"], r["ci95"])
+
+
 def plot_topk_bars(rows: list[dict], path: Path) -> None:
-    """Zero-shot focal-lead accuracy: per method, top-1/3/5 means over seeds with their 95 % CI."""
+    """Zero-shot focal-lead accuracy: per method, top-1/3/5 means over seeds with their 95 % interval (the
+    Wilson interval over seizures when the rows have one, else the Student-t interval over seeds)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,11 +132,14 @@ def plot_topk_bars(rows: list[dict], path: Path) -> None:
     for j, k in enumerate((1, 3, 5)):
         got = {(r["experiment"], r["model"]): r for r in rows if r["metric"] == f"top{k}"}
         ys = [got[key]["mean"] if key in got else np.nan for key in keys]
-        es = [0 if key not in got or math.isnan(got[key]["ci95"]) else got[key]["ci95"] for key in keys]
+        es = np.array([_bar_error(got.get(key)) for key in keys]).T  # (2, n): below, above
         ax.bar(np.arange(len(keys)) + (j - 1) * 0.27, ys, 0.27, yerr=es, capsize=2, label=f"top-{k}")
     ax.set_xticks(np.arange(len(keys)), topk_labels(keys), rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (mean over seeds)")
+    ax.set_ylabel(
+        "accuracy (mean over seeds)"
+        + ("; Wilson 95 % over seizures" if any("interval" in r for r in rows) else "")
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -21,9 +21,18 @@ def _budget_value(name: str) -> float:
     return float(m.group(1)) / 100 if m else float("nan")
 
 
+_WILSON_PARTS = re.compile(r"^top\d+_ci95_(low|high)$")  # per-seed intervals, replaced by the pooled one
+
+
 def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
-    """One row per (experiment, model, task, budget, metric): values per seed, mean, CI half-width and the
-    seeds that are missing (against ``seeds``, default the protocol's five)."""
+    """One row per (experiment, model, task, budget, metric): values per seed, mean, CI half-width, the
+    seeds that are missing (against ``seeds``, default the protocol's five) and those whose value is not
+    finite (left out of the mean, named in the table).
+
+    Zero-shot focal-lead accuracies (``top<k>`` with ``n_seizures`` in the seed files) get the 95 % Wilson
+    interval over seizures of their seed mean (``interval``): the seizures are the sample, and for a method
+    that gives the same ranking for every seed a spread over seeds would be 0."""
+    from biodyn.metrics.stats import wilson_interval
     from biodyn.train.experiment import SEEDS
 
     expected = list(seeds or SEEDS)
@@ -47,16 +56,24 @@ def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
         groups.items(), key=lambda kv: (kv[0][:3], _budget_value(kv[0][3]))
     ):
         metrics = sorted({k for r in by_seed.values() for k in r.get("metrics", {})})
+        n_seizures = {r["metrics"].get("n_seizures") for r in by_seed.values() if "metrics" in r}
+        n_sz = next(iter(n_seizures)) if len(n_seizures) == 1 else None  # the same seizures in every seed
         for metric in metrics:
+            if budget == "zeroshot" and _WILSON_PARTS.match(metric):
+                continue
             vals = {s: r["metrics"][metric] for s, r in by_seed.items() if metric in r.get("metrics", {})}
             finite = [v for v in vals.values() if v is not None and math.isfinite(v)]
             mean, hw = mean_ci(finite) if finite else (float("nan"), float("nan"))
-            rows.append({
+            row = {
                 "experiment": exp, "model": model, "task": task, "budget": budget,
                 "budget_frac": _budget_value(budget), "metric": metric, "values": vals,
                 "mean": mean, "ci95": hw, "n": len(finite),
                 "missing_seeds": [s for s in expected if s not in vals],
-            })  # fmt: skip
+                "nonfinite_seeds": sorted(s for s, v in vals.items() if v is None or not math.isfinite(v)),
+            }  # fmt: skip
+            if budget == "zeroshot" and re.match(r"^top\d+$", metric) and n_sz and finite:
+                row.update(interval=list(wilson_interval(mean * n_sz, int(n_sz))), n_seizures=int(n_sz))
+            rows.append(row)
     return rows
 
 
@@ -64,11 +81,19 @@ def _cell(r: dict, latex: bool = False) -> str:
     if r["n"] == 0:
         return "--"
     pm = r"\pm" if latex else "±"
-    s = f"{r['mean']:.3f}" if math.isnan(r["ci95"]) else f"{r['mean']:.3f} {pm} {r['ci95']:.3f}"
+    if "interval" in r:  # zero-shot top-k: Wilson interval over seizures
+        s = f"{r['mean']:.3f} [{r['interval'][0]:.3f}, {r['interval'][1]:.3f}]"
+    else:
+        s = f"{r['mean']:.3f}" if math.isnan(r["ci95"]) else f"{r['mean']:.3f} {pm} {r['ci95']:.3f}"
     if latex:
         s = f"${s}$"
+    notes = []
     if r["missing_seeds"]:
-        s += f" (n={r['n']}; missing seed {','.join(map(str, r['missing_seeds']))})"
+        notes.append(f"missing seed {','.join(map(str, r['missing_seeds']))}")
+    if r.get("nonfinite_seeds"):
+        notes.append(f"NaN at seed {','.join(map(str, r['nonfinite_seeds']))}")
+    if notes:
+        s += f" (n={r['n']}; {'; '.join(notes)})"
     return s
 
 
@@ -128,6 +153,8 @@ def make_report(
     out.mkdir(parents=True, exist_ok=True)
     metrics = sorted({r["metric"] for r in rows})
     md, tex, figs = ["# Results (mean ± 95 % CI over seeds, Student t)\n"], [], []
+    if any("interval" in r for r in rows):
+        md.append("\nZero-shot focal-lead top-k: mean over seeds [95 % Wilson interval over the seizures].\n")
     for m in metrics:
         md += [f"\n## {m}\n\n", markdown_table(rows, m)]
         tex += [f"% {m}\n", latex_table(rows, m)]
