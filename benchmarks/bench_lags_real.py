@@ -324,11 +324,12 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
         )
     ref = runs["seed0"][0].focal_ranking()
     g0 = runs["seed0"][0].graph
-    # channels without an outgoing edge tie (they keep the channel order): the Spearman over all channels is
-    # inflated when few channels lead, so it is also given over the channels that lead in the seed-0 fit
-    leaders = [n for n, has in zip(g0.channels, (g0.weight != 0).any(1)) if has]
+    # channels without any edge tie at score 0 (they keep the channel order): the Spearman over all channels
+    # is inflated when few channels have edges, so it is also given over those with an edge in the seed-0 fit
+    off = (g0.weight != 0) & ~np.eye(len(g0.channels), dtype=bool)
+    connected = [n for n, has in zip(g0.channels, off.any(0) | off.any(1)) if has]
     out = {"part": "chbmit_reproducibility", "window": label, "focal_seed0": ref[0], "fit_s": runs["seed0"][1],
-           "n_edges_seed0": len(g0.edges()), "n_leading_channels_seed0": len(leaders),
+           "n_edges_seed0": len(g0.edges()), "n_connected_channels_seed0": len(connected),
            "all_converged": all(f.converged for f, _ in runs.values())}  # fmt: skip
     rhos = []
     for key, (fit, _) in runs.items():
@@ -338,8 +339,8 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
         rhos.append(rho)
         out[f"spearman_{key}"] = rho
         out[f"top3_overlap_{key}"] = topk_overlap(ref, fit.focal_ranking(), 3)
-        mine = [n for n in fit.focal_ranking() if n in leaders]
-        out[f"spearman_leaders_{key}"] = ranking_spearman([n for n in ref if n in leaders], mine)
+        mine = [n for n in fit.focal_ranking() if n in connected]
+        out[f"spearman_connected_{key}"] = ranking_spearman([n for n in ref if n in connected], mine)
         # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
         out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
     out["spearman_min"] = float(np.min(rhos))
