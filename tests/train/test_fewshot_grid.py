@@ -138,6 +138,23 @@ def test_excerpt_windows_cut_every_clip_and_keep_patients_apart():
         fg.excerpt_data(folder, 64.0, window_s=60.0)
 
 
+def _write_excerpts(folder, cases=("chb01", "chb03", "chb21")):
+    rng = np.random.default_rng(0)
+    for case in cases:
+        for kind, tag in (("ictal", "ictal"), ("preictal_10s", "preictal10s")):
+            (folder / case / kind).mkdir(parents=True, exist_ok=True)
+            np.save(folder / case / kind / f"{case}_01_{tag}.npy", rng.standard_normal((23, 2561)))
+
+
+def test_excerpt_patients_follow_chbmit_subjects(tmp_path):
+    """Regression: excerpt_data took the case folder as the patient, so chb21 (chb01's patient, recorded
+    later) was the test patient while chb01 trained: one person on both sides."""
+    _write_excerpts(tmp_path)
+    data = fg.excerpt_data(tmp_path, 64.0)
+    assert sorted(set(data["train"].subjects)) == ["chb01"] and set(data["test"].subjects) == {"chb03"}
+    assert len(data["train"]) == 4  # chb01's and chb21's clips
+
+
 def test_budget_unit_flag_is_checked():
     from biodyn.cli import main
 

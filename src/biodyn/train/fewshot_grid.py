@@ -145,7 +145,7 @@ def excerpt_data(
 
     Each excerpt is one window (cut to the shortest excerpt), or with ``window_s`` windows of that length
     every ``stride_s`` seconds (default: ``window_s``, no overlap); z-scoring is per window either way."""
-    from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.datasets.chbmit import CHANNELS, subject_of
     from biodyn.provenance import stable_hash
     from biodyn.signal import PreprocessConfig, preprocess
     from biodyn.signal import zscore as standardise
@@ -160,7 +160,7 @@ def excerpt_data(
         )
         xs.append(x)
         ys.append(1 if f.parent.name == "ictal" else 0)
-        subs.append(f.parent.parent.name)
+        subs.append(subject_of(f.parent.parent.name))  # the case folder's person (chb21 is chb01's)
         names.append(f.name)
     if not xs:
         raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
