@@ -84,6 +84,41 @@ def test_chbmit_load_from_written_edf(tmp_path):
     assert rec.channels == list(CHANNELS) and y.sum() == 3 * 256 and y[2 * 256] == 1 and y[2 * 256 - 1] == 0
 
 
+def test_chbmit_subject_is_the_person_not_the_case(tmp_path):
+    """Regression: the subject was the record id's part before ``_``, so chb17a / chb17b (one patient's files)
+    were two subjects and chb21 (chb01's patient, recorded later) a third; a patient split could then hold
+    one person on both sides. EDFs named chb17a_NN.edf are found under chb17/."""
+    from biodyn.datasets.chbmit import case_of, subject_of
+
+    assert [case_of(n) for n in ("chb17a_03.edf", "chb17c_02", "chb01_03", "chb21", "CHB05_01")] == [
+        "chb17", "chb17", "chb01", "chb21", "chb05"
+    ]  # fmt: skip
+    assert [subject_of(n) for n in ("chb21_05", "chb17b_57.edf", "chb01_03", "chb02")] == [
+        "chb01", "chb17", "chb01", "chb02"
+    ]  # fmt: skip
+    for case, files in {
+        "chb01": ["chb01_03"],
+        "chb17": ["chb17a_03", "chb17b_57"],
+        "chb21": ["chb21_19"],
+    }.items():
+        (tmp_path / f"{case}-summary.txt").write_text(
+            "".join(f"File Name: {f}.edf\nNumber of Seizures in File: 0\n" for f in files)
+        )
+    (tmp_path / "chb17").mkdir()
+    (tmp_path / "chb17" / "chb17a_03.edf").write_bytes(b"")
+    refs = {r.record_id: r for r in get_corpus("chbmit", tmp_path).records()}
+    assert {k: r.subject for k, r in refs.items()} == {
+        "chb01_03": "chb01", "chb17a_03": "chb17", "chb17b_57": "chb17", "chb21_19": "chb01"
+    }  # fmt: skip
+    assert refs["chb21_19"].meta["case"] == "chb21" and refs["chb17b_57"].meta["case"] == "chb17"
+    assert refs["chb17a_03"].path == tmp_path / "chb17" / "chb17a_03.edf"
+    ex = tmp_path / "npy_excerpts" / "chb21" / "ictal"  # the bundled excerpts' reader, same rule
+    ex.mkdir(parents=True)
+    np.save(ex / "chb21_19_ictal.npy", np.zeros((23, 8)))
+    (ref,) = get_corpus("chbmit_excerpts", tmp_path).records()
+    assert (ref.subject, ref.split, ref.meta["case"]) == ("chb01", "train", "chb21")
+
+
 @pytest.mark.slow
 def test_ptbxl_counts_and_folds():
     corpus = get_corpus("ptbxl", shared_data("ptbxl"))

@@ -138,6 +138,68 @@ def test_excerpt_windows_cut_every_clip_and_keep_patients_apart():
         fg.excerpt_data(folder, 64.0, window_s=60.0)
 
 
+def _write_excerpts(folder, cases=("chb01", "chb03", "chb21")):
+    rng = np.random.default_rng(0)
+    for case in cases:
+        for kind, tag in (("ictal", "ictal"), ("preictal_10s", "preictal10s")):
+            (folder / case / kind).mkdir(parents=True, exist_ok=True)
+            np.save(folder / case / kind / f"{case}_01_{tag}.npy", rng.standard_normal((23, 2561)))
+
+
+def test_excerpt_patients_follow_chbmit_subjects(tmp_path):
+    """Regression: excerpt_data took the case folder as the patient, so chb21 (chb01's patient, recorded
+    later) was the test patient while chb01 trained: one person on both sides."""
+    _write_excerpts(tmp_path)
+    data = fg.excerpt_data(tmp_path, 64.0)
+    assert sorted(set(data["train"].subjects)) == ["chb01"] and set(data["test"].subjects) == {"chb03"}
+    assert len(data["train"]) == 4  # chb01's and chb21's clips
+
+
+def _windows(n_subjects, per_subject=20, seizure_every=10, fs=64.0):
+    rng = np.random.default_rng(0)
+    n = n_subjects * per_subject
+    labels = (np.arange(n) % seizure_every == 0).astype(np.int64)  # mostly background: one stratum
+    subjects = np.repeat([f"chb{k:02d}" for k in range(1, n_subjects + 1)], per_subject)
+    return fg.ArrayWindows(rng.standard_normal((n, 2, 128)), labels, subjects, fs)
+
+
+def test_full_preset_budgets_do_not_coincide_on_chbmit():
+    """Regression: the full preset counted CHB-MIT's budgets in patients; with ~14 training patients in one
+    stratum max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and 10 % kept the same patient for
+    every seed. It counts windows now (and Sleep-EDF's), which keep 1 % and 10 % apart."""
+    assert fg.FULL_GRID["budget_unit"] == {"chbmit": "window", "sleepedf": "window"}
+    data = {"train": _windows(14)}
+    seeds = (42, 123, 7, 0, 256)
+    same = fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, "subject")
+    assert {k: v for k, v in same.items() if k[0] == 0.01} == {(0.01, s): ["10pct"] for s in seeds}
+    assert fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.FULL_GRID["budget_unit"]["chbmit"]) == {}
+
+
+def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, capsys):
+    """Regression: two budgets drawing the identical training windows (3 training patients, one stratum:
+    one patient at 1 % as at 10 %) were written as two measurements; now each cell names the other, one
+    warning line says so, and the report marks the cells."""
+    data = {"train": _windows(3), "val": _windows(1), "test": _windows(1), "manifest_hash": "x"}
+    monkeypatch.setattr(fg, "load_dataset", lambda *a, **k: data)
+    grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
+                         modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
+                         cache_dir=str(tmp_path / "c"))  # fmt: skip
+    cells = {
+        p.parent.name: json.loads(p.read_text()) for p in fg.run_grid(grid, tmp_path / "r", progress=False)
+    }
+    assert {k: c["same_training_set_as"] for k, c in cells.items()} == {
+        "1pct": ["10pct"], "10pct": ["1pct"], "100pct": []
+    }  # fmt: skip
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: chbmit")]
+    assert len(warned) == 1 and "1pct = 10pct for seed 42" in warned[0]
+    from biodyn.train.report import make_report
+
+    text = open(make_report(tmp_path / "r", seeds=[42])["report"]).read()
+    assert text.count("(same training set as 10pct)") >= 1 and text.count("(same training set as 1pct)") >= 1
+    row = next(line for line in text.splitlines() if "chbmit-linear_probe" in line)
+    assert row.split("|")[-2].strip().count("same training set") == 0  # 100pct: a measurement of its own
+
+
 def test_budget_unit_flag_is_checked():
     from biodyn.cli import main
 

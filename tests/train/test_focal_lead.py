@@ -68,6 +68,22 @@ def test_windows_from_corpus_use_the_annotated_onset(tmp_path):
     assert w.data[0].mean() > 40 and w.background is not None and abs(w.background[0].mean()) < 1
 
 
+def test_excerpt_windows_name_the_person_not_the_case(tmp_path):
+    """Regression: windows_from_excerpts took the part of the name before ``_`` as the subject, so the
+    leave-one-patient-out detector for chb01 trained on chb21's seizures (the same patient, recorded later)."""
+    rng = np.random.default_rng(0)
+    for rec in ("chb01_03", "chb21_19", "chb17b_63"):
+        case = "chb17" if rec.startswith("chb17") else rec[:5]
+        (tmp_path / case / "ictal").mkdir(parents=True, exist_ok=True)
+        np.save(tmp_path / case / "ictal" / f"{rec}_ictal.npy", rng.standard_normal((23, 256)))
+    ws = fl.windows_from_excerpts(tmp_path, span_s=1.0)
+    assert {w.record: w.subject for w in ws} == {
+        "chb01_03": "chb01",
+        "chb21_19": "chb01",
+        "chb17b_63": "chb17",
+    }
+
+
 @needs_chb
 def test_example_onset_file_is_what_its_rule_gives():
     ws = fl.windows_from_excerpts(CHB / "npy_excerpts")

@@ -22,7 +22,7 @@ def add_arguments(p) -> None:
         metavar="DATASET=UNIT",
         help="what a budget counts per dataset: subject (a fraction of the training patients, the default) or "
         "window (a fraction of the training windows, by class); the cpu preset counts the CHB-MIT "
-        "excerpts' windows (one training patient)",
+        "excerpts' windows (one training patient), the full preset CHB-MIT's and Sleep-EDF's windows",
     )
     p.add_argument("--seeds", default="42,123,7,0,256")
     p.add_argument("--modes", default="linear_probe,finetune")

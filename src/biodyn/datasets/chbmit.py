@@ -4,6 +4,12 @@ Layout: ``chbNN/chbNN-summary.txt`` (channel lists, per-file seizure start/end s
 ``chbNN/chbNN_MM.edf`` (23 bipolar channels at 256 Hz) and ``chbNN/chbNN_MM.edf.seizures`` (WFDB
 annotations: ``[`` at seizure onset and ``]`` at its end). Summary files may also sit directly in the
 root (as in the bundled sample); EDFs are looked up beside their summary and under ``chbNN/``.
+
+Cases and subjects: PhysioNet groups the recordings into cases (``chb01`` ... ``chb23``, from 22 subjects;
+``chb24`` was added later). Case chb17's files are ``chb17a_NN.edf`` / ``chb17b_NN.edf`` /
+``chb17c_NN.edf`` (one patient), and case chb21 is chb01's patient, recorded later. :func:`case_of` gives a
+file's case and :func:`subject_of` its person: the ``subject`` of every record (the case is in
+``meta["case"]``), so that a patient-disjoint split never puts one person on both sides.
 """
 
 from __future__ import annotations
@@ -27,6 +33,26 @@ CHANNELS: tuple[str, ...] = (
 )  # fmt: skip
 
 PREPROCESS = {"seizure": SEIZURE_EEG, "cldtrans": CLDTRANS_EEG}
+
+# PhysioNet CHB-MIT description: "Case chb21 was obtained 1.5 years after case chb01, from the same female subject"
+SAME_SUBJECT = {"chb21": "chb01"}
+_CASE = re.compile(r"^(chb\d+)[a-z]?(?:_|$)", re.IGNORECASE)
+
+
+def case_of(name: str) -> str:
+    """The CHB-MIT case of a file name, record id or case folder: ``chb17a_03.edf`` -> ``chb17``,
+    ``chb01_03`` -> ``chb01``; a name not in the ``chbNN[x]_MM`` form keeps its part before the first ``_``."""
+    stem = Path(str(name)).name
+    m = _CASE.match(stem)
+    return m.group(1).lower() if m else stem.split("_")[0]
+
+
+def subject_of(name: str) -> str:
+    """The person of a CHB-MIT file name, record id or case folder: its case, except that case chb21 is
+    chb01's patient (``chb21_05`` -> ``chb01``; ``chb17c_02`` -> ``chb17``)."""
+    case = case_of(name)
+    return SAME_SUBJECT.get(case, case)
+
 
 _FILE = re.compile(r"^File Name:\s*(\S+)")
 _NSEIZ = re.compile(r"^Number of Seizures in File:\s*(\d+)")
@@ -146,7 +172,7 @@ class CHBMIT(Corpus):
         return {p: parse_summary(p) for p in sorted(self.root.rglob("chb*-summary.txt"))}
 
     def _edf_path(self, summary: Path, file_name: str) -> Path:
-        case = file_name.split("_")[0]
+        case = case_of(file_name)  # chb17a_03.edf lives under chb17/
         for cand in (
             summary.parent / file_name,
             summary.parent / case / file_name,
@@ -166,8 +192,8 @@ class CHBMIT(Corpus):
                     RecordRef(
                         rid,
                         path,
-                        subject=rid.split("_")[0],
-                        meta={"seizures": f.seizures, "channels": f.channels},
+                        subject=subject_of(rid),
+                        meta={"seizures": f.seizures, "channels": f.channels, "case": case_of(rid)},
                     )
                 )
         return sorted(refs, key=lambda r: r.record_id)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
-from biodyn.datasets.chbmit import CHANNELS, parse_summary
+from biodyn.datasets.chbmit import CHANNELS, case_of, parse_summary, subject_of
 from biodyn.errors import RecordingError
 from biodyn.montage import canonical_name
 from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
@@ -52,10 +52,10 @@ class CHBMITExcerpts(Corpus):
         for p in sorted(self.root.glob("chb*/*/*.npy")):
             kind = p.parent.name
             seizure = "_".join(p.stem.split("_")[:2])  # chb01_03
-            subject = seizure.split("_")[0]
+            subject = subject_of(seizure)  # chbmit's rule: chb21 is chb01's patient
             split = "train" if subject == TRAIN_SUBJECT else ("dev" if seizure in DEV_SEIZURES else "eval")
             refs.append(RecordRef(p.stem, p, subject=subject, split=split,
-                                  meta={"ictal": kind == "ictal", "seizure": seizure}))  # fmt: skip
+                                  meta={"ictal": kind == "ictal", "seizure": seizure, "case": case_of(seizure)}))  # fmt: skip
         return refs
 
     def load(self, ref: RecordRef) -> Recording:

@@ -13,7 +13,11 @@ bundled CHB-MIT excerpts (two patients, ``source="excerpts"``) the last patient 
 validation set is the training patients' windows (model selection never sees the test patient). A budget is
 a fraction of the training patients, or with ``budget_unit[dataset] = "window"`` of the training windows
 (stratified by class): the CPU preset's choice for the excerpts, whose one training patient every patient
-budget keeps whole.
+budget keeps whole, and the full preset's for CHB-MIT and Sleep-EDF (see ``FULL_GRID``). When two budgets of
+a (dataset, seed) still select the same training windows (a stratum too small for a fraction to bite: the
+bundled PTB-XL sample's 27 training records keep one per stratum at 1 % as at 10 %), :func:`run_grid` prints
+one warning line and each such cell's JSON names the others in ``same_training_set_as``; ``biodyn report``
+marks those cells.
 
 Each cell is :func:`biodyn.train.experiment.run_experiment` and is written to
 ``<results>/<experiment>/<model>/<dataset>-<mode>/<budget>/seed<k>.json``, the layout ``biodyn report``
@@ -145,7 +149,7 @@ def excerpt_data(
 
     Each excerpt is one window (cut to the shortest excerpt), or with ``window_s`` windows of that length
     every ``stride_s`` seconds (default: ``window_s``, no overlap); z-scoring is per window either way."""
-    from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.datasets.chbmit import CHANNELS, subject_of
     from biodyn.provenance import stable_hash
     from biodyn.signal import PreprocessConfig, preprocess
     from biodyn.signal import zscore as standardise
@@ -160,7 +164,7 @@ def excerpt_data(
         )
         xs.append(x)
         ys.append(1 if f.parent.name == "ictal" else 0)
-        subs.append(f.parent.parent.name)
+        subs.append(subject_of(f.parent.parent.name))  # the case folder's person (chb21 is chb01's)
         names.append(f.name)
     if not xs:
         raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
@@ -322,8 +326,45 @@ def cell_path(
     return results / grid.experiment / model / f"{dataset}-{mode}" / budget_name(budget) / f"seed{seed}.json"
 
 
+def same_training_sets(
+    data: dict, budgets, seeds, unit: str = "subject"
+) -> dict[tuple[float, int], list[str]]:
+    """``{(budget, seed): [names of the other budgets that select the identical training windows]}`` for the
+    budgets of ``data["train"]`` (what :func:`biodyn.train.experiment.fewshot_indices` draws), only where
+    some coincide: two such budgets are one measurement, not two points of the budget curve."""
+    from biodyn.train.experiment import budget_name, fewshot_indices
+
+    train = data["train"]
+    out: dict[tuple[float, int], list[str]] = {}
+    for seed in seeds:
+        idx = {b: fewshot_indices(train.labels, train.subjects, float(b), seed, unit) for b in budgets}
+        for b in budgets:
+            same = [budget_name(o) for o in budgets if o != b and np.array_equal(idx[o], idx[b])]
+            if same:
+                out[(b, seed)] = same
+    return out
+
+
+def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]]) -> None:
+    import sys
+
+    from biodyn.train.experiment import budget_name
+
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for (b, seed), others in same.items():
+        key = tuple(sorted({budget_name(b), *others}, key=lambda n: float(n.removesuffix("pct"))))
+        if seed not in groups.setdefault(key, []):
+            groups[key].append(seed)
+    shown = "; ".join(f"{' = '.join(k)} for seed {', '.join(map(str, v))}" for k, v in groups.items())
+    where = f" ({tag.strip('_')})" if tag else ""
+    print(f"warning: {dataset}{where}: budgets select the same training windows ({shown}): one measurement, "
+          f"not several; the cells say so in same_training_set_as", file=sys.stderr, flush=True)  # fmt: skip
+
+
 def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
-    """Run every missing cell of ``grid``; returns the paths of all its cells' JSON."""
+    """Run every missing cell of ``grid``; returns the paths of all its cells' JSON. A cell whose training
+    windows are those of another budget of its (dataset, seed) lists that budget in
+    ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
     from biodyn.train.experiment import run_experiment
@@ -352,6 +393,8 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
         if not todo:
             continue
         loaded: dict[str, dict] = {}  # one copy of the data per preprocessing
+        same: dict[str, dict] = {}  # per preprocessing: budgets with the same training windows
+        unit = grid.budget_unit.get(dataset, "subject")
         task, n_out = TASK_OF[dataset]
         for model, mode, budget, seed in todo:
             path = cell_path(results, grid, model, dataset, mode, budget, seed)
@@ -359,6 +402,9 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
             pre, tag = model_preprocess(name, params, dataset, grid)
             if tag not in loaded:
                 loaded[tag] = load_dataset(dataset, grid, pre, tag)
+                same[tag] = same_training_sets(loaded[tag], grid.budgets, grid.seeds, unit)
+                if same[tag]:
+                    _warn_same(dataset, tag, same[tag])
             data = loaded[tag]
             if name == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
                 params = {**params, "channels": list(data["channels"])}  # spatial edge weights need positions
@@ -367,7 +413,7 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
                                    data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
                                    fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,
-                                                         unit=grid.budget_unit.get(dataset, "subject")))  # fmt: skip
+                                                         unit=unit))  # fmt: skip
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
@@ -376,6 +422,7 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
             res["task"] = f"{dataset}-{mode}"
             res["primary_metrics"] = list(PRIMARY[dataset])
             res["split_subjects"] = data.get("subjects")
+            res["same_training_set_as"] = same[tag].get((budget, seed), [])  # other budgets, same windows
             atomic_write_json(path, res)
             if progress:
                 shown = ", ".join(f"{k} {res['metrics'].get(k, float('nan')):.3f}" for k in PRIMARY[dataset])
@@ -420,4 +467,12 @@ FULL_GRID = {
         "patience": 8,
     },
     "sources": {"chbmit": "corpus"},
+    # Budgets count training windows (by class), not patients. CHB-MIT: ~14 training patients in one
+    # stratum (all mostly background): max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and
+    # 10 % kept the same patient for every seed (one cell twice). Sleep-EDF (SC: 78 subjects, 46 training):
+    # patients would give 1 vs 5 subjects (1 % floored to one subject, 2.2 %), and any stratum under 15
+    # subjects one at both budgets; windows make 1 % / 10 % the stated fraction of labelled epochs, as a
+    # PTB-XL record (one 10 s window) is. Train / val / test stay patient-disjoint: only the training
+    # patients' windows are drawn from.
+    "budget_unit": {"chbmit": "window", "sleepedf": "window"},
 }

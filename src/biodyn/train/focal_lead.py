@@ -122,7 +122,7 @@ def windows_from_corpus(
     """Ictal windows ``[onset + offset_s, onset + offset_s + span_s]`` of every annotated seizure whose EDF
     is present under a CHB-MIT root (summary files + EDFs, PhysioNet layout); the background window is the
     ``span_s`` before the onset when the record has it."""
-    from biodyn.datasets.chbmit import CHBMIT
+    from biodyn.datasets.chbmit import CHBMIT, subject_of
 
     corpus = CHBMIT(root)
     out = []
@@ -143,7 +143,7 @@ def windows_from_corpus(
             n = b - a
             bg_a = round(onset * rec.fs) - n
             bg = rec.data[:, bg_a : bg_a + n].astype(np.float64) if bg_a >= 0 else None
-            out.append(IctalWindow(ref.record_id, k, ref.subject or ref.record_id.split("_")[0],
+            out.append(IctalWindow(ref.record_id, k, ref.subject or subject_of(ref.record_id),
                                    rec.data[:, a:b].astype(np.float64), rec.fs, list(rec.channels), bg,
                                    source=f"{ref.path} [{a / rec.fs:.2f}, {b / rec.fs:.2f}) s"))  # fmt: skip
     return out
@@ -156,7 +156,7 @@ def windows_from_excerpts(
     file's channel order; exact crop offsets unknown: "10 s within seizure 0 of the record"), with the
     matching ``preictal_10s`` window as background. The 18 double-banana derivations are kept (the 23-channel
     list repeats T8-P8 and adds P7-T7 = -(T7-P7) and the ear chain); the first ``span_s`` seconds are used."""
-    from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.datasets.chbmit import CHANNELS, subject_of
 
     folder = Path(folder)
     files = sorted(folder.glob("chb*/ictal/*_ictal.npy"))
@@ -171,7 +171,7 @@ def windows_from_excerpts(
             raise RecordingError(f, f"expected (23, >= {n}) samples, got {x.shape}")
         pre = f.parent.parent / "preictal_10s" / f"{rec}_preictal10s.npy"
         bg = np.load(pre)[: len(CHANNELS), :n].astype(np.float64) if pre.exists() else None
-        out.append(IctalWindow(rec, 0, rec.split("_")[0], x[: len(CHANNELS), :n].astype(np.float64), fs,
+        out.append(IctalWindow(rec, 0, subject_of(rec), x[: len(CHANNELS), :n].astype(np.float64), fs,
                                list(CHANNELS), bg, source=str(f)))  # fmt: skip
     return out
 

@@ -64,12 +64,16 @@ def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
             vals = {s: r["metrics"][metric] for s, r in by_seed.items() if metric in r.get("metrics", {})}
             finite = [v for v in vals.values() if v is not None and math.isfinite(v)]
             mean, hw = mean_ci(finite) if finite else (float("nan"), float("nan"))
+            # the grid's note: other budgets whose training windows are this cell's (one measurement)
+            same = {s: by_seed[s].get("same_training_set_as") or [] for s in vals}
             row = {
                 "experiment": exp, "model": model, "task": task, "budget": budget,
                 "budget_frac": _budget_value(budget), "metric": metric, "values": vals,
                 "mean": mean, "ci95": hw, "n": len(finite),
                 "missing_seeds": [s for s in expected if s not in vals],
                 "nonfinite_seeds": sorted(s for s, v in vals.items() if v is None or not math.isfinite(v)),
+                "same_training_set_as": sorted({b for v in same.values() for b in v}, key=_budget_value),
+                "same_training_seeds": [s for s, v in same.items() if v],
             }  # fmt: skip
             if budget == "zeroshot" and re.match(r"^top\d+$", metric) and n_sz and finite:
                 row.update(interval=list(wilson_interval(mean * n_sz, int(n_sz))), n_seizures=int(n_sz))
@@ -94,6 +98,10 @@ def _cell(r: dict, latex: bool = False) -> str:
         notes.append(f"NaN at seed {','.join(map(str, r['nonfinite_seeds']))}")
     if notes:
         s += f" (n={r['n']}; {'; '.join(notes)})"
+    if r.get("same_training_set_as"):  # not a measurement of its own: another budget's training windows
+        seeds = r["same_training_seeds"]
+        part = "" if len(seeds) == len(r["values"]) else f" for seed {','.join(map(str, seeds))}"
+        s += f" (same training set as {', '.join(r['same_training_set_as'])}{part})"
     return s
 
 
