@@ -109,6 +109,24 @@ def test_streaming_equals_full_pass_and_state_size_is_constant():
             torch.testing.assert_close(logits[t], ref, rtol=1e-10, atol=1e-10)
 
 
+def test_streaming_state_follows_the_model_device():
+    """``allocate_state`` puts the state where the parameters are (it was always CPU for the multi-modality
+    model), like the registered PRISM."""
+    with torch.device("meta"):
+        multi = PRISMForClassification(_tiny_cfg(modalities=[ModalityConfig("ecg", 3, 5)]))
+        single = create_model("prism_tiny", n_chans=3, n_outputs=4, n_times=9, sfreq=100.0)
+
+    def devices(state):
+        if torch.is_tensor(state):
+            return {state.device.type}
+        items = state.values() if isinstance(state, dict) else state
+        return set().union(*(devices(v) for v in items))
+
+    for model in (multi, single):
+        assert devices(model.allocate_state(2)) == {"meta"}
+        assert devices(model.allocate_state(2, device="cpu")) == {"cpu"}
+
+
 def test_registered_model_streams_and_matches_contract():
     torch.manual_seed(0)
     m = create_model("prism_tiny", n_chans=3, n_outputs=4, n_times=9, sfreq=100.0).double().eval()

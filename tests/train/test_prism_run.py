@@ -55,9 +55,11 @@ def test_ablations_and_baselines_run_through_the_same_command(tmp_path, extra, m
 
 
 @pytest.mark.slow
-def test_joint_mode_reports_every_modality(tmp_path):
+def test_joint_mode_reports_every_modality(tmp_path, capsys):
     res = _run(tmp_path, "--mode", "joint", "--epochs", "1")
+    assert "NOTE: --data synthetic" in capsys.readouterr().out  # said in joint mode too
     assert set(res["test"]) == {"ecg", "image", "audio"}
+    assert {"macro_auroc", "n_single_label"} <= set(res["test"]["ecg"])  # multi-label, as PTB-XL
     assert all("accuracy" in m for m in res["test"].values())
 
 
@@ -134,3 +136,114 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert [r["epoch"] for r in whole["curves"]["ecg"]] == [1, 2]
     assert {"val_accuracy", "train_loss"} <= set(whole["curves"]["image"][0])
+
+
+def _fsdd(folder, digits=("0", "1", "2"), reps=12):
+    """Tiny FSDD-named clips ``{digit}_bob_{rep}.wav`` (0.1 s of noise at 8 kHz)."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for d in digits:
+        for r in range(reps):
+            sf.write(
+                str(folder / f"{d}_bob_{r}.wav"), 0.1 * rng.standard_normal(800).astype(np.float32), 8000
+            )
+
+
+def _image_folder(root, classes=("cat", "dog"), n=10):
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for k, c in enumerate(classes):
+            (root / split / c).mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (8, 8), (40 * k, 10 * i, 0)).save(root / split / c / f"{i}.png")
+
+
+def test_data_root_prefers_a_known_child_over_reading_the_parent_as_class_folders(tmp_path):
+    """A parent holding a flat ``fsdd/`` is not an audio dataset with one class 'fsdd'; a parent holding
+    ``cifar10_jpg/`` beside unrelated train/ test/ folders is not an image folder; ``cifar/`` (PRISM's
+    ``cifar/cifar-10-batches-py/``) is found."""
+    from biodyn.train.prism import PrismRunConfig, load_modality, resolve_root
+
+    _fsdd(tmp_path / "dr" / "fsdd")
+    assert resolve_root("audio", str(tmp_path / "dr")) == tmp_path / "dr" / "fsdd"
+    data = load_modality("audio", PrismRunConfig(data_root=str(tmp_path / "dr"), n_frames=4, n_mels=8))
+    assert data.classes == ["0", "1", "2"]
+    assert resolve_root("audio", str(tmp_path / "dr" / "fsdd")) == tmp_path / "dr" / "fsdd"
+    _image_folder(tmp_path / "dr" / "cifar10_jpg")
+    (tmp_path / "dr" / "train").mkdir()
+    (tmp_path / "dr" / "test").mkdir()
+    assert resolve_root("image", str(tmp_path / "dr")) == tmp_path / "dr" / "cifar10_jpg"
+    pickles = tmp_path / "datasets" / "cifar" / "cifar-10-batches-py"
+    pickles.mkdir(parents=True)
+    (pickles / "data_batch_1").touch()
+    (pickles / "test_batch").touch()
+    assert resolve_root("image", str(tmp_path / "datasets")) == tmp_path / "datasets" / "cifar"
+
+
+def test_limit_keeps_a_seeded_class_stratified_subset(tmp_path):
+    """``--limit N`` keeps about N/K of each class (the lists are sorted by class: their first N items were
+    one or two classes), the same subset for the same seed."""
+    from biodyn.train.prism import PrismRunConfig, load_modality, stratified_subset
+
+    y = np.repeat(np.arange(10), 30)
+    idx = stratified_subset(y, 200, seed=0)
+    assert len(idx) == 200 and np.bincount(y[idx]).tolist() == [20] * 10
+    assert np.array_equal(idx, stratified_subset(y, 200, seed=0))
+    assert not np.array_equal(idx, stratified_subset(y, 200, seed=1))
+    assert sorted(np.bincount(y[stratified_subset(y, 25, seed=0)])) == [2] * 5 + [3] * 5
+    uneven = np.array([0] * 2 + [1] * 20)
+    assert np.bincount(uneven[stratified_subset(uneven, 10, seed=0)]).tolist() == [2, 8]
+    assert np.array_equal(stratified_subset(y, None, seed=0), np.arange(300))
+
+    _fsdd(tmp_path / "fsdd")
+    audio = load_modality(
+        "audio", PrismRunConfig(data_root=str(tmp_path / "fsdd"), n_frames=4, n_mels=8, limit=3)
+    )
+    for split in (audio.train, audio.val, audio.test):
+        assert sorted(split.y.tolist()) == [0, 1, 2]
+    _image_folder(tmp_path / "img")
+    image = load_modality("image", PrismRunConfig(data_root=str(tmp_path / "img"), patch_size=4, limit=4))
+    for split in (image.train, image.test):
+        assert sorted(split.y.tolist()) == [0, 0, 1, 1]
+
+
+def test_config_values_of_the_wrong_type(tmp_path, capsys):
+    """Numeric strings (YAML 1.1 reads ``3e-4`` as one) are numbers; anything else is one line naming the key,
+    the value and the type, before any data is read (the data root here holds none)."""
+    import argparse
+
+    from biodyn._cli import prism as cli
+    from biodyn.train.prism import PrismRunConfig
+
+    good = tmp_path / "good.yaml"
+    good.write_text("lr: 3e-4\nepochs: '2'\nlimit: 10\n")
+    p = argparse.ArgumentParser()
+    cli.add_arguments(p)
+    cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", str(good)])))
+    assert cfg.lr == 3e-4 and cfg.epochs == 2 and cfg.limit == 10
+    for text, message in (("epochs: abc\n", "invalid epochs='abc'; expected an integer"),
+                          ("lr: fast\n", "invalid lr='fast'; expected a finite number"),
+                          ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer")):  # fmt: skip
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        rc = main(["prism", "--config", str(bad), "--modality", "audio", "--data-root", str(tmp_path),
+                   "--output-dir", str(tmp_path / "o")])  # fmt: skip
+        err = capsys.readouterr().err
+        assert rc == ConfigError.exit_code and err == f"biodyn: error: {message}\n"
+
+
+def test_synthetic_data_has_the_real_modality_shape_and_label_kind():
+    import torch
+
+    from biodyn.train.prism import PrismRunConfig, load_modality
+
+    ecg = load_modality("ecg", PrismRunConfig(data="synthetic", limit=64))
+    assert (ecg.n_chans, ecg.n_times, ecg.task, len(ecg.classes)) == (12, 1000, "multilabel", 5)
+    assert tuple(ecg.train[0]["x"].shape) == (12, 1000) and ecg.train.y.shape == (64, 5)
+    per_record = ecg.train.y.sum(1)
+    assert ecg.train.y.dtype == torch.float32 and set(per_record.tolist()) == {1.0, 2.0}
+    image = load_modality("image", PrismRunConfig(data="synthetic", limit=8))
+    assert (image.n_chans, image.n_times, image.task, len(image.classes)) == (48, 64, "multiclass", 10)

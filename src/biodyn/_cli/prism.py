@@ -26,14 +26,19 @@ _FLAGS = {
     "--data-root": (
         "data_root",
         str,
-        "the dataset folder, or a parent holding ptbxl/, cifar10*/, fsdd/ (default: biodyn's data root)",
+        "the dataset folder, or a parent holding ptbxl/, cifar*/, fsdd/ (default: biodyn's data root)",
     ),
     "--data": ("data", str, "real | synthetic (random class-templated sequences: smoke runs only)"),
     "--patch-size": ("patch_size", int, "image patch size (4 -> 48-dim patches, 64 tokens)"),
     "--early-stopping": ("early_stopping", int, "patience in epochs on the validation metric (0 = off)"),
     "--output-dir": ("output_dir", str, "run folder (checkpoints, logs, results.json, curves.png)"),
     "--seed": ("seed", int, "random seed"),
-    "--limit": ("limit", int, "at most this many items per split (smoke runs)"),
+    "--limit": (
+        "limit",
+        int,
+        "at most this many items per split (smoke runs): a subset seeded by --seed with about N/K of each of "
+        "the K classes (ecg: the first N records of each split)",
+    ),
     "--device": ("device", str, "auto | cpu | cuda[:N]"),
     "--num-workers": ("num_workers", int, "data loader workers"),
 }

@@ -293,7 +293,9 @@ class PRISMForClassification(nn.Module):
 
     # streaming: state = per-layer states + running sum of the outputs and the token count
     def allocate_state(self, batch_size: int, device=None, dtype=None) -> dict:
-        dtype = dtype or next(self.parameters()).dtype
+        """The streaming state, on the parameters' device and dtype unless given."""
+        param = next(self.parameters())
+        dtype, device = dtype or param.dtype, device or param.device
         return {
             "layers": self.backbone.allocate_state(batch_size, device, dtype),
             "sum": torch.zeros(batch_size, self.config.hidden_dim, device=device, dtype=dtype),

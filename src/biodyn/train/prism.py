@@ -15,7 +15,9 @@ Splits (validation always from the training part, never from the test set):
   (4x4x3 = 48 values, 64 tokens); ``augment`` adds random crop (4-pixel zero padding) + horizontal flip.
 * audio: FSDD (repetitions 0-4 test, 5-9 validation, 10-49 train) or class folders (see
   :mod:`biodyn.datasets.audio`); log-mel frames standardised per mel bin with training statistics.
-* ``data="synthetic"``: random class-templated sequences of the modality's shape (no files; not real data).
+* ``data="synthetic"``: random class-templated sequences of the modality's token shape and label kind (ecg
+  ``(12, 1000)``, 5 multi-hot classes; image ``(48, 64)`` and audio ``(n_mels, n_frames)``, 10 classes); no
+  files, not real data.
 
 Models see ``(B, C, T)``: C = token width (12 leads, 48 patch values, n_mels), T = tokens.
 """
@@ -55,13 +57,13 @@ class PrismRunConfig:
     hidden_dim: int = 256
     num_layers: int = 12
     num_heads: int = 8
-    data_root: str | None = None  # the dataset folder or a parent holding ptbxl/, cifar10*/, fsdd/
+    data_root: str | None = None  # the dataset folder or a parent holding ptbxl/, cifar*/, fsdd/
     data: str = "real"  # real | synthetic
     patch_size: int = 4
     augment: bool = False  # image: random crop + horizontal flip
     n_mels: int = 40
     n_frames: int = 50  # 1 s of 20 ms log-mel frames
-    limit: int | None = None  # at most this many items per split (smoke runs, benchmarks)
+    limit: int | None = None  # at most this many items per split: seeded, class-stratified (ecg: the first)
     tensorboard: bool = False
     early_stopping: int = 0  # patience in epochs on the validation metric; 0 = off
     output_dir: str = "runs/prism"
@@ -78,8 +80,11 @@ class PrismRunConfig:
         check_option("model", self.model, MODELS)
         check_option("block_pattern", self.block_pattern, PATTERNS)
         check_option("data", self.data, ("real", "synthetic"))
+        for f in fields(self):  # YAML 1.1 reads 3e-4 as a string: numeric strings are taken, others refused
+            if f.type in ("int", "float", "int | None"):
+                setattr(self, f.name, _number(f.name, getattr(self, f.name), f.type))
         for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size"):
-            if int(getattr(self, k)) < 1:
+            if getattr(self, k) < 1:
                 raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)!r}")
         if self.mode == "joint" and self.model != "prism":
             raise ConfigError(f"mode=joint trains one PRISM backbone; model={self.model!r} is not allowed")
@@ -91,6 +96,31 @@ class PrismRunConfig:
         if bad:
             raise ConfigError(f"unknown config keys {bad}; allowed: {sorted(known)}")
         return cls(**d)
+
+
+def _number(key: str, value, kind: str):
+    """``value`` of the config field ``key`` as ``kind`` (``int``, ``float`` or ``int | None``); a numeric
+    string (``"3e-4"``, ``"20"``) is converted, anything else is a :class:`ConfigError` naming the key, the
+    value and the type."""
+    if value is None and kind == "int | None":
+        return None
+    v = value.strip() if isinstance(value, str) else value
+    try:
+        if isinstance(v, bool):
+            raise ValueError
+        if kind == "float":
+            v = float(v)
+            if math.isfinite(v):
+                return v
+        elif isinstance(v, float):
+            if v.is_integer():
+                return int(v)
+        else:
+            return int(v)
+    except (TypeError, ValueError):
+        pass
+    expected = {"int": "an integer", "float": "a finite number", "int | None": "an integer or null"}[kind]
+    raise ConfigError(f"invalid {key}={value!r}; expected {expected}")
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -151,13 +181,27 @@ class PatchDataset(Dataset):
         return {"x": tok.t().contiguous(), "y": self.y[i]}
 
 
-def _limit(d: dict, n: int | None) -> dict:
-    return d if not n else {k: (v[:n] if hasattr(v, "__len__") else v) for k, v in d.items()}
+def stratified_subset(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Indices (in their original order) of a seeded subset of at most ``n`` of the items labelled ``y``,
+    about ``n / K`` of each of the ``K`` classes (a class with fewer gives all it has, the others the rest);
+    every index when ``n`` is None or 0. For ``--limit``: the lists are sorted by class, so their first ``n``
+    items would be one or two classes."""
+    if not n or n >= len(y):
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    per_class = [rng.permutation(np.flatnonzero(y == k)) for k in rng.permutation(np.unique(y))]
+    depth = max(len(c) for c in per_class)
+    round_robin = [c[i] for i in range(depth) for c in per_class if i < len(c)]
+    return np.sort(np.asarray(round_robin[:n], dtype=np.int64))
 
 
 def resolve_root(modality: str, data_root: str | None) -> Path:
-    """The dataset folder: ``data_root`` itself when it holds the modality's dataset, else its ``ptbxl/``,
-    ``cifar10*/`` or ``fsdd/`` child; default: biodyn's data root."""
+    """The dataset folder: ``data_root`` itself when it holds the modality's dataset by its own marks
+    (``ptbxl_database.csv``; CIFAR-10 pickles; FSDD-named files, in it or in ``recordings/``), else its
+    ``ptbxl/``, ``cifar*/`` (``cifar10*`` first) or ``fsdd/`` child, else ``data_root`` as a class-folder
+    dataset (``train/`` and ``test/``; ``<class>/*.wav``). The children come before the class-folder reading,
+    so a parent holding ``fsdd/`` is never read as a dataset with one class ``fsdd``. Default: biodyn's data
+    root."""
     from biodyn.data_root import data_root as default_root
 
     base = Path(data_root) if data_root else default_root()
@@ -168,40 +212,70 @@ def resolve_root(modality: str, data_root: str | None) -> Path:
     if not base.is_dir():
         raise ConfigError(f"--data-root {base} is not a directory")
 
-    def holds(p: Path) -> bool:
+    def marked(p: Path) -> bool:  # the dataset's own files: never a parent by accident
         if modality == "ecg":
             return (p / "ptbxl_database.csv").is_file()
         if modality == "image":
             from biodyn.datasets.cifar import find_pickles
 
-            return find_pickles(p) is not None or ((p / "train").is_dir() and (p / "test").is_dir())
+            return find_pickles(p) is not None
         from biodyn.datasets.audio import _fsdd_root
 
-        return _fsdd_root(p) is not None or any(p.glob("*/*.wav")) or any(p.glob("train/*/*.wav"))
+        return _fsdd_root(p) is not None
 
-    if holds(base):
+    def class_folders(p: Path) -> bool:  # also what a parent of datasets can look like
+        if modality == "ecg":
+            return False
+        if modality == "image":
+            return (p / "train").is_dir() and (p / "test").is_dir()
+        return any(p.glob("*/*.wav")) or any(p.glob("train/*/*.wav"))
+
+    if marked(base):
         return base
-    names = {"ecg": ["ptbxl"], "image": sorted(d.name for d in base.glob("cifar10*")), "audio": ["fsdd"]}[
-        modality
-    ]
+    if modality == "image":  # cifar10*, other cifar* (cifar/cifar-10-batches-py/: PRISM's layout), cifar100*
+        names = sorted(
+            (d.name for d in base.glob("cifar*")),
+            key=lambda n: (2 if n.startswith("cifar100") else 0 if n.startswith("cifar10") else 1, n),
+        )
+    else:
+        names = {"ecg": ["ptbxl"], "audio": ["fsdd"]}[modality]
     for n in names:
-        if (base / n).is_dir() and holds(base / n):
+        if (base / n).is_dir() and (marked(base / n) or class_folders(base / n)):
             return base / n
-    expect = {"ecg": "ptbxl/ (ptbxl_database.csv)", "image": "cifar10*/ (cifar-10-batches-py/ or train/<class>/)",
+    if class_folders(base):
+        return base
+    expect = {"ecg": "ptbxl/ (ptbxl_database.csv)", "image": "cifar*/ (cifar-10-batches-py/ or train/<class>/)",
               "audio": "fsdd/ ({label}_{speaker}_{rep}.wav) or <class>/*.wav"}[modality]  # fmt: skip
     raise ConfigError(f"{base}: no {modality} dataset found (expected it there or in {expect})")
 
 
 def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
+    """Random class-templated sequences of the real data's token shape and label kind: ecg ``(12, 1000)`` with
+    5 multi-hot classes (like PTB-XL's superclasses; about a quarter of the records mix two classes'
+    sequences), image ``(48, 64)`` and audio ``(n_mels, n_frames)`` with 10 single-label classes."""
     from biodyn.datasets.audio import MelConfig, synthetic_mel
 
-    shape = {"audio": (cfg.n_frames, cfg.n_mels), "image": (64, 48), "ecg": (250, 12)}[modality]
+    shape = {"audio": (cfg.n_frames, cfg.n_mels), "image": (64, 48), "ecg": (1000, 12)}[modality]
+    k = 5 if modality == "ecg" else 10
     n = cfg.limit or 400
-    d = synthetic_mel({"train": n, "val": max(n // 4, 1), "test": max(n // 4, 1)}, 10,
+    d = synthetic_mel({"train": n, "val": max(n // 4, 1), "test": max(n // 4, 1)}, k,
                       MelConfig(n_frames=shape[0], n_mels=shape[1]), seed=cfg.seed)  # fmt: skip
+    if modality == "ecg":
+        rng = np.random.default_rng(cfg.seed)
+        for s in ("train", "val", "test"):
+            x, y = d[s]["x"], d[s]["y"]
+            other = rng.permutation(len(y))
+            two = (rng.random(len(y)) < 1 / 3) & (y[other] != y)
+            d[s]["x"] = np.where(two[:, None, None], (x + x[other]) / np.sqrt(2), x).astype(np.float32)
+            d[s]["y"] = np.eye(k, dtype=np.float32)[y]
+            d[s]["y"][two, y[other][two]] = 1.0
     sets = {s: SequenceDataset(d[s]["x"].transpose(0, 2, 1), d[s]["y"]) for s in ("train", "val", "test")}
-    return ModalityData(modality, "multiclass", d["classes"], sets["train"], sets["val"], sets["test"], shape[1],
+    task = "multilabel" if modality == "ecg" else "multiclass"
+    return ModalityData(modality, task, d["classes"], sets["train"], sets["val"], sets["test"], shape[1],
                         shape[0], 1.0, "synthetic", "synthetic class-templated sequences (not real data)")  # fmt: skip
+
+
+SYNTHETIC_NOTE = "NOTE: --data synthetic: random class-templated sequences, not real data (smoke run only)"
 
 
 def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
@@ -229,7 +303,8 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
                  "val": (d["train"]["x"][va_idx], d["train"]["y"][va_idx]),
                  "test": (d["test"]["x"], d["test"]["y"])}  # fmt: skip
         if cfg.limit:
-            parts = {s: (x[: cfg.limit], y[: cfg.limit]) for s, (x, y) in parts.items()}
+            keep = {s: stratified_subset(y, cfg.limit, cfg.seed) for s, (_, y) in parts.items()}
+            parts = {s: (x[keep[s]], y[keep[s]]) for s, (x, y) in parts.items()}
         h, w = parts["train"][0].shape[1:3]
         if h % cfg.patch_size or w % cfg.patch_size:
             raise ConfigError(f"patch_size={cfg.patch_size} must divide the image size {h}x{w}")
@@ -245,7 +320,8 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
     for s in ("train", "val", "test"):
         if len(d[s]["y"]) == 0:
             raise ConfigError(f"{root}: the audio {s} split is empty")
-        d[s] = _limit(d[s], cfg.limit)
+        i = stratified_subset(d[s]["y"], cfg.limit, cfg.seed)
+        d[s] = {"x": d[s]["x"][i], "y": d[s]["y"][i], "files": [d[s]["files"][j] for j in i]}
     mean = d["train"]["x"].mean(axis=(0, 1), keepdims=True)
     std = d["train"]["x"].std(axis=(0, 1), keepdims=True) + 1e-6
     sets = {
@@ -376,7 +452,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     seed_everything(cfg.seed)
     data = load_modality(cfg.modality, cfg)
     if cfg.data == "synthetic":
-        _say(cfg, "NOTE: --data synthetic: random class-templated sequences, not real data (smoke run only)")
+        _say(cfg, SYNTHETIC_NOTE)
     name = model_name(cfg)
     params = model_params(cfg)
     seed_everything(cfg.seed)
@@ -531,6 +607,8 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
             if m in ("ecg", "image"):
                 raise
             _say(cfg, f"joint: no audio data ({e}); training on ecg + image")
+    if cfg.data == "synthetic":
+        _say(cfg, SYNTHETIC_NOTE)
     order = [m for m in ("ecg", "image", "audio") if m in mods]
     pcfg = PRISMConfig(**{"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
                           "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
