@@ -2,6 +2,7 @@
 # The CPU-sized CLD-Trans evaluation whose outputs this folder holds (README.md says what each one is).
 #
 #   bash results/examples/cldtrans_eval_cpu/run.sh WORK [OUT]
+#   ONLY='^(focal|report)' bash results/examples/cldtrans_eval_cpu/run.sh WORK   # rerun some steps
 #
 # WORK: scratch folder (caches, checkpoints, raw cells; a few hundred MB); OUT: where the generated files go
 # (default: this folder). Needs the bundled sample data (BIODYN_DATA_ROOT or ../shared/data). Each step is
@@ -14,11 +15,18 @@ ID_STEP=${ID_STEP:-0}  # 1: also rerun the identifiability table (about an hour 
 mkdir -p "$C" "$OUT/pretrain"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 PY=${PYTHON:-python}
-: > "$OUT/times.txt"
+# ONLY: a regex of step names to run (e.g. ONLY='^(focal|report)'); the other steps' outputs are reused from
+# WORK and their lines in times.txt kept
+ONLY=${ONLY:-}
+[ -z "$ONLY" ] && : > "$OUT/times.txt"
 
 step() {  # step NAME CMD...: run, append "NAME rc=R S s" to times.txt
   local name=$1 t0 rc
   shift
+  if [ -n "$ONLY" ]; then
+    [[ $name =~ $ONLY ]] || return 0
+    sed -i "/^$name rc=/d" "$OUT/times.txt"
+  fi
   t0=$(date +%s)
   "$@" > "$C/$name.log" 2>&1
   rc=$?
