@@ -136,9 +136,10 @@ def plot_topk_bars(rows: list[dict], path: Path) -> None:
         ax.bar(np.arange(len(keys)) + (j - 1) * 0.27, ys, 0.27, yerr=es, capsize=2, label=f"top-{k}")
     ax.set_xticks(np.arange(len(keys)), topk_labels(keys), rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
+    wilson = any("interval" in r for r in rows)
     ax.set_ylabel(
-        "accuracy (mean over seeds)"
-        + ("; Wilson 95 % over seizures" if any("interval" in r for r in rows) else "")
+        "accuracy, mean over seeds\n" + ("(95 % Wilson, seizures)" if wilson else "(95 % CI, seeds)"),
+        fontsize=8,
     )
     ax.legend(fontsize=7)
     fig.tight_layout()
