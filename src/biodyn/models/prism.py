@@ -117,6 +117,9 @@ class PRISMConfig:
         """The kind of each layer: "delta" when ``(i + 1) % delta_every == 0``, else "s4"."""
         if self.force_block_type is not None:
             return [self.force_block_type] * self.num_layers
+        return self._hybrid_types()
+
+    def _hybrid_types(self) -> list[str]:
         return ["delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers)]
 
     def ffn_expand_for(self, kind: str) -> float:
@@ -127,12 +130,9 @@ class PRISMConfig:
             return self.ffn_expand
         d, base = self.hidden_dim, int(self.hidden_dim * self.ffn_expand)
         mixer = {k: _mixer_params(self, k) for k in BLOCK_TYPES}
-        hybrid = [
-            k for k in ("delta" if (i + 1) % self.delta_every == 0 else "s4" for i in range(self.num_layers))
-        ]
         extra = (
-            sum(mixer[k] for k in hybrid) - self.num_layers * mixer[kind]
-        )  # to spend on (or take from) FFNs
+            sum(mixer[k] for k in self._hybrid_types()) - self.num_layers * mixer[kind]
+        )  # to spend on FFNs
         width = max(1, base + round(extra / (3 * d * self.num_layers)))  # SwiGLU: 3 d f parameters
         return (width + 0.5) / d  # SwiGLU takes int(d * expand)
 
@@ -214,7 +214,8 @@ class PRISMBackbone(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.block_types = cfg.block_types()
-        layers = [_make_block(cfg, kind, cfg.ffn_expand_for(kind)) for kind in self.block_types]
+        expand = {kind: cfg.ffn_expand_for(kind) for kind in set(self.block_types)}  # once per kind
+        layers = [_make_block(cfg, kind, expand[kind]) for kind in self.block_types]
         self.layers = nn.ModuleList(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
