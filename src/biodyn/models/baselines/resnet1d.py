@@ -2,8 +2,9 @@
 networks: a strong baseline" -- the residual 1-D CNN of the PTB-XL benchmark (Strodthoff et al. 2021).
 
 Three residual blocks of three Conv1d-BatchNorm-ReLU layers (kernels 8, 5, 3; "same" padding), 64, 128, 128
-filters, a shortcut (1x1 conv + BatchNorm where the width changes) added before the last ReLU, global average
-pooling over time and a linear head. ``(B, C, T) -> (B, n_outputs)``.
+filters, a shortcut added before the last ReLU (1x1 conv + BatchNorm where the width changes, BatchNorm alone
+where it does not, as in the authors' published Keras model and in Fawaz et al.'s 2019 re-implementation),
+global average pooling over time and a linear head. ``(B, C, T) -> (B, n_outputs)``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class _Block(nn.Module):
             ch = c_out
         self.body = nn.Sequential(*layers)
         self.short = (
-            nn.Identity()
+            nn.BatchNorm1d(c_out)  # the shortcut is normalised even where no projection is needed
             if c_in == c_out
             else nn.Sequential(nn.Conv1d(c_in, c_out, 1, bias=False), nn.BatchNorm1d(c_out))
         )
