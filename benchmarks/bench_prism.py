@@ -346,9 +346,17 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p, replace: 
     rows = list(by_key.values())
     summary = summarize(rows)
     extra = {k: docs[0].get(k) for k in keys}
-    # a file that is itself a merge contributes its own parts, so a merge can be extended by later runs
-    parts = [list(zip(d["merged_from"], d["commits_of_parts"], d["load_average_of_parts"])) if "merged_from" in d
-             else [(Path(x).name, d.get("commit"), d.get("load_average"))] for d, x in zip(docs, paths)]  # fmt: skip
+
+    # a file that is itself a merge contributes its own parts, so a merge can be extended by later runs; merges
+    # written before the parts' commits were recorded give None (unknown) for them
+    def parts_of(d, x):
+        if "merged_from" not in d:
+            return [(Path(x).name, d.get("commit"), d.get("load_average"))]
+        n = len(d["merged_from"])
+        return list(zip(d["merged_from"], d.get("commits_of_parts", [None] * n),
+                        d.get("load_average_of_parts", [None] * n)))  # fmt: skip
+
+    parts = [parts_of(d, x) for d, x in zip(docs, paths)]
     names, commits, loads = zip(*[q for ps in parts for q in ps])
     extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
                  merged_from=list(names), elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),

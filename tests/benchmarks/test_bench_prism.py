@@ -73,6 +73,15 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
     assert again["merged_from"] == ["a.json", "b.json", "c.json"]
     assert again["commits_of_parts"] == ["abc", None, "def"]
     assert again["load_average_of_parts"] == [[1.0] * 3, [1.0] * 3, [2.0] * 3] and again["elapsed_s"] == 30.0
+    # a merge written before the parts' commits were recorded: its parts' commits are unknown, not the merge's
+    legacy = json.loads(out.read_text())
+    del legacy["commits_of_parts"]
+    (tmp_path / "legacy.json").write_text(json.dumps(legacy))
+    run = subprocess.run([sys.executable, script, "--merge", str(tmp_path / "legacy.json"), c, "--json",
+                          str(tmp_path / "merged_legacy.json")], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    legacy_merged = json.loads((tmp_path / "merged_legacy.json").read_text())
+    assert legacy_merged["commits_of_parts"] == [None, None, "def"]
     # --replace: a re-measured (task, seed) from a later file replaces the earlier row, which is listed
     new = part("n", [("prism_s4", 42, 0.3), ("prism_s4", 7, 0.4)], commit="fff")
     out3 = tmp_path / "merged3.json"
