@@ -215,7 +215,8 @@ def _block_backward(gy, gs, chunk, v, ws):
 
     Adjoint conventions: a complex gradient is ``dL/dRe + i dL/dIm``; ``z = a b`` gives ``g_a = conj(b) g_z``.
     ``y = 2 Re(.)`` makes every readout term's gradient ``G = 2 gy``; the in-chunk adjoints run the recurrence
-    backwards with ``conj(abar)``: ``lam_i = g_l_i + conj(abar_{i+1}) lam_{i+1}`` (and ``mu`` for ``d``).
+    backwards with ``conj(abar)``: ``lam_i = g_l_i + conj(abar_{i+1}) lam_{i+1}``; ``d_i = exp(sum_{m <= i} w_m)``
+    needs no adjoint recurrence: its gradient reaches every ``w_m`` as ``sum_{i >= m} conj(d_i) g_d_i``, a suffix sum.
     Returns ``g_u, g_dt`` ``(B, Tb, H)``, ``g_a, g_k, g_c`` ``(H, N)`` and ``g_h0`` ``(B, H, N)``, all complex
     where the input is.
     """
@@ -267,28 +268,26 @@ def _block_backward(gy, gs, chunk, v, ws):
     lam_im[-1] += g_kl_im * k_re - g_kl_re * k_im
     mu_re[-1] += g_kl_re * st_re + g_kl_im * st_im
     mu_im[-1] += g_kl_im * st_re - g_kl_re * st_im
+    # d_i = exp(sum_{m <= i} w_m): with r_i = conj(d_i) g_d_i (g_d: the readout's and the hand-over's gradient
+    # reaching d_i, now in mu), g_w_m gets sum_{i >= m} r_i, summed backwards in the adjoint loop
+    r_im = torch.mul(d_re, mu_im, out=tmp).addcmul_(d_im, mu_re, value=-1)
+    r_re = mu_re.mul_(d_re).addcmul_(d_im, mu_im)
     # in-chunk adjoints
-    lr, li, mr, mi, ar, ai = (x.unbind(0) for x in (lam_re, lam_im, mu_re, mu_im, ab_re, ab_im))
+    lr, li, rr, ri, ar, ai = (x.unbind(0) for x in (lam_re, lam_im, r_re, r_im, ab_re, ab_im))
     for i in range(len(lr) - 2, -1, -1):
         lr[i].addcmul_(ar[i + 1], lr[i + 1]).addcmul_(ai[i + 1], li[i + 1])
         li[i].addcmul_(ar[i + 1], li[i + 1]).addcmul_(ai[i + 1], lr[i + 1], value=-1)
-        mr[i].addcmul_(ar[i + 1], mr[i + 1]).addcmul_(ai[i + 1], mi[i + 1])
-        mi[i].addcmul_(ar[i + 1], mi[i + 1]).addcmul_(ai[i + 1], mr[i + 1], value=-1)
-    # g_abar_i = lam_i conj(l_{i-1}) + mu_i conj(d_{i-1})   (l_-1 = 0, d_-1 = 1); into tmp and, in place, mu_im
-    gm_re, gm_im = tmp, mu_im
-    gm_re[0] = mu_re[0]
-    torch.mul(mu_re[1:], d_re[:-1], out=gm_re[1:]).addcmul_(mu_im[1:], d_im[:-1])
-    gm_re[1:].addcmul_(lam_re[1:], l_re[:-1]).addcmul_(lam_im[1:], l_im[:-1])
-    gm_im[1:].mul_(d_re[:-1]).addcmul_(mu_re[1:], d_im[:-1], value=-1)
-    gm_im[1:].addcmul_(lam_im[1:], l_re[:-1]).addcmul_(lam_re[1:], l_im[:-1], value=-1)
-    # em1 enters as abar = 1 + em1 and as e = em1 u
+        rr[i].add_(rr[i + 1])
+        ri[i].add_(ri[i + 1])
+    # em1 enters as abar = 1 + em1 and as e = em1 u: g_em1_i = lam_i (conj(l_{i-1}) + u_i)  (l_-1 = 0; d is free)
     ul, em_re, em_im = v["ul"], v["em_re"], ab_im
-    g_u = _unlayout(torch.mul(em_re, lam_re, out=mu_re).addcmul_(em_im, lam_im).sum(-1), tb)
-    gm_re.addcmul_(lam_re, ul)
-    gm_im.addcmul_(lam_im, ul)
-    # d expm1(w) / dw = abar:  g_w = conj(abar) g_em1   (l and d are free again)
-    gw_re = torch.mul(ab_re, gm_re, out=l_re).addcmul_(ab_im, gm_im)
-    gw_im = torch.mul(ab_re, gm_im, out=l_im).addcmul_(ab_im, gm_re, value=-1)
+    gm_re, gm_im = torch.mul(lam_re, ul, out=d_re), torch.mul(lam_im, ul, out=d_im)
+    gm_re[1:].addcmul_(lam_re[1:], l_re[:-1]).addcmul_(lam_im[1:], l_im[:-1])
+    gm_im[1:].addcmul_(lam_im[1:], l_re[:-1]).addcmul_(lam_re[1:], l_im[:-1], value=-1)
+    g_u = _unlayout(torch.mul(em_re, lam_re, out=mu_im).addcmul_(em_im, lam_im).sum(-1), tb)
+    # d expm1(w) / dw = abar:  g_w = conj(abar) g_em1 + sum_{i >= m} r_i
+    gw_re = r_re.addcmul_(ab_re, gm_re).addcmul_(ab_im, gm_im)
+    gw_im = r_im.addcmul_(ab_re, gm_im).addcmul_(ab_im, gm_re, value=-1)
     g_dt = _unlayout(torch.mul(gw_re, v["a_re"], out=d_re).addcmul_(gw_im, v["a_im"]).sum(-1), tb)
     dtl = v["dtl"]
     g_a = torch.complex(_sum_hn(torch.mul(gw_re, dtl, out=d_re)), _sum_hn(torch.mul(gw_im, dtl, out=d_im)))
