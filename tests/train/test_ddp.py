@@ -117,3 +117,32 @@ def test_prism_joint_mode_on_two_gloo_ranks_equals_one_process(tmp_path):
     b = load_file(str(tmp_path / "single" / "model.safetensors"))
     for k in b:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+_SINGLE = dict(_JOINT, mode="single", modality="audio", epochs=2)
+
+
+def _single_rank(out):
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_SINGLE))
+    return res["train_summary"]["step"], res["test"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_prism_single_mode_on_two_gloo_ranks_trains_the_epochs_of_one_process(tmp_path):
+    """``biodyn prism --mode single`` under DDP: an epoch is the training set once over all ranks (it had been
+    once per rank, so two ranks trained twice the epochs asked for); two ranks of 8 train what one process with
+    batches of 16 trains."""
+    from safetensors.torch import load_file
+
+    from biodyn.train.prism import PrismRunConfig, run_prism
+
+    (s0, t0), (s1, t1) = _two_ranks(_single_rank, tmp_path / "ddp")
+    single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_SINGLE))
+    assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
+    a = load_file(str(tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors"))
+    b = load_file(str(tmp_path / "single" / "checkpoints" / "last" / "model.safetensors"))
+    for k in b:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)

@@ -459,9 +459,15 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     model = create_model(name, n_chans=data.n_chans, n_outputs=len(data.classes), n_times=data.n_times,
                          sfreq=data.sfreq, **params)  # fmt: skip
     out = Path(cfg.output_dir)
-    spe = len(data.train) // cfg.batch_size
+    import torch.distributed as dist
+
+    # under torchrun every rank takes batch_size items a step: an epoch is len / (batch_size x ranks) steps
+    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    spe = len(data.train) // (cfg.batch_size * world)
     if spe == 0:
-        raise ConfigError(f"batch_size={cfg.batch_size} exceeds the {len(data.train)} training items")
+        raise ConfigError(
+            f"batch_size={cfg.batch_size} x {world} rank(s) exceeds the {len(data.train)} training items"
+        )
     metric = "val_macro_auroc" if data.task == "multilabel" else "val_accuracy"
     tc = TrainConfig(out_dir=str(out), task=data.task, seed=cfg.seed, batch_size=cfg.batch_size,
                      max_steps=cfg.epochs * spe, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * spe),
