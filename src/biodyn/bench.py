@@ -19,7 +19,14 @@ from pathlib import Path
 
 from biodyn.errors import ConfigError
 
-__all__ = ["benchmarks_dir", "list_benchmarks", "machine_info", "run_benchmarks", "write_results_md"]
+__all__ = [
+    "benchmarks_dir",
+    "list_benchmarks",
+    "machine_info",
+    "run_benchmarks",
+    "sync_docs",
+    "write_results_md",
+]
 
 
 def benchmarks_dir() -> Path:
@@ -123,6 +130,75 @@ def _table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _summary_lines(res: dict) -> list[str]:
+    """A result's goals, its crossover length and its per-task means over seeds, as Markdown (each part followed by
+    a blank line; nothing for a result that has none)."""
+    lines = []
+    goals = res.get("goals") or {}
+    if goals:
+        lines += ["| goal | value | target | met |", "|---|---|---|---|"]
+        for g, v in goals.items():
+            op = ">=" if v.get("higher_is_better") else "<="
+            lines.append(
+                f"| {g} | {_fmt(v.get('value'))} {v.get('unit', '')} | {op} {_fmt(v.get('target'))} | "
+                f"{'MET' if v.get('met') else '**NOT MET**'} |"
+            )
+        lines.append("")
+    if "crossover_T" in res:  # the first measured length at which PRISM is the faster (None: none of them)
+        lengths = sorted({r["T"] for r in res.get("rows", []) if r.get("part") == "speed" and "T" in r})
+        lines += [f"- crossover length: {res['crossover_T'] or 'none'} (the first of T = "
+                  f"{', '.join(map(str, lengths))} at which PRISM's fwd+bwd is the faster)", ""]  # fmt: skip
+    acc = res.get("accuracy_summary") or {}
+    if acc:  # per task/model over seeds
+        lines += ["| task / model | metric | mean | 95 % CI +- | seeds |", "|---|---|---|---|---|"]
+        lines += [f"| {k} | {v.get('metric', '')} | {_fmt(v.get('mean'))} | {_fmt(v.get('ci95'))} | "
+                  f"{v.get('n_seeds', '')} |" for k, v in acc.items()]  # fmt: skip
+        lines.append("")
+    return lines
+
+
+# a generated block of a docs page: `<!-- results: STEM -->` ... `<!-- /results -->`, STEM a JSON file's name
+_DOC_BLOCK = re.compile(r"(<!-- results: (?P<stem>[\w.-]+) -->\n).*?(<!-- /results -->)", re.S)
+
+
+def sync_docs(json_dir: str | os.PathLike, docs: list[str | os.PathLike], check: bool = False) -> list[Path]:
+    """Fill every ``<!-- results: STEM -->`` ... ``<!-- /results -->`` block of the Markdown files ``docs`` with
+    the goals and per-task means of ``json_dir/STEM.json`` and the commit and date they were measured at, so that
+    no measured number in the docs is typed by hand. Returns the files that differed (written atomically, unless
+    ``check``); a block naming a missing JSON file is an error naming both."""
+    from biodyn.atomic import atomic_write_text
+
+    json_dir, changed = Path(json_dir), []
+    for doc in map(Path, docs):
+        text = doc.read_text()
+
+        def fill(m, doc=doc):
+            f = json_dir / f"{m['stem']}.json"
+            if not f.is_file():
+                raise ConfigError(f"{doc}: its results block names {f}, which does not exist")
+            res = json.loads(f.read_text())
+            body = _summary_lines(res)
+            when = str(res.get("measured_at") or "an unrecorded date")[:10]
+            if res.get("merged_from"):  # the merge's own commit is not where its rows were measured
+                parts = res.get("commits_of_parts") or [None] * len(res["merged_from"])
+                known = sorted({c[:12] for c in parts if c})
+                where = (f"merged on {when} from {len(parts)} runs measured at commit(s) "
+                         f"{', '.join(f'`{c}`' for c in known) or 'not recorded'}"
+                         + (f" ({sum(c is None for c in parts)} of them not recorded)" if None in parts and known else ""))  # fmt: skip
+            else:
+                where = f"measured at commit `{str(res.get('commit') or 'not recorded')[:12]}` on {when}"
+            body.append(f"{where[0].upper()}{where[1:]}; every row, the machine and the load: `{f.name}` in "
+                        "[benchmarks/RESULTS.md](../benchmarks/RESULTS.md).")  # fmt: skip
+            return m[1] + "\n" + "\n".join(body) + "\n" + m[3]
+
+        new = _DOC_BLOCK.sub(fill, text)
+        if new != text:
+            changed.append(doc)
+            if not check:
+                atomic_write_text(doc, new)
+    return changed
+
+
 def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -> Path:
     """Render every ``*.json`` in ``json_dir`` into one Markdown file at ``out_path`` (written atomically)."""
     from biodyn.atomic import atomic_write_text
@@ -173,22 +249,7 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
             parts = res.get("commits_of_parts") or []
             lines.append(f"- merged from {', '.join(f'`{n}`' for n in res['merged_from'])}" + (
                 f", measured at {', '.join(sorted({f'`{c}`' for c in parts if c}))}" if any(parts) else ""))  # fmt: skip
-        lines.append("")
-        if goals:
-            lines += ["| goal | value | target | met |", "|---|---|---|---|"]
-            for g, v in goals.items():
-                op = ">=" if v.get("higher_is_better") else "<="
-                lines.append(
-                    f"| {g} | {_fmt(v.get('value'))} {v.get('unit', '')} | {op} {_fmt(v.get('target'))} | "
-                    f"{'MET' if v.get('met') else '**NOT MET**'} |"
-                )
-            lines.append("")
-        acc = res.get("accuracy_summary") or {}
-        if acc:  # per task/model over seeds
-            lines += ["| task / model | metric | mean | 95 % CI +- | seeds |", "|---|---|---|---|---|"]
-            lines += [f"| {k} | {v.get('metric', '')} | {_fmt(v.get('mean'))} | {_fmt(v.get('ci95'))} | "
-                      f"{v.get('n_seeds', '')} |" for k, v in acc.items()]  # fmt: skip
-            lines.append("")
+        lines += ["", *_summary_lines(res)]
         lines += _table(res.get("rows", []))
         lines.append("")
     head = ["| file | benchmark | goals met | mode |", "|---|---|---|---|", *summary, ""]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from biodyn.bench import list_benchmarks, machine_info, write_results_md
+from biodyn.bench import list_benchmarks, machine_info, sync_docs, write_results_md
 from biodyn.cli import main
 from biodyn.errors import ConfigError
 
@@ -86,3 +86,42 @@ def test_bench_runs_a_script_and_reports(tmp_path, monkeypatch):
     res = json.loads((folder / "results" / "tiny.json").read_text())
     assert res["quick"] is True and res["machine"]["cores"] >= 1 and "measured_at" in res
     assert "| ok | 2 x | >= 1 | MET |" in (folder / "RESULTS.md").read_text()
+
+
+def test_sync_docs_fills_results_blocks_from_the_json(tmp_path):
+    """A docs page's `<!-- results: STEM -->` block gets STEM.json's goals, per-task means and provenance; a
+    second sync changes nothing; a merge names its parts' commits, not its own; a missing file is an error."""
+    _write(tmp_path / "speed.json", commit="abc123def4567890", measured_at="2026-12-04T00:00:00+00:00",
+           crossover_T=4096, rows=[{"part": "speed", "T": t} for t in (1024, 4096)],
+           goals={"speed-up": {"value": 2.25, "target": 2.0, "unit": "x", "higher_is_better": True, "met": True}})  # fmt: skip
+    _write(tmp_path / "acc.json", commit="merger", merged_from=["a.json", "b.json"], commits_of_parts=["c1", None],
+           accuracy_summary={"ecg/prism": {"metric": "macro_auroc", "mean": 0.81, "ci95": 0.02, "n_seeds": 5}})  # fmt: skip
+    doc = tmp_path / "page.md"
+    doc.write_text("# Page\n\n<!-- results: speed -->\nold text\n<!-- /results -->\n\nprose\n\n"
+                   "<!-- results: acc -->\n<!-- /results -->\n")  # fmt: skip
+    assert sync_docs(tmp_path, [doc], check=True) == [doc] and "old text" in doc.read_text()
+    assert sync_docs(tmp_path, [doc]) == [doc]
+    text = doc.read_text()
+    assert "old text" not in text and text.startswith("# Page\n") and "\nprose\n" in text
+    assert (
+        "| speed-up | 2.25 x | >= 2 | MET |" in text
+        and "crossover length: 4096 (the first of T = 1024, 4096" in text
+    )
+    assert "Measured at commit `abc123def456` on 2026-12-04" in text
+    assert "| ecg/prism | macro_auroc | 0.81 | 0.02 | 5 |" in text
+    assert "from 2 runs measured at commit(s) `c1` (1 of them not recorded)" in text and "merger" not in text
+    assert sync_docs(tmp_path, [doc]) == []
+    doc.write_text("<!-- results: gone -->\n<!-- /results -->\n")
+    with pytest.raises(ConfigError, match=r"page\.md.*gone\.json"):
+        sync_docs(tmp_path, [doc])
+
+
+def test_docs_results_blocks_equal_the_committed_json():
+    """docs/prism.md's measured tables are generated from benchmarks/results/ (`biodyn bench --report`): a hand
+    edit, or a rerun whose JSON was committed without re-rendering, fails here."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    docs = sorted((root / "docs").glob("*.md"))
+    assert any("<!-- results: " in d.read_text() for d in docs)
+    assert sync_docs(root / "benchmarks" / "results", docs, check=True) == []

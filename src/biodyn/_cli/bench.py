@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from biodyn.bench import benchmarks_dir, list_benchmarks, run_benchmarks, write_results_md
+    from biodyn.bench import benchmarks_dir, list_benchmarks, run_benchmarks, sync_docs, write_results_md
 
     folder = benchmarks_dir()
     out = args.out or folder / "results"
@@ -36,6 +36,9 @@ def run(args) -> int:
     if args.report:
         md = write_results_md(out, args.results_md or folder / "RESULTS.md")
         print(f"wrote {md}")
+        docs = folder.parent / "docs"  # the checkout's docs pages with generated results blocks
+        for doc in sync_docs(out, sorted(docs.glob("*.md")) if docs.is_dir() else []):
+            print(f"updated the results blocks of {doc}")
     if failed:
         print(f"biodyn bench: {len(failed)} benchmark(s) failed: {', '.join(failed)}")
         return 1
