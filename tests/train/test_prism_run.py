@@ -226,7 +226,13 @@ def test_config_values_of_the_wrong_type(tmp_path, capsys):
     assert cfg.lr == 3e-4 and cfg.epochs == 2 and cfg.limit == 10
     for text, message in (("epochs: abc\n", "invalid epochs='abc'; expected an integer"),
                           ("lr: fast\n", "invalid lr='fast'; expected a finite number"),
-                          ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer")):  # fmt: skip
+                          ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer"),
+                          ("limit: -5\n", "limit must be >= 1, got -5"),  # had dropped each split's last 5
+                          ("n_mels: 0\n", "n_mels must be >= 1, got 0"),
+                          ("augment: 'false'\n", "invalid augment='false'; expected true or false"),
+                          ("early_stopping: -1\n", "early_stopping must be >= 0, got -1"),
+                          ("warmup_epochs: -0.5\n", "warmup_epochs must be >= 0, got -0.5"),
+                          ("lr: 0\n", "lr must be > 0, got 0.0")):  # fmt: skip
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         rc = main(["prism", "--config", str(bad), "--modality", "audio", "--data-root", str(tmp_path),

@@ -83,9 +83,16 @@ class PrismRunConfig:
         for f in fields(self):  # YAML 1.1 reads 3e-4 as a string: numeric strings are taken, others refused
             if f.type in ("int", "float", "int | None"):
                 setattr(self, f.name, _number(f.name, getattr(self, f.name), f.type))
-        for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size"):
-            if getattr(self, k) < 1:
+        for f in fields(self):  # a quoted "false" in YAML is a non-empty string, which Python reads as true
+            if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
+                raise ConfigError(f"invalid {f.name}={getattr(self, f.name)!r}; expected true or false")
+        for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size", "n_mels",
+                  "n_frames", "limit"):  # fmt: skip
+            if getattr(self, k) is not None and getattr(self, k) < 1:
                 raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)!r}")
+        for k in ("lr", "weight_decay", "warmup_epochs", "early_stopping", "num_workers"):
+            if getattr(self, k) < 0 or (k == "lr" and self.lr == 0):
+                raise ConfigError(f"{k} must be {'> 0' if k == 'lr' else '>= 0'}, got {getattr(self, k)!r}")
         if self.mode == "joint" and self.model != "prism":
             raise ConfigError(f"mode=joint trains one PRISM backbone; model={self.model!r} is not allowed")
 
