@@ -39,6 +39,11 @@ _FLAGS = {
         "at most this many items per split (smoke runs): a subset seeded by --seed with about N/K of each of "
         "the K classes (ecg: the first N records of each split)",
     ),
+    "--wandb-project": (
+        "wandb_project",
+        str,
+        "log to this Weights & Biases project (extra `wandb`; WANDB_MODE=offline logs without a network)",
+    ),
     "--device": ("device", str, "auto | cpu | cuda[:N]"),
     "--num-workers": ("num_workers", int, "data loader workers"),
 }

@@ -37,6 +37,7 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
     progress: bool = True
     tensorboard: bool = True
+    wandb_project: str | None = None  # log to Weights & Biases (extra `wandb`; WANDB_MODE=offline works)
     device: str = "auto"
     # DDP: parameters that a step may leave unused (e.g. the heads of the modalities it did not see)
     find_unused_parameters: bool = False
@@ -138,6 +139,12 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
     check_option(f"{prefix}.precision", cfg.precision, ("auto", "fp32", "bf16"))
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(cfg.device)):
         raise ConfigError(f"invalid {prefix}.device={cfg.device!r}; allowed: auto, cpu, cuda, cuda:N, mps")
+    if cfg.wandb_project is not None and (
+        not isinstance(cfg.wandb_project, str) or not cfg.wandb_project.strip()
+    ):
+        raise ConfigError(
+            f"{prefix}.wandb_project must be a W&B project name or null, got {cfg.wandb_project!r}"
+        )
     if not str(cfg.out_dir).strip():
         raise ConfigError(f"invalid {prefix}.out_dir={cfg.out_dir!r}; allowed: a folder path")
     return cfg

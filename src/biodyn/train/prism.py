@@ -65,6 +65,7 @@ class PrismRunConfig:
     n_frames: int = 50  # 1 s of 20 ms log-mel frames
     limit: int | None = None  # at most this many items per split: seeded, class-stratified (ecg: the first)
     tensorboard: bool = False
+    wandb_project: str | None = None  # Weights & Biases project (extra `wandb`)
     early_stopping: int = 0  # patience in epochs on the validation metric; 0 = off
     output_dir: str = "runs/prism"
     seed: int = 42
@@ -481,7 +482,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
                      weight_decay=cfg.weight_decay, eval_every=spe, ckpt_every=spe, log_every=1,
                      early_stop_metric=metric, early_stop_mode="max", patience=cfg.early_stopping,
                      resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
-                     tensorboard=cfg.tensorboard, device=cfg.device)  # fmt: skip
+                     tensorboard=cfg.tensorboard, wandb_project=cfg.wandb_project, device=cfg.device)  # fmt: skip
     _say(cfg, f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
               f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
               f"{cfg.epochs} epochs x {spe} steps")  # fmt: skip
@@ -641,7 +642,8 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
                      weight_decay=cfg.weight_decay, eval_every=per_epoch, ckpt_every=per_epoch, log_every=1,
                      early_stop_metric="val_accuracy", early_stop_mode="max", patience=cfg.early_stopping,
                      resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
-                     tensorboard=cfg.tensorboard, device=cfg.device, find_unused_parameters=True)  # fmt: skip
+                     tensorboard=cfg.tensorboard, wandb_project=cfg.wandb_project, device=cfg.device,
+                     find_unused_parameters=True)  # fmt: skip
     _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
               "(one modality per step, round robin)")  # fmt: skip
     _write_json(out / "config.json", {"run": asdict(cfg), "model": "prism_joint", "prism_config": pcfg.to_dict(),

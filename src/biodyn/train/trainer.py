@@ -136,6 +136,7 @@ class Trainer:
         self.bad_evals = 0
         self.history: list[dict] = []
         self._writer = None
+        self._wandb = None
         self._log = None
 
     # ----------------------------------------------------------------------------------- state
@@ -208,6 +209,8 @@ class Trainer:
             self._writer = SummaryWriter(
                 str(self.out_dir / "tb"), purge_step=self.step + 1 if self.step else None
             )
+        if self.cfg.wandb_project:
+            self._wandb = _wandb_run(self.cfg, self.out_dir, self.model_name)
 
     def _emit(self, row: dict) -> None:
         self.history.append(row)
@@ -220,6 +223,10 @@ class Trainer:
             for k, v in row.items():
                 if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v):
                     self._writer.add_scalar(f"{row['kind']}/{k}", v, row["step"])
+        if self._wandb is not None:
+            scalars = {f"{row['kind']}/{k}": v for k, v in row.items()
+                       if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)}  # fmt: skip
+            self._wandb.log(scalars, step=row["step"])
 
     def _close_logs(self) -> None:
         if self._log is not None:
@@ -228,6 +235,9 @@ class Trainer:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._wandb is not None:
+            self._wandb.finish()
+            self._wandb = None
 
     # ----------------------------------------------------------------------------------- loss
     def combine(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -409,3 +419,24 @@ def _interleave(parts: list[np.ndarray], n_total: int) -> np.ndarray:
     for r, part in enumerate(parts):
         out[r :: len(parts)] = part
     return out
+
+
+def _wandb_run(cfg: TrainConfig, out_dir: Path, model_name: str | None):
+    """A Weights & Biases run for ``cfg.wandb_project`` under ``out_dir/wandb``; a resumed training run continues
+    the same W&B run (its id is kept in ``out_dir/wandb_run_id``). ``WANDB_MODE=offline`` logs without a
+    network (``wandb sync`` uploads later)."""
+    try:
+        import wandb
+    except ImportError:
+        raise ConfigError(
+            f"wandb_project={cfg.wandb_project!r} needs Weights & Biases: pip install 'biodyn[wandb]'"
+        ) from None
+    import secrets
+
+    from biodyn.atomic import atomic_write_text
+
+    id_file = out_dir / "wandb_run_id"
+    run_id = id_file.read_text().strip() if cfg.resume and id_file.is_file() else secrets.token_hex(4)
+    atomic_write_text(id_file, run_id + "\n")
+    return wandb.init(project=cfg.wandb_project, dir=str(out_dir), id=run_id, resume="allow",
+                      name=f"{model_name or 'model'}-{out_dir.name}", config=asdict(cfg))  # fmt: skip
