@@ -153,3 +153,20 @@ def test_image_folder_and_bad_images(tmp_path):
         load_cifar(tmp_path)
     with pytest.raises(ConfigError, match="no image folder"):
         load_cifar(tmp_path / "train" / "cat")
+
+
+def test_train_and_test_class_folders_split(tmp_path):
+    """Under train/ + test/: test/ is the test set and every 10th file of each class under train/ (by name)
+    the validation set."""
+    from biodyn.datasets.audio import scan_audio
+
+    for top, n in (("train", 20), ("test", 3)):
+        for c in ("yes", "no"):
+            (tmp_path / top / c).mkdir(parents=True)
+            for i in range(n):
+                sf.write(tmp_path / top / c / f"{i:02d}.wav", _tone(440.0, dur=0.05), 8000)
+    clips = [c for c in scan_audio(tmp_path) if c.label == "yes"]
+    val = sorted(c.path.name for c in clips if c.split == "val")
+    assert val == ["09.wav", "19.wav"] and sum(c.split == "train" for c in clips) == 18
+    assert {c.path.parent.parent.name for c in clips if c.split == "test"} == {"test"}
+    assert sum(c.split == "test" for c in clips) == 3

@@ -5,9 +5,10 @@ Two layouts are read:
 * **FSDD** (Free Spoken Digit Dataset; Jackson et al.): ``{label}_{speaker}_{rep}.wav`` in the folder or
   its ``recordings/`` subfolder. The dataset's official split: repetitions 0-4 are the test set, 5-49 the
   training set; :func:`load_audio` takes validation from the training part (repetitions 5-9).
-* **Class subfolders**: ``<class>/*.wav``, optionally under ``train/`` and ``test/``. Without those two
-  folders every 5th file of each class (sorted by name) is the test set and the next one after each test
-  file the validation set; the rest is training.
+* **Class subfolders**: ``<class>/*.wav``, optionally under ``train/`` and ``test/``. With those two folders
+  ``test/`` is the test set and every 10th file of each class under ``train/`` (sorted by name: the 10th,
+  20th, ...) the validation set. Without them every 5th file of each class (sorted by name) is the test set
+  and the next one after each test file the validation set; the rest is training.
 
 Features: Hann-window STFT (``n_fft`` 256 = 32 ms and ``hop`` 160 = 20 ms at 8 kHz), power spectrum, the mel
 filter bank of librosa (``librosa.filters.mel``, Slaney-normalised), ``log(mel + 1e-6)``; each clip is
