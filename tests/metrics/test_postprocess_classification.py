@@ -122,3 +122,23 @@ def test_probs_to_events_bad_input():
         probs_to_events(np.zeros(3), 0.0)
     with pytest.raises(ConfigError, match=">= 0"):
         probs_to_events(np.zeros(3), 1.0, merge_gap_s=-1)
+
+
+def test_macro_auroc_says_how_many_classes_it_averaged():
+    """A PTB-XL-like fold with no record of one superclass: the macro-AUROC is the mean over the four others
+    (scikit-learn per column), and the multi-label task reports the count beside it."""
+    from biodyn.metrics.classification import macro_auroc_classes
+    from biodyn.train.tasks import get_task
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((40, 5)) < 0.4).astype(np.float64)
+    y[:, 3] = 0  # no record of class 3
+    y[:2, :] = [[1, 0, 0, 0, 0], [0, 1, 1, 0, 1]]
+    s = rng.random((40, 5))
+    want = np.mean([roc_auc_score(y[:, k], s[:, k]) for k in (0, 1, 2, 4)])
+    assert macro_auroc_classes(y) == 4 and macro_auroc_classes(np.eye(5)) == 5
+    out = get_task("multilabel").metrics(s, y)
+    assert out["macro_auroc"] == pytest.approx(want) and out["macro_auroc_n_classes"] == 4.0
+    t = np.array([0, 1, 1, 0, 1, 0])  # multi-class with a class (2) absent from the truth
+    out = get_task("multiclass").metrics(rng.dirichlet(np.ones(3), 6), t)
+    assert out["macro_auroc_n_classes"] == 2.0

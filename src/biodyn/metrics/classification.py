@@ -41,6 +41,13 @@ def macro_auroc(y_true, scores) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def macro_auroc_classes(y_true) -> int:
+    """How many columns of a multi-label ``(N, K)`` target :func:`macro_auroc` averages: those with both label
+    values (PTB-XL's small folds can lack a superclass, and the mean is then over fewer than ``K``)."""
+    y = np.asarray(y_true)
+    return int(sum(np.unique(y[:, k]).size > 1 for k in range(y.shape[1])))
+
+
 def ece(probs, labels, n_bins: int = 15) -> float:
     """Expected calibration error ``sum_b |B_b| / N * |acc_b - conf_b|`` over ``n_bins`` equal-width bins
     ``(0, 1/n], (1/n, 2/n], ...`` (a confidence of exactly 0 falls in the first bin).

@@ -161,12 +161,16 @@ def make_report(
     out.mkdir(parents=True, exist_ok=True)
     metrics = sorted({r["metric"] for r in rows})
     md, tex, figs = ["# Results (mean ± 95 % CI over seeds, Student t)\n"], [], []
+    if any(r["metric"].endswith("macro_auroc_n_classes") for r in rows):
+        md.append("\n`*_macro_auroc_n_classes`: how many classes each macro-AUROC averaged (a class with a single "
+                  "label value in the split has no AUROC and is left out).\n")  # fmt: skip
     if any("interval" in r for r in rows):
         md.append("\nZero-shot focal-lead top-k: mean over seeds [95 % Wilson interval over the seizures].\n")
     for m in metrics:
         md += [f"\n## {m}\n\n", markdown_table(rows, m)]
         tex += [f"% {m}\n", latex_table(rows, m)]
-        if any(not math.isnan(r["budget_frac"]) for r in rows if r["metric"] == m):
+        curve = not m.endswith("_n_classes")  # a count, not a score: table only
+        if curve and any(not math.isnan(r["budget_frac"]) for r in rows if r["metric"] == m):
             png = out / f"budget_{m}.png"
             plot_budget_curves([r for r in rows if not math.isnan(r["budget_frac"])], m, png)
             figs.append(str(png))

@@ -45,7 +45,7 @@ class MultiClass(Task):
         return torch.softmax(logits.float(), dim=-1)
 
     def metrics(self, probs, target):
-        from biodyn.metrics.classification import macro_auroc
+        from biodyn.metrics.classification import macro_auroc, macro_auroc_classes
 
         t = target.astype(np.int64).ravel()
         out = {"accuracy": float((probs.argmax(1) == t).mean())}
@@ -56,6 +56,7 @@ class MultiClass(Task):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out["macro_auroc"] = macro_auroc(onehot, probs)
+            out["macro_auroc_n_classes"] = float(macro_auroc_classes(onehot))
         out.update(_class_metrics(probs, t))
         return out
 
@@ -86,12 +87,17 @@ class MultiLabel(Task):
     def metrics(self, probs, target):
         import warnings
 
-        from biodyn.metrics.classification import macro_auroc
+        from biodyn.metrics.classification import macro_auroc, macro_auroc_classes
 
         t = target.reshape(probs.shape)
-        with warnings.catch_warnings():
+        with (
+            warnings.catch_warnings()
+        ):  # a class with one label value is left out of the mean: say how many remain
             warnings.simplefilter("ignore")
-            return {"macro_auroc": macro_auroc(t, probs)}
+            return {
+                "macro_auroc": macro_auroc(t, probs),
+                "macro_auroc_n_classes": float(macro_auroc_classes(t)),
+            }
 
 
 class PerSample(Task):
