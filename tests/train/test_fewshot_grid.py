@@ -292,3 +292,35 @@ def test_stored_copy_puts_every_model_on_the_same_ptbxl_records(tmp_path):
 def test_stored_copy_of_a_single_rate_corpus_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="one rate"):
         fg.corpus_data("sleepedf", tmp_path, tmp_path / "c", {"fs": 50.0}, stored_fs=100)
+
+
+def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeypatch):
+    """A finished cell is skipped when its stored settings are this run's; one from another preset (other
+    training steps) is an error naming what differs, before any data is read; --force runs it again; a cell
+    written before settings were stored is kept."""
+    import json
+
+    from biodyn.errors import ConfigError
+    from biodyn.train import fewshot_grid as fg
+
+    def grid(steps):
+        return fg.GridConfig(datasets=("ptbxl",), models=("biot",), budgets=(1.0,), seeds=(42,),
+                             modes=("linear_probe",), train={"max_steps": steps})  # fmt: skip
+
+    path = fg.cell_path(tmp_path, grid(2), "biot", "ptbxl", "linear_probe", 1.0, 42)
+    path.parent.mkdir(parents=True)
+
+    def read_nothing(*a, **k):
+        raise RuntimeError("data was read")
+
+    monkeypatch.setattr(fg, "load_dataset", read_nothing)
+    path.write_text(json.dumps({"metrics": {}, "cell_settings": fg.cell_settings(grid(2), "biot", "ptbxl")}))
+    assert fg.run_grid(grid(2), tmp_path, progress=False) == [path]
+    with pytest.raises(
+        ConfigError, match=r"seed42\.json: finished with other settings \(train differ\).*--force"
+    ):
+        fg.run_grid(grid(500), tmp_path, progress=False)
+    with pytest.raises(RuntimeError, match="data was read"):
+        fg.run_grid(grid(500), tmp_path, progress=False, force=True)
+    path.write_text(json.dumps({"metrics": {}}))  # an earlier version's cell: no settings to compare
+    assert fg.run_grid(grid(500), tmp_path, progress=False) == [path]

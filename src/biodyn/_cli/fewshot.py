@@ -44,7 +44,13 @@ def add_arguments(p) -> None:
         "python -m biodyn.cldtrans): every weight but the head is copied; the label may be new "
         "(cldtrans_no_vq=DIR)",
     )
-    p.add_argument("--out", default="results", help="results folder; finished cells are skipped")
+    p.add_argument(
+        "--out",
+        default="results",
+        help="results folder; finished cells are skipped (one run with other settings is an error)",
+    )
+    p.add_argument("--force", action="store_true",
+                   help="run again, and replace, finished cells whose settings differ from this run's")  # fmt: skip
     p.add_argument("--cache-dir", default="cache/fewshot")
     p.add_argument("--experiment", default="fewshot")
     p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
@@ -73,7 +79,7 @@ def run(args) -> int:
         roots=dict(r.split("=", 1) for r in args.root), weights=dict(w.split("=", 1) for w in args.weights),
         **preset,
     )  # fmt: skip
-    paths = fg.run_grid(grid, args.out)
+    paths = fg.run_grid(grid, args.out, force=args.force)
     print(f"{len(paths)} cells under {args.out}/{args.experiment}; tables: biodyn report {args.out}")
     write_json(args.json, {"cells": [str(p) for p in paths]})
     return 0

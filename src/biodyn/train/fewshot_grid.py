@@ -30,6 +30,7 @@ is new). CLD-Trans reads its windows at its modality's rate with its pretraining
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -361,9 +362,45 @@ def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]])
           f"not several; the cells say so in same_training_set_as", file=sys.stderr, flush=True)  # fmt: skip
 
 
-def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True) -> list[Path]:
-    """Run every missing cell of ``grid``; returns the paths of all its cells' JSON. A cell whose training
-    windows are those of another budget of its (dataset, seed) lists that budget in
+def cell_settings(grid: GridConfig, model: str, dataset: str) -> dict[str, Any]:
+    """What a cell's result depends on besides its place in the grid (model label, dataset, mode, budget and
+    seed are in its path): the model's config and weights, the training overrides and the dataset's reading.
+    Stored in every cell; a finished cell is reused only when they are the same (the data folder itself may
+    move)."""
+    return json.loads(json.dumps({
+        "model_params": grid.model_params.get(model, {}), "weights": grid.weights.get(model), "train": grid.train,
+        **{k: getattr(grid, k).get(dataset) for k in ("sources", "preprocess", "window_s", "stride_s",
+                                                      "budget_unit", "limit", "stored_fs")},
+    }, sort_keys=True, default=str))  # fmt: skip
+
+
+def _reusable(path: Path, settings: dict[str, Any], force: bool) -> bool:
+    """Whether the finished cell at ``path`` can be skipped: one written with other settings is an error naming
+    the keys that differ (``force``: it is run again and replaced); a cell from before settings were stored is
+    kept."""
+    if not path.exists():
+        return False
+    try:
+        old = json.loads(path.read_text()).get("cell_settings")
+    except (OSError, ValueError):
+        return False  # unreadable (cut short): run it again
+    if old is None or old == settings:
+        return True
+    if force:
+        return False
+    keys = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+    raise ConfigError(
+        f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or --experiment, "
+        "or --force to run it again and replace it"
+    )
+
+
+def run_grid(
+    grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True, force: bool = False
+) -> list[Path]:
+    """Run every missing cell of ``grid``; returns the paths of all its cells' JSON. A finished cell is skipped
+    when it was run with the same :func:`cell_settings`; one run with others is an error (``force``: run again).
+    A cell whose training windows are those of another budget of its (dataset, seed) lists that budget in
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
@@ -385,9 +422,11 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
         todo = [
             c
             for c in cells
-            if not cell_path(
-                results, grid, dataset=dataset, model=c[0], mode=c[1], budget=c[2], seed=c[3]
-            ).exists()
+            if not _reusable(
+                cell_path(results, grid, c[0], dataset, c[1], c[2], c[3]),
+                cell_settings(grid, c[0], dataset),
+                force,
+            )
         ]
         paths += [cell_path(results, grid, c[0], dataset, c[1], c[2], c[3]) for c in cells]
         if not todo:
@@ -423,6 +462,7 @@ def run_grid(grid: GridConfig, results_dir: str | os.PathLike, progress: bool = 
             res["primary_metrics"] = list(PRIMARY[dataset])
             res["split_subjects"] = data.get("subjects")
             res["same_training_set_as"] = same[tag].get((budget, seed), [])  # other budgets, same windows
+            res["cell_settings"] = cell_settings(grid, model, dataset)
             atomic_write_json(path, res)
             if progress:
                 shown = ", ".join(f"{k} {res['metrics'].get(k, float('nan')):.3f}" for k in PRIMARY[dataset])
