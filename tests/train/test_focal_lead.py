@@ -185,3 +185,26 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
         assert r["readout"] == "argmin_i sum_j tau_ij" and not r["uses_labels"] and r["deterministic"]
         for s in r["per_seizure"]:
             assert sorted(s["ranking"]) == sorted(chans) and s["top5"] == 1.0  # 4 channels: top-5 always hits
+
+
+def test_finished_results_are_reused_only_with_the_same_settings(tmp_path):
+    """A (method, seed) file is reused when the run's settings (all but the method and seed lists) and the
+    method's weights are the same; another --span-s is an error naming it, --force runs it again."""
+    import json
+    from dataclasses import asdict
+
+    from biodyn.errors import ConfigError
+    from biodyn.train import focal_lead as fl
+
+    cfg = fl.FocalConfig(methods=("varlingam",), seeds=(42,))
+    path = tmp_path / "seed42.json"
+    path.write_text(json.dumps({"config": asdict(cfg), "weights": None}))
+    other_lists = fl.FocalConfig(methods=("varlingam", "pcmci"), seeds=(42, 7))
+    assert fl._finished(path, fl._settings(asdict(other_lists), None), force=False)
+    longer = fl._settings(asdict(fl.FocalConfig(span_s=20.0)), None)
+    with pytest.raises(ConfigError, match=r"seed42\.json: finished with other settings \(span_s differ\)"):
+        fl._finished(path, longer, force=False)
+    assert not fl._finished(path, longer, force=True)
+    with pytest.raises(ConfigError, match="weights differ"):
+        fl._finished(path, fl._settings(asdict(cfg), "runs/stage1"), force=False)
+    assert not fl._finished(tmp_path / "none.json", longer, force=False)

@@ -45,8 +45,13 @@ def add_arguments(p) -> None:
     p.add_argument("--channels", default=None, help="comma-separated subset of channels to rank")
     p.add_argument("--per-patient", type=int, default=None, help="at most this many seizures per patient")
     p.add_argument(
-        "--out", default="results", help="results folder (per-seed JSON; finished files are skipped)"
+        "--out",
+        default="results",
+        help="results folder (per-seed JSON; finished files are skipped, one run with other settings "
+        "is an error)",
     )
+    p.add_argument("--force", action="store_true",
+                   help="run again, and replace, finished files whose settings differ from this run's")  # fmt: skip
     p.add_argument("--experiment", default="focal")
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
 
@@ -103,7 +108,7 @@ def run(args) -> int:
     else:
         cfg.model_params = {"eeg_gcnn": {"channels": windows[0].channels}}
     weights = dict(w.split("=", 1) for w in args.weights)
-    paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights)
+    paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []
     for p in paths:
         r = json.loads(Path(p).read_text())

@@ -33,6 +33,7 @@ lines starting with ``#`` are comments. CHB-MIT publishes no onset channels: the
 from __future__ import annotations
 
 import csv
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -355,11 +356,38 @@ def _resolve(method: str, weights: dict[str, str]):
     return "occlusion", None
 
 
+def _settings(config: dict, weights) -> dict:
+    """What a (method, seed) result depends on besides its path: the run's config but its method and seed lists,
+    and the method's weights."""
+    return {**{k: v for k, v in config.items() if k not in ("methods", "seeds")}, "weights": weights}
+
+
+def _finished(path: Path, settings: dict, force: bool) -> bool:
+    """Whether the (method, seed) result at ``path`` can be reused: one run with other settings (another
+    --span-s, resampling or threshold) is an error naming them (``force``: run again and replace it)."""
+    if not path.exists():
+        return False
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False  # cut short: run again
+    was = json.loads(json.dumps(_settings(old.get("config", {}), old.get("weights")), default=str))
+    now = json.loads(json.dumps(settings, default=str))
+    if was == now:
+        return True
+    if force:
+        return False
+    keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+    raise ConfigError(f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or "
+                      "--experiment, or --force to run it again and replace it")  # fmt: skip
+
+
 def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], list[str]], cfg: FocalConfig,
                    out_dir: str | os.PathLike, experiment: str = "focal", weights: dict[str, str] | None = None,
-                   progress: bool = True) -> list[Path]:  # fmt: skip
-    """Run every method x seed; writes one JSON per (method, seed) and returns their paths. Finished
-    (method, seed) files are skipped (resumable)."""
+                   progress: bool = True, force: bool = False) -> list[Path]:  # fmt: skip
+    """Run every method x seed; writes one JSON per (method, seed) and returns their paths. A finished
+    (method, seed) file run with the same settings is skipped (resumable); one run with others is an error
+    (``force``: run again)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
 
@@ -378,7 +406,9 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
         cache: dict[str, Any] | None = None
         for seed in cfg.seeds:
             path = Path(out_dir) / experiment / method / "chbmit-focal" / "zeroshot" / f"seed{seed}.json"
-            if path.exists():
+            if _finished(
+                path, _settings(asdict(cfg), str(weights[method]) if method in weights else None), force
+            ):
                 written.append(path)
                 continue
             t0 = time.perf_counter()
