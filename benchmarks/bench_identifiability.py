@@ -204,12 +204,13 @@ def speed_case(threads: int = 2) -> dict:
 
 
 def amortised_rows(
-    sizes, noises, graphs, seeds, n_times, steps: int = 300, likelihood: str = "laplace"
+    sizes, noises, graphs, seeds, n_times, steps: int = 300, likelihood: str = "laplace", records=None
 ) -> list[dict]:
     """CLD-Trans' amortised lag encoder (:mod:`biodyn.causal.amortised`): trained once per cell on simulated
     recordings with other seeds (LD-SEM objective only, no ground truth; ``likelihood`` of its residuals:
     laplace = method ``amortised``, gaussian = ``amortised_gaussian``), then one forward pass per window of
-    each evaluation recording; scored like the per-recording fits above."""
+    each evaluation recording; scored like the per-recording fits above. ``records``: a list that gets one
+    record per (cell, seed), as the per-recording fits' log has."""
     from biodyn.causal.amortised import AmortisedConfig, infer_graph, train_amortised
     from biodyn.causal.ldsem import simulate
     from biodyn.causal.metrics import edge_scores, tau_mae_samples
@@ -237,6 +238,10 @@ def amortised_rows(
                     mae, f1 = tau_mae_samples(sim.graph, est), edge_scores(sim.graph, est)["f1"]
                     maes += [mae] if np.isfinite(mae) else []
                     f1s.append(f1 if np.isfinite(f1) else 0.0)
+                    if records is not None:
+                        records.append({"C": c, "noise": noise, "graph": graph, "seed": seed, "method": method,
+                                        "n_times": n_times, "tau_mae_samples": mae, "edge_f1": f1,
+                                        "fit_s": infer_s[-1], "likelihood": likelihood, "train_steps": steps})  # fmt: skip
                 mae_m, mae_h = mean_ci(maes) if maes else (float("nan"), float("nan"))
                 f1_m, f1_h = mean_ci(f1s)
                 rows.append({"part": "identifiability", "C": c, "T": n_times, "noise": noise, "graph": graph,
@@ -247,6 +252,32 @@ def amortised_rows(
                 print(f"  C={c} {noise} {graph} {method}: F1 {f1_m:.3f} MAE {mae_m:.3f} (train {train_s:.0f} s)",
                       flush=True)  # fmt: skip
     return rows
+
+
+def write_results(records: list[dict], results_dir) -> list[Path]:
+    """One JSON per (method, cell, seed) as ``biodyn report`` reads them:
+    ``<results_dir>/identifiability/<method>/C<c>-<noise>-<graph>/synthetic/seed<k>.json`` with the metrics
+    ``edge_f1`` (undefined F1 counted 0, as in the table) and ``tau_mae_samples``; a fit that failed or timed
+    out gets NaN (the report names the seed), one not run no file (the report lists it as missing)."""
+    from biodyn.atomic import atomic_write_json
+
+    paths = []
+    for r in records:
+        if r.get("missing"):
+            continue
+        ok = "edge_f1" in r
+        f1 = (r["edge_f1"] if np.isfinite(r["edge_f1"]) else 0.0) if ok else float("nan")
+        path = (Path(results_dir) / "identifiability" / r["method"] / f"C{r['C']}-{r['noise']}-{r['graph']}"
+                / "synthetic" / f"seed{r['seed']}.json")  # fmt: skip
+        atomic_write_json(path, {
+            "experiment": "identifiability", "model": r["method"], "task": f"C{r['C']}-{r['noise']}-{r['graph']}",
+            "budget": "synthetic", "seed": r["seed"], "n_times": r.get("n_times"),
+            "metrics": {"edge_f1": f1, "tau_mae_samples": r["tau_mae_samples"] if ok else float("nan")},
+            "likelihood": r.get("likelihood"), "fit_s": r.get("fit_s"),
+            "note": r.get("error") or ("timed out" if r.get("timeout") else None),
+        })  # fmt: skip
+        paths.append(path)
+    return paths
 
 
 def markdown(rows: list[dict]) -> str:
@@ -293,6 +324,8 @@ def main() -> None:
                    help="training steps of the CLD-Trans amortised lag encoder; 0 skips its rows")  # fmt: skip
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--markdown", metavar="PATH", help="also write the identifiability table as markdown")
+    p.add_argument("--results", metavar="DIR", help="also write one JSON per (method, cell, seed) under "
+                   "DIR/identifiability/ for `biodyn report DIR` (tables, LaTeX, identifiability.png)")  # fmt: skip
     args = p.parse_args()
     if args.child:  # one fit, run by identifiability() in a fresh process
         key = json.loads(args.child)
@@ -323,9 +356,12 @@ def main() -> None:
                                     report_only=args.report_only)  # fmt: skip
     if amortised and args.amortised_steps > 0 and not args.report_only:
         for lik in likelihoods:
-            rows += amortised_rows(
-                args.sizes, args.noises, args.graphs, args.seeds, args.n_times, args.amortised_steps, lik
-            )
+            rows += amortised_rows(args.sizes, args.noises, args.graphs, args.seeds, args.n_times,
+                                   args.amortised_steps, lik, records=per_run)  # fmt: skip
+    if args.results:
+        print(
+            f"wrote {len(write_results(per_run, args.results))} result files under {args.results}/identifiability"
+        )
     md = markdown(rows)
     print(md)
     if args.markdown:

@@ -56,3 +56,26 @@ def test_budget_overrun_is_a_row_not_a_number(tmp_path):
     )
     again, _ = _run(tmp_path)  # a larger budget retries the overruns
     assert all(r["n_seeds"] == 1 for r in again["rows"] if r["part"] == "identifiability")
+
+
+@pytest.mark.timeout(300)
+def test_results_folder_is_what_biodyn_report_renders(tmp_path):
+    """--results writes one file per (method, cell, seed), the amortised encoder's too; `biodyn report` makes
+    the table (the benchmark's own means), the LaTeX and identifiability.png from them."""
+    from biodyn.train.report import make_report
+
+    res, _ = _run(tmp_path, "--seeds", "42", "7", "--methods", "ours", "amortised", "--amortised-steps", "3",
+                  "--results", str(tmp_path / "res"))  # fmt: skip
+    files = sorted((tmp_path / "res" / "identifiability").glob("*/*/synthetic/seed*.json"))
+    assert {(f.parts[-4], f.name) for f in files} == {(m, f"seed{s}.json") for m in ("ours", "amortised")
+                                                      for s in (42, 7)}  # fmt: skip
+    rep = make_report(tmp_path / "res")
+    got = {(r["model"], r["task"]): r for r in rep["rows"] if r["metric"] == "edge_f1"}
+    for row in (r for r in res["rows"] if r["part"] == "identifiability"):
+        cell = got[(row["method"], "C3-laplace-cyclic")]
+        assert cell["n"] == 2 and cell["mean"] == pytest.approx(row["edge_f1"])
+    assert (
+        "## edge_f1" in Path(rep["report"]).read_text()
+        and "identifiability" in Path(rep["latex"]).read_text()
+    )
+    assert str(tmp_path / "res" / "report" / "identifiability.png") in rep["figures"]

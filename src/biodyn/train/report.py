@@ -179,6 +179,12 @@ def make_report(
 
         plot_topk_bars([r for r in rows if r["budget"] == "zeroshot"], out / "focal_topk.png")
         figs.append(str(out / "focal_topk.png"))
+    ident = [r for r in rows if r["experiment"] == "identifiability"]
+    if ident:  # bench_identifiability --results: F1 and tau MAE per simulated cell and method
+        from biodyn.train.plot import plot_identifiability
+
+        plot_identifiability(ident, out / "identifiability.png")
+        figs.append(str(out / "identifiability.png"))
     if plot_training_curves(root, out / "training_curves.png"):
         figs.append(str(out / "training_curves.png"))
     atomic_write_text(out / "report.md", "".join(md))
