@@ -29,3 +29,20 @@ def test_different_simulated_delays_give_different_inferred_tau():
         assert abs(est[tau] - tau) < 1.0, est
         assert g.weight[1, 0] == 0 or abs(g.weight[1, 0]) < abs(g.weight[0, 1])
     assert est[6.0] - est[2.0] > 3.0
+
+
+def test_the_likelihood_reaches_the_encoder():
+    """The 'with and without the non-Gaussianity assumption' rows train the same encoder under the Laplace and
+    the Gaussian LD-SEM likelihood: from one seed and the same data the two must end apart, and both away from
+    the untrained encoder (a likelihood that never reached the gradient would leave them equal)."""
+    x = torch.from_numpy(_two_channel_recording(4.0, seed=3, n=256)).float()[None]
+    out = {}
+    for lik, steps in (("laplace", 25), ("gaussian", 25), ("laplace", 0)):
+        cfg = AmortisedConfig(steps=steps, n_train_graphs=4, n_times_train=512, window=256, batch_size=4,
+                              hidden=16, likelihood=lik)  # fmt: skip
+        enc = train_amortised(cfg, seed=0, n_channels=3, noise="laplace", cyclic=True)
+        with torch.no_grad():
+            out[(lik, steps)] = enc(x)[0]
+    lap, gau, prior = out[("laplace", 25)], out[("gaussian", 25)], out[("laplace", 0)]
+    assert (lap - gau).abs().mean() > 1e-3 and (lap - prior).abs().mean() > 1e-3
+    assert (gau - prior).abs().mean() > 1e-3
