@@ -95,12 +95,28 @@ def resolve(args) -> dict:
     return cfg
 
 
+def _note_unused_flags(args, cfg) -> None:
+    """Say (on stderr) which given flags the chosen model has no use for, instead of dropping them silently: the
+    ResNet-1D has its own widths (Wang et al.), the Transformer no block pattern. A note, not an error, so one
+    command line can be run with each --model."""
+    import sys
+
+    unused = {"resnet1d": ("--block-pattern", "--hidden-dim", "--num-layers", "--num-heads"),
+              "transformer": ("--block-pattern",)}.get(cfg.model, ())  # fmt: skip
+    given = [f for f in unused if getattr(args, _FLAGS[f][0], None) is not None]
+    if given:
+        print(
+            f"biodyn: note: --model {cfg.model} does not use {', '.join(given)}", file=sys.stderr, flush=True
+        )
+
+
 def run(args) -> int:
     from biodyn.atomic import atomic_write_json
     from biodyn.train.distributed import init_from_env, shutdown
     from biodyn.train.prism import PrismRunConfig, run_prism
 
     cfg = PrismRunConfig.from_dict(resolve(args))
+    _note_unused_flags(args, cfg)
     init_from_env()
     try:
         res = run_prism(cfg)
