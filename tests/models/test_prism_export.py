@@ -23,6 +23,27 @@ def test_save_pretrained_roundtrip(tmp_path):
         torch.testing.assert_close(m2(x), m(x), rtol=0, atol=0)
 
 
+def test_multimodal_prism_roundtrip(tmp_path):
+    """PRISMForClassification (the joint run's model: several modalities on one backbone) exports to biodyn's
+    folder format too and comes back with its config, its modalities and the same outputs."""
+    import json
+
+    torch.manual_seed(0)
+    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4, delta_chunk_size=4,
+                      modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)])  # fmt: skip
+    m = PRISMForClassification(cfg).eval()
+    save_pretrained(m, tmp_path / "j")
+    assert json.loads((tmp_path / "j" / "config.json").read_text())["name"] == "prism_multimodal"
+    m2 = from_pretrained(tmp_path / "j")
+    assert isinstance(m2, PRISMForClassification) and m2.config == cfg and m2.modalities == ["ecg", "image"]
+    with torch.no_grad():
+        for name, dim in (("ecg", 3), ("image", 6)):
+            x = torch.randn(2, 7, dim)
+            torch.testing.assert_close(
+                m2(x, modality=name)["logits"], m(x, modality=name)["logits"], rtol=0, atol=0
+            )
+
+
 @pytest.mark.skipif(not has_module("transformers"), reason="transformers (extra 'hf') not installed")
 def test_transformers_shim_roundtrip(tmp_path):
     from biodyn.models.prism_hf import get_prism_hf_classes

@@ -86,10 +86,9 @@ def test_registration_errors(scratch_registry):
 
 
 def test_model_yaml_mirrors_the_config_dataclass():
+    import json
     from dataclasses import asdict
     from pathlib import Path
-
-    import json
 
     import yaml
 
@@ -100,7 +99,9 @@ def test_model_yaml_mirrors_the_config_dataclass():
     assert files
     for f in files:
         d = yaml.safe_load(f.read_text())
-        want = json.loads(json.dumps(asdict(model_config(d["name"]))))  # YAML has lists where configs have tuples
+        want = json.loads(
+            json.dumps(asdict(model_config(d["name"])))
+        )  # YAML has lists where configs have tuples
         assert d["params"] == want, f"{f.name} differs from {d['name']}'s defaults"
 
 

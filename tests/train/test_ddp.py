@@ -113,8 +113,8 @@ def test_prism_joint_mode_on_two_gloo_ranks_equals_one_process(tmp_path):
     (s0, t0), (s1, t1) = _two_ranks(_joint_rank, tmp_path / "ddp")
     single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_JOINT))
     assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
-    a = load_file(str(tmp_path / "ddp" / "model.safetensors"))
-    b = load_file(str(tmp_path / "single" / "model.safetensors"))
+    a = load_file(str(tmp_path / "ddp" / "model" / "model.safetensors"))
+    b = load_file(str(tmp_path / "single" / "model" / "model.safetensors"))
     for k in b:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 

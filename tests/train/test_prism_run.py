@@ -136,9 +136,15 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
         run_prism(PrismRunConfig(output_dir=str(tmp_path / "resumed"), **kw))
     resumed = run_prism(PrismRunConfig(output_dir=str(tmp_path / "resumed"), resume=True, **kw))
     assert resumed["test"] == whole["test"]
-    a = load_file(str(tmp_path / "whole" / "model.safetensors"))
-    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    a = load_file(str(tmp_path / "whole" / "model" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model" / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    from biodyn.models import from_pretrained  # the run's model folder rebuilds the multi-modality model
+
+    net = from_pretrained(tmp_path / "whole" / "model")
+    assert net.modalities == ["ecg", "image", "audio"] and all(
+        torch.equal(v, a[k]) for k, v in net.state_dict().items()
+    )
     assert [r["epoch"] for r in whole["curves"]["ecg"]] == [1, 2]
     assert {"val_accuracy", "train_loss"} <= set(whole["curves"]["image"][0])
 

@@ -80,11 +80,21 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str 
     model.load_state_dict(sd)
 
 
+# the export name of PRISMForClassification (several modalities on one backbone, PRISMConfig as its config)
+MULTIMODAL_PRISM = "prism_multimodal"
+
+
 def save_pretrained(model, folder: str | os.PathLike) -> Path:
-    """Write ``model`` (built by ``create_model``) to ``folder``: ``config.json`` + ``model.safetensors``."""
+    """Write ``model`` (built by ``create_model``, or a multi-modality ``PRISMForClassification``) to ``folder``:
+    ``config.json`` + ``model.safetensors``."""
     from biodyn.atomic import atomic_path, atomic_write_json
+    from biodyn.models.prism import PRISMForClassification
 
     name = getattr(model, "model_name", None)
+    if isinstance(model, PRISMForClassification):  # several modalities: not a registered (C -> K) model
+        name, config = MULTIMODAL_PRISM, model.config.to_dict()
+    elif name:
+        config = model.init_config()
     if not name:
         raise CheckpointError(
             f"save_pretrained: {type(model).__name__} has no registered name (build it with create_model)"
@@ -94,7 +104,7 @@ def save_pretrained(model, folder: str | os.PathLike) -> Path:
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_weights(model, tmp)
     atomic_write_json(folder / CONFIG_FILE,
-                      {"format_version": FORMAT_VERSION, "name": name, "config": model.init_config()})  # fmt: skip
+                      {"format_version": FORMAT_VERSION, "name": name, "config": config})  # fmt: skip
     return folder
 
 
@@ -127,7 +137,12 @@ def from_pretrained(folder: str | os.PathLike, *, device: str | torch.device | N
     from biodyn.models._registry import create_model
 
     cfg = read_pretrained_config(folder)
-    model = create_model(cfg["name"], **cfg["config"])
+    if cfg["name"] == MULTIMODAL_PRISM:
+        from biodyn.models.prism import PRISMConfig, PRISMForClassification
+
+        model = PRISMForClassification(PRISMConfig(**cfg["config"]))
+    else:
+        model = create_model(cfg["name"], **cfg["config"])
     weights = Path(folder) / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{folder}: {WEIGHTS_FILE} is missing")

@@ -685,12 +685,9 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         "elapsed_s": time.perf_counter() - t0,
     }  # fmt: skip
     if trainer.is_main:
-        from safetensors.torch import save_file
+        from biodyn.models import save_pretrained
 
-        out.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {k: v.cpu().contiguous() for k, v in net.state_dict().items()}, str(out / "model.safetensors")
-        )
+        save_pretrained(net, out / "model")  # biodyn.models.from_pretrained(out / "model") rebuilds it
         _write_json(out / "results.json", res)
         plot_curves(curves, out / "curves.png")
     return res
