@@ -208,3 +208,27 @@ def test_finished_results_are_reused_only_with_the_same_settings(tmp_path):
     with pytest.raises(ConfigError, match="weights differ"):
         fl._finished(path, fl._settings(asdict(cfg), "runs/stage1"), force=False)
     assert not fl._finished(tmp_path / "none.json", longer, force=False)
+
+
+def test_device_is_checked_and_used(monkeypatch):
+    """The neural detectors train, and the read-outs run, on FocalConfig.device: a bad name or CUDA where
+    there is none is an error naming it; the detector and its occlusion scores come back on that device."""
+    import numpy as np
+    import torch
+
+    from biodyn.errors import ConfigError
+    from biodyn.train import focal_lead as fl
+
+    with pytest.raises(ConfigError, match="invalid device='gpu'"):
+        fl.FocalConfig(device="gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="device='cuda:1': no CUDA device"):
+        fl.torch_device(fl.FocalConfig(device="cuda:1"))
+    cfg = fl.FocalConfig(device="auto", detector_epochs=1)
+    assert fl.torch_device(cfg).type == "cpu"
+    rng = np.random.default_rng(0)
+    xs, ys = rng.standard_normal((8, 3, 64)).astype(np.float32), np.array([0, 1] * 4)
+    det = fl.train_detector("cnn1d", xs, ys, 64.0, cfg, seed=0, params={"width": 4, "depth": 1})
+    assert next(det.parameters()).device.type == "cpu"
+    scores = fl.occlusion_scores(det, xs[0])
+    assert isinstance(scores, np.ndarray) and scores.shape == (3,)

@@ -52,6 +52,8 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--force", action="store_true",
                    help="run again, and replace, finished files whose settings differ from this run's")  # fmt: skip
+    p.add_argument("--device", default="auto",
+                   help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]")  # fmt: skip
     p.add_argument("--experiment", default="focal")
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
 
@@ -95,7 +97,7 @@ def run(args) -> int:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
     cfg = fl.FocalConfig(seeds=tuple(int(s) for s in args.seeds.split(",")), offset_s=args.offset_s, span_s=span,
                          tau_max_s=args.tau_max_s, resample_hz=args.resample_hz,
-                         edge_threshold=args.edge_threshold)  # fmt: skip
+                         edge_threshold=args.edge_threshold, device=args.device)  # fmt: skip
     if args.methods:
         cfg.methods = tuple(m.strip() for m in args.methods.split(","))
     if args.quick:

@@ -80,6 +80,30 @@ class FocalConfig:
     detector_lr: float = 1e-3
     # trained lag models: |A| below this is no edge (None: the model's own threshold, e.g. CLD-Trans' config)
     edge_threshold: float | None = None
+    # where the neural detectors train and every neural read-out runs: auto (CUDA when present) | cpu | cuda[:N]
+    device: str = "auto"
+
+    def __post_init__(self):
+        import re
+
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", str(self.device)):
+            raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
+
+
+def torch_device(cfg: FocalConfig):
+    """The ``torch.device`` of ``cfg.device``; asking for CUDA without one is an error naming it."""
+    import torch
+
+    if cfg.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={cfg.device!r}: no CUDA device is available here (use cpu or auto)")
+    return torch.device(cfg.device)
+
+
+def _model_device(model):
+    p = next(model.parameters(), None)
+    return p.device if p is not None else None
 
 
 def read_onset_csv(path: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
@@ -259,7 +283,9 @@ def model_lag_graph(
     if edge_threshold is not None and "edge_threshold" not in params:
         raise ConfigError(f"{type(model).__name__}.lag_graph takes no edge_threshold")
     with torch.no_grad():
-        out = model.lag_graph(torch.as_tensor(x, dtype=torch.float32)[None], **kw)
+        out = model.lag_graph(
+            torch.as_tensor(x, dtype=torch.float32, device=_model_device(model))[None], **kw
+        )
     if isinstance(out, LagGraph):
         tau, weight = out.tau, out.weight
     else:
@@ -286,14 +312,14 @@ def occlusion_scores(model, x) -> np.ndarray:
     import torch
 
     model.eval()
-    xt = torch.as_tensor(x, dtype=torch.float32)
+    xt = torch.as_tensor(x, dtype=torch.float32, device=_model_device(model))
     c = xt.shape[0]
     batch = xt[None].repeat(c + 1, 1, 1)
-    idx = torch.arange(c)
+    idx = torch.arange(c, device=xt.device)
     batch[idx + 1, idx] = 0.0  # row k + 1 has channel k occluded
     with torch.no_grad():
         p = torch.softmax(model(batch).float(), -1)[:, 1]
-    return (p[0] - p[1:]).numpy()
+    return (p[0] - p[1:]).cpu().numpy()
 
 
 def train_detector(
@@ -306,17 +332,20 @@ def train_detector(
     from biodyn.train.seed import seed_everything
 
     seed_everything(seed)
-    model = create_model(name, n_chans=xs.shape[1], n_outputs=2, n_times=xs.shape[2], sfreq=fs, **params)
+    dev = torch_device(cfg)
+    model = create_model(name, n_chans=xs.shape[1], n_outputs=2, n_times=xs.shape[2], sfreq=fs, **params).to(
+        dev
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.detector_lr)
-    x = torch.as_tensor(xs, dtype=torch.float32)
-    y = torch.as_tensor(ys, dtype=torch.long)
+    x = torch.as_tensor(xs, dtype=torch.float32, device=dev)
+    y = torch.as_tensor(ys, dtype=torch.long, device=dev)
     g = torch.Generator().manual_seed(seed)
     model.train()
     bs = min(16, len(x))
     for _ in range(cfg.detector_epochs):
         perm = torch.randperm(len(x), generator=g)
         for k in range(0, len(x) - bs + 1, bs):
-            i = perm[k : k + bs]
+            i = perm[k : k + bs].to(dev)
             loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
             opt.zero_grad()
             loss.backward()
@@ -357,9 +386,12 @@ def _resolve(method: str, weights: dict[str, str]):
 
 
 def _settings(config: dict, weights) -> dict:
-    """What a (method, seed) result depends on besides its path: the run's config but its method and seed lists,
-    and the method's weights."""
-    return {**{k: v for k, v in config.items() if k not in ("methods", "seeds")}, "weights": weights}
+    """What a (method, seed) result depends on besides its path: the run's config but its method and seed lists
+    and its device, and the method's weights."""
+    return {
+        **{k: v for k, v in config.items() if k not in ("methods", "seeds", "device")},
+        "weights": weights,
+    }
 
 
 def _finished(path: Path, settings: dict, force: bool) -> bool:
@@ -401,6 +433,8 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
     written = []
     for method in cfg.methods:
         kind, model = _resolve(method, weights)
+        if model is not None:
+            model = model.to(torch_device(cfg))
         # a trained model's read-out does not depend on the seed either (one forward pass per window)
         deterministic = method in DETERMINISTIC or model is not None
         cache: dict[str, Any] | None = None
