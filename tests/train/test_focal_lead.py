@@ -232,3 +232,25 @@ def test_device_is_checked_and_used(monkeypatch):
     assert next(det.parameters()).device.type == "cpu"
     scores = fl.occlusion_scores(det, xs[0])
     assert isinstance(scores, np.ndarray) and scores.shape == (3,)
+
+
+@pytest.mark.timeout(600)
+def test_every_other_method_runs_through_the_runner(tmp_path):
+    """DYNOTEARS, PCMCI and Rhino (lag graphs) and the BIOT and BENDR occlusion read-outs run through the same
+    runner as the end-to-end test's methods: a ranking of every channel per seizure, labels used only by the
+    occlusion read-outs."""
+    from biodyn._cli.focal import QUICK_MODELS
+
+    ws = fl.select(fl.windows_from_excerpts(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
+    onsets = fl.read_onset_csv(fl.EXAMPLE_ONSETS)
+    methods = ("dynotears", "pcmci", "rhino", "biot", "bendr")
+    cfg = fl.FocalConfig(methods=methods, seeds=(42,), resample_hz=64.0, rhino_steps=20, detector_epochs=1,
+                         model_params={k: QUICK_MODELS[k] for k in ("biot", "bendr")})  # fmt: skip
+    paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
+    assert len(paths) == len(methods)
+    for method, path in zip(methods, paths):
+        r = json.loads(path.read_text())
+        assert r["model"] == method and r["uses_labels"] == (method in ("biot", "bendr"))
+        assert r["metrics"]["n_seizures"] == 2, (method, r["per_seizure"])
+        for s in r["per_seizure"]:
+            assert sorted(s["ranking"]) == sorted(ws[0].channels)
