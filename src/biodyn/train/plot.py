@@ -37,16 +37,23 @@ def clipped_interval(mean: float, half_width: float, metric: str) -> tuple[float
 
 
 def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
-    """Mean over seeds vs label budget with 95 % intervals clipped to the metric's range; each point says
-    its ``n`` (seeds with a finite value)."""
+    """Mean over seeds vs label budget with 95 % intervals clipped to the metric's range; each line's label gives
+    its ``n`` (seeds with a finite value), and each point its own where they differ. One colour per model, one
+    line style per task, the legend beside the axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     sel = [r for r in rows if r["metric"] == metric and r["n"] > 0]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for key in sorted({(r["experiment"], r["model"], r["task"]) for r in sel}):
+    keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
+    models = sorted({k[1] for k in keys})
+    tasks = sorted({k[2] for k in keys})
+    styles = ("-", "--", ":", "-.")
+    # one colour per model (tab10 / tab20: distinct up to 20), one line style per task (e.g. probe vs fine-tune)
+    cmap = plt.cm.tab10 if len(models) <= 10 else plt.cm.tab20
+    fig, ax = plt.subplots(figsize=(5 + 0.12 * len(keys), 3.5))
+    for key in keys:
         pts = sorted(
             (r["budget_frac"], r["mean"], r["ci95"], r["n"])
             for r in sel
@@ -58,18 +65,20 @@ def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
         ns = sorted({p[3] for p in pts})
         n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
         line = ax.errorbar(xs, ys, yerr=[[b[0] for b in bars], [b[1] for b in bars]], marker="o", capsize=3,
+                           color=cmap(models.index(key[1]) % cmap.N),
+                           linestyle=styles[tasks.index(key[2]) % len(styles)],
                            label=f"{key[1]} ({key[2]}), {n_txt}")  # fmt: skip
-        for x, y, p in zip(xs, ys, pts, strict=True):
+        for x, y, p in zip(xs, ys, pts, strict=True) if len(ns) > 1 else ():  # one n: the label says it
             ax.annotate(f"n={p[3]}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6,
                         color=line[0].get_color())  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("label budget (%)")
     bounded = metric_range(metric) != (None, None)
-    ax.set_ylabel(f"{metric} (mean, 95 % CI clipped to its range)" if bounded else metric)
-    ax.legend(fontsize=7)
+    ax.set_ylabel(f"{metric}\n(mean, 95 % CI clipped to its range)" if bounded else metric, fontsize=8)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # beside the data
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+        fig.savefig(tmp, dpi=120, format="png", bbox_inches="tight")
     plt.close(fig)
 
 
