@@ -94,55 +94,38 @@ _JOINT = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_h
               lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=1, tensorboard=False)  # fmt: skip
 
 
-def _joint_rank(out):
-    from biodyn.train.prism import PrismRunConfig, run_prism
-
-    res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_JOINT))
-    return res["train_summary"]["step"], res["test"]
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_prism_joint_mode_on_two_gloo_ranks_equals_one_process(tmp_path):
-    """PRISM's joint mode under DDP: each step is one modality on every rank (the others' heads unused), and
-    two ranks of 8 train what one process with blocks of 16 trains."""
-    from safetensors.torch import load_file
-
-    from biodyn.train.prism import PrismRunConfig, run_prism
-
-    (s0, t0), (s1, t1) = _two_ranks(_joint_rank, tmp_path / "ddp")
-    single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_JOINT))
-    assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
-    a = load_file(str(tmp_path / "ddp" / "model" / "model.safetensors"))
-    b = load_file(str(tmp_path / "single" / "model" / "model.safetensors"))
-    for k in b:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
-
-
 _SINGLE = dict(_JOINT, mode="single", modality="audio", epochs=2)
 
 
-def _single_rank(out):
+def _prism_rank(settings, out):
     from biodyn.train.prism import PrismRunConfig, run_prism
 
-    res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **_SINGLE))
+    res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **settings))
     return res["train_summary"]["step"], res["test"]
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_prism_single_mode_on_two_gloo_ranks_trains_the_epochs_of_one_process(tmp_path):
-    """``biodyn prism --mode single`` under DDP: an epoch is the training set once over all ranks (it had been
-    once per rank, so two ranks trained twice the epochs asked for); two ranks of 8 train what one process with
-    batches of 16 trains."""
+@pytest.mark.parametrize(
+    "settings, weights",
+    [(_JOINT, ("model", "model.safetensors")), (_SINGLE, ("checkpoints", "last", "model.safetensors"))],
+    ids=["joint", "single"],
+)
+def test_prism_on_two_gloo_ranks_trains_what_one_process_trains(tmp_path, settings, weights):
+    """``biodyn prism`` under DDP: two ranks of 8 train what one process with batches (joint: blocks) of 16
+    trains, in as many steps. Joint mode: each step is one modality on every rank (the others' heads unused).
+    Single mode: an epoch is the training set once over all ranks (it had been once per rank, so two ranks
+    trained twice the epochs asked for)."""
+    import functools
+
     from safetensors.torch import load_file
 
     from biodyn.train.prism import PrismRunConfig, run_prism
 
-    (s0, t0), (s1, t1) = _two_ranks(_single_rank, tmp_path / "ddp")
-    single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **_SINGLE))
+    (s0, t0), (s1, t1) = _two_ranks(functools.partial(_prism_rank, settings), tmp_path / "ddp")
+    single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **settings))
     assert s0 == s1 == single["train_summary"]["step"] > 0 and t0 == t1
-    a = load_file(str(tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors"))
-    b = load_file(str(tmp_path / "single" / "checkpoints" / "last" / "model.safetensors"))
+    a = load_file(str(tmp_path.joinpath("ddp", *weights)))
+    b = load_file(str(tmp_path.joinpath("single", *weights)))
     for k in b:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
