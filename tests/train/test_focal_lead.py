@@ -195,19 +195,23 @@ def test_finished_results_are_reused_only_with_the_same_settings(tmp_path):
 
     from biodyn.errors import ConfigError
     from biodyn.train import focal_lead as fl
+    from biodyn.train.experiment import reuse_finished
+
+    def finished(p, settings, force):  # as run_focal_lead asks
+        return reuse_finished(p, settings, fl._stored_settings, force)
 
     cfg = fl.FocalConfig(methods=("varlingam",), seeds=(42,))
     path = tmp_path / "seed42.json"
     path.write_text(json.dumps({"config": asdict(cfg), "weights": None}))
     other_lists = fl.FocalConfig(methods=("varlingam", "pcmci"), seeds=(42, 7))
-    assert fl._finished(path, fl._settings(asdict(other_lists), None), force=False)
+    assert finished(path, fl._settings(asdict(other_lists), None), force=False)
     longer = fl._settings(asdict(fl.FocalConfig(span_s=20.0)), None)
     with pytest.raises(ConfigError, match=r"seed42\.json: finished with other settings \(span_s differ\)"):
-        fl._finished(path, longer, force=False)
-    assert not fl._finished(path, longer, force=True)
+        finished(path, longer, force=False)
+    assert not finished(path, longer, force=True)
     with pytest.raises(ConfigError, match="weights differ"):
-        fl._finished(path, fl._settings(asdict(cfg), "runs/stage1"), force=False)
-    assert not fl._finished(tmp_path / "none.json", longer, force=False)
+        finished(path, fl._settings(asdict(cfg), "runs/stage1"), force=False)
+    assert not finished(tmp_path / "none.json", longer, force=False)
 
 
 def test_device_is_checked_and_used(monkeypatch):

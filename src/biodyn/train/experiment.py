@@ -320,3 +320,30 @@ __all__ = [
     "run_fewshot",
     "to_dataclass",
 ]  # fmt: skip
+
+
+def reuse_finished(path: Path, settings: dict[str, Any], stored, force: bool = False) -> bool:
+    """Whether the finished result at ``path`` can be skipped on a rerun (the few-shot grid's cells, the focal
+    runner's (method, seed) files): yes when ``stored(old_json)`` equals ``settings`` (both compared as JSON)
+    or is None (written before settings were stored); no when the file is missing or unreadable (cut short) or,
+    with ``force``, when they differ; otherwise an error naming the keys that differ."""
+    import json
+
+    if not path.exists():
+        return False
+    try:
+        old = stored(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return False  # unreadable (cut short): run it again
+    if old is None:
+        return True
+    was, now = (json.loads(json.dumps(d, sort_keys=True, default=str)) for d in (old, settings))
+    if was == now:
+        return True
+    if force:
+        return False
+    keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+    raise ConfigError(
+        f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or --experiment, "
+        "or --force to run it again and replace it"
+    )

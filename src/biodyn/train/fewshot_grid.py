@@ -374,27 +374,6 @@ def cell_settings(grid: GridConfig, model: str, dataset: str) -> dict[str, Any]:
     }, sort_keys=True, default=str))  # fmt: skip
 
 
-def _reusable(path: Path, settings: dict[str, Any], force: bool) -> bool:
-    """Whether the finished cell at ``path`` can be skipped: one written with other settings is an error naming
-    the keys that differ (``force``: it is run again and replaced); a cell from before settings were stored is
-    kept."""
-    if not path.exists():
-        return False
-    try:
-        old = json.loads(path.read_text()).get("cell_settings")
-    except (OSError, ValueError):
-        return False  # unreadable (cut short): run it again
-    if old is None or old == settings:
-        return True
-    if force:
-        return False
-    keys = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-    raise ConfigError(
-        f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or --experiment, "
-        "or --force to run it again and replace it"
-    )
-
-
 def run_grid(
     grid: GridConfig, results_dir: str | os.PathLike, progress: bool = True, force: bool = False
 ) -> list[Path]:
@@ -404,7 +383,7 @@ def run_grid(
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
-    from biodyn.train.experiment import run_experiment
+    from biodyn.train.experiment import reuse_finished, run_experiment
 
     specs = {m: resolve_model(m, grid) for m in grid.models}  # a typo or a bad folder fails before any data
     for mode in grid.modes:
@@ -422,9 +401,10 @@ def run_grid(
         todo = [
             c
             for c in cells
-            if not _reusable(
+            if not reuse_finished(
                 cell_path(results, grid, c[0], dataset, c[1], c[2], c[3]),
                 cell_settings(grid, c[0], dataset),
+                lambda old: old.get("cell_settings"),
                 force,
             )
         ]

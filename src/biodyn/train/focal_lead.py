@@ -33,7 +33,6 @@ lines starting with ``#`` are comments. CHB-MIT publishes no onset channels: the
 from __future__ import annotations
 
 import csv
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -394,24 +393,9 @@ def _settings(config: dict, weights) -> dict:
     }
 
 
-def _finished(path: Path, settings: dict, force: bool) -> bool:
-    """Whether the (method, seed) result at ``path`` can be reused: one run with other settings (another
-    --span-s, resampling or threshold) is an error naming them (``force``: run again and replace it)."""
-    if not path.exists():
-        return False
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False  # cut short: run again
-    was = json.loads(json.dumps(_settings(old.get("config", {}), old.get("weights")), default=str))
-    now = json.loads(json.dumps(settings, default=str))
-    if was == now:
-        return True
-    if force:
-        return False
-    keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-    raise ConfigError(f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or "
-                      "--experiment, or --force to run it again and replace it")  # fmt: skip
+def _stored_settings(result: dict) -> dict:
+    """The settings a finished (method, seed) file was run with, from the config and weights it records."""
+    return _settings(result.get("config", {}), result.get("weights"))
 
 
 def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], list[str]], cfg: FocalConfig,
@@ -422,6 +406,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
     (``force``: run again)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
+    from biodyn.train.experiment import reuse_finished
 
     weights = dict(weights or {})
     if not windows:
@@ -440,9 +425,8 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
         cache: dict[str, Any] | None = None
         for seed in cfg.seeds:
             path = Path(out_dir) / experiment / method / "chbmit-focal" / "zeroshot" / f"seed{seed}.json"
-            if _finished(
-                path, _settings(asdict(cfg), str(weights[method]) if method in weights else None), force
-            ):
+            now = _settings(asdict(cfg), str(weights[method]) if method in weights else None)
+            if reuse_finished(path, now, _stored_settings, force):
                 written.append(path)
                 continue
             t0 = time.perf_counter()
