@@ -90,9 +90,8 @@ class MultiLabel(Task):
         from biodyn.metrics.classification import macro_auroc, macro_auroc_classes
 
         t = target.reshape(probs.shape)
-        with (
-            warnings.catch_warnings()
-        ):  # a class with one label value is left out of the mean: say how many remain
+        # a class with one label value is left out of the mean (warning silenced): say how many remain
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return {
                 "macro_auroc": macro_auroc(t, probs),

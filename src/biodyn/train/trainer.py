@@ -219,13 +219,12 @@ class Trainer:
         if self._log is not None:
             self._log.write(json.dumps(row) + "\n")
             self._log.flush()
+        scalars = {f"{row['kind']}/{k}": v for k, v in row.items()
+                   if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)}  # fmt: skip
         if self._writer is not None:
-            for k, v in row.items():
-                if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v):
-                    self._writer.add_scalar(f"{row['kind']}/{k}", v, row["step"])
+            for k, v in scalars.items():
+                self._writer.add_scalar(k, v, row["step"])
         if self._wandb is not None:
-            scalars = {f"{row['kind']}/{k}": v for k, v in row.items()
-                       if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)}  # fmt: skip
             self._wandb.log(scalars, step=row["step"])
 
     def _close_logs(self) -> None:
