@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from biodyn.errors import ConfigError
-from biodyn.train.experiment import compose_config, fewshot_indices, to_dataclass
+from biodyn.train.experiment import compose_config, to_dataclass
+from biodyn.train.fewshot import fewshot_indices
 
 
 def test_compose_and_unknown_key():
@@ -105,9 +106,9 @@ def test_fewshot_protocol_and_report(tmp_path):
     from safetensors.torch import load_file
 
     from biodyn.models import create_model
+    from biodyn.report import make_report
     from biodyn.testing import shared_data
     from biodyn.train.experiment import run_fewshot
-    from biodyn.train.report import make_report
     from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")

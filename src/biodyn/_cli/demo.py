@@ -151,7 +151,7 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
     """PRISM: a small model trained for two epochs on the spoken digits, test accuracy, confusion matrix."""
     import numpy as np
 
-    from biodyn.train.prism import PrismRunConfig, run_prism
+    from biodyn.systems.prism import PrismRunConfig, run_prism
 
     fsdd = ctx.root / "fsdd" if ctx.root is not None else None
     synthetic = fsdd is None or not fsdd.is_dir()
@@ -220,9 +220,9 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     from biodyn.datasets.chbmit import parse_summary
     from biodyn.io.events import AnnotationFile
     from biodyn.metrics.nedc import score_annotations
-    from biodyn.train.detect import detect_files
+    from biodyn.metrics.postprocess import SEIZURE_THRESHOLD
+    from biodyn.systems.seizure import detect_files
     from biodyn.train.experiment import compose_config, run_experiment, to_dataclass
-    from biodyn.train.seizure import THRESHOLD
     from biodyn.types import Event
 
     chb = ctx.root / "chbmit" if ctx.root is not None else None
@@ -236,7 +236,7 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     # the operating point: the switch-on threshold of 10 FA/24h on the dev patient (chb03), frozen for detection
     # as in the clinical benchmark; the reference default (0.86) suits detectors trained for hours, not minutes
     dev_thr = float(trained["metrics"].get("val_threshold_at_10fa", float("nan")))
-    threshold = dev_thr if math.isfinite(dev_thr) else THRESHOLD
+    threshold = dev_thr if math.isfinite(dev_thr) else SEIZURE_THRESHOLD
     print(f"seizure detection: switch-on threshold {threshold:.3f} "
           f"({'tuned on the dev patient at 10 FA/24h' if math.isfinite(dev_thr) else 'the default'})")  # fmt: skip
     edf = chb / CROP[0]

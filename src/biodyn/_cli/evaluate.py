@@ -26,7 +26,8 @@ def run(args) -> int:
     from biodyn.train.evaluate import dumps, evaluate_run
 
     if args.split in ("dev", "eval"):
-        from biodyn.train.seizure import evaluate_seizure_run, parse_post
+        from biodyn.metrics.postprocess import parse_post
+        from biodyn.systems.seizure import evaluate_seizure_run
 
         res = evaluate_seizure_run(
             args.run_dir, split=args.split, which=args.checkpoint, post=parse_post(args.post)

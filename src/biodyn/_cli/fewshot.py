@@ -61,7 +61,7 @@ def run(args) -> int:
 
     from biodyn._cli._common import write_json
     from biodyn.errors import ConfigError, check_option
-    from biodyn.train import fewshot_grid as fg
+    from biodyn.systems.cldtrans import fewshot_grid as fg
     from biodyn.train.config import BUDGET_UNITS
 
     preset = copy.deepcopy(fg.CPU_GRID if args.preset == "cpu" else fg.FULL_GRID)

@@ -72,7 +72,7 @@ def run(args) -> int:
     from biodyn._cli._common import write_json
     from biodyn.data_root import data_root
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
+    from biodyn.systems.cldtrans import focal_lead as fl
 
     root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = 4.0 if args.quick and args.span_s == 10.0 else args.span_s

@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     res = make_report(args.results_dir, args.out, seeds=[int(s) for s in args.seeds.split(",")])
     print(open(res["report"]).read())

@@ -8,7 +8,7 @@ import pytest
 
 from biodyn.data_root import data_root
 from biodyn.errors import ConfigError
-from biodyn.train import fewshot_grid as fg
+from biodyn.systems.cldtrans import fewshot_grid as fg
 
 ROOT = data_root()
 TINY = {"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}, "biot": {"emb_size": 16, "heads": 2, "depth": 1}}
@@ -103,7 +103,7 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
     assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80 and ptb["stored_fs"] is None
     stamps = [p.stat().st_mtime_ns for p in paths]
     assert [p.stat().st_mtime_ns for p in fg.run_grid(grid, tmp_path / "res", progress=False)] == stamps
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     rep = make_report(tmp_path / "res", seeds=[42, 7])
     text = open(rep["report"]).read()
@@ -192,7 +192,7 @@ def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, 
     }  # fmt: skip
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: chbmit")]
     assert len(warned) == 1 and "1pct = 10pct for seed 42" in warned[0]
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     text = open(make_report(tmp_path / "r", seeds=[42])["report"]).read()
     assert text.count("(same training set as 10pct)") >= 1 and text.count("(same training set as 1pct)") >= 1
@@ -301,7 +301,7 @@ def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeyp
     import json
 
     from biodyn.errors import ConfigError
-    from biodyn.train import fewshot_grid as fg
+    from biodyn.systems.cldtrans import fewshot_grid as fg
 
     def grid(steps):
         return fg.GridConfig(datasets=("ptbxl",), models=("biot",), budgets=(1.0,), seeds=(42,),

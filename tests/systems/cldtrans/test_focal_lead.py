@@ -7,7 +7,7 @@ import pytest
 
 from biodyn.data_root import data_root
 from biodyn.errors import ConfigError, RecordingError
-from biodyn.train import focal_lead as fl
+from biodyn.systems.cldtrans import focal_lead as fl
 
 ROOT = data_root()
 CHB = ROOT / "chbmit" if ROOT else None
@@ -116,7 +116,7 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
     mtimes = [p.stat().st_mtime_ns for p in paths]
     again = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)  # resumable: nothing refitted
     assert [p.stat().st_mtime_ns for p in again] == mtimes
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     rep = make_report(tmp_path, seeds=[42, 7])
     text = open(rep["report"]).read()
@@ -194,8 +194,8 @@ def test_finished_results_are_reused_only_with_the_same_settings(tmp_path):
     from dataclasses import asdict
 
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
-    from biodyn.train.experiment import reuse_finished
+    from biodyn.systems.cldtrans import focal_lead as fl
+    from biodyn.train.fewshot import reuse_finished
 
     def finished(p, settings, force):  # as run_focal_lead asks
         return reuse_finished(p, settings, fl._stored_settings, force)
@@ -221,7 +221,7 @@ def test_device_is_checked_and_used(monkeypatch):
     import torch
 
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
+    from biodyn.systems.cldtrans import focal_lead as fl
 
     with pytest.raises(ConfigError, match="invalid device='gpu'"):
         fl.FocalConfig(device="gpu")

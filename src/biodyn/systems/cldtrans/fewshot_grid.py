@@ -322,7 +322,7 @@ def _on_scalp(channels) -> bool:
 def cell_path(
     results: Path, grid: GridConfig, model: str, dataset: str, mode: str, budget: float, seed: int
 ) -> Path:
-    from biodyn.train.experiment import budget_name
+    from biodyn.train.fewshot import budget_name
 
     return results / grid.experiment / model / f"{dataset}-{mode}" / budget_name(budget) / f"seed{seed}.json"
 
@@ -331,9 +331,9 @@ def same_training_sets(
     data: dict, budgets, seeds, unit: str = "subject"
 ) -> dict[tuple[float, int], list[str]]:
     """``{(budget, seed): [names of the other budgets that select the identical training windows]}`` for the
-    budgets of ``data["train"]`` (what :func:`biodyn.train.experiment.fewshot_indices` draws), only where
+    budgets of ``data["train"]`` (what :func:`biodyn.train.fewshot.fewshot_indices` draws), only where
     some coincide: two such budgets are one measurement, not two points of the budget curve."""
-    from biodyn.train.experiment import budget_name, fewshot_indices
+    from biodyn.train.fewshot import budget_name, fewshot_indices
 
     train = data["train"]
     out: dict[tuple[float, int], list[str]] = {}
@@ -349,7 +349,7 @@ def same_training_sets(
 def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]]) -> None:
     import sys
 
-    from biodyn.train.experiment import budget_name
+    from biodyn.train.fewshot import budget_name
 
     groups: dict[tuple[str, ...], list[int]] = {}
     for (b, seed), others in same.items():
@@ -383,7 +383,8 @@ def run_grid(
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
-    from biodyn.train.experiment import reuse_finished, run_experiment
+    from biodyn.train.experiment import run_experiment
+    from biodyn.train.fewshot import reuse_finished
 
     specs = {m: resolve_model(m, grid) for m in grid.models}  # a typo or a bad folder fails before any data
     for mode in grid.modes:

@@ -41,13 +41,14 @@ from typing import Any
 
 import numpy as np
 
+from biodyn.configs import PACKAGED
 from biodyn.errors import ConfigError, RecordingError
 from biodyn.metrics.stats import wilson_interval
 
 LAG_METHODS = ("ldsem", "dynotears", "rhino", "varlingam", "pcmci")
 DEFAULT_METHODS = (*LAG_METHODS, "biot", "bendr", "eeg_gcnn")
 DETERMINISTIC = ("dynotears", "varlingam", "pcmci")  # fitted once, the same result written for every seed
-EXAMPLE_ONSETS = Path(__file__).resolve().parents[1] / "configs" / "focal" / "chbmit_example_onsets.csv"
+EXAMPLE_ONSETS = PACKAGED / "focal" / "chbmit_example_onsets.csv"
 
 
 @dataclass
@@ -406,7 +407,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
     (``force``: run again)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
-    from biodyn.train.experiment import reuse_finished
+    from biodyn.train.fewshot import reuse_finished
 
     weights = dict(weights or {})
     if not windows:
