@@ -71,17 +71,20 @@ def run(args) -> int:
 
     from biodyn._cli._common import write_json
     from biodyn.data_root import data_root
+    from biodyn.datasets.chbmit import ictal_windows
+    from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
     from biodyn.errors import ConfigError
+    from biodyn.io.events import read_onset_csv
     from biodyn.systems.cldtrans import focal_lead as fl
 
     root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = 4.0 if args.quick and args.span_s == 10.0 else args.span_s
     if args.excerpts:
-        windows = fl.windows_from_excerpts(
+        windows = excerpt_ictal_windows(
             root / "npy_excerpts" if (root / "npy_excerpts").is_dir() else root, span
         )
     else:
-        windows = fl.windows_from_corpus(root, args.offset_s, span)
+        windows = ictal_windows(root, args.offset_s, span)
         if not windows:
             raise ConfigError(
                 f"no annotated seizure with its EDF under {root}; for the bundled sample use --excerpts"
@@ -92,7 +95,7 @@ def run(args) -> int:
         args.resample_hz = 64.0 if args.resample_hz == 128.0 else args.resample_hz
     chans = [c.strip() for c in args.channels.split(",")] if args.channels else None
     windows = fl.select(windows, chans, args.per_patient)
-    onsets = fl.read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
+    onsets = read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
     cfg = fl.FocalConfig(seeds=tuple(int(s) for s in args.seeds.split(",")), offset_s=args.offset_s, span_s=span,

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from biodyn.cache.views import ArrayWindows, patient_split
 from biodyn.data_root import data_root
 from biodyn.errors import ConfigError
 from biodyn.systems.cldtrans import fewshot_grid as fg
@@ -16,11 +17,11 @@ TRAIN = {"max_steps": 3, "eval_every": 3, "ckpt_every": 3, "warmup_steps": 1, "b
 
 
 def test_patient_split_is_disjoint_and_checked():
-    part = fg.patient_split([f"p{k}" for k in range(10)] * 3)
+    part = patient_split([f"p{k}" for k in range(10)] * 3)
     assert [len(part[k]) for k in ("train", "val", "test")] == [6, 2, 2]
     assert not set(part["train"]) & set(part["test"])
     with pytest.raises(ConfigError, match=">= 3 subjects"):
-        fg.patient_split(["a", "b"])
+        patient_split(["a", "b"])
 
 
 @pytest.mark.slow
@@ -160,7 +161,7 @@ def _windows(n_subjects, per_subject=20, seizure_every=10, fs=64.0):
     n = n_subjects * per_subject
     labels = (np.arange(n) % seizure_every == 0).astype(np.int64)  # mostly background: one stratum
     subjects = np.repeat([f"chb{k:02d}" for k in range(1, n_subjects + 1)], per_subject)
-    return fg.ArrayWindows(rng.standard_normal((n, 2, 128)), labels, subjects, fs)
+    return ArrayWindows(rng.standard_normal((n, 2, 128)), labels, subjects, fs)
 
 
 def test_full_preset_budgets_do_not_coincide_on_chbmit():

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from biodyn.cache.views import ArrayWindows, LabelledView, patient_split
 from biodyn.errors import ConfigError, check_option
 
 DATASETS = ("chbmit", "ptbxl", "sleepedf")
@@ -82,62 +82,6 @@ class GridConfig:
     weights: dict[str, str] = field(default_factory=dict)
 
 
-class ArrayWindows(torch.utils.data.Dataset):
-    """In-memory windows with the attributes the protocol reads: ``labels``, ``subjects``, ``fs``."""
-
-    def __init__(self, x: np.ndarray, labels: np.ndarray, subjects, fs: float, channels=None):
-        self.x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        self.labels = np.asarray(labels)
-        self.subjects = np.asarray(subjects)
-        self.fs = float(fs)
-        self.channels = list(channels or [])
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> dict:
-        y = self.labels[i]
-        return {
-            "x": self.x[i],
-            "y": torch.tensor(int(y)) if np.ndim(y) == 0 else torch.from_numpy(np.asarray(y)),
-        }
-
-
-class LabelledView(torch.utils.data.Dataset):
-    """The windows of ``ds`` with a label >= 0 (Sleep-EDF's unlabelled epochs dropped); ``y`` only (no mask)."""
-
-    def __init__(self, ds, index: np.ndarray | None = None):
-        self.ds = ds
-        lab = np.asarray(ds.labels)
-        if index is not None:
-            self.index = np.asarray(index)
-        else:
-            self.index = np.flatnonzero(lab >= 0) if lab.ndim == 1 else np.arange(len(lab))
-        self.labels = lab[self.index]
-        self.subjects = np.asarray(ds.subjects)[self.index]
-        self.fs = ds.fs
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int) -> dict:
-        item = self.ds[int(self.index[i])]
-        return {"x": item["x"], "y": item["y"]}
-
-
-def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
-    """Sorted subjects cut into train / val / test by ``fractions`` (at least one subject each)."""
-    subs = sorted(set(map(str, subjects)))
-    if len(subs) < 3:
-        raise ConfigError(f"a patient-disjoint split needs >= 3 subjects, got {len(subs)}: {subs}")
-    n_test = max(1, round(fractions[2] * len(subs)))
-    n_val = max(1, round(fractions[1] * len(subs)))
-    n_train = len(subs) - n_val - n_test
-    if n_train < 1:
-        raise ConfigError(f"no training subject left among {subs}")
-    return {"train": subs[:n_train], "val": subs[n_train : n_train + n_val], "test": subs[n_train + n_val :]}
-
-
 def excerpt_data(
     folder: str | os.PathLike,
     fs_out: float | None = None,
@@ -145,48 +89,19 @@ def excerpt_data(
     window_s: float | None = None,
     stride_s: float | None = None,
 ) -> dict[str, Any]:
-    """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels),
-    band-passed 0.5-40 Hz, resampled to ``fs_out``, z-scored per window when ``zscore``.
-
-    Each excerpt is one window (cut to the shortest excerpt), or with ``window_s`` windows of that length
-    every ``stride_s`` seconds (default: ``window_s``, no overlap); z-scoring is per window either way."""
-    from biodyn.datasets.chbmit import CHANNELS, subject_of
+    """CHB-MIT seizure detection on the bundled npy excerpts (windows from
+    :func:`biodyn.datasets.chbmit_excerpts.excerpt_windows`): the last patient is the test set, the others
+    train and validate."""
+    from biodyn.datasets.chbmit_excerpts import excerpt_windows
     from biodyn.provenance import stable_hash
-    from biodyn.signal import PreprocessConfig, preprocess
-    from biodyn.signal import zscore as standardise
 
-    folder = Path(folder)
-    xs, ys, subs, names = [], [], [], []
-    for f in sorted(folder.glob("chb*/*/*.npy")):
-        x, fs = preprocess(
-            np.load(f)[: len(CHANNELS)],
-            256.0,
-            PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0, zscore=False),
-        )
-        xs.append(x)
-        ys.append(1 if f.parent.name == "ictal" else 0)
-        subs.append(subject_of(f.parent.parent.name))  # the case folder's person (chb21 is chb01's)
-        names.append(f.name)
-    if not xs:
-        raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
-    n = min(x.shape[1] for x in xs)
-    win = n if window_s is None else round(window_s * fs)
-    hop = win if stride_s is None else round(stride_s * fs)
-    if not 0 < win <= n or hop < 1:
-        raise ConfigError(
-            f"chbmit excerpts: window_s={window_s}, stride_s={stride_s} must give 0 < window <= the "
-            f"shortest excerpt ({n / fs:g} s) and a stride > 0"
-        )
-    starts = range(0, n - win + 1, hop)
-    x = np.stack([x[:, a : a + win] for x in xs for a in starts])
-    if zscore:
-        x = np.stack([standardise(w, channels=CHANNELS, source=str(folder)) for w in x])
-    ys, subs = np.repeat(ys, len(starts)), np.repeat(subs, len(starts))
+    w = excerpt_windows(folder, fs_out, zscore=zscore, window_s=window_s, stride_s=stride_s)
+    x, ys, subs, fs, channels = w["x"], w["labels"], w["subjects"], w["fs"], w["channels"]
     test_subj = sorted(set(subs))[-1]
     tr = subs != test_subj
-    mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, CHANNELS)  # noqa: E731
+    mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, channels)  # noqa: E731
     return {"train": mk(tr), "val": mk(tr), "test": mk(~tr),
-            "manifest_hash": stable_hash([sorted(names), win, hop]), "channels": list(CHANNELS)}  # fmt: skip
+            "manifest_hash": stable_hash([sorted(w["files"]), w["window"], w["stride"]]), "channels": list(channels)}  # fmt: skip
 
 
 def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
