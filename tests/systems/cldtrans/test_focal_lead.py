@@ -246,13 +246,13 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
     """DYNOTEARS, PCMCI and Rhino (lag graphs) and the BIOT and BENDR occlusion read-outs run through the same
     runner as the end-to-end test's methods: a ranking of every channel per seizure, labels used only by the
     occlusion read-outs."""
-    from biodyn._cli.focal import QUICK_MODELS
+    quick_models = fl.load_preset("quick")["model_params"]
 
     ws = fl.select(excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
     onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
     methods = ("dynotears", "pcmci", "rhino", "biot", "bendr")
     cfg = fl.FocalConfig(methods=methods, seeds=(42,), resample_hz=64.0, rhino_steps=20, detector_epochs=1,
-                         model_params={k: QUICK_MODELS[k] for k in ("biot", "bendr")})  # fmt: skip
+                         model_params={k: quick_models[k] for k in ("biot", "bendr")})  # fmt: skip
     paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
     assert len(paths) == len(methods)
     for method, path in zip(methods, paths):
@@ -261,3 +261,37 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
         assert r["metrics"]["n_seizures"] == 2, (method, r["per_seizure"])
         for s in r["per_seizure"]:
             assert sorted(s["ranking"]) == sorted(ws[0].channels)
+
+
+@pytest.mark.parametrize(
+    ("flags", "span_s", "resample_hz", "per_patient"),
+    [([], 10.0, 128.0, None), (["--quick"], 4.0, 64.0, 2),
+     # regression: "not set" was detected by comparing with the default, so an explicit --span-s 10 or
+     # --resample-hz 128 under --quick silently became 4 s and 64 Hz
+     (["--quick", "--span-s", "10", "--resample-hz", "128"], 10.0, 128.0, 2),
+     (["--quick", "--span-s", "6", "--per-patient", "1"], 6.0, 64.0, 1), (["--span-s", "4"], 4.0, 128.0, None)],
+)  # fmt: skip
+def test_focal_flags_given_win_over_the_quick_preset(flags, span_s, resample_hz, per_patient):
+    import argparse
+
+    from biodyn._cli.focal import add_arguments, settings
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    window, overrides = settings(parser.parse_args(flags))
+    assert (window["span_s"], window["resample_hz"], window["per_patient"]) == (span_s, resample_hz, per_patient)
+    quick = "--quick" in flags
+    assert (window["channels"] == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]) == quick
+    assert overrides.get("ldsem_steps") == (60 if quick else None)
+    if quick:  # every preset override is a FocalConfig field
+        fl.FocalConfig(**overrides)
+
+
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "focal").mkdir()
+    (tmp_path / "focal" / "quick.yaml").write_text("span_s: 4.0\nspan: 3\n")
+    monkeypatch.setenv("BIODYN_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) span;"):
+        fl.load_preset("quick")
+    with pytest.raises(ConfigError, match="no focal preset 'cpu'"):
+        fl.load_preset("cpu")

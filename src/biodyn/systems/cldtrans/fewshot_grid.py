@@ -40,6 +40,7 @@ import numpy as np
 
 from biodyn.cache.views import ArrayWindows, LabelledView, patient_split
 from biodyn.errors import ConfigError, check_option
+from biodyn.train.fewshot import SEEDS
 
 DATASETS = ("chbmit", "ptbxl", "sleepedf")
 MODES = ("linear_probe", "finetune")
@@ -53,7 +54,7 @@ class GridConfig:
     datasets: tuple[str, ...] = DATASETS
     models: tuple[str, ...] = ("biot", "bendr", "eeg_gcnn")
     budgets: tuple[float, ...] = (0.01, 0.10, 1.0)
-    seeds: tuple[int, ...] = (42, 123, 7, 0, 256)
+    seeds: tuple[int, ...] = SEEDS
     modes: tuple[str, ...] = MODES
     experiment: str = "fewshot"
     model_params: dict[str, dict] = field(default_factory=dict)  # per model: config overrides
@@ -367,48 +368,26 @@ def run_grid(
 
 
 # CPU-sized settings for the bundled data (tests and the documented quick run)
-CPU_GRID = {
-    "model_params": {
-        "biot": {"emb_size": 32, "heads": 4, "depth": 1},
-        "bendr": {"encoder_h": 32, "layers": 1, "heads": 4, "ff_dim": 64, "position_groups": 4},
-        "eeg_gcnn": {"gcn_hidden": [16, 16], "fc_hidden": [16]},
-    },
-    "train": {"max_steps": 20, "eval_every": 10, "ckpt_every": 10, "warmup_steps": 2, "batch_size": 8},
-    "sources": {"chbmit": "excerpts"},
-    # the excerpts' 10 s clips as 4 s windows every 2 s (28 per class in the one training patient), budgets
-    # over those windows, so 1 / 10 / 100 % keep 1 / 3 / 28 windows per class
-    "window_s": {"chbmit": 4.0},
-    "stride_s": {"chbmit": 2.0},
-    "budget_unit": {"chbmit": "window"},
-    "preprocess": {
-        "chbmit": {"fs": 64.0},
-        "ptbxl": {"fs": 50.0, "h_freq": 20.0},
-        "sleepedf": {"fs": 50.0, "h_freq": 20.0},
-    },
-    "limit": {"ptbxl": 200},
-    # every model on the same PTB-XL records: the sample's 500 Hz copy (45 of its 500 records), which
-    # CLD-Trans' 500 Hz ECG chain needs (the 100 Hz copy cannot hold its 150 Hz band); the baselines' 50 Hz
-    # windows are resampled from it too
-    "stored_fs": {"ptbxl": 500},
-}
-# The paper-sized grid on full corpora (GPU). Expected cost: see docs/cldtrans_eval.md.
-FULL_GRID = {
-    "train": {
-        "max_steps": 5000,
-        "eval_every": 250,
-        "ckpt_every": 250,
-        "warmup_steps": 200,
-        "batch_size": 64,
-        "early_stop_metric": "val_loss",
-        "patience": 8,
-    },
-    "sources": {"chbmit": "corpus"},
-    # Budgets count training windows (by class), not patients. CHB-MIT: ~14 training patients in one
-    # stratum (all mostly background): max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and
-    # 10 % kept the same patient for every seed (one cell twice). Sleep-EDF (SC: 78 subjects, 46 training):
-    # patients would give 1 vs 5 subjects (1 % floored to one subject, 2.2 %), and any stratum under 15
-    # subjects one at both budgets; windows make 1 % / 10 % the stated fraction of labelled epochs, as a
-    # PTB-XL record (one 10 s window) is. Train / val / test stay patient-disjoint: only the training
-    # patients' windows are drawn from.
-    "budget_unit": {"chbmit": "window", "sleepedf": "window"},
-}
+
+
+PRESETS = ("cpu", "full")
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The grid preset ``configs/fewshot/<name>.yaml`` (``cpu``: tiny models and steps on the bundled samples;
+    ``full``: paper-sized on full corpora) as :class:`GridConfig` overrides; an unknown key is a
+    :class:`ConfigError`."""
+    import yaml
+
+    from biodyn.configs import config_path
+
+    check_option("preset", name, PRESETS)
+    path = config_path("fewshot", f"{name}.yaml")
+    if not path.is_file():
+        raise ConfigError(f"no few-shot preset {name!r} ({path} does not exist)")
+    preset = yaml.safe_load(path.read_text()) or {}
+    known = set(GridConfig.__dataclass_fields__)
+    bad = sorted(set(preset) - known)
+    if bad:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(known))}")
+    return preset
