@@ -97,6 +97,11 @@ def test_smoke_experiment_cli(tmp_path):
     assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0
     ev = json.loads((tmp_path / "ev.json").read_text())
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
+    # regression: --split eval chose the seizure report whatever the run; it names the test split now
+    assert main(["eval", str(out), "--split", "eval"]) == 0
+    ev = json.loads((out / "eval_test.json").read_text())
+    assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
+    assert not (out / "eval_results.json").exists()
 
 
 @pytest.mark.slow

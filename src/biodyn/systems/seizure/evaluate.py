@@ -116,8 +116,10 @@ def evaluate_seizure_run(
     progress: bool = False,
     post: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``biodyn eval RUN_DIR --split dev|eval`` for a seizure run: writes ``eval_results.json`` (schema in
-    ``docs/seizure.md``) and ``eval_results.png`` (dev sensitivity vs FA/24h) in ``run_dir``."""
+    """``biodyn eval RUN_DIR`` for a seizure run: thresholds tuned on the validation (dev) records and applied
+    frozen to ``split`` (``train``/``val``/``test``; ``dev``/``eval`` name ``val``/``test``); writes
+    ``eval_results.json`` (schema in ``docs/seizure.md``) and ``eval_results.png`` (dev sensitivity vs FA/24h)
+    in ``run_dir``."""
     from pathlib import Path
 
     from omegaconf import OmegaConf
@@ -129,7 +131,8 @@ def evaluate_seizure_run(
     from biodyn.train.config import ExperimentConfig
     from biodyn.train.experiment import build_data
 
-    check_option("split", split, ("dev", "eval"))
+    check_option("split", split, ("train", "val", "test", "dev", "eval"))
+    split = {"dev": "val", "eval": "test"}.get(split, split)
     run = Path(run_dir)
     if not (run / "config.yaml").is_file():
         raise ConfigError(f"{run}: not a training run (no config.yaml)")
@@ -142,7 +145,7 @@ def evaluate_seizure_run(
     load_checkpoint(ckpt, model=model, model_name=exp.model.name, restore_rng=False)
     data = build_data(exp)
     dev = record_probs(model, data["val"], progress=progress)
-    evalset = dev if split == "dev" else record_probs(model, data["test"], progress=progress)
+    evalset = dev if split == "val" else record_probs(model, data[split], progress=progress)
     rep = score_records(dev, evalset, post=post)
     rep.update({"run_dir": str(run), "checkpoint": which, "step": st["step"], "split": split,
                 "model": exp.model.name, "data_manifest_hash": data["manifest_hash"]})  # fmt: skip
