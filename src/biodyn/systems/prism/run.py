@@ -290,29 +290,19 @@ def predict(model, ds: Dataset, batch_size: int, device, forward=None) -> tuple[
 
 
 def classification_metrics(logits: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
-    """multiclass: ``accuracy`` and one-vs-rest ``macro_auroc``; multilabel: ``macro_auroc`` over the classes
-    and ``accuracy`` on the single-label records (argmax == the one positive class), with ``n_single_label``."""
-    import warnings
+    """The metrics of the task (:mod:`biodyn.train.tasks`: multiclass accuracy, one-vs-rest ``macro_auroc``,
+    macro-F1, kappa; multilabel ``macro_auroc`` over the classes), and for multilabel also ``accuracy`` on the
+    single-label records (argmax == the one positive class) with ``n_single_label``."""
+    from biodyn.train.tasks import get_task
 
-    from biodyn.metrics.classification import macro_auroc
-
-    out: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if task == "multiclass":
-            y = y.astype(np.int64)
-            out["accuracy"] = float((logits.argmax(1) == y).mean())
-            z = logits - logits.max(1, keepdims=True)
-            p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-            if len(np.unique(y)) >= 2:
-                out["macro_auroc"] = float(macro_auroc(np.eye(logits.shape[1])[y], p))
-        else:
-            p = 1 / (1 + np.exp(-logits))
-            out["macro_auroc"] = float(macro_auroc(y, p))
-            single = y.sum(1) == 1
-            out["n_single_label"] = int(single.sum())
-            if single.any():
-                out["accuracy"] = float((p[single].argmax(1) == y[single].argmax(1)).mean())
+    t = get_task(task)
+    probs = t.probs(torch.from_numpy(np.asarray(logits))).numpy()
+    out = dict(t.metrics(probs, np.asarray(y)))
+    if task == "multilabel":
+        single = y.sum(1) == 1
+        out["n_single_label"] = int(single.sum())
+        if single.any():
+            out["accuracy"] = float((probs[single].argmax(1) == y[single].argmax(1)).mean())
     return out
 
 
