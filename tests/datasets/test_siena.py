@@ -61,10 +61,10 @@ def test_seizure_list_variants(tmp_path):
     with pytest.raises(RecordingError, match=r"line 3: seizure start has no end time"):
         parse_seizure_list(p)
     p.write_text("File name: PN02-1.edf\nSeizure start time: 10.01.00\nSeizure end time: 10.02.00\n")
-    with pytest.raises(RecordingError, match="PN02-1.edf has no registration start time"):
+    with pytest.raises(RecordingError, match=r"PN02-1\.edf has no registration start time"):
         parse_seizure_list(p)
     p.write_text("File name: PN02-1.edf\nRegistration start time: 10.00.00\nSeizure start time: 10.61.00\n")
-    with pytest.raises(RecordingError, match="line 3: 10.61.00 is not a time of day"):
+    with pytest.raises(RecordingError, match=r"line 3: 10\.61\.00 is not a time of day"):
         parse_seizure_list(p)
 
 
@@ -122,7 +122,7 @@ def test_siena_reads_labels_and_caches(tmp_path):
     assert rec.data.shape == (19, 40 * 512)
     y = corpus.target(refs["PN05-1"], rec).per_sample
     assert y.sum() == 8 * 512 and y[25 * 512] == 1 and y[25 * 512 - 1] == 0
-    with pytest.raises(RecordingError, match="no Seizures-list-PN07.txt"):
+    with pytest.raises(RecordingError, match=r"no Seizures-list-PN07\.txt"):
         corpus.load(refs["PN07-1"])
 
     s = corpus.summary()
