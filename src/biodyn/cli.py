@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
     "detect": ("detect", "run a seizure detector on recordings (events, probabilities, PNG)"),
+    "benchmark": (
+        "benchmark",
+        "run a detector on an open benchmark (szcore: a BIDS dataset, leaderboard figures)",
+    ),
+    "szcore": ("szcore", "SzCORE's container contract: one EDF in, its events TSV out"),
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),

@@ -1,0 +1,1 @@
+"""The research systems, one package each (their recipes over the shared layers)."""

@@ -1,0 +1,1 @@
+"""Brain-Go-Brr: seizure detection on EEG (the recipe; :mod:`.szcore` runs the SzCORE benchmark)."""
