@@ -52,3 +52,13 @@ def test_written_results_do_not_make_the_commit_dirty(tmp_path):
 
 def test_stable_hash_ignores_key_order():
     assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1}) != stable_hash({"a": 2})
+
+
+def test_command_line_names_what_was_run():
+    from biodyn.provenance import command_line
+
+    assert command_line(["/venv/bin/biodyn", "train", "experiment=x", "train.lr=1e-4"]) == (
+        "biodyn train experiment=x train.lr=1e-4"
+    )
+    assert command_line(["/src/biodyn/cldtrans/__main__.py", "a b"]) == "python -m cldtrans 'a b'"
+    assert command_line(["run.py", "--x", "1"]) == "python run.py --x 1"

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-cache": ("build_cache", "preprocess recordings into memory-mapped window shards"),
     "train": ("train", "train a model from a Hydra config (experiment=NAME key=value ...)"),
     "eval": ("evaluate", "evaluate a trained checkpoint"),
+    "export": ("export", "export a run's best weights with a model card (Hub-ready; --push uploads)"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
     "detect": ("detect", "run a seizure detector on recordings (events, probabilities, PNG)"),

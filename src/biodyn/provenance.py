@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,25 @@ def git_commit(path: str | Path | None = None) -> str | None:
         return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", *spec) else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command this process runs, shell-quoted: ``biodyn train experiment=x ...`` when started through
+    the ``biodyn`` script, else ``python -m <module> ...`` or ``python <script> ...``."""
+    import shlex
+    import sys
+
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    prog = Path(argv[0]).name
+    if prog in ("biodyn", "biodyn.exe") or argv[0].endswith(f"biodyn{os.sep}__main__.py"):
+        head = ["biodyn"]
+    elif prog == "__main__.py":
+        head = ["python", "-m", Path(argv[0]).parent.name]
+    else:
+        head = ["python", argv[0]]
+    return shlex.join(head + argv[1:])
 
 
 def versions() -> dict[str, str]:

@@ -1,0 +1,215 @@
+"""Hub-ready exports: the model card, biodyn export of a run, from_pretrained by Hub id served offline from
+huggingface_hub's cache layout (never the network), push_to_hub, and the one-line error without the extra."""
+
+import json
+import shutil
+import socket
+import sys
+
+import pytest
+import torch
+import yaml
+
+from biodyn.cli import main
+from biodyn.errors import CheckpointError, ConfigError
+from biodyn.models import create_model, from_pretrained, push_to_hub, save_pretrained
+
+SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
+         "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+MCFG = {"n_chans": 4, "n_outputs": 1, "n_times": 512, "sfreq": 256.0, **SMALL}
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*a, **k):
+        raise AssertionError(f"network access attempted: {a}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _model(seed):
+    torch.manual_seed(seed)
+    return create_model("seizure_tiny", **MCFG)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _front_matter(text):
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_card_has_the_hub_front_matter(tmp_path):
+    from huggingface_hub import ModelCard
+
+    card = {"license": "mit", "datasets": ["chbmit"], "tags": ["demo"], "command": "biodyn train experiment=x",
+            "metrics": {"test_auroc": 0.91, "test_sens_at_10fa": 0.5, "test_loss": float("nan")},
+            "experiment": {"data": {"corpus": "chbmit"}}, "repo_name": "org/tiny"}  # fmt: skip
+    folder = save_pretrained(_model(0), tmp_path / "exp", card=card)
+    text = (folder / "README.md").read_text()
+    fm = _front_matter(text)
+    assert fm["library_name"] == "biodyn" and fm["license"] == "mit" and fm["datasets"] == ["chbmit"]
+    assert {"biodyn", "seizure_tiny", "seizure-detection", "demo"} <= set(fm["tags"])
+    assert fm["metrics"] == ["auroc", "sens_at_10fa"]  # the NaN loss is not a figure
+    assert "`biodyn train experiment=x`" in text and '"tcn_channels"' in text and "not measured again" in text
+    # huggingface_hub reads the card as the Hub would, model-index included
+    hf = ModelCard.load(folder / "README.md")
+    assert hf.data.library_name == "biodyn"
+    assert {r.metric_name: r.metric_value for r in hf.data.eval_results} == {
+        "test_auroc": 0.91, "test_sens_at_10fa": 0.5
+    }  # fmt: skip
+    # without card fields: a card all the same, saying what is missing
+    text = (save_pretrained(_model(0), tmp_path / "bare") / "README.md").read_text()
+    assert _front_matter(text)["license"] == "other" and "No results were recorded" in text
+
+
+def _run(tmp_path):
+    """A seizure run folder: checkpoints/best (weights + the data spec) and results.json."""
+    from biodyn.signal.config import SEIZURE_EEG
+    from biodyn.train.checkpoint import save_checkpoint
+
+    model = _model(1)
+    spec = {"channels": ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"], "fs": 256.0, "window_s": 2.0,
+            "preprocess": SEIZURE_EEG.to_dict()}  # fmt: skip
+    run = tmp_path / "run"
+    save_checkpoint(run / "checkpoints" / "best", model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                    state={"model_name": "seizure_tiny", "model_config": MCFG, "step": 7, "extra": {"data": spec}})  # fmt: skip
+    results = {"experiment": "seizure_tiny", "model": "seizure_tiny", "task": "chbmit_excerpts-per_sample",
+               "metrics": {"val_auroc": 0.7, "test_auroc": 0.8125, "test_sens_at_10fa": 0.25},
+               "config": {"name": "seizure_tiny", "data": {"corpus": "chbmit_excerpts"}},
+               "command": "biodyn train experiment=seizure_tiny train.epochs=1", "git_commit": "abc123",
+               "versions": {"torch": "2.x"}}  # fmt: skip
+    (run / "results.json").write_text(json.dumps(results))
+    return run, model
+
+
+def test_export_of_a_run_loads_back_by_path(tmp_path, capsys):
+    run, model = _run(tmp_path)
+    assert main(["export", str(run), str(tmp_path / "exp"), "--license", "cc-by-4.0", "--tag", "siena"]) == 0
+    assert "exported seizure_tiny" in capsys.readouterr().out
+    text = (tmp_path / "exp" / "README.md").read_text()
+    fm = _front_matter(text)
+    assert fm["license"] == "cc-by-4.0" and fm["datasets"] == ["chbmit_excerpts"] and "siena" in fm["tags"]
+    assert fm["metrics"] == ["auroc", "sens_at_10fa"]  # the test split's; val_ is not reported
+    assert (
+        "biodyn train experiment=seizure_tiny train.epochs=1" in text and "trained at commit abc123" in text
+    )
+    assert '"window_s": 2.0' in text and "0.8125" in text
+    assert _same_weights(from_pretrained(tmp_path / "exp"), model)
+    with pytest.raises(CheckpointError, match="no such run folder"):
+        main(["--debug", "export", str(tmp_path / "nope"), str(tmp_path / "x")])
+
+
+def _serve_from_cache(cache, repo_id, ref, commit, folder):
+    """Put ``folder``'s files in huggingface_hub's cache layout as commit ``commit`` with ``refs/<ref>``."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        shutil.copy(f, snap / f.name)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / ref).write_text(commit)
+
+
+def test_from_pretrained_by_hub_id_offline(tmp_path, monkeypatch):
+    cache = tmp_path / "hf"
+    m_main, m_v1 = _model(2), _model(3)
+    c_main, c_v1 = "a" * 40, "b" * 40
+    _serve_from_cache(cache, "biodyn-test/tiny", "main", c_main, save_pretrained(m_main, tmp_path / "e1"))
+    _serve_from_cache(cache, "biodyn-test/tiny", "v1", c_v1, save_pretrained(m_v1, tmp_path / "e2"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.chdir(tmp_path)  # no local folder named biodyn-test/tiny
+    assert _same_weights(from_pretrained("biodyn-test/tiny"), m_main)
+    assert _same_weights(from_pretrained("biodyn-test/tiny", revision="v1"), m_v1)
+    assert _same_weights(from_pretrained("biodyn-test/tiny@v1"), m_v1)
+    assert _same_weights(from_pretrained("biodyn-test/tiny", revision=c_v1), m_v1)
+    assert not _same_weights(m_main, m_v1)
+    with pytest.raises(CheckpointError, match=r"biodyn-test/tiny@v2: no such local folder.*\(offline\)") as e:
+        from_pretrained("biodyn-test/tiny@v2")
+    assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="revision given twice"):
+        from_pretrained("biodyn-test/tiny@v1", revision="main")
+    with pytest.raises(ConfigError, match="revisions are for Hub ids"):
+        from_pretrained(tmp_path / "e1", revision="v1")
+
+
+def test_without_the_extra_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # import fails as if not installed
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        from_pretrained("org/name")
+    msg = str(e.value)
+    assert (
+        "\n" not in msg
+        and "pip install 'biodyn[hub]'" in msg
+        and msg.startswith("org/name: no such local folder")
+    )
+    with pytest.raises(ConfigError, match=r"biodyn\[hub\]"):
+        push_to_hub(tmp_path, "org/name")
+    save_pretrained(_model(0), tmp_path / "local")
+    assert from_pretrained(tmp_path / "local") is not None  # local folders need no extra
+
+
+class FakeHub:
+    """An HfApi stand-in recording calls; ``upload_folder`` stores the files as a new commit in the cache
+    layout that ``from_pretrained`` then reads offline."""
+
+    def __init__(self, cache):
+        self.cache, self.calls, self.n = cache, [], 0
+
+    def create_repo(self, repo_id, private=None, exist_ok=False):
+        self.calls.append(("create_repo", repo_id, private, exist_ok))
+
+    def create_branch(self, repo_id, branch, exist_ok=False):
+        self.calls.append(("create_branch", repo_id, branch))
+
+    def upload_folder(self, repo_id, folder_path, commit_message, revision=None):
+        from pathlib import Path
+
+        self.n += 1
+        commit = f"{self.n:040x}"
+        self.calls.append(
+            ("upload_folder", repo_id, sorted(p.name for p in Path(folder_path).iterdir()), revision)
+        )
+        repo = self.cache / f"models--{repo_id.replace('/', '--')}"
+        if (repo / "refs" / (revision or "main")).exists():
+            (repo / "refs" / (revision or "main")).unlink()
+        _serve_from_cache(self.cache, repo_id, revision or "main", commit, Path(folder_path))
+        return f"https://hub.invalid/{repo_id}/commit/{commit}"
+
+
+def test_push_to_hub_round_trip(tmp_path, monkeypatch):
+    hub = FakeHub(tmp_path / "hf")
+    model = _model(4)
+    url = push_to_hub(model, "org/pushed", api=hub, card={"license": "mit"}, private=True)
+    assert url.endswith("/commit/" + "0" * 39 + "1")
+    assert hub.calls[0] == ("create_repo", "org/pushed", True, True)
+    assert hub.calls[1] == (
+        "upload_folder",
+        "org/pushed",
+        ["README.md", "config.json", "model.safetensors"],
+        None,
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub.cache))
+    monkeypatch.chdir(tmp_path)
+    assert _same_weights(from_pretrained("org/pushed"), model)
+    # an export folder to a branch
+    other = _model(5)
+    push_to_hub(save_pretrained(other, tmp_path / "exp"), "org/pushed", revision="dev", api=hub)
+    assert ("create_branch", "org/pushed", "dev") in hub.calls
+    assert _same_weights(from_pretrained("org/pushed@dev"), other)
+    assert _same_weights(from_pretrained("org/pushed"), model)
+    card = (hub.cache / "models--org--pushed" / "snapshots" / ("0" * 39 + "1") / "README.md").read_text()
+    assert _front_matter(card)["license"] == "mit" and 'from_pretrained("org/pushed")' in card
+    with pytest.raises(ConfigError, match="invalid repo_id"):
+        push_to_hub(model, "not a repo", api=hub)
+    with pytest.raises(CheckpointError, match="not an exported model"):
+        push_to_hub(tmp_path, "org/pushed", api=hub)
