@@ -213,3 +213,32 @@ def test_push_to_hub_round_trip(tmp_path, monkeypatch):
         push_to_hub(model, "not a repo", api=hub)
     with pytest.raises(CheckpointError, match="not an exported model"):
         push_to_hub(tmp_path, "org/pushed", api=hub)
+
+
+def test_export_of_a_prism_shaped_run(tmp_path):
+    """A run folder whose own config.json is the run's config (not an export), with test figures under
+    "test" as biodyn prism writes them; and a folder holding an export under model/."""
+    from biodyn.train.checkpoint import save_checkpoint
+    from biodyn.train.export import export_run
+
+    torch.manual_seed(6)
+    mc = {"n_chans": 12, "n_outputs": 5, "n_times": 1000, "sfreq": 100.0}
+    model = create_model("cnn1d", **mc)
+    run = tmp_path / "prism_run"
+    save_checkpoint(run / "checkpoints" / "best", model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                    state={"model_name": "cnn1d", "model_config": model.init_config(), "step": 3})  # fmt: skip
+    (run / "config.json").write_text(json.dumps({"run": {"modality": "ecg"}, "model": "cnn1d"}))
+    (run / "results.json").write_text(json.dumps({"command": "biodyn prism", "modality": "ecg", "data": "ptbxl",
+                                                  "test": {"accuracy": 0.5, "macro_auroc": 0.75}}))  # fmt: skip
+    rep = export_run(run, tmp_path / "exp")
+    assert rep["checkpoint"].endswith("checkpoints/best")
+    fm = _front_matter((tmp_path / "exp" / "README.md").read_text())
+    assert fm["datasets"] == ["ptbxl"] and fm["metrics"] == ["accuracy", "macro_auroc"]
+    assert _same_weights(from_pretrained(tmp_path / "exp"), model)
+    joint = tmp_path / "joint"
+    save_pretrained(model, joint / "model")
+    (joint / "results.json").write_text(json.dumps({"command": "biodyn prism", "test": {"accuracy": 0.25}}))
+    export_run(joint, tmp_path / "exp2")
+    assert "| test_accuracy | 0.25 |" in (tmp_path / "exp2" / "README.md").read_text()
+    with pytest.raises(CheckpointError, match="neither an export nor a run"):
+        export_run(tmp_path / "exp2" / "..", tmp_path / "exp3")

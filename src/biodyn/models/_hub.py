@@ -95,12 +95,27 @@ def _finite(x: Any) -> bool:
 
 def card_from_results(results: dict[str, Any]) -> dict[str, Any]:
     """The card fields a run's ``results.json`` gives: datasets, metrics (the test split's, else all finite
-    scalars), the experiment config, the training command, and the run's git commit and versions."""
+    scalars), the experiment config, the training command, and the run's git commit and versions. Reads the
+    ``biodyn train`` shape (``metrics`` with ``test_``/``val_`` keys, ``config.data.corpus``) and the
+    ``biodyn prism`` one (``test`` metrics, ``data`` or ``modality``)."""
     cfg = results.get("config") or {}
-    corpus = (cfg.get("data") or {}).get("corpus") if isinstance(cfg, dict) else None
-    corpus = corpus or results.get("dataset") or results.get("modality")
+    corpus = (
+        (cfg.get("data") or {}).get("corpus")
+        if isinstance(cfg, dict) and isinstance(cfg.get("data"), dict)
+        else None
+    )
+    data = results.get("data")
+    corpus = (
+        corpus
+        or (data if isinstance(data, str) else None)
+        or results.get("dataset")
+        or results.get("modality")
+    )
     metrics = {k: float(v) for k, v in (results.get("metrics") or {}).items() if _finite(v)}
+    if isinstance(results.get("test"), dict):
+        metrics.update({f"test_{k}": float(v) for k, v in results["test"].items() if _finite(v)})
     test = {k: v for k, v in metrics.items() if k.startswith("test")}
+    task = results.get("task")
     return {
         "datasets": [str(corpus)] if corpus else [],
         "metrics": test or metrics,
@@ -108,7 +123,7 @@ def card_from_results(results: dict[str, Any]) -> dict[str, Any]:
         "command": results.get("command"),
         "trained_commit": results.get("git_commit"),
         "trained_versions": results.get("versions"),
-        "task": results.get("task"),
+        "task": task if isinstance(task, str) else None,
     }
 
 

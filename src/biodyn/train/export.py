@@ -16,9 +16,22 @@ from typing import Any
 from biodyn.errors import CheckpointError
 
 
+def _is_export(folder: Path) -> bool:
+    """Whether ``folder`` holds a :func:`~biodyn.models.save_pretrained` export (not a run's own config.json)."""
+    from biodyn.models._pretrained import CONFIG_FILE, read_pretrained_config
+
+    if not (folder / CONFIG_FILE).is_file():
+        return False
+    try:
+        read_pretrained_config(folder)
+    except CheckpointError:
+        return False
+    return True
+
+
 def _run_folder(path: Path, checkpoint: Path | None) -> Path:
     """The folder holding ``results.json``: ``path``, or the run above a ``checkpoints/<name>`` folder."""
-    for cand in (path, *([checkpoint.parent.parent] if checkpoint is not None else [])):
+    for cand in (path, path.parent, *([checkpoint.parent.parent] if checkpoint is not None else [])):
         if (cand / "results.json").is_file():
             return cand
     return path
@@ -35,8 +48,18 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: s
     run = Path(run)
     if not run.exists():
         raise CheckpointError(f"{run}: no such run folder")
-    model = load_trained(run)
-    ckpt = None if (run / "config.json").is_file() else find_checkpoint(run)
+    ckpt = None
+    if _is_export(run):
+        source = run
+    elif _is_export(run / "model"):  # biodyn prism's joint runs export their model there
+        source = run / "model"
+    else:
+        ckpt = find_checkpoint(run)
+        if ckpt is None:
+            raise CheckpointError(f"{run}: neither an export nor a run with a checkpoint (state.json in it or in "
+                                  "checkpoints/best|last)")  # fmt: skip
+        source = ckpt
+    model = load_trained(source)
     folder = _run_folder(run, ckpt)
     card: dict[str, Any] = {"license": license, "tags": list(tags), "repo_name": repo_name}
     results_path = folder / "results.json"
