@@ -33,7 +33,7 @@ def add_detection_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def detection_settings(args) -> dict:
-    from biodyn.train.seizure import THRESHOLD, parse_post
+    from biodyn.systems.seizure.szcore import THRESHOLD, parse_post
 
     return {"threshold": THRESHOLD if args.threshold is None else args.threshold, "overlap": args.overlap,
             "on_missing": args.on_missing, "post": parse_post(args.post), "batch_size": args.batch_size}  # fmt: skip

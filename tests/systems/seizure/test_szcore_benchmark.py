@@ -127,8 +127,7 @@ def _same(a: dict, b: dict) -> bool:
 
 @pytest.mark.slow
 def test_benchmark_szcore_end_to_end(tmp_path, capsys):
-    from biodyn.systems.seizure.szcore import bids_recordings, run_szcore_benchmark
-    from biodyn.train.detect import detect, load_detector
+    from biodyn.systems.seizure.szcore import bids_recordings, detect, load_detector, run_szcore_benchmark
 
     root, out = tmp_path / "bids", tmp_path / "out"
     _bids(root)
