@@ -320,7 +320,8 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def plot_subjects(result: dict[str, Any], png: str | os.PathLike) -> None:
-    """Event sensitivity, precision, F1 and false positives per 24 h per subject, SzCORE's mean dashed."""
+    """Event sensitivity, precision, F1 and false positives per 24 h per subject, SzCORE's mean (over the
+    subjects where the figure is defined) dashed; an undefined figure is marked ``n/a``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -331,22 +332,25 @@ def plot_subjects(result: dict[str, Any], png: str | os.PathLike) -> None:
 
     subjects = list(result["subjects"])
     ev = result["szcore"]["event_results"]
-    fig, axes = plt.subplots(1, 4, figsize=(max(10, 0.5 * len(subjects) * 4), 3.2))
-    for ax, (m, label) in zip(axes, (("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "F1"),
-                                     ("fpRate", "false positives / 24 h"))):  # fmt: skip
+    panels = (("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "F1"),
+              ("fpRate", "false positives / 24 h"))  # fmt: skip
+    fig, axes = plt.subplots(1, 4, figsize=(max(11, 0.35 * len(subjects) * 4), 3.6), layout="constrained")
+    for ax, (m, label) in zip(axes, panels):
         vals = np.array([result["subjects"][s]["event"][m] for s in subjects], dtype=float)
-        ax.bar(range(len(subjects)), np.nan_to_num(vals), color="tab:blue")
+        x = np.arange(len(subjects))
+        ax.bar(x, np.nan_to_num(vals), color="tab:blue")
+        for k in np.flatnonzero(np.isnan(vals)):
+            ax.text(x[k], 0.01 * ax.get_ylim()[1], "n/a", ha="center", va="bottom", fontsize=7, color="grey")
         ax.axhline(ev[m], color="k", ls="--", lw=0.8, label=f"mean {_f(ev[m])}")
-        ax.set_xticks(range(len(subjects)), subjects, rotation=90, fontsize=7)
+        ax.set_xticks(x, subjects, rotation=90, fontsize=7)
         ax.set_title(label, fontsize=9)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper right")
         if m != "fpRate":
-            ax.set_ylim(0, 1)
-    fig.suptitle(f"SzCORE event scoring of {result['model']} on {result['dataset']} "
-                 f"({len(result['recordings'])} recordings; subjects without a seizure have no sensitivity/F1 bar)",
-                 fontsize=9)  # fmt: skip
+            ax.set_ylim(0, 1.15)
+    fig.suptitle(f"SzCORE event scoring of {result['model']} on {result['dataset']}: {len(result['recordings'])} "
+                 f"recordings, {len(result['failed'])} not processed (scored as no detection)", fontsize=9)  # fmt: skip
     with atomic_path(png, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
