@@ -67,6 +67,17 @@ def _load(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from biodyn import provenance
+
+    # while the command runs, results name it (provenance.command_line), also when main is called from Python
+    prev, provenance.CLI_ARGV = provenance.CLI_ARGV, [a for a in argv if a != "--debug"]
+    try:
+        return _run(argv)
+    finally:
+        provenance.CLI_ARGV = prev
+
+
+def _run(argv: list[str]) -> int:
     import os
 
     from biodyn._malloc import keep_freed_memory

@@ -43,12 +43,19 @@ def git_commit(path: str | Path | None = None) -> str | None:
         return None
 
 
+# the arguments biodyn.cli.main was called with (set by it), so that a command run from Python is named too
+CLI_ARGV: list[str] | None = None
+
+
 def command_line(argv: list[str] | None = None) -> str:
-    """The command this process runs, shell-quoted: ``biodyn train experiment=x ...`` when started through
-    the ``biodyn`` script, else ``python -m <module> ...`` or ``python <script> ...``."""
+    """The command this process runs, shell-quoted: ``biodyn train experiment=x ...`` when it runs through
+    :func:`biodyn.cli.main` (the script or a call from Python), else ``python -m <module> ...`` or
+    ``python <script> ...`` from ``sys.argv``."""
     import shlex
     import sys
 
+    if argv is None and CLI_ARGV is not None:
+        return shlex.join(["biodyn", *CLI_ARGV])
     argv = list(sys.argv if argv is None else argv)
     if not argv:
         return ""
