@@ -1,45 +1,75 @@
 """biodyn benchmark szcore end to end on a small BIDS dataset laid out as epilepsy2bids writes it (EDFs with
-its 19 common-average channels at 256 Hz, HED-SCORE events TSVs), a tiny detector built in the test, and
-the figures checked against timescoring called directly on the same events."""
+its 19 common-average channels at 256 Hz, HED-SCORE events TSVs) and a detector built in the test (smoothed
+signal energy: it finds the loud stretches, seizures and one artefact alike), with the figures checked against
+hand-worked counts and against timescoring called directly on the same events."""
 
 import csv
+import dataclasses
 import datetime
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from biodyn.cli import main
+from biodyn.models import BiodynModel, register_model
 
-SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
-         "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
 BIPOLAR = ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"]  # T7 is epilepsy2bids' T3-Avg
 E2B_ELECTRODES = ["Fp1", "F3", "C3", "P3", "O1", "F7", "T3", "T5", "Fz", "Cz", "Pz", "Fp2", "F4", "C4", "P4", "O2",
                   "F8", "T4", "T6"]  # fmt: skip
 HEAD = ["onset", "duration", "eventType", "confidence", "channels", "dateTime", "recordingDuration"]
-# subject -> run -> (seconds, reference seizures (onset, duration))
+# subject -> run -> (seconds, reference seizures (onset, duration), loud stretches that are not seizures)
 DATASET = {
-    "sub-01": {1: (240, [(60.0, 40.0)]), 2: (200, [])},
-    "sub-02": {1: (240, [(30.0, 20.0), (170.5, 30.0)])},
-    "sub-03": {
-        1: (120, [(10.0, 15.0)])
-    },  # its EDF lacks T3: the detector fails on it (scored as no detection)
+    "sub-01": {1: (240, [(60.0, 40.0)], []), 2: (200, [], [(100.0, 10.0)])},
+    "sub-02": {1: (240, [(30.0, 20.0), (170.5, 30.0)], [])},
+    "sub-03": {1: (120, [(10.0, 15.0)], [])},  # its EDF lacks T3: the detector fails on it (no detection)
 }
 
 
+@dataclass
+class EnergyConfig:
+    offset: float = 8.0  # logit = energy - offset
+    smooth_s: float = 1.0  # moving-average window of the energy
+
+
+class EnergyDetector(BiodynModel):
+    """Per-sample logit of the channel-mean squared signal, smoothed: ``(B, C, T) -> (B, T)``."""
+
+    output = "per_sample"
+
+    def __init__(self, n_chans, n_outputs, n_times, sfreq, cfg=None):
+        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg or EnergyConfig())
+        self.head = nn.Conv1d(1, 1, 1)
+        with torch.no_grad():
+            self.head.weight.fill_(1.0)
+            self.head.bias.fill_(-self.cfg.offset)
+
+    def forward_features(self, x):  # (B, C, T) -> (B, 1, T)
+        k = max(1, round(self.cfg.smooth_s * self.sfreq)) | 1
+        e = x.pow(2).mean(1, keepdim=True)
+        return nn.functional.avg_pool1d(e, k, stride=1, padding=k // 2, count_include_pad=False)
+
+    def forward_head(self, features, pre_logits=False):  # (B, 1, T) -> (B, T)
+        return features if pre_logits else self.head(features).squeeze(1)
+
+
 def _checkpoint(tmp_path):
+    """The energy detector as a training run would leave it (robust z-score: the loud stretches stand out)."""
     from biodyn.models import create_model
     from biodyn.signal.config import SEIZURE_EEG
     from biodyn.train.checkpoint import save_checkpoint
 
-    torch.manual_seed(3)
-    mcfg = {"n_chans": 4, "n_outputs": 1, "n_times": 512, "sfreq": 256.0, **SMALL}
-    model = create_model("seizure_tiny", **mcfg)
-    spec = {"channels": BIPOLAR, "fs": 256.0, "window_s": 2.0, "preprocess": SEIZURE_EEG.to_dict()}
+    register_model("seizure_energy_test", config=EnergyConfig)(EnergyDetector)
+    model = create_model("seizure_energy_test", n_chans=4, n_outputs=1, n_times=1024, sfreq=256.0)
+    spec = {"channels": BIPOLAR, "fs": 256.0, "window_s": 4.0,
+            "preprocess": dataclasses.replace(SEIZURE_EEG, robust=True).to_dict()}  # fmt: skip
     save_checkpoint(tmp_path / "run" / "checkpoints" / "best", model=model,
                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": "seizure_tiny", "model_config": mcfg, "step": 0, "extra": {"data": spec}})  # fmt: skip
+                    state={"model_name": "seizure_energy_test", "model_config": model.init_config(), "step": 0,
+                           "extra": {"data": spec}})  # fmt: skip
     return tmp_path / "run"
 
 
@@ -50,13 +80,13 @@ def _bids(root):
 
     rng = np.random.default_rng(0)
     for subject, runs in DATASET.items():
-        for run, (seconds, seizures) in runs.items():
+        for run, (seconds, seizures, artefacts) in runs.items():
             base = root / subject / "ses-01" / "eeg" / f"{subject}_ses-01_task-szMonitoring_run-{run:02d}"
             base.parent.mkdir(parents=True, exist_ok=True)
             n = seconds * 256
             names = [e for e in E2B_ELECTRODES if not (subject == "sub-03" and e == "T3")]
             x = rng.standard_normal((len(names), n)) * 20
-            for on, dur in seizures:
+            for on, dur in seizures + artefacts:
                 x[:, int(on * 256) : int((on + dur) * 256)] *= 8
             sigs = [edfio.EdfSignal(x[i], 256, label=f"{c}-Avg", physical_dimension="uV",
                                     physical_range=(float(np.floor(x[i].min())), float(np.ceil(x[i].max()))))
@@ -126,7 +156,7 @@ def _same(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.slow
-def test_benchmark_szcore_end_to_end(tmp_path, capsys):
+def test_benchmark_szcore_end_to_end(tmp_path, capsys, scratch_registry):
     from biodyn.systems.seizure.szcore import bids_recordings, detect, load_detector, run_szcore_benchmark
 
     root, out = tmp_path / "bids", tmp_path / "out"
@@ -134,17 +164,23 @@ def test_benchmark_szcore_end_to_end(tmp_path, capsys):
     ckpt = _checkpoint(tmp_path)
     recs = bids_recordings(root)
     assert [r.subject for r in recs] == ["sub-01", "sub-01", "sub-02", "sub-03"]
-    # a switch-on level inside the untrained detector's range, so that it detects something
-    probs = detect(recs[0].edf, load_detector(ckpt), progress=False, threshold=1.0).probs
-    thr = float(np.quantile(probs, 0.6))
-    post = {"min_duration_s": 1.0}
+    # the detector finds the loud stretches, within a second or two
+    d = detect(recs[2].edf, load_detector(ckpt), progress=False)
+    found = np.array([(e.onset_s, e.offset_s) for e in d.events])
+    assert found.shape == (2, 2) and np.abs(found - [(30, 50), (170.5, 200.5)]).max() < 2, found
 
-    res = run_szcore_benchmark(root, ckpt, out, threshold=thr, post=post, progress=False)
+    res = run_szcore_benchmark(root, ckpt, out, progress=False)
     assert res["detected"] == 3 and res["reused"] == 0
     assert list(res["failed"]) == ["sub-03/ses-01/eeg/sub-03_ses-01_task-szMonitoring_run-01_events.tsv"]
     assert "T7" in next(iter(res["failed"].values()))
     expected, sums = _direct(root, out / "hypotheses")
-    assert sum(v["event"][0] for v in sums.values()) > 0 and sum(v["event"][1] for v in sums.values()) > 0
+    # hand-worked: sub-01 finds its seizure (TP) and the artefact (FP, in 440 s); sub-02 both seizures;
+    # sub-03 nothing (not processed)
+    assert {s: v["event"][:3] for s, v in sums.items()} == {"sub-01": [1, 1, 1], "sub-02": [2, 0, 2],
+                                                            "sub-03": [0, 0, 1]}  # fmt: skip
+    ev = res["szcore"]["event_results"]
+    assert ev["sensitivity"] == pytest.approx(2 / 3) and ev["precision"] == pytest.approx(0.75)
+    assert ev["f1"] == pytest.approx((2 / 3 + 1 + 0) / 3) and ev["fpRate"] == pytest.approx(86400 / 440 / 3)
     for kind in ("sample_results", "event_results"):
         for m, v in expected[kind].items():
             assert res["szcore"][kind][m] == pytest.approx(v, nan_ok=True), (kind, m)
@@ -167,18 +203,16 @@ def test_benchmark_szcore_end_to_end(tmp_path, capsys):
 
     # resumable: nothing is detected again, the figures are the same
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "hypotheses").rglob("*.tsv")}
-    res2 = run_szcore_benchmark(root, ckpt, out, threshold=thr, post=post, progress=False, figure=False)
+    res2 = run_szcore_benchmark(root, ckpt, out, progress=False, figure=False)
     assert res2["reused"] == 3 and res2["detected"] == 0
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
     assert _same(res2["szcore"], res["szcore"])
     # other settings: every recording is detected again
-    res3 = run_szcore_benchmark(
-        root, ckpt, out, threshold=thr + 0.01, post=post, progress=False, figure=False
-    )
+    res3 = run_szcore_benchmark(root, ckpt, out, threshold=0.9, progress=False, figure=False)
     assert res3["reused"] == 0 and res3["detected"] == 3
 
     # the CLI, and the container contract writing the same TSV for one recording
-    args = ["--checkpoint", str(ckpt), "--threshold", str(thr), "--post", "min_duration_s=1", "--no-progress"]
+    args = ["--checkpoint", str(ckpt), "--no-progress"]
     assert main(["benchmark", "szcore", str(root), "--out", str(tmp_path / "cli"), *args]) == 0
     assert "3 recording(s) detected, 0 reused, 1 failed" in capsys.readouterr().out
     assert _same(json.loads((tmp_path / "cli" / "szcore.json").read_text()), res["szcore"])
