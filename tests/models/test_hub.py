@@ -21,13 +21,24 @@ MCFG = {"n_chans": 4, "n_outputs": 1, "n_times": 512, "sfreq": 256.0, **SMALL}
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Any attempt to open a connection fails the test."""
+    """Any attempt to open a connection beyond the loopback interface fails the test."""
+    connect, create = socket.socket.connect, socket.create_connection
 
-    def refuse(*a, **k):
-        raise AssertionError(f"network access attempted: {a}")
+    def loopback(address) -> bool:
+        return isinstance(address, tuple) and address[0] in ("127.0.0.1", "localhost", "::1")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    def guarded_connect(self, address, *a, **k):
+        if not loopback(address):
+            raise AssertionError(f"network access attempted: {address}")
+        return connect(self, address, *a, **k)
+
+    def guarded_create(address, *a, **k):
+        if not loopback(address):
+            raise AssertionError(f"network access attempted: {address}")
+        return create(address, *a, **k)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", guarded_create)
 
 
 def _model(seed):
@@ -242,3 +253,98 @@ def test_export_of_a_prism_shaped_run(tmp_path):
     assert "| test_accuracy | 0.25 |" in (tmp_path / "exp2" / "README.md").read_text()
     with pytest.raises(CheckpointError, match="neither an export nor a run"):
         export_run(tmp_path / "exp2" / "..", tmp_path / "exp3")
+
+
+def _hub_server(repos, log):
+    """A loopback server answering the requests snapshot_download makes (revision info, file tree, resolve)
+    from ``repos`` ``{repo_id: {"refs": {name: sha}, "files": {sha: {file: bytes}}}}``; requests go to ``log``."""
+    import hashlib
+    import http.server
+    import threading
+    from urllib.parse import unquote, urlparse
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _repo_rev(self, parts):
+            repo = "/".join(parts[:2])
+            if repo not in repos:
+                return None, None
+            return repo, parts[3] if len(parts) > 3 else "main"
+
+        def _send(self, code, body=b"", headers=None):
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self):
+            self.do_GET()
+
+        def do_GET(self):
+            path = unquote(urlparse(self.path).path)
+            log.append((self.command, path))
+            parts = path.strip("/").split("/")
+            if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] in ("revision", "tree"):
+                repo = "/".join(parts[2:4])
+                info = repos.get(repo)
+                sha = info and info["refs"].get(
+                    parts[5], parts[5] if parts[5] in info["refs"].values() else None
+                )
+                if not sha:
+                    return self._send(404, b'{"error": "not found"}', {"X-Error-Code": "RevisionNotFound"})
+                files = info["files"][sha]
+                if parts[4] == "revision":
+                    body = {"id": repo, "sha": sha, "siblings": [{"rfilename": f} for f in files]}
+                else:
+                    body = [{"type": "file", "path": f, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                            for f, b in files.items()]  # fmt: skip
+                return self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            if len(parts) >= 5 and parts[2] == "resolve":
+                repo, info = "/".join(parts[:2]), repos.get("/".join(parts[:2]))
+                sha = info and info["refs"].get(
+                    parts[3], parts[3] if parts[3] in info["refs"].values() else None
+                )
+                data = info and sha and info["files"][sha].get("/".join(parts[4:]))
+                if data is None:
+                    return self._send(404, b"", {"X-Error-Code": "EntryNotFound"})
+                etag = f'"{hashlib.sha1(data).hexdigest()}"'
+                return self._send(200, data, {"X-Repo-Commit": sha, "ETag": etag})
+            return self._send(404)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_from_pretrained_by_hub_id_over_http(tmp_path, monkeypatch):
+    """The online path: snapshot_download against a loopback server speaking the Hub's endpoints
+    (revision info, file tree, resolve), via HF_ENDPOINT; the files land in HF_HUB_CACHE."""
+    import huggingface_hub.constants
+
+    m1, m2 = _model(7), _model(8)
+    files = {}
+    for sha, m in (("c" * 40, m1), ("d" * 40, m2)):
+        d = save_pretrained(m, tmp_path / sha[:4])
+        files[sha] = {f.name: f.read_bytes() for f in d.iterdir()}
+    repos = {"biodyn-test/served": {"refs": {"main": "c" * 40, "v2": "d" * 40}, "files": files}}
+    log = []
+    srv = _hub_server(repos, log)
+    try:
+        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{srv.server_address[1]}")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+        monkeypatch.chdir(tmp_path)
+        assert _same_weights(from_pretrained("biodyn-test/served"), m1)
+        assert _same_weights(from_pretrained("biodyn-test/served", revision="v2"), m2)
+        assert any(p.endswith("/resolve/" + "c" * 40 + "/model.safetensors") for _, p in log), log
+        assert (tmp_path / "cache" / "models--biodyn-test--served" / "refs" / "v2").read_text() == "d" * 40
+        with pytest.raises(CheckpointError, match="biodyn-test/served@v9: no such local folder"):
+            from_pretrained("biodyn-test/served@v9")
+    finally:
+        srv.shutdown()

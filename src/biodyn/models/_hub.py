@@ -7,9 +7,10 @@ config, the command that trained it, where the figures come from and biodyn's ve
 
 :func:`resolve` turns a Hub repository id (``org/name``, ``org/name@revision``) into a local snapshot through
 ``huggingface_hub.snapshot_download`` (only the three files of an export are fetched; nothing is unpickled:
-the folder is then loaded as any export). ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` are read when the call is
-made, so a populated cache serves a repository without the network. :func:`push_to_hub` uploads an export.
-``huggingface_hub`` is the optional extra ``hub`` (``pip install 'biodyn[hub]'``).
+the folder is then loaded as any export). ``HF_HUB_OFFLINE=1``, ``HF_HUB_CACHE`` and ``HF_ENDPOINT`` (a
+mirror) are read when the call is made, so a populated cache serves a repository without the network.
+:func:`push_to_hub` uploads an export. ``huggingface_hub`` is the optional extra ``hub``
+(``pip install 'biodyn[hub]'``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def resolve(source: str | os.PathLike, revision: str | None = None, *, token: st
         folder = hf.snapshot_download(
             repo_id, revision=rev, cache_dir=os.environ.get("HF_HUB_CACHE") or None, local_files_only=offline,
             allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, CARD_FILE], token=token,
+            endpoint=os.environ.get("HF_ENDPOINT") or None,
         )  # fmt: skip
     except Exception as e:  # huggingface_hub's errors differ across versions; all name what went wrong
         if not (type(e).__module__.startswith("huggingface_hub") or isinstance(e, OSError)):
