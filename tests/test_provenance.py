@@ -52,3 +52,29 @@ def test_written_results_do_not_make_the_commit_dirty(tmp_path):
 
 def test_stable_hash_ignores_key_order():
     assert stable_hash({"a": 1, "b": [1, 2]}) == stable_hash({"b": [1, 2], "a": 1}) != stable_hash({"a": 2})
+
+
+def test_command_line_names_what_was_run():
+    from biodyn.provenance import command_line
+
+    assert command_line(["/venv/bin/biodyn", "train", "experiment=x", "train.lr=1e-4"]) == (
+        "biodyn train experiment=x train.lr=1e-4"
+    )
+    assert command_line(["/src/biodyn/cldtrans/__main__.py", "a b"]) == "python -m cldtrans 'a b'"
+    assert command_line(["run.py", "--x", "1"]) == "python run.py --x 1"
+
+
+def test_command_line_of_a_cli_call_from_python(monkeypatch):
+    """biodyn.cli.main names its own arguments while it runs (not pytest's sys.argv), and forgets them after."""
+    from biodyn import cli, provenance
+
+    seen = {}
+
+    def fake_run(argv):
+        seen["cmd"] = provenance.command_line()
+        return 0
+
+    monkeypatch.setattr(cli, "_run", fake_run)
+    assert cli.main(["train", "--debug", "experiment=a b"]) == 0
+    assert seen["cmd"] == "biodyn train 'experiment=a b'"
+    assert provenance.CLI_ARGV is None

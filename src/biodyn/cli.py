@@ -28,9 +28,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-cache": ("build_cache", "preprocess recordings into memory-mapped window shards"),
     "train": ("train", "train a model from a Hydra config (experiment=NAME key=value ...)"),
     "eval": ("evaluate", "evaluate a trained checkpoint"),
+    "export": ("export", "export a run's best weights with a model card (Hub-ready; --push uploads)"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
     "score": ("score", "score hypothesis events against references, NEDC-style"),
     "detect": ("detect", "run a seizure detector on recordings (events, probabilities, PNG)"),
+    "benchmark": (
+        "benchmark",
+        "run a detector on an open benchmark (szcore: a BIDS dataset, leaderboard figures)",
+    ),
+    "szcore": ("szcore", "SzCORE's container contract: one EDF in, its events TSV out"),
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
     "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),
@@ -62,6 +68,17 @@ def _load(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from biodyn import provenance
+
+    # while the command runs, results name it (provenance.command_line), also when main is called from Python
+    prev, provenance.CLI_ARGV = provenance.CLI_ARGV, [a for a in argv if a != "--debug"]
+    try:
+        return _run(argv)
+    finally:
+        provenance.CLI_ARGV = prev
+
+
+def _run(argv: list[str]) -> int:
     import os
 
     from biodyn._malloc import keep_freed_memory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,32 @@ def git_commit(path: str | Path | None = None) -> str | None:
         return sha + ("+dirty" if git("status", "--porcelain", "--untracked-files=no", "--", *spec) else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+# the arguments biodyn.cli.main was called with (set by it), so that a command run from Python is named too
+CLI_ARGV: list[str] | None = None
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command this process runs, shell-quoted: ``biodyn train experiment=x ...`` when it runs through
+    :func:`biodyn.cli.main` (the script or a call from Python), else ``python -m <module> ...`` or
+    ``python <script> ...`` from ``sys.argv``."""
+    import shlex
+    import sys
+
+    if argv is None and CLI_ARGV is not None:
+        return shlex.join(["biodyn", *CLI_ARGV])
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    prog = Path(argv[0]).name
+    if prog in ("biodyn", "biodyn.exe") or argv[0].endswith(f"biodyn{os.sep}__main__.py"):
+        head = ["biodyn"]
+    elif prog == "__main__.py":
+        head = ["python", "-m", Path(argv[0]).parent.name]
+    else:
+        head = ["python", argv[0]]
+    return shlex.join(head + argv[1:])
 
 
 def versions() -> dict[str, str]:

@@ -21,6 +21,7 @@ CHB01_SEIZURES = {
 def test_registry():
     assert set(list_corpora()) == {
         "chbmit",
+        "siena",
         "tusz",
         "ptbxl",
         "sleepedf",

@@ -100,7 +100,7 @@ def test_export_round_trip(name, tmp_path):
     m = build(name).eval()
     x = inputs(m)
     save_pretrained(m, tmp_path / "a")
-    assert {p.name for p in (tmp_path / "a").iterdir()} == {"config.json", "model.safetensors"}
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"config.json", "model.safetensors", "README.md"}
     m2 = from_pretrained(tmp_path / "a")
     assert type(m2) is type(m) and m2.model_name == name and m2.init_config() == m.init_config()
     with torch.no_grad():

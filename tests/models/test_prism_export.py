@@ -16,7 +16,7 @@ def test_save_pretrained_roundtrip(tmp_path):
     x = torch.randn(2, 3, 10)
     m.eval()
     save_pretrained(m, tmp_path / "p")
-    assert {p.name for p in (tmp_path / "p").iterdir()} == {"config.json", "model.safetensors"}
+    assert {p.name for p in (tmp_path / "p").iterdir()} == {"config.json", "model.safetensors", "README.md"}
     m2 = from_pretrained(tmp_path / "p")
     assert m2.cfg == m.cfg and m2.backbone.block_types == m.backbone.block_types
     with torch.no_grad():

@@ -92,6 +92,7 @@ def test_smoke_experiment_cli(tmp_path):
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["experiment"] == "smoke" and res["data_manifest_hash"]
+    assert res["command"] == f"biodyn train experiment=smoke train.out_dir={out}"
     assert 0.0 <= res["metrics"]["test_macro_auroc"] <= 1.0
     assert (out / "config.yaml").is_file() and (out / "checkpoints" / "best" / "model.safetensors").is_file()
     assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def add_arguments(p) -> None:
     p.add_argument(
-        "dataset", help="chbmit, ptbxl, sleepedf, eegmmidb, mimic_ecg (tusz: prints how to get access)"
+        "dataset", help="chbmit, siena, ptbxl, sleepedf, eegmmidb, mimic_ecg (tusz: prints how to get access)"
     )
     p.add_argument("--to", required=True, help="destination folder")
     p.add_argument("--only", help="glob on the corpus' relative paths, e.g. 'chb01/*'")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_arguments(p) -> None:
-    p.add_argument("dataset", help="chbmit, tusz, ptbxl, sleepedf, eegmmidb, mimic_ecg or synthetic")
+    p.add_argument("dataset", help="chbmit, siena, tusz, ptbxl, sleepedf, eegmmidb, mimic_ecg or synthetic")
     p.add_argument("--root", help="the corpus folder (default: <data root>/<dataset> when it exists)")
     p.add_argument("--json", metavar="OUT", help="also write the summary as JSON")
 

@@ -14,13 +14,15 @@ from biodyn.datasets.eegmmidb import EEGMMIDB
 from biodyn.datasets.folder import Folder
 from biodyn.datasets.mimic_ecg import MIMICECG
 from biodyn.datasets.ptbxl import PTBXL
+from biodyn.datasets.siena import Siena
 from biodyn.datasets.sleepedf import SleepEDF
 from biodyn.datasets.synthetic import Synthetic
 from biodyn.datasets.tusz import TUSZ
 from biodyn.errors import ConfigError, check_option
 
 CORPORA: dict[str, type[Corpus]] = {
-    c.name: c for c in (CHBMIT, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic, CHBMITExcerpts, Folder)
+    c.name: c
+    for c in (CHBMIT, Siena, TUSZ, PTBXL, SleepEDF, EEGMMIDB, MIMICECG, Synthetic, CHBMITExcerpts, Folder)
 }
 
 __all__ = ["CORPORA", "Corpus", "RecordRef", "Target", "events_to_labels", "get_corpus", "list_corpora"]
@@ -31,7 +33,7 @@ def list_corpora() -> list[str]:
 
 
 def get_corpus(name: str, root=None, *, fs: float | None = None, **kwargs) -> Corpus:
-    """Instantiate a corpus reader by name (``chbmit``, ``tusz``, ``ptbxl``, ``sleepedf``, ``eegmmidb``,
+    """Instantiate a corpus reader by name (``chbmit``, ``siena``, ``tusz``, ``ptbxl``, ``sleepedf``, ``eegmmidb``,
     ``mimic_ecg``, ``synthetic``); ``kwargs`` go to its constructor. ``fs``: the rate its windows will be
     resampled to; a corpus distributed at several rates (PTB-XL: 100 and 500 Hz) is then read at the lowest
     of them >= ``fs`` (the highest when none is), so that no window is upsampled from a coarser copy;

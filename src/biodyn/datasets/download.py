@@ -22,6 +22,7 @@ from biodyn.errors import BiodynError, check_option
 PHYSIONET = "https://physionet.org/files/"
 SLUGS = {
     "chbmit": "chbmit/1.0.0",
+    "siena": "siena-scalp-eeg/1.0.0",
     "ptbxl": "ptb-xl/1.0.3",
     "sleepedf": "sleep-edfx/1.0.0",
     "eegmmidb": "eegmmidb/1.0.0",
@@ -205,7 +206,7 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, retr
 
 def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jobs: int = 4,
              base_url: str | None = None, progress: bool = True, timeout: float = 60.0) -> DownloadReport:  # fmt: skip
-    """Download a PhysioNet corpus (``chbmit``, ``ptbxl``, ``sleepedf``, ``eegmmidb``, ``mimic_ecg``) into ``to``.
+    """Download a PhysioNet corpus (``chbmit``, ``siena``, ``ptbxl``, ``sleepedf``, ``eegmmidb``, ``mimic_ecg``) into ``to``.
 
     ``only`` is a glob on the relative paths of ``SHA256SUMS.txt`` (e.g. ``"chb01/*"``); ``base_url``
     replaces ``https://physionet.org/files/<slug>/`` (mirrors, tests). Failures are collected in the report.

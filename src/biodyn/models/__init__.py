@@ -1,5 +1,6 @@
 """Models: the contract (:class:`BiodynModel`), a registry (``create_model(name, **overrides)``) and export
-without pickle (``save_pretrained`` / ``from_pretrained``). See ``docs/models.md``."""
+without pickle (``save_pretrained`` / ``from_pretrained``, with a model card; Hub ids and ``push_to_hub`` through
+the extra ``hub``). See ``docs/models.md``."""
 
 from biodyn.models import (  # noqa: F401  (each import registers its models)
     baselines,
@@ -7,6 +8,7 @@ from biodyn.models import (  # noqa: F401  (each import registers its models)
     seizure,  # seizure_bimamba2, seizure_gdn, seizure_tiny
 )
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
+from biodyn.models._hub import push_to_hub
 from biodyn.models._pretrained import from_pretrained, save_pretrained
 from biodyn.models._registry import (
     check_overrides,
@@ -26,6 +28,7 @@ __all__ = [
     "list_models",
     "model_config",
     "model_entry",
+    "push_to_hub",
     "register_model",
     "save_pretrained",
 ]

@@ -1,8 +1,10 @@
 """Export without pickle: ``save_pretrained(model, folder)`` / ``from_pretrained(folder)``.
 
 A folder holds ``config.json`` (``{"format_version", "name", "config"}``: the registered name and the
-keyword arguments of ``create_model``) and ``model.safetensors`` (the state dict). Both are written
-atomically, the weights first, so a folder with a ``config.json`` is complete.
+keyword arguments of ``create_model``), ``model.safetensors`` (the state dict) and ``README.md`` (a model
+card with the Hugging Face Hub's front matter, :mod:`biodyn.models._hub`). All are written atomically,
+``config.json`` last, so a folder with a ``config.json`` is complete. ``from_pretrained`` also takes a Hub
+repository id (``org/name[@revision]``) and ``push_to_hub`` uploads an export (the optional extra ``hub``).
 """
 
 from __future__ import annotations
@@ -84,10 +86,12 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, *, where: str 
 MULTIMODAL_PRISM = "prism_multimodal"
 
 
-def save_pretrained(model, folder: str | os.PathLike) -> Path:
+def save_pretrained(model, folder: str | os.PathLike, *, card: dict | None = None) -> Path:
     """Write ``model`` (built by ``create_model``, or a multi-modality ``PRISMForClassification``) to ``folder``:
-    ``config.json`` + ``model.safetensors``."""
-    from biodyn.atomic import atomic_path, atomic_write_json
+    ``config.json`` + ``model.safetensors`` + ``README.md``, the model card rendered by
+    :func:`biodyn.models._hub.model_card` with ``card`` (licence, tags, datasets, metrics, command, ...)."""
+    from biodyn.atomic import atomic_path, atomic_write_json, atomic_write_text
+    from biodyn.models._hub import CARD_FILE, model_card
     from biodyn.models.prism import PRISMForClassification
 
     name = getattr(model, "model_name", None)
@@ -103,6 +107,7 @@ def save_pretrained(model, folder: str | os.PathLike) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_weights(model, tmp)
+    atomic_write_text(folder / CARD_FILE, model_card(name, config, **(card or {})))
     atomic_write_json(folder / CONFIG_FILE,
                       {"format_version": FORMAT_VERSION, "name": name, "config": config})  # fmt: skip
     return folder
@@ -131,11 +136,15 @@ def read_pretrained_config(folder: str | os.PathLike) -> dict:
     return cfg
 
 
-def from_pretrained(folder: str | os.PathLike, *, device: str | torch.device | None = None):
+def from_pretrained(folder: str | os.PathLike, *, revision: str | None = None,
+                    device: str | torch.device | None = None):  # fmt: skip
     """Rebuild the model saved by :func:`save_pretrained` in ``folder`` and load its weights (nothing is
-    unpickled). Returns it in eval mode."""
+    unpickled). Returns it in eval mode. ``folder`` may be a Hub repository id (``org/name``, optionally
+    ``@revision`` or ``revision=``), fetched through ``huggingface_hub`` (the extra ``hub``)."""
+    from biodyn.models._hub import resolve
     from biodyn.models._registry import create_model
 
+    folder = resolve(folder, revision)
     cfg = read_pretrained_config(folder)
     if cfg["name"] == MULTIMODAL_PRISM:
         from biodyn.models.prism import PRISMConfig, PRISMForClassification

@@ -133,7 +133,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
 
     from biodyn.atomic import atomic_write_json, atomic_write_text
     from biodyn.models import check_overrides, create_model
-    from biodyn.provenance import git_commit, versions
+    from biodyn.provenance import command_line, git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
@@ -213,6 +213,7 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         "config": OmegaConf.to_container(OmegaConf.structured(exp)),
         "model_config": mcfg,
         "git_commit": git_commit(),
+        "command": command_line(),
         "data_manifest_hash": data["manifest_hash"],
         "versions": versions(),
         "torch_threads": torch.get_num_threads(),
