@@ -8,8 +8,7 @@ from biodyn.models import (  # noqa: F401  (each import registers its models)
     seizure,  # seizure_bimamba2, seizure_gdn, seizure_tiny
 )
 from biodyn.models._base import OUTPUT_KINDS, BiodynModel
-from biodyn.models._hub import push_to_hub
-from biodyn.models._pretrained import from_pretrained, save_pretrained
+from biodyn.models._pretrained import from_pretrained, push_to_hub, save_pretrained
 from biodyn.models._registry import (
     check_overrides,
     create_model,

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,9 @@ CARD_FILE = "README.md"
 _REPO_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:@(?P<rev>[\w./-]+))?$")
 _TASK_TYPES = {"seizure": "seizure-detection", "prism": "time-series-classification"}
 
+
+CONFIG_FILE = "config.json"  # an export: its config (the registered name and the architecture) ...
+WEIGHTS_FILE = "model.safetensors"  # ... and its weights, no pickle
 
 def require_hub(what: str = "the Hugging Face Hub"):
     """``huggingface_hub``, or a one-line :class:`ConfigError` naming the extra that installs it."""
@@ -71,7 +73,6 @@ def resolve(source: str | os.PathLike, revision: str | None = None, *, token: st
         raise ConfigError(f"{source}: revision given twice ({rev!r} and revision={revision!r})")
     rev = rev or revision
     hf = require_hub(f"{source}: no such local folder; loading it as a Hub repository id")
-    from biodyn.models._pretrained import CONFIG_FILE, WEIGHTS_FILE
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     try:
@@ -211,34 +212,3 @@ def model_card(name: str, config: dict[str, Any], *, repo_name: str | None = Non
     if trained_versions:
         body += ["- trained with " + ", ".join(f"{k} {v}" for k, v in sorted(trained_versions.items()))]
     return f"---\n{head}\n---\n\n" + "\n".join(body) + "\n"
-
-
-def push_to_hub(source, repo_id: str, *, revision: str | None = None, private: bool | None = None,
-                token: str | None = None, commit_message: str = "Upload biodyn export", card: dict | None = None,
-                api=None) -> str:  # fmt: skip
-    """Upload an export to the Hub repository ``repo_id`` (created if absent) and return the commit's URL.
-
-    ``source``: an export folder, or a model (saved first with :func:`~biodyn.models.save_pretrained` and
-    ``card``). ``revision``: a branch (created from ``main`` if absent). ``api``: an ``HfApi``-like object
-    (default ``huggingface_hub.HfApi(token=token)``)."""
-    from biodyn.models._pretrained import CONFIG_FILE, save_pretrained
-
-    if parse_repo_id(repo_id) is None or "@" in repo_id:
-        raise ConfigError(f"invalid repo_id={repo_id!r}; expected 'org/name'")
-    if api is None:
-        api = require_hub().HfApi(token=token)
-    with tempfile.TemporaryDirectory(prefix="biodyn-push-") as tmp:
-        if isinstance(source, (str, os.PathLike)):
-            folder = Path(source)
-            if not (folder / CONFIG_FILE).is_file():
-                raise CheckpointError(f"{folder}: not an exported model (no {CONFIG_FILE})")
-        else:
-            folder = save_pretrained(
-                source, Path(tmp) / "export", card={"repo_name": repo_id, **(card or {})}
-            )
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision is not None:
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message,
-                                 revision=revision)  # fmt: skip
-    return str(getattr(info, "commit_url", info))

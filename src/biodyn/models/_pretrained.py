@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from biodyn.errors import CheckpointError
+from biodyn.errors import CheckpointError, ConfigError
+from biodyn.models._hub import CONFIG_FILE, WEIGHTS_FILE, parse_repo_id, require_hub
 
 FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 
 
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
@@ -159,3 +159,32 @@ def from_pretrained(folder: str | os.PathLike, *, revision: str | None = None,
     if device is not None:
         model.to(device)
     return model.eval()
+
+
+def push_to_hub(source, repo_id: str, *, revision: str | None = None, private: bool | None = None,
+                token: str | None = None, commit_message: str = "Upload biodyn export", card: dict | None = None,
+                api=None) -> str:  # fmt: skip
+    """Upload an export to the Hub repository ``repo_id`` (created if absent) and return the commit's URL.
+
+    ``source``: an export folder, or a model (saved first with :func:`~biodyn.models.save_pretrained` and
+    ``card``). ``revision``: a branch (created from ``main`` if absent). ``api``: an ``HfApi``-like object
+    (default ``huggingface_hub.HfApi(token=token)``)."""
+    if parse_repo_id(repo_id) is None or "@" in repo_id:
+        raise ConfigError(f"invalid repo_id={repo_id!r}; expected 'org/name'")
+    if api is None:
+        api = require_hub().HfApi(token=token)
+    with tempfile.TemporaryDirectory(prefix="biodyn-push-") as tmp:
+        if isinstance(source, (str, os.PathLike)):
+            folder = Path(source)
+            if not (folder / CONFIG_FILE).is_file():
+                raise CheckpointError(f"{folder}: not an exported model (no {CONFIG_FILE})")
+        else:
+            folder = save_pretrained(
+                source, Path(tmp) / "export", card={"repo_name": repo_id, **(card or {})}
+            )
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision is not None:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message,
+                                 revision=revision)  # fmt: skip
+    return str(getattr(info, "commit_url", info))
