@@ -6,10 +6,14 @@ import torch
 from biodyn.models import (
     OUTPUT_KINDS,
     BiodynModel,
+    InputSpec,
+    ModelInputs,
     create_model,
     from_pretrained,
     list_models,
     model_entry,
+    model_inputs,
+    model_output,
     save_pretrained,
 )
 from biodyn.testing import assert_close
@@ -60,12 +64,27 @@ def test_declares_its_output_and_shape(name):
         pooled = m.forward_head(feats, pre_logits=True)
         assert torch.equal(m.forward_head(feats), m(x))
     assert torch.isfinite(feats).all()
-    if m.output == "clip":
-        assert pooled.ndim == 2 and pooled.shape[0] == B, f"{name}: pre_logits {tuple(pooled.shape)}"
-    else:
-        assert pooled.shape[0] == B and pooled.shape[-1] == x.shape[-1], (
-            f"{name}: pre_logits {tuple(pooled.shape)}"
-        )
+    # forward_features: one meaning per output kind (models/_base.py, docs/models.md)
+    f, p = tuple(feats.shape), tuple(pooled.shape)
+    if m.output == "clip":  # (B, D, T') along time, or (B, D) when the features have no time axis
+        assert feats.ndim in (2, 3) and f[0] == B, f"{name}: clip features {f}"
+        assert p == (B, f[1]), f"{name}: pre_logits {p} from features {f}"
+    else:  # (B, D, T') or one vector per channel (B, C, T', D); pre_logits (B, D', T) at the input's length
+        assert f[0] == B and (feats.ndim == 3 or (feats.ndim == 4 and f[1] == m.n_chans)), f"{name}: {f}"
+        assert pooled.ndim == 3 and p[0] == B and p[-1] == x.shape[-1], f"{name}: pre_logits {p}"
+
+
+@models
+def test_registry_declares_inputs_and_output(name):
+    """What a caller needs to feed the model comes from the registry, not from its name."""
+    m = build(name)
+    entry = model_entry(name)
+    assert model_output(name) == m.output == entry.output
+    decl = model_inputs(name, **{k: v for k, v in entry.test_config.items() if k not in BASE})
+    assert isinstance(decl, ModelInputs) and decl.form in ("waveform", "tokens")
+    assert set(decl.rates) <= set(decl.modalities) and set(decl.preprocess) <= set(decl.modalities)
+    if decl.rates:  # a model bound to its modalities' rates: built at one of them
+        assert m.sfreq in decl.rates.values(), f"{name}: sfreq {m.sfreq} not among {decl.rates}"
 
 
 @models
@@ -103,8 +122,16 @@ def test_export_round_trip(name, tmp_path):
     assert {p.name for p in (tmp_path / "a").iterdir()} == {"config.json", "model.safetensors"}
     m2 = from_pretrained(tmp_path / "a")
     assert type(m2) is type(m) and m2.model_name == name and m2.init_config() == m.init_config()
+    assert m2.input_spec is None and not m2.training
     with torch.no_grad():
         assert torch.equal(m(x), m2(x))
+    rebuilt = create_model(name, **m.init_config())  # the config alone rebuilds the architecture
+    rebuilt.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(x), m(x)), f"{name}: create_model(**init_config()) is not faithful"
+    spec = InputSpec(channels=[f"c{i}" for i in range(m.n_chans)], sfreq=m.sfreq, window_s=2.0, threshold=0.5)
+    save_pretrained(m, tmp_path / "s", input_spec=spec)
+    assert from_pretrained(tmp_path / "s").input_spec == spec
     m.reset_head(3)  # the new head size travels in config.json
     save_pretrained(m, tmp_path / "b")
     with torch.no_grad():
