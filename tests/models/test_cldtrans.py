@@ -22,7 +22,7 @@ def test_config_defaults_follow_the_proposal():
     c = CLDTransConfig()
     assert c.codebook_size == 512
     assert c.modalities == ["eeg", "ecg"] and c.modality_fs == [160.0, 500.0]
-    assert list(SEEDS) == c.seeds == [42, 123, 7, 0, 256]
+    assert list(SEEDS) == [42, 123, 7, 0, 256] and not hasattr(c, "seeds")  # protocol, not architecture
     assert 0 < c.tau_max_s and c.likelihood == "laplace" and c.ode_method == "dopri5"
 
 
@@ -204,3 +204,27 @@ def test_activation_checkpointing_of_the_tokenizer_changes_nothing(use_vq):
         grads.append(torch.cat([p.grad.reshape(-1) for p in m.tokenizer.parameters() if p.grad is not None]))
     torch.testing.assert_close(vals[0], vals[1])
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_checkpoint_of_an_older_version_with_seeds_still_loads(tmp_path):
+    """Checkpoints written before ``seeds`` left the model config carry it; the registry's upgrade drops it,
+    and the generic loader rebuilds CLD-Trans from the checkpoint alone (no CLD-Trans-specific loader)."""
+    import json
+
+    from biodyn.models import from_pretrained, model_inputs
+    from biodyn.models._pretrained import save_weights
+
+    m = tiny().eval()
+    folder = tmp_path / "run" / "stage1" / "checkpoints" / "last"
+    folder.mkdir(parents=True)
+    save_weights(m, folder / "model.safetensors")
+    cfg = {**m.init_config(), "seeds": [42, 123, 7, 0, 256]}
+    (folder / "state.json").write_text(json.dumps({"format_version": 1, "model_name": "cldtrans",
+                                                   "model_config": cfg}))  # fmt: skip
+    m2 = from_pretrained(tmp_path / "run")
+    assert m2.init_config() == m.init_config() and not m2.training
+    x = torch.randn(2, 3, 320)
+    with torch.no_grad():
+        assert torch.equal(m2(x), m(x))
+    decl = model_inputs("cldtrans")
+    assert decl.rates == {"eeg": 160.0, "ecg": 500.0} and decl.preprocess["ecg"] == "CLDTRANS_ECG"

@@ -268,7 +268,7 @@ def from_pretrained(path: str | os.PathLike, *, device: str | torch.device | Non
     from biodyn.models._base import InputSpec
 
     path = Path(path)
-    if not path.is_dir():
+    if not path.is_dir() and resolve_checkpoint(path) is None:  # a checkpoint mid-swap is read from its .old
         raise CheckpointError(f"{path}: no such folder (expected an export or a training run)")
     if is_export(path):
         cfg = read_pretrained_config(path)

@@ -19,7 +19,7 @@ Three parts trained without labels:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,13 +29,14 @@ from torch.utils.checkpoint import checkpoint
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
-from biodyn.models._registry import register_model
+from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn.lag_encoder import LagEncoder, ldsem_terms, stability_bound
 from biodyn.nn.ode import GraphODE, GraphStep
 from biodyn.nn.vq import MotifTokenizer, codebook_stats
 from biodyn.types import LagGraph
 
-SEEDS = (42, 123, 7, 0, 256)  # the seeds of the CLD-Trans protocol
+SEEDS = (42, 123, 7, 0, 256)  # the seeds of the CLD-Trans protocol (a run setting; not part of the model)
+_PREPROCESS = {"eeg": "CLDTRANS_EEG", "ecg": "CLDTRANS_ECG"}  # biodyn.signal.config: the pretraining chains
 
 
 @dataclass
@@ -92,7 +93,6 @@ class CLDTransConfig:
     # pretrain: the unsupervised terms above (stage1 / stage2); task: only the supervised loss of model(x) =
     # head(forward_features(x)) on the batch's y (few-shot linear probing and fine-tuning of the encoder)
     objective: str = "pretrain"
-    seeds: list[int] = field(default_factory=lambda: list(SEEDS))
 
 
 class CLDTrans(BiodynModel):
@@ -359,13 +359,23 @@ class CLDTrans(BiodynModel):
             self.tokenizer.eval()  # frozen: no codebook EMA updates either
         return self
 
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
+
+def _inputs(cfg: CLDTransConfig) -> ModelInputs:
+    """Waveforms of its modalities, each at its common rate, preprocessed as in pretraining."""
+    return ModelInputs(modalities=tuple(cfg.modalities), rates=dict(zip(cfg.modalities, cfg.modality_fs)),
+                       preprocess={m: _PREPROCESS[m] for m in cfg.modalities if m in _PREPROCESS})  # fmt: skip
+
+
+def _upgrade(saved: dict) -> dict:
+    """Configs saved by older versions carried the protocol's ``seeds`` (never read by the model)."""
+    return {k: v for k, v in saved.items() if k != "seeds"}
 
 
 register_model(
     "cldtrans",
     config=CLDTransConfig,
+    inputs=_inputs,
+    upgrade=_upgrade,
     # the contract test: one modality (every parameter then gets a gradient), stage 2 (the ODE trains too),
     # a supervised term (the head trains too), narrow layers
     test_config={
