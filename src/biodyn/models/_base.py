@@ -26,6 +26,9 @@ Optional parts of the contract:
   a reconstruction, a likelihood) returns its named scalar terms; the Trainer sums them with
   ``train.loss_weights`` and logs each one. Without it the Trainer applies the task's loss to
   ``model(batch["x"])``.
+- ``stages`` (a tuple of names) and ``set_stage(name)``: a model trained in stages (CLD-Trans) switches its
+  ``forward_loss`` and what is frozen; a new model is in the first stage, and the stage is the training
+  run's state, not part of the config.
 - ``allocate_state(batch_size) -> state`` and ``step(x_t, state) -> (y_t, state)``: causal models stream
   one sample ``x_t`` ``(B, C)`` at a time; for a per-sample model the stacked ``y_t`` ``(B, n_outputs)``
   equal ``forward(x)``, for a clip model the last ``y_t`` does.

@@ -33,8 +33,9 @@ def trained_config(folder: str | os.PathLike) -> tuple[str, dict]:
 
 def load_encoder(model: torch.nn.Module, folder: str | os.PathLike) -> list[str]:
     """Copy every weight of the trained model in ``folder`` except its head (``head.*``) into ``model``
-    (built for a new task: its head is kept as initialised). A missing, extra or differently shaped
-    weight is a :class:`CheckpointError`. Returns the names copied."""
+    (built for a new task: its head is kept as initialised), and the trained model's input spec when
+    ``model`` has none. A missing, extra or differently shaped weight is a :class:`CheckpointError`. Returns the
+    names copied."""
     src = load_trained(folder)
     name = getattr(model, "model_name", None)
     if name is not None and getattr(src, "model_name", None) not in (None, name):
@@ -48,4 +49,8 @@ def load_encoder(model: torch.nn.Module, folder: str | os.PathLike) -> list[str]
         raise CheckpointError(f"weights {folder} do not fit this model (missing {missing[:5]}, unexpected "
                               f"{extra[:5]}, shape mismatch {bad[:5]}): build it with the checkpoint's config")  # fmt: skip
     model.load_state_dict(theirs, strict=False)
+    if getattr(model, "input_spec", None) is None and getattr(src, "input_spec", None) is not None:
+        model.input_spec = (
+            src.input_spec
+        )  # e.g. the modalities the encoder was trained on (CLD-Trans refuses others)
     return sorted(theirs)

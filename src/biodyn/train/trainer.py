@@ -31,13 +31,14 @@ def _to(batch: dict, device) -> dict:
 
 
 class Objective(nn.Module):
-    """The named loss terms of one batch: the model's ``forward_loss(batch)`` when it has one, else
-    ``{"task": task.loss(model(batch["x"]), batch)}``. A module so that DDP wraps the whole objective."""
+    """The named loss terms of one batch: the model's ``forward_loss(batch)`` when it has one (and
+    ``objective="model"``), else ``{"task": task.loss(model(batch["x"]), batch)}``. A module so that DDP wraps
+    the whole objective."""
 
-    def __init__(self, model: nn.Module, task):
+    def __init__(self, model: nn.Module, task, objective: str = "model"):
         super().__init__()
         self.model, self.task = model, task
-        self.custom = callable(getattr(model, "forward_loss", None))
+        self.custom = objective == "model" and callable(getattr(model, "forward_loss", None))
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         if self.custom:
@@ -100,7 +101,7 @@ class Trainer:
         self.model = model.to(self.device)
         self.extra_state = extra_state or {}
         self.extra_eval = extra_eval
-        self.objective = Objective(self.model, self.task)
+        self.objective = Objective(self.model, self.task, cfg.objective)
         # a model built by create_model knows its name and the arguments that rebuild it
         self.model_name = model_name or getattr(model, "model_name", None)
         self._given_config = model_config
