@@ -20,9 +20,15 @@ def _raw(first_samp=0, meas_date=True):
         raw.set_meas_date(dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
     # onsets: from meas_date when there is one (so past first_samp), else from the first sample (MNE's rule)
     t0 = first_samp / 100 if meas_date else 0.0
-    raw.set_annotations(mne.Annotations([t0 + 1.0, t0 + 3.5], [0.5, 2.0],
-                                        ["seizure", "artifact"], orig_time=raw.info["meas_date"],
-                                        ch_names=[[], ["Fp1", "EOG"]]))  # fmt: skip
+    raw.set_annotations(
+        mne.Annotations(
+            [t0 + 1.0, t0 + 3.5],
+            [0.5, 2.0],
+            ["seizure", "artifact"],
+            orig_time=raw.info["meas_date"],
+            ch_names=[[], ["Fp1", "EOG"]],
+        )
+    )
     return raw
 
 
@@ -59,8 +65,13 @@ def test_round_trip_through_mne():
 
 def test_to_mne_converts_the_recordings_units_to_volts():
     data = np.array([[10.0, -20.0], [1.5, 0.5], [7.0, 8.0]], dtype=np.float32)
-    rec = Recording(data, 250.0, ["Cz", "II", "SpO2"], [Event(0.004, 0.004, "x")],
-                    {"units": ["uV", "mV", "%"], "start_time": "2019-05-06T07:08:09"})  # fmt: skip
+    rec = Recording(
+        data,
+        250.0,
+        ["Cz", "II", "SpO2"],
+        [Event(0.004, 0.004, "x")],
+        {"units": ["uV", "mV", "%"], "start_time": "2019-05-06T07:08:09"},
+    )
     raw = rec.to_mne()
     np.testing.assert_allclose(raw.get_data(), [[10e-6, -20e-6], [1.5e-3, 0.5e-3], [7.0, 8.0]], rtol=1e-6)
     assert raw.get_channel_types() == ["eeg", "eeg", "misc"]  # no types recorded: voltages are EEG

@@ -84,8 +84,12 @@ class Recording:
             for onset, dur, desc, chs in zip(ann.onset, ann.duration, ann.description, ann.ch_names)
         ]
         date = raw.info["meas_date"]
-        meta = {"units": ["uV" if t in VOLT_TYPES else "" for t in types], "ch_types": list(types),
-                "start_time": date.isoformat() if date is not None else None, "format": "mne"}  # fmt: skip
+        meta = {
+            "units": ["uV" if t in VOLT_TYPES else "" for t in types],
+            "ch_types": list(types),
+            "start_time": date.isoformat() if date is not None else None,
+            "format": "mne",
+        }
         return cls(data, float(raw.info["sfreq"]), list(raw.ch_names), events, meta)
 
     def to_mne(self, ch_types: str | list[str] | None = None):

@@ -222,11 +222,18 @@ def test_checkpoint_of_an_older_version_with_run_state_still_loads(tmp_path):
     folder = tmp_path / "out" / "stage2" / "checkpoints" / "last"
     folder.mkdir(parents=True)
     save_weights(m, folder / "model.safetensors")
-    old = {"seeds": [42, 123, 7, 0, 256], "stage": "stage2", "objective": "pretrain", "task_weight": 0.0,
-           "kmeans_init": False, "trained_modalities": ["eeg"]}  # fmt: skip
+    old = {
+        "seeds": [42, 123, 7, 0, 256],
+        "stage": "stage2",
+        "objective": "pretrain",
+        "task_weight": 0.0,
+        "kmeans_init": False,
+        "trained_modalities": ["eeg"],
+    }
     cfg = {**m.init_config(), **old}
-    (folder / "state.json").write_text(json.dumps({"format_version": 1, "model_name": "cldtrans",
-                                                   "model_config": cfg}))  # fmt: skip
+    (folder / "state.json").write_text(
+        json.dumps({"format_version": 1, "model_name": "cldtrans", "model_config": cfg})
+    )
     m2 = from_pretrained(tmp_path / "out")
     assert m2.init_config() == m.init_config() and not m2.training
     assert m2.input_spec.modalities == ["eeg"] and m2.stage == "stage1"

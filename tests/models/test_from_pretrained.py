@@ -24,8 +24,19 @@ def _run(out, steps=6, **kw):
     model.input_spec = InputSpec(channels=["C3", "C4"], sfreq=32.0, window_s=1.0, classes=["a", "b", "c"])
     g = torch.Generator().manual_seed(0)
     ds = TensorDictDataset(torch.randn(24, 2, 32, generator=g), torch.randint(0, 3, (24,), generator=g))
-    cfg = TrainConfig(out_dir=str(out), task="multiclass", batch_size=8, max_steps=steps, warmup_steps=1,
-                      eval_every=3, ckpt_every=100, log_every=1, progress=False, tensorboard=False, **kw)  # fmt: skip
+    cfg = TrainConfig(
+        out_dir=str(out),
+        task="multiclass",
+        batch_size=8,
+        max_steps=steps,
+        warmup_steps=1,
+        eval_every=3,
+        ckpt_every=100,
+        log_every=1,
+        progress=False,
+        tensorboard=False,
+        **kw,
+    )
     # a partial model_config, as PRISM's runner passed: the checkpoint must still record the full config
     Trainer(model, ds, ds, cfg, model_config={"width": 8}).fit()
     return model
@@ -53,8 +64,11 @@ def test_a_run_folder_and_its_checkpoints_load(tmp_path):
     assert st["model_config"]["n_chans"] == 2 and st["input_spec"]["channels"] == ["C3", "C4"]
     assert find_checkpoint(run) == run / "checkpoints" / "best"  # the best one is what a run serves
     best = _ckpt_model(run / "checkpoints" / "best")
-    for path, want in ((run, best), (run / "checkpoints" / "best", best),
-                       (run / "checkpoints" / "last", _ckpt_model(run / "checkpoints" / "last"))):  # fmt: skip
+    for path, want in (
+        (run, best),
+        (run / "checkpoints" / "best", best),
+        (run / "checkpoints" / "last", _ckpt_model(run / "checkpoints" / "last")),
+    ):
         m = from_pretrained(path)
         assert not m.training and m.model_name == "cnn1d" and _same(m, want), path
         assert m.input_spec == InputSpec(
@@ -67,8 +81,9 @@ def test_a_run_config_json_is_not_an_export(tmp_path):
     export (and refused); the content tells them apart, so the checkpoints are read."""
     _run(tmp_path / "run")
     run = tmp_path / "run"
-    (run / "config.json").write_text(json.dumps({"run": {"modality": "ecg"}, "model": "cnn1d",
-                                                 "model_config": {"width": 8}, "train": {}}))  # fmt: skip
+    (run / "config.json").write_text(
+        json.dumps({"run": {"modality": "ecg"}, "model": "cnn1d", "model_config": {"width": 8}, "train": {}})
+    )
     m = from_pretrained(run)
     assert _same(m, _ckpt_model(run / "checkpoints" / "best"))
     # an export beside the run (PRISM's joint run writes run/model/) is an export
@@ -95,14 +110,24 @@ def test_a_staged_run_prefers_its_later_stage(tmp_path):
     want = _ckpt_model(tmp_path / "out" / "stage2" / "checkpoints" / "last")
     assert find_checkpoint(tmp_path / "out") == tmp_path / "out" / "stage2" / "checkpoints" / "last"
     assert _same(from_pretrained(tmp_path / "out"), want)
-    assert _same(from_pretrained(tmp_path / "out" / "stage1"), _ckpt_model(tmp_path / "out" / "stage1" /
-                                                                          "checkpoints" / "best"))  # fmt: skip
+    assert _same(
+        from_pretrained(tmp_path / "out" / "stage1"),
+        _ckpt_model(tmp_path / "out" / "stage1" / "checkpoints" / "best"),
+    )
 
 
 def test_export_carries_the_input_spec(tmp_path):
     m = create_model("cnn1d", **SIG, width=8, depth=2).eval()
-    spec = InputSpec(channels=["Fp1-F7", "F7-T7"], montage="tcp", sfreq=256.0, window_s=12.0, stride_s=6.0,
-                     preprocessing="SEIZURE_EEG", threshold=0.8, feature_norm={"mean": [0, 1], "std": [1, 2]})  # fmt: skip
+    spec = InputSpec(
+        channels=["Fp1-F7", "F7-T7"],
+        montage="tcp",
+        sfreq=256.0,
+        window_s=12.0,
+        stride_s=6.0,
+        preprocessing="SEIZURE_EEG",
+        threshold=0.8,
+        feature_norm={"mean": [0, 1], "std": [1, 2]},
+    )
     save_pretrained(m, tmp_path / "e", input_spec=spec)
     saved = json.loads((tmp_path / "e" / "config.json").read_text())
     assert saved["input_spec"]["threshold"] == 0.8 and "extra" not in saved["input_spec"]
@@ -121,14 +146,16 @@ def test_what_is_neither_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="no such folder"):
         from_pretrained(tmp_path / "missing")
     (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "config.json").write_text(json.dumps({"format": "something-else", "name": "x",
-                                                                 "config": {}}))  # fmt: skip
+    (tmp_path / "other" / "config.json").write_text(
+        json.dumps({"format": "something-else", "name": "x", "config": {}})
+    )
     with pytest.raises(CheckpointError, match="neither an export"):
         from_pretrained(tmp_path / "other")
     folder = tmp_path / "old" / "checkpoints" / "last"
     folder.mkdir(parents=True)
-    (folder / "state.json").write_text(json.dumps({"format_version": 1, "model_name": "cnn1d",
-                                                   "model_config": {"width": 8}}))  # fmt: skip
+    (folder / "state.json").write_text(
+        json.dumps({"format_version": 1, "model_name": "cnn1d", "model_config": {"width": 8}})
+    )
     with pytest.raises(CheckpointError, match="lacks n_chans, n_outputs, sfreq"):
         from_pretrained(tmp_path / "old")
 
@@ -150,8 +177,22 @@ def test_results_and_logs_are_strict_json(tmp_path):
     rows = [strict(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     train = [r for r in rows if r["kind"] == "train"]
     assert train and all(r["grad_norm"] is None for r in train)
-    atomic_write_json(tmp_path / "results.json", {"auroc": float("nan"), "fa": [1.0, float("inf")],
-                                                  "np": np.float32("nan"), "arr": np.array([np.nan, 2.0]),
-                                                  "ok": np.float64(0.5), "n": np.int64(3)})  # fmt: skip
-    assert strict((tmp_path / "results.json").read_text()) == {"auroc": None, "fa": [1.0, None], "np": None,
-                                                               "arr": [None, 2.0], "ok": 0.5, "n": 3}  # fmt: skip
+    atomic_write_json(
+        tmp_path / "results.json",
+        {
+            "auroc": float("nan"),
+            "fa": [1.0, float("inf")],
+            "np": np.float32("nan"),
+            "arr": np.array([np.nan, 2.0]),
+            "ok": np.float64(0.5),
+            "n": np.int64(3),
+        },
+    )
+    assert strict((tmp_path / "results.json").read_text()) == {
+        "auroc": None,
+        "fa": [1.0, None],
+        "np": None,
+        "arr": [None, 2.0],
+        "ok": 0.5,
+        "n": 3,
+    }

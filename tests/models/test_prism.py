@@ -211,14 +211,29 @@ def test_the_single_modality_config_has_no_modalities():
     assert not hasattr(PRISMBackboneConfig(), "modalities")
     with pytest.raises(ConfigError, match="unknown key 'modalities'"):
         create_model("prism_tiny", n_chans=3, n_outputs=4, sfreq=1.0, modalities=[])
-    m = create_model("prism_multimodal", n_chans=3, n_outputs=4, sfreq=1.0, hidden_dim=16, num_heads=2,
-                     num_layers=2, modalities=[{"name": "ecg", "input_dim": 3, "num_classes": 4},
-                                               {"name": "image", "input_dim": 6, "num_classes": 10}])  # fmt: skip
+    m = create_model(
+        "prism_multimodal",
+        n_chans=3,
+        n_outputs=4,
+        sfreq=1.0,
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=2,
+        modalities=[
+            {"name": "ecg", "input_dim": 3, "num_classes": 4},
+            {"name": "image", "input_dim": 6, "num_classes": 10},
+        ],
+    )
     assert isinstance(m, PRISMForClassification) and m.modalities == ["ecg", "image"]
     assert m.cfg.modalities[1] == ModalityConfig("image", 6, 10)
     with pytest.raises(ConfigError, match="n_chans=5 but the default modality 'ecg' has 3"):
-        create_model("prism_multimodal", n_chans=5, n_outputs=4, sfreq=1.0, modalities=[{"name": "ecg",
-                     "input_dim": 3, "num_classes": 4}])  # fmt: skip
+        create_model(
+            "prism_multimodal",
+            n_chans=5,
+            n_outputs=4,
+            sfreq=1.0,
+            modalities=[{"name": "ecg", "input_dim": 3, "num_classes": 4}],
+        )
 
 
 def test_multimodal_model_under_the_contract():

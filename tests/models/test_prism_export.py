@@ -29,8 +29,13 @@ def test_multimodal_prism_roundtrip(tmp_path):
     import json
 
     torch.manual_seed(0)
-    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4, delta_chunk_size=4,
-                      modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)])  # fmt: skip
+    cfg = PRISMConfig(
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=4,
+        delta_chunk_size=4,
+        modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)],
+    )
     m = PRISMForClassification(cfg).eval()
     save_pretrained(m, tmp_path / "j")
     assert json.loads((tmp_path / "j" / "config.json").read_text())["name"] == "prism_multimodal"
@@ -73,14 +78,20 @@ def _old_multimodal_export(folder, cfg, model):
 
     folder.mkdir()
     save_weights(model, folder / "model.safetensors")
-    (folder / "config.json").write_text(json.dumps({"format_version": 1, "name": "prism_multimodal",
-                                                    "config": cfg.to_dict()}))  # fmt: skip
+    (folder / "config.json").write_text(
+        json.dumps({"format_version": 1, "name": "prism_multimodal", "config": cfg.to_dict()})
+    )
 
 
 def test_old_prism_multimodal_exports_still_load(tmp_path):
     torch.manual_seed(0)
-    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4, delta_chunk_size=4,
-                      modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)])  # fmt: skip
+    cfg = PRISMConfig(
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=4,
+        delta_chunk_size=4,
+        modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)],
+    )
     m = PRISMForClassification(cfg).eval()
     _old_multimodal_export(tmp_path / "old", cfg, m)
     m2 = from_pretrained(tmp_path / "old")

@@ -228,9 +228,7 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
     refused the 64 Hz CPU-preset windows; ablation checkpoints could not be named."""
     from safetensors.torch import load_file
 
-    from biodyn.models import create_model, save_pretrained
-
-    from biodyn.models import InputSpec
+    from biodyn.models import InputSpec, create_model, save_pretrained
 
     enc = create_model("cldtrans", n_chans=18, n_outputs=1, n_times=1600, sfreq=160.0, **TINY_CLDTRANS)
     enc.input_spec = InputSpec(modalities=["eeg"])  # what its training run records

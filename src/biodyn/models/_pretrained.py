@@ -31,8 +31,14 @@ WEIGHTS_FILE = "model.safetensors"
 STATE_FILE = "state.json"  # a Trainer checkpoint's JSON state
 CHECKPOINT_FORMAT_VERSION = 1
 # where a run keeps its checkpoints, in order of preference (the best one first, a later stage first)
-CHECKPOINT_PLACES = ("checkpoints/best", "checkpoints/last", "stage2/checkpoints/best", "stage2/checkpoints/last",
-                     "stage1/checkpoints/best", "stage1/checkpoints/last")  # fmt: skip
+CHECKPOINT_PLACES = (
+    "checkpoints/best",
+    "checkpoints/last",
+    "stage2/checkpoints/best",
+    "stage2/checkpoints/last",
+    "stage1/checkpoints/best",
+    "stage1/checkpoints/last",
+)
 
 
 def save_weights(model: torch.nn.Module, path: str | os.PathLike) -> None:
@@ -113,9 +119,16 @@ def save_pretrained(model, folder: str | os.PathLike, *, input_spec=None) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
         save_weights(model, tmp)
-    atomic_write_json(folder / CONFIG_FILE, {"format": EXPORT_FORMAT, "format_version": FORMAT_VERSION, "name": name,
-                                             "config": model.init_config(),
-                                             "input_spec": spec.to_dict() if spec is not None else None})  # fmt: skip
+    atomic_write_json(
+        folder / CONFIG_FILE,
+        {
+            "format": EXPORT_FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "config": model.init_config(),
+            "input_spec": spec.to_dict() if spec is not None else None,
+        },
+    )
     return folder
 
 
@@ -158,8 +171,10 @@ def read_pretrained_config(folder: str | os.PathLike) -> dict:
         or not isinstance(cfg.get("name"), str)
         or not isinstance(cfg.get("config"), dict)
     ):
-        raise CheckpointError(f'{f}: not an exported model (expected {{"format": "{EXPORT_FORMAT}", "name": str, '
-                              '"config": {...}})')  # fmt: skip
+        raise CheckpointError(
+            f'{f}: not an exported model (expected {{"format": "{EXPORT_FORMAT}", "name": str, '
+            '"config": {...}})'
+        )
     ver = cfg.get("format_version", 0)
     if not isinstance(ver, int) or ver > FORMAT_VERSION:
         raise CheckpointError(
@@ -233,8 +248,10 @@ def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> d
         raise CheckpointError(f"{f}: unreadable checkpoint state ({e}){intact_note(folder)}") from None
     ver = st.get("format_version") if isinstance(st, dict) else None
     if not isinstance(ver, int) or ver > CHECKPOINT_FORMAT_VERSION:
-        raise CheckpointError(f"{folder}: checkpoint format {ver!r} is newer than this biodyn understands "
-                              f"({CHECKPOINT_FORMAT_VERSION}); upgrade")  # fmt: skip
+        raise CheckpointError(
+            f"{folder}: checkpoint format {ver!r} is newer than this biodyn understands "
+            f"({CHECKPOINT_FORMAT_VERSION}); upgrade"
+        )
     if model_name is not None and st.get("model_name") not in (None, model_name):
         raise CheckpointError(
             f"{folder}: checkpoint is of model {st.get('model_name')!r}, not {model_name!r}"
@@ -253,8 +270,10 @@ def build_saved(name: str, config: dict, where: str | os.PathLike):
     moved = kwargs.pop("input_spec", None)  # an upgrade hook may move a saved key into the input spec
     missing = [k for k in SIGNAL_ARGS if k != "n_times" and k not in kwargs]
     if missing:
-        raise CheckpointError(f"{where}: the saved config of model {name!r} lacks {', '.join(missing)} (the "
-                              "signal's shape; written by an older biodyn): it cannot be rebuilt")  # fmt: skip
+        raise CheckpointError(
+            f"{where}: the saved config of model {name!r} lacks {', '.join(missing)} (the "
+            "signal's shape; written by an older biodyn): it cannot be rebuilt"
+        )
     model = create_model(name, **kwargs)
     if moved:
         model.input_spec = InputSpec.from_dict(moved)
@@ -279,8 +298,10 @@ def from_pretrained(path: str | os.PathLike, *, device: str | torch.device | Non
     else:
         found = find_checkpoint(path)
         if found is None:
-            raise CheckpointError(f"{path}: neither an export (config.json naming a model) nor a training run "
-                                  f"(state.json in it or in {', '.join(CHECKPOINT_PLACES)})")  # fmt: skip
+            raise CheckpointError(
+                f"{path}: neither an export (config.json naming a model) nor a training run "
+                f"(state.json in it or in {', '.join(CHECKPOINT_PLACES)})"
+            )
         st = read_state(found)
         name, cfg = st.get("model_name"), st.get("model_config")
         if not isinstance(name, str) or not isinstance(cfg, dict) or not cfg:

@@ -92,9 +92,15 @@ _REGISTRY: dict[str, ModelEntry] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register_model(name: str, *, config: type, test_config: Mapping[str, Any] | None = None,
-                   inputs: ModelInputs | Callable[[Any], ModelInputs] | None = None, aliases: tuple[str, ...] = (),
-                   upgrade: Callable[[dict], dict] | None = None):  # fmt: skip
+def register_model(
+    name: str,
+    *,
+    config: type,
+    test_config: Mapping[str, Any] | None = None,
+    inputs: ModelInputs | Callable[[Any], ModelInputs] | None = None,
+    aliases: tuple[str, ...] = (),
+    upgrade: Callable[[dict], dict] | None = None,
+):
     """Decorator registering a model class (or a builder function) under ``name``.
 
     Args:
@@ -115,8 +121,9 @@ def register_model(name: str, *, config: type, test_config: Mapping[str, Any] | 
         raise TypeError(f"register_model({name!r}): config must be a dataclass type, got {config!r}")
 
     def deco(target):
-        entry = ModelEntry(name, target, config, dict(test_config or {}), inputs or ModelInputs(), tuple(aliases),
-                           upgrade)  # fmt: skip
+        entry = ModelEntry(
+            name, target, config, dict(test_config or {}), inputs or ModelInputs(), tuple(aliases), upgrade
+        )
         old = _REGISTRY.get(name)
         if old is not None and (old.target is not target or old.config is not config):
             raise ConfigError(f"model {name!r} is already registered (by {_qualname(old.target)})")

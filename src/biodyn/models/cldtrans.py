@@ -350,8 +350,11 @@ class CLDTrans(BiodynModel):
 
 def _inputs(cfg: CLDTransConfig) -> ModelInputs:
     """Waveforms of its modalities, each at its common rate, preprocessed as in pretraining."""
-    return ModelInputs(modalities=tuple(cfg.modalities), rates=dict(zip(cfg.modalities, cfg.modality_fs)),
-                       preprocess={m: _PREPROCESS[m] for m in cfg.modalities if m in _PREPROCESS})  # fmt: skip
+    return ModelInputs(
+        modalities=tuple(cfg.modalities),
+        rates=dict(zip(cfg.modalities, cfg.modality_fs)),
+        preprocess={m: _PREPROCESS[m] for m in cfg.modalities if m in _PREPROCESS},
+    )
 
 
 RUN_STATE_KEYS = ("seeds", "stage", "objective", "task_weight", "kmeans_init", "trained_modalities")

@@ -320,8 +320,14 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
 
     output = "clip"
 
-    def __init__(self, cfg: PRISMConfig | None = None, n_chans: int | None = None,
-                 n_outputs: int | None = None, n_times: int | None = None, sfreq: float = 1.0):  # fmt: skip
+    def __init__(
+        self,
+        cfg: PRISMConfig | None = None,
+        n_chans: int | None = None,
+        n_outputs: int | None = None,
+        n_times: int | None = None,
+        sfreq: float = 1.0,
+    ):
         cfg = cfg if cfg is not None else PRISMConfig()
         if not isinstance(cfg, PRISMConfig):
             raise ConfigError(f"PRISMForClassification takes a PRISMConfig, got {type(cfg).__name__}")
@@ -336,8 +342,9 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
             ("n_outputs", n_outputs, first.num_classes),
         ):
             if given is not None and int(given) != own:
-                raise ConfigError(f"PRISMForClassification: {k}={given} but the default modality {first.name!r} "
-                                  f"has {own}")  # fmt: skip
+                raise ConfigError(
+                    f"PRISMForClassification: {k}={given} but the default modality {first.name!r} has {own}"
+                )
         super().__init__(first.input_dim, first.num_classes, n_times, sfreq, cfg)
         self.model_name = "prism_multimodal"  # its registered name, also when built directly (quick start)
         self.projection = ModalityProjection(cfg.modalities, cfg.hidden_dim)
@@ -365,8 +372,10 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
         dim = self.projection.input_dims[m]
         if not torch.is_tensor(x) or x.ndim != 3 or dim not in x.shape[1:] or 0 in x.shape[1:]:
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-            raise ConfigError(f"modality {m!r}: expected x (B, C={dim}, T > 0) (or the quick start's tokens "
-                              f"(B, T, {dim})), got {shape}")  # fmt: skip
+            raise ConfigError(
+                f"modality {m!r}: expected x (B, C={dim}, T > 0) (or the quick start's tokens "
+                f"(B, T, {dim})), got {shape}"
+            )
         tokens = x.transpose(1, 2) if x.shape[1] == dim else x  # (B, T, C)
         return self.backbone(self.projection(tokens, m)).transpose(1, 2)
 
@@ -409,8 +418,9 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
             raise ValueError(f"reset_head: n_outputs={n_outputs} must be >= 1")
         old = self.head.heads[m]
         w = old[1].weight
-        self.head.heads[m] = nn.Sequential(nn.LayerNorm(self.cfg.hidden_dim),
-                                           nn.Linear(self.cfg.hidden_dim, n_outputs)).to(w.device, w.dtype)  # fmt: skip
+        self.head.heads[m] = nn.Sequential(
+            nn.LayerNorm(self.cfg.hidden_dim), nn.Linear(self.cfg.hidden_dim, n_outputs)
+        ).to(w.device, w.dtype)
         self.cfg = copy.deepcopy(self.cfg)
         i = self.modalities.index(m)
         self.cfg.modalities[i] = ModalityConfig(m, self.cfg.modalities[i].input_dim, n_outputs)
@@ -440,8 +450,14 @@ class PRISM(_StreamingMean, BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: PRISMBackboneConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: PRISMBackboneConfig | None = None,
+    ):
         super().__init__(
             n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else PRISMBackboneConfig()
         )
@@ -518,14 +534,18 @@ def _upgrade_multimodal(saved: dict) -> dict:
 
 _TOKENS = ModelInputs(form="tokens")  # each time step is one token of C features
 register_model("prism", config=PRISMBackboneConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)
-register_model("prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2},
-               inputs=_TOKENS)(PRISM)  # fmt: skip
+register_model(
+    "prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2}, inputs=_TOKENS
+)(PRISM)
 register_model("prism_s4", config=PRISMS4Config, test_config=_TEST, inputs=_TOKENS)(PRISM)
 register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)
 # the contract test: one modality (a batch trains one modality's projection and head; every parameter must
 # get a gradient); tests/models/test_prism.py checks several
-register_model("prism_multimodal", config=PRISMConfig, inputs=_TOKENS, aliases=("prism_joint",),
-               upgrade=_upgrade_multimodal,
-               test_config={**_TEST, "modalities": [{"name": "a", "input_dim": 3, "num_classes": 2}]})(
-    PRISMForClassification
-)  # fmt: skip
+register_model(
+    "prism_multimodal",
+    config=PRISMConfig,
+    inputs=_TOKENS,
+    aliases=("prism_joint",),
+    upgrade=_upgrade_multimodal,
+    test_config={**_TEST, "modalities": [{"name": "a", "input_dim": 3, "num_classes": 2}]},
+)(PRISMForClassification)

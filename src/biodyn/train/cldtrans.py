@@ -284,8 +284,10 @@ def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) ->
         raise ConfigError(f"{folder}: stage-1 checkpoint differs from this config in {diff} (saved, now)")
     trained = (state.get("input_spec") or {}).get("modalities", saved.get("trained_modalities"))
     if trained is not None and not set(new_trained) <= set(trained):
-        raise ConfigError(f"{folder}: checkpoint trained on {trained}, stage 2 data is "
-                          f"{new_trained}: a checkpoint of another modality")  # fmt: skip
+        raise ConfigError(
+            f"{folder}: checkpoint trained on {trained}, stage 2 data is "
+            f"{new_trained}: a checkpoint of another modality"
+        )
 
 
 def load_cldtrans(folder: str | os.PathLike):

@@ -248,9 +248,15 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
 
         # what the model has already (e.g. the modalities of a pretrained encoder) plus this run's data
         have = model.input_spec.to_dict() if model.input_spec is not None else {}
-        this = {"channels": spec["channels"], "sfreq": spec["fs"], "window_s": spec["window_s"],
-                "stride_s": spec["stride_s"], "preprocessing": spec["preprocess"], "classes": spec["classes"],
-                "extra": {"corpus": spec["corpus"]} if spec["corpus"] else None}  # fmt: skip
+        this = {
+            "channels": spec["channels"],
+            "sfreq": spec["fs"],
+            "window_s": spec["window_s"],
+            "stride_s": spec["stride_s"],
+            "preprocessing": spec["preprocess"],
+            "classes": spec["classes"],
+            "extra": {"corpus": spec["corpus"]} if spec["corpus"] else None,
+        }
         model.input_spec = InputSpec.from_dict({**have, **{k: v for k, v in this.items() if v is not None}})
     trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
                       parameters=params, labels=np.asarray(train_ds.labels)[idx],
