@@ -50,7 +50,7 @@ if part in ("step", "step_ckpt"):
     if part == "step_ckpt":
         model_cfg = {**model_cfg, "checkpoint_tokenizer": True}
     m = create_model("cldtrans", n_chans=c, n_outputs=1, n_times=t, sfreq=160.0, lag_impl=impl,
-                     kmeans_init=False, **model_cfg)
+                     **model_cfg)
     def run():
         terms = m.forward_loss({"x": x})
         sum(terms.values()).backward()

@@ -30,9 +30,11 @@ def _torch_threads():
 @pytest.fixture
 def scratch_registry():
     """Models a test registers (examples, variants) do not outlive it."""
-    from biodyn.models._registry import _REGISTRY
+    from biodyn.models._registry import _ALIASES, _REGISTRY
 
-    before = dict(_REGISTRY)
+    before, aliases = dict(_REGISTRY), dict(_ALIASES)
     yield
     _REGISTRY.clear()
     _REGISTRY.update(before)
+    _ALIASES.clear()
+    _ALIASES.update(aliases)

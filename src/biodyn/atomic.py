@@ -89,8 +89,31 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """JSON (indented; NumPy scalars/arrays and paths converted) written atomically."""
-    atomic_write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
+    """JSON (indented; NumPy scalars/arrays and paths converted, NaN and infinities written as ``null``)
+    written atomically."""
+    atomic_write_text(path, dumps_json(obj, indent=2) + "\n")
+
+
+def dumps_json(obj: Any, **kw) -> str:
+    """``json.dumps`` that always writes valid JSON: a NaN or infinite float (Python or NumPy, also inside
+    arrays) becomes ``null``, NumPy scalars and arrays and paths are converted (:func:`json_default`)."""
+    return json.dumps(finite_json(obj), allow_nan=False, default=json_default, **kw)
+
+
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by ``None`` (dicts, lists and tuples walked; NumPy
+    scalars and arrays converted to Python values first)."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.ndarray):
+        return finite_json(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_json(v) for v in obj]
+    return obj
 
 
 def json_default(o: Any) -> Any:

@@ -66,6 +66,74 @@ class Recording:
     def duration_s(self) -> float:
         return self.n_times / self.fs
 
+    # ---------------------------------------------------------------------------------------------- MNE
+    @classmethod
+    def from_mne(cls, raw) -> Recording:
+        """A recording from an MNE ``Raw``: potentials (EEG, ECG, EOG, EMG, sEEG, ECoG channels, which MNE keeps
+        in volts) in microvolts as biodyn's readers give them (``meta["units"]`` ``"uV"``), other channels
+        (misc, stim, ...) as MNE holds them (unit ``""``); ``meta["ch_types"]`` keeps MNE's channel types,
+        ``meta["start_time"]`` the measurement date (ISO 8601, or None); annotations become events with onsets
+        from the first sample (``raw.first_time`` subtracted) and their channels, if any. The channel names are
+        MNE's (:func:`biodyn.montage.canonicalize` gives canonical ones)."""
+        types = raw.get_channel_types()
+        scale = np.array([1e6 if t in VOLT_TYPES else 1.0 for t in types])
+        data = (raw.get_data() * scale[:, None]).astype(np.float32)
+        ann = raw.annotations
+        events = [
+            Event(float(onset - raw.first_time), float(dur), str(desc), tuple(chs) if len(chs) else None)
+            for onset, dur, desc, chs in zip(ann.onset, ann.duration, ann.description, ann.ch_names)
+        ]
+        date = raw.info["meas_date"]
+        meta = {
+            "units": ["uV" if t in VOLT_TYPES else "" for t in types],
+            "ch_types": list(types),
+            "start_time": date.isoformat() if date is not None else None,
+            "format": "mne",
+        }
+        return cls(data, float(raw.info["sfreq"]), list(raw.ch_names), events, meta)
+
+    def to_mne(self, ch_types: str | list[str] | None = None):
+        """An MNE ``RawArray`` of this recording: channels in a voltage unit (``meta["units"]``: V, mV, uV/µV,
+        nV; default uV) converted to volts, others passed as they are; channel types from ``ch_types``, else
+        ``meta["ch_types"]``, else ``"eeg"`` for voltage channels and ``"misc"`` for the rest; ``meta
+        ["start_time"]`` as the measurement date (naive times are taken as UTC); events as annotations
+        (with their channels)."""
+        import datetime as dt
+
+        import mne
+
+        units = list(self.meta.get("units") or ["uV"] * self.n_channels)
+        if len(units) != self.n_channels:
+            raise ValueError(f"meta['units'] names {len(units)} units for {self.n_channels} channels")
+        factor = [VOLT_UNITS.get(str(u).strip()) for u in units]
+        if ch_types is None:
+            ch_types = self.meta.get("ch_types") or ["eeg" if f is not None else "misc" for f in factor]
+        if isinstance(ch_types, str):
+            ch_types = [ch_types] * self.n_channels
+        scale = np.array([1.0 if f is None else f for f in factor])
+        info = mne.create_info(list(self.channels), float(self.fs), list(ch_types))
+        raw = mne.io.RawArray(np.asarray(self.data, dtype=np.float64) * scale[:, None], info, verbose="error")
+        start = self.meta.get("start_time")
+        if start:
+            date = dt.datetime.fromisoformat(str(start))
+            raw.set_meas_date(date if date.tzinfo else date.replace(tzinfo=dt.timezone.utc))
+        if self.events:
+            raw.set_annotations(
+                mne.Annotations(
+                    [e.onset_s for e in self.events],
+                    [e.duration_s for e in self.events],
+                    [e.label for e in self.events],
+                    orig_time=raw.info["meas_date"],
+                    ch_names=[list(e.channels or ()) for e in self.events],
+                )
+            )
+        return raw
+
+
+# MNE channel types it keeps in volts (biodyn: microvolts), and voltage units -> volts
+VOLT_TYPES = frozenset({"eeg", "ecg", "eog", "emg", "seeg", "ecog", "dbs"})
+VOLT_UNITS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6, "μV": 1e-6, "nV": 1e-9}
+
 
 @dataclass
 class LagGraph:

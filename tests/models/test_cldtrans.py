@@ -22,7 +22,7 @@ def test_config_defaults_follow_the_proposal():
     c = CLDTransConfig()
     assert c.codebook_size == 512
     assert c.modalities == ["eeg", "ecg"] and c.modality_fs == [160.0, 500.0]
-    assert list(SEEDS) == c.seeds == [42, 123, 7, 0, 256]
+    assert list(SEEDS) == [42, 123, 7, 0, 256] and not hasattr(c, "seeds")  # protocol, not architecture
     assert 0 < c.tau_max_s and c.likelihood == "laplace" and c.ode_method == "dopri5"
 
 
@@ -160,7 +160,9 @@ def test_bad_input_is_refused_clearly():
         m.forward_loss({"x": torch.randn(2, 3, 320), "fs": torch.tensor([256.0, 256.0])})
     with pytest.raises(ConfigError, match="resample it first"):
         m.lag_graph(np.zeros((3, 700)), fs=256.0)
-    m.cfg.trained_modalities = ["eeg"]
+    from biodyn.models import InputSpec
+
+    m.input_spec = InputSpec(modalities=["eeg"])  # what a run records (it used to be a config field)
     with pytest.raises(ConfigError, match="trained on eeg only"):
         m.lag_graph(np.random.default_rng(0).standard_normal((3, 2000)), fs=500.0)
     with pytest.raises(ConfigError, match="nope"):
@@ -197,10 +199,70 @@ def test_activation_checkpointing_of_the_tokenizer_changes_nothing(use_vq):
     x = torch.randn(2, 3, 320)
     grads, vals = [], []
     for ckpt in (False, True):
-        m = tiny(checkpoint_tokenizer=ckpt, use_vq=use_vq, kmeans_init=False)
+        m = tiny(checkpoint_tokenizer=ckpt, use_vq=use_vq)
         terms = m.forward_loss({"x": x})
         sum(terms.values()).backward()
         vals.append(torch.stack([terms[k] for k in sorted(terms)]))
         grads.append(torch.cat([p.grad.reshape(-1) for p in m.tokenizer.parameters() if p.grad is not None]))
     torch.testing.assert_close(vals[0], vals[1])
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_checkpoint_of_an_older_version_with_run_state_still_loads(tmp_path):
+    """Checkpoints written before the config became architecture only carry ``seeds``, ``stage``,
+    ``objective``, ``task_weight``, ``kmeans_init`` and ``trained_modalities``: the registry's upgrade drops
+    them (the trained modalities go to the input spec), and the generic loader rebuilds CLD-Trans from the
+    checkpoint alone (no CLD-Trans-specific loader)."""
+    import json
+
+    from biodyn.models import from_pretrained, model_inputs
+    from biodyn.models._pretrained import save_weights
+
+    m = tiny().eval()
+    folder = tmp_path / "out" / "stage2" / "checkpoints" / "last"
+    folder.mkdir(parents=True)
+    save_weights(m, folder / "model.safetensors")
+    old = {
+        "seeds": [42, 123, 7, 0, 256],
+        "stage": "stage2",
+        "objective": "pretrain",
+        "task_weight": 0.0,
+        "kmeans_init": False,
+        "trained_modalities": ["eeg"],
+    }
+    cfg = {**m.init_config(), **old}
+    (folder / "state.json").write_text(
+        json.dumps({"format_version": 1, "model_name": "cldtrans", "model_config": cfg})
+    )
+    m2 = from_pretrained(tmp_path / "out")
+    assert m2.init_config() == m.init_config() and not m2.training
+    assert m2.input_spec.modalities == ["eeg"] and m2.stage == "stage1"
+    x = torch.randn(2, 3, 320)
+    with torch.no_grad():
+        assert torch.equal(m2(x), m(x))
+    decl = model_inputs("cldtrans")
+    assert decl.rates == {"eeg": 160.0, "ecg": 500.0} and decl.preprocess["ecg"] == "CLDTRANS_ECG"
+
+
+def test_the_config_is_architecture_only_and_rebuilds_the_model():
+    """``create_model("cldtrans", **model.init_config())`` is a faithful rebuild: same parameters, same
+    outputs, same loss terms once the run sets the same stage; run state is not in the config."""
+    m = tiny()
+    m.set_stage("stage2")
+    cfg = m.init_config()
+    assert not set(cfg) & {"seeds", "stage", "objective", "task_weight", "kmeans_init", "trained_modalities"}
+    torch.manual_seed(0)
+    m2 = create_model("cldtrans", **cfg)
+    m2.load_state_dict(m.state_dict())
+    assert m2.stage == "stage1" and all(p.requires_grad for p in m2.tokenizer.parameters())
+    m2.set_stage("stage2")
+    assert not any(p.requires_grad for p in m2.tokenizer.parameters())
+    x = torch.randn(2, 3, 320)
+    m.eval(), m2.eval()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        a = m.forward_loss({"x": x})
+        torch.manual_seed(1)
+        b = m2.forward_loss({"x": x})
+        assert torch.equal(m(x), m2(x))
+    assert a.keys() == b.keys() and "ode" in a and all(torch.equal(a[k], b[k]) for k in a)

@@ -6,10 +6,14 @@ import torch
 from biodyn.models import (
     OUTPUT_KINDS,
     BiodynModel,
+    InputSpec,
+    ModelInputs,
     create_model,
     from_pretrained,
     list_models,
     model_entry,
+    model_inputs,
+    model_output,
     save_pretrained,
 )
 from biodyn.testing import assert_close
@@ -60,31 +64,59 @@ def test_declares_its_output_and_shape(name):
         pooled = m.forward_head(feats, pre_logits=True)
         assert torch.equal(m.forward_head(feats), m(x))
     assert torch.isfinite(feats).all()
-    if m.output == "clip":
-        assert pooled.ndim == 2 and pooled.shape[0] == B, f"{name}: pre_logits {tuple(pooled.shape)}"
-    else:
-        assert pooled.shape[0] == B and pooled.shape[-1] == x.shape[-1], (
-            f"{name}: pre_logits {tuple(pooled.shape)}"
-        )
+    # forward_features: one meaning per output kind (models/_base.py, docs/models.md)
+    f, p = tuple(feats.shape), tuple(pooled.shape)
+    if m.output == "clip":  # (B, D, T') along time, or (B, D) when the features have no time axis
+        assert feats.ndim in (2, 3) and f[0] == B, f"{name}: clip features {f}"
+        assert p == (B, f[1]), f"{name}: pre_logits {p} from features {f}"
+    else:  # (B, D, T') or one vector per channel (B, C, T', D); pre_logits (B, D', T) at the input's length
+        assert f[0] == B and (feats.ndim == 3 or (feats.ndim == 4 and f[1] == m.n_chans)), f"{name}: {f}"
+        assert pooled.ndim == 3 and p[0] == B and p[-1] == x.shape[-1], f"{name}: pre_logits {p}"
+
+
+@models
+def test_registry_declares_inputs_and_output(name):
+    """What a caller needs to feed the model comes from the registry, not from its name."""
+    m = build(name)
+    entry = model_entry(name)
+    assert model_output(name) == m.output == entry.output
+    decl = model_inputs(name, **{k: v for k, v in entry.test_config.items() if k not in BASE})
+    assert isinstance(decl, ModelInputs) and decl.form in ("waveform", "tokens")
+    assert set(decl.rates) <= set(decl.modalities) and set(decl.preprocess) <= set(decl.modalities)
+    if decl.rates:  # a model bound to its modalities' rates: built at one of them
+        assert m.sfreq in decl.rates.values(), f"{name}: sfreq {m.sfreq} not among {decl.rates}"
 
 
 @models
 def test_finite_gradient_for_every_parameter(name):
+    """Every parameter gets a finite, non-zero gradient from what trains the model: its ``forward_loss``
+    (in one of its ``stages`` at least, a frozen part getting none) and the task's loss on ``model(x)``."""
     m = build(name)
     x = inputs(m)
-    if hasattr(m, "forward_loss"):
-        terms = m.forward_loss(batch_for(m, x))
-        assert isinstance(terms, dict) and terms, f"{name}: forward_loss returned {terms!r}"
-        for k, v in terms.items():
-            assert v.ndim == 0 and torch.isfinite(v), f"{name}: loss term {k} = {v}"
-        loss = sum(terms.values())
-    else:
+    reached = set()
+    for stage in getattr(m, "stages", None) or (None,):
+        if stage is not None:
+            m.set_stage(stage)
+        m.zero_grad(set_to_none=True)
         loss = m(x).square().mean()
-    loss.backward()
-    for pname, p in m.named_parameters():
-        assert p.grad is not None, f"{name}: no gradient reaches {pname}"
-        assert torch.isfinite(p.grad).all(), f"{name}: non-finite gradient in {pname}"
-        assert p.grad.abs().sum() > 0, f"{name}: zero gradient in {pname}"
+        if hasattr(m, "forward_loss"):
+            terms = m.forward_loss(batch_for(m, x))
+            assert isinstance(terms, dict) and terms, f"{name}: forward_loss returned {terms!r}"
+            for k, v in terms.items():
+                assert v.ndim == 0 and torch.isfinite(v), f"{name}: loss term {k} = {v}"
+            loss = loss + sum(terms.values())
+        loss.backward()
+        for pname, p in m.named_parameters():
+            if not p.requires_grad:
+                assert p.grad is None, f"{name} ({stage}): frozen {pname} got a gradient"
+                continue
+            if p.grad is None:  # unused in this stage (CLD-Trans' graph ODE in stage 1)
+                continue
+            assert torch.isfinite(p.grad).all(), f"{name} ({stage}): non-finite gradient in {pname}"
+            if p.grad.abs().sum() > 0:
+                reached.add(pname)
+    missed = [n for n, _ in m.named_parameters() if n not in reached]
+    assert not missed, f"{name}: no or zero gradient reaches {missed[:5]}"
 
 
 @models
@@ -103,8 +135,16 @@ def test_export_round_trip(name, tmp_path):
     assert {p.name for p in (tmp_path / "a").iterdir()} == {"config.json", "model.safetensors", "README.md"}
     m2 = from_pretrained(tmp_path / "a")
     assert type(m2) is type(m) and m2.model_name == name and m2.init_config() == m.init_config()
+    assert m2.input_spec is None and not m2.training
     with torch.no_grad():
         assert torch.equal(m(x), m2(x))
+    rebuilt = create_model(name, **m.init_config())  # the config alone rebuilds the architecture
+    rebuilt.load_state_dict(m.state_dict())
+    with torch.no_grad():
+        assert torch.equal(rebuilt.eval()(x), m(x)), f"{name}: create_model(**init_config()) is not faithful"
+    spec = InputSpec(channels=[f"c{i}" for i in range(m.n_chans)], sfreq=m.sfreq, window_s=2.0, threshold=0.5)
+    save_pretrained(m, tmp_path / "s", input_spec=spec)
+    assert from_pretrained(tmp_path / "s").input_spec == spec
     m.reset_head(3)  # the new head size travels in config.json
     save_pretrained(m, tmp_path / "b")
     with torch.no_grad():

@@ -9,6 +9,7 @@ from biodyn.models.prism import (
     PRISM,
     ModalityConfig,
     PRISMBackbone,
+    PRISMBackboneConfig,
     PRISMConfig,
     PRISMForClassification,
     state_numel,
@@ -105,7 +106,7 @@ def test_streaming_equals_full_pass_and_state_size_is_constant():
             assert state_numel(state) == size0
         torch.testing.assert_close(torch.stack(outs, 1), full, rtol=1e-10, atol=1e-10)
         for t in (0, 5, 31, 32, 39):  # logits of the running mean == full pass on the prefix
-            ref = model(x[:, : t + 1], modality="ecg")["logits"]
+            ref = model(x[:, : t + 1], modality="ecg")
             torch.testing.assert_close(logits[t], ref, rtol=1e-10, atol=1e-10)
 
 
@@ -187,7 +188,7 @@ def test_bad_input_is_a_clear_error():
     model = PRISMForClassification(_tiny_cfg(modalities=[ModalityConfig("ecg", 3, 5)]))
     with pytest.raises(ConfigError, match=r"unknown modality 'eeg'.*ecg"):
         model(torch.randn(1, 4, 3), modality="eeg")
-    with pytest.raises(ConfigError, match="input_dim 3"):
+    with pytest.raises(ConfigError, match=r"C=3.*got \(1, 4, 7\)"):
         model(torch.randn(1, 4, 7), modality="ecg")
     with pytest.raises(ConfigError, match=r"\(B, T, 3\)"):
         model(torch.randn(4, 3), modality="ecg")
@@ -202,3 +203,63 @@ def test_bad_input_is_a_clear_error():
         create_model("prism_tiny", n_chans=3, n_outputs=4, n_times=9, sfreq=1.0, hiden_dim=8)
     with pytest.raises(ConfigError, match="duplicate"):
         PRISMConfig(modalities=[ModalityConfig("a", 1, 2), ModalityConfig("a", 1, 2)])
+
+
+def test_the_single_modality_config_has_no_modalities():
+    """The registered PRISM's config holds the backbone only; ``modalities`` belongs to the multi-modality
+    config (it used to be a field of both, illegal in the single-modality model)."""
+    assert not hasattr(PRISMBackboneConfig(), "modalities")
+    with pytest.raises(ConfigError, match="unknown key 'modalities'"):
+        create_model("prism_tiny", n_chans=3, n_outputs=4, sfreq=1.0, modalities=[])
+    m = create_model(
+        "prism_multimodal",
+        n_chans=3,
+        n_outputs=4,
+        sfreq=1.0,
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=2,
+        modalities=[
+            {"name": "ecg", "input_dim": 3, "num_classes": 4},
+            {"name": "image", "input_dim": 6, "num_classes": 10},
+        ],
+    )
+    assert isinstance(m, PRISMForClassification) and m.modalities == ["ecg", "image"]
+    assert m.cfg.modalities[1] == ModalityConfig("image", 6, 10)
+    with pytest.raises(ConfigError, match="n_chans=5 but the default modality 'ecg' has 3"):
+        create_model(
+            "prism_multimodal",
+            n_chans=5,
+            n_outputs=4,
+            sfreq=1.0,
+            modalities=[{"name": "ecg", "input_dim": 3, "num_classes": 4}],
+        )
+
+
+def test_multimodal_model_under_the_contract():
+    """(B, C, T) in, logits out, per modality; the quick start's (B, T, C) tokens give the same logits; the
+    labels give {"logits", "loss"}; forward_loss names the batch's modality (an index into modalities)."""
+    torch.manual_seed(0)
+    cfg = _tiny_cfg(modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)])
+    m = PRISMForClassification(cfg).eval()
+    assert (m.n_chans, m.n_outputs, m.model_name) == (3, 5, "prism_multimodal")
+    x = torch.randn(2, 6, 7)  # image: C = 6 features per token, T = 7 tokens
+    with torch.no_grad():
+        logits = m(x, modality="image")
+        assert logits.shape == (2, 10)
+        torch.testing.assert_close(m(x.transpose(1, 2), modality="image"), logits, rtol=0, atol=0)
+        assert m(torch.randn(2, 3, 7)).shape == (2, 5)  # the default modality
+        y = torch.tensor([1, 7])
+        out = m(x, modality="image", labels=y)
+        torch.testing.assert_close(out["loss"], torch.nn.functional.cross_entropy(logits, y))
+        terms = m.forward_loss({"x": x[None], "labels": y[None], "modality": torch.tensor(1)})
+        assert list(terms) == ["image"]
+        torch.testing.assert_close(terms["image"], out["loss"])
+    m.train()
+    m.forward_loss({"x": x, "y": y, "modality": "image"})["image"].backward()
+    grads = {n for n, p in m.named_parameters() if p.grad is not None}
+    assert any(n.startswith("projection.proj.image") for n in grads)
+    assert not any(n.startswith(("projection.proj.ecg", "head.heads.ecg")) for n in grads)
+    m.reset_head(4, modality="image")
+    assert m.cfg.modalities[1].num_classes == 4 and m.n_outputs == 5 and cfg.modalities[1].num_classes == 10
+    assert m(x, modality="image").shape == (2, 4)

@@ -29,8 +29,13 @@ def test_multimodal_prism_roundtrip(tmp_path):
     import json
 
     torch.manual_seed(0)
-    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4, delta_chunk_size=4,
-                      modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)])  # fmt: skip
+    cfg = PRISMConfig(
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=4,
+        delta_chunk_size=4,
+        modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)],
+    )
     m = PRISMForClassification(cfg).eval()
     save_pretrained(m, tmp_path / "j")
     assert json.loads((tmp_path / "j" / "config.json").read_text())["name"] == "prism_multimodal"
@@ -39,9 +44,7 @@ def test_multimodal_prism_roundtrip(tmp_path):
     with torch.no_grad():
         for name, dim in (("ecg", 3), ("image", 6)):
             x = torch.randn(2, 7, dim)
-            torch.testing.assert_close(
-                m2(x, modality=name)["logits"], m(x, modality=name)["logits"], rtol=0, atol=0
-            )
+            torch.testing.assert_close(m2(x, modality=name), m(x, modality=name), rtol=0, atol=0)
 
 
 @pytest.mark.skipif(not has_module("transformers"), reason="transformers (extra 'hf') not installed")
@@ -64,3 +67,36 @@ def test_transformers_shim_roundtrip(tmp_path):
         out = hf2(x, modality="ecg", labels=y)
     torch.testing.assert_close(out["logits"], ref["logits"], rtol=0, atol=0)
     torch.testing.assert_close(out["loss"], ref["loss"])
+
+
+def _old_multimodal_export(folder, cfg, model):
+    """An export as biodyn wrote it before prism_multimodal was registered: no format marker, the bare
+    PRISMConfig fields (no signal shape)."""
+    import json
+
+    from biodyn.models._pretrained import save_weights
+
+    folder.mkdir()
+    save_weights(model, folder / "model.safetensors")
+    (folder / "config.json").write_text(
+        json.dumps({"format_version": 1, "name": "prism_multimodal", "config": cfg.to_dict()})
+    )
+
+
+def test_old_prism_multimodal_exports_still_load(tmp_path):
+    torch.manual_seed(0)
+    cfg = PRISMConfig(
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=4,
+        delta_chunk_size=4,
+        modalities=[ModalityConfig("ecg", 3, 5), ModalityConfig("image", 6, 10)],
+    )
+    m = PRISMForClassification(cfg).eval()
+    _old_multimodal_export(tmp_path / "old", cfg, m)
+    m2 = from_pretrained(tmp_path / "old")
+    assert isinstance(m2, PRISMForClassification) and m2.model_name == "prism_multimodal"
+    assert m2.cfg == cfg and (m2.n_chans, m2.n_outputs, m2.sfreq) == (3, 5, 1.0)
+    x = torch.randn(2, 6, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(m2(x, modality="image"), m(x, modality="image"), rtol=0, atol=0)

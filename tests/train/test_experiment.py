@@ -95,6 +95,10 @@ def test_smoke_experiment_cli(tmp_path):
     assert res["command"] == f"biodyn train experiment=smoke train.out_dir={out}"
     assert 0.0 <= res["metrics"]["test_macro_auroc"] <= 1.0
     assert (out / "config.yaml").is_file() and (out / "checkpoints" / "best" / "model.safetensors").is_file()
+    from biodyn.models import from_pretrained  # the run reloads with what applying the model needs
+
+    spec = from_pretrained(out).input_spec
+    assert spec.channels and spec.sfreq > 0 and spec.window_s > 0 and isinstance(spec.preprocessing, dict)
     assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0
     ev = json.loads((tmp_path / "ev.json").read_text())
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])

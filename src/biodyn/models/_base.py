@@ -5,12 +5,20 @@ A model is an ``nn.Module`` built from the signal's shape and a config dataclass
     Model(n_chans, n_outputs, n_times, sfreq, cfg)
 
 and splits its forward pass in two, as timm's models do: :meth:`BiodynModel.forward_features` maps
-``x`` ``(B, C, T)`` to features (unpooled), :meth:`BiodynModel.forward_head` pools them (when the output
-is a clip) and applies ``self.head``. The class attribute ``output`` says what comes out:
+``x`` ``(B, C, T)`` to features, :meth:`BiodynModel.forward_head` pools them (when the output is a clip) and
+applies ``self.head``. The class attribute ``output`` says what comes out, and fixes what
+``forward_features`` returns (one meaning per output kind; the contract test asserts it):
 
-- ``"clip"``: ``(B, n_outputs)``, one prediction per window;
-- ``"per_sample"``: ``(B, n_outputs, T)`` at the input's length (``(B, T)`` is allowed when
-  ``n_outputs == 1``).
+- ``"clip"``: ``model(x)`` is ``(B, n_outputs)``, one prediction per window. ``forward_features(x)`` is
+  ``(B, D, T')``, the features along time before pooling (``T'`` the model's own frame count), or ``(B, D)``
+  for a model whose features have no time axis (CLD-Trans pools over channels and frames; EEG-GCNN over the
+  graph's nodes). ``forward_head(features, pre_logits=True)`` is the pooled embedding ``(B, D)``.
+- ``"per_sample"``: ``model(x)`` is ``(B, n_outputs, T)`` at the input's length (``(B, T)`` is allowed when
+  ``n_outputs == 1``). ``forward_features(x)`` holds a feature vector per time step at a rate the model
+  owns: ``(B, D, T')``, or ``(B, C, T', D)`` when it keeps one per channel (the seizure detectors);
+  ``forward_head(features, pre_logits=True)`` is ``(B, D, T)`` at the input's length.
+
+In every case ``forward_head(forward_features(x)) == model(x)``.
 
 Optional parts of the contract:
 
@@ -18,20 +26,78 @@ Optional parts of the contract:
   a reconstruction, a likelihood) returns its named scalar terms; the Trainer sums them with
   ``train.loss_weights`` and logs each one. Without it the Trainer applies the task's loss to
   ``model(batch["x"])``.
+- ``stages`` (a tuple of names) and ``set_stage(name)``: a model trained in stages (CLD-Trans) switches its
+  ``forward_loss`` and what is frozen; a new model is in the first stage, and the stage is the training
+  run's state, not part of the config.
 - ``allocate_state(batch_size) -> state`` and ``step(x_t, state) -> (y_t, state)``: causal models stream
   one sample ``x_t`` ``(B, C)`` at a time; for a per-sample model the stacked ``y_t`` ``(B, n_outputs)``
   equal ``forward(x)``, for a clip model the last ``y_t`` does.
+
+A trained model also carries :attr:`BiodynModel.input_spec` (an :class:`InputSpec`, or ``None``): what its
+training fed it (channels, rate, window, preprocessing, normalisation statistics, an operating threshold),
+written by ``save_pretrained`` and by the Trainer's checkpoints and read back by ``from_pretrained``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 OUTPUT_KINDS = ("clip", "per_sample")
+
+
+@dataclass
+class InputSpec:
+    """What a trained model needs to be applied to new data (saved with it; every field optional).
+
+    Attributes:
+        channels: channel names in the order of ``x``'s ``C`` axis (the montage, e.g. bipolar pairs).
+        montage: the montage's name (e.g. ``"tcp"`` for the double banana), where one applies.
+        sfreq: sampling rate in Hz of the model's input (after preprocessing).
+        window_s, stride_s: window length and hop in seconds a recording is cut into.
+        preprocessing: the preprocessing chain, by name (a constant of :mod:`biodyn.signal.config`) or as
+            its settings (a :class:`~biodyn.signal.config.PreprocessConfig` as a dict).
+        threshold: the operating threshold of a detector's probability.
+        modalities: the modalities the model was trained on (a model that reads several may refuse others).
+        input_form: how a raw input becomes ``x`` (PRISM: ``"waveform"``, ``"patches"``, ``"log-mel"``).
+        feature_norm: normalisation statistics applied to ``x`` before the model: ``{"mean": [...],
+            "std": [...]}`` per channel (``C`` values each).
+        classes: class names in the order of the outputs.
+        extra: anything else a system records (JSON-able).
+    """
+
+    channels: list[str] | None = None
+    montage: str | None = None
+    sfreq: float | None = None
+    window_s: float | None = None
+    stride_s: float | None = None
+    preprocessing: str | dict | None = None
+    threshold: float | None = None
+    modalities: list[str] | None = None
+    input_form: str | None = None
+    feature_norm: dict[str, list[float]] | None = None
+    classes: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able dict (``None`` fields and an empty ``extra`` left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None and not (k == "extra" and not v)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> InputSpec | None:
+        """The spec of a saved dict (``None`` stays ``None``); an unknown key is a ``ValueError`` naming it."""
+        if d is None:
+            return None
+        if isinstance(d, InputSpec):
+            return d
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"input_spec: unknown keys {unknown}; allowed: {', '.join(sorted(known))}")
+        return cls(**d)
 
 
 class BiodynModel(nn.Module):
@@ -61,10 +127,12 @@ class BiodynModel(nn.Module):
         self.sfreq = float(sfreq)
         self.cfg = cfg
         self.model_name: str | None = None  # set by create_model / from_pretrained
+        self.input_spec: InputSpec | None = None  # set by a training run / from_pretrained
 
     # ------------------------------------------------------------------------------------------ forward
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """``x`` ``(B, C, T)`` -> unpooled features, e.g. ``(B, D, T')``."""
+        """``x`` ``(B, C, T)`` -> features: ``(B, D, T')`` or ``(B, D)`` (clip), ``(B, D, T')`` or
+        ``(B, C, T', D)`` (per_sample); see the module doc."""
         raise NotImplementedError
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:

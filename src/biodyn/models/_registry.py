@@ -9,6 +9,11 @@ and types before anything is built. A variant is a registration with other defau
         width: int = 128
 
     register_model("cnn1d_wide", config=CNN1dWideConfig)(CNN1d)
+
+A registration also declares what a caller needs to feed the model (:class:`ModelInputs`: the input form,
+the modalities it reads and the rate and preprocessing each is bound to, whether it needs canonical channel
+names), so shared code asks :func:`model_inputs` / :func:`model_output` instead of branching on names. Saved
+configs of older versions are read through ``aliases`` (old names) and ``upgrade`` (old keys).
 """
 
 from __future__ import annotations
@@ -28,6 +33,34 @@ from biodyn.errors import ConfigError
 
 SIGNAL_ARGS: dict[str, Any] = {"n_chans": int, "n_outputs": int, "n_times": int | None, "sfreq": float}
 _REQUIRED_SIGNAL_ARGS = ("n_chans", "n_outputs", "sfreq")
+INPUT_FORMS = ("waveform", "tokens")
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a model expects as input, declared at registration (see :func:`model_inputs`).
+
+    Attributes:
+        form: ``"waveform"``: ``x`` ``(B, C, T)`` holds ``C`` signals sampled at ``sfreq``; ``"tokens"``:
+            each of the ``T`` steps is one token whose ``C`` values are its features (PRISM: ECG leads per
+            sample, image patch values, log-mel bands per frame).
+        modalities: the modalities the architecture reads (``()``: any signal).
+        rates: modality -> the sampling rate in Hz the model is bound to (``{}``: any rate; the model is built
+            for its ``sfreq``).
+        preprocess: modality -> name of the preprocessing chain in :mod:`biodyn.signal.config` its training
+            used (e.g. ``"CLDTRANS_EEG"``); ``{}``: the data pipeline's.
+        channel_names: the model needs canonical channel names (``channels=``), e.g. for 10-20 positions.
+    """
+
+    form: str = "waveform"
+    modalities: tuple[str, ...] = ()
+    rates: Mapping[str, float] = field(default_factory=dict)
+    preprocess: Mapping[str, str] = field(default_factory=dict)
+    channel_names: bool = False
+
+    def __post_init__(self):
+        if self.form not in INPUT_FORMS:
+            raise ConfigError(f"ModelInputs.form={self.form!r}; allowed: {', '.join(INPUT_FORMS)}")
 
 
 @dataclass(frozen=True)
@@ -38,6 +71,16 @@ class ModelEntry:
     target: Callable[..., Any]
     config: type
     test_config: Mapping[str, Any] = field(default_factory=dict)  # small sizes for the contract test
+    # ModelInputs, or a function of the config instance returning one (rates that are config fields)
+    inputs: ModelInputs | Callable[[Any], ModelInputs] = field(default_factory=ModelInputs)
+    aliases: tuple[str, ...] = ()  # older names under which saved configs may name this model
+    # upgrade(saved config dict) -> create_model keyword arguments: reads configs saved by older versions
+    upgrade: Callable[[dict], dict] | None = None
+
+    @property
+    def output(self) -> str | None:
+        """The output kind the model class declares (``"clip"`` / ``"per_sample"``)."""
+        return getattr(self.target, "output", None)
 
     def fields(self) -> dict[str, Any]:
         """Config field name -> type annotation (resolved)."""
@@ -46,9 +89,18 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
+_ALIASES: dict[str, str] = {}
 
 
-def register_model(name: str, *, config: type, test_config: Mapping[str, Any] | None = None):
+def register_model(
+    name: str,
+    *,
+    config: type,
+    test_config: Mapping[str, Any] | None = None,
+    inputs: ModelInputs | Callable[[Any], ModelInputs] | None = None,
+    aliases: tuple[str, ...] = (),
+    upgrade: Callable[[dict], dict] | None = None,
+):
     """Decorator registering a model class (or a builder function) under ``name``.
 
     Args:
@@ -56,6 +108,11 @@ def register_model(name: str, *, config: type, test_config: Mapping[str, Any] | 
         config: the config dataclass; its defaults are the model's defaults.
         test_config: overrides (config fields or signal arguments) that make the contract test's instance
             small and fast; the defaults are used for everything else.
+        inputs: what the model expects as input (:class:`ModelInputs`, or a function of the config instance
+            returning one); default: waveforms of any modality at the model's ``sfreq``.
+        aliases: older names of this model; :func:`resolve_saved` maps a saved config under one to ``name``.
+        upgrade: ``upgrade(saved: dict) -> dict``: turns a config saved by an older version (keys since
+            removed or moved) into ``create_model`` keyword arguments; applied by :func:`resolve_saved`.
 
     The target is called as ``target(n_chans=..., n_outputs=..., n_times=..., sfreq=..., cfg=config(...))``
     and must return a :class:`~biodyn.models.BiodynModel`.
@@ -64,12 +121,18 @@ def register_model(name: str, *, config: type, test_config: Mapping[str, Any] | 
         raise TypeError(f"register_model({name!r}): config must be a dataclass type, got {config!r}")
 
     def deco(target):
-        entry = ModelEntry(name, target, config, dict(test_config or {}))
+        entry = ModelEntry(
+            name, target, config, dict(test_config or {}), inputs or ModelInputs(), tuple(aliases), upgrade
+        )
         old = _REGISTRY.get(name)
         if old is not None and (old.target is not target or old.config is not config):
             raise ConfigError(f"model {name!r} is already registered (by {_qualname(old.target)})")
+        for alias in entry.aliases:
+            if alias in _REGISTRY or _ALIASES.get(alias, name) != name:
+                raise ConfigError(f"alias {alias!r} of model {name!r} already names another model")
         _check_keys(name, entry, entry.test_config)
         _REGISTRY[name] = entry
+        _ALIASES.update(dict.fromkeys(entry.aliases, name))
         return target
 
     return deco
@@ -91,6 +154,30 @@ def model_entry(name: str) -> ModelEntry:
 def model_config(name: str):
     """A fresh instance of the config dataclass of ``name`` holding its defaults."""
     return model_entry(name).config()
+
+
+def model_inputs(name: str, **overrides) -> ModelInputs:
+    """What the model ``name`` (with config ``overrides``; signal arguments are ignored) expects as input:
+    form, modalities, the rate and preprocessing each modality is bound to, whether it needs channel names.
+    Shared code asks this instead of branching on a model's name."""
+    entry = model_entry(name)
+    values = {k: v for k, v in _check_keys(name, entry, overrides).items() if k not in SIGNAL_ARGS}
+    decl = entry.inputs
+    return decl(entry.config(**values)) if callable(decl) else decl
+
+
+def model_output(name: str) -> str | None:
+    """The output kind of the model ``name``: ``"clip"`` (``(B, K)``) or ``"per_sample"`` (``(B, K, T)``)."""
+    return model_entry(name).output
+
+
+def resolve_saved(name: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(registered name, create_model keyword arguments)`` of a config saved under ``name`` by this or an
+    older version: an alias is mapped to its model and the model's ``upgrade`` hook applied."""
+    name = _ALIASES.get(name, name)
+    entry = model_entry(name)
+    config = dict(config)
+    return name, (entry.upgrade(config) if entry.upgrade is not None else config)
 
 
 def check_overrides(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,6 +285,10 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
                 return False, value
             out[k2] = v2
         return True, out
+    if dataclasses.is_dataclass(hint) and isinstance(
+        value, Mapping
+    ):  # a nested config as a dict (JSON, YAML)
+        return True, dict(value)
     if isinstance(hint, type):
         return isinstance(value, hint), value
     return True, value  # an annotation this check does not understand is not judged

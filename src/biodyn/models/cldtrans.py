@@ -19,7 +19,7 @@ Three parts trained without labels:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,17 +29,22 @@ from torch.utils.checkpoint import checkpoint
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
-from biodyn.models._registry import register_model
+from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn.lag_encoder import LagEncoder, ldsem_terms, stability_bound
 from biodyn.nn.ode import GraphODE, GraphStep
 from biodyn.nn.vq import MotifTokenizer, codebook_stats
 from biodyn.types import LagGraph
 
-SEEDS = (42, 123, 7, 0, 256)  # the seeds of the CLD-Trans protocol
+SEEDS = (42, 123, 7, 0, 256)  # the seeds of the CLD-Trans protocol (a run setting; not part of the model)
+_PREPROCESS = {"eeg": "CLDTRANS_EEG", "ecg": "CLDTRANS_ECG"}  # biodyn.signal.config: the pretraining chains
 
 
 @dataclass
 class CLDTransConfig:
+    """CLD-Trans' architecture and the weights of its loss terms. What a training run decides lives in the
+    run: the stage (:meth:`CLDTrans.set_stage`), a supervised objective (``train.objective=task``, the
+    task's loss on ``model(x)``), the modalities it trained on (``model.input_spec.modalities``)."""
+
     # motif VQ-VAE
     codebook_size: int = 512  # physiological primitives (spike-wave, QRS, K-complex, ...)
     latent_dim: int = 64
@@ -47,14 +52,12 @@ class CLDTransConfig:
     downsample: int = 4  # encoder time reduction (160 Hz EEG -> 40 latent frames/s)
     use_vq: bool = True  # False: continuous latents (ablation no_vq)
     commitment_weight: float = 0.25
-    vq_decay: float = 0.99  # EMA decay of the codebook
-    kmeans_init: bool = True
+    vq_decay: float = 0.99  # EMA decay of the codebook (k-means initialised on the first training batch)
     dead_code_threshold: int = 2  # codes with EMA usage below this are replaced by batch vectors
     recon_weight: float = 1.0
     # modalities: one tokenizer; each modality at its own common rate (no resampling inside the model)
     modalities: list[str] = field(default_factory=lambda: ["eeg", "ecg"])
     modality_fs: list[float] = field(default_factory=lambda: [160.0, 500.0])
-    trained_modalities: list[str] | None = None  # set by training; None = not recorded
     # lags and the LD-SEM objective
     tau_max_s: float = 0.05  # delays in [0, tau_max]: 8 samples at 160 Hz, 25 at 500 Hz
     lag_mode: str = "continuous"  # continuous | integer (ablation integer_lag) | zero (ablation no_lag)
@@ -87,19 +90,18 @@ class CLDTransConfig:
     ode_adjoint: bool = False
     n_subwindows: int = 4  # A(t) and the latent frames on this many successive sub-windows
     ode_weight: float = 1.0
-    stage: str = "stage1"  # stage1: VQ-VAE + LD-SEM; stage2: + graph-ODE prediction
-    task_weight: float = 0.0  # > 0: add a supervised "task" term on head(features) when batches carry y
-    # pretrain: the unsupervised terms above (stage1 / stage2); task: only the supervised loss of model(x) =
-    # head(forward_features(x)) on the batch's y (few-shot linear probing and fine-tuning of the encoder)
-    objective: str = "pretrain"
-    seeds: list[int] = field(default_factory=lambda: list(SEEDS))
 
 
 class CLDTrans(BiodynModel):
     """CLD-Trans. ``x`` ``(B, C, T)`` at one modality's rate; ``output = "clip"`` (``(B, n_outputs)`` from
-    pooled motif latents, for few-shot heads)."""
+    pooled motif latents, for few-shot heads).
+
+    Training is staged (:attr:`stages`): a new model is in ``"stage1"`` (VQ-VAE + LD-SEM);
+    :meth:`set_stage` ``("stage2")`` adds the graph-ODE term and freezes the tokenizer. The stage is the run's
+    state, not the architecture: a rebuilt model starts in stage 1, and a stage-2 run sets it again."""
 
     output = "clip"
+    stages = ("stage1", "stage2")
 
     def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
                  cfg: CLDTransConfig | None = None):  # fmt: skip
@@ -110,8 +112,6 @@ class CLDTrans(BiodynModel):
         check_option("cldtrans.lag_mode", c.lag_mode, ("continuous", "integer", "zero"))
         check_option("cldtrans.likelihood", c.likelihood, ("laplace", "gaussian"))
         check_option("cldtrans.lag_impl", c.lag_impl, ("fused", "dense"))
-        check_option("cldtrans.stage", c.stage, ("stage1", "stage2"))
-        check_option("cldtrans.objective", c.objective, ("pretrain", "task"))
         if not 0.0 <= c.ldsem_latent_grad <= 1.0:
             raise ConfigError(f"cldtrans.ldsem_latent_grad must be in [0, 1], got {c.ldsem_latent_grad}")
         if len(c.modalities) != len(c.modality_fs):
@@ -121,7 +121,7 @@ class CLDTrans(BiodynModel):
         if n_chans < 2:
             raise ConfigError(f"CLD-Trans needs at least 2 channels (a lag graph), got n_chans={n_chans}")
         self.tokenizer = MotifTokenizer(len(c.modalities), c.latent_dim, c.hidden, c.downsample, c.codebook_size,
-                                        c.use_vq, c.commitment_weight, c.vq_decay, c.kmeans_init,
+                                        c.use_vq, c.commitment_weight, c.vq_decay, True,
                                         c.dead_code_threshold)  # fmt: skip
         self.embed = nn.Linear(c.latent_dim, c.lag_embed_dim)
         self.lag = nn.ModuleDict(
@@ -145,8 +145,7 @@ class CLDTrans(BiodynModel):
         )
         self.head = nn.Linear(c.latent_dim, n_outputs)
         self.default_modality = self.modality_for_fs(sfreq)
-        if c.objective == "task":  # a downstream model reads its windows' modality: the encoder must know it
-            self.check_modality(self.default_modality)
+        self.stage = "stage1"
 
     # ------------------------------------------------------------------ modalities
     def tau_max_samples(self, modality: str) -> float:
@@ -164,7 +163,7 @@ class CLDTrans(BiodynModel):
     def check_modality(self, modality: str) -> None:
         """Refuse a modality this checkpoint was not trained on."""
         check_option("modality", modality, self.cfg.modalities)
-        trained = self.cfg.trained_modalities
+        trained = self.input_spec.modalities if self.input_spec is not None else None
         if trained is not None and modality not in trained:
             raise ConfigError(f"this CLD-Trans checkpoint was trained on {', '.join(trained)} only; it cannot "
                               f"read {modality} (train on {modality} windows or use a checkpoint that was)")  # fmt: skip
@@ -247,10 +246,6 @@ class CLDTrans(BiodynModel):
         x = batch["x"]
         if x.ndim == 4:
             x = x.flatten(0, 1)
-        if c.objective == "task":
-            if batch.get("y") is None:
-                raise ConfigError("cldtrans.objective=task needs labelled batches (y)")
-            return {"task": self._task_loss(self(x), batch["y"])}
         self._check_x(x)
         modality = self._batch_modality(batch, x)
         check_option("modality", modality, c.modalities)
@@ -267,19 +262,9 @@ class CLDTrans(BiodynModel):
         terms["ldsem_nll"] = c.ldsem_weight * nll
         terms["l1"] = c.l1_weight * l1
         terms["stability"] = c.stability_weight * stab
-        if c.stage == "stage2":
+        if self.stage == "stage2":
             terms["ode"] = c.ode_weight * self._ode_term(x, out["latents"], modality)
-        if c.task_weight > 0 and batch.get("y") is not None:  # few-shot fine-tuning on labelled windows
-            logits = self.head(out["latents"].mean(dim=(1, 2)))
-            terms["task"] = c.task_weight * self._task_loss(logits, batch["y"])
         return terms
-
-    @staticmethod
-    def _task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy for class indices ``y`` ``(B,)``, binary cross-entropy for multi-hot ``y``."""
-        if y.ndim == 1 and not y.is_floating_point():
-            return F.cross_entropy(logits.float(), y.long())
-        return F.binary_cross_entropy_with_logits(logits.float(), y.float().reshape(logits.shape))
 
     def codebook_stats(self) -> dict[str, float] | None:
         """Usage and perplexity of the codes of the last ``forward_loss`` batch."""
@@ -289,8 +274,10 @@ class CLDTrans(BiodynModel):
         return {"codebook_usage": s.usage, "codebook_perplexity": s.perplexity}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T)`` -> ``(B, latent_dim)``: motif latents pooled over channels and frames."""
+        """``(B, C, T)`` -> ``(B, latent_dim)``: motif latents pooled over channels and frames (at the
+        modality of the model's ``sfreq``, which must be one it was trained on)."""
         self._check_x(x)
+        self.check_modality(self.default_modality)
         mod = torch.full((x.shape[0],), self.cfg.modalities.index(self.default_modality), device=x.device)
         z = self.tokenizer.encode(x, mod)
         q, _, _ = self.tokenizer.quantize(z)
@@ -346,35 +333,55 @@ class CLDTrans(BiodynModel):
         return LagGraph(np.where(keep, tau, 0.0), np.where(keep, w, 0.0), list(names), fs)
 
     def set_stage(self, stage: str) -> None:
-        """Switch the objective; stage 2 freezes the motif tokenizer (graph-ODE fine-tuning)."""
-        check_option("cldtrans.stage", stage, ("stage1", "stage2"))
-        self.cfg.stage = stage
+        """Switch the training stage (:attr:`stages`): stage 2 adds the graph-ODE term to ``forward_loss`` and
+        freezes the motif tokenizer (graph-ODE fine-tuning); stage 1 trains it again."""
+        check_option("cldtrans.stage", stage, self.stages)
+        self.stage = stage
         for p in self.tokenizer.parameters():
             p.requires_grad_(stage == "stage1")
         self.train(self.training)
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if getattr(self, "cfg", None) is not None and self.cfg.stage == "stage2":
+        if getattr(self, "stage", None) == "stage2":
             self.tokenizer.eval()  # frozen: no codebook EMA updates either
         return self
 
-    def config_dict(self) -> dict:
-        return asdict(self.cfg)
+
+def _inputs(cfg: CLDTransConfig) -> ModelInputs:
+    """Waveforms of its modalities, each at its common rate, preprocessed as in pretraining."""
+    return ModelInputs(
+        modalities=tuple(cfg.modalities),
+        rates=dict(zip(cfg.modalities, cfg.modality_fs)),
+        preprocess={m: _PREPROCESS[m] for m in cfg.modalities if m in _PREPROCESS},
+    )
+
+
+RUN_STATE_KEYS = ("seeds", "stage", "objective", "task_weight", "kmeans_init", "trained_modalities")
+
+
+def _upgrade(saved: dict) -> dict:
+    """A config saved by an older version carried run state among the architecture: the protocol's
+    ``seeds``, the ``stage``, ``objective`` and ``task_weight`` (now the run's: ``set_stage``,
+    ``train.objective``), ``kmeans_init`` (the codebook of trained weights is initialised already) and
+    ``trained_modalities``, which moves to the input spec."""
+    out = {k: v for k, v in saved.items() if k not in RUN_STATE_KEYS}
+    if saved.get("trained_modalities") is not None:
+        out["input_spec"] = {"modalities": list(saved["trained_modalities"])}
+    return out
 
 
 register_model(
     "cldtrans",
     config=CLDTransConfig,
-    # the contract test: one modality (every parameter then gets a gradient), stage 2 (the ODE trains too),
-    # a supervised term (the head trains too), narrow layers
+    inputs=_inputs,
+    upgrade=_upgrade,
+    # the contract test: one modality (every parameter then gets a gradient in one of the stages), narrow layers
     test_config={
         "sfreq": 160.0,
         "n_times": 320,
         "modalities": ["eeg"],
         "modality_fs": [160.0],
-        "stage": "stage2",
-        "task_weight": 1.0,
         "latent_dim": 8,
         "hidden": 8,
         "lag_hidden": 8,

@@ -11,13 +11,16 @@ and an :class:`~biodyn.nn.S4Block` otherwise (3:1 at ``delta_every=4``); ``force
 "delta") makes every layer one kind (the block ablations). Both kinds are causal and carry a fixed-size
 state, so the whole backbone streams: :meth:`PRISMBackbone.step` one token at a time equals the full pass.
 
-Two front ends share these parts:
+Two front ends share these parts, both under biodyn's model contract (``x`` ``(B, C, T)``, the ``C``
+channels being the features of each of the ``T`` tokens; :class:`PRISMForClassification` also takes the PRISM
+quick start's ``(B, T, input_dim)`` tokens, see there):
 
-* :class:`PRISMForClassification` is the multi-modality model of the PRISM quick start:
-  ``model(x, modality="ecg", labels=y) -> {"loss", "logits"}`` with ``x`` ``(B, T, input_dim)``.
-* :class:`PRISM` is the registered single-modality model under biodyn's model contract (``x`` ``(B, C, T)``,
-  the ``C`` channels being the features of each of the ``T`` tokens); registered as ``prism``,
+* :class:`PRISM`, one modality ``n_chans -> n_outputs`` (:class:`PRISMBackboneConfig`); registered as ``prism``,
   ``prism_tiny``, ``prism_s4`` and ``prism_delta``.
+* :class:`PRISMForClassification`, several modalities on one backbone (:class:`PRISMConfig` with a
+  :class:`ModalityConfig` each, as in the quick start): ``model(x, modality="ecg")`` -> logits ``(B, K_ecg)``,
+  ``model(x, modality="ecg", labels=y) -> {"loss", "logits"}``; registered as ``prism_multimodal``
+  (its first modality is the default one and gives ``n_chans`` / ``n_outputs``).
 
 Parameter count at the defaults with the quick start's two modalities (ECG 12 -> 5, image 48 -> 10):
 8,808,255 (9 S4 blocks of 755,968, 3 Delta blocks of 661,264, projections 15,872, heads 4,879). The
@@ -27,6 +30,7 @@ its per-channel ``A, B, C`` and step were per head; ours keeps every channel's o
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +40,7 @@ from torch import nn
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
-from biodyn.models._registry import register_model
+from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn import GatedDeltaBlock, S4Block
 
 BLOCK_TYPES = ("s4", "delta")
@@ -60,8 +64,9 @@ class ModalityConfig:
 
 
 @dataclass
-class PRISMConfig:
-    """Hyperparameters of PRISM (defaults of the published configuration table)."""
+class PRISMBackboneConfig:
+    """Hyperparameters of PRISM's backbone (defaults of the published configuration table): the config of the
+    registered single-modality models (``prism``, ``prism_tiny``, ``prism_s4``, ``prism_delta``)."""
 
     hidden_dim: int = 256  # model dimension
     num_heads: int = 8  # heads in both block types
@@ -79,31 +84,24 @@ class PRISMConfig:
     # ablation only: the FFN width of every block set so the stack has the hybrid's parameter count (PRISM's
     # ablation keeps the parameter budget); False keeps ffn_expand
     match_hybrid_params: bool = True
-    modalities: list[ModalityConfig] = field(default_factory=list)
 
     def __post_init__(self):
         for k in ("hidden_dim", "num_heads", "num_layers", "delta_every", "s4_state_mult",
                   "delta_chunk_size", "conv_kernel_size"):  # fmt: skip
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"PRISMConfig.{k} must be a positive int, got {v!r}")
+                raise ConfigError(f"{type(self).__name__}.{k} must be a positive int, got {v!r}")
         if self.hidden_dim % self.num_heads:
             raise ConfigError(
-                f"PRISMConfig.hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}"
+                f"{type(self).__name__}.hidden_dim={self.hidden_dim} must be divisible by num_heads={self.num_heads}"
             )
         if not 0 < self.s4_dt_min <= self.s4_dt_max:
             raise ConfigError(
-                f"PRISMConfig needs 0 < s4_dt_min <= s4_dt_max, got {self.s4_dt_min}, {self.s4_dt_max}"
+                f"{type(self).__name__} needs 0 < s4_dt_min <= s4_dt_max, got {self.s4_dt_min}, {self.s4_dt_max}"
             )
         if not self.ffn_expand > 0:
-            raise ConfigError(f"PRISMConfig.ffn_expand must be > 0, got {self.ffn_expand!r}")
-        check_option("PRISMConfig.force_block_type", self.force_block_type, (None, *BLOCK_TYPES))
-        mods = [m if isinstance(m, ModalityConfig) else ModalityConfig(**m) for m in self.modalities]
-        names = [m.name for m in mods]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ConfigError(f"PRISMConfig.modalities: duplicate names {dup}")
-        self.modalities = mods
+            raise ConfigError(f"{type(self).__name__}.ffn_expand must be > 0, got {self.ffn_expand!r}")
+        check_option(f"{type(self).__name__}.force_block_type", self.force_block_type, (None, *BLOCK_TYPES))
 
     @property
     def head_dim(self) -> int:
@@ -140,14 +138,33 @@ class PRISMConfig:
         return asdict(self)
 
 
-def _mixer_params(cfg: PRISMConfig, kind: str) -> int:
+@dataclass
+class PRISMConfig(PRISMBackboneConfig):
+    """The PRISM quick start's config: the backbone's hyperparameters plus the modalities of
+    :class:`PRISMForClassification` (a projection and a head each; the first is the default modality; entries
+    may be given as dicts). The registered single-modality PRISM takes :class:`PRISMBackboneConfig`, which has
+    no ``modalities``."""
+
+    modalities: list[ModalityConfig] = field(default_factory=list)
+
+    def __post_init__(self):
+        super().__post_init__()
+        mods = [m if isinstance(m, ModalityConfig) else ModalityConfig(**m) for m in self.modalities]
+        names = [m.name for m in mods]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"PRISMConfig.modalities: duplicate names {dup}")
+        self.modalities = mods
+
+
+def _mixer_params(cfg: PRISMBackboneConfig, kind: str) -> int:
     """Parameters of one ``kind`` block without its FFN (counted on the meta device: nothing allocated)."""
     with torch.device("meta"):
         blk = _make_block(cfg, kind, cfg.ffn_expand)
     return sum(p.numel() for n, p in blk.named_parameters() if not n.startswith(("mlp.", "ffn.")))
 
 
-def _make_block(cfg: PRISMConfig, kind: str, ffn_expand: float) -> nn.Module:
+def _make_block(cfg: PRISMBackboneConfig, kind: str, ffn_expand: float) -> nn.Module:
     if kind == "s4":
         return S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
                        mlp_expand=ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max)  # fmt: skip
@@ -210,7 +227,7 @@ class PRISMBackbone(nn.Module):
     with the number of tokens; ``step(x_t (B, D), state) -> (y_t (B, D), state)``.
     """
 
-    def __init__(self, cfg: PRISMConfig):
+    def __init__(self, cfg: PRISMBackboneConfig):
         super().__init__()
         self.cfg = cfg
         self.block_types = cfg.block_types()
@@ -261,79 +278,190 @@ def state_numel(state) -> int:
     return _state_numel(state)
 
 
-class PRISMForClassification(nn.Module):
-    """PRISM with several modalities on one backbone.
+class _StreamingMean:
+    """Streaming of a PRISM front end whose logits are the head of the mean of the backbone's outputs:
+    ``allocate_state`` holds the backbone's per-layer states, the running sum ``(B, hidden_dim)`` and the
+    count; ``_stream(h_t, state)`` feeds one projected token ``(B, hidden_dim)`` and returns the mean so far."""
 
-    ``forward(x (B, T, input_dim), modality, labels=None) -> {"logits": (B, K), "loss": scalar}`` ("loss"
-    only with ``labels``: integer ``(B,)`` -> cross-entropy, float multi-hot ``(B, K)`` -> BCE).
-    """
-
-    def __init__(self, cfg: PRISMConfig):
-        super().__init__()
-        if not cfg.modalities:
-            raise ConfigError("PRISMConfig.modalities is empty; give at least one ModalityConfig")
-        self.config = cfg
-        self.projection = ModalityProjection(cfg.modalities, cfg.hidden_dim)
-        self.backbone = PRISMBackbone(cfg)
-        self.head = PerModalityHead(cfg.modalities, cfg.hidden_dim)
-
-    @property
-    def modalities(self) -> list[str]:
-        return [m.name for m in self.config.modalities]
-
-    def features(self, x: torch.Tensor, modality: str) -> torch.Tensor:
-        """Mean-pooled backbone output ``(B, hidden_dim)``."""
-        return self.backbone(self.projection(x, modality)).mean(dim=1)
-
-    def forward(self, x: torch.Tensor, modality: str, labels: torch.Tensor | None = None) -> dict:
-        logits = self.head(self.features(x, modality), modality)
-        out = {"logits": logits}
-        if labels is not None:
-            out["loss"] = _loss(logits, labels)
-        return out
-
-    # streaming: state = per-layer states + running sum of the outputs and the token count
     def allocate_state(self, batch_size: int, device=None, dtype=None) -> dict:
         """The streaming state, on the parameters' device and dtype unless given."""
         param = next(self.parameters())
         dtype, device = dtype or param.dtype, device or param.device
         return {
             "layers": self.backbone.allocate_state(batch_size, device, dtype),
-            "sum": torch.zeros(batch_size, self.config.hidden_dim, device=device, dtype=dtype),
+            "sum": torch.zeros(batch_size, self.cfg.hidden_dim, device=device, dtype=dtype),
             "count": torch.zeros((), device=device, dtype=dtype),
         }
 
-    def step(self, x_t: torch.Tensor, state: dict, modality: str) -> tuple[torch.Tensor, dict]:
-        """One token ``(B, input_dim)`` -> logits ``(B, K)`` of the tokens seen so far, and the new state."""
-        if x_t.ndim != 2:
-            raise ConfigError(f"step: expected one token (B, input_dim), got {tuple(x_t.shape)}")
-        h = self.projection(x_t[:, None], modality)[:, 0]
-        y, layers = self.backbone.step(h, state["layers"])
+    def _stream(self, h_t: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        y, layers = self.backbone.step(h_t, state["layers"])
         s, n = state["sum"] + y, state["count"] + 1
-        return self.head(s / n, modality), {"layers": layers, "sum": s, "count": n}
+        return s / n, {"layers": layers, "sum": s, "count": n}
 
 
-class PRISM(BiodynModel):
+class PRISMForClassification(_StreamingMean, BiodynModel):
+    """PRISM with several modalities on one backbone: a ``Linear`` projection and a ``LayerNorm -> Linear``
+    head per modality (:class:`PRISMConfig`).
+
+    ``forward(x (B, C, T), modality=None, labels=None)``: ``C`` is the modality's ``input_dim``; returns the
+    logits ``(B, K)`` of the modality's head, or with ``labels`` ``{"logits": (B, K), "loss": scalar}``
+    (integer ``(B,)`` -> cross-entropy, float multi-hot ``(B, K)`` -> BCE). ``modality=None`` is the default
+    (first) modality, whose ``input_dim`` / ``num_classes`` are the contract's ``n_chans`` / ``n_outputs``.
+    The quick start's token layout ``(B, T, input_dim)`` is taken too, told apart by which axis has
+    ``input_dim`` entries; when both do (``T == input_dim``) ``x`` is read as ``(B, C, T)``.
+
+    Args:
+        cfg: the config; its ``modalities`` may be empty when ``n_chans`` and ``n_outputs`` are given (one
+            modality named ``"default"``).
+        n_chans, n_outputs: the default modality's sizes (checked against ``cfg.modalities[0]``).
+        n_times: tokens per window the model is built for (``None``: any).
+        sfreq: tokens per second (``1.0`` when the tokens are not samples in time, e.g. image patches).
+    """
+
+    output = "clip"
+
+    def __init__(
+        self,
+        cfg: PRISMConfig | None = None,
+        n_chans: int | None = None,
+        n_outputs: int | None = None,
+        n_times: int | None = None,
+        sfreq: float = 1.0,
+    ):
+        cfg = cfg if cfg is not None else PRISMConfig()
+        if not isinstance(cfg, PRISMConfig):
+            raise ConfigError(f"PRISMForClassification takes a PRISMConfig, got {type(cfg).__name__}")
+        if not cfg.modalities:
+            if n_chans is None or n_outputs is None:
+                raise ConfigError("PRISMConfig.modalities is empty; give at least one ModalityConfig")
+            cfg = copy.deepcopy(cfg)
+            cfg.modalities = [ModalityConfig("default", int(n_chans), int(n_outputs))]
+        first = cfg.modalities[0]
+        for k, given, own in (
+            ("n_chans", n_chans, first.input_dim),
+            ("n_outputs", n_outputs, first.num_classes),
+        ):
+            if given is not None and int(given) != own:
+                raise ConfigError(
+                    f"PRISMForClassification: {k}={given} but the default modality {first.name!r} has {own}"
+                )
+        super().__init__(first.input_dim, first.num_classes, n_times, sfreq, cfg)
+        self.model_name = "prism_multimodal"  # its registered name, also when built directly (quick start)
+        self.projection = ModalityProjection(cfg.modalities, cfg.hidden_dim)
+        self.backbone = PRISMBackbone(cfg)
+        self.head = PerModalityHead(cfg.modalities, cfg.hidden_dim)
+
+    @property
+    def config(self) -> PRISMConfig:
+        """The config (the quick start's name for ``cfg``)."""
+        return self.cfg
+
+    @property
+    def modalities(self) -> list[str]:
+        return [m.name for m in self.cfg.modalities]
+
+    def _modality(self, modality: str | None) -> str:
+        if modality is None:
+            return self.cfg.modalities[0].name
+        self.projection.check(modality)
+        return modality
+
+    def forward_features(self, x: torch.Tensor, modality: str | None = None) -> torch.Tensor:
+        """``(B, C, T) -> (B, hidden_dim, T)`` through ``modality``'s projection and the backbone."""
+        m = self._modality(modality)
+        dim = self.projection.input_dims[m]
+        if not torch.is_tensor(x) or x.ndim != 3 or dim not in x.shape[1:] or 0 in x.shape[1:]:
+            shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+            raise ConfigError(
+                f"modality {m!r}: expected x (B, C={dim}, T > 0) (or the quick start's tokens "
+                f"(B, T, {dim})), got {shape}"
+            )
+        tokens = x.transpose(1, 2) if x.shape[1] == dim else x  # (B, T, C)
+        return self.backbone(self.projection(tokens, m)).transpose(1, 2)
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False, modality: str | None = None):
+        """``(B, D, T)`` (or pooled ``(B, D)``) -> mean over T -> ``modality``'s head (LayerNorm, Linear)."""
+        if features.ndim == 3:
+            features = features.mean(dim=-1)
+        return features if pre_logits else self.head(features, self._modality(modality))
+
+    def forward(self, x: torch.Tensor, modality: str | None = None, labels: torch.Tensor | None = None):
+        logits = self.forward_head(self.forward_features(x, modality), modality=modality)
+        if labels is None:
+            return logits
+        return {"logits": logits, "loss": _loss(logits, labels)}
+
+    def forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        """The loss of one modality's batch, named after the modality: ``x`` ``(B, C, T)`` (or a block
+        ``(1, B, C, T)``), labels ``y`` (or ``labels``), ``modality`` a name or an index into
+        :attr:`modalities` (one per batch; default: the first modality)."""
+        x = batch["x"]
+        y = batch["y"] if batch.get("y") is not None else batch.get("labels")
+        if y is None:
+            raise ConfigError("PRISMForClassification.forward_loss needs labels (batch 'y')")
+        if x.ndim == 4:
+            x, y = x.flatten(0, 1), y.flatten(0, 1)
+        m = batch.get("modality")
+        if torch.is_tensor(m):
+            idx = sorted(set(m.reshape(-1).tolist()))
+            if len(idx) != 1:
+                raise ConfigError(f"PRISMForClassification.forward_loss: one modality per batch, got {idx}")
+            m = self.modalities[int(idx[0])]
+        m = self._modality(m)
+        return {m: _loss(self(x, modality=m), y)}
+
+    def reset_head(self, n_outputs: int, modality: str | None = None) -> None:
+        """A fresh ``LayerNorm -> Linear`` head of ``n_outputs`` classes for ``modality`` (default: the first),
+        on the same device and dtype; the config records the new size."""
+        n_outputs, m = int(n_outputs), self._modality(modality)
+        if n_outputs < 1:
+            raise ValueError(f"reset_head: n_outputs={n_outputs} must be >= 1")
+        old = self.head.heads[m]
+        w = old[1].weight
+        self.head.heads[m] = nn.Sequential(
+            nn.LayerNorm(self.cfg.hidden_dim), nn.Linear(self.cfg.hidden_dim, n_outputs)
+        ).to(w.device, w.dtype)
+        self.cfg = copy.deepcopy(self.cfg)
+        i = self.modalities.index(m)
+        self.cfg.modalities[i] = ModalityConfig(m, self.cfg.modalities[i].input_dim, n_outputs)
+        if i == 0:
+            self.n_outputs = n_outputs
+
+    def step(self, x_t: torch.Tensor, state: dict, modality: str | None = None) -> tuple[torch.Tensor, dict]:
+        """One token ``(B, C)`` -> logits ``(B, K)`` of the tokens seen so far, and the new state."""
+        m = self._modality(modality)
+        if x_t.ndim != 2:
+            raise ConfigError(f"step: expected one token (B, C), got {tuple(x_t.shape)}")
+        mean, state = self._stream(self.projection(x_t[:, None], m)[:, 0], state)
+        return self.head(mean, m), state
+
+
+class PRISM(_StreamingMean, BiodynModel):
     """Single-modality PRISM under the model contract: ``x`` ``(B, C, T)`` -> logits ``(B, n_outputs)``.
 
     Each of the ``T`` time steps is one token whose ``C`` channels are its features (ECG: 12 leads per
     sample; image patches: 48 values per patch; log-mel: ``n_mels`` per frame). ``forward_features``:
     ``(B, C, T) -> (B, hidden_dim, T)`` (Linear projection and backbone); ``forward_head``: mean over T,
     LayerNorm, Linear. ``allocate_state(batch)`` / ``step(x_t (B, C), state)`` stream the logits of the
-    running mean, equal to ``forward`` on the prefix seen so far. ``cfg.modalities`` must stay empty: the one
-    modality is ``n_chans -> n_outputs``.
+    running mean, equal to ``forward`` on the prefix seen so far. The head's LayerNorm (``head_norm``) sits
+    outside ``head``: :meth:`reset_head` keeps it and :meth:`freeze_features` freezes it, so a linear probe
+    reads normalised features (in :class:`PRISMForClassification` it is part of each modality's head).
     """
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: PRISMConfig | None = None):  # fmt: skip
-        super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else PRISMConfig())
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: PRISMBackboneConfig | None = None,
+    ):
+        super().__init__(
+            n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else PRISMBackboneConfig()
+        )
         cfg = self.cfg
-        if cfg.modalities:
-            raise ConfigError(
-                "the registered PRISM has one modality (n_chans -> n_outputs); leave cfg.modalities empty "
-                "(several modalities: PRISMForClassification)"
-            )
         self.projection = nn.Linear(self.n_chans, cfg.hidden_dim)
         self.backbone = PRISMBackbone(cfg)
         self.head_norm = nn.LayerNorm(cfg.hidden_dim)
@@ -358,29 +486,19 @@ class PRISM(BiodynModel):
         h = self.head_norm(features)
         return h if pre_logits else self.head(h)
 
-    def allocate_state(self, batch_size: int, device=None, dtype=None) -> dict:
-        dtype = dtype or self.head.weight.dtype
-        device = device or self.head.weight.device
-        return {
-            "layers": self.backbone.allocate_state(batch_size, device, dtype),
-            "sum": torch.zeros(batch_size, self.cfg.hidden_dim, device=device, dtype=dtype),
-            "count": torch.zeros((), device=device, dtype=dtype),
-        }
-
     def step(self, x_t: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
         """One time step ``(B, C)`` -> logits ``(B, n_outputs)`` of the prefix, and the new state."""
         if x_t.ndim != 2 or x_t.shape[1] != self.n_chans:
             raise ConfigError(f"PRISM.step: expected x_t (B, C={self.n_chans}), got {tuple(x_t.shape)}")
-        y, layers = self.backbone.step(self.projection(x_t), state["layers"])
-        s, n = state["sum"] + y, state["count"] + 1
-        return self.forward_head(s / n), {"layers": layers, "sum": s, "count": n}
+        mean, state = self._stream(self.projection(x_t), state)
+        return self.forward_head(mean), state
 
 
 _TEST = {"hidden_dim": 8, "num_heads": 2, "num_layers": 2, "delta_every": 2, "delta_chunk_size": 8}
 
 
 @dataclass
-class PRISMTinyConfig(PRISMConfig):
+class PRISMTinyConfig(PRISMBackboneConfig):
     """A CPU-sized PRISM: 64 wide, 4 heads, 4 layers (S4, S4, S4, Delta)."""
 
     hidden_dim: int = 64
@@ -389,20 +507,45 @@ class PRISMTinyConfig(PRISMConfig):
 
 
 @dataclass
-class PRISMS4Config(PRISMConfig):
+class PRISMS4Config(PRISMBackboneConfig):
     """Ablation: every layer an S4 block (published sizes)."""
 
     force_block_type: str | None = "s4"
 
 
 @dataclass
-class PRISMDeltaConfig(PRISMConfig):
+class PRISMDeltaConfig(PRISMBackboneConfig):
     """Ablation: every layer a Gated-Delta block (published sizes)."""
 
     force_block_type: str | None = "delta"
 
 
-register_model("prism", config=PRISMConfig, test_config=_TEST)(PRISM)
-register_model("prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2})(PRISM)
-register_model("prism_s4", config=PRISMS4Config, test_config=_TEST)(PRISM)
-register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST)(PRISM)
+def _upgrade_multimodal(saved: dict) -> dict:
+    """A config saved before ``prism_multimodal`` was registered (an export named ``prism_multimodal``, a
+    joint run's checkpoint named ``prism_joint``): the bare config fields; the default modality gives the
+    signal's shape, and tokens without a rate get ``sfreq=1``."""
+    saved = dict(saved)
+    mods = saved.get("modalities") or []
+    if "n_chans" not in saved and mods:
+        first = mods[0] if isinstance(mods[0], dict) else asdict(mods[0])
+        saved.update(n_chans=first["input_dim"], n_outputs=first["num_classes"], n_times=None, sfreq=1.0)
+    return saved
+
+
+_TOKENS = ModelInputs(form="tokens")  # each time step is one token of C features
+register_model("prism", config=PRISMBackboneConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)
+register_model(
+    "prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2}, inputs=_TOKENS
+)(PRISM)
+register_model("prism_s4", config=PRISMS4Config, test_config=_TEST, inputs=_TOKENS)(PRISM)
+register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)
+# the contract test: one modality (a batch trains one modality's projection and head; every parameter must
+# get a gradient); tests/models/test_prism.py checks several
+register_model(
+    "prism_multimodal",
+    config=PRISMConfig,
+    inputs=_TOKENS,
+    aliases=("prism_joint",),
+    upgrade=_upgrade_multimodal,
+    test_config={**_TEST, "modalities": [{"name": "a", "input_dim": 3, "num_classes": 2}]},
+)(PRISMForClassification)

@@ -25,7 +25,7 @@ from torch import nn
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
-from biodyn.models._registry import register_model
+from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn.bidirectional import Bidirectional
 from biodyn.nn.gated_delta import GatedDeltaBlock
 from biodyn.nn.graph import DenseSSGConv, GatedFusion, gcn_normalize, pairs_to_dense, topk_adjacency
@@ -274,9 +274,16 @@ TEST_CONFIG = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_di
                "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "gdn_heads": 2, "edge_gdn_heads": 2,
                "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
 
-register_model("seizure_bimamba2", config=SeizureConfig, test_config=TEST_CONFIG)(SeizureDetector)
-register_model("seizure_gdn", config=SeizureGDNConfig, test_config=TEST_CONFIG)(SeizureDetector)
-register_model("seizure_tiny", config=SeizureTinyConfig, test_config=TEST_CONFIG)(SeizureDetector)
+_INPUTS = ModelInputs(modalities=("eeg",), preprocess={"eeg": "SEIZURE_EEG"})  # the bipolar montage's EEG
+register_model("seizure_bimamba2", config=SeizureConfig, test_config=TEST_CONFIG, inputs=_INPUTS)(
+    SeizureDetector
+)
+register_model("seizure_gdn", config=SeizureGDNConfig, test_config=TEST_CONFIG, inputs=_INPUTS)(
+    SeizureDetector
+)
+register_model("seizure_tiny", config=SeizureTinyConfig, test_config=TEST_CONFIG, inputs=_INPUTS)(
+    SeizureDetector
+)
 
 
 def _build(stack: str, n_chans: int, n_times: int) -> SeizureDetector:

@@ -4,8 +4,9 @@ Layout of ``<out_dir>/checkpoints/{last,best}/``::
 
     model.safetensors      model state dict
     trainer.safetensors    optimiser tensors (``opt.<param index>.<key>``) and the torch RNG state
-    state.json             format, model name + config, step, optimiser param groups, sampler,
-                           python/numpy RNG, early-stopping state
+    state.json             format, model name + the full create_model config (signal shape included), the
+                           model's input spec, step, optimiser param groups, sampler, python/numpy RNG,
+                           early-stopping state
 
 A checkpoint is written into a temporary sibling folder and renamed into place.
 """
@@ -25,10 +26,32 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from biodyn.errors import CheckpointError
-from biodyn.models._pretrained import load_weights, safetensors_shapes, save_weights
 
-FORMAT_VERSION = 1
-__all__ = ["CheckpointError", "load_checkpoint", "read_state", "resolve_checkpoint", "save_checkpoint"]
+# the read side of the format (finding, checking and reading a checkpoint) lives below the harness, in
+# biodyn.models._pretrained, so that biodyn.models.from_pretrained loads a run without importing train/
+from biodyn.models._pretrained import CHECKPOINT_FORMAT_VERSION as FORMAT_VERSION
+from biodyn.models._pretrained import (
+    checkpoint_intact,
+    find_checkpoint,
+    load_weights,
+    previous_checkpoint,
+    read_state,
+    resolve_checkpoint,
+    safetensors_shapes,
+    save_weights,
+)
+from biodyn.models._pretrained import intact_note as _intact_note
+
+__all__ = [
+    "CheckpointError",
+    "checkpoint_intact",
+    "find_checkpoint",
+    "load_checkpoint",
+    "previous_checkpoint",
+    "read_state",
+    "resolve_checkpoint",
+    "save_checkpoint",
+]
 
 
 def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -44,31 +67,6 @@ def _load_tensors(path: Path, folder: Path | None = None) -> dict[str, torch.Ten
         raise CheckpointError(f"{e}{_intact_note(folder)}") from None
     except Exception as e:  # safetensors' own errors name no file
         raise CheckpointError(f"{path}: cannot load: {e}{_intact_note(folder)}") from None
-
-
-def checkpoint_intact(folder: str | os.PathLike) -> bool:
-    """True when ``folder`` holds a complete checkpoint: a readable ``state.json`` and whole safetensors files."""
-    folder = Path(folder)
-    try:
-        json.loads((folder / "state.json").read_text())
-        safetensors_shapes(folder / "model.safetensors")
-        safetensors_shapes(folder / "trainer.safetensors")
-    except (OSError, ValueError, CheckpointError):
-        return False
-    return True
-
-
-def _intact_note(folder: Path | None) -> str:
-    if folder is None or folder.parent.name != "checkpoints":
-        return ""
-    others = [w for w in ("last", "best") if w != folder.name]
-    good = [w for w in others if checkpoint_intact(folder.parent / w)]
-    bad = [w for w in others if w not in good and (folder.parent / w).exists()]
-    if good:
-        return f"; the {good[0]!r} checkpoint ({folder.parent / good[0]}) is intact"
-    if bad:
-        return f"; the {bad[0]!r} checkpoint is damaged too"
-    return "; there is no other checkpoint"
 
 
 def _opt_split(opt_sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -148,41 +146,6 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
-
-
-def previous_checkpoint(folder: str | os.PathLike) -> Path:
-    """Where the checkpoint being replaced waits while a new one is renamed into ``folder``."""
-    folder = Path(folder)
-    return folder.parent / f".{folder.name}.old"
-
-
-def resolve_checkpoint(folder: str | os.PathLike) -> Path | None:
-    """``folder`` if it holds a checkpoint, else the previous one left by an interrupted swap, else None."""
-    for cand in (Path(folder), previous_checkpoint(folder)):
-        if (cand / "state.json").exists():
-            return cand
-    return None
-
-
-def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> dict[str, Any]:
-    folder = Path(folder)
-    f = folder / "state.json"
-    if not f.is_file():
-        raise CheckpointError(f"{folder}: not a checkpoint (no state.json){_intact_note(folder)}")
-    try:
-        st = json.loads(f.read_text())
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{f}: unreadable checkpoint state ({e}){_intact_note(folder)}") from None
-    ver = st.get("format_version")
-    if not isinstance(ver, int) or ver > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{folder}: checkpoint format {ver!r} is newer than this biodyn understands ({FORMAT_VERSION}); upgrade"
-        )
-    if model_name is not None and st.get("model_name") not in (None, model_name):
-        raise CheckpointError(
-            f"{folder}: checkpoint is of model {st.get('model_name')!r}, not {model_name!r}"
-        )
-    return st
 
 
 def check_resumable(folder: str | os.PathLike, *, model, model_name: str | None = None) -> dict[str, Any]:

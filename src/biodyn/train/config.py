@@ -12,6 +12,9 @@ class TrainConfig:
     task: str = "multilabel"  # multiclass | multilabel (clip models) | per_sample (per-sample models)
     # weight of each term of a model's forward_loss (name -> weight; a term not named here weighs 1)
     loss_weights: dict[str, float] = field(default_factory=dict)
+    # what is minimised: model (the model's forward_loss when it has one, else the task's loss on model(x)) |
+    # task (always the task's loss on model(x): supervised fine-tuning or probing of a self-supervised encoder)
+    objective: str = "model"
     seed: int = 42
     batch_size: int = 32  # per rank, per micro-batch
     accum_steps: int = 1
@@ -131,6 +134,7 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
     from biodyn.train.tasks import TASKS
 
     check_option(f"{prefix}.task", cfg.task, TASKS)
+    check_option(f"{prefix}.objective", cfg.objective, ("model", "task"))
     check_range(f"{prefix}.focal_alpha", cfg.focal_alpha, low=0, high=1)
     check_range(f"{prefix}.focal_gamma", cfg.focal_gamma, low=0)
     check_range(f"{prefix}.focal_gamma_warmup_steps", cfg.focal_gamma_warmup_steps, low=0, integer=True)

@@ -190,9 +190,25 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     resolved = OmegaConf.to_yaml(OmegaConf.structured(exp))
     atomic_write_text(out_dir / "config.yaml", resolved)
+    spec = data_spec(train_ds)
+    if hasattr(model, "input_spec"):  # checkpoints and exports carry what applying the model needs
+        from biodyn.models import InputSpec
+
+        # what the model has already (e.g. the modalities of a pretrained encoder) plus this run's data
+        have = model.input_spec.to_dict() if model.input_spec is not None else {}
+        this = {
+            "channels": spec["channels"],
+            "sfreq": spec["fs"],
+            "window_s": spec["window_s"],
+            "stride_s": spec["stride_s"],
+            "preprocessing": spec["preprocess"],
+            "classes": spec["classes"],
+            "extra": {"corpus": spec["corpus"]} if spec["corpus"] else None,
+        }
+        model.input_spec = InputSpec.from_dict({**have, **{k: v for k, v in this.items() if v is not None}})
     trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
                       parameters=params, labels=np.asarray(train_ds.labels)[idx],
-                      extra_state={"data": data_spec(train_ds)})  # fmt: skip
+                      extra_state={"data": spec})  # fmt: skip
     summary = trainer.fit()
     best = out_dir / "checkpoints" / "best"
     if (best / "state.json").exists():

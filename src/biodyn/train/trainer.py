@@ -16,6 +16,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
+from biodyn.atomic import dumps_json
 from biodyn.errors import ConfigError, check_option
 from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from biodyn.train.config import TrainConfig, validate_train_config
@@ -30,13 +31,14 @@ def _to(batch: dict, device) -> dict:
 
 
 class Objective(nn.Module):
-    """The named loss terms of one batch: the model's ``forward_loss(batch)`` when it has one, else
-    ``{"task": task.loss(model(batch["x"]), batch)}``. A module so that DDP wraps the whole objective."""
+    """The named loss terms of one batch: the model's ``forward_loss(batch)`` when it has one (and
+    ``objective="model"``), else ``{"task": task.loss(model(batch["x"]), batch)}``. A module so that DDP wraps
+    the whole objective."""
 
-    def __init__(self, model: nn.Module, task):
+    def __init__(self, model: nn.Module, task, objective: str = "model"):
         super().__init__()
         self.model, self.task = model, task
-        self.custom = callable(getattr(model, "forward_loss", None))
+        self.custom = objective == "model" and callable(getattr(model, "forward_loss", None))
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         if self.custom:
@@ -68,8 +70,11 @@ class Trainer:
         model: a module mapping ``x`` ``(B, C, T)`` to logits.
         train_ds / val_ds: datasets whose items are dicts (``x``, ``y``, optional ``mask``, ``meta``).
         cfg: :class:`TrainConfig`.
-        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused);
-            default: what a model built by ``create_model`` says (``model_name``, ``init_config()``).
+        model_name / model_config: recorded in checkpoints (a checkpoint of another model is refused).
+            A model built by ``create_model`` knows both: its checkpoints always record its full
+            ``init_config()`` (the signal's shape included, so that ``from_pretrained`` rebuilds it), and
+            ``model_config`` is used only for a module without ``init_config``. The model's ``input_spec``
+            is recorded too.
         extra_state: JSON-able, stored in every checkpoint's ``state.json`` under ``"extra"`` (e.g. the
             preprocessing and montage a detector needs at inference).
         extra_eval: called with the model at every evaluation; the ``val_*`` metrics it returns join the
@@ -96,11 +101,10 @@ class Trainer:
         self.model = model.to(self.device)
         self.extra_state = extra_state or {}
         self.extra_eval = extra_eval
-        self.objective = Objective(self.model, self.task)
+        self.objective = Objective(self.model, self.task, cfg.objective)
         # a model built by create_model knows its name and the arguments that rebuild it
         self.model_name = model_name or getattr(model, "model_name", None)
-        init_config = getattr(model, "init_config", None)
-        self.model_config = model_config or (init_config() if callable(init_config) else {})
+        self._given_config = model_config
         self.train_ds, self.val_ds = train_ds, val_ds
         self.out_dir = Path(cfg.out_dir)
         self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
@@ -144,10 +148,19 @@ class Trainer:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    @property
+    def model_config(self) -> dict[str, Any]:
+        """What checkpoints record to rebuild the model: its ``init_config()`` now (after any ``reset_head``),
+        else the ``model_config`` given."""
+        init_config = getattr(self.model, "init_config", None)
+        return init_config() if callable(init_config) else dict(self._given_config or {})
+
     def _state(self) -> dict[str, Any]:
+        spec = getattr(self.model, "input_spec", None)
         return {
             "model_name": self.model_name,
             "model_config": self.model_config,
+            "input_spec": spec.to_dict() if hasattr(spec, "to_dict") else spec,
             "step": self.step,
             # batches consumed, not drawn: worker prefetching draws ahead of what was trained on
             "sampler": {"position": self.data_position, "seed": self.sampler.seed},
@@ -217,7 +230,7 @@ class Trainer:
         if not self.is_main:
             return
         if self._log is not None:
-            self._log.write(json.dumps(row) + "\n")
+            self._log.write(dumps_json(row) + "\n")  # NaN (e.g. grad_norm without clipping) -> null
             self._log.flush()
         scalars = {f"{row['kind']}/{k}": v for k, v in row.items()
                    if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)}  # fmt: skip
@@ -282,10 +295,8 @@ class Trainer:
                 "loss": total,
                 **({f"loss_{k}": v for k, v in terms.items()} if self.objective.custom else {}),
             }
-            for (
-                k,
-                v,
-            ) in named.items():  # a term some batches lack (e.g. one per modality) averages over its own
+            # a term some batches lack (e.g. one per modality) averages over its own
+            for k, v in named.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * n
                 counts[k] = counts.get(k, 0) + n
             if logits is not None:

@@ -215,9 +215,8 @@ def test_unknown_model_is_named():
         fg.run_grid(fg.GridConfig(models=("nope",)), "/tmp/unused")
 
 
-TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "trained_modalities": ["eeg"], "latent_dim": 8,
-                 "hidden": 8, "lag_hidden": 8, "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16,
-                 "kmeans_init": False}  # fmt: skip
+TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "latent_dim": 8, "hidden": 8, "lag_hidden": 8,
+                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -230,9 +229,10 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
     refused the 64 Hz CPU-preset windows; ablation checkpoints could not be named."""
     from safetensors.torch import load_file
 
-    from biodyn.models import create_model, save_pretrained
+    from biodyn.models import InputSpec, create_model, save_pretrained
 
     enc = create_model("cldtrans", n_chans=18, n_outputs=1, n_times=1600, sfreq=160.0, **TINY_CLDTRANS)
+    enc.input_spec = InputSpec(modalities=["eeg"])  # what its training run records
     save_pretrained(enc, tmp_path / "stage1")
     grid = fg.GridConfig(datasets=("chbmit",), models=("cldtrans", "cldtrans_ablation"), budgets=(1.0,),
                          seeds=(42,), modes=("linear_probe",), train={**TRAIN, "max_steps": 2},
@@ -245,7 +245,7 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
         cell = tmp_path / "res/fewshot" / label / "chbmit-linear_probe/100pct"
         r = json.loads((cell / "seed42.json").read_text())
         assert r["model"] == label and r["init_from"] == str(tmp_path / "stage1")
-        assert r["model_config"]["sfreq"] == 160.0 and r["model_config"]["objective"] == "task"
+        assert r["model_config"]["sfreq"] == 160.0 and r["config"]["train"]["objective"] == "task"
         assert {"test_auroc", "test_auprc"} <= set(r["metrics"]) and r["preprocess"]["zscore"]
         trained = load_file(str(cell / "run_seed42" / "checkpoints" / "last" / "model.safetensors"))
         for k, v in enc.state_dict().items():  # probed: the encoder is the pretrained one, untouched

@@ -137,7 +137,7 @@ def test_summarise_skips_unscored_seizures():
 
 
 TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "latent_dim": 8, "hidden": 8, "lag_hidden": 8,
-                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16, "kmeans_init": False}  # fmt: skip
+                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16}  # fmt: skip
 
 
 def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):

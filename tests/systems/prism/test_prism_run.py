@@ -52,6 +52,12 @@ def test_cli_trains_audio_and_writes_results(tmp_path, capsys):
 def test_ablations_and_baselines_run_through_the_same_command(tmp_path, extra, model, capsys):
     res = _run(tmp_path, "--modality", "image", "--epochs", "1", *extra)
     assert res["model"] == model and "accuracy" in res["test"]
+    # regression: the run folder reloads (its config.json is a run config, not an export; its checkpoints
+    # record the full model config, the signal's shape included)
+    from biodyn.models import from_pretrained
+
+    m = from_pretrained(tmp_path / "run")
+    assert m.model_name == model and not m.training and m.n_outputs == len(res["classes"])
     err = capsys.readouterr().err  # the width flags PRISM uses are said to be unused, not dropped silently
     if model == "resnet1d":
         assert "biodyn: note: --model resnet1d does not use --hidden-dim, --num-layers, --num-heads" in err
@@ -144,6 +150,10 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     net = from_pretrained(tmp_path / "whole" / "model")
     assert net.modalities == ["ecg", "image", "audio"] and all(
         torch.equal(v, a[k]) for k, v in net.state_dict().items()
+    )
+    run_net = from_pretrained(tmp_path / "whole")  # the run folder: its best checkpoint, the same model
+    assert run_net.model_name == "prism_multimodal" and all(
+        torch.equal(v, a[k]) for k, v in run_net.state_dict().items()
     )
     assert [r["epoch"] for r in whole["curves"]["ecg"]] == [1, 2]
     assert {"val_accuracy", "train_loss"} <= set(whole["curves"]["image"][0])

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from biodyn.models._base import BiodynModel
-from biodyn.models._registry import register_model
+from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn.gcn import DenseGCNConv, normalized_adjacency
 
 BANDS_HZ: tuple[tuple[float, float], ...] = ((0.5, 4), (4, 8), (8, 12), (12, 20), (20, 30), (30, 50))
@@ -84,7 +84,13 @@ def spatial_weights(channels) -> np.ndarray:
     return inv / max(inv.max(), 1e-12)
 
 
-@register_model("eeg_gcnn", config=EEGGCNNConfig, test_config={"gcn_hidden": (8,), "fc_hidden": (8,)})
+# channel names give the spatial edge weights their 10-20 positions (without them: coherence alone)
+@register_model(
+    "eeg_gcnn",
+    config=EEGGCNNConfig,
+    test_config={"gcn_hidden": (8,), "fc_hidden": (8,)},
+    inputs=ModelInputs(modalities=("eeg",), channel_names=True),
+)
 class EEGGCNN(BiodynModel):
     """EEG-GCNN.
 

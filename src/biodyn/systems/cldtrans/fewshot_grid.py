@@ -24,7 +24,7 @@ Each cell is :func:`biodyn.train.experiment.run_experiment` and is written to
 reads. Models are resolved by registered name, or by a label with trained weights
 (``weights={"cldtrans": DIR, "cldtrans_no_vq": DIR2}``: CLD-Trans' stage-1 encoder and its ablations; the head
 is new). CLD-Trans reads its windows at its modality's rate with its pretraining chain (EEG 160 Hz, ECG
-500 Hz, z-scored) and is trained on the labels through ``objective=task``.
+500 Hz, z-scored) and is trained on the labels through ``train.objective=task``.
 """
 
 from __future__ import annotations
@@ -176,10 +176,9 @@ def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
     """``(registered name, create_model overrides, weights folder or None)`` of the grid's model ``label``.
 
     With weights, the architecture is the checkpoint's (its config, without the signal's shape) under the
-    grid's overrides for ``label``. A model whose config has ``objective`` (CLD-Trans) is switched to its
-    supervised objective (``objective=task``: the head's loss on the labels, as for every other model,
-    instead of its pretraining terms), as stage 1, without k-means re-initialisation of a loaded codebook."""
-    from biodyn.models import list_models, model_config
+    grid's overrides for ``label``. Every cell trains on the task's loss (``train.objective=task``), so a
+    self-supervised encoder (CLD-Trans) is fine-tuned or probed on the labels like every other model."""
+    from biodyn.models import list_models
 
     folder = grid.weights.get(label)
     params = dict(grid.model_params.get(label, {}))
@@ -193,10 +192,6 @@ def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
     else:
         raise ConfigError(f"unknown model {label!r} in the few-shot grid; registered: {', '.join(list_models())}"
                           f" (or give its trained weights: weights={{'{label}': FOLDER}})")  # fmt: skip
-    if hasattr(model_config(name), "objective"):
-        params.update(objective="task", stage="stage1", task_weight=0.0)
-        if folder:
-            params["kmeans_init"] = False
     return name, params, str(folder) if folder else None
 
 
@@ -345,7 +340,7 @@ def run_grid(
             if name == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
                 params = {**params, "channels": list(data["channels"])}  # spatial edge weights need positions
             tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
-                               tensorboard=False, **grid.train)  # fmt: skip
+                               tensorboard=False, **{"objective": "task", **grid.train})  # fmt: skip
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
                                    data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
                                    fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,

@@ -11,18 +11,15 @@ from biodyn.errors import ConfigError
 
 
 def load_cldtrans(folder: str | os.PathLike):
-    """Rebuild a trained CLD-Trans from a Trainer checkpoint folder (``.../checkpoints/last``, or the run
-    or stage folder holding it; stage 2 before stage 1), in eval mode."""
-    from biodyn.train.checkpoint import read_state
-    from biodyn.train.pretrained import find_checkpoint, load_trained
+    """The trained CLD-Trans in ``folder`` (an export, a checkpoint, a run or a training folder with
+    ``stage2/`` and ``stage1/``, stage 2 first): :func:`biodyn.models.from_pretrained`, checked to be a
+    CLD-Trans, in eval mode."""
+    from biodyn.models import from_pretrained
 
-    found = find_checkpoint(folder)
-    if found is None or not (found / "state.json").is_file():
-        raise ConfigError(f"--checkpoint {folder}: no CLD-Trans checkpoint (state.json) found there")
-    st = read_state(found, model_name="cldtrans")
-    if st.get("model_name") != "cldtrans" or not st.get("model_config"):
-        raise ConfigError(f"{found}: not a CLD-Trans checkpoint (model {st.get('model_name')!r})")
-    return load_trained(found)
+    model = from_pretrained(folder)
+    if model.model_name != "cldtrans":
+        raise ConfigError(f"--checkpoint {folder}: a model {model.model_name!r}, not a CLD-Trans")
+    return model
 
 
 def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None,

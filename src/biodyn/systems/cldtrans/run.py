@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from biodyn.errors import ConfigError, check_option
+from biodyn.models import InputSpec
 from biodyn.systems.cldtrans.config import ABLATIONS, MODALITY, CLDTransData, CLDTransRun, compose
 
 __all__ = ["ABLATIONS", "CLDTransData", "CLDTransRun", "ModalityBlocks", "build_windows", "compose", "run_cldtrans"]
@@ -151,11 +152,11 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
         raise ConfigError(f"data: {len(blocks)} blocks of {micro} windows for {world} ranks; add records")
     fs0 = parts[0][2]
     x0 = blocks[0]["x"]
-    run.model.trained_modalities = sorted({run.model.modalities[p[1]] for p in parts})
-    run.model.stage = "stage1"
+    trained = sorted({run.model.modalities[p[1]] for p in parts})
     mcfg = {"n_chans": int(x0.shape[1]), "n_outputs": 1, "n_times": int(x0.shape[-1]), "sfreq": float(fs0),
             **asdict(run.model)}  # fmt: skip
     model = create_model("cldtrans", **mcfg)
+    model.input_spec = InputSpec(modalities=trained)  # recorded in the checkpoints
     init = None
     if run.mode == "stage2":
         init = Path(run.init_from) if run.init_from else base / "stage1" / "checkpoints" / "last"
@@ -168,11 +169,10 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
             init = None
         else:
             st = read_state(folder, model_name="cldtrans")
-            _check_compatible(st.get("model_config", {}), mcfg, folder)
+            _check_compatible(st, mcfg, trained, folder)
             load_checkpoint(folder, model=model, model_name="cldtrans", restore_rng=False)
             init = str(folder)
         model.set_stage("stage2")
-        mcfg["stage"] = "stage2"
     tcfg = copy.deepcopy(run.train)
     tcfg.out_dir = str(out_dir)
     tcfg.batch_size = 1  # one block of `micro` windows per micro-batch
@@ -216,14 +216,19 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     return result
 
 
-def _check_compatible(saved: dict, new: dict, folder) -> None:
-    """Stage 2 must start from a stage-1 model of the same architecture and modalities."""
+def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) -> None:
+    """Stage 2 must start from a stage-1 model of the same architecture and modalities (``state``: the
+    stage-1 checkpoint's; older ones kept the trained modalities in the model config)."""
+    saved = state.get("model_config") or {}
     keys = ("codebook_size", "latent_dim", "hidden", "downsample", "use_vq", "modalities", "modality_fs",
             "tau_max_s", "lag_hidden", "lag_embed_dim", "use_ode", "ode_hidden")  # fmt: skip
     diff = {k: (saved.get(k), new.get(k)) for k in keys if k in saved and saved.get(k) != new.get(k)}
     if diff:
         raise ConfigError(f"{folder}: stage-1 checkpoint differs from this config in {diff} (saved, now)")
-    trained = saved.get("trained_modalities")
-    if trained is not None and not set(new.get("trained_modalities") or []) <= set(trained):
-        raise ConfigError(f"{folder}: checkpoint trained on {trained}, stage 2 data is "
-                          f"{new.get('trained_modalities')}: a checkpoint of another modality")  # fmt: skip
+    trained = (state.get("input_spec") or {}).get("modalities", saved.get("trained_modalities"))
+    if trained is not None and not set(new_trained) <= set(trained):
+        raise ConfigError(
+            f"{folder}: checkpoint trained on {trained}, stage 2 data is "
+            f"{new_trained}: a checkpoint of another modality"
+        )
+

@@ -453,20 +453,6 @@ class JointBlocks(Dataset):
                 "modality": torch.tensor(mi)}  # fmt: skip
 
 
-class JointObjective(torch.nn.Module):
-    """What the Trainer trains in joint mode: ``forward_loss`` of a block ``x`` ``(1, B, C, T)`` is the loss of
-    the shared PRISM backbone through that block's modality projection and head, named after the modality."""
-
-    def __init__(self, net: torch.nn.Module, order: list[str]):
-        super().__init__()
-        self.net, self.order = net, list(order)
-
-    def forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
-        x, y = batch["x"].flatten(0, 1), batch["labels"].flatten(0, 1)
-        m = self.order[int(batch["modality"].reshape(-1)[0])]
-        return {m: self.net(x.transpose(1, 2), modality=m, labels=y)["loss"]}
-
-
 def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
     """One PRISM backbone on ECG + image (+ audio when its data is present), alternating batches (one
     modality per optimiser step, round robin), a projection and a head per modality; trained by the Trainer
@@ -499,8 +485,8 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
                           **cfg.model_overrides},
                        modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
     seed_everything(cfg.seed)
-    net = PRISMForClassification(pcfg)
-    model = JointObjective(net, order)
+    net = PRISMForClassification(pcfg)  # its forward_loss reads a block's modality index into `order`
+    model = net
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     train = JointBlocks({m: mods[m].train for m in order}, order, cfg.batch_size, cfg.epochs, cfg.seed, world)
     val = JointBlocks({m: mods[m].val for m in order}, order, min(cfg.batch_size, *(len(mods[m].val) for m in order)),
@@ -516,11 +502,11 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
                      find_unused_parameters=True)  # fmt: skip
     _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
               "(one modality per step, round robin)")  # fmt: skip
-    _write_json(out / "config.json", {"run": asdict(cfg), "model": "prism_joint", "prism_config": pcfg.to_dict(),
+    _write_json(out / "config.json", {"run": asdict(cfg), "model": "prism_multimodal", "prism_config": pcfg.to_dict(),
                                       "train": asdict(tc)})  # fmt: skip
 
     def fwd(m):
-        return lambda x: net(x.transpose(1, 2), modality=m)["logits"]
+        return lambda x: net(x, modality=m)
 
     def val_metrics(_model) -> dict[str, float]:
         res, primary = {}, []
@@ -532,12 +518,11 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         res["val_accuracy"] = float(np.mean(primary))
         return res
 
-    trainer = Trainer(model, train, val, tc, model_name="prism_joint", model_config=pcfg.to_dict(),
-                      extra_eval=val_metrics)  # fmt: skip
+    trainer = Trainer(model, train, val, tc, extra_eval=val_metrics)
     summary = trainer.fit()
     best = resolve_checkpoint(out / "checkpoints" / "best")
     if best is not None:
-        load_checkpoint(best, model=model, model_name="prism_joint", restore_rng=False)
+        load_checkpoint(best, model=model, model_name=net.model_name, restore_rng=False)
     curves = {m: _epoch_curves(trainer.history, per_epoch, f"loss_{m}", f"val_{m}_") for m in order}
     test = {}
     for m in order:
