@@ -172,3 +172,71 @@ def test_windows_and_label_masks():
     np.testing.assert_array_equal(lab[1], labels[5:15])
     with pytest.raises(ConfigError):
         window_starts(10, 0, 1)
+
+
+# ---- the designed filters' own frequency response (scipy's sosfreqz of what bandpass_sos returns)
+def _gain(sos, fs, freqs):
+    _, h = sps.sosfreqz(sos, worN=np.asarray(freqs, float), fs=fs)
+    return np.abs(h)
+
+
+@pytest.mark.parametrize(
+    ("l_freq", "h_freq", "path", "passes", "stops"),
+    [
+        (1.0, 30.0, "bandpass", [5.0, 10.0, 20.0], [0.1, 80.0]),
+        (1.0, None, "highpass", [5.0, 30.0, 90.0], [0.1, 0.2]),
+        (None, 30.0, "lowpass", [0.1, 1.0, 10.0], [80.0, 95.0]),
+    ],
+)
+def test_designed_response_passes_and_stops_the_right_bands(l_freq, h_freq, path, passes, stops):
+    """Butterworth: |H| = 1/sqrt(2) at each band edge, ~1 well inside the band, small well outside."""
+    from biodyn import branches
+    from biodyn.signal.filters import bandpass_sos
+
+    fs = 200.0
+    with branches.count() as seen:
+        sos = bandpass_sos(fs, l_freq, h_freq, order=4)
+    assert seen == {f"filters.{path}": 1}
+    edges = [f for f in (l_freq, h_freq) if f is not None]
+    np.testing.assert_allclose(_gain(sos, fs, edges), 1 / np.sqrt(2), rtol=1e-3)
+    assert np.all(np.abs(_gain(sos, fs, passes) - 1) < 0.02)
+    assert np.all(_gain(sos, fs, stops) < 0.01)
+    # and the zero-phase filter applies it twice: a pass-band sine keeps its amplitude, a stop-band one goes
+    x = np.stack([_sine(passes[1], fs, 8000), _sine(stops[-1], fs, 8000)])
+    a = _amp(bandpass(x, fs, l_freq, h_freq), 1000)
+    assert a[0] == pytest.approx(1.0, abs=0.02) and a[1] < 1e-3
+
+
+def test_pipeline_filters_at_the_input_rate_before_resampling():
+    """500 -> 50 Hz with a 1-20 Hz band: the band is designed at 500 Hz and applied before the rate
+    change, so a 5 Hz sine keeps amplitude 1 and a 0.1 Hz drift is removed; the output is at 50 Hz."""
+    from biodyn import branches
+
+    fs = 500.0
+    x = np.stack([_sine(5.0, fs, 20000), _sine(0.1, fs, 20000)])
+    cfg = PreprocessConfig(fs=50.0, l_freq=1.0, h_freq=20.0, zscore=False)
+    with branches.count() as seen:
+        y, fs_out = preprocess(x, fs, cfg)
+    assert seen["pipeline.resample"] == 1 and seen["filters.bandpass"] == 1
+    assert fs_out == 50.0 and y.shape == (2, 2000)
+    a = _amp(y, 200)
+    assert a[0] == pytest.approx(1.0, abs=0.02)
+    assert a[1] < 0.01
+    # the same chain by hand with scipy: filter at 500 Hz, then resample_poly by 1/10
+    want = sps.resample_poly(
+        sps.sosfiltfilt(sps.butter(4, [1.0, 20.0], btype="bandpass", fs=fs, output="sos"), x, axis=-1),
+        1,
+        10,
+        axis=-1,
+    )
+    np.testing.assert_allclose(y, want, atol=1e-4)
+
+
+def test_pipeline_without_rate_change_does_not_resample():
+    from biodyn import branches
+
+    x = np.stack([_sine(5.0, 100.0, 2000)])
+    with branches.count() as seen:
+        y, fs_out = preprocess(x, 100.0, PreprocessConfig(fs=100.0, h_freq=30.0, zscore=False))
+    assert seen["pipeline.resample"] == 0 and seen["filters.lowpass"] == 1 and fs_out == 100.0
+    assert _amp(y, 200)[0] == pytest.approx(1.0, abs=0.02)
