@@ -240,3 +240,117 @@ def test_pipeline_without_rate_change_does_not_resample():
         y, fs_out = preprocess(x, 100.0, PreprocessConfig(fs=100.0, h_freq=30.0, zscore=False))
     assert seen["pipeline.resample"] == 0 and seen["filters.lowpass"] == 1 and fs_out == 100.0
     assert _amp(y, 200)[0] == pytest.approx(1.0, abs=0.02)
+
+
+# ---- notch design: defaults, band limits and harmonics against scipy's iirnotch
+def _notch_ref(fs, freqs, quality=30.0):
+    return np.vstack([sps.tf2sos(*sps.iirnotch(f, quality, fs=fs)) for f in freqs])
+
+
+def test_notch_defaults_are_60_hz_single_q30():
+    from biodyn.signal.filters import notch_sos
+
+    np.testing.assert_allclose(notch_sos(500.0), _notch_ref(500.0, [60.0]), rtol=1e-12)
+    x = np.random.default_rng(0).standard_normal((2, 3000))
+    want = sps.sosfiltfilt(_notch_ref(500.0, [60.0]), x, axis=-1)
+    np.testing.assert_allclose(notch(x, 500.0), want, rtol=1e-4, atol=1e-5)
+    wide = sps.sosfiltfilt(_notch_ref(500.0, [50.0], quality=2.0), x, axis=-1)
+    np.testing.assert_allclose(notch(x, 500.0, 50.0, quality=2.0), wide, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("fs", "freq", "want"),
+    [
+        (500.0, 60.0, [60.0, 120.0, 180.0, 240.0]),  # every harmonic below 0.999 Nyquist
+        (2000.0, 333.0, [333.0, 666.0]),  # 999 Hz is exactly 0.999 Nyquist: excluded
+        (240.0, 60.0, [60.0]),  # 120 Hz is Nyquist itself
+    ],
+)
+def test_notch_harmonics_by_hand(fs, freq, want):
+    from biodyn.signal.filters import notch_sos
+
+    sos = notch_sos(fs, freq, harmonics=True)
+    assert sos.shape == (len(want), 6)
+    np.testing.assert_allclose(sos, _notch_ref(fs, want), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("freq", "ok"), [(0.0, False), (0.5, True), (200.0, True), (250.0, False), (600.0, False)]
+)
+def test_notch_frequency_must_lie_strictly_inside_the_band(freq, ok):
+    from biodyn.signal.filters import notch_sos
+
+    if ok:
+        assert notch_sos(500.0, freq).shape == (1, 6)
+    else:
+        with pytest.raises(ConfigError, match="invalid notch freq"):
+            notch_sos(500.0, freq)
+
+
+# ---- resampling ratios by hand
+@pytest.mark.parametrize(
+    ("fs_in", "fs_out", "rtol", "want"),
+    [
+        (768.0001, 256.0, 1e-5, (1, 3)),  # found at the first, coarsest denominator limit
+        (1000.0001, 1.0, 1e-5, (1, 1000)),  # the coarse limits round the ratio to 0/1 and are skipped
+        (3.0000001, 1000.0, 1e-5, (1000, 3)),  # numerator exactly max_factor is allowed
+        (
+            400.0001,
+            256.0,
+            1e-2,
+            (16, 25),
+        ),  # 5/8 (the best with denominator <= 10) is 2.3 % off; 7/11 never tried
+        (100.0, 33.34, 1e-2, (1, 3)),  # a loose tolerance takes the first close enough ratio
+        (1000.0001, 1.0, 1.0, (1, 1000)),  # 0/1 is skipped even when the tolerance would accept it
+    ],
+)
+def test_resample_ratio_by_hand(fs_in, fs_out, rtol, want):
+    up, down, achieved = resample_ratio(fs_in, fs_out, rtol)
+    assert (up, down) == want and achieved == pytest.approx(fs_in * up / down, rel=1e-15)
+
+
+def test_resample_ratio_factor_limit():
+    assert resample_ratio(1.0, 1000.0)[:2] == (1000, 1)
+    with pytest.raises(ConfigError, match="factors <= 1000"):
+        resample_ratio(1.0, 1001.0)
+    assert resample_ratio(1.0, 1001.0, max_factor=1001)[:2] == (1001, 1)
+
+
+def test_resample_passes_its_tolerance_and_same_rate_is_a_float32_copy():
+    x = np.random.default_rng(1).standard_normal((2, 1100))
+    y = resample(x, 100.0, 33.34, rtol=1e-2)  # 1/3 at this tolerance; no ratio meets the default
+    assert y.shape == (2, 367)
+    same = resample(x, 256.0, 256.0)
+    assert same.dtype == np.float32 and np.array_equal(same, x.astype(np.float32))
+
+
+# ---- check_finite and zscore by hand
+def test_check_finite_names_at_most_ten_channels():
+    from biodyn.signal.filters import check_finite
+
+    x = np.zeros((12, 5))
+    x[1, 2] = np.nan
+    with pytest.raises(RecordingError, match=r"channel\(s\) 1$"):
+        check_finite(x)
+    x[:, 0] = np.inf
+    with pytest.raises(RecordingError, match=r"channel\(s\) 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"):
+        check_finite(x)
+    with pytest.raises(RecordingError, match=r"channel\(s\) c0, c1"):
+        check_finite(x[:2], channels=["c0", "c1"])
+
+
+def test_zscore_default_is_mean_std_in_float32_by_hand():
+    x = np.random.default_rng(2).standard_normal((3, 500)) * 7 + 3  # float64 in
+    x32 = x.astype(np.float32)
+    mean = x32.mean(axis=-1, keepdims=True, dtype=np.float64)
+    std = x32.std(axis=-1, keepdims=True, dtype=np.float64)
+    want = ((x32 - mean) / std).astype(np.float32)
+    np.testing.assert_array_equal(zscore(x), want)
+
+
+def test_zscore_tiny_but_not_flat_channel():
+    """The flat test is relative to max(1, |mean|): a channel with std 1.5e-12 around 0 is real signal."""
+    x = np.stack([np.tile([1.5e-12, -1.5e-12], 50), np.tile([1.0, -1.0], 50)]).astype(np.float32)
+    np.testing.assert_allclose(zscore(x), np.stack([np.tile([1.0, -1.0], 50)] * 2), rtol=1e-6)
+    with pytest.raises(RecordingError, match="flat"):
+        zscore(np.stack([np.full(100, 1e-13), np.tile([1.0, -1.0], 50)]) + np.tile([1e-13, 0], 50))
