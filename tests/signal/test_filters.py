@@ -354,3 +354,57 @@ def test_zscore_tiny_but_not_flat_channel():
     np.testing.assert_allclose(zscore(x), np.stack([np.tile([1.0, -1.0], 50)] * 2), rtol=1e-6)
     with pytest.raises(RecordingError, match="flat"):
         zscore(np.stack([np.full(100, 1e-13), np.tile([1.0, -1.0], 50)]) + np.tile([1e-13, 0], 50))
+
+
+# ---- band edges, orders and argument checks at their limits
+@pytest.mark.parametrize(
+    ("l_freq", "h_freq", "ok"),
+    [(0.0, None, False), (50.0, None, False), (49.9, None, True), (None, 0.0, False), (None, 0.5, True),
+     (None, 50.0, False), (10.0, 10.0, False), (10.0, 10.5, True)],
+)  # fmt: skip
+def test_band_edges_must_lie_strictly_inside_zero_to_nyquist(l_freq, h_freq, ok):
+    from biodyn.signal.filters import bandpass_sos
+
+    if ok:
+        assert bandpass_sos(100.0, l_freq, h_freq).shape[1] == 6
+    else:
+        with pytest.raises(ConfigError, match="invalid"):
+            bandpass_sos(100.0, l_freq, h_freq)
+
+
+def test_filter_order_default_and_passed_through():
+    from biodyn.signal.filters import bandpass_sos
+
+    np.testing.assert_allclose(bandpass_sos(200.0, 1.0, 30.0), sps.butter(4, [1.0, 30.0], "bandpass", fs=200.0,
+                                                                           output="sos"))  # fmt: skip
+    x = np.random.default_rng(3).standard_normal((2, 2000))
+    want = sps.sosfiltfilt(sps.butter(2, [1.0, 30.0], "bandpass", fs=200.0, output="sos"), x, axis=-1)
+    np.testing.assert_allclose(bandpass(x, 200.0, 1.0, 30.0, order=2), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fs", [0.0, -1.0, float("inf"), float("nan")])
+def test_rates_must_be_positive_and_finite(fs):
+    with pytest.raises(ConfigError, match="invalid fs"):
+        resample_ratio(fs, 100.0)
+
+
+def test_exact_ratio_with_a_factor_of_exactly_max_factor_is_used_as_is():
+    # 1000/123 is exact; 813/100 (found first by the coarse passes) would be within the tolerance but is not exact
+    assert resample_ratio(123.0, 1000.0) == (1000, 123, 1000.0)
+
+
+def test_zscore_of_one_channel_and_flat_names():
+    x = np.random.default_rng(4).standard_normal(200)
+    z = zscore(x)
+    assert z.shape == (200,) and z.dtype == np.float32
+    np.testing.assert_allclose(z, (x - x.mean()) / x.std(), rtol=1e-5, atol=1e-6)
+    flat = np.zeros((12, 20))
+    with pytest.raises(RecordingError, match=r"\(zero variance\): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"):
+        zscore(flat)
+
+
+def test_clip_sigma_bounds_and_dtype():
+    y = clip_sigma(np.array([-3.0, 0.2, 3.0]), 0.5)
+    assert y.dtype == np.float32 and y.tolist() == [-0.5, pytest.approx(0.2), 0.5]
+    with pytest.raises(ConfigError, match="clip_sigma"):
+        clip_sigma(np.zeros(3), 0.0)

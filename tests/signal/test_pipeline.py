@@ -76,3 +76,9 @@ def test_notch_at_nyquist_is_skipped_and_below_is_applied():
 def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError):
         preprocess(_noise(), 100.0, PreprocessConfig(l_freq=60.0))
+
+
+def test_config_to_dict_holds_every_field():
+    cfg = PreprocessConfig(fs=256.0, l_freq=0.5, notch_freq=60.0)
+    assert cfg.to_dict() == {"fs": 256.0, "l_freq": 0.5, "h_freq": None, "filter_order": 4, "notch_freq": 60.0,
+                             "notch_harmonics": False, "zscore": True, "robust": False, "clip_sigma": None}  # fmt: skip
