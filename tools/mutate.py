@@ -36,7 +36,7 @@ EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
 # group -> (source files mutated, the tests that exercise them)
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "ops": (["src/biodyn/ops/*"], ["tests/ops"]),
-    "metrics": (["src/biodyn/metrics/*"], ["tests/metrics"]),
+    "metrics": (["src/biodyn/metrics/*"], ["tests/metrics", "tests/test_stats.py"]),
     "signal": (["src/biodyn/signal/*"], ["tests/signal"]),
     "io": (["src/biodyn/io/*"], ["tests/io"]),
     "causal": (
@@ -64,12 +64,19 @@ def _env() -> dict[str, str]:
 
 
 def _setup(group: str) -> Path:
-    only, tests = GROUPS[group]
     wd = WORK / group
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
     for name in ("src", "tests"):
         (wd / name).symlink_to(ROOT / name, target_is_directory=True)
+    _write_config(group, wd)
+    return wd
+
+
+def _write_config(group: str, wd: Path) -> None:
+    """``wd/pyproject.toml``: the project's, plus the group's ``[tool.mutmut]`` section (rewritten on a
+    survivor re-run too, so a changed test selection applies)."""
+    only, tests = GROUPS[group]
     section = "\n".join([
         "",
         "[tool.mutmut]",
@@ -84,7 +91,6 @@ def _setup(group: str) -> Path:
         "",
     ])  # fmt: skip
     (wd / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + section)
-    return wd
 
 
 def _dump() -> None:
@@ -129,6 +135,7 @@ def run(group: str, survivors: bool = False, children: int = 2) -> None:
         if not names:
             print(f"[{group}] nothing to re-run")
             return
+        _write_config(group, wd)
     else:
         wd = _setup(group)
     start = dt.datetime.now(dt.timezone.utc)
