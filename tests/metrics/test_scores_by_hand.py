@@ -139,3 +139,34 @@ def test_szcore_annotations_drop_background_and_pass_options():
     # with null_label="seiz" the two bckg events count: 30 s apart they merge (< 90 s) into 0-3600 s, which
     # SzCORE splits into 12 events of 300 s
     assert szcore_score_annotations([ref], [hyp], null_label="seiz")["ref_events"] == 12
+
+
+# ---- TAES at its boundaries
+def _taes(ref, hyp):
+    from biodyn.metrics.events import score_taes
+
+    c = score_taes(
+        [Segment(a, b, "seiz") for a, b in ref], [Segment(a, b, "seiz") for a, b in hyp], ("seiz",)
+    )
+    return (
+        c["seiz"].targets,
+        round(c["seiz"].hits, 10),
+        round(c["seiz"].misses, 10),
+        round(c["seiz"].false_alarms, 10),
+    )
+
+
+def test_taes_hypothesis_ending_exactly_with_the_reference_uses_up_the_next_one():
+    # ref1 [10, 20] meets both hypotheses in turn (each unused one touching it by whole seconds is scored):
+    # hyp1 [15, 20] ends at (not before) ref1's end: hit .5, miss .5, and it uses up ref2 [20.5, 30], which it
+    # touches in second 20, as a full miss; hyp2 [20.2, 25] also ends after ref1: hit -0.02 (NEDC does not
+    # clip it), false alarm .5, miss 1.02, and uses up ref2 again (+1 miss). Totals: hits .48, misses 3.52.
+    assert _taes([(10, 20), (20.5, 30)], [(15, 20), (20.2, 25)]) == (2, 0.48, 3.52, 0.5)
+
+
+def test_taes_needs_a_strict_overlap_before_whole_second_touching():
+    # hyp [5, 10.1] touches ref [10.2, 20] by whole seconds (both in second 10) but does not overlap it
+    assert _taes([(10.2, 20)], [(5, 10.1)]) == (1, 0.0, 1.0, 1.0)
+    assert _taes([(10, 20)], [(5, 10)]) == (1, 0.0, 1.0, 1.0)  # ends exactly at the onset
+    assert _taes([(10, 20)], [(20, 25)]) == (1, 0.0, 1.0, 1.0)  # starts exactly at the end
+    assert _taes([(10, 20)], [(5, 10.5)]) == (1, 0.05, 0.95, 0.5)  # overlaps by 0.5 s
