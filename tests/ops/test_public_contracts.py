@@ -1,0 +1,107 @@
+"""The public sequence kernels (gated_delta_rule, ssd, s4d) keep the dtype policy of ``biodyn.ops._backend``
+on every path: one float64 input makes the computation float64, outputs come back in the input's dtype,
+half precision is computed in float32, and an enclosing autocast does not reach inside. Each path's result
+equals the float64 token-by-token reference."""
+
+import pytest
+import torch
+
+from biodyn.ops import gated_delta_rule
+from biodyn.ops.gated_delta import gated_delta_rule_reference
+from biodyn.ops.s4d import s4d, s4d_lin_init, s4d_reference
+from biodyn.ops.ssd import ssd, ssd_reference
+
+F32, F64 = torch.float32, torch.float64
+
+
+def _gd(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
+    k = torch.nn.functional.normalize(r(2, 9, 2, 4), dim=-1)
+    return [r(2, 9, 2, 4), k, r(2, 9, 2, 3), -torch.rand(2, 9, 2, generator=g, dtype=F64),
+            torch.rand(2, 9, 2, generator=g, dtype=F64)], r(2, 2, 4, 3)  # fmt: skip
+
+
+def _ssd(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
+    return [r(2, 9, 4, 3), 0.5 * torch.rand(2, 9, 4, generator=g, dtype=F64), -torch.rand(4, generator=g, dtype=F64),
+            r(2, 9, 2, 5), r(2, 9, 2, 5), r(4)], r(2, 4, 3, 5)  # fmt: skip
+
+
+def _s4d(seed=0, constant=False):
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
+    dt = 0.5 * torch.rand(3 if constant else (2, 9, 3), generator=g, dtype=F64)
+    return [r(2, 9, 3), dt, s4d_lin_init(3, 4, torch.complex128), torch.complex(r(3, 4), r(3, 4)),
+            torch.complex(r(3, 4), r(3, 4)), r(3)], torch.complex(r(2, 3, 4), r(2, 3, 4))  # fmt: skip
+
+
+def _low(x, dtype=F32):
+    if x.is_complex():
+        return x.to(torch.complex64)
+    return x.to(dtype)
+
+
+def _ref_gd(xs, s0, scale=None):
+    return gated_delta_rule_reference(*xs, scale=scale, initial_state=s0, output_final_state=True)
+
+
+def _ref_s4d(xs, s0):
+    u, dt, *rest = xs
+    return s4d_reference(u, dt.expand(u.shape) if dt.ndim == 1 else dt, *rest, initial_state=s0,
+                         output_final_state=s0 is not None)  # fmt: skip
+
+
+CASES = {
+    "gated_delta/chunked": (_gd, lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, chunk_size=4, path="chunked", **kw),
+                            lambda xs, s0: _ref_gd(xs, s0, 0.4), 2),
+    "gated_delta/reference": (_gd, lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, path="reference", **kw),
+                              lambda xs, s0: _ref_gd(xs, s0, 0.4), 2),
+    "ssd/chunked": (_ssd, lambda xs, s0, **kw: ssd(*xs, s0, True, chunk_size=4, path="chunked", **kw),
+                    lambda xs, s0: ssd_reference(*xs, s0, True), 0),
+    "ssd/reference": (_ssd, lambda xs, s0, **kw: ssd(*xs, s0, True, path="reference", **kw),
+                      lambda xs, s0: ssd_reference(*xs, s0, True), 0),
+    "s4d/chunked": (_s4d, lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, path="chunked", **kw), _ref_s4d, 0),
+    "s4d/reference": (_s4d, lambda xs, s0, **kw: s4d(*xs, s0, True, path="reference", **kw), _ref_s4d, 0),
+    "s4d/constant-dt-chunked": (lambda: _s4d(constant=True), lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, **kw),
+                                _ref_s4d, 0),
+    "s4d/fft": (lambda: (_s4d(constant=True)[0], None), lambda xs, s0, **kw: s4d(*xs, path="fft", **kw),
+                _ref_s4d, 0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_input_sets_the_compute_dtype(case):
+    make, run, ref, out_i = CASES[case]
+    xs, s0 = make()
+    y_ref, s_ref = ref(xs, s0)
+    y64, _ = run(xs, s0)
+    torch.testing.assert_close(y64, y_ref, rtol=1e-10, atol=1e-10)
+    for i in range(len(xs)):
+        low = [_low(x) if j != i else x for j, x in enumerate(xs)]
+        y, s = run(low, None if s0 is None else _low(s0))
+        assert y.dtype == low[out_i].dtype, (case, i)
+        if s is not None:
+            assert s.real.dtype == F64, (case, i)
+        torch.testing.assert_close(y.to(F64), y_ref, rtol=1e-4, atol=1e-4)
+        if s is not None:
+            torch.testing.assert_close(s.to(s_ref.dtype), s_ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_autocast_does_not_reach_inside_and_half_is_float32(case):
+    make, run, _, _ = CASES[case]
+    xs, s0 = make()
+    low = [_low(x) for x in xs]
+    s0_low = None if s0 is None else _low(s0)
+    y32, _ = run(low, s0_low)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y_ac, _ = run(low, s0_low)
+    assert y_ac.dtype == F32
+    torch.testing.assert_close(y_ac, y32, rtol=1e-6, atol=1e-6)  # bf16 matmuls would be ~1e-2 off
+    half = [x.to(torch.bfloat16) if not x.is_complex() else _low(x) for x in xs]
+    y, s = run(half, s0_low)
+    assert y.dtype == torch.bfloat16
+    if s is not None:
+        assert s.real.dtype == F32
