@@ -3,6 +3,7 @@ against only the tests of that group, and writes ``tests/MUTATION.md``.
 
     python tools/mutate.py run [GROUP ...]    # default: every group; results in .mutation/GROUP/
     python tools/mutate.py report             # tests/MUTATION.md from every .mutation/*/summary.json
+    python tools/mutate.py collect GROUP      # summarise a run that was stopped part way
 
 Each group runs in its own folder ``.mutation/GROUP/`` (git-ignored) holding links to ``src`` and ``tests``
 and a ``pyproject.toml`` that is the project's plus a ``[tool.mutmut]`` section naming the group's modules
@@ -50,6 +51,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+NOT_RUN = "not checked"  # mutmut's status for a mutant its run did not reach
 MUTMUT = [sys.executable, "-m", "mutmut"]
 
 
@@ -105,7 +107,8 @@ def _dump() -> None:
         m.load()
         for name, code in m.exit_code_by_key.items():
             status = status_by_exit_code[code]
-            rows.append([name, status, "" if status in DETECTED else get_diff_for_mutant(name, path=path)])
+            skip = status in DETECTED or status == NOT_RUN
+            rows.append([name, status, "" if skip else get_diff_for_mutant(name, path=path)])
     print(json.dumps(rows))
 
 
@@ -131,7 +134,7 @@ def run(group: str, survivors: bool = False, children: int = 2) -> None:
     names: list[str] = []
     if survivors:
         last = json.loads((wd / "summary.json").read_text())
-        names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED]
+        names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
         if not names:
             print(f"[{group}] nothing to re-run")
             return
@@ -159,7 +162,7 @@ def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: d
     for name, status, diff in json.loads(out.stdout):
         module, fn = _split_name(name)
         entry = {"name": name, "module": module, "function": fn, "status": status}
-        if status not in DETECTED:
+        if status not in DETECTED and status != NOT_RUN:
             entry["before"], entry["after"] = _changed_lines(diff)
         mutants.append(entry)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
@@ -216,11 +219,12 @@ def report() -> None:
         "mutmut runs under `.mutation/`. Do not edit by hand: survivors that cannot change a result go to",
         "`tests/mutation_equivalent.toml` with their reason, the others need a test.",
         "",
-        "Detected: killed by a test, or a timeout/crash of the mutated code. Kill rate: detected / (mutants -",
-        "equivalent). `no tests`: no test of the group reaches the mutated function.",
+        "Detected: killed by a test, or a timeout/crash of the mutated code. Kill rate: detected / (mutants",
+        "run - equivalent). `no tests`: no test of the group reaches the mutated function (counted as not",
+        "detected). `not run`: the group's run stopped before these mutants were tried (not in the rate).",
         "",
-        "| module | mutants | detected | equivalent | survived | no tests | kill rate |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| module | mutants | not run | detected | equivalent | survived | no tests | kill rate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     open_rows, eq_rows, runs = [], [], []
     for s in summaries:
@@ -235,9 +239,10 @@ def report() -> None:
             by_module.setdefault(m["module"], []).append(m)
         for module, ms in sorted(by_module.items()):
             det = sum(m["status"] in DETECTED for m in ms)
+            not_run = sum(m["status"] == NOT_RUN for m in ms)
             eq = no_tests = surv = 0
             for m in ms:
-                if m["status"] in DETECTED:
+                if m["status"] in DETECTED or m["status"] == NOT_RUN:
                     continue
                 why = _reason(m, equivalents)
                 if why is not None:
@@ -250,9 +255,11 @@ def report() -> None:
                 open_rows.append(
                     f"| `{m['name']}` | {m['status']} | {_cell(m['before'])} | {_cell(m['after'])} |"
                 )
-            base = len(ms) - eq
+            base = len(ms) - not_run - eq
             rate = f"{100 * det / base:.1f} %" if base else "n/a"
-            lines.append(f"| `{module}` | {len(ms)} | {det} | {eq} | {surv} | {no_tests} | {rate} |")
+            lines.append(
+                f"| `{module}` | {len(ms)} | {not_run} | {det} | {eq} | {surv} | {no_tests} | {rate} |"
+            )
     missing = [g for g in GROUPS if not (WORK / g / "summary.json").exists()]
     lines += ["", "## Runs", "", *runs]
     if missing:
@@ -275,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--survivors", action="store_true", help="re-run only the last run's undetected mutants")
     r.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     sub.add_parser("report", help="write tests/MUTATION.md from the runs under .mutation/")
+    c = sub.add_parser("collect", help="summarise an interrupted run of GROUP (its untried mutants: not run)")
+    c.add_argument("group", choices=list(GROUPS))
     if (argv if argv is not None else sys.argv[1:]) == ["_dump"]:
         _dump()
         return
@@ -285,6 +294,10 @@ def main(argv: list[str] | None = None) -> None:
             ap.error(f"unknown group(s) {', '.join(sorted(unknown))}; groups: {', '.join(GROUPS)}")
         for g in args.groups or list(GROUPS):
             run(g, survivors=args.survivors, children=args.children)
+    elif args.cmd == "collect":
+        wd = WORK / args.group
+        started = dt.datetime.fromtimestamp((wd / "pyproject.toml").stat().st_mtime, dt.timezone.utc)
+        _summarise(args.group, wd, started, False, None)
     report()
 
 
