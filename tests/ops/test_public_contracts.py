@@ -105,3 +105,42 @@ def test_autocast_does_not_reach_inside_and_half_is_float32(case):
     assert y.dtype == torch.bfloat16
     if s is not None:
         assert s.real.dtype == F32
+
+
+def test_library_paths_pass_every_argument(monkeypatch):
+    """The CUDA library calls, wired to stand-ins that run the references (only a CUDA machine has fla and
+    mamba-ssm): every argument reaches the library under its own name, and the results come back as the
+    torch paths return them. The stand-in 'usable' check needs a real input tensor, as the real one does."""
+    from biodyn.ops import _backend, last_backend
+
+    seen = {}
+
+    def fake_fla(q, k, v, g, beta, *, scale, initial_state, output_final_state):
+        seen["fla"] = (scale, initial_state, output_final_state)
+        return gated_delta_rule_reference(q, k, v, g, beta, scale, initial_state, output_final_state)
+
+    def fake_mamba(x, dt, a, b, c, chunk_size, *, D, initial_states, return_final_states):
+        seen["mamba_ssm"] = (chunk_size, D, initial_states, return_final_states)
+        y, s = ssd_reference(x, dt, a, b, c, D, initial_states, return_final_states)
+        return (y, s) if return_final_states else y
+
+    monkeypatch.setattr(_backend, "library_usable", lambda library, x: torch.is_tensor(x))
+    monkeypatch.setattr(_backend, "fla_chunk_gated_delta_rule", lambda: fake_fla)
+    monkeypatch.setattr(_backend, "mamba_chunk_scan_combined", lambda: fake_mamba)
+    xs, s0 = _gd()
+    o, s = gated_delta_rule(*xs, 0.4, s0, True)
+    assert last_backend("gated_delta_rule") == "fla" and seen["fla"] == (0.4, s0, True)
+    o_ref, s_ref = _ref_gd(xs, s0, 0.4)
+    torch.testing.assert_close(o, o_ref)
+    torch.testing.assert_close(s, s_ref)
+    xs, s0 = _ssd()
+    for final in (True, False):
+        y, s = ssd(*xs, s0, final, chunk_size=8)
+        assert last_backend("ssd") == "mamba_ssm"
+        assert seen["mamba_ssm"][0] == 8 and seen["mamba_ssm"][1] is xs[5] and seen["mamba_ssm"][3] is final
+        assert seen["mamba_ssm"][2] is s0
+        y_ref, s_ref = ssd_reference(*xs, s0, final)
+        torch.testing.assert_close(y, y_ref)
+        assert (s is None) == (not final)
+        if final:
+            torch.testing.assert_close(s, s_ref)
