@@ -139,6 +139,8 @@ def run(group: str, survivors: bool = False, children: int = 2) -> None:
             print(f"[{group}] nothing to re-run")
             return
         _write_config(group, wd)
+        # collect which tests reach which function afresh: changed tests may reach code they did not before
+        (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     else:
         wd = _setup(group)
     start = dt.datetime.now(dt.timezone.utc)
