@@ -170,3 +170,62 @@ def test_taes_needs_a_strict_overlap_before_whole_second_touching():
     assert _taes([(10, 20)], [(5, 10)]) == (1, 0.0, 1.0, 1.0)  # ends exactly at the onset
     assert _taes([(10, 20)], [(20, 25)]) == (1, 0.0, 1.0, 1.0)  # starts exactly at the end
     assert _taes([(10, 20)], [(5, 10.5)]) == (1, 0.05, 0.95, 0.5)  # overlaps by 0.5 s
+
+
+# ---- DP alignment backtrace by hand
+L2 = ("seiz", "bckg")
+
+
+def test_dp_alignment_deletions_insertions_and_penalties():
+    from biodyn.metrics.events import dp_alignment
+
+    s, b = "seiz", "bckg"
+    assert dp_alignment([s, b, s], [s, s], L2) == [(s, s), (b, None), (s, s)]  # one deletion in the middle
+    assert dp_alignment([s, s], [s, b, s], L2) == [(s, s), (None, b), (s, s)]  # one insertion
+    assert dp_alignment([b, s], [s], L2) == [(b, None), (s, s)]  # a leading deletion
+    assert dp_alignment([s], [b, s], L2) == [(None, b), (s, s)]  # a leading insertion
+    assert dp_alignment([], [s, b], L2) == [(None, s), (None, b)]
+    assert dp_alignment([s, b], [], L2) == [(s, None), (b, None)]
+    # a substitution costs 1 by default (ties prefer it); at 3 a deletion plus an insertion (2) is cheaper
+    assert dp_alignment([s], [b], L2) == [(s, b)]
+    assert dp_alignment([s], [b], L2, penalties=(1.0, 1.0, 3.0)) == [(None, b), (s, None)]
+    # cheap deletions: one deletion and one insertion (1.1) beat two substitutions (2); of the two such
+    # alignments the backtrace, walking from the end, takes the deletion first
+    assert dp_alignment([s, b], [b, s], L2, penalties=(0.1, 1.0, 1.0)) == [(None, b), (s, s), (b, None)]
+
+
+def test_close_costs_compare_equal_within_a_relative_tolerance():
+    from biodyn.metrics.events import _eq
+
+    assert _eq(1.0, 1.0 + 1e-10) and not _eq(1.0, 1.0 + 1e-8)
+    assert _eq(1e6, 1e6 + 1e-4) and not _eq(1e6, 1e6 + 1e-2)  # relative for large costs
+    assert _eq(0.0, 5e-10) and not _eq(0.0, 2e-9)  # absolute below 1
+
+
+def test_candidate_thresholds_exact_and_gridded():
+    from biodyn.metrics.detection import Scored, candidate_thresholds
+
+    recs = [Scored(np.array([0.1, 0.5, 0.5, 0.9], np.float32), 1.0, []), Scored(np.array([0.3]), 1.0, [])]
+    got = candidate_thresholds(recs)
+    assert got.dtype == np.float64 and got.tolist() == [
+        float(np.float32(0.1)),
+        0.3,
+        0.5,
+        float(np.float32(0.9)),
+    ]
+    assert len(candidate_thresholds(recs, max_candidates=4)) == 4  # exactly the cap: every value kept
+    assert candidate_thresholds(recs, max_candidates=2).tolist() == [
+        float(np.float32(0.1)),
+        float(np.float32(0.9)),
+    ]
+
+
+def test_macro_scores_corner_cases():
+    from biodyn.metrics.classification import macro_auroc, macro_f1
+
+    y = np.array([[1, 0], [0, 0], [1, 0]])  # the second column never positive: skipped
+    s = np.array([[0.9, 0.1], [0.2, 0.3], [0.8, 0.5]])
+    assert macro_auroc(y, s) == 1.0
+    assert np.isnan(macro_auroc(np.zeros((3, 2)), s))
+    assert macro_f1([0, 1, 1], [0, 1, 0]) == pytest.approx((2 / 3 + 2 / 3) / 2)
+    assert macro_f1([0, 0], [1, 1]) == 0.0  # class 1 never true, class 0 never predicted: both 0
