@@ -144,3 +144,35 @@ def test_library_paths_pass_every_argument(monkeypatch):
         assert (s is None) == (not final)
         if final:
             torch.testing.assert_close(s, s_ref)
+
+
+def test_library_usable_truth_table(monkeypatch):
+    """A library path needs all three: a CUDA input, BIODYN_BACKEND=auto and the library importable (a
+    stand-in object plays the CUDA tensor: only its is_cuda flag is read)."""
+    from types import SimpleNamespace
+
+    from biodyn.ops import _backend
+
+    cuda, cpu = SimpleNamespace(is_cuda=True), SimpleNamespace(is_cuda=False)
+    for installed in (True, False):
+        monkeypatch.setitem(
+            _backend.LIBRARIES, "fla", lambda installed=installed: object() if installed else None
+        )
+        for mode in ("auto", "torch"):
+            monkeypatch.setenv("BIODYN_BACKEND", mode)
+            for x, is_cuda in ((cuda, True), (cpu, False), (object(), False)):
+                want = installed and mode == "auto" and is_cuda
+                assert _backend.library_usable("fla", x) is want, (installed, mode, is_cuda)
+                assert _backend.choose("gated_delta_rule", "auto", x, "fla") == ("fla" if want else "chunked")
+                assert _backend.choose("gated_delta_rule", "auto", x, None) == "chunked"
+
+
+def test_initial_state_shape_is_checked_at_the_door():
+    xs, s0 = _ssd()
+    with pytest.raises(ValueError, match=r"initial_state must be \(B, H, P, N\) = \(2, 4, 3, 5\)"):
+        ssd(*xs, s0[..., :4])
+    xs, s0 = _gd()
+    with pytest.raises(ValueError, match=r"initial_state must be \(B, H, K, V\) = \(2, 2, 4, 3\)"):
+        gated_delta_rule(*xs, None, s0[..., :2])
+    y, s = ssd(*_ssd()[0])  # the default: no final state
+    assert s is None and y.shape == (2, 9, 4, 3)
