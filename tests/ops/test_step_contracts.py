@@ -153,3 +153,11 @@ def test_backend_switches(monkeypatch):
     assert _backend._optional("math", "pi") == pytest.approx(3.141592653589793)
     cpu = torch.zeros(1)
     assert _backend.use_fla(cpu) is False and _backend.use_mamba_ssm(cpu) is False
+
+
+def test_references_return_no_final_state_unless_asked():
+    u, dt, a, b, c, d = _s4d()
+    _, s = s4d_reference(u[:, None], dt[:, None], a, b, c, d)
+    assert s is None
+    _, s = s4d_reference(u[:, None], dt[:, None], a, b, c, d, output_final_state=True)
+    assert s.shape == (2, 3, 4)
