@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test demo lint format bench clean
+.PHONY: install test demo lint format bench mutate clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ demo: install
 	$(VENV)/bin/biodyn demo
 
 lint: install
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 
 format: install
 	$(VENV)/bin/ruff format src tests benchmarks
@@ -34,5 +34,11 @@ format: install
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b --quick --json results/bench/$$(basename $$b .py).json || exit 1; done
 
+# mutation testing of the core (slow, not part of `make test` or CI): MUTATE_GROUPS picks groups
+# (ops metrics signal io causal checkpoint; default all); writes tests/MUTATION.md (docs/testing.md)
+MUTATE_GROUPS ?=
+mutate: install
+	nice -n 10 $(PY) tools/mutate.py run $(MUTATE_GROUPS)
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mutation

@@ -114,3 +114,27 @@ def test_sleep_edf_hypnogram_annotations():
     assert all(e.duration_s % 30 == 0 for e in ev)
     with pytest.raises(ChannelError, match="annotation-only"):
         read_edf(shared_data("sleep_edf", "SC4001EC-Hypnogram.edf"))
+
+
+@pytest.mark.parametrize(("record_s", "fs"), [(2.0, 256.0), (0.5, 200.0), (1.0, 128.0)])
+def test_rate_with_records_other_than_one_second(tmp_path, record_s, fs):
+    """Header rate = samples per record / record duration: a 256 Hz signal in 2 s records has 512 samples
+    per record. ``edf_info`` (header only) and ``read_edf`` (edfio) must agree with the rate written."""
+    import edfio
+
+    from biodyn import branches
+    from biodyn.io import edf_info
+
+    t = np.arange(int(8 * fs)) / fs
+    sig = [edfio.EdfSignal(np.sin(2 * np.pi * 3 * t) * 100, sampling_frequency=fs, label="EEG C3",
+                           physical_range=(-200, 200))]  # fmt: skip
+    path = tmp_path / "r.edf"
+    edfio.Edf(sig, data_record_duration=record_s).write(path)
+    with branches.count() as seen:
+        hdr = read_edf_header(path)
+        info = edf_info(path)
+        rec = read_edf(path)
+    assert hdr.record_duration_s == record_s and hdr.samples_per_record[0] == fs * record_s
+    assert seen["edf.record_not_1s"] == (3 if record_s != 1 else 0)  # every header read counts
+    assert info["fs"] == [fs] and rec.fs == fs
+    assert info["duration_s"] == 8.0 and rec.data.shape == (1, int(8 * fs))

@@ -63,3 +63,47 @@ def test_shape_errors_name_the_parameter():
         lagged_mix_batched(x, w[0], tau)
     with pytest.raises(ConfigError, match=r"x must be \(B, C, T\)"):
         lagged_mix_batched(x[0], w, tau)
+
+
+def _edge(b, c, t, tau_value, dtype=torch.float64, seed=0):
+    """x (B, C, T) and one edge 0 -> 1 with weight 2 and an integer delay of ``tau_value`` samples."""
+    x = torch.randn(b, c, t, dtype=dtype, generator=torch.Generator().manual_seed(seed))
+    w = torch.zeros(b, c, c, dtype=dtype)
+    tau = torch.zeros(b, c, c, dtype=dtype)
+    w[:, 0, 1], tau[:, 0, 1] = 2.0, tau_value
+    return x, w, tau
+
+
+def test_fft_length_read_from_tau_does_not_wrap():
+    """Without tau_max_samples the FFT length comes from tau itself: T = 20 and tau = 8 need n >= 29 (27 would
+    bring the last samples round to the start); the integer delay is an exact shift with zeros before it."""
+    x, w, tau = _edge(2, 3, 20, 8.0)
+    for y in (lagged_mix_batched(x, w, tau), lagged_mix_batched_dense(x, w, tau)):
+        torch.testing.assert_close(y[:, 1, 8:], 2 * x[:, 0, :12], atol=1e-12, rtol=0)
+        assert y[:, 1, :8].abs().max() < 1e-12 and y[:, [0, 2]].abs().max() < 1e-12
+
+
+def test_float32_is_computed_in_float32_without_autocast():
+    x, w, tau = _edge(2, 3, 40, 5.5, dtype=torch.float32)
+    ref = lagged_mix_batched_dense(x.double(), w.double(), tau.double())
+    for y in (lagged_mix_batched(x, w, tau), lagged_mix_batched_dense(x, w, tau)):
+        assert y.dtype == torch.float32
+        torch.testing.assert_close(y.double(), ref, atol=1e-5, rtol=1e-5)  # bf16 products would be ~1e-2 off
+    # mixed input dtypes are brought to x's compute dtype (float32 here), half precision to float32
+    y = lagged_mix_batched(x, w.double(), tau.double())
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y.double(), ref, atol=1e-5, rtol=1e-5)
+    y = lagged_mix_batched_dense(x, w.double(), tau.double())
+    assert y.dtype == torch.float32
+    y = lagged_mix_batched(x.bfloat16(), w.bfloat16(), tau)
+    assert y.dtype == torch.float32
+    y64 = lagged_mix_batched(x.double(), w, tau)
+    assert y64.dtype == torch.float64
+
+
+def test_shapes_are_named_in_errors():
+    x, w, tau = _edge(2, 3, 10, 1.0)
+    with pytest.raises(ConfigError, match=r"weight must be \(B, C, C\)"):
+        lagged_mix_batched(x, w[:1], tau)
+    with pytest.raises(ConfigError, match=r"tau must be \(B, C, C\)"):
+        lagged_mix_batched(x, w, tau[:, :2])

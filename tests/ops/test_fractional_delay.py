@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from biodyn.ops.fractional_delay import delay, lagged_mix, lagged_mix_dense, odd_fast_length
+from biodyn.ops.fractional_delay import (
+    delay,
+    edge_lagged_mix,
+    lagged_mix,
+    lagged_mix_dense,
+    odd_fast_length,
+)
 
 
 def test_odd_fast_length():
@@ -83,3 +89,47 @@ def test_gradient_reaches_zero_weights():
     tau = torch.ones(3, 3, dtype=torch.float64)
     lagged_mix(x, w, tau).sum().backward()
     assert w.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("t", [64, 63], ids=["even-T", "odd-T"])
+@pytest.mark.parametrize("lead", [3, 1, 20])
+def test_negative_delay_is_a_lead(t, lead):
+    """tau < 0 moves the signal earlier: y[i] = x[i + lead], zeros past the end, T samples out."""
+    x = torch.randn(2, t, dtype=torch.float64, generator=torch.Generator().manual_seed(t + lead))
+    y = delay(x, -float(lead))
+    assert y.shape == x.shape
+    torch.testing.assert_close(y[..., : t - lead], x[..., lead:], atol=1e-12, rtol=0)
+    assert y[..., t - lead :].abs().max() < 1e-12
+
+
+def test_mixed_sign_delays_do_not_wrap():
+    """One channel led by 20 samples, one delayed by 1: the FFT length must cover the largest |tau|, else
+    the lead wraps the start of the signal around to its end."""
+    x = torch.randn(2, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = delay(x, torch.tensor([-20.0, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(y[0, :44], x[0, 20:], atol=1e-12, rtol=0)
+    assert y[0, 44:].abs().max() < 1e-12
+    torch.testing.assert_close(y[1, 1:], x[1, :63], atol=1e-12, rtol=0)
+    # the same through the fused and the sparse mixers (source 0 -> target 1 led by 20, 1 -> 0 delayed 1)
+    xb = x[None]
+    w = torch.tensor([[0.0, 2.0], [0.5, 0.0]], dtype=torch.float64)
+    tau = torch.tensor([[0.0, -20.0], [1.0, 0.0]], dtype=torch.float64)
+    dense = lagged_mix_dense(xb, w, tau)
+    torch.testing.assert_close(dense[0, 1, :44], 2 * x[0, 20:], atol=1e-12, rtol=0)
+    assert dense[0, 1, 44:].abs().max() < 1e-12
+    torch.testing.assert_close(dense[0, 0, 1:], 0.5 * x[1, :63], atol=1e-12, rtol=0)
+    torch.testing.assert_close(lagged_mix(xb, w, tau, band=7), dense, atol=1e-12, rtol=0)
+    src, tgt = torch.tensor([0, 1]), torch.tensor([1, 0])
+    sparse = edge_lagged_mix(xb, src, tgt, torch.tensor([2.0, 0.5], dtype=torch.float64),
+                             torch.tensor([-20.0, 1.0], dtype=torch.float64))  # fmt: skip
+    torch.testing.assert_close(sparse, dense, atol=1e-12, rtol=0)
+
+
+def test_fractional_lead_on_odd_length_matches_sinc_interpolation():
+    t = np.arange(151, dtype=np.float64)  # odd T
+    x = np.sin(2 * np.pi * 0.05 * t) * np.sin(np.pi * t / 150) ** 4
+    tau = -3.6
+    y = delay(torch.from_numpy(x), tau).numpy()
+    assert y.shape == (151,)
+    ref = np.array([np.sum(x * np.sinc(ti - tau - t)) for ti in t])
+    np.testing.assert_allclose(y[20:-20], ref[20:-20], atol=2e-3)

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from biodyn import branches
 from biodyn.ops.gated_delta import gated_delta_rule_chunked, gated_delta_rule_reference, gated_delta_rule_step
 from biodyn.testing import assert_close, rel_rms_error
 
@@ -100,7 +101,8 @@ def test_gradcheck_tiny():
     ids=["a->1,b->0", "a->1,b->1", "a->0,b->0", "a->0,b->1", "a->1"],
 )  # fmt: skip
 def test_extreme_gates_are_finite_and_match(g_scale, beta, kc):
-    # g_scale=30 also takes the exact exp(G_i - G_j) path of the chunk form, 1e-8 the outer-product one
+    # float64 at chunk 16: both scales take the factorised (outer-product) path, whose in-chunk decay range
+    # limit is 600 (g_scale=30 spans about 15 * 15 = 225); test_exact_decay_path_* below runs the exact one
     xs = make(1, 40, 2, 8, 4, torch.float64, g_scale=g_scale, beta=beta)
     ref, fast = run_both(xs, 16)
     assert (ref[0] - fast[0]).abs().max() < 1e-9
@@ -145,5 +147,58 @@ def test_unit_lower_inverse_matches_dense_inverse(c):
 
     a = 0.2 * torch.randn(2, 3, c, c, dtype=torch.float64, generator=torch.Generator().manual_seed(c))
     want = torch.linalg.inv(torch.eye(c, dtype=torch.float64) + a.tril(-1))
-    got = _unit_lower_inverse(a, torch.full_like(a, float("nan")))  # diagonal and upper part of a are ignored
+    with branches.count() as seen:
+        got = _unit_lower_inverse(a, torch.full_like(a, float("nan")))  # diagonal and upper part of a ignored
     assert (got - want).abs().max() < 1e-9 * want.abs().max()
+    # even C >= 16 is inverted by halves, other sizes by one triangular solve
+    path = "halves" if c >= 16 and c % 2 == 0 else "solve"
+    assert seen == {f"gated_delta.inverse.{path}": 1}
+
+
+# The chunk form has two ways of forming the in-chunk decay Gamma_ij = exp(G_i - G_j): factorised as
+# exp(G_i - m) exp(m - G_j) when the decay over a chunk stays below a limit (60 in float32, 600 in float64),
+# else exactly per pair. Past the limit the factors over- or underflow, so strong decays take the exact path;
+# these cases push the decay over a chunk past the exponent range of the dtype (exp(-750) is 0 in float64,
+# exp(-104) in float32), where exp(G_i) itself underflows.
+@pytest.mark.parametrize(
+    ("dtype", "g_scale", "t"),
+    [(torch.float64, 200.0, 40), (torch.float32, 30.0, 37), (torch.float64, 200.0, 32)],
+    ids=["float64-padded", "float32-odd-T", "float64-whole-chunks"],
+)
+def test_exact_decay_path_past_the_exponent_range(dtype, g_scale, t, kc):
+    xs = make(2, t, 2, 8, 4, dtype, seed=3, g_scale=g_scale)
+    with branches.count() as seen:
+        ref, fast = run_both(xs, 16)
+    assert seen["gated_delta.decay.exact"] == 1 and seen["gated_delta.decay.outer"] == 0
+    assert seen["gated_delta.pad"] == (1 if t % 16 else 0)
+    g_chunk = xs[3].detach()[:, :16].sum(1)  # the decay over the first chunk, (B, H)
+    assert (g_chunk < (-750 if dtype == torch.float64 else -104)).all()  # exp of it underflows to 0
+    assert not torch.exp(g_chunk).any()
+    kc.close(fast[0], ref[0], "o")
+    kc.close(fast[1], ref[1], "final_state")
+    kc.same_grads(ref, fast, xs, NAMES)
+
+
+def test_mild_decay_takes_the_factorised_path(kc):
+    xs = make(1, 48, 2, 8, 4, torch.float32, seed=4, g_scale=1.0)
+    with branches.count() as seen:
+        ref, fast = run_both(xs, 16)
+    assert seen["gated_delta.decay.outer"] == 1 and seen["gated_delta.decay.exact"] == 0
+    assert (
+        seen["gated_delta.pad"] == 0 and seen["gated_delta.inverse.halves"] == 1
+    )  # the 3 chunks form one block
+    kc.close(fast[0], ref[0], "o")
+    kc.same_grads(ref, fast, xs, NAMES)
+
+
+def test_decay_limit_is_per_dtype():
+    """g = -5 per token over a chunk of 16: a range of 75, past float32's limit (60), under float64's (600)."""
+    for dtype, path in ((torch.float32, "exact"), (torch.float64, "outer")):
+        q, k, v, g, be, s0 = make(1, 16, 1, 4, 4, dtype, grad=False)
+        with branches.count() as seen:
+            o, _ = gated_delta_rule_chunked(
+                q, k, v, torch.full_like(g, -5.0), be, initial_state=s0, chunk_size=16
+            )
+        ref, _ = gated_delta_rule_reference(q, k, v, torch.full_like(g, -5.0), be, initial_state=s0)
+        assert seen[f"gated_delta.decay.{path}"] == 1, dtype
+        assert_close(o, ref, rtol=1e-4 if dtype == torch.float32 else 1e-10, name=str(dtype))

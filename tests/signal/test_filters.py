@@ -172,3 +172,239 @@ def test_windows_and_label_masks():
     np.testing.assert_array_equal(lab[1], labels[5:15])
     with pytest.raises(ConfigError):
         window_starts(10, 0, 1)
+
+
+# ---- the designed filters' own frequency response (scipy's sosfreqz of what bandpass_sos returns)
+def _gain(sos, fs, freqs):
+    _, h = sps.sosfreqz(sos, worN=np.asarray(freqs, float), fs=fs)
+    return np.abs(h)
+
+
+@pytest.mark.parametrize(
+    ("l_freq", "h_freq", "path", "passes", "stops"),
+    [
+        (1.0, 30.0, "bandpass", [5.0, 10.0, 20.0], [0.1, 80.0]),
+        (1.0, None, "highpass", [5.0, 30.0, 90.0], [0.1, 0.2]),
+        (None, 30.0, "lowpass", [0.1, 1.0, 10.0], [80.0, 95.0]),
+    ],
+)
+def test_designed_response_passes_and_stops_the_right_bands(l_freq, h_freq, path, passes, stops):
+    """Butterworth: |H| = 1/sqrt(2) at each band edge, ~1 well inside the band, small well outside."""
+    from biodyn import branches
+    from biodyn.signal.filters import bandpass_sos
+
+    fs = 200.0
+    with branches.count() as seen:
+        sos = bandpass_sos(fs, l_freq, h_freq, order=4)
+    assert seen == {f"filters.{path}": 1}
+    edges = [f for f in (l_freq, h_freq) if f is not None]
+    np.testing.assert_allclose(_gain(sos, fs, edges), 1 / np.sqrt(2), rtol=1e-3)
+    assert np.all(np.abs(_gain(sos, fs, passes) - 1) < 0.02)
+    assert np.all(_gain(sos, fs, stops) < 0.01)
+    # and the zero-phase filter applies it twice: a pass-band sine keeps its amplitude, a stop-band one goes
+    x = np.stack([_sine(passes[1], fs, 8000), _sine(stops[-1], fs, 8000)])
+    a = _amp(bandpass(x, fs, l_freq, h_freq), 1000)
+    assert a[0] == pytest.approx(1.0, abs=0.02) and a[1] < 1e-3
+
+
+def test_pipeline_filters_at_the_input_rate_before_resampling():
+    """500 -> 50 Hz with a 1-20 Hz band: the band is designed at 500 Hz and applied before the rate
+    change, so a 5 Hz sine keeps amplitude 1 and a 0.1 Hz drift is removed; the output is at 50 Hz."""
+    from biodyn import branches
+
+    fs = 500.0
+    x = np.stack([_sine(5.0, fs, 20000), _sine(0.1, fs, 20000)])
+    cfg = PreprocessConfig(fs=50.0, l_freq=1.0, h_freq=20.0, zscore=False)
+    with branches.count() as seen:
+        y, fs_out = preprocess(x, fs, cfg)
+    assert seen["pipeline.resample"] == 1 and seen["filters.bandpass"] == 1
+    assert fs_out == 50.0 and y.shape == (2, 2000)
+    a = _amp(y, 200)
+    assert a[0] == pytest.approx(1.0, abs=0.02)
+    assert a[1] < 0.01
+    # the same chain by hand with scipy: filter at 500 Hz, then resample_poly by 1/10
+    want = sps.resample_poly(
+        sps.sosfiltfilt(sps.butter(4, [1.0, 20.0], btype="bandpass", fs=fs, output="sos"), x, axis=-1),
+        1,
+        10,
+        axis=-1,
+    )
+    np.testing.assert_allclose(y, want, atol=1e-4)
+
+
+def test_pipeline_without_rate_change_does_not_resample():
+    from biodyn import branches
+
+    x = np.stack([_sine(5.0, 100.0, 2000)])
+    with branches.count() as seen:
+        y, fs_out = preprocess(x, 100.0, PreprocessConfig(fs=100.0, h_freq=30.0, zscore=False))
+    assert seen["pipeline.resample"] == 0 and seen["filters.lowpass"] == 1 and fs_out == 100.0
+    assert _amp(y, 200)[0] == pytest.approx(1.0, abs=0.02)
+
+
+# ---- notch design: defaults, band limits and harmonics against scipy's iirnotch
+def _notch_ref(fs, freqs, quality=30.0):
+    return np.vstack([sps.tf2sos(*sps.iirnotch(f, quality, fs=fs)) for f in freqs])
+
+
+def test_notch_defaults_are_60_hz_single_q30():
+    from biodyn.signal.filters import notch_sos
+
+    np.testing.assert_allclose(notch_sos(500.0), _notch_ref(500.0, [60.0]), rtol=1e-12)
+    x = np.random.default_rng(0).standard_normal((2, 3000))
+    want = sps.sosfiltfilt(_notch_ref(500.0, [60.0]), x, axis=-1)
+    np.testing.assert_allclose(notch(x, 500.0), want, rtol=1e-4, atol=1e-5)
+    wide = sps.sosfiltfilt(_notch_ref(500.0, [50.0], quality=2.0), x, axis=-1)
+    np.testing.assert_allclose(notch(x, 500.0, 50.0, quality=2.0), wide, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("fs", "freq", "want"),
+    [
+        (500.0, 60.0, [60.0, 120.0, 180.0, 240.0]),  # every harmonic below 0.999 Nyquist
+        (2000.0, 333.0, [333.0, 666.0]),  # 999 Hz is exactly 0.999 Nyquist: excluded
+        (240.0, 60.0, [60.0]),  # 120 Hz is Nyquist itself
+    ],
+)
+def test_notch_harmonics_by_hand(fs, freq, want):
+    from biodyn.signal.filters import notch_sos
+
+    sos = notch_sos(fs, freq, harmonics=True)
+    assert sos.shape == (len(want), 6)
+    np.testing.assert_allclose(sos, _notch_ref(fs, want), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("freq", "ok"), [(0.0, False), (0.5, True), (200.0, True), (250.0, False), (600.0, False)]
+)
+def test_notch_frequency_must_lie_strictly_inside_the_band(freq, ok):
+    from biodyn.signal.filters import notch_sos
+
+    if ok:
+        assert notch_sos(500.0, freq).shape == (1, 6)
+    else:
+        with pytest.raises(ConfigError, match="invalid notch freq"):
+            notch_sos(500.0, freq)
+
+
+# ---- resampling ratios by hand
+@pytest.mark.parametrize(
+    ("fs_in", "fs_out", "rtol", "want"),
+    [
+        (768.0001, 256.0, 1e-5, (1, 3)),  # found at the first, coarsest denominator limit
+        (1000.0001, 1.0, 1e-5, (1, 1000)),  # the coarse limits round the ratio to 0/1 and are skipped
+        (3.0000001, 1000.0, 1e-5, (1000, 3)),  # numerator exactly max_factor is allowed
+        (
+            400.0001,
+            256.0,
+            1e-2,
+            (16, 25),
+        ),  # 5/8 (the best with denominator <= 10) is 2.3 % off; 7/11 never tried
+        (100.0, 33.34, 1e-2, (1, 3)),  # a loose tolerance takes the first close enough ratio
+        (1000.0001, 1.0, 1.0, (1, 1000)),  # 0/1 is skipped even when the tolerance would accept it
+    ],
+)
+def test_resample_ratio_by_hand(fs_in, fs_out, rtol, want):
+    up, down, achieved = resample_ratio(fs_in, fs_out, rtol)
+    assert (up, down) == want and achieved == pytest.approx(fs_in * up / down, rel=1e-15)
+
+
+def test_resample_ratio_factor_limit():
+    assert resample_ratio(1.0, 1000.0)[:2] == (1000, 1)
+    with pytest.raises(ConfigError, match="factors <= 1000"):
+        resample_ratio(1.0, 1001.0)
+    assert resample_ratio(1.0, 1001.0, max_factor=1001)[:2] == (1001, 1)
+
+
+def test_resample_passes_its_tolerance_and_same_rate_is_a_float32_copy():
+    x = np.random.default_rng(1).standard_normal((2, 1100))
+    y = resample(x, 100.0, 33.34, rtol=1e-2)  # 1/3 at this tolerance; no ratio meets the default
+    assert y.shape == (2, 367)
+    same = resample(x, 256.0, 256.0)
+    assert same.dtype == np.float32 and np.array_equal(same, x.astype(np.float32))
+
+
+# ---- check_finite and zscore by hand
+def test_check_finite_names_at_most_ten_channels():
+    from biodyn.signal.filters import check_finite
+
+    x = np.zeros((12, 5))
+    x[1, 2] = np.nan
+    with pytest.raises(RecordingError, match=r"channel\(s\) 1$"):
+        check_finite(x)
+    x[:, 0] = np.inf
+    with pytest.raises(RecordingError, match=r"channel\(s\) 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"):
+        check_finite(x)
+    with pytest.raises(RecordingError, match=r"channel\(s\) c0, c1"):
+        check_finite(x[:2], channels=["c0", "c1"])
+
+
+def test_zscore_default_is_mean_std_in_float32_by_hand():
+    x = np.random.default_rng(2).standard_normal((3, 500)) * 7 + 3  # float64 in
+    x32 = x.astype(np.float32)
+    mean = x32.mean(axis=-1, keepdims=True, dtype=np.float64)
+    std = x32.std(axis=-1, keepdims=True, dtype=np.float64)
+    want = ((x32 - mean) / std).astype(np.float32)
+    np.testing.assert_array_equal(zscore(x), want)
+
+
+def test_zscore_tiny_but_not_flat_channel():
+    """The flat test is relative to max(1, |mean|): a channel with std 1.5e-12 around 0 is real signal."""
+    x = np.stack([np.tile([1.5e-12, -1.5e-12], 50), np.tile([1.0, -1.0], 50)]).astype(np.float32)
+    np.testing.assert_allclose(zscore(x), np.stack([np.tile([1.0, -1.0], 50)] * 2), rtol=1e-6)
+    with pytest.raises(RecordingError, match="flat"):
+        zscore(np.stack([np.full(100, 1e-13), np.tile([1.0, -1.0], 50)]) + np.tile([1e-13, 0], 50))
+
+
+# ---- band edges, orders and argument checks at their limits
+@pytest.mark.parametrize(
+    ("l_freq", "h_freq", "ok"),
+    [(0.0, None, False), (50.0, None, False), (49.9, None, True), (None, 0.0, False), (None, 0.5, True),
+     (None, 50.0, False), (10.0, 10.0, False), (10.0, 10.5, True)],
+)  # fmt: skip
+def test_band_edges_must_lie_strictly_inside_zero_to_nyquist(l_freq, h_freq, ok):
+    from biodyn.signal.filters import bandpass_sos
+
+    if ok:
+        assert bandpass_sos(100.0, l_freq, h_freq).shape[1] == 6
+    else:
+        with pytest.raises(ConfigError, match="invalid"):
+            bandpass_sos(100.0, l_freq, h_freq)
+
+
+def test_filter_order_default_and_passed_through():
+    from biodyn.signal.filters import bandpass_sos
+
+    np.testing.assert_allclose(bandpass_sos(200.0, 1.0, 30.0), sps.butter(4, [1.0, 30.0], "bandpass", fs=200.0,
+                                                                           output="sos"))  # fmt: skip
+    x = np.random.default_rng(3).standard_normal((2, 2000))
+    want = sps.sosfiltfilt(sps.butter(2, [1.0, 30.0], "bandpass", fs=200.0, output="sos"), x, axis=-1)
+    np.testing.assert_allclose(bandpass(x, 200.0, 1.0, 30.0, order=2), want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fs", [0.0, -1.0, float("inf"), float("nan")])
+def test_rates_must_be_positive_and_finite(fs):
+    with pytest.raises(ConfigError, match="invalid fs"):
+        resample_ratio(fs, 100.0)
+
+
+def test_exact_ratio_with_a_factor_of_exactly_max_factor_is_used_as_is():
+    # 1000/123 is exact; 813/100 (found first by the coarse passes) would be within the tolerance but is not exact
+    assert resample_ratio(123.0, 1000.0) == (1000, 123, 1000.0)
+
+
+def test_zscore_of_one_channel_and_flat_names():
+    x = np.random.default_rng(4).standard_normal(200)
+    z = zscore(x)
+    assert z.shape == (200,) and z.dtype == np.float32
+    np.testing.assert_allclose(z, (x - x.mean()) / x.std(), rtol=1e-5, atol=1e-6)
+    flat = np.zeros((12, 20))
+    with pytest.raises(RecordingError, match=r"\(zero variance\): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9$"):
+        zscore(flat)
+
+
+def test_clip_sigma_bounds_and_dtype():
+    y = clip_sigma(np.array([-3.0, 0.2, 3.0]), 0.5)
+    assert y.dtype == np.float32 and y.tolist() == [-0.5, pytest.approx(0.2), 0.5]
+    with pytest.raises(ConfigError, match="clip_sigma"):
+        clip_sigma(np.zeros(3), 0.0)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from biodyn import branches
 from biodyn.errors import ChannelError, RecordingError
 from biodyn.montage import canonical_name, unique_names
 from biodyn.signal.filters import resample
@@ -110,6 +111,8 @@ def read_edf_header(path: str | os.PathLike) -> EdfHeader:
         )
     _check_calibration(path, rest, ns, labels, data_signals)
     hdr = EdfHeader(is_bdf, header_bytes, n_records, duration, labels, spr)
+    if data_signals and duration != 1:
+        branches.hit("edf.record_not_1s")
     data_bytes = size - header_bytes
     if hdr.record_bytes <= 0:
         raise RecordingError(path, "header describes data records of 0 bytes")

@@ -19,6 +19,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from biodyn import branches
 from biodyn.ops import _backend
 
 
@@ -76,6 +77,8 @@ def ssd_step(x, dt, A, B, C, D=None, state=None):
     dtype, out_dtype = _backend.compute_dtype(x, dt, A, B, C, D), x.dtype
     x, dt, A, B, C, D, state = (_backend.cast(z, dtype) for z in (x, dt, A, B, C, D, state))
     h = x.shape[1]
+    if B.shape[1] > 1:
+        branches.hit("ssd.step.grouped")
     b_t = B.repeat_interleave(h // B.shape[1], dim=1)
     c_t = C.repeat_interleave(h // C.shape[1], dim=1)
     if state is None:
@@ -132,6 +135,7 @@ def _chunks_block(x, dt, bm, cm, a, s, chunk, causal):
     xd = x * dt[..., None]  # dt_j x_j
     la = dt * a  # (B, Tb, H) log decay per token
     if pad:  # padded tokens: no input, no decay
+        branches.hit("ssd.pad")
         xd, bm, cm = (F.pad(z, (0, 0, 0, 0, 0, pad)) for z in (xd, bm, cm))
         la = F.pad(la, (0, 0, 0, pad))
     nb = (tb + pad) // c

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal as sps
 
+from biodyn import branches
 from biodyn.errors import ConfigError, RecordingError
 
 __all__ = [
@@ -68,10 +69,13 @@ def bandpass_sos(fs: float, l_freq: float | None, h_freq: float | None, order: i
     if l_freq is not None and h_freq is not None:
         if l_freq >= h_freq:
             raise ConfigError(f"invalid band: l_freq={l_freq} must be below h_freq={h_freq}")
+        branches.hit("filters.bandpass")
         return sps.butter(order, [l_freq, h_freq], btype="bandpass", fs=fs, output="sos")
     if l_freq is not None:
+        branches.hit("filters.highpass")
         return sps.butter(order, l_freq, btype="highpass", fs=fs, output="sos")
     if h_freq is not None:
+        branches.hit("filters.lowpass")
         return sps.butter(order, h_freq, btype="lowpass", fs=fs, output="sos")
     raise ConfigError("bandpass needs l_freq or h_freq")
 

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from biodyn import branches
 from biodyn.signal.config import PreprocessConfig
 from biodyn.signal.filters import (
     bandpass_sos,
@@ -63,6 +64,7 @@ def preprocess(
     y = sosfiltfilt(np.vstack(sos), x) if sos else x.astype(np.float32)
     fs_out = float(fs)
     if cfg.fs is not None and cfg.fs != fs:
+        branches.hit("pipeline.resample")
         fs_out = resample_ratio(fs, cfg.fs)[2]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from biodyn import branches
 from biodyn.ops.gated_delta.reference import _check
 
 # tokens whose chunk-local matrices are formed at once (small batched products stay in cache)
@@ -72,6 +73,7 @@ def gated_delta_rule_chunked(
     c = chunk_size
     pad = (-t) % c
     if pad:  # padded tokens have beta = 0 and g = 0: they leave the state unchanged
+        branches.hit("gated_delta.pad")
         q, k, v = (F.pad(x, (0, 0, 0, 0, 0, pad)) for x in (q, k, v))
         g, beta = (F.pad(x, (0, 0, 0, pad)) for x in (g, beta))
     n = (t + pad) // c
@@ -131,8 +133,10 @@ def _unit_lower_inverse(a, out):
     also copies its identity right-hand side to column-major)."""
     c = a.shape[-1]
     if c < 16 or c % 2:
+        branches.hit("gated_delta.inverse.solve")
         eye = torch.eye(c, dtype=a.dtype, device=a.device).expand_as(a)
         return out.copy_(torch.linalg.solve_triangular(a, eye, upper=False, unitriangular=True))
+    branches.hit("gated_delta.inverse.halves")
     h = c // 2
     diag = torch.stack([a[..., :h, :h], a[..., h:, h:]], -3)  # (..., 2, h, h)
     eye = torch.eye(h, dtype=a.dtype, device=a.device).expand_as(diag)
@@ -230,6 +234,7 @@ class _ChunkedGatedDelta(torch.autograd.Function):
     def forward(ctx, q, k, v, gc, bc, s0, scale):
         limit = 60.0 if gc.dtype in (torch.float32, torch.float16, torch.bfloat16) else 600.0
         outer = bool((gc[..., 0] - gc[..., -1]).max() < limit)  # one host sync per call
+        branches.hit("gated_delta.decay.outer" if outer else "gated_delta.decay.exact")
         n, _, c = gc.shape
         states = q.new_empty(n + 1, *s0.shape)  # state entering chunk i; the last one leaves the sequence
         states[0] = s0

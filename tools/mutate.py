@@ -1,0 +1,307 @@
+"""Mutation testing of the core (issue 41): ``make mutate`` runs mutmut 3 module group by module group, each
+against only the tests of that group, and writes ``tests/MUTATION.md``.
+
+    python tools/mutate.py run [GROUP ...]    # default: every group; results in .mutation/GROUP/
+    python tools/mutate.py report             # tests/MUTATION.md from every .mutation/*/summary.json
+    python tools/mutate.py collect GROUP      # summarise a run that was stopped part way
+
+Each group runs in its own folder ``.mutation/GROUP/`` (git-ignored) holding links to ``src`` and ``tests``
+and a ``pyproject.toml`` that is the project's plus a ``[tool.mutmut]`` section naming the group's modules
+(``only_mutate``) and tests (``pytest_add_cli_args_test_selection``); mutmut copies both into
+``mutants/`` there, records which tests reach each function, and runs each mutant against those tests only,
+in a forked child of one warm process. Runs are niced with one BLAS thread (the machine is shared) and use the
+derandomised hypothesis profile (``CI=true``), so a mutant's verdict does not depend on the draw.
+
+Surviving mutants that cannot change any result are listed in ``tests/mutation_equivalent.toml`` with a
+one-line reason (matched by module, function and the changed lines, not by mutmut's numbering, which moves
+when the code changes); the report counts them apart and lists every other survivor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutation"
+REPORT = ROOT / "tests" / "MUTATION.md"
+EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
+
+# group -> (source files mutated, the tests that exercise them)
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "ops": (["src/biodyn/ops/*"], ["tests/ops"]),
+    "metrics": (["src/biodyn/metrics/*"], ["tests/metrics", "tests/test_stats.py"]),
+    "signal": (["src/biodyn/signal/*"], ["tests/signal"]),
+    "io": (["src/biodyn/io/*"], ["tests/io"]),
+    "causal": (
+        ["src/biodyn/causal/fit.py", "src/biodyn/causal/ldsem.py"],
+        ["tests/causal/test_fit.py", "tests/causal/test_ldsem.py"],
+    ),
+    "checkpoint": (
+        ["src/biodyn/train/checkpoint.py"],
+        ["tests/train/test_trainer.py", "tests/faults/test_train_faults.py"],
+    ),
+}
+
+DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+NOT_RUN = "not checked"  # mutmut's status for a mutant its run did not reach
+MUTMUT = [sys.executable, "-m", "mutmut"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("BIODYN_DATA_ROOT", str((ROOT / ".." / "shared" / "data").resolve()))
+    # one BLAS/OpenMP thread per process (the machine is shared); the DSP thread pool (BIODYN_DSP_THREADS) is
+    # left alone: its channel-block path is code under test
+    env.update(CI="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
+    env.pop("PYTHONPATH", None)  # mutmut puts mutants/src first; the checkout's own src must not shadow it
+    return env
+
+
+def _setup(group: str) -> Path:
+    wd = WORK / group
+    shutil.rmtree(wd, ignore_errors=True)
+    wd.mkdir(parents=True)
+    for name in ("src", "tests"):
+        (wd / name).symlink_to(ROOT / name, target_is_directory=True)
+    _write_config(group, wd)
+    return wd
+
+
+def _write_config(group: str, wd: Path) -> None:
+    """``wd/pyproject.toml``: the project's, plus the group's ``[tool.mutmut]`` section (rewritten on a
+    survivor re-run too, so a changed test selection applies)."""
+    only, tests = GROUPS[group]
+    section = "\n".join([
+        "",
+        "[tool.mutmut]",
+        "source_paths = ['src']",
+        f"only_mutate = {json.dumps(only)}",
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-p', 'no:randomly', '-q']",
+        "use_git_change_detection = false",
+        # messages are prose: a raise or warn statement is not mutated (its condition, on the if line, is);
+        # nor are the branch counters, which are test instrumentation
+        "do_not_mutate_patterns = ['^\\s*raise ', 'warnings\\.warn\\(', 'branches\\.hit\\(']",
+        "",
+    ])  # fmt: skip
+    (wd / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + section)
+
+
+def _dump() -> None:
+    """Run in a group's folder: print ``[[name, status, diff], ...]`` as JSON (the diff only for mutants not
+    detected), read through mutmut's own functions (what ``mutmut results`` and ``mutmut show`` print)."""
+    from mutmut.__main__ import SourceFileMutationData, get_diff_for_mutant, walk_mutatable_files
+    from mutmut.stats import status_by_exit_code
+
+    rows = []
+    for path in walk_mutatable_files():
+        m = SourceFileMutationData(path=path)
+        m.load()
+        for name, code in m.exit_code_by_key.items():
+            status = status_by_exit_code[code]
+            skip = status in DETECTED or status == NOT_RUN
+            rows.append([name, status, "" if skip else get_diff_for_mutant(name, path=path)])
+    print(json.dumps(rows))
+
+
+def _changed_lines(diff: str) -> tuple[str, str]:
+    """The removed and added lines of a unified diff, stripped and joined with `` / ``."""
+    minus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    return " / ".join(m for m in minus if m), " / ".join(p for p in plus if p)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """``biodyn.ops.ssd.x_ssd_step__mutmut_3`` -> (``biodyn.ops.ssd``, ``ssd_step``); methods ``Class.meth``."""
+    module, _, fn = name.rpartition(".")
+    fn = re.sub(r"__mutmut_\d+$", "", fn)
+    fn = fn.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
+    return module, fn
+
+
+def run(group: str, survivors: bool = False, children: int = 2) -> None:
+    """Mutate ``group`` from scratch, or (``survivors``) re-run only the mutants the last run of the group did
+    not detect, against the tests as they are now (mutmut collects coverage for new tests only)."""
+    wd = WORK / group
+    names: list[str] = []
+    if survivors:
+        last = json.loads((wd / "summary.json").read_text())
+        names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
+        if not names:
+            print(f"[{group}] nothing to re-run")
+            return
+        _write_config(group, wd)
+        # collect which tests reach which function afresh: changed tests may reach code they did not before
+        (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    else:
+        wd = _setup(group)
+    start = dt.datetime.now(dt.timezone.utc)
+    print(f"[{group}] mutmut run in {wd}" + (f" ({len(names)} survivors)" if survivors else ""), flush=True)
+    cmd = ["nice", "-n", "10", *MUTMUT, "run", "--max-children", str(children), *names]
+    finished = subprocess.run(cmd, cwd=wd, env=_env()).returncode == 0
+    _summarise(
+        group, wd, start, finished, json.loads((wd / "summary.json").read_text()) if survivors else None
+    )
+
+
+def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: dict | None) -> None:
+    """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run updates)."""
+    survivors = last is not None
+    out = subprocess.run(
+        [sys.executable, __file__, "_dump"], cwd=wd, env=_env(), capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(f"reading mutmut's results in {wd} failed:\n{out.stderr[-3000:]}")
+    mutants = []
+    for name, status, diff in json.loads(out.stdout):
+        module, fn = _split_name(name)
+        entry = {"name": name, "module": module, "function": fn, "status": status}
+        if status not in DETECTED and status != NOT_RUN:
+            entry["before"], entry["after"] = _changed_lines(diff)
+        mutants.append(entry)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    summary = {
+        "group": group,
+        "modules": GROUPS[group][0],
+        "tests": GROUPS[group][1],
+        "commit": commit.stdout.strip(),
+        "dirty": bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "src", "tests"], cwd=ROOT, capture_output=True, text=True
+            ).stdout.strip()
+        ),
+        "started": start.isoformat(timespec="seconds") if not survivors else last["started"],
+        "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
+        + (last["seconds"] if survivors else 0),
+        "survivor_reruns": (last.get("survivor_reruns", 0) + 1) if survivors else 0,
+        "finished": finished,
+        "mutants": mutants,
+    }
+    (wd / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"[{group}] {len(mutants)} mutants in {summary['seconds']} s; summary in {wd / 'summary.json'}")
+
+
+def _equivalents() -> list[dict]:
+    if not EQUIVALENT.exists():
+        return []
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
+
+
+def _reason(m: dict, equivalents: list[dict]) -> str | None:
+    for e in equivalents:
+        if (e["module"], e["function"], e["before"], e["after"]) == (m["module"], m["function"], m["before"],
+                                                                    m["after"]):  # fmt: skip
+            return e["reason"]
+    return None
+
+
+def _cell(text: str) -> str:
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`" if text else "(nothing)"
+
+
+def report() -> None:
+    summaries = [json.loads(p.read_text()) for p in sorted(WORK.glob("*/summary.json"))]
+    equivalents = _equivalents()
+    lines = [
+        "# Mutation testing of the core",
+        "",
+        "Generated by `python tools/mutate.py report` (run by `make mutate`; see docs/testing.md) from the",
+        "mutmut runs under `.mutation/`. Do not edit by hand: survivors that cannot change a result go to",
+        "`tests/mutation_equivalent.toml` with their reason, the others need a test.",
+        "",
+        "Detected: killed by a test, or a timeout/crash of the mutated code. Kill rate: detected / (mutants",
+        "run - equivalent). `no tests`: no test of the group reaches the mutated function (counted as not",
+        "detected). `not run`: the group's run stopped before these mutants were tried (not in the rate).",
+        "",
+        "| module | mutants | not run | detected | equivalent | survived | no tests | kill rate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    open_rows, eq_rows, runs = [], [], []
+    for s in summaries:
+        reruns = s.get("survivor_reruns", 0)
+        runs.append(f"- `{s['group']}`: {', '.join(s['modules'])} against {', '.join(s['tests'])}; commit "
+                    f"{s['commit']}{' + uncommitted changes' if s['dirty'] else ''}, {s['started']}, "
+                    f"{s['seconds']} s in all"
+                    f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
+                    f"{'' if s['finished'] else ' (the run did not finish)'}")  # fmt: skip
+        by_module: dict[str, list[dict]] = {}
+        for m in s["mutants"]:
+            by_module.setdefault(m["module"], []).append(m)
+        for module, ms in sorted(by_module.items()):
+            det = sum(m["status"] in DETECTED for m in ms)
+            not_run = sum(m["status"] == NOT_RUN for m in ms)
+            eq = no_tests = surv = 0
+            for m in ms:
+                if m["status"] in DETECTED or m["status"] == NOT_RUN:
+                    continue
+                why = _reason(m, equivalents)
+                if why is not None:
+                    eq += 1
+                    eq_rows.append(f"| `{module}` | `{m['function']}` | {_cell(m['before'])} | "
+                                   f"{_cell(m['after'])} | {why} |")  # fmt: skip
+                    continue
+                no_tests += m["status"] == "no tests"
+                surv += m["status"] != "no tests"
+                open_rows.append(
+                    f"| `{m['name']}` | {m['status']} | {_cell(m['before'])} | {_cell(m['after'])} |"
+                )
+            base = len(ms) - not_run - eq
+            rate = f"{100 * det / base:.1f} %" if base else "n/a"
+            lines.append(
+                f"| `{module}` | {len(ms)} | {not_run} | {det} | {eq} | {surv} | {no_tests} | {rate} |"
+            )
+    missing = [g for g in GROUPS if not (WORK / g / "summary.json").exists()]
+    lines += ["", "## Runs", "", *runs]
+    if missing:
+        lines += ["", f"Groups not run yet: {', '.join(missing)}."]
+    lines += ["", "## Survivors without a test", ""]
+    lines += (["| mutant | status | original | mutated |", "| --- | --- | --- | --- |", *open_rows]
+              if open_rows else ["None."])  # fmt: skip
+    lines += ["", "## Equivalent mutants", ""]
+    lines += (["| module | function | original | mutated | why it cannot change a result |",
+               "| --- | --- | --- | --- | --- |", *eq_rows] if eq_rows else ["None."])  # fmt: skip
+    REPORT.write_text("\n".join(lines) + "\n")
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="mutate the given groups (default: all), then write the report")
+    r.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of {', '.join(GROUPS)}")
+    r.add_argument("--survivors", action="store_true", help="re-run only the last run's undetected mutants")
+    r.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    sub.add_parser("report", help="write tests/MUTATION.md from the runs under .mutation/")
+    c = sub.add_parser("collect", help="summarise an interrupted run of GROUP (its untried mutants: not run)")
+    c.add_argument("group", choices=list(GROUPS))
+    if (argv if argv is not None else sys.argv[1:]) == ["_dump"]:
+        _dump()
+        return
+    args = ap.parse_args(argv)
+    if args.cmd == "run":
+        unknown = set(args.groups) - set(GROUPS)
+        if unknown:
+            ap.error(f"unknown group(s) {', '.join(sorted(unknown))}; groups: {', '.join(GROUPS)}")
+        for g in args.groups or list(GROUPS):
+            run(g, survivors=args.survivors, children=args.children)
+    elif args.cmd == "collect":
+        wd = WORK / args.group
+        started = dt.datetime.fromtimestamp((wd / "pyproject.toml").stat().st_mtime, dt.timezone.utc)
+        _summarise(args.group, wd, started, False, None)
+    report()
+
+
+if __name__ == "__main__":
+    main()
