@@ -169,11 +169,11 @@ class DecimatedConfig:
     # an AR(2) resonance on each channel's own past (inputs pass through it): the EEG-like case; None: none
     resonance_hz: tuple[float, float] | None = None  # each channel's resonance drawn from this band
     resonance_bandwidth_hz: float = 4.0
-    # the innovations at the simulation rate: white through a causal 2nd-order Butterworth low-pass at this
-    # fraction of the read rate's Nyquist (a physiological spectrum decays; white innovations at 10x the rate
-    # would put 90 % of their power above the read Nyquist, where only aliases of it reach the recording);
-    # None: white at the simulation rate
-    innovation_cutoff: float | None = 0.5
+    # None: innovations white at the simulation rate; a number: through a causal 2nd-order Butterworth low-pass
+    # at this fraction of the read rate's Nyquist. Without anti-alias, white innovations at 10x the rate put
+    # 90 % of their power above the read Nyquist and the recording sees only aliases of the lagged paths (no
+    # fit recovers them): read such a case with a cutoff (a physiological spectrum decays)
+    innovation_cutoff: float | None = None
     burn_in_s: float = 5.0
     seed: int = 0
 
