@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
                                       "channels to keep, in this order")  # fmt: skip
     p.add_argument("--start", type=float, default=0.0, help="first second to use (default 0)")
     p.add_argument("--stop", type=float, help="last second to use (default: the end)")
-    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg"),
+    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg", "ecg_sem"),
                    help="band, fitting rate, delay range and model by modality (auto: ecg when every channel is "
                         "a standard ECG lead, else eeg; see docs/lags.md)")  # fmt: skip
     p.add_argument("--tau-max-s", type=float, help="largest delay considered (s; default: the preset's, "

@@ -230,6 +230,10 @@ class LagFit:
     stability: dict[str, Any] | None = None
     preset: str | None = None  # the recording preset used (fit_recording), None for a plain fit_lags
     tau_min_s: float = 0.0  # the smallest delay searched: the delay range is [tau_min_s, tau_max_s]
+    # "sem": the lagged SEM of fit_lags; "common_source": biodyn.causal.common_source (every channel a delayed,
+    # scaled copy of one waveform; its graph is a star from the earliest channel, onset_s its delays)
+    model: str = "sem"
+    onset_s: dict[str, float] | None = None
     # standardised parameters of the fit (for warm starts): src, tgt, a, tau (samples), phi (C, P)
     state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -341,6 +345,8 @@ class LagFit:
             "focal_lead_note": self.focal_lead_note(),
             "n_not_identified": len(self.not_identified()),
             "tau_min_s": self.tau_min_s,
+            "model": self.model,
+            "onset_s": self.onset_s,
             "instantaneous": self.instantaneous.tolist(),
             "partial_corr": self.partial_corr.tolist(),
             "instantaneous_edges": self.instantaneous_edges(),

@@ -30,7 +30,9 @@ def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitCon
     """Sub-window refits of ``x`` ``(C, T)`` (the data ``full`` was fitted on); see the module docstring.
 
     Each refit starts once from ``full`` (warm start: its edges join the sub-window's screened support, with
-    their delays) and otherwise uses the same configuration.
+    their delays) and otherwise uses the same configuration; a common-source fit (``full.model``) is refitted
+    as one, an edge's delay in a sub-window being the difference of its two channels' delays there (the same
+    edge when their order is the same).
     """
     names = list(channels)
     t = x.shape[1]
@@ -39,15 +41,25 @@ def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitCon
     fits: list[LagFit] = []
     sub_cfg = replace(cfg, n_starts=1)  # one start each: warm, from the full fit's edges and delays
     for k, s0 in enumerate(starts):
-        fits.append(fit_lags(x[:, s0 : s0 + n_win], fs, names, sub_cfg, seed=0, init=full))
+        if full.model == "common_source":
+            from biodyn.causal.common_source import fit_common_source
+
+            fits.append(fit_common_source(x[:, s0 : s0 + n_win], fs, names, cfg.tau_max_samples))
+        else:
+            fits.append(fit_lags(x[:, s0 : s0 + n_win], fs, names, sub_cfg, seed=0, init=full))
         if progress is not None:
             progress("stability", k + 1, len(starts))
     w_full = full.graph.weight
     edges = []
     for e in full.graph.edges():
         i, j = names.index(e["source"]), names.index(e["target"])
-        same = [f for f in fits if np.sign(f.graph.weight[i, j]) == np.sign(w_full[i, j])]
-        taus = np.array([f.graph.tau[i, j] for f in same])
+        if full.model == "common_source":  # the same order of the two channels' delays, and its size
+            diffs = [f.onset_s[names[j]] - f.onset_s[names[i]] for f in fits]
+            taus = np.array([v for v in diffs if v >= 0])
+            same = list(taus)
+        else:
+            same = [f for f in fits if np.sign(f.graph.weight[i, j]) == np.sign(w_full[i, j])]
+            taus = np.array([f.graph.tau[i, j] for f in same])
         edges.append({"source": e["source"], "target": e["target"], "confidence": len(same) / len(fits),
                       "tau_s_q05": float(np.quantile(taus, 0.05)) if len(taus) else None,
                       "tau_s_q95": float(np.quantile(taus, 0.95)) if len(taus) else None})  # fmt: skip
