@@ -167,3 +167,26 @@ def unique_names(names: Sequence[str]) -> list[str]:
         out.append(n if k == 0 else f"{n}#{k + 1}")
         seen[n] = k + 1
     return out
+
+
+# ECG lead names: the twelve standard leads and the Frank (vectorcardiographic) leads X, Y, Z
+_ECG_LEADS = {
+    n.upper(): n for n in ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+}
+_FRANK = {
+    "X": "X",
+    "Y": "Y",
+    "Z": "Z",
+    "VX": "X",
+    "VY": "Y",
+    "VZ": "Z",
+}  # PTB Diagnostic spells them vx, vy, vz
+
+
+def ecg_lead(name: str) -> str | None:
+    """The standard spelling of an ECG lead's name, or None when ``name`` is not one: the twelve standard
+    leads (``avr`` -> ``aVR``, ``ECG V1`` -> ``V1``, ``v6`` -> ``V6``) and the Frank leads (``vx`` -> ``X``,
+    ``Y``, ``z`` -> ``Z``). A repeat counter (``V1#2``) is ignored."""
+    s = re.sub(r"#\d+$", "", str(name)).strip()
+    s = _PREFIX.sub("", s).strip().upper()
+    return _ECG_LEADS.get(s) or _FRANK.get(s)

@@ -188,3 +188,16 @@ def test_eeg_preset_does_not_bias_delays_of_a_decimated_sem():
     bias = float(np.mean(fit.graph.tau_samples[both] - s.graph.tau_samples[both]))
     assert abs(bias) <= 0.1, bias
     assert edge_scores(s.graph, fit.graph)["recall"] == 1.0
+
+
+def test_frank_and_lower_case_leads_count_as_ecg(tmp_path):
+    from biodyn.causal.plot import layout
+    from biodyn.montage import ecg_lead
+
+    assert [ecg_lead(n) for n in ("avr", "ECG V1", "v6", "vx", "Y", "z", "III#2")] == [
+        "aVR", "V1", "V6", "X", "Y", "Z", "III"]  # fmt: skip
+    assert ecg_lead("Fz") is None and ecg_lead("X0") is None and ecg_lead("V7") is None
+    ptb = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "vx", "vy", "vz"]
+    assert resolve_preset("auto", ptb)[0] == "ecg"
+    pos, kind = layout(ptb)
+    assert kind == "ecg" and len({tuple(p) for p in np.round(pos, 6)}) == len(ptb)  # every lead its own place

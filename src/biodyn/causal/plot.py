@@ -20,18 +20,28 @@ def _base(name: str) -> str:
 
 
 def is_ecg(channels) -> bool:
-    """True when every channel is a standard ECG lead (I, II, III, aVR, aVL, aVF, V1-V6)."""
-    known = set(_LIMB_DEG) | set(_CHEST)
-    return bool(channels) and all(_base(n).upper() in known for n in channels)
+    """True when every channel is an ECG lead: the twelve standard leads (I, II, III, aVR, aVL, aVF, V1-V6) or
+    the Frank leads (X, Y, Z; vx, vy, vz), :func:`biodyn.montage.ecg_lead`."""
+    from biodyn.montage import ecg_lead
+
+    return bool(channels) and all(ecg_lead(n) is not None for n in channels)
 
 
 def ecg_positions(channels) -> np.ndarray:
     """``(C, 2)``: limb leads on a circle at their frontal-plane angles (left), chest leads V1-V6 on an arc
-    around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line)."""
+    around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line); the Frank
+    leads X (left) and Y (foot) on the frontal circle, Z (front to back) in the middle of the chest circle."""
+    from biodyn.montage import ecg_lead
+
     out = []
     for n in channels:
-        u = _base(n).upper()
-        if u in _LIMB_DEG:
+        u = (ecg_lead(n) or _base(n)).upper()
+        if u in ("X", "Y"):
+            a = np.deg2rad(0.0 if u == "X" else 90.0)
+            out.append((-1.25 + 0.55 * np.cos(a), -0.55 * np.sin(a)))
+        elif u == "Z":
+            out.append((1.25, -0.35))
+        elif u in _LIMB_DEG:
             a = np.deg2rad(_LIMB_DEG[u])
             out.append((-1.25 + 0.8 * np.cos(a), -0.8 * np.sin(a)))
         else:
