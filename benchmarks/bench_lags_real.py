@@ -210,6 +210,11 @@ def _signed_v1_v6(fit) -> float:
     if "V1" not in names or "V6" not in names:
         return float("nan")
     i, j = names.index("V1"), names.index("V6")
+    if fit.onset_s is not None:  # a common-source fit: the difference of the two leads' delays
+        unident = fit.not_identified()
+        if any(k in (i, j) for pair in unident for k in pair[1:]):  # a delay at the edge of the range
+            return float("nan")
+        return fit.onset_s["V6"] - fit.onset_s["V1"]
     # an edge at the delay ceiling is not identified (docs/lags.md): it gives no direction
     w16 = 0.0 if fit.at_ceiling[i, j] else fit.graph.weight[i, j]
     w61 = 0.0 if fit.at_ceiling[j, i] else fit.graph.weight[j, i]
