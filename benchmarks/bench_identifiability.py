@@ -8,6 +8,18 @@ assumption) are scored by tau MAE (samples, over true edges also found) and dire
 mean +- 95 % CI (Student t) over seeds. The per-recording fit has one objective (Gaussian least squares by
 variable projection; ``FitConfig.likelihood`` does not change it), so it has no Gaussian variant of its own.
 
+Part 4 (``--preset-path``, alone): the path users run. ``fit_recording`` with each preset (``eeg``, ``ecg``),
+``biodyn lags`` end to end (one cell) and the direct ``fit_lags`` beside them, on generators that were not
+written for the fit: ``fft`` (this package's LD-SEM, solved per frequency), ``decimated_aa`` / ``decimated_raw``
+(:func:`biodyn.causal.ldsem.simulate_decimated`: integer delays at 10x the rate, decimated with / without an
+anti-alias filter), Laplace and Gaussian innovations, read at 100 and 256 Hz, C = 8 and 20, T = 10,000, delays
+16-48 ms (inside the presets' 50 ms range); and, with no goal, the EEG-like ``resonant`` case (each channel an
+AR(2) resonance in 8-30 Hz that its inputs pass through) beside PCMCI and VARLiNGAM. Per fit: edge F1, the mean
+delay error (bias) and the MAE over true edges found, in samples of the read rate. Without anti-alias the
+innovations are low-passed at the read Nyquist (white ones at 10x the rate reach the recording only as
+aliases). Goals (the ``eeg`` preset, ``biodyn lags`` and, for comparison, the direct fit; the worst goal cell's
+mean over seeds, over all cells and per read rate): F1 >= 0.95, |bias| <= 0.05 samples, MAE <= 0.1 samples.
+
 Part 3: speed of ``fit_recording`` (the ``biodyn lags`` fit, no sub-window refits) on 23 channels x 10 s at
 256 Hz on 2 threads (goal <= 10 s); ``--skip-speed`` leaves it out.
 
@@ -280,6 +292,200 @@ def write_results(records: list[dict], results_dir) -> list[Path]:
     return paths
 
 
+PRESET_GENERATORS = ("fft", "decimated_aa", "decimated_raw", "resonant")
+PRESET_TAU_S = (0.016, 0.048)  # delays inside the presets' 50 ms (eeg) range
+
+
+def _preset_sim(generator: str, c: int, noise: str, fs: float, seed: int, n_times: int):
+    """One recording ``(C, T)`` and its true graph from a generator of Part 4 (delays in seconds)."""
+    from biodyn.causal.ldsem import simulate, simulate_decimated
+
+    if generator == "fft":
+        lo, hi = (t * fs for t in PRESET_TAU_S)
+        return simulate(n_channels=c, n_times=n_times, fs=fs, noise=noise, cyclic=True, seed=seed,
+                        tau_range_samples=(lo, hi))  # fmt: skip
+    # without anti-alias the innovations are low-passed at the read Nyquist (white ones at 10x the rate would
+    # leave only aliases of the lagged paths in the recording, for any fit)
+    kw = {
+        "anti_alias": generator != "decimated_raw",
+        "innovation_cutoff": 1.0 if generator == "decimated_raw" else None,
+    }
+    if generator == "resonant":
+        kw["resonance_hz"] = (8.0, 30.0)
+    return simulate_decimated(n_channels=c, n_times=n_times, fs=fs, noise=noise, seed=seed,
+                              tau_range_s=PRESET_TAU_S, **kw)  # fmt: skip
+
+
+def _delay_scores(true, est) -> dict:
+    """Edge F1 and the delay error over true edges also found, in samples of the true graph's (read) rate."""
+    from biodyn.causal.metrics import edge_scores
+
+    both = (true.weight != 0) & (est.weight != 0)
+    np.fill_diagonal(both, False)
+    err = (est.tau[both] - true.tau[both]) * true.fs
+    sc = edge_scores(true, est)
+    return {"edge_f1": 0.0 if not np.isfinite(sc["f1"]) else sc["f1"], "n_true": sc["n_true"], "n_est": sc["n_est"],
+            "bias_samples": float(err.mean()) if err.size else float("nan"),
+            "mae_samples": float(np.abs(err).mean()) if err.size else float("nan")}  # fmt: skip
+
+
+def _cli_fit(data: np.ndarray, fs: float, channels: list[str]):
+    """``biodyn lags x.npy --fs FS --channels ... --stability 0`` in a subprocess; the graph from its JSON."""
+    import tempfile
+
+    from biodyn.types import LagGraph
+
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "x.npy", data)
+        cmd = [sys.executable, "-m", "biodyn", "lags", str(Path(tmp) / "x.npy"), "--fs", f"{fs:g}", "--channels",
+               ",".join(channels), "--stability", "0", "--no-progress", "--out", str(Path(tmp) / "out")]  # fmt: skip
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        return LagGraph.from_dict(json.loads((Path(tmp) / "out" / "lag_graph.json").read_text()))
+
+
+def _preset_fit(method: str, data: np.ndarray, fs: float, channels: list[str]):
+    from biodyn.causal.fit import FitConfig, fit_lags
+    from biodyn.causal.recording import PRESETS, fit_recording
+
+    if method == "direct":  # fit_lags on the array as it is: the eeg preset's range, no band, no resampling
+        tau_max = PRESETS["eeg"].tau_max_s * fs
+        return fit_lags(data, fs, channels, FitConfig(tau_max_samples=tau_max, tau_min_samples=1.0)).graph
+    if method == "cli":
+        return _cli_fit(data, fs, channels)
+    if method.startswith("preset_"):
+        return fit_recording(data, fs, channels, preset=method.removeprefix("preset_"), stability=0).graph
+    from biodyn.causal.baselines import fit_baseline
+
+    return fit_baseline(method, data, fs, PRESETS["eeg"].tau_max_s)
+
+
+def preset_cells(quick: bool) -> list[dict]:
+    """The cells of Part 4: ``{generator, noise, fs, C, methods, seeds}``."""
+    if quick:
+        return [{"generator": "decimated_aa", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0],
+                 "methods": ["direct", "preset_eeg"]}]  # fmt: skip
+    cells = []
+    for gen in ("fft", "decimated_aa", "decimated_raw"):
+        for noise in ("laplace", "gaussian"):
+            for fs in (100.0, 256.0):
+                cells.append({"generator": gen, "noise": noise, "fs": fs, "C": 8, "seeds": [0, 1],
+                              "methods": ["direct", "preset_eeg"]})  # fmt: skip
+    for gen, fs in (("decimated_aa", 100.0), ("decimated_aa", 256.0), ("fft", 100.0)):
+        cells.append({"generator": gen, "noise": "laplace", "fs": fs, "C": 20, "seeds": [0],
+                      "methods": ["direct", "preset_eeg"]})  # fmt: skip
+    cells.append({"generator": "decimated_aa", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0, 1],
+                  "methods": ["cli", "preset_ecg"]})  # fmt: skip
+    cells.append({"generator": "resonant", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0, 1],
+                  "methods": ["direct", "preset_eeg", "varlingam", "pcmci"]})  # fmt: skip
+    return cells
+
+
+def preset_path(
+    cells: list[dict], n_times: int, runs_path: str | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Every fit of Part 4 (logged to ``runs_path``, JSON lines, and skipped on restart); rows are the means
+    over seeds per (cell, method)."""
+    done = {}
+    if runs_path and Path(runs_path).exists():
+        for line in Path(runs_path).read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                done[
+                    (
+                        rec["generator"],
+                        rec["noise"],
+                        rec["fs"],
+                        rec["C"],
+                        rec["seed"],
+                        rec["method"],
+                        rec["T"],
+                    )
+                ] = rec
+    per_run, rows = [], []
+    for cell in cells:
+        key0 = {k: cell[k] for k in ("generator", "noise", "fs", "C")}
+        runs = {m: [] for m in cell["methods"]}
+        for seed in cell["seeds"]:
+            sim = None
+            for m in cell["methods"]:
+                k = (*key0.values(), seed, m, n_times)
+                rec = done.get(k)
+                if rec is None:
+                    if sim is None:
+                        sim = _preset_sim(
+                            cell["generator"], cell["C"], cell["noise"], cell["fs"], seed, n_times
+                        )
+                    t0 = time.perf_counter()
+                    try:
+                        est = _preset_fit(m, sim.data, cell["fs"], sim.graph.channels)
+                        rec = {**key0, "seed": seed, "method": m, "T": n_times, **_delay_scores(sim.graph, est),
+                               "fit_s": time.perf_counter() - t0}  # fmt: skip
+                    except Exception as e:  # a failed fit is reported, not scored
+                        rec = {
+                            **key0,
+                            "seed": seed,
+                            "method": m,
+                            "T": n_times,
+                            "error": f"{type(e).__name__}: {e}",
+                        }
+                    if runs_path:
+                        Path(runs_path).parent.mkdir(parents=True, exist_ok=True)
+                        with open(runs_path, "a") as fh:
+                            fh.write(json.dumps(rec) + "\n")
+                    print(f"  {key0} seed={seed} {m}: " + (rec.get("error") or (
+                        f"F1 {rec['edge_f1']:.3f} bias {rec['bias_samples']:+.3f} MAE {rec['mae_samples']:.3f} "
+                        f"({rec['fit_s']:.1f} s)")), flush=True)  # fmt: skip
+                per_run.append(rec)
+                runs[m].append(rec)
+        for m, recs in runs.items():
+            ok = [r for r in recs if "edge_f1" in r]
+
+            def mean(key, ok=ok):
+                return float(np.nanmean([r[key] for r in ok])) if ok else float("nan")
+
+            rows.append({"part": "preset", **key0, "T": n_times, "method": m, "n_seeds": len(ok),
+                         "n_error": len(recs) - len(ok), "edge_f1": mean("edge_f1"),
+                         "edge_f1_min": min((r["edge_f1"] for r in ok), default=float("nan")),
+                         "bias_samples": mean("bias_samples"), "mae_samples": mean("mae_samples"),
+                         "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
+                         "goal_cell": cell["generator"] != "resonant"})  # fmt: skip
+    return rows, per_run
+
+
+def preset_goals(rows: list[dict]) -> dict:
+    """The goals of Part 4 over every goal cell (not ``resonant``) of the ``eeg`` preset and of ``biodyn lags``:
+    the worst cell's mean F1, |bias| and MAE, over all cells and over those read at 100 and at 256 Hz; and the
+    direct fit's, for comparison (the goals are "through the preset path, equal to the direct fit")."""
+    goals = {}
+    for method in ("preset_eeg", "cli", "direct"):
+        rates = sorted({r["fs"] for r in rows if r["method"] == method and r["goal_cell"]})
+        for fs in [None, *rates] if len(rates) > 1 else [None]:  # every goal cell, then per read rate
+            mine = [r for r in rows if r["method"] == method and r["goal_cell"] and r["n_seeds"]
+                    and fs in (None, r["fs"])]  # fmt: skip
+            if not mine:
+                continue
+            tag = "" if fs is None else f"_read_{fs:g}hz"
+            goals[f"{method}_edge_f1_worst_cell{tag}"] = goal(
+                min(r["edge_f1"] for r in mine), 0.95, "F1", True
+            )
+            goals[f"{method}_abs_bias_samples_worst_cell{tag}"] = goal(
+                max(abs(r["bias_samples"]) for r in mine), 0.05, "samples", False)  # fmt: skip
+            goals[f"{method}_mae_samples_worst_cell{tag}"] = goal(
+                max(r["mae_samples"] for r in mine), 0.1, "samples", False)  # fmt: skip
+    return goals
+
+
+def preset_markdown(rows: list[dict]) -> str:
+    lines = ["| generator | noise | fs | C | method | seeds | edge F1 (min) | bias (samples) | MAE (samples) | fit s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        failed = f" ({r['n_error']} failed)" if r["n_error"] else ""
+        lines.append(f"| {r['generator']} | {r['noise']} | {r['fs']:g} | {r['C']} | {r['method']} | {r['n_seeds']}{failed} | "
+                     f"{r['edge_f1']:.3f} ({r['edge_f1_min']:.3f}) | {r['bias_samples']:+.3f} | {r['mae_samples']:.3f} | "
+                     f"{r['fit_s_median']:.1f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["With and without the non-Gaussianity assumption: noise laplace vs gaussian (data); CLD-Trans' amortised "
              "encoder with the Laplace (amortised) vs the Gaussian (amortised_gaussian) LD-SEM likelihood. ours (the "
@@ -322,6 +528,8 @@ def main() -> None:
     p.add_argument("--report-only", action="store_true", help="fit nothing: summarise the --runs log")
     p.add_argument("--amortised-steps", type=int, default=300,
                    help="training steps of the CLD-Trans amortised lag encoder; 0 skips its rows")  # fmt: skip
+    p.add_argument("--preset-path", action="store_true", help="Part 4 alone: fit_recording with each preset and "
+                   "biodyn lags on generators not written for the fit (decimated, FFT-delay, EEG-like)")  # fmt: skip
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--markdown", metavar="PATH", help="also write the identifiability table as markdown")
     p.add_argument("--results", metavar="DIR", help="also write one JSON per (method, cell, seed) under "
@@ -337,6 +545,13 @@ def main() -> None:
                 _one_run(key["C"], key["noise"], key["graph"], key["seed"], key["n_times"], key["method"])
             )
         )
+        return
+    if args.preset_path:
+        rows, per_run = preset_path(preset_cells(args.quick), 2000 if args.quick else args.n_times, args.runs)
+        md = preset_markdown(rows)
+        print(md)
+        report("identifiability_presets", rows, preset_goals(rows), args.json, quick=args.quick, per_run=per_run,
+               markdown=md, delays_s=list(PRESET_TAU_S))  # fmt: skip
         return
     if args.quick:
         args.sizes, args.noises, args.graphs, args.seeds = [5], ["laplace"], ["cyclic"], [42]

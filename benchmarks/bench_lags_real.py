@@ -154,11 +154,67 @@ def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float)
             "v1_r_over_s": med(v1_r_over_s)}  # fmt: skip
 
 
+def lead_r_time(seg: np.ndarray) -> int | None:
+    """Index of a lead's r/R wave in one beat ``seg``: its r wave before the S nadir (:func:`v1_r_wave`, an rS
+    complex), else its highest prominent local maximum (an R after a q, a qR complex), else None (QS)."""
+    from scipy.signal import find_peaks
+
+    r = v1_r_wave(seg)
+    if r is not None:
+        return r
+    peaks, _ = find_peaks(seg, prominence=R_PROMINENCE * float(np.ptp(seg)))
+    return int(peaks[np.argmax(seg[peaks])]) if len(peaks) else None
+
+
+def lead_r_times(banded: np.ndarray, marks: np.ndarray, fs: float) -> np.ndarray:
+    """``(C,)`` each lead's r/R-wave time (s from the QRS marks, median over the beats where it has one,
+    :func:`lead_r_time`; NaN when fewer than half its beats have one), ``banded`` ``(C, T)`` at 0.5-40 Hz."""
+    beats = beat_windows(banded, marks, fs)
+    half = beats.shape[-1] // 2
+    out = np.full(banded.shape[0], np.nan)
+    for c in range(banded.shape[0]):
+        ts = [(r - half) / fs for r in (lead_r_time(b) for b in beats[:, c]) if r is not None]
+        if ts and 2 * len(ts) >= len(beats):
+            out[c] = float(np.median(ts))
+    return out
+
+
+def onset_times(fit) -> dict[str, float]:
+    """Each channel's onset time (s) from a fit: a common-source fit's delays, else the least-squares onset
+    times of the identified edges (minimum norm; a channel without identified edges gets none)."""
+    if fit.onset_s is not None:
+        return dict(fit.onset_s)
+    g = fit.identified_graph()
+    names = g.channels
+    conn = (g.weight != 0).any(0) | (g.weight != 0).any(1)
+    scores = g.focal_scores() / len(names)  # t_i - mean(t)
+    return {n: float(v) for n, v, ok in zip(names, scores, conn) if ok}
+
+
+def order_agreement(onsets: dict[str, float], names: list[str], ref: np.ndarray) -> dict:
+    """Spearman of the fitted onset times with the per-lead reference times over the leads that have both, and
+    whether V1/V2 (their mean) come before V5/V6."""
+    from scipy.stats import spearmanr
+
+    have = [k for k, n in enumerate(names) if n in onsets and np.isfinite(ref[k])]
+    fitted = np.array([onsets[names[k]] for k in have])
+    rho = float(spearmanr(fitted, ref[have])[0]) if len(have) >= 3 and np.ptp(fitted) > 0 else float("nan")
+    early = [onsets.get(n) for n in ("V1", "V2")]
+    late = [onsets.get(n) for n in ("V5", "V6")]
+    before = (float(np.mean(early)) < float(np.mean(late))) if None not in early + late else None
+    return {"spearman": rho, "n_leads": len(have), "v1v2_before_v5v6": before}
+
+
 def _signed_v1_v6(fit) -> float:
     names = fit.graph.channels
     if "V1" not in names or "V6" not in names:
         return float("nan")
     i, j = names.index("V1"), names.index("V6")
+    if fit.onset_s is not None:  # a common-source fit: the difference of the two leads' delays
+        unident = fit.not_identified()
+        if any(k in (i, j) for pair in unident for k in pair[1:]):  # a delay at the edge of the range
+            return float("nan")
+        return fit.onset_s["V6"] - fit.onset_s["V1"]
     # an edge at the delay ceiling is not identified (docs/lags.md): it gives no direction
     w16 = 0.0 if fit.at_ceiling[i, j] else fit.graph.weight[i, j]
     w61 = 0.0 if fit.at_ceiling[j, i] else fit.graph.weight[j, i]
@@ -167,7 +223,12 @@ def _signed_v1_v6(fit) -> float:
     return float(fit.graph.tau[i, j]) if abs(w16) >= abs(w61) else -float(fit.graph.tau[j, i])
 
 
-def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], dict, dict]:
+CHEST = ("V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def ptbxl(
+    root: Path, n_records: int | None, twelve: bool, multilead_sem: bool = False
+) -> tuple[list[dict], dict, dict]:
     """Rows per record, their summary (:func:`summarize_ptbxl`) and each record's median V1 / V6 beat
     (``{record: (V1, V6)}``, +-80 ms around the QRS marks, 0.5-40 Hz) for :func:`plot_beats`."""
     from biodyn.causal.recording import fit_recording
@@ -204,12 +265,27 @@ def ptbxl(root: Path, n_records: int | None, twelve: bool) -> tuple[list[dict], 
             fit = fit_recording(x, rec.fs, names, stability=0)
             row["tau_12lead_s"] = _signed_v1_v6(fit)
             row["dropped_12lead"] = [d["channel"] for d in fit.dropped]
+        # activation order over several leads against each lead's r/R-wave time
+        ref_all = lead_r_times(banded, marks, rec.fs)
+        row["lead_r_times_ms"] = {n: float(v * 1e3) for n, v in zip(names, ref_all)}
+        chest = [names.index(n) for n in CHEST]
+        fits = {"chest": (chest, {})} | ({"12lead": (list(range(len(names))), {})} if twelve else {})
+        if multilead_sem:
+            fits["chest_sem"] = (chest, {"preset": "ecg_sem"})
+        for key, (idx, kw) in fits.items():
+            t0 = time.perf_counter()
+            fit = fit_recording(x[idx], rec.fs, [names[k] for k in idx], stability=0, **kw)
+            agree = order_agreement(onset_times(fit), [names[k] for k in idx], ref_all[idx])
+            row.update({f"order_{key}_{k}": v for k, v in agree.items()})
+            row[f"order_{key}_focal_lead"] = fit.focal_lead()
+            row[f"fit_order_{key}_s"] = time.perf_counter() - t0
         rows.append(row)
         print(f"  {h.stem}: ref {row['tau_ref_s'] * 1e3:+.1f} ms ({row['n_beats']} beats; largest deflection "
               f"{row['tau_ref_largest_s'] * 1e3:+.1f} ms), pair "
               f"{row['tau_pair_s'] * 1e3:+.1f} ms, pair@500 Hz {row['tau_pair_500hz_s'] * 1e3:+.1f} ms, "
               f"eeg preset {row['tau_pair_eeg_preset_s'] * 1e3:+.1f} ms, QRS alone {row['tau_pair_qrs_gated_s'] * 1e3:+.1f} ms"
-              + (f", 12-lead {row['tau_12lead_s'] * 1e3:+.1f} ms" if twelve else ""), flush=True)  # fmt: skip
+              + (f", 12-lead {row['tau_12lead_s'] * 1e3:+.1f} ms" if twelve else "")
+              + f"; V1-V6 order Spearman {row['order_chest_spearman']:.2f}", flush=True)  # fmt: skip
     return rows, summarize_ptbxl(rows), beats
 
 
@@ -250,6 +326,18 @@ def summarize_ptbxl(rows: list[dict]) -> dict:
         brief(r) for r in rows
         if np.isfinite(r["tau_ref_s"]) and r["tau_ref_s"] != 0 and not sign(r["tau_pair_s"]) == sign(r["tau_ref_s"])
     ]  # fmt: skip
+    for key in ("chest", "12lead", "chest_sem"):
+        if rows and f"order_{key}_spearman" in rows[0]:
+            rhos = [r[f"order_{key}_spearman"] for r in rows]
+            with_ref = [r for r in rows if np.isfinite(r["tau_ref_s"])]  # V1 has an r wave
+            before = [r[f"order_{key}_v1v2_before_v5v6"] for r in with_ref]
+            summary[f"order_{key}"] = {
+                "median_spearman": float(np.median([v if np.isfinite(v) else 0.0 for v in rhos])),
+                "n_spearman_undefined": int(sum(not np.isfinite(v) for v in rhos)),
+                "v1v2_before_v5v6_share": float(np.mean([b is True for b in before])) if before else float("nan"),
+                "n_with_r_wave_reference": len(with_ref), "n_records": len(rows),
+                "records_v1v2_not_first": [r["record"] for r in with_ref if r[f"order_{key}_v1v2_before_v5v6"] is not True],
+            }  # fmt: skip
     refs = [r["tau_ref_s"] for r in rows if np.isfinite(r["tau_ref_s"])]
     summary["ref_median_ms"] = float(np.median(refs) * 1e3) if refs else float("nan")
     summary["ref_positive_share"] = float(np.mean([v > 0 for v in refs])) if refs else float("nan")
@@ -405,6 +493,9 @@ def main() -> None:
     p.add_argument(
         "--threads", type=int, default=2, help="torch threads (default 2; the fit itself uses one)"
     )
+    p.add_argument("--multilead-sem", action="store_true", help="also order V1-V6 with the lagged SEM (preset "
+                   "ecg_sem) beside the ecg preset's common-source model (slow)")  # fmt: skip
+    p.add_argument("--ptbxl-only", action="store_true", help="PTB-XL only (no CHB-MIT, no speed rows)")
     p.add_argument("--plot", metavar="PNG", help="median V1 / V6 beats of the PTB-XL records the references "
                    "order differently or the fit disagrees with")  # fmt: skip
     args = p.parse_args()
@@ -422,20 +513,28 @@ def main() -> None:
         report("lags_real", [], {}, args.json, skipped=True)
         return
     print("PTB-XL V1 -> V6 activation delay:")
-    ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick)
+    ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick,
+                                 multilead_sem=args.multilead_sem)  # fmt: skip
     if args.plot:
         plot_beats(ecg, beats, ecg_rows, args.plot)
-    print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
-    eeg_rows = chbmit(root, args.quick)
-    speed_rows = speed(root, 4 if args.quick else 8)
     goals = {
         "ptbxl_direction_agreement": goal(ecg["pair"]["direction_agreement"], 0.9, "share of records", True),
         "ptbxl_median_abs_tau_error_ms": goal(ecg["pair"]["median_abs_error_ms"], 5.0, "ms", False),
-        "chbmit_ranking_spearman_min": goal(
-            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True
-        ),
-        "speed_23ch_10s_256hz_fit_s": goal(speed_rows[0]["wall_s"], 10.0, "s", False),
     }
+    for key, label in (("chest", "v1_v6"), ("12lead", "12lead")):
+        if f"order_{key}" in ecg:
+            goals[f"ptbxl_{label}_order_median_spearman"] = goal(
+                ecg[f"order_{key}"]["median_spearman"], 0.8, "Spearman", True)  # fmt: skip
+            goals[f"ptbxl_{label}_v1v2_before_v5v6_share"] = goal(
+                ecg[f"order_{key}"]["v1v2_before_v5v6_share"], 0.9, "share of records", True)  # fmt: skip
+    eeg_rows, speed_rows = [], []
+    if not args.ptbxl_only:
+        print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
+        eeg_rows = chbmit(root, args.quick)
+        speed_rows = speed(root, 4 if args.quick else 8)
+        goals["chbmit_ranking_spearman_min"] = goal(
+            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True)  # fmt: skip
+        goals["speed_23ch_10s_256hz_fit_s"] = goal(speed_rows[0]["wall_s"], 10.0, "s", False)
     report("lags_real", ecg_rows + eeg_rows + speed_rows, goals, args.json, ptbxl_summary=ecg,
            quick=bool(args.quick), threads=args.threads, total_s=time.perf_counter() - t_start)  # fmt: skip
     print({k: v for k, v in ecg.items()})

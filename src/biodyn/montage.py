@@ -151,16 +151,22 @@ def pick_channels(
     return out, np.array([w not in gone for w in wanted], dtype=bool)
 
 
-# The standard 12 ECG leads. MIT-BIH's "MLII" (modified lead II) reads as II.
+# The standard 12 ECG leads and the Frank (vectorcardiographic) leads X, Y, Z. MIT-BIH's "MLII" (modified
+# lead II) reads as II; PTB Diagnostic spells the Frank leads vx, vy, vz.
 ECG_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
-_ECG_UPPER = {n.upper(): n for n in ECG_LEADS} | {"MLII": "II"}
+FRANK_LEADS = ("X", "Y", "Z")
+_ECG_UPPER = (
+    {n.upper(): n for n in ECG_LEADS + FRANK_LEADS}
+    | {"MLII": "II"}
+    | {"V" + f: f for f in FRANK_LEADS}
+)
 _ECG_PREFIX = re.compile(r"^(ECG|EKG)(?=$|[\s_-])[\s_-]*", re.IGNORECASE)
 
 
 def ecg_lead(name: str) -> str | None:
-    """The standard ECG lead (one of :data:`ECG_LEADS`) a channel name denotes, or None. A ``#2``-style
-    repeat counter and an ``ECG``/``EKG`` prefix are ignored (``"ECG V1"``, ``"ekg-II"``, ``"avr"``,
-    ``"V6#2"``)."""
+    """The standard spelling of the ECG lead a channel name denotes (one of :data:`ECG_LEADS` or the Frank
+    leads :data:`FRANK_LEADS`), or None. A ``#2``-style repeat counter and an ``ECG``/``EKG`` prefix are
+    ignored (``"ECG V1"``, ``"ekg-II"``, ``"avr"`` -> ``aVR``, ``"V6#2"``, ``"vx"`` -> ``X``)."""
     n = re.sub(r"#\d+$", "", str(name)).strip()
     n = _ECG_PREFIX.sub("", n)
     return _ECG_UPPER.get(n.upper())

@@ -205,10 +205,33 @@ class LagGraph:
 
     def focal_ranking(self) -> list[str]:
         """Channels ordered by :meth:`focal_scores`, ascending (CLD-Trans' rule ``argmin_i sum_j tau_ij``);
-        ties (for example channels without edges) keep the channel order: score top-k accuracy with
+        ties (for example channels without edges) keep the channel order here, which means nothing: read ties from
+        :meth:`focal_groups` and the first place from :meth:`focal_lead`; score top-k accuracy with
         :func:`biodyn.causal.metrics.topk_accuracy` and the scores, which credits ties by chance."""
         order = np.argsort(self.focal_scores(), kind="stable")
         return [self.channels[i] for i in order]
+
+    def focal_groups(self) -> list[list[str]]:
+        """The focal ranking with its ties kept: groups of channels of equal :meth:`focal_scores` (within 1e-9 s),
+        earliest first; within a group the channels are tied (listed in channel order, which means nothing)."""
+        scores = self.focal_scores()
+        groups: list[list[str]] = []
+        last = None
+        for i in np.argsort(scores, kind="stable"):
+            if last is None or scores[i] - last > 1e-9:
+                groups.append([])
+            groups[-1].append(self.channels[i])
+            last = scores[i]
+        order = {n: k for k, n in enumerate(self.channels)}
+        return [sorted(g, key=order.__getitem__) for g in groups]
+
+    def focal_lead(self) -> str | None:
+        """The one channel the delays put first, or None: a graph without edges has no focal lead, and a tie
+        for the first place (see :meth:`focal_groups`) is not resolved."""
+        if not np.any(self.weight[~np.eye(len(self.channels), dtype=bool)]):
+            return None
+        first = self.focal_groups()[0]
+        return first[0] if len(first) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

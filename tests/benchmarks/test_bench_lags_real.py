@@ -94,3 +94,40 @@ def test_summary_counts_agreement_against_both_references(bench):
     assert [r["record"] for r in s["without_r_wave_reference"]] == ["d"]
     assert [r["record"] for r in s["pair_disagrees"]] == ["c", "e"]
     assert s["ref_median_ms"] == pytest.approx(17.5) and s["ref_positive_share"] == 1.0
+
+
+def test_each_lead_is_timed_at_its_r_wave(bench):
+    t = (np.arange(81) - 40) / FS * 1e3
+    v1, v6 = _beat(t)
+    qr = _bump(t, -20, 4, -0.2) + _bump(t, 4, 8, 1.0)  # a small q, then the R (no S): timed at the R
+    assert t[bench.lead_r_time(v1)] == pytest.approx(-24, abs=2)  # rS: the r, not the terminal r'
+    assert t[bench.lead_r_time(v6)] == pytest.approx(-2, abs=2)
+    assert t[bench.lead_r_time(qr)] == pytest.approx(4, abs=2)
+    assert bench.lead_r_time(-_bump(t, 0, 10, 1.0)) is None  # QS: nothing rises
+    v1s, v6s, marks = _recording(6)
+    times = bench.lead_r_times(np.stack([v1s, v6s]), marks, FS)
+    assert times * 1e3 == pytest.approx([-24, -2], abs=2.1)
+
+
+def test_order_agreement_and_its_summary(bench):
+    names = ["V1", "V2", "V3", "V4", "V5", "V6"]
+    ref = np.array([-0.024, -0.018, -0.012, -0.010, -0.006, np.nan])  # V6 has no reference
+    same = dict(zip(names, [-0.010, -0.006, 0.0, 0.004, 0.006, -0.050]))
+    a = bench.order_agreement(same, names, ref)
+    assert a["spearman"] == pytest.approx(1.0) and a["n_leads"] == 5
+    assert a["v1v2_before_v5v6"] is False  # V6's onset (-50 ms) pulls V5/V6 ahead, reference or not
+    reverse = {n: -v for n, v in same.items()}
+    b = bench.order_agreement(reverse, names, ref)
+    assert b["spearman"] == pytest.approx(-1.0) and b["v1v2_before_v5v6"] is True
+    assert bench.order_agreement({"V1": 0.0}, names, ref)["v1v2_before_v5v6"] is None  # too few leads fitted
+
+    def row(name, ref_v1v6, rho, before):
+        return {"record": name, "tau_ref_s": ref_v1v6, "tau_ref_largest_s": ref_v1v6, "tau_pair_s": ref_v1v6,
+                "order_chest_spearman": rho, "order_chest_v1v2_before_v5v6": before}  # fmt: skip
+
+    rows = [row("a", 0.02, 0.9, True), row("b", 0.02, 0.5, False), row("c", float("nan"), float("nan"), None),
+            row("d", 0.02, 1.0, True)]  # fmt: skip
+    s = bench.summarize_ptbxl(rows)["order_chest"]
+    assert s["median_spearman"] == pytest.approx(0.7)  # of 0.9, 0.5, 0 (undefined), 1.0
+    assert s["n_spearman_undefined"] == 1 and s["n_with_r_wave_reference"] == 3
+    assert s["v1v2_before_v5v6_share"] == pytest.approx(2 / 3) and s["records_v1v2_not_first"] == ["b"]

@@ -93,11 +93,13 @@ def test_fit_recording_stability_and_json():
     )
     st = fit.stability
     assert st["n_windows"] == 3 and len(st["ranking_spearman"]) == 3
-    assert sum(st["first_share"].values()) == pytest.approx(1.0)
+    assert sum(st["first_share"].values()) + st["no_focal_lead_share"] == pytest.approx(1.0)
     assert all(0 <= e["confidence"] <= 1 for e in st["edges"])
     d = json.loads(json.dumps(fit.to_dict()))
-    assert {"at_ceiling", "at_floor", "confidence"} <= set(d["edges"][0])
-    assert d["converged"] and d["focal_ranking"][0] in st["first_share"]
+    assert {"at_ceiling", "at_floor", "confidence", "tau_s_q05", "tau_s_q95", "identified"} <= set(
+        d["edges"][0]
+    )
+    assert d["converged"] and d["focal_lead"] in st["first_share"] and d["focal_lead_note"] is None
 
 
 def test_ecg_leads_get_the_chest_limb_layout(tmp_path):

@@ -134,14 +134,19 @@ def step_lags(ctx: DemoContext) -> dict[str, Any]:
         ranking = g.focal_ranking()
         dest = ctx.out / "lags" / f.stem
         atomic_write_json(dest / "lag_graph.json", g.to_dict())
-        plot_lag_graph(g, dest / "lag_graph.png", title=f"{f.stem}: focal lead {ranking[0]}")
+        plot_lag_graph(
+            g, dest / "lag_graph.png", title=f.stem
+        )  # the plot appends the focal lead or its absence
         ctx.add_figure("lags", dest / "lag_graph.png", f"{f.stem}: fitted lag graph (edge opacity: confidence over "
                        f"sub-windows), focal-lead ranking {ranking[:3]}")  # fmt: skip
         left_out = ", ".join(d["channel"] for d in g.dropped) or "none"
-        print(f"{f.stem}: {len(g.edges())} edges, focal-lead ranking {', '.join(ranking[:3])} (first in "
-              f"{100 * g.stability['focal_first_share']:.0f} % of sub-windows), left out {left_out}, "
+        share = g.stability["focal_first_share"]
+        lead = (g.focal_lead_note() if g.focal_lead() is None
+                else f"focal lead {g.focal_lead()} (first in {100 * share:.0f} % of sub-windows)")  # fmt: skip
+        print(f"{f.stem}: {len(g.edges())} edges, {lead}, ranking {', '.join(ranking[:3])}, left out {left_out}, "
               f"{g.fit_s:.1f} s -> {dest}")  # fmt: skip
-        out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_ranking": ranking[:5],
+        out["chbmit"].append({"excerpt": f.stem, "edges": len(g.edges()), "focal_lead": g.focal_lead(),
+                              "focal_ranking": ranking[:5],
                               "focal_first_share": g.stability["focal_first_share"], "converged": g.converged,
                               "dropped_channels": g.dropped})  # fmt: skip
     return out

@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
                                       "channels to keep, in this order")  # fmt: skip
     p.add_argument("--start", type=float, default=0.0, help="first second to use (default 0)")
     p.add_argument("--stop", type=float, help="last second to use (default: the end)")
-    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg"),
+    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg", "ecg_sem"),
                    help="band, fitting rate, delay range and model by modality (auto: ecg when every channel is "
                         "a standard ECG lead, else eeg; see docs/lags.md)")  # fmt: skip
     p.add_argument("--tau-max-s", type=float, help="largest delay considered (s; default: the preset's, "
@@ -202,12 +202,10 @@ def run(args) -> int:
     result = {**fit.to_dict(), "recording": str(path), "start_s": args.start,
               "stop_s": args.stop if args.stop is not None else data.shape[-1] / fs + args.start}  # fmt: skip
     atomic_write_json(out / "lag_graph.json", result)
-    ranking = fit.focal_ranking()
+    ranking, lead = fit.focal_ranking(), fit.focal_lead()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plot_lag_graph(
-            fit, out / "lag_graph.png", title=f"{path.name}: focal lead {ranking[0] if ranking else '-'}"
-        )
+        plot_lag_graph(fit, out / "lag_graph.png", title=path.name)
     for w in caught:
         print(f"warning: {w.message}")
     status = (
@@ -217,26 +215,47 @@ def run(args) -> int:
     )
     print(f"{path.name} ({fit.preset} preset): {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
           f"{status}, {fit.fit_s:.1f} s")  # fmt: skip
-    line = f"focal-lead ranking: {', '.join(ranking[:5])}"
-    if fit.stability:
-        st = fit.stability
-        line += (f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
-                 f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})")  # fmt: skip
-    print(line)
+    if lead is None:
+        print(fit.focal_lead_note())
+    else:
+        line = f"focal lead {lead}; ranking (earliest first, '=' joins ties): {_groups(fit.focal_groups())}"
+        if fit.stability:
+            st = fit.stability
+            line += (f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
+                     f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})")  # fmt: skip
+        print(line)
     for e in fit.edges()[:10]:
-        flags = (
-            " AT CEILING (not identified)" if e["at_ceiling"] else (" at floor" if e.get("at_floor") else "")
-        )
+        if e["at_ceiling"]:
+            flags = " AT CEILING (not identified)"
+        elif not e["identified"]:
+            flags = " NOT IDENTIFIED (delay spread over half the range)"
+        else:
+            flags = " at floor" if e.get("at_floor") else ""
         conf = f"  confidence {e['confidence']:.2f}" if "confidence" in e else ""
-        print(f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms  weight {e['weight']:+.3f}"
+        spread = (f" [{e['tau_s_q05'] * 1e3:.1f}-{e['tau_s_q95'] * 1e3:.1f}]"
+                  if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None else "")  # fmt: skip
+        print(f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms{spread}  weight {e['weight']:+.3f}"
               f"{conf}{flags}")  # fmt: skip
     for e in fit.instantaneous_edges()[:5]:
         print(f"  {e['a']:>10s} -- {e['b']:<10s} zero lag, partial correlation {e['partial_corr']:+.2f}")
     print(f"wrote {path_out / 'lag_graph.json'} and {path_out / 'lag_graph.png'}")
-    write_json(args.json, {"focal_ranking": ranking, "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
+    write_json(args.json, {"focal_lead": lead, "focal_lead_note": fit.focal_lead_note(), "focal_ranking": ranking,
+                           "focal_groups": fit.focal_groups(), "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
                            "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
                            "preset": fit.preset, "recording": str(path)})  # fmt: skip
     return 0
+
+
+def _groups(groups: list[list[str]], limit: int = 8) -> str:
+    """``A, B = C, D``: the focal ranking with ties joined by ``=`` (the first ``limit`` channels)."""
+    out, n = [], 0
+    for g in groups:
+        if n >= limit:
+            out.append("...")
+            break
+        out.append(" = ".join(g))
+        n += len(g)
+    return ", ".join(out)
 
 
 def _run_checkpoint(args, path, data, fs: float, channels: list[str]) -> int:
@@ -250,18 +269,24 @@ def _run_checkpoint(args, path, data, fs: float, channels: list[str]) -> int:
 
     graph = lags_from_checkpoint(data, fs, channels, args.checkpoint)
     out = Path(args.out)
-    ranking = graph.focal_ranking()
-    result = {**graph.to_dict(), "focal_ranking": ranking, "recording": str(path), "checkpoint": str(args.checkpoint),
+    ranking, lead = graph.focal_ranking(), graph.focal_lead()
+    note = None
+    if lead is None:
+        note = ("no focal lead: no identified edge" if not graph.edges()
+                else f"no focal lead: tie between {', '.join(graph.focal_groups()[0])}")  # fmt: skip
+    summary = {
+        "focal_lead": lead,
+        "focal_lead_note": note,
+        "focal_ranking": ranking,
+        "focal_groups": graph.focal_groups(),
+    }
+    result = {**graph.to_dict(), **summary, "recording": str(path), "checkpoint": str(args.checkpoint),
               "tau_max_s": args.tau_max_s}  # fmt: skip
     atomic_write_json(out / "lag_graph.json", result)
-    plot_lag_graph(
-        graph,
-        out / "lag_graph.png",
-        title=f"{path.name} (CLD-Trans): focal lead {ranking[0] if ranking else '-'}",
-    )
-    print(f"{path.name}: {len(graph.edges())} edges from CLD-Trans {args.checkpoint}; focal-lead ranking: "
-          f"{', '.join(ranking[:5])}")  # fmt: skip
+    plot_lag_graph(graph, out / "lag_graph.png", title=f"{path.name} (CLD-Trans)")
+    print(f"{path.name}: {len(graph.edges())} edges from CLD-Trans {args.checkpoint}; "
+          + (note if lead is None else f"focal lead {lead}; ranking: {_groups(graph.focal_groups())}"))  # fmt: skip
     print(f"wrote {out / 'lag_graph.json'} and {out / 'lag_graph.png'}")
-    write_json(args.json, {"focal_ranking": ranking, "edges": graph.edges(), "recording": str(path),
+    write_json(args.json, {**summary, "edges": graph.edges(), "recording": str(path),
                            "checkpoint": str(args.checkpoint)})  # fmt: skip
     return 0

@@ -229,6 +229,11 @@ class LagFit:
     dropped: list[dict[str, str]] = field(default_factory=list)
     stability: dict[str, Any] | None = None
     preset: str | None = None  # the recording preset used (fit_recording), None for a plain fit_lags
+    tau_min_s: float = 0.0  # the smallest delay searched: the delay range is [tau_min_s, tau_max_s]
+    # "sem": the lagged SEM of fit_lags; "common_source": biodyn.causal.common_source (every channel a delayed,
+    # scaled copy of one waveform; its graph is a star from the earliest channel, onset_s its delays)
+    model: str = "sem"
+    onset_s: dict[str, float] | None = None
     # standardised parameters of the fit (for warm starts): src, tgt, a, tau (samples), phi (C, P)
     state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
@@ -236,14 +241,63 @@ class LagFit:
     def channels(self) -> list[str]:
         return self.graph.channels
 
+    def not_identified(self, spreads: list[dict] | None = None) -> dict[tuple[int, int], str]:
+        """``{(i, j): reason}`` for the lagged edges whose delay is not identified: at the delay ceiling (the
+        true delay may lie beyond the range searched), or whose sub-window interval ``tau_s_q05..tau_s_q95``
+        covers more than half the delay range ``[tau_min_s, tau_max_s]`` (the delay is not a property of the
+        recording). ``spreads``: the sub-window edges (default: ``stability["edges"]``, when computed)."""
+        index = {n: k for k, n in enumerate(self.graph.channels)}
+        out = {}
+        for i, j in zip(*np.nonzero(self.at_ceiling)):
+            out[(int(i), int(j))] = "at the delay ceiling"
+        half = 0.5 * (self.tau_max_s - self.tau_min_s)
+        for e in spreads if spreads is not None else (self.stability or {}).get("edges", []):
+            lo, hi = e.get("tau_s_q05"), e.get("tau_s_q95")
+            key = (index[e["source"]], index[e["target"]])
+            if lo is not None and hi is not None and hi - lo > half and key not in out:
+                out[key] = (f"delay interval {lo * 1e3:.1f}-{hi * 1e3:.1f} ms over the sub-windows covers more than "
+                            f"half the delay range ({self.tau_min_s * 1e3:.1f}-{self.tau_max_s * 1e3:.1f} ms)")  # fmt: skip
+        return out
+
+    def identified_graph(self, spreads: list[dict] | None = None) -> LagGraph:
+        """The lag graph without the edges that are not identified (:meth:`not_identified`): what the onset
+        times, the focal ranking and the focal lead are computed from."""
+        w = self.graph.weight.copy()
+        for i, j in self.not_identified(spreads):
+            w[i, j] = 0.0
+        return LagGraph(np.where(w != 0, self.graph.tau, 0.0), w, list(self.graph.channels), self.graph.fs)
+
     def focal_ranking(self) -> list[str]:
-        return self.graph.focal_ranking()
+        """Channels by onset time over the identified edges, earliest first (ties in channel order: read them
+        from :meth:`focal_groups`)."""
+        return self.identified_graph().focal_ranking()
+
+    def focal_groups(self) -> list[list[str]]:
+        """The focal ranking over the identified edges with its ties kept (:meth:`LagGraph.focal_groups`)."""
+        return self.identified_graph().focal_groups()
+
+    def focal_lead(self) -> str | None:
+        """The channel the identified edges put first; None when no edge is identified or the first place is
+        a tie."""
+        return self.identified_graph().focal_lead()
+
+    def focal_lead_note(self) -> str | None:
+        """Why there is no focal lead (``"no focal lead: no identified edge"``, ``"no focal lead: tie between
+        A, B"``), None when there is one."""
+        g = self.identified_graph()
+        if g.focal_lead() is not None:
+            return None
+        if not g.edges():
+            return "no focal lead: no identified edge"
+        return f"no focal lead: tie between {', '.join(g.focal_groups()[0])}"
 
     def edges(self) -> list[dict[str, Any]]:
-        """Lagged edges, strongest first, each with ``at_ceiling`` (and ``confidence`` and the delay's
-        sub-window spread when stability was computed)."""
+        """Lagged edges, strongest first, each with ``at_ceiling``, ``identified`` (and the reason when not,
+        :meth:`not_identified`), and ``confidence`` and the delay's sub-window spread ``tau_s_q05`` /
+        ``tau_s_q95`` when stability was computed."""
         index = {n: k for k, n in enumerate(self.graph.channels)}
         per_edge = {(e["source"], e["target"]): e for e in (self.stability or {}).get("edges", [])}
+        unident = self.not_identified()
         out = []
         for e in self.graph.edges():
             i, j = index[e["source"]], index[e["target"]]
@@ -252,6 +306,9 @@ class LagFit:
             if (e["source"], e["target"]) in per_edge:
                 s = per_edge[(e["source"], e["target"])]
                 row.update({k: s[k] for k in ("confidence", "tau_s_q05", "tau_s_q95") if k in s})
+            row["identified"] = (i, j) not in unident
+            if not row["identified"]:
+                row["not_identified"] = unident[(i, j)]
             out.append(row)
         return out
 
@@ -276,11 +333,20 @@ class LagFit:
 
     def to_dict(self) -> dict[str, Any]:
         """The LagGraph's JSON (``channels``, ``fs``, ``tau_s``, ``tau_samples``, ``weight``, ``edges``) plus
-        ``instantaneous``, ``instantaneous_edges``, ``focal_ranking``, convergence, flags and stability."""
+        ``instantaneous``, ``instantaneous_edges``, the focal ranking over the identified edges (``focal_ranking``,
+        ``focal_groups`` with ties, ``focal_lead`` or None and ``focal_lead_note`` saying why), convergence, flags
+        and stability."""
         d = self.graph.to_dict()
         d["edges"] = self.edges()
         d.update({
             "focal_ranking": self.focal_ranking(),
+            "focal_groups": self.focal_groups(),
+            "focal_lead": self.focal_lead(),
+            "focal_lead_note": self.focal_lead_note(),
+            "n_not_identified": len(self.not_identified()),
+            "tau_min_s": self.tau_min_s,
+            "model": self.model,
+            "onset_s": self.onset_s,
             "instantaneous": self.instantaneous.tolist(),
             "partial_corr": self.partial_corr.tolist(),
             "instantaneous_edges": self.instantaneous_edges(),
@@ -586,7 +652,8 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     state = {"src": src[keep], "tgt": tgt[keep], "a": a[keep], "tau": tau[keep], "phi": phi}
     return LagFit(graph=graph, instantaneous=inst * units, partial_corr=pcor, at_ceiling=ceiling, at_floor=floor,
                   converged=bool(converged), n_iter=int(n_iter), objective=fun,
-                  tau_max_s=cfg.tau_max_samples / fs, fit_s=time.perf_counter() - t0, state=state)  # fmt: skip
+                  tau_max_s=cfg.tau_max_samples / fs, tau_min_s=cfg.tau_min_samples / fs, fit_s=time.perf_counter() - t0,
+                  state=state)  # fmt: skip
 
 
 def fit_ldsem(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,

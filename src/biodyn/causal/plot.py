@@ -20,8 +20,8 @@ def _base(name: str) -> str:
 
 
 def is_ecg(channels) -> bool:
-    """True when every channel is a standard ECG lead (:func:`biodyn.montage.ecg_lead`), so that each has a
-    place on the ECG layout."""
+    """True when every channel is an ECG lead: the twelve standard leads (I, II, III, aVR, aVL, aVF, V1-V6) or
+    the Frank leads (X, Y, Z; vx, vy, vz), :func:`biodyn.montage.ecg_lead`."""
     from biodyn.montage import ecg_lead
 
     return bool(channels) and all(ecg_lead(n) is not None for n in channels)
@@ -29,13 +29,19 @@ def is_ecg(channels) -> bool:
 
 def ecg_positions(channels) -> np.ndarray:
     """``(C, 2)``: limb leads on a circle at their frontal-plane angles (left), chest leads V1-V6 on an arc
-    around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line)."""
-    out = []
+    around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line); the Frank
+    leads X (left) and Y (foot) on the frontal circle, Z (front to back) in the middle of the chest circle."""
     from biodyn.montage import ecg_lead
 
+    out = []
     for n in channels:
-        u = str(ecg_lead(n)).upper()
-        if u in _LIMB_DEG:
+        u = (ecg_lead(n) or _base(n)).upper()
+        if u in ("X", "Y"):
+            a = np.deg2rad(0.0 if u == "X" else 90.0)
+            out.append((-1.25 + 0.55 * np.cos(a), -0.55 * np.sin(a)))
+        elif u == "Z":
+            out.append((1.25, -0.35))
+        elif u in _LIMB_DEG:
             a = np.deg2rad(_LIMB_DEG[u])
             out.append((-1.25 + 0.8 * np.cos(a), -0.8 * np.sin(a)))
         else:
@@ -79,9 +85,11 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     """PNG of a :class:`LagGraph` or a :class:`~biodyn.causal.fit.LagFit`. Atomic write.
 
     Lagged edges (the strongest ``max_edges``) are arrows from source to target coloured by delay (ms),
-    their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence,
-    edges at the delay ceiling are dashed grey (not identified), the strongest zero-lag couplings are thin
-    grey lines without arrows, and the focal channel's share of first places is in the title.
+    their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence, its
+    label the delay and its 5-95 % spread over the sub-windows (ms), edges that are not identified (at the delay
+    ceiling, or a spread over half the delay range) are dashed grey, the strongest zero-lag couplings are thin
+    grey lines without arrows, and the title names the focal lead with its share of first places, or says why
+    there is none. ``title`` is the title's start; the focal lead (or its absence) is always appended.
     """
     import matplotlib
 
@@ -116,16 +124,24 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     cmap = colormaps["viridis"]
     for e, t_ms in zip(edges, taus_ms):
         a, b = pos[index[e["source"]]], pos[index[e["target"]]]
-        ceiling = e.get("at_ceiling", False)
-        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "color": "grey" if ceiling else cmap(norm(t_ms)),
+        unident = e.get("at_ceiling", False) or not e.get("identified", True)
+        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "color": "grey" if unident else cmap(norm(t_ms)),
                     "lw": 0.8 + 2 * min(abs(e["weight"]), 1.0), "shrinkA": 6, "shrinkB": 6,
-                    "alpha": max(0.15, e.get("confidence", 1.0)), "linestyle": "--" if ceiling else "-",
+                    "alpha": max(0.15, e.get("confidence", 1.0)), "linestyle": "--" if unident else "-",
                     "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
+        if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None:
+            # the delay and its spread over the sub-window refits (5-95 %), beside the arrow's middle
+            mid = (a + b) / 2 + 0.075 * np.array([-(b - a)[1], (b - a)[0]])  # arc3 bends to the left
+            ax.text(mid[0], mid[1], f"{t_ms:.0f} [{e['tau_s_q05'] * 1e3:.0f}-{e['tau_s_q95'] * 1e3:.0f}]", fontsize=5,
+                    ha="center", va="center", color="grey" if unident else "black", zorder=4)  # fmt: skip
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
-    ranking = g.focal_ranking()
+    lead = fit.focal_lead() if fit is not None else g.focal_lead()
+    note = fit.focal_lead_note() if fit is not None else ("no focal lead: no identified edge" if not g.edges()
+                                                           else "no focal lead: tie for the first place")  # fmt: skip
     for k, n in enumerate(g.channels):
-        ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=7,
-                color="crimson" if ranking and n == ranking[0] else "black")  # fmt: skip
+        ax.text(
+            pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=7, color="crimson" if n == lead else "black"
+        )
     sm = cm.ScalarMappable(norm=norm, cmap=cmap)
     fig.colorbar(sm, ax=ax, shrink=0.7, label="delay (ms)")
     if kind == "ecg":
@@ -137,11 +153,16 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     ax.set_aspect("equal")
     ax.axis("off")
     if title is None:
-        title = f"lag graph: {len(g.edges())} edges, focal lead {ranking[0] if ranking else '-'}"
-    if fit is not None and fit.stability and ranking:
-        title += f" (first in {100 * fit.stability['focal_first_share']:.0f} % of sub-windows)"
-    if fit is not None and int(fit.at_ceiling.sum()):
-        title += f"\n{int(fit.at_ceiling.sum())} edge(s) at the delay ceiling (dashed): not identified"
+        title = f"lag graph: {len(g.edges())} edges"
+    title += f", focal lead {lead}" if lead is not None else f"; {note}"
+    share = (fit.stability or {}).get("focal_first_share") if fit is not None else None
+    if lead is not None and share is not None:
+        title += f" (first in {100 * share:.0f} % of sub-windows)"
+    n_unident = len(fit.not_identified()) if fit is not None else 0
+    if n_unident:
+        title += f"\n{n_unident} edge(s) not identified (dashed grey: at the delay ceiling or delay spread too wide)"
+    if fit is not None and fit.stability:
+        title += "\nedge labels: delay [5-95 % over sub-windows] in ms"
     ax.set_title(title, fontsize=9)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")

@@ -113,25 +113,35 @@ class RecordingPreset:
         band_hz: band-pass edges (Hz; None: that side open).
         fit_fs: the fitting rate (Hz; a value at or above the recording's rate keeps it).
         tau_max_s: the largest delay searched (s).
-        fit: :class:`~biodyn.causal.fit.FitConfig` fields that differ from its defaults.
+        fit: :class:`~biodyn.causal.fit.FitConfig` fields that differ from its defaults (``model="sem"``).
+        model: ``"sem"``, the lagged SEM (:func:`biodyn.causal.fit.fit_lags`), or ``"common_source"``, every
+            channel a delayed, scaled copy of one waveform (:func:`biodyn.causal.common_source.fit_common_source`).
     """
 
     band_hz: tuple[float | None, float | None]
     fit_fs: float
     tau_max_s: float
     fit: dict = field(default_factory=dict)
+    model: str = "sem"
 
 
 PRESETS: dict[str, RecordingPreset] = {
-    # scalp EEG: a Granger-style model (each channel's own past in it), lagged weights of either sign
-    "eeg": RecordingPreset(band_hz=(0.5, 40.0), fit_fs=100.0, tau_max_s=0.05),
-    # ECG: the leads are projections of one cardiac dipole. The QRS band, 250 Hz (4 ms samples), a time-delay
-    # model without own past (each lead is the delayed copy of the others; its own past would explain the
-    # smooth QRS waveform by itself), same-polarity edges only (an inverted copy is the same dipole seen
-    # from the opposite side, which stays in the zero-lag coupling), delays started at each pair's
-    # cross-correlation peak, and delays up to 40 ms: below half the QRS's dominant period (~80 ms at
+    # scalp EEG: a Granger-style model (each channel's own past in it), lagged weights of either sign. A
+    # high-pass only (drift out): a low-pass inside the fitting band colours every innovation alike, the own
+    # past whitens each target but not its sources, and the delays come out short (-0.3 samples with 0.5-40 Hz
+    # at 100 Hz, benchmarks/bench_identifiability.py "preset" rows); the resampling to 100 Hz is the only
+    # low-pass, its transition band at the new Nyquist
+    "eeg": RecordingPreset(band_hz=(0.5, None), fit_fs=100.0, tau_max_s=0.05),
+    # ECG: the leads are projections of one cardiac dipole, so they co-vary mostly at zero lag and a lagged SEM
+    # finds few of the delays between them (the activation order of V1-V6 came out unrelated to the R-wave
+    # order, benchmarks/bench_lags_real.py). The common-source model instead: every lead a delayed, scaled
+    # (same-polarity) copy of one shared QRS waveform, the delays the activation order. The QRS band, 250 Hz
+    # (4 ms samples), delays within +-40 ms of the median lead: below half the QRS's dominant period (~80 ms at
     # 10-15 Hz), beyond which a narrow-band QRS repeats itself and the delay is no longer identified.
-    "ecg": RecordingPreset(
+    "ecg": RecordingPreset(band_hz=(5.0, 40.0), fit_fs=250.0, tau_max_s=0.04, model="common_source"),
+    # the lagged SEM the ecg preset fitted before (a time-delay SEM without own past, same-polarity edges,
+    # delays started at each pair's cross-correlation peak): kept for comparison (bench_lags_real)
+    "ecg_sem": RecordingPreset(
         band_hz=(5.0, 40.0),
         fit_fs=250.0,
         tau_max_s=0.04,
@@ -213,7 +223,12 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
     cfg = FitConfig(**{**cfg.__dict__, "tau_max_samples": tau_max_s * fs, "steps": int(steps),
                        "tau_min_samples": max(cfg.tau_min_samples, 1.0)})  # fmt: skip
     xk, kept_names = x[keep], [live_names[k] for k in keep]
-    fit = fit_lags(xk, fs, kept_names, cfg, seed=seed, progress=progress)
+    if pre_set.model == "common_source":
+        from biodyn.causal.common_source import fit_common_source
+
+        fit = fit_common_source(xk, fs, kept_names, cfg.tau_max_samples)
+    else:
+        fit = fit_lags(xk, fs, kept_names, cfg, seed=seed, progress=progress)
     fit.dropped = dropped
     fit.preset = preset_name
     if stability:

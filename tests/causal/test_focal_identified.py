@@ -1,0 +1,97 @@
+"""Honest focal leads: edges whose delay is not identified (at the ceiling, or a sub-window spread over half the
+delay range) stay out of the onset times; no identified edge means no focal lead; ties stay ties."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from biodyn.causal.fit import LagFit
+from biodyn.types import LagGraph
+
+
+def _graph(edges: dict[tuple[int, int], float], c: int = 4, fs: float = 100.0) -> LagGraph:
+    tau, w = np.zeros((c, c)), np.zeros((c, c))
+    for (i, j), d in edges.items():
+        tau[i, j], w[i, j] = d, 0.5
+    return LagGraph(tau, w, [f"C{k}" for k in range(c)], fs)
+
+
+def _fit(graph: LagGraph, spreads: list[dict] | None = None, ceiling=()) -> LagFit:
+    c = len(graph.channels)
+    at_ceiling = np.zeros((c, c), bool)
+    for i, j in ceiling:
+        at_ceiling[i, j] = True
+    fit = LagFit(graph=graph, instantaneous=np.zeros((c, c)), partial_corr=np.zeros((c, c)), at_ceiling=at_ceiling,
+                 converged=True, n_iter=1, objective=0.0, tau_max_s=0.05, tau_min_s=0.01)  # fmt: skip
+    if spreads is not None:
+        fit.stability = {"edges": spreads}
+    return fit
+
+
+def test_focal_groups_keep_ties_and_the_lead_is_none_on_a_tie_or_no_edge():
+    empty = _graph({})
+    assert empty.focal_lead() is None and empty.focal_groups() == [["C0", "C1", "C2", "C3"]]
+    chain = _graph({(2, 1): 0.02, (1, 0): 0.02})  # C2 -> C1 -> C0; C3 alone
+    assert chain.focal_lead() == "C2"
+    assert chain.focal_groups() == [["C2"], ["C1", "C3"], ["C0"]]  # C1 and the edgeless C3 both score 0
+    twins = _graph({(0, 1): 0.02, (2, 3): 0.02})  # two identical pairs: C0 and C2 tie for the first place
+    assert twins.focal_lead() is None and twins.focal_groups()[0] == ["C0", "C2"]
+
+
+def test_edges_not_identified_stay_out_of_the_ranking():
+    g = _graph({(3, 0): 0.02, (0, 1): 0.02, (1, 2): 0.03})
+    wide = {"source": "C3", "target": "C0", "tau_s_q05": 0.011, "tau_s_q95": 0.040}  # 29 ms of a 40 ms range
+    tight = {"source": "C0", "target": "C1", "tau_s_q05": 0.019, "tau_s_q95": 0.021}
+    fit = _fit(g, [wide, tight])
+    assert g.focal_lead() == "C3"  # with every edge
+    assert fit.focal_lead() == "C0"  # the wide C3 -> C0 edge is out
+    rows = {(e["source"], e["target"]): e for e in fit.edges()}
+    assert (
+        not rows[("C3", "C0")]["identified"]
+        and "half the delay range" in rows[("C3", "C0")]["not_identified"]
+    )
+    assert rows[("C0", "C1")]["identified"] and rows[("C1", "C2")]["identified"]
+    # exactly half the range is still identified; the ceiling flag is not identified either
+    half = {"source": "C3", "target": "C0", "tau_s_q05": 0.010, "tau_s_q95": 0.030}
+    assert _fit(g, [half]).focal_lead() == "C3"
+    assert _fit(g, ceiling=[(3, 0)]).focal_lead() == "C0"
+
+
+def test_no_identified_edge_means_no_focal_lead_in_json():
+    g = _graph({(1, 0): 0.049})
+    fit = _fit(g, ceiling=[(1, 0)])
+    d = json.loads(json.dumps(fit.to_dict()))
+    assert d["focal_lead"] is None and d["focal_lead_note"] == "no focal lead: no identified edge"
+    assert d["n_not_identified"] == 1 and d["edges"][0]["not_identified"] == "at the delay ceiling"
+    tie = _fit(_graph({(0, 1): 0.02, (2, 3): 0.02}))
+    assert tie.focal_lead_note() == "no focal lead: tie between C0, C2"
+
+
+def test_cli_says_there_is_no_focal_lead_on_unrelated_channels(tmp_path, capsys):
+    from biodyn.cli import main
+
+    x = np.random.default_rng(0).standard_normal((3, 3000))
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out"
+    code = main(["lags", str(tmp_path / "x.npy"), "--fs", "100", "--channels", "A,B,C", "--stability", "0",
+                 "--out", str(out), "--no-progress", "--json", str(tmp_path / "s.json")])  # fmt: skip
+    assert code == 0
+    assert "no focal lead: no identified edge" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["focal_lead"] is None and summary["focal_lead_note"] == "no focal lead: no identified edge"
+    assert (out / "lag_graph.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("with_stability", [False, True])
+def test_figure_draws_spreads_and_says_no_focal_lead(tmp_path, with_stability):
+    from biodyn.causal.plot import plot_lag_graph
+
+    g = _graph({(1, 0): 0.049}, c=3)
+    spreads = (
+        [{"source": "C1", "target": "C0", "tau_s_q05": 0.02, "tau_s_q95": 0.049}] if with_stability else None
+    )
+    plot_lag_graph(_fit(g, spreads, ceiling=[(1, 0)]), tmp_path / "g.png")
+    assert (tmp_path / "g.png").stat().st_size > 0
