@@ -98,9 +98,10 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         ax.add_patch(plt.Circle((1.25, -0.35), 0.85, fill=False, lw=1.0, color="grey", ls=":"))
         ax.text(-1.25, 1.0, "limb leads (frontal plane)", ha="center", fontsize=8, color="grey")
         ax.text(1.25, 0.75, "chest leads (horizontal plane)", ha="center", fontsize=8, color="grey")
-    else:
-        ax.add_patch(plt.Circle((0, 0), 1.05, fill=False, lw=1.5, color="grey"))
-        ax.plot([-0.1, 0, 0.1], [1.03, 1.15, 1.03], color="grey", lw=1.5)  # nose
+    else:  # the head encloses every electrode (FT9/FT10 pairs sit below the ear line, past radius 1)
+        head = max(1.05, float(np.linalg.norm(pos, axis=1).max(initial=0)) + 0.06)
+        ax.add_patch(plt.Circle((0, 0), head, fill=False, lw=1.5, color="grey"))
+        ax.plot([-0.1, 0, 0.1], [head - 0.02, head + 0.1, head - 0.02], color="grey", lw=1.5)  # nose
     index = {n: k for k, n in enumerate(g.channels)}
     if fit is not None:
         for e in fit.instantaneous_edges()[:max_instantaneous]:
@@ -108,7 +109,10 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
             ax.plot([a[0], b[0]], [a[1], b[1]], color="grey", lw=0.5 + 2 * min(abs(e["partial_corr"]), 1.0),
                     alpha=0.35, zorder=1)  # fmt: skip
     taus_ms = [e["tau_s"] * 1e3 for e in edges]
-    norm = colors.Normalize(vmin=min(taus_ms, default=0), vmax=max(taus_ms, default=1) or 1)
+    lo, hi = min(taus_ms, default=0.0), max(taus_ms, default=0.0)
+    if hi - lo < 1.0:  # one delay (or none): a bar of at least 1 ms around it, never a 0-1 ms default
+        lo, hi = max(0.0, (lo + hi) / 2 - 0.5), max(0.0, (lo + hi) / 2 - 0.5) + 1.0
+    norm = colors.Normalize(vmin=lo, vmax=hi)
     cmap = colormaps["viridis"]
     for e, t_ms in zip(edges, taus_ms):
         a, b = pos[index[e["source"]]], pos[index[e["target"]]]
@@ -119,17 +123,28 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
                     "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
     ranking = g.focal_ranking()
+    drawn: dict[
+        tuple[float, float], int
+    ] = {}  # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
     for k, n in enumerate(g.channels):
-        ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=7,
+        at = (round(float(pos[k, 0]), 3), round(float(pos[k, 1]), 3))
+        if at in drawn and _base(g.channels[drawn[at]]) == _base(n):
+            continue
+        drawn[at] = k
+        ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=8,
                 color="crimson" if ranking and n == ranking[0] else "black")  # fmt: skip
-    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="delay (ms)")
+    if edges:
+        sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+        fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")
+    else:
+        ax.text(0.5, 0.02, "no lagged edge", transform=ax.transAxes, ha="center", fontsize=8, color="grey")
     if kind == "ecg":
         ax.set_xlim(-2.2, 2.3)
         ax.set_ylim(-1.35, 1.15)
     else:
-        ax.set_xlim(-1.35, 1.35)
-        ax.set_ylim(-1.35, 1.35)
+        lim = max(1.35, head + 0.2)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.axis("off")
     if title is None:
