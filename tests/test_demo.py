@@ -11,7 +11,8 @@ def test_demo_without_data_runs_on_synthetic(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BIODYN_DATA_ROOT", str(empty))
     assert main(["demo", "--out", str(tmp_path / "out"), "--steps", "corpora", "cache"]) == 0
     out = capsys.readouterr().out
-    assert "SYNTHETIC" in out
+    lines = out.strip().splitlines()
+    assert "SYNTHETIC" in lines[0] and "SYNTHETIC" in lines[-1]  # said on the first and the last line
     res = json.loads((tmp_path / "out" / "demo.json").read_text())
     assert res["synthetic"] is True and res["cache"]["corpus"] == "synthetic" and res["cache"]["windows"] > 0
 
@@ -32,6 +33,7 @@ def test_demo_report_has_a_section_and_a_figure_per_step(tmp_path, monkeypatch, 
     import re
 
     from biodyn._cli.demo import DemoContext, write_report
+    from biodyn._cli.demo_report import table
 
     ctx = DemoContext(root=None, out=tmp_path)
     import matplotlib
@@ -44,13 +46,22 @@ def test_demo_report_has_a_section_and_a_figure_per_step(tmp_path, monkeypatch, 
         ax.plot([0, 1], [1, 0])
         fig.savefig(tmp_path / f"{step}.png")
         plt.close(fig)
-        ctx.results[step] = {"metric": 0.5, "nested": {"n": 3}}
+        ctx.results[step] = {"metric": 0.5, "nested": {"n": 3}, "time_s": 12.34,
+                             "headline": {"data": f"{step} data", "size": "3 records", "real": False,
+                                          "result": f"{step} score 0.500", "reference": "chance 0.10"},
+                             "tables": [table("scores", ["metric", "value"], [["accuracy", 0.123456]])]}  # fmt: skip
         ctx.add_figure(step, tmp_path / f"{step}.png", f"{step} figure")
     html = write_report(ctx, tmp_path / "report.html").read_text()
     assert "SYNTHETIC" in html
     for title in ("PRISM", "Seizure detection (Brain-Go-Brr)", "Propagation lags (CLD-Trans)"):
         assert title in html
-    assert "nested.n" in html
+    # the summary comes first: one row per step, named columns, the time rounded
+    assert html.index("Summary") < html.index("PRISM: results")
+    for col in ("step", "data", "size", "real or synthetic", "result", "reference", "time (s)"):
+        assert f"<th>{col}</th>" in html
+    assert "<td>prism data</td>" in html and "<td>chance 0.10</td>" in html and "<td>12.3</td>" in html
+    assert "<td>0.123</td>" in html  # rounded
+    assert "nested.n" not in html and "<code>" not in html  # no flattened key paths: only the tables a step gives
     # the figures themselves, embedded (mne.Report's figure blocks, not its stylesheet icons)
     images = re.findall(
         r'<img class="figure-img[^>]*alt="([^"]+)"\s+src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html
