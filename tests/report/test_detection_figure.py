@@ -53,7 +53,13 @@ def test_zooms_cover_detections_then_missed_references_and_stay_short():
     probs = np.zeros(41 * 256)
     ev = [Event(1.0, 40.0, "seiz")]
     z = choose_zooms(ev, [Event(1.0, 40.0, "seiz")], probs, 256.0, 41.0)
-    assert len(z) == 1 and z[0].stop_s - z[0].start_s <= ZOOM_S and "first" in z[0].title
+    assert len(z) == 1 and z[0].stop_s - z[0].start_s <= ZOOM_S and "shown to" in z[0].title
+    # three detections in a 41 s crop: the most confident opens a zoom (it ends at the end: 11-41 s), the
+    # third starts inside it and shares it, the first gets its own
+    three = [Event(9.0, 10.5, "seiz"), Event(23.2, 9.1, "seiz"), Event(35.9, 4.6, "seiz")]
+    z = choose_zooms(three, [], probs, 256.0, 41.0, confidences=[0.5, 0.6, 0.4])
+    assert [(b.start_s, b.stop_s) for b in z] == [(7.0, 37.0), (11.0, 41.0)]
+    assert [b.title for b in z] == ["detection 9.0-19.5 s", "detections 23.2-32.3 s, 35.9-40.5 s"]
     many = [Event(100.0 * k, 20.0, "seiz") for k in range(10)]
     z = choose_zooms(
         many, [Event(5000.0, 30.0, "seiz")], np.zeros(10), 1.0, 86_400.0, confidences=list(range(10))

@@ -75,6 +75,10 @@ def test_lag_graph_scalp(tmp_path, saved):
     _ok(fig)
     assert "delay of the lagged edges (ms)" in fig["texts"] and "FT9-FT10" in fig["texts"]
     assert "T8-P8#2" not in fig["texts"]  # drawn once, on its twin's place
+    names = [t for t in fig["texts"] if "-" in t]
+    assert not [
+        p for p in overlapping_texts(fig["figure"], same_only=False) if p[0] in names and p[1] in names
+    ]
     ticks = sorted(float(t.replace("\u2212", "-")) for t in fig["texts"] if t.replace(".", "").isdigit())
     assert ticks and ticks[0] >= 4 and ticks[-1] <= 20  # the bar spans the edges' delays, not 0-1 ms
     # one lag only: a 1 ms bar around it; no lag: no bar

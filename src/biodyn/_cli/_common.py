@@ -35,6 +35,15 @@ def write_json(path, obj) -> None:
         atomic_write_json(path, obj)
 
 
+ACTIVE = None  # the OneLineWarnings a running command prints through (see flush_warnings)
+
+
+def flush_warnings() -> None:
+    """Print the counts of repeated warnings now (a command whose last line must stay last calls it first)."""
+    if ACTIVE is not None:
+        ACTIVE.summary()
+
+
 class OneLineWarnings:
     """Python warnings as the CLI prints them: ``biodyn: warning: <file>: <what>`` on one line (no source
     line), each kind once; repeats of a kind (the same text up to its leading file name and its numbers) are
@@ -47,6 +56,7 @@ class OneLineWarnings:
         self.stream = stream if stream is not None else sys.stderr
         self.counts: dict[tuple[str, str], int] = {}
         self.first: dict[tuple[str, str], str] = {}
+        self.seen: set[str] = set()  # the same text again (a file read twice) is the same fact: not counted
 
     @staticmethod
     def one_line(message) -> str:
@@ -63,6 +73,9 @@ class OneLineWarnings:
 
     def show(self, message, category, filename=None, lineno=None, file=None, line=None) -> None:
         text = self.one_line(message)
+        if text in self.seen:
+            return
+        self.seen.add(text)
         key = self.kind(category, text)
         self.counts[key] = self.counts.get(key, 0) + 1
         if self.counts[key] == 1:
@@ -87,6 +100,8 @@ class OneLineWarnings:
 
         @contextlib.contextmanager
         def cm():
+            global ACTIVE
+            before, ACTIVE = ACTIVE, self
             with warnings.catch_warnings():
                 warnings.simplefilter("always")
                 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -96,5 +111,6 @@ class OneLineWarnings:
                     yield self
                 finally:
                     self.summary()
+                    ACTIVE = before
 
         return cm()

@@ -552,10 +552,16 @@ def run(args) -> int:
     ctx.results["synthetic"] = ctx.synthetic
     write_json(args.json or ctx.out / "demo.json", ctx.results)
     if args.no_report:
+        from biodyn._cli._common import flush_warnings
+
+        flush_warnings()
         if ctx.synthetic:
             print("[demo] done (SYNTHETIC data: no sample recordings found)")
         return 0
     report = write_report(ctx, ctx.out / "report.html")
+    from biodyn._cli._common import flush_warnings
+
+    flush_warnings()  # the report's path stays the last line
     note = (
         " (SYNTHETIC data: no sample recordings found)"
         if ctx.synthetic

@@ -70,6 +70,30 @@ def layout(channels) -> tuple[np.ndarray, str]:
     return pos, "scalp"
 
 
+def _separate(fig, labels) -> None:
+    """A channel label that overlaps an earlier one moves below, right or left of its dot, the first place
+    where it overlaps none (bipolar midpoints can be close)."""
+    fig.canvas.draw()  # the equal aspect and the colour bar settle the axes' box at draw time
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for t in labels:
+        x, y = t.get_position()
+        y -= 0.05  # the dot
+        bb = t.get_window_extent(renderer)
+        for dx, dy, ha, va in (
+            (0, -0.05, "center", "top"),
+            (0.06, 0, "left", "center"),
+            (-0.06, 0, "right", "center"),
+        ):
+            if not any(bb.overlaps(b) for b in boxes):
+                break
+            t.set_position((x + dx, y + dy))
+            t.set_ha(ha)
+            t.set_va(va)
+            bb = t.get_window_extent(renderer)
+        boxes.append(bb)
+
+
 def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None,
                    max_instantaneous: int = 15) -> None:  # fmt: skip
     """PNG of a :class:`LagGraph` or a :class:`~biodyn.causal.fit.LagFit`. Atomic write.
@@ -123,16 +147,16 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
                     "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
     ranking = g.focal_ranking()
-    drawn: dict[
-        tuple[float, float], int
-    ] = {}  # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
+    labels = []
+    # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
+    drawn: dict[tuple[float, float], int] = {}
     for k, n in enumerate(g.channels):
         at = (round(float(pos[k, 0]), 3), round(float(pos[k, 1]), 3))
         if at in drawn and _base(g.channels[drawn[at]]) == _base(n):
             continue
         drawn[at] = k
-        ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=8,
-                color="crimson" if ranking and n == ranking[0] else "black")  # fmt: skip
+        labels.append(ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", va="bottom", fontsize=8,
+                              color="crimson" if ranking and n == ranking[0] else "black"))  # fmt: skip
     if edges:
         sm = cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")
@@ -154,6 +178,7 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     if fit is not None and int(fit.at_ceiling.sum()):
         title += f"\n{int(fit.at_ceiling.sum())} edge(s) at the delay ceiling (dashed): not identified"
     ax.set_title(title, fontsize=9)
+    _separate(fig, labels)  # after the limits and the colour bar: the labels' final extents
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)

@@ -82,23 +82,39 @@ def _overlaps(a: Event, b: Event) -> bool:
 def choose_zooms(events: list[Event], reference: list[Event], probs: np.ndarray, fs: float, duration_s: float,
                  confidences: list[float] | None = None) -> list[Zoom]:  # fmt: skip
     """The zoom panels: detected events by confidence, then reference events no shown detection overlaps,
-    :data:`MAX_ZOOMS` at most; with neither, the stretch of highest probability. Each zoom starts 2 s before its
-    event (context) and lasts at most :data:`ZOOM_S`."""
+    :data:`MAX_ZOOMS` at most; with neither, the stretch of highest probability. A zoom starts 2 s before its
+    first event (context) and lasts at most :data:`ZOOM_S`; events that start within one zoom share it."""
     conf = confidences if confidences is not None else [1.0] * len(events)
     order = sorted(range(len(events)), key=lambda k: -conf[k])
-    picked: list[tuple[Event, str]] = [(events[k], "detection") for k in order[:MAX_ZOOMS]]
-    for r in reference:
-        if len(picked) >= MAX_ZOOMS:
-            break
-        if not any(_overlaps(r, e) for e, _ in picked):
-            picked.append((r, "reference seizure (not detected)"))
-    zooms = []
+    picked: list[tuple[Event, str]] = [(events[k], "detection") for k in order]
+    picked += [
+        (r, "reference seizure (not detected)") for r in reference if not any(_overlaps(r, e) for e in events)
+    ]
     span = min(ZOOM_S, duration_s)
-    for e, what in sorted(picked, key=lambda p: p[0].onset_s):
-        start = min(max(0.0, e.onset_s - 2.0), max(0.0, duration_s - span))
-        stop = start + span
-        shown = f" (its first {stop - e.onset_s:.0f} s)" if e.offset_s > stop else ""
-        zooms.append(Zoom(start, stop, f"{what} {e.onset_s:.1f}-{e.offset_s:.1f} s{shown}"))
+    zooms: list[Zoom] = []
+    members: list[list[tuple[Event, str]]] = []
+    for e, what in picked:  # most important first; an event inside an earlier zoom joins it
+        for z, m in zip(zooms, members, strict=True):
+            if z.start_s <= e.onset_s < z.stop_s:
+                m.append((e, what))
+                break
+        else:
+            if len(zooms) < MAX_ZOOMS:
+                start = min(max(0.0, e.onset_s - 2.0), max(0.0, duration_s - span))
+                zooms.append(Zoom(start, start + span, ""))
+                members.append([(e, what)])
+    for z, m in zip(zooms, members, strict=True):
+        parts = []
+        for what in dict.fromkeys(w for _, w in m):
+            spans = [
+                f"{e.onset_s:.1f}-{e.offset_s:.1f} s"
+                for e, w in sorted(m, key=lambda p: p[0].onset_s)
+                if w == what
+            ]
+            parts.append(f"{what}{'s' if len(spans) > 1 and what == 'detection' else ''} {', '.join(spans)}")
+        cut = any(e.offset_s > z.stop_s for e, _ in m)
+        z.title = "; ".join(parts) + (f" (shown to {z.stop_s:.0f} s)" if cut else "")
+    zooms.sort(key=lambda z: z.start_s)
     if not zooms:
         k = int(np.argmax(probs)) if len(probs) else 0
         centre = k / fs
