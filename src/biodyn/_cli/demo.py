@@ -207,8 +207,8 @@ def _lags_summary(out: dict[str, Any]) -> dict[str, Any]:
                                     ["excerpt", "lagged edges", "focal-lead ranking (first 3)",
                                      "first in sub-windows (%)", "converged", "channels left out", "fit time (s)"],
                                     [[r["excerpt"], r["edges"], r["focal_ranking"][:3],
-                                      100 * r["focal_first_share"], r["converged"],
-                                      [d["channel"] for d in r["dropped_channels"]] or "none", r.get("fit_s")]
+                                      f"{100 * r['focal_first_share']:.0f}", r["converged"],
+                                      [d["channel"] for d in r["dropped_channels"]] or "none", f"{r.get('fit_s', 0):.1f}"]
                                      for r in real]))  # fmt: skip
     return out
 
@@ -362,7 +362,7 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     det = load_detector(run_dir)
     summaries = {f.file_name: f for f in parse_summary(chb / "chb01-summary.txt")}
     out_dir = ctx.out / "seizure" / "detect"
-    recs, refs, hyps, rows = [], [], [], []
+    recs, refs, hyps, rows, sep = [], [], [], [], []
     for crop, record, offset in CROPS:
         edf = chb / crop
         d = detect(edf, det, threshold=threshold, progress=False)
@@ -376,8 +376,15 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
         hyps.append(AnnotationFile(path=edf, events=list(d.events), duration_s=d.duration_s))
         ref_txt = ", ".join(f"{e.onset_s:.0f}-{e.offset_s:.0f} s" for e in ref_events) or "none"
         det_txt = ", ".join(f"{e.onset_s:.1f}-{e.offset_s:.1f} s" for e in d.events) or "none"
-        rows.append([edf.name, f"{offset:.0f}-{offset + d.duration_s:.0f} s of {record}", d.duration_s, ref_txt,
-                     det_txt, float(d.probs.max()), d.threshold, d.rtf])  # fmt: skip
+        inside = np.zeros(len(d.probs), bool)
+        for e in ref_events:
+            inside[round(e.onset_s * d.fs) : round(e.offset_s * d.fs)] = True
+        p_in = float(d.probs[inside].mean()) if inside.any() else float("nan")
+        p_out = float(d.probs[~inside].mean()) if (~inside).any() else float("nan")
+        rows.append([edf.name, f"{offset:.0f}-{offset + d.duration_s:.0f} s of {record}", f"{d.duration_s:.1f}",
+                     ref_txt, det_txt, p_in, p_out, float(d.probs.max()), d.threshold, f"{d.rtf:.1f}"])  # fmt: skip
+        sep.append((d.probs[inside], d.probs[~inside]))
+
         ctx.add_figure("seizure", Path(d.outputs["png"]),
                        f"{edf.name} (never seen in training or tuning): top, the seizure probability over the "
                        f"recording with the threshold used ({d.threshold:.3f}, dashed), detections red, the "
@@ -425,7 +432,9 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
                 f"unseen {HELD_OUT} crops",
         "size": f"{len(train_ids)} x 10 s train, {len(dev_ids)} x 10 s tune, {len(CROPS)} x 41 s detect",
         "real": True,
-        "result": f"{n_hit} of {n_ref} seizure(s) detected, {n_fa} false alarm(s) in {sum(h.duration_s for h in hyps):.0f} s; "
+        "result": f"{n_hit} of {n_ref} seizure(s) detected, {n_fa} false alarm(s) in {sum(h.duration_s for h in hyps):.0f} s "
+                  f"(mean probability {np.concatenate([a for a, _ in sep]).mean():.2f} in the seizure, "
+                  f"{np.concatenate([b for _, b in sep]).mean():.2f} outside); "
                   f"window AUROC on chb03 {m.get('test_window_auroc', float('nan')):.2f}",
         "reference": exp_txt + "chance AUROC 0.5",
     }  # fmt: skip
@@ -447,9 +456,11 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
                 "duration (s)",
                 "reference seizure",
                 "detected events",
+                "mean probability in the seizure",
+                "mean probability outside it",
                 "highest probability",
                 "threshold used",
-                "real-time factor",
+                "real-time factor (x)",
             ],
             rows,
         ),
