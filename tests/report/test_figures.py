@@ -117,7 +117,8 @@ def test_demo_confusion_and_expectation(tmp_path, saved):
     cm = np.arange(100).reshape(10, 10)
     _plot_confusion(cm, tmp_path / "cm.png", "PRISM test")
     _ok(saved[-1])
-    assert {"predicted", "true"} <= saved[-1]["texts"]
+    assert {"predicted class", "true class", "test recordings"} <= saved[-1]["texts"]
+    assert {str(k) for k in range(10)} <= saved[-1]["texts"]  # every class named
     plot_expectation(
         {"values": [0.75, 0.62, 0.88, 0.7, 0.74], "mean": 0.738, "ci95": 0.1}, 0.6, tmp_path / "e.png"
     )

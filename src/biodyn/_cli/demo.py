@@ -258,8 +258,10 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
         cm = np.asarray(res["confusion_matrix"])
         out["confusion_matrix"] = cm.tolist()
         png = ctx.out / "prism" / "confusion_matrix.png"
-        _plot_confusion(cm, png, f"PRISM on {'synthetic sequences' if synthetic else 'FSDD spoken digits'}: "
-                        f"test accuracy {test['accuracy']:.3f}")  # fmt: skip
+        what = "synthetic sequences" if synthetic else "FSDD spoken digits"
+        _plot_confusion(
+            cm, png, f"PRISM on {what}: test accuracy {test['accuracy']:.3f}", classes=res["classes"]
+        )
         ctx.add_figure("prism", png, "Test-split confusion matrix (rows: true digit, columns: predicted): a strong "
                        "diagonal is a good classifier; off-diagonal counts show which classes it confuses.")  # fmt: skip
     curves = ctx.out / "prism" / "curves.png"
@@ -270,24 +272,33 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
     return out
 
 
-def _plot_confusion(cm, path: Path, title: str) -> None:
+def _plot_confusion(cm, path: Path, title: str, classes: list[str] | None = None) -> None:
+    """Counts of the test split, rows the true class and columns the predicted one, every class named."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from biodyn.atomic import atomic_path
 
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    cm = np.asarray(cm)
+    names = [str(c) for c in (classes if classes is not None else range(len(cm)))]
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
     im = ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
         ax.text(
-            j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > cm.max() / 2 else "black"
+            j, i, str(v), ha="center", va="center", fontsize=8, color="white" if v > cm.max() / 2 else "black"
         )
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.set_xticks(np.arange(len(names)), names, fontsize=9, rotation=45 if max(map(len, names)) > 2 else 0)
+    ax.set_yticks(np.arange(len(names)), names, fontsize=9)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=10)
+    bar = fig.colorbar(im, ax=ax, fraction=0.046)
+    bar.set_label("test recordings")
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
     plt.close(fig)
