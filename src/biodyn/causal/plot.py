@@ -66,7 +66,7 @@ def layout(channels) -> tuple[np.ndarray, str]:
             stacklevel=3,
         )
         ang = np.linspace(0, 2 * np.pi, len(unknown), endpoint=False) + np.pi / 2
-        pos[unknown] = np.stack([np.cos(ang), np.sin(ang)], 1) * 1.18
+        pos[unknown] = np.stack([np.cos(ang), np.sin(ang)], 1) * 1.3
     return pos, "scalp"
 
 
@@ -123,7 +123,10 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         ax.text(-1.25, 1.0, "limb leads (frontal plane)", ha="center", fontsize=8, color="grey")
         ax.text(1.25, 0.75, "chest leads (horizontal plane)", ha="center", fontsize=8, color="grey")
     else:  # the head encloses every electrode (FT9/FT10 pairs sit below the ear line, past radius 1)
-        head = max(1.05, float(np.linalg.norm(pos, axis=1).max(initial=0)) + 0.06)
+        r = np.linalg.norm(pos, axis=1)
+        head = max(
+            1.05, float(r[r <= 1.12].max(initial=0)) + 0.06
+        )  # the unknown channels' ring stays outside
         ax.add_patch(plt.Circle((0, 0), head, fill=False, lw=1.5, color="grey"))
         ax.plot([-0.1, 0, 0.1], [head - 0.02, head + 0.1, head - 0.02], color="grey", lw=1.5)  # nose
     index = {n: k for k, n in enumerate(g.channels)}
@@ -166,7 +169,7 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         ax.set_xlim(-2.2, 2.3)
         ax.set_ylim(-1.35, 1.15)
     else:
-        lim = max(1.35, head + 0.2)
+        lim = max(1.35, float(np.linalg.norm(pos, axis=1).max(initial=0)) + 0.2)
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
