@@ -27,7 +27,9 @@ def fmt(v: Any, digits: int = 3) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return "n/a"
-        return f"{v:.{digits}f}" if abs(v) < 1000 else f"{v:,.0f}"
+        if v.is_integer() or abs(v) >= 1000:  # a count or a rate: no decimals to read past
+            return f"{v:,.0f}"
+        return f"{v:.{digits}f}"
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, (list, tuple)):
@@ -79,9 +81,11 @@ def write_report(results: dict[str, Any], figures: dict[str, list[tuple[Path, st
         tables = "".join(table_html(t) for t in res.get("tables", []))
         if notes or tables:
             report.add_html(notes + tables, title=f"{section}: results", section=section)
-        for fig, caption in figures.get(name, []):
-            if Path(fig).exists():
-                report.add_image(fig, title=f"{section}: {Path(fig).stem}", caption=caption, section=section)
+        figs = [(Path(f), c) for f, c in figures.get(name, []) if Path(f).exists()]
+        stems = [f.stem for f, _ in figs]
+        for fig, caption in figs:  # a figure name used twice in a step (lag_graph) is told by its folder
+            label = fig.stem if stems.count(fig.stem) == 1 else f"{fig.parent.name} {fig.stem}"
+            report.add_image(fig, title=f"{section}: {label}", caption=caption, section=section)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.html")
     report.save(tmp, open_browser=False, overwrite=True, verbose="error")
