@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, parser, report
+from biodyn.train.fewshot import SEEDS
 
-SEEDS = (42, 123, 7, 0, 256)
 TAU_MAX_SAMPLES = 8.0
 
 _LAG_OP = r"""

@@ -19,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import goal, median_time, parser, report
-from biodyn.train.detect import WINDOWS_PER_CALL as DETECT_BATCH  # windows per model call in biodyn detect
+from biodyn.systems.seizure.detect import (
+    WINDOWS_PER_CALL as DETECT_BATCH,  # windows per model call in biodyn detect
+)
 
 # quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
 QUICK_CFG = {"tcn_channels": [16, 16, 32, 32], "node_dim": 16, "node_layers": 2, "edge_dim": 8, "edge_layers": 1,

@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("demo", "run the main job on the sample recordings"),
     "prism": ("prism", "train PRISM or a baseline on ECG, images or audio (epochs, results.json, curves)"),
+    "cldtrans": ("cldtrans", "train CLD-Trans, one stage (mode=stage1|stage2 key=value ...; torchrun-aware)"),
 }
 
 

@@ -77,30 +77,106 @@ def canonicalize(names) -> list[str]:
     return [canonical_name(n) for n in names]
 
 
+def select_channels(
+    data: np.ndarray,
+    names: Sequence[str],
+    wanted: Sequence[str],
+    *,
+    on_missing: str = "raise",
+    derive_bipolar: bool = True,
+    source: str | None = None,
+    hint: str = "",
+) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+    """Rows of ``data`` ``(C, T)`` in the order of ``wanted``: the one channel selection of biodyn (a
+    detector's montage, ``biodyn lags --channels``, a corpus' channel set).
+
+    A wanted name matches a channel spelled exactly so, else one with the same canonical name (case
+    ignored: ``EEG FP1-REF``, ``fp1`` and ``Fp1`` are one channel); the first of repeated names wins. With
+    ``derive_bipolar`` a bipolar ``a-b`` the recording lacks is derived as ``a - b`` from referential ``a``
+    and ``b``. Missing channels raise :class:`ChannelError` naming them (``hint`` is appended), or with
+    ``on_missing="zero"`` become zero rows.
+
+    Returns ``(rows (len(wanted), T), the matched channels' names as the recording spells them (the wanted
+    name for a derived or zero-filled row), missing names, derived names)``.
+    """
+    if on_missing not in ("raise", "zero"):
+        raise ConfigError(f"invalid on_missing={on_missing!r}; allowed: 'raise', 'zero'")
+    names = [str(n) for n in names]
+
+    def key(n: str) -> str:
+        return canonical_name(n).lower()
+
+    exact = {n: k for k, n in reversed(list(enumerate(names)))}
+    loose: dict[str, int] = {}
+    for k, n in enumerate(names):
+        loose.setdefault(key(n), k)
+
+    def find(w: str) -> int | None:
+        return exact.get(w, loose.get(key(w)))
+
+    out = np.zeros((len(wanted), data.shape[-1]), dtype=data.dtype)
+    picked, missing, derived = [], [], []
+    for row, w in enumerate(wanted):
+        k = find(w)
+        if k is not None:
+            out[row] = data[k]
+            picked.append(names[k])
+            continue
+        parts = canonical_name(w).split("-")
+        if derive_bipolar and len(parts) == 2 and find(parts[0]) is not None and find(parts[1]) is not None:
+            out[row] = data[find(parts[0])] - data[find(parts[1])]
+            derived.append(w)
+        else:
+            missing.append(w)
+        picked.append(w)
+    if missing and on_missing == "raise":
+        raise ChannelError(source, f"missing channel(s) {', '.join(missing)}; the recording has "
+                                   f"{', '.join(names)}{hint}")  # fmt: skip
+    return out, picked, missing, derived
+
+
 def pick_channels(
     data: np.ndarray, names, wanted, on_missing: str = "raise", source: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of ``data`` ``(C, T)`` in the order of ``wanted``, matched by canonical name.
+    """Rows of ``data`` ``(C, T)`` in the order of ``wanted``, matched by canonical name
+    (:func:`select_channels` without bipolar derivation).
 
     Returns ``(data (len(wanted), T), mask (len(wanted),) bool)``. Missing channels raise
     :class:`ChannelError` naming them, or with ``on_missing="zero"`` become zero rows with ``mask False``.
     """
-    if on_missing not in ("raise", "zero"):
-        raise ConfigError(f"invalid on_missing={on_missing!r}; allowed: 'raise', 'zero'")
-    index: dict[str, int] = {}
-    for i, n in enumerate(canonicalize(names)):
-        index.setdefault(n, i)
-    wanted_c = canonicalize(wanted)
-    missing = [w for w in wanted_c if w not in index]
-    if missing and on_missing == "raise":
-        raise ChannelError(source, f"missing channel(s) {', '.join(missing)}; available: {', '.join(index)}")
-    out = np.zeros((len(wanted_c), data.shape[-1]), dtype=data.dtype)
-    mask = np.zeros(len(wanted_c), dtype=bool)
-    for k, w in enumerate(wanted_c):
-        if w in index:
-            out[k] = data[index[w]]
-            mask[k] = True
-    return out, mask
+    out, _, missing, _ = select_channels(
+        data, names, wanted, on_missing=on_missing, derive_bipolar=False, source=source
+    )
+    gone = set(missing)
+    return out, np.array([w not in gone for w in wanted], dtype=bool)
+
+
+# The standard 12 ECG leads. MIT-BIH's "MLII" (modified lead II) reads as II.
+ECG_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+_ECG_UPPER = {n.upper(): n for n in ECG_LEADS} | {"MLII": "II"}
+_ECG_PREFIX = re.compile(r"^(ECG|EKG)(?=$|[\s_-])[\s_-]*", re.IGNORECASE)
+
+
+def ecg_lead(name: str) -> str | None:
+    """The standard ECG lead (one of :data:`ECG_LEADS`) a channel name denotes, or None. A ``#2``-style
+    repeat counter and an ``ECG``/``EKG`` prefix are ignored (``"ECG V1"``, ``"ekg-II"``, ``"avr"``,
+    ``"V6#2"``)."""
+    n = re.sub(r"#\d+$", "", str(name)).strip()
+    n = _ECG_PREFIX.sub("", n)
+    return _ECG_UPPER.get(n.upper())
+
+
+def is_ecg_lead(name: str) -> bool:
+    """THE rule for "this channel is an ECG lead": a standard lead (:func:`ecg_lead`) or a channel named
+    just ``ECG``/``EKG``."""
+    n = re.sub(r"#\d+$", "", str(name)).strip()
+    return ecg_lead(n) is not None or n.upper() in ("ECG", "EKG")
+
+
+def guess_modality(channels: Sequence[str]) -> str:
+    """``"ecg"`` when more than half of ``channels`` are ECG leads (:func:`is_ecg_lead`), else ``"eeg"``."""
+    names = list(channels)
+    return "ecg" if sum(is_ecg_lead(n) for n in names) * 2 > len(names) else "eeg"
 
 
 def bipolar(data: np.ndarray, names, pairs, source: str | None = None) -> tuple[np.ndarray, list[str]]:

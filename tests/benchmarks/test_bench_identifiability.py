@@ -62,7 +62,7 @@ def test_budget_overrun_is_a_row_not_a_number(tmp_path):
 def test_results_folder_is_what_biodyn_report_renders(tmp_path):
     """--results writes one file per (method, cell, seed), the amortised encoder's too; `biodyn report` makes
     the table (the benchmark's own means), the LaTeX and identifiability.png from them."""
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     res, _ = _run(tmp_path, "--seeds", "42", "7", "--methods", "ours", "amortised", "--amortised-steps", "3",
                   "--results", str(tmp_path / "res"))  # fmt: skip

@@ -103,7 +103,7 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
 
 def test_models_pick_the_accuracy_tasks(monkeypatch):
     """``--models`` splits the PTB-XL comparison between processes: only the named models are trained."""
-    import biodyn.train.prism as prism_train
+    import biodyn.systems.prism as prism_system  # bench_prism imports run_prism from it when it runs
 
     ran = []
 
@@ -112,7 +112,7 @@ def test_models_pick_the_accuracy_tasks(monkeypatch):
         return {"test": {"macro_auroc": 0.5}, "model": cfg.model, "data": "real", "n_params": 1,
                 "splits": {"test": 64}}  # fmt: skip
 
-    monkeypatch.setattr(prism_train, "run_prism", fake_run)
+    monkeypatch.setattr(prism_system, "run_prism", fake_run)
     rows, summary, _ = bench.accuracy_part(False, [42, 7], None, ("ecg",), models=("resnet1d", "transformer"))
     assert ran == [("ecg", m, s, 20) for m in ("resnet1d", "transformer") for s in (42, 7)]
     assert set(summary) == {"ecg/resnet1d", "ecg/transformer"} and len(rows) == 4

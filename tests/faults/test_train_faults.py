@@ -185,7 +185,7 @@ def _png_pixels(path):
 
 
 def test_training_curves_with_one_point_per_run_are_not_empty(tmp_path):
-    from biodyn.train.plot import plot_training_curves
+    from biodyn.report.plot import plot_training_curves
 
     for k in range(2):
         d = tmp_path / f"run{k}"
@@ -204,7 +204,7 @@ def test_training_curves_with_one_point_per_run_are_not_empty(tmp_path):
 def test_budget_plot_clips_intervals_to_the_metric_range_and_says_n(tmp_path, monkeypatch):
     import matplotlib.axes
 
-    from biodyn.train.plot import clipped_interval, plot_budget_curves
+    from biodyn.report.plot import clipped_interval, plot_budget_curves
 
     assert clipped_interval(0.9, 2.9, "test_macro_auroc") == pytest.approx((0.9, 0.1))
     assert clipped_interval(0.2, 0.5, "val_loss") == pytest.approx((0.2, 0.5))

@@ -52,7 +52,7 @@ def test_thresholds_chosen_on_dev_and_frozen_on_eval(tmp_path):
     json.dumps(rep)
     plot_curve(curve, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
-    from biodyn.metrics.detection import save_report
+    from biodyn.metrics.plot import save_report
 
     save_report(rep, tmp_path / "op.json", tmp_path / "op.png")
     assert json.loads((tmp_path / "op.json").read_text())["operating_points"][0]["target_fa_per_24h"] == 10.0

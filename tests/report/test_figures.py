@@ -95,7 +95,7 @@ def test_lag_graph_scalp(tmp_path, saved):
 
 @pytest.mark.parametrize("epochs", [1, 2, 5])
 def test_prism_curves_have_whole_epochs_and_labelled_axes(tmp_path, saved, epochs):
-    from biodyn.train.prism import plot_curves
+    from biodyn.systems.prism.plot import plot_curves
 
     rows = [{"epoch": e + 1, "train_loss": 2.0 / (e + 1), "val_loss": 2.1 / (e + 1), "val_accuracy": 0.1 * (e + 1),
              "val_macro_auroc": 0.5 + 0.05 * e} for e in range(epochs)]  # fmt: skip
@@ -127,7 +127,7 @@ def test_demo_confusion_and_expectation(tmp_path, saved):
 
 
 def test_report_figures(tmp_path, saved):
-    from biodyn.train.plot import (
+    from biodyn.report.plot import (
         plot_budget_curves,
         plot_identifiability,
         plot_topk_bars,

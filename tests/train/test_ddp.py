@@ -98,7 +98,7 @@ _SINGLE = dict(_JOINT, mode="single", modality="audio", epochs=2)
 
 
 def _prism_rank(settings, out):
-    from biodyn.train.prism import PrismRunConfig, run_prism
+    from biodyn.systems.prism import PrismRunConfig, run_prism
 
     res = run_prism(PrismRunConfig(batch_size=8, output_dir=str(out), **settings))
     return res["train_summary"]["step"], res["test"]
@@ -120,7 +120,7 @@ def test_prism_on_two_gloo_ranks_trains_what_one_process_trains(tmp_path, settin
 
     from safetensors.torch import load_file
 
-    from biodyn.train.prism import PrismRunConfig, run_prism
+    from biodyn.systems.prism import PrismRunConfig, run_prism
 
     (s0, t0), (s1, t1) = _two_ranks(functools.partial(_prism_rank, settings), tmp_path / "ddp")
     single = run_prism(PrismRunConfig(batch_size=16, output_dir=str(tmp_path / "single"), **settings))

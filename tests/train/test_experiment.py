@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from biodyn.errors import ConfigError
-from biodyn.train.experiment import compose_config, fewshot_indices, to_dataclass
+from biodyn.train.experiment import compose_config, to_dataclass
+from biodyn.train.fewshot import fewshot_indices
 
 
 def test_compose_and_unknown_key():
@@ -96,6 +97,11 @@ def test_smoke_experiment_cli(tmp_path):
     assert main(["eval", str(out), "--split", "test", "--json", str(tmp_path / "ev.json")]) == 0
     ev = json.loads((tmp_path / "ev.json").read_text())
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
+    # regression: --split eval chose the seizure report whatever the run; it names the test split now
+    assert main(["eval", str(out), "--split", "eval"]) == 0
+    ev = json.loads((out / "eval_test.json").read_text())
+    assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
+    assert not (out / "eval_results.json").exists()
 
 
 @pytest.mark.slow
@@ -105,9 +111,9 @@ def test_fewshot_protocol_and_report(tmp_path):
     from safetensors.torch import load_file
 
     from biodyn.models import create_model
+    from biodyn.report import make_report
     from biodyn.testing import shared_data
     from biodyn.train.experiment import run_fewshot
-    from biodyn.train.report import make_report
     from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")

@@ -102,7 +102,7 @@ def test_prism_cli_flag_reaches_the_trainer(tmp_path):
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.train.prism import PrismRunConfig
+    from biodyn.systems.prism import PrismRunConfig
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)

@@ -35,6 +35,23 @@ def write_json(path, obj) -> None:
         atomic_write_json(path, obj)
 
 
+SEEDS_HELP = "comma-separated seeds (default: the protocol's 42,123,7,0,256)"
+
+
+def seeds(text: str | None) -> tuple[int, ...]:
+    """``--seeds 42,7`` -> ``(42, 7)``; not given -> the protocol's seeds (:data:`biodyn.train.fewshot.SEEDS`)."""
+    if text is None:
+        from biodyn.train.fewshot import SEEDS
+
+        return tuple(SEEDS)
+    try:
+        return tuple(int(s) for s in text.split(","))
+    except ValueError:
+        from biodyn.errors import ConfigError
+
+        raise ConfigError(f"invalid --seeds {text!r}; expected comma-separated integers") from None
+
+
 ACTIVE = None  # the OneLineWarnings a running command prints through (see flush_warnings)
 
 

@@ -218,7 +218,7 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
     """PRISM: a small model trained for two epochs on the spoken digits, test accuracy, confusion matrix."""
     import numpy as np
 
-    from biodyn.train.prism import PrismRunConfig, run_prism
+    from biodyn.systems.prism import PrismRunConfig, run_prism
 
     fsdd = ctx.root / "fsdd" if ctx.root is not None else None
     synthetic = fsdd is None or not fsdd.is_dir()
@@ -344,9 +344,9 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     from biodyn.datasets.chbmit import parse_summary
     from biodyn.io.events import AnnotationFile
     from biodyn.metrics.nedc import score_annotations
-    from biodyn.train.detect import detect, load_detector, write_outputs
+    from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, SEIZURE_THRESHOLD
+    from biodyn.systems.seizure.detect import detect, load_detector, write_outputs
     from biodyn.train.experiment import build_data, compose_config, run_experiment, to_dataclass
-    from biodyn.train.seizure import POSTPROCESS, THRESHOLD
     from biodyn.types import Event
 
     chb = ctx.root / "chbmit" if ctx.root is not None else None
@@ -369,7 +369,7 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     # the operating point: the switch-on threshold of 10 FA/24h on the dev patient (chb03), frozen for detection
     # as in the clinical benchmark; the reference default (0.86) suits detectors trained for hours, not minutes
     dev_thr = float(trained["metrics"].get("val_threshold_at_10fa", float("nan")))
-    threshold = dev_thr if math.isfinite(dev_thr) else THRESHOLD
+    threshold = dev_thr if math.isfinite(dev_thr) else SEIZURE_THRESHOLD
     how = "tuned on chb03's dev seizures at 10 FA/24h" if math.isfinite(dev_thr) else "the default"
     print(f"seizure detection: trained on {len(train_ids)} chb01 excerpts ({HELD_OUT} held out); switch-on "
           f"threshold {threshold:.3f} ({how})")  # fmt: skip
@@ -407,7 +407,7 @@ def step_seizure(ctx: DemoContext) -> dict[str, Any]:
     atomic_write_json(ctx.out / "seizure" / "detect.json",
                       {"checkpoint": str(det.checkpoint), "model": det.model_name, "channels": det.channels,
                        "fs": det.fs, "window_s": det.window_s, "threshold": threshold, "threshold_from": how,
-                       "postprocess": dict(POSTPROCESS), "recordings": recs, "failed": {}})  # fmt: skip
+                       "postprocess": dict(SEIZURE_POSTPROCESS), "recordings": recs, "failed": {}})  # fmt: skip
     scores = score_annotations(refs, hyps, methods=["overlap", "taes"])  # NEDC classes: seiz vs bckg
     scored = {m: {k: scores[m].per_label["seiz"][k] for k in ("sensitivity", "fa_per_24h")} for m in scores}
     n_ref = sum(len(r.events) for r in refs)

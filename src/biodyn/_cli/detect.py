@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from biodyn.train.detect import WINDOWS_PER_CALL
+    from biodyn.systems.seizure.detect import WINDOWS_PER_CALL
 
     parser.add_argument("recordings", nargs="+", help="EDF/BDF files or WFDB records")
     parser.add_argument("--checkpoint", required=True, help="a seizure run folder or its checkpoints/best")
@@ -28,10 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from biodyn.train.detect import detect_files
-    from biodyn.train.seizure import THRESHOLD, parse_post
+    from biodyn.metrics.postprocess import SEIZURE_THRESHOLD, parse_post
+    from biodyn.systems.seizure import detect_files
 
-    thr = THRESHOLD if args.threshold is None else args.threshold
+    thr = SEIZURE_THRESHOLD if args.threshold is None else args.threshold
     rep = detect_files(args.recordings, args.checkpoint, args.out, json_path=args.json, edf_annotations=args.edf,
                        png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
                        threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip

@@ -1,15 +1,21 @@
-"""``biodyn eval RUN_DIR --split test``: evaluate a checkpoint and write JSON."""
+"""``biodyn eval RUN_DIR --split test``: evaluate a run's checkpoint with the metrics its task defines and write
+JSON. The run chooses the scoring (a ``seizure`` run: the event-scoring report of :mod:`biodyn.systems.seizure`;
+any other: the task's metrics); ``--split`` chooses only the split (``dev``/``eval`` are the seizure corpora's
+names for ``val``/``test``)."""
 
 from __future__ import annotations
 
 import argparse
 
+SPLITS = {"train": "train", "val": "val", "test": "test", "dev": "val", "eval": "test"}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="a training run folder (config.yaml + checkpoints/)")
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    parser.add_argument("--split", default="test", choices=("train", "val", "test", "dev", "eval"),
-                        help="dev/eval: the seizure report of a seizure run (eval_results.json + PNG)")  # fmt: skip
+    parser.add_argument("--split", default="test", choices=tuple(SPLITS),
+                        help="the split to evaluate (dev = val, eval = test); the run's task picks the metrics "
+                             "(a seizure run: the event-scoring report, eval_results.json + PNG)")  # fmt: skip
     parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
                         help="seizure post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
                              "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
@@ -23,25 +29,31 @@ def run(args) -> int:
     from pathlib import Path
 
     from biodyn.atomic import atomic_write_json
-    from biodyn.train.evaluate import dumps, evaluate_run
+    from biodyn.train.evaluate import dumps, evaluate_run, run_task
 
-    if args.split in ("dev", "eval"):
-        from biodyn.train.seizure import evaluate_seizure_run, parse_post
+    split = SPLITS[args.split]
+    if run_task(args.run_dir) == "seizure":
+        from biodyn.metrics.postprocess import parse_post
+        from biodyn.systems.seizure import evaluate_seizure_run
 
         res = evaluate_seizure_run(
-            args.run_dir, split=args.split, which=args.checkpoint, post=parse_post(args.post)
+            args.run_dir, split=split, which=args.checkpoint, post=parse_post(args.post)
         )
         if args.json:
             atomic_write_json(args.json, res)
         rows = res["operating_points"]
         for r in rows:
             ev = r["eval"] or {}
-            print(f"{r['target_fa_per_24h']:>5g} FA/24h: threshold {r['threshold']}, {args.split} sensitivity "
+            print(f"{r['target_fa_per_24h']:>5g} FA/24h: threshold {r['threshold']}, {split} sensitivity "
                   f"{ev.get('sensitivity')}, FA/24h {ev.get('fa_per_24h')}")  # fmt: skip
         print(json.dumps(res["sample_metrics"], indent=2))
         print(f"wrote {Path(args.run_dir) / 'eval_results.json'} and eval_results.png")
         return 0
-    res = evaluate_run(args.run_dir, which=args.checkpoint, split=args.split)
-    atomic_write_json(args.json or Path(args.run_dir) / f"eval_{args.split}.json", res)
+    if args.post:
+        from biodyn.errors import ConfigError
+
+        raise ConfigError("--post applies to a seizure run's event scoring; this run's task has no post-processing")
+    res = evaluate_run(args.run_dir, which=args.checkpoint, split=split)
+    atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
     print(dumps(res))
     return 0

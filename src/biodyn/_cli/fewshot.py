@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from biodyn._cli._common import SEEDS_HELP
+from biodyn._cli._common import seeds as parse_seeds
+
 
 def add_arguments(p) -> None:
     p.add_argument(
@@ -24,13 +27,14 @@ def add_arguments(p) -> None:
         "window (a fraction of the training windows, by class); the cpu preset counts the CHB-MIT "
         "excerpts' windows (one training patient), the full preset CHB-MIT's and Sleep-EDF's windows",
     )
-    p.add_argument("--seeds", default="42,123,7,0,256")
+    p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.add_argument("--modes", default="linear_probe,finetune")
     p.add_argument(
         "--preset",
         choices=("cpu", "full"),
         default="cpu",
-        help="cpu: tiny models and steps on the bundled samples; full: paper-sized on full corpora (GPU)",
+        help="configs/fewshot/<preset>.yaml; cpu: tiny models and steps on the bundled samples; full: "
+        "paper-sized on full corpora (GPU)",
     )
     p.add_argument(
         "--root", action="append", default=[], metavar="DATASET=FOLDER", help="corpus root per dataset"
@@ -57,14 +61,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import copy
-
     from biodyn._cli._common import write_json
     from biodyn.errors import ConfigError, check_option
-    from biodyn.train import fewshot_grid as fg
+    from biodyn.systems.cldtrans import fewshot_grid as fg
     from biodyn.train.config import BUDGET_UNITS
 
-    preset = copy.deepcopy(fg.CPU_GRID if args.preset == "cpu" else fg.FULL_GRID)
+    preset = fg.load_preset(args.preset)
     for item in args.budget_unit:
         dataset, sep, unit = item.partition("=")
         if not sep:
@@ -74,7 +76,7 @@ def run(args) -> int:
         preset.setdefault("budget_unit", {})[dataset] = unit
     grid = fg.GridConfig(
         datasets=tuple(args.datasets.split(",")), models=tuple(args.models.split(",")),
-        budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=tuple(int(s) for s in args.seeds.split(",")),
+        budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=parse_seeds(args.seeds),
         modes=tuple(args.modes.split(",")), experiment=args.experiment, cache_dir=args.cache_dir,
         roots=dict(r.split("=", 1) for r in args.root), weights=dict(w.split("=", 1) for w in args.weights),
         **preset,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from biodyn._cli._common import SEEDS_HELP
+from biodyn._cli._common import seeds as parse_seeds
+
 
 def add_arguments(p) -> None:
     p.add_argument(
@@ -33,15 +36,16 @@ def add_arguments(p) -> None:
         help="trained weights for a method label (an export, or a Trainer checkpoint such as the train.out_dir "
         "of python -m biodyn.cldtrans); the label may be new, e.g. cldtrans_no_vq=DIR",
     )
-    p.add_argument("--seeds", default="42,123,7,0,256")
+    p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")
-    p.add_argument("--span-s", type=float, default=10.0, help="ictal window length (s)")
+    p.add_argument("--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)")
     p.add_argument("--tau-max-s", type=float, default=0.05)
     p.add_argument("--edge-threshold", type=float, default=None,
                    help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
-    p.add_argument("--resample-hz", type=float, default=128.0)
+    p.add_argument("--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)")
     p.add_argument("--quick", action="store_true",
-                   help="CPU-sized: 4 s windows, fewer fit steps, tiny neural detectors")  # fmt: skip
+                   help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
+                        "neural detectors; flags given win over it")  # fmt: skip
     p.add_argument("--channels", default=None, help="comma-separated subset of channels to rank")
     p.add_argument("--per-patient", type=int, default=None, help="at most this many seizures per patient")
     p.add_argument(
@@ -58,11 +62,19 @@ def add_arguments(p) -> None:
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
 
 
-QUICK_MODELS = {
-    "biot": {"emb_size": 32, "heads": 4, "depth": 1},
-    "bendr": {"encoder_h": 32, "layers": 1, "heads": 4, "ff_dim": 64, "position_groups": 4},
-    "eeg_gcnn": {"gcn_hidden": [16, 16], "fc_hidden": [16]},
-}
+def settings(args) -> tuple[dict, dict]:
+    """``(window settings, FocalConfig overrides)``: a flag the user gave wins, then the ``--quick`` preset
+    (``configs/focal/quick.yaml``), then the defaults. "Given" means not None: an explicit ``--span-s 10``
+    under ``--quick`` stays 10."""
+    from biodyn.systems.cldtrans.focal_lead import WINDOW_KEYS, FocalConfig, load_preset
+
+    preset = load_preset("quick") if args.quick else {}
+    defaults = FocalConfig()
+    window = {k: getattr(args, k) if getattr(args, k) is not None else preset.get(k, getattr(defaults, k, None))
+              for k in WINDOW_KEYS}  # fmt: skip
+    if isinstance(window["channels"], str):
+        window["channels"] = [c.strip() for c in window["channels"].split(",") if c.strip()]
+    return window, {k: v for k, v in preset.items() if k not in WINDOW_KEYS}
 
 
 def run(args) -> int:
@@ -71,44 +83,39 @@ def run(args) -> int:
 
     from biodyn._cli._common import write_json
     from biodyn.data_root import data_root
+    from biodyn.datasets.chbmit import ictal_windows
+    from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
+    from biodyn.io.events import read_onset_csv
+    from biodyn.systems.cldtrans import focal_lead as fl
 
     root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
-    span = 4.0 if args.quick and args.span_s == 10.0 else args.span_s
+    window, overrides = settings(args)
+    span = window["span_s"]
     if args.excerpts:
-        windows = fl.windows_from_excerpts(
+        windows = excerpt_ictal_windows(
             root / "npy_excerpts" if (root / "npy_excerpts").is_dir() else root, span
         )
     else:
-        windows = fl.windows_from_corpus(root, args.offset_s, span)
+        windows = ictal_windows(root, args.offset_s, span)
         if not windows:
             raise ConfigError(
                 f"no annotated seizure with its EDF under {root}; for the bundled sample use --excerpts"
             )
-    if args.quick:  # CPU-sized: the two temporal chains, two seizures per patient, 64 Hz
-        args.channels = args.channels or "Fp1-F7,F7-T7,T7-P7,P7-O1,Fp2-F8,F8-T8,T8-P8,P8-O2"
-        args.per_patient = args.per_patient or 2
-        args.resample_hz = 64.0 if args.resample_hz == 128.0 else args.resample_hz
-    chans = [c.strip() for c in args.channels.split(",")] if args.channels else None
-    windows = fl.select(windows, chans, args.per_patient)
-    onsets = fl.read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
+    windows = fl.select(windows, window["channels"] or None, window["per_patient"])
+    onsets = read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
-    cfg = fl.FocalConfig(seeds=tuple(int(s) for s in args.seeds.split(",")), offset_s=args.offset_s, span_s=span,
-                         tau_max_s=args.tau_max_s, resample_hz=args.resample_hz,
+    cfg = fl.FocalConfig(seeds=parse_seeds(args.seeds), offset_s=args.offset_s, span_s=span,
+                         tau_max_s=args.tau_max_s, resample_hz=window["resample_hz"],
                          edge_threshold=args.edge_threshold, device=args.device)  # fmt: skip
     if args.methods:
         cfg.methods = tuple(m.strip() for m in args.methods.split(","))
-    if args.quick:
-        cfg.ldsem_steps, cfg.rhino_steps, cfg.detector_epochs = 60, 150, 5
-        cfg.model_params = {
-            **QUICK_MODELS,
-            "eeg_gcnn": {**QUICK_MODELS["eeg_gcnn"], "channels": windows[0].channels},
-        }
-        cfg.method_options = {"pcmci": {"max_conds_dim": 1}}
-    else:
-        cfg.model_params = {"eeg_gcnn": {"channels": windows[0].channels}}
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    # EEG-GCNN places its graph by channel name: it gets the windows' channels
+    cfg.model_params = {**cfg.model_params,
+                        "eeg_gcnn": {**cfg.model_params.get("eeg_gcnn", {}), "channels": windows[0].channels}}  # fmt: skip
     weights = dict(w.split("=", 1) for w in args.weights)
     paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []

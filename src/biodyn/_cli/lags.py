@@ -246,7 +246,7 @@ def _run_checkpoint(args, path, data, fs: float, channels: list[str]) -> int:
     from biodyn._cli._common import write_json
     from biodyn.atomic import atomic_write_json
     from biodyn.causal.plot import plot_lag_graph
-    from biodyn.train.cldtrans import lags_from_checkpoint
+    from biodyn.systems.cldtrans import lags_from_checkpoint
 
     graph = lags_from_checkpoint(data, fs, channels, args.checkpoint)
     out = Path(args.out)

@@ -50,7 +50,7 @@ _FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from biodyn.train.prism import PrismRunConfig
+    from biodyn.systems.prism import PrismRunConfig
 
     d = PrismRunConfig()
     for flag, (dest, typ, help_) in _FLAGS.items():
@@ -79,7 +79,9 @@ def resolve(args) -> dict:
         import yaml
 
         path = Path(args.config)
-        packaged = Path(__file__).resolve().parents[1] / "configs" / "prism" / f"{args.config}.yaml"
+        from biodyn.configs import config_path
+
+        packaged = config_path("prism", f"{args.config}.yaml")
         if not path.exists() and packaged.is_file():  # a packaged recipe by name: prism_cifar10, prism_ptbxl
             path = packaged
         try:
@@ -112,8 +114,8 @@ def _note_unused_flags(args, cfg) -> None:
 
 def run(args) -> int:
     from biodyn.atomic import atomic_write_json
+    from biodyn.systems.prism import PrismRunConfig, run_prism
     from biodyn.train.distributed import init_from_env, shutdown
-    from biodyn.train.prism import PrismRunConfig, run_prism
 
     cfg = PrismRunConfig.from_dict(resolve(args))
     _note_unused_flags(args, cfg)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from biodyn._cli._common import SEEDS_HELP
+from biodyn._cli._common import seeds as parse_seeds
+
 PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
 
@@ -15,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fewshot", action="store_true", help="run the few-shot protocol (budgets x seeds)")
     parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
-    parser.add_argument("--seeds", default="42,123,7,0,256", help="few-shot seeds")
+    parser.add_argument("--seeds", default=None, help=f"few-shot seeds; {SEEDS_HELP}")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
@@ -40,7 +43,7 @@ def run(args) -> int:
     try:
         if args.fewshot:
             budgets = [float(b) for b in args.budgets.split(",")]
-            seeds = [int(s) for s in args.seeds.split(",")]
+            seeds = list(parse_seeds(args.seeds))
             for p in run_fewshot(exp, budgets=budgets, seeds=seeds):
                 print(p)
         else:

@@ -101,6 +101,12 @@ class WindowDataset(Dataset):
     def n_channels(self) -> int:
         return len(self.entries[0]["channels"])
 
+    def record_windows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(window indices, start samples)`` of the windows of record ``k`` (``self.entries[k]``), in
+        order."""
+        idx = np.flatnonzero(self._rec == k)
+        return idx, self._start[idx]
+
     def __len__(self) -> int:
         return len(self._rec)
 

@@ -20,17 +20,21 @@ def _base(name: str) -> str:
 
 
 def is_ecg(channels) -> bool:
-    """True when every channel is a standard ECG lead (I, II, III, aVR, aVL, aVF, V1-V6)."""
-    known = set(_LIMB_DEG) | set(_CHEST)
-    return bool(channels) and all(_base(n).upper() in known for n in channels)
+    """True when every channel is a standard ECG lead (:func:`biodyn.montage.ecg_lead`), so that each has a
+    place on the ECG layout."""
+    from biodyn.montage import ecg_lead
+
+    return bool(channels) and all(ecg_lead(n) is not None for n in channels)
 
 
 def ecg_positions(channels) -> np.ndarray:
     """``(C, 2)``: limb leads on a circle at their frontal-plane angles (left), chest leads V1-V6 on an arc
     around the chest (right, V1 at the right sternal border to V6 at the left mid-axillary line)."""
     out = []
+    from biodyn.montage import ecg_lead
+
     for n in channels:
-        u = _base(n).upper()
+        u = str(ecg_lead(n)).upper()
         if u in _LIMB_DEG:
             a = np.deg2rad(_LIMB_DEG[u])
             out.append((-1.25 + 0.8 * np.cos(a), -0.8 * np.sin(a)))

@@ -141,14 +141,14 @@ PRESETS: dict[str, RecordingPreset] = {
 
 
 def resolve_preset(preset: str | RecordingPreset, channels: Sequence[str]) -> tuple[str, RecordingPreset]:
-    """``(name, preset)`` for ``preset`` = ``"auto"`` (``"ecg"`` when every channel is a standard ECG lead, else
-    ``"eeg"``), a name in :data:`PRESETS`, or a :class:`RecordingPreset` (named ``"custom"``)."""
+    """``(name, preset)`` for ``preset`` = ``"auto"`` (:func:`biodyn.montage.guess_modality`: ``"ecg"`` when most
+    channels are ECG leads, else ``"eeg"``), a name in :data:`PRESETS`, or a :class:`RecordingPreset` (named ``"custom"``)."""
     if isinstance(preset, RecordingPreset):
         return "custom", preset
     if preset == "auto":
-        from biodyn.causal.plot import is_ecg
+        from biodyn.montage import guess_modality
 
-        preset = "ecg" if is_ecg(list(channels)) else "eeg"
+        preset = guess_modality(list(channels))
     if preset not in PRESETS:
         raise ConfigError(f"invalid preset={preset!r}; allowed: auto, {', '.join(PRESETS)}")
     return preset, PRESETS[preset]

@@ -21,7 +21,7 @@ Model (structural equations over a lagged graph ``G^l``, ``l = 1..L``, and an in
   in the returned :class:`~biodyn.types.LagGraph` (which has no self-loops).
 
 The returned graph asserts ``i -> j`` where some lag has edge probability above ``threshold``; its delay
-is :func:`~biodyn.causal.baselines.graph_from_lag_coefs`'s centroid of those probabilities (integer lags:
+is :func:`~biodyn.causal._design.graph_from_lag_coefs`'s centroid of those probabilities (integer lags:
 Rhino cannot express sub-sample delays) and its weight the summed probability (Rhino has no signed linear
 coefficient).
 """
@@ -112,7 +112,7 @@ def _dag_penalty(p0: torch.Tensor) -> torch.Tensor:
 def fit_rhino(data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None,
               cfg: RhinoConfig | None = None, seed: int = 0, **overrides) -> LagGraph:  # fmt: skip
     """Fit Rhino to ``data`` ``(C, T)`` on lags ``0..ceil(tau_max fs)``; returns the :class:`LagGraph`."""
-    from biodyn.causal.baselines import _prepare, graph_from_lag_coefs
+    from biodyn.causal._design import _prepare, graph_from_lag_coefs
 
     cfg = cfg or RhinoConfig()
     if overrides:

@@ -14,11 +14,14 @@ file's case and :func:`subject_of` its person: the ``subject`` of every record (
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels, summarize
 from biodyn.errors import RecordingError
@@ -237,3 +240,50 @@ class CHBMIT(Corpus):
         )  # fmt: skip
         out["label_counts"] = dict(Counter({"seiz": n_seiz}))
         return out
+
+
+# ---------------------------------------------------------------------------------------- ictal windows
+@dataclass
+class IctalWindow:
+    """One seizure's ictal window ``data`` ``(C, T)`` at ``fs`` (a focal-lead localisation item), with an
+    optional same-length ``background`` window before the onset and the ``source`` it was cut from."""
+
+    record: str
+    seizure_index: int
+    subject: str
+    data: np.ndarray  # (C, T)
+    fs: float
+    channels: list[str]
+    background: np.ndarray | None = None  # (C, T) a window before the onset (occlusion detectors only)
+    source: str = ""
+
+
+def ictal_windows(
+    root: str | os.PathLike, offset_s: float = 0.0, span_s: float = 10.0
+) -> list[IctalWindow]:
+    """Ictal windows ``[onset + offset_s, onset + offset_s + span_s]`` of every annotated seizure whose EDF
+    is present under a CHB-MIT root (summary files + EDFs, PhysioNet layout); the background window is the
+    ``span_s`` before the onset when the record has it."""
+    corpus = CHBMIT(root)
+    out = []
+    for ref in corpus.records():
+        if not Path(ref.path).exists():
+            continue
+        seizures = sorted(corpus.seizures(ref))
+        if not seizures:
+            continue
+        rec = corpus.load(ref)
+        for k, (onset, _end) in enumerate(seizures):
+            a = round((onset + offset_s) * rec.fs)
+            b = a + round(span_s * rec.fs)
+            if a < 0 or b > rec.n_times:
+                raise RecordingError(
+                    ref.path, f"seizure {k}: window {a / rec.fs:.1f}-{b / rec.fs:.1f} s is outside the record"
+                )
+            n = b - a
+            bg_a = round(onset * rec.fs) - n
+            bg = rec.data[:, bg_a : bg_a + n].astype(np.float64) if bg_a >= 0 else None
+            out.append(IctalWindow(ref.record_id, k, ref.subject or subject_of(ref.record_id),
+                                   rec.data[:, a:b].astype(np.float64), rec.fs, list(rec.channels), bg,
+                                   source=f"{ref.path} [{a / rec.fs:.2f}, {b / rec.fs:.2f}) s"))  # fmt: skip
+    return out

@@ -3,13 +3,14 @@ lists, and the files NEDC scoring reads (lists of annotation files, the TOML par
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from biodyn.errors import RecordingError
+from biodyn.errors import ConfigError, RecordingError
 from biodyn.types import Event
 
 # TUSZ v2 seizure labels (the eight seizure types plus the generic "seiz"); "bckg" is background.
@@ -215,3 +216,51 @@ def read_nedc_params(path: str | os.PathLike) -> dict:
         return tomllib.loads(Path(path).read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise RecordingError(path, f"cannot read NEDC parameters: {e}") from None
+
+
+# ------------------------------------------------------------------------------- onset-channel tables
+def read_onset_csv(path: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
+    """``{(record, seizure_index): [onset channels]}`` from the documented CSV; errors name file and line."""
+    from biodyn.montage import canonical_name
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"onset file {path} does not exist")
+    lines = [ln for ln in path.read_text().splitlines()]
+    body = [(k + 1, ln) for k, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        raise RecordingError(path, "no header line (record,seizure_index,channels)")
+    header = [h.strip() for h in next(csv.reader([body[0][1]]))]
+    if header != ["record", "seizure_index", "channels"]:
+        raise RecordingError(
+            path, f"line {body[0][0]}: header must be record,seizure_index,channels; got {header}"
+        )
+    out: dict[tuple[str, int], list[str]] = {}
+    for lineno, ln in body[1:]:
+        row = next(csv.reader([ln]))
+        if len(row) != 3:
+            raise RecordingError(path, f"line {lineno}: expected 3 fields, got {len(row)}: {ln!r}")
+        rec, idx, chans = (r.strip() for r in row)
+        try:
+            k = int(idx)
+        except ValueError:
+            raise RecordingError(path, f"line {lineno}: seizure_index {idx!r} is not an integer") from None
+        names = [canonical_name(c.strip()) for c in chans.split(";") if c.strip()]
+        if not names or k < 0:
+            raise RecordingError(path, f"line {lineno}: needs a seizure_index >= 0 and at least one channel")
+        if (rec, k) in out:
+            raise RecordingError(path, f"line {lineno}: ({rec}, {k}) listed twice")
+        out[(rec, k)] = names
+    return out
+
+
+def write_onset_csv(
+    path: str | os.PathLike, onsets: dict[tuple[str, int], list[str]], comment: str = ""
+) -> None:
+    """Write ``{(record, seizure_index): [channels]}`` as the onset CSV :func:`read_onset_csv` reads, with
+    ``comment`` lines first."""
+    from biodyn.atomic import atomic_write_text
+
+    lines = [f"# {c}" for c in comment.splitlines()] + ["record,seizure_index,channels"]
+    lines += [f"{r},{k},{';'.join(ch)}" for (r, k), ch in sorted(onsets.items())]
+    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -8,7 +8,7 @@ sensitivity among thresholds whose FA/24h is <= the target; on eval that thresho
 
 from __future__ import annotations
 
-import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from biodyn.metrics.events import normalize, score_overlap
-from biodyn.metrics.postprocess import probs_to_events
+from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, mask_to_intervals, probs_to_events
 from biodyn.types import Event
 
 FA_TARGETS = (10.0, 5.0, 2.5, 1.0)
@@ -172,15 +172,36 @@ def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets:
             "postprocess": post}  # fmt: skip
 
 
-def save_report(report: dict[str, Any], json_path: str | os.PathLike, png_path: str | os.PathLike | None = None,
-                title: str = "OVERLAP sensitivity vs false alarms (dev)") -> None:  # fmt: skip
-    """Write a :func:`sensitivity_at_fa` report as JSON and, with ``png_path``, its dev curve as a PNG
-    (both atomically)."""
-    from biodyn.atomic import atomic_write_json
+def mask_events(mask: np.ndarray, fs: float, label: str = "seiz") -> list[Event]:
+    """Reference events from a per-sample 0/1 mask ``(T,)`` (negative = unlabelled counts as background)."""
+    return [
+        Event(float(a / fs), float((b - a) / fs), label) for a, b in mask_to_intervals(np.asarray(mask) > 0)
+    ]
 
-    atomic_write_json(json_path, report)
-    if png_path is not None:
-        curve = [OperatingPoint(**{k: v for k, v in p.items() if k != "extra"}) for p in report["dev_curve"]]
-        from biodyn.metrics.plot import plot_curve
 
-        plot_curve(curve, png_path, [r["target_fa_per_24h"] for r in report["operating_points"]], title=title)
+def window_metrics(probs: np.ndarray, target: np.ndarray, fs: float, fa_target: float = 10.0,
+                   post: dict[str, Any] | None = None) -> dict[str, float]:  # fmt: skip
+    """Metrics of per-sample probabilities ``(N, T)`` against masks ``(N, T)``, each window a recording:
+    ``auroc`` (per sample), ``window_auroc`` (window max vs any seizure sample), and the OVERLAP
+    ``sens_at_10fa`` (highest sensitivity among thresholds with FA/24h <= ``fa_target``; 0 when none),
+    with its ``threshold_at_10fa`` and ``fa_at_10fa``."""
+    from biodyn.metrics.classification import auroc
+
+    probs = np.asarray(probs, np.float64).reshape(len(probs), -1)
+    target = np.asarray(target).reshape(probs.shape)
+    out: dict[str, float] = {}
+    y = (target > 0).ravel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["auroc"] = auroc(y, probs.ravel()) if 0 < y.sum() < y.size else float("nan")
+        wy = (target > 0).any(axis=1)
+        out["window_auroc"] = auroc(wy, probs.max(axis=1)) if 0 < wy.sum() < len(wy) else float("nan")
+    recs = [
+        Scored(p, fs, mask_events(t, fs), record_id=str(i)) for i, (p, t) in enumerate(zip(probs, target))
+    ]
+    pp = {**SEIZURE_POSTPROCESS, **(post or {})}
+    op = choose_thresholds_bisect(recs, (fa_target,), **pp)[fa_target]
+    out["sens_at_10fa"] = 0.0 if op is None or np.isnan(op.sensitivity) else float(op.sensitivity)
+    out["threshold_at_10fa"] = float("nan") if op is None else float(op.threshold)
+    out["fa_at_10fa"] = float("nan") if op is None else float(op.fa_per_24h)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,3 +36,15 @@ def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
+
+
+def save_report(report: dict[str, Any], json_path: str | os.PathLike, png_path: str | os.PathLike | None = None,
+                title: str = "OVERLAP sensitivity vs false alarms (dev)") -> None:  # fmt: skip
+    """Write a :func:`sensitivity_at_fa` report as JSON and, with ``png_path``, its dev curve as a PNG
+    (both atomically)."""
+    from biodyn.atomic import atomic_write_json
+
+    atomic_write_json(json_path, report)
+    if png_path is not None:
+        curve = [OperatingPoint(**{k: v for k, v in p.items() if k != "extra"}) for p in report["dev_curve"]]
+        plot_curve(curve, png_path, [r["target_fa_per_24h"] for r in report["operating_points"]], title=title)

@@ -3,6 +3,8 @@ merging of close events."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import ndimage
 
@@ -79,3 +81,32 @@ def probs_to_events(
     if len(iv) and max_duration_s is not None:
         iv = iv[(iv[:, 1] - iv[:, 0]) / fs <= max_duration_s]
     return [Event(float(a / fs), float((b - a) / fs), label) for a, b in iv]
+
+
+# Brain-Go-Brr's seizure post-processing (the reference implementation's defaults): hysteresis (on at 0.86,
+# off below 0.78), binary opening over 11 and closing over 31 samples, events merged across gaps under 2 s,
+# events kept when 3-600 s long.
+SEIZURE_THRESHOLD = 0.86  # switch-on level; the switch-off level is SEIZURE_THRESHOLD - hysteresis_gap
+SEIZURE_POSTPROCESS: dict[str, Any] = {"hysteresis_gap": 0.08, "opening_samples": 11, "closing_samples": 31,
+                                       "merge_gap_s": 2.0, "min_duration_s": 3.0, "max_duration_s": 600.0}  # fmt: skip
+
+
+def parse_post(items) -> dict[str, Any]:
+    """``["opening_samples=21", "merge_gap_s=5"]`` -> post-processing overrides, checked against
+    :data:`SEIZURE_POSTPROCESS` (an unknown key or a non-number is a :class:`~biodyn.errors.ConfigError`)."""
+    out: dict[str, Any] = {}
+    for it in items or []:
+        key, sep, val = str(it).partition("=")
+        if not sep or key not in SEIZURE_POSTPROCESS:
+            raise ConfigError(
+                f"invalid --post {it!r}; expected KEY=VALUE with KEY one of {', '.join(SEIZURE_POSTPROCESS)}"
+            )
+        try:
+            out[key] = (
+                None
+                if val.lower() in ("none", "null")
+                else (int(val) if key.endswith("_samples") else float(val))
+            )
+        except ValueError:
+            raise ConfigError(f"invalid --post {it!r}: {val!r} is not a number") from None
+    return out

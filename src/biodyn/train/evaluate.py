@@ -10,6 +10,16 @@ from typing import Any
 from biodyn.errors import ConfigError
 
 
+def run_task(run_dir: str | os.PathLike) -> str:
+    """The task (``train.task``: multiclass, multilabel, per_sample, seizure) of a training run folder."""
+    from omegaconf import OmegaConf
+
+    cfg_file = Path(run_dir) / "config.yaml"
+    if not cfg_file.is_file():
+        raise ConfigError(f"{run_dir}: not a training run (no config.yaml)")
+    return str(OmegaConf.select(OmegaConf.load(cfg_file), "train.task", default="multiclass"))
+
+
 def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
     """Rebuild the model of ``run_dir`` (its ``config.yaml`` + ``checkpoints/<which>``), evaluate it on
     ``split`` (``train``/``val``/``test``) and return the metrics."""

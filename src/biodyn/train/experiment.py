@@ -7,26 +7,26 @@ The config tree ships inside the package (``biodyn/configs/``); ``$BIODYN_CONFIG
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from biodyn import configs
+from biodyn.configs import CONFIG_DIR_ENV
 from biodyn.errors import ConfigError
+from biodyn.train.fewshot import BUDGETS, SEEDS, budget_name, fewshot_indices
 
-CONFIG_DIR_ENV = "BIODYN_CONFIG_DIR"
-
+__all__ = ["build_data", "compose_config", "config_dir", "data_spec", "run_experiment", "run_fewshot", "to_dataclass"]
 
 def config_dir(override: str | os.PathLike | None = None) -> Path:
     """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else the packaged ``biodyn/configs``."""
-    cand = override or os.environ.get(CONFIG_DIR_ENV)
-    path = Path(cand) if cand else Path(__file__).resolve().parents[1] / "configs"
+    path = configs.config_dir(override)
     if not (path / "config.yaml").is_file():
         raise ConfigError(
             f"no Hydra config tree at {path} (config.yaml missing); set ${CONFIG_DIR_ENV} or pass --config-dir"
         )
-    return path.resolve()
+    return path
 
 
 def compose_config(overrides: list[str] | None = None, *, config_dir_: str | os.PathLike | None = None):
@@ -122,58 +122,6 @@ def data_spec(ds) -> dict[str, Any]:
             "fs": None if fs is None else float(fs),
             "preprocess": m.get("preprocess"), "window_s": m.get("window_s"), "stride_s": m.get("stride_s"),
             "classes": m.get("classes")}  # fmt: skip
-
-
-def _primary_label(lab: np.ndarray) -> np.ndarray:
-    """Each row's stratum: its class, or for multi-hot rows the first positive class (-1 when none)."""
-    if lab.ndim == 1:
-        return lab.astype(np.int64)
-    flat = lab.reshape(len(lab), -1)
-    return np.where(flat.any(1), flat.argmax(1), -1).astype(np.int64)
-
-
-def _stratified_draw(strata: np.ndarray, budget: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions of a ``budget`` fraction of each stratum's members (at least one each)."""
-    keep = []
-    for st in np.unique(strata):
-        members = np.flatnonzero(strata == st)
-        keep.append(rng.choice(members, size=max(1, round(budget * len(members))), replace=False))
-    return np.sort(np.concatenate(keep))
-
-
-def fewshot_indices(
-    labels: np.ndarray, subjects: np.ndarray, budget: float, seed: int, unit: str = "subject"
-) -> np.ndarray:
-    """Window indices of a label budget, stratified, at least one member per stratum; ``budget=1`` keeps
-    everything.
-
-    ``unit="subject"``: a ``budget`` fraction of the training subjects (all their windows), a subject's
-    stratum being its primary label (argmax of the summed multi-hot, or its most common class).
-    ``unit="window"``: a ``budget`` fraction of the training windows, by class (multi-hot: first positive
-    class); for training sets of one or a few patients, where a fraction of the patients is all of them."""
-    from biodyn.errors import check_option
-    from biodyn.train.config import BUDGET_UNITS
-
-    check_option("fewshot.unit", unit, BUDGET_UNITS)
-    if not 0 < budget <= 1:
-        raise ConfigError(f"fewshot.budget={budget} must be in (0, 1]")
-    if budget >= 1:
-        return np.arange(len(labels))
-    lab = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    if unit == "window":
-        return _stratified_draw(_primary_label(lab), budget, rng)
-    subjects = np.asarray(subjects)
-    uniq, inv = np.unique(subjects, return_inverse=True)
-    strata = np.empty(len(uniq), dtype=np.int64)
-    for s in range(len(uniq)):
-        ls = lab[inv == s]
-        strata[s] = (
-            int(ls.reshape(len(ls), -1).sum(0).argmax())
-            if ls.ndim > 1
-            else int(np.bincount(ls - ls.min()).argmax() + ls.min())
-        )
-    return np.flatnonzero(np.isin(inv, _stratified_draw(strata, budget, rng)))
 
 
 def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) -> dict[str, Any]:
@@ -273,14 +221,6 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     return result
 
 
-def budget_name(budget: float) -> str:
-    return f"{round(budget * 100):g}pct"
-
-
-SEEDS = (42, 123, 7, 0, 256)
-BUDGETS = (0.01, 0.10, 1.0)
-
-
 def run_fewshot(
     exp, *, budgets=BUDGETS, seeds=SEEDS, results_dir: str | os.PathLike | None = None
 ) -> list[Path]:
@@ -308,42 +248,3 @@ def run_fewshot(
     return written
 
 
-__all__ = [
-    "BUDGETS",
-    "SEEDS",
-    "asdict",
-    "build_data",
-    "compose_config",
-    "config_dir",
-    "fewshot_indices",
-    "run_experiment",
-    "run_fewshot",
-    "to_dataclass",
-]  # fmt: skip
-
-
-def reuse_finished(path: Path, settings: dict[str, Any], stored, force: bool = False) -> bool:
-    """Whether the finished result at ``path`` can be skipped on a rerun (the few-shot grid's cells, the focal
-    runner's (method, seed) files): yes when ``stored(old_json)`` equals ``settings`` (both compared as JSON)
-    or is None (written before settings were stored); no when the file is missing or unreadable (cut short) or,
-    with ``force``, when they differ; otherwise an error naming the keys that differ."""
-    import json
-
-    if not path.exists():
-        return False
-    try:
-        old = stored(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return False  # unreadable (cut short): run it again
-    if old is None:
-        return True
-    was, now = (json.loads(json.dumps(d, sort_keys=True, default=str)) for d in (old, settings))
-    if was == now:
-        return True
-    if force:
-        return False
-    keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-    raise ConfigError(
-        f"{path}: finished with other settings ({', '.join(keys)} differ); use another --out or --experiment, "
-        "or --force to run it again and replace it"
-    )

@@ -49,11 +49,12 @@ def load_trained(folder: str | os.PathLike):
     name, cfg = st.get("model_name"), dict(st.get("model_config") or {})
     if not name or not cfg:
         raise CheckpointError(f"{found}: the checkpoint names no model or model config")
-    if name == "cldtrans":
-        from biodyn.train.cldtrans import load_cldtrans
-
-        return load_cldtrans(found)
+    if name == "cldtrans":  # its config still carries training state: no k-means init, the saved stage
+        cfg.pop("kmeans_init", None)
+        cfg["kmeans_init"] = False
     model = create_model(name, **cfg)
+    if cfg.get("stage") == "stage2":
+        model.set_stage("stage2")
     load_checkpoint(found, model=model, model_name=name, restore_rng=False)
     return model.eval()
 

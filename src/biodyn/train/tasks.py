@@ -120,7 +120,7 @@ class PerSample(Task):
 class Seizure(PerSample):
     """Per-sample seizure detection: focal loss on ``(B, T)`` logits against ``batch["mask"]``; metrics are
     per-sample AUROC, per-window AUROC (max probability vs any seizure sample) and the OVERLAP sensitivity at
-    10 FA/24h after the seizure post-processing (:data:`biodyn.train.seizure.POSTPROCESS`), with each window
+    10 FA/24h after the seizure post-processing (:data:`biodyn.metrics.postprocess.SEIZURE_POSTPROCESS`), with each window
     scored as a recording of its own (exact for non-overlapping windows; ``biodyn eval`` stitches records)."""
 
     name = "seizure"
@@ -143,7 +143,7 @@ class Seizure(PerSample):
         )
 
     def metrics(self, probs, target):
-        from biodyn.train.seizure import window_metrics
+        from biodyn.metrics.detection import window_metrics
 
         return window_metrics(probs, target, self.fs)
 

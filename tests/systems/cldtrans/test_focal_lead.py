@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from biodyn.data_root import data_root
+from biodyn.datasets.chbmit import IctalWindow, ictal_windows
+from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
 from biodyn.errors import ConfigError, RecordingError
-from biodyn.train import focal_lead as fl
+from biodyn.io.events import read_onset_csv
+from biodyn.systems.cldtrans import focal_lead as fl
 
 ROOT = data_root()
 CHB = ROOT / "chbmit" if ROOT else None
@@ -19,15 +22,15 @@ needs_chb = pytest.mark.skipif(
 def test_onset_csv_format_and_errors(tmp_path):
     f = tmp_path / "on.csv"
     f.write_text("# comment\nrecord,seizure_index,channels\nchb01_03,0,T7-P7; EEG FP1-F7\nchb01_03,1,cz-pz\n")
-    assert fl.read_onset_csv(f) == {("chb01_03", 0): ["T7-P7", "Fp1-F7"], ("chb01_03", 1): ["Cz-Pz"]}
+    assert read_onset_csv(f) == {("chb01_03", 0): ["T7-P7", "Fp1-F7"], ("chb01_03", 1): ["Cz-Pz"]}
     f.write_text("record,seizure,channels\n")
     with pytest.raises(RecordingError, match="header"):
-        fl.read_onset_csv(f)
+        read_onset_csv(f)
     f.write_text("record,seizure_index,channels\nchb01_03,x,T7-P7\n")
     with pytest.raises(RecordingError, match="line 2"):
-        fl.read_onset_csv(f)
+        read_onset_csv(f)
     with pytest.raises(ConfigError, match="does not exist"):
-        fl.read_onset_csv(tmp_path / "nope.csv")
+        read_onset_csv(tmp_path / "nope.csv")
 
 
 def test_wilson_interval_matches_statsmodels_formula():
@@ -37,7 +40,7 @@ def test_wilson_interval_matches_statsmodels_formula():
     assert fl.wilson_interval(0, 5)[0] == 0.0
 
 
-def test_windows_from_corpus_use_the_annotated_onset(tmp_path):
+def test_ictal_windows_use_the_annotated_onset(tmp_path):
     from biodyn.io.edf import write_edf
     from biodyn.types import Recording
 
@@ -60,7 +63,7 @@ def test_windows_from_corpus_use_the_annotated_onset(tmp_path):
     orig = chbmit.CHBMIT
     chbmit.CHBMIT = Two
     try:
-        ws = fl.windows_from_corpus(tmp_path, offset_s=2.0, span_s=5.0)
+        ws = ictal_windows(tmp_path, offset_s=2.0, span_s=5.0)
     finally:
         chbmit.CHBMIT = orig
     (w,) = ws
@@ -69,14 +72,14 @@ def test_windows_from_corpus_use_the_annotated_onset(tmp_path):
 
 
 def test_excerpt_windows_name_the_person_not_the_case(tmp_path):
-    """Regression: windows_from_excerpts took the part of the name before ``_`` as the subject, so the
+    """Regression: excerpt_ictal_windows (then focal_lead.windows_from_excerpts) took the part of the name before ``_`` as the subject, so the
     leave-one-patient-out detector for chb01 trained on chb21's seizures (the same patient, recorded later)."""
     rng = np.random.default_rng(0)
     for rec in ("chb01_03", "chb21_19", "chb17b_63"):
         case = "chb17" if rec.startswith("chb17") else rec[:5]
         (tmp_path / case / "ictal").mkdir(parents=True, exist_ok=True)
         np.save(tmp_path / case / "ictal" / f"{rec}_ictal.npy", rng.standard_normal((23, 256)))
-    ws = fl.windows_from_excerpts(tmp_path, span_s=1.0)
+    ws = excerpt_ictal_windows(tmp_path, span_s=1.0)
     assert {w.record: w.subject for w in ws} == {
         "chb01_03": "chb01",
         "chb21_19": "chb01",
@@ -86,8 +89,8 @@ def test_excerpt_windows_name_the_person_not_the_case(tmp_path):
 
 @needs_chb
 def test_example_onset_file_is_what_its_rule_gives():
-    ws = fl.windows_from_excerpts(CHB / "npy_excerpts")
-    assert fl.read_onset_csv(fl.EXAMPLE_ONSETS) == fl.example_onsets(ws)
+    ws = excerpt_ictal_windows(CHB / "npy_excerpts")
+    assert read_onset_csv(fl.EXAMPLE_ONSETS) == fl.example_onsets(ws)
     assert "NOT clinical truth" in fl.EXAMPLE_ONSETS.read_text()
 
 
@@ -95,9 +98,9 @@ def test_example_onset_file_is_what_its_rule_gives():
 @pytest.mark.slow
 def test_runner_end_to_end_on_excerpts(tmp_path):
     ws = fl.select(
-        fl.windows_from_excerpts(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8", "P8-O2"], 1
+        excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8", "P8-O2"], 1
     )
-    onsets = fl.read_onset_csv(fl.EXAMPLE_ONSETS)
+    onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
     cfg = fl.FocalConfig(methods=("ldsem", "varlingam", "eeg_gcnn"), seeds=(42, 7), resample_hz=64.0, ldsem_steps=20,
                          detector_epochs=2, model_params={"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}})  # fmt: skip
     paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
@@ -116,7 +119,7 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
     mtimes = [p.stat().st_mtime_ns for p in paths]
     again = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)  # resumable: nothing refitted
     assert [p.stat().st_mtime_ns for p in again] == mtimes
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     rep = make_report(tmp_path, seeds=[42, 7])
     text = open(rep["report"]).read()
@@ -160,7 +163,7 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
 
     rng = np.random.default_rng(0)
     chans = ["T7-P7", "P7-O1", "T8-P8", "P8-O2"]
-    ws = [fl.IctalWindow(f"chb0{k}_01", 0, f"chb0{k}", rng.standard_normal((4, 512)), 256.0, chans)
+    ws = [IctalWindow(f"chb0{k}_01", 0, f"chb0{k}", rng.standard_normal((4, 512)), 256.0, chans)
           for k in (1, 2)]  # fmt: skip
     onsets = {(w.record, 0): ["P7-O1"] for w in ws}
     cfg = fl.FocalConfig(methods=("cldtrans", "cldtrans_run"), seeds=(42,), resample_hz=64.0)
@@ -194,8 +197,8 @@ def test_finished_results_are_reused_only_with_the_same_settings(tmp_path):
     from dataclasses import asdict
 
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
-    from biodyn.train.experiment import reuse_finished
+    from biodyn.systems.cldtrans import focal_lead as fl
+    from biodyn.train.fewshot import reuse_finished
 
     def finished(p, settings, force):  # as run_focal_lead asks
         return reuse_finished(p, settings, fl._stored_settings, force)
@@ -221,7 +224,7 @@ def test_device_is_checked_and_used(monkeypatch):
     import torch
 
     from biodyn.errors import ConfigError
-    from biodyn.train import focal_lead as fl
+    from biodyn.systems.cldtrans import focal_lead as fl
 
     with pytest.raises(ConfigError, match="invalid device='gpu'"):
         fl.FocalConfig(device="gpu")
@@ -243,13 +246,13 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
     """DYNOTEARS, PCMCI and Rhino (lag graphs) and the BIOT and BENDR occlusion read-outs run through the same
     runner as the end-to-end test's methods: a ranking of every channel per seizure, labels used only by the
     occlusion read-outs."""
-    from biodyn._cli.focal import QUICK_MODELS
+    quick_models = fl.load_preset("quick")["model_params"]
 
-    ws = fl.select(fl.windows_from_excerpts(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
-    onsets = fl.read_onset_csv(fl.EXAMPLE_ONSETS)
+    ws = fl.select(excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
+    onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
     methods = ("dynotears", "pcmci", "rhino", "biot", "bendr")
     cfg = fl.FocalConfig(methods=methods, seeds=(42,), resample_hz=64.0, rhino_steps=20, detector_epochs=1,
-                         model_params={k: QUICK_MODELS[k] for k in ("biot", "bendr")})  # fmt: skip
+                         model_params={k: quick_models[k] for k in ("biot", "bendr")})  # fmt: skip
     paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
     assert len(paths) == len(methods)
     for method, path in zip(methods, paths):
@@ -258,3 +261,37 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
         assert r["metrics"]["n_seizures"] == 2, (method, r["per_seizure"])
         for s in r["per_seizure"]:
             assert sorted(s["ranking"]) == sorted(ws[0].channels)
+
+
+@pytest.mark.parametrize(
+    ("flags", "span_s", "resample_hz", "per_patient"),
+    [([], 10.0, 128.0, None), (["--quick"], 4.0, 64.0, 2),
+     # regression: "not set" was detected by comparing with the default, so an explicit --span-s 10 or
+     # --resample-hz 128 under --quick silently became 4 s and 64 Hz
+     (["--quick", "--span-s", "10", "--resample-hz", "128"], 10.0, 128.0, 2),
+     (["--quick", "--span-s", "6", "--per-patient", "1"], 6.0, 64.0, 1), (["--span-s", "4"], 4.0, 128.0, None)],
+)  # fmt: skip
+def test_focal_flags_given_win_over_the_quick_preset(flags, span_s, resample_hz, per_patient):
+    import argparse
+
+    from biodyn._cli.focal import add_arguments, settings
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    window, overrides = settings(parser.parse_args(flags))
+    assert (window["span_s"], window["resample_hz"], window["per_patient"]) == (span_s, resample_hz, per_patient)
+    quick = "--quick" in flags
+    assert (window["channels"] == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]) == quick
+    assert overrides.get("ldsem_steps") == (60 if quick else None)
+    if quick:  # every preset override is a FocalConfig field
+        fl.FocalConfig(**overrides)
+
+
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "focal").mkdir()
+    (tmp_path / "focal" / "quick.yaml").write_text("span_s: 4.0\nspan: 3\n")
+    monkeypatch.setenv("BIODYN_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) span;"):
+        fl.load_preset("quick")
+    with pytest.raises(ConfigError, match="no focal preset 'cpu'"):
+        fl.load_preset("cpu")

@@ -98,7 +98,7 @@ def test_packaged_recipes_resolve_to_valid_configs():
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.train.prism import PrismRunConfig
+    from biodyn.systems.prism import PrismRunConfig
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
@@ -125,7 +125,7 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
     import biodyn.train.trainer as tr
-    from biodyn.train.prism import PrismRunConfig, run_prism
+    from biodyn.systems.prism import PrismRunConfig, run_prism
 
     kw = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, batch_size=16, limit=48,
               progress=False, lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=2)  # fmt: skip
@@ -176,7 +176,7 @@ def test_data_root_prefers_a_known_child_over_reading_the_parent_as_class_folder
     """A parent holding a flat ``fsdd/`` is not an audio dataset with one class 'fsdd'; a parent holding
     ``cifar10_jpg/`` beside unrelated train/ test/ folders is not an image folder; ``cifar/`` (PRISM's
     ``cifar/cifar-10-batches-py/``) is found."""
-    from biodyn.train.prism import PrismRunConfig, load_modality, resolve_root
+    from biodyn.systems.prism.run import PrismRunConfig, load_modality, resolve_root
 
     _fsdd(tmp_path / "dr" / "fsdd")
     assert resolve_root("audio", str(tmp_path / "dr")) == tmp_path / "dr" / "fsdd"
@@ -197,7 +197,7 @@ def test_data_root_prefers_a_known_child_over_reading_the_parent_as_class_folder
 def test_limit_keeps_a_seeded_class_stratified_subset(tmp_path):
     """``--limit N`` keeps about N/K of each class (the lists are sorted by class: their first N items were
     one or two classes), the same subset for the same seed."""
-    from biodyn.train.prism import PrismRunConfig, load_modality, stratified_subset
+    from biodyn.systems.prism.run import PrismRunConfig, load_modality, stratified_subset
 
     y = np.repeat(np.arange(10), 30)
     idx = stratified_subset(y, 200, seed=0)
@@ -227,7 +227,7 @@ def test_config_values_of_the_wrong_type(tmp_path, capsys):
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.train.prism import PrismRunConfig
+    from biodyn.systems.prism import PrismRunConfig
 
     good = tmp_path / "good.yaml"
     good.write_text("lr: 3e-4\nepochs: '2'\nlimit: 10\n")
@@ -255,7 +255,7 @@ def test_config_values_of_the_wrong_type(tmp_path, capsys):
 def test_synthetic_data_has_the_real_modality_shape_and_label_kind():
     import torch
 
-    from biodyn.train.prism import PrismRunConfig, load_modality
+    from biodyn.systems.prism import PrismRunConfig, load_modality
 
     ecg = load_modality("ecg", PrismRunConfig(data="synthetic", limit=64))
     assert (ecg.n_chans, ecg.n_times, ecg.task, len(ecg.classes)) == (12, 1000, "multilabel", 5)

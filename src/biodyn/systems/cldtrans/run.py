@@ -1,4 +1,4 @@
-"""CLD-Trans training: stage 1 (motif VQ-VAE + LD-SEM, no labels) and stage 2 (graph-ODE fine-tuning).
+"""CLD-Trans training run: stage 1 (motif VQ-VAE + LD-SEM, no labels) and stage 2 (graph-ODE fine-tuning).
 
 ``python -m biodyn.cldtrans mode=stage1 train.max_steps=1`` composes ``biodyn/configs/cldtrans/``
 (``profile=cpu|gpu``, ``ablation=none|no_vq|no_lag|integer_lag|no_ode``) and calls :func:`run_cldtrans`:
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,65 +19,9 @@ import torch
 from torch.utils.data import Dataset
 
 from biodyn.errors import ConfigError, check_option
-from biodyn.models.cldtrans import CLDTransConfig
-from biodyn.train.config import TrainConfig
+from biodyn.systems.cldtrans.config import ABLATIONS, MODALITY, CLDTransData, CLDTransRun, compose
 
-MODALITY = {"eegmmidb": "eeg", "mimic_ecg": "ecg", "chbmit": "eeg", "tusz": "eeg", "ptbxl": "ecg",
-            "sleepedf": "eeg", "synthetic": "eeg"}  # fmt: skip
-ABLATIONS = ("none", "no_vq", "no_lag", "integer_lag", "no_ode")
-
-
-@dataclass
-class CLDTransData:
-    corpora: list[str] = field(default_factory=lambda: ["eegmmidb", "mimic_ecg"])
-    roots: dict[str, str] = field(default_factory=dict)  # corpus -> folder (default: <data root>/<corpus>)
-    # corpus -> the official splits to pretrain on (e.g. ptbxl: [train] = folds 1-8, so that the few-shot
-    # validation and test folds stay unseen); a corpus not named here is used whole
-    splits: dict[str, list[str]] = field(default_factory=dict)
-    window_s: float = 10.0  # the CLD-Trans window: 10 s (EEG 1600 samples, ECG 5000)
-    limit: int | None = None  # records per corpus (smoke runs)
-    cache_dir: str | None = None  # default: <train.out_dir>/cache
-    max_channels: int | None = None  # keep the first channels only (CPU tests)
-
-
-@dataclass
-class CLDTransRun:
-    mode: str = "stage1"  # stage1 | stage2
-    ablation: str = "none"
-    init_from: str | None = None  # stage 2: stage-1 checkpoint (default <out_dir>/stage1/checkpoints/last)
-    effective_batch: int | None = None  # windows per optimiser step over ranks; sets train.accum_steps
-    model: CLDTransConfig = field(default_factory=CLDTransConfig)
-    data: CLDTransData = field(default_factory=CLDTransData)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(out_dir="runs/cldtrans", task="multilabel")
-    )
-
-
-def config_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "configs" / "cldtrans"
-
-
-def compose(overrides: list[str] | None = None) -> CLDTransRun:
-    """Compose ``configs/cldtrans/config.yaml`` with ``overrides``; unknown keys are errors."""
-    from hydra import compose as h_compose
-    from hydra import initialize_config_dir
-    from hydra.core.config_store import ConfigStore
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    ConfigStore.instance().store(name="cldtrans_schema", node=CLDTransRun)  # every key exists, typed
-    try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
-            raw = h_compose(config_name="config", overrides=list(overrides or []))
-        cfg = OmegaConf.merge(OmegaConf.structured(CLDTransRun), raw)
-        run = OmegaConf.to_object(cfg)
-    except (HydraException, OmegaConfBaseException) as e:
-        raise ConfigError(f"bad CLD-Trans config: {e}") from e
-    check_option("mode", run.mode, ("stage1", "stage2"))
-    check_option("ablation", run.ablation, ABLATIONS)
-    return run
-
+__all__ = ["ABLATIONS", "CLDTransData", "CLDTransRun", "ModalityBlocks", "build_windows", "compose", "run_cldtrans"]
 
 class ModalityBlocks(Dataset):
     """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
@@ -284,59 +227,3 @@ def _check_compatible(saved: dict, new: dict, folder) -> None:
     if trained is not None and not set(new.get("trained_modalities") or []) <= set(trained):
         raise ConfigError(f"{folder}: checkpoint trained on {trained}, stage 2 data is "
                           f"{new.get('trained_modalities')}: a checkpoint of another modality")  # fmt: skip
-
-
-def load_cldtrans(folder: str | os.PathLike):
-    """Rebuild a trained CLD-Trans from a Trainer checkpoint folder (``.../checkpoints/last``, or the run
-    or stage folder holding it)."""
-    from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_checkpoint, read_state, resolve_checkpoint
-
-    folder = Path(folder)
-    for cand in (folder, folder / "checkpoints" / "last", folder / "stage2" / "checkpoints" / "last",
-                 folder / "stage1" / "checkpoints" / "last"):  # fmt: skip
-        found = resolve_checkpoint(cand)
-        if found is not None and (found / "state.json").is_file():
-            break
-    else:
-        raise ConfigError(f"--checkpoint {folder}: no CLD-Trans checkpoint (state.json) found there")
-    st = read_state(found, model_name="cldtrans")
-    cfg = dict(st.get("model_config") or {})
-    if st.get("model_name") != "cldtrans" or not cfg:
-        raise ConfigError(f"{found}: not a CLD-Trans checkpoint (model {st.get('model_name')!r})")
-    cfg.pop("kmeans_init", None)
-    model = create_model("cldtrans", kmeans_init=False, **cfg)
-    if cfg.get("stage") == "stage2":
-        model.set_stage("stage2")
-    load_checkpoint(found, model=model, model_name="cldtrans", restore_rng=False)
-    model.eval()
-    return model
-
-
-ECG_LEADS = {"i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "mlii", "ecg"}
-
-
-def recording_modality(channels: list[str]) -> str:
-    """``"ecg"`` when most channel names are ECG leads (I, II, ..., V6), else ``"eeg"``."""
-    names = [c.strip().lower().removeprefix("ecg").strip(" -_") or "ecg" for c in channels]
-    return "ecg" if sum(n in ECG_LEADS for n in names) * 2 > len(names) else "eeg"
-
-
-def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None,
-                         edge_threshold: float | None = None):  # fmt: skip
-    """``biodyn lags REC --checkpoint DIR``: a recording's lag graph from a trained CLD-Trans (amortised, one
-    forward pass per window) instead of the per-recording fit. ``data`` ``(C, T)`` at ``fs`` is preprocessed
-    with its modality's CLD-Trans chain (band-pass, resampling to the modality's rate, z-score); a
-    checkpoint trained on another modality is refused."""
-    from biodyn.signal import preprocess
-    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
-
-    model = load_cldtrans(checkpoint)
-    data = np.asarray(data, dtype=np.float64)
-    if data.ndim != 2 or data.shape[0] < 2:
-        raise ConfigError(f"a lag graph needs a (C, T) recording with at least 2 channels, got {data.shape}")
-    modality = modality or recording_modality(channels)
-    model.check_modality(modality)
-    pre = CLDTRANS_ECG if modality == "ecg" else CLDTRANS_EEG
-    x, fs_new = preprocess(data, fs, pre, channels=channels)
-    return model.lag_graph(x, channels=list(channels), fs=fs_new, edge_threshold=edge_threshold)

@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from biodyn.cache.views import ArrayWindows, LabelledView, patient_split
 from biodyn.errors import ConfigError, check_option
+from biodyn.train.fewshot import SEEDS
 
 DATASETS = ("chbmit", "ptbxl", "sleepedf")
 MODES = ("linear_probe", "finetune")
@@ -53,7 +54,7 @@ class GridConfig:
     datasets: tuple[str, ...] = DATASETS
     models: tuple[str, ...] = ("biot", "bendr", "eeg_gcnn")
     budgets: tuple[float, ...] = (0.01, 0.10, 1.0)
-    seeds: tuple[int, ...] = (42, 123, 7, 0, 256)
+    seeds: tuple[int, ...] = SEEDS
     modes: tuple[str, ...] = MODES
     experiment: str = "fewshot"
     model_params: dict[str, dict] = field(default_factory=dict)  # per model: config overrides
@@ -82,62 +83,6 @@ class GridConfig:
     weights: dict[str, str] = field(default_factory=dict)
 
 
-class ArrayWindows(torch.utils.data.Dataset):
-    """In-memory windows with the attributes the protocol reads: ``labels``, ``subjects``, ``fs``."""
-
-    def __init__(self, x: np.ndarray, labels: np.ndarray, subjects, fs: float, channels=None):
-        self.x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        self.labels = np.asarray(labels)
-        self.subjects = np.asarray(subjects)
-        self.fs = float(fs)
-        self.channels = list(channels or [])
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def __getitem__(self, i: int) -> dict:
-        y = self.labels[i]
-        return {
-            "x": self.x[i],
-            "y": torch.tensor(int(y)) if np.ndim(y) == 0 else torch.from_numpy(np.asarray(y)),
-        }
-
-
-class LabelledView(torch.utils.data.Dataset):
-    """The windows of ``ds`` with a label >= 0 (Sleep-EDF's unlabelled epochs dropped); ``y`` only (no mask)."""
-
-    def __init__(self, ds, index: np.ndarray | None = None):
-        self.ds = ds
-        lab = np.asarray(ds.labels)
-        if index is not None:
-            self.index = np.asarray(index)
-        else:
-            self.index = np.flatnonzero(lab >= 0) if lab.ndim == 1 else np.arange(len(lab))
-        self.labels = lab[self.index]
-        self.subjects = np.asarray(ds.subjects)[self.index]
-        self.fs = ds.fs
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, i: int) -> dict:
-        item = self.ds[int(self.index[i])]
-        return {"x": item["x"], "y": item["y"]}
-
-
-def patient_split(subjects, fractions=(0.6, 0.2, 0.2)) -> dict[str, list[str]]:
-    """Sorted subjects cut into train / val / test by ``fractions`` (at least one subject each)."""
-    subs = sorted(set(map(str, subjects)))
-    if len(subs) < 3:
-        raise ConfigError(f"a patient-disjoint split needs >= 3 subjects, got {len(subs)}: {subs}")
-    n_test = max(1, round(fractions[2] * len(subs)))
-    n_val = max(1, round(fractions[1] * len(subs)))
-    n_train = len(subs) - n_val - n_test
-    if n_train < 1:
-        raise ConfigError(f"no training subject left among {subs}")
-    return {"train": subs[:n_train], "val": subs[n_train : n_train + n_val], "test": subs[n_train + n_val :]}
-
-
 def excerpt_data(
     folder: str | os.PathLike,
     fs_out: float | None = None,
@@ -145,48 +90,19 @@ def excerpt_data(
     window_s: float | None = None,
     stride_s: float | None = None,
 ) -> dict[str, Any]:
-    """CHB-MIT seizure detection on the bundled npy excerpts (ictal = 1, pre-ictal = 0; 18 channels),
-    band-passed 0.5-40 Hz, resampled to ``fs_out``, z-scored per window when ``zscore``.
-
-    Each excerpt is one window (cut to the shortest excerpt), or with ``window_s`` windows of that length
-    every ``stride_s`` seconds (default: ``window_s``, no overlap); z-scoring is per window either way."""
-    from biodyn.datasets.chbmit import CHANNELS, subject_of
+    """CHB-MIT seizure detection on the bundled npy excerpts (windows from
+    :func:`biodyn.datasets.chbmit_excerpts.excerpt_windows`): the last patient is the test set, the others
+    train and validate."""
+    from biodyn.datasets.chbmit_excerpts import excerpt_windows
     from biodyn.provenance import stable_hash
-    from biodyn.signal import PreprocessConfig, preprocess
-    from biodyn.signal import zscore as standardise
 
-    folder = Path(folder)
-    xs, ys, subs, names = [], [], [], []
-    for f in sorted(folder.glob("chb*/*/*.npy")):
-        x, fs = preprocess(
-            np.load(f)[: len(CHANNELS)],
-            256.0,
-            PreprocessConfig(fs=fs_out, l_freq=0.5, h_freq=40.0, zscore=False),
-        )
-        xs.append(x)
-        ys.append(1 if f.parent.name == "ictal" else 0)
-        subs.append(subject_of(f.parent.parent.name))  # the case folder's person (chb21 is chb01's)
-        names.append(f.name)
-    if not xs:
-        raise ConfigError(f"no chbNN/{{ictal,preictal_10s}}/*.npy under {folder}")
-    n = min(x.shape[1] for x in xs)
-    win = n if window_s is None else round(window_s * fs)
-    hop = win if stride_s is None else round(stride_s * fs)
-    if not 0 < win <= n or hop < 1:
-        raise ConfigError(
-            f"chbmit excerpts: window_s={window_s}, stride_s={stride_s} must give 0 < window <= the "
-            f"shortest excerpt ({n / fs:g} s) and a stride > 0"
-        )
-    starts = range(0, n - win + 1, hop)
-    x = np.stack([x[:, a : a + win] for x in xs for a in starts])
-    if zscore:
-        x = np.stack([standardise(w, channels=CHANNELS, source=str(folder)) for w in x])
-    ys, subs = np.repeat(ys, len(starts)), np.repeat(subs, len(starts))
+    w = excerpt_windows(folder, fs_out, zscore=zscore, window_s=window_s, stride_s=stride_s)
+    x, ys, subs, fs, channels = w["x"], w["labels"], w["subjects"], w["fs"], w["channels"]
     test_subj = sorted(set(subs))[-1]
     tr = subs != test_subj
-    mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, CHANNELS)  # noqa: E731
+    mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, channels)  # noqa: E731
     return {"train": mk(tr), "val": mk(tr), "test": mk(~tr),
-            "manifest_hash": stable_hash([sorted(names), win, hop]), "channels": list(CHANNELS)}  # fmt: skip
+            "manifest_hash": stable_hash([sorted(w["files"]), w["window"], w["stride"]]), "channels": list(channels)}  # fmt: skip
 
 
 def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
@@ -322,7 +238,7 @@ def _on_scalp(channels) -> bool:
 def cell_path(
     results: Path, grid: GridConfig, model: str, dataset: str, mode: str, budget: float, seed: int
 ) -> Path:
-    from biodyn.train.experiment import budget_name
+    from biodyn.train.fewshot import budget_name
 
     return results / grid.experiment / model / f"{dataset}-{mode}" / budget_name(budget) / f"seed{seed}.json"
 
@@ -331,9 +247,9 @@ def same_training_sets(
     data: dict, budgets, seeds, unit: str = "subject"
 ) -> dict[tuple[float, int], list[str]]:
     """``{(budget, seed): [names of the other budgets that select the identical training windows]}`` for the
-    budgets of ``data["train"]`` (what :func:`biodyn.train.experiment.fewshot_indices` draws), only where
+    budgets of ``data["train"]`` (what :func:`biodyn.train.fewshot.fewshot_indices` draws), only where
     some coincide: two such budgets are one measurement, not two points of the budget curve."""
-    from biodyn.train.experiment import budget_name, fewshot_indices
+    from biodyn.train.fewshot import budget_name, fewshot_indices
 
     train = data["train"]
     out: dict[tuple[float, int], list[str]] = {}
@@ -349,7 +265,7 @@ def same_training_sets(
 def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]]) -> None:
     import sys
 
-    from biodyn.train.experiment import budget_name
+    from biodyn.train.fewshot import budget_name
 
     groups: dict[tuple[str, ...], list[int]] = {}
     for (b, seed), others in same.items():
@@ -383,7 +299,8 @@ def run_grid(
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
-    from biodyn.train.experiment import reuse_finished, run_experiment
+    from biodyn.train.experiment import run_experiment
+    from biodyn.train.fewshot import reuse_finished
 
     specs = {m: resolve_model(m, grid) for m in grid.models}  # a typo or a bad folder fails before any data
     for mode in grid.modes:
@@ -451,48 +368,26 @@ def run_grid(
 
 
 # CPU-sized settings for the bundled data (tests and the documented quick run)
-CPU_GRID = {
-    "model_params": {
-        "biot": {"emb_size": 32, "heads": 4, "depth": 1},
-        "bendr": {"encoder_h": 32, "layers": 1, "heads": 4, "ff_dim": 64, "position_groups": 4},
-        "eeg_gcnn": {"gcn_hidden": [16, 16], "fc_hidden": [16]},
-    },
-    "train": {"max_steps": 20, "eval_every": 10, "ckpt_every": 10, "warmup_steps": 2, "batch_size": 8},
-    "sources": {"chbmit": "excerpts"},
-    # the excerpts' 10 s clips as 4 s windows every 2 s (28 per class in the one training patient), budgets
-    # over those windows, so 1 / 10 / 100 % keep 1 / 3 / 28 windows per class
-    "window_s": {"chbmit": 4.0},
-    "stride_s": {"chbmit": 2.0},
-    "budget_unit": {"chbmit": "window"},
-    "preprocess": {
-        "chbmit": {"fs": 64.0},
-        "ptbxl": {"fs": 50.0, "h_freq": 20.0},
-        "sleepedf": {"fs": 50.0, "h_freq": 20.0},
-    },
-    "limit": {"ptbxl": 200},
-    # every model on the same PTB-XL records: the sample's 500 Hz copy (45 of its 500 records), which
-    # CLD-Trans' 500 Hz ECG chain needs (the 100 Hz copy cannot hold its 150 Hz band); the baselines' 50 Hz
-    # windows are resampled from it too
-    "stored_fs": {"ptbxl": 500},
-}
-# The paper-sized grid on full corpora (GPU). Expected cost: see docs/cldtrans_eval.md.
-FULL_GRID = {
-    "train": {
-        "max_steps": 5000,
-        "eval_every": 250,
-        "ckpt_every": 250,
-        "warmup_steps": 200,
-        "batch_size": 64,
-        "early_stop_metric": "val_loss",
-        "patience": 8,
-    },
-    "sources": {"chbmit": "corpus"},
-    # Budgets count training windows (by class), not patients. CHB-MIT: ~14 training patients in one
-    # stratum (all mostly background): max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and
-    # 10 % kept the same patient for every seed (one cell twice). Sleep-EDF (SC: 78 subjects, 46 training):
-    # patients would give 1 vs 5 subjects (1 % floored to one subject, 2.2 %), and any stratum under 15
-    # subjects one at both budgets; windows make 1 % / 10 % the stated fraction of labelled epochs, as a
-    # PTB-XL record (one 10 s window) is. Train / val / test stay patient-disjoint: only the training
-    # patients' windows are drawn from.
-    "budget_unit": {"chbmit": "window", "sleepedf": "window"},
-}
+
+
+PRESETS = ("cpu", "full")
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The grid preset ``configs/fewshot/<name>.yaml`` (``cpu``: tiny models and steps on the bundled samples;
+    ``full``: paper-sized on full corpora) as :class:`GridConfig` overrides; an unknown key is a
+    :class:`ConfigError`."""
+    import yaml
+
+    from biodyn.configs import config_path
+
+    check_option("preset", name, PRESETS)
+    path = config_path("fewshot", f"{name}.yaml")
+    if not path.is_file():
+        raise ConfigError(f"no few-shot preset {name!r} ({path} does not exist)")
+    preset = yaml.safe_load(path.read_text()) or {}
+    known = set(GridConfig.__dataclass_fields__)
+    bad = sorted(set(preset) - known)
+    if bad:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(known))}")
+    return preset

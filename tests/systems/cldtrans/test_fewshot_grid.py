@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from biodyn.cache.views import ArrayWindows, patient_split
 from biodyn.data_root import data_root
 from biodyn.errors import ConfigError
-from biodyn.train import fewshot_grid as fg
+from biodyn.systems.cldtrans import fewshot_grid as fg
 
 ROOT = data_root()
 TINY = {"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}, "biot": {"emb_size": 16, "heads": 2, "depth": 1}}
@@ -16,11 +17,11 @@ TRAIN = {"max_steps": 3, "eval_every": 3, "ckpt_every": 3, "warmup_steps": 1, "b
 
 
 def test_patient_split_is_disjoint_and_checked():
-    part = fg.patient_split([f"p{k}" for k in range(10)] * 3)
+    part = patient_split([f"p{k}" for k in range(10)] * 3)
     assert [len(part[k]) for k in ("train", "val", "test")] == [6, 2, 2]
     assert not set(part["train"]) & set(part["test"])
     with pytest.raises(ConfigError, match=">= 3 subjects"):
-        fg.patient_split(["a", "b"])
+        patient_split(["a", "b"])
 
 
 @pytest.mark.slow
@@ -30,7 +31,7 @@ def test_patient_split_is_disjoint_and_checked():
 def test_window_budgets_bite_on_the_excerpts_one_training_patient(tmp_path):
     """Regression: on the excerpts every budget kept the one training patient, so 1 / 10 / 100 % were one
     cell three times; the cpu preset's window budget over 4 s windows keeps 1 / 3 / 28 per class."""
-    preset = {k: fg.CPU_GRID[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")}
+    preset = {k: fg.load_preset("cpu")[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")}
     grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
                          modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
                          cache_dir=str(tmp_path / "c"), **preset)  # fmt: skip
@@ -103,7 +104,7 @@ def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
     assert "test_macro_auroc" in ptb["metrics"] and ptb["n_train_windows"] < 80 and ptb["stored_fs"] is None
     stamps = [p.stat().st_mtime_ns for p in paths]
     assert [p.stat().st_mtime_ns for p in fg.run_grid(grid, tmp_path / "res", progress=False)] == stamps
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     rep = make_report(tmp_path / "res", seeds=[42, 7])
     text = open(rep["report"]).read()
@@ -160,19 +161,19 @@ def _windows(n_subjects, per_subject=20, seizure_every=10, fs=64.0):
     n = n_subjects * per_subject
     labels = (np.arange(n) % seizure_every == 0).astype(np.int64)  # mostly background: one stratum
     subjects = np.repeat([f"chb{k:02d}" for k in range(1, n_subjects + 1)], per_subject)
-    return fg.ArrayWindows(rng.standard_normal((n, 2, 128)), labels, subjects, fs)
+    return ArrayWindows(rng.standard_normal((n, 2, 128)), labels, subjects, fs)
 
 
 def test_full_preset_budgets_do_not_coincide_on_chbmit():
     """Regression: the full preset counted CHB-MIT's budgets in patients; with ~14 training patients in one
     stratum max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and 10 % kept the same patient for
     every seed. It counts windows now (and Sleep-EDF's), which keep 1 % and 10 % apart."""
-    assert fg.FULL_GRID["budget_unit"] == {"chbmit": "window", "sleepedf": "window"}
+    assert fg.load_preset("full")["budget_unit"] == {"chbmit": "window", "sleepedf": "window"}
     data = {"train": _windows(14)}
     seeds = (42, 123, 7, 0, 256)
     same = fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, "subject")
     assert {k: v for k, v in same.items() if k[0] == 0.01} == {(0.01, s): ["10pct"] for s in seeds}
-    assert fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.FULL_GRID["budget_unit"]["chbmit"]) == {}
+    assert fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.load_preset("full")["budget_unit"]["chbmit"]) == {}
 
 
 def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, capsys):
@@ -192,7 +193,7 @@ def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, 
     }  # fmt: skip
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("biodyn: warning: chbmit")]
     assert len(warned) == 1 and "1pct = 10pct for seed 42" in warned[0]
-    from biodyn.train.report import make_report
+    from biodyn.report import make_report
 
     text = open(make_report(tmp_path / "r", seeds=[42])["report"]).read()
     assert text.count("(same training set as 10pct)") >= 1 and text.count("(same training set as 1pct)") >= 1
@@ -286,7 +287,7 @@ def test_stored_copy_puts_every_model_on_the_same_ptbxl_records(tmp_path):
         ids = [{e["record_id"] for e in d[k].ds.entries} for d in (ours, base)]
         assert ids[0] == ids[1] and len(ids[0]) == {"train": 27, "val": 11, "test": 7}[k]
     assert {p.name for p in tmp_path.iterdir()} == {"ptbxl_ecg500hz_from500hz", "ptbxl_from500hz"}
-    assert fg.CPU_GRID["stored_fs"] == {"ptbxl": 500}
+    assert fg.load_preset("cpu")["stored_fs"] == {"ptbxl": 500}
 
 
 def test_stored_copy_of_a_single_rate_corpus_is_refused(tmp_path):
@@ -301,7 +302,7 @@ def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeyp
     import json
 
     from biodyn.errors import ConfigError
-    from biodyn.train import fewshot_grid as fg
+    from biodyn.systems.cldtrans import fewshot_grid as fg
 
     def grid(steps):
         return fg.GridConfig(datasets=("ptbxl",), models=("biot",), budgets=(1.0,), seeds=(42,),
@@ -324,3 +325,21 @@ def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeyp
         fg.run_grid(grid(500), tmp_path, progress=False, force=True)
     path.write_text(json.dumps({"metrics": {}}))  # an earlier version's cell: no settings to compare
     assert fg.run_grid(grid(500), tmp_path, progress=False) == [path]
+
+
+@pytest.mark.parametrize("name", fg.PRESETS)
+def test_presets_are_yaml_grid_settings(name):
+    """The presets live in configs/fewshot/*.yaml (not in code) and every key is a GridConfig field."""
+    preset = fg.load_preset(name)
+    grid = fg.GridConfig(**preset)
+    assert grid.train == preset["train"] and grid.seeds == (42, 123, 7, 0, 256)
+
+
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "fewshot").mkdir()
+    (tmp_path / "fewshot" / "cpu.yaml").write_text("train: {max_steps: 2}\nstep: 3\n")
+    monkeypatch.setenv("BIODYN_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) step;"):
+        fg.load_preset("cpu")
+    with pytest.raises(ConfigError, match="preset='gpu'"):
+        fg.load_preset("gpu")

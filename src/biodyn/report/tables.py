@@ -33,7 +33,7 @@ def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
     interval over seizures of their seed mean (``interval``): the seizures are the sample, and for a method
     that gives the same ranking for every seed a spread over seeds would be 0."""
     from biodyn.metrics.stats import wilson_interval
-    from biodyn.train.experiment import SEEDS
+    from biodyn.train.fewshot import SEEDS
 
     expected = list(seeds or SEEDS)
     root = Path(results_dir)
@@ -153,7 +153,7 @@ def make_report(
     """Write ``report.md``, ``tables.tex``, ``summary.json`` and PNGs into ``out_dir`` (default
     ``<results_dir>/report``); returns the paths and rows."""
     from biodyn.atomic import atomic_write_json, atomic_write_text
-    from biodyn.train.plot import plot_budget_curves, plot_training_curves
+    from biodyn.report.plot import plot_budget_curves, plot_training_curves
 
     root = Path(results_dir)
     rows = collect(root, seeds)
@@ -175,13 +175,13 @@ def make_report(
             plot_budget_curves([r for r in rows if not math.isnan(r["budget_frac"])], m, png)
             figs.append(str(png))
     if any(r["budget"] == "zeroshot" for r in rows):  # zero-shot focal leads: top-k bars per method
-        from biodyn.train.plot import plot_topk_bars
+        from biodyn.report.plot import plot_topk_bars
 
         plot_topk_bars([r for r in rows if r["budget"] == "zeroshot"], out / "focal_topk.png")
         figs.append(str(out / "focal_topk.png"))
     ident = [r for r in rows if r["experiment"] == "identifiability"]
     if ident:  # bench_identifiability --results: F1 and tau MAE per simulated cell and method
-        from biodyn.train.plot import plot_identifiability
+        from biodyn.report.plot import plot_identifiability
 
         plot_identifiability(ident, out / "identifiability.png")
         figs.append(str(out / "identifiability.png"))

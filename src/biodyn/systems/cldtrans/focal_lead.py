@@ -32,40 +32,30 @@ lines starting with ``#`` are comments. CHB-MIT publishes no onset channels: the
 
 from __future__ import annotations
 
-import csv
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from biodyn.errors import ConfigError, RecordingError
+from biodyn.configs import PACKAGED
+from biodyn.datasets.chbmit import IctalWindow
+from biodyn.errors import ConfigError
 from biodyn.metrics.stats import wilson_interval
+from biodyn.train.fewshot import SEEDS
 
 LAG_METHODS = ("ldsem", "dynotears", "rhino", "varlingam", "pcmci")
 DEFAULT_METHODS = (*LAG_METHODS, "biot", "bendr", "eeg_gcnn")
 DETERMINISTIC = ("dynotears", "varlingam", "pcmci")  # fitted once, the same result written for every seed
-EXAMPLE_ONSETS = Path(__file__).resolve().parents[1] / "configs" / "focal" / "chbmit_example_onsets.csv"
-
-
-@dataclass
-class IctalWindow:
-    record: str
-    seizure_index: int
-    subject: str
-    data: np.ndarray  # (C, T)
-    fs: float
-    channels: list[str]
-    background: np.ndarray | None = None  # (C, T) a window before the onset (occlusion detectors only)
-    source: str = ""
+EXAMPLE_ONSETS = PACKAGED / "focal" / "chbmit_example_onsets.csv"
 
 
 @dataclass
 class FocalConfig:
     methods: tuple[str, ...] = DEFAULT_METHODS
-    seeds: tuple[int, ...] = (42, 123, 7, 0, 256)
+    seeds: tuple[int, ...] = SEEDS
     offset_s: float = 0.0  # ictal window starts this long after the annotated onset
     span_s: float = 10.0  # ictal window length
     resample_hz: float = 128.0  # fits run at this rate (50 ms = 6.4 samples at 128 Hz)
@@ -89,6 +79,27 @@ class FocalConfig:
             raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
 
 
+WINDOW_KEYS = ("span_s", "resample_hz", "channels", "per_patient")  # a preset's keys that are not FocalConfig's
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """A named preset of ``configs/focal/<name>.yaml`` (``quick``: CPU-sized) as a dict; every key is a
+    :class:`FocalConfig` field or one of :data:`WINDOW_KEYS` (an unknown key is a :class:`ConfigError`)."""
+    import yaml
+
+    from biodyn.configs import config_path
+
+    path = config_path("focal", f"{name}.yaml")
+    if not path.is_file():
+        raise ConfigError(f"no focal preset {name!r} ({path} does not exist)")
+    preset = yaml.safe_load(path.read_text()) or {}
+    known = {f.name for f in fields(FocalConfig)} | set(WINDOW_KEYS)
+    bad = sorted(set(preset) - known)
+    if bad:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(known))}")
+    return preset
+
+
 def torch_device(cfg: FocalConfig):
     """The ``torch.device`` of ``cfg.device``; asking for CUDA without one is an error naming it."""
     import torch
@@ -103,101 +114,6 @@ def torch_device(cfg: FocalConfig):
 def _model_device(model):
     p = next(model.parameters(), None)
     return p.device if p is not None else None
-
-
-def read_onset_csv(path: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
-    """``{(record, seizure_index): [onset channels]}`` from the documented CSV; errors name file and line."""
-    from biodyn.montage import canonical_name
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"onset file {path} does not exist")
-    lines = [ln for ln in path.read_text().splitlines()]
-    body = [(k + 1, ln) for k, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
-    if not body:
-        raise RecordingError(path, "no header line (record,seizure_index,channels)")
-    header = [h.strip() for h in next(csv.reader([body[0][1]]))]
-    if header != ["record", "seizure_index", "channels"]:
-        raise RecordingError(
-            path, f"line {body[0][0]}: header must be record,seizure_index,channels; got {header}"
-        )
-    out: dict[tuple[str, int], list[str]] = {}
-    for lineno, ln in body[1:]:
-        row = next(csv.reader([ln]))
-        if len(row) != 3:
-            raise RecordingError(path, f"line {lineno}: expected 3 fields, got {len(row)}: {ln!r}")
-        rec, idx, chans = (r.strip() for r in row)
-        try:
-            k = int(idx)
-        except ValueError:
-            raise RecordingError(path, f"line {lineno}: seizure_index {idx!r} is not an integer") from None
-        names = [canonical_name(c.strip()) for c in chans.split(";") if c.strip()]
-        if not names or k < 0:
-            raise RecordingError(path, f"line {lineno}: needs a seizure_index >= 0 and at least one channel")
-        if (rec, k) in out:
-            raise RecordingError(path, f"line {lineno}: ({rec}, {k}) listed twice")
-        out[(rec, k)] = names
-    return out
-
-
-def windows_from_corpus(
-    root: str | os.PathLike, offset_s: float = 0.0, span_s: float = 10.0
-) -> list[IctalWindow]:
-    """Ictal windows ``[onset + offset_s, onset + offset_s + span_s]`` of every annotated seizure whose EDF
-    is present under a CHB-MIT root (summary files + EDFs, PhysioNet layout); the background window is the
-    ``span_s`` before the onset when the record has it."""
-    from biodyn.datasets.chbmit import CHBMIT, subject_of
-
-    corpus = CHBMIT(root)
-    out = []
-    for ref in corpus.records():
-        if not Path(ref.path).exists():
-            continue
-        seizures = sorted(corpus.seizures(ref))
-        if not seizures:
-            continue
-        rec = corpus.load(ref)
-        for k, (onset, _end) in enumerate(seizures):
-            a = round((onset + offset_s) * rec.fs)
-            b = a + round(span_s * rec.fs)
-            if a < 0 or b > rec.n_times:
-                raise RecordingError(
-                    ref.path, f"seizure {k}: window {a / rec.fs:.1f}-{b / rec.fs:.1f} s is outside the record"
-                )
-            n = b - a
-            bg_a = round(onset * rec.fs) - n
-            bg = rec.data[:, bg_a : bg_a + n].astype(np.float64) if bg_a >= 0 else None
-            out.append(IctalWindow(ref.record_id, k, ref.subject or subject_of(ref.record_id),
-                                   rec.data[:, a:b].astype(np.float64), rec.fs, list(rec.channels), bg,
-                                   source=f"{ref.path} [{a / rec.fs:.2f}, {b / rec.fs:.2f}) s"))  # fmt: skip
-    return out
-
-
-def windows_from_excerpts(
-    folder: str | os.PathLike, span_s: float = 10.0, fs: float = 256.0
-) -> list[IctalWindow]:
-    """The bundled ``npy_excerpts/chbNN/ictal/chbNN_MM_ictal.npy`` windows ((23, T) µV at 256 Hz in the summary
-    file's channel order; exact crop offsets unknown: "10 s within seizure 0 of the record"), with the
-    matching ``preictal_10s`` window as background. The 18 double-banana derivations are kept (the 23-channel
-    list repeats T8-P8 and adds P7-T7 = -(T7-P7) and the ear chain); the first ``span_s`` seconds are used."""
-    from biodyn.datasets.chbmit import CHANNELS, subject_of
-
-    folder = Path(folder)
-    files = sorted(folder.glob("chb*/ictal/*_ictal.npy"))
-    if not files:
-        raise ConfigError(f"no chbNN/ictal/*_ictal.npy under {folder}")
-    out = []
-    n = round(span_s * fs)
-    for f in files:
-        rec = f.name.removesuffix("_ictal.npy")
-        x = np.load(f)
-        if x.ndim != 2 or x.shape[0] < len(CHANNELS) or x.shape[1] < n:
-            raise RecordingError(f, f"expected (23, >= {n}) samples, got {x.shape}")
-        pre = f.parent.parent / "preictal_10s" / f"{rec}_preictal10s.npy"
-        bg = np.load(pre)[: len(CHANNELS), :n].astype(np.float64) if pre.exists() else None
-        out.append(IctalWindow(rec, 0, subject_of(rec), x[: len(CHANNELS), :n].astype(np.float64), fs,
-                               list(CHANNELS), bg, source=str(f)))  # fmt: skip
-    return out
 
 
 def select(
@@ -406,7 +322,7 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
     (``force``: run again)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
-    from biodyn.train.experiment import reuse_finished
+    from biodyn.train.fewshot import reuse_finished
 
     weights = dict(weights or {})
     if not windows:
@@ -513,16 +429,6 @@ def example_onsets(windows: list[IctalWindow], n_channels: int = 2) -> dict[tupl
             w.channels[i] for i in np.argsort(-ratio, kind="stable")[:n_channels]
         ]
     return out
-
-
-def write_onset_csv(
-    path: str | os.PathLike, onsets: dict[tuple[str, int], list[str]], comment: str = ""
-) -> None:
-    from biodyn.atomic import atomic_write_text
-
-    lines = [f"# {c}" for c in comment.splitlines()] + ["record,seizure_index,channels"]
-    lines += [f"{r},{k},{';'.join(ch)}" for (r, k), ch in sorted(onsets.items())]
-    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 def _lopo_detector(method: str, subject: str, prepared, cfg: FocalConfig, seed: int):

@@ -25,9 +25,8 @@ Models see ``(B, C, T)``: C = token width (12 leads, 48 patch values, n_mels), T
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,98 +36,8 @@ from torch.utils.data import Dataset
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.provenance import git_commit, versions
-
-MODALITIES = ("image", "ecg", "audio")
-MODELS = ("prism", "resnet1d", "transformer")
-PATTERNS = ("hybrid", "s4", "delta")
-
-
-@dataclass
-class PrismRunConfig:
-    modality: str = "image"  # image | ecg | audio (mode=single)
-    mode: str = "single"  # single | joint (ecg + image (+ audio when present) on one backbone)
-    model: str = "prism"  # prism | resnet1d | transformer
-    block_pattern: str = "hybrid"  # hybrid | s4 | delta (PRISM's block ablation)
-    epochs: int = 50
-    batch_size: int = 64
-    lr: float = 3e-4
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    hidden_dim: int = 256
-    num_layers: int = 12
-    num_heads: int = 8
-    data_root: str | None = None  # the dataset folder or a parent holding ptbxl/, cifar*/, fsdd/
-    data: str = "real"  # real | synthetic
-    patch_size: int = 4
-    augment: bool = False  # image: random crop + horizontal flip
-    n_mels: int = 40
-    n_frames: int = 50  # 1 s of 20 ms log-mel frames
-    limit: int | None = None  # at most this many items per split: seeded, class-stratified (ecg: the first)
-    tensorboard: bool = False
-    wandb_project: str | None = None  # Weights & Biases project (extra `wandb`)
-    early_stopping: int = 0  # patience in epochs on the validation metric; 0 = off
-    output_dir: str = "runs/prism"
-    seed: int = 42
-    device: str = "auto"
-    num_workers: int = 0
-    progress: bool = True
-    resume: bool = False
-    model_overrides: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        check_option("modality", self.modality, MODALITIES)
-        check_option("mode", self.mode, ("single", "joint"))
-        check_option("model", self.model, MODELS)
-        check_option("block_pattern", self.block_pattern, PATTERNS)
-        check_option("data", self.data, ("real", "synthetic"))
-        for f in fields(self):  # YAML 1.1 reads 3e-4 as a string: numeric strings are taken, others refused
-            if f.type in ("int", "float", "int | None"):
-                setattr(self, f.name, _number(f.name, getattr(self, f.name), f.type))
-        for f in fields(self):  # a quoted "false" in YAML is a non-empty string, which Python reads as true
-            if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
-                raise ConfigError(f"invalid {f.name}={getattr(self, f.name)!r}; expected true or false")
-        for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size", "n_mels",
-                  "n_frames", "limit"):  # fmt: skip
-            if getattr(self, k) is not None and getattr(self, k) < 1:
-                raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)!r}")
-        for k in ("lr", "weight_decay", "warmup_epochs", "early_stopping", "num_workers"):
-            if getattr(self, k) < 0 or (k == "lr" and self.lr == 0):
-                raise ConfigError(f"{k} must be {'> 0' if k == 'lr' else '>= 0'}, got {getattr(self, k)!r}")
-        if self.mode == "joint" and self.model != "prism":
-            raise ConfigError(f"mode=joint trains one PRISM backbone; model={self.model!r} is not allowed")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PrismRunConfig:
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad:
-            raise ConfigError(f"unknown config keys {bad}; allowed: {sorted(known)}")
-        return cls(**d)
-
-
-def _number(key: str, value, kind: str):
-    """``value`` of the config field ``key`` as ``kind`` (``int``, ``float`` or ``int | None``); a numeric
-    string (``"3e-4"``, ``"20"``) is converted, anything else is a :class:`ConfigError` naming the key, the
-    value and the type."""
-    if value is None and kind == "int | None":
-        return None
-    v = value.strip() if isinstance(value, str) else value
-    try:
-        if isinstance(v, bool):
-            raise ValueError
-        if kind == "float":
-            v = float(v)
-            if math.isfinite(v):
-                return v
-        elif isinstance(v, float):
-            if v.is_integer():
-                return int(v)
-        else:
-            return int(v)
-    except (TypeError, ValueError):
-        pass
-    expected = {"int": "an integer", "float": "a finite number", "int | None": "an integer or null"}[kind]
-    raise ConfigError(f"invalid {key}={value!r}; expected {expected}")
+from biodyn.systems.prism.config import MODALITIES, PrismRunConfig
+from biodyn.systems.prism.plot import plot_curves
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -381,70 +290,23 @@ def predict(model, ds: Dataset, batch_size: int, device, forward=None) -> tuple[
 
 
 def classification_metrics(logits: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
-    """multiclass: ``accuracy`` and one-vs-rest ``macro_auroc``; multilabel: ``macro_auroc`` over the classes
-    and ``accuracy`` on the single-label records (argmax == the one positive class), with ``n_single_label``."""
-    import warnings
+    """The metrics of the task (:mod:`biodyn.train.tasks`: multiclass accuracy, one-vs-rest ``macro_auroc``,
+    macro-F1, kappa; multilabel ``macro_auroc`` over the classes), and for multilabel also ``accuracy`` on the
+    single-label records (argmax == the one positive class) with ``n_single_label``."""
+    from biodyn.train.tasks import get_task
 
-    from biodyn.metrics.classification import macro_auroc
-
-    out: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if task == "multiclass":
-            y = y.astype(np.int64)
-            out["accuracy"] = float((logits.argmax(1) == y).mean())
-            z = logits - logits.max(1, keepdims=True)
-            p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-            if len(np.unique(y)) >= 2:
-                out["macro_auroc"] = float(macro_auroc(np.eye(logits.shape[1])[y], p))
-        else:
-            p = 1 / (1 + np.exp(-logits))
-            out["macro_auroc"] = float(macro_auroc(y, p))
-            single = y.sum(1) == 1
-            out["n_single_label"] = int(single.sum())
-            if single.any():
-                out["accuracy"] = float((p[single].argmax(1) == y[single].argmax(1)).mean())
+    t = get_task(task)
+    probs = t.probs(torch.from_numpy(np.asarray(logits))).numpy()
+    out = dict(t.metrics(probs, np.asarray(y)))
+    if task == "multilabel":
+        single = y.sum(1) == 1
+        out["n_single_label"] = int(single.sum())
+        if single.any():
+            out["accuracy"] = float((probs[single].argmax(1) == y[single].argmax(1)).mean())
     return out
 
 
 # ---------------------------------------------------------------------------------------------- outputs
-def plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
-    """Loss (train/val) and the validation metric per epoch, one column per modality."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    fig, axes = plt.subplots(2, len(curves), figsize=(4.5 * len(curves), 6), squeeze=False)
-    for j, (name, rows) in enumerate(curves.items()):
-        ep = [r["epoch"] for r in rows]
-        ax = axes[0, j]
-        ax.plot(ep, [r.get("train_loss", math.nan) for r in rows], "o-", label="training")
-        ax.plot(ep, [r.get("val_loss", math.nan) for r in rows], "s-", label="validation")
-        ax.set(title=f"{name}: loss", xlabel="epoch", ylabel="cross-entropy loss")
-        ax.legend(fontsize=8)
-        ax = axes[1, j]
-        for k, label in (("val_accuracy", "accuracy"), ("val_macro_auroc", "macro AUROC")):
-            if any(k in r for r in rows):
-                ax.plot(ep, [r.get(k, math.nan) for r in rows], "o-", label=label)
-        ax.set(
-            title=f"{name}: validation scores", xlabel="epoch", ylabel="score (1 = perfect)", ylim=(0, 1.02)
-        )
-        ax.legend(fontsize=8)
-        for ax in axes[:, j]:  # whole epochs only, however few
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            if len(ep) == 1:
-                ax.set_xlim(ep[0] - 1, ep[0] + 1)
-            ax.grid(True, color="0.9")
-    fig.tight_layout()
-    from biodyn.atomic import atomic_path
-
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-
-
 def _write_json(path: Path, obj) -> None:
     from biodyn.atomic import atomic_write_json
 

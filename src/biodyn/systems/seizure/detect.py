@@ -1,11 +1,11 @@
-"""Running a trained seizure detector on any recording: montage mapping, the training preprocessing,
+"""Brain-Go-Brr: running a trained seizure detector on any recording: montage mapping, the training preprocessing,
 overlapping windows stitched into one probability track, post-processing, and the output files.
 
 Outputs for ``<out>/<stem>``: ``.csv_bi`` (TUSZ v2 ``TERM`` rows), ``_events.tsv`` (BIDS / SzCORE columns
 ``onset duration eventType confidence channels dateTime recordingDuration``), ``_probs.npy`` (float32
 per-sample seizure probability at the model's rate), ``.png`` (the probability over the recording with the
-threshold used, a zoom on each event: :mod:`biodyn.report.detection_figure`) and, on request, ``_annotated.edf`` (the recording as EDF+ with the detections as
-annotations).
+threshold used, a zoom on each event: :mod:`biodyn.report.detection_figure`) and, on request,
+``_annotated.edf`` (the recording as EDF+ with the detections as annotations).
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from biodyn.errors import ChannelError, ConfigError, RecordingError
-from biodyn.train.checkpoint import CheckpointError, read_state
-from biodyn.train.seizure import POSTPROCESS, THRESHOLD
-from biodyn.types import Event, Recording
+from biodyn.errors import CheckpointError, ConfigError, RecordingError
+from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, SEIZURE_THRESHOLD
+from biodyn.systems.seizure.inference import OverlapAverage, window_starts
+from biodyn.train.checkpoint import read_state
+from biodyn.types import Event
 
 WINDOWS_PER_CALL = 4  # windows per model call (biodyn detect --batch-size)
+MISSING_HINT = " (use --on-missing zero to zero-fill)"
 
 
 @dataclass
@@ -52,14 +54,14 @@ class Detection:
     zero_filled: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
-    threshold: float = THRESHOLD
+    threshold: float = SEIZURE_THRESHOLD
     start_time: str | None = None  # the recording's start (ISO 8601) when its file has one
     renamed_channels: list[dict[str, str]] = field(default_factory=list)  # repeated names the reader renamed
 
     def summary(self) -> dict[str, Any]:
         events = [
             {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
-             "confidence": e_conf(self.probs, self.fs, e)}
+             "confidence": event_confidence(self.probs, self.fs, e)}
             for e in self.events
         ]  # fmt: skip
         return {
@@ -71,7 +73,8 @@ class Detection:
         }  # fmt: skip
 
 
-def e_conf(probs: np.ndarray, fs: float, e: Event) -> float:
+def event_confidence(probs: np.ndarray, fs: float, e: Event) -> float:
+    """Mean probability over the event's samples (NaN for an event outside the track)."""
     a, b = round(e.onset_s * fs), max(round(e.offset_s * fs), round(e.onset_s * fs) + 1)
     return float(np.mean(probs[a:b])) if b > a and a < len(probs) else float("nan")
 
@@ -88,24 +91,21 @@ def szcore_datetime(iso: str | None) -> str:
         return "n/a"
 
 
-def _checkpoint_folder(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    for cand in (p, p / "checkpoints" / "best", p / "checkpoints" / "last"):
-        if (cand / "state.json").is_file():
-            return cand
-    raise CheckpointError(f"{p}: no checkpoint here (expected state.json in it or in checkpoints/best)")
-
-
 def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
     """Rebuild the detector of a checkpoint folder (or a run folder holding ``checkpoints/best``)."""
-    from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_weights
+    from biodyn.models import create_model, list_models, model_entry
+    from biodyn.models._pretrained import load_weights
+    from biodyn.train.pretrained import find_checkpoint
 
-    folder = _checkpoint_folder(path)
+    folder = find_checkpoint(path)
+    if folder is None:
+        raise CheckpointError(f"{path}: no checkpoint here (expected state.json in it or in checkpoints/best)")
     st = read_state(folder)
     name = st.get("model_name")
-    if not name or not str(name).startswith("seizure"):
-        raise CheckpointError(f"{folder}: a checkpoint of model {name!r}, not a seizure detector (seizure_*)")
+    output = getattr(model_entry(name).target, "output", None) if name in list_models() else None
+    if output != "per_sample":
+        raise CheckpointError(f"{folder}: a checkpoint of model {name!r}, not a seizure detector (a model "
+                              "with per-sample output)")  # fmt: skip
     spec = (st.get("extra") or {}).get("data")
     if not spec or not spec.get("channels"):
         raise CheckpointError(
@@ -122,46 +122,6 @@ def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
                     dict(spec.get("preprocess") or {}), folder, int(st.get("step", 0)))  # fmt: skip
 
 
-def map_montage(
-    rec: Recording, channels: list[str], on_missing: str = "raise"
-) -> tuple[np.ndarray, list[str], list[str]]:
-    """Rows of ``rec`` in the montage ``channels`` (canonical names). A bipolar channel ``a-b`` the file lacks
-    is derived from referential ``a`` and ``b`` when both are present. Returns ``(data (C, T), zero-filled
-    names, derived names)``; missing channels raise :class:`ChannelError` listing them, or with
-    ``on_missing="zero"`` become zero rows."""
-    from biodyn.montage import canonicalize
-
-    if on_missing not in ("raise", "zero"):
-        raise ConfigError(f"invalid on_missing={on_missing!r}; allowed: 'raise', 'zero'")
-    names = canonicalize(rec.channels)
-    index: dict[str, int] = {}
-    for i, n in enumerate(names):
-        index.setdefault(n, i)
-    out = np.zeros((len(channels), rec.data.shape[1]), np.float32)
-    missing, derived = [], []
-    for k, ch in enumerate(channels):
-        if ch in index:
-            out[k] = rec.data[index[ch]]
-            continue
-        parts = ch.split("-")
-        if len(parts) == 2 and parts[0] in index and parts[1] in index:
-            out[k] = rec.data[index[parts[0]]] - rec.data[index[parts[1]]]
-            derived.append(ch)
-            continue
-        missing.append(ch)
-    if missing and on_missing == "raise":
-        raise ChannelError(rec.meta.get("path"), f"missing channel(s) {', '.join(missing)} of the detector's "
-                           f"montage; the file has {', '.join(names)} (use --on-missing zero to zero-fill)")  # fmt: skip
-    return out, missing, derived
-
-
-def _windows(n: int, win: int, stride: int) -> list[int]:
-    starts = list(range(0, max(n - win, 0) + 1, stride))
-    if starts[-1] + win < n:
-        starts.append(n - win)  # the last window ends at the end
-    return starts
-
-
 def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
                   progress: bool = True) -> np.ndarray:  # fmt: skip
     """Per-sample probabilities ``(T,)`` of a preprocessed ``(C, T)`` array with ``T >=`` one window:
@@ -174,9 +134,8 @@ def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_s
     win = round(det.window_s * det.fs)
     n = x.shape[1]
     stride = max(1, round(win * (1 - overlap)))
-    starts = _windows(n, win, stride)
-    acc = np.zeros(n, np.float64)
-    cnt = np.zeros(n, np.float64)
+    starts = window_starts(n, win, stride)
+    track = OverlapAverage(n)
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     dev = next(det.model.parameters()).device
     with (
@@ -188,35 +147,23 @@ def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_s
             batch = torch.stack([xt[:, s : s + win] for s in ss]).to(dev)
             p = torch.sigmoid(det.model(batch).float()).cpu().numpy().astype(np.float64)
             for s, row in zip(ss, p):
-                acc[s : s + win] += row
-                cnt[s : s + win] += 1
+                track.add(s, row)
             bar.update(len(ss))
-    return (acc / np.maximum(cnt, 1)).astype(np.float32)
+    return track.mean()[0].astype(np.float32)
 
 
-def read_input(path: str | os.PathLike) -> Recording:
-    """Read EDF/BDF/WFDB; anything unreadable becomes a :class:`RecordingError` naming the file."""
-    from biodyn.io import read_recording
-
-    try:
-        rec = read_recording(path)
-    except RecordingError:
-        raise
-    except Exception as e:  # a corrupt file: edfio / wfdb raise their own types
-        raise RecordingError(path, f"cannot read the recording ({type(e).__name__}: {e})") from e
-    rec.meta.setdefault("path", str(path))
-    return rec
-
-
-def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise", threshold: float = THRESHOLD,
+def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise", threshold: float = SEIZURE_THRESHOLD,
            post: dict[str, Any] | None = None, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
            progress: bool = True) -> Detection:  # fmt: skip
     """Detect seizures in one recording with a loaded detector (no files written)."""
+    from biodyn.io import read_recording
     from biodyn.metrics.postprocess import probs_to_events
+    from biodyn.montage import select_channels
     from biodyn.signal import PreprocessConfig, preprocess
 
-    rec = read_input(path)
-    x, zero, derived = map_montage(rec, det.channels, on_missing)
+    rec = read_recording(path)
+    x, _, zero, derived = select_channels(rec.data, rec.channels, det.channels, on_missing=on_missing,
+                                          source=str(path), hint=MISSING_HINT)  # fmt: skip
     cfg = PreprocessConfig(**det.preprocess) if det.preprocess else PreprocessConfig(fs=det.fs)
     try:
         with warnings.catch_warnings():
@@ -237,7 +184,7 @@ def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise",
     t0 = time.perf_counter()
     probs = predict_probs(det, x, overlap=overlap, batch_size=batch_size, progress=progress)[:n]
     compute = time.perf_counter() - t0
-    pp = {**POSTPROCESS, **(post or {})}
+    pp = {**SEIZURE_POSTPROCESS, **(post or {})}
     events = probs_to_events(probs.astype(np.float64), fs, threshold=threshold, **pp)
     dur = n / fs
     return Detection(str(path), dur, fs, probs, events, dur / max(compute, 1e-9), compute, padded, zero, derived,
@@ -259,20 +206,20 @@ def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.P
     lines = ["# version = csv_v1.0.0", f"# bname = {stem}", f"# duration = {d.duration_s:.4f} secs", "#",
              "channel,start_time,stop_time,label,confidence"]  # fmt: skip
     for e in d.events:
-        lines.append(f"TERM,{e.onset_s:.4f},{e.offset_s:.4f},seiz,{e_conf(d.probs, d.fs, e):.4f}")
+        lines.append(f"TERM,{e.onset_s:.4f},{e.offset_s:.4f},seiz,{event_confidence(d.probs, d.fs, e):.4f}")
     atomic_write_text(paths["csv_bi"], "\n".join(lines) + "\n")
     tsv = ["onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDuration"]
     start = szcore_datetime(d.start_time)
     for e in d.events:
-        tsv.append(f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{e_conf(d.probs, d.fs, e):.4f}\tn/a\t{start}\t"
+        tsv.append(f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{event_confidence(d.probs, d.fs, e):.4f}\tn/a\t{start}\t"
                    f"{d.duration_s:.4f}")  # fmt: skip
     atomic_write_text(paths["events_tsv"], "\n".join(tsv) + "\n")
     with atomic_path(paths["probs"], suffix=".npy") as tmp:
         np.save(tmp, d.probs.astype(np.float32))
     if edf_annotations:
-        from biodyn.io import write_edf
+        from biodyn.io import read_recording, write_edf
 
-        rec = read_input(rec_path)
+        rec = read_recording(rec_path)
         rec.events = [
             *rec.events,
             *[Event(e.onset_s, e.duration_s, "seiz (biodyn detect)") for e in d.events],
@@ -291,15 +238,17 @@ def plot_detection(d: Detection, rec_path, png_path, det: Detector | None = None
     """The detection figure (:mod:`biodyn.report.detection_figure`): the probability over the whole recording
     with the threshold the events were found with, a zoom on each event with the EEG of the detector's
     montage (the recording's channels without a detector)."""
+    from biodyn.io import read_recording
+    from biodyn.montage import select_channels
     from biodyn.report.detection_figure import detection_figure, save_figure
 
-    rec = read_input(rec_path)
+    rec = read_recording(rec_path)
     names = det.channels if det is not None else rec.channels
-    x = map_montage(rec, names, "zero")[0] if det is not None else rec.data
+    x = select_channels(rec.data, rec.channels, names, on_missing="zero")[0] if det is not None else rec.data
     units = (rec.meta.get("units") or ["µV"])[0] or "µV"
     units = "µV" if units.lower() in ("uv", "µv") else units
     fig = detection_figure(x, rec.fs, list(names), d.probs, d.fs, d.threshold, d.events, reference=reference,
-                           confidences=[e_conf(d.probs, d.fs, e) for e in d.events], units=units,
+                           confidences=[event_confidence(d.probs, d.fs, e) for e in d.events], units=units,
                            title=f"{Path(rec_path).name}: {len(d.events)} detection(s) at threshold "
                                  f"{d.threshold:.3g}", max_channels=max_traces)  # fmt: skip
     save_figure(fig, png_path)
@@ -320,11 +269,19 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
         except (RecordingError, ConfigError) as e:
             failed[str(p)] = str(e)
     report = {"checkpoint": str(det.checkpoint), "model": det.model_name, "channels": det.channels,
-              "fs": det.fs, "window_s": det.window_s, "threshold": kw.get("threshold", THRESHOLD),
-              "postprocess": {**POSTPROCESS, **(kw.get("post") or {})}, "recordings": done, "failed": failed}  # fmt: skip
+              "fs": det.fs, "window_s": det.window_s, "threshold": kw.get("threshold", SEIZURE_THRESHOLD),
+              "postprocess": {**SEIZURE_POSTPROCESS, **(kw.get("post") or {})}, "recordings": done, "failed": failed}  # fmt: skip
     if json_path:
         atomic_write_json(json_path, report)
     return report
 
 
-__all__ = ["Detection", "Detector", "detect", "detect_files", "load_detector", "map_montage", "write_outputs"]
+__all__ = [
+    "Detection",
+    "Detector",
+    "detect",
+    "detect_files",
+    "event_confidence",
+    "load_detector",
+    "write_outputs",
+]

@@ -1,4 +1,4 @@
-"""End to end on the bundled CHB-MIT material: train (CLI) -> eval --split eval -> detect on the EDF crop."""
+"""End to end on the bundled CHB-MIT material: train (CLI) -> eval (event scoring) -> detect on the EDF crop."""
 
 import json
 
@@ -26,10 +26,17 @@ def test_train_eval_detect(tmp_path):
     assert res["model"] == "seizure_gdn" and "test_window_auroc" in res["metrics"]
     st = json.loads((run / "checkpoints" / "best" / "state.json").read_text())
     assert st["extra"]["data"]["channels"][0] == "Fp1-F7" and st["extra"]["data"]["window_s"] == 10.0
-    assert main(["eval", str(run), "--split", "eval"]) == 0
+    # regression: the split name chose the scorer (test -> generic window metrics, eval -> event scoring); the
+    # run's task chooses it now, and test and eval name the same split
+    assert main(["eval", str(run), "--split", "test"]) == 0
     rep = json.loads((run / "eval_results.json").read_text())
     assert [r["target_fa_per_24h"] for r in rep["operating_points"]] == [10.0, 5.0, 2.5, 1.0]
     assert rep["n_records"] == {"dev": 6, "eval": 8} and (run / "eval_results.png").exists()
+    assert rep["split"] == "test" and not (run / "eval_test.json").exists()
+    (run / "eval_results.json").unlink()
+    assert main(["eval", str(run), "--split", "eval"]) == 0
+    again = json.loads((run / "eval_results.json").read_text())
+    assert again["split"] == "test" and again["sample_metrics"] == rep["sample_metrics"]
     crop = ROOT / "chbmit" / "edf_crops" / "chb01_03_Seizure.edf"
     out = tmp_path / "det"
     assert main(["detect", str(crop), "--checkpoint", str(run), "--out", str(out), "--json", str(out / "s.json"),

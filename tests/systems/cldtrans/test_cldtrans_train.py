@@ -65,7 +65,7 @@ def test_smoke_command_both_stages_and_lags_checkpoint(tmp_path):
     assert res["init_from"] and res["init_from"].endswith("last")
     # recording-specific graphs from the trained model
     from biodyn.io import read_recording
-    from biodyn.train.cldtrans import lags_from_checkpoint
+    from biodyn.systems.cldtrans import lags_from_checkpoint
 
     graphs = []
     for run in ("S001R01", "S001R04"):
@@ -108,7 +108,7 @@ def test_smoke_command_both_stages_and_lags_checkpoint(tmp_path):
     ],
 )
 def test_every_ablation_runs(tmp_path_factory, mode, ablation):
-    from biodyn.train.cldtrans import compose, run_cldtrans
+    from biodyn.systems.cldtrans import compose, run_cldtrans
 
     cache = tmp_path_factory.getbasetemp() / "cldtrans_cache"  # shared by the parametrisations
     out = tmp_path_factory.mktemp(ablation)
@@ -131,7 +131,7 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
 
 
 def test_config_profiles_and_bad_keys():
-    from biodyn.train.cldtrans import compose
+    from biodyn.systems.cldtrans import compose
 
     gpu = compose(["profile=gpu"])
     assert gpu.effective_batch == 256 and gpu.train.max_steps == 60 * 7700
@@ -152,7 +152,7 @@ def test_pretraining_on_ptbxl_training_folds_reads_records500(tmp_path):
     1-8, so that the few-shot validation and test folds stay unseen, read from the 500 Hz copy; a cache
     folder shared with another selection yields only this run's records."""
     from biodyn.datasets import get_corpus
-    from biodyn.train.cldtrans import build_windows, compose
+    from biodyn.systems.cldtrans.run import build_windows, compose
 
     common = ["data.corpora=[ptbxl]", f"data.cache_dir={tmp_path}", "data.limit=null"]
     train_ids = sorted(r.record_id for r in get_corpus("ptbxl", ROOT / "ptbxl", fs=500).records()
@@ -171,7 +171,7 @@ def test_pretraining_on_ptbxl_training_folds_reads_records500(tmp_path):
 
 
 def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
-    from biodyn.train.cldtrans import ModalityBlocks
+    from biodyn.systems.cldtrans.run import ModalityBlocks
 
     class DS(torch.utils.data.Dataset):
         def __init__(self, c, t, bad=None):
@@ -194,9 +194,3 @@ def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
     with pytest.raises(ConfigError, match="NaN/Inf in window 1"):
         bad[0]
 
-
-def test_recording_modality():
-    from biodyn.train.cldtrans import recording_modality
-
-    assert recording_modality(["I", "II", "V1", "V2"]) == "ecg"
-    assert recording_modality(["Fp1", "Fp2", "Cz"]) == "eeg"

@@ -4,7 +4,7 @@ import pytest
 
 from biodyn.errors import ConfigError
 from biodyn.metrics.stats import mean_ci
-from biodyn.train.report import collect, make_report
+from biodyn.report import collect, make_report
 
 
 def _write(root, budget, seed, auroc):
@@ -48,7 +48,7 @@ def test_report_empty_folder(tmp_path):
 def test_topk_bars_name_the_experiment_when_there_are_several():
     """Regression: the focal bar chart labelled bars by model only, so one model under two experiments
     (focal, focal_edge0.01) gave two bars with the same label."""
-    from biodyn.train.plot import topk_labels
+    from biodyn.report.plot import topk_labels
 
     assert topk_labels([("focal", "a"), ("focal", "b")]) == ["a", "b"]
     assert topk_labels([("focal", "a"), ("focal_edge0.01", "a")]) == ["focal: a", "focal_edge0.01: a"]

@@ -54,7 +54,7 @@ def _edf(tmp_path, names, seconds=6.0, fs=256.0, nan_row=None, flat_row=None) ->
 @pytest.mark.slow
 def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
     from biodyn.io import read_tusz_csv
-    from biodyn.train.detect import detect_files
+    from biodyn.systems.seizure.detect import detect_files
 
     ckpt = _checkpoint(tmp_path, BIPOLAR)
     rec = _edf(tmp_path, ["Fp1", "F7", "T7", "P7", "O1", "Cz"])  # referential: derivations are computed
@@ -75,7 +75,7 @@ def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
 
 
 def test_stitching_matches_single_windows(tmp_path):
-    from biodyn.train.detect import load_detector, predict_probs
+    from biodyn.systems.seizure.detect import load_detector, predict_probs
 
     det = load_detector(_checkpoint(tmp_path, BIPOLAR))
     x = np.random.default_rng(0).standard_normal((4, 1024)).astype(np.float32)
@@ -90,7 +90,7 @@ def test_stitching_matches_single_windows(tmp_path):
 
 
 def test_bad_inputs(tmp_path):
-    from biodyn.train.detect import detect, load_detector
+    from biodyn.systems.seizure.detect import detect, load_detector
 
     det = load_detector(_checkpoint(tmp_path, BIPOLAR))
     with pytest.raises(ChannelError, match=r"missing channel.*P7-O1"):
@@ -122,7 +122,7 @@ def test_bad_inputs(tmp_path):
 @pytest.mark.slow
 def test_detect_on_the_chbmit_crop(tmp_path):
     from biodyn.datasets.chbmit import CHANNELS
-    from biodyn.train.detect import detect_files
+    from biodyn.systems.seizure.detect import detect_files
 
     crop = data_root() / "chbmit/edf_crops/chb01_03_Seizure.edf"
     rep = detect_files([crop], _checkpoint(tmp_path, CHANNELS), tmp_path / "o", progress=False)
@@ -134,10 +134,11 @@ def test_detect_on_the_chbmit_crop(tmp_path):
 def test_the_threshold_given_is_the_one_reported_and_drawn(tmp_path):
     """detect(..., threshold=x): the Detection, the summary JSON (top level and the recording's entry) and the
     PNG's dashed line all say x (they had said the default 0.86)."""
+    import importlib
     import json
 
-    from biodyn.train import detect as mod
-    from biodyn.train.detect import detect, detect_files, load_detector
+    mod = importlib.import_module("biodyn.systems.seizure.detect")  # the package re-exports detect()
+    from biodyn.systems.seizure.detect import detect, detect_files, load_detector
 
     det = load_detector(_checkpoint(tmp_path, BIPOLAR))
     rec = _edf(tmp_path, BIPOLAR)
@@ -166,7 +167,7 @@ def test_the_threshold_given_is_the_one_reported_and_drawn(tmp_path):
 )
 def test_events_tsv_carries_the_start_time_and_renamed_channels_are_reported(tmp_path):
     from biodyn.datasets.chbmit import CHANNELS
-    from biodyn.train.detect import detect, load_detector, write_outputs
+    from biodyn.systems.seizure.detect import detect, load_detector, write_outputs
 
     crop = data_root() / "chbmit/edf_crops/chb01_03_Seizure.edf"
     det = load_detector(_checkpoint(tmp_path, CHANNELS))
@@ -198,7 +199,7 @@ def test_focal_loss_by_hand_and_warmup():
 
 
 def test_window_metric_sensitivity_at_10fa():
-    from biodyn.train.seizure import window_metrics
+    from biodyn.metrics.detection import window_metrics
 
     rng = np.random.default_rng(0)
     t = np.zeros((6, 2560))
@@ -225,8 +226,8 @@ def test_hysteresis_postprocess():
 
 @pytest.mark.slow
 def test_score_records_report():
-    from biodyn.metrics.detection import Scored
-    from biodyn.train.seizure import mask_events, score_records
+    from biodyn.metrics.detection import Scored, mask_events
+    from biodyn.systems.seizure.evaluate import score_records
 
     fs = 8.0
     recs = []
@@ -250,7 +251,7 @@ def test_score_records_report():
 
 def test_parse_post():
     from biodyn.errors import ConfigError
-    from biodyn.train.seizure import parse_post
+    from biodyn.metrics.postprocess import parse_post
 
     assert parse_post(["opening_samples=21", "merge_gap_s=5", "max_duration_s=none"]) == {
         "opening_samples": 21, "merge_gap_s": 5.0, "max_duration_s": None}  # fmt: skip

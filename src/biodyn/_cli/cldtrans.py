@@ -1,0 +1,46 @@
+"""``biodyn cldtrans mode=stage1 train.max_steps=1`` (also ``python -m biodyn.cldtrans ...``): CLD-Trans
+training, one stage, from ``configs/cldtrans/`` with Hydra overrides; torchrun-aware (rank 0 reports).
+
+Prints one JSON line: the mode, ablation, last step, the last training row's losses and the codebook's
+usage and perplexity."""
+
+from __future__ import annotations
+
+import argparse
+
+PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+
+
+def run(args) -> int:
+    import json
+    import os
+
+    from omegaconf import OmegaConf
+
+    from biodyn.errors import ConfigError
+    from biodyn.systems.cldtrans import compose, run_cldtrans
+    from biodyn.train.distributed import init_from_env, shutdown
+
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        raise ConfigError(f"arguments must be key=value Hydra overrides, got {bad}")
+    run_cfg = compose(args.overrides)
+    if args.print_config:
+        print(OmegaConf.to_yaml(OmegaConf.structured(run_cfg)))
+        return 0
+    init_from_env()
+    try:
+        res = run_cldtrans(run_cfg)
+    finally:
+        shutdown()
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 reports
+        return 0
+    row = res.get("last_train_row") or {}
+    losses = {k: v for k, v in row.items() if k.startswith("loss")}
+    summary = {"mode": res["mode"], "ablation": res["ablation"], "step": res["train_summary"]["step"]}
+    print(json.dumps({**summary, **losses, **(res.get("codebook") or {})}))
+    return 0
