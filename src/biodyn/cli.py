@@ -10,7 +10,8 @@ Every entry of :data:`COMMANDS` must have its module: a missing one is an error,
 
 A :class:`biodyn.errors.BiodynError` reaching :func:`main` prints one line ``biodyn: error: <message>`` on
 stderr and exits with the error's ``exit_code`` (the table is in ``docs/reliability.md``); ``--debug`` (before
-or after the command) or ``BIODYN_DEBUG=1`` shows the traceback instead.
+or after the command) or ``BIODYN_DEBUG=1`` shows the traceback instead. Python warnings print as one line
+``biodyn: warning: <file>: <what>``, a kind that repeats counted at the end (``--debug``: Python's display).
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ def _run(argv: list[str]) -> int:
     keep_freed_memory()  # models' activations reuse freed heap memory instead of page-faulting fresh mmaps
     debug = "--debug" in argv or os.environ.get("BIODYN_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
-    if debug:
+    if debug:  # Python's own warning display too, with the source line
         return _main(argv)
+    from biodyn._cli._common import OneLineWarnings
+
     try:
-        return _main(argv)
+        with OneLineWarnings().installed():  # `biodyn: warning: <file>: <what>`, repeats counted
+            return _main(argv)
     except MissingCommandError:  # a bug in biodyn's packaging, not bad input: keep the traceback
         raise
     except BiodynError as e:

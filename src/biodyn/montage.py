@@ -213,13 +213,24 @@ def positions(names, dim: int = 2) -> np.ndarray:
     """10-05 positions ``(C, dim)`` of channels (MNE's ``colin27_1005``, formerly ``standard_1005``); a bipolar ``a-b`` sits at the midpoint of ``a`` and ``b``.
 
     ``dim=3`` gives head coordinates in metres ; ``dim=2`` an azimuthal
-    equidistant projection (the nose at +y) scaled so that the ``Fpz``-``Oz`` circle has radius ~1.
+    equidistant projection (the nose at +y) scaled so that the ``Fpz``-``Oz`` circle has radius ~1, a bipolar
+    pair at the midpoint of its two electrodes' projected positions (projecting the 3-D midpoint instead
+    would throw a pair across the head, ``FT9-FT10``, in front of the nose).
     Unknown channels raise :class:`ChannelError`.
     """
     if dim not in (2, 3):
         raise ConfigError(f"invalid dim={dim!r}; allowed: 2, 3")
+    if dim == 2:
+        positions(names, dim=3)  # unknown channels raise, all named at once
+        out = np.zeros((len(names), 2))
+        for k, n in enumerate(names):
+            parts = canonical_name(n).split("-")
+            if len(parts) > 1:
+                out[k] = positions(parts, dim=2).mean(axis=0)
+            else:
+                out[k] = _projected(parts[0])
+        return out
     table = _standard_positions()
-    center = np.mean([table["T7"], table["T8"]], axis=0)
     rows, unknown = [], []
     for n in names:
         parts = canonical_name(n).split("-")
@@ -230,14 +241,19 @@ def positions(names, dim: int = 2) -> np.ndarray:
             rows.append(np.zeros(3))
     if unknown:
         raise ChannelError(None, f"no scalp position for channel(s) {', '.join(unknown)}")
-    xyz = np.asarray(rows) - center
-    if dim == 3:
-        return xyz + center
+    return np.asarray(rows)
+
+
+def _projected(name: str) -> np.ndarray:
+    """The azimuthal equidistant projection ``(2,)`` of one electrode (:func:`positions`)."""
+    table = _standard_positions()
+    center = np.mean([table["T7"], table["T8"]], axis=0)
+    xyz = positions([name], dim=3) - center
     r = np.linalg.norm(xyz, axis=1, keepdims=True)
     u = xyz / np.where(r == 0, 1, r)
     theta = np.arccos(np.clip(u[:, 2], -1, 1))  # angle from the vertex
     phi = np.arctan2(u[:, 1], u[:, 0])
-    return np.stack([theta * np.cos(phi), theta * np.sin(phi)], axis=1) / (np.pi / 2)
+    return (np.stack([theta * np.cos(phi), theta * np.sin(phi)], axis=1) / (np.pi / 2))[0]
 
 
 def unique_names(names: Sequence[str]) -> list[str]:

@@ -147,9 +147,17 @@ def test_unknown_scalp_names_warn_and_dependent_channels_are_named(tmp_path, cap
     out = tmp_path / "out"
     argv = [_npy(tmp_path, x), "--fs", FS, "--channels", "foo,bar,Cz,foo-Cz", "--out", out, "--stability", "2",
             "--json", tmp_path / "s.json"]  # fmt: skip
-    code, stdout, msg = _lags(argv, capsys)
-    assert code == 0, msg
-    assert "no scalp position for channel(s) foo, bar" in stdout
+    from biodyn.cli import main
+
+    code = main(["lags", *map(str, argv), "--no-progress"])
+    out_err = capsys.readouterr()
+    stdout = out_err.out
+    assert code == 0, out_err.err
+    # a warning: one line on stderr, no Python source line
+    warned = [ln for ln in out_err.err.splitlines() if "no scalp position" in ln]
+    assert len(warned) == 1 and warned[0].startswith(
+        "biodyn: warning: no scalp position for channel(s) foo, bar"
+    )
     assert "left out foo-Cz: linearly dependent: foo-Cz = 1.00 foo - 1.00 Cz" in stdout
     result = json.loads((out / "lag_graph.json").read_text())
     assert result["channels"] == ["foo", "bar", "Cz"]

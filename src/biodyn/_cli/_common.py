@@ -50,3 +50,84 @@ def seeds(text: str | None) -> tuple[int, ...]:
         from biodyn.errors import ConfigError
 
         raise ConfigError(f"invalid --seeds {text!r}; expected comma-separated integers") from None
+
+
+ACTIVE = None  # the OneLineWarnings a running command prints through (see flush_warnings)
+
+
+def flush_warnings() -> None:
+    """Print the counts of repeated warnings now (a command whose last line must stay last calls it first)."""
+    if ACTIVE is not None:
+        ACTIVE.summary()
+
+
+class OneLineWarnings:
+    """Python warnings as the CLI prints them: ``biodyn: warning: <file>: <what>`` on one line (no source
+    line), each kind once; repeats of a kind (the same text up to its leading file name and its numbers) are
+    counted and summed up by :meth:`summary`. Install with :meth:`installed` (library users keep the
+    ``warnings`` module's own display)."""
+
+    def __init__(self, stream=None):
+        import sys
+
+        self.stream = stream if stream is not None else sys.stderr
+        self.counts: dict[tuple[str, str], int] = {}
+        self.first: dict[tuple[str, str], str] = {}
+        self.seen: set[str] = set()  # the same text again (a file read twice) is the same fact: not counted
+
+    @staticmethod
+    def one_line(message) -> str:
+        return " ".join(line.strip() for line in str(message).strip().splitlines() if line.strip())
+
+    @staticmethod
+    def kind(category: type, text: str) -> tuple[str, str]:
+        import re
+
+        head, sep, rest = text.partition(": ")
+        if sep and ("/" in head or "\\" in head or "." in head) and " " not in head:  # a leading file name
+            text = rest
+        return category.__name__, re.sub(r"\d+(\.\d+)?", "#", text)
+
+    def show(self, message, category, filename=None, lineno=None, file=None, line=None) -> None:
+        text = self.one_line(message)
+        if text in self.seen:
+            return
+        self.seen.add(text)
+        key = self.kind(category, text)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.counts[key] == 1:
+            self.first[key] = text
+            print(f"biodyn: warning: {text}", file=self.stream, flush=True)
+
+    def summary(self) -> None:
+        """One line per kind that came more than once: how many more times."""
+        for key, n in self.counts.items():
+            if n > 1:
+                first = self.first[key]
+                short = first if len(first) <= 80 else first[:77] + "..."
+                print(f'biodyn: warning: {n - 1} more like "{short}"', file=self.stream, flush=True)
+        self.counts.clear()
+        self.first.clear()
+
+    def installed(self):
+        """Context manager: route ``warnings.warn`` through :meth:`show` (every occurrence, so that repeats
+        are counted) and print :meth:`summary` on exit."""
+        import contextlib
+        import warnings
+
+        @contextlib.contextmanager
+        def cm():
+            global ACTIVE
+            before, ACTIVE = ACTIVE, self
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
+                warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+                warnings.showwarning = self.show
+                try:
+                    yield self
+                finally:
+                    self.summary()
+                    ACTIVE = before
+
+        return cm()

@@ -36,7 +36,8 @@ def run(args) -> int:
                        png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
                        threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip
     for r in rep["recordings"]:
-        print(f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s; "
+        print(f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s at threshold "
+              f"{r['threshold']:.3g}; "
               f"real-time factor {r['real_time_factor']:.1f}x"
               + ("; shorter than one window: zero-padded" if r["padded_to_one_window"] else "")
               + (f"; zero-filled {', '.join(r['zero_filled_channels'])}" if r["zero_filled_channels"] else ""))  # fmt: skip

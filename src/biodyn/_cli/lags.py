@@ -194,8 +194,8 @@ def run(args) -> int:
         warnings.simplefilter("always")
         fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, preset=args.preset,
                             stability=args.stability, seed=args.seed, progress=bar, source=str(path))  # fmt: skip
-    for w in caught:
-        print(f"warning: {w.message}")
+    for w in caught:  # held while the progress bar ran; now through biodyn's one-line display
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for d in fit.dropped:
         print(f"left out {d['channel']}: {d['reason']}")
     out = path_out = Path(args.out)
@@ -206,8 +206,8 @@ def run(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plot_lag_graph(fit, out / "lag_graph.png", title=path.name)
-    for w in caught:
-        print(f"warning: {w.message}")
+    for w in caught:  # held while the progress bar ran; now through biodyn's one-line display
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     status = (
         f"converged in {fit.n_iter} iterations"
         if fit.converged

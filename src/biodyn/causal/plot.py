@@ -76,8 +76,32 @@ def layout(channels) -> tuple[np.ndarray, str]:
             stacklevel=3,
         )
         ang = np.linspace(0, 2 * np.pi, len(unknown), endpoint=False) + np.pi / 2
-        pos[unknown] = np.stack([np.cos(ang), np.sin(ang)], 1) * 1.18
+        pos[unknown] = np.stack([np.cos(ang), np.sin(ang)], 1) * 1.3
     return pos, "scalp"
+
+
+def _separate(fig, labels) -> None:
+    """A channel label that overlaps an earlier one moves below, right or left of its dot, the first place
+    where it overlaps none (bipolar midpoints can be close)."""
+    fig.canvas.draw()  # the equal aspect and the colour bar settle the axes' box at draw time
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+    for t in labels:
+        x, y = t.get_position()
+        y -= 0.05  # the dot
+        bb = t.get_window_extent(renderer)
+        for dx, dy, ha, va in (
+            (0, -0.05, "center", "top"),
+            (0.06, 0, "left", "center"),
+            (-0.06, 0, "right", "center"),
+        ):
+            if not any(bb.overlaps(b) for b in boxes):
+                break
+            t.set_position((x + dx, y + dy))
+            t.set_ha(ha)
+            t.set_va(va)
+            bb = t.get_window_extent(renderer)
+        boxes.append(bb)
 
 
 def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None,
@@ -110,9 +134,13 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         ax.add_patch(plt.Circle((1.25, -0.35), 0.85, fill=False, lw=1.0, color="grey", ls=":"))
         ax.text(-1.25, 1.0, "limb leads (frontal plane)", ha="center", fontsize=8, color="grey")
         ax.text(1.25, 0.75, "chest leads (horizontal plane)", ha="center", fontsize=8, color="grey")
-    else:
-        ax.add_patch(plt.Circle((0, 0), 1.05, fill=False, lw=1.5, color="grey"))
-        ax.plot([-0.1, 0, 0.1], [1.03, 1.15, 1.03], color="grey", lw=1.5)  # nose
+    else:  # the head encloses every electrode (FT9/FT10 pairs sit below the ear line, past radius 1)
+        r = np.linalg.norm(pos, axis=1)
+        head = max(
+            1.05, float(r[r <= 1.12].max(initial=0)) + 0.06
+        )  # the unknown channels' ring stays outside
+        ax.add_patch(plt.Circle((0, 0), head, fill=False, lw=1.5, color="grey"))
+        ax.plot([-0.1, 0, 0.1], [head - 0.02, head + 0.1, head - 0.02], color="grey", lw=1.5)  # nose
     index = {n: k for k, n in enumerate(g.channels)}
     if fit is not None:
         for e in fit.instantaneous_edges()[:max_instantaneous]:
@@ -120,7 +148,10 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
             ax.plot([a[0], b[0]], [a[1], b[1]], color="grey", lw=0.5 + 2 * min(abs(e["partial_corr"]), 1.0),
                     alpha=0.35, zorder=1)  # fmt: skip
     taus_ms = [e["tau_s"] * 1e3 for e in edges]
-    norm = colors.Normalize(vmin=min(taus_ms, default=0), vmax=max(taus_ms, default=1) or 1)
+    lo, hi = min(taus_ms, default=0.0), max(taus_ms, default=0.0)
+    if hi - lo < 1.0:  # one delay (or none): a bar of at least 1 ms around it, never a 0-1 ms default
+        lo, hi = max(0.0, (lo + hi) / 2 - 0.5), max(0.0, (lo + hi) / 2 - 0.5) + 1.0
+    norm = colors.Normalize(vmin=lo, vmax=hi)
     cmap = colormaps["viridis"]
     for e, t_ms in zip(edges, taus_ms):
         a, b = pos[index[e["source"]]], pos[index[e["target"]]]
@@ -138,18 +169,28 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     lead = fit.focal_lead() if fit is not None else g.focal_lead()
     note = fit.focal_lead_note() if fit is not None else ("no focal lead: no identified edge" if not g.edges()
                                                            else "no focal lead: tie for the first place")  # fmt: skip
+    labels = []
+    # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
+    drawn: dict[tuple[float, float], int] = {}
     for k, n in enumerate(g.channels):
-        ax.text(
-            pos[k, 0], pos[k, 1] + 0.05, n, ha="center", fontsize=7, color="crimson" if n == lead else "black"
-        )
-    sm = cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=ax, shrink=0.7, label="delay (ms)")
+        at = (round(float(pos[k, 0]), 3), round(float(pos[k, 1]), 3))
+        if at in drawn and _base(g.channels[drawn[at]]) == _base(n):
+            continue
+        drawn[at] = k
+        labels.append(ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", va="bottom", fontsize=8,
+                              color="crimson" if n == lead else "black"))  # fmt: skip
+    if edges:
+        sm = cm.ScalarMappable(norm=norm, cmap=cmap)
+        fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")
+    else:
+        ax.text(0.5, 0.02, "no lagged edge", transform=ax.transAxes, ha="center", fontsize=8, color="grey")
     if kind == "ecg":
         ax.set_xlim(-2.2, 2.3)
         ax.set_ylim(-1.35, 1.15)
     else:
-        ax.set_xlim(-1.35, 1.35)
-        ax.set_ylim(-1.35, 1.35)
+        lim = max(1.35, float(np.linalg.norm(pos, axis=1).max(initial=0)) + 0.2)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.axis("off")
     if title is None:
@@ -164,6 +205,7 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     if fit is not None and fit.stability:
         title += "\nedge labels: delay [5-95 % over sub-windows] in ms"
     ax.set_title(title, fontsize=9)
+    _separate(fig, labels)  # after the limits and the colour bar: the labels' final extents
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)

@@ -201,6 +201,18 @@ def _events(edf, path=None) -> list[Event]:
     return out
 
 
+def renamed_duplicates(base: list[str], names: list[str]) -> list[dict[str, str]]:
+    """``[{"channel": "T8-P8", "renamed": "T8-P8#2"}]``: the repeated names :func:`unique_names` renamed."""
+    return [{"channel": b, "renamed": n} for b, n in zip(base, names, strict=True) if b != n]
+
+
+def _group_renamed(renamed: list[dict[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in renamed:
+        out.setdefault(r["channel"], []).append(r["renamed"])
+    return out
+
+
 def read_edf_annotations(path: str | os.PathLike) -> list[Event]:
     """Annotations of an EDF+/BDF+ file (e.g. an annotation-only Sleep-EDF hypnogram)."""
     path = Path(path)
@@ -228,14 +240,20 @@ def read_edf(
     Returns:
         A :class:`Recording` with ``data`` float32 ``(C, T)`` in physical units (``meta["units"]``),
         annotations as ``events``, and ``meta`` keys ``path``, ``start_time``, ``original_channels``,
-        ``units``, ``original_fs``.
+        ``units``, ``original_fs``, ``renamed_channels`` (repeated names renamed ``#2``..., also warned once).
     """
     path = Path(path)
     hdr = read_edf_header(path)
     edf = _open(path, hdr)
     sigs = list(edf.signals)
     orig = [s.label for s in sigs]
-    names = unique_names([canonical_name(n) for n in orig]) if canonical else unique_names(orig)
+    base = [canonical_name(n) for n in orig] if canonical else list(orig)
+    names = unique_names(base)
+    renamed = renamed_duplicates(base, names)
+    for ch, kept in _group_renamed(renamed).items():
+        times = "twice" if len(kept) == 1 else f"{len(kept) + 1} times"
+        warnings.warn(f"{path}: channel {ch} appears {times}, the {'second' if len(kept) == 1 else 'others'} "
+                      f"kept as {', '.join(kept)}", stacklevel=2)  # fmt: skip
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
         index = {n: i for i, n in enumerate(names)}
@@ -273,6 +291,7 @@ def read_edf(
         "original_channels": [orig[i] for i in keep],
         "original_fs": rates,
         "units": [sigs[i].physical_dimension for i in keep],
+        "renamed_channels": [r for r in renamed if r["renamed"] in {names[i] for i in keep}],
     }
     return Recording(
         data=data, fs=target, channels=[names[i] for i in keep], events=_events(edf, path), meta=meta

@@ -102,8 +102,9 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
                     label=str(f.parent.relative_to(results_dir)))  # fmt: skip
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
+    ax.grid(True, color="0.9")
     if len(logs) <= 10 and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=5)
+        ax.legend(fontsize=7)  # legible at the shown size (5 pt was not)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")

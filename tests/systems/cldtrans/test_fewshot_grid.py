@@ -191,7 +191,7 @@ def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, 
     assert {k: c["same_training_set_as"] for k, c in cells.items()} == {
         "1pct": ["10pct"], "10pct": ["1pct"], "100pct": []
     }  # fmt: skip
-    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: chbmit")]
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("biodyn: warning: chbmit")]
     assert len(warned) == 1 and "1pct = 10pct for seed 42" in warned[0]
     from biodyn.report import make_report
 

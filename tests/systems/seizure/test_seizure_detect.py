@@ -131,6 +131,59 @@ def test_detect_on_the_chbmit_crop(tmp_path):
     assert set(r["outputs"]) == {"csv_bi", "events_tsv", "probs", "png"}
 
 
+def test_the_threshold_given_is_the_one_reported_and_drawn(tmp_path):
+    """detect(..., threshold=x): the Detection, the summary JSON (top level and the recording's entry) and the
+    PNG's dashed line all say x (they had said the default 0.86)."""
+    import importlib
+    import json
+
+    mod = importlib.import_module("biodyn.systems.seizure.detect")  # the package re-exports detect()
+    from biodyn.systems.seizure.detect import detect, detect_files, load_detector
+
+    det = load_detector(_checkpoint(tmp_path, BIPOLAR))
+    rec = _edf(tmp_path, BIPOLAR)
+    d = detect(rec, det, threshold=0.49, progress=False)
+    assert d.threshold == 0.49 and d.summary()["threshold"] == 0.49
+    drawn = []
+    real = mod.plot_detection
+
+    def spy(d, *a, **k):
+        drawn.append(d.threshold)
+        return real(d, *a, **k)
+
+    mod.plot_detection = spy
+    try:
+        rep = detect_files([rec], tmp_path / "run", tmp_path / "o", json_path=tmp_path / "s.json", threshold=0.49,
+                           progress=False)  # fmt: skip
+    finally:
+        mod.plot_detection = real
+    js = json.loads((tmp_path / "s.json").read_text())
+    assert js["threshold"] == 0.49 and js["recordings"][0]["threshold"] == 0.49 and drawn == [0.49]
+    assert rep["recordings"][0]["threshold"] == 0.49
+
+
+@pytest.mark.skipif(
+    data_root() is None or not (data_root() / "chbmit/edf_crops").is_dir(), reason="no CHB-MIT crops"
+)
+def test_events_tsv_carries_the_start_time_and_renamed_channels_are_reported(tmp_path):
+    from biodyn.datasets.chbmit import CHANNELS
+    from biodyn.systems.seizure.detect import detect, load_detector, write_outputs
+
+    crop = data_root() / "chbmit/edf_crops/chb01_03_Seizure.edf"
+    det = load_detector(_checkpoint(tmp_path, CHANNELS))
+    with pytest.warns(UserWarning, match=r"chb01_03_Seizure\.edf: channel T8-P8 appears twice, the second kept "
+                                         r"as T8-P8#2"):  # fmt: skip
+        d = detect(crop, det, threshold=0.0, progress=False)  # threshold 0: one event over the whole crop
+    # the EDF header's start (the crop's header keeps the shifted date of the PhysioNet file)
+    assert d.start_time == "2076-11-06T14:32:59"
+    assert d.summary()["renamed_channels"] == [{"channel": "T8-P8", "renamed": "T8-P8#2"}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = write_outputs(d, crop, tmp_path / "o", det=det, png=False)
+    rows = [ln.split("\t") for ln in Path(out["events_tsv"]).read_text().splitlines()]
+    assert rows[0][5] == "dateTime" and len(rows) == 2 and rows[1][5] == "2076-11-06 14:32:59"
+
+
 def test_focal_loss_by_hand_and_warmup():
     from biodyn.train.losses import focal_loss, gamma_at
 

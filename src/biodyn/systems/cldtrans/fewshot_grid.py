@@ -269,7 +269,7 @@ def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]])
             groups[key].append(seed)
     shown = "; ".join(f"{' = '.join(k)} for seed {', '.join(map(str, v))}" for k, v in groups.items())
     where = f" ({tag.strip('_')})" if tag else ""
-    print(f"warning: {dataset}{where}: budgets select the same training windows ({shown}): one measurement, "
+    print(f"biodyn: warning: {dataset}{where}: budgets select the same training windows ({shown}): one measurement, "
           f"not several; the cells say so in same_training_set_as", file=sys.stderr, flush=True)  # fmt: skip
 
 

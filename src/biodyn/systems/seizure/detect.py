@@ -3,9 +3,9 @@ overlapping windows stitched into one probability track, post-processing, and th
 
 Outputs for ``<out>/<stem>``: ``.csv_bi`` (TUSZ v2 ``TERM`` rows), ``_events.tsv`` (BIDS / SzCORE columns
 ``onset duration eventType confidence channels dateTime recordingDuration``), ``_probs.npy`` (float32
-per-sample seizure probability at the model's rate), ``.png`` (EEG traces with detections shaded, the
-probability track below) and, on request, ``_annotated.edf`` (the recording as EDF+ with the detections as
-annotations).
+per-sample seizure probability at the model's rate), ``.png`` (the probability over the recording with the
+threshold used, a zoom on each event: :mod:`biodyn.report.detection_figure`) and, on request,
+``_annotated.edf`` (the recording as EDF+ with the detections as annotations).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class Detection:
     derived: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     threshold: float = SEIZURE_THRESHOLD
+    start_time: str | None = None  # the recording's start (ISO 8601) when its file has one
+    renamed_channels: list[dict[str, str]] = field(default_factory=list)  # repeated names the reader renamed
 
     def summary(self) -> dict[str, Any]:
         events = [
@@ -66,7 +68,8 @@ class Detection:
             "recording": self.path, "duration_s": self.duration_s, "fs": self.fs, "events": events,
             "n_events": len(self.events), "threshold": self.threshold, "real_time_factor": self.rtf, "compute_s": self.compute_s,
             "padded_to_one_window": self.padded, "zero_filled_channels": self.zero_filled,
-            "derived_bipolar_channels": self.derived, "outputs": self.outputs,
+            "derived_bipolar_channels": self.derived, "outputs": self.outputs, "start_time": self.start_time,
+            "renamed_channels": self.renamed_channels,
         }  # fmt: skip
 
 
@@ -74,6 +77,18 @@ def event_confidence(probs: np.ndarray, fs: float, e: Event) -> float:
     """Mean probability over the event's samples (NaN for an event outside the track)."""
     a, b = round(e.onset_s * fs), max(round(e.offset_s * fs), round(e.onset_s * fs) + 1)
     return float(np.mean(probs[a:b])) if b > a and a < len(probs) else float("nan")
+
+
+def szcore_datetime(iso: str | None) -> str:
+    """The recording's start as SzCORE's ``dateTime`` (``YYYY-MM-DD HH:MM:SS``), ``n/a`` when unknown."""
+    if not iso:
+        return "n/a"
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return "n/a"
 
 
 def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
@@ -172,13 +187,14 @@ def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise",
     pp = {**SEIZURE_POSTPROCESS, **(post or {})}
     events = probs_to_events(probs.astype(np.float64), fs, threshold=threshold, **pp)
     dur = n / fs
-    return Detection(
-        str(path), dur, fs, probs, events, dur / max(compute, 1e-9), compute, padded, zero, derived
-    )
+    return Detection(str(path), dur, fs, probs, events, dur / max(compute, 1e-9), compute, padded, zero, derived,
+                     threshold=threshold, start_time=rec.meta.get("start_time"),
+                     renamed_channels=list(rec.meta.get("renamed_channels") or []))  # fmt: skip
 
 
 def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.PathLike, *,
-                  edf_annotations: bool = False, png: bool = True, det: Detector | None = None) -> dict[str, str]:  # fmt: skip
+                  edf_annotations: bool = False, png: bool = True, det: Detector | None = None,
+                  reference: list[Event] | None = None) -> dict[str, str]:  # fmt: skip
     """Write the detection's files (module docstring); returns ``{kind: path}``."""
     from biodyn.atomic import atomic_path, atomic_write_text
 
@@ -193,10 +209,10 @@ def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.P
         lines.append(f"TERM,{e.onset_s:.4f},{e.offset_s:.4f},seiz,{event_confidence(d.probs, d.fs, e):.4f}")
     atomic_write_text(paths["csv_bi"], "\n".join(lines) + "\n")
     tsv = ["onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDuration"]
+    start = szcore_datetime(d.start_time)
     for e in d.events:
-        tsv.append(
-            f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{event_confidence(d.probs, d.fs, e):.4f}\tn/a\tn/a\t{d.duration_s:.4f}"
-        )
+        tsv.append(f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{event_confidence(d.probs, d.fs, e):.4f}\tn/a\t{start}\t"
+                   f"{d.duration_s:.4f}")  # fmt: skip
     atomic_write_text(paths["events_tsv"], "\n".join(tsv) + "\n")
     with atomic_path(paths["probs"], suffix=".npy") as tmp:
         np.save(tmp, d.probs.astype(np.float32))
@@ -212,52 +228,30 @@ def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.P
         write_edf(paths["edf"], rec)
     if png:
         paths["png"] = out / f"{stem}.png"
-        plot_detection(d, rec_path, paths["png"], det)
+        plot_detection(d, rec_path, paths["png"], det, reference=reference)
     d.outputs = {k: str(v) for k, v in paths.items()}
     return d.outputs
 
 
-def plot_detection(
-    d: Detection, rec_path, png_path, det: Detector | None = None, max_traces: int = 23
-) -> None:
-    """EEG traces (the detector's montage, z-scored for display) with detections shaded, and the
-    probability track with the switch-on threshold below."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from biodyn.atomic import atomic_path
+def plot_detection(d: Detection, rec_path, png_path, det: Detector | None = None, max_traces: int = 23,
+                   reference: list[Event] | None = None) -> None:  # fmt: skip
+    """The detection figure (:mod:`biodyn.report.detection_figure`): the probability over the whole recording
+    with the threshold the events were found with, a zoom on each event with the EEG of the detector's
+    montage (the recording's channels without a detector)."""
     from biodyn.io import read_recording
     from biodyn.montage import select_channels
+    from biodyn.report.detection_figure import detection_figure, save_figure
 
     rec = read_recording(rec_path)
     names = det.channels if det is not None else rec.channels
     x = select_channels(rec.data, rec.channels, names, on_missing="zero")[0] if det is not None else rec.data
-    x, names = x[:max_traces], names[:max_traces]
-    step = max(1, int(rec.fs // 64))  # ~64 Hz is plenty for a page-wide plot
-    xs = x[:, ::step]
-    t = np.arange(xs.shape[1]) * step / rec.fs
-    sd = xs.std(axis=1, keepdims=True)
-    xs = (xs - xs.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
-    fig, (ax, axp) = plt.subplots(2, 1, figsize=(12, 2 + 0.3 * len(names)), sharex=True,
-                                  gridspec_kw={"height_ratios": [4, 1]})  # fmt: skip
-    for k in range(len(names)):
-        ax.plot(t, xs[k] * 0.3 - k, lw=0.4, color="k")
-    ax.set_yticks(-np.arange(len(names)), names, fontsize=6)
-    for e in d.events:
-        ax.axvspan(e.onset_s, e.offset_s, color="tab:red", alpha=0.2)
-        axp.axvspan(e.onset_s, e.offset_s, color="tab:red", alpha=0.2)
-    tp = np.arange(len(d.probs)) / d.fs
-    axp.plot(tp, d.probs, lw=0.8)
-    axp.axhline(d.threshold, color="grey", ls="--", lw=0.8)
-    axp.set_ylim(0, 1)
-    axp.set_ylabel("p(seizure)")
-    axp.set_xlabel("time (s)")
-    ax.set_title(f"{Path(rec_path).name}: {len(d.events)} detection(s)")
-    with atomic_path(png_path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png")
-    plt.close(fig)
+    units = (rec.meta.get("units") or ["µV"])[0] or "µV"
+    units = "µV" if units.lower() in ("uv", "µv") else units
+    fig = detection_figure(x, rec.fs, list(names), d.probs, d.fs, d.threshold, d.events, reference=reference,
+                           confidences=[event_confidence(d.probs, d.fs, e) for e in d.events], units=units,
+                           title=f"{Path(rec_path).name}: {len(d.events)} detection(s) at threshold "
+                                 f"{d.threshold:.3g}", max_channels=max_traces)  # fmt: skip
+    save_figure(fig, png_path)
 
 
 def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=False, png=True,
@@ -282,4 +276,12 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
     return report
 
 
-__all__ = ["Detection", "Detector", "detect", "detect_files", "event_confidence", "load_detector", "write_outputs"]
+__all__ = [
+    "Detection",
+    "Detector",
+    "detect",
+    "detect_files",
+    "event_confidence",
+    "load_detector",
+    "write_outputs",
+]

@@ -1,0 +1,156 @@
+"""Every figure kind the demo and `biodyn report` write, rendered on a small case: its pixel size, its labels,
+no text outside the figure (get_window_extent with the renderer), no equal labels drawn on top of each other.
+
+Each figure is checked as it is saved (a wrapper around ``Figure.savefig``): a figure saved with a tight box
+grows to hold its texts, so for those the size bound is the check; the others must keep every text inside."""
+
+import json
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from biodyn.report.figcheck import overlapping_texts, text_strings, texts_outside
+
+
+@pytest.fixture
+def saved(monkeypatch):
+    """``[(texts, outside, overlapping duplicates, tight, (width, height) in pixels)]`` of every figure saved."""
+    got = []
+    original = Figure.savefig
+
+    def check(self, fname, *a, **k):
+        tight = k.get("bbox_inches") == "tight"
+        dpi = k.get("dpi") or self.dpi
+        got.append({"texts": text_strings(self), "outside": [] if tight else texts_outside(self),
+                    "dup": overlapping_texts(self), "tight": tight, "figure": self,
+                    "size": tuple(round(v * dpi) for v in self.get_size_inches())})  # fmt: skip
+        return original(self, fname, *a, **k)
+
+    monkeypatch.setattr(Figure, "savefig", check)
+    return got
+
+
+def _png_size(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size
+
+
+def _ok(fig, max_px=(2000, 2200)):
+    assert fig["outside"] == [], f"texts outside the figure: {fig['outside']}"
+    assert fig["dup"] == [], f"equal labels on top of each other: {fig['dup']}"
+    assert fig["size"][0] <= max_px[0] and fig["size"][1] <= max_px[1]
+
+
+CHB = ["FP1-F7", "F7-T7", "T7-P7", "P7-O1", "FP1-F3", "F3-C3", "C3-P3", "P3-O1", "FP2-F4", "F4-C4", "C4-P4", "P4-O2",
+       "FP2-F8", "F8-T8", "T8-P8", "P8-O2", "FZ-CZ", "CZ-PZ", "P7-T7", "T7-FT9", "FT9-FT10", "FT10-T8", "T8-P8#2"]  # fmt: skip
+
+
+def test_scalp_positions_are_inside_the_head_and_bipolar_pairs_at_midpoints():
+    from biodyn.montage import positions
+
+    names = CHB[:-1]  # T8-P8#2 is T8-P8 again
+    p = positions(names)
+    ft = positions(["FT9", "FT10"])
+    k = names.index("FT9-FT10")
+    np.testing.assert_allclose(p[k], ft.mean(0))  # the midpoint of the drawn electrodes
+    assert (
+        abs(p[k, 0]) < 0.02 and p[k, 1] < positions(["Fpz"])[0, 1]
+    )  # behind the forehead, not past the nose
+    assert np.linalg.norm(p, axis=1).max() < 1.15  # no pair outside the head's reach (the nose is at ~1.1)
+
+
+def test_lag_graph_scalp(tmp_path, saved):
+    from biodyn.causal.plot import plot_lag_graph
+    from biodyn.types import LagGraph
+
+    c = len(CHB)
+    tau, w = np.zeros((c, c)), np.zeros((c, c))
+    for i, j, t in ((0, 1, 0.004), (1, 2, 0.012), (20, 21, 0.020), (14, 15, 0.008)):
+        tau[i, j], w[i, j] = t, 0.5
+    plot_lag_graph(LagGraph(tau, w, CHB, 256.0), tmp_path / "lag.png", title="test")
+    fig = saved[-1]
+    _ok(fig)
+    assert "delay of the lagged edges (ms)" in fig["texts"] and "FT9-FT10" in fig["texts"]
+    assert "T8-P8#2" not in fig["texts"]  # drawn once, on its twin's place
+    names = [t for t in fig["texts"] if "-" in t]
+    assert not [
+        p for p in overlapping_texts(fig["figure"], same_only=False) if p[0] in names and p[1] in names
+    ]
+    ticks = sorted(float(t.replace("\u2212", "-")) for t in fig["texts"] if t.replace(".", "").isdigit())
+    assert ticks and ticks[0] >= 4 and ticks[-1] <= 20  # the bar spans the edges' delays, not 0-1 ms
+    # one lag only: a 1 ms bar around it; no lag: no bar
+    w2 = np.zeros((c, c))
+    w2[0, 1] = 0.5
+    plot_lag_graph(LagGraph(tau, w2, CHB, 256.0), tmp_path / "one.png")
+    plot_lag_graph(LagGraph(tau, np.zeros((c, c)), CHB, 256.0), tmp_path / "none.png")
+    assert (
+        "no lagged edge" in saved[-1]["texts"] and "delay of the lagged edges (ms)" not in saved[-1]["texts"]
+    )
+    for f in saved:
+        _ok(f)
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 5])
+def test_prism_curves_have_whole_epochs_and_labelled_axes(tmp_path, saved, epochs):
+    from biodyn.systems.prism.plot import plot_curves
+
+    rows = [{"epoch": e + 1, "train_loss": 2.0 / (e + 1), "val_loss": 2.1 / (e + 1), "val_accuracy": 0.1 * (e + 1),
+             "val_macro_auroc": 0.5 + 0.05 * e} for e in range(epochs)]  # fmt: skip
+    plot_curves({"audio": rows}, tmp_path / "curves.png")
+    fig = saved[-1]
+    _ok(fig)
+    assert {"epoch", "cross-entropy loss", "score (1 = perfect)", "training", "validation"} <= fig["texts"]
+    for ax in fig["figure"].axes:
+        lo, hi = ax.get_xlim()
+        shown = [t for t in ax.get_xticks() if lo - 1e-9 <= t <= hi + 1e-9]
+        assert shown and all(float(t).is_integer() for t in shown), shown  # whole epochs (were 0.96 ... 1.04)
+        assert ax.get_ylabel()
+
+
+def test_demo_confusion_and_expectation(tmp_path, saved):
+    from biodyn._cli.demo import _plot_confusion
+    from biodyn._cli.demo_report import plot_expectation
+
+    cm = np.arange(100).reshape(10, 10)
+    _plot_confusion(cm, tmp_path / "cm.png", "PRISM test")
+    _ok(saved[-1])
+    assert {"predicted class", "true class", "test recordings"} <= saved[-1]["texts"]
+    assert {str(k) for k in range(10)} <= saved[-1]["texts"]  # every class named
+    plot_expectation(
+        {"values": [0.75, 0.62, 0.88, 0.7, 0.74], "mean": 0.738, "ci95": 0.1}, 0.6, tmp_path / "e.png"
+    )
+    _ok(saved[-1])
+    assert "chance (0.5)" in saved[-1]["texts"]
+
+
+def test_report_figures(tmp_path, saved):
+    from biodyn.report.plot import (
+        plot_budget_curves,
+        plot_identifiability,
+        plot_topk_bars,
+        plot_training_curves,
+    )
+
+    rows = [{"experiment": "e", "model": m, "task": t, "budget_frac": b, "budget": f"{b}", "metric": "test_auroc",
+             "mean": 0.6 + 0.1 * b, "ci95": 0.05, "n": 5} for m in ("a", "b") for t in ("probe", "finetune")
+            for b in (0.01, 0.1, 1.0)]  # fmt: skip
+    plot_budget_curves(rows, "test_auroc", tmp_path / "b.png")
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "log.jsonl").write_text(
+        "\n".join(json.dumps({"kind": "train", "step": s, "loss": 1 / s}) for s in (1, 2, 3))
+    )
+    assert plot_training_curves(tmp_path / "runs", tmp_path / "t.png")
+    topk = [{"experiment": "focal", "model": m, "metric": f"top{k}", "mean": 0.2 * k / 5, "ci95": 0.05}
+            for m in ("lag", "power") for k in (1, 3, 5)]  # fmt: skip
+    plot_topk_bars(topk, tmp_path / "k.png")
+    ident = [{"task": t, "model": m, "metric": mt, "mean": 0.5, "ci95": 0.1} for t in ("c6-laplace", "c12-gauss")
+             for m in ("amortised", "var") for mt in ("edge_f1", "tau_mae_samples")]  # fmt: skip
+    plot_identifiability(ident, tmp_path / "i.png")
+    assert len(saved) == 4
+    for f in saved:
+        _ok(f)
+    assert "train loss" in saved[1]["texts"] and "step" in saved[1]["texts"]
