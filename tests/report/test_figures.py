@@ -154,3 +154,32 @@ def test_report_figures(tmp_path, saved):
     for f in saved:
         _ok(f)
     assert "train loss" in saved[1]["texts"] and "step" in saved[1]["texts"]
+
+
+def test_lag_graph_with_spreads_lists_every_edge_beside_the_head(tmp_path, saved):
+    """With sub-window spreads the delays go to a panel beside the head (one row an edge, its 5-95 % bar),
+    not as numbers written over the arrows; the title sits above both panels."""
+    from biodyn.causal.fit import LagFit
+    from biodyn.causal.plot import plot_lag_graph
+    from biodyn.types import LagGraph
+
+    c = len(CHB)
+    tau, w = np.zeros((c, c)), np.zeros((c, c))
+    pairs = [(0, 1, 0.004), (1, 2, 0.012), (20, 21, 0.020), (14, 15, 0.008), (16, 17, 0.030)]
+    for i, j, t in pairs:
+        tau[i, j], w[i, j] = t, 0.5
+    g = LagGraph(tau, w, CHB, 256.0)
+    spreads = [{"source": CHB[i], "target": CHB[j], "tau_s_q05": t - 0.002, "tau_s_q95": t + 0.003}
+               for i, j, t in pairs]  # fmt: skip
+    fit = LagFit(graph=g, instantaneous=np.zeros((c, c)), partial_corr=np.zeros((c, c)),
+                 at_ceiling=np.zeros((c, c), bool), converged=True, n_iter=1, objective=0.0, tau_max_s=0.05,
+                 tau_min_s=0.004)  # fmt: skip
+    fit.stability = {"edges": spreads, "focal_first_share": 1.0}
+    plot_lag_graph(fit, tmp_path / "lag.png", title="spreads")
+    fig = saved[-1]
+    _ok(fig)
+    rows = [t for t in fig["texts"] if "\u2192" in t]
+    assert sorted(rows) == sorted(f"{CHB[i]} \u2192 {CHB[j]}" for i, j, _ in pairs)
+    assert "delay (ms): dot, and 5-95 % over sub-windows" in fig["texts"]
+    assert not [t for t in fig["texts"] if "[" in t and "]" in t]  # no delay labels over the arrows
+    assert any(t.startswith("spreads") for t in fig["texts"])  # the title, above both panels

@@ -94,6 +94,12 @@ def _separate(fig, labels) -> None:
             (0, -0.05, "center", "top"),
             (0.06, 0, "left", "center"),
             (-0.06, 0, "right", "center"),
+            (0.06, 0.06, "left", "bottom"),
+            (-0.06, 0.06, "right", "bottom"),
+            (0.06, -0.06, "left", "top"),
+            (-0.06, -0.06, "right", "top"),
+            (0, 0.14, "center", "bottom"),
+            (0, -0.14, "center", "top"),
         ):
             if not any(bb.overlaps(b) for b in boxes):
                 break
@@ -104,16 +110,36 @@ def _separate(fig, labels) -> None:
         boxes.append(bb)
 
 
+def _delay_panel(ax, edges, cmap, norm) -> None:
+    """Each edge's delay (dot) and its 5-95 % interval over the sub-window refits (bar), in ms, one row an edge
+    (earliest first); edges that are not identified in grey."""
+    rows = sorted(edges, key=lambda e: e["tau_s"])
+    y = np.arange(len(rows))[::-1]
+    for k, e in zip(y, rows):
+        grey = e.get("at_ceiling", False) or not e.get("identified", True)
+        c = "grey" if grey else cmap(norm(e["tau_s"] * 1e3))
+        ax.plot([e["tau_s_q05"] * 1e3, e["tau_s_q95"] * 1e3], [k, k], color=c, lw=2, solid_capstyle="butt")
+        ax.plot([e["tau_s"] * 1e3], [k], "o", color=c, ms=4, mec="black", mew=0.4)
+    ax.set_yticks(y, [f"{e['source']} \u2192 {e['target']}" for e in rows], fontsize=7)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("delay (ms): dot, and 5-95 % over sub-windows", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.grid(axis="x", color="0.9", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title("lagged edges", fontsize=9)
+
+
 def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None,
                    max_instantaneous: int = 15) -> None:  # fmt: skip
     """PNG of a :class:`LagGraph` or a :class:`~biodyn.causal.fit.LagFit`. Atomic write.
 
     Lagged edges (the strongest ``max_edges``) are arrows from source to target coloured by delay (ms),
-    their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence, its
-    label the delay and its 5-95 % spread over the sub-windows (ms), edges that are not identified (at the delay
-    ceiling, or a spread over half the delay range) are dashed grey, the strongest zero-lag couplings are thin
-    grey lines without arrows, and the title names the focal lead with its share of first places, or says why
-    there is none. ``title`` is the title's start; the focal lead (or its absence) is always appended.
+    their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence, edges
+    that are not identified (at the delay ceiling, or a spread over half the delay range) are dashed grey, the
+    strongest zero-lag couplings are thin grey lines without arrows, and the title names the focal lead with
+    its share of first places, or says why there is none. When the sub-window refits gave delay spreads, a
+    panel beside the head lists every drawn edge with its delay and 5-95 % interval (ms), so that no number is
+    written over the arrows. ``title`` is the title's start; the focal lead (or its absence) is always appended.
     """
     import matplotlib
 
@@ -128,7 +154,16 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     g: LagGraph = fit.graph if fit is not None else graph
     pos, kind = layout(g.channels)
     edges = (fit.edges() if fit is not None else g.edges())[:max_edges]
-    fig, ax = plt.subplots(figsize=(9, 6) if kind == "ecg" else (6, 6))
+    spread = [e for e in edges if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None]
+    width = 9 if kind == "ecg" else 6
+    if spread:  # the head (or the ECG layout) on the left, the delays with their intervals on the right
+        fig, (ax, ax_d) = plt.subplots(
+            1, 2, figsize=(width + 4.2, max(6.0, 1.2 + 0.22 * len(spread))),
+            gridspec_kw={"width_ratios": [width, 3.0], "wspace": 0.45},
+        )  # fmt: skip
+    else:
+        fig, ax = plt.subplots(figsize=(width, 6))
+        ax_d = None
     if kind == "ecg":
         ax.add_patch(plt.Circle((-1.25, 0), 0.8, fill=False, lw=1.0, color="grey", ls=":"))
         ax.add_patch(plt.Circle((1.25, -0.35), 0.85, fill=False, lw=1.0, color="grey", ls=":"))
@@ -160,11 +195,6 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
                     "lw": 0.8 + 2 * min(abs(e["weight"]), 1.0), "shrinkA": 6, "shrinkB": 6,
                     "alpha": max(0.15, e.get("confidence", 1.0)), "linestyle": "--" if unident else "-",
                     "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
-        if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None:
-            # the delay and its spread over the sub-window refits (5-95 %), beside the arrow's middle
-            mid = (a + b) / 2 + 0.075 * np.array([-(b - a)[1], (b - a)[0]])  # arc3 bends to the left
-            ax.text(mid[0], mid[1], f"{t_ms:.0f} [{e['tau_s_q05'] * 1e3:.0f}-{e['tau_s_q95'] * 1e3:.0f}]", fontsize=5,
-                    ha="center", va="center", color="grey" if unident else "black", zorder=4)  # fmt: skip
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
     lead = fit.focal_lead() if fit is not None else g.focal_lead()
     note = fit.focal_lead_note() if fit is not None else ("no focal lead: no identified edge" if not g.edges()
@@ -182,6 +212,8 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     if edges:
         sm = cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")
+    if ax_d is not None:
+        _delay_panel(ax_d, spread, cmap, norm)
     else:
         ax.text(0.5, 0.02, "no lagged edge", transform=ax.transAxes, ha="center", fontsize=8, color="grey")
     if kind == "ecg":
@@ -202,9 +234,7 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     n_unident = len(fit.not_identified()) if fit is not None else 0
     if n_unident:
         title += f"\n{n_unident} edge(s) not identified (dashed grey: at the delay ceiling or delay spread too wide)"
-    if fit is not None and fit.stability:
-        title += "\nedge labels: delay [5-95 % over sub-windows] in ms"
-    ax.set_title(title, fontsize=9)
+    fig.suptitle(title, fontsize=9)  # over the whole figure: never behind the colour bar or the delay panel
     _separate(fig, labels)  # after the limits and the colour bar: the labels' final extents
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
