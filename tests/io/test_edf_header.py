@@ -91,3 +91,35 @@ def test_written_units_and_format(tmp_path):
     write_edf(tmp_path / "u.edf", no_units)
     assert read_edf(tmp_path / "u.edf").meta["units"] == ["uV"]  # the default unit
     assert [(e.onset_s, e.label) for e in read_edf_annotations(path)] == [(1.0, "spike")]
+
+
+def test_read_edf_meta_and_names_by_hand(tmp_path):
+    path, _ = _write(tmp_path)
+    rec = read_edf(path)
+    assert rec.meta["path"] == str(path) and rec.meta["original_fs"] == [128.0, 128.0]
+    assert rec.meta["original_channels"] == ["C3", "C4"] and "start_time" in rec.meta
+    assert [(e.onset_s, e.duration_s, e.label) for e in rec.events] == [(1.0, 0.5, "spike")]
+    assert rec.data.dtype == np.float32 and rec.fs == 128.0
+    assert read_edf(path, fs=64.0).fs == 64.0 and read_edf(path, fs=64.0).data.shape == (2, 256)
+    from biodyn.io import edf_info
+
+    info = edf_info(path)
+    assert info["channels"] == ["C3", "C4"] and info["fs"] == [128.0, 128.0] and info["duration_s"] == 4.0
+
+
+def test_channel_names_kept_as_written_without_canonical(tmp_path):
+    rec = Recording(np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32), 128.0,
+                    ["EEG FP1-REF", "EEG FP1-REF"], [], {})  # fmt: skip
+    path = tmp_path / "dup.edf"
+    write_edf(path, rec)
+    assert read_edf(path, canonical=False).channels == ["EEG FP1-REF", "EEG FP1-REF#2"]
+    assert read_edf(path).channels == ["Fp1", "Fp1#2"]
+    assert read_edf(path, channels=["EEG FP1-REF"], canonical=False).channels == ["EEG FP1-REF"]
+
+
+def test_constant_channel_and_no_annotations(tmp_path):
+    rec = Recording(np.full((1, 256), 7.0, np.float32), 128.0, ["Cz"], [Event(0.5, 0.0, "x")], {})
+    write_edf(tmp_path / "c.edf", rec, annotations=False)
+    back = read_edf(tmp_path / "c.edf")
+    np.testing.assert_allclose(back.data, 7.0, atol=2 / 65535)  # written with a range of 7 +- 1
+    assert back.events == []
