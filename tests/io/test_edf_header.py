@@ -123,3 +123,23 @@ def test_constant_channel_and_no_annotations(tmp_path):
     back = read_edf(tmp_path / "c.edf")
     np.testing.assert_allclose(back.data, 7.0, atol=2 / 65535)  # written with a range of 7 +- 1
     assert back.events == []
+
+
+def test_record_counts_durations_and_sample_counts_at_their_limits(tmp_path):
+    _, raw = _write(tmp_path)
+    ns = int(raw[252:256].decode())
+    n = int(raw[236:244].decode())
+    unknown = read_edf_header(_corrupt(tmp_path, raw, 236, b"-1      ", "unknown.edf"))
+    assert unknown.n_records == n  # -1 (still recording): derived from the file size
+    with pytest.raises(RecordingError, match="'number of data records' is -2"):
+        read_edf_header(_corrupt(tmp_path, raw, 236, b"-2      "))
+    for value in (b"0       ", b"-1      ", b"inf     "):
+        with pytest.raises(RecordingError, match="'data record duration' is"):
+            read_edf_header(_corrupt(tmp_path, raw, 244, value))
+    spr_at = 256 + 216 * ns
+    with pytest.raises(RecordingError, match=r"'samples per record' of signal 'C3' is 0"):
+        read_edf_header(_corrupt(tmp_path, raw, spr_at, b"0       "))
+    with pytest.raises(RecordingError, match=r"'samples per record' of signal 'C3' is -3"):
+        read_edf_header(_corrupt(tmp_path, raw, spr_at, b"-3      "))
+    one = read_edf_header(_corrupt(tmp_path, raw, 244, b"2       ", "two.edf"))
+    assert one.record_duration_s == 2.0 and one.n_records == n
