@@ -28,8 +28,8 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests benchmarks tools
 
 format: install
-	$(VENV)/bin/ruff format src tests benchmarks
-	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks tools
+	$(VENV)/bin/ruff check --fix src tests benchmarks tools
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b --quick --json results/bench/$$(basename $$b .py).json || exit 1; done

@@ -175,7 +175,18 @@ def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: d
         "commit": commit.stdout.strip(),
         "dirty": bool(
             subprocess.run(
-                ["git", "status", "--porcelain", "src", "tests"], cwd=ROOT, capture_output=True, text=True
+                [
+                    "git",
+                    "status",
+                    "--porcelain",
+                    "src",
+                    "tests",
+                    ":!tests/MUTATION.md",
+                    ":!tests/mutation_equivalent.toml",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
         ),
         "started": start.isoformat(timespec="seconds") if not survivors else last["started"],

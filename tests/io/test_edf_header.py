@@ -91,3 +91,55 @@ def test_written_units_and_format(tmp_path):
     write_edf(tmp_path / "u.edf", no_units)
     assert read_edf(tmp_path / "u.edf").meta["units"] == ["uV"]  # the default unit
     assert [(e.onset_s, e.label) for e in read_edf_annotations(path)] == [(1.0, "spike")]
+
+
+def test_read_edf_meta_and_names_by_hand(tmp_path):
+    path, _ = _write(tmp_path)
+    rec = read_edf(path)
+    assert rec.meta["path"] == str(path) and rec.meta["original_fs"] == [128.0, 128.0]
+    assert rec.meta["original_channels"] == ["C3", "C4"] and "start_time" in rec.meta
+    assert [(e.onset_s, e.duration_s, e.label) for e in rec.events] == [(1.0, 0.5, "spike")]
+    assert rec.data.dtype == np.float32 and rec.fs == 128.0
+    assert read_edf(path, fs=64.0).fs == 64.0 and read_edf(path, fs=64.0).data.shape == (2, 256)
+    from biodyn.io import edf_info
+
+    info = edf_info(path)
+    assert info["channels"] == ["C3", "C4"] and info["fs"] == [128.0, 128.0] and info["duration_s"] == 4.0
+
+
+def test_channel_names_kept_as_written_without_canonical(tmp_path):
+    rec = Recording(np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32), 128.0,
+                    ["EEG FP1-REF", "EEG FP1-REF"], [], {})  # fmt: skip
+    path = tmp_path / "dup.edf"
+    write_edf(path, rec)
+    assert read_edf(path, canonical=False).channels == ["EEG FP1-REF", "EEG FP1-REF#2"]
+    assert read_edf(path).channels == ["Fp1", "Fp1#2"]
+    assert read_edf(path, channels=["EEG FP1-REF"], canonical=False).channels == ["EEG FP1-REF"]
+
+
+def test_constant_channel_and_no_annotations(tmp_path):
+    rec = Recording(np.full((1, 256), 7.0, np.float32), 128.0, ["Cz"], [Event(0.5, 0.0, "x")], {})
+    write_edf(tmp_path / "c.edf", rec, annotations=False)
+    back = read_edf(tmp_path / "c.edf")
+    np.testing.assert_allclose(back.data, 7.0, atol=2 / 65535)  # written with a range of 7 +- 1
+    assert back.events == []
+
+
+def test_record_counts_durations_and_sample_counts_at_their_limits(tmp_path):
+    _, raw = _write(tmp_path)
+    ns = int(raw[252:256].decode())
+    n = int(raw[236:244].decode())
+    unknown = read_edf_header(_corrupt(tmp_path, raw, 236, b"-1      ", "unknown.edf"))
+    assert unknown.n_records == n  # -1 (still recording): derived from the file size
+    with pytest.raises(RecordingError, match="'number of data records' is -2"):
+        read_edf_header(_corrupt(tmp_path, raw, 236, b"-2      "))
+    for value in (b"0       ", b"-1      ", b"inf     "):
+        with pytest.raises(RecordingError, match="'data record duration' is"):
+            read_edf_header(_corrupt(tmp_path, raw, 244, value))
+    spr_at = 256 + 216 * ns
+    with pytest.raises(RecordingError, match=r"'samples per record' of signal 'C3' is 0"):
+        read_edf_header(_corrupt(tmp_path, raw, spr_at, b"0       "))
+    with pytest.raises(RecordingError, match=r"'samples per record' of signal 'C3' is -3"):
+        read_edf_header(_corrupt(tmp_path, raw, spr_at, b"-3      "))
+    one = read_edf_header(_corrupt(tmp_path, raw, 244, b"2       ", "two.edf"))
+    assert one.record_duration_s == 2.0 and one.n_records == n

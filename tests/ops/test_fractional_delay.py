@@ -133,3 +133,38 @@ def test_fractional_lead_on_odd_length_matches_sinc_interpolation():
     assert y.shape == (151,)
     ref = np.array([np.sum(x * np.sinc(ti - tau - t)) for ti in t])
     np.testing.assert_allclose(y[20:-20], ref[20:-20], atol=2e-3)
+
+
+def test_odd_fast_lengths_by_hand():
+    # the smallest odd 3-5-7-smooth number >= n
+    assert [odd_fast_length(n) for n in (0, 1, 2, 4, 22, 25, 26, 50, 100)] == [
+        1,
+        1,
+        3,
+        5,
+        25,
+        25,
+        27,
+        63,
+        105,
+    ]
+
+
+def test_mixers_take_delays_in_seconds_and_empty_edge_lists():
+    x = torch.randn(1, 3, 50, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    w = torch.randn(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    tau = torch.rand(3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(7)) * 4
+    fs = 250.0
+    want = lagged_mix_dense(x, w, tau)
+    torch.testing.assert_close(lagged_mix_dense(x, w, tau / fs, fs=fs), want, atol=1e-12, rtol=0)
+    torch.testing.assert_close(lagged_mix(x, w, tau / fs, fs=fs), want, atol=1e-12, rtol=0)
+    src, tgt = torch.tensor([0, 2]), torch.tensor([1, 1])
+    y = edge_lagged_mix(x, src, tgt, w[src, tgt], tau[src, tgt] / fs, fs=fs)
+    torch.testing.assert_close(
+        y, edge_lagged_mix(x, src, tgt, w[src, tgt], tau[src, tgt]), atol=1e-12, rtol=0
+    )
+    none = torch.zeros(0, dtype=torch.long)
+    empty = edge_lagged_mix(
+        x, none, none, torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
+    )
+    assert empty.shape == x.shape and not empty.any()

@@ -51,3 +51,13 @@ def test_isolated_node_keeps_a_unit_diagonal():
     lap = normalized_laplacian(torch.tensor(adj)).numpy()
     np.testing.assert_allclose(lap, [[1.0, -1.0, 0.0], [-1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-15)
     np.testing.assert_allclose(laplacian_eigenvalues_reference(adj), [0.0, 1.0, 2.0], atol=1e-12)
+
+
+def test_triangle_spectrum_is_not_symmetric():
+    """A triangle is not bipartite: L's eigenvalues 0, 3/2, 3/2 are not mirrored about 1 (a path's are)."""
+    tri = np.ones((3, 3)) - np.eye(3)
+    np.testing.assert_allclose(laplacian_eigenvalues_reference(tri), [0.0, 1.5, 1.5], atol=1e-12)
+    half = tri * 0.5  # degrees 1: the same normalised Laplacian
+    np.testing.assert_allclose(laplacian_eigenvalues_reference(half), [0.0, 1.5, 1.5], atol=1e-12)
+    quarter = tri * 0.25  # degrees 0.5 < 1
+    np.testing.assert_allclose(laplacian_eigenvalues_reference(quarter), [0.0, 1.5, 1.5], atol=1e-12)

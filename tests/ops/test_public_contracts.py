@@ -6,6 +6,7 @@ equals the float64 token-by-token reference."""
 import pytest
 import torch
 
+from biodyn.errors import ConfigError
 from biodyn.ops import gated_delta_rule
 from biodyn.ops.gated_delta import gated_delta_rule_reference
 from biodyn.ops.s4d import s4d, s4d_lin_init, s4d_reference
@@ -85,6 +86,7 @@ def test_every_input_sets_the_compute_dtype(case):
         if s is not None:
             assert s.real.dtype == F64, (case, i)
         torch.testing.assert_close(y.to(F64), y_ref, rtol=1e-4, atol=1e-4)
+        assert (s is None) == (s0 is None), (case, i)  # a final state exactly when one was asked for
         if s is not None:
             torch.testing.assert_close(s.to(s_ref.dtype), s_ref, rtol=1e-4, atol=1e-4)
 
@@ -165,6 +167,30 @@ def test_library_usable_truth_table(monkeypatch):
                 assert _backend.library_usable("fla", x) is want, (installed, mode, is_cuda)
                 assert _backend.choose("gated_delta_rule", "auto", x, "fla") == ("fla" if want else "chunked")
                 assert _backend.choose("gated_delta_rule", "auto", x, None) == "chunked"
+                assert _backend.use_fla(x) is want
+                if want:
+                    assert _backend.choose("gated_delta_rule", "fla", x, "fla") == "fla"
+                else:
+                    with pytest.raises(ConfigError, match="path='fla' needs a CUDA input"):
+                        _backend.choose("gated_delta_rule", "fla", x, "fla")
+    monkeypatch.setitem(_backend.LIBRARIES, "mamba_ssm", lambda: object())
+    monkeypatch.setenv("BIODYN_BACKEND", "auto")
+    assert _backend.use_mamba_ssm(cuda) is True and _backend.use_mamba_ssm(cpu) is False
+
+
+def test_compute_dtype_and_cast_by_hand():
+    from biodyn.ops import _backend
+
+    f32, f64 = torch.zeros(1), torch.zeros(1, dtype=F64)
+    assert _backend.compute_dtype(None, f64) == F64  # None is skipped, not the end of the list
+    assert _backend.compute_dtype(1.5, f32) == F32  # so is a Python number
+    assert _backend.compute_dtype(torch.zeros(1, dtype=torch.complex128), f32) == F64
+    assert (
+        _backend.compute_dtype() == F32 and _backend.compute_dtype(torch.zeros(1, dtype=torch.int64)) == F32
+    )
+    assert _backend.cast(torch.zeros(1, dtype=torch.complex128), F32).dtype == torch.complex64
+    assert _backend.cast(torch.zeros(1, dtype=torch.complex64), F64).dtype == torch.complex128
+    assert _backend.cast(None, F64) is None
 
 
 def test_initial_state_shape_is_checked_at_the_door():
@@ -176,3 +202,5 @@ def test_initial_state_shape_is_checked_at_the_door():
         gated_delta_rule(*xs, None, s0[..., :2])
     y, s = ssd(*_ssd()[0])  # the default: no final state
     assert s is None and y.shape == (2, 9, 4, 3)
+    o, s = gated_delta_rule(*_gd()[0])
+    assert s is None and o.shape == (2, 9, 2, 3)
