@@ -49,6 +49,7 @@ class PrismRunConfig:
     mode: str = "single"  # single | joint (ecg + image (+ audio when present) on one backbone)
     model: str = "prism"  # prism | resnet1d | transformer
     block_pattern: str = "hybrid"  # hybrid | s4 | delta (PRISM's block ablation)
+    ffn: str = "swiglu"  # swiglu | moe: PRISM's feed-forward (PRISMConfig.ffn; sizes from its moe_* defaults)
     epochs: int = 50
     batch_size: int = 64
     lr: float = 3e-4
@@ -80,6 +81,7 @@ class PrismRunConfig:
         check_option("mode", self.mode, ("single", "joint"))
         check_option("model", self.model, MODELS)
         check_option("block_pattern", self.block_pattern, PATTERNS)
+        check_option("ffn", self.ffn, ("swiglu", "moe"))
         check_option("data", self.data, ("real", "synthetic"))
         for f in fields(self):  # YAML 1.1 reads 3e-4 as a string: numeric strings are taken, others refused
             if f.type in ("int", "float", "int | None"):
@@ -345,6 +347,8 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
 def model_name(cfg: PrismRunConfig) -> str:
     if cfg.model != "prism":
         return cfg.model
+    if cfg.block_pattern == "hybrid" and cfg.ffn == "moe":
+        return "prism_moe"
     return {"hybrid": "prism", "s4": "prism_s4", "delta": "prism_delta"}[cfg.block_pattern]
 
 
@@ -352,6 +356,8 @@ def model_params(cfg: PrismRunConfig) -> dict[str, Any]:
     """Config overrides of the registered model from the run's width/depth flags."""
     if cfg.model == "prism":
         p = {"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads}
+        if cfg.ffn != "swiglu":
+            p["ffn"] = cfg.ffn
     elif cfg.model == "transformer":
         p = {"d_model": cfg.hidden_dim, "depth": cfg.num_layers, "num_heads": cfg.num_heads}
     else:
@@ -361,6 +367,16 @@ def model_params(cfg: PrismRunConfig) -> dict[str, Any]:
 
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def _moe_counts(model: torch.nn.Module) -> dict[str, Any]:
+    """For a model with MoE layers: its active (per-token) parameters and the assignments dropped under a
+    capacity (none without one); nothing for other models."""
+    from biodyn.nn.moe import moe_drop_stats, moe_modules, param_counts
+
+    if not moe_modules(model):
+        return {}
+    return {"n_params_active": param_counts(model)["active"], "moe_drops": moe_drop_stats(model)}
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -500,6 +516,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     res = {
         "command": "biodyn prism", "mode": "single", "modality": cfg.modality, "model": name,
         "model_config": params, "n_params": n_params(model), "data": cfg.data, "data_source": data.source,
+        **_moe_counts(model),
         "splits": {"how": data.splits, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
         "classes": data.classes, "task": data.task, "test": test, "best_val": summary.get("best"),
         "val_metric": metric, "checkpoint": "best" if best is not None else "last", "curves": curves,
@@ -594,7 +611,8 @@ class JointObjective(torch.nn.Module):
     def forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
         x, y = batch["x"].flatten(0, 1), batch["labels"].flatten(0, 1)
         m = self.order[int(batch["modality"].reshape(-1)[0])]
-        return {m: self.net(x.transpose(1, 2), modality=m, labels=y)["loss"]}
+        loss = self.net(x.transpose(1, 2), modality=m, labels=y)["loss"]
+        return {m: loss, **self.net.backbone.aux_losses()}  # + MoE auxiliary terms (ffn="moe")
 
 
 def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
@@ -626,7 +644,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
     order = [m for m in ("ecg", "image", "audio") if m in mods]
     pcfg = PRISMConfig(**{"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
                           "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
-                          **cfg.model_overrides},
+                          "ffn": cfg.ffn, **cfg.model_overrides},
                        modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
     seed_everything(cfg.seed)
     net = PRISMForClassification(pcfg)
@@ -675,7 +693,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         test[m] = classification_metrics(lg, y, mods[m].task)
     res = {
         "command": "biodyn prism", "mode": "joint", "modalities": order, "model": "prism",
-        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data,
+        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data, **_moe_counts(net),
         "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
                        "test": len(mods[m].test)} for m in order},
         "test": test, "best_val": summary.get("best"), "val_metric": "val_accuracy (mean over modalities)",
