@@ -160,3 +160,14 @@ def test_bad_settings_are_refused():
         MoESwiGLU(4, capacity_factor=0)
     with pytest.raises(ConfigError, match="shared_dim"):
         MoESwiGLU(4, shared_dim=-1)
+
+
+def test_a_trained_step_leaves_the_module_copyable():
+    import copy
+
+    m = _moe()
+    m(torch.randn(5, 6, dtype=torch.float64))  # aux terms with a graph
+    c = copy.deepcopy(m)
+    assert c.aux_losses == {} and "moe_balance" in m.aux_losses
+    x = torch.randn(3, 6, dtype=torch.float64)
+    torch.testing.assert_close(c(x), m(x))

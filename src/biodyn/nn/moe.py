@@ -96,6 +96,10 @@ class MoESwiGLU(nn.Module):
         self.tokens_routed = 0  # (token, expert) assignments seen while a capacity was applied, and dropped
         self.tokens_dropped = 0
 
+    def __getstate__(self):
+        # the last call's aux terms hold its autograd graph, which copy.deepcopy and pickle refuse: not copied
+        return {**super().__getstate__(), "aux_losses": {}}
+
     def reset_parameters(self) -> None:
         for w, fan_in in ((self.w_gate_up, self.dim), (self.w_out, self.expert_dim)):
             bound = 1.0 / math.sqrt(fan_in)  # nn.Linear's default: kaiming_uniform(a=sqrt(5))
