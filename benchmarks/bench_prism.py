@@ -3,11 +3,12 @@
 Three parts (``--parts accuracy,speed,streaming``):
 
 * accuracy (CPU-sized config, named in the JSON): FSDD test accuracy of PRISM (goal >= 0.90); the CIFAR-10
-  folder sample, hybrid vs all-S4 vs all-Delta; the PTB-XL sample, PRISM vs ResNet-1D vs Transformer
+  folder sample, hybrid vs all-S4 vs all-Delta vs the hybrid with the mixture-of-experts FFN (pattern ``moe``:
+  ``ffn="moe"`` at the dense model's active parameter count; rows carry ``n_params_active``); the PTB-XL sample, PRISM vs ResNet-1D vs Transformer
   macro-AUROC on fold 10. Seeds 42/123/7/0/256, mean +- 95 % CI (Student t); a bar chart with the intervals
   (``--plot PATH``).
-* speed: fwd+bwd seconds of PRISM and a Transformer of about the same parameter count at T = 1k, 4k, 16k
-  (goals: PRISM's 16k/4k ratio <= 4.5; PRISM >= 2x faster than the Transformer at 16k); the crossover length.
+* speed: fwd+bwd seconds of PRISM, PRISM with the MoE FFN (same active parameters) and a Transformer of
+  about PRISM's parameter count at T = 1k, 4k, 16k, with the cost per token (``us_per_token``) (goals: PRISM's 16k/4k ratio <= 4.5; PRISM >= 2x faster than the Transformer at 16k); the crossover length.
 * streaming: PRISM's ``step`` latency and state size at token 100 vs token 10,000 (goals: latency ratio
   <= 1.2, equal state size) beside the Transformer's KV-cache decoding (whose cache grows with the tokens).
   PRISM's state at token t is reached by stepping t tokens; the Transformer's cache at token t is filled with
@@ -48,7 +49,7 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------------------------- accuracy
 def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
-                  epochs: int | None = None, patterns=("hybrid", "s4", "delta"),
+                  epochs: int | None = None, patterns=("hybrid", "s4", "delta", "moe"),
                   models=ECG_MODELS):  # fmt: skip
     from biodyn.systems.prism import PrismRunConfig, run_prism
 
@@ -60,7 +61,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
         size = {"hidden_dim": 64, "num_layers": 4, "num_heads": 4}
         tasks = [("audio", "prism", "hybrid", "accuracy", {"epochs": 5, "lr": 2e-3})]
         tasks += [("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
-                  for p in ("hybrid", "s4", "delta")]  # fmt: skip
+                  for p in ("hybrid", "s4", "delta", "moe")]  # fmt: skip
         tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
                   for m in ECG_MODELS]  # fmt: skip
     tasks = [
@@ -72,7 +73,12 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
     with tempfile.TemporaryDirectory() as tmp:
         for modality, model, pattern, metric, extra in tasks:
             for seed in seeds:
-                cfg = PrismRunConfig(modality=modality, model=model, block_pattern=pattern, seed=seed,
+                moe = (
+                    {"block_pattern": "hybrid", "ffn": "moe"}
+                    if pattern == "moe"
+                    else {"block_pattern": pattern}
+                )
+                cfg = PrismRunConfig(modality=modality, model=model, **moe, seed=seed,
                                      output_dir=f"{tmp}/{modality}_{model}_{pattern}_{seed}", progress=False,
                                      data_root=data_root, **{**size, **extra})  # fmt: skip
                 t0 = time.perf_counter()
@@ -80,6 +86,7 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                 v = float(res["test"].get(metric, math.nan))
                 rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
                              "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
+                             "n_params_active": res.get("n_params_active", res["n_params"]),
                              "test_n": res["splits"]["test"], "epochs": extra.get("epochs"),
                              "seconds": time.perf_counter() - t0})  # fmt: skip
                 print(f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
@@ -132,6 +139,8 @@ def _models(width: int, layers: int, heads: int, n_chans: int = 16):
 
     prism = create_model("prism", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, hidden_dim=width,
                          num_layers=layers, num_heads=heads)  # fmt: skip
+    moe = create_model("prism_moe", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, hidden_dim=width,
+                       num_layers=layers, num_heads=heads)  # fmt: skip
     n_p = sum(p.numel() for p in prism.parameters())
     # Transformer at the same width and depth; its MLP ratio set so the parameter counts match
     per_layer_fixed = 4 * width * width + 4 * width + 4 * width  # qkv + proj (+ biases) + two LayerNorms
@@ -139,7 +148,7 @@ def _models(width: int, layers: int, heads: int, n_chans: int = 16):
     ratio = max(0.5, (target - per_layer_fixed - width) / (2 * width * width + width))
     tf = create_model("transformer", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, d_model=width,
                       depth=layers, num_heads=heads, mlp_ratio=round(ratio, 3), causal=True)  # fmt: skip
-    return prism, tf
+    return prism, tf, moe
 
 
 def speed_part(quick: bool):
@@ -148,15 +157,17 @@ def speed_part(quick: bool):
     width, layers, heads = (32, 2, 2) if quick else (64, 4, 4)
     ts = (256, 1024) if quick else (1024, 4096, 16384)
     torch.manual_seed(0)
-    prism, tf = _models(width, layers, heads)
+    prism, tf, moe = _models(width, layers, heads)
     params = {
         "prism": sum(p.numel() for p in prism.parameters()),
         "transformer": sum(p.numel() for p in tf.parameters()),
+        "prism_moe": sum(p.numel() for p in moe.parameters()),
     }
+    active = {**params, "prism_moe": moe.param_counts()["active"]}
     rows, fns = [], {}
     for t in ts:
         x = torch.randn(1, 16, t)
-        for name, m in (("prism", prism), ("transformer", tf)):
+        for name, m in (("prism", prism), ("transformer", tf), ("prism_moe", moe)):
 
             def fb(m=m, x=x):
                 m.zero_grad(set_to_none=True)
@@ -169,7 +180,8 @@ def speed_part(quick: bool):
     times = dict(zip(fns, secs))
     for (name, t), sec in times.items():
         rows.append({"part": "speed", "model": name, "T": t, "B": 1, "width": width, "layers": layers,
-                     "n_params": params[name], "fwdbwd_s": sec})  # fmt: skip
+                     "n_params": params[name], "n_params_active": active[name], "fwdbwd_s": sec,
+                     "us_per_token": 1e6 * sec / t})  # fmt: skip
     goals = {}
     t_mid, t_long = ts[-2], ts[-1]
     goals[f"prism_scaling_{t_long}_over_{t_mid}"] = goal(
@@ -182,8 +194,10 @@ def speed_part(quick: bool):
         times[("transformer", t_long)] / times[("prism", t_long)], 2.0, "x", True
     )
     cross = next((t for t in ts if times[("prism", t)] < times[("transformer", t)]), None)
-    return rows, goals, {"crossover_T": cross, "speed_config": {"width": width, "layers": layers, "heads": heads,
-                                                              "params": params}}  # fmt: skip
+    moe_cost = {str(t): times[("prism_moe", t)] / times[("prism", t)] for t in ts}  # MoE / dense fwd+bwd time
+    return rows, goals, {"crossover_T": cross, "moe_over_dense_fwdbwd": moe_cost,
+                         "speed_config": {"width": width, "layers": layers, "heads": heads, "params": params,
+                                          "active_params": active}}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- streaming
@@ -195,7 +209,7 @@ def streaming_part(quick: bool):
     width, layers, heads = (32, 2, 2) if quick else (64, 4, 4)
     t_early, t_late = (10, 1000) if quick else (100, 10_000)
     torch.manual_seed(0)
-    prism, tf = _models(width, layers, heads)
+    prism, tf, _ = _models(width, layers, heads)
     prism.eval()
     tf.eval()
     rows, lat, size = [], {}, {}
@@ -252,9 +266,8 @@ def main():
         default=None,
         help="accuracy part: epochs of every task (default: each task's own)",
     )
-    p.add_argument(
-        "--patterns", default="hybrid,s4,delta", help="accuracy part: the image ablation's block patterns"
-    )
+    p.add_argument("--patterns", default="hybrid,s4,delta,moe",
+                   help="accuracy part: the image ablation's rows (block patterns; moe: the hybrid with ffn=moe)")  # fmt: skip
     p.add_argument("--models", default=",".join(ECG_MODELS),
                    help="accuracy part: which models to train (the baselines are on ECG only)")  # fmt: skip
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
@@ -288,8 +301,8 @@ def main():
         if bad:
             p.error(f"unknown modality(ies) {bad}; choose from audio, image, ecg")
         pats = tuple(s.strip() for s in args.patterns.split(",") if s.strip())
-        if set(pats) - {"hybrid", "s4", "delta"}:
-            p.error(f"unknown pattern(s) in {args.patterns!r}; choose from hybrid, s4, delta")
+        if set(pats) - {"hybrid", "s4", "delta", "moe"}:
+            p.error(f"unknown pattern(s) in {args.patterns!r}; choose from hybrid, s4, delta, moe")
         models = tuple(s.strip() for s in args.models.split(",") if s.strip())
         if set(models) - set(ECG_MODELS):
             p.error(f"unknown model(s) in {args.models!r}; choose from {', '.join(ECG_MODELS)}")

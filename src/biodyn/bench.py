@@ -148,6 +148,10 @@ def _summary_lines(res: dict) -> list[str]:
         lengths = sorted({r["T"] for r in res.get("rows", []) if r.get("part") == "speed" and "T" in r})
         lines += [f"- crossover length: {res['crossover_T'] or 'none'} (the first of T = "
                   f"{', '.join(map(str, lengths))} at which PRISM's fwd+bwd is the faster)", ""]  # fmt: skip
+    if res.get("moe_over_dense_fwdbwd"):  # bench_prism's speed part: the MoE FFN's cost beside the dense one
+        ratios = ", ".join(f"T = {t}: {_fmt(v)}" for t, v in res["moe_over_dense_fwdbwd"].items())
+        lines += [f"- fwd+bwd time of PRISM with the MoE FFN over the dense PRISM (same active parameters): {ratios}",
+                  ""]  # fmt: skip
     acc = res.get("accuracy_summary") or {}
     if acc:  # per task/model over seeds
         lines += ["| task / model | metric | mean | 95 % CI +- | seeds |", "|---|---|---|---|---|"]

@@ -93,6 +93,7 @@ def test_sync_docs_fills_results_blocks_from_the_json(tmp_path):
     second sync changes nothing; a merge names its parts' commits, not its own; a missing file is an error."""
     _write(tmp_path / "speed.json", commit="abc123def4567890", measured_at="2026-12-04T00:00:00+00:00",
            crossover_T=4096, rows=[{"part": "speed", "T": t} for t in (1024, 4096)],
+           moe_over_dense_fwdbwd={"1024": 1.5, "4096": 1.25},
            goals={"speed-up": {"value": 2.25, "target": 2.0, "unit": "x", "higher_is_better": True, "met": True}})  # fmt: skip
     _write(tmp_path / "acc.json", commit="merger", merged_from=["a.json", "b.json"], commits_of_parts=["c1", None],
            accuracy_summary={"ecg/prism": {"metric": "macro_auroc", "mean": 0.81, "ci95": 0.02, "n_seeds": 5}})  # fmt: skip
@@ -106,6 +107,7 @@ def test_sync_docs_fills_results_blocks_from_the_json(tmp_path):
     assert (
         "| speed-up | 2.25 x | >= 2 | MET |" in text
         and "crossover length: 4096 (the first of T = 1024, 4096" in text
+        and "over the dense PRISM (same active parameters): T = 1024: 1.5, T = 4096: 1.25" in text
     )
     assert "Measured at commit `abc123def456` on 2026-12-04" in text
     assert "| ecg/prism | macro_auroc | 0.81 | 0.02 | 5 |" in text

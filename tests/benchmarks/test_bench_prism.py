@@ -21,9 +21,13 @@ def test_ci95_hand_worked():
 
 
 def test_transformer_matches_prism_parameter_budget():
-    prism, tf = bench._models(64, 4, 4)
+    prism, tf, moe = bench._models(64, 4, 4)
     n_p, n_t = (sum(p.numel() for p in m.parameters()) for m in (prism, tf))
     assert abs(n_t - n_p) / n_p < 0.02
+    # the MoE speed row: same width and depth, as many parameters per token as the dense PRISM (to within one
+    # routed-expert unit per layer), more in all
+    counts = moe.param_counts()
+    assert moe.cfg.ffn == "moe" and abs(counts["active"] - n_p) <= 3 * 64 * 2 * 4 / 2 < counts["total"] - n_p
 
 
 def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):

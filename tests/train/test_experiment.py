@@ -158,3 +158,27 @@ def test_config_tree_ships_inside_the_package(monkeypatch):
     packaged = files("biodyn") / "configs"
     assert (packaged / "config.yaml").is_file() and (packaged / "experiment" / "smoke.yaml").is_file()
     assert config_dir() == Path(str(packaged)).resolve()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_prism_with_moe_trains_through_biodyn_train(tmp_path):
+    """``biodyn train model=prism model.params.ffn=moe``: the MoE auxiliary term is a logged loss term."""
+    from biodyn.cli import main
+    from biodyn.testing import shared_data
+
+    shared_data("ptbxl")
+    out = tmp_path / "moe"
+    tiny = ["model.params.hidden_dim=16", "model.params.num_heads=2", "model.params.num_layers=2",
+            "model.params.delta_every=2", "model.params.moe_num_experts=4"]  # fmt: skip
+    rc = main(["train", "model=prism", "model.params.ffn=moe", *tiny, f"train.out_dir={out}", "train.max_steps=2",
+               "train.batch_size=4", "train.eval_every=2", "train.ckpt_every=2", "train.log_every=1",
+               "train.progress=false", "data.limit=16"])  # fmt: skip
+    assert rc == 0
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["kind"] == "train"]
+    assert len(train) == 2 and all(
+        r["loss"] == pytest.approx(r["loss_task"] + r["loss_moe_balance"]) for r in train
+    )
+    res = json.loads((out / "results.json").read_text())
+    assert res["model"] == "prism" and "test_loss_moe_balance" in res["metrics"]

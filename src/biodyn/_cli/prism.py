@@ -17,6 +17,7 @@ _FLAGS = {
     "--mode": ("mode", str, "single | joint (ecg + image (+ audio) on one backbone, alternating batches)"),
     "--model": ("model", str, "prism | resnet1d | transformer"),
     "--block-pattern": ("block_pattern", str, "hybrid (S4 : Delta = 3 : 1) | s4 | delta (ablations)"),
+    "--ffn": ("ffn", str, "swiglu | moe (PRISM's feed-forward: dense SwiGLU or DeepSeekMoE-style experts)"),
     "--epochs": ("epochs", int, "training epochs"),
     "--batch-size": ("batch_size", int, "batch size"),
     "--lr": ("lr", float, "AdamW learning rate (cosine schedule)"),
@@ -103,8 +104,8 @@ def _note_unused_flags(args, cfg) -> None:
     command line can be run with each --model."""
     import sys
 
-    unused = {"resnet1d": ("--block-pattern", "--hidden-dim", "--num-layers", "--num-heads"),
-              "transformer": ("--block-pattern",)}.get(cfg.model, ())  # fmt: skip
+    unused = {"resnet1d": ("--block-pattern", "--ffn", "--hidden-dim", "--num-layers", "--num-heads"),
+              "transformer": ("--block-pattern", "--ffn")}.get(cfg.model, ())  # fmt: skip
     given = [f for f in unused if getattr(args, _FLAGS[f][0], None) is not None]
     if given:
         print(

@@ -16,11 +16,17 @@ channels being the features of each of the ``T`` tokens; :class:`PRISMForClassif
 quick start's ``(B, T, input_dim)`` tokens, see there):
 
 * :class:`PRISM`, one modality ``n_chans -> n_outputs`` (:class:`PRISMBackboneConfig`); registered as ``prism``,
-  ``prism_tiny``, ``prism_s4`` and ``prism_delta``.
+  ``prism_tiny``, ``prism_moe``, ``prism_s4`` and ``prism_delta``.
 * :class:`PRISMForClassification`, several modalities on one backbone (:class:`PRISMConfig` with a
   :class:`ModalityConfig` each, as in the quick start): ``model(x, modality="ecg")`` -> logits ``(B, K_ecg)``,
   ``model(x, modality="ecg", labels=y) -> {"loss", "logits"}``; registered as ``prism_multimodal``
   (its first modality is the default one and gives ``n_chans`` / ``n_outputs``).
+
+``ffn="moe"`` replaces every block's SwiGLU by a DeepSeekMoE-style mixture (:class:`~biodyn.nn.moe.MoESwiGLU`:
+an always-on shared expert and ``moe_num_experts`` routed experts, top-``moe_top_k``) sized to use as many
+parameters per token as the dense SwiGLU (:meth:`PRISMBackboneConfig.moe_dims_for`); its load-balancing (and
+optional z-) loss reaches the Trainer through :attr:`PRISM.forward_loss`. ``PRISM.param_counts()`` gives the
+total and the active (per-token) parameters.
 
 Parameter count at the defaults with the quick start's two modalities (ECG 12 -> 5, image 48 -> 10):
 8,808,255 (9 S4 blocks of 755,968, 3 Delta blocks of 661,264, projections 15,872, heads 4,879). The
@@ -42,8 +48,10 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
 from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn import GatedDeltaBlock, S4Block
+from biodyn.nn.moe import MoESwiGLU, moe_aux_losses, param_counts
 
 BLOCK_TYPES = ("s4", "delta")
+FFN_TYPES = ("swiglu", "moe")
 
 
 @dataclass
@@ -84,6 +92,18 @@ class PRISMBackboneConfig:
     # ablation only: the FFN width of every block set so the stack has the hybrid's parameter count (PRISM's
     # ablation keeps the parameter budget); False keeps ffn_expand
     match_hybrid_params: bool = True
+    # feed-forward of every block: "swiglu" (dense) or "moe" (DeepSeekMoE-style mixture of SwiGLU experts, see
+    # biodyn.nn.moe). PRISM's document names the option but no sizes: the defaults below are small
+    # DeepSeekMoE-like values (Dai et al. 2024), chosen so the MoE block uses as many parameters per token
+    # ("active") as the dense SwiGLU it replaces
+    ffn: str = "swiglu"
+    moe_num_experts: int = 8  # routed experts
+    moe_top_k: int = 2  # routed experts per token
+    moe_shared_expert_dim: int | None = None  # shared expert's width; None: half the dense SwiGLU's width
+    moe_expert_dim: int | None = None  # each routed expert's width; None: sized for equal active parameters
+    moe_aux_loss_weight: float = 0.01  # load-balancing loss (DeepSeekMoE's expert-level balance factor)
+    moe_z_loss_weight: float = 0.0  # router z-loss (ST-MoE, Zoph et al. 2022, used 1e-3); 0 = off
+    moe_capacity_factor: float | None = None  # None: nothing dropped; else a training capacity, drops counted
 
     def __post_init__(self):
         for k in ("hidden_dim", "num_heads", "num_layers", "delta_every", "s4_state_mult",
@@ -102,6 +122,26 @@ class PRISMBackboneConfig:
         if not self.ffn_expand > 0:
             raise ConfigError(f"{type(self).__name__}.ffn_expand must be > 0, got {self.ffn_expand!r}")
         check_option(f"{type(self).__name__}.force_block_type", self.force_block_type, (None, *BLOCK_TYPES))
+        check_option(f"{type(self).__name__}.ffn", self.ffn, FFN_TYPES)
+        for k in ("moe_num_experts", "moe_top_k"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{type(self).__name__}.{k} must be a positive int, got {v!r}")
+        if self.moe_top_k > self.moe_num_experts:
+            raise ConfigError(
+                f"{type(self).__name__}.moe_top_k={self.moe_top_k} exceeds moe_num_experts={self.moe_num_experts}"
+            )
+        for k, low in (("moe_shared_expert_dim", 0), ("moe_expert_dim", 1)):
+            v = getattr(self, k)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < low):
+                raise ConfigError(f"{type(self).__name__}.{k} must be null or an int >= {low}, got {v!r}")
+        for k in ("moe_aux_loss_weight", "moe_z_loss_weight"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                raise ConfigError(f"{type(self).__name__}.{k} must be a number >= 0, got {v!r}")
+        c = self.moe_capacity_factor
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not c > 0):
+            raise ConfigError(f"{type(self).__name__}.moe_capacity_factor must be null or > 0, got {c!r}")
 
     @property
     def head_dim(self) -> int:
@@ -134,6 +174,20 @@ class PRISMBackboneConfig:
         width = max(1, base + round(extra / (3 * d * self.num_layers)))  # SwiGLU: 3 d f parameters
         return (width + 0.5) / d  # SwiGLU takes int(d * expand)
 
+    def moe_dims_for(self, kind: str) -> tuple[int, int]:
+        """``(shared_dim, expert_dim)`` of the MoE FFN of a ``kind`` block. The dense SwiGLU it stands in for
+        has width ``F = int(hidden_dim * ffn_expand_for(kind))`` and ``3 d F`` parameters; a token of the MoE
+        uses the router (``d E``), the shared expert (``3 d S``) and ``k`` routed experts (``3 d H`` each), so
+        unless given, ``S = F // 2`` and ``H = round((3 F - 3 S - E) / (3 k))`` (at least 1): the same active
+        parameters to within one expert unit per layer."""
+        d = self.hidden_dim
+        f = int(d * self.ffn_expand_for(kind))
+        s = f // 2 if self.moe_shared_expert_dim is None else self.moe_shared_expert_dim
+        if self.moe_expert_dim is not None:
+            return s, self.moe_expert_dim
+        e, k = self.moe_num_experts, self.moe_top_k
+        return s, max(1, round((3 * f - 3 * s - e) / (3 * k)))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -164,13 +218,20 @@ def _mixer_params(cfg: PRISMBackboneConfig, kind: str) -> int:
     return sum(p.numel() for n, p in blk.named_parameters() if not n.startswith(("mlp.", "ffn.")))
 
 
-def _make_block(cfg: PRISMBackboneConfig, kind: str, ffn_expand: float) -> nn.Module:
+def _make_block(cfg: PRISMBackboneConfig, kind: str, ffn_expand: float, moe: bool = False) -> nn.Module:
+    """A ``kind`` block; with ``moe`` its SwiGLU (``mlp`` of S4, ``ffn`` of Delta) is an :class:`MoESwiGLU`."""
+    ffn = None
+    if moe:
+        shared, expert = cfg.moe_dims_for(kind)
+        ffn = MoESwiGLU(cfg.hidden_dim, num_experts=cfg.moe_num_experts, top_k=cfg.moe_top_k, expert_dim=expert,
+                        shared_dim=shared, aux_loss_weight=cfg.moe_aux_loss_weight,
+                        z_loss_weight=cfg.moe_z_loss_weight, capacity_factor=cfg.moe_capacity_factor)  # fmt: skip
     if kind == "s4":
         return S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
-                       mlp_expand=ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max)  # fmt: skip
+                       mlp_expand=ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max, ffn=ffn)  # fmt: skip
     return GatedDeltaBlock(cfg.hidden_dim, num_heads=cfg.num_heads, conv_kernel_size=cfg.conv_kernel_size,
                            ffn_expand=ffn_expand, qk_norm=cfg.qk_norm, gate_bias_init=cfg.gate_bias_init,
-                           chunk_size=cfg.delta_chunk_size)  # fmt: skip
+                           chunk_size=cfg.delta_chunk_size, ffn=ffn)  # fmt: skip
 
 
 def _check_tokens(x: torch.Tensor, width: int, what: str) -> None:
@@ -232,8 +293,14 @@ class PRISMBackbone(nn.Module):
         self.cfg = cfg
         self.block_types = cfg.block_types()
         expand = {kind: cfg.ffn_expand_for(kind) for kind in set(self.block_types)}  # once per kind
-        layers = [_make_block(cfg, kind, expand[kind]) for kind in self.block_types]
+        moe = cfg.ffn == "moe"
+        layers = [_make_block(cfg, kind, expand[kind], moe) for kind in self.block_types]
         self.layers = nn.ModuleList(layers)
+
+    def aux_losses(self) -> dict[str, torch.Tensor]:
+        """The MoE auxiliary terms of the last forward pass (already weighted, summed over layers): ``moe_balance``
+        (and ``moe_z`` with a z-loss weight); empty for the dense SwiGLU."""
+        return moe_aux_losses(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -408,7 +475,7 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
                 raise ConfigError(f"PRISMForClassification.forward_loss: one modality per batch, got {idx}")
             m = self.modalities[int(idx[0])]
         m = self._modality(m)
-        return {m: _loss(self(x, modality=m), y)}
+        return {m: _loss(self(x, modality=m), y), **self.backbone.aux_losses()}  # MoE terms, if any
 
     def reset_head(self, n_outputs: int, modality: str | None = None) -> None:
         """A fresh ``LayerNorm -> Linear`` head of ``n_outputs`` classes for ``modality`` (default: the first),
@@ -486,6 +553,32 @@ class PRISM(_StreamingMean, BiodynModel):
         h = self.head_norm(features)
         return h if pre_logits else self.head(h)
 
+    @property
+    def forward_loss(self):
+        """Only with ``cfg.ffn == "moe"``: ``forward_loss(batch) -> {"task", "moe_balance"[, "moe_z"]}``, the
+        task loss of ``model(batch["x"])`` against ``batch["y"]`` (float targets with one value per logit:
+        BCE, as the multilabel task; else cross-entropy on class indices, as the multiclass task) and the MoE
+        auxiliary terms of that pass (already weighted by ``moe_aux_loss_weight`` / ``moe_z_loss_weight``),
+        which the Trainer sums and logs one by one (``loss_moe_balance``). A dense PRISM has none (the
+        attribute is absent), so the Trainer applies its task's loss to ``model(x)`` as for any model."""
+        if self.cfg.ffn != "moe":
+            raise AttributeError("forward_loss: only an MoE PRISM (cfg.ffn='moe') has one")
+        return self._moe_forward_loss
+
+    def _moe_forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
+        logits = self(batch["x"])
+        y = batch["y"]
+        if y.is_floating_point() and y.numel() == logits.numel():
+            task = F.binary_cross_entropy_with_logits(logits.float(), y.float().view(logits.shape))
+        else:
+            task = F.cross_entropy(logits.float(), y.long().view(-1))
+        return {"task": task, **self.backbone.aux_losses()}
+
+    def param_counts(self) -> dict[str, int]:
+        """``{"total", "active"}`` parameters; active: those one token uses (all of them for the dense FFN;
+        with MoE the routed experts a token is not sent to are left out)."""
+        return param_counts(self)
+
     def step(self, x_t: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
         """One time step ``(B, C)`` -> logits ``(B, n_outputs)`` of the prefix, and the new state."""
         if x_t.ndim != 2 or x_t.shape[1] != self.n_chans:
@@ -504,6 +597,13 @@ class PRISMTinyConfig(PRISMBackboneConfig):
     hidden_dim: int = 64
     num_heads: int = 4
     num_layers: int = 4
+
+
+@dataclass
+class PRISMMoEConfig(PRISMBackboneConfig):
+    """PRISM (published sizes) with the mixture-of-experts SwiGLU in every block (``ffn="moe"``)."""
+
+    ffn: str = "moe"
 
 
 @dataclass
@@ -536,6 +636,9 @@ _TOKENS = ModelInputs(form="tokens")  # each time step is one token of C feature
 register_model("prism", config=PRISMBackboneConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)
 register_model(
     "prism_tiny", config=PRISMTinyConfig, test_config={"hidden_dim": 16, "num_heads": 2}, inputs=_TOKENS
+)(PRISM)
+register_model(
+    "prism_moe", config=PRISMMoEConfig, test_config={**_TEST, "moe_num_experts": 4}, inputs=_TOKENS
 )(PRISM)
 register_model("prism_s4", config=PRISMS4Config, test_config=_TEST, inputs=_TOKENS)(PRISM)
 register_model("prism_delta", config=PRISMDeltaConfig, test_config=_TEST, inputs=_TOKENS)(PRISM)

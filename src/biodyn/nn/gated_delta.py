@@ -20,11 +20,13 @@ class GatedDeltaBlock(nn.Module):
     sigma(4) ~ 0.98, a long memory), ``beta_t = sigmoid(W_b x_t)`` (write strength), q and k L2-normalised.
 
     Shapes: ``forward`` ``(B, T, D) -> (B, T, D)``; ``step`` ``(B, D) -> (B, D)`` with a carried state
-    ``{"conv": (B, D, kernel - 1), "memory": (B, H, Dh, Dh)}``.
+    ``{"conv": (B, D, kernel - 1), "memory": (B, H, Dh, Dh)}``. ``ffn``: a module ``(..., D) -> (..., D)`` used
+    instead of the ``SwiGLU(dim, ffn_expand)`` feed-forward (PRISM's mixture of experts).
     """
 
     def __init__(self, dim: int, num_heads: int = 8, conv_kernel_size: int = 4, ffn_expand: float = 2.0,
-                 qk_norm: bool = True, gate_bias_init: float = 4.0, chunk_size: int = 64):  # fmt: skip
+                 qk_norm: bool = True, gate_bias_init: float = 4.0, chunk_size: int = 64,
+                 ffn: nn.Module | None = None):  # fmt: skip
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
@@ -40,7 +42,7 @@ class GatedDeltaBlock(nn.Module):
         self.gates.bias._no_weight_decay = True
         self.out = nn.Linear(dim, dim, bias=False)
         self.norm2 = RMSNorm(dim)
-        self.ffn = SwiGLU(dim, ffn_expand)
+        self.ffn = SwiGLU(dim, ffn_expand) if ffn is None else ffn
 
     def _project(self, h: torch.Tensor):
         """``(..., D)`` -> q, k ``(..., H, Dh)``, v, log-decay g and beta ``(..., H)``."""

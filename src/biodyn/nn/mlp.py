@@ -18,11 +18,12 @@ def split_linear(x: torch.Tensor, layer: nn.Linear, sections: tuple[int, ...]) -
 
 
 class SwiGLU(nn.Module):
-    """``W_out (silu(W_gate x) * W_up x)`` with hidden size ``expand * dim``. Input ``(..., D)``."""
+    """``W_out (silu(W_gate x) * W_up x)`` with hidden size ``int(expand * dim)`` (or ``hidden`` when given).
+    Input ``(..., D)``."""
 
-    def __init__(self, dim: int, expand: float = 2.0, bias: bool = False):
+    def __init__(self, dim: int, expand: float = 2.0, bias: bool = False, hidden: int | None = None):
         super().__init__()
-        hidden = int(dim * expand)
+        hidden = int(dim * expand) if hidden is None else int(hidden)
         self.gate_up = nn.Linear(dim, 2 * hidden, bias=bias)
         self.out = nn.Linear(hidden, dim, bias=bias)
 

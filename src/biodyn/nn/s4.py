@@ -67,16 +67,18 @@ class S4SSM(nn.Module):
 
 class S4Block(nn.Module):
     """PRISM S4 block, ``(B, T, D) -> (B, T, D)``; ``step((B, D), state) -> ((B, D), state)`` with state
-    ``{"conv": (B, D, kernel - 1), "ssm": (B, D, N) complex}``."""
+    ``{"conv": (B, D, kernel - 1), "ssm": (B, D, N) complex}``. ``ffn``: a module ``(..., D) -> (..., D)``
+    used instead of the ``SwiGLU(dim, mlp_expand)`` feed-forward (PRISM's mixture of experts)."""
 
     def __init__(self, dim: int, d_state: int = 64, conv_kernel_size: int = 4, mlp_expand: float = 2.0,
-                 dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32):  # fmt: skip
+                 dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32,
+                 ffn: nn.Module | None = None):  # fmt: skip
         super().__init__()
         self.norm1 = RMSNorm(dim)
         self.conv = ShortCausalConv1d(dim, conv_kernel_size)
         self.ssm = S4SSM(dim, d_state, dt_min, dt_max, chunk_size)
         self.norm2 = RMSNorm(dim)
-        self.mlp = SwiGLU(dim, mlp_expand)
+        self.mlp = SwiGLU(dim, mlp_expand) if ffn is None else ffn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.ssm(self.conv(self.norm1(x)))

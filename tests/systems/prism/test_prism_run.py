@@ -65,6 +65,24 @@ def test_ablations_and_baselines_run_through_the_same_command(tmp_path, extra, m
         assert "does not use" not in err
 
 
+def test_moe_ffn_trains_through_the_cli_with_its_aux_term_logged(tmp_path):
+    res = _run(tmp_path, "--modality", "image", "--epochs", "1", "--ffn", "moe")
+    assert res["model"] == "prism_moe" and res["model_config"]["ffn"] == "moe" and "accuracy" in res["test"]
+    assert 0 < res["n_params_active"] < res["n_params"] and res["moe_drops"] == {"routed": 0, "dropped": 0}
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    train = [r for r in rows if r["kind"] == "train"]
+    assert train and all(r["loss"] == pytest.approx(r["loss_task"] + r["loss_moe_balance"]) for r in train)
+    assert any("val_loss_moe_balance" in r for r in rows if r["kind"] == "eval")
+
+
+@pytest.mark.slow
+def test_joint_mode_with_moe_logs_the_aux_term(tmp_path):
+    res = _run(tmp_path, "--mode", "joint", "--epochs", "1", "--ffn", "moe")
+    assert res["prism_config"]["ffn"] == "moe" and res["n_params_active"] < res["n_params"]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert all("loss_moe_balance" in r for r in rows if r["kind"] == "train")
+
+
 @pytest.mark.slow
 def test_joint_mode_reports_every_modality(tmp_path, capsys):
     res = _run(tmp_path, "--mode", "joint", "--epochs", "1")

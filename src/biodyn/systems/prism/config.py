@@ -20,6 +20,7 @@ class PrismRunConfig:
     mode: str = "single"  # single | joint (ecg + image (+ audio when present) on one backbone)
     model: str = "prism"  # prism | resnet1d | transformer
     block_pattern: str = "hybrid"  # hybrid | s4 | delta (PRISM's block ablation)
+    ffn: str = "swiglu"  # swiglu | moe: PRISM's feed-forward (PRISMConfig.ffn; sizes from its moe_* defaults)
     epochs: int = 50
     batch_size: int = 64
     lr: float = 3e-4
@@ -51,6 +52,7 @@ class PrismRunConfig:
         check_option("mode", self.mode, ("single", "joint"))
         check_option("model", self.model, MODELS)
         check_option("block_pattern", self.block_pattern, PATTERNS)
+        check_option("ffn", self.ffn, ("swiglu", "moe"))
         check_option("data", self.data, ("real", "synthetic"))
         for f in fields(self):  # YAML 1.1 reads 3e-4 as a string: numeric strings are taken, others refused
             if f.type in ("int", "float", "int | None"):

@@ -254,6 +254,8 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
 def model_name(cfg: PrismRunConfig) -> str:
     if cfg.model != "prism":
         return cfg.model
+    if cfg.block_pattern == "hybrid" and cfg.ffn == "moe":
+        return "prism_moe"
     return {"hybrid": "prism", "s4": "prism_s4", "delta": "prism_delta"}[cfg.block_pattern]
 
 
@@ -261,6 +263,8 @@ def model_params(cfg: PrismRunConfig) -> dict[str, Any]:
     """Config overrides of the registered model from the run's width/depth flags."""
     if cfg.model == "prism":
         p = {"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads}
+        if cfg.ffn != "swiglu":
+            p["ffn"] = cfg.ffn
     elif cfg.model == "transformer":
         p = {"d_model": cfg.hidden_dim, "depth": cfg.num_layers, "num_heads": cfg.num_heads}
     else:
@@ -270,6 +274,16 @@ def model_params(cfg: PrismRunConfig) -> dict[str, Any]:
 
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def _moe_counts(model: torch.nn.Module) -> dict[str, Any]:
+    """For a model with MoE layers: its active (per-token) parameters and the assignments dropped under a
+    capacity (none without one); nothing for other models."""
+    from biodyn.nn.moe import moe_drop_stats, moe_modules, param_counts
+
+    if not moe_modules(model):
+        return {}
+    return {"n_params_active": param_counts(model)["active"], "moe_drops": moe_drop_stats(model)}
 
 
 # ---------------------------------------------------------------------------------------------- metrics
@@ -370,6 +384,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     res = {
         "command": "biodyn prism", "mode": "single", "modality": cfg.modality, "model": name,
         "model_config": params, "n_params": n_params(model), "data": cfg.data, "data_source": data.source,
+        **_moe_counts(model),
         "splits": {"how": data.splits, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
         "classes": data.classes, "task": data.task, "test": test, "best_val": summary.get("best"),
         "val_metric": metric, "checkpoint": "best" if best is not None else "last", "curves": curves,
@@ -482,7 +497,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
     order = [m for m in ("ecg", "image", "audio") if m in mods]
     pcfg = PRISMConfig(**{"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
                           "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
-                          **cfg.model_overrides},
+                          "ffn": cfg.ffn, **cfg.model_overrides},
                        modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
     seed_everything(cfg.seed)
     net = PRISMForClassification(pcfg)  # its forward_loss reads a block's modality index into `order`
@@ -530,7 +545,7 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         test[m] = classification_metrics(lg, y, mods[m].task)
     res = {
         "command": "biodyn prism", "mode": "joint", "modalities": order, "model": "prism",
-        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data,
+        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data, **_moe_counts(net),
         "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
                        "test": len(mods[m].test)} for m in order},
         "test": test, "best_val": summary.get("best"), "val_metric": "val_accuracy (mean over modalities)",
