@@ -66,12 +66,12 @@ def test_streaming_equals_full_pass_with_moe():
             lg, state = model.step(x[:, t], state, "ecg")
             logits.append(lg)
         for t in (0, 7, 8, 39):
-            ref = model(x[:, : t + 1], modality="ecg")["logits"]
+            ref = model(x[:, : t + 1], modality="ecg")
             torch.testing.assert_close(logits[t], ref, rtol=1e-10, atol=1e-10)
     # the streamed MoE layers routed each token on its own and still agree: a different router would not
     with torch.no_grad():
         moe_modules(model)[0].router.weight.mul_(-1)
-        assert not torch.allclose(model(x, modality="ecg")["logits"], logits[-1])
+        assert not torch.allclose(model(x, modality="ecg"), logits[-1])
 
 
 def test_forward_loss_is_the_task_loss_plus_the_weighted_aux_terms():
