@@ -828,6 +828,9 @@ def main(argv=None) -> int:
     p.add_argument(
         "--dry-run", action="store_true", help="every step at tiny sizes on the CPU (gloo), in seconds"
     )
+    p.add_argument(
+        "--quick", action="store_true", help="the same as --dry-run (what `biodyn bench --quick` passes)"
+    )
     p.add_argument("--device", default=None, help="default: cuda:0 (ROCm builds call it cuda too)")
     p.add_argument(
         "--steps", default=None, help="comma-separated subset of: " + ", ".join(s[0] for s in STEPS)
@@ -838,6 +841,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import torch
 
+    args.dry_run = args.dry_run or args.quick
     if args.ddp_child:
         ddp_child(args.ddp_child, args.dry_run)
         return 0
