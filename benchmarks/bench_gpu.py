@@ -156,6 +156,8 @@ class Ctx:
         self.fp32_tflops = None
         self.goals: dict[str, dict] = {}
         self.deadline = None  # monotonic time at which the current step's budget ends
+        # rows a step has produced so far: kept when it overruns or fails half-way (the speed steps fill it)
+        self.partial: list[dict] = []
 
     @property
     def on_gpu(self) -> bool:
@@ -624,8 +626,8 @@ def step_speed_seizure(ctx: Ctx) -> list[dict]:
     from biodyn.models import create_model
 
     c, t = (19, 128) if ctx.dry else (19, 15360)
-    batch, detect_batch = (2, 2) if ctx.dry else (8, 4)
-    rows = []
+    batch, detect_batch = (2, 2) if ctx.dry else (4, 4)
+    rows = ctx.partial
     for stack in ("bimamba2", "gdn"):
         cfg = {"tcn_channels": [8, 8], "node_dim": 8, "node_layers": 1, "edge_dim": 8, "pe_k": 4,
                "decoder_dim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "mamba_headdim": 4} if ctx.dry else {}  # fmt: skip
@@ -674,7 +676,7 @@ def step_speed_prism(ctx: Ctx) -> list[dict]:
     ts = (32, 64) if ctx.dry else (1024, 4096, 16384)
     torch.manual_seed(0)
     prism, tf = (m.to(ctx.device) for m in _models(width, layers, heads))
-    rows, times = [], {}
+    rows, times = ctx.partial, {}
     for t in ts:
         x = torch.randn(1, 16, t, device=ctx.device)
         for name, m in (("prism", prism), ("transformer", tf)):
@@ -723,7 +725,7 @@ def step_speed_ssm(ctx: Ctx) -> list[dict]:
 
     b, h, d = (1, 2, 16) if ctx.dry else (4, 8, 64)
     t_ref, t_long = (32, 64) if ctx.dry else (1024, 4096)
-    rows = []
+    rows = ctx.partial
     mixers = {"gdn": (_gdn_inputs, _gdn, "fla", None), "ssd": (_ssd_inputs, _ssd, "mamba_ssm", _ssd_dtype_of)}
     for mixer, (make_inputs, fn_of, library, dof) in mixers.items():
         paths = ["reference", "chunked"]
@@ -750,7 +752,9 @@ def step_speed_ssm(ctx: Ctx) -> list[dict]:
                     try:
                         flops = _fwdbwd_flops(step)
                         reset_peak(ctx.device)
-                        sec = timed(step, ctx.device, repeats=3 if not ctx.dry else 1)
+                        # the token loop is slow on a GPU (a few kernels per step): timed once
+                        slow = ctx.dry or path == "reference"
+                        sec = timed(step, ctx.device, repeats=1 if slow else 3, warmup=0 if slow else 1)
                     except Exception as e:
                         rows.append({"check": f"ssm {mixer} {path}", "T": t, "dtype": str(dtype)[6:],
                                      "status": "error", "detail": f"{type(e).__name__}: {e}"[:300]})  # fmt: skip
@@ -882,14 +886,15 @@ def main(argv=None) -> int:
         print(f"== {name} (budget {seconds:.0f} s)", flush=True)
         t0 = time.monotonic()
         ctx.deadline = t0 + seconds
+        ctx.partial = []
         try:
             with budget(seconds):
                 out = fn(ctx)
             status, detail = step_status(out), ""
         except StepOverrun as e:
-            out, status, detail = [], "overrun", str(e)
+            out, status, detail = list(ctx.partial), "overrun", str(e)
         except Exception as e:
-            out, status, detail = [], "error", f"{type(e).__name__}: {e}"
+            out, status, detail = list(ctx.partial), "error", f"{type(e).__name__}: {e}"
             traceback.print_exc()
         finally:
             ctx.deadline = None

@@ -89,6 +89,7 @@ def test_an_overrunning_step_is_recorded_and_the_next_runs(tmp_path, monkeypatch
     import bench_gpu
 
     def slow(ctx):
+        ctx.partial.append({"check": "measured before the overrun", "status": "info"})
         time.sleep(5)
         return [{"status": "pass"}]
 
@@ -96,5 +97,8 @@ def test_an_overrunning_step_is_recorded_and_the_next_runs(tmp_path, monkeypatch
                                              ("after", 10, lambda ctx: [{"check": "x", "status": "pass"}])])  # fmt: skip
     out = tmp_path / "g.json"
     assert bench_gpu.main(["--dry-run", "--json", str(out)]) == 0
-    steps = json.loads(out.read_text())["steps"]
+    res = json.loads(out.read_text())
+    steps = res["steps"]
     assert steps["slow"]["status"] == "overrun" and steps["after"]["status"] == "pass"
+    # what the step measured before its budget ran out is kept
+    assert {"step": "slow", "check": "measured before the overrun", "status": "info"} in res["rows"]
