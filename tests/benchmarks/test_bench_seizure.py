@@ -23,6 +23,21 @@ def test_quick_run_writes_rows_and_goals(tmp_path):
     assert {"model bimamba2", "model gdn", "graph stage"} <= cases
     for r in res["rows"][:2]:
         assert r["fwdbwd_gflop"] > 0 and 0 < r["mfu"] and r["rtf"] > 0 and r["peak_rss_mib"] > 0
-    assert {"mfu_bimamba2", "mfu_gdn", "inference_rtf_bimamba2", "inference_rtf_gdn"} <= set(res["goals"])
+    assert {"mfu_bimamba2", "mfu_gdn", "forward_rtf_bimamba2", "forward_rtf_gdn", "inference_rtf_bimamba2",
+            "inference_rtf_gdn"} <= set(res["goals"])  # fmt: skip
+    # the inference part: biodyn detect's own path, its stages and the model's parts, beside the eager forward
+    for stack in ("bimamba2", "gdn"):
+        r = next(r for r in res["rows"] if r["case"] == f"detect {stack}")
+        assert r["windows"] >= 2 and r["overlap"] == 0.5 and r["read_s"] > 0 and r["preprocess_s"] > 0
+        parts = sum(
+            r[f"{p}_s"] for p in ("tcn", "proj", "node_stream", "edge_stream", "gnn", "fusion", "decoder")
+        )
+        assert 0 < parts <= r["model_s"] <= r["detect_s"]
+        assert res["goals"][f"inference_rtf_{stack}"]["value"] == pytest.approx(
+            r["recording_s"] / r["detect_s"]
+        )
+        assert res["goals"][f"inference_rtf_{stack}"]["target"] == 30.0
+        c = next(r for r in res["rows"] if r["case"] == f"candidate bf16 TCN {stack}")
+        assert c["tcn_features_rel_err"] > 0 and isinstance(c["kept"], bool)
     for g in res["goals"].values():
         assert {"value", "target", "unit", "higher_is_better"} <= set(g)
