@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from biodyn.errors import ConfigError
+from biodyn.errors import CheckpointError, ConfigError
 
 
 def run_task(run_dir: str | os.PathLike) -> str:
@@ -26,8 +26,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str 
     from omegaconf import OmegaConf
 
     from biodyn.errors import check_option
-    from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_checkpoint, read_state
+    from biodyn.models import find_checkpoint, from_pretrained
+    from biodyn.models._pretrained import read_state
     from biodyn.train.config import ExperimentConfig
     from biodyn.train.experiment import build_data
     from biodyn.train.trainer import Trainer
@@ -40,10 +40,11 @@ def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str 
     exp = OmegaConf.to_object(
         OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(cfg_file))
     )
-    ckpt = run / "checkpoints" / which
+    ckpt = find_checkpoint(run / "checkpoints" / which)  # with the fallback of an interrupted swap
+    if ckpt is None:
+        raise CheckpointError(f"{run}: no {which!r} checkpoint (checkpoints/{which}/state.json)")
     st = read_state(ckpt, model_name=exp.model.name)
-    model = create_model(exp.model.name, **st["model_config"])
-    load_checkpoint(ckpt, model=model, model_name=exp.model.name, restore_rng=False)
+    model = from_pretrained(ckpt)
     data = build_data(exp)
     exp.train.out_dir = str(run)
     trainer = Trainer(model, data["train"], None, exp.train, model_name=exp.model.name)
