@@ -79,7 +79,12 @@ class FocalConfig:
             raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
 
 
-WINDOW_KEYS = ("span_s", "resample_hz", "channels", "per_patient")  # a preset's keys that are not FocalConfig's
+WINDOW_KEYS = (
+    "span_s",
+    "resample_hz",
+    "channels",
+    "per_patient",
+)  # a preset's keys that are not FocalConfig's
 
 
 def load_preset(name: str) -> dict[str, Any]:
@@ -244,6 +249,7 @@ def train_detector(
     import torch
 
     from biodyn.models import create_model
+    from biodyn.nn.losses import classification_loss
     from biodyn.train.seed import seed_everything
 
     seed_everything(seed)
@@ -261,7 +267,7 @@ def train_detector(
         perm = torch.randperm(len(x), generator=g)
         for k in range(0, len(x) - bs + 1, bs):
             i = perm[k : k + bs].to(dev)
-            loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
+            loss = classification_loss(model(x[i]), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
