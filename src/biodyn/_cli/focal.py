@@ -38,11 +38,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")
-    p.add_argument("--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)")
+    p.add_argument(
+        "--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)"
+    )
     p.add_argument("--tau-max-s", type=float, default=0.05)
     p.add_argument("--edge-threshold", type=float, default=None,
                    help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
-    p.add_argument("--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)")
+    p.add_argument(
+        "--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)"
+    )
     p.add_argument("--quick", action="store_true",
                    help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
                         "neural detectors; flags given win over it")  # fmt: skip
@@ -113,9 +117,15 @@ def run(args) -> int:
         cfg.methods = tuple(m.strip() for m in args.methods.split(","))
     for k, v in overrides.items():
         setattr(cfg, k, v)
-    # EEG-GCNN places its graph by channel name: it gets the windows' channels
-    cfg.model_params = {**cfg.model_params,
-                        "eeg_gcnn": {**cfg.model_params.get("eeg_gcnn", {}), "channels": windows[0].channels}}  # fmt: skip
+    # a model that places its graph by channel name (the registry says which, e.g. EEG-GCNN) gets the windows'
+    from biodyn.models import list_models, model_inputs
+
+    for m in cfg.methods:
+        if m in list_models() and model_inputs(m, **cfg.model_params.get(m, {})).channel_names:
+            cfg.model_params = {
+                **cfg.model_params,
+                m: {**cfg.model_params.get(m, {}), "channels": windows[0].channels},
+            }
     weights = dict(w.split("=", 1) for w in args.weights)
     paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []

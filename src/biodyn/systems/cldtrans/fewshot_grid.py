@@ -196,26 +196,26 @@ def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
 
 
 def model_preprocess(name: str, params: dict, dataset: str, grid: GridConfig) -> tuple[dict, str]:
-    """``(preprocessing, cache tag)`` of ``dataset`` for model ``name``: the grid's, except for a model bound
-    to its modalities' rates (a config with ``modalities`` / ``modality_fs``, CLD-Trans): its modality's
-    CLD-Trans chain (EEG 0.5-40 Hz at 160 Hz, ECG 0.05-150 Hz at 500 Hz, z-scored), as in its pretraining."""
+    """``(preprocessing, cache tag)`` of ``dataset`` for model ``name``: the grid's, except for a model the
+    registry binds to its modalities' rates (:func:`~biodyn.models.model_inputs`, e.g. CLD-Trans): its
+    modality's chain as in its pretraining (CLD-Trans: EEG 0.5-40 Hz at 160 Hz, ECG 0.05-150 Hz at 500 Hz,
+    z-scored) at the rate the model is bound to."""
     from dataclasses import asdict
 
-    from biodyn.models import model_config
-    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
+    from biodyn.models import model_inputs
+    from biodyn.signal import config as sigcfg
 
-    cfg = model_config(name)
-    mods = params.get("modalities", getattr(cfg, "modalities", None))
-    rates = params.get("modality_fs", getattr(cfg, "modality_fs", None))
-    if mods is None or rates is None:
+    inputs = model_inputs(name, **params)
+    if not inputs.rates:
         return grid.preprocess.get(dataset, {}), ""
     modality = MODALITY_OF[dataset]
-    if modality not in mods:
-        raise ConfigError(f"{name} reads {', '.join(mods)}; {dataset} is {modality}")
-    chain = asdict(CLDTRANS_EEG if modality == "eeg" else CLDTRANS_ECG)
-    chain["fs"] = float(rates[list(mods).index(modality)])
+    if modality not in inputs.rates:
+        raise ConfigError(f"{name} reads {', '.join(inputs.modalities)}; {dataset} is {modality}")
+    named = inputs.preprocess.get(modality)
+    chain = asdict(getattr(sigcfg, named)) if named else dict(grid.preprocess.get(dataset, {}))
+    chain["fs"] = float(inputs.rates[modality])
     keys = ("fs", "l_freq", "h_freq", "zscore")
-    return {k: chain[k] for k in keys}, f"_{modality}{chain['fs']:g}hz"
+    return {k: chain[k] for k in keys if k in chain}, f"_{modality}{chain['fs']:g}hz"
 
 
 def _on_scalp(channels) -> bool:
@@ -293,6 +293,7 @@ def run_grid(
     A cell whose training windows are those of another budget of its (dataset, seed) lists that budget in
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
     from biodyn.atomic import atomic_write_json
+    from biodyn.models import model_inputs
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
     from biodyn.train.experiment import run_experiment
     from biodyn.train.fewshot import reuse_finished
@@ -337,8 +338,12 @@ def run_grid(
                 if same[tag]:
                     _warn_same(dataset, tag, same[tag])
             data = loaded[tag]
-            if name == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
-                params = {**params, "channels": list(data["channels"])}  # spatial edge weights need positions
+            needs_names = model_inputs(name, **params).channel_names
+            if needs_names and "channels" not in params and _on_scalp(data.get("channels")):
+                params = {
+                    **params,
+                    "channels": list(data["channels"]),
+                }  # e.g. EEG-GCNN's spatial edge weights
             tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
                                tensorboard=False, **{"objective": "task", **grid.train})  # fmt: skip
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
