@@ -10,6 +10,21 @@ from typing import Any
 from biodyn.errors import CheckpointError, ConfigError
 
 
+def run_system(run_dir: str | os.PathLike) -> str | None:
+    """The ``system`` a run folder's ``config.yaml`` names (``"prism"``; None for an experiment of
+    ``biodyn train``, whose config has no such key)."""
+    import yaml
+
+    cfg_file = Path(run_dir) / "config.yaml"
+    if not cfg_file.is_file():
+        if (Path(run_dir) / "config.json").is_file():  # PRISM runs written before config.yaml
+            raw = json.loads((Path(run_dir) / "config.json").read_text())
+            return "prism" if isinstance(raw, dict) and "run" in raw else None
+        raise ConfigError(f"{run_dir}: not a training run (no config.yaml)")
+    raw = yaml.safe_load(cfg_file.read_text())
+    return raw.get("system") if isinstance(raw, dict) else None
+
+
 def run_task(run_dir: str | os.PathLike) -> str:
     """The task (``train.task``: multiclass, multilabel, per_sample, seizure) of a training run folder."""
     from omegaconf import OmegaConf
