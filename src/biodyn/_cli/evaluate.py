@@ -45,6 +45,13 @@ def run(args) -> int:
         atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
         print(dumps(res))
         return 0
+    if run_system(args.run_dir) == "cldtrans":  # a CLD-Trans stage: the terms of its objective
+        from biodyn.systems.cldtrans.evaluate import evaluate_cldtrans_run
+
+        res = evaluate_cldtrans_run(args.run_dir, which=args.checkpoint)
+        atomic_write_json(args.json or Path(args.run_dir) / "eval_objective.json", res)
+        print(dumps(res))
+        return 0
     if run_task(args.run_dir) == "seizure":
         from biodyn.metrics.postprocess import parse_post
         from biodyn.systems.seizure import evaluate_seizure_run
