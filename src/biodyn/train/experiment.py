@@ -133,9 +133,11 @@ def data_spec(ds) -> dict[str, Any]:
             "classes": m.get("classes")}  # fmt: skip
 
 
-def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) -> dict[str, Any]:
+def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
     """Train ``exp`` (an :class:`ExperimentConfig`) and evaluate the best checkpoint on the test split;
-    writes ``<train.out_dir>/config.yaml`` and ``results.json``; returns the results dict."""
+    writes ``<train.out_dir>/config.yaml`` and ``results.json``; returns a
+    :class:`~biodyn.train.result.RunResult`: the results dict with ``.model`` (the trained model, best
+    checkpoint) and ``.run_dir``."""
     import torch
     from omegaconf import OmegaConf
     from torch.utils.data import Subset
@@ -247,7 +249,9 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         "torch_threads": torch.get_num_threads(),
     }
     atomic_write_json(out_dir / "results.json", result)
-    return result
+    from biodyn.train.result import RunResult
+
+    return RunResult(result, model=trainer.model, run_dir=out_dir)
 
 
 def run_fewshot(

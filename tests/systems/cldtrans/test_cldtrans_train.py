@@ -121,6 +121,7 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
         res = run_cldtrans(run)
     row = res["last_train_row"]
     assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
+    assert res.run_dir == out / mode and res.model.model_name == "cldtrans"  # the trained model, from Python
     assert np.isfinite(row["loss"])
     assert ("loss_vq_commit" in row) == (ablation != "no_vq")
     assert ("loss_ode" in row) == (mode == "stage2")

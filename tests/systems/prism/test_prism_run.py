@@ -137,6 +137,11 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     kw = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, batch_size=16, limit=48,
               progress=False, lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=2)  # fmt: skip
     whole = run_prism(PrismRunConfig(output_dir=str(tmp_path / "whole"), **kw))
+    # from Python the run returns its trained model and its folder beside the results
+    assert whole.run_dir == tmp_path / "whole" and whole.results == json.loads(
+        (whole.run_dir / "results.json").read_text()
+    )
+    assert whole.model.model_name == "prism_multimodal" and not whole.model.training
     fit = tr.Trainer.fit
     with monkeypatch.context() as mp:  # the job dies after the first epoch's checkpoint
         mp.setattr(tr.Trainer, "fit", lambda self, stop_at=None: fit(self, stop_at=self.cfg.max_steps // 2))

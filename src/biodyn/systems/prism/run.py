@@ -41,6 +41,7 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.provenance import git_commit, versions
 from biodyn.systems.prism.config import MODALITIES, PrismRunConfig
 from biodyn.systems.prism.plot import plot_curves
+from biodyn.train.result import RunResult
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -374,7 +375,7 @@ def _say(cfg, msg):
         print(msg, flush=True)
 
 
-def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
+def run_single(cfg: PrismRunConfig) -> RunResult:
     from biodyn.models import create_model
     from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
     from biodyn.train.config import TrainConfig
@@ -444,7 +445,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     if trainer.is_main:
         _write_json(out / "results.json", res)
         plot_curves({cfg.modality: curves}, out / "curves.png")
-    return res
+    return RunResult(res, model=model, run_dir=out)
 
 
 def _epoch_curves(
@@ -511,7 +512,7 @@ class JointBlocks(Dataset):
                 "modality": torch.tensor(mi)}  # fmt: skip
 
 
-def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
+def run_joint(cfg: PrismRunConfig) -> RunResult:
     """One PRISM backbone on ECG + image (+ audio when its data is present), alternating batches (one
     modality per optimiser step, round robin), a projection and a head per modality; trained by the Trainer
     (AdamW + cosine, checkpoints, exact resume, DDP under torchrun). Early stopping (``--early-stopping N``)
@@ -607,11 +608,12 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         save_pretrained(net, out / "model")  # biodyn.models.from_pretrained(out / "model") rebuilds it
         _write_json(out / "results.json", res)
         plot_curves(curves, out / "curves.png")
-    return res
+    return RunResult(res, model=net, run_dir=out)
 
 
-def run_prism(cfg: PrismRunConfig) -> dict[str, Any]:
-    """Train and evaluate as ``cfg`` says; returns the results (also written to ``output_dir/results.json``)."""
+def run_prism(cfg: PrismRunConfig) -> RunResult:
+    """Train and evaluate as ``cfg`` says; returns a :class:`~biodyn.train.result.RunResult`: the results
+    (also written to ``output_dir/results.json``) with the trained model (``.model``) and ``.run_dir``."""
     return run_joint(cfg) if cfg.mode == "joint" else run_single(cfg)
 
 
