@@ -295,9 +295,9 @@ def _resolve(method: str, weights: dict[str, str]):
     from biodyn import models
 
     if method in weights:  # any label (e.g. cldtrans_no_vq): the folder says which model it is
-        from biodyn.train.pretrained import load_trained
+        from biodyn.models import from_pretrained
 
-        model = load_trained(weights[method]).eval()
+        model = from_pretrained(weights[method])
         return ("lag", model) if hasattr(model, "lag_graph") else ("occlusion", model)
     if method not in models.list_models():
         allowed = ", ".join((*LAG_METHODS, *models.list_models()))
