@@ -64,6 +64,8 @@ def add_arguments(p) -> None:
                    help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]")  # fmt: skip
     p.add_argument("--experiment", default="focal")
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved settings (window and FocalConfig) and exit")  # fmt: skip
 
 
 def settings(args) -> tuple[dict, dict]:
@@ -93,8 +95,16 @@ def run(args) -> int:
     from biodyn.io.events import read_onset_csv
     from biodyn.systems.cldtrans import focal_lead as fl
 
-    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     window, overrides = settings(args)
+    if args.print_config:
+        import yaml
+
+        cfg = {**{k: v for k, v in vars(fl.FocalConfig()).items()}, **overrides}
+        cfg.update({"seeds": list(parse_seeds(args.seeds)), "offset_s": args.offset_s, "tau_max_s": args.tau_max_s})
+        print(yaml.safe_dump(json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False),
+              end="")  # fmt: skip
+        return 0
+    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = window["span_s"]
     if args.excerpts:
         windows = excerpt_ictal_windows(

@@ -68,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", default=None, help="YAML of defaults (PrismRunConfig keys); flags override"
     )
     parser.add_argument("--json", default=None, help="also write the results JSON here")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved run config and exit")
     parser.add_argument("--predict", nargs="+", default=None, metavar="RUN_OR_EXPORT FILE",
                         help="predict instead of training: the classes of the FILEs (WAV for an audio model; .npy "
                              "arrays otherwise) with a trained run or export folder")  # fmt: skip
@@ -138,6 +139,8 @@ def predict_files(args) -> int:
 
 
 def run(args) -> int:
+    from dataclasses import asdict
+
     from biodyn.atomic import atomic_write_json
     from biodyn.systems.prism import PrismRunConfig, run_prism
     from biodyn.train.distributed import init_from_env, shutdown
@@ -145,6 +148,11 @@ def run(args) -> int:
     if args.predict:
         return predict_files(args)
     cfg = PrismRunConfig.from_dict(resolve(args))
+    if args.print_config:
+        import yaml
+
+        print(yaml.safe_dump(asdict(cfg), sort_keys=False), end="")
+        return 0
     _note_unused_flags(args, cfg)
     init_from_env()
     try:
