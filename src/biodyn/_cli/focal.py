@@ -100,7 +100,9 @@ def run(args) -> int:
         import yaml
 
         cfg = {**{k: v for k, v in vars(fl.FocalConfig()).items()}, **overrides}
-        cfg.update({"seeds": list(parse_seeds(args.seeds)), "offset_s": args.offset_s, "tau_max_s": args.tau_max_s})
+        cfg.update(
+            {"seeds": list(parse_seeds(args.seeds)), "offset_s": args.offset_s, "tau_max_s": args.tau_max_s}
+        )
         print(yaml.safe_dump(json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False),
               end="")  # fmt: skip
         return 0
