@@ -316,6 +316,16 @@ def test_single_run_folder_reloads_evaluates_and_predicts_on_new_wav_files(tmp_p
     assert main(["eval", str(out), "--json", str(tmp_path / "ev.json")]) == 0
     ev = json.loads((tmp_path / "ev.json").read_text())
     assert ev["system"] == "prism" and ev["metrics"]["accuracy"] == pytest.approx(res["test"]["accuracy"])
+    # a run written before config.yaml (its run config in config.json) still evaluates
+    old = {
+        k: v
+        for k, v in yaml.safe_load((out / "config.yaml").read_text()).items()
+        if k not in ("system", "mode")
+    }
+    (out / "config.json").write_text(json.dumps(old))
+    (out / "config.yaml").unlink()
+    assert main(["eval", str(out), "--json", str(tmp_path / "ev_old.json")]) == 0
+    assert json.loads((tmp_path / "ev_old.json").read_text())["metrics"] == ev["metrics"]
 
     def refuse(*a, **k):
         raise AssertionError("predict read the training data")
