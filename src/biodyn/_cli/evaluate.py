@@ -45,6 +45,15 @@ def run(args) -> int:
         atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
         print(dumps(res))
         return 0
+    if (
+        run_system(args.run_dir) == "cldtrans_fewshot"
+    ):  # a cell of the few-shot grid: its data as the grid built it
+        from biodyn.systems.cldtrans.fewshot_grid import evaluate_cell
+
+        res = evaluate_cell(args.run_dir, which=args.checkpoint, split=split)
+        atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
+        print(dumps(res))
+        return 0
     if run_system(args.run_dir) == "cldtrans":  # a CLD-Trans stage: the terms of its objective
         from biodyn.systems.cldtrans.evaluate import evaluate_cldtrans_run
 

@@ -16,6 +16,8 @@ def run_system(run_dir: str | os.PathLike) -> str | None:
     import yaml
 
     cfg_file = Path(run_dir) / "config.yaml"
+    if (Path(run_dir) / "fewshot_cell.json").is_file():  # a few-shot grid's cell (CLD-Trans' experiments)
+        return "cldtrans_fewshot"
     if not cfg_file.is_file():
         if (Path(run_dir) / "config.json").is_file():  # PRISM runs written before config.yaml
             raw = json.loads((Path(run_dir) / "config.json").read_text())
@@ -35,9 +37,11 @@ def run_task(run_dir: str | os.PathLike) -> str:
     return str(OmegaConf.select(OmegaConf.load(cfg_file), "train.task", default="multiclass"))
 
 
-def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
+def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test",
+                 data: dict | None = None) -> dict[str, Any]:  # fmt: skip
     """Rebuild the model of ``run_dir`` (its ``config.yaml`` + ``checkpoints/<which>``), evaluate it on
-    ``split`` (``train``/``val``/``test``) and return the metrics."""
+    ``split`` (``train``/``val``/``test``) and return the metrics. ``data``: the splits as
+    :func:`~biodyn.train.experiment.build_data` returns them (default: built from the run's config)."""
     from omegaconf import OmegaConf
 
     from biodyn.errors import check_option
@@ -60,7 +64,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str 
         raise CheckpointError(f"{run}: no {which!r} checkpoint (checkpoints/{which}/state.json)")
     st = read_state(ckpt, model_name=exp.model.name)
     model = from_pretrained(ckpt)
-    data = build_data(exp)
+    data = data if data is not None else build_data(exp)
     exp.train.out_dir = str(run)
     trainer = Trainer(model, data["train"], None, exp.train, model_name=exp.model.name)
     metrics = trainer.evaluate(data[split], prefix=split)

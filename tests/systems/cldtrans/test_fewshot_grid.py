@@ -251,6 +251,16 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
         for k, v in enc.state_dict().items():  # probed: the encoder is the pretrained one, untouched
             if not k.startswith("head."):
                 assert (trained[k] == v).all(), k
+        # `biodyn eval` of the cell's run folder rebuilds the cell's data (64 Hz excerpts resampled to the
+        # model's 160 Hz) and scores the checkpoint the cell was tested with
+        from biodyn.cli import main
+
+        ev_path = tmp_path / f"ev_{label}.json"
+        which = "best" if (cell / "run_seed42" / "checkpoints" / "best").exists() else "last"
+        assert main(["eval", str(cell / "run_seed42"), "--checkpoint", which, "--json", str(ev_path)]) == 0
+        ev = json.loads(ev_path.read_text())
+        assert ev["system"] == "cldtrans_fewshot" and ev["dataset"] == "chbmit"
+        assert ev["metrics"]["test_auroc"] == pytest.approx(r["metrics"]["test_auroc"], nan_ok=True)
     with pytest.raises(ConfigError, match="cldtrans_nope"):
         fg.run_grid(fg.GridConfig(models=("cldtrans_nope",)), tmp_path / "x")
 

@@ -218,6 +218,30 @@ def model_preprocess(name: str, params: dict, dataset: str, grid: GridConfig) ->
     return {k: chain[k] for k in keys if k in chain}, f"_{modality}{chain['fs']:g}hz"
 
 
+CELL_FILE = "fewshot_cell.json"  # in a cell's run folder: the grid and data settings it was trained with
+
+
+def evaluate_cell(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
+    """``biodyn eval`` of a few-shot cell's run folder (``.../<budget>/run_seed<k>``): its data rebuilt as the
+    grid built it (dataset, preprocessing, cache), then the task's metrics of its checkpoint on ``split``."""
+    from dataclasses import fields
+
+    from biodyn.train.evaluate import evaluate_run
+
+    f = Path(run_dir) / CELL_FILE
+    if not f.is_file():
+        raise ConfigError(f"{run_dir}: not a few-shot cell's run folder (no {CELL_FILE})")
+    cell = json.loads(f.read_text())
+    defaults = GridConfig()
+    saved = {k.name: cell["grid"][k.name] for k in fields(GridConfig) if k.name in cell["grid"]}
+    grid = GridConfig(
+        **{k: tuple(v) if isinstance(getattr(defaults, k), tuple) else v for k, v in saved.items()}
+    )
+    data = load_dataset(cell["dataset"], grid, cell["preprocess"], cell["tag"])
+    res = evaluate_run(run_dir, which=which, split=split, data=data)
+    return {**res, "system": "cldtrans_fewshot", "dataset": cell["dataset"]}
+
+
 def _on_scalp(channels) -> bool:
     if not channels:
         return False
@@ -292,6 +316,8 @@ def run_grid(
     when it was run with the same :func:`cell_settings`; one run with others is an error (``force``: run again).
     A cell whose training windows are those of another budget of its (dataset, seed) lists that budget in
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
+    from dataclasses import asdict
+
     from biodyn.atomic import atomic_write_json
     from biodyn.models import model_inputs
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
@@ -351,6 +377,9 @@ def run_grid(
                                    fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,
                                                          unit=unit))  # fmt: skip
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
+            # what `biodyn eval` of the cell's run folder needs to rebuild its data (evaluate_cell)
+            atomic_write_json(res.run_dir / CELL_FILE, {"system": "cldtrans_fewshot", "dataset": dataset,
+                                                        "preprocess": pre, "tag": tag, "grid": asdict(grid)})  # fmt: skip
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
             res["preprocess"] = pre
