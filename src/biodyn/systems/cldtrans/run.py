@@ -22,7 +22,16 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.models import InputSpec
 from biodyn.systems.cldtrans.config import ABLATIONS, MODALITY, CLDTransData, CLDTransRun, compose
 
-__all__ = ["ABLATIONS", "CLDTransData", "CLDTransRun", "ModalityBlocks", "build_windows", "compose", "run_cldtrans"]
+__all__ = [
+    "ABLATIONS",
+    "CLDTransData",
+    "CLDTransRun",
+    "ModalityBlocks",
+    "build_windows",
+    "compose",
+    "run_cldtrans",
+]
+
 
 class ModalityBlocks(Dataset):
     """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
@@ -234,4 +243,3 @@ def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) ->
             f"{folder}: checkpoint trained on {trained}, stage 2 data is "
             f"{new_trained}: a checkpoint of another modality"
         )
-
