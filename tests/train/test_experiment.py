@@ -107,6 +107,12 @@ def test_smoke_experiment_cli(tmp_path):
     ev = json.loads((out / "eval_test.json").read_text())
     assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
     assert not (out / "eval_results.json").exists()
+    # regression: eval read checkpoints/<which> itself, without the fallback to the checkpoint an interrupted
+    # swap leaves (.best.old); it finds checkpoints the way every loader does now
+    (out / "checkpoints" / "best").rename(out / "checkpoints" / ".best.old")
+    assert main(["eval", str(out), "--json", str(tmp_path / "old.json")]) == 0
+    ev = json.loads((tmp_path / "old.json").read_text())
+    assert ev["metrics"]["test_macro_auroc"] == pytest.approx(res["metrics"]["test_macro_auroc"])
 
 
 @pytest.mark.slow
@@ -152,7 +158,8 @@ def test_fewshot_protocol_and_report(tmp_path):
 def test_config_tree_ships_inside_the_package(monkeypatch):
     from importlib.resources import files
 
-    from biodyn.train.experiment import CONFIG_DIR_ENV, config_dir
+    from biodyn.configs import CONFIG_DIR_ENV
+    from biodyn.train.experiment import config_dir
 
     monkeypatch.delenv(CONFIG_DIR_ENV, raising=False)
     packaged = files("biodyn") / "configs"

@@ -9,12 +9,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from biodyn.systems.seizure.detect import WINDOWS_PER_CALL
 
     parser.add_argument("recordings", nargs="+", help="EDF/BDF files or WFDB records")
-    parser.add_argument("--checkpoint", required=True, help="a seizure run folder or its checkpoints/best")
+    parser.add_argument(
+        "--checkpoint", required=True, help="a seizure run folder, its checkpoints/best, or an export folder"
+    )
     parser.add_argument("--out", default="detections", help="output folder (default: ./detections)")
     parser.add_argument("--json", default=None, help="write the summary (events, real-time factor) here")
     parser.add_argument("--on-missing", default="raise", choices=("raise", "zero"),
                         help="montage channels the recording lacks: error (default) or zero-filled rows")  # fmt: skip
-    parser.add_argument("--threshold", type=float, default=None, help="switch-on probability (default 0.86)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="switch-on probability (default: the detector's operating threshold)",
+    )
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
     parser.add_argument("--batch-size", type=int, default=WINDOWS_PER_CALL)
     parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
@@ -28,10 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from biodyn.metrics.postprocess import SEIZURE_THRESHOLD, parse_post
+    from biodyn.metrics.postprocess import parse_post
     from biodyn.systems.seizure import detect_files
 
-    thr = SEIZURE_THRESHOLD if args.threshold is None else args.threshold
+    thr = args.threshold  # None: the detector's recorded operating threshold
     rep = detect_files(args.recordings, args.checkpoint, args.out, json_path=args.json, edf_annotations=args.edf,
                        png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
                        threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip

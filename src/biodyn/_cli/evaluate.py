@@ -29,9 +29,38 @@ def run(args) -> int:
     from pathlib import Path
 
     from biodyn.atomic import atomic_write_json
-    from biodyn.train.evaluate import dumps, evaluate_run, run_task
+    from biodyn.train.evaluate import dumps, evaluate_run, run_system, run_task
 
     split = SPLITS[args.split]
+    if run_system(args.run_dir) == "prism":  # a PRISM run (biodyn prism): its data and its task's metrics
+        from biodyn.systems.prism import evaluate_prism_run
+
+        if args.post:
+            from biodyn.errors import ConfigError
+
+            raise ConfigError(
+                "--post applies to a seizure run's event scoring; a PRISM run has no post-processing"
+            )
+        res = evaluate_prism_run(args.run_dir, which=args.checkpoint, split=split)
+        atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
+        print(dumps(res))
+        return 0
+    if (
+        run_system(args.run_dir) == "cldtrans_fewshot"
+    ):  # a cell of the few-shot grid: its data as the grid built it
+        from biodyn.systems.cldtrans.fewshot_grid import evaluate_cell
+
+        res = evaluate_cell(args.run_dir, which=args.checkpoint, split=split)
+        atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
+        print(dumps(res))
+        return 0
+    if run_system(args.run_dir) == "cldtrans":  # a CLD-Trans stage: the terms of its objective
+        from biodyn.systems.cldtrans.evaluate import evaluate_cldtrans_run
+
+        res = evaluate_cldtrans_run(args.run_dir, which=args.checkpoint)
+        atomic_write_json(args.json or Path(args.run_dir) / "eval_objective.json", res)
+        print(dumps(res))
+        return 0
     if run_task(args.run_dir) == "seizure":
         from biodyn.metrics.postprocess import parse_post
         from biodyn.systems.seizure import evaluate_seizure_run
@@ -52,7 +81,9 @@ def run(args) -> int:
     if args.post:
         from biodyn.errors import ConfigError
 
-        raise ConfigError("--post applies to a seizure run's event scoring; this run's task has no post-processing")
+        raise ConfigError(
+            "--post applies to a seizure run's event scoring; this run's task has no post-processing"
+        )
     res = evaluate_run(args.run_dir, which=args.checkpoint, split=split)
     atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
     print(dumps(res))

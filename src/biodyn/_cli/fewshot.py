@@ -58,6 +58,7 @@ def add_arguments(p) -> None:
     p.add_argument("--cache-dir", default="cache/fewshot")
     p.add_argument("--experiment", default="fewshot")
     p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
+    p.add_argument("--print-config", action="store_true", help="print the resolved grid config and exit")
 
 
 def run(args) -> int:
@@ -81,6 +82,14 @@ def run(args) -> int:
         roots=dict(r.split("=", 1) for r in args.root), weights=dict(w.split("=", 1) for w in args.weights),
         **preset,
     )  # fmt: skip
+    if args.print_config:
+        import json
+        from dataclasses import asdict
+
+        import yaml
+
+        print(yaml.safe_dump(json.loads(json.dumps(asdict(grid))), sort_keys=False), end="")
+        return 0
     paths = fg.run_grid(grid, args.out, force=args.force)
     print(f"{len(paths)} cells under {args.out}/{args.experiment}; tables: biodyn report {args.out}")
     write_json(args.json, {"cells": [str(p) for p in paths]})

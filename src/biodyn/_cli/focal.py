@@ -38,11 +38,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")
-    p.add_argument("--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)")
+    p.add_argument(
+        "--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)"
+    )
     p.add_argument("--tau-max-s", type=float, default=0.05)
     p.add_argument("--edge-threshold", type=float, default=None,
                    help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
-    p.add_argument("--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)")
+    p.add_argument(
+        "--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)"
+    )
     p.add_argument("--quick", action="store_true",
                    help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
                         "neural detectors; flags given win over it")  # fmt: skip
@@ -60,6 +64,8 @@ def add_arguments(p) -> None:
                    help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]")  # fmt: skip
     p.add_argument("--experiment", default="focal")
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved settings (window and FocalConfig) and exit")  # fmt: skip
 
 
 def settings(args) -> tuple[dict, dict]:
@@ -89,8 +95,18 @@ def run(args) -> int:
     from biodyn.io.events import read_onset_csv
     from biodyn.systems.cldtrans import focal_lead as fl
 
-    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     window, overrides = settings(args)
+    if args.print_config:
+        import yaml
+
+        cfg = {**{k: v for k, v in vars(fl.FocalConfig()).items()}, **overrides}
+        cfg.update(
+            {"seeds": list(parse_seeds(args.seeds)), "offset_s": args.offset_s, "tau_max_s": args.tau_max_s}
+        )
+        print(yaml.safe_dump(json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False),
+              end="")  # fmt: skip
+        return 0
+    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = window["span_s"]
     if args.excerpts:
         windows = excerpt_ictal_windows(
@@ -113,9 +129,15 @@ def run(args) -> int:
         cfg.methods = tuple(m.strip() for m in args.methods.split(","))
     for k, v in overrides.items():
         setattr(cfg, k, v)
-    # EEG-GCNN places its graph by channel name: it gets the windows' channels
-    cfg.model_params = {**cfg.model_params,
-                        "eeg_gcnn": {**cfg.model_params.get("eeg_gcnn", {}), "channels": windows[0].channels}}  # fmt: skip
+    # a model that places its graph by channel name (the registry says which, e.g. EEG-GCNN) gets the windows'
+    from biodyn.models import list_models, model_inputs
+
+    for m in cfg.methods:
+        if m in list_models() and model_inputs(m, **cfg.model_params.get(m, {})).channel_names:
+            cfg.model_params = {
+                **cfg.model_params,
+                m: {**cfg.model_params.get(m, {}), "channels": windows[0].channels},
+            }
     weights = dict(w.split("=", 1) for w in args.weights)
     paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []

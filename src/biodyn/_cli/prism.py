@@ -1,7 +1,7 @@
 """``biodyn prism``: train PRISM (or a baseline) on ECG, images or audio, epoch by epoch.
 
 Flags override ``--config YAML`` (whose keys are PrismRunConfig's field names, dashes or underscores; an
-unknown key is an error). Writes ``config.json``, ``results.json`` (test metrics under "test") and
+unknown key is an error). Writes ``config.yaml``, ``results.json`` (test metrics under "test") and
 ``curves.png`` into ``--output-dir``; ``--json PATH`` writes the results there too. Under ``torchrun`` the
 Trainer runs DDP.
 """
@@ -69,6 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", default=None, help="YAML of defaults (PrismRunConfig keys); flags override"
     )
     parser.add_argument("--json", default=None, help="also write the results JSON here")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved run config and exit")
+    parser.add_argument("--predict", nargs="+", default=None, metavar="RUN_OR_EXPORT FILE",
+                        help="predict instead of training: the classes of the FILEs (WAV for an audio model; .npy "
+                             "arrays otherwise) with a trained run or export folder")  # fmt: skip
 
 
 def resolve(args) -> dict:
@@ -113,12 +117,43 @@ def _note_unused_flags(args, cfg) -> None:
         )
 
 
+def predict_files(args) -> int:
+    """``biodyn prism --predict RUN FILE...``: one line per file (its top class and probability)."""
+    import numpy as np
+
+    from biodyn.atomic import atomic_write_json
+    from biodyn.errors import ConfigError
+    from biodyn.systems.prism import predict
+
+    folder, files = args.predict[0], args.predict[1:]
+    if not files:
+        raise ConfigError("--predict RUN_OR_EXPORT FILE...: give at least one file to predict")
+    inputs = [f if not f.endswith(".npy") else np.load(f) for f in files]
+    pred = predict(folder, inputs if isinstance(inputs[0], str) else np.stack(inputs))
+    rows = []
+    for f, label, p in zip(files, pred.labels, pred.probs):
+        print(f"{f}: {label} (p={float(p.max()):.3f})")
+        rows.append({"file": f, "label": label, "probs": dict(zip(pred.classes, map(float, p)))})
+    if args.json:
+        atomic_write_json(args.json, {"model": folder, "predictions": rows})
+    return 0
+
+
 def run(args) -> int:
+    from dataclasses import asdict
+
     from biodyn.atomic import atomic_write_json
     from biodyn.systems.prism import PrismRunConfig, run_prism
     from biodyn.train.distributed import init_from_env, shutdown
 
+    if args.predict:
+        return predict_files(args)
     cfg = PrismRunConfig.from_dict(resolve(args))
+    if args.print_config:
+        import yaml
+
+        print(yaml.safe_dump(asdict(cfg), sort_keys=False), end="")
+        return 0
     _note_unused_flags(args, cfg)
     init_from_env()
     try:

@@ -41,13 +41,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from biodyn.errors import ConfigError, check_option
 from biodyn.models._base import BiodynModel
 from biodyn.models._registry import ModelInputs, register_model
 from biodyn.nn import GatedDeltaBlock, S4Block
+from biodyn.nn.losses import classification_loss
 from biodyn.nn.moe import MoESwiGLU, moe_aux_losses, param_counts
 
 BLOCK_TYPES = ("s4", "delta")
@@ -318,18 +318,6 @@ class PRISMBackbone(nn.Module):
         return x_t, new
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for integer labels ``(B,)``; BCE for float multi-hot labels ``(B, K)`` (PTB-XL)."""
-    if labels.is_floating_point() and labels.shape == logits.shape:
-        return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
-    if labels.ndim != 1 or labels.shape[0] != logits.shape[0]:
-        raise ConfigError(
-            f"labels: expected class indices (B,) or multi-hot (B, K) floats for logits "
-            f"{tuple(logits.shape)}, got {tuple(labels.shape)} {labels.dtype}"
-        )
-    return F.cross_entropy(logits.float(), labels.long())
-
-
 def _state_numel(state) -> int:
     if torch.is_tensor(state):
         return state.numel()
@@ -456,7 +444,7 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
         logits = self.forward_head(self.forward_features(x, modality), modality=modality)
         if labels is None:
             return logits
-        return {"logits": logits, "loss": _loss(logits, labels)}
+        return {"logits": logits, "loss": classification_loss(logits, labels)}
 
     def forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
         """The loss of one modality's batch, named after the modality: ``x`` ``(B, C, T)`` (or a block
@@ -475,7 +463,7 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
                 raise ConfigError(f"PRISMForClassification.forward_loss: one modality per batch, got {idx}")
             m = self.modalities[int(idx[0])]
         m = self._modality(m)
-        return {m: _loss(self(x, modality=m), y), **self.backbone.aux_losses()}  # MoE terms, if any
+        return {m: classification_loss(self(x, modality=m), y), **self.backbone.aux_losses()}  # MoE terms, if any
 
     def reset_head(self, n_outputs: int, modality: str | None = None) -> None:
         """A fresh ``LayerNorm -> Linear`` head of ``n_outputs`` classes for ``modality`` (default: the first),
@@ -568,11 +556,8 @@ class PRISM(_StreamingMean, BiodynModel):
     def _moe_forward_loss(self, batch: dict) -> dict[str, torch.Tensor]:
         logits = self(batch["x"])
         y = batch["y"]
-        if y.is_floating_point() and y.numel() == logits.numel():
-            task = F.binary_cross_entropy_with_logits(logits.float(), y.float().view(logits.shape))
-        else:
-            task = F.cross_entropy(logits.float(), y.long().view(-1))
-        return {"task": task, **self.backbone.aux_losses()}
+        y = y.view(logits.shape) if y.is_floating_point() and y.numel() == logits.numel() else y.reshape(-1)
+        return {"task": classification_loss(logits, y), **self.backbone.aux_losses()}
 
     def param_counts(self) -> dict[str, int]:
         """``{"total", "active"}`` parameters; active: those one token uses (all of them for the dense FFN;

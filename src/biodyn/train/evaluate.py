@@ -7,7 +7,24 @@ import os
 from pathlib import Path
 from typing import Any
 
-from biodyn.errors import ConfigError
+from biodyn.errors import CheckpointError, ConfigError
+
+
+def run_system(run_dir: str | os.PathLike) -> str | None:
+    """The ``system`` a run folder's ``config.yaml`` names (``"prism"``; None for an experiment of
+    ``biodyn train``, whose config has no such key)."""
+    import yaml
+
+    cfg_file = Path(run_dir) / "config.yaml"
+    if (Path(run_dir) / "fewshot_cell.json").is_file():  # a few-shot grid's cell (CLD-Trans' experiments)
+        return "cldtrans_fewshot"
+    if not cfg_file.is_file():
+        if (Path(run_dir) / "config.json").is_file():  # PRISM runs written before config.yaml
+            raw = json.loads((Path(run_dir) / "config.json").read_text())
+            return "prism" if isinstance(raw, dict) and "run" in raw else None
+        raise ConfigError(f"{run_dir}: not a training run (no config.yaml)")
+    raw = yaml.safe_load(cfg_file.read_text())
+    return raw.get("system") if isinstance(raw, dict) else None
 
 
 def run_task(run_dir: str | os.PathLike) -> str:
@@ -20,14 +37,16 @@ def run_task(run_dir: str | os.PathLike) -> str:
     return str(OmegaConf.select(OmegaConf.load(cfg_file), "train.task", default="multiclass"))
 
 
-def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
+def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test",
+                 data: dict | None = None) -> dict[str, Any]:  # fmt: skip
     """Rebuild the model of ``run_dir`` (its ``config.yaml`` + ``checkpoints/<which>``), evaluate it on
-    ``split`` (``train``/``val``/``test``) and return the metrics."""
+    ``split`` (``train``/``val``/``test``) and return the metrics. ``data``: the splits as
+    :func:`~biodyn.train.experiment.build_data` returns them (default: built from the run's config)."""
     from omegaconf import OmegaConf
 
     from biodyn.errors import check_option
-    from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_checkpoint, read_state
+    from biodyn.models import find_checkpoint, from_pretrained
+    from biodyn.models._pretrained import read_state
     from biodyn.train.config import ExperimentConfig
     from biodyn.train.experiment import build_data
     from biodyn.train.trainer import Trainer
@@ -40,11 +59,12 @@ def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str 
     exp = OmegaConf.to_object(
         OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(cfg_file))
     )
-    ckpt = run / "checkpoints" / which
+    ckpt = find_checkpoint(run / "checkpoints" / which)  # with the fallback of an interrupted swap
+    if ckpt is None:
+        raise CheckpointError(f"{run}: no {which!r} checkpoint (checkpoints/{which}/state.json)")
     st = read_state(ckpt, model_name=exp.model.name)
-    model = create_model(exp.model.name, **st["model_config"])
-    load_checkpoint(ckpt, model=model, model_name=exp.model.name, restore_rng=False)
-    data = build_data(exp)
+    model = from_pretrained(ckpt)
+    data = data if data is not None else build_data(exp)
     exp.train.out_dir = str(run)
     trainer = Trainer(model, data["train"], None, exp.train, model_name=exp.model.name)
     metrics = trainer.evaluate(data[split], prefix=split)

@@ -17,7 +17,16 @@ from biodyn.configs import CONFIG_DIR_ENV
 from biodyn.errors import ConfigError
 from biodyn.train.fewshot import BUDGETS, SEEDS, budget_name, fewshot_indices
 
-__all__ = ["build_data", "compose_config", "config_dir", "data_spec", "run_experiment", "run_fewshot", "to_dataclass"]
+__all__ = [
+    "build_data",
+    "compose_config",
+    "config_dir",
+    "data_spec",
+    "run_experiment",
+    "run_fewshot",
+    "to_dataclass",
+]
+
 
 def config_dir(override: str | os.PathLike | None = None) -> Path:
     """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else the packaged ``biodyn/configs``."""
@@ -124,15 +133,18 @@ def data_spec(ds) -> dict[str, Any]:
             "classes": m.get("classes")}  # fmt: skip
 
 
-def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) -> dict[str, Any]:
+def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
     """Train ``exp`` (an :class:`ExperimentConfig`) and evaluate the best checkpoint on the test split;
-    writes ``<train.out_dir>/config.yaml`` and ``results.json``; returns the results dict."""
+    writes ``<train.out_dir>/config.yaml`` and ``results.json``; returns a
+    :class:`~biodyn.train.result.RunResult`: the results dict with ``.model`` (the trained model, best
+    checkpoint) and ``.run_dir``."""
     import torch
     from omegaconf import OmegaConf
     from torch.utils.data import Subset
 
     from biodyn.atomic import atomic_write_json, atomic_write_text
-    from biodyn.models import check_overrides, create_model
+    from biodyn.metrics.postprocess import SEIZURE_THRESHOLD
+    from biodyn.models import check_overrides, create_model, model_output
     from biodyn.provenance import command_line, git_commit, versions
     from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
@@ -203,6 +215,8 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
             "stride_s": spec["stride_s"],
             "preprocessing": spec["preprocess"],
             "classes": spec["classes"],
+            # a per-sample detector's operating threshold (what `biodyn detect` switches on at)
+            "threshold": SEIZURE_THRESHOLD if model_output(exp.model.name) == "per_sample" else None,
             "extra": {"corpus": spec["corpus"]} if spec["corpus"] else None,
         }
         model.input_spec = InputSpec.from_dict({**have, **{k: v for k, v in this.items() if v is not None}})
@@ -235,7 +249,9 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
         "torch_threads": torch.get_num_threads(),
     }
     atomic_write_json(out_dir / "results.json", result)
-    return result
+    from biodyn.train.result import RunResult
+
+    return RunResult(result, model=trainer.model, run_dir=out_dir)
 
 
 def run_fewshot(
@@ -263,5 +279,3 @@ def run_fewshot(
             atomic_write_json(path, res)
             written.append(path)
     return written
-
-

@@ -41,9 +41,8 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: s
                tags: tuple[str, ...] | list[str] = (), repo_name: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Export ``run``'s best weights to ``out_dir`` (``config.json``, ``model.safetensors``, ``README.md``);
     returns ``{"folder", "model", "checkpoint", "results", "card"}``."""
-    from biodyn.models import save_pretrained
+    from biodyn.models import find_checkpoint, from_pretrained, save_pretrained
     from biodyn.models._hub import card_from_results
-    from biodyn.train.pretrained import find_checkpoint, load_trained
 
     run = Path(run)
     if not run.exists():
@@ -59,7 +58,7 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: s
             raise CheckpointError(f"{run}: neither an export nor a run with a checkpoint (state.json in it or in "
                                   "checkpoints/best|last)")  # fmt: skip
         source = ckpt
-    model = load_trained(source)
+    model = from_pretrained(source)
     folder = _run_folder(run, ckpt)
     card: dict[str, Any] = {"license": license, "tags": list(tags), "repo_name": repo_name}
     results_path = folder / "results.json"

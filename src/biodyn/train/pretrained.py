@@ -1,7 +1,8 @@
 """Trained weights for the evaluation runners (focal leads, few-shot): the encoder of a trained model.
 
 A folder is an export (``save_pretrained``) or any training run, read by
-:func:`biodyn.models.from_pretrained` (:func:`find_checkpoint` says which checkpoint of a run is read).
+:func:`biodyn.models.from_pretrained` (:func:`biodyn.models.find_checkpoint` says which checkpoint of a run
+is read).
 :func:`load_encoder` copies every weight but the head into a model built for a new task.
 """
 
@@ -12,21 +13,16 @@ import os
 import torch
 
 from biodyn.errors import CheckpointError
-from biodyn.models._pretrained import find_checkpoint, from_pretrained
+from biodyn.models._pretrained import from_pretrained
 
 SHAPE_KEYS = ("n_chans", "n_outputs", "n_times", "sfreq")
-__all__ = ["find_checkpoint", "load_encoder", "load_trained", "trained_config"]
-
-
-def load_trained(folder: str | os.PathLike):
-    """The trained model in ``folder`` (an export or a training run), in eval mode: :func:`from_pretrained`."""
-    return from_pretrained(folder)
+__all__ = ["load_encoder", "trained_config"]
 
 
 def trained_config(folder: str | os.PathLike) -> tuple[str, dict]:
     """``(registered name, config fields)`` of the model in ``folder``, without the signal's shape
     (``n_chans``, ``n_outputs``, ``n_times``, ``sfreq``): what builds the same architecture for new data."""
-    model = load_trained(folder)
+    model = from_pretrained(folder)
     cfg = {k: v for k, v in model.init_config().items() if k not in SHAPE_KEYS}
     return model.model_name, cfg
 
@@ -36,7 +32,7 @@ def load_encoder(model: torch.nn.Module, folder: str | os.PathLike) -> list[str]
     (built for a new task: its head is kept as initialised), and the trained model's input spec when
     ``model`` has none. A missing, extra or differently shaped weight is a :class:`CheckpointError`. Returns the
     names copied."""
-    src = load_trained(folder)
+    src = from_pretrained(folder)
     name = getattr(model, "model_name", None)
     if name is not None and getattr(src, "model_name", None) not in (None, name):
         raise CheckpointError(f"weights {folder} are of model {src.model_name!r}, not {name!r}")

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from biodyn.errors import check_option
+from biodyn.nn.losses import classification_loss
 
 TASKS = ("multiclass", "multilabel", "per_sample", "seizure")
 
@@ -39,7 +40,7 @@ class MultiClass(Task):
     name = "multiclass"
 
     def loss(self, logits, batch):
-        return F.cross_entropy(logits.float(), batch["y"].long().view(-1))
+        return classification_loss(logits, batch["y"].long().view(-1))
 
     def probs(self, logits):
         return torch.softmax(logits.float(), dim=-1)
@@ -81,8 +82,7 @@ class MultiLabel(Task):
     name = "multilabel"
 
     def loss(self, logits, batch):
-        y = batch["y"].float().view(logits.shape)
-        return F.binary_cross_entropy_with_logits(logits.float(), y)
+        return classification_loss(logits, batch["y"].float().view(logits.shape))
 
     def metrics(self, probs, target):
         import warnings

@@ -121,6 +121,7 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
         res = run_cldtrans(run)
     row = res["last_train_row"]
     assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
+    assert res.run_dir == out / mode and res.model.model_name == "cldtrans"  # the trained model, from Python
     assert np.isfinite(row["loss"])
     assert ("loss_vq_commit" in row) == (ablation != "no_vq")
     assert ("loss_ode" in row) == (mode == "stage2")
@@ -194,3 +195,29 @@ def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
     with pytest.raises(ConfigError, match="NaN/Inf in window 1"):
         bad[0]
 
+
+@needs_data
+@pytest.mark.slow
+def test_biodyn_eval_on_both_stages(tmp_path):
+    """`biodyn eval RUN` on a CLD-Trans stage folder: the objective's terms with the reloaded model, the same as
+    the model in memory gives on the same blocks (stage 2 adds the graph-ODE term)."""
+    from biodyn.cli import main
+    from biodyn.models import from_pretrained
+    from biodyn.systems.cldtrans import compose, run_cldtrans
+    from biodyn.systems.cldtrans.run import ModalityBlocks, build_windows
+
+    common = ["train.max_steps=1", f"train.out_dir={tmp_path}", "data.limit=1", "data.max_channels=4"]
+    for mode in ("stage1", "stage2"):
+        run = compose([f"mode={mode}", *common])
+        run_cldtrans(run)
+        assert main(["eval", str(tmp_path / mode), "--json", str(tmp_path / f"{mode}.json")]) == 0
+        ev = json.loads((tmp_path / f"{mode}.json").read_text())
+        assert ev["system"] == "cldtrans" and ev["mode"] == mode and ev["checkpoint"] == "last"
+        assert ("loss_ode" in ev["metrics"]) == (mode == "stage2") and "loss_recon" in ev["metrics"]
+        # an independent average over the blocks with the model of the checkpoint
+        model = from_pretrained(tmp_path / mode)
+        model.set_stage(mode)
+        blocks = ModalityBlocks(build_windows(run), run.train.batch_size, seed=run.train.seed, max_channels=4)
+        with torch.no_grad():
+            recon = [float(model.forward_loss(blocks[k])["recon"]) for k in range(len(blocks))]
+        assert ev["metrics"]["loss_recon"] == pytest.approx(float(np.mean(recon)), rel=1e-5)

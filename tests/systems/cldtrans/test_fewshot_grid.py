@@ -31,7 +31,9 @@ def test_patient_split_is_disjoint_and_checked():
 def test_window_budgets_bite_on_the_excerpts_one_training_patient(tmp_path):
     """Regression: on the excerpts every budget kept the one training patient, so 1 / 10 / 100 % were one
     cell three times; the cpu preset's window budget over 4 s windows keeps 1 / 3 / 28 per class."""
-    preset = {k: fg.load_preset("cpu")[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")}
+    preset = {
+        k: fg.load_preset("cpu")[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")
+    }
     grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
                          modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
                          cache_dir=str(tmp_path / "c"), **preset)  # fmt: skip
@@ -173,7 +175,10 @@ def test_full_preset_budgets_do_not_coincide_on_chbmit():
     seeds = (42, 123, 7, 0, 256)
     same = fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, "subject")
     assert {k: v for k, v in same.items() if k[0] == 0.01} == {(0.01, s): ["10pct"] for s in seeds}
-    assert fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.load_preset("full")["budget_unit"]["chbmit"]) == {}
+    assert (
+        fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.load_preset("full")["budget_unit"]["chbmit"])
+        == {}
+    )
 
 
 def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, capsys):
@@ -251,6 +256,16 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
         for k, v in enc.state_dict().items():  # probed: the encoder is the pretrained one, untouched
             if not k.startswith("head."):
                 assert (trained[k] == v).all(), k
+        # `biodyn eval` of the cell's run folder rebuilds the cell's data (64 Hz excerpts resampled to the
+        # model's 160 Hz) and scores the checkpoint the cell was tested with
+        from biodyn.cli import main
+
+        ev_path = tmp_path / f"ev_{label}.json"
+        which = "best" if (cell / "run_seed42" / "checkpoints" / "best").exists() else "last"
+        assert main(["eval", str(cell / "run_seed42"), "--checkpoint", which, "--json", str(ev_path)]) == 0
+        ev = json.loads(ev_path.read_text())
+        assert ev["system"] == "cldtrans_fewshot" and ev["dataset"] == "chbmit"
+        assert ev["metrics"]["test_auroc"] == pytest.approx(r["metrics"]["test_auroc"], nan_ok=True)
     with pytest.raises(ConfigError, match="cldtrans_nope"):
         fg.run_grid(fg.GridConfig(models=("cldtrans_nope",)), tmp_path / "x")
 

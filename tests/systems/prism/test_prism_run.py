@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import yaml
 
 from biodyn.cli import main
 from biodyn.errors import ConfigError
@@ -23,7 +24,7 @@ def _run(tmp_path, *extra, name="run"):
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res == json.loads((tmp_path / f"{name}.json").read_text())
-    assert (out / "curves.png").stat().st_size > 1000 and (out / "config.json").is_file()
+    assert (out / "curves.png").stat().st_size > 1000 and (out / "config.yaml").is_file()
     return res
 
 
@@ -38,7 +39,7 @@ def test_cli_trains_audio_and_writes_results(tmp_path, capsys):
     assert np.trace(cm) / cm.sum() == pytest.approx(res["test"]["accuracy"])
     assert [r["epoch"] for r in res["curves"]] == [1, 2]
     assert all("val_accuracy" in r and "train_loss" in r for r in res["curves"])
-    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    cfg = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert cfg["run"]["n_frames"] == 12 and cfg["run"]["hidden_dim"] == 16  # YAML < flags, both resolved
     assert res["seed"] == 42 and "torch" in res["versions"]
 
@@ -154,6 +155,11 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     kw = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, batch_size=16, limit=48,
               progress=False, lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=2)  # fmt: skip
     whole = run_prism(PrismRunConfig(output_dir=str(tmp_path / "whole"), **kw))
+    # from Python the run returns its trained model and its folder beside the results
+    assert whole.run_dir == tmp_path / "whole" and whole.results == json.loads(
+        (whole.run_dir / "results.json").read_text()
+    )
+    assert whole.model.model_name == "prism_multimodal" and not whole.model.training
     fit = tr.Trainer.fit
     with monkeypatch.context() as mp:  # the job dies after the first epoch's checkpoint
         mp.setattr(tr.Trainer, "fit", lambda self, stop_at=None: fit(self, stop_at=self.cfg.max_steps // 2))
@@ -292,3 +298,82 @@ def test_synthetic_data_has_the_real_modality_shape_and_label_kind():
     assert ecg.train.y.dtype == torch.float32 and set(per_record.tolist()) == {1.0, 2.0}
     image = load_modality("image", PrismRunConfig(data="synthetic", limit=8))
     assert (image.n_chans, image.n_times, image.task, len(image.classes)) == (48, 64, "multiclass", 10)
+
+
+@pytest.mark.slow
+def test_single_run_folder_reloads_evaluates_and_predicts_on_new_wav_files(tmp_path, monkeypatch, capsys):
+    """Regression (the issue's first seam bug): a `biodyn prism --mode single` run folder did not reload (its
+    config.json read as an export's) and `biodyn eval` refused it (no config.yaml). It now writes config.yaml,
+    reloads through from_pretrained with what prediction needs, evaluates, and predicts on WAV files without
+    featurising the training split."""
+    from biodyn.datasets import audio
+    from biodyn.datasets.audio import MelConfig, fix_length, load_audio, log_mel, read_wav
+    from biodyn.models import from_pretrained
+    from biodyn.systems.prism import predict
+
+    root = tmp_path / "fsdd"
+    _fsdd(root, reps=20)
+    out = tmp_path / "run"
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("n_frames: 12\nn_mels: 8\nwarmup_epochs: 0\n")
+    assert main(["prism", "--modality", "audio", "--data-root", str(root), "--config", str(cfg), *TINY, "--epochs",
+                 "1", "--output-dir", str(out)]) == 0  # fmt: skip
+    res = json.loads((out / "results.json").read_text())
+    assert (out / "config.yaml").is_file() and not (out / "config.json").exists()
+    assert (out / "log.jsonl").is_file() and (out / "checkpoints" / "best").is_dir()
+    model = from_pretrained(out)
+    spec = model.input_spec
+    assert (
+        spec.input_form == "log-mel" and spec.extra["mel"]["n_mels"] == 8 and spec.classes == ["0", "1", "2"]
+    )
+    assert len(spec.feature_norm["mean"]) == len(spec.feature_norm["std"]) == 8
+    # the statistics are the training split's: recomputed here from the training clips
+    d = load_audio(root, MelConfig(n_mels=8, n_frames=12))
+    np.testing.assert_allclose(spec.feature_norm["mean"], d["train"]["x"].mean(axis=(0, 1)), rtol=1e-5)
+
+    assert main(["eval", str(out), "--json", str(tmp_path / "ev.json")]) == 0
+    ev = json.loads((tmp_path / "ev.json").read_text())
+    assert ev["system"] == "prism" and ev["metrics"]["accuracy"] == pytest.approx(res["test"]["accuracy"])
+    # a run written before config.yaml (its run config in config.json) still evaluates
+    old = {
+        k: v
+        for k, v in yaml.safe_load((out / "config.yaml").read_text()).items()
+        if k not in ("system", "mode")
+    }
+    (out / "config.json").write_text(json.dumps(old))
+    (out / "config.yaml").unlink()
+    assert main(["eval", str(out), "--json", str(tmp_path / "ev_old.json")]) == 0
+    assert json.loads((tmp_path / "ev_old.json").read_text())["metrics"] == ev["metrics"]
+
+    def refuse(*a, **k):
+        raise AssertionError("predict read the training data")
+
+    monkeypatch.setattr(audio, "load_audio", refuse)
+    files = d["test"]["files"]
+    pred = predict(out, files)
+    acc = float(np.mean([int(lab) == y for lab, y in zip(pred.labels, d["test"]["y"])]))
+    assert acc == pytest.approx(res["test"]["accuracy"])  # the test split, featurised file by file
+    # an independent featurisation of one file, standardised with the saved statistics
+    x = fix_length(log_mel(read_wav(files[0])[0], MelConfig(n_mels=8, n_frames=12)), 12)
+    x = (x - np.asarray(spec.feature_norm["mean"])) / np.asarray(spec.feature_norm["std"])
+    import torch
+
+    with torch.no_grad():
+        ref = torch.softmax(model(torch.as_tensor(x.T[None], dtype=torch.float32)), -1)[0].numpy()
+    np.testing.assert_allclose(pred.probs[0], ref, rtol=1e-4, atol=1e-6)
+    capsys.readouterr()
+    assert main(["prism", "--predict", str(out), *files[:2], "--json", str(tmp_path / "p.json")]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"{files[0]}: {pred.labels[0]} (p=")
+    rows = json.loads((tmp_path / "p.json").read_text())["predictions"]
+    assert [r["label"] for r in rows] == pred.labels[:2]
+
+
+@pytest.mark.slow
+def test_joint_run_folder_evaluates(tmp_path):
+    res = _run(tmp_path, "--mode", "joint", "--epochs", "1")
+    assert main(["eval", str(tmp_path / "run"), "--json", str(tmp_path / "ev.json")]) == 0
+    ev = json.loads((tmp_path / "ev.json").read_text())["metrics"]
+    assert set(ev) == {"ecg", "image", "audio"}
+    for m in ev:
+        key = "macro_auroc" if m == "ecg" else "accuracy"
+        assert ev[m][key] == pytest.approx(res["test"][m][key])

@@ -112,8 +112,63 @@ def test_bad_inputs(tmp_path):
             detect(_edf(tmp_path, BIPOLAR, seconds=100.0, fs=0.5), det, progress=False)  # 512x: no ratio
     with pytest.raises(CheckpointError, match="not a seizure detector"):
         load_detector(_checkpoint(tmp_path / "c", BIPOLAR, name="cnn1d"))
-    with pytest.raises(CheckpointError, match="no checkpoint"):
+    with pytest.raises(CheckpointError, match="no such folder"):
         load_detector(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="neither an export"):
+        load_detector(tmp_path / "empty")
+
+
+def test_detect_reads_an_export_folder_with_its_input_spec(tmp_path):
+    """Regression: `biodyn detect --checkpoint DIR` refused an export written by save_pretrained ("no checkpoint
+    here"); the export now carries montage, rate, window, preprocessing and threshold in its input_spec."""
+    from biodyn.cli import main
+    from biodyn.models import InputSpec, from_pretrained, save_pretrained
+    from biodyn.signal.config import SEIZURE_EEG
+    from biodyn.systems.seizure.detect import detect, load_detector
+
+    run = _checkpoint(tmp_path, BIPOLAR)
+    model = from_pretrained(run)
+    spec = InputSpec(
+        channels=BIPOLAR, sfreq=256.0, window_s=2.0, preprocessing=SEIZURE_EEG.to_dict(), threshold=0.3
+    )
+    export = save_pretrained(model, tmp_path / "export", input_spec=spec)
+    det = load_detector(export)
+    assert det.channels == BIPOLAR and det.fs == 256.0 and det.window_s == 2.0 and det.threshold == 0.3
+    assert det.checkpoint == export
+    rec = _edf(tmp_path, BIPOLAR)
+    a, b = detect(rec, det, progress=False), detect(rec, load_detector(run), progress=False)
+    np.testing.assert_array_equal(a.probs, b.probs)  # the same weights and preprocessing from either folder
+    assert a.threshold == 0.3 and b.threshold == 0.86  # the run predates the spec: the default threshold
+    assert main(["detect", str(rec), "--checkpoint", str(export), "--out", str(tmp_path / "o"), "--no-png",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert (tmp_path / "o" / "rec.csv_bi").is_file()
+    with pytest.raises(CheckpointError, match="records no channels"):
+        load_detector(save_pretrained(model, tmp_path / "bare", input_spec=InputSpec(sfreq=256.0)))
+
+
+def test_detect_takes_a_path_a_recording_an_array_or_an_mne_raw(tmp_path):
+    mne = pytest.importorskip("mne")
+    from biodyn.io import read_recording
+    from biodyn.systems.seizure.detect import detect, load_detector
+
+    run = _checkpoint(tmp_path, BIPOLAR)
+    det = load_detector(run)
+    path = _edf(tmp_path, BIPOLAR)
+    ref = detect(path, det, progress=False).probs
+    rec = read_recording(path)
+    np.testing.assert_allclose(detect(rec, det, progress=False).probs, ref, atol=1e-6)
+    np.testing.assert_allclose(detect(rec.data, det, fs=rec.fs, channels=rec.channels, progress=False).probs, ref,
+                               atol=1e-6)  # fmt: skip
+    raw = rec.to_mne()
+    assert isinstance(raw, mne.io.BaseRaw)
+    np.testing.assert_allclose(
+        detect(raw, run, progress=False).probs, ref, atol=1e-5
+    )  # the folder loads here
+    with pytest.raises(Exception, match="needs its rate and channel names"):
+        detect(rec.data, det, progress=False)
+    with pytest.raises(Exception, match="cannot detect on a dict"):
+        detect({}, det, progress=False)
 
 
 @pytest.mark.skipif(

@@ -26,6 +26,11 @@ def test_train_eval_detect(tmp_path):
     assert res["model"] == "seizure_gdn" and "test_window_auroc" in res["metrics"]
     st = json.loads((run / "checkpoints" / "best" / "state.json").read_text())
     assert st["extra"]["data"]["channels"][0] == "Fp1-F7" and st["extra"]["data"]["window_s"] == 10.0
+    # what applying the detector needs is in the checkpoint's input spec (montage, rate, window,
+    # preprocessing, operating threshold), and an export of the run detects as the run does
+    spec = st["input_spec"]
+    assert spec["channels"][0] == "Fp1-F7" and spec["window_s"] == 10.0 and spec["sfreq"] == 256.0
+    assert spec["threshold"] == 0.86 and spec["preprocessing"]
     # regression: the split name chose the scorer (test -> generic window metrics, eval -> event scoring); the
     # run's task chooses it now, and test and eval name the same split
     assert main(["eval", str(run), "--split", "test"]) == 0

@@ -30,6 +30,9 @@ class CLDTransData:
 
 @dataclass
 class CLDTransRun:
+    system: str = (
+        "cldtrans"  # names the system in the run folder's config.yaml (what `biodyn eval` dispatches on)
+    )
     mode: str = "stage1"  # stage1 | stage2
     ablation: str = "none"
     init_from: str | None = None  # stage 2: stage-1 checkpoint (default <out_dir>/stage1/checkpoints/last)

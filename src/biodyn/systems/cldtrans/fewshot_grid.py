@@ -196,26 +196,50 @@ def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
 
 
 def model_preprocess(name: str, params: dict, dataset: str, grid: GridConfig) -> tuple[dict, str]:
-    """``(preprocessing, cache tag)`` of ``dataset`` for model ``name``: the grid's, except for a model bound
-    to its modalities' rates (a config with ``modalities`` / ``modality_fs``, CLD-Trans): its modality's
-    CLD-Trans chain (EEG 0.5-40 Hz at 160 Hz, ECG 0.05-150 Hz at 500 Hz, z-scored), as in its pretraining."""
+    """``(preprocessing, cache tag)`` of ``dataset`` for model ``name``: the grid's, except for a model the
+    registry binds to its modalities' rates (:func:`~biodyn.models.model_inputs`, e.g. CLD-Trans): its
+    modality's chain as in its pretraining (CLD-Trans: EEG 0.5-40 Hz at 160 Hz, ECG 0.05-150 Hz at 500 Hz,
+    z-scored) at the rate the model is bound to."""
     from dataclasses import asdict
 
-    from biodyn.models import model_config
-    from biodyn.signal.config import CLDTRANS_ECG, CLDTRANS_EEG
+    from biodyn.models import model_inputs
+    from biodyn.signal import config as sigcfg
 
-    cfg = model_config(name)
-    mods = params.get("modalities", getattr(cfg, "modalities", None))
-    rates = params.get("modality_fs", getattr(cfg, "modality_fs", None))
-    if mods is None or rates is None:
+    inputs = model_inputs(name, **params)
+    if not inputs.rates:
         return grid.preprocess.get(dataset, {}), ""
     modality = MODALITY_OF[dataset]
-    if modality not in mods:
-        raise ConfigError(f"{name} reads {', '.join(mods)}; {dataset} is {modality}")
-    chain = asdict(CLDTRANS_EEG if modality == "eeg" else CLDTRANS_ECG)
-    chain["fs"] = float(rates[list(mods).index(modality)])
+    if modality not in inputs.rates:
+        raise ConfigError(f"{name} reads {', '.join(inputs.modalities)}; {dataset} is {modality}")
+    named = inputs.preprocess.get(modality)
+    chain = asdict(getattr(sigcfg, named)) if named else dict(grid.preprocess.get(dataset, {}))
+    chain["fs"] = float(inputs.rates[modality])
     keys = ("fs", "l_freq", "h_freq", "zscore")
-    return {k: chain[k] for k in keys}, f"_{modality}{chain['fs']:g}hz"
+    return {k: chain[k] for k in keys if k in chain}, f"_{modality}{chain['fs']:g}hz"
+
+
+CELL_FILE = "fewshot_cell.json"  # in a cell's run folder: the grid and data settings it was trained with
+
+
+def evaluate_cell(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test") -> dict[str, Any]:
+    """``biodyn eval`` of a few-shot cell's run folder (``.../<budget>/run_seed<k>``): its data rebuilt as the
+    grid built it (dataset, preprocessing, cache), then the task's metrics of its checkpoint on ``split``."""
+    from dataclasses import fields
+
+    from biodyn.train.evaluate import evaluate_run
+
+    f = Path(run_dir) / CELL_FILE
+    if not f.is_file():
+        raise ConfigError(f"{run_dir}: not a few-shot cell's run folder (no {CELL_FILE})")
+    cell = json.loads(f.read_text())
+    defaults = GridConfig()
+    saved = {k.name: cell["grid"][k.name] for k in fields(GridConfig) if k.name in cell["grid"]}
+    grid = GridConfig(
+        **{k: tuple(v) if isinstance(getattr(defaults, k), tuple) else v for k, v in saved.items()}
+    )
+    data = load_dataset(cell["dataset"], grid, cell["preprocess"], cell["tag"])
+    res = evaluate_run(run_dir, which=which, split=split, data=data)
+    return {**res, "system": "cldtrans_fewshot", "dataset": cell["dataset"]}
 
 
 def _on_scalp(channels) -> bool:
@@ -292,7 +316,10 @@ def run_grid(
     when it was run with the same :func:`cell_settings`; one run with others is an error (``force``: run again).
     A cell whose training windows are those of another budget of its (dataset, seed) lists that budget in
     ``same_training_set_as`` (one warning line per dataset and preprocessing)."""
+    from dataclasses import asdict
+
     from biodyn.atomic import atomic_write_json
+    from biodyn.models import model_inputs
     from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
     from biodyn.train.experiment import run_experiment
     from biodyn.train.fewshot import reuse_finished
@@ -337,8 +364,12 @@ def run_grid(
                 if same[tag]:
                     _warn_same(dataset, tag, same[tag])
             data = loaded[tag]
-            if name == "eeg_gcnn" and "channels" not in params and _on_scalp(data.get("channels")):
-                params = {**params, "channels": list(data["channels"])}  # spatial edge weights need positions
+            needs_names = model_inputs(name, **params).channel_names
+            if needs_names and "channels" not in params and _on_scalp(data.get("channels")):
+                params = {
+                    **params,
+                    "channels": list(data["channels"]),
+                }  # e.g. EEG-GCNN's spatial edge weights
             tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
                                tensorboard=False, **{"objective": "task", **grid.train})  # fmt: skip
             exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
@@ -346,6 +377,9 @@ def run_grid(
                                    fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,
                                                          unit=unit))  # fmt: skip
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
+            # what `biodyn eval` of the cell's run folder needs to rebuild its data (evaluate_cell)
+            atomic_write_json(res.run_dir / CELL_FILE, {"system": "cldtrans_fewshot", "dataset": dataset,
+                                                        "preprocess": pre, "tag": tag, "grid": asdict(grid)})  # fmt: skip
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
             res["preprocess"] = pre

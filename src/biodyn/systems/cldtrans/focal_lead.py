@@ -79,7 +79,12 @@ class FocalConfig:
             raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
 
 
-WINDOW_KEYS = ("span_s", "resample_hz", "channels", "per_patient")  # a preset's keys that are not FocalConfig's
+WINDOW_KEYS = (
+    "span_s",
+    "resample_hz",
+    "channels",
+    "per_patient",
+)  # a preset's keys that are not FocalConfig's
 
 
 def load_preset(name: str) -> dict[str, Any]:
@@ -244,6 +249,7 @@ def train_detector(
     import torch
 
     from biodyn.models import create_model
+    from biodyn.nn.losses import classification_loss
     from biodyn.train.seed import seed_everything
 
     seed_everything(seed)
@@ -261,7 +267,7 @@ def train_detector(
         perm = torch.randperm(len(x), generator=g)
         for k in range(0, len(x) - bs + 1, bs):
             i = perm[k : k + bs].to(dev)
-            loss = torch.nn.functional.cross_entropy(model(x[i]), y[i])
+            loss = classification_loss(model(x[i]), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -289,9 +295,9 @@ def _resolve(method: str, weights: dict[str, str]):
     from biodyn import models
 
     if method in weights:  # any label (e.g. cldtrans_no_vq): the folder says which model it is
-        from biodyn.train.pretrained import load_trained
+        from biodyn.models import from_pretrained
 
-        model = load_trained(weights[method]).eval()
+        model = from_pretrained(weights[method])
         return ("lag", model) if hasattr(model, "lag_graph") else ("occlusion", model)
     if method not in models.list_models():
         allowed = ", ".join((*LAG_METHODS, *models.list_models()))

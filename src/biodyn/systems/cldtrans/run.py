@@ -22,7 +22,16 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.models import InputSpec
 from biodyn.systems.cldtrans.config import ABLATIONS, MODALITY, CLDTransData, CLDTransRun, compose
 
-__all__ = ["ABLATIONS", "CLDTransData", "CLDTransRun", "ModalityBlocks", "build_windows", "compose", "run_cldtrans"]
+__all__ = [
+    "ABLATIONS",
+    "CLDTransData",
+    "CLDTransRun",
+    "ModalityBlocks",
+    "build_windows",
+    "compose",
+    "run_cldtrans",
+]
+
 
 class ModalityBlocks(Dataset):
     """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
@@ -121,7 +130,8 @@ def _ablate(run: CLDTransRun) -> None:
 
 def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     """Train one stage; writes ``<train.out_dir>/<mode>/`` (checkpoints, log.jsonl, config.yaml,
-    results.json) and returns the results dict."""
+    results.json) and returns a :class:`~biodyn.train.result.RunResult` (the results dict, ``.model``,
+    ``.run_dir``)."""
     import copy
     from dataclasses import asdict
 
@@ -213,7 +223,9 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     }
     if trainer.rank == 0:
         atomic_write_json(out_dir / "results.json", result)
-    return result
+    from biodyn.train.result import RunResult
+
+    return RunResult(result, model=model, run_dir=out_dir)  # .model, .run_dir beside the results
 
 
 def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) -> None:
@@ -231,4 +243,3 @@ def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) ->
             f"{folder}: checkpoint trained on {trained}, stage 2 data is "
             f"{new_trained}: a checkpoint of another modality"
         )
-

@@ -3,7 +3,10 @@
 ``run_prism(PrismRunConfig(...))`` loads one modality's data (or all of them for ``mode="joint"``), builds the
 model from the registry, trains it epoch by epoch with :class:`~biodyn.train.Trainer` (AdamW + warmup/cosine,
 checkpoints, exact resume, tensorboard, DDP under torchrun), evaluates the best checkpoint on the test split
-and writes ``config.json`` (the resolved config), ``results.json`` and ``curves.png`` into ``output_dir``.
+and writes the run folder every system writes into ``output_dir``: ``config.yaml`` (the resolved run config,
+``system: prism``), ``checkpoints/best|last``, ``log.jsonl``, ``results.json``, and ``curves.png``. The model
+carries what prediction needs in its ``input_spec`` (input form, feature settings, the training split's
+normalisation statistics): :func:`biodyn.systems.prism.predict` applies it to new files or arrays.
 
 Splits (validation always from the training part, never from the test set):
 
@@ -38,6 +41,7 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.provenance import git_commit, versions
 from biodyn.systems.prism.config import MODALITIES, PrismRunConfig
 from biodyn.systems.prism.plot import plot_curves
+from biodyn.train.result import RunResult
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -54,6 +58,11 @@ class ModalityData:
     sfreq: float
     source: str
     splits: str
+    spec: dict[str, Any] | None = None  # the model's input spec: what prediction on new data needs
+
+
+def _norm(mean: np.ndarray, std: np.ndarray) -> dict[str, list[float]]:
+    return {"mean": [float(v) for v in np.ravel(mean)], "std": [float(v) for v in np.ravel(std)]}
 
 
 class SequenceDataset(Dataset):
@@ -188,10 +197,13 @@ def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
             d[s]["y"][two, y[other][two]] = 1.0
     sets = {s: SequenceDataset(d[s]["x"].transpose(0, 2, 1), d[s]["y"]) for s in ("train", "val", "test")}
     task = "multilabel" if modality == "ecg" else "multiclass"
+    spec = {"input_form": FORMS[modality], "classes": list(d["classes"]), "modalities": [modality],
+            "extra": {"synthetic": True, "n_chans": shape[1], "n_times": shape[0]}}  # fmt: skip
     return ModalityData(modality, task, d["classes"], sets["train"], sets["val"], sets["test"], shape[1],
-                        shape[0], 1.0, "synthetic", "synthetic class-templated sequences (not real data)")  # fmt: skip
+                        shape[0], 1.0, "synthetic", "synthetic class-templated sequences (not real data)", spec)  # fmt: skip
 
 
+FORMS = {"ecg": "waveform", "image": "patches", "audio": "log-mel"}  # InputSpec.input_form per modality
 SYNTHETIC_NOTE = "NOTE: --data synthetic: random class-templated sequences, not real data (smoke run only)"
 
 
@@ -208,9 +220,12 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
         mean = d["train"]["x"].mean(axis=(0, 2), keepdims=True)
         std = d["train"]["x"].std(axis=(0, 2), keepdims=True) + 1e-6
         sets = {s: SequenceDataset((d[s]["x"] - mean) / std, d[s]["y"]) for s in ("train", "val", "test")}
+        n_times = d["train"]["x"].shape[-1]
+        spec = {"input_form": "waveform", "sfreq": float(d["sfreq"]), "classes": list(d["classes"]),
+                "modalities": ["ecg"], "feature_norm": _norm(mean, std), "window_s": n_times / float(d["sfreq"]),
+                "extra": {"n_chans": 12, "n_times": n_times}}  # fmt: skip
         return ModalityData("ecg", "multilabel", d["classes"], sets["train"], sets["val"], sets["test"], 12,
-                            d["train"]["x"].shape[-1], d["sfreq"], str(root),
-                            "PTB-XL strat_fold 1-8 train, 9 val, 10 test")  # fmt: skip
+                            n_times, d["sfreq"], str(root), "PTB-XL strat_fold 1-8 train, 9 val, 10 test", spec)  # fmt: skip
     if modality == "image":
         from biodyn.datasets.cifar import load_cifar, normalize, split_validation
 
@@ -227,9 +242,16 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
             raise ConfigError(f"patch_size={cfg.patch_size} must divide the image size {h}x{w}")
         sets = {s: PatchDataset(normalize(x), y, cfg.patch_size, cfg.augment and s == "train")
                 for s, (x, y) in parts.items()}  # fmt: skip
+        from biodyn.datasets.cifar import CIFAR10_MEAN, CIFAR10_STD
+
+        n_chans, n_times = cfg.patch_size**2 * 3, (h // cfg.patch_size) * (w // cfg.patch_size)
+        spec = {"input_form": "patches", "classes": list(d["classes"]), "modalities": ["image"],
+                "feature_norm": _norm(np.asarray(CIFAR10_MEAN), np.asarray(CIFAR10_STD)),
+                "extra": {"patch_size": cfg.patch_size, "image_size": [int(h), int(w)], "n_chans": n_chans,
+                          "n_times": n_times}}  # fmt: skip
         return ModalityData("image", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"],
-                            cfg.patch_size**2 * 3, (h // cfg.patch_size) * (w // cfg.patch_size), 1.0, str(root),
-                            "official train/test; 10 % of each training class held out for validation")  # fmt: skip
+                            n_chans, n_times, 1.0, str(root),
+                            "official train/test; 10 % of each training class held out for validation", spec)  # fmt: skip
     from biodyn.datasets.audio import MelConfig, load_audio
 
     mc = MelConfig(n_mels=cfg.n_mels, n_frames=cfg.n_frames)
@@ -245,9 +267,13 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
         s: SequenceDataset(((d[s]["x"] - mean) / std).transpose(0, 2, 1), d[s]["y"])
         for s in ("train", "val", "test")
     }
+    spec = {"input_form": "log-mel", "sfreq": mc.sample_rate / mc.hop, "classes": list(d["classes"]),
+            "modalities": ["audio"], "feature_norm": _norm(mean, std),
+            "extra": {"mel": asdict(mc), "n_chans": cfg.n_mels, "n_times": cfg.n_frames}}  # fmt: skip
     return ModalityData("audio", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"], cfg.n_mels,
                         cfg.n_frames, mc.sample_rate / mc.hop, str(root),
-                        "FSDD: repetitions 0-4 test, 5-9 val, 10-49 train (class folders: see biodyn.datasets.audio)")  # fmt: skip
+                        "FSDD: repetitions 0-4 test, 5-9 val, 10-49 train (class folders: see biodyn.datasets.audio)",
+                        spec)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -327,13 +353,43 @@ def _write_json(path: Path, obj) -> None:
     atomic_write_json(path, obj)
 
 
+RUN_CONFIG = "config.yaml"
+
+
+def write_run_config(out: Path, obj: dict) -> None:
+    """The run's resolved config as ``config.yaml`` (``system: prism`` first), the file every run folder holds
+    (not ``config.json``, which an export loader reads as an export's)."""
+    import yaml
+
+    from biodyn.atomic import atomic_write_text
+
+    plain = json.loads(json.dumps({"system": "prism", **obj}, default=str))
+    atomic_write_text(out / RUN_CONFIG, yaml.safe_dump(plain, sort_keys=False))
+
+
+def read_run_config(run_dir: str | Path) -> dict:
+    """The run config of a PRISM run folder: ``config.yaml``, or the ``config.json`` older runs wrote."""
+    import yaml
+
+    run = Path(run_dir)
+    if (run / RUN_CONFIG).is_file():
+        cfg = yaml.safe_load((run / RUN_CONFIG).read_text())
+    elif (run / "config.json").is_file():
+        cfg = json.loads((run / "config.json").read_text())
+    else:
+        raise ConfigError(f"{run}: not a PRISM run (no {RUN_CONFIG})")
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("run"), dict):
+        raise ConfigError(f"{run}: not a PRISM run config (no 'run' section)")
+    return cfg
+
+
 # ---------------------------------------------------------------------------------------------- single
 def _say(cfg, msg):
     if cfg.progress is not None:
         print(msg, flush=True)
 
 
-def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
+def run_single(cfg: PrismRunConfig) -> RunResult:
     from biodyn.models import create_model
     from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
     from biodyn.train.config import TrainConfig
@@ -370,9 +426,12 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     _say(cfg, f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
               f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
               f"{cfg.epochs} epochs x {spe} steps")  # fmt: skip
-    _write_json(
-        out / "config.json", {"run": asdict(cfg), "model": name, "model_config": params, "train": asdict(tc)}
-    )
+    write_run_config(out, {"mode": "single", "run": asdict(cfg), "model": name, "model_config": params,
+                           "train": asdict(tc)})  # fmt: skip
+    from biodyn.models import InputSpec
+
+    spec = {**data.spec, "extra": {**data.spec.get("extra", {}), "task": data.task}}
+    model.input_spec = InputSpec.from_dict(spec)  # saved with every checkpoint: what predict needs
     trainer = Trainer(model, data.train, data.val, tc, model_name=name, model_config=params)
     summary = trainer.fit()
     best = resolve_checkpoint(out / "checkpoints" / "best")
@@ -401,7 +460,7 @@ def run_single(cfg: PrismRunConfig) -> dict[str, Any]:
     if trainer.is_main:
         _write_json(out / "results.json", res)
         plot_curves({cfg.modality: curves}, out / "curves.png")
-    return res
+    return RunResult(res, model=model, run_dir=out)
 
 
 def _epoch_curves(
@@ -468,7 +527,7 @@ class JointBlocks(Dataset):
                 "modality": torch.tensor(mi)}  # fmt: skip
 
 
-def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
+def run_joint(cfg: PrismRunConfig) -> RunResult:
     """One PRISM backbone on ECG + image (+ audio when its data is present), alternating batches (one
     modality per optimiser step, round robin), a projection and a head per modality; trained by the Trainer
     (AdamW + cosine, checkpoints, exact resume, DDP under torchrun). Early stopping (``--early-stopping N``)
@@ -517,8 +576,12 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
                      find_unused_parameters=True)  # fmt: skip
     _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
               "(one modality per step, round robin)")  # fmt: skip
-    _write_json(out / "config.json", {"run": asdict(cfg), "model": "prism_multimodal", "prism_config": pcfg.to_dict(),
-                                      "train": asdict(tc)})  # fmt: skip
+    write_run_config(out, {"mode": "joint", "run": asdict(cfg), "model": "prism_multimodal",
+                           "prism_config": pcfg.to_dict(), "train": asdict(tc)})  # fmt: skip
+    from biodyn.models import InputSpec
+
+    net.input_spec = InputSpec.from_dict({"modalities": order, "extra": {
+        "per_modality": {m: mods[m].spec for m in order}}})  # fmt: skip
 
     def fwd(m):
         return lambda x: net(x, modality=m)
@@ -560,11 +623,12 @@ def run_joint(cfg: PrismRunConfig) -> dict[str, Any]:
         save_pretrained(net, out / "model")  # biodyn.models.from_pretrained(out / "model") rebuilds it
         _write_json(out / "results.json", res)
         plot_curves(curves, out / "curves.png")
-    return res
+    return RunResult(res, model=net, run_dir=out)
 
 
-def run_prism(cfg: PrismRunConfig) -> dict[str, Any]:
-    """Train and evaluate as ``cfg`` says; returns the results (also written to ``output_dir/results.json``)."""
+def run_prism(cfg: PrismRunConfig) -> RunResult:
+    """Train and evaluate as ``cfg`` says; returns a :class:`~biodyn.train.result.RunResult`: the results
+    (also written to ``output_dir/results.json``) with the trained model (``.model``) and ``.run_dir``."""
     return run_joint(cfg) if cfg.mode == "joint" else run_single(cfg)
 
 

@@ -31,6 +31,8 @@ MISSING_HINT = " (use --on-missing zero to zero-fill)"
 
 @dataclass
 class Detector:
+    """A loaded seizure detector and what applying it needs (from its ``input_spec``)."""
+
     model: Any
     model_name: str
     channels: list[str]
@@ -39,6 +41,7 @@ class Detector:
     preprocess: dict[str, Any]
     checkpoint: Path
     step: int = 0
+    threshold: float = SEIZURE_THRESHOLD
 
 
 @dataclass
@@ -92,34 +95,79 @@ def szcore_datetime(iso: str | None) -> str:
 
 
 def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
-    """Rebuild the detector of a checkpoint folder (or a run folder holding ``checkpoints/best``)."""
-    from biodyn.models import create_model, list_models, model_entry
-    from biodyn.models._pretrained import load_weights
-    from biodyn.train.pretrained import find_checkpoint
+    """The seizure detector in ``path``: an export folder (``save_pretrained`` / ``biodyn export``), a Trainer
+    checkpoint folder or a training run (:func:`biodyn.models.from_pretrained`). The montage, rate, window,
+    preprocessing and operating threshold are read from the model's ``input_spec`` (checkpoints written before
+    the spec existed: from ``state.json``'s ``extra.data``)."""
+    from biodyn.models import find_checkpoint, from_pretrained, model_output
+    from biodyn.models._pretrained import is_export
 
-    folder = find_checkpoint(path)
-    if folder is None:
-        raise CheckpointError(f"{path}: no checkpoint here (expected state.json in it or in checkpoints/best)")
-    st = read_state(folder)
-    name = st.get("model_name")
-    output = getattr(model_entry(name).target, "output", None) if name in list_models() else None
-    if output != "per_sample":
+    model = from_pretrained(path, device=device)
+    name = model.model_name
+    folder = Path(path) if is_export(path) else find_checkpoint(path)
+    if model_output(name) != "per_sample":
         raise CheckpointError(f"{folder}: a checkpoint of model {name!r}, not a seizure detector (a model "
                               "with per-sample output)")  # fmt: skip
-    spec = (st.get("extra") or {}).get("data")
-    if not spec or not spec.get("channels"):
+    spec = model.input_spec.to_dict() if model.input_spec is not None else {}
+    step = 0
+    if not is_export(path):
+        st = read_state(folder)
+        step = int(st.get("step", 0))
+        old = (st.get("extra") or {}).get("data") or {}  # runs written before the input spec
+        spec.setdefault("channels", old.get("channels"))
+        spec.setdefault("sfreq", old.get("fs"))
+        spec.setdefault("window_s", old.get("window_s"))
+        spec.setdefault("preprocessing", old.get("preprocess"))
+    missing = [k for k in ("channels", "sfreq", "window_s") if not spec.get(k)]
+    if missing:
         raise CheckpointError(
-            f"{folder}: the checkpoint carries no montage/preprocessing (state.json 'extra.data')"
+            f"{folder}: the model records no {'/'.join(missing)} (input_spec): it cannot be applied to a recording"
         )
-    model = create_model(name, **st["model_config"])
-    load_weights(model, folder / "model.safetensors", where=str(folder))
-    model.eval().to(device)
     if len(spec["channels"]) != model.n_chans:
         raise CheckpointError(
             f"{folder}: montage of {len(spec['channels'])} channels, model of {model.n_chans}"
         )
-    return Detector(model, name, list(spec["channels"]), float(spec["fs"]), float(spec["window_s"]),
-                    dict(spec.get("preprocess") or {}), folder, int(st.get("step", 0)))  # fmt: skip
+    pre = spec.get("preprocessing")
+    if isinstance(pre, str):  # a named chain of biodyn.signal.config
+        from biodyn.signal import config as sigcfg
+
+        chain = getattr(sigcfg, pre, None)
+        if chain is None:
+            raise CheckpointError(f"{folder}: unknown preprocessing chain {pre!r}")
+        pre = chain.to_dict()
+    thr = spec.get("threshold")
+    return Detector(model, name, list(spec["channels"]), float(spec["sfreq"]), float(spec["window_s"]),
+                    dict(pre or {}), Path(folder), step,
+                    SEIZURE_THRESHOLD if thr is None else float(thr))  # fmt: skip
+
+
+def as_recording(source, *, fs: float | None = None, channels: list[str] | None = None):
+    """A :class:`~biodyn.types.Recording` of ``source``: a file path (any format
+    :func:`biodyn.io.read_recording` reads), a ``Recording``, an MNE ``Raw`` (volts -> microvolts, as the
+    readers give them), or an array ``(C, T)`` with its rate ``fs`` and ``channels``."""
+    from biodyn.types import Recording
+
+    if isinstance(source, Recording):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        from biodyn.io import read_recording
+
+        return read_recording(source)
+    if isinstance(source, np.ndarray):
+        if fs is None or channels is None:
+            raise ConfigError(
+                "an array needs its rate and channel names: detect(x, det, fs=..., channels=[...])"
+            )
+        if source.ndim != 2 or source.shape[0] != len(channels):
+            raise ConfigError(
+                f"array of shape {source.shape}: expected (C, T) with C = {len(channels)} channels"
+            )
+        return Recording(np.asarray(source, dtype=np.float32), float(fs), list(channels), [], {})
+    if hasattr(source, "get_data") and hasattr(source, "info"):  # an MNE Raw
+        return Recording.from_mne(source)
+    raise ConfigError(
+        f"cannot detect on a {type(source).__name__}: pass a file path, a Recording, an MNE Raw or an array"
+    )
 
 
 def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
@@ -152,16 +200,26 @@ def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_s
     return track.mean()[0].astype(np.float32)
 
 
-def detect(path: str | os.PathLike, det: Detector, *, on_missing: str = "raise", threshold: float = SEIZURE_THRESHOLD,
-           post: dict[str, Any] | None = None, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
-           progress: bool = True) -> Detection:  # fmt: skip
-    """Detect seizures in one recording with a loaded detector (no files written)."""
-    from biodyn.io import read_recording
+def detect(source, det: Detector | str | os.PathLike, *, fs: float | None = None, channels: list[str] | None = None,
+           on_missing: str = "raise", threshold: float | None = None, post: dict[str, Any] | None = None,
+           overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL, progress: bool = True) -> Detection:  # fmt: skip
+    """Detect seizures in one recording (no files written). ``source``: a file path, a
+    :class:`~biodyn.types.Recording`, an MNE ``Raw``, or an array ``(C, T)`` with ``fs`` and ``channels``;
+    ``det``: a loaded :class:`Detector` or the folder to load it from (an export or a run).
+    ``threshold``: default the detector's operating threshold."""
     from biodyn.metrics.postprocess import probs_to_events
     from biodyn.montage import select_channels
     from biodyn.signal import PreprocessConfig, preprocess
 
-    rec = read_recording(path)
+    if not isinstance(det, Detector):
+        det = load_detector(det)
+    threshold = det.threshold if threshold is None else threshold
+    rec = as_recording(source, fs=fs, channels=channels)
+    path = (
+        source
+        if isinstance(source, (str, os.PathLike))
+        else rec.meta.get("path", f"<{type(source).__name__}>")
+    )
     x, _, zero, derived = select_channels(rec.data, rec.channels, det.channels, on_missing=on_missing,
                                           source=str(path), hint=MISSING_HINT)  # fmt: skip
     cfg = PreprocessConfig(**det.preprocess) if det.preprocess else PreprocessConfig(fs=det.fs)
@@ -269,7 +327,7 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
         except (RecordingError, ConfigError) as e:
             failed[str(p)] = str(e)
     report = {"checkpoint": str(det.checkpoint), "model": det.model_name, "channels": det.channels,
-              "fs": det.fs, "window_s": det.window_s, "threshold": kw.get("threshold", SEIZURE_THRESHOLD),
+              "fs": det.fs, "window_s": det.window_s, "threshold": det.threshold if kw.get("threshold") is None else kw["threshold"],
               "postprocess": {**SEIZURE_POSTPROCESS, **(kw.get("post") or {})}, "recordings": done, "failed": failed}  # fmt: skip
     if json_path:
         atomic_write_json(json_path, report)
@@ -279,6 +337,7 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
 __all__ = [
     "Detection",
     "Detector",
+    "as_recording",
     "detect",
     "detect_files",
     "event_confidence",

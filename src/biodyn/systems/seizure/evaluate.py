@@ -53,7 +53,9 @@ def record_probs(model, ds, *, batch_size: int = 4, device="cpu", progress: bool
                     if "mask" in it:
                         mask[s : s + ds.window] = it["mask"].numpy()
             probs = track.mean()[0]
-            out.append(RecordScores(probs, ds.fs, mask_events(mask, ds.fs), record_id=e["record_id"], mask=mask))
+            out.append(
+                RecordScores(probs, ds.fs, mask_events(mask, ds.fs), record_id=e["record_id"], mask=mask)
+            )
     return out
 
 
@@ -124,10 +126,10 @@ def evaluate_seizure_run(
 
     from omegaconf import OmegaConf
 
-    from biodyn.errors import ConfigError, check_option
+    from biodyn.errors import CheckpointError, ConfigError, check_option
     from biodyn.metrics.plot import save_report
-    from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_checkpoint, read_state
+    from biodyn.models import find_checkpoint, from_pretrained
+    from biodyn.models._pretrained import read_state
     from biodyn.train.config import ExperimentConfig
     from biodyn.train.experiment import build_data
 
@@ -139,10 +141,11 @@ def evaluate_seizure_run(
     exp = OmegaConf.to_object(
         OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(run / "config.yaml"))
     )
-    ckpt = run / "checkpoints" / which
+    ckpt = find_checkpoint(run / "checkpoints" / which)  # with the fallback of an interrupted swap
+    if ckpt is None:
+        raise CheckpointError(f"{run}: no {which!r} checkpoint (checkpoints/{which}/state.json)")
     st = read_state(ckpt, model_name=exp.model.name)
-    model = create_model(exp.model.name, **st["model_config"])
-    load_checkpoint(ckpt, model=model, model_name=exp.model.name, restore_rng=False)
+    model = from_pretrained(ckpt)
     data = build_data(exp)
     dev = record_probs(model, data["val"], progress=progress)
     evalset = dev if split == "val" else record_probs(model, data[split], progress=progress)

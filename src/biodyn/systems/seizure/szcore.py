@@ -118,9 +118,10 @@ def detect_to_tsv(edf: str | os.PathLike, tsv: str | os.PathLike, det: Detector,
 
 
 def checkpoint_digest(det: Detector) -> str:
-    """SHA-256 of the detector's weights and ``state.json``: what a reused recording must have been made with."""
+    """SHA-256 of the detector's weights and ``state.json`` (an export's ``config.json``): what a reused
+    recording must have been made with."""
     h = hashlib.sha256()
-    for name in ("state.json", "model.safetensors"):
+    for name in ("state.json", "config.json", "model.safetensors"):
         p = Path(det.checkpoint) / name
         if p.is_file():
             with open(p, "rb") as f:
