@@ -193,7 +193,8 @@ def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: d
         "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
         + (last["seconds"] if survivors else 0),
         "survivor_reruns": (last.get("survivor_reruns", 0) + 1) if survivors else 0,
-        "finished": finished,
+        "finished": finished
+        and (last["finished"] if survivors else True),  # a re-run cannot finish a stopped run
         "mutants": mutants,
     }
     (wd / "summary.json").write_text(json.dumps(summary, indent=1))
