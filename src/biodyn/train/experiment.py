@@ -17,7 +17,16 @@ from biodyn.configs import CONFIG_DIR_ENV
 from biodyn.errors import ConfigError
 from biodyn.train.fewshot import BUDGETS, SEEDS, budget_name, fewshot_indices
 
-__all__ = ["build_data", "compose_config", "config_dir", "data_spec", "run_experiment", "run_fewshot", "to_dataclass"]
+__all__ = [
+    "build_data",
+    "compose_config",
+    "config_dir",
+    "data_spec",
+    "run_experiment",
+    "run_fewshot",
+    "to_dataclass",
+]
+
 
 def config_dir(override: str | os.PathLike | None = None) -> Path:
     """The Hydra config folder: ``override``, else ``$BIODYN_CONFIG_DIR``, else the packaged ``biodyn/configs``."""
@@ -141,6 +150,9 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None) ->
     if seed is not None:
         exp.train.seed = seed
     check_overrides(exp.model.name, dict(exp.model.params))  # a typo fails before the data step
+    from biodyn.train.rundir import check_device
+
+    check_device(exp.train.device, "train.device")  # before the cache build, not after it
     seed_everything(exp.train.seed)
     data = data or build_data(exp)
     train_ds = data["train"]
@@ -246,5 +258,3 @@ def run_fewshot(
             atomic_write_json(path, res)
             written.append(path)
     return written
-
-

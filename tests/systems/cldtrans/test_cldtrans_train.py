@@ -114,11 +114,10 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
     out = tmp_path_factory.mktemp(ablation)
     run = compose([f"mode={mode}", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
                    f"data.cache_dir={cache}"])  # fmt: skip
-    if mode == "stage2":  # each parametrisation has its own out_dir: no stage-1 checkpoint to start from
-        with pytest.warns(UserWarning, match="without a stage-1 checkpoint"):
-            res = run_cldtrans(run)
-    else:
-        res = run_cldtrans(run)
+    if mode == "stage2":  # each parametrisation has its own out_dir: stage 1 first (one step), then stage 2
+        run_cldtrans(compose(["mode=stage1", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
+                              f"data.cache_dir={cache}"]))  # fmt: skip
+    res = run_cldtrans(run)
     row = res["last_train_row"]
     assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
     assert np.isfinite(row["loss"])
@@ -193,4 +192,3 @@ def test_blocks_refuse_nan_windows_and_stay_in_one_modality():
     bad = ModalityBlocks([(DS(4, 320, bad=1), 0, 160.0, "eeg_set")], block=4)
     with pytest.raises(ConfigError, match="NaN/Inf in window 1"):
         bad[0]
-
