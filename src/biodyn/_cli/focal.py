@@ -38,11 +38,15 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.add_argument("--offset-s", type=float, default=0.0, help="ictal window start after the annotated onset")
-    p.add_argument("--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)")
+    p.add_argument(
+        "--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)"
+    )
     p.add_argument("--tau-max-s", type=float, default=0.05)
     p.add_argument("--edge-threshold", type=float, default=None,
                    help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
-    p.add_argument("--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)")
+    p.add_argument(
+        "--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)"
+    )
     p.add_argument("--quick", action="store_true",
                    help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
                         "neural detectors; flags given win over it")  # fmt: skip
@@ -81,17 +85,46 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    from biodyn._cli._common import write_json
+    from biodyn._cli._common import names, pairs, write_json
     from biodyn.data_root import data_root
     from biodyn.datasets.chbmit import ictal_windows
     from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
-    from biodyn.errors import ConfigError
+    from biodyn.errors import ConfigError, check_range
     from biodyn.io.events import read_onset_csv
     from biodyn.systems.cldtrans import focal_lead as fl
+    from biodyn.train.rundir import check_device, check_out_dir, check_out_file
 
-    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
+    # every flag checked before a recording is read or a file written
     window, overrides = settings(args)
     span = window["span_s"]
+    check_range("--span-s", span, low=0, low_open=True)
+    check_range("--offset-s", args.offset_s, low=0)
+    check_range("--tau-max-s", args.tau_max_s, low=0, low_open=True)
+    check_range("--resample-hz", window["resample_hz"], low=0, low_open=True)
+    if args.edge_threshold is not None:
+        check_range("--edge-threshold", args.edge_threshold, low=0)
+    if window["per_patient"] is not None:
+        check_range("--per-patient", window["per_patient"], low=1, integer=True)
+    seeds = parse_seeds(args.seeds)
+    methods = names(args.methods, "--methods") if args.methods else None
+    weights = pairs(args.weights, "--weights", "NAME=FOLDER")
+    run_methods = tuple(methods or overrides.get("methods") or fl.FocalConfig().methods)
+    unused = [w for w in weights if w not in run_methods]
+    if unused:
+        raise ConfigError(f"--weights {', '.join(unused)}: not among the methods run ({', '.join(run_methods)}); "
+                          "add it to --methods")  # fmt: skip
+    for name, folder in weights.items():
+        if not Path(folder).exists():
+            raise ConfigError(f"--weights {name}={folder}: no such folder")
+    check_device(args.device, "--device")
+    check_out_dir(args.out, "--out")
+    if args.json:
+        check_out_file(args.json, "--json")
+    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
+    if not root.is_dir():
+        from biodyn.errors import DataRootError
+
+        raise DataRootError(f"--data {root}: no such folder")
     if args.excerpts:
         windows = excerpt_ictal_windows(
             root / "npy_excerpts" if (root / "npy_excerpts").is_dir() else root, span
@@ -99,24 +132,25 @@ def run(args) -> int:
     else:
         windows = ictal_windows(root, args.offset_s, span)
         if not windows:
-            raise ConfigError(
+            from biodyn.errors import NothingMatchedError
+
+            raise NothingMatchedError(
                 f"no annotated seizure with its EDF under {root}; for the bundled sample use --excerpts"
             )
     windows = fl.select(windows, window["channels"] or None, window["per_patient"])
     onsets = read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
-    cfg = fl.FocalConfig(seeds=parse_seeds(args.seeds), offset_s=args.offset_s, span_s=span,
+    cfg = fl.FocalConfig(seeds=seeds, offset_s=args.offset_s, span_s=span,
                          tau_max_s=args.tau_max_s, resample_hz=window["resample_hz"],
                          edge_threshold=args.edge_threshold, device=args.device)  # fmt: skip
-    if args.methods:
-        cfg.methods = tuple(m.strip() for m in args.methods.split(","))
+    if methods:
+        cfg.methods = methods
     for k, v in overrides.items():
         setattr(cfg, k, v)
     # EEG-GCNN places its graph by channel name: it gets the windows' channels
     cfg.model_params = {**cfg.model_params,
                         "eeg_gcnn": {**cfg.model_params.get("eeg_gcnn", {}), "channels": windows[0].channels}}  # fmt: skip
-    weights = dict(w.split("=", 1) for w in args.weights)
     paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []
     for p in paths:

@@ -53,7 +53,9 @@ def record_probs(model, ds, *, batch_size: int = 4, device="cpu", progress: bool
                     if "mask" in it:
                         mask[s : s + ds.window] = it["mask"].numpy()
             probs = track.mean()[0]
-            out.append(RecordScores(probs, ds.fs, mask_events(mask, ds.fs), record_id=e["record_id"], mask=mask))
+            out.append(
+                RecordScores(probs, ds.fs, mask_events(mask, ds.fs), record_id=e["record_id"], mask=mask)
+            )
     return out
 
 
@@ -122,23 +124,17 @@ def evaluate_seizure_run(
     in ``run_dir``."""
     from pathlib import Path
 
-    from omegaconf import OmegaConf
-
-    from biodyn.errors import ConfigError, check_option
+    from biodyn.errors import check_option
     from biodyn.metrics.plot import save_report
     from biodyn.models import create_model
     from biodyn.train.checkpoint import load_checkpoint, read_state
-    from biodyn.train.config import ExperimentConfig
+    from biodyn.train.evaluate import load_run_config
     from biodyn.train.experiment import build_data
 
     check_option("split", split, ("train", "val", "test", "dev", "eval"))
     split = {"dev": "val", "eval": "test"}.get(split, split)
     run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise ConfigError(f"{run}: not a training run (no config.yaml)")
-    exp = OmegaConf.to_object(
-        OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(run / "config.yaml"))
-    )
+    exp = load_run_config(run)  # train.out_dir = run_dir: a moved run builds no cache at its old place
     ckpt = run / "checkpoints" / which
     st = read_state(ckpt, model_name=exp.model.name)
     model = create_model(exp.model.name, **st["model_config"])
