@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,11 @@ class EdfHeader:
     record_duration_s: float
     labels: list[str]
     samples_per_record: list[int]
+    reserved: str = ""  # "EDF+C" (continuous) or "EDF+D" (discontinuous: records may leave gaps) for EDF+
+
+    @property
+    def discontinuous(self) -> bool:
+        return self.reserved[:5] in ("EDF+D", "BDF+D")
 
     @property
     def record_bytes(self) -> int:
@@ -109,7 +115,9 @@ def read_edf_header(path: str | os.PathLike) -> EdfHeader:
             path, f"header field 'data record duration' is {duration!r} s; allowed: a finite number > 0"
         )
     _check_calibration(path, rest, ns, labels, data_signals)
-    hdr = EdfHeader(is_bdf, header_bytes, n_records, duration, labels, spr)
+    hdr = EdfHeader(
+        is_bdf, header_bytes, n_records, duration, labels, spr, _field(fixed, 192, 44, "reserved", path)
+    )
     data_bytes = size - header_bytes
     if hdr.record_bytes <= 0:
         raise RecordingError(path, "header describes data records of 0 bytes")
@@ -172,6 +180,53 @@ def _check_calibration(path, rest: bytes, ns: int, labels: list[str], data_signa
             )  # fmt: skip
 
 
+_TAL_ONSET = re.compile(rb"^([+-][0-9]+(?:\.[0-9]*)?)(?:\x15[^\x14]*)?\x14")
+
+
+def record_onsets(path: str | os.PathLike, hdr: EdfHeader | None = None) -> np.ndarray:
+    """Start time (s after the file's start) of every data record ``(n_records,)``, read from the first
+    time-keeping annotation (TAL) of the ``EDF Annotations`` signal in each record, as the EDF+ specification
+    (section 2.2.4) defines; a plain EDF (no annotation signal) has contiguous records."""
+    path = Path(path)
+    hdr = hdr or read_edf_header(path)
+    ann = [i for i, lab in enumerate(hdr.labels) if lab in ANNOTATION_LABELS]
+    if not ann:
+        return np.arange(hdr.n_records) * hdr.record_duration_s
+    width = 3 if hdr.is_bdf else 2
+    start = sum(hdr.samples_per_record[: ann[0]]) * width
+    size = hdr.samples_per_record[ann[0]] * width
+    out = np.empty(hdr.n_records)
+    with open(path, "rb") as f:
+        for k in range(hdr.n_records):
+            f.seek(hdr.header_bytes + k * hdr.record_bytes + start)
+            m = _TAL_ONSET.match(f.read(size))
+            if m is None:
+                raise RecordingError(
+                    path, f"data record {k}: no time-keeping annotation (+onset) in {hdr.labels[ann[0]]!r}"
+                )
+            out[k] = float(m.group(1))
+    return out
+
+
+def check_continuous(path: str | os.PathLike, hdr: EdfHeader) -> None:
+    """An EDF+D file whose records leave a gap (or overlap) is refused, naming the first gap: biodyn's
+    readers return one continuous ``(C, T)`` array, and reading across a gap would put every later sample
+    (and event) at the wrong time. An EDF+D file without a gap is read as continuous."""
+    if not hdr.discontinuous:
+        return
+    onsets = record_onsets(path, hdr)
+    expected = onsets[0] + np.arange(len(onsets)) * hdr.record_duration_s
+    off = np.flatnonzero(np.abs(onsets - expected) > 1e-6 * max(1.0, hdr.record_duration_s))
+    if len(off):
+        k = int(off[0])
+        end = onsets[k - 1] + hdr.record_duration_s if k else onsets[0]
+        gap = onsets[k] - end
+        raise RecordingError(path, f"EDF+D (discontinuous): data record {k} starts at {onsets[k]:g} s, "
+                                   f"{'a gap of' if gap > 0 else 'an overlap of'} {abs(gap):g} s after the "
+                                   f"previous one ends at {end:g} s; biodyn reads continuous recordings only: split "
+                                   "the file at its gaps (e.g. one EDF+C per segment)")  # fmt: skip
+
+
 def _open(path: Path, hdr: EdfHeader):
     import edfio
 
@@ -229,10 +284,14 @@ def read_edf(
     """
     path = Path(path)
     hdr = read_edf_header(path)
+    check_continuous(path, hdr)
     edf = _open(path, hdr)
     sigs = list(edf.signals)
     orig = [s.label for s in sigs]
     names = unique_names([canonical_name(n) for n in orig]) if canonical else unique_names(orig)
+    renamed = [f"{o!r} -> {n}" for o, n in zip(orig, names, strict=True) if "#" in n and "#" not in o]
+    if renamed:  # said, not silently accepted: a montage may pick the wrong one of two same-named channels
+        warnings.warn(f"{path}: duplicate channel names, kept apart as {', '.join(renamed)}", stacklevel=2)
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
         index = {n: i for i, n in enumerate(names)}
@@ -243,7 +302,10 @@ def read_edf(
     else:
         keep = list(range(len(sigs)))
     if not keep:
-        raise ChannelError(path, "no signal channels (annotation-only file?); use read_edf_annotations")
+        raise ChannelError(
+            path,
+            "no signal channels: an annotation-only file (e.g. a hypnogram) holds events, not a recording",
+        )
     rates = [float(sigs[i].sampling_frequency) for i in keep]
     target = float(fs) if fs is not None else max(rates)
     n_out = round(hdr.n_records * hdr.record_duration_s * target)
