@@ -51,7 +51,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--out",
         default="results",
-        help="results folder; finished cells are skipped (one run with other settings is an error)",
+        help="results folder (default: ./results, relative to the current folder); finished cells are skipped (one run with other settings is an error)",
     )
     p.add_argument("--force", action="store_true",
                    help="run again, and replace, finished cells whose settings differ from this run's")  # fmt: skip

@@ -55,7 +55,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--out",
         default="results",
-        help="results folder (per-seed JSON; finished files are skipped, one run with other settings "
+        help="results folder (default: ./results, relative to the current folder; per-seed JSON; finished files are skipped, one run with other settings "
         "is an error)",
     )
     p.add_argument("--force", action="store_true",
