@@ -293,3 +293,16 @@ def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv):
         assert changed_outside(before, tree(place)) == []
     finally:
         ro.chmod(0o755)
+
+
+def test_a_slow_recording_blames_its_rate_not_a_setting_never_chosen(place, capsys):
+    """A 1 Hz EDF: the message says the recording's rate is too slow for the preset's band, not
+    ``invalid l_freq=0.5`` (a setting the user never gave)."""
+    from faultkit import write_tiny_edf
+
+    p = write_tiny_edf(place / "slow.edf", seconds=120, fs=1.0)
+    before = tree(place)
+    code, _, err = run_cli(["lags", p, "--out", place / "o"], capsys)
+    line = one_error_line(err)
+    assert code == 3 and "slow.edf: sampled at 1 Hz" in line and "l_freq" not in line, line
+    assert changed_outside(before, tree(place)) == []
