@@ -306,3 +306,19 @@ def test_a_slow_recording_blames_its_rate_not_a_setting_never_chosen(place, caps
     line = one_error_line(err)
     assert code == 3 and "slow.edf: sampled at 1 Hz" in line and "l_freq" not in line, line
     assert changed_outside(before, tree(place)) == []
+
+
+def test_force_replaces_the_run_and_only_the_run(place, capsys):
+    """``--force`` is the explicit way to replace a finished run: the old run's files go (a stale
+    ``checkpoints/best`` must not outlive it), anything else in the folder stays."""
+    run = place / "run"
+    (run / "checkpoints" / "best" / "stale").write_text("old weights\n")
+    (run / "notes.txt").write_text("mine\n")
+    code, _, err = run_cli(["prism", "--data", "synthetic", "--epochs", "1", "--limit", "16", "--hidden-dim", "8",
+                            "--num-layers", "1", "--num-heads", "1", "--batch-size", "4", "--no-progress",
+                            "--output-dir", run, "--force"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert not (run / "checkpoints" / "best" / "stale").exists()
+    assert (run / "notes.txt").read_text() == "mine\n"
+    assert json.loads((run / "results.json").read_text())["command"] == "biodyn prism"
+    assert "config.yaml" not in os.listdir(run)  # the old run's file of another writer is gone too
