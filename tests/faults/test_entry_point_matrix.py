@@ -322,3 +322,21 @@ def test_force_replaces_the_run_and_only_the_run(place, capsys):
     assert (run / "notes.txt").read_text() == "mine\n"
     assert json.loads((run / "results.json").read_text())["command"] == "biodyn prism"
     assert "config.yaml" not in os.listdir(run)  # the old run's file of another writer is gone too
+
+
+def test_eval_points_a_moved_or_relative_run_at_its_folder(place):
+    """``biodyn eval`` of a run trained with ``train.out_dir=runs/a`` (relative) and moved since: the config it
+    evaluates with has ``train.out_dir`` = the folder as it is now, so ``build_data`` reads and builds
+    ``RUN/cache``, never ``./runs/a/cache`` in the current folder or at the old place."""
+    from omegaconf import OmegaConf
+
+    from biodyn.train.config import ExperimentConfig
+    from biodyn.train.evaluate import load_run_config
+
+    run = place / "moved" / "b"
+    run.mkdir(parents=True)
+    cfg = OmegaConf.structured(ExperimentConfig)
+    cfg.train.out_dir = "runs/a"
+    (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    exp = load_run_config(run)
+    assert exp.train.out_dir == str(run) and exp.data.cache_dir is None  # build_data: out_dir/cache
