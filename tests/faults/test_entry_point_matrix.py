@@ -57,12 +57,12 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     ),
     "detect-out-is-file": (
         ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--out", "{t}/file"],
-        2,
+        8,
         ("--out", "is a file"),
     ),
     "detect-json-under-file": (
         ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--json", "{t}/file/s.json"],
-        2,
+        8,
         ("--json", "is a file"),
     ),
     "detect-threshold-type": (
@@ -80,7 +80,7 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("--weights", "cldtrans", "--methods"),
     ),
     "focal-seeds-type": (["focal", "--seeds", "4x2"], 2, ("--seeds", "4x2")),
-    "focal-out-is-file": (["focal", "--out", "{t}/file"], 2, ("--out", "is a file")),
+    "focal-out-is-file": (["focal", "--out", "{t}/file"], 8, ("--out", "is a file")),
     "focal-empty-data": (["focal", "--excerpts", "--data", "{t}/empty", "--out", "{t}/res"], 6, ("empty",)),
     "focal-missing-data": (["focal", "--data", "{t}/nosuch", "--out", "{t}/res"], 6, ("nosuch",)),
     "focal-device": (["focal", "--device", "tpu"], 2, ("--device", "tpu")),
@@ -91,7 +91,7 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "fewshot-budget-above-1": (["fewshot", "--budgets", "2"], 2, ("--budgets", "2")),
     "fewshot-budget-type": (["fewshot", "--budgets", "0.1,abc"], 2, ("--budgets",)),
     "fewshot-budget-unit-no-name": (["fewshot", "--budget-unit", "window"], 2, ("--budget-unit",)),
-    "fewshot-out-is-file": (["fewshot", "--out", "{t}/file"], 2, ("--out", "is a file")),
+    "fewshot-out-is-file": (["fewshot", "--out", "{t}/file"], 8, ("--out", "is a file")),
     "fewshot-duplicate-dataset": (["fewshot", "--datasets", "chbmit,chbmit"], 2, ("--datasets",)),
     # biodyn prism: the config file, types, ranges, device, the run folder (before any data is read)
     "prism-bad-yaml": (["prism", "--config", "{t}/bad.yaml"], 2, ("bad.yaml", "YAML", "line")),
@@ -105,10 +105,10 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "prism-seed-negative": (["prism", "--seed", "-1"], 2, ("seed", "-1")),
     "prism-epochs-type": (["prism", "--epochs", "x"], 2, ("--epochs",)),
     "prism-device": (["prism", "--device", "cuda:99", "--output-dir", "{t}/new"], 2, ("--device", "cuda:99")),
-    "prism-output-is-file": (["prism", "--output-dir", "{t}/file"], 2, ("--output-dir", "is a file")),
+    "prism-output-is-file": (["prism", "--output-dir", "{t}/file"], 8, ("--output-dir", "is a file")),
     "prism-json-under-file": (
         ["prism", "--output-dir", "{t}/new", "--json", "{t}/file/r.json"],
-        2,
+        8,
         ("--json", "is a file"),
     ),
     "prism-existing-run": (
@@ -135,7 +135,7 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("already holds a run", "train.resume=true"),
     ),
     "train-device": (["train", "train.device=cuda:99", "train.out_dir={t}/new"], 2, ("train.device",)),
-    "train-out-is-file": (["train", "train.out_dir={t}/file"], 2, ("train.out_dir", "is a file")),
+    "train-out-is-file": (["train", "train.out_dir={t}/file"], 8, ("train.out_dir", "is a file")),
     "train-bad-range": (["train", "train.max_steps=0", "train.out_dir={t}/new"], 2, ("train.max_steps",)),
     # python -m biodyn.cldtrans (= biodyn cldtrans): unknown keys, ranges, device, out_dir, stage 2's checkpoint
     "cldtrans-unknown-key": (["cldtrans", "+train.nosuch=1", "train.out_dir={t}/new"], 2, ("train.nosuch",)),
@@ -145,7 +145,7 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("train.max_steps",),
     ),
     "cldtrans-device": (["cldtrans", "train.device=cuda:99", "train.out_dir={t}/new"], 2, ("train.device",)),
-    "cldtrans-out-is-file": (["cldtrans", "train.out_dir={t}/file"], 2, ("train.out_dir", "is a file")),
+    "cldtrans-out-is-file": (["cldtrans", "train.out_dir={t}/file"], 8, ("train.out_dir", "is a file")),
     "cldtrans-stage2-no-stage1": (
         ["cldtrans", "mode=stage2", "train.out_dir={t}/new"],
         2,

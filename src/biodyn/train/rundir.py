@@ -19,30 +19,31 @@ RUN_MARKERS = ("config.yaml", "config.json", "results.json", "log.jsonl", "check
 
 
 def check_out_dir(path: str | os.PathLike, key: str) -> Path:
-    """``path`` as a folder that can be created or written: a file there is a :class:`ConfigError` naming
-    ``key``; a folder (or the nearest existing parent) this process cannot write is a ``PermissionError``
-    naming it (the CLI's exit 8). Creates nothing."""
+    """``path`` as a folder that can be created or written: a file there (or on the way) is a
+    ``NotADirectoryError``, a folder (or the nearest existing parent) this process cannot write a
+    ``PermissionError``, each naming the path and ``key`` (the CLI's exit 8, as the OS would refuse it later,
+    but before any work). Creates nothing."""
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ConfigError(f"{key}={os.fspath(path)}: is a file, expected a folder")
     probe = p
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise ConfigError(f"{key}={os.fspath(path)}: {probe} is a file, expected a folder")
+    if probe.exists() and not probe.is_dir():  # as mkdir would refuse it, but before any work
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"is a file, expected a folder ({key} {os.fspath(path)})", str(probe)
+        )
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write here ({key})", str(probe))
     return p
 
 
 def check_out_file(path: str | os.PathLike, key: str) -> Path:
-    """``path`` as a file that can be written: a folder there, or a file on the way, is a
-    :class:`ConfigError`; an unwritable folder a ``PermissionError``. Creates nothing."""
+    """``path`` as a file that can be written: a folder there is an ``IsADirectoryError``, a file on the way a
+    ``NotADirectoryError``, an unwritable folder a ``PermissionError`` (exit 8). Creates nothing."""
     p = Path(path)
     if p.is_dir():
-        raise ConfigError(f"{key}={os.fspath(path)}: is a folder, expected a file path")
+        raise IsADirectoryError(errno.EISDIR, f"is a folder, expected a file path ({key})", str(p))
     check_out_dir(p.parent if str(p.parent) else Path("."), key)
     if p.exists() and not os.access(p.parent, os.W_OK):
         raise PermissionError(errno.EACCES, f"cannot write here ({key})", str(p))
