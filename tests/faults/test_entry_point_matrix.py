@@ -340,3 +340,13 @@ def test_eval_points_a_moved_or_relative_run_at_its_folder(place):
     (run / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
     exp = load_run_config(run)
     assert exp.train.out_dir == str(run) and exp.data.cache_dir is None  # build_data: out_dir/cache
+
+
+def test_an_empty_array_is_the_recordings_fault_not_start(place, capsys):
+    import numpy as np
+
+    p = place / "empty.npy"
+    np.save(p, np.zeros((3, 0), np.float32))
+    code, _, err = run_cli(["lags", p, "--fs", "100", "--channels", "a,b,c", "--out", place / "o"], capsys)
+    line = one_error_line(err)
+    assert code == 3 and "empty.npy: holds no samples" in line and "--start" not in line, line

@@ -127,6 +127,10 @@ def load_input(args):
         # raises, with the transpose hint
         check_lag_input(data, fs, channels, args.tau_max_s or 0.05, str(path))
     n = data.shape[-1]
+    if n == 0 or data.size == 0:  # the recording's fault, not --start's
+        from biodyn.errors import RecordingError
+
+        raise RecordingError(path, f"holds no samples (shape {tuple(data.shape)})")
     dur = n / fs
     start, stop = args.start, dur if args.stop is None else args.stop
     if not (0 <= start < dur):
