@@ -208,3 +208,21 @@ def test_parse_post():
         parse_post(["openin=3"])
     with pytest.raises(ConfigError, match="not a number"):
         parse_post(["merge_gap_s=x"])
+
+
+def test_detect_cli_writes_the_good_recordings_and_exits_3_for_the_others(tmp_path, capsys):
+    """Per-file failures (here a recording without the montage's channels) are one error line, exit 3 (a
+    RecordingError, as docs/reliability.md lists), after the good recordings' outputs are written."""
+    from biodyn.cli import main
+
+    ckpt = _checkpoint(tmp_path, BIPOLAR)
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    good = _edf(tmp_path / "good", ["Fp1", "F7", "T7", "P7", "O1"]).rename(tmp_path / "good" / "g.edf")
+    bad = _edf(tmp_path / "bad", ["Cz", "Pz"]).rename(tmp_path / "bad" / "b.edf")
+    code = main(["detect", str(good), str(bad), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"),
+                 "--no-png", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("biodyn: error:")]
+    assert code == 3 and len(lines) == 1 and "1 of 2 recording(s) failed" in lines[0] and "b.edf" in lines[0]
+    assert (tmp_path / "out" / "g.csv_bi").is_file() and not (tmp_path / "out" / "b.csv_bi").exists()
