@@ -163,6 +163,17 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "report-string-metric": (["report", "{t}/res_str"], 2, ("seed42.json", "acc")),
     "report-not-utf8": (["report", "{t}/res_bin"], 2, ("seed42.json", "UTF-8")),
     "report-seeds-type": (["report", "{t}/res_str", "--seeds", "42,abc"], 2, ("--seeds",)),
+    # lags, build-cache, download, info: outputs checked before the fit, the build or the first request
+    "lags-missing-recording": (["lags", "{t}/nosuch.edf", "--out", "{t}/o"], 3, ("nosuch.edf",)),
+    "lags-out-is-file": (["lags", "{t}/nosuch.edf", "--out", "{t}/file"], 8, ("--out", "is a file")),
+    "lags-json-under-file": (
+        ["lags", "{t}/nosuch.edf", "--out", "{t}/o", "--json", "{t}/file/x.json"],
+        8,
+        ("--json", "is a file"),
+    ),
+    "build-cache-out-is-file": (["build-cache", "synthetic", "--out", "{t}/file"], 8, ("--out", "is a file")),
+    "download-to-is-file": (["download", "chbmit", "--to", "{t}/file"], 8, ("--to", "is a file")),
+    "info-missing-root": (["info", "chbmit", "--root", "{t}/nosuch"], 6, ("nosuch",)),
     # biodyn score: a binary file named like an annotation file
     "score-binary-csv-bi": (["score", "{t}/ref.list", "{t}/hyp.list"], 2, ("x.csv_bi", "UTF-8")),
 }

@@ -66,9 +66,9 @@ def run(args) -> int:
 
     from biodyn._cli._common import floats, names, pairs, write_json
     from biodyn.errors import check_option, check_range
+    from biodyn.rundir import check_out_dir, check_out_file
     from biodyn.systems.cldtrans import fewshot_grid as fg
     from biodyn.train.config import BUDGET_UNITS
-    from biodyn.train.rundir import check_out_dir, check_out_file
 
     # every flag checked before the preset's data is touched or a cache folder made
     preset = fg.load_preset(args.preset)

@@ -91,8 +91,8 @@ def run(args) -> int:
     from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
     from biodyn.errors import ConfigError, check_range
     from biodyn.io.events import read_onset_csv
+    from biodyn.rundir import check_device, check_out_dir, check_out_file
     from biodyn.systems.cldtrans import focal_lead as fl
-    from biodyn.train.rundir import check_device, check_out_dir, check_out_file
 
     # every flag checked before a recording is read or a file written
     window, overrides = settings(args)

@@ -130,7 +130,7 @@ def run(args) -> int:
     cfg = PrismRunConfig.from_dict(resolve(args))
     _note_unused_flags(args, cfg)
     if args.json:  # checked before training, not found out after it
-        from biodyn.train.rundir import check_out_file
+        from biodyn.rundir import check_out_file
 
         check_out_file(args.json, "--json")
     init_from_env()

@@ -42,7 +42,7 @@ def run(args) -> int:
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
-    from biodyn.train.rundir import check_device, check_new_run, check_out_dir, clear_run
+    from biodyn.rundir import check_device, check_new_run, check_out_dir, clear_run
 
     check_device(exp.train.device, "train.device")
     if args.fewshot:

@@ -119,8 +119,8 @@ def check_run(run: CLDTransRun) -> None:
     ``train.out_dir`` (and ``data.cache_dir``) are writable folders, and stage 2 has its stage-1 checkpoint
     (``init_from`` or ``<train.out_dir>/stage1/checkpoints/last``): training stage 2 from an untrained
     tokenizer is refused, not warned about."""
+    from biodyn.rundir import check_device, check_out_dir
     from biodyn.train.checkpoint import resolve_checkpoint
-    from biodyn.train.rundir import check_device, check_out_dir
 
     check_device(run.train.device, "train.device")
     check_out_dir(run.train.out_dir, "train.out_dir")

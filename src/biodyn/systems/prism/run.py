@@ -586,7 +586,7 @@ def check_run(cfg: PrismRunConfig) -> None:
     ``resume``/``force``, and a resumed run was trained with the same settings (:data:`RESUME_KEYS`)."""
     from biodyn.errors import CheckpointError
     from biodyn.models import check_overrides
-    from biodyn.train.rundir import check_device, check_new_run
+    from biodyn.rundir import check_device, check_new_run
 
     check_device(cfg.device, "--device")
     check_overrides("prism" if cfg.mode == "joint" else model_name(cfg), model_params(cfg))
@@ -615,7 +615,7 @@ def check_run(cfg: PrismRunConfig) -> None:
 def _start_run(cfg: PrismRunConfig, out: Path) -> None:
     """Right before the first write: ``force`` removes the old run's files (never anything else)."""
     if cfg.force:
-        from biodyn.train.rundir import clear_run
+        from biodyn.rundir import clear_run
 
         clear_run(out)
 

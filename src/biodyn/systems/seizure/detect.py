@@ -273,7 +273,7 @@ def check_detect_args(paths, out_dir, json_path=None, *, threshold: float = SEIZ
     threshold a probability in (0, 1), the overlap in [0, 1), the batch size >= 1, the post-processing values,
     the output folder and JSON path writable, and no two recordings writing the same output names."""
     from biodyn.errors import check_option, check_range
-    from biodyn.train.rundir import check_out_dir, check_out_file
+    from biodyn.rundir import check_out_dir, check_out_file
 
     check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
     check_range("--overlap", overlap, low=0, high=1, high_open=True)
