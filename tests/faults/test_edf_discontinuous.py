@@ -74,3 +74,25 @@ def test_lags_on_a_gapped_edf_is_one_line_exit_3(tmp_path, capsys):
     line = one_error_line(err)
     assert re.search(r"x\.edf: EDF\+D .*gap of 90 s", line), line
     assert not (tmp_path / "o").exists()
+
+
+def test_same_named_channels_with_different_signals_are_reported(tmp_path):
+    import warnings
+
+    p = write_tiny_edf(tmp_path / "dup.edf", channels=("Fp1", "C3", "C3"))
+    with pytest.warns(
+        UserWarning, match=r"dup\.edf: channels with the same name hold different signals: 'C3'"
+    ):
+        rec = read_edf(p)
+    assert rec.channels == ["Fp1", "C3", "C3#2"]
+    same = tmp_path / "same.edf"  # identical copies (CHB-MIT repeats T8-P8): nothing to say
+    from biodyn.io import write_edf
+    from biodyn.types import Recording
+
+    x = np.random.default_rng(0).standard_normal((2, 256)).astype(np.float32) * 40
+    write_edf(
+        same, Recording(np.stack([x[0], x[1], x[1]]), 64.0, ["Fp1", "C3", "C3"], [], {"units": ["uV"] * 3})
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_edf(same).channels == ["Fp1", "C3", "C3#2"]

@@ -259,6 +259,25 @@ def read_edf_annotations(path: str | os.PathLike) -> list[Event]:
     return _events(_open(path, read_edf_header(path)), path)
 
 
+def _warn_duplicates(path, sigs, orig: list[str], names: list[str]) -> None:
+    """Say which channels share a name and hold different samples (a selection by name takes the first, so
+    the other is never used): said, not silently accepted. Same-named copies of one signal (CHB-MIT repeats
+    ``T8-P8``) are harmless and not reported."""
+    first: dict[str, int] = {}
+    differing = []
+    for i, n in enumerate(names):
+        base = n.split("#")[0] if "#" in n and "#" not in orig[i] else n
+        if base not in first:
+            first[base] = i
+            continue
+        j = first[base]
+        if not np.array_equal(sigs[i].data, sigs[j].data):
+            differing.append(f"{orig[j]!r} and {orig[i]!r} (kept as {names[j]}, {n})")
+    if differing:
+        warnings.warn(f"{path}: channels with the same name hold different signals: {'; '.join(differing)}; "
+                      "a selection by name takes the first", stacklevel=3)  # fmt: skip
+
+
 def read_edf(
     path: str | os.PathLike,
     *,
@@ -289,9 +308,7 @@ def read_edf(
     sigs = list(edf.signals)
     orig = [s.label for s in sigs]
     names = unique_names([canonical_name(n) for n in orig]) if canonical else unique_names(orig)
-    renamed = [f"{o!r} -> {n}" for o, n in zip(orig, names, strict=True) if "#" in n and "#" not in o]
-    if renamed:  # said, not silently accepted: a montage may pick the wrong one of two same-named channels
-        warnings.warn(f"{path}: duplicate channel names, kept apart as {', '.join(renamed)}", stacklevel=2)
+    _warn_duplicates(path, sigs, orig, names)
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
         index = {n: i for i, n in enumerate(names)}
