@@ -107,6 +107,31 @@ def test_cifar_pickles_roundtrip_and_patch_order(tmp_path):
     np.testing.assert_array_equal(p[1, 9], imgs[1, 4:8, 4:8].reshape(-1))  # row 1, column 1 of the 8x8 grid
 
 
+@pytest.mark.parametrize(
+    ("split", "labels", "bad"), [("data_batch_1", [0, 99, 2, 3], 99), ("test_batch", [-1, 8], -1)]
+)
+def test_cifar_labels_outside_the_classes_are_refused(tmp_path, split, labels, bad):
+    """Labels 99 and -1 used to train and test silently (a head of 10 outputs indexed out of range, or the
+    last class); the file and the item are named."""
+    from biodyn.datasets.cifar import load_cifar
+    from biodyn.errors import RecordingError
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    imgs = np.zeros((6, 32, 32, 3), np.uint8)
+    train, test = ([0, 1, 2, 3], [9, 8])
+    if split == "data_batch_1":
+        train = labels
+    else:
+        test = labels
+    _write_batch(folder / "data_batch_1", imgs[:4], train)
+    _write_batch(folder / "test_batch", imgs[4:], test)
+    with pytest.raises(
+        RecordingError, match=rf"{split}: label {bad} at item {labels.index(bad)} is outside 0..9"
+    ):
+        load_cifar(tmp_path)
+
+
 def test_cifar_unpickler_refuses_code(tmp_path):
     import os
 

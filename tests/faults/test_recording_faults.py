@@ -156,8 +156,11 @@ def test_info_reports_the_bad_file_and_summarises_the_rest(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     code, _out, err = run_cli(["info", "tusz", "--root", root, "--json", tmp_path / "out" / "s.json"], capsys)
     assert code == 3
-    assert "aaaaaaa1_s001_t000.edf" in err and "data record duration" in err and "1 of 3 files" in err
-    assert "1 of 3 files could not be read" in one_error_line(err)
+    assert "aaaaaaa1_s001_t000.edf" in err and "data record duration" in err
+    # files are counted as files, records as records (a bad annotation file must not make it "15 of 13")
+    assert "1 file(s) could not be read (listed above); the summary covers the rest of the 3 record(s)" in (
+        one_error_line(err)
+    )
     import json
 
     s = json.loads((tmp_path / "out" / "s.json").read_text())

@@ -131,3 +131,43 @@ class OneLineWarnings:
                     ACTIVE = before
 
         return cm()
+
+
+def pairs(items, flag: str, metavar: str, keys=None) -> dict[str, str]:
+    """``["a=1", "b=2"]`` of a repeatable ``--flag NAME=VALUE`` -> ``{"a": "1", "b": "2"}``; an item without
+    ``=``, an empty side, a name given twice or (with ``keys``) an unknown name is a ConfigError naming it."""
+    from biodyn.errors import ConfigError, check_option
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, value = str(item).partition("=")
+        if not sep or not name or not value:
+            raise ConfigError(f"invalid {flag} {item!r}; expected {metavar}")
+        if keys is not None:
+            check_option(flag, name, keys)
+        if name in out:
+            raise ConfigError(f"{flag} {name}= given twice ({out[name]!r} and {value!r})")
+        out[name] = value
+    return out
+
+
+def floats(text: str, flag: str) -> tuple[float, ...]:
+    """``"0.1,1"`` -> ``(0.1, 1.0)``; anything else is a ConfigError naming ``flag``."""
+    from biodyn.errors import ConfigError
+
+    try:
+        return tuple(float(s) for s in text.split(","))
+    except ValueError:
+        raise ConfigError(f"invalid {flag} {text!r}; expected comma-separated numbers") from None
+
+
+def names(text: str, flag: str, allowed=None) -> tuple[str, ...]:
+    """``"a,b"`` -> ``("a", "b")``: no empty or repeated name; with ``allowed``, each one of them."""
+    from biodyn.errors import ConfigError, check_option
+
+    out = tuple(s.strip() for s in text.split(","))
+    if any(not s for s in out) or len(set(out)) != len(out):
+        raise ConfigError(f"invalid {flag} {text!r}; expected comma-separated names, each once")
+    for s in out if allowed is not None else ():
+        check_option(flag, s, allowed)
+    return out

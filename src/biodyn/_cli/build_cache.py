@@ -28,6 +28,11 @@ def run(args) -> int:
         except ValueError:
             raise ConfigError(f"invalid --shard {args.shard!r}; expected I/N, e.g. 0/4") from None
         shard = (i, n)
+    from biodyn.rundir import check_out_dir, check_out_file
+
+    check_out_dir(args.out, "--out")
+    if args.json:
+        check_out_file(args.json, "--json")
     corpus = get_corpus(args.dataset, args.root)
     rep = build_cache(corpus, args.out, jobs=args.jobs, shard=shard, window_s=args.window_s,
                       stride_s=args.stride_s, records=args.records)  # fmt: skip

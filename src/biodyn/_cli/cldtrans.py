@@ -12,6 +12,14 @@ PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "%(prog)s [--print-config] [KEY=VALUE ...]"
+    parser.epilog = (
+        "KEY=VALUE: Hydra overrides of configs/cldtrans/, e.g. mode=stage1|stage2, ablation=none|no_vq|no_lag|"
+        "integer_lag|no_ode, profile=cpu|gpu, train.max_steps=N, train.device=auto|cpu|cuda[:N], "
+        "train.out_dir=DIR (default runs/cldtrans, relative to the current folder), data.cache_dir=DIR (default "
+        "<train.out_dir>/cache), +data.roots.NAME=DIR. Unknown keys are errors. "
+        "Example: python -m biodyn.cldtrans mode=stage1 train.max_steps=1"
+    )
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 

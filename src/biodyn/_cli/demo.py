@@ -230,8 +230,8 @@ def step_prism(ctx: DemoContext) -> dict[str, Any]:
     cfg = PrismRunConfig(modality="audio", data="synthetic" if synthetic else "real",
                          data_root=None if synthetic else str(fsdd), epochs=DEMO_PRISM_EPOCHS, batch_size=32,
                          lr=2e-3, hidden_dim=64, num_layers=4, num_heads=4, output_dir=str(ctx.out / "prism"),
-                         limit=DEMO_PRISM_LIMIT, seed=42, progress=True)  # fmt: skip
-    res = run_prism(cfg)
+                         limit=DEMO_PRISM_LIMIT, seed=42, progress=True, force=True)  # fmt: skip
+    res = run_prism(cfg)  # force: a rerun of the demo replaces the demo's own PRISM run
     test = res["test"]
     out: dict[str, Any] = {"data": "synthetic" if synthetic else "fsdd", "test": test, "classes": res["classes"],
                            "splits": res.get("splits"),

@@ -53,8 +53,12 @@ def run(args) -> int:
                 f"  seiz {e['onset_s']:.2f}-{e['onset_s'] + e['duration_s']:.2f} s (mean p {e['confidence']:.2f})"
             )
         print(f"  wrote {', '.join(r['outputs'].values())}")
-    for path, err in rep["failed"].items():
-        print(f"skipped {path}: {err}")
     if args.json:
         print(f"summary: {args.json}")
-    return 1 if rep["failed"] and not rep["recordings"] else 0
+    if rep["failed"]:  # the others' outputs are written; the failures are one error line, exit 3
+        from biodyn.errors import RecordingError
+
+        n, m = len(rep["failed"]), len(rep["failed"]) + len(rep["recordings"])
+        raise RecordingError(None, f"{n} of {m} recording(s) failed: "
+                                   + "; ".join(rep["failed"].values()))  # fmt: skip
+    return 0

@@ -21,6 +21,11 @@ def run(args) -> int:
     if args.dataset == "tusz":
         print(TUSZ_ACCESS)
         return 2
+    from biodyn.rundir import check_out_dir, check_out_file
+
+    check_out_dir(args.to, "--to")  # before the first request
+    if args.json:
+        check_out_file(args.json, "--json")
     report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
     print(f"downloaded {len(report.downloaded)}, already present {len(report.skipped)}, failed {len(report.failed)}"
           f" ({report.bytes / 1e6:.1f} MB)")  # fmt: skip

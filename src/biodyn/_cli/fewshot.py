@@ -51,35 +51,46 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--out",
         default="results",
-        help="results folder; finished cells are skipped (one run with other settings is an error)",
+        help="results folder (default: ./results, relative to the current folder); finished cells are skipped (one run with other settings is an error)",
     )
     p.add_argument("--force", action="store_true",
                    help="run again, and replace, finished cells whose settings differ from this run's")  # fmt: skip
-    p.add_argument("--cache-dir", default="cache/fewshot")
+    p.add_argument("--cache-dir", default=None,
+                   help="window caches (default: OUT/cache, inside --out; give a shared folder to reuse caches)")  # fmt: skip
     p.add_argument("--experiment", default="fewshot")
     p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
     p.add_argument("--print-config", action="store_true", help="print the resolved grid config and exit")
 
 
 def run(args) -> int:
-    from biodyn._cli._common import write_json
-    from biodyn.errors import ConfigError, check_option
+    from pathlib import Path
+
+    from biodyn._cli._common import floats, names, pairs, write_json
+    from biodyn.errors import check_option, check_range
+    from biodyn.rundir import check_out_dir, check_out_file
     from biodyn.systems.cldtrans import fewshot_grid as fg
     from biodyn.train.config import BUDGET_UNITS
 
+    # every flag checked before the preset's data is touched or a cache folder made
     preset = fg.load_preset(args.preset)
-    for item in args.budget_unit:
-        dataset, sep, unit = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--budget-unit {item!r}: expected DATASET=UNIT, e.g. chbmit=window")
-        check_option("dataset", dataset, fg.DATASETS)
+    for dataset, unit in pairs(args.budget_unit, "--budget-unit", "DATASET=UNIT, e.g. chbmit=window",
+                               fg.DATASETS).items():  # fmt: skip
         check_option("--budget-unit", unit, BUDGET_UNITS)
         preset.setdefault("budget_unit", {})[dataset] = unit
+    budgets = floats(args.budgets, "--budgets")
+    for b in budgets:
+        check_range("--budgets", b, low=0, high=1, low_open=True)
+    cache_dir = args.cache_dir or str(Path(args.out) / "cache")
+    check_out_dir(args.out, "--out")
+    check_out_dir(cache_dir, "--cache-dir")
+    if args.json:
+        check_out_file(args.json, "--json")
     grid = fg.GridConfig(
-        datasets=tuple(args.datasets.split(",")), models=tuple(args.models.split(",")),
-        budgets=tuple(float(b) for b in args.budgets.split(",")), seeds=parse_seeds(args.seeds),
-        modes=tuple(args.modes.split(",")), experiment=args.experiment, cache_dir=args.cache_dir,
-        roots=dict(r.split("=", 1) for r in args.root), weights=dict(w.split("=", 1) for w in args.weights),
+        datasets=names(args.datasets, "--datasets", fg.DATASETS), models=names(args.models, "--models"),
+        budgets=budgets, seeds=parse_seeds(args.seeds), modes=names(args.modes, "--modes", fg.MODES),
+        experiment=args.experiment, cache_dir=cache_dir,
+        roots=pairs(args.root, "--root", "DATASET=FOLDER", fg.DATASETS),
+        weights=pairs(args.weights, "--weights", "LABEL=FOLDER"),
         **preset,
     )  # fmt: skip
     if args.print_config:

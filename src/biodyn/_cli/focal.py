@@ -55,7 +55,7 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--out",
         default="results",
-        help="results folder (per-seed JSON; finished files are skipped, one run with other settings "
+        help="results folder (default: ./results, relative to the current folder; per-seed JSON; finished files are skipped, one run with other settings "
         "is an error)",
     )
     p.add_argument("--force", action="store_true",
@@ -87,14 +87,16 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    from biodyn._cli._common import write_json
+    from biodyn._cli._common import names, pairs, write_json
     from biodyn.data_root import data_root
     from biodyn.datasets.chbmit import ictal_windows
     from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
-    from biodyn.errors import ConfigError
+    from biodyn.errors import ConfigError, check_range
     from biodyn.io.events import read_onset_csv
+    from biodyn.rundir import check_device, check_out_dir, check_out_file
     from biodyn.systems.cldtrans import focal_lead as fl
 
+    # every flag checked before a recording is read or a file written
     window, overrides = settings(args)
     if args.print_config:
         import yaml
@@ -106,8 +108,35 @@ def run(args) -> int:
         print(yaml.safe_dump(json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False),
               end="")  # fmt: skip
         return 0
-    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
     span = window["span_s"]
+    check_range("--span-s", span, low=0, low_open=True)
+    check_range("--offset-s", args.offset_s, low=0)
+    check_range("--tau-max-s", args.tau_max_s, low=0, low_open=True)
+    check_range("--resample-hz", window["resample_hz"], low=0, low_open=True)
+    if args.edge_threshold is not None:
+        check_range("--edge-threshold", args.edge_threshold, low=0)
+    if window["per_patient"] is not None:
+        check_range("--per-patient", window["per_patient"], low=1, integer=True)
+    seeds = parse_seeds(args.seeds)
+    methods = names(args.methods, "--methods") if args.methods else None
+    weights = pairs(args.weights, "--weights", "NAME=FOLDER")
+    run_methods = tuple(methods or overrides.get("methods") or fl.FocalConfig().methods)
+    unused = [w for w in weights if w not in run_methods]
+    if unused:
+        raise ConfigError(f"--weights {', '.join(unused)}: not among the methods run ({', '.join(run_methods)}); "
+                          "add it to --methods")  # fmt: skip
+    for name, folder in weights.items():
+        if not Path(folder).exists():
+            raise ConfigError(f"--weights {name}={folder}: no such folder")
+    check_device(args.device, "--device")
+    check_out_dir(args.out, "--out")
+    if args.json:
+        check_out_file(args.json, "--json")
+    root = Path(args.data) if args.data else (data_root(required=True) / "chbmit")
+    if not root.is_dir():
+        from biodyn.errors import DataRootError
+
+        raise DataRootError(f"--data {root}: no such folder")
     if args.excerpts:
         windows = excerpt_ictal_windows(
             root / "npy_excerpts" if (root / "npy_excerpts").is_dir() else root, span
@@ -115,18 +144,20 @@ def run(args) -> int:
     else:
         windows = ictal_windows(root, args.offset_s, span)
         if not windows:
-            raise ConfigError(
+            from biodyn.errors import NothingMatchedError
+
+            raise NothingMatchedError(
                 f"no annotated seizure with its EDF under {root}; for the bundled sample use --excerpts"
             )
     windows = fl.select(windows, window["channels"] or None, window["per_patient"])
     onsets = read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
-    cfg = fl.FocalConfig(seeds=parse_seeds(args.seeds), offset_s=args.offset_s, span_s=span,
+    cfg = fl.FocalConfig(seeds=seeds, offset_s=args.offset_s, span_s=span,
                          tau_max_s=args.tau_max_s, resample_hz=window["resample_hz"],
                          edge_threshold=args.edge_threshold, device=args.device)  # fmt: skip
-    if args.methods:
-        cfg.methods = tuple(m.strip() for m in args.methods.split(","))
+    if methods:
+        cfg.methods = methods
     for k, v in overrides.items():
         setattr(cfg, k, v)
     # a model that places its graph by channel name (the registry says which, e.g. EEG-GCNN) gets the windows'
@@ -138,7 +169,6 @@ def run(args) -> int:
                 **cfg.model_params,
                 m: {**cfg.model_params.get(m, {}), "channels": windows[0].channels},
             }
-    weights = dict(w.split("=", 1) for w in args.weights)
     paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
     rows = []
     for p in paths:

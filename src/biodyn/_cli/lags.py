@@ -127,6 +127,10 @@ def load_input(args):
         # raises, with the transpose hint
         check_lag_input(data, fs, channels, args.tau_max_s or 0.05, str(path))
     n = data.shape[-1]
+    if n == 0 or data.size == 0:  # the recording's fault, not --start's
+        from biodyn.errors import RecordingError
+
+        raise RecordingError(path, f"holds no samples (shape {tuple(data.shape)})")
     dur = n / fs
     start, stop = args.start, dur if args.stop is None else args.stop
     if not (0 <= start < dur):
@@ -180,7 +184,11 @@ def run(args) -> int:
     from biodyn.causal.plot import plot_lag_graph
     from biodyn.causal.recording import fit_recording
     from biodyn.errors import ConfigError
+    from biodyn.rundir import check_out_dir, check_out_file
 
+    check_out_dir(args.out, "--out")  # before the fit, not after it
+    if args.json:
+        check_out_file(args.json, "--json")
     for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
                             ("--tau-max-s", args.tau_max_s, args.tau_max_s is None or args.tau_max_s > 0)):  # fmt: skip
         if not ok:

@@ -63,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tensorboard", dest="tensorboard", action="store_true", default=None,
                         help="log to --output-dir/tb")  # fmt: skip
     parser.add_argument("--resume", dest="resume", action="store_true", default=None,
-                        help="resume from --output-dir/checkpoints/last")  # fmt: skip
+                        help="resume from --output-dir/checkpoints/last (the run's settings must match)")  # fmt: skip
+    parser.add_argument("--force", dest="force", action="store_true", default=None,
+                        help="replace the run already in --output-dir (without --resume or --force it is refused)")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     parser.add_argument(
         "--config", default=None, help="YAML of defaults (PrismRunConfig keys); flags override"
@@ -94,10 +96,18 @@ def resolve(args) -> dict:
                 raw = yaml.safe_load(f) or {}
         except OSError as e:
             raise ConfigError(f"--config {args.config}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"--config {args.config}: not a UTF-8 text file") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            raise ConfigError(
+                f"--config {args.config}: not valid YAML{where}: {getattr(e, 'problem', e)}"
+            ) from None
         if not isinstance(raw, dict):
             raise ConfigError(f"--config {args.config}: expected a mapping of keys to values")
         cfg.update({str(k).replace("-", "_"): v for k, v in raw.items()})
-    dests = [d for d, _, _ in _FLAGS.values()] + ["augment", "tensorboard", "resume", "progress"]
+    dests = [d for d, _, _ in _FLAGS.values()] + ["augment", "tensorboard", "resume", "force", "progress"]
     cfg.update({d: getattr(args, d) for d in dests if getattr(args, d) is not None})
     return cfg
 
@@ -155,6 +165,10 @@ def run(args) -> int:
         print(yaml.safe_dump(asdict(cfg), sort_keys=False), end="")
         return 0
     _note_unused_flags(args, cfg)
+    if args.json:  # checked before training, not found out after it
+        from biodyn.rundir import check_out_file
+
+        check_out_file(args.json, "--json")
     init_from_env()
     try:
         res = run_prism(cfg)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from biodyn.causal.fit import FitConfig, LagFit, Progress, fit_lags
-from biodyn.errors import ConfigError
+from biodyn.errors import ConfigError, RecordingError
 
 
 def min_samples(tau_max_samples: float) -> int:
@@ -202,6 +202,12 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
         dropped.append({"channel": names[k], "reason": "constant (flat) channel"})
     live = [k for k in range(len(names)) if k not in set(flat)]
     lo, hi = band_hz
+    if (
+        lo is not None and lo >= 0.45 * fs
+    ):  # say it is the recording's rate, not a setting the user never chose
+        raise RecordingError(source, f"sampled at {fs:g} Hz, too slow for the {preset_name} preset's band "
+                                     f"{lo:g}-{hi if hi is not None else 'none'} Hz (its high-pass edge needs a rate "
+                                     f"above {lo / 0.45:.3g} Hz)")  # fmt: skip
     hi = None if hi is None else min(hi, 0.45 * fs)
     rate = fs if fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
     pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)

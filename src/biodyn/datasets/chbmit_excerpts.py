@@ -18,7 +18,7 @@ import numpy as np
 
 from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
 from biodyn.datasets.chbmit import CHANNELS, IctalWindow, case_of, parse_summary, subject_of
-from biodyn.errors import ConfigError, RecordingError
+from biodyn.errors import ConfigError, NothingMatchedError, RecordingError
 from biodyn.montage import canonical_name
 from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
 from biodyn.types import Event, Recording
@@ -87,7 +87,7 @@ def excerpt_ictal_windows(
     folder = Path(folder)
     files = sorted(folder.glob("chb*/ictal/*_ictal.npy"))
     if not files:
-        raise ConfigError(f"no chbNN/ictal/*_ictal.npy under {folder}")
+        raise NothingMatchedError(f"no chbNN/ictal/*_ictal.npy under {folder}")
     out = []
     n = round(span_s * fs)
     for f in files:

@@ -105,6 +105,11 @@ def read_cifar_pickles(root: str | Path) -> dict:
                 f"{folder}: no {split} batch ({'data_batch_1..5' if split == 'train' else 'test_batch'})"
             )
         parts = [_batch_arrays(f) for f in files]
+        for f, (_, y) in zip(files, parts, strict=True):
+            bad = (y < 0) | (y >= len(classes))
+            if bad.any():
+                raise RecordingError(f, f"label {int(y[bad][0])} at item {int(np.flatnonzero(bad)[0])} is outside "
+                                        f"0..{len(classes) - 1} (the {len(classes)} classes)")  # fmt: skip
         out[split] = {"x": np.concatenate([p[0] for p in parts]), "y": np.concatenate([p[1] for p in parts])}
     return out
 

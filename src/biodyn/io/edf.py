@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ class EdfHeader:
     record_duration_s: float
     labels: list[str]
     samples_per_record: list[int]
+    reserved: str = ""  # "EDF+C" (continuous) or "EDF+D" (discontinuous: records may leave gaps) for EDF+
+
+    @property
+    def discontinuous(self) -> bool:
+        return self.reserved[:5] in ("EDF+D", "BDF+D")
 
     @property
     def record_bytes(self) -> int:
@@ -110,7 +116,9 @@ def read_edf_header(path: str | os.PathLike) -> EdfHeader:
             path, f"header field 'data record duration' is {duration!r} s; allowed: a finite number > 0"
         )
     _check_calibration(path, rest, ns, labels, data_signals)
-    hdr = EdfHeader(is_bdf, header_bytes, n_records, duration, labels, spr)
+    hdr = EdfHeader(
+        is_bdf, header_bytes, n_records, duration, labels, spr, _field(fixed, 192, 44, "reserved", path)
+    )
     if data_signals and duration != 1:
         branches.hit("edf.record_not_1s")
     data_bytes = size - header_bytes
@@ -175,6 +183,53 @@ def _check_calibration(path, rest: bytes, ns: int, labels: list[str], data_signa
             )  # fmt: skip
 
 
+_TAL_ONSET = re.compile(rb"^([+-][0-9]+(?:\.[0-9]*)?)(?:\x15[^\x14]*)?\x14")
+
+
+def record_onsets(path: str | os.PathLike, hdr: EdfHeader | None = None) -> np.ndarray:
+    """Start time (s after the file's start) of every data record ``(n_records,)``, read from the first
+    time-keeping annotation (TAL) of the ``EDF Annotations`` signal in each record, as the EDF+ specification
+    (section 2.2.4) defines; a plain EDF (no annotation signal) has contiguous records."""
+    path = Path(path)
+    hdr = hdr or read_edf_header(path)
+    ann = [i for i, lab in enumerate(hdr.labels) if lab in ANNOTATION_LABELS]
+    if not ann:
+        return np.arange(hdr.n_records) * hdr.record_duration_s
+    width = 3 if hdr.is_bdf else 2
+    start = sum(hdr.samples_per_record[: ann[0]]) * width
+    size = hdr.samples_per_record[ann[0]] * width
+    out = np.empty(hdr.n_records)
+    with open(path, "rb") as f:
+        for k in range(hdr.n_records):
+            f.seek(hdr.header_bytes + k * hdr.record_bytes + start)
+            m = _TAL_ONSET.match(f.read(size))
+            if m is None:
+                raise RecordingError(
+                    path, f"data record {k}: no time-keeping annotation (+onset) in {hdr.labels[ann[0]]!r}"
+                )
+            out[k] = float(m.group(1))
+    return out
+
+
+def check_continuous(path: str | os.PathLike, hdr: EdfHeader) -> None:
+    """An EDF+D file whose records leave a gap (or overlap) is refused, naming the first gap: biodyn's
+    readers return one continuous ``(C, T)`` array, and reading across a gap would put every later sample
+    (and event) at the wrong time. An EDF+D file without a gap is read as continuous."""
+    if not hdr.discontinuous:
+        return
+    onsets = record_onsets(path, hdr)
+    expected = onsets[0] + np.arange(len(onsets)) * hdr.record_duration_s
+    off = np.flatnonzero(np.abs(onsets - expected) > 1e-6 * max(1.0, hdr.record_duration_s))
+    if len(off):
+        k = int(off[0])
+        end = onsets[k - 1] + hdr.record_duration_s if k else onsets[0]
+        gap = onsets[k] - end
+        raise RecordingError(path, f"EDF+D (discontinuous): data record {k} starts at {onsets[k]:g} s, "
+                                   f"{'a gap of' if gap > 0 else 'an overlap of'} {abs(gap):g} s after the "
+                                   f"previous one ends at {end:g} s; biodyn reads continuous recordings only: split "
+                                   "the file at its gaps (e.g. one EDF+C per segment)")  # fmt: skip
+
+
 def _open(path: Path, hdr: EdfHeader):
     import edfio
 
@@ -219,6 +274,25 @@ def read_edf_annotations(path: str | os.PathLike) -> list[Event]:
     return _events(_open(path, read_edf_header(path)), path)
 
 
+def _warn_duplicates(path, sigs, orig: list[str], names: list[str]) -> None:
+    """Say which channels share a name and hold different samples (a selection by name takes the first, so
+    the other is never used): said, not silently accepted. Same-named copies of one signal (CHB-MIT repeats
+    ``T8-P8``) are harmless and not reported."""
+    first: dict[str, int] = {}
+    differing = []
+    for i, n in enumerate(names):
+        base = n.split("#")[0] if "#" in n and "#" not in orig[i] else n
+        if base not in first:
+            first[base] = i
+            continue
+        j = first[base]
+        if not np.array_equal(sigs[i].data, sigs[j].data):
+            differing.append(f"{orig[j]!r} and {orig[i]!r} (kept as {names[j]}, {n})")
+    if differing:
+        warnings.warn(f"{path}: channels with the same name hold different signals: {'; '.join(differing)}; "
+                      "a selection by name takes the first", stacklevel=3)  # fmt: skip
+
+
 def read_edf(
     path: str | os.PathLike,
     *,
@@ -244,6 +318,7 @@ def read_edf(
     """
     path = Path(path)
     hdr = read_edf_header(path)
+    check_continuous(path, hdr)
     edf = _open(path, hdr)
     sigs = list(edf.signals)
     orig = [s.label for s in sigs]
@@ -254,6 +329,7 @@ def read_edf(
         times = "twice" if len(kept) == 1 else f"{len(kept) + 1} times"
         warnings.warn(f"{path}: channel {ch} appears {times}, the {'second' if len(kept) == 1 else 'others'} "
                       f"kept as {', '.join(kept)}", stacklevel=2)  # fmt: skip
+    _warn_duplicates(path, sigs, orig, names)  # and, beyond the renaming, copies that differ
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
         index = {n: i for i, n in enumerate(names)}
@@ -264,7 +340,10 @@ def read_edf(
     else:
         keep = list(range(len(sigs)))
     if not keep:
-        raise ChannelError(path, "no signal channels (annotation-only file?); use read_edf_annotations")
+        raise ChannelError(
+            path,
+            "no signal channels: an annotation-only file (e.g. a hypnogram) holds events, not a recording",
+        )
     rates = [float(sigs[i].sampling_frequency) for i in keep]
     target = float(fs) if fs is not None else max(rates)
     n_out = round(hdr.n_records * hdr.record_duration_s * target)

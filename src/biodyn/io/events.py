@@ -37,9 +37,19 @@ class AnnotationFile:
                 )
 
 
+def _text(path: str | os.PathLike) -> str:
+    """The UTF-8 text of ``path``; a binary file is a :class:`RecordingError` naming the first bad byte."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecordingError(
+            path, f"not a UTF-8 text file (byte {e.start} is {e.object[e.start]:#04x})"
+        ) from None
+
+
 def _read_lines(path: Path) -> list[str]:
     try:
-        return path.read_text().splitlines()
+        return _text(path).splitlines()
     except OSError as e:
         raise RecordingError(path, f"cannot read: {e.strerror or e}") from None
 
@@ -133,7 +143,7 @@ def read_event_json(path: str | os.PathLike) -> AnnotationFile:
 
     path = Path(path)
     try:
-        d = json.loads(path.read_text())
+        d = json.loads(_text(path))
         events = [
             Event(float(e["onset_s"]), float(e["duration_s"]), str(e["label"]).lower()) for e in d["events"]
         ]
@@ -189,7 +199,7 @@ def read_nedc_list(path: str | os.PathLike, nfc: str | None = None) -> list[Path
     root = nfc or os.environ.get("NEDC_NFC") or str(path.resolve().parent.parent.parent)
     out = []
     try:
-        text = path.read_text()
+        text = _text(path)
     except OSError as e:
         raise RecordingError(path, f"cannot read the list: {e.strerror or e}") from None
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -213,7 +223,7 @@ def read_nedc_params(path: str | os.PathLike) -> dict:
     import tomllib
 
     try:
-        return tomllib.loads(Path(path).read_text())
+        return tomllib.loads(_text(path))
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise RecordingError(path, f"cannot read NEDC parameters: {e}") from None
 
@@ -226,7 +236,7 @@ def read_onset_csv(path: str | os.PathLike) -> dict[tuple[str, int], list[str]]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"onset file {path} does not exist")
-    lines = [ln for ln in path.read_text().splitlines()]
+    lines = _text(path).splitlines()
     body = [(k + 1, ln) for k, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     if not body:
         raise RecordingError(path, "no header line (record,seizure_index,channels)")

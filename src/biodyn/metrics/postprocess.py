@@ -49,8 +49,10 @@ def probs_to_events(
         raise ConfigError(f"invalid fs={fs!r}; must be > 0")
     if not np.all(np.isfinite(p)):
         raise ConfigError(f"probs hold {int(np.sum(~np.isfinite(p)))} NaN/Inf values")
-    if min(opening_samples, closing_samples) < 0 or min(min_duration_s, merge_gap_s) < 0:
-        raise ConfigError("opening_samples, closing_samples, min_duration_s and merge_gap_s must be >= 0")
+    for k, v in (("opening_samples", opening_samples), ("closing_samples", closing_samples),
+                 ("min_duration_s", min_duration_s), ("merge_gap_s", merge_gap_s)):  # fmt: skip
+        if v < 0:
+            raise ConfigError(f"invalid {k}={v!r}; allowed: >= 0")
     if hysteresis_gap < 0:
         raise ConfigError(f"hysteresis_gap={hysteresis_gap} must be >= 0")
     m = p >= threshold
@@ -109,4 +111,7 @@ def parse_post(items) -> dict[str, Any]:
             )
         except ValueError:
             raise ConfigError(f"invalid --post {it!r}: {val!r} is not a number") from None
+        v = out[key]
+        if v is not None and not (v >= 0 and np.isfinite(v)):  # names the one wrong key, not the whole list
+            raise ConfigError(f"invalid --post {key}={val}; allowed: a number >= 0")
     return out

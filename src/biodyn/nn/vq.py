@@ -73,9 +73,16 @@ class MotifTokenizer(nn.Module):
         if use_vq:
             from vector_quantize_pytorch import VectorQuantize
 
+            # the library's own conversion of the deprecated `threshold_ema_dead_code` (a code count, or a
+            # ratio below 1), passed under the new name so no deprecation warning is logged on every run
+            ratio = (
+                threshold_ema_dead_code / codebook_size
+                if threshold_ema_dead_code >= 1
+                else threshold_ema_dead_code
+            )
             self.vq = VectorQuantize(dim=dim, codebook_size=codebook_size, decay=decay,
                                      commitment_weight=commitment_weight, kmeans_init=kmeans_init,
-                                     kmeans_iters=10, threshold_ema_dead_code=threshold_ema_dead_code)  # fmt: skip
+                                     kmeans_iters=10, dead_code_threshold_ratio=float(ratio))  # fmt: skip
 
     def encode(self, x: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
         """``x`` ``(B, C, T)``, ``modality`` ``(B,)`` int64 -> continuous latents ``(B, C, T', D)``."""

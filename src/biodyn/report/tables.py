@@ -24,6 +24,26 @@ def _budget_value(name: str) -> float:
 _WILSON_PARTS = re.compile(r"^top\d+_ci95_(low|high)$")  # per-seed intervals, replaced by the pooled one
 
 
+def _read_seed_file(f: Path) -> dict[str, Any]:
+    """A seed file as a dict whose ``metrics`` (if any) map names to numbers or null; anything else (not
+    UTF-8, not JSON, not an object, a string as a metric) is a :class:`ConfigError` naming the file."""
+    try:
+        r = json.loads(f.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"report: {f} is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"report: {f} is not valid JSON ({e})") from None
+    if not isinstance(r, dict):
+        raise ConfigError(f'report: {f} holds a JSON {type(r).__name__}, expected an object with "metrics"')
+    metrics = r.get("metrics", {})
+    if not isinstance(metrics, dict):
+        raise ConfigError(f'report: {f}: "metrics" is a {type(metrics).__name__}, expected an object')
+    for k, v in metrics.items():
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ConfigError(f"report: {f}: metric {k!r} is {v!r}, expected a number or null")
+    return r
+
+
 def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
     """One row per (experiment, model, task, budget, metric): values per seed, mean, CI half-width, the
     seeds that are missing (against ``seeds``, default the protocol's five) and those whose value is not
@@ -45,10 +65,7 @@ def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
         if not m:
             continue
         exp, model, task, budget = f.relative_to(root).parts[:4]
-        try:
-            groups[(exp, model, task, budget)][int(m.group(1))] = json.loads(f.read_text())
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"report: {f} is not valid JSON ({e})") from e
+        groups[(exp, model, task, budget)][int(m.group(1))] = _read_seed_file(f)
     if not groups:
         raise ConfigError(f"report: no <experiment>/<model>/<task>/<budget>/seed<k>.json under {root}")
     rows = []

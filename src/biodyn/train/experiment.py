@@ -153,6 +153,9 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
     if seed is not None:
         exp.train.seed = seed
     check_overrides(exp.model.name, dict(exp.model.params))  # a typo fails before the data step
+    from biodyn.rundir import check_device
+
+    check_device(exp.train.device, "train.device")  # before the cache build, not after it
     seed_everything(exp.train.seed)
     data = data or build_data(exp)
     train_ds = data["train"]

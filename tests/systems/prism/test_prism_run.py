@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from biodyn.cli import main
-from biodyn.errors import ConfigError
+from biodyn.errors import ConfigError, NothingMatchedError
 from biodyn.testing import shared_data
 
 TINY = ["--hidden-dim", "16", "--num-layers", "2", "--num-heads", "2", "--batch-size", "16", "--limit", "48",
@@ -98,13 +98,13 @@ def test_bad_config_and_data_root(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("epochs: 1\nbatchsize: 3\n")
     cases = [
-        (["--config", str(bad)], r"unknown config keys \['batchsize'\]"),
+        (["--config", str(bad)], r"unknown config keys \['batchsize'\]", ConfigError.exit_code),
         (["--modality", "audio", "--data-root", str(tmp_path), "--output-dir", str(tmp_path / "o")],
-         "no audio dataset found"),
-        (["--modality", "eeg"], "invalid modality='eeg'"),
+         "no audio dataset found", NothingMatchedError.exit_code),  # a data folder without the data: 6
+        (["--modality", "eeg"], "invalid modality='eeg'", ConfigError.exit_code),
     ]  # fmt: skip
-    for args, message in cases:
-        assert main(["prism", *args]) == ConfigError.exit_code
+    for args, message, code in cases:
+        assert main(["prism", *args]) == code
         err = capsys.readouterr().err
         assert err.startswith("biodyn: error:") and len(err.splitlines()) == 1
         assert re.search(message, err), err

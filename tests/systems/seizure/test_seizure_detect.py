@@ -59,7 +59,7 @@ def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
     ckpt = _checkpoint(tmp_path, BIPOLAR)
     rec = _edf(tmp_path, ["Fp1", "F7", "T7", "P7", "O1", "Cz"])  # referential: derivations are computed
     rep = detect_files([rec], ckpt, tmp_path / "out", json_path=tmp_path / "s.json", edf_annotations=True,
-                       progress=False, threshold=0.0)  # fmt: skip
+                       progress=False, threshold=1e-9)  # fmt: skip
     assert not rep["failed"]
     r = rep["recordings"][0]
     assert r["derived_bipolar_channels"] == BIPOLAR and r["real_time_factor"] > 0
@@ -67,7 +67,9 @@ def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
     assert probs.shape == (6 * 256,) and np.all((probs >= 0) & (probs <= 1))
     ann = read_tusz_csv(r["outputs"]["csv_bi"])
     assert ann.duration_s == pytest.approx(6.0)
-    assert len(ann.events) == r["n_events"] == 1  # threshold 0: the whole recording is one event
+    assert (
+        len(ann.events) == r["n_events"] == 1
+    )  # threshold ~0 (0 itself is refused): the whole recording is one event
     tsv = Path(r["outputs"]["events_tsv"]).read_text().splitlines()
     assert tsv[0].split("\t")[:3] == ["onset", "duration", "eventType"] and len(tsv) == 2
     assert Path(r["outputs"]["png"]).stat().st_size > 1000 and Path(r["outputs"]["edf"]).exists()
@@ -314,3 +316,21 @@ def test_parse_post():
         parse_post(["openin=3"])
     with pytest.raises(ConfigError, match="not a number"):
         parse_post(["merge_gap_s=x"])
+
+
+def test_detect_cli_writes_the_good_recordings_and_exits_3_for_the_others(tmp_path, capsys):
+    """Per-file failures (here a recording without the montage's channels) are one error line, exit 3 (a
+    RecordingError, as docs/reliability.md lists), after the good recordings' outputs are written."""
+    from biodyn.cli import main
+
+    ckpt = _checkpoint(tmp_path, BIPOLAR)
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    good = _edf(tmp_path / "good", ["Fp1", "F7", "T7", "P7", "O1"]).rename(tmp_path / "good" / "g.edf")
+    bad = _edf(tmp_path / "bad", ["Cz", "Pz"]).rename(tmp_path / "bad" / "b.edf")
+    code = main(["detect", str(good), str(bad), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"),
+                 "--no-png", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("biodyn: error:")]
+    assert code == 3 and len(lines) == 1 and "1 of 2 recording(s) failed" in lines[0] and "b.edf" in lines[0]
+    assert (tmp_path / "out" / "g.csv_bi").is_file() and not (tmp_path / "out" / "b.csv_bi").exists()

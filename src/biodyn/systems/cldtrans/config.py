@@ -68,6 +68,31 @@ def compose(overrides: list[str] | None = None) -> CLDTransRun:
         run = OmegaConf.to_object(cfg)
     except (HydraException, OmegaConfBaseException) as e:
         raise ConfigError(f"bad CLD-Trans config: {e}") from e
+    _check_known(OmegaConf.to_container(raw, resolve=False), run, "")
     check_option("mode", run.mode, ("stage1", "stage2"))
     check_option("ablation", run.ablation, ABLATIONS)
+    from biodyn.errors import check_range
+    from biodyn.train.config import validate_train_config
+
+    validate_train_config(run.train)  # every training setting range-checked before any cache build or write
+    if run.data.limit is not None:
+        check_range("data.limit", run.data.limit, low=1, integer=True)
+    if run.effective_batch is not None:
+        check_range("effective_batch", run.effective_batch, low=1, integer=True)
+    check_range("data.window_s", run.data.window_s, low=0, low_open=True)
     return run
+
+
+def _check_known(raw, node, prefix: str) -> None:
+    """Refuse a key of the composed config that :class:`CLDTransRun` does not have (``+train.nosuch=1``):
+    Hydra's ``+`` adds keys that the merge with the schema would otherwise carry along unread."""
+    from dataclasses import fields, is_dataclass
+
+    if not isinstance(raw, dict) or not is_dataclass(node):
+        return
+    known = {f.name for f in fields(node)}
+    for k, v in raw.items():
+        if k not in known:
+            raise ConfigError(f"unknown CLD-Trans setting {prefix}{k}; allowed under {prefix or 'the top level'}: "
+                              f"{', '.join(sorted(known))}")  # fmt: skip
+        _check_known(v, getattr(node, k), f"{prefix}{k}.")

@@ -10,7 +10,6 @@ runs ``model.forward_loss`` (every term logged on its own) with accumulation up 
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +115,30 @@ def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
     return parts
 
 
+def check_run(run: CLDTransRun) -> None:
+    """The checks that need no data, before any cache is built or anything written: the device exists,
+    ``train.out_dir`` (and ``data.cache_dir``) are writable folders, and stage 2 has its stage-1 checkpoint
+    (``init_from`` or ``<train.out_dir>/stage1/checkpoints/last``): training stage 2 from an untrained
+    tokenizer is refused, not warned about."""
+    from biodyn.rundir import check_device, check_out_dir
+    from biodyn.train.checkpoint import resolve_checkpoint
+
+    check_device(run.train.device, "train.device")
+    check_out_dir(run.train.out_dir, "train.out_dir")
+    if run.data.cache_dir:
+        check_out_dir(run.data.cache_dir, "data.cache_dir")
+    if run.mode == "stage2":
+        init = (
+            Path(run.init_from)
+            if run.init_from
+            else Path(run.train.out_dir) / "stage1" / "checkpoints" / "last"
+        )
+        if resolve_checkpoint(init) is None:
+            key = "init_from" if run.init_from else "mode=stage2"
+            raise ConfigError(f"{key}: no stage-1 checkpoint at {init}; train mode=stage1 into the same "
+                              "train.out_dir first, or give init_from=DIR")  # fmt: skip
+
+
 def _ablate(run: CLDTransRun) -> None:
     m = run.model
     if run.ablation == "no_vq":
@@ -145,6 +168,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     from biodyn.train.trainer import Trainer
 
     run = copy.deepcopy(run)
+    check_run(run)
     _ablate(run)
     seed_everything(run.train.seed)
     parts = parts if parts is not None else build_windows(run)
@@ -172,11 +196,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
         init = Path(run.init_from) if run.init_from else base / "stage1" / "checkpoints" / "last"
         folder = resolve_checkpoint(init)
         if folder is None:
-            if run.init_from:
-                raise ConfigError(f"init_from={run.init_from}: no checkpoint there")
-            warnings.warn(f"stage 2 without a stage-1 checkpoint ({init} missing): the tokenizer is untrained",
-                          stacklevel=2)  # fmt: skip
-            init = None
+            raise ConfigError(f"init_from={init}: no checkpoint there")  # check_run says it first
         else:
             st = read_state(folder, model_name="cldtrans")
             _check_compatible(st, mcfg, trained, folder)

@@ -45,6 +45,9 @@ class PrismRunConfig:
     num_workers: int = 0
     progress: bool = True
     resume: bool = False
+    force: bool = (
+        False  # replace a run already in output_dir (without it, or resume, such a folder is refused)
+    )
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -69,6 +72,22 @@ class PrismRunConfig:
                 raise ConfigError(f"{k} must be {'> 0' if k == 'lr' else '>= 0'}, got {getattr(self, k)!r}")
         if self.mode == "joint" and self.model != "prism":
             raise ConfigError(f"mode=joint trains one PRISM backbone; model={self.model!r} is not allowed")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed!r}")
+        for k in ("output_dir", "device"):
+            if not isinstance(getattr(self, k), str) or not getattr(self, k).strip():
+                raise ConfigError(f"invalid {k}={getattr(self, k)!r}; expected a non-empty string")
+        for k in ("data_root", "wandb_project"):
+            if getattr(self, k) is not None and not isinstance(getattr(self, k), str):
+                raise ConfigError(f"invalid {k}={getattr(self, k)!r}; expected a string or null")
+        if not isinstance(self.model_overrides, dict):
+            raise ConfigError(
+                f"invalid model_overrides={self.model_overrides!r}; expected a mapping of keys to values"
+            )
+        if self.resume and self.force:
+            raise ConfigError(
+                "resume and force exclude each other: resume continues the run, force replaces it"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PrismRunConfig:

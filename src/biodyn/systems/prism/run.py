@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from biodyn.errors import ConfigError, check_option
+from biodyn.errors import ConfigError, DataRootError, NothingMatchedError, check_option
 from biodyn.provenance import git_commit, versions
 from biodyn.systems.prism.config import MODALITIES, PrismRunConfig
 from biodyn.systems.prism.plot import plot_curves
@@ -132,11 +132,11 @@ def resolve_root(modality: str, data_root: str | None) -> Path:
 
     base = Path(data_root) if data_root else default_root()
     if base is None:
-        raise ConfigError(
+        raise DataRootError(
             "no data root: pass --data-root DIR (or set $BIODYN_DATA_ROOT), or use --data synthetic"
         )
     if not base.is_dir():
-        raise ConfigError(f"--data-root {base} is not a directory")
+        raise DataRootError(f"--data-root {base} is not a directory")
 
     def marked(p: Path) -> bool:  # the dataset's own files: never a parent by accident
         if modality == "ecg":
@@ -172,7 +172,7 @@ def resolve_root(modality: str, data_root: str | None) -> Path:
         return base
     expect = {"ecg": "ptbxl/ (ptbxl_database.csv)", "image": "cifar*/ (cifar-10-batches-py/ or train/<class>/)",
               "audio": "fsdd/ ({label}_{speaker}_{rep}.wav) or <class>/*.wav"}[modality]  # fmt: skip
-    raise ConfigError(f"{base}: no {modality} dataset found (expected it there or in {expect})")
+    raise NothingMatchedError(f"{base}: no {modality} dataset found (expected it there or in {expect})")
 
 
 def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
@@ -258,7 +258,7 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
     d = load_audio(root, mc)
     for s in ("train", "val", "test"):
         if len(d[s]["y"]) == 0:
-            raise ConfigError(f"{root}: the audio {s} split is empty")
+            raise NothingMatchedError(f"{root}: the audio {s} split is empty")
         i = stratified_subset(d[s]["y"], cfg.limit, cfg.seed)
         d[s] = {"x": d[s]["x"][i], "y": d[s]["y"][i], "files": [d[s]["files"][j] for j in i]}
     mean = d["train"]["x"].mean(axis=(0, 1), keepdims=True)
@@ -426,6 +426,7 @@ def run_single(cfg: PrismRunConfig) -> RunResult:
     _say(cfg, f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
               f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
               f"{cfg.epochs} epochs x {spe} steps")  # fmt: skip
+    _start_run(cfg, out)
     write_run_config(out, {"mode": "single", "run": asdict(cfg), "model": name, "model_config": params,
                            "train": asdict(tc)})  # fmt: skip
     from biodyn.models import InputSpec
@@ -576,6 +577,7 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
                      find_unused_parameters=True)  # fmt: skip
     _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
               "(one modality per step, round robin)")  # fmt: skip
+    _start_run(cfg, out)
     write_run_config(out, {"mode": "joint", "run": asdict(cfg), "model": "prism_multimodal",
                            "prism_config": pcfg.to_dict(), "train": asdict(tc)})  # fmt: skip
     from biodyn.models import InputSpec
@@ -626,9 +628,55 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
     return RunResult(res, model=net, run_dir=out)
 
 
+# the settings a resumed run must share with the run in output_dir (the weights' shape and meaning)
+RESUME_KEYS = ("mode", "modality", "model", "block_pattern", "hidden_dim", "num_layers", "num_heads", "data",
+               "patch_size", "n_mels", "n_frames", "model_overrides")  # fmt: skip
+
+
+def check_run(cfg: PrismRunConfig) -> None:
+    """Every check that needs no data, before anything is read or written: the device exists, the model
+    overrides fit the model, ``output_dir`` is a writable folder, a run already there is refused without
+    ``resume``/``force``, and a resumed run was trained with the same settings (:data:`RESUME_KEYS`)."""
+    from biodyn.errors import CheckpointError
+    from biodyn.models import check_overrides
+    from biodyn.rundir import check_device, check_new_run
+
+    check_device(cfg.device, "--device")
+    check_overrides("prism" if cfg.mode == "joint" else model_name(cfg), model_params(cfg))
+    if cfg.mode == "joint" and cfg.modality != PrismRunConfig.modality:
+        raise ConfigError(
+            f"--modality {cfg.modality} does not apply to --mode joint (it trains ecg + image + audio)"
+        )
+    out = Path(cfg.output_dir)
+    check_new_run(out, resume=cfg.resume, force=cfg.force, key="--output-dir", resume_hint="add --resume",
+                  force_hint="add --force")  # fmt: skip
+    if cfg.resume and any((out / f).is_file() for f in (RUN_CONFIG, "config.json")):
+        try:
+            before = read_run_config(out)["run"]
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as e:
+            raise CheckpointError(f"{out}: its run config cannot be read to check the resume ({e})") from None
+        now = asdict(cfg)
+        diff = [
+            f"{k}={before.get(k)!r} (now {now[k]!r})" for k in RESUME_KEYS if before.get(k, now[k]) != now[k]
+        ]
+        if diff:
+            raise CheckpointError(f"--resume: {out} was trained with {', '.join(diff)}; resume it with the same "
+                                  "settings, or use another --output-dir")  # fmt: skip
+
+
+def _start_run(cfg: PrismRunConfig, out: Path) -> None:
+    """Right before the first write: ``force`` removes the old run's files (never anything else)."""
+    if cfg.force:
+        from biodyn.rundir import clear_run
+
+        clear_run(out)
+
+
 def run_prism(cfg: PrismRunConfig) -> RunResult:
     """Train and evaluate as ``cfg`` says; returns a :class:`~biodyn.train.result.RunResult`: the results
-    (also written to ``output_dir/results.json``) with the trained model (``.model``) and ``.run_dir``."""
+    (also written to ``output_dir/results.json``) with the trained model (``.model``) and ``.run_dir``.
+    :func:`check_run` runs first: nothing is read or written before every setting is checked."""
+    check_run(cfg)
     return run_joint(cfg) if cfg.mode == "joint" else run_single(cfg)
 
 

@@ -258,7 +258,7 @@ def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.P
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = Path(rec_path).name.split(".")[0]
+    stem = output_stem(rec_path)
     paths = {"csv_bi": out / f"{stem}.csv_bi", "events_tsv": out / f"{stem}_events.tsv",
              "probs": out / f"{stem}_probs.npy"}  # fmt: skip
     lines = ["# version = csv_v1.0.0", f"# bname = {stem}", f"# duration = {d.duration_s:.4f} secs", "#",
@@ -312,11 +312,44 @@ def plot_detection(d: Detection, rec_path, png_path, det: Detector | None = None
     save_figure(fig, png_path)
 
 
+def output_stem(path: str | os.PathLike) -> str:
+    """The name the outputs of one recording share: its file name up to the first dot."""
+    return Path(path).name.split(".")[0]
+
+
+def check_detect_args(paths, out_dir, json_path=None, *, threshold: float = SEIZURE_THRESHOLD, overlap: float = 0.5,
+                      batch_size: int = WINDOWS_PER_CALL, on_missing: str = "raise", post=None) -> None:  # fmt: skip
+    """Every setting of :func:`detect_files` checked before a recording is read or a file written: the
+    threshold a probability in (0, 1), the overlap in [0, 1), the batch size >= 1, the post-processing values,
+    the output folder and JSON path writable, and no two recordings writing the same output names."""
+    from biodyn.errors import check_option, check_range
+    from biodyn.rundir import check_out_dir, check_out_file
+
+    check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
+    check_range("--overlap", overlap, low=0, high=1, high_open=True)
+    check_range("--batch-size", batch_size, low=1, integer=True)
+    check_option("--on-missing", on_missing, ("raise", "zero"))
+    for k, v in (post or {}).items():
+        if v is not None:
+            check_range(f"--post {k}", v, low=0, integer=k.endswith("_samples"))
+    check_out_dir(out_dir, "--out")
+    if json_path:
+        check_out_file(json_path, "--json")
+    seen: dict[str, str] = {}
+    for p in paths:
+        stem = output_stem(p)
+        if stem in seen:
+            raise ConfigError(f"{seen[stem]} and {p} would write the same outputs ({Path(out_dir) / stem}.*); "
+                              "give each name once, or run them with different --out folders")  # fmt: skip
+        seen[stem] = str(p)
+
+
 def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=False, png=True,
                  progress=True, **kw) -> dict[str, Any]:  # fmt: skip
     """Batch job: every recording in ``paths``; a file that fails is skipped and reported."""
     from biodyn.atomic import atomic_write_json
 
+    check_detect_args(paths, out_dir, json_path, **kw)
     det = load_detector(checkpoint)
     done, failed = [], {}
     for p in paths:

@@ -124,23 +124,17 @@ def evaluate_seizure_run(
     in ``run_dir``."""
     from pathlib import Path
 
-    from omegaconf import OmegaConf
-
-    from biodyn.errors import CheckpointError, ConfigError, check_option
+    from biodyn.errors import CheckpointError, check_option
     from biodyn.metrics.plot import save_report
     from biodyn.models import find_checkpoint, from_pretrained
     from biodyn.models._pretrained import read_state
-    from biodyn.train.config import ExperimentConfig
+    from biodyn.train.evaluate import load_run_config
     from biodyn.train.experiment import build_data
 
     check_option("split", split, ("train", "val", "test", "dev", "eval"))
     split = {"dev": "val", "eval": "test"}.get(split, split)
     run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise ConfigError(f"{run}: not a training run (no config.yaml)")
-    exp = OmegaConf.to_object(
-        OmegaConf.merge(OmegaConf.structured(ExperimentConfig), OmegaConf.load(run / "config.yaml"))
-    )
+    exp = load_run_config(run)  # train.out_dir = run_dir: a moved run builds no cache at its old place
     ckpt = find_checkpoint(run / "checkpoints" / which)  # with the fallback of an interrupted swap
     if ckpt is None:
         raise CheckpointError(f"{run}: no {which!r} checkpoint (checkpoints/{which}/state.json)")
