@@ -85,7 +85,7 @@ def test_same_named_channels_with_different_signals_are_reported(tmp_path):
     ):
         rec = read_edf(p)
     assert rec.channels == ["Fp1", "C3", "C3#2"]
-    same = tmp_path / "same.edf"  # identical copies (CHB-MIT repeats T8-P8): nothing to say
+    same = tmp_path / "same.edf"  # identical copies (CHB-MIT repeats T8-P8): the renaming only, said once
     from biodyn.io import write_edf
     from biodyn.types import Recording
 
@@ -93,6 +93,8 @@ def test_same_named_channels_with_different_signals_are_reported(tmp_path):
     write_edf(
         same, Recording(np.stack([x[0], x[1], x[1]]), 64.0, ["Fp1", "C3", "C3"], [], {"units": ["uV"] * 3})
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         assert read_edf(same).channels == ["Fp1", "C3", "C3#2"]
+    said = [str(w.message) for w in caught]
+    assert said == [f"{same}: channel C3 appears twice, the second kept as C3#2"], said
