@@ -191,7 +191,9 @@ def _fixture_tree(t: Path) -> None:
     (run / "checkpoints" / "best").mkdir(parents=True)
     (run / "results.json").write_text('{"test": {"accuracy": 0.5}}\n')
     (run / "config.json").write_text(json.dumps({"run": {"modality": "image", "mode": "single"}}) + "\n")
-    (run / "config.yaml").write_text("train:\n  out_dir: run\n")
+    (run / "config.yaml").write_text(  # a PRISM run's config (system, run) with a train section
+        "system: prism\nrun:\n  modality: image\n  mode: single\ntrain:\n  out_dir: run\n"
+    )
     for name, text in (("corrupt_run", "train: [\n"), ("empty_config_run", ""),
                        ("cldtrans_run", "mode: stage1\nablation: none\ntrain:\n  out_dir: x\n")):  # fmt: skip
         (t / name).mkdir()
@@ -332,7 +334,8 @@ def test_force_replaces_the_run_and_only_the_run(place, capsys):
     assert not (run / "checkpoints" / "best" / "stale").exists()
     assert (run / "notes.txt").read_text() == "mine\n"
     assert json.loads((run / "results.json").read_text())["command"] == "biodyn prism"
-    assert "config.yaml" not in os.listdir(run)  # the old run's file of another writer is gone too
+    assert "config.json" not in os.listdir(run)  # the old run's file of another writer is gone too
+    assert "limit: 16" in (run / "config.yaml").read_text()  # the config is the new run's
 
 
 def test_eval_points_a_moved_or_relative_run_at_its_folder(place):

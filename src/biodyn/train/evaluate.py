@@ -23,7 +23,11 @@ def run_system(run_dir: str | os.PathLike) -> str | None:
             raw = json.loads((Path(run_dir) / "config.json").read_text())
             return "prism" if isinstance(raw, dict) and "run" in raw else None
         raise ConfigError(f"{run_dir}: not a training run (no config.yaml)")
-    raw = yaml.safe_load(cfg_file.read_text())
+    try:
+        raw = yaml.safe_load(cfg_file.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
+        first = str(e).splitlines()[0] if str(e) else ""
+        raise ConfigError(f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: {first})") from None
     return raw.get("system") if isinstance(raw, dict) else None
 
 

@@ -317,7 +317,7 @@ def output_stem(path: str | os.PathLike) -> str:
     return Path(path).name.split(".")[0]
 
 
-def check_detect_args(paths, out_dir, json_path=None, *, threshold: float = SEIZURE_THRESHOLD, overlap: float = 0.5,
+def check_detect_args(paths, out_dir, json_path=None, *, threshold: float | None = None, overlap: float = 0.5,
                       batch_size: int = WINDOWS_PER_CALL, on_missing: str = "raise", post=None) -> None:  # fmt: skip
     """Every setting of :func:`detect_files` checked before a recording is read or a file written: the
     threshold a probability in (0, 1), the overlap in [0, 1), the batch size >= 1, the post-processing values,
@@ -325,7 +325,8 @@ def check_detect_args(paths, out_dir, json_path=None, *, threshold: float = SEIZ
     from biodyn.errors import check_option, check_range
     from biodyn.rundir import check_out_dir, check_out_file
 
-    check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
+    if threshold is not None:  # None: the detector's own (checked when it is loaded)
+        check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
     check_range("--overlap", overlap, low=0, high=1, high_open=True)
     check_range("--batch-size", batch_size, low=1, integer=True)
     check_option("--on-missing", on_missing, ("raise", "zero"))
