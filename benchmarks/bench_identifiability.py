@@ -294,6 +294,10 @@ def write_results(records: list[dict], results_dir) -> list[Path]:
 
 PRESET_GENERATORS = ("fft", "decimated_aa", "decimated_raw", "resonant")
 PRESET_TAU_S = (0.016, 0.048)  # delays inside the presets' 50 ms (eeg) range
+# generators without the goals of Part 4: the EEG-like resonant case (no goal yet) and the decimation without
+# anti-alias, whose lagged paths reach the recording partly as aliases (the direct fit misses the goals as the
+# preset path does: not identifiable at the read rate by this model); their own rows in the goals, beside
+NO_GOAL_GENERATORS = ("resonant", "decimated_raw")
 
 
 def _preset_sim(generator: str, c: int, noise: str, fs: float, seed: int, n_times: int):
@@ -368,7 +372,7 @@ def preset_cells(quick: bool) -> list[dict]:
     for gen in ("fft", "decimated_aa", "decimated_raw"):
         for noise in ("laplace", "gaussian"):
             for fs in (100.0, 256.0):
-                cells.append({"generator": gen, "noise": noise, "fs": fs, "C": 8, "seeds": [0, 1],
+                cells.append({"generator": gen, "noise": noise, "fs": fs, "C": 8, "seeds": [0, 1, 2],
                               "methods": ["direct", "preset_eeg"]})  # fmt: skip
     for gen, fs in (("decimated_aa", 100.0), ("decimated_aa", 256.0), ("fft", 100.0)):
         cells.append({"generator": gen, "noise": "laplace", "fs": fs, "C": 20, "seeds": [0],
@@ -448,14 +452,16 @@ def preset_path(
                          "edge_f1_min": min((r["edge_f1"] for r in ok), default=float("nan")),
                          "bias_samples": mean("bias_samples"), "mae_samples": mean("mae_samples"),
                          "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
-                         "goal_cell": cell["generator"] != "resonant"})  # fmt: skip
+                         "goal_cell": cell["generator"] not in NO_GOAL_GENERATORS})  # fmt: skip
     return rows, per_run
 
 
 def preset_goals(rows: list[dict]) -> dict:
-    """The goals of Part 4 over every goal cell (not ``resonant``) of the ``eeg`` preset and of ``biodyn lags``:
-    the worst cell's mean F1, |bias| and MAE, over all cells and over those read at 100 and at 256 Hz; and the
-    direct fit's, for comparison (the goals are "through the preset path, equal to the direct fit")."""
+    """The goals of Part 4 over every goal cell (not ``resonant``, not ``decimated_raw``) of the ``eeg`` preset
+    and of ``biodyn lags``: the worst cell's mean F1, |bias| and MAE, over all cells and over those read at 100
+    and at 256 Hz; and the direct fit's, for comparison (the goals are "through the preset path, equal to the
+    direct fit"). The cells decimated without anti-alias are reported apart (``..._no_anti_alias``), the
+    direct fit's beside the preset path's: aliasing, not the path, is what they measure."""
     goals = {}
     for method in ("preset_eeg", "cli", "direct"):
         rates = sorted({r["fs"] for r in rows if r["method"] == method and r["goal_cell"]})
@@ -464,15 +470,22 @@ def preset_goals(rows: list[dict]) -> dict:
                     and fs in (None, r["fs"])]  # fmt: skip
             if not mine:
                 continue
-            tag = "" if fs is None else f"_read_{fs:g}hz"
-            goals[f"{method}_edge_f1_worst_cell{tag}"] = goal(
-                min(r["edge_f1"] for r in mine), 0.95, "F1", True
-            )
-            goals[f"{method}_abs_bias_samples_worst_cell{tag}"] = goal(
-                max(abs(r["bias_samples"]) for r in mine), 0.05, "samples", False)  # fmt: skip
-            goals[f"{method}_mae_samples_worst_cell{tag}"] = goal(
-                max(r["mae_samples"] for r in mine), 0.1, "samples", False)  # fmt: skip
+            _worst(goals, mine, f"{method}_{{}}_worst_cell" + ("" if fs is None else f"_read_{fs:g}hz"))
+        raw = [
+            r for r in rows if r["method"] == method and r["generator"] == "decimated_raw" and r["n_seeds"]
+        ]
+        if raw:
+            _worst(goals, raw, f"{method}_{{}}_worst_cell_no_anti_alias")
     return goals
+
+
+def _worst(goals: dict, rows: list[dict], name: str) -> None:
+    """The worst cell's F1, |bias| and MAE of ``rows`` as goals named ``name.format(quantity)``."""
+    goals[name.format("edge_f1")] = goal(min(r["edge_f1"] for r in rows), 0.95, "F1", True)
+    goals[name.format("abs_bias_samples")] = goal(
+        max(abs(r["bias_samples"]) for r in rows), 0.05, "samples", False
+    )
+    goals[name.format("mae_samples")] = goal(max(r["mae_samples"] for r in rows), 0.1, "samples", False)
 
 
 def preset_markdown(rows: list[dict]) -> str:

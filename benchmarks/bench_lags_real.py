@@ -24,7 +24,9 @@ largest positive deflection from the QRS mark).
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
 ictal excerpts (``npy_excerpts/*/ictal``): the focal ranking of a fit with seed 0 and the default
 iteration limit against fits with another seed and with 4x the limit (Spearman; goal: the smallest >= 0.9),
-and the stability between adjacent windows of the crop (two 20 s and four 10 s windows; reported).
+and the stability between adjacent windows of the crop (two 20 s and four 10 s windows; reported). ``--crop-s S``
+fits the crop's first S seconds instead (and the adjacent windows that fit in them); ``--ptbxl-from JSON`` takes
+Part 1 from an earlier run's JSON (its commit and date recorded as ``ptbxl_from``) when only the EEG side changed.
 ``--quick``: 8 PTB-XL records without the twelve-lead fit, the crop's first 10 s of seizure and one excerpt,
 two adjacent 10 s windows, 4 sub-window refits in the speed row.
 
@@ -437,7 +439,7 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
     return out
 
 
-def chbmit(root: Path, quick: bool) -> list[dict]:
+def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
     from biodyn.causal.metrics import ranking_spearman, topk_overlap
     from biodyn.causal.recording import fit_recording
     from biodyn.io import read_edf
@@ -447,15 +449,15 @@ def chbmit(root: Path, quick: bool) -> list[dict]:
     crop = root / "chbmit" / "edf_crops" / "chb01_03_Seizure.edf"
     rec = read_edf(crop)
     x, fs = rec.data.astype(np.float64), rec.fs
-    seg = x[:, int(1 * fs) : int(41 * fs)]
-    rows.append(_reproducibility(seg if not quick else seg[:, : int(10 * fs)], fs, list(rec.channels),
-                                 "chb01_03_Seizure.edf 1-41 s" if not quick else "chb01_03_Seizure.edf 1-11 s"))  # fmt: skip
+    crop_s = 10.0 if quick else crop_s
+    seg = x[:, int(1 * fs) : int((1 + crop_s) * fs)]
+    rows.append(_reproducibility(seg, fs, list(rec.channels), f"chb01_03_Seizure.edf 1-{1 + crop_s:g} s"))
     files = sorted((root / "chbmit" / "npy_excerpts").glob("*/ictal/*.npy"))
     for f in files[:1] if quick else files:
         rows.append(_reproducibility(np.load(f), 256.0, names, f.name))
     # adjacent windows of the seizure
-    for width in (10.0,) if quick else (20.0, 10.0):
-        edges = np.arange(1.0, (21.0 if quick else 41.0) + 1e-9, width)
+    for width in (10.0,) if quick else [w for w in (20.0, 10.0) if 2 * w <= crop_s]:
+        edges = np.arange(1.0, (21.0 if quick else 1.0 + crop_s) + 1e-9, width)
         rankings = []
         for a, b in pairwise(edges):
             fit = fit_recording(
@@ -496,6 +498,10 @@ def main() -> None:
     p.add_argument("--multilead-sem", action="store_true", help="also order V1-V6 with the lagged SEM (preset "
                    "ecg_sem) beside the ecg preset's common-source model (slow)")  # fmt: skip
     p.add_argument("--ptbxl-only", action="store_true", help="PTB-XL only (no CHB-MIT, no speed rows)")
+    p.add_argument("--crop-s", type=float, default=40.0, help="seconds of the CHB-MIT seizure crop fitted from 1 s "
+                   "(default 40; its adjacent windows are the 20 s / 10 s windows that fit in it)")  # fmt: skip
+    p.add_argument("--ptbxl-from", metavar="JSON", help="take the PTB-XL rows and summary from an earlier run's "
+                   "JSON instead of fitting them again (recorded in the JSON: its commit and date)")  # fmt: skip
     p.add_argument("--plot", metavar="PNG", help="median V1 / V6 beats of the PTB-XL records the references "
                    "order differently or the fit disagrees with")  # fmt: skip
     args = p.parse_args()
@@ -512,10 +518,23 @@ def main() -> None:
         )
         report("lags_real", [], {}, args.json, skipped=True)
         return
-    print("PTB-XL V1 -> V6 activation delay:")
-    ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick,
-                                 multilead_sem=args.multilead_sem)  # fmt: skip
-    if args.plot:
+    extra = {}
+    if args.ptbxl_from:  # the PTB-XL part of an earlier run (only the ECG presets' code matters to it)
+        import json
+
+        old = json.loads(Path(args.ptbxl_from).read_text())
+        ecg_rows, ecg, beats = (
+            [r for r in old["rows"] if r.get("part") == "ptbxl"],
+            old["ptbxl_summary"],
+            None,
+        )
+        extra["ptbxl_from"] = {"commit": old.get("commit"), "measured_at": old.get("measured_at"),
+                               "load_average": old.get("load_average")}  # fmt: skip
+    else:
+        print("PTB-XL V1 -> V6 activation delay:")
+        ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick,
+                                     multilead_sem=args.multilead_sem)  # fmt: skip
+    if args.plot and beats is not None:
         plot_beats(ecg, beats, ecg_rows, args.plot)
     goals = {
         "ptbxl_direction_agreement": goal(ecg["pair"]["direction_agreement"], 0.9, "share of records", True),
@@ -530,13 +549,14 @@ def main() -> None:
     eeg_rows, speed_rows = [], []
     if not args.ptbxl_only:
         print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
-        eeg_rows = chbmit(root, args.quick)
+        eeg_rows = chbmit(root, args.quick, args.crop_s)
+        extra["chbmit_crop_s"] = 10.0 if args.quick else args.crop_s
         speed_rows = speed(root, 4 if args.quick else 8)
         goals["chbmit_ranking_spearman_min"] = goal(
             min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True)  # fmt: skip
         goals["speed_23ch_10s_256hz_fit_s"] = goal(speed_rows[0]["wall_s"], 10.0, "s", False)
     report("lags_real", ecg_rows + eeg_rows + speed_rows, goals, args.json, ptbxl_summary=ecg,
-           quick=bool(args.quick), threads=args.threads, total_s=time.perf_counter() - t_start)  # fmt: skip
+           quick=bool(args.quick), threads=args.threads, total_s=time.perf_counter() - t_start, **extra)  # fmt: skip
     print({k: v for k, v in ecg.items()})
 
 

@@ -573,8 +573,8 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
 
     Args:
         seed: draws the jitter (up to ``cfg.init_jitter_samples``) of the ``cfg.n_starts - 1`` extra starts
-            (seed 0: the first start is the screening's delays unmoved, any other seed moves it too); the
-            lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
+            (the first start is always the screening's delays unmoved: a seed that moved it too ended some
+            real-EEG fits in another, shallower optimum and another focal ranking); the lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
             that is above the iterations needed) unless the objective has several optima of nearly equal depth.
         progress: ``progress(stage, done, total)`` after each iteration (for a progress bar).
         init: a previous fit on the same channels to start from (its edges join the screened support).
@@ -612,7 +612,7 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
             obj = _Objective(x, src, tgt, cfg)
             starts = [tau0[src, tgt]]
             if stage == "refining":  # the screening's delays, then jittered copies; the best optimum wins
-                starts = [s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0 or seed != 0)
+                starts = [s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0)
                           for k, s0 in enumerate(starts * max(int(cfg.n_starts), 1))]  # fmt: skip
             best = None
             for start in starts:
