@@ -66,8 +66,17 @@ def report(name: str, rows: list[dict], goals: dict[str, dict], json_path: str |
         # machine, commit and time of measurement travel with the numbers (benchmarks/RESULTS.md shows them)
         from biodyn._malloc import keep_freed_memory
 
-        atomic_write_json(json_path, {"benchmark": name, **stamp(), "keep_freed_memory": keep_freed_memory(),
-                                      "rows": rows, "goals": goals, **extra})  # fmt: skip
+        atomic_write_json(
+            json_path,
+            {
+                "benchmark": name,
+                **stamp(),
+                "keep_freed_memory": keep_freed_memory(),
+                "rows": rows,
+                "goals": goals,
+                **extra,
+            },
+        )
         print(f"wrote {json_path}")
 
 

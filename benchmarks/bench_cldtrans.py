@@ -91,8 +91,11 @@ def max_batch(b1: int, m1: float, b2: int, m2: float, budget_mib: float) -> dict
     """Linear extrapolation of peak memory (MiB) in the batch size to ``budget_mib``."""
     slope = max((m2 - m1) / (b2 - b1), 1e-6)
     intercept = m1 - slope * b1
-    return {"per_sample_mib": slope, "intercept_mib": intercept,
-            "max_batch": int(max(0.0, (budget_mib - intercept) / slope))}  # fmt: skip
+    return {
+        "per_sample_mib": slope,
+        "intercept_mib": intercept,
+        "max_batch": int(max(0.0, (budget_mib - intercept) / slope)),
+    }
 
 
 def main() -> None:
@@ -113,11 +116,28 @@ def main() -> None:
     for part in PARTS:
         for impl in ("fused", "dense"):
             for b in args.batches:
-                r = case("lag" if part == "lag_path" else part, impl, b, c, t, model_cfg, args.threads,
-                         args.repeats)  # fmt: skip
+                r = case(
+                    "lag" if part == "lag_path" else part,
+                    impl,
+                    b,
+                    c,
+                    t,
+                    model_cfg,
+                    args.threads,
+                    args.repeats,
+                )
                 res[(part, impl, b)] = r
-                rows.append({"part": part, "lag_impl": impl, "B": b, "C": c, "T": t, "fwd_bwd_s": r["time_s"],
-                             "peak_rise_mib": r["peak_rise_mib"]})  # fmt: skip
+                rows.append(
+                    {
+                        "part": part,
+                        "lag_impl": impl,
+                        "B": b,
+                        "C": c,
+                        "T": t,
+                        "fwd_bwd_s": r["time_s"],
+                        "peak_rise_mib": r["peak_rise_mib"],
+                    }
+                )
                 print(
                     f"  {part} {impl} B={b}: {r['time_s']:.2f} s, +{r['peak_rise_mib']:.0f} MiB", flush=True
                 )
@@ -125,23 +145,43 @@ def main() -> None:
     fits = {}
     for part in PARTS:
         for impl in ("fused", "dense"):
-            f = max_batch(b1, res[(part, impl, b1)]["peak_rise_mib"], b2, res[(part, impl, b2)]["peak_rise_mib"],
-                          BUDGET_GIB * 1024)  # fmt: skip
+            f = max_batch(
+                b1,
+                res[(part, impl, b1)]["peak_rise_mib"],
+                b2,
+                res[(part, impl, b2)]["peak_rise_mib"],
+                BUDGET_GIB * 1024,
+            )
             fits[f"{part}_{impl}"] = f
-            rows.append({"part": f"{part} max batch in {BUDGET_GIB:g} GiB (extrapolated)", "lag_impl": impl,
-                         "per_sample_mib": f["per_sample_mib"], "max_batch": f["max_batch"]})  # fmt: skip
+            rows.append(
+                {
+                    "part": f"{part} max batch in {BUDGET_GIB:g} GiB (extrapolated)",
+                    "lag_impl": impl,
+                    "per_sample_mib": f["per_sample_mib"],
+                    "max_batch": f["max_batch"],
+                }
+            )
     goals = {}
     for part in PARTS:
         d, f = res[(part, "dense", b2)], res[(part, "fused", b2)]
         goals[f"{part}_memory_ratio_dense_over_fused"] = goal(
-            d["peak_rise_mib"] / max(f["peak_rise_mib"], 1e-3), 10.0, "x", True)  # fmt: skip
+            d["peak_rise_mib"] / max(f["peak_rise_mib"], 1e-3), 10.0, "x", True
+        )
         goals[f"{part}_speedup_fused_over_dense"] = goal(d["time_s"] / f["time_s"], 1.0, "x", True)
     for part in ("step", "step_ckpt"):
         goals[f"{part}_max_batch_ratio_fused_over_dense"] = goal(
-            fits[f"{part}_fused"]["max_batch"] / max(fits[f"{part}_dense"]["max_batch"], 1), 10.0, "x", True)  # fmt: skip
-    report("cldtrans", rows, goals, args.json, model_config=model_cfg or "CLDTransConfig defaults",
-           max_batch_method=f"linear fit of the measured peak memory at B={b1} and B={b2}, extrapolated to "
-           f"{BUDGET_GIB:g} GiB (not run at that batch)", quick=bool(args.quick))  # fmt: skip
+            fits[f"{part}_fused"]["max_batch"] / max(fits[f"{part}_dense"]["max_batch"], 1), 10.0, "x", True
+        )
+    report(
+        "cldtrans",
+        rows,
+        goals,
+        args.json,
+        model_config=model_cfg or "CLDTransConfig defaults",
+        max_batch_method=f"linear fit of the measured peak memory at B={b1} and B={b2}, extrapolated to "
+        f"{BUDGET_GIB:g} GiB (not run at that batch)",
+        quick=bool(args.quick),
+    )
 
 
 if __name__ == "__main__":

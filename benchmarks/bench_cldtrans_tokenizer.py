@@ -51,8 +51,9 @@ def run_case(grad: float, decay: float, steps: int, corpora: str, work: Path, th
         overrides += ["+data.splits.ptbxl=[train]", "data.limit=null"]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "biodyn.cldtrans", *overrides], capture_output=True, text=True,
-                          env=env)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "biodyn.cldtrans", *overrides], capture_output=True, text=True, env=env
+    )
     if proc.returncode != 0:
         raise SystemExit(f"stage-1 run g={grad} decay={decay} failed:\n{proc.stderr[-2000:]}")
     log = [json.loads(line) for line in (out / "stage1" / "log.jsonl").read_text().splitlines()]
@@ -90,16 +91,27 @@ def main() -> None:
             for grad in args.grads:
                 rows.append(run_case(grad, decay, args.steps, corpora, Path(tmp), args.threads))
                 r = rows[-1]
-                print(f"  g={grad:g} decay={decay:g}: recon {r['recon_first10']:.3f} -> {r['recon_last10']:.3f}, "
-                      f"usage {r['codebook_usage']:.3f}, {r['wall_s']:.0f} s", flush=True)  # fmt: skip
+                print(
+                    f"  g={grad:g} decay={decay:g}: recon {r['recon_first10']:.3f} -> {r['recon_last10']:.3f}, "
+                    f"usage {r['codebook_usage']:.3f}, {r['wall_s']:.0f} s",
+                    flush=True,
+                )
     goals = {}
     default = [r for r in rows if (r["ldsem_latent_grad"], r["vq_decay"]) == DEFAULTS]
     if default:
         d = default[0]
         goals["recon_last_over_first_at_defaults"] = goal(d["recon_last_over_first"], 0.6, "x", False)
         goals["codebook_usage_at_defaults"] = goal(d["codebook_usage"], 0.5, "share of codes", True)
-    report("cldtrans_tokenizer", rows, goals, args.json, corpora=corpora, profile="cpu",
-           codebook="usage and perplexity of the last training batch", quick=bool(args.quick))  # fmt: skip
+    report(
+        "cldtrans_tokenizer",
+        rows,
+        goals,
+        args.json,
+        corpora=corpora,
+        profile="cpu",
+        codebook="usage and perplexity of the last training batch",
+        quick=bool(args.quick),
+    )
 
 
 if __name__ == "__main__":

@@ -107,8 +107,15 @@ def main() -> None:
         rows.append(
             {"case": "preprocess biodyn", "hours": hours, "seconds": t_ours, "hours_per_s": hours / t_ours}
         )
-        rows.append({"case": "preprocess MNE", "hours": hours, "seconds": t_mne, "hours_per_s": hours / t_mne,
-                     "corr_below_40Hz": corr})  # fmt: skip
+        rows.append(
+            {
+                "case": "preprocess MNE",
+                "hours": hours,
+                "seconds": t_mne,
+                "hours_per_s": hours / t_mne,
+                "corr_below_40Hz": corr,
+            }
+        )
         ds_rate, mm_rate, n = bench_cache(tmp, args.quick)
         rows.append({"case": "WindowDataset", "windows": n, "windows_per_s": ds_rate})
         rows.append({"case": "np.load mmap slicing", "windows": n, "windows_per_s": mm_rate})

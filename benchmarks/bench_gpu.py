@@ -134,15 +134,24 @@ def compare(name, fn, ref_fn, inputs, grad_keys, device, dtype, tol, dtype_of=No
         return of
 
     out, grads = run_with_grads(fn, inputs, grad_keys, device, dtype_of or default_of(dtype))
-    ref_out, ref_grads = run_with_grads(ref_fn, inputs, grad_keys, torch.device("cpu"),
-                                        ref_dtype_of or default_of(torch.float64))  # fmt: skip
+    ref_out, ref_grads = run_with_grads(
+        ref_fn, inputs, grad_keys, torch.device("cpu"), ref_dtype_of or default_of(torch.float64)
+    )
     rows = []
     for what, a, b, t in [("output", out, ref_out, tol[0])] + [
         (f"d{k}", grads[k], ref_grads[k], tol[1]) for k in grad_keys
     ]:
         err = rel_rms(a, b)
-        rows.append({"check": name, "dtype": str(dtype).removeprefix("torch."), "tensor": what,
-                     "rel_rms": err, "tol": t, "status": "pass" if err <= t else "fail"})  # fmt: skip
+        rows.append(
+            {
+                "check": name,
+                "dtype": str(dtype).removeprefix("torch."),
+                "tensor": what,
+                "rel_rms": err,
+                "tol": t,
+                "status": "pass" if err <= t else "fail",
+            }
+        )
     return rows
 
 
@@ -208,10 +217,15 @@ def is_oom(e: BaseException) -> bool:
 def step_env(ctx: Ctx) -> list[dict]:
     import torch
 
-    rows = [{"check": "backend", "value": backend_name(), "status": "info"},
-            {"check": "device", "value": torch.cuda.get_device_name(ctx.device) if ctx.on_gpu else "cpu",
-             "status": "info"},
-            {"check": "torch", "value": torch.__version__, "status": "info"}]  # fmt: skip
+    rows = [
+        {"check": "backend", "value": backend_name(), "status": "info"},
+        {
+            "check": "device",
+            "value": torch.cuda.get_device_name(ctx.device) if ctx.on_gpu else "cpu",
+            "status": "info",
+        },
+        {"check": "torch", "value": torch.__version__, "status": "info"},
+    ]
     for mod in ("fla", "mamba_ssm", "causal_conv1d", "triton"):
         st, ver = library_status(mod)
         rows.append({"check": mod, "value": f"{st} {ver or ''}".strip(), "status": "info"})
@@ -228,8 +242,14 @@ def step_matmul(ctx: Ctx) -> list[dict]:
         b = torch.randn(n, n, device=ctx.device, dtype=dtype)
         t = timed(lambda a=a, b=b: a @ b, ctx.device, repeats=5 if ctx.on_gpu else 2)
         tflops = 2 * n**3 / t / 1e12
-        rows.append({"check": f"matmul {n}^3", "dtype": str(dtype).removeprefix("torch."), "tflops": tflops,
-                     "status": "info"})  # fmt: skip
+        rows.append(
+            {
+                "check": f"matmul {n}^3",
+                "dtype": str(dtype).removeprefix("torch."),
+                "tflops": tflops,
+                "status": "info",
+            }
+        )
         if dtype == torch.bfloat16:
             ctx.bf16_tflops = tflops
         else:
@@ -243,11 +263,13 @@ def _gdn_inputs(b, t, h, d, seed=0):
 
     g = torch.Generator().manual_seed(seed)
     f64 = torch.float64
-    return {"q": torch.randn(b, t, h, d, generator=g, dtype=f64),
-            "k": F.normalize(torch.randn(b, t, h, d, generator=g, dtype=f64), dim=-1),
-            "v": torch.randn(b, t, h, d, generator=g, dtype=f64),
-            "g": F.logsigmoid(torch.randn(b, t, h, generator=g, dtype=f64) + 3.0),
-            "beta": torch.sigmoid(torch.randn(b, t, h, generator=g, dtype=f64))}  # fmt: skip
+    return {
+        "q": torch.randn(b, t, h, d, generator=g, dtype=f64),
+        "k": F.normalize(torch.randn(b, t, h, d, generator=g, dtype=f64), dim=-1),
+        "v": torch.randn(b, t, h, d, generator=g, dtype=f64),
+        "g": F.logsigmoid(torch.randn(b, t, h, generator=g, dtype=f64) + 3.0),
+        "beta": torch.sigmoid(torch.randn(b, t, h, generator=g, dtype=f64)),
+    }
 
 
 def _gdn(path):
@@ -289,10 +311,26 @@ def step_fla(ctx: Ctx) -> list[dict]:
         for name, dt in _dtypes(ctx):
             tol_lib = TOL["library_fp32"] if name == "float32" else TOL["bf16"]
             tol_t = TOL["torch_fp32"] if name == "float32" else TOL["bf16"]
-            rows += compare("fla chunk_gated_delta_rule", _gdn("fla"), _gdn("reference"), inputs,
-                            list(inputs), ctx.device, dt, tol_lib)  # fmt: skip
-            rows += compare("biodyn gated_delta_rule (chunked)", _gdn("chunked"), _gdn("reference"), inputs,
-                            list(inputs), ctx.device, dt, tol_t)  # fmt: skip
+            rows += compare(
+                "fla chunk_gated_delta_rule",
+                _gdn("fla"),
+                _gdn("reference"),
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                tol_lib,
+            )
+            rows += compare(
+                "biodyn gated_delta_rule (chunked)",
+                _gdn("chunked"),
+                _gdn("reference"),
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                tol_t,
+            )
         return rows
 
     return _library_step(ctx, "fla", run)
@@ -303,12 +341,14 @@ def _ssd_inputs(b, t, h, p, n, seed=0):
 
     g = torch.Generator().manual_seed(seed)
     f64 = torch.float64
-    return {"x": torch.randn(b, t, h, p, generator=g, dtype=f64),
-            "dt": torch.rand(b, t, h, generator=g, dtype=f64) * 0.1 + 0.01,
-            "A": -(torch.rand(h, generator=g, dtype=f64) + 0.5),
-            "B": torch.randn(b, t, 1, n, generator=g, dtype=f64),
-            "C": torch.randn(b, t, 1, n, generator=g, dtype=f64),
-            "D": torch.randn(h, generator=g, dtype=f64)}  # fmt: skip
+    return {
+        "x": torch.randn(b, t, h, p, generator=g, dtype=f64),
+        "dt": torch.rand(b, t, h, generator=g, dtype=f64) * 0.1 + 0.01,
+        "A": -(torch.rand(h, generator=g, dtype=f64) + 0.5),
+        "B": torch.randn(b, t, 1, n, generator=g, dtype=f64),
+        "C": torch.randn(b, t, 1, n, generator=g, dtype=f64),
+        "D": torch.randn(h, generator=g, dtype=f64),
+    }
 
 
 def _ssd(path):
@@ -341,10 +381,28 @@ def step_mamba(ctx: Ctx) -> list[dict]:
         for name, dt in _dtypes(ctx):
             tol_lib = TOL["library_fp32"] if name == "float32" else TOL["bf16"]
             tol_t = TOL["torch_fp32"] if name == "float32" else TOL["bf16"]
-            rows += compare("mamba_ssm mamba_chunk_scan_combined", _ssd("mamba_ssm"), _ssd("reference"), inputs,
-                            list(inputs), ctx.device, dt, tol_lib, dtype_of=_ssd_dtype_of(dt))  # fmt: skip
-            rows += compare("biodyn ssd (chunked)", _ssd("chunked"), _ssd("reference"), inputs, list(inputs),
-                            ctx.device, dt, tol_t, dtype_of=_ssd_dtype_of(dt))  # fmt: skip
+            rows += compare(
+                "mamba_ssm mamba_chunk_scan_combined",
+                _ssd("mamba_ssm"),
+                _ssd("reference"),
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                tol_lib,
+                dtype_of=_ssd_dtype_of(dt),
+            )
+            rows += compare(
+                "biodyn ssd (chunked)",
+                _ssd("chunked"),
+                _ssd("reference"),
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                tol_t,
+                dtype_of=_ssd_dtype_of(dt),
+            )
         return rows
 
     return _library_step(ctx, "mamba_ssm", run)
@@ -355,8 +413,11 @@ def _conv_inputs(b, t, d, k, seed=0):
 
     g = torch.Generator().manual_seed(seed)
     f64 = torch.float64
-    return {"x": torch.randn(b, t, d, generator=g, dtype=f64), "weight": torch.randn(d, k, generator=g, dtype=f64)
-            * 0.5, "bias": torch.randn(d, generator=g, dtype=f64)}  # fmt: skip
+    return {
+        "x": torch.randn(b, t, d, generator=g, dtype=f64),
+        "weight": torch.randn(d, k, generator=g, dtype=f64) * 0.5,
+        "bias": torch.randn(d, generator=g, dtype=f64),
+    }
 
 
 def _biodyn_conv(x, weight, bias):
@@ -385,10 +446,26 @@ def step_causal_conv(ctx: Ctx) -> list[dict]:
         rows = []
         for name, dt in _dtypes(ctx):
             tol_lib = TOL["library_fp32"] if name == "float32" else TOL["bf16"]
-            rows += compare("causal_conv1d causal_conv1d_fn", _library_conv, _biodyn_conv, inputs, list(inputs),
-                            ctx.device, dt, tol_lib)  # fmt: skip
-            rows += compare("biodyn ShortCausalConv1d", _biodyn_conv, _biodyn_conv, inputs, list(inputs),
-                            ctx.device, dt, TOL["torch_fp32"] if name == "float32" else TOL["bf16"])  # fmt: skip
+            rows += compare(
+                "causal_conv1d causal_conv1d_fn",
+                _library_conv,
+                _biodyn_conv,
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                tol_lib,
+            )
+            rows += compare(
+                "biodyn ShortCausalConv1d",
+                _biodyn_conv,
+                _biodyn_conv,
+                inputs,
+                list(inputs),
+                ctx.device,
+                dt,
+                TOL["torch_fp32"] if name == "float32" else TOL["bf16"],
+            )
         return rows
 
     return _library_step(ctx, "causal_conv1d", run)
@@ -405,17 +482,20 @@ def step_biodyn_kernels(ctx: Ctx) -> list[dict]:
     t = 32 if ctx.dry else 1024
     rows = []
     gi = _gdn_inputs(2, t, 2 if ctx.dry else 4, 16 if ctx.dry else 64)
-    rows += compare("gated_delta_rule chunked", _gdn("chunked"), _gdn("reference"), gi, list(gi), ctx.device, f32,
-                    tol)  # fmt: skip
+    rows += compare(
+        "gated_delta_rule chunked", _gdn("chunked"), _gdn("reference"), gi, list(gi), ctx.device, f32, tol
+    )
     si = _ssd_inputs(2, t, 2 if ctx.dry else 4, 16 if ctx.dry else 64, 16 if ctx.dry else 64)
     rows += compare("ssd chunked", _ssd("chunked"), _ssd("reference"), si, list(si), ctx.device, f32, tol)
     g = torch.Generator().manual_seed(0)
     h, n = (4, 8) if ctx.dry else (64, 16)
     a = s4d_lin_init(h, n, dtype=torch.complex128)
-    s4 = {"u": torch.randn(2, t, h, generator=g, dtype=torch.float64),
-          "dt": torch.rand(2, t, h, generator=g, dtype=torch.float64) * 0.099 + 0.001,
-          "B": torch.randn(h, n, generator=g, dtype=torch.complex128),
-          "C": torch.randn(h, n, generator=g, dtype=torch.complex128)}  # fmt: skip
+    s4 = {
+        "u": torch.randn(2, t, h, generator=g, dtype=torch.float64),
+        "dt": torch.rand(2, t, h, generator=g, dtype=torch.float64) * 0.099 + 0.001,
+        "B": torch.randn(h, n, generator=g, dtype=torch.complex128),
+        "C": torch.randn(h, n, generator=g, dtype=torch.complex128),
+    }
 
     def s4d_fn(path, constant=False):
         def fn(u, dt, B, C):
@@ -424,16 +504,35 @@ def step_biodyn_kernels(ctx: Ctx) -> list[dict]:
 
         return fn
 
-    rows += compare("s4d selective chunked", s4d_fn("chunked"), s4d_fn("reference"), s4, list(s4), ctx.device,
-                    f32, tol)  # fmt: skip
-    rows += compare("s4d constant-step fft", s4d_fn("fft", True), s4d_fn("reference", True), s4, ["u", "B", "C"],
-                    ctx.device, f32, tol)  # fmt: skip
+    rows += compare(
+        "s4d selective chunked", s4d_fn("chunked"), s4d_fn("reference"), s4, list(s4), ctx.device, f32, tol
+    )
+    rows += compare(
+        "s4d constant-step fft",
+        s4d_fn("fft", True),
+        s4d_fn("reference", True),
+        s4,
+        ["u", "B", "C"],
+        ctx.device,
+        f32,
+        tol,
+    )
     c, tl = (4, 64) if ctx.dry else (19, 2560)
-    lm = {"x": torch.randn(2, c, tl, generator=g, dtype=torch.float64),
-          "weight": torch.randn(c, c, generator=g, dtype=torch.float64) / c,
-          "tau": torch.rand(c, c, generator=g, dtype=torch.float64) * 8}  # fmt: skip
-    rows += compare("lagged_mix (fused)", lambda x, weight, tau: lagged_mix(x, weight, tau),
-                    lambda x, weight, tau: lagged_mix_dense(x, weight, tau), lm, list(lm), ctx.device, f32, tol)  # fmt: skip
+    lm = {
+        "x": torch.randn(2, c, tl, generator=g, dtype=torch.float64),
+        "weight": torch.randn(c, c, generator=g, dtype=torch.float64) / c,
+        "tau": torch.rand(c, c, generator=g, dtype=torch.float64) * 8,
+    }
+    rows += compare(
+        "lagged_mix (fused)",
+        lambda x, weight, tau: lagged_mix(x, weight, tau),
+        lambda x, weight, tau: lagged_mix_dense(x, weight, tau),
+        lm,
+        list(lm),
+        ctx.device,
+        f32,
+        tol,
+    )
     return rows
 
 
@@ -454,9 +553,23 @@ def _system(name: str, dry: bool):
         return m, x, lambda m, x: F.cross_entropy(m(x).float(), y.to(x.device))
     if name.startswith("seizure"):
         c, t, b = (19, 128, 2) if dry else (19, 15360, 2)
-        cfg = {"tcn_channels": [8, 8], "node_dim": 8, "node_layers": 1, "edge_dim": 8, "d_state": 4,
-               "edge_d_state": 4, "mamba_headdim": 4, "gdn_heads": 2, "edge_gdn_heads": 2, "pe_k": 4,
-               "decoder_dim": 8} if dry else {}  # fmt: skip
+        cfg = (
+            {
+                "tcn_channels": [8, 8],
+                "node_dim": 8,
+                "node_layers": 1,
+                "edge_dim": 8,
+                "d_state": 4,
+                "edge_d_state": 4,
+                "mamba_headdim": 4,
+                "gdn_heads": 2,
+                "edge_gdn_heads": 2,
+                "pe_k": 4,
+                "decoder_dim": 8,
+            }
+            if dry
+            else {}
+        )
         m = create_model(name, n_chans=c, n_outputs=1, n_times=t, sfreq=256.0, **cfg)
         x = torch.randn(b, c, t, generator=g)
         y = (torch.rand(b, t, generator=g) < 0.3).float()
@@ -468,8 +581,16 @@ def _system(name: str, dry: bool):
             if dry
             else {}
         )
-        m = create_model("cldtrans", n_chans=c, n_outputs=2, n_times=t, sfreq=160.0, modalities=["eeg"],
-                         modality_fs=[160.0], **cfg)  # fmt: skip
+        m = create_model(
+            "cldtrans",
+            n_chans=c,
+            n_outputs=2,
+            n_times=t,
+            sfreq=160.0,
+            modalities=["eeg"],
+            modality_fs=[160.0],
+            **cfg,
+        )
         x = torch.randn(b, c, t, generator=g)
         return m, x, lambda m, x: sum(m.forward_loss({"x": x}).values())
     raise ValueError(name)
@@ -508,12 +629,23 @@ def step_train(name: str):
             opt.step()
         last = float(one().detach())  # the loss after the 20th update
         ok = math.isfinite(first) and grads_finite and last < first
-        ctx.goals[f"train_{name}_loss_ratio_after_20_steps"] = goal(last / first if first else math.nan, 1.0, "x",
-                                                                     False)  # fmt: skip
-        return [{"check": f"bf16 train step {name}", "params": n_params, "batch": tuple(x.shape),
-                 "loss_first": first, "loss_after_20": last, "grads_finite": grads_finite,
-                 "params_with_grad": f"{n_grad}/{len(list(m.parameters()))}", "first_step_s": t_first,
-                 "peak_mib": peak_memory_mib(ctx.device), "status": "pass" if ok else "fail"}]  # fmt: skip
+        ctx.goals[f"train_{name}_loss_ratio_after_20_steps"] = goal(
+            last / first if first else math.nan, 1.0, "x", False
+        )
+        return [
+            {
+                "check": f"bf16 train step {name}",
+                "params": n_params,
+                "batch": tuple(x.shape),
+                "loss_first": first,
+                "loss_after_20": last,
+                "grads_finite": grads_finite,
+                "params_with_grad": f"{n_grad}/{len(list(m.parameters()))}",
+                "first_step_s": t_first,
+                "peak_mib": peak_memory_mib(ctx.device),
+                "status": "pass" if ok else "fail",
+            }
+        ]
 
     return step
 
@@ -538,20 +670,36 @@ def ddp_child(out_path: str, dry: bool) -> None:
         t = 128 if dry else 2048
         m = create_model("seizure_tiny", n_chans=19, n_outputs=1, n_times=t, sfreq=256.0)
         g = torch.Generator().manual_seed(0)
-        ds = TensorDictDataset(torch.randn(8, 19, t, generator=g), torch.zeros(8),
-                               (torch.rand(8, t, generator=g) < 0.3).float())  # fmt: skip
+        ds = TensorDictDataset(
+            torch.randn(8, 19, t, generator=g), torch.zeros(8), (torch.rand(8, t, generator=g) < 0.3).float()
+        )
         with tempfile.TemporaryDirectory() as tmp:
-            cfg = TrainConfig(out_dir=tmp, task="per_sample", batch_size=2, max_steps=3, warmup_steps=1,
-                              lr=1e-3, eval_every=0, ckpt_every=0, progress=False, tensorboard=False,
-                              device="cuda" if cuda else "cpu")  # fmt: skip
+            cfg = TrainConfig(
+                out_dir=tmp,
+                task="per_sample",
+                batch_size=2,
+                max_steps=3,
+                warmup_steps=1,
+                lr=1e-3,
+                eval_every=0,
+                ckpt_every=0,
+                progress=False,
+                tensorboard=False,
+                device="cuda" if cuda else "cpu",
+            )
             tr = Trainer(m, ds, None, cfg, model_name="seizure_tiny")
             wrapped = type(tr.ddp_objective).__name__
             tr.fit()
         probe = torch.ones(1, device="cuda" if cuda else "cpu")
         dist.all_reduce(probe)
         finite = all(bool(torch.isfinite(p).all()) for p in m.parameters())
-        res = {"backend": dist.get_backend(), "world_size": dist.get_world_size(), "wrapped_in": wrapped,
-               "all_reduce": float(probe), "params_finite": finite}  # fmt: skip
+        res = {
+            "backend": dist.get_backend(),
+            "world_size": dist.get_world_size(),
+            "wrapped_in": wrapped,
+            "all_reduce": float(probe),
+            "params_finite": finite,
+        }
     finally:
         dist.destroy_process_group()
     Path(out_path).write_text(json.dumps(res))
@@ -560,16 +708,34 @@ def ddp_child(out_path: str, dry: bool) -> None:
 def step_ddp(ctx: Ctx) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "rank0.json"
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1",
-               str(Path(__file__).resolve()), "--ddp-child", str(out)] + (["--dry-run"] if ctx.dry else [])  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "1",
+            str(Path(__file__).resolve()),
+            "--ddp-child",
+            str(out),
+        ] + (["--dry-run"] if ctx.dry else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max(5.0, ctx.left()), check=False)
         if proc.returncode != 0 or not out.is_file():
-            return [{"check": "torchrun --nproc_per_node 1", "status": "error",
-                     "detail": (proc.stderr or proc.stdout)[-600:]}]  # fmt: skip
+            return [
+                {
+                    "check": "torchrun --nproc_per_node 1",
+                    "status": "error",
+                    "detail": (proc.stderr or proc.stdout)[-600:],
+                }
+            ]
         res = json.loads(out.read_text())
     want = "gloo" if ctx.dry or not ctx.on_gpu else "nccl"
-    ok = (res["backend"] == want and res["wrapped_in"] == "DistributedDataParallel" and res["all_reduce"] == 1.0
-          and res["params_finite"])  # fmt: skip
+    ok = (
+        res["backend"] == want
+        and res["wrapped_in"] == "DistributedDataParallel"
+        and res["all_reduce"] == 1.0
+        and res["params_finite"]
+    )
     return [{"check": "torchrun --nproc_per_node 1", **res, "status": "pass" if ok else "fail"}]
 
 
@@ -629,8 +795,21 @@ def step_speed_seizure(ctx: Ctx) -> list[dict]:
     batch, detect_batch = (2, 2) if ctx.dry else (4, 4)
     rows = ctx.partial
     for stack in ("bimamba2", "gdn"):
-        cfg = {"tcn_channels": [8, 8], "node_dim": 8, "node_layers": 1, "edge_dim": 8, "pe_k": 4,
-               "decoder_dim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "mamba_headdim": 4} if ctx.dry else {}  # fmt: skip
+        cfg = (
+            {
+                "tcn_channels": [8, 8],
+                "node_dim": 8,
+                "node_layers": 1,
+                "edge_dim": 8,
+                "pe_k": 4,
+                "decoder_dim": 8,
+                "gdn_heads": 2,
+                "edge_gdn_heads": 2,
+                "mamba_headdim": 4,
+            }
+            if ctx.dry
+            else {}
+        )
         torch.manual_seed(0)
         m = create_model(f"seizure_{stack}", n_chans=c, n_outputs=1, n_times=t, sfreq=256.0, **cfg).to(
             ctx.device
@@ -655,11 +834,22 @@ def step_speed_seizure(ctx: Ctx) -> list[dict]:
         m.train()
         rtf = detect_batch * t / 256.0 / t_fp32
         largest, why = _largest_batch(ctx, make, batch, 8 if ctx.dry else 256)
-        rows.append({"check": f"speed seizure_{stack}", "batch": batch, "fwdbwd_s": sec,
-                     "fwdbwd_tflop": flops / 1e12, "mfu_vs_bf16_matmul": mfu, "peak_mib": peak,
-                     "train_windows_per_s": batch / sec, "inference_rtf_fp32": rtf,
-                     "inference_rtf_bf16": detect_batch * t / 256.0 / t_bf16, "largest_batch": largest,
-                     "largest_batch_stop": why, "status": "info"})  # fmt: skip
+        rows.append(
+            {
+                "check": f"speed seizure_{stack}",
+                "batch": batch,
+                "fwdbwd_s": sec,
+                "fwdbwd_tflop": flops / 1e12,
+                "mfu_vs_bf16_matmul": mfu,
+                "peak_mib": peak,
+                "train_windows_per_s": batch / sec,
+                "inference_rtf_fp32": rtf,
+                "inference_rtf_bf16": detect_batch * t / 256.0 / t_bf16,
+                "largest_batch": largest,
+                "largest_batch_stop": why,
+                "status": "info",
+            }
+        )
         ctx.goals[f"gpu_mfu_{stack}"] = goal(mfu, 0.25, "of bf16 matmul rate", True)
         ctx.goals[f"gpu_inference_rtf_{stack}"] = goal(rtf, 10.0, "x real time", True)
         del m
@@ -684,8 +874,15 @@ def step_speed_prism(ctx: Ctx) -> list[dict]:
             reset_peak(ctx.device)
             try:
                 times[(name, t)] = timed(step, ctx.device, repeats=3 if not ctx.dry else 1)
-                rows.append({"check": f"speed {name}", "T": t, "fwdbwd_s": times[(name, t)],
-                             "peak_mib": peak_memory_mib(ctx.device), "status": "info"})  # fmt: skip
+                rows.append(
+                    {
+                        "check": f"speed {name}",
+                        "T": t,
+                        "fwdbwd_s": times[(name, t)],
+                        "peak_mib": peak_memory_mib(ctx.device),
+                        "status": "info",
+                    }
+                )
             except Exception as e:
                 if not is_oom(e):
                     raise
@@ -712,9 +909,18 @@ def step_speed_prism(ctx: Ctx) -> list[dict]:
     sec = timed(step, ctx.device, repeats=3 if not ctx.dry else 1)
     mfu = flops / sec / (ctx.bf16_tflops * 1e12)
     largest, why = _largest_batch(ctx, make, x.shape[0], 8 if ctx.dry else 1024)
-    rows.append({"check": "speed prism (spec size)", "batch": tuple(x.shape), "fwdbwd_s": sec,
-                 "mfu_vs_bf16_matmul": mfu, "peak_mib": peak_memory_mib(ctx.device), "largest_batch": largest,
-                 "largest_batch_stop": why, "status": "info"})  # fmt: skip
+    rows.append(
+        {
+            "check": "speed prism (spec size)",
+            "batch": tuple(x.shape),
+            "fwdbwd_s": sec,
+            "mfu_vs_bf16_matmul": mfu,
+            "peak_mib": peak_memory_mib(ctx.device),
+            "largest_batch": largest,
+            "largest_batch_stop": why,
+            "status": "info",
+        }
+    )
     return rows
 
 
@@ -740,8 +946,10 @@ def step_speed_ssm(ctx: Ctx) -> list[dict]:
                     if path == "reference" and dtype == torch.bfloat16:
                         continue
                     of = dof(dtype) if dof else (lambda k, v, dtype=dtype: dtype)
-                    ins = {k: v.to(device=ctx.device, dtype=of(k, v)).requires_grad_() for k, v in
-                           make_inputs(*args).items()}  # fmt: skip
+                    ins = {
+                        k: v.to(device=ctx.device, dtype=of(k, v)).requires_grad_()
+                        for k, v in make_inputs(*args).items()
+                    }
                     fn = fn_of(path)
 
                     def step(fn=fn, ins=ins):
@@ -756,12 +964,27 @@ def step_speed_ssm(ctx: Ctx) -> list[dict]:
                         slow = ctx.dry or path == "reference"
                         sec = timed(step, ctx.device, repeats=1 if slow else 3, warmup=0 if slow else 1)
                     except Exception as e:
-                        rows.append({"check": f"ssm {mixer} {path}", "T": t, "dtype": str(dtype)[6:],
-                                     "status": "error", "detail": f"{type(e).__name__}: {e}"[:300]})  # fmt: skip
+                        rows.append(
+                            {
+                                "check": f"ssm {mixer} {path}",
+                                "T": t,
+                                "dtype": str(dtype)[6:],
+                                "status": "error",
+                                "detail": f"{type(e).__name__}: {e}"[:300],
+                            }
+                        )
                         continue
-                    rows.append({"check": f"ssm {mixer} {path}", "T": t, "dtype": str(dtype)[6:], "fwdbwd_s": sec,
-                                 "mfu_vs_bf16_matmul": flops / sec / (ctx.bf16_tflops * 1e12),
-                                 "peak_mib": peak_memory_mib(ctx.device), "status": "info"})  # fmt: skip
+                    rows.append(
+                        {
+                            "check": f"ssm {mixer} {path}",
+                            "T": t,
+                            "dtype": str(dtype)[6:],
+                            "fwdbwd_s": sec,
+                            "mfu_vs_bf16_matmul": flops / sec / (ctx.bf16_tflops * 1e12),
+                            "peak_mib": peak_memory_mib(ctx.device),
+                            "status": "info",
+                        }
+                    )
         by = {(r["check"], r["T"], r.get("dtype")): r.get("fwdbwd_s") for r in rows}
         ref = by.get((f"ssm {mixer} reference", t_ref, "float32"))
         chk = by.get((f"ssm {mixer} chunked", t_ref, "float32"))
@@ -870,8 +1093,13 @@ def main(argv=None) -> int:
     rows, steps = [], {}
     start = time.monotonic()
     total = TOTAL_BUDGET_S * args.budget_scale
-    extra = {"backend": backend_name() if not args.dry_run else "cpu (dry run)", "dry_run": args.dry_run,
-             "quick": args.dry_run, "device": str(ctx.device), "tolerances": TOL}  # fmt: skip
+    extra = {
+        "backend": backend_name() if not args.dry_run else "cpu (dry run)",
+        "dry_run": args.dry_run,
+        "quick": args.dry_run,
+        "device": str(ctx.device),
+        "tolerances": TOL,
+    }
     for name, seconds, fn in STEPS:
         if name not in chosen:
             continue

@@ -84,8 +84,7 @@ print(json.dumps({"time_s": statistics.median(times), "peak_rise_mib": (peak - b
 
 def lag_op_case(kind: str, b: int, c: int, t: int, threads: int = 2, repeats: int = 3) -> dict:
     args = [str(v) for v in (kind, b, c, t, threads, repeats)]
-    out = subprocess.run([sys.executable, "-c", _LAG_OP, *args],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", _LAG_OP, *args], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -108,8 +107,11 @@ def _one_run(c: int, noise: str, graph: str, seed: int, n_times: int, method: st
     t0 = time.perf_counter()
     est = _fit(method, sim.data, sim.graph.fs)
     sec = time.perf_counter() - t0
-    return {"tau_mae_samples": tau_mae_samples(sim.graph, est), "edge_f1": edge_scores(sim.graph, est)["f1"],
-            "fit_s": sec}  # fmt: skip
+    return {
+        "tau_mae_samples": tau_mae_samples(sim.graph, est),
+        "edge_f1": edge_scores(sim.graph, est)["f1"],
+        "fit_s": sec,
+    }
 
 
 def _run_child(key: dict, n_times: int, budget_s: float, threads: int) -> dict:
@@ -130,8 +132,18 @@ def _run_child(key: dict, n_times: int, budget_s: float, threads: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600.0, runs_path=None,
-                    threads=1, report_only=False) -> tuple[list[dict], list[dict]]:  # fmt: skip
+def identifiability(
+    sizes,
+    noises,
+    graphs,
+    seeds,
+    n_times,
+    methods,
+    budget_s=600.0,
+    runs_path=None,
+    threads=1,
+    report_only=False,
+) -> tuple[list[dict], list[dict]]:
     """Every (C, noise, graph, seed, method) fit, each in a child process under ``budget_s``; finished fits are
     appended to ``runs_path`` (JSON lines) and skipped when the benchmark is started again. ``report_only``
     fits nothing and summarises the log (fits not in it count as missing)."""
@@ -165,10 +177,15 @@ def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600
                             fh.write(json.dumps(rec) + "\n")
                             fh.flush()
                             os.fsync(fh.fileno())
-                    status = rec.get("note") or rec.get("error") or (
-                        f"F1 {rec['edge_f1']:.3f} MAE {rec['tau_mae_samples']:.3f}")  # fmt: skip
-                    print(f"  C={c} {noise} {graph} seed={seed} {m}: {status} ({rec.get('fit_s', 0):.1f} s)",
-                          flush=True)  # fmt: skip
+                    status = (
+                        rec.get("note")
+                        or rec.get("error")
+                        or (f"F1 {rec['edge_f1']:.3f} MAE {rec['tau_mae_samples']:.3f}")
+                    )
+                    print(
+                        f"  C={c} {noise} {graph} seed={seed} {m}: {status} ({rec.get('fit_s', 0):.1f} s)",
+                        flush=True,
+                    )
                 per_run.append(rec)
                 runs[m].append(rec)
         for m in methods:
@@ -177,12 +194,25 @@ def identifiability(sizes, noises, graphs, seeds, n_times, methods, budget_s=600
             f1s = [0.0 if not np.isfinite(r["edge_f1"]) else r["edge_f1"] for r in ok]
             mae_m, mae_h = mean_ci(maes) if maes else (float("nan"), float("nan"))
             f1_m, f1_h = mean_ci(f1s) if f1s else (float("nan"), float("nan"))
-            rows.append({"part": "identifiability", "C": c, "T": n_times, "noise": noise, "graph": graph,
-                         "method": m, "n_seeds": len(ok), "n_timeout": sum(bool(r.get("timeout")) for r in runs[m]),
-                         "n_error": sum("error" in r for r in runs[m]),
-                         "n_missing": sum(bool(r.get("missing")) for r in runs[m]), "tau_mae_samples": mae_m,
-                         "tau_mae_ci95": mae_h, "edge_f1": f1_m, "edge_f1_ci95": f1_h,
-                         "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan")})  # fmt: skip
+            rows.append(
+                {
+                    "part": "identifiability",
+                    "C": c,
+                    "T": n_times,
+                    "noise": noise,
+                    "graph": graph,
+                    "method": m,
+                    "n_seeds": len(ok),
+                    "n_timeout": sum(bool(r.get("timeout")) for r in runs[m]),
+                    "n_error": sum("error" in r for r in runs[m]),
+                    "n_missing": sum(bool(r.get("missing")) for r in runs[m]),
+                    "tau_mae_samples": mae_m,
+                    "tau_mae_ci95": mae_h,
+                    "edge_f1": f1_m,
+                    "edge_f1_ci95": f1_h,
+                    "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
+                }
+            )
     return rows, per_run
 
 
@@ -210,9 +240,18 @@ def speed_case(threads: int = 2) -> dict:
         names = [f"X{i}" for i in range(23)]
     t0 = time.perf_counter()
     fit = fit_recording(x, 256.0, names, tau_max_s=0.05, stability=0)
-    return {"part": "speed", "method": "ours", "C": 23, "T": x.shape[1], "fs": 256.0, "source": source,
-            "fit_s": time.perf_counter() - t0, "n_iter": fit.n_iter, "converged": fit.converged,
-            "threads": threads}  # fmt: skip
+    return {
+        "part": "speed",
+        "method": "ours",
+        "C": 23,
+        "T": x.shape[1],
+        "fs": 256.0,
+        "source": source,
+        "fit_s": time.perf_counter() - t0,
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "threads": threads,
+    }
 
 
 def amortised_rows(
@@ -251,18 +290,46 @@ def amortised_rows(
                     maes += [mae] if np.isfinite(mae) else []
                     f1s.append(f1 if np.isfinite(f1) else 0.0)
                     if records is not None:
-                        records.append({"C": c, "noise": noise, "graph": graph, "seed": seed, "method": method,
-                                        "n_times": n_times, "tau_mae_samples": mae, "edge_f1": f1,
-                                        "fit_s": infer_s[-1], "likelihood": likelihood, "train_steps": steps})  # fmt: skip
+                        records.append(
+                            {
+                                "C": c,
+                                "noise": noise,
+                                "graph": graph,
+                                "seed": seed,
+                                "method": method,
+                                "n_times": n_times,
+                                "tau_mae_samples": mae,
+                                "edge_f1": f1,
+                                "fit_s": infer_s[-1],
+                                "likelihood": likelihood,
+                                "train_steps": steps,
+                            }
+                        )
                 mae_m, mae_h = mean_ci(maes) if maes else (float("nan"), float("nan"))
                 f1_m, f1_h = mean_ci(f1s)
-                rows.append({"part": "identifiability", "C": c, "T": n_times, "noise": noise, "graph": graph,
-                             "method": method, "likelihood": likelihood, "n_seeds": len(seeds), "tau_mae_samples": mae_m,
-                             "tau_mae_ci95": mae_h, "edge_f1": f1_m, "edge_f1_ci95": f1_h,
-                             "fit_s_median": float(np.median(infer_s)), "train_s": train_s,
-                             "train_steps": steps})  # fmt: skip
-                print(f"  C={c} {noise} {graph} {method}: F1 {f1_m:.3f} MAE {mae_m:.3f} (train {train_s:.0f} s)",
-                      flush=True)  # fmt: skip
+                rows.append(
+                    {
+                        "part": "identifiability",
+                        "C": c,
+                        "T": n_times,
+                        "noise": noise,
+                        "graph": graph,
+                        "method": method,
+                        "likelihood": likelihood,
+                        "n_seeds": len(seeds),
+                        "tau_mae_samples": mae_m,
+                        "tau_mae_ci95": mae_h,
+                        "edge_f1": f1_m,
+                        "edge_f1_ci95": f1_h,
+                        "fit_s_median": float(np.median(infer_s)),
+                        "train_s": train_s,
+                        "train_steps": steps,
+                    }
+                )
+                print(
+                    f"  C={c} {noise} {graph} {method}: F1 {f1_m:.3f} MAE {mae_m:.3f} (train {train_s:.0f} s)",
+                    flush=True,
+                )
     return rows
 
 
@@ -279,15 +346,29 @@ def write_results(records: list[dict], results_dir) -> list[Path]:
             continue
         ok = "edge_f1" in r
         f1 = (r["edge_f1"] if np.isfinite(r["edge_f1"]) else 0.0) if ok else float("nan")
-        path = (Path(results_dir) / "identifiability" / r["method"] / f"C{r['C']}-{r['noise']}-{r['graph']}"
-                / "synthetic" / f"seed{r['seed']}.json")  # fmt: skip
-        atomic_write_json(path, {
-            "experiment": "identifiability", "model": r["method"], "task": f"C{r['C']}-{r['noise']}-{r['graph']}",
-            "budget": "synthetic", "seed": r["seed"], "n_times": r.get("n_times"),
-            "metrics": {"edge_f1": f1, "tau_mae_samples": r["tau_mae_samples"] if ok else float("nan")},
-            "likelihood": r.get("likelihood"), "fit_s": r.get("fit_s"),
-            "note": r.get("error") or ("timed out" if r.get("timeout") else None),
-        })  # fmt: skip
+        path = (
+            Path(results_dir)
+            / "identifiability"
+            / r["method"]
+            / f"C{r['C']}-{r['noise']}-{r['graph']}"
+            / "synthetic"
+            / f"seed{r['seed']}.json"
+        )
+        atomic_write_json(
+            path,
+            {
+                "experiment": "identifiability",
+                "model": r["method"],
+                "task": f"C{r['C']}-{r['noise']}-{r['graph']}",
+                "budget": "synthetic",
+                "seed": r["seed"],
+                "n_times": r.get("n_times"),
+                "metrics": {"edge_f1": f1, "tau_mae_samples": r["tau_mae_samples"] if ok else float("nan")},
+                "likelihood": r.get("likelihood"),
+                "fit_s": r.get("fit_s"),
+                "note": r.get("error") or ("timed out" if r.get("timeout") else None),
+            },
+        )
         paths.append(path)
     return paths
 
@@ -306,8 +387,15 @@ def _preset_sim(generator: str, c: int, noise: str, fs: float, seed: int, n_time
 
     if generator == "fft":
         lo, hi = (t * fs for t in PRESET_TAU_S)
-        return simulate(n_channels=c, n_times=n_times, fs=fs, noise=noise, cyclic=True, seed=seed,
-                        tau_range_samples=(lo, hi))  # fmt: skip
+        return simulate(
+            n_channels=c,
+            n_times=n_times,
+            fs=fs,
+            noise=noise,
+            cyclic=True,
+            seed=seed,
+            tau_range_samples=(lo, hi),
+        )
     # without anti-alias the innovations are low-passed at the read Nyquist (white ones at 10x the rate would
     # leave only aliases of the lagged paths in the recording, for any fit)
     kw = {
@@ -316,8 +404,9 @@ def _preset_sim(generator: str, c: int, noise: str, fs: float, seed: int, n_time
     }
     if generator == "resonant":
         kw["resonance_hz"] = (8.0, 30.0)
-    return simulate_decimated(n_channels=c, n_times=n_times, fs=fs, noise=noise, seed=seed,
-                              tau_range_s=PRESET_TAU_S, **kw)  # fmt: skip
+    return simulate_decimated(
+        n_channels=c, n_times=n_times, fs=fs, noise=noise, seed=seed, tau_range_s=PRESET_TAU_S, **kw
+    )
 
 
 def _delay_scores(true, est) -> dict:
@@ -328,9 +417,13 @@ def _delay_scores(true, est) -> dict:
     np.fill_diagonal(both, False)
     err = (est.tau[both] - true.tau[both]) * true.fs
     sc = edge_scores(true, est)
-    return {"edge_f1": 0.0 if not np.isfinite(sc["f1"]) else sc["f1"], "n_true": sc["n_true"], "n_est": sc["n_est"],
-            "bias_samples": float(err.mean()) if err.size else float("nan"),
-            "mae_samples": float(np.abs(err).mean()) if err.size else float("nan")}  # fmt: skip
+    return {
+        "edge_f1": 0.0 if not np.isfinite(sc["f1"]) else sc["f1"],
+        "n_true": sc["n_true"],
+        "n_est": sc["n_est"],
+        "bias_samples": float(err.mean()) if err.size else float("nan"),
+        "mae_samples": float(np.abs(err).mean()) if err.size else float("nan"),
+    }
 
 
 def _cli_fit(data: np.ndarray, fs: float, channels: list[str]):
@@ -341,8 +434,22 @@ def _cli_fit(data: np.ndarray, fs: float, channels: list[str]):
 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "x.npy", data)
-        cmd = [sys.executable, "-m", "biodyn", "lags", str(Path(tmp) / "x.npy"), "--fs", f"{fs:g}", "--channels",
-               ",".join(channels), "--stability", "0", "--no-progress", "--out", str(Path(tmp) / "out")]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "biodyn",
+            "lags",
+            str(Path(tmp) / "x.npy"),
+            "--fs",
+            f"{fs:g}",
+            "--channels",
+            ",".join(channels),
+            "--stability",
+            "0",
+            "--no-progress",
+            "--out",
+            str(Path(tmp) / "out"),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         return LagGraph.from_dict(json.loads((Path(tmp) / "out" / "lag_graph.json").read_text()))
 
@@ -366,21 +473,61 @@ def _preset_fit(method: str, data: np.ndarray, fs: float, channels: list[str]):
 def preset_cells(quick: bool) -> list[dict]:
     """The cells of Part 4: ``{generator, noise, fs, C, methods, seeds}``."""
     if quick:
-        return [{"generator": "decimated_aa", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0],
-                 "methods": ["direct", "preset_eeg"]}]  # fmt: skip
+        return [
+            {
+                "generator": "decimated_aa",
+                "noise": "laplace",
+                "fs": 100.0,
+                "C": 8,
+                "seeds": [0],
+                "methods": ["direct", "preset_eeg"],
+            }
+        ]
     cells = []
     for gen in ("fft", "decimated_aa", "decimated_raw"):
         for noise in ("laplace", "gaussian"):
             for fs in (100.0, 256.0):
-                cells.append({"generator": gen, "noise": noise, "fs": fs, "C": 8, "seeds": [0, 1, 2],
-                              "methods": ["direct", "preset_eeg"]})  # fmt: skip
+                cells.append(
+                    {
+                        "generator": gen,
+                        "noise": noise,
+                        "fs": fs,
+                        "C": 8,
+                        "seeds": [0, 1, 2],
+                        "methods": ["direct", "preset_eeg"],
+                    }
+                )
     for gen, fs in (("decimated_aa", 100.0), ("decimated_aa", 256.0), ("fft", 100.0)):
-        cells.append({"generator": gen, "noise": "laplace", "fs": fs, "C": 20, "seeds": [0],
-                      "methods": ["direct", "preset_eeg"]})  # fmt: skip
-    cells.append({"generator": "decimated_aa", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0, 1],
-                  "methods": ["cli", "preset_ecg"]})  # fmt: skip
-    cells.append({"generator": "resonant", "noise": "laplace", "fs": 100.0, "C": 8, "seeds": [0, 1],
-                  "methods": ["direct", "preset_eeg", "varlingam", "pcmci"]})  # fmt: skip
+        cells.append(
+            {
+                "generator": gen,
+                "noise": "laplace",
+                "fs": fs,
+                "C": 20,
+                "seeds": [0],
+                "methods": ["direct", "preset_eeg"],
+            }
+        )
+    cells.append(
+        {
+            "generator": "decimated_aa",
+            "noise": "laplace",
+            "fs": 100.0,
+            "C": 8,
+            "seeds": [0, 1],
+            "methods": ["cli", "preset_ecg"],
+        }
+    )
+    cells.append(
+        {
+            "generator": "resonant",
+            "noise": "laplace",
+            "fs": 100.0,
+            "C": 8,
+            "seeds": [0, 1],
+            "methods": ["direct", "preset_eeg", "varlingam", "pcmci"],
+        }
+    )
     return cells
 
 
@@ -422,8 +569,14 @@ def preset_path(
                     t0 = time.perf_counter()
                     try:
                         est = _preset_fit(m, sim.data, cell["fs"], sim.graph.channels)
-                        rec = {**key0, "seed": seed, "method": m, "T": n_times, **_delay_scores(sim.graph, est),
-                               "fit_s": time.perf_counter() - t0}  # fmt: skip
+                        rec = {
+                            **key0,
+                            "seed": seed,
+                            "method": m,
+                            "T": n_times,
+                            **_delay_scores(sim.graph, est),
+                            "fit_s": time.perf_counter() - t0,
+                        }
                     except Exception as e:  # a failed fit is reported, not scored
                         rec = {
                             **key0,
@@ -436,9 +589,17 @@ def preset_path(
                         Path(runs_path).parent.mkdir(parents=True, exist_ok=True)
                         with open(runs_path, "a") as fh:
                             fh.write(json.dumps(rec) + "\n")
-                    print(f"  {key0} seed={seed} {m}: " + (rec.get("error") or (
-                        f"F1 {rec['edge_f1']:.3f} bias {rec['bias_samples']:+.3f} MAE {rec['mae_samples']:.3f} "
-                        f"({rec['fit_s']:.1f} s)")), flush=True)  # fmt: skip
+                    print(
+                        f"  {key0} seed={seed} {m}: "
+                        + (
+                            rec.get("error")
+                            or (
+                                f"F1 {rec['edge_f1']:.3f} bias {rec['bias_samples']:+.3f} MAE {rec['mae_samples']:.3f} "
+                                f"({rec['fit_s']:.1f} s)"
+                            )
+                        ),
+                        flush=True,
+                    )
                 per_run.append(rec)
                 runs[m].append(rec)
         for m, recs in runs.items():
@@ -447,12 +608,22 @@ def preset_path(
             def mean(key, ok=ok):
                 return float(np.nanmean([r[key] for r in ok])) if ok else float("nan")
 
-            rows.append({"part": "preset", **key0, "T": n_times, "method": m, "n_seeds": len(ok),
-                         "n_error": len(recs) - len(ok), "edge_f1": mean("edge_f1"),
-                         "edge_f1_min": min((r["edge_f1"] for r in ok), default=float("nan")),
-                         "bias_samples": mean("bias_samples"), "mae_samples": mean("mae_samples"),
-                         "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
-                         "goal_cell": cell["generator"] not in NO_GOAL_GENERATORS})  # fmt: skip
+            rows.append(
+                {
+                    "part": "preset",
+                    **key0,
+                    "T": n_times,
+                    "method": m,
+                    "n_seeds": len(ok),
+                    "n_error": len(recs) - len(ok),
+                    "edge_f1": mean("edge_f1"),
+                    "edge_f1_min": min((r["edge_f1"] for r in ok), default=float("nan")),
+                    "bias_samples": mean("bias_samples"),
+                    "mae_samples": mean("mae_samples"),
+                    "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
+                    "goal_cell": cell["generator"] not in NO_GOAL_GENERATORS,
+                }
+            )
     return rows, per_run
 
 
@@ -466,8 +637,11 @@ def preset_goals(rows: list[dict]) -> dict:
     for method in ("preset_eeg", "cli", "direct"):
         rates = sorted({r["fs"] for r in rows if r["method"] == method and r["goal_cell"]})
         for fs in [None, *rates] if len(rates) > 1 else [None]:  # every goal cell, then per read rate
-            mine = [r for r in rows if r["method"] == method and r["goal_cell"] and r["n_seeds"]
-                    and fs in (None, r["fs"])]  # fmt: skip
+            mine = [
+                r
+                for r in rows
+                if r["method"] == method and r["goal_cell"] and r["n_seeds"] and fs in (None, r["fs"])
+            ]
             if not mine:
                 continue
             _worst(goals, mine, f"{method}_{{}}_worst_cell" + ("" if fs is None else f"_read_{fs:g}hz"))
@@ -489,29 +663,38 @@ def _worst(goals: dict, rows: list[dict], name: str) -> None:
 
 
 def preset_markdown(rows: list[dict]) -> str:
-    lines = ["| generator | noise | fs | C | method | seeds | edge F1 (min) | bias (samples) | MAE (samples) | fit s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| generator | noise | fs | C | method | seeds | edge F1 (min) | bias (samples) | MAE (samples) | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         failed = f" ({r['n_error']} failed)" if r["n_error"] else ""
-        lines.append(f"| {r['generator']} | {r['noise']} | {r['fs']:g} | {r['C']} | {r['method']} | {r['n_seeds']}{failed} | "
-                     f"{r['edge_f1']:.3f} ({r['edge_f1_min']:.3f}) | {r['bias_samples']:+.3f} | {r['mae_samples']:.3f} | "
-                     f"{r['fit_s_median']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {r['generator']} | {r['noise']} | {r['fs']:g} | {r['C']} | {r['method']} | {r['n_seeds']}{failed} | "
+            f"{r['edge_f1']:.3f} ({r['edge_f1_min']:.3f}) | {r['bias_samples']:+.3f} | {r['mae_samples']:.3f} | "
+            f"{r['fit_s_median']:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["With and without the non-Gaussianity assumption: noise laplace vs gaussian (data); CLD-Trans' amortised "
-             "encoder with the Laplace (amortised) vs the Gaussian (amortised_gaussian) LD-SEM likelihood. ours (the "
-             "per-recording fit) has one objective, Gaussian least squares.", "",
-             "| C | noise | graph | method | seeds | tau MAE (samples) | edge F1 | fit s |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "With and without the non-Gaussianity assumption: noise laplace vs gaussian (data); CLD-Trans' amortised "
+        "encoder with the Laplace (amortised) vs the Gaussian (amortised_gaussian) LD-SEM likelihood. ours (the "
+        "per-recording fit) has one objective, Gaussian least squares.",
+        "",
+        "| C | noise | graph | method | seeds | tau MAE (samples) | edge F1 | fit s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         seeds = str(r["n_seeds"]) + (f" ({r['n_timeout']} timed out)" if r.get("n_timeout") else "")
         seeds += f" ({r['n_error']} failed)" if r.get("n_error") else ""
         seeds += f" ({r['n_missing']} not run)" if r.get("n_missing") else ""
-        lines.append(f"| {r['C']} | {r['noise']} | {r['graph']} | {r['method']} | {seeds} | "
-                     f"{r['tau_mae_samples']:.3f} +- {r['tau_mae_ci95']:.3f} | {r['edge_f1']:.3f} +- "
-                     f"{r['edge_f1_ci95']:.3f} | {r['fit_s_median']:.1f} |")  # fmt: skip
+        lines.append(
+            f"| {r['C']} | {r['noise']} | {r['graph']} | {r['method']} | {seeds} | "
+            f"{r['tau_mae_samples']:.3f} +- {r['tau_mae_ci95']:.3f} | {r['edge_f1']:.3f} +- "
+            f"{r['edge_f1_ci95']:.3f} | {r['fit_s_median']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -539,14 +722,26 @@ def main() -> None:
     )
     p.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per fit")
     p.add_argument("--report-only", action="store_true", help="fit nothing: summarise the --runs log")
-    p.add_argument("--amortised-steps", type=int, default=300,
-                   help="training steps of the CLD-Trans amortised lag encoder; 0 skips its rows")  # fmt: skip
-    p.add_argument("--preset-path", action="store_true", help="Part 4 alone: fit_recording with each preset and "
-                   "biodyn lags on generators not written for the fit (decimated, FFT-delay, EEG-like)")  # fmt: skip
+    p.add_argument(
+        "--amortised-steps",
+        type=int,
+        default=300,
+        help="training steps of the CLD-Trans amortised lag encoder; 0 skips its rows",
+    )
+    p.add_argument(
+        "--preset-path",
+        action="store_true",
+        help="Part 4 alone: fit_recording with each preset and "
+        "biodyn lags on generators not written for the fit (decimated, FFT-delay, EEG-like)",
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--markdown", metavar="PATH", help="also write the identifiability table as markdown")
-    p.add_argument("--results", metavar="DIR", help="also write one JSON per (method, cell, seed) under "
-                   "DIR/identifiability/ for `biodyn report DIR` (tables, LaTeX, identifiability.png)")  # fmt: skip
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        help="also write one JSON per (method, cell, seed) under "
+        "DIR/identifiability/ for `biodyn report DIR` (tables, LaTeX, identifiability.png)",
+    )
     args = p.parse_args()
     if args.child:  # one fit, run by identifiability() in a fresh process
         key = json.loads(args.child)
@@ -563,29 +758,57 @@ def main() -> None:
         rows, per_run = preset_path(preset_cells(args.quick), 2000 if args.quick else args.n_times, args.runs)
         md = preset_markdown(rows)
         print(md)
-        report("identifiability_presets", rows, preset_goals(rows), args.json, quick=args.quick, per_run=per_run,
-               markdown=md, delays_s=list(PRESET_TAU_S))  # fmt: skip
+        report(
+            "identifiability_presets",
+            rows,
+            preset_goals(rows),
+            args.json,
+            quick=args.quick,
+            per_run=per_run,
+            markdown=md,
+            delays_s=list(PRESET_TAU_S),
+        )
         return
     if args.quick:
         args.sizes, args.noises, args.graphs, args.seeds = [5], ["laplace"], ["cyclic"], [42]
         args.n_times, args.methods = 2000, ["ours", "dynotears"]
         args.amortised_steps = min(args.amortised_steps, 150)
     if "ours_gaussian" in args.methods:
-        p.error("--methods ours_gaussian: the per-recording fit has one objective (Gaussian least squares), so "
-                "it had no Gaussian variant; the likelihood comparison is amortised vs amortised_gaussian")  # fmt: skip
-    likelihoods = [lik for m, lik in (("amortised", "laplace"), ("amortised_gaussian", "gaussian"))
-                   if m in args.methods]  # fmt: skip
+        p.error(
+            "--methods ours_gaussian: the per-recording fit has one objective (Gaussian least squares), so "
+            "it had no Gaussian variant; the likelihood comparison is amortised vs amortised_gaussian"
+        )
+    likelihoods = [
+        lik for m, lik in (("amortised", "laplace"), ("amortised_gaussian", "gaussian")) if m in args.methods
+    ]
     amortised = bool(likelihoods)
     args.methods = [
         m for m in args.methods if not m.startswith("amortised")
     ]  # not a per-recording fit: its rows come below
-    rows, per_run = identifiability(args.sizes, args.noises, args.graphs, args.seeds, args.n_times, args.methods,
-                                    budget_s=args.budget_s, runs_path=args.runs, threads=args.threads,
-                                    report_only=args.report_only)  # fmt: skip
+    rows, per_run = identifiability(
+        args.sizes,
+        args.noises,
+        args.graphs,
+        args.seeds,
+        args.n_times,
+        args.methods,
+        budget_s=args.budget_s,
+        runs_path=args.runs,
+        threads=args.threads,
+        report_only=args.report_only,
+    )
     if amortised and args.amortised_steps > 0 and not args.report_only:
         for lik in likelihoods:
-            rows += amortised_rows(args.sizes, args.noises, args.graphs, args.seeds, args.n_times,
-                                   args.amortised_steps, lik, records=per_run)  # fmt: skip
+            rows += amortised_rows(
+                args.sizes,
+                args.noises,
+                args.graphs,
+                args.seeds,
+                args.n_times,
+                args.amortised_steps,
+                lik,
+                records=per_run,
+            )
     if args.results:
         print(
             f"wrote {len(write_results(per_run, args.results))} result files under {args.results}/identifiability"
@@ -606,9 +829,11 @@ def main() -> None:
         others = [r for r in target if r["method"] != "ours" and np.isfinite(r["edge_f1"])]
         if others:
             goals["ours_minus_best_baseline_edge_f1_C10"] = goal(
-                ours[0]["edge_f1"] - max(r["edge_f1"] for r in others), 0.0, "F1", True)  # fmt: skip
+                ours[0]["edge_f1"] - max(r["edge_f1"] for r in others), 0.0, "F1", True
+            )
             goals["best_baseline_over_ours_tau_mae_C10"] = goal(
-                min(r["tau_mae_samples"] for r in others) / ours[0]["tau_mae_samples"], 1.0, "x", True)  # fmt: skip
+                min(r["tau_mae_samples"] for r in others) / ours[0]["tau_mae_samples"], 1.0, "x", True
+            )
     amortised = [r for r in target if r["method"] == "amortised"]
     if amortised:  # CLD-Trans' amortised encoder: one pass per window instead of a fit per recording
         goals["amortised_edge_f1_C10"] = goal(amortised[0]["edge_f1"], 0.8, "F1", True)
@@ -617,12 +842,23 @@ def main() -> None:
         b, c, t = (2, 16, 400) if args.quick else (8, 64, 1600)
         cases = {k: lag_op_case(k, b, c, t, repeats=1 if args.quick else 3) for k in ("dense", "fused")}
         for k, v in cases.items():
-            rows.append({"part": "lag_op", "method": k, "B": b, "C": c, "T": t, "fwd_bwd_s": v["time_s"],
-                         "peak_rise_mib": v["peak_rise_mib"]})  # fmt: skip
+            rows.append(
+                {
+                    "part": "lag_op",
+                    "method": k,
+                    "B": b,
+                    "C": c,
+                    "T": t,
+                    "fwd_bwd_s": v["time_s"],
+                    "peak_rise_mib": v["peak_rise_mib"],
+                }
+            )
         goals["lag_op_memory_ratio_dense_over_fused"] = goal(
-            cases["dense"]["peak_rise_mib"] / max(cases["fused"]["peak_rise_mib"], 1e-3), 10.0, "x", True)  # fmt: skip
+            cases["dense"]["peak_rise_mib"] / max(cases["fused"]["peak_rise_mib"], 1e-3), 10.0, "x", True
+        )
         goals["lag_op_speedup_fused_over_dense"] = goal(
-            cases["dense"]["time_s"] / cases["fused"]["time_s"], 1.0, "x", True)  # fmt: skip
+            cases["dense"]["time_s"] / cases["fused"]["time_s"], 1.0, "x", True
+        )
     if not args.skip_speed:
         row = speed_case()
         rows.append(row)

@@ -68,8 +68,14 @@ def qrs_marks(banded: np.ndarray, fs: float) -> np.ndarray:
     return peaks
 
 
-def qrs_gated(pair: np.ndarray, fs: float, marks: np.ndarray, before_s: float = 0.06, after_s: float = 0.08,
-              gap_s: float = 0.06) -> np.ndarray:  # fmt: skip
+def qrs_gated(
+    pair: np.ndarray,
+    fs: float,
+    marks: np.ndarray,
+    before_s: float = 0.06,
+    after_s: float = 0.08,
+    gap_s: float = 0.06,
+) -> np.ndarray:
     """The QRS complexes alone: ``pair`` ``(C, T)`` band-passed to the ``ecg`` preset's band, each beat's
     ``[mark - before_s, mark + after_s]`` cut out and the cuts joined by zeros of ``gap_s`` (longer than the
     delay range, so no delayed copy reaches from one cut into the next)."""
@@ -148,12 +154,17 @@ def activation_delay(a: np.ndarray, b: np.ndarray, peaks: np.ndarray, fs: float)
         id_delays.append((ib - ia) / fs)
     med = lambda v: float(np.median(v)) if v else float("nan")  # noqa: E731
     defined = 2 * len(r_delays) >= n_beats > 0
-    return {"n_beats": n_beats, "n_beats_v1_qs": n_beats - len(r_delays),
-            "tau_ref_s": med(r_delays) if defined else float("nan"),
-            "tau_ref_largest_s": med(largest_delays),
-            "tau_ref_intrinsicoid_s": med(id_delays) if defined else float("nan"),
-            "v1_r_time_s": med(v1_r_time), "v1_rwave_time_s": med(v1_rwave_time), "v6_r_time_s": med(v6_r_time),
-            "v1_r_over_s": med(v1_r_over_s)}  # fmt: skip
+    return {
+        "n_beats": n_beats,
+        "n_beats_v1_qs": n_beats - len(r_delays),
+        "tau_ref_s": med(r_delays) if defined else float("nan"),
+        "tau_ref_largest_s": med(largest_delays),
+        "tau_ref_intrinsicoid_s": med(id_delays) if defined else float("nan"),
+        "v1_r_time_s": med(v1_r_time),
+        "v1_rwave_time_s": med(v1_rwave_time),
+        "v6_r_time_s": med(v6_r_time),
+        "v1_r_over_s": med(v1_r_over_s),
+    }
 
 
 def lead_r_time(seg: np.ndarray) -> int | None:
@@ -282,12 +293,15 @@ def ptbxl(
             row[f"order_{key}_focal_lead"] = fit.focal_lead()
             row[f"fit_order_{key}_s"] = time.perf_counter() - t0
         rows.append(row)
-        print(f"  {h.stem}: ref {row['tau_ref_s'] * 1e3:+.1f} ms ({row['n_beats']} beats; largest deflection "
-              f"{row['tau_ref_largest_s'] * 1e3:+.1f} ms), pair "
-              f"{row['tau_pair_s'] * 1e3:+.1f} ms, pair@500 Hz {row['tau_pair_500hz_s'] * 1e3:+.1f} ms, "
-              f"eeg preset {row['tau_pair_eeg_preset_s'] * 1e3:+.1f} ms, QRS alone {row['tau_pair_qrs_gated_s'] * 1e3:+.1f} ms"
-              + (f", 12-lead {row['tau_12lead_s'] * 1e3:+.1f} ms" if twelve else "")
-              + f"; V1-V6 order Spearman {row['order_chest_spearman']:.2f}", flush=True)  # fmt: skip
+        print(
+            f"  {h.stem}: ref {row['tau_ref_s'] * 1e3:+.1f} ms ({row['n_beats']} beats; largest deflection "
+            f"{row['tau_ref_largest_s'] * 1e3:+.1f} ms), pair "
+            f"{row['tau_pair_s'] * 1e3:+.1f} ms, pair@500 Hz {row['tau_pair_500hz_s'] * 1e3:+.1f} ms, "
+            f"eeg preset {row['tau_pair_eeg_preset_s'] * 1e3:+.1f} ms, QRS alone {row['tau_pair_qrs_gated_s'] * 1e3:+.1f} ms"
+            + (f", 12-lead {row['tau_12lead_s'] * 1e3:+.1f} ms" if twelve else "")
+            + f"; V1-V6 order Spearman {row['order_chest_spearman']:.2f}",
+            flush=True,
+        )
     return rows, summarize_ptbxl(rows), beats
 
 
@@ -297,9 +311,13 @@ def _agreement(rows: list[dict], col: str, ref_col: str) -> dict:
     ok = np.isfinite(ref) & (ref != 0)  # records with a reference direction
     agree = np.isfinite(fitted) & (np.sign(fitted) == np.sign(ref))
     err = np.abs(fitted - ref)[np.isfinite(fitted) & np.isfinite(ref)]
-    return {"direction_agreement": float(agree[ok].mean()) if ok.any() else float("nan"),
-            "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
-            "n_records": len(rows), "n_with_edge": int(np.isfinite(fitted).sum()), "n_with_reference": int(ok.sum())}  # fmt: skip
+    return {
+        "direction_agreement": float(agree[ok].mean()) if ok.any() else float("nan"),
+        "median_abs_error_ms": float(np.median(err) * 1e3) if err.size else float("nan"),
+        "n_records": len(rows),
+        "n_with_edge": int(np.isfinite(fitted).sum()),
+        "n_with_reference": int(ok.sum()),
+    }
 
 
 def summarize_ptbxl(rows: list[dict]) -> dict:
@@ -315,19 +333,28 @@ def summarize_ptbxl(rows: list[dict]) -> dict:
         summary["largest_deflection"] = {"pair": _agreement(rows, "tau_pair_s", "tau_ref_largest_s")}
 
     def brief(r):
-        return {"record": r["record"], "scp_codes": r.get("scp_codes"), "tau_ref_ms": r["tau_ref_s"] * 1e3,
-                "tau_ref_largest_ms": r["tau_ref_largest_s"] * 1e3, "tau_pair_ms": r["tau_pair_s"] * 1e3}  # fmt: skip
+        return {
+            "record": r["record"],
+            "scp_codes": r.get("scp_codes"),
+            "tau_ref_ms": r["tau_ref_s"] * 1e3,
+            "tau_ref_largest_ms": r["tau_ref_largest_s"] * 1e3,
+            "tau_pair_ms": r["tau_pair_s"] * 1e3,
+        }
 
     sign = lambda v: np.sign(v) if np.isfinite(v) else np.nan  # noqa: E731
     summary["references_differ"] = [
-        brief(r) for r in rows
+        brief(r)
+        for r in rows
         if np.isfinite(r["tau_ref_s"]) and sign(r["tau_ref_s"]) != sign(r["tau_ref_largest_s"])
-    ]  # fmt: skip
+    ]
     summary["without_r_wave_reference"] = [brief(r) for r in rows if not np.isfinite(r["tau_ref_s"])]
     summary["pair_disagrees"] = [
-        brief(r) for r in rows
-        if np.isfinite(r["tau_ref_s"]) and r["tau_ref_s"] != 0 and not sign(r["tau_pair_s"]) == sign(r["tau_ref_s"])
-    ]  # fmt: skip
+        brief(r)
+        for r in rows
+        if np.isfinite(r["tau_ref_s"])
+        and r["tau_ref_s"] != 0
+        and not sign(r["tau_pair_s"]) == sign(r["tau_ref_s"])
+    ]
     for key in ("chest", "12lead", "chest_sem"):
         if rows and f"order_{key}_spearman" in rows[0]:
             rhos = [r[f"order_{key}_spearman"] for r in rows]
@@ -336,10 +363,15 @@ def summarize_ptbxl(rows: list[dict]) -> dict:
             summary[f"order_{key}"] = {
                 "median_spearman": float(np.median([v if np.isfinite(v) else 0.0 for v in rhos])),
                 "n_spearman_undefined": int(sum(not np.isfinite(v) for v in rhos)),
-                "v1v2_before_v5v6_share": float(np.mean([b is True for b in before])) if before else float("nan"),
-                "n_with_r_wave_reference": len(with_ref), "n_records": len(rows),
-                "records_v1v2_not_first": [r["record"] for r in with_ref if r[f"order_{key}_v1v2_before_v5v6"] is not True],
-            }  # fmt: skip
+                "v1v2_before_v5v6_share": float(np.mean([b is True for b in before]))
+                if before
+                else float("nan"),
+                "n_with_r_wave_reference": len(with_ref),
+                "n_records": len(rows),
+                "records_v1v2_not_first": [
+                    r["record"] for r in with_ref if r[f"order_{key}_v1v2_before_v5v6"] is not True
+                ],
+            }
     refs = [r["tau_ref_s"] for r in rows if np.isfinite(r["tau_ref_s"])]
     summary["ref_median_ms"] = float(np.median(refs) * 1e3) if refs else float("nan")
     summary["ref_positive_share"] = float(np.mean([v > 0 for v in refs])) if refs else float("nan")
@@ -358,8 +390,13 @@ def plot_beats(summary: dict, beats: dict, rows: list[dict], path: str, fs: floa
     from biodyn.atomic import atomic_path
 
     by_record = {r["record"]: r for r in rows}
-    names = list(dict.fromkeys(b["record"] for k in ("references_differ", "without_r_wave_reference", "pair_disagrees")
-                               for b in summary.get(k, [])))  # fmt: skip
+    names = list(
+        dict.fromkeys(
+            b["record"]
+            for k in ("references_differ", "without_r_wave_reference", "pair_disagrees")
+            for b in summary.get(k, [])
+        )
+    )
     if not names:
         names = [r["record"] for r in rows[:1]]
     ncol = min(4, len(names))
@@ -373,14 +410,19 @@ def plot_beats(summary: dict, beats: dict, rows: list[dict], path: str, fs: floa
         r = by_record[name]
         ax.plot(t, v1, color="tab:blue", label="V1")
         ax.plot(t, v6, color="tab:red", label="V6")
-        for key, color, style, label in (("v1_rwave_time_s", "tab:blue", "-", "V1 r wave"),
-                                         ("v1_r_time_s", "tab:blue", ":", "V1 largest"),
-                                         ("v6_r_time_s", "tab:red", "-", "V6 R")):  # fmt: skip
+        for key, color, style, label in (
+            ("v1_rwave_time_s", "tab:blue", "-", "V1 r wave"),
+            ("v1_r_time_s", "tab:blue", ":", "V1 largest"),
+            ("v6_r_time_s", "tab:red", "-", "V6 R"),
+        ):
             if np.isfinite(r[key]):
                 ax.axvline(r[key] * 1e3, color=color, ls=style, lw=1, label=label)
         codes = ", ".join(r.get("scp_codes") or {})
-        ax.set_title(f"{name} ({codes})\nref {r['tau_ref_s'] * 1e3:+.0f} / largest {r['tau_ref_largest_s'] * 1e3:+.0f}"
-                     f" / fit {r['tau_pair_s'] * 1e3:+.0f} ms", fontsize=8)  # fmt: skip
+        ax.set_title(
+            f"{name} ({codes})\nref {r['tau_ref_s'] * 1e3:+.0f} / largest {r['tau_ref_largest_s'] * 1e3:+.0f}"
+            f" / fit {r['tau_pair_s'] * 1e3:+.0f} ms",
+            fontsize=8,
+        )
         ax.set_xlabel("ms from QRS mark", fontsize=8)
         ax.tick_params(labelsize=7)
     axes.flat[0].legend(fontsize=6, loc="lower left")
@@ -418,9 +460,15 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
     # is inflated when few channels have edges, so it is also given over those with an edge in the seed-0 fit
     off = (g0.weight != 0) & ~np.eye(len(g0.channels), dtype=bool)
     connected = [n for n, has in zip(g0.channels, off.any(0) | off.any(1)) if has]
-    out = {"part": "chbmit_reproducibility", "window": label, "focal_seed0": ref[0], "fit_s": runs["seed0"][1],
-           "n_edges_seed0": len(g0.edges()), "n_connected_channels_seed0": len(connected),
-           "all_converged": all(f.converged for f, _ in runs.values())}  # fmt: skip
+    out = {
+        "part": "chbmit_reproducibility",
+        "window": label,
+        "focal_seed0": ref[0],
+        "fit_s": runs["seed0"][1],
+        "n_edges_seed0": len(g0.edges()),
+        "n_connected_channels_seed0": len(connected),
+        "all_converged": all(f.converged for f, _ in runs.values()),
+    }
     rhos = []
     for key, (fit, _) in runs.items():
         if key == "seed0":
@@ -434,8 +482,10 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
         # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
         out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
     out["spearman_min"] = float(np.min(rhos))
-    print(f"  {label}: Spearman vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)}; converged {out['all_converged']}",
-          flush=True)  # fmt: skip
+    print(
+        f"  {label}: Spearman vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)}; converged {out['all_converged']}",
+        flush=True,
+    )
     return out
 
 
@@ -465,11 +515,23 @@ def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
             )
             rankings.append(((a, b), fit.focal_ranking()))
         for (wa, ra), (wb, rb) in pairwise(rankings):
-            rows.append({"part": "chbmit_adjacent", "window_s": width, "a": f"{wa[0]:g}-{wa[1]:g} s",
-                         "b": f"{wb[0]:g}-{wb[1]:g} s", "spearman": ranking_spearman(ra, rb),
-                         "top3_overlap": topk_overlap(ra, rb, 3), "top3_a": ra[:3], "top3_b": rb[:3]})  # fmt: skip
-            print(f"  adjacent {width:g} s windows {rows[-1]['a']} / {rows[-1]['b']}: Spearman "
-                  f"{rows[-1]['spearman']:.2f}, top-3 overlap {rows[-1]['top3_overlap']}", flush=True)  # fmt: skip
+            rows.append(
+                {
+                    "part": "chbmit_adjacent",
+                    "window_s": width,
+                    "a": f"{wa[0]:g}-{wa[1]:g} s",
+                    "b": f"{wb[0]:g}-{wb[1]:g} s",
+                    "spearman": ranking_spearman(ra, rb),
+                    "top3_overlap": topk_overlap(ra, rb, 3),
+                    "top3_a": ra[:3],
+                    "top3_b": rb[:3],
+                }
+            )
+            print(
+                f"  adjacent {width:g} s windows {rows[-1]['a']} / {rows[-1]['b']}: Spearman "
+                f"{rows[-1]['spearman']:.2f}, top-3 overlap {rows[-1]['top3_overlap']}",
+                flush=True,
+            )
     return rows
 
 
@@ -483,9 +545,16 @@ def speed(root: Path, n_stability: int = 8) -> list[dict]:
     for n_st in (0, n_stability):
         t0 = time.perf_counter()
         fit = fit_recording(x, 256.0, names, TAU_MAX_S, stability=n_st)
-        rows.append({"part": "speed", "case": f"23 ch x 10 s at 256 Hz, {n_st} sub-window refits",
-                     "wall_s": time.perf_counter() - t0, "fit_s": fit.fit_s, "n_iter": fit.n_iter,
-                     "converged": fit.converged})  # fmt: skip
+        rows.append(
+            {
+                "part": "speed",
+                "case": f"23 ch x 10 s at 256 Hz, {n_st} sub-window refits",
+                "wall_s": time.perf_counter() - t0,
+                "fit_s": fit.fit_s,
+                "n_iter": fit.n_iter,
+                "converged": fit.converged,
+            }
+        )
     return rows
 
 
@@ -495,15 +564,32 @@ def main() -> None:
     p.add_argument(
         "--threads", type=int, default=2, help="torch threads (default 2; the fit itself uses one)"
     )
-    p.add_argument("--multilead-sem", action="store_true", help="also order V1-V6 with the lagged SEM (preset "
-                   "ecg_sem) beside the ecg preset's common-source model (slow)")  # fmt: skip
+    p.add_argument(
+        "--multilead-sem",
+        action="store_true",
+        help="also order V1-V6 with the lagged SEM (preset "
+        "ecg_sem) beside the ecg preset's common-source model (slow)",
+    )
     p.add_argument("--ptbxl-only", action="store_true", help="PTB-XL only (no CHB-MIT, no speed rows)")
-    p.add_argument("--crop-s", type=float, default=40.0, help="seconds of the CHB-MIT seizure crop fitted from 1 s "
-                   "(default 40; its adjacent windows are the 20 s / 10 s windows that fit in it)")  # fmt: skip
-    p.add_argument("--ptbxl-from", metavar="JSON", help="take the PTB-XL rows and summary from an earlier run's "
-                   "JSON instead of fitting them again (recorded in the JSON: its commit and date)")  # fmt: skip
-    p.add_argument("--plot", metavar="PNG", help="median V1 / V6 beats of the PTB-XL records the references "
-                   "order differently or the fit disagrees with")  # fmt: skip
+    p.add_argument(
+        "--crop-s",
+        type=float,
+        default=40.0,
+        help="seconds of the CHB-MIT seizure crop fitted from 1 s "
+        "(default 40; its adjacent windows are the 20 s / 10 s windows that fit in it)",
+    )
+    p.add_argument(
+        "--ptbxl-from",
+        metavar="JSON",
+        help="take the PTB-XL rows and summary from an earlier run's "
+        "JSON instead of fitting them again (recorded in the JSON: its commit and date)",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="median V1 / V6 beats of the PTB-XL records the references "
+        "order differently or the fit disagrees with",
+    )
     args = p.parse_args()
     import torch
 
@@ -528,12 +614,16 @@ def main() -> None:
             old["ptbxl_summary"],
             None,
         )
-        extra["ptbxl_from"] = {"commit": old.get("commit"), "measured_at": old.get("measured_at"),
-                               "load_average": old.get("load_average")}  # fmt: skip
+        extra["ptbxl_from"] = {
+            "commit": old.get("commit"),
+            "measured_at": old.get("measured_at"),
+            "load_average": old.get("load_average"),
+        }
     else:
         print("PTB-XL V1 -> V6 activation delay:")
-        ecg_rows, ecg, beats = ptbxl(root, 8 if args.quick else None, twelve=not args.quick,
-                                     multilead_sem=args.multilead_sem)  # fmt: skip
+        ecg_rows, ecg, beats = ptbxl(
+            root, 8 if args.quick else None, twelve=not args.quick, multilead_sem=args.multilead_sem
+        )
     if args.plot and beats is not None:
         plot_beats(ecg, beats, ecg_rows, args.plot)
     goals = {
@@ -543,9 +633,11 @@ def main() -> None:
     for key, label in (("chest", "v1_v6"), ("12lead", "12lead")):
         if f"order_{key}" in ecg:
             goals[f"ptbxl_{label}_order_median_spearman"] = goal(
-                ecg[f"order_{key}"]["median_spearman"], 0.8, "Spearman", True)  # fmt: skip
+                ecg[f"order_{key}"]["median_spearman"], 0.8, "Spearman", True
+            )
             goals[f"ptbxl_{label}_v1v2_before_v5v6_share"] = goal(
-                ecg[f"order_{key}"]["v1v2_before_v5v6_share"], 0.9, "share of records", True)  # fmt: skip
+                ecg[f"order_{key}"]["v1v2_before_v5v6_share"], 0.9, "share of records", True
+            )
     eeg_rows, speed_rows = [], []
     if not args.ptbxl_only:
         print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
@@ -553,10 +645,20 @@ def main() -> None:
         extra["chbmit_crop_s"] = 10.0 if args.quick else args.crop_s
         speed_rows = speed(root, 4 if args.quick else 8)
         goals["chbmit_ranking_spearman_min"] = goal(
-            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True)  # fmt: skip
+            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True
+        )
         goals["speed_23ch_10s_256hz_fit_s"] = goal(speed_rows[0]["wall_s"], 10.0, "s", False)
-    report("lags_real", ecg_rows + eeg_rows + speed_rows, goals, args.json, ptbxl_summary=ecg,
-           quick=bool(args.quick), threads=args.threads, total_s=time.perf_counter() - t_start, **extra)  # fmt: skip
+    report(
+        "lags_real",
+        ecg_rows + eeg_rows + speed_rows,
+        goals,
+        args.json,
+        ptbxl_summary=ecg,
+        quick=bool(args.quick),
+        threads=args.threads,
+        total_s=time.perf_counter() - t_start,
+        **extra,
+    )
     print({k: v for k, v in ecg.items()})
 
 

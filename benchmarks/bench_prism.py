@@ -48,22 +48,46 @@ def ci95(values: list[float]) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------- accuracy
-def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio", "image", "ecg"),
-                  epochs: int | None = None, patterns=("hybrid", "s4", "delta", "moe"),
-                  models=ECG_MODELS):  # fmt: skip
+def accuracy_part(
+    quick: bool,
+    seeds,
+    data_root: str | None,
+    modalities=("audio", "image", "ecg"),
+    epochs: int | None = None,
+    patterns=("hybrid", "s4", "delta", "moe"),
+    models=ECG_MODELS,
+):
     from biodyn.systems.prism import PrismRunConfig, run_prism
 
     if quick:
         size = {"hidden_dim": 16, "num_layers": 2, "num_heads": 2}
-        tasks = [("audio", "prism", "hybrid", "accuracy", {"data": "synthetic", "limit": 64, "epochs": 1,
-                  "n_frames": 16, "n_mels": 8, "batch_size": 16})]  # fmt: skip
+        tasks = [
+            (
+                "audio",
+                "prism",
+                "hybrid",
+                "accuracy",
+                {
+                    "data": "synthetic",
+                    "limit": 64,
+                    "epochs": 1,
+                    "n_frames": 16,
+                    "n_mels": 8,
+                    "batch_size": 16,
+                },
+            )
+        ]
     else:
         size = {"hidden_dim": 64, "num_layers": 4, "num_heads": 4}
         tasks = [("audio", "prism", "hybrid", "accuracy", {"epochs": 5, "lr": 2e-3})]
-        tasks += [("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
-                  for p in ("hybrid", "s4", "delta", "moe")]  # fmt: skip
-        tasks += [("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
-                  for m in ECG_MODELS]  # fmt: skip
+        tasks += [
+            ("image", "prism", p, "accuracy", {"epochs": 15, "lr": 2e-3, "augment": True})
+            for p in ("hybrid", "s4", "delta", "moe")
+        ]
+        tasks += [
+            ("ecg", m, "hybrid", "macro_auroc", {"epochs": 20, "lr": 1e-3, "batch_size": 32})
+            for m in ECG_MODELS
+        ]
     tasks = [
         t for t in tasks if t[0] in modalities and t[1] in models and (t[0] != "image" or t[2] in patterns)
     ]
@@ -78,19 +102,40 @@ def accuracy_part(quick: bool, seeds, data_root: str | None, modalities=("audio"
                     if pattern == "moe"
                     else {"block_pattern": pattern}
                 )
-                cfg = PrismRunConfig(modality=modality, model=model, **moe, seed=seed,
-                                     output_dir=f"{tmp}/{modality}_{model}_{pattern}_{seed}", progress=False,
-                                     data_root=data_root, **{**size, **extra})  # fmt: skip
+                cfg = PrismRunConfig(
+                    modality=modality,
+                    model=model,
+                    **moe,
+                    seed=seed,
+                    output_dir=f"{tmp}/{modality}_{model}_{pattern}_{seed}",
+                    progress=False,
+                    data_root=data_root,
+                    **{**size, **extra},
+                )
                 t0 = time.perf_counter()
                 res = run_prism(cfg)
                 v = float(res["test"].get(metric, math.nan))
-                rows.append({"part": "accuracy", "modality": modality, "model": res["model"], "seed": seed,
-                             "metric": metric, "value": v, "data": res["data"], "n_params": res["n_params"],
-                             "n_params_active": res.get("n_params_active", res["n_params"]),
-                             "test_n": res["splits"]["test"], "epochs": extra.get("epochs"),
-                             "seconds": time.perf_counter() - t0})  # fmt: skip
-                print(f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
-                      f"({rows[-1]['seconds']:.0f} s)", flush=True)  # fmt: skip
+                rows.append(
+                    {
+                        "part": "accuracy",
+                        "modality": modality,
+                        "model": res["model"],
+                        "seed": seed,
+                        "metric": metric,
+                        "value": v,
+                        "data": res["data"],
+                        "n_params": res["n_params"],
+                        "n_params_active": res.get("n_params_active", res["n_params"]),
+                        "test_n": res["splits"]["test"],
+                        "epochs": extra.get("epochs"),
+                        "seconds": time.perf_counter() - t0,
+                    }
+                )
+                print(
+                    f"  {modality} {res['model']} {pattern} seed {seed}: {metric} {v:.4f} "
+                    f"({rows[-1]['seconds']:.0f} s)",
+                    flush=True,
+                )
     return rows, summarize(rows), size
 
 
@@ -103,8 +148,14 @@ def summarize(rows: list[dict]) -> dict[str, dict]:
     out = {}
     for task, sel in tasks.items():
         mean, half = ci95([r["value"] for r in sel])
-        out[task] = {"metric": sel[0]["metric"], "mean": mean, "ci95": half, "n_seeds": len(sel),
-                     "values": [r["value"] for r in sel], "seeds": [r["seed"] for r in sel]}  # fmt: skip
+        out[task] = {
+            "metric": sel[0]["metric"],
+            "mean": mean,
+            "ci95": half,
+            "n_seeds": len(sel),
+            "values": [r["value"] for r in sel],
+            "seeds": [r["seed"] for r in sel],
+        }
     return out
 
 
@@ -122,10 +173,18 @@ def plot_accuracy(summary: dict, path: str) -> None:
 
     keys = list(summary)
     fig, ax = plt.subplots(figsize=(1.3 * len(keys) + 2, 4))
-    ax.bar(range(len(keys)), [summary[k]["mean"] for k in keys], yerr=[summary[k]["ci95"] for k in keys],
-           capsize=4, color="tab:blue")  # fmt: skip
-    ax.set_xticks(range(len(keys)), [f"{k}\n({summary[k]['metric']}, n={summary[k]['n_seeds']})" for k in keys],
-                  fontsize=8)  # fmt: skip
+    ax.bar(
+        range(len(keys)),
+        [summary[k]["mean"] for k in keys],
+        yerr=[summary[k]["ci95"] for k in keys],
+        capsize=4,
+        color="tab:blue",
+    )
+    ax.set_xticks(
+        range(len(keys)),
+        [f"{k}\n({summary[k]['metric']}, n={summary[k]['n_seeds']})" for k in keys],
+        fontsize=8,
+    )
     ax.set_ylim(0, 1)
     ax.set_title("PRISM bench: test metric, mean +- 95 % CI over seeds")
     fig.tight_layout()
@@ -137,17 +196,43 @@ def plot_accuracy(summary: dict, path: str) -> None:
 def _models(width: int, layers: int, heads: int, n_chans: int = 16):
     from biodyn.models import create_model
 
-    prism = create_model("prism", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, hidden_dim=width,
-                         num_layers=layers, num_heads=heads)  # fmt: skip
-    moe = create_model("prism_moe", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, hidden_dim=width,
-                       num_layers=layers, num_heads=heads)  # fmt: skip
+    prism = create_model(
+        "prism",
+        n_chans=n_chans,
+        n_outputs=10,
+        n_times=None,
+        sfreq=1.0,
+        hidden_dim=width,
+        num_layers=layers,
+        num_heads=heads,
+    )
+    moe = create_model(
+        "prism_moe",
+        n_chans=n_chans,
+        n_outputs=10,
+        n_times=None,
+        sfreq=1.0,
+        hidden_dim=width,
+        num_layers=layers,
+        num_heads=heads,
+    )
     n_p = sum(p.numel() for p in prism.parameters())
     # Transformer at the same width and depth; its MLP ratio set so the parameter counts match
     per_layer_fixed = 4 * width * width + 4 * width + 4 * width  # qkv + proj (+ biases) + two LayerNorms
     target = (n_p - (n_chans + 1) * width - 2 * width - 11 * width) / layers
     ratio = max(0.5, (target - per_layer_fixed - width) / (2 * width * width + width))
-    tf = create_model("transformer", n_chans=n_chans, n_outputs=10, n_times=None, sfreq=1.0, d_model=width,
-                      depth=layers, num_heads=heads, mlp_ratio=round(ratio, 3), causal=True)  # fmt: skip
+    tf = create_model(
+        "transformer",
+        n_chans=n_chans,
+        n_outputs=10,
+        n_times=None,
+        sfreq=1.0,
+        d_model=width,
+        depth=layers,
+        num_heads=heads,
+        mlp_ratio=round(ratio, 3),
+        causal=True,
+    )
     return prism, tf, moe
 
 
@@ -179,9 +264,20 @@ def speed_part(quick: bool):
     secs = paired_median_times(list(fns.values()), repeats=1 if quick else 3)
     times = dict(zip(fns, secs))
     for (name, t), sec in times.items():
-        rows.append({"part": "speed", "model": name, "T": t, "B": 1, "width": width, "layers": layers,
-                     "n_params": params[name], "n_params_active": active[name], "fwdbwd_s": sec,
-                     "us_per_token": 1e6 * sec / t})  # fmt: skip
+        rows.append(
+            {
+                "part": "speed",
+                "model": name,
+                "T": t,
+                "B": 1,
+                "width": width,
+                "layers": layers,
+                "n_params": params[name],
+                "n_params_active": active[name],
+                "fwdbwd_s": sec,
+                "us_per_token": 1e6 * sec / t,
+            }
+        )
     goals = {}
     t_mid, t_long = ts[-2], ts[-1]
     goals[f"prism_scaling_{t_long}_over_{t_mid}"] = goal(
@@ -195,9 +291,21 @@ def speed_part(quick: bool):
     )
     cross = next((t for t in ts if times[("prism", t)] < times[("transformer", t)]), None)
     moe_cost = {str(t): times[("prism_moe", t)] / times[("prism", t)] for t in ts}  # MoE / dense fwd+bwd time
-    return rows, goals, {"crossover_T": cross, "moe_over_dense_fwdbwd": moe_cost,
-                         "speed_config": {"width": width, "layers": layers, "heads": heads, "params": params,
-                                          "active_params": active}}  # fmt: skip
+    return (
+        rows,
+        goals,
+        {
+            "crossover_T": cross,
+            "moe_over_dense_fwdbwd": moe_cost,
+            "speed_config": {
+                "width": width,
+                "layers": layers,
+                "heads": heads,
+                "params": params,
+                "active_params": active,
+            },
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------- streaming
@@ -239,8 +347,15 @@ def streaming_part(quick: bool):
             for t, sec in zip((t_early, t_late), paired_median_times(fns, repeats=reps, warmup=3)):
                 lat[(name, t)] = sec
     for (name, t), sec in lat.items():
-        rows.append({"part": "streaming", "model": name, "token": t, "step_ms": 1e3 * sec,
-                     "state_numel": size[(name, t)]})  # fmt: skip
+        rows.append(
+            {
+                "part": "streaming",
+                "model": name,
+                "token": t,
+                "step_ms": 1e3 * sec,
+                "state_numel": size[(name, t)],
+            }
+        )
     goals = {
         f"prism_step_latency_ratio_{t_late}_over_{t_early}": goal(
             lat[("prism", t_late)] / lat[("prism", t_early)], 1.2, "x", False
@@ -266,13 +381,24 @@ def main():
         default=None,
         help="accuracy part: epochs of every task (default: each task's own)",
     )
-    p.add_argument("--patterns", default="hybrid,s4,delta,moe",
-                   help="accuracy part: the image ablation's rows (block patterns; moe: the hybrid with ffn=moe)")  # fmt: skip
-    p.add_argument("--models", default=",".join(ECG_MODELS),
-                   help="accuracy part: which models to train (the baselines are on ECG only)")  # fmt: skip
-    p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
-                   help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
-                        "processes) into --json")  # fmt: skip
+    p.add_argument(
+        "--patterns",
+        default="hybrid,s4,delta,moe",
+        help="accuracy part: the image ablation's rows (block patterns; moe: the hybrid with ffn=moe)",
+    )
+    p.add_argument(
+        "--models",
+        default=",".join(ECG_MODELS),
+        help="accuracy part: which models to train (the baselines are on ECG only)",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        default=None,
+        help="instead of running: merge the accuracy rows of these bench_prism JSONs (runs split over "
+        "processes) into --json",
+    )
     p.add_argument(
         "--replace",
         action="store_true",
@@ -352,8 +478,16 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p, replace: 
                         f"{path}: {key[0]} seed {key[1]} is also in {seen[key]} (--replace to re-measure it)"
                     )
                 old = by_key.pop(key)
-                replaced.append({"task": key[0], "seed": key[1], "value": old["value"], "n_params": old.get("n_params"),
-                                 "from": Path(seen[key]).name, "by": Path(path).name})  # fmt: skip
+                replaced.append(
+                    {
+                        "task": key[0],
+                        "seed": key[1],
+                        "value": old["value"],
+                        "n_params": old.get("n_params"),
+                        "from": Path(seen[key]).name,
+                        "by": Path(path).name,
+                    }
+                )
             seen[key] = path
             by_key[key] = r
     rows = list(by_key.values())
@@ -366,14 +500,24 @@ def merge_json(paths: list[str], out: str | None, plot: str | None, p, replace: 
         if "merged_from" not in d:
             return [(Path(x).name, d.get("commit"), d.get("load_average"))]
         n = len(d["merged_from"])
-        return list(zip(d["merged_from"], d.get("commits_of_parts", [None] * n),
-                        d.get("load_average_of_parts", [None] * n)))  # fmt: skip
+        return list(
+            zip(
+                d["merged_from"],
+                d.get("commits_of_parts", [None] * n),
+                d.get("load_average_of_parts", [None] * n),
+            )
+        )
 
     parts = [parts_of(d, x) for d, x in zip(docs, paths)]
     names, commits, loads = zip(*[q for ps in parts for q in ps])
-    extra.update(accuracy_summary=summary, modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
-                 merged_from=list(names), elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
-                 load_average_of_parts=list(loads), commits_of_parts=list(commits))  # fmt: skip
+    extra.update(
+        accuracy_summary=summary,
+        modalities=sorted({m for d in docs for m in d.get("modalities", [])}),
+        merged_from=list(names),
+        elapsed_s=sum(d.get("elapsed_s", 0) for d in docs),
+        load_average_of_parts=list(loads),
+        commits_of_parts=list(commits),
+    )
     if replaced:
         extra["replaced"] = replaced
     if plot:
@@ -388,8 +532,11 @@ def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> Non
     def fmt(v):
         return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
 
-    lines = [f"# bench_prism results ({'--quick' if extra.get('quick') else 'full'} run, {extra.get('threads')} threads, "
-             f"{extra.get('elapsed_s', 0):.0f} s)", ""]  # fmt: skip
+    lines = [
+        f"# bench_prism results ({'--quick' if extra.get('quick') else 'full'} run, {extra.get('threads')} threads, "
+        f"{extra.get('elapsed_s', 0):.0f} s)",
+        "",
+    ]
     for part in ("accuracy", "speed", "streaming"):
         sel = [r for r in rows if r.get("part") == part]
         if not sel:
@@ -399,8 +546,12 @@ def write_markdown(path: str, rows: list[dict], goals: dict, extra: dict) -> Non
         lines += ["| " + " | ".join(fmt(r.get(k)) for k in keys) + " |" for r in sel]
         lines.append("")
     if extra.get("accuracy_summary"):
-        lines += ["## accuracy over seeds (mean +- 95 % CI)", "", "| task/model | metric | mean | ci95 | seeds |",
-                  "|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## accuracy over seeds (mean +- 95 % CI)",
+            "",
+            "| task/model | metric | mean | ci95 | seeds |",
+            "|---|---|---|---|---|",
+        ]
         for k, v in extra["accuracy_summary"].items():
             lines.append(f"| {k} | {v['metric']} | {v['mean']:.4g} | {v['ci95']:.3g} | {v['n_seeds']} |")
         lines.append("")

@@ -62,11 +62,17 @@ def main():
             )
         best = min(secs, key=secs.get)
         tag = f"B{b}_T{t}_H{h}_N{n}"
-        goals[f"auto_block_over_best_{tag}"] = {**goal(secs[auto] / secs[best], 1.1, "x", False),
-                                                "auto": auto, "best": best,
-                                                "speedup_over_512": secs[OLD_DEFAULT] / secs[auto]}  # fmt: skip
-        print(f"  {tag}: auto {auto} {secs[auto]:.3f} s, best {best} {secs[best]:.3f} s, "
-              f"512 {secs[OLD_DEFAULT]:.3f} s", flush=True)  # fmt: skip
+        goals[f"auto_block_over_best_{tag}"] = {
+            **goal(secs[auto] / secs[best], 1.1, "x", False),
+            "auto": auto,
+            "best": best,
+            "speedup_over_512": secs[OLD_DEFAULT] / secs[auto],
+        }
+        print(
+            f"  {tag}: auto {auto} {secs[auto]:.3f} s, best {best} {secs[best]:.3f} s, "
+            f"512 {secs[OLD_DEFAULT]:.3f} s",
+            flush=True,
+        )
     report(
         "bench_s4d_blocks", rows, goals, args.json, quick=args.quick, threads=args.threads, repeats=repeats
     )

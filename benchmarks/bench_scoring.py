@@ -35,8 +35,10 @@ def write_pair(d: Path, k: int, hours: float, rng: np.random.Generator) -> tuple
         rows = "".join(f"TERM,{a:.4f},{b:.4f},seiz,1.0000\n" for a, b in events(n, jitter))
         p = d / kind / f"f{k:05d}.csv_bi"
         p.parent.mkdir(exist_ok=True)
-        p.write_text(f"# version = csv_v1.0.0\n# duration = {dur:.4f} secs\n#\n"
-                     f"channel,start_time,stop_time,label,confidence\n{rows}")  # fmt: skip
+        p.write_text(
+            f"# version = csv_v1.0.0\n# duration = {dur:.4f} secs\n#\n"
+            f"channel,start_time,stop_time,label,confidence\n{rows}"
+        )
         paths.append(p)
     return paths[0], paths[1]
 
@@ -65,8 +67,15 @@ def main() -> None:
             )
         t_all = median_time(lambda: score_files(refs, hyps), repeats, warmup=0)
         res = score_files(refs, hyps)
-        rows.append({"method": "all (one pass)", "hours": total_h, "files": len(refs), "median_s": t_all,
-                     "repeats": repeats})  # fmt: skip
+        rows.append(
+            {
+                "method": "all (one pass)",
+                "hours": total_h,
+                "files": len(refs),
+                "median_s": t_all,
+                "repeats": repeats,
+            }
+        )
         # baseline in the same run: the DP edit-distance tables, cell-by-cell reference vs row-vectorised
         seqs = []
         for rf, hf in zip(refs, hyps):
@@ -77,10 +86,25 @@ def main() -> None:
         t_ref = median_time(lambda: [dp_cost_matrix_reference(a, b) for a, b in seqs], 1, warmup=0)
         t_fast = median_time(lambda: [dp_cost_matrix(a, b) for a, b in seqs], repeats, warmup=0)
         cells = sum((len(a) + 1) * (len(b) + 1) for a, b in seqs)
-        rows.append({"method": "DP tables: reference (cell loop)", "hours": total_h, "files": len(refs),
-                     "median_s": t_ref, "cells": cells})  # fmt: skip
-        rows.append({"method": "DP tables: row-vectorised", "hours": total_h, "files": len(refs), "median_s": t_fast,
-                     "cells": cells, "speedup_vs_reference": t_ref / t_fast})  # fmt: skip
+        rows.append(
+            {
+                "method": "DP tables: reference (cell loop)",
+                "hours": total_h,
+                "files": len(refs),
+                "median_s": t_ref,
+                "cells": cells,
+            }
+        )
+        rows.append(
+            {
+                "method": "DP tables: row-vectorised",
+                "hours": total_h,
+                "files": len(refs),
+                "median_s": t_fast,
+                "cells": cells,
+                "speedup_vs_reference": t_ref / t_fast,
+            }
+        )
     seconds_1000h = t_all * 1000.0 / total_h
     goals = {"score_1000h_seconds": goal(seconds_1000h, 10.0, "s", False)}
     note = "measured on 1000 h" if not args.quick else f"measured on {total_h:g} h, scaled linearly to 1000 h"

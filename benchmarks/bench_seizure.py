@@ -29,9 +29,20 @@ from _common import goal, median_time, paired_median_times, parser, report
 from biodyn.systems.seizure.detect import WINDOWS_PER_CALL as DETECT_BATCH  # windows per model call in detect
 
 # quick mode: the CPU-sized widths of seizure_tiny (same architecture), 19 x 1024 samples
-QUICK_CFG = {"tcn_channels": [16, 16, 32, 32], "node_dim": 16, "node_layers": 2, "edge_dim": 8, "edge_layers": 1,
-             "d_state": 8, "edge_d_state": 4, "mamba_headdim": 8, "gdn_heads": 2, "edge_gdn_heads": 2, "pe_k": 8,
-             "decoder_dim": 32}  # fmt: skip
+QUICK_CFG = {
+    "tcn_channels": [16, 16, 32, 32],
+    "node_dim": 16,
+    "node_layers": 2,
+    "edge_dim": 8,
+    "edge_layers": 1,
+    "d_state": 8,
+    "edge_d_state": 4,
+    "mamba_headdim": 8,
+    "gdn_heads": 2,
+    "edge_gdn_heads": 2,
+    "pe_k": 8,
+    "decoder_dim": 32,
+}
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
@@ -75,10 +86,22 @@ def child(stack: str, n_chans: int, n_times: int, batch: int, quick: bool, repea
         t_det = median_time(lambda: m(x_det), repeats, warmup=0 if quick else 1)
     n_params = sum(p.numel() for p in m.parameters())
     seconds = n_times / 256.0
-    return {"stack": stack, "batch": batch, "n_chans": n_chans, "n_times": n_times, "params": n_params,
-            "fwdbwd_gflop": flops / 1e9, "fwdbwd_s": t_train, "train_windows_per_s": batch / t_train,
-            "infer_s": t_inf, "infer_windows_per_s": batch / t_inf, "rtf_batch1": batch * seconds / t_inf,
-            "detect_batch": DETECT_BATCH, "rtf": DETECT_BATCH * seconds / t_det, "peak_rss_mib": rss_mib}  # fmt: skip
+    return {
+        "stack": stack,
+        "batch": batch,
+        "n_chans": n_chans,
+        "n_times": n_times,
+        "params": n_params,
+        "fwdbwd_gflop": flops / 1e9,
+        "fwdbwd_s": t_train,
+        "train_windows_per_s": batch / t_train,
+        "infer_s": t_inf,
+        "infer_windows_per_s": batch / t_inf,
+        "rtf_batch1": batch * seconds / t_inf,
+        "detect_batch": DETECT_BATCH,
+        "rtf": DETECT_BATCH * seconds / t_det,
+        "peak_rss_mib": rss_mib,
+    }
 
 
 def graph_stage(n_chans: int, steps: int, batch: int, repeats: int) -> dict:
@@ -140,8 +163,12 @@ def main() -> None:
     ap = parser(__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--parts", default="model,inference", help="comma-separated: model, inference")
-    ap.add_argument("--seconds", type=float, default=None,
-                    help="inference part: recording length (default 120 s; quick 24 s)")  # fmt: skip
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="inference part: recording length (default 120 s; quick 24 s)",
+    )
     ap.add_argument("--stacks", default="bimamba2,gdn")
     ap.add_argument(
         "--no-candidates", action="store_true", help="inference part: skip the bf16 TCN candidate"
@@ -214,9 +241,14 @@ def model_part(args, quick: bool, n_chans: int, n_times: int):
 
 # ------------------------------------------------------------------------------------------ inference part
 MODEL_PARTS = {  # the model's parts, by submodule (what is left is the pair cosines, adjacency and Laplacian PE)
-    "tcn": ("tcn",), "proj": ("proj",), "node_stream": ("node",), "edge_stream": ("edge_in", "edge", "edge_out"),
-    "gnn": ("gnn", "gnn_norm", "pe_proj"), "fusion": ("fusion",), "decoder": ("head",),
-}  # fmt: skip
+    "tcn": ("tcn",),
+    "proj": ("proj",),
+    "node_stream": ("node",),
+    "edge_stream": ("edge_in", "edge", "edge_out"),
+    "gnn": ("gnn", "gnn_norm", "pe_proj"),
+    "fusion": ("fusion",),
+    "decoder": ("head",),
+}
 
 
 class PartTimer:
@@ -284,8 +316,13 @@ def _detector_checkpoint(folder: Path, stack: str, channels, window_s: float, qu
     from biodyn.train.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
-    mcfg = {"n_chans": len(channels), "n_outputs": 1, "n_times": int(window_s * 256), "sfreq": 256.0,
-            **(QUICK_CFG if quick else {})}  # fmt: skip
+    mcfg = {
+        "n_chans": len(channels),
+        "n_outputs": 1,
+        "n_times": int(window_s * 256),
+        "sfreq": 256.0,
+        **(QUICK_CFG if quick else {}),
+    }
     name = f"seizure_{stack}"
     model = create_model(name, **mcfg)
     spec = {
@@ -295,8 +332,12 @@ def _detector_checkpoint(folder: Path, stack: str, channels, window_s: float, qu
         "preprocess": SEIZURE_EEG.to_dict(),
     }
     out = folder / stack
-    save_checkpoint(out / "checkpoints" / "best", model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": name, "model_config": mcfg, "step": 0, "extra": {"data": spec}})  # fmt: skip
+    save_checkpoint(
+        out / "checkpoints" / "best",
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={"model_name": name, "model_config": mcfg, "step": 0, "extra": {"data": spec}},
+    )
     return out
 
 
@@ -325,10 +366,15 @@ def _bf16_tcn_candidate(model, batch, warmup: int = 1):
             y16 = model(batch)
         finally:
             del tcn.forward
-    return {"tcn_fp32_s": t32, "tcn_bf16_s": t16, "tcn_speedup": t32 / t16,
-            "tcn_features_rel_err": ((h16 - h32).norm() / h32.norm()).item(),
-            "max_abs_dp": (torch.sigmoid(y16) - torch.sigmoid(y32)).abs().max().item(),
-            "max_abs_dlogit": (y16 - y32).abs().max().item(), "logit_std": y32.std().item()}  # fmt: skip
+    return {
+        "tcn_fp32_s": t32,
+        "tcn_bf16_s": t16,
+        "tcn_speedup": t32 / t16,
+        "tcn_features_rel_err": ((h16 - h32).norm() / h32.norm()).item(),
+        "max_abs_dp": (torch.sigmoid(y16) - torch.sigmoid(y32)).abs().max().item(),
+        "max_abs_dlogit": (y16 - y32).abs().max().item(),
+        "logit_std": y32.std().item(),
+    }
 
 
 def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
@@ -380,14 +426,27 @@ def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
             )
             with torch.inference_mode():
                 t_fwd = paired_median_times([lambda m=det.model, b=batch: m(b)], repeats=1, warmup=0)[0]
-            row = {"case": f"detect {stack}", "stack": stack, "recording_s": d.duration_s, "windows": len(starts),
-                   "overlap": 0.5, "detect_s": total, "read_s": t_read, "preprocess_s": t_pre, "model_s": model_s,
-                   "stitch_and_rest_s": max(total - t_read - t_pre - model_s, 0.0),
-                   **{f"{p}_s": timer.seconds[p] for p in MODEL_PARTS},
-                   "model_rest_s": model_s - sum(timer.seconds[p] for p in MODEL_PARTS),
-                   "rtf_detect": d.duration_s / total, "forward_s_per_window": t_fwd / k,
-                   "rtf_forward_per_window": k * window_s / t_fwd, "events": len(d.events),
-                   "load_1min_before": load_before, "load_1min_after": os.getloadavg()[0], "source": source}  # fmt: skip
+            row = {
+                "case": f"detect {stack}",
+                "stack": stack,
+                "recording_s": d.duration_s,
+                "windows": len(starts),
+                "overlap": 0.5,
+                "detect_s": total,
+                "read_s": t_read,
+                "preprocess_s": t_pre,
+                "model_s": model_s,
+                "stitch_and_rest_s": max(total - t_read - t_pre - model_s, 0.0),
+                **{f"{p}_s": timer.seconds[p] for p in MODEL_PARTS},
+                "model_rest_s": model_s - sum(timer.seconds[p] for p in MODEL_PARTS),
+                "rtf_detect": d.duration_s / total,
+                "forward_s_per_window": t_fwd / k,
+                "rtf_forward_per_window": k * window_s / t_fwd,
+                "events": len(d.events),
+                "load_1min_before": load_before,
+                "load_1min_after": os.getloadavg()[0],
+                "source": source,
+            }
             rows.append(row)
             goals[f"inference_rtf_{stack}"] = goal(
                 row["rtf_detect"], 30.0, "x real time (biodyn detect)", True
@@ -397,9 +456,15 @@ def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
                 # kept only if the probabilities stay within 1e-3 AND the model's feature error would not grow
                 # into more than that on a trained model's larger logits (bounded by the relative logit error)
                 rel_logit = c["max_abs_dlogit"] / max(c["logit_std"], 1e-12)
-                rows.append({"case": f"candidate bf16 TCN {stack}", "stack": stack, **c,
-                             "max_abs_dlogit_over_logit_std": rel_logit,
-                             "kept": c["max_abs_dp"] <= 1e-3 and rel_logit <= 1e-3})  # fmt: skip
+                rows.append(
+                    {
+                        "case": f"candidate bf16 TCN {stack}",
+                        "stack": stack,
+                        **c,
+                        "max_abs_dlogit_over_logit_std": rel_logit,
+                        "kept": c["max_abs_dp"] <= 1e-3 and rel_logit <= 1e-3,
+                    }
+                )
     return (
         rows,
         goals,
@@ -438,8 +503,14 @@ def gpu_figures(n_chans: int, n_times: int) -> list[dict]:
             step()
         torch.cuda.synchronize()
         dt = (time.perf_counter() - t0) / 3
-        out.append({"case": f"gpu bf16 {stack}", "batch": 8, "train_windows_per_s": 8 / dt,
-                    "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20})  # fmt: skip
+        out.append(
+            {
+                "case": f"gpu bf16 {stack}",
+                "batch": 8,
+                "train_windows_per_s": 8 / dt,
+                "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20,
+            }
+        )
     return out
 
 

@@ -98,8 +98,13 @@ def run_case(mixer, impl, t, b, h, d, threads, mode, repeats, paired_t=None, env
     median minor page faults of a timed run); with ``paired_t`` that length is timed alternately with ``t`` in
     the same process, its medians as ``"seconds_2"`` and ``"page_faults_2"``. ``env``: extra environment."""
     args = [mixer, impl, str(t), str(b), str(h), str(d), str(threads), mode, str(repeats)]
-    out = subprocess.run([sys.executable, "-c", CHILD, *args, *([str(paired_t)] if paired_t else [])],
-                         capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, *args, *([str(paired_t)] if paired_t else [])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -149,16 +154,49 @@ def main():
             for mode in ("fwd", "fwdbwd"):
                 for impl in ("reference", "chunked"):
                     if impl == "reference" and t > args.max_reference_T:
-                        rows.append({"mixer": mixer, "impl": impl, "T": t, "mode": mode, "B": b, "H": h,
-                                     "head_dim": d, "seconds": None, "peak_mib": None, "page_faults": None,
-                                     "note": f"not run: T > --max-reference-T {args.max_reference_T}"})  # fmt: skip
+                        rows.append(
+                            {
+                                "mixer": mixer,
+                                "impl": impl,
+                                "T": t,
+                                "mode": mode,
+                                "B": b,
+                                "H": h,
+                                "head_dim": d,
+                                "seconds": None,
+                                "peak_mib": None,
+                                "page_faults": None,
+                                "note": f"not run: T > --max-reference-T {args.max_reference_T}",
+                            }
+                        )
                         continue
                     # the chunked forms are cheap to repeat: more samples steady their median on a shared machine
-                    r = run_case(mixer, impl, t, b, h, d, args.threads, mode,
-                                 repeats if impl == "reference" else 2 * repeats + 1)  # fmt: skip
+                    r = run_case(
+                        mixer,
+                        impl,
+                        t,
+                        b,
+                        h,
+                        d,
+                        args.threads,
+                        mode,
+                        repeats if impl == "reference" else 2 * repeats + 1,
+                    )
                     res[(impl, t, mode)] = r
-                    rows.append({"mixer": mixer, "impl": impl, "T": t, "mode": mode, "B": b, "H": h, "head_dim": d,
-                                 "seconds": r["seconds"], "peak_mib": r["peak_mib"], "page_faults": r["page_faults"]})  # fmt: skip
+                    rows.append(
+                        {
+                            "mixer": mixer,
+                            "impl": impl,
+                            "T": t,
+                            "mode": mode,
+                            "B": b,
+                            "H": h,
+                            "head_dim": d,
+                            "seconds": r["seconds"],
+                            "peak_mib": r["peak_mib"],
+                            "page_faults": r["page_faults"],
+                        }
+                    )
                     print(
                         f"  {mixer} {impl:9s} T={t:6d} {mode:6s} {r['seconds']:.3f} s  {r['peak_mib']:.0f} MiB",
                         flush=True,
@@ -175,19 +213,48 @@ def main():
         # glibc's default policy and with freed memory kept in the process (RETAIN_HEAP); the goal is read on the
         # latter, the kernel's own scaling, and the default figure is reported beside it
         for key, env in (("glibc_default", None), ("heap_kept", RETAIN_HEAP)):
-            pair = run_case(mixer, "chunked", t_mid, b, h, d, args.threads, "fwdbwd", 2 * repeats + 1,
-                            paired_t=t_long, env=env)  # fmt: skip
+            pair = run_case(
+                mixer,
+                "chunked",
+                t_mid,
+                b,
+                h,
+                d,
+                args.threads,
+                "fwdbwd",
+                2 * repeats + 1,
+                paired_t=t_long,
+                env=env,
+            )
             ratio = pair["seconds_2"] / pair["seconds"]
-            print(f"  {mixer} chunked   T={t_long}/T={t_mid} fwdbwd, alternated, {key}: {pair['seconds_2']:.3f} s / "
-                  f"{pair['seconds']:.3f} s = {ratio:.2f} (page faults per call {pair['page_faults_2']:.0f} / "
-                  f"{pair['page_faults']:.0f})", flush=True)  # fmt: skip
+            print(
+                f"  {mixer} chunked   T={t_long}/T={t_mid} fwdbwd, alternated, {key}: {pair['seconds_2']:.3f} s / "
+                f"{pair['seconds']:.3f} s = {ratio:.2f} (page faults per call {pair['page_faults_2']:.0f} / "
+                f"{pair['page_faults']:.0f})",
+                flush=True,
+            )
             scaling[f"{mixer}_{key}"] = {
-                "T": [t_mid, t_long], "seconds": [pair["seconds"], pair["seconds_2"]], "ratio": ratio,
-                "page_faults": [pair["page_faults"], pair["page_faults_2"]], "env": env or {}}  # fmt: skip
+                "T": [t_mid, t_long],
+                "seconds": [pair["seconds"], pair["seconds_2"]],
+                "ratio": ratio,
+                "page_faults": [pair["page_faults"], pair["page_faults_2"]],
+                "env": env or {},
+            }
         goals[f"{mixer}_chunk_scaling_{t_long}_over_{t_mid}"] = {
-            **goal(scaling[f"{mixer}_heap_kept"]["ratio"], 4.5, "x", False), "condition": f"freed memory kept in the process: {RETAIN_HEAP}"}  # fmt: skip
-    report("bench_ssm", rows, goals, args.json, quick=args.quick, matmul_gflops=gflops, missing_mixers=missing,
-           scaling=scaling, sizes={"B": b, "H": h, "head_dim": d, "T": list(ts)})  # fmt: skip
+            **goal(scaling[f"{mixer}_heap_kept"]["ratio"], 4.5, "x", False),
+            "condition": f"freed memory kept in the process: {RETAIN_HEAP}",
+        }
+    report(
+        "bench_ssm",
+        rows,
+        goals,
+        args.json,
+        quick=args.quick,
+        matmul_gflops=gflops,
+        missing_mixers=missing,
+        scaling=scaling,
+        sizes={"B": b, "H": h, "head_dim": d, "T": list(ts)},
+    )
     if missing:
         print(f"missing mixers (not implemented yet): {', '.join(missing)}")
 

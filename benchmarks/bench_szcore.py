@@ -21,8 +21,27 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import parser, report
 
-ELECTRODES = ["Fp1", "F3", "C3", "P3", "O1", "F7", "T3", "T5", "Fz", "Cz", "Pz", "Fp2", "F4", "C4", "P4", "O2",
-              "F8", "T4", "T6"]  # fmt: skip
+ELECTRODES = [
+    "Fp1",
+    "F3",
+    "C3",
+    "P3",
+    "O1",
+    "F7",
+    "T3",
+    "T5",
+    "Fz",
+    "Cz",
+    "Pz",
+    "Fp2",
+    "F4",
+    "C4",
+    "P4",
+    "O2",
+    "F8",
+    "T4",
+    "T6",
+]
 
 
 def write_bids(root: Path, n_rec: int, seconds: int) -> None:
@@ -35,8 +54,12 @@ def write_bids(root: Path, n_rec: int, seconds: int) -> None:
         )
         base.parent.mkdir(parents=True, exist_ok=True)
         x = rng.standard_normal((len(ELECTRODES), seconds * 256)) * 20
-        sigs = [edfio.EdfSignal(x[i], 256, label=f"{c}-Avg", physical_dimension="uV", physical_range=(-200.0, 200.0))
-                for i, c in enumerate(ELECTRODES)]  # fmt: skip
+        sigs = [
+            edfio.EdfSignal(
+                x[i], 256, label=f"{c}-Avg", physical_dimension="uV", physical_range=(-200.0, 200.0)
+            )
+            for i, c in enumerate(ELECTRODES)
+        ]
         edfio.Edf(sigs, starttime=datetime.time(0, 0, 0)).write(f"{base}_eeg.edf")
         on = seconds / 2
         Path(f"{base}_events.tsv").write_text(
@@ -63,9 +86,12 @@ def checkpoint(folder: Path, stack: str, window_s: float) -> None:
         "window_s": window_s,
         "preprocess": SEIZURE_EEG.to_dict(),
     }
-    save_checkpoint(folder, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": f"seizure_{stack}", "model_config": mcfg, "step": 0,
-                           "extra": {"data": spec}})  # fmt: skip
+    save_checkpoint(
+        folder,
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={"model_name": f"seizure_{stack}", "model_config": mcfg, "step": 0, "extra": {"data": spec}},
+    )
 
 
 def main() -> None:
@@ -101,19 +127,43 @@ def main() -> None:
         write_bids(tmp / "bids", n_rec, seconds)
         checkpoint(tmp / "run" / "checkpoints" / "best", stack, window_s)
         t0 = time.perf_counter()
-        res = run_szcore_benchmark(tmp / "bids", tmp / "run", tmp / "out", device=device, batch_size=batch,
-                                   progress=False, figure=False)  # fmt: skip
+        res = run_szcore_benchmark(
+            tmp / "bids",
+            tmp / "run",
+            tmp / "out",
+            device=device,
+            batch_size=batch,
+            progress=False,
+            figure=False,
+        )
         wall = time.perf_counter() - t0
     hours = res["hours_detected"]
     model_s = sum(d["compute_s"] for d in res["detections"])
-    row = {"stack": stack, "device": device, "batch": batch, "window_s": window_s, "recordings": n_rec,
-           "eeg_hours": hours, "wall_s": wall, "model_s": model_s, "other_s": wall - model_s,
-           "s_per_eeg_hour": wall / hours, "model_s_per_eeg_hour": model_s / hours,
-           "real_time_factor": hours * 3600 / wall}  # fmt: skip
+    row = {
+        "stack": stack,
+        "device": device,
+        "batch": batch,
+        "window_s": window_s,
+        "recordings": n_rec,
+        "eeg_hours": hours,
+        "wall_s": wall,
+        "model_s": model_s,
+        "other_s": wall - model_s,
+        "s_per_eeg_hour": wall / hours,
+        "model_s_per_eeg_hour": model_s / hours,
+        "real_time_factor": hours * 3600 / wall,
+    }
     if device.startswith("cuda"):
         row["gpu"] = torch.cuda.get_device_name()
-    report("bench_szcore", [row], {}, args.json, quick=args.quick, threads=args.threads,
-           note="untrained detector (timing only); overlap 0.5; EDF read, preprocessing, TSV and scoring included")  # fmt: skip
+    report(
+        "bench_szcore",
+        [row],
+        {},
+        args.json,
+        quick=args.quick,
+        threads=args.threads,
+        note="untrained detector (timing only); overlap 0.5; EDF read, preprocessing, TSV and scoring included",
+    )
 
 
 if __name__ == "__main__":

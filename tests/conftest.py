@@ -10,9 +10,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 # Property tests: a derandomised profile in CI (the same examples every run, so a red build reproduces),
 # random ones elsewhere. HYPOTHESIS_PROFILE=ci|dev overrides.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile(
-    "dev", derandomize=False, deadline=None
-)  # explicit: a profile inherits the loaded one
+# explicit: a profile inherits the loaded one
+settings.register_profile("dev", derandomize=False, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 

@@ -15,9 +15,8 @@ def test_one_line_and_counted():
         warnings.warn("/data/b.edf: 4.1 s is shorter than one 10 s window;\n  zero-padded", stacklevel=1)
         warnings.warn("/data/c.edf: 2.0 s is shorter than one 10 s window;\n  zero-padded", stacklevel=1)
         warnings.warn("/data/a.edf: channel T8-P8 appears twice, the second kept as T8-P8#2", stacklevel=1)
-        warnings.warn(
-            "/data/a.edf: channel T8-P8 appears twice, the second kept as T8-P8#2", stacklevel=1
-        )  # again
+        # again
+        warnings.warn("/data/a.edf: channel T8-P8 appears twice, the second kept as T8-P8#2", stacklevel=1)
     lines = out.getvalue().splitlines()
     assert lines == [
         "biodyn: warning: /data/a.edf: 3.5 s is shorter than one 10 s window; zero-padded",

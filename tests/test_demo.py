@@ -46,10 +46,19 @@ def test_demo_report_has_a_section_and_a_figure_per_step(tmp_path, monkeypatch, 
         ax.plot([0, 1], [1, 0])
         fig.savefig(tmp_path / f"{step}.png")
         plt.close(fig)
-        ctx.results[step] = {"metric": 0.5, "nested": {"n": 3}, "time_s": 12.34,
-                             "headline": {"data": f"{step} data", "size": "3 records", "real": False,
-                                          "result": f"{step} score 0.500", "reference": "chance 0.10"},
-                             "tables": [table("scores", ["metric", "value"], [["accuracy", 0.123456]])]}  # fmt: skip
+        ctx.results[step] = {
+            "metric": 0.5,
+            "nested": {"n": 3},
+            "time_s": 12.34,
+            "headline": {
+                "data": f"{step} data",
+                "size": "3 records",
+                "real": False,
+                "result": f"{step} score 0.500",
+                "reference": "chance 0.10",
+            },
+            "tables": [table("scores", ["metric", "value"], [["accuracy", 0.123456]])],
+        }
         ctx.add_figure(step, tmp_path / f"{step}.png", f"{step} figure")
     html = write_report(ctx, tmp_path / "report.html").read_text()
     assert "SYNTHETIC" in html
@@ -61,9 +70,8 @@ def test_demo_report_has_a_section_and_a_figure_per_step(tmp_path, monkeypatch, 
         assert f"<th>{col}</th>" in html
     assert "<td>prism data</td>" in html and "<td>chance 0.10</td>" in html and "<td>12.3</td>" in html
     assert "<td>0.123</td>" in html  # rounded
-    assert (
-        "nested.n" not in html and "<code>" not in html
-    )  # no flattened key paths: only the tables a step gives
+    # no flattened key paths: only the tables a step gives
+    assert "nested.n" not in html and "<code>" not in html
     # the figures themselves, embedded (mne.Report's figure blocks, not its stylesheet icons)
     images = re.findall(
         r'<img class="figure-img[^>]*alt="([^"]+)"\s+src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html
@@ -87,8 +95,17 @@ def test_demo_seizure_step_detects_only_on_unseen_data(tmp_path, monkeypatch):
     root = data_root()
     if root is None or not (root / "chbmit" / "edf_crops").is_dir():
         pytest.skip("no CHB-MIT material under the data root")
-    monkeypatch.setattr(demo, "DEMO_SEIZURE", ["model=seizure_gdn", "train.max_steps=2", "train.eval_every=2",
-                                               "train.ckpt_every=2", "train.patience=0"])  # fmt: skip
+    monkeypatch.setattr(
+        demo,
+        "DEMO_SEIZURE",
+        [
+            "model=seizure_gdn",
+            "train.max_steps=2",
+            "train.eval_every=2",
+            "train.ckpt_every=2",
+            "train.patience=0",
+        ],
+    )
     ctx = demo.DemoContext(root=root, out=tmp_path)
     res = demo.step_seizure(ctx)
     assert res["train_records"] and not any(r.startswith("chb01_03") for r in res["train_records"])
@@ -99,8 +116,10 @@ def test_demo_seizure_step_detects_only_on_unseen_data(tmp_path, monkeypatch):
         js["threshold"] == res["threshold"]
         and [r["threshold"] for r in js["recordings"]] == [res["threshold"]] * 2
     )
-    assert [r["recording"].rsplit("/", 1)[-1] for r in js["recordings"]] == ["chb01_03_Seizure.edf",
-                                                                            "chb01_03_NonSeizure.edf"]  # fmt: skip
+    assert [r["recording"].rsplit("/", 1)[-1] for r in js["recordings"]] == [
+        "chb01_03_Seizure.edf",
+        "chb01_03_NonSeizure.edf",
+    ]
     h = res["headline"]
     assert h["real"] is True and "chb01_03" in h["data"] and "chance" in h["reference"]
     assert [p.name for p, _ in ctx.figures["seizure"]][:2] == [

@@ -37,8 +37,14 @@ def blocks(page: Path) -> list[dict]:
             j = i + 1
             while not FENCE.match(lines[j]):
                 j += 1
-            out.append({"lang": m.group(1), "code": "\n".join(lines[i + 1 : j]), "line": i + 1,
-                        "skip": skip.group(1) if skip else None})  # fmt: skip
+            out.append(
+                {
+                    "lang": m.group(1),
+                    "code": "\n".join(lines[i + 1 : j]),
+                    "line": i + 1,
+                    "skip": skip.group(1) if skip else None,
+                }
+            )
             i = j
         i += 1
     return out
@@ -149,8 +155,10 @@ def test_not_run_blocks_say_why(tmp_path):
             for b in blocks(page):
                 assert b["skip"] is None or len(b["skip"]) > 10, f"{page.name}:{b['line']}: give a reason"
     md = tmp_path / "x.md"
-    md.write_text("x\n<!-- not run: needs four GPUs -->\n\n```bash\nbiodyn a \\\n  --b\n# c\nbiodyn d\n```\n"
-                  "```python\nprint(1)\n```\n```\nplain text\n```\n")  # fmt: skip
+    md.write_text(
+        "x\n<!-- not run: needs four GPUs -->\n\n```bash\nbiodyn a \\\n  --b\n# c\nbiodyn d\n```\n"
+        "```python\nprint(1)\n```\n```\nplain text\n```\n"
+    )
     found = blocks(md)
     assert [(b["lang"], b["skip"]) for b in found] == [
         ("bash", "needs four GPUs"),

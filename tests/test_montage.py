@@ -19,11 +19,24 @@ from biodyn.montage import (
 @pytest.mark.parametrize(
     ("raw", "canon"),
     [
-        ("EEG FP1-REF", "Fp1"), ("EEG FP1-LE", "Fp1"), ("FP1-F7", "Fp1-F7"), ("Fc5.", "FC5"), ("Fp1", "Fp1"),
-        ("EEG T3-REF", "T7"), ("T5", "P7"), ("EEG CZ-REF", "Cz"), ("Afz.", "AFz"), ("Iz..", "Iz"),
-        ("T8-P8-0", "T8-P8"), ("EEG Fpz-Cz", "Fpz-Cz"), ("ECG", "ECG"), ("II", "II"), ("Resp oro-nasal", "Resp oro-nasal"), ("EOG horizontal", "EOG horizontal"),
+        ("EEG FP1-REF", "Fp1"),
+        ("EEG FP1-LE", "Fp1"),
+        ("FP1-F7", "Fp1-F7"),
+        ("Fc5.", "FC5"),
+        ("Fp1", "Fp1"),
+        ("EEG T3-REF", "T7"),
+        ("T5", "P7"),
+        ("EEG CZ-REF", "Cz"),
+        ("Afz.", "AFz"),
+        ("Iz..", "Iz"),
+        ("T8-P8-0", "T8-P8"),
+        ("EEG Fpz-Cz", "Fpz-Cz"),
+        ("ECG", "ECG"),
+        ("II", "II"),
+        ("Resp oro-nasal", "Resp oro-nasal"),
+        ("EOG horizontal", "EOG horizontal"),
     ],
-)  # fmt: skip
+)
 def test_canonical_names(raw, canon):
     assert canonical_name(raw) == canon
 
@@ -81,9 +94,19 @@ def test_select_channels_exact_then_canonical_and_derived_bipolar():
 
 @pytest.mark.parametrize(
     ("name", "lead"),
-    [("I", "I"), ("avr", "aVR"), ("ECG V1", "V1"), ("ekg-II", "II"), ("V6#2", "V6"), ("MLII", "II"),
-     ("ECG", None), ("Fp1", None), ("V7", None), ("EEG II", None)],
-)  # fmt: skip
+    [
+        ("I", "I"),
+        ("avr", "aVR"),
+        ("ECG V1", "V1"),
+        ("ekg-II", "II"),
+        ("V6#2", "V6"),
+        ("MLII", "II"),
+        ("ECG", None),
+        ("Fp1", None),
+        ("V7", None),
+        ("EEG II", None),
+    ],
+)
 def test_ecg_lead(name, lead):
     assert ecg_lead(name) == lead
 
@@ -99,4 +122,5 @@ def test_one_rule_for_ecg_leads():
     assert guess_modality(["Fp1", "ECG", "EKG"]) == "ecg"
     # the lag fit's automatic preset and the lag plot's layout read the same rule
     assert resolve_preset("auto", ["ECG I", "ECG II", "Resp"])[0] == "ecg"
-    assert is_ecg(["ECG I", "V2#2"]) and not is_ecg(["ECG", "V1"])  # a bare ECG channel has no place on the layout
+    # a bare ECG channel has no place on the layout
+    assert is_ecg(["ECG I", "V2#2"]) and not is_ecg(["ECG", "V1"])

@@ -79,19 +79,21 @@ def _write_config(group: str, wd: Path) -> None:
     """``wd/pyproject.toml``: the project's, plus the group's ``[tool.mutmut]`` section (rewritten on a
     survivor re-run too, so a changed test selection applies)."""
     only, tests = GROUPS[group]
-    section = "\n".join([
-        "",
-        "[tool.mutmut]",
-        "source_paths = ['src']",
-        f"only_mutate = {json.dumps(only)}",
-        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-p', 'no:randomly', '-q']",
-        "use_git_change_detection = false",
-        # messages are prose: a raise or warn statement is not mutated (its condition, on the if line, is);
-        # nor are the branch counters, which are test instrumentation
-        "do_not_mutate_patterns = ['^\\s*raise ', 'warnings\\.warn\\(', 'branches\\.hit\\(']",
-        "",
-    ])  # fmt: skip
+    section = "\n".join(
+        [
+            "",
+            "[tool.mutmut]",
+            "source_paths = ['src']",
+            f"only_mutate = {json.dumps(only)}",
+            f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+            "pytest_add_cli_args = ['-p', 'no:cacheprovider', '-p', 'no:randomly', '-q']",
+            "use_git_change_detection = false",
+            # messages are prose: a raise or warn statement is not mutated (its condition, on the if line, is);
+            # nor are the branch counters, which are test instrumentation
+            "do_not_mutate_patterns = ['^\\s*raise ', 'warnings\\.warn\\(', 'branches\\.hit\\(']",
+            "",
+        ]
+    )
     (wd / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + section)
 
 
@@ -213,8 +215,12 @@ def _equivalents() -> list[dict]:
 
 def _reason(m: dict, equivalents: list[dict]) -> str | None:
     for e in equivalents:
-        if (e["module"], e["function"], e["before"], e["after"]) == (m["module"], m["function"], m["before"],
-                                                                    m["after"]):  # fmt: skip
+        if (e["module"], e["function"], e["before"], e["after"]) == (
+            m["module"],
+            m["function"],
+            m["before"],
+            m["after"],
+        ):
             return e["reason"]
     return None
 
@@ -243,11 +249,13 @@ def report() -> None:
     open_rows, eq_rows, runs = [], [], []
     for s in summaries:
         reruns = s.get("survivor_reruns", 0)
-        runs.append(f"- `{s['group']}`: {', '.join(s['modules'])} against {', '.join(s['tests'])}; commit "
-                    f"{s['commit']}{' + uncommitted changes' if s['dirty'] else ''}, {s['started']}, "
-                    f"{s['seconds']} s in all"
-                    f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
-                    f"{'' if s['finished'] else ' (the run did not finish)'}")  # fmt: skip
+        runs.append(
+            f"- `{s['group']}`: {', '.join(s['modules'])} against {', '.join(s['tests'])}; commit "
+            f"{s['commit']}{' + uncommitted changes' if s['dirty'] else ''}, {s['started']}, "
+            f"{s['seconds']} s in all"
+            f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
+            f"{'' if s['finished'] else ' (the run did not finish)'}"
+        )
         by_module: dict[str, list[dict]] = {}
         for m in s["mutants"]:
             by_module.setdefault(m["module"], []).append(m)
@@ -261,8 +269,10 @@ def report() -> None:
                 why = _reason(m, equivalents)
                 if why is not None:
                     eq += 1
-                    eq_rows.append(f"| `{module}` | `{m['function']}` | {_cell(m['before'])} | "
-                                   f"{_cell(m['after'])} | {why} |")  # fmt: skip
+                    eq_rows.append(
+                        f"| `{module}` | `{m['function']}` | {_cell(m['before'])} | "
+                        f"{_cell(m['after'])} | {why} |"
+                    )
                     continue
                 no_tests += m["status"] == "no tests"
                 surv += m["status"] != "no tests"
@@ -279,11 +289,21 @@ def report() -> None:
     if missing:
         lines += ["", f"Groups not run yet: {', '.join(missing)}."]
     lines += ["", "## Survivors without a test", ""]
-    lines += (["| mutant | status | original | mutated |", "| --- | --- | --- | --- |", *open_rows]
-              if open_rows else ["None."])  # fmt: skip
+    lines += (
+        ["| mutant | status | original | mutated |", "| --- | --- | --- | --- |", *open_rows]
+        if open_rows
+        else ["None."]
+    )
     lines += ["", "## Equivalent mutants", ""]
-    lines += (["| module | function | original | mutated | why it cannot change a result |",
-               "| --- | --- | --- | --- | --- |", *eq_rows] if eq_rows else ["None."])  # fmt: skip
+    lines += (
+        [
+            "| module | function | original | mutated | why it cannot change a result |",
+            "| --- | --- | --- | --- | --- |",
+            *eq_rows,
+        ]
+        if eq_rows
+        else ["None."]
+    )
     REPORT.write_text("\n".join(lines) + "\n")
     print(f"wrote {REPORT.relative_to(ROOT)}")
 

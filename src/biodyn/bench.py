@@ -146,17 +146,25 @@ def _summary_lines(res: dict) -> list[str]:
         lines.append("")
     if "crossover_T" in res:  # the first measured length at which PRISM is the faster (None: none of them)
         lengths = sorted({r["T"] for r in res.get("rows", []) if r.get("part") == "speed" and "T" in r})
-        lines += [f"- crossover length: {res['crossover_T'] or 'none'} (the first of T = "
-                  f"{', '.join(map(str, lengths))} at which PRISM's fwd+bwd is the faster)", ""]  # fmt: skip
+        lines += [
+            f"- crossover length: {res['crossover_T'] or 'none'} (the first of T = "
+            f"{', '.join(map(str, lengths))} at which PRISM's fwd+bwd is the faster)",
+            "",
+        ]
     if res.get("moe_over_dense_fwdbwd"):  # bench_prism's speed part: the MoE FFN's cost beside the dense one
         ratios = ", ".join(f"T = {t}: {_fmt(v)}" for t, v in res["moe_over_dense_fwdbwd"].items())
-        lines += [f"- fwd+bwd time of PRISM with the MoE FFN over the dense PRISM (same active parameters): {ratios}",
-                  ""]  # fmt: skip
+        lines += [
+            f"- fwd+bwd time of PRISM with the MoE FFN over the dense PRISM (same active parameters): {ratios}",
+            "",
+        ]
     acc = res.get("accuracy_summary") or {}
     if acc:  # per task/model over seeds
         lines += ["| task / model | metric | mean | 95 % CI +- | seeds |", "|---|---|---|---|---|"]
-        lines += [f"| {k} | {v.get('metric', '')} | {_fmt(v.get('mean'))} | {_fmt(v.get('ci95'))} | "
-                  f"{v.get('n_seeds', '')} |" for k, v in acc.items()]  # fmt: skip
+        lines += [
+            f"| {k} | {v.get('metric', '')} | {_fmt(v.get('mean'))} | {_fmt(v.get('ci95'))} | "
+            f"{v.get('n_seeds', '')} |"
+            for k, v in acc.items()
+        ]
         lines.append("")
     return lines
 
@@ -186,13 +194,21 @@ def sync_docs(json_dir: str | os.PathLike, docs: list[str | os.PathLike], check:
             if res.get("merged_from"):  # the merge's own commit is not where its rows were measured
                 parts = res.get("commits_of_parts") or [None] * len(res["merged_from"])
                 known = sorted({c[:12] for c in parts if c})
-                where = (f"merged on {when} from {len(parts)} runs measured at commit(s) "
-                         f"{', '.join(f'`{c}`' for c in known) or 'not recorded'}"
-                         + (f" ({sum(c is None for c in parts)} of them not recorded)" if None in parts and known else ""))  # fmt: skip
+                where = (
+                    f"merged on {when} from {len(parts)} runs measured at commit(s) "
+                    f"{', '.join(f'`{c}`' for c in known) or 'not recorded'}"
+                    + (
+                        f" ({sum(c is None for c in parts)} of them not recorded)"
+                        if None in parts and known
+                        else ""
+                    )
+                )
             else:
                 where = f"measured at commit `{str(res.get('commit') or 'not recorded')[:12]}` on {when}"
-            body.append(f"{where[0].upper()}{where[1:]}; every row, the machine and the load: `{f.name}` in "
-                        "[benchmarks/RESULTS.md](../benchmarks/RESULTS.md).")  # fmt: skip
+            body.append(
+                f"{where[0].upper()}{where[1:]}; every row, the machine and the load: `{f.name}` in "
+                "[benchmarks/RESULTS.md](../benchmarks/RESULTS.md)."
+            )
             return m[1] + "\n" + "\n".join(body) + "\n" + m[3]
 
         new = _DOC_BLOCK.sub(fill, text)
@@ -230,8 +246,10 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
         n_met = sum(bool(g.get("met")) for g in goals.values())
         # one section per file, headed by its name: a benchmark may have several (its parts run apart)
         anchor = re.sub(r"[^a-z0-9_ -]", "", f.stem.lower()).replace(" ", "-")
-        summary.append(f"| [{f.name}](#{anchor}) | {name} | {n_met} / {len(goals)} | "
-                       f"{'quick' if res.get('quick') else 'full'} |")  # fmt: skip
+        summary.append(
+            f"| [{f.name}](#{anchor}) | {name} | {n_met} / {len(goals)} | "
+            f"{'quick' if res.get('quick') else 'full'} |"
+        )
         lines += [f"## {f.stem}", "", f"- benchmark: `{name}`"]
         machine = res.get("machine")
         if isinstance(machine, dict):
@@ -251,8 +269,10 @@ def write_results_md(json_dir: str | os.PathLike, out_path: str | os.PathLike) -
         ]
         if res.get("merged_from"):  # a merge of runs split over processes: their own commits
             parts = res.get("commits_of_parts") or []
-            lines.append(f"- merged from {', '.join(f'`{n}`' for n in res['merged_from'])}" + (
-                f", measured at {', '.join(sorted({f'`{c}`' for c in parts if c}))}" if any(parts) else ""))  # fmt: skip
+            lines.append(
+                f"- merged from {', '.join(f'`{n}`' for n in res['merged_from'])}"
+                + (f", measured at {', '.join(sorted({f'`{c}`' for c in parts if c}))}" if any(parts) else "")
+            )
         lines += ["", *_summary_lines(res)]
         lines += _table(res.get("rows", []))
         lines.append("")

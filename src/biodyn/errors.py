@@ -51,8 +51,16 @@ class DataRootError(ConfigError, FileNotFoundError):
     exit_code = 6
 
 
-def check_range(name: str, value, *, low=None, high=None, low_open: bool = False, high_open: bool = False,
-                integer: bool = False) -> None:  # fmt: skip
+def check_range(
+    name: str,
+    value,
+    *,
+    low=None,
+    high=None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> None:
     """Raise :class:`ConfigError` unless ``value`` is a finite number in the given range.
 
     ``low``/``high`` are inclusive bounds unless ``low_open``/``high_open``; ``integer`` also requires an int.

@@ -22,17 +22,52 @@ OLD_TO_NEW = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
 
 # 19-channel referential 10-20 set in the order TUSZ / Brain-Go-Brr use (modern names).
 TEN_TWENTY_19: tuple[str, ...] = (
-    "Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2",
-)  # fmt: skip
+    "Fp1",
+    "Fp2",
+    "F7",
+    "F3",
+    "Fz",
+    "F4",
+    "F8",
+    "T7",
+    "C3",
+    "Cz",
+    "C4",
+    "T8",
+    "P7",
+    "P3",
+    "Pz",
+    "P4",
+    "P8",
+    "O1",
+    "O2",
+)
 
 # TUH temporal central parasagittal (TCP) montage: 22 bipolar channels.
 TCP_BIPOLAR: tuple[tuple[str, str], ...] = (
-    ("Fp1", "F7"), ("F7", "T7"), ("T7", "P7"), ("P7", "O1"),
-    ("Fp2", "F8"), ("F8", "T8"), ("T8", "P8"), ("P8", "O2"),
-    ("A1", "T7"), ("T7", "C3"), ("C3", "Cz"), ("Cz", "C4"), ("C4", "T8"), ("T8", "A2"),
-    ("Fp1", "F3"), ("F3", "C3"), ("C3", "P3"), ("P3", "O1"),
-    ("Fp2", "F4"), ("F4", "C4"), ("C4", "P4"), ("P4", "O2"),
-)  # fmt: skip
+    ("Fp1", "F7"),
+    ("F7", "T7"),
+    ("T7", "P7"),
+    ("P7", "O1"),
+    ("Fp2", "F8"),
+    ("F8", "T8"),
+    ("T8", "P8"),
+    ("P8", "O2"),
+    ("A1", "T7"),
+    ("T7", "C3"),
+    ("C3", "Cz"),
+    ("Cz", "C4"),
+    ("C4", "T8"),
+    ("T8", "A2"),
+    ("Fp1", "F3"),
+    ("F3", "C3"),
+    ("C3", "P3"),
+    ("P3", "O1"),
+    ("Fp2", "F4"),
+    ("F4", "C4"),
+    ("C4", "P4"),
+    ("P4", "O2"),
+)
 
 _ELECTRODE = re.compile(r"^(FP|AF|FC|FT|CP|TP|PO|NZ|F|C|T|P|O|I|A|M|N)(\d{1,2}|Z)$", re.IGNORECASE)
 _PREFIX = re.compile(r"^(EEG|EOG|ECG|EKG|EMG)\s+", re.IGNORECASE)
@@ -130,8 +165,9 @@ def select_channels(
             missing.append(w)
         picked.append(w)
     if missing and on_missing == "raise":
-        raise ChannelError(source, f"missing channel(s) {', '.join(missing)}; the recording has "
-                                   f"{', '.join(names)}{hint}")  # fmt: skip
+        raise ChannelError(
+            source, f"missing channel(s) {', '.join(missing)}; the recording has {', '.join(names)}{hint}"
+        )
     return out, picked, missing, derived
 
 
@@ -156,9 +192,7 @@ def pick_channels(
 ECG_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 FRANK_LEADS = ("X", "Y", "Z")
 _ECG_UPPER = (
-    {n.upper(): n for n in ECG_LEADS + FRANK_LEADS}
-    | {"MLII": "II"}
-    | {"V" + f: f for f in FRANK_LEADS}
+    {n.upper(): n for n in ECG_LEADS + FRANK_LEADS} | {"MLII": "II"} | {"V" + f: f for f in FRANK_LEADS}
 )
 _ECG_PREFIX = re.compile(r"^(ECG|EKG)(?=$|[\s_-])[\s_-]*", re.IGNORECASE)
 

@@ -56,8 +56,9 @@ def existing_run(path: str | os.PathLike) -> list[str]:
     return [m for m in RUN_MARKERS if (p / m).exists()] if p.is_dir() else []
 
 
-def check_new_run(path: str | os.PathLike, *, resume: bool, force: bool, key: str, resume_hint: str,
-                  force_hint: str) -> None:  # fmt: skip
+def check_new_run(
+    path: str | os.PathLike, *, resume: bool, force: bool, key: str, resume_hint: str, force_hint: str
+) -> None:
     """Refuse (:class:`ConfigError`) a folder that holds a run when neither ``resume`` nor ``force`` is set;
     also the :func:`check_out_dir` checks. ``resume_hint``/``force_hint`` name the user's own switches."""
     check_out_dir(path, key)

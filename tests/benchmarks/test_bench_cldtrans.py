@@ -28,8 +28,12 @@ def test_max_batch_extrapolation_hand_worked():
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path):
     out = tmp_path / "b.json"
     src = str(Path(__file__).resolve().parents[2] / "src")
-    subprocess.run([sys.executable, str(BENCH), "--quick", "--channels", "4", "--n-times", "320", "--json", str(out)],
-                   check=True, capture_output=True, env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--channels", "4", "--n-times", "320", "--json", str(out)],
+        check=True,
+        capture_output=True,
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+    )
     res = json.loads(out.read_text())
     assert {"lag_path_memory_ratio_dense_over_fused", "step_speedup_fused_over_dense"} <= set(res["goals"])
     assert "extrapolated" in res["max_batch_method"]

@@ -19,8 +19,13 @@ def test_quick_run_reports_each_case_and_the_goals(tmp_path):
     root = shared_data("eegmmidb").parent
     out = tmp_path / "tok.json"
     env = {**os.environ, "BIODYN_DATA_ROOT": str(root)}
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out)], capture_output=True,
-                          text=True, env=env, timeout=380)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=380,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(out.read_text())
     assert [(r["ldsem_latent_grad"], r["vq_decay"]) for r in res["rows"]] == [(1.0, 0.8), (0.1, 0.8)]

@@ -18,9 +18,11 @@ def test_results_md_shows_goals_machine_and_commit(tmp_path):
         machine={"cpu": "Test CPU", "cores": 2},
         commit="abc123",
         quick=True,
-        goals={"speed-up": {"value": 3.5, "target": 4.0, "unit": "x", "higher_is_better": True, "met": False},
-               "memory": {"value": 0.5, "target": 1.0, "unit": "GiB", "higher_is_better": False, "met": True}},
-    )  # fmt: skip
+        goals={
+            "speed-up": {"value": 3.5, "target": 4.0, "unit": "x", "higher_is_better": True, "met": False},
+            "memory": {"value": 0.5, "target": 1.0, "unit": "GiB", "higher_is_better": False, "met": True},
+        },
+    )
     md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
     assert "| [demo.json](#demo) | demo_bench | 1 / 2 | quick |" in md and "## demo\n" in md
     assert "Test CPU" in md and "`abc123`" in md
@@ -30,8 +32,18 @@ def test_results_md_shows_goals_machine_and_commit(tmp_path):
 
 
 def test_results_md_shows_the_seed_summary(tmp_path):
-    _write(tmp_path / "acc.json", accuracy_summary={
-        "image/prism": {"metric": "accuracy", "mean": 0.375, "ci95": 0.05, "n_seeds": 3, "values": [0.3, 0.4, 0.425]}})  # fmt: skip
+    _write(
+        tmp_path / "acc.json",
+        accuracy_summary={
+            "image/prism": {
+                "metric": "accuracy",
+                "mean": 0.375,
+                "ci95": 0.05,
+                "n_seeds": 3,
+                "values": [0.3, 0.4, 0.425],
+            }
+        },
+    )
     md = write_results_md(tmp_path, tmp_path / "RESULTS.md").read_text()
     assert "| task / model | metric | mean | 95 % CI +- | seeds |" in md
     assert "| image/prism | accuracy | 0.375 | 0.05 | 3 |" in md
@@ -91,15 +103,29 @@ def test_bench_runs_a_script_and_reports(tmp_path, monkeypatch):
 def test_sync_docs_fills_results_blocks_from_the_json(tmp_path):
     """A docs page's `<!-- results: STEM -->` block gets STEM.json's goals, per-task means and provenance; a
     second sync changes nothing; a merge names its parts' commits, not its own; a missing file is an error."""
-    _write(tmp_path / "speed.json", commit="abc123def4567890", measured_at="2026-12-04T00:00:00+00:00",
-           crossover_T=4096, rows=[{"part": "speed", "T": t} for t in (1024, 4096)],
-           moe_over_dense_fwdbwd={"1024": 1.5, "4096": 1.25},
-           goals={"speed-up": {"value": 2.25, "target": 2.0, "unit": "x", "higher_is_better": True, "met": True}})  # fmt: skip
-    _write(tmp_path / "acc.json", commit="merger", merged_from=["a.json", "b.json"], commits_of_parts=["c1", None],
-           accuracy_summary={"ecg/prism": {"metric": "macro_auroc", "mean": 0.81, "ci95": 0.02, "n_seeds": 5}})  # fmt: skip
+    _write(
+        tmp_path / "speed.json",
+        commit="abc123def4567890",
+        measured_at="2026-12-04T00:00:00+00:00",
+        crossover_T=4096,
+        rows=[{"part": "speed", "T": t} for t in (1024, 4096)],
+        moe_over_dense_fwdbwd={"1024": 1.5, "4096": 1.25},
+        goals={
+            "speed-up": {"value": 2.25, "target": 2.0, "unit": "x", "higher_is_better": True, "met": True}
+        },
+    )
+    _write(
+        tmp_path / "acc.json",
+        commit="merger",
+        merged_from=["a.json", "b.json"],
+        commits_of_parts=["c1", None],
+        accuracy_summary={"ecg/prism": {"metric": "macro_auroc", "mean": 0.81, "ci95": 0.02, "n_seeds": 5}},
+    )
     doc = tmp_path / "page.md"
-    doc.write_text("# Page\n\n<!-- results: speed -->\nold text\n<!-- /results -->\n\nprose\n\n"
-                   "<!-- results: acc -->\n<!-- /results -->\n")  # fmt: skip
+    doc.write_text(
+        "# Page\n\n<!-- results: speed -->\nold text\n<!-- /results -->\n\nprose\n\n"
+        "<!-- results: acc -->\n<!-- /results -->\n"
+    )
     assert sync_docs(tmp_path, [doc], check=True) == [doc] and "old text" in doc.read_text()
     assert sync_docs(tmp_path, [doc]) == [doc]
     text = doc.read_text()

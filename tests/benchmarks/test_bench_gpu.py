@@ -9,9 +9,22 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu.py"
-STEPS = {"env", "matmul", "fla_gated_delta", "mamba_ssd", "causal_conv1d", "biodyn_kernels", "train_prism",
-         "train_seizure_bimamba2", "train_seizure_gdn", "train_cldtrans", "ddp", "speed_seizure", "speed_prism",
-         "speed_ssm"}  # fmt: skip
+STEPS = {
+    "env",
+    "matmul",
+    "fla_gated_delta",
+    "mamba_ssd",
+    "causal_conv1d",
+    "biodyn_kernels",
+    "train_prism",
+    "train_seizure_bimamba2",
+    "train_seizure_gdn",
+    "train_cldtrans",
+    "ddp",
+    "speed_seizure",
+    "speed_prism",
+    "speed_ssm",
+}
 
 
 @pytest.mark.slow
@@ -19,8 +32,22 @@ STEPS = {"env", "matmul", "fla_gated_delta", "mamba_ssd", "causal_conv1d", "biod
 def test_dry_run_runs_every_step(tmp_path):
     out, md = tmp_path / "gpu.json", tmp_path / "RESULTS.md"
     # generous budgets: the dry run checks that every step works, not how fast a shared CPU is
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--dry-run", "--budget-scale", "20", "--json", str(out),
-                           "--results-md", str(md)], capture_output=True, text=True, timeout=880)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--dry-run",
+            "--budget-scale",
+            "20",
+            "--json",
+            str(out),
+            "--results-md",
+            str(md),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=880,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     assert res["complete"] and res["dry_run"] and res["benchmark"] == "bench_gpu"
@@ -33,12 +60,24 @@ def test_dry_run_runs_every_step(tmp_path):
             assert st["status"] == "pass", (name, st)
     rows = [r for r in res["rows"] if "rel_rms" in r]
     kernels = {r["check"] for r in rows}
-    assert {"gated_delta_rule chunked", "ssd chunked", "s4d selective chunked", "s4d constant-step fft",
-            "lagged_mix (fused)"} <= kernels  # fmt: skip
+    assert {
+        "gated_delta_rule chunked",
+        "ssd chunked",
+        "s4d selective chunked",
+        "s4d constant-step fft",
+        "lagged_mix (fused)",
+    } <= kernels
     assert all(r["rel_rms"] <= r["tol"] for r in rows)
     # the gradients were compared too, not only the outputs
-    assert {r["tensor"] for r in rows if r["check"] == "ssd chunked"} == {"output", "dx", "ddt", "dA", "dB", "dC",
-                                                                          "dD"}  # fmt: skip
+    assert {r["tensor"] for r in rows if r["check"] == "ssd chunked"} == {
+        "output",
+        "dx",
+        "ddt",
+        "dA",
+        "dB",
+        "dC",
+        "dD",
+    }
     ddp = next(r for r in res["rows"] if r.get("step") == "ddp" and "backend" in r)
     assert ddp["backend"] == "gloo" and ddp["wrapped_in"] == "DistributedDataParallel"
     for name in ("prism", "seizure_bimamba2", "seizure_gdn", "cldtrans"):
@@ -76,8 +115,16 @@ def test_a_comparison_beyond_its_tolerance_fails():
     def off(q, k, v, g, beta):
         return wrong(q, k, v, g, beta) * 1.01  # a 1 % error: far beyond fp32's bound
 
-    rows = bench_gpu.compare("x", off, bench_gpu._gdn("reference"), inputs, ["q"], torch.device("cpu"),
-                             torch.float32, bench_gpu.TOL["torch_fp32"])  # fmt: skip
+    rows = bench_gpu.compare(
+        "x",
+        off,
+        bench_gpu._gdn("reference"),
+        inputs,
+        ["q"],
+        torch.device("cpu"),
+        torch.float32,
+        bench_gpu.TOL["torch_fp32"],
+    )
     assert bench_gpu.step_status(rows) == "fail"
     assert rows[0]["rel_rms"] == pytest.approx(0.01, rel=1e-3)
 
@@ -93,8 +140,15 @@ def test_an_overrunning_step_is_recorded_and_the_next_runs(tmp_path, monkeypatch
         time.sleep(5)
         return [{"status": "pass"}]
 
-    monkeypatch.setattr(bench_gpu, "STEPS", [("env", 10, bench_gpu.step_env), ("slow", 0.2, slow),
-                                             ("after", 10, lambda ctx: [{"check": "x", "status": "pass"}])])  # fmt: skip
+    monkeypatch.setattr(
+        bench_gpu,
+        "STEPS",
+        [
+            ("env", 10, bench_gpu.step_env),
+            ("slow", 0.2, slow),
+            ("after", 10, lambda ctx: [{"check": "x", "status": "pass"}]),
+        ],
+    )
     out = tmp_path / "g.json"
     assert bench_gpu.main(["--dry-run", "--json", str(out)]) == 0
     res = json.loads(out.read_text())

@@ -14,9 +14,30 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_identifiabi
 
 def _run(tmp_path, *extra):
     out = tmp_path / "out.json"
-    cmd = [sys.executable, str(SCRIPT), "--sizes", "3", "--noises", "laplace", "--graphs", "cyclic", "--seeds", "42",
-           "--n-times", "600", "--methods", "ours", "dynotears", "--skip-lag-op", "--skip-speed", "--json", str(out),
-           "--runs", str(tmp_path / "runs.jsonl"), *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--sizes",
+        "3",
+        "--noises",
+        "laplace",
+        "--graphs",
+        "cyclic",
+        "--seeds",
+        "42",
+        "--n-times",
+        "600",
+        "--methods",
+        "ours",
+        "dynotears",
+        "--skip-lag-op",
+        "--skip-speed",
+        "--json",
+        str(out),
+        "--runs",
+        str(tmp_path / "runs.jsonl"),
+        *extra,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text()), proc.stdout
@@ -64,11 +85,23 @@ def test_results_folder_is_what_biodyn_report_renders(tmp_path):
     the table (the benchmark's own means), the LaTeX and identifiability.png from them."""
     from biodyn.report import make_report
 
-    res, _ = _run(tmp_path, "--seeds", "42", "7", "--methods", "ours", "amortised", "--amortised-steps", "3",
-                  "--results", str(tmp_path / "res"))  # fmt: skip
+    res, _ = _run(
+        tmp_path,
+        "--seeds",
+        "42",
+        "7",
+        "--methods",
+        "ours",
+        "amortised",
+        "--amortised-steps",
+        "3",
+        "--results",
+        str(tmp_path / "res"),
+    )
     files = sorted((tmp_path / "res" / "identifiability").glob("*/*/synthetic/seed*.json"))
-    assert {(f.parts[-4], f.name) for f in files} == {(m, f"seed{s}.json") for m in ("ours", "amortised")
-                                                      for s in (42, 7)}  # fmt: skip
+    assert {(f.parts[-4], f.name) for f in files} == {
+        (m, f"seed{s}.json") for m in ("ours", "amortised") for s in (42, 7)
+    }
     rep = make_report(tmp_path / "res")
     got = {(r["model"], r["task"]): r for r in rep["rows"] if r["metric"] == "edge_f1"}
     for row in (r for r in res["rows"] if r["part"] == "identifiability"):

@@ -17,17 +17,39 @@ def test_gaussian_likelihood_rows_are_the_amortised_encoders(tmp_path):
     ``likelihood=gaussian``, which the fit ignores (its objective is always Gaussian least squares): the
     rows repeated ``ours``. The likelihood comparison is CLD-Trans' amortised encoder, which uses it."""
     out = tmp_path / "out.json"
-    cmd = [sys.executable, str(SCRIPT), "--sizes", "3", "--noises", "laplace", "gaussian", "--graphs", "cyclic",
-           "--seeds", "42", "--n-times", "600", "--methods", "amortised", "amortised_gaussian",
-           "--amortised-steps", "2", "--skip-lag-op", "--skip-speed", "--json", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--sizes",
+        "3",
+        "--noises",
+        "laplace",
+        "gaussian",
+        "--graphs",
+        "cyclic",
+        "--seeds",
+        "42",
+        "--n-times",
+        "600",
+        "--methods",
+        "amortised",
+        "amortised_gaussian",
+        "--amortised-steps",
+        "2",
+        "--skip-lag-op",
+        "--skip-speed",
+        "--json",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     rows = [r for r in res["rows"] if r["part"] == "identifiability"]
     assert {(r["noise"], r["method"], r["likelihood"]) for r in rows} == {
-        (noise, m, lik) for noise in ("laplace", "gaussian")
+        (noise, m, lik)
+        for noise in ("laplace", "gaussian")
         for m, lik in (("amortised", "laplace"), ("amortised_gaussian", "gaussian"))
-    }  # fmt: skip
+    }
     assert all(r["n_seeds"] == 1 for r in rows)
     assert "non-Gaussianity assumption" in res["markdown"]
     bad = subprocess.run(

@@ -76,8 +76,13 @@ def test_summary_counts_agreement_against_both_references(bench):
     nan = float("nan")
 
     def row(name, ref, largest, fit):
-        return {"record": name, "scp_codes": {"NORM": 100.0}, "tau_ref_s": ref, "tau_ref_largest_s": largest,
-                "tau_pair_s": fit}  # fmt: skip
+        return {
+            "record": name,
+            "scp_codes": {"NORM": 100.0},
+            "tau_ref_s": ref,
+            "tau_ref_largest_s": largest,
+            "tau_pair_s": fit,
+        }
 
     rows = [
         row("a", 0.020, 0.020, 0.022),  # agrees with both, |err| 2 ms
@@ -122,11 +127,21 @@ def test_order_agreement_and_its_summary(bench):
     assert bench.order_agreement({"V1": 0.0}, names, ref)["v1v2_before_v5v6"] is None  # too few leads fitted
 
     def row(name, ref_v1v6, rho, before):
-        return {"record": name, "tau_ref_s": ref_v1v6, "tau_ref_largest_s": ref_v1v6, "tau_pair_s": ref_v1v6,
-                "order_chest_spearman": rho, "order_chest_v1v2_before_v5v6": before}  # fmt: skip
+        return {
+            "record": name,
+            "tau_ref_s": ref_v1v6,
+            "tau_ref_largest_s": ref_v1v6,
+            "tau_pair_s": ref_v1v6,
+            "order_chest_spearman": rho,
+            "order_chest_v1v2_before_v5v6": before,
+        }
 
-    rows = [row("a", 0.02, 0.9, True), row("b", 0.02, 0.5, False), row("c", float("nan"), float("nan"), None),
-            row("d", 0.02, 1.0, True)]  # fmt: skip
+    rows = [
+        row("a", 0.02, 0.9, True),
+        row("b", 0.02, 0.5, False),
+        row("c", float("nan"), float("nan"), None),
+        row("d", 0.02, 1.0, True),
+    ]
     s = bench.summarize_ptbxl(rows)["order_chest"]
     assert s["median_spearman"] == pytest.approx(0.7)  # of 0.9, 0.5, 0 (undefined), 1.0
     assert s["n_spearman_undefined"] == 1 and s["n_with_r_wave_reference"] == 3

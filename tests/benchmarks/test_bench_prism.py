@@ -39,10 +39,28 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
     import sys
 
     def part(name, rows, **over):
-        doc = {"rows": [{"part": "accuracy", "modality": "image", "model": m, "seed": sd, "metric": "accuracy",
-                         "value": v} for m, sd, v in rows],
-               "accuracy_config": {"hidden_dim": 64}, "epochs_override": 3, "threads": 1, "quick": False,
-               "modalities": ["image"], "elapsed_s": 10.0, "load_average": [1.0, 1.0, 1.0], "goals": {}, **over}  # fmt: skip
+        doc = {
+            "rows": [
+                {
+                    "part": "accuracy",
+                    "modality": "image",
+                    "model": m,
+                    "seed": sd,
+                    "metric": "accuracy",
+                    "value": v,
+                }
+                for m, sd, v in rows
+            ],
+            "accuracy_config": {"hidden_dim": 64},
+            "epochs_override": 3,
+            "threads": 1,
+            "quick": False,
+            "modalities": ["image"],
+            "elapsed_s": 10.0,
+            "load_average": [1.0, 1.0, 1.0],
+            "goals": {},
+            **over,
+        }
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(doc))
         return str(path)
@@ -81,27 +99,54 @@ def test_merge_unites_split_accuracy_runs_and_refuses_clashes(tmp_path):
     legacy = json.loads(out.read_text())
     del legacy["commits_of_parts"]
     (tmp_path / "legacy.json").write_text(json.dumps(legacy))
-    run = subprocess.run([sys.executable, script, "--merge", str(tmp_path / "legacy.json"), c, "--json",
-                          str(tmp_path / "merged_legacy.json")], capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [
+            sys.executable,
+            script,
+            "--merge",
+            str(tmp_path / "legacy.json"),
+            c,
+            "--json",
+            str(tmp_path / "merged_legacy.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     legacy_merged = json.loads((tmp_path / "merged_legacy.json").read_text())
     assert legacy_merged["commits_of_parts"] == [None, None, "def"]
     # --replace: a re-measured (task, seed) from a later file replaces the earlier row, which is listed
     new = part("n", [("prism_s4", 42, 0.3), ("prism_s4", 7, 0.4)], commit="fff")
     out3 = tmp_path / "merged3.json"
-    run = subprocess.run([sys.executable, script, "--merge", str(out2), new, "--replace", "--json", str(out3)],
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, script, "--merge", str(out2), new, "--replace", "--json", str(out3)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     third = json.loads(out3.read_text())
     s4 = third["accuracy_summary"]["image/prism_s4"]
     assert sorted(s4["seeds"]) == [7, 42, 123] and len(third["rows"]) == 7
     assert s4["mean"] == pytest.approx(np.mean([0.3, 0.25, 0.4]))
-    assert third["replaced"] == [{"task": "image/prism_s4", "seed": 42, "value": 0.2, "n_params": None,
-                                  "from": "merged2.json", "by": "n.json"}]  # fmt: skip
-    for bad, why in ((part("c", [("prism", 42, 0.1)]), "also in"),
-                     (part("d", [("prism_delta", 42, 0.1)], epochs_override=5), "differs")):  # fmt: skip
-        run = subprocess.run([sys.executable, script, "--merge", a, bad, "--json", str(tmp_path / "x.json")],
-                             capture_output=True, text=True)  # fmt: skip
+    assert third["replaced"] == [
+        {
+            "task": "image/prism_s4",
+            "seed": 42,
+            "value": 0.2,
+            "n_params": None,
+            "from": "merged2.json",
+            "by": "n.json",
+        }
+    ]
+    for bad, why in (
+        (part("c", [("prism", 42, 0.1)]), "also in"),
+        (part("d", [("prism_delta", 42, 0.1)], epochs_override=5), "differs"),
+    ):
+        run = subprocess.run(
+            [sys.executable, script, "--merge", a, bad, "--json", str(tmp_path / "x.json")],
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 2 and why in run.stderr
 
 
@@ -113,8 +158,13 @@ def test_models_pick_the_accuracy_tasks(monkeypatch):
 
     def fake_run(cfg):
         ran.append((cfg.modality, cfg.model, cfg.seed, cfg.epochs))
-        return {"test": {"macro_auroc": 0.5}, "model": cfg.model, "data": "real", "n_params": 1,
-                "splits": {"test": 64}}  # fmt: skip
+        return {
+            "test": {"macro_auroc": 0.5},
+            "model": cfg.model,
+            "data": "real",
+            "n_params": 1,
+            "splits": {"test": 64},
+        }
 
     monkeypatch.setattr(prism_system, "run_prism", fake_run)
     rows, summary, _ = bench.accuracy_part(False, [42, 7], None, ("ecg",), models=("resnet1d", "transformer"))

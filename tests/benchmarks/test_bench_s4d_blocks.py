@@ -17,8 +17,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_s4d_blocks.
 @pytest.mark.timeout(120)
 def test_quick_run_writes_rows_and_goals(tmp_path):
     out = tmp_path / "s4d_blocks.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "1", "--json", str(out)],
-                          capture_output=True, text=True, timeout=110)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--threads", "1", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(out.read_text())
     shapes = {(r["B"], r["T"], r["H"], r["N"]) for r in res["rows"]}

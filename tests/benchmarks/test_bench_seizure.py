@@ -14,8 +14,12 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_seizure.py"
 @pytest.mark.timeout(1200)
 def test_quick_run_writes_rows_and_goals(tmp_path):
     out = tmp_path / "seizure.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out)], capture_output=True,
-                          text=True, timeout=1150)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1150,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     assert res["matmul_gflops"] > 0 and res["quick"]
@@ -23,8 +27,14 @@ def test_quick_run_writes_rows_and_goals(tmp_path):
     assert {"model bimamba2", "model gdn", "graph stage"} <= cases
     for r in res["rows"][:2]:
         assert r["fwdbwd_gflop"] > 0 and 0 < r["mfu"] and r["rtf"] > 0 and r["peak_rss_mib"] > 0
-    assert {"mfu_bimamba2", "mfu_gdn", "forward_rtf_bimamba2", "forward_rtf_gdn", "inference_rtf_bimamba2",
-            "inference_rtf_gdn"} <= set(res["goals"])  # fmt: skip
+    assert {
+        "mfu_bimamba2",
+        "mfu_gdn",
+        "forward_rtf_bimamba2",
+        "forward_rtf_gdn",
+        "inference_rtf_bimamba2",
+        "inference_rtf_gdn",
+    } <= set(res["goals"])
     # the inference part: biodyn detect's own path, its stages and the model's parts, beside the eager forward
     for stack in ("bimamba2", "gdn"):
         r = next(r for r in res["rows"] if r["case"] == f"detect {stack}")

@@ -35,11 +35,18 @@ def test_quick_run_writes_rows_and_goals(tmp_path):
         assert s["T"] == [512, 2048] and s["ratio"] == pytest.approx(s["seconds"][1] / s["seconds"][0])
     # the goal is read on the run with freed memory kept in the process
     assert res["goals"]["s4d_chunk_scaling_2048_over_512"]["value"] == scaling["s4d_heap_kept"]["ratio"]
-    assert set(res["goals"]) == {"s4d_chunk_speedup_fwdbwd_T512", "s4d_chunk_memory_ratio_fwdbwd_T512",
-                                 "s4d_chunk_scaling_2048_over_512"}  # fmt: skip
+    assert set(res["goals"]) == {
+        "s4d_chunk_speedup_fwdbwd_T512",
+        "s4d_chunk_memory_ratio_fwdbwd_T512",
+        "s4d_chunk_scaling_2048_over_512",
+    }
 
 
 def test_unknown_mixer_is_refused(tmp_path):
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--mixers", "lstm"], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--mixers", "lstm"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0 and "unknown mixer" in proc.stderr

@@ -11,8 +11,19 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_szcore.py"
 @pytest.mark.slow
 def test_bench_szcore_writes_its_row(tmp_path):
     out = tmp_path / "szcore.json"
-    cmd = [sys.executable, str(BENCH), "--quick", "--recordings", "1", "--seconds", "20", "--device", "cpu",
-           "--json", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--quick",
+        "--recordings",
+        "1",
+        "--seconds",
+        "20",
+        "--device",
+        "cpu",
+        "--json",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=600)
     res = json.loads(out.read_text())
     (row,) = res["rows"]

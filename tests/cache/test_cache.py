@@ -32,8 +32,16 @@ class Toy(Corpus):
         self.n, self.bad, self.die_on = n, set(bad), die_on
 
     def records(self):
-        return [RecordRef(f"r{i}", Path(f"toy/r{i}"), subject=f"p{i // 2}", split="train" if i < 4 else "dev",
-                          meta={"i": i}) for i in range(self.n)]  # fmt: skip
+        return [
+            RecordRef(
+                f"r{i}",
+                Path(f"toy/r{i}"),
+                subject=f"p{i // 2}",
+                split="train" if i < 4 else "dev",
+                meta={"i": i},
+            )
+            for i in range(self.n)
+        ]
 
     def load(self, ref):
         i = ref.meta["i"]

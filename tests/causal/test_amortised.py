@@ -38,8 +38,15 @@ def test_the_likelihood_reaches_the_encoder():
     x = torch.from_numpy(_two_channel_recording(4.0, seed=3, n=256)).float()[None]
     out = {}
     for lik, steps in (("laplace", 25), ("gaussian", 25), ("laplace", 0)):
-        cfg = AmortisedConfig(steps=steps, n_train_graphs=4, n_times_train=512, window=256, batch_size=4,
-                              hidden=16, likelihood=lik)  # fmt: skip
+        cfg = AmortisedConfig(
+            steps=steps,
+            n_train_graphs=4,
+            n_times_train=512,
+            window=256,
+            batch_size=4,
+            hidden=16,
+            likelihood=lik,
+        )
         enc = train_amortised(cfg, seed=0, n_channels=3, noise="laplace", cyclic=True)
         with torch.no_grad():
             out[(lik, steps)] = enc(x)[0]

@@ -24,8 +24,17 @@ def _fit(graph: LagGraph, spreads: list[dict] | None = None, ceiling=()) -> LagF
     at_ceiling = np.zeros((c, c), bool)
     for i, j in ceiling:
         at_ceiling[i, j] = True
-    fit = LagFit(graph=graph, instantaneous=np.zeros((c, c)), partial_corr=np.zeros((c, c)), at_ceiling=at_ceiling,
-                 converged=True, n_iter=1, objective=0.0, tau_max_s=0.05, tau_min_s=0.01)  # fmt: skip
+    fit = LagFit(
+        graph=graph,
+        instantaneous=np.zeros((c, c)),
+        partial_corr=np.zeros((c, c)),
+        at_ceiling=at_ceiling,
+        converged=True,
+        n_iter=1,
+        objective=0.0,
+        tau_max_s=0.05,
+        tau_min_s=0.01,
+    )
     if spreads is not None:
         fit.stability = {"edges": spreads}
     return fit
@@ -76,8 +85,23 @@ def test_cli_says_there_is_no_focal_lead_on_unrelated_channels(tmp_path, capsys)
     x = np.random.default_rng(0).standard_normal((3, 3000))
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "out"
-    code = main(["lags", str(tmp_path / "x.npy"), "--fs", "100", "--channels", "A,B,C", "--stability", "0",
-                 "--out", str(out), "--no-progress", "--json", str(tmp_path / "s.json")])  # fmt: skip
+    code = main(
+        [
+            "lags",
+            str(tmp_path / "x.npy"),
+            "--fs",
+            "100",
+            "--channels",
+            "A,B,C",
+            "--stability",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--json",
+            str(tmp_path / "s.json"),
+        ]
+    )
     assert code == 0
     assert "no focal lead: no identified edge" in capsys.readouterr().out
     summary = json.loads((tmp_path / "s.json").read_text())

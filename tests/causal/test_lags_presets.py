@@ -78,8 +78,9 @@ def test_positive_weights_only_keep_same_polarity_edges():
     down = -np.r_[np.zeros(2), src[:-2]] * 0.8 + 0.5 * rng.standard_normal(n)  # inverted, 2 samples later
     x = np.stack([src, up, down])
     any_sign = fit_lags(x, 100.0, ["S", "U", "D"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0))
-    pos = fit_lags(x, 100.0, ["S", "U", "D"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0,
-                                                        weight_sign="positive"))  # fmt: skip
+    pos = fit_lags(
+        x, 100.0, ["S", "U", "D"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0, weight_sign="positive")
+    )
     assert any_sign.graph.weight[0, 2] < -0.5 and any_sign.graph.weight[0, 1] > 0.5
     assert pos.graph.weight[0, 1] > 0.5 and pos.graph.tau[0, 1] * 100 == pytest.approx(3.0, abs=0.05)
     assert (pos.graph.weight >= 0).all() and pos.graph.weight[0, 2] == 0
@@ -212,7 +213,14 @@ def test_frank_and_lower_case_leads_count_as_ecg(tmp_path):
     from biodyn.montage import ecg_lead
 
     assert [ecg_lead(n) for n in ("avr", "ECG V1", "v6", "vx", "Y", "z", "III#2")] == [
-        "aVR", "V1", "V6", "X", "Y", "Z", "III"]  # fmt: skip
+        "aVR",
+        "V1",
+        "V6",
+        "X",
+        "Y",
+        "Z",
+        "III",
+    ]
     assert ecg_lead("Fz") is None and ecg_lead("X0") is None and ecg_lead("V7") is None
     ptb = ["i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "vx", "vy", "vz"]
     assert resolve_preset("auto", ptb)[0] == "ecg"

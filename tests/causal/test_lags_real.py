@@ -20,8 +20,17 @@ def test_dependent_channels_finds_derived_limb_leads_and_says_how():
     lead_i, lead_ii = rng.standard_normal((2, 2000)) * 100
     v1 = rng.standard_normal(2000) * 50
     names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1"]
-    x = np.stack([lead_i, lead_ii, lead_ii - lead_i, -(lead_i + lead_ii) / 2, lead_i - lead_ii / 2,
-                  lead_ii - lead_i / 2, v1])  # fmt: skip
+    x = np.stack(
+        [
+            lead_i,
+            lead_ii,
+            lead_ii - lead_i,
+            -(lead_i + lead_ii) / 2,
+            lead_i - lead_ii / 2,
+            lead_ii - lead_i / 2,
+            v1,
+        ]
+    )
     x = np.round(x)  # quantised like a recording: still dependent to within rtol
     dep = dependent_channels(x, names)
     assert [d["channel"] for d in dep] == ["III", "aVR", "aVL", "aVF"]
@@ -39,9 +48,8 @@ def test_zero_lag_mixing_is_not_turned_into_fractional_delays():
         [x0, 0.8 * x0 + 0.6 * rng.laplace(size=t), np.r_[np.zeros(3), 0.7 * x0[:-3]] + rng.laplace(size=t)]
     )
     fit = fit_lags(x, 100.0, ["a", "b", "c"], FitConfig(tau_max_samples=6.0, tau_min_samples=1.0))
-    assert (
-        fit.graph.weight[0, 1] == 0 and fit.graph.weight[1, 0] == 0
-    )  # no lag asserted for the zero-lag pair
+    # no lag asserted for the zero-lag pair
+    assert fit.graph.weight[0, 1] == 0 and fit.graph.weight[1, 0] == 0
     assert fit.graph.tau_samples[0, 2] == pytest.approx(3.0, abs=0.05)
     assert fit.partial_corr[0, 1] > 0.5 and fit.instantaneous[0, 1] != 0
     pairs = {(e["a"], e["b"]) for e in fit.instantaneous_edges()}
@@ -64,8 +72,10 @@ def test_zero_lag_coupling_matches_an_independent_partial_correlation():
 
 def test_converged_fit_does_not_depend_on_seed_or_step_limit():
     s = simulate(n_channels=5, n_times=3000, cyclic=True, noise="laplace", seed=11, edge_prob=0.4)
-    fits = [fit_lags(s.data, s.graph.fs, cfg=FitConfig(steps=steps), seed=seed)
-            for seed, steps in ((0, 200), (1, 200), (2, 2000))]  # fmt: skip
+    fits = [
+        fit_lags(s.data, s.graph.fs, cfg=FitConfig(steps=steps), seed=seed)
+        for seed, steps in ((0, 200), (1, 200), (2, 2000))
+    ]
     assert all(f.converged for f in fits)
     for f in fits[1:]:
         assert np.array_equal(f.graph.weight != 0, fits[0].graph.weight != 0)
@@ -139,8 +149,23 @@ def test_wfdb_input_honours_channels_start_and_stop(tmp_path, capsys):
 
     rec = _ptbxl_record()
     out = tmp_path / "out"
-    code = main(["lags", str(rec), "--channels", "v1,V6,II", "--start", "2", "--stop", "6", "--stability", "0",
-                 "--out", str(out), "--no-progress"])  # fmt: skip
+    code = main(
+        [
+            "lags",
+            str(rec),
+            "--channels",
+            "v1,V6,II",
+            "--start",
+            "2",
+            "--stop",
+            "6",
+            "--stability",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     result = json.loads((out / "lag_graph.json").read_text())
     assert result["channels"] == ["V1", "V6", "II"]

@@ -115,8 +115,16 @@ def test_decimated_generator_obeys_its_recursion_at_the_high_rate():
     the graph has a 3-cycle, and the delays are the integer ones over the simulation rate."""
     from biodyn.causal.ldsem import simulate_decimated
 
-    s = simulate_decimated(n_channels=6, n_times=3000, fs=100.0, factor=1, innovation_cutoff=None,
-                           tau_range_s=(0.02, 0.06), burn_in_s=1.0, seed=3)  # fmt: skip
+    s = simulate_decimated(
+        n_channels=6,
+        n_times=3000,
+        fs=100.0,
+        factor=1,
+        innovation_cutoff=None,
+        tau_range_s=(0.02, 0.06),
+        burn_in_s=1.0,
+        seed=3,
+    )
     a, d = s.graph.weight, np.rint(s.graph.tau_samples).astype(int)
     assert np.allclose(s.graph.tau_samples[a != 0], d[a != 0])
     assert (a != 0).sum() == 7 and np.all((d[a != 0] >= 2) & (d[a != 0] <= 6))

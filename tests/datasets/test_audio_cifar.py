@@ -82,8 +82,15 @@ def _write_batch(path, images, labels):
     # the official layout: data (N, 3072) uint8 as 1024 R, 1024 G, 1024 B values, row-major
     data = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
     with open(path, "wb") as f:
-        pickle.dump({b"batch_label": b"x", b"labels": list(labels), b"data": data,
-                     b"filenames": [b"f%d.png" % i for i in range(len(images))]}, f)  # fmt: skip
+        pickle.dump(
+            {
+                b"batch_label": b"x",
+                b"labels": list(labels),
+                b"data": data,
+                b"filenames": [b"f%d.png" % i for i in range(len(images))],
+            },
+            f,
+        )
 
 
 def test_cifar_pickles_roundtrip_and_patch_order(tmp_path):

@@ -13,9 +13,14 @@ from biodyn.testing import shared_data
 from biodyn.types import Recording
 
 CHB01_SEIZURES = {
-    "chb01_03": (2996, 3036), "chb01_04": (1467, 1494), "chb01_15": (1732, 1772), "chb01_16": (1015, 1066),
-    "chb01_18": (1720, 1810), "chb01_21": (327, 420), "chb01_26": (1862, 1963),
-}  # fmt: skip
+    "chb01_03": (2996, 3036),
+    "chb01_04": (1467, 1494),
+    "chb01_15": (1732, 1772),
+    "chb01_16": (1015, 1066),
+    "chb01_18": (1720, 1810),
+    "chb01_21": (327, 420),
+    "chb01_26": (1862, 1963),
+}
 
 
 def test_registry():
@@ -57,12 +62,16 @@ def test_chbmit_summary_and_seizure_files_agree():
 
 def test_chbmit_malformed_summary(tmp_path):
     p = tmp_path / "chb99-summary.txt"
-    p.write_text("File Name: chb99_01.edf\nNumber of Seizures in File: 1\nSeizure Start Time: 10 seconds\n"
-                 "File Name: chb99_02.edf\n")  # fmt: skip
+    p.write_text(
+        "File Name: chb99_01.edf\nNumber of Seizures in File: 1\nSeizure Start Time: 10 seconds\n"
+        "File Name: chb99_02.edf\n"
+    )
     with pytest.raises(RecordingError, match=r"chb99-summary\.txt: line 4: seizure start 10.0 s has no end"):
         parse_summary(p)
-    p.write_text("File Name: chb99_01.edf\nNumber of Seizures in File: 2\nSeizure 1 Start Time: 10 seconds\n"
-                 "Seizure 1 End Time: 20 seconds\n")  # fmt: skip
+    p.write_text(
+        "File Name: chb99_01.edf\nNumber of Seizures in File: 2\nSeizure 1 Start Time: 10 seconds\n"
+        "Seizure 1 End Time: 20 seconds\n"
+    )
     with pytest.raises(RecordingError, match="declares 2 seizures but lists 1"):
         parse_summary(p)
 
@@ -72,10 +81,11 @@ def test_chbmit_load_from_written_edf(tmp_path):
 
     (tmp_path / "chb99").mkdir()
     (tmp_path / "chb99" / "chb99-summary.txt").write_text(
-        "Channels in EDF Files:\n" + "".join(f"Channel {i + 1}: {c.upper()}\n" for i, c in enumerate(CHANNELS))
+        "Channels in EDF Files:\n"
+        + "".join(f"Channel {i + 1}: {c.upper()}\n" for i, c in enumerate(CHANNELS))
         + "\nFile Name: chb99_01.edf\nNumber of Seizures in File: 1\nSeizure Start Time: 2 seconds\n"
         "Seizure End Time: 5 seconds\n"
-    )  # fmt: skip
+    )
     data = np.random.default_rng(0).standard_normal((len(CHANNELS), 256 * 8)).astype(np.float32)
     write_edf(tmp_path / "chb99" / "chb99_01.edf", Recording(data, 256.0, [c.upper() for c in CHANNELS]))
     corpus = get_corpus("chbmit", tmp_path)
@@ -92,11 +102,18 @@ def test_chbmit_subject_is_the_person_not_the_case(tmp_path):
     from biodyn.datasets.chbmit import case_of, subject_of
 
     assert [case_of(n) for n in ("chb17a_03.edf", "chb17c_02", "chb01_03", "chb21", "CHB05_01")] == [
-        "chb17", "chb17", "chb01", "chb21", "chb05"
-    ]  # fmt: skip
+        "chb17",
+        "chb17",
+        "chb01",
+        "chb21",
+        "chb05",
+    ]
     assert [subject_of(n) for n in ("chb21_05", "chb17b_57.edf", "chb01_03", "chb02")] == [
-        "chb01", "chb17", "chb01", "chb02"
-    ]  # fmt: skip
+        "chb01",
+        "chb17",
+        "chb01",
+        "chb02",
+    ]
     for case, files in {
         "chb01": ["chb01_03"],
         "chb17": ["chb17a_03", "chb17b_57"],
@@ -109,8 +126,11 @@ def test_chbmit_subject_is_the_person_not_the_case(tmp_path):
     (tmp_path / "chb17" / "chb17a_03.edf").write_bytes(b"")
     refs = {r.record_id: r for r in get_corpus("chbmit", tmp_path).records()}
     assert {k: r.subject for k, r in refs.items()} == {
-        "chb01_03": "chb01", "chb17a_03": "chb17", "chb17b_57": "chb17", "chb21_19": "chb01"
-    }  # fmt: skip
+        "chb01_03": "chb01",
+        "chb17a_03": "chb17",
+        "chb17b_57": "chb17",
+        "chb21_19": "chb01",
+    }
     assert refs["chb21_19"].meta["case"] == "chb21" and refs["chb17b_57"].meta["case"] == "chb17"
     assert refs["chb17a_03"].path == tmp_path / "chb17" / "chb17a_03.edf"
     ex = tmp_path / "npy_excerpts" / "chb21" / "ictal"  # the bundled excerpts' reader, same rule
@@ -172,8 +192,30 @@ def test_tusz_tree(tmp_path):
 
     d = tmp_path / "edf" / "dev" / "aaaaaxyz" / "s001_2015" / "01_tcp_ar"
     d.mkdir(parents=True)
-    names = [f"EEG {c.upper()}-REF" for c in ("FP1", "FP2", "F7", "F3", "FZ", "F4", "F8", "T3", "C3", "CZ", "C4",
-                                              "T4", "T5", "P3", "PZ", "P4", "T6", "O1", "O2")]  # fmt: skip
+    names = [
+        f"EEG {c.upper()}-REF"
+        for c in (
+            "FP1",
+            "FP2",
+            "F7",
+            "F3",
+            "FZ",
+            "F4",
+            "F8",
+            "T3",
+            "C3",
+            "CZ",
+            "C4",
+            "T4",
+            "T5",
+            "P3",
+            "PZ",
+            "P4",
+            "T6",
+            "O1",
+            "O2",
+        )
+    ]
     data = np.random.default_rng(1).standard_normal((19, 250 * 20)).astype(np.float32)
     write_edf(d / "aaaaaxyz_s001_t000.edf", Recording(data, 250.0, names))
     csv = "# version = csv_v1.0.0\n# duration = 20.0000 secs\n#\nchannel,start_time,stop_time,label,confidence\n"
@@ -203,8 +245,9 @@ def test_mimic_tree(tmp_path):
     d.mkdir(parents=True)
     sig = np.random.default_rng(2).standard_normal((5000, 12))
     leads = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"]
-    wfdb.wrsamp("40689238", fs=500, units=["mV"] * 12, sig_name=leads, p_signal=sig, fmt=["16"] * 12,
-                write_dir=str(d))  # fmt: skip
+    wfdb.wrsamp(
+        "40689238", fs=500, units=["mV"] * 12, sig_name=leads, p_signal=sig, fmt=["16"] * 12, write_dir=str(d)
+    )
     (tmp_path / "record_list.csv").write_text(
         "subject_id,study_id,file_name,ecg_time,path\n"
         "10000032,40689238,40689238,2180-07-23 08:44:00,files/p1000/p10000032/s40689238/40689238\n"

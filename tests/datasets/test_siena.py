@@ -23,8 +23,37 @@ PN00_LIST = (
     "Seizure start time: 18.28.29\nSeizure end time: 19.29.29\n\n\n"
 )
 # the EEG labels of PN00's EDFs, in file order, then the other channels
-EEG_LABELS = ["Fp1", "F3", "C3", "P3", "O1", "F7", "T3", "T5", "Fc1", "Fc5", "Cp1", "Cp5", "F9", "Fz", "Cz", "Pz",
-              "Fp2", "F4", "C4", "P4", "O2", "F8", "T4", "T6", "Fc2", "Fc6", "Cp2", "Cp6", "F10"]  # fmt: skip
+EEG_LABELS = [
+    "Fp1",
+    "F3",
+    "C3",
+    "P3",
+    "O1",
+    "F7",
+    "T3",
+    "T5",
+    "Fc1",
+    "Fc5",
+    "Cp1",
+    "Cp5",
+    "F9",
+    "Fz",
+    "Cz",
+    "Pz",
+    "Fp2",
+    "F4",
+    "C4",
+    "P4",
+    "O2",
+    "F8",
+    "T4",
+    "T6",
+    "Fc2",
+    "Fc6",
+    "Cp2",
+    "Cp6",
+    "F10",
+]
 
 
 def test_seizure_list_as_physionet_writes_it(tmp_path):
@@ -49,13 +78,16 @@ def test_seizure_list_variants(tmp_path):
         "End time: 07.54.31\n\nFile name: PNO6-2.edf\nRegistration start time:1 6.49.25\n"
         "Seizure start time: 16.50.00\nSeizure end time:16.51.00\n\nFile name: PNO6-2.edf\n"
         "Seizure start time: 17.00.00\nSeizure end time: 17.00.30\n"
-    )  # fmt: skip
+    )
     lst = parse_seizure_list(p)
     assert lst.seizures["PN01-1.edf"] == [(10218.0, 10272.0), (46353.0, 46427.0)]  # 07:53:17 is the next day
     assert lst.seizures["PN06-2.edf"] == [(35.0, 95.0), (635.0, 665.0)]
     assert [edf_name(n) for n in ("PN11-.edf", "PNO6-4.edf", "PN10-7.8.9.edf", "PN03-2.edf")] == [
-        "PN11-1.edf", "PN06-4.edf", "PN10-7.8.9.edf", "PN03-2.edf"
-    ]  # fmt: skip
+        "PN11-1.edf",
+        "PN06-4.edf",
+        "PN10-7.8.9.edf",
+        "PN03-2.edf",
+    ]
     assert clock_seconds(" 1 6.49.25") == 16 * 3600 + 49 * 60 + 25
     p.write_text("File name: PN02-1.edf\nRegistration start time: 10.00.00\nSeizure start time: 10.01.00\n")
     with pytest.raises(RecordingError, match=r"line 3: seizure start has no end time"):
@@ -75,16 +107,40 @@ def write_siena_edf(path, seconds, start, seed=0):
 
     rng = np.random.default_rng(seed)
     n = int(seconds * 512)
-    signals = [edfio.EdfSignal(rng.standard_normal(n) * 30, 512, label=f"EEG {c}", physical_dimension="uV",
-                               physical_range=(-4096.0, 4095.875), transducer_type="AC Transducer of 17",
-                               prefiltering="HP:1.591549Hz LP:30Hz N:50Hz") for c in EEG_LABELS]  # fmt: skip
-    signals.append(edfio.EdfSignal(rng.standard_normal(n) * 300, 512, label="EKG EKG", physical_dimension="uV",
-                                   physical_range=(-499712.0, 499696.7)))  # fmt: skip
+    signals = [
+        edfio.EdfSignal(
+            rng.standard_normal(n) * 30,
+            512,
+            label=f"EEG {c}",
+            physical_dimension="uV",
+            physical_range=(-4096.0, 4095.875),
+            transducer_type="AC Transducer of 17",
+            prefiltering="HP:1.591549Hz LP:30Hz N:50Hz",
+        )
+        for c in EEG_LABELS
+    ]
+    signals.append(
+        edfio.EdfSignal(
+            rng.standard_normal(n) * 300,
+            512,
+            label="EKG EKG",
+            physical_dimension="uV",
+            physical_range=(-499712.0, 499696.7),
+        )
+    )
     for lab, unit in (("SPO2", "%"), ("HR", "bpm"), ("1", "uV"), ("2", "uV"), ("MK", "uV")):
-        signals.append(edfio.EdfSignal(np.zeros(n), 512, label=lab, physical_dimension=unit,
-                                       physical_range=(-32768.0, 32767.0)))  # fmt: skip
-    edf = edfio.Edf(signals, patient=edfio.Patient(), starttime=start,
-                    recording=edfio.Recording(startdate=datetime.date(2016, 1, 1)), data_record_duration=1)  # fmt: skip
+        signals.append(
+            edfio.EdfSignal(
+                np.zeros(n), 512, label=lab, physical_dimension=unit, physical_range=(-32768.0, 32767.0)
+            )
+        )
+    edf = edfio.Edf(
+        signals,
+        patient=edfio.Patient(),
+        starttime=start,
+        recording=edfio.Recording(startdate=datetime.date(2016, 1, 1)),
+        data_record_duration=1,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     edf.write(path)
 
@@ -99,7 +155,7 @@ def siena_fixture(root):
         "Registration start time: 23.59.40\nRegistration end time: 00.00.20\nSeizure start time: 00.00.05\n"
         "Seizure end time: 00.00.13\n\nSeizure n 2\nFile name: PNO5-2.edf \nRegistration start time: 03.00.00\n"
         "Registration end time: 03.00.30\nSeizure start time: 03.00.02\nSeizure end time: 03.00.04\n"
-    )  # fmt: skip
+    )
     (root / "subject_info.csv").write_text(
         "patient_id, age_years, gender, seizure, localization, lateralization, eeg_channel, number_seizures, "
         "rec_time_minutes\nPN05,51,Female,IAS,T,L,29,2,1\n"

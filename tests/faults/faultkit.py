@@ -18,8 +18,9 @@ TINY = PreprocessConfig(fs=50.0, l_freq=1.0, h_freq=20.0, zscore=True, clip_sigm
 PARTIAL_MARKERS = (".~", ".part", ".tmp", ".old")
 
 
-def write_tiny_edf(path: Path, *, seconds: int = 8, fs: float = 64.0, channels=("Fp1", "C3", "O2"), seed=0,
-                   events=()) -> Path:  # fmt: skip
+def write_tiny_edf(
+    path: Path, *, seconds: int = 8, fs: float = 64.0, channels=("Fp1", "C3", "O2"), seed=0, events=()
+) -> Path:
     """A small, valid EDF+ file (a few KiB)."""
     from biodyn.io import write_edf
 
@@ -105,8 +106,16 @@ class Toy(Corpus):
         self.n, self.bad, self.sleep_s, self.pid_dir, self.warn = n, set(bad), sleep_s, pid_dir, warn
 
     def records(self):
-        return [RecordRef(f"r{i}", Path(f"toy/r{i}"), subject=f"p{i // 2}", split="train" if i < 4 else "dev",
-                          meta={"i": i}) for i in range(self.n)]  # fmt: skip
+        return [
+            RecordRef(
+                f"r{i}",
+                Path(f"toy/r{i}"),
+                subject=f"p{i // 2}",
+                split="train" if i < 4 else "dev",
+                meta={"i": i},
+            )
+            for i in range(self.n)
+        ]
 
     def load(self, ref):
         i = ref.meta["i"]

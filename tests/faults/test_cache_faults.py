@@ -41,8 +41,10 @@ def _alive(pid: int) -> bool:
 def test_sigkill_of_a_jobs_2_build_takes_its_workers_along(tmp_path):
     out, pids = tmp_path / "cache", tmp_path / "pids"
     pids.mkdir()
-    script = (f"from faultkit import Toy\nfrom biodyn.cache import build_cache\n"
-              f"build_cache(Toy(n=12, sleep_s=0.4, pid_dir={str(pids)!r}), {str(out)!r}, jobs=2, progress=False)\n")  # fmt: skip
+    script = (
+        f"from faultkit import Toy\nfrom biodyn.cache import build_cache\n"
+        f"build_cache(Toy(n=12, sleep_s=0.4, pid_dir={str(pids)!r}), {str(out)!r}, jobs=2, progress=False)\n"
+    )
     env = {**os.environ, "PYTHONPATH": f"{SRC}:{HERE}"}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     try:
@@ -173,8 +175,9 @@ def test_a_warning_for_every_record_is_said_once_with_a_count(tmp_path):
 
 def test_records_nope_exits_non_zero_and_writes_nothing(tmp_path, capsys):
     before = tree(tmp_path)
-    code, _, err = run_cli(["build-cache", "synthetic", "--out", tmp_path / "c", "--records", "NOPE", "synth000"],
-                           capsys)  # fmt: skip
+    code, _, err = run_cli(
+        ["build-cache", "synthetic", "--out", tmp_path / "c", "--records", "NOPE", "synth000"], capsys
+    )
     line = one_error_line(err)
     assert code == 6 and "'NOPE'" in line and "matches no record of synthetic" in line
     assert tree(tmp_path) == before
@@ -226,9 +229,14 @@ def test_cache_files_honour_the_umask(tmp_path):
 
 @pytest.mark.parametrize(
     ("args", "name"),
-    [(["--jobs", "0"], "jobs=0"), (["--window-s", "-1"], "window_s=-1.0"), (["--stride-s", "nan"], "stride_s=nan"),
-     (["--shard", "5/3"], "shard=(5, 3)"), (["--shard", "a/b"], "--shard 'a/b'")],
-)  # fmt: skip
+    [
+        (["--jobs", "0"], "jobs=0"),
+        (["--window-s", "-1"], "window_s=-1.0"),
+        (["--stride-s", "nan"], "stride_s=nan"),
+        (["--shard", "5/3"], "shard=(5, 3)"),
+        (["--shard", "a/b"], "--shard 'a/b'"),
+    ],
+)
 def test_bad_build_cache_arguments_write_nothing(tmp_path, capsys, args, name):
     before = tree(tmp_path)
     code, _, err = run_cli(["build-cache", "synthetic", "--out", tmp_path / "c", *args], capsys)

@@ -24,10 +24,27 @@ def test_exit_codes_are_distinct_and_documented():
     from biodyn.cache.build import CacheError
     from biodyn.datasets.download import DownloadError
 
-    codes = {c.__name__: c.exit_code for c in (BiodynError, ConfigError, RecordingError, CheckpointError, CacheError,
-                                               NothingMatchedError, DownloadError)}  # fmt: skip
-    assert codes == {"BiodynError": 1, "ConfigError": 2, "RecordingError": 3, "CheckpointError": 4,
-                     "CacheError": 5, "NothingMatchedError": 6, "DownloadError": 7}  # fmt: skip
+    codes = {
+        c.__name__: c.exit_code
+        for c in (
+            BiodynError,
+            ConfigError,
+            RecordingError,
+            CheckpointError,
+            CacheError,
+            NothingMatchedError,
+            DownloadError,
+        )
+    }
+    assert codes == {
+        "BiodynError": 1,
+        "ConfigError": 2,
+        "RecordingError": 3,
+        "CheckpointError": 4,
+        "CacheError": 5,
+        "NothingMatchedError": 6,
+        "DownloadError": 7,
+    }
     assert DataRootError.exit_code == 6 and issubclass(DataRootError, FileNotFoundError)
     doc = (Path(__file__).resolve().parents[2] / "docs" / "reliability.md").read_text()
     for name, code in codes.items():
@@ -85,15 +102,24 @@ def test_biodyn_debug_env_shows_the_traceback(tmp_path):
     bad = tmp_path / "x.edf"
     bad.write_bytes(b"0" * 100)
     env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "BIODYN_DEBUG": "1"}
-    p = subprocess.run([sys.executable, "-m", "biodyn", "lags", str(bad), "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "biodyn", "lags", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode != 0 and "Traceback" in p.stderr and "RecordingError" in p.stderr
 
 
 def test_without_debug_a_real_process_prints_one_line(tmp_path):
     bad = tmp_path / "x.edf"
     bad.write_bytes(b"0" * 100)
-    p = subprocess.run([sys.executable, "-m", "biodyn", "lags", str(bad), "--out", str(tmp_path / "o")],
-                       capture_output=True, text=True, env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
-                       timeout=120)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "biodyn", "lags", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert p.returncode == 3 and p.stderr.strip().count("\n") == 0 and p.stderr.startswith("biodyn: error: ")

@@ -8,24 +8,57 @@ from biodyn.errors import ConfigError
 from biodyn.train.config import TrainConfig, validate_train_config
 
 BAD = [
-    ("batch_size", "-4"), ("batch_size", "0"), ("max_steps", "0"), ("accum_steps", "0"), ("lr", "-1e-3"),
-    ("lr", "nan"), ("lr", "inf"), ("warmup_steps", "-1"), ("weight_decay", "-0.1"), ("grad_clip", "-1"),
-    ("min_lr_ratio", "1.5"), ("log_every", "0"), ("eval_every", "-5"), ("ckpt_every", "-1"), ("patience", "-1"),
-    ("num_workers", "-2"), ("positive_ratio", "0"), ("positive_ratio", "1.2"), ("seed", "-3"),
-    ("betas", "[0.9,1.5]"), ("betas", "[0.9]"), ("device", "gpu"), ("precision", "fp8"), ("task", "regression"),
+    ("batch_size", "-4"),
+    ("batch_size", "0"),
+    ("max_steps", "0"),
+    ("accum_steps", "0"),
+    ("lr", "-1e-3"),
+    ("lr", "nan"),
+    ("lr", "inf"),
+    ("warmup_steps", "-1"),
+    ("weight_decay", "-0.1"),
+    ("grad_clip", "-1"),
+    ("min_lr_ratio", "1.5"),
+    ("log_every", "0"),
+    ("eval_every", "-5"),
+    ("ckpt_every", "-1"),
+    ("patience", "-1"),
+    ("num_workers", "-2"),
+    ("positive_ratio", "0"),
+    ("positive_ratio", "1.2"),
+    ("seed", "-3"),
+    ("betas", "[0.9,1.5]"),
+    ("betas", "[0.9]"),
+    ("device", "gpu"),
+    ("precision", "fp8"),
+    ("task", "regression"),
     ("loss_weights", "{recon: -1.0}"),
-]  # fmt: skip
+]
 
 
-CLI = {("batch_size", "-4"), ("batch_size", "0"), ("max_steps", "0"), ("lr", "nan"), ("betas", "[0.9,1.5]"),
-       ("device", "gpu")}  # fmt: skip
+CLI = {
+    ("batch_size", "-4"),
+    ("batch_size", "0"),
+    ("max_steps", "0"),
+    ("lr", "nan"),
+    ("betas", "[0.9,1.5]"),
+    ("device", "gpu"),
+}
 
 
 @pytest.mark.parametrize(("key", "value"), sorted(CLI), ids=[f"{k}={v}" for k, v in sorted(CLI)])
 def test_print_config_refuses_bad_train_values(tmp_path, capsys, key, value):
     before = tree(tmp_path)
-    code, out, err = run_cli(["train", "experiment=smoke", f"train.{key}={value}", f"train.out_dir={tmp_path / 'run'}",
-                              "--print-config"], capsys)  # fmt: skip
+    code, out, err = run_cli(
+        [
+            "train",
+            "experiment=smoke",
+            f"train.{key}={value}",
+            f"train.out_dir={tmp_path / 'run'}",
+            "--print-config",
+        ],
+        capsys,
+    )
     line = one_error_line(err)
     assert code == 2 and f"train.{key}" in line and "allowed" in line, line
     assert out == "" and tree(tmp_path) == before
@@ -41,8 +74,16 @@ def test_resolved_config_refuses_bad_train_values(key, value):
         validate_train_config(cfg)
 
 
-@pytest.mark.parametrize(("key", "value"), [("data.limit", "0"), ("fewshot.budget", "0"), ("fewshot.budget", "2"),
-                                            ("fewshot.mode", "probe"), ("data.n_outputs", "-1")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("data.limit", "0"),
+        ("fewshot.budget", "0"),
+        ("fewshot.budget", "2"),
+        ("fewshot.mode", "probe"),
+        ("data.n_outputs", "-1"),
+    ],
+)
 def test_other_experiment_values(capsys, key, value):
     code, _, err = run_cli(["train", "experiment=smoke", f"{key}={value}", "--print-config"], capsys)
     assert code == 2 and key in one_error_line(err)

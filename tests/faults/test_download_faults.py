@@ -156,7 +156,8 @@ def test_only_matching_nothing_writes_nothing(tmp_path, capsys):
     files = {"a.edf": BODY}
     before = tree(tmp_path)
     with Server({**files, "SHA256SUMS.txt": _sums(files)}) as srv:
-        code, _, err = run_cli(["download", "chbmit", "--to", tmp_path / "to", "--base-url", srv.url, "--only",
-                                "zzz*"], capsys)  # fmt: skip
+        code, _, err = run_cli(
+            ["download", "chbmit", "--to", tmp_path / "to", "--base-url", srv.url, "--only", "zzz*"], capsys
+        )
     assert code == 7 and "'zzz*'" in one_error_line(err)
     assert changed_outside(before, tree(tmp_path)) == []

@@ -194,12 +194,18 @@ def _fixture_tree(t: Path) -> None:
     (run / "config.yaml").write_text(  # a PRISM run's config (system, run) with a train section
         "system: prism\nrun:\n  modality: image\n  mode: single\ntrain:\n  out_dir: run\n"
     )
-    for name, text in (("corrupt_run", "train: [\n"), ("empty_config_run", ""),
-                       ("cldtrans_run", "mode: stage1\nablation: none\ntrain:\n  out_dir: x\n")):  # fmt: skip
+    for name, text in (
+        ("corrupt_run", "train: [\n"),
+        ("empty_config_run", ""),
+        ("cldtrans_run", "mode: stage1\nablation: none\ntrain:\n  out_dir: x\n"),
+    ):
         (t / name).mkdir()
         (t / name / "config.yaml").write_text(text)
-    for name, content in (("res_list", b"[]"), ("res_str", b'{"metrics": {"acc": "high"}}'),
-                          ("res_bin", b"\xff\xfe\x00metrics")):  # fmt: skip
+    for name, content in (
+        ("res_list", b"[]"),
+        ("res_str", b'{"metrics": {"acc": "high"}}'),
+        ("res_bin", b"\xff\xfe\x00metrics"),
+    ):
         d = t / name / "exp" / "model" / "task" / "100pct"
         d.mkdir(parents=True)
         (d / "seed42.json").write_bytes(content)
@@ -212,9 +218,8 @@ def _fixture_tree(t: Path) -> None:
 @pytest.fixture
 def place(tmp_path, monkeypatch):
     _fixture_tree(tmp_path)
-    monkeypatch.chdir(
-        tmp_path / "cwd"
-    )  # a relative default (./detections, ./results, ./cache) would land here
+    # a relative default (./detections, ./results, ./cache) would land here
+    monkeypatch.chdir(tmp_path / "cwd")
     monkeypatch.delenv("BIODYN_DEBUG", raising=False)
     return tmp_path
 
@@ -275,8 +280,11 @@ def test_interrupt_is_one_line_exit_130(place, capsys, monkeypatch, command, tar
 
     mod, _, name = target.rpartition(".")
     monkeypatch.setattr(importlib.import_module(mod), name, interrupted)
-    out_flag = {"cldtrans": f"train.out_dir={place}/new", "train": f"train.out_dir={place}/new",
-                "prism": f"--output-dir={place}/new"}[command[0]]  # fmt: skip
+    out_flag = {
+        "cldtrans": f"train.out_dir={place}/new",
+        "train": f"train.out_dir={place}/new",
+        "prism": f"--output-dir={place}/new",
+    }[command[0]]
     code, _, err = run_cli([*command, out_flag], capsys)
     assert code == 130
     assert one_error_line(err) == "biodyn: error: interrupted"
@@ -327,9 +335,30 @@ def test_force_replaces_the_run_and_only_the_run(place, capsys):
     run = place / "run"
     (run / "checkpoints" / "best" / "stale").write_text("old weights\n")
     (run / "notes.txt").write_text("mine\n")
-    code, _, err = run_cli(["prism", "--data", "synthetic", "--epochs", "1", "--limit", "16", "--hidden-dim", "8",
-                            "--num-layers", "1", "--num-heads", "1", "--batch-size", "4", "--no-progress",
-                            "--output-dir", run, "--force"], capsys)  # fmt: skip
+    code, _, err = run_cli(
+        [
+            "prism",
+            "--data",
+            "synthetic",
+            "--epochs",
+            "1",
+            "--limit",
+            "16",
+            "--hidden-dim",
+            "8",
+            "--num-layers",
+            "1",
+            "--num-heads",
+            "1",
+            "--batch-size",
+            "4",
+            "--no-progress",
+            "--output-dir",
+            run,
+            "--force",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert not (run / "checkpoints" / "best" / "stale").exists()
     assert (run / "notes.txt").read_text() == "mine\n"

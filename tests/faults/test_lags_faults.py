@@ -115,10 +115,18 @@ def test_time_by_channel_array_gets_a_transpose_hint(tmp_path, capsys):
     _assert_failed(code, msg, out, "x.npy", "(300, 3)", "transpose")
 
 
-@pytest.mark.parametrize("flags, needle", [(["--start", "-1"], "--start"), (["--start", "5"], "--start"),
-                                           (["--stop", "0.5", "--start", "1"], "--stop"), (["--stop", "9"], "--stop"),
-                                           (["--steps", "0"], "--steps"), (["--tau-max-s", "0"], "--tau-max-s"),
-                                           (["--stability", "-1"], "--stability")])  # fmt: skip
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--start", "-1"], "--start"),
+        (["--start", "5"], "--start"),
+        (["--stop", "0.5", "--start", "1"], "--stop"),
+        (["--stop", "9"], "--stop"),
+        (["--steps", "0"], "--steps"),
+        (["--tau-max-s", "0"], "--tau-max-s"),
+        (["--stability", "-1"], "--stability"),
+    ],
+)
 def test_bad_flags(tmp_path, capsys, flags, needle):
     out = tmp_path / "out"
     argv = [_npy(tmp_path, _signal()), "--fs", FS, "--channels", "Fz,Cz,Pz", "--out", out, *flags]
@@ -145,8 +153,19 @@ def test_unknown_scalp_names_warn_and_dependent_channels_are_named(tmp_path, cap
     x = _signal(c=3)
     x = np.vstack([x, x[0] - x[2]])  # a derived channel
     out = tmp_path / "out"
-    argv = [_npy(tmp_path, x), "--fs", FS, "--channels", "foo,bar,Cz,foo-Cz", "--out", out, "--stability", "2",
-            "--json", tmp_path / "s.json"]  # fmt: skip
+    argv = [
+        _npy(tmp_path, x),
+        "--fs",
+        FS,
+        "--channels",
+        "foo,bar,Cz,foo-Cz",
+        "--out",
+        out,
+        "--stability",
+        "2",
+        "--json",
+        tmp_path / "s.json",
+    ]
     from biodyn.cli import main
 
     code = main(["lags", *map(str, argv), "--no-progress"])

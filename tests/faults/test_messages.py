@@ -50,6 +50,5 @@ def test_the_motif_tokenizer_logs_no_deprecation_warning():
     finally:
         logger.remove(sink)
     assert not [m for m in seen if "deprecated" in m], seen
-    assert tok.vq._codebook.dead_code_threshold_ratio == pytest.approx(
-        2 / 16
-    )  # the library's own conversion of 2 codes
+    # the library's own conversion of 2 codes
+    assert tok.vq._codebook.dead_code_threshold_ratio == pytest.approx(2 / 16)

@@ -182,6 +182,19 @@ def test_build_cache_of_a_corpus_with_one_bad_file_builds_the_rest(tmp_path, cap
     root = _tusz_folder(tmp_path / "tusz")
     patch_signal_field(root / "aaaaaaa2_s001_t000.edf", 216, 0, "-64")
     # tiny files have 3 of the 19 channels TUSZ needs: every record fails; the build says so and exits 1
-    code, out, _ = run_cli(["build-cache", "tusz", "--root", root, "--out", tmp_path / "c", "--window-s", "2",
-                            "--stride-s", "2"], capsys)  # fmt: skip
+    code, out, _ = run_cli(
+        [
+            "build-cache",
+            "tusz",
+            "--root",
+            root,
+            "--out",
+            tmp_path / "c",
+            "--window-s",
+            "2",
+            "--stride-s",
+            "2",
+        ],
+        capsys,
+    )
     assert code == 1 and "aaaaaaa2_s001_t000.edf" in out and "samples per record" in out

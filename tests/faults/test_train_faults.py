@@ -37,8 +37,19 @@ def _data():
 
 
 def _cfg(tmp_path, **kw):
-    base = dict(out_dir=str(tmp_path), task="multiclass", batch_size=8, max_steps=8, warmup_steps=2, lr=3e-3,
-                eval_every=4, ckpt_every=4, log_every=1, progress=False, tensorboard=False)  # fmt: skip
+    base = dict(
+        out_dir=str(tmp_path),
+        task="multiclass",
+        batch_size=8,
+        max_steps=8,
+        warmup_steps=2,
+        lr=3e-3,
+        eval_every=4,
+        ckpt_every=4,
+        log_every=1,
+        progress=False,
+        tensorboard=False,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -46,8 +57,9 @@ def _cfg(tmp_path, **kw):
 def _trainer(tmp_path, width=8, **kw):
     torch.manual_seed(0)
     model = create_model("cnn1d", **MC, width=width, depth=2)
-    return Trainer(model, Labelled(48, 0), Labelled(16, 1), _cfg(tmp_path, **kw), model_name="cnn1d",
-                   model_config=MC)  # fmt: skip
+    return Trainer(
+        model, Labelled(48, 0), Labelled(16, 1), _cfg(tmp_path, **kw), model_name="cnn1d", model_config=MC
+    )
 
 
 def _exp(tmp_path, width, resume):
@@ -217,8 +229,19 @@ def test_budget_plot_clips_intervals_to_the_metric_range_and_says_n(tmp_path, mo
         return real(self, x, y, yerr=yerr, **kw)
 
     monkeypatch.setattr(matplotlib.axes.Axes, "errorbar", spy)
-    rows = [{"experiment": "e", "model": "cnn1d", "task": "t", "metric": "test_macro_auroc", "budget_frac": b,
-             "mean": m, "ci95": h, "n": 2} for b, m, h in ((0.1, 0.7, 2.9), (1.0, 0.85, 0.05))]  # fmt: skip
+    rows = [
+        {
+            "experiment": "e",
+            "model": "cnn1d",
+            "task": "t",
+            "metric": "test_macro_auroc",
+            "budget_frac": b,
+            "mean": m,
+            "ci95": h,
+            "n": 2,
+        }
+        for b, m, h in ((0.1, 0.7, 2.9), (1.0, 0.85, 0.05))
+    ]
     plot_budget_curves(rows, "test_macro_auroc", tmp_path / "b.png")
     lower, upper = (np.asarray(v) for v in seen["yerr"])
     assert np.all(np.asarray([0.7, 0.85]) - lower >= 0) and np.all(np.asarray([0.7, 0.85]) + upper <= 1)

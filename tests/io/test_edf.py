@@ -126,8 +126,11 @@ def test_rate_with_records_other_than_one_second(tmp_path, record_s, fs):
     from biodyn.io import edf_info
 
     t = np.arange(int(8 * fs)) / fs
-    sig = [edfio.EdfSignal(np.sin(2 * np.pi * 3 * t) * 100, sampling_frequency=fs, label="EEG C3",
-                           physical_range=(-200, 200))]  # fmt: skip
+    sig = [
+        edfio.EdfSignal(
+            np.sin(2 * np.pi * 3 * t) * 100, sampling_frequency=fs, label="EEG C3", physical_range=(-200, 200)
+        )
+    ]
     path = tmp_path / "r.edf"
     edfio.Edf(sig, data_record_duration=record_s).write(path)
     with branches.count() as seen:

@@ -12,8 +12,13 @@ from biodyn.types import Event, Recording
 
 
 def _write(tmp_path, **kw):
-    rec = Recording(np.random.default_rng(0).standard_normal((2, 512)).astype(np.float32), 128.0, ["C3", "C4"],
-                    [Event(1.0, 0.5, "spike")], {"units": ["uV", "mV"]})  # fmt: skip
+    rec = Recording(
+        np.random.default_rng(0).standard_normal((2, 512)).astype(np.float32),
+        128.0,
+        ["C3", "C4"],
+        [Event(1.0, 0.5, "spike")],
+        {"units": ["uV", "mV"]},
+    )
     path = tmp_path / "r.edf"
     write_edf(path, rec, **kw)
     return path, bytearray(path.read_bytes())
@@ -108,8 +113,13 @@ def test_read_edf_meta_and_names_by_hand(tmp_path):
 
 
 def test_channel_names_kept_as_written_without_canonical(tmp_path):
-    rec = Recording(np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32), 128.0,
-                    ["EEG FP1-REF", "EEG FP1-REF"], [], {})  # fmt: skip
+    rec = Recording(
+        np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32),
+        128.0,
+        ["EEG FP1-REF", "EEG FP1-REF"],
+        [],
+        {},
+    )
     path = tmp_path / "dup.edf"
     write_edf(path, rec)
     assert read_edf(path, canonical=False).channels == ["EEG FP1-REF", "EEG FP1-REF#2"]

@@ -46,8 +46,15 @@ def test_written_record_and_truncation(tmp_path):
     import wfdb
 
     sig = np.random.default_rng(0).standard_normal((500, 2))
-    wfdb.wrsamp("rec", fs=100, units=["mV", "mV"], sig_name=["I", "II"], p_signal=sig, fmt=["16", "16"],
-                write_dir=str(tmp_path))  # fmt: skip
+    wfdb.wrsamp(
+        "rec",
+        fs=100,
+        units=["mV", "mV"],
+        sig_name=["I", "II"],
+        p_signal=sig,
+        fmt=["16", "16"],
+        write_dir=str(tmp_path),
+    )
     rec = read_wfdb(tmp_path / "rec")
     np.testing.assert_allclose(rec.data.T, sig, atol=1e-3)
     dat = tmp_path / "rec.dat"

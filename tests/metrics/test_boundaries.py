@@ -74,11 +74,18 @@ def test_bisection_accepts_fa_exactly_at_target():
     pa, pb = np.zeros(n), np.zeros(n)
     pa[1000:1030], pa[5000:5030], pa[9000:9010] = 0.7, 0.9, 0.7
     pb[2000:2010] = 0.7
-    recs = [Scored(pa, 1.0, [Event(1000.0, 30.0, "seiz"), Event(5000.0, 30.0, "seiz")]),
-            Scored(pb, 1.0, []), Scored(np.zeros(n), 1.0, []), Scored(np.zeros(n), 1.0, [])]  # fmt: skip
+    recs = [
+        Scored(pa, 1.0, [Event(1000.0, 30.0, "seiz"), Event(5000.0, 30.0, "seiz")]),
+        Scored(pb, 1.0, []),
+        Scored(np.zeros(n), 1.0, []),
+        Scored(np.zeros(n), 1.0, []),
+    ]
     curve = sweep(recs)
     assert [(pt.threshold, pt.sensitivity, pt.false_alarms) for pt in curve] == [
-        (0.0, 1.0, 3), (0.7, 1.0, 2), (0.9, 0.5, 0)]  # fmt: skip
+        (0.0, 1.0, 3),
+        (0.7, 1.0, 2),
+        (0.9, 0.5, 0),
+    ]
     assert curve[1].fa_per_24h == 1.0
     for pick in (
         choose_thresholds(curve, targets=(1.0, 0.5)),
@@ -89,8 +96,10 @@ def test_bisection_accepts_fa_exactly_at_target():
 
 
 def _mask_events(mask, fs=10.0, **kw):
-    return [(round(e.onset_s * fs), round((e.onset_s + e.duration_s) * fs)) for e in probs_to_events(
-        np.asarray(mask, float), fs, threshold=0.5, **kw)]  # fmt: skip
+    return [
+        (round(e.onset_s * fs), round((e.onset_s + e.duration_s) * fs))
+        for e in probs_to_events(np.asarray(mask, float), fs, threshold=0.5, **kw)
+    ]
 
 
 def _runs(*spans, n=60):

@@ -11,23 +11,51 @@ from biodyn.metrics.nedc import score_annotations
 from biodyn.testing import shared_data
 
 PER_LABEL_KEYS = {
-    "Targets": "targets", "Hits": "hits", "Misses": "misses", "False Alarms": "false_alarms",
-    "Insertions": "insertions", "Deletions": "deletions", "True Positives (TP)": "tp",
-    "True Negatives (TN)": "tn", "False Positives (FP)": "fp", "False Negatives (FN)": "fn",
-    "Sensitivity (TPR, Recall)": "sensitivity", "Specificity (TNR)": "specificity", "Precision (PPV)": "precision",
-    "Negative Pred. Value (NPV)": "npv", "Miss Rate (FNR)": "miss_rate", "False Positive Rate (FPR)": "fpr",
-    "False Discovery Rate (FDR)": "fdr", "False Omission Rate (FOR)": "for", "Accuracy": "accuracy",
-    "Misclassification Rate": "misclassification", "Prevalence": "prevalence", "F1 Score (F Ratio)": "f1",
-    "Matthews (MCC)": "mcc", "False Alarm Rate": "fa_per_24h",
-}  # fmt: skip
+    "Targets": "targets",
+    "Hits": "hits",
+    "Misses": "misses",
+    "False Alarms": "false_alarms",
+    "Insertions": "insertions",
+    "Deletions": "deletions",
+    "True Positives (TP)": "tp",
+    "True Negatives (TN)": "tn",
+    "False Positives (FP)": "fp",
+    "False Negatives (FN)": "fn",
+    "Sensitivity (TPR, Recall)": "sensitivity",
+    "Specificity (TNR)": "specificity",
+    "Precision (PPV)": "precision",
+    "Negative Pred. Value (NPV)": "npv",
+    "Miss Rate (FNR)": "miss_rate",
+    "False Positive Rate (FPR)": "fpr",
+    "False Discovery Rate (FDR)": "fdr",
+    "False Omission Rate (FOR)": "for",
+    "Accuracy": "accuracy",
+    "Misclassification Rate": "misclassification",
+    "Prevalence": "prevalence",
+    "F1 Score (F Ratio)": "f1",
+    "Matthews (MCC)": "mcc",
+    "False Alarm Rate": "fa_per_24h",
+}
 SUMMARY_KEYS = {
-    "Total": "total", "Hits": "hits", "Misses": "misses", "False Alarms": "false_alarms",
-    "Insertions": "insertions", "Deletions": "deletions", "True Positives(TP)": "tp", "False Positives (FP)": "fp",
-    "Sensitivity (TPR, Recall)": "sensitivity", "Miss Rate (FNR)": "miss_rate", "Accuracy": "accuracy",
-    "Misclassification Rate": "misclassification", "Prevalence": "prevalence", "Matthews (MCC)": "mcc",
-    "Total Duration": "duration_s", "Total False Alarms": "total_false_alarms",
-    "Total False Alarm Rate": "fa_per_24h", "F1 Score": "f1",
-}  # fmt: skip
+    "Total": "total",
+    "Hits": "hits",
+    "Misses": "misses",
+    "False Alarms": "false_alarms",
+    "Insertions": "insertions",
+    "Deletions": "deletions",
+    "True Positives(TP)": "tp",
+    "False Positives (FP)": "fp",
+    "Sensitivity (TPR, Recall)": "sensitivity",
+    "Miss Rate (FNR)": "miss_rate",
+    "Accuracy": "accuracy",
+    "Misclassification Rate": "misclassification",
+    "Prevalence": "prevalence",
+    "Matthews (MCC)": "mcc",
+    "Total Duration": "duration_s",
+    "Total False Alarms": "total_false_alarms",
+    "Total False Alarm Rate": "fa_per_24h",
+    "F1 Score": "f1",
+}
 _LINE = re.compile(r"^\s*([A-Za-z][^:]*?):\s+(-?[\d.]+)\s*(%?)")
 
 
@@ -153,10 +181,21 @@ def test_score_cli(tmp_path, capsys):
     assert "SzCORE" in text
 
 
-PER_FILE = {"overlap": "summary_ovlp.txt", "taes": "summary_taes.txt", "dpalign": "summary_dpalign.txt",
-            "epoch": "summary_epoch.txt"}  # fmt: skip
-PER_FILE_KEYS = {"Hit": "hits", "Miss": "misses", "False Alarms": "false_alarms", "Sub": "substitutions",
-                 "Ins": "insertions", "Del": "deletions", "Total": "total"}  # fmt: skip
+PER_FILE = {
+    "overlap": "summary_ovlp.txt",
+    "taes": "summary_taes.txt",
+    "dpalign": "summary_dpalign.txt",
+    "epoch": "summary_epoch.txt",
+}
+PER_FILE_KEYS = {
+    "Hit": "hits",
+    "Miss": "misses",
+    "False Alarms": "false_alarms",
+    "Sub": "substitutions",
+    "Ins": "insertions",
+    "Del": "deletions",
+    "Total": "total",
+}
 
 
 @pytest.mark.parametrize("method", sorted(PER_FILE))

@@ -33,8 +33,13 @@ def ov(ref, hyp, dur=100.0):
 
 def test_normalize_fills_merges_and_sorts():
     segs = normalize([seiz(50, 60), seiz(10, 20), seiz(20, 30)], 100.0)
-    assert segs == [Segment(0, 10, "bckg"), Segment(10, 30, "seiz"), Segment(30, 50, "bckg"),
-                    Segment(50, 60, "seiz"), Segment(60, 100, "bckg")]  # fmt: skip
+    assert segs == [
+        Segment(0, 10, "bckg"),
+        Segment(10, 30, "seiz"),
+        Segment(30, 50, "bckg"),
+        Segment(50, 60, "seiz"),
+        Segment(60, 100, "bckg"),
+    ]
     assert normalize([], 5.0) == [Segment(0, 5.0, "bckg")]
 
 
@@ -133,9 +138,11 @@ def test_params_map_collapses_seizure_types(tmp_path):
     from biodyn.metrics.nedc import NedcParams
 
     toml = tmp_path / "p.toml"
-    toml.write_text('[MAP]\nSEIZ = "seiz, fnsz, gnsz"\nBCKG = "bckg"\n[NEDC_EPOCH]\nepoch_duration = \'0.5\'\n'
-                    'null_class = "BCKG"\n[NEDC_DPALIGN]\npenalty_del = \'1.0\'\npenalty_ins = \'2.0\'\n'
-                    "penalty_sub = '1.0'\n")  # fmt: skip
+    toml.write_text(
+        '[MAP]\nSEIZ = "seiz, fnsz, gnsz"\nBCKG = "bckg"\n[NEDC_EPOCH]\nepoch_duration = \'0.5\'\n'
+        "null_class = \"BCKG\"\n[NEDC_DPALIGN]\npenalty_del = '1.0'\npenalty_ins = '2.0'\n"
+        "penalty_sub = '1.0'\n"
+    )
     p = NedcParams.from_mapping(read_nedc_params(toml), toml)
     assert p.labels == ("seiz", "bckg") and p.symbols["fnsz"] == "seiz"
     assert (p.epoch_s, p.penalty_ins) == (0.5, 2.0)
@@ -158,8 +165,9 @@ def test_dp_cost_matrix_matches_reference(penalties):
     rng = np.random.default_rng(1)
     for n, m in [(0, 0), (0, 3), (4, 0), (1, 1), (7, 5), (13, 21), (30, 9)]:
         a, b = rng.integers(0, 3, n), rng.integers(0, 3, m)
-        np.testing.assert_allclose(dp_cost_matrix(a, b, penalties), dp_cost_matrix_reference(a, b, penalties),
-                                   rtol=1e-12, atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            dp_cost_matrix(a, b, penalties), dp_cost_matrix_reference(a, b, penalties), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_dpalign_by_hand():
@@ -221,9 +229,17 @@ def test_per_channel_csv_scores_like_its_term_file(tmp_path):
         return path
 
     # two channels: FP1-F7 seizes 10-30, F7-T3 40-50; background rows fill the rest of each channel
-    per_channel = write_csv(tmp_path / "r.csv", [
-        ("FP1-F7", 0, 10, "bckg"), ("FP1-F7", 10, 30, "seiz"), ("FP1-F7", 30, 100, "bckg"),
-        ("F7-T3", 0, 40, "bckg"), ("F7-T3", 40, 50, "seiz"), ("F7-T3", 50, 100, "bckg")])  # fmt: skip
+    per_channel = write_csv(
+        tmp_path / "r.csv",
+        [
+            ("FP1-F7", 0, 10, "bckg"),
+            ("FP1-F7", 10, 30, "seiz"),
+            ("FP1-F7", 30, 100, "bckg"),
+            ("F7-T3", 0, 40, "bckg"),
+            ("F7-T3", 40, 50, "seiz"),
+            ("F7-T3", 50, 100, "bckg"),
+        ],
+    )
     term = _write(tmp_path / "r.csv_bi", [(10, 30, "seiz"), (40, 50, "seiz")])
     hyp = _write(tmp_path / "h.csv_bi", [(12, 14, "seiz"), (60, 70, "seiz")])
     a = score_files([per_channel], [hyp])

@@ -48,18 +48,19 @@ def test_auprc_corner_cases():
 
 
 def test_f1_at_threshold_edges():
-    assert f1_at_threshold([1, 0, 1], [0.5, 0.49, 0.2]) == pytest.approx(
-        2 * 1 / (2 * 1 + 0 + 1)
-    )  # 0.5 >= 0.5
+    # 0.5 >= 0.5
+    assert f1_at_threshold([1, 0, 1], [0.5, 0.49, 0.2]) == pytest.approx(2 * 1 / (2 * 1 + 0 + 1))
     assert f1_at_threshold([0, 0], [0.1, 0.2]) == 0.0  # no positives anywhere: 0, not 1
     assert f1_at_threshold([1, 1], [0.6, 0.7], threshold=0.65) == pytest.approx(2 / 3)
 
 
 # ---- NEDC parameter files
 def test_nedc_params_sections_and_defaults():
-    full = {"MAP": {"SEIZ": "seiz, tcsz", "BCKG": "bckg,null"},
-            "NEDC_DPALIGN": {"penalty_del": "0.5", "penalty_ins": "2", "penalty_sub": "3"},
-            "NEDC_EPOCH": {"epoch_duration": "1.0", "null_class": "BCKG"}}  # fmt: skip
+    full = {
+        "MAP": {"SEIZ": "seiz, tcsz", "BCKG": "bckg,null"},
+        "NEDC_DPALIGN": {"penalty_del": "0.5", "penalty_ins": "2", "penalty_sub": "3"},
+        "NEDC_EPOCH": {"epoch_duration": "1.0", "null_class": "BCKG"},
+    }
     p = NedcParams.from_mapping(full)
     assert p.symbols == {"seiz": "seiz", "tcsz": "seiz", "bckg": "bckg", "null": "bckg"}
     assert (p.null_class, p.penalty_del, p.penalty_ins, p.penalty_sub, p.epoch_s) == (
@@ -125,15 +126,17 @@ def test_joint_runs_by_hand():
 def test_szcore_annotations_drop_background_and_pass_options():
     from biodyn.metrics.szcore import szcore_score_annotations
 
-    ref = AnnotationFile(Path("r.csv"), [Event(0, 1000, "bckg"), Event(1000, 30, "seiz"), Event(1030, 2570, "bckg")],
-                         3600.0)  # fmt: skip
+    ref = AnnotationFile(
+        Path("r.csv"), [Event(0, 1000, "bckg"), Event(1000, 30, "seiz"), Event(1030, 2570, "bckg")], 3600.0
+    )
     hyp = AnnotationFile(Path("h.csv"), [Event(0, 975, "bckg"), Event(975, 10, "seiz")], 3600.0)
     r = szcore_score_annotations([ref], [hyp])
+    # ends 15 s before onset: inside the 30 s pre-tolerance
     assert (r["ref_events"], r["tp"], r["fp"]) == (
         1,
         1,
         0,
-    )  # ends 15 s before onset: inside the 30 s pre-tolerance
+    )
     r = szcore_score_annotations([ref], [hyp], tolerance_start_s=10.0)
     assert (r["ref_events"], r["tp"], r["fp"]) == (1, 0, 1)
     # with null_label="seiz" the two bckg events count: 30 s apart they merge (< 90 s) into 0-3600 s, which

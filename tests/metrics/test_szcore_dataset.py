@@ -21,8 +21,10 @@ HEAD = "onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDur
 
 def test_tsv_as_epilepsy2bids_writes_it(tmp_path):
     p = tmp_path / "sub-00_ses-01_task-szMonitoring_run-01_events.tsv"
-    p.write_text(HEAD + "1143.00\t70.00\tsz_foc_ia\tn/a\tT4,T6\t2016-01-01 19:39:33\t2605.00\n"
-                 "1500.50\t10.00\tsz\t0.90\tn/a\t2016-01-01 19:39:33\t2605.00\n")  # fmt: skip
+    p.write_text(
+        HEAD + "1143.00\t70.00\tsz_foc_ia\tn/a\tT4,T6\t2016-01-01 19:39:33\t2605.00\n"
+        "1500.50\t10.00\tsz\t0.90\tn/a\t2016-01-01 19:39:33\t2605.00\n"
+    )
     t = read_events_tsv(p)
     assert [(e.onset_s, e.duration_s, e.label) for e in t.events] == [
         (1143.0, 70.0, "sz_foc_ia"),

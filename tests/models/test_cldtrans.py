@@ -9,8 +9,18 @@ from biodyn.models import create_model
 from biodyn.models.cldtrans import SEEDS, CLDTransConfig
 from biodyn.types import LagGraph
 
-TINY = {"latent_dim": 8, "hidden": 8, "downsample": 4, "lag_hidden": 8, "lag_embed_dim": 4, "ode_hidden": 8,
-        "codebook_size": 16, "ode_method": "rk4", "ode_step_size": 0.5, "n_subwindows": 2}  # fmt: skip
+TINY = {
+    "latent_dim": 8,
+    "hidden": 8,
+    "downsample": 4,
+    "lag_hidden": 8,
+    "lag_embed_dim": 4,
+    "ode_hidden": 8,
+    "codebook_size": 16,
+    "ode_method": "rk4",
+    "ode_step_size": 0.5,
+    "n_subwindows": 2,
+}
 
 
 def tiny(**kw):

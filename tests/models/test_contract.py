@@ -34,8 +34,11 @@ def inputs(m: BiodynModel, seed: int = 1) -> torch.Tensor:
 
 def batch_for(m: BiodynModel, x: torch.Tensor) -> dict:
     g = torch.Generator().manual_seed(2)
-    return {"x": x, "y": torch.randint(0, m.n_outputs, (B,), generator=g),
-            "mask": torch.randint(0, 2, (B, x.shape[-1]), generator=g).float()}  # fmt: skip
+    return {
+        "x": x,
+        "y": torch.randint(0, m.n_outputs, (B,), generator=g),
+        "mask": torch.randint(0, 2, (B, x.shape[-1]), generator=g).float(),
+    }
 
 
 def check_output(m: BiodynModel, y: torch.Tensor, x: torch.Tensor, name: str) -> None:

@@ -15,8 +15,26 @@ from biodyn.models.baselines.eeg_gcnn import (
 from biodyn.nn.gcn import normalized_adjacency
 from biodyn.nn.linear_attention import linear_attention, linear_attention_reference
 
-CHB = ("Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp1-F3", "F3-C3", "C3-P3", "P3-O1", "Fp2-F4", "F4-C4", "C4-P4",
-       "P4-O2", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2", "Fz-Cz", "Cz-Pz")  # fmt: skip
+CHB = (
+    "Fp1-F7",
+    "F7-T7",
+    "T7-P7",
+    "P7-O1",
+    "Fp1-F3",
+    "F3-C3",
+    "C3-P3",
+    "P3-O1",
+    "Fp2-F4",
+    "F4-C4",
+    "C4-P4",
+    "P4-O2",
+    "Fp2-F8",
+    "F8-T8",
+    "T8-P8",
+    "P8-O2",
+    "Fz-Cz",
+    "Cz-Pz",
+)
 
 
 def _n(m, head=False):
@@ -53,8 +71,11 @@ def test_linear_attention_matches_explicit_matrix(n):
 def test_biot_tokens_are_stft_magnitudes():
     m = create_model("biot", n_chans=2, n_outputs=3, n_times=400, sfreq=100.0)
     x = torch.randn(1, 2, 400)
-    ref = torch.stft(x[0], m.n_fft, m.hop, window=torch.hann_window(m.n_fft), center=False,
-                     return_complex=True).abs().transpose(1, 2)  # fmt: skip
+    ref = (
+        torch.stft(x[0], m.n_fft, m.hop, window=torch.hann_window(m.n_fft), center=False, return_complex=True)
+        .abs()
+        .transpose(1, 2)
+    )
     torch.testing.assert_close(m.tokens(x)[0], ref, rtol=1e-5, atol=1e-5)
     assert m.tokens(x).shape[2] == m.n_frames == 7
 
@@ -65,8 +86,9 @@ def test_welch_band_power_and_coherence_match_scipy():
     x = rng.standard_normal((1, 3, n))
     x[0, 1] += 0.8 * x[0, 0]  # coherent pair
     xt = torch.from_numpy(x)
-    f, pxx = scipy.signal.welch(x[0], fs, nperseg=128, noverlap=64, window="hann", detrend="constant",
-                                scaling="spectrum")  # fmt: skip
+    f, pxx = scipy.signal.welch(
+        x[0], fs, nperseg=128, noverlap=64, window="hann", detrend="constant", scaling="spectrum"
+    )
     s = welch_cross_spectra(xt, 128)
     psd = torch.diagonal(s[0], dim1=-2, dim2=-1).real.numpy().T  # (C, F)
     ratio = psd[:, 1:-1] / pxx[:, 1:-1]  # scipy doubles one-sided bins and scales by the window: a constant

@@ -14,8 +14,19 @@ from biodyn.cli import main
 from biodyn.errors import CheckpointError, ConfigError
 from biodyn.models import create_model, from_pretrained, push_to_hub, save_pretrained
 
-SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
-         "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+SMALL = {
+    "tcn_channels": [4, 4],
+    "node_dim": 8,
+    "node_layers": 1,
+    "edge_dim": 4,
+    "edge_layers": 1,
+    "d_state": 4,
+    "edge_d_state": 4,
+    "mamba_headdim": 4,
+    "pe_k": 4,
+    "decoder_dim": 8,
+    "tcn_stride": 4,
+}
 MCFG = {"n_chans": 4, "n_outputs": 1, "n_times": 512, "sfreq": 256.0, **SMALL}
 
 
@@ -59,9 +70,15 @@ def _front_matter(text):
 def test_card_has_the_hub_front_matter(tmp_path):
     from huggingface_hub import ModelCard
 
-    card = {"license": "mit", "datasets": ["chbmit"], "tags": ["demo"], "command": "biodyn train experiment=x",
-            "metrics": {"test_auroc": 0.91, "test_sens_at_10fa": 0.5, "test_loss": float("nan")},
-            "experiment": {"data": {"corpus": "chbmit"}}, "repo_name": "org/tiny"}  # fmt: skip
+    card = {
+        "license": "mit",
+        "datasets": ["chbmit"],
+        "tags": ["demo"],
+        "command": "biodyn train experiment=x",
+        "metrics": {"test_auroc": 0.91, "test_sens_at_10fa": 0.5, "test_loss": float("nan")},
+        "experiment": {"data": {"corpus": "chbmit"}},
+        "repo_name": "org/tiny",
+    }
     folder = save_pretrained(_model(0), tmp_path / "exp", card=card)
     text = (folder / "README.md").read_text()
     fm = _front_matter(text)
@@ -73,8 +90,9 @@ def test_card_has_the_hub_front_matter(tmp_path):
     hf = ModelCard.load(folder / "README.md")
     assert hf.data.library_name == "biodyn"
     assert {r.metric_name: r.metric_value for r in hf.data.eval_results} == {
-        "test_auroc": 0.91, "test_sens_at_10fa": 0.5
-    }  # fmt: skip
+        "test_auroc": 0.91,
+        "test_sens_at_10fa": 0.5,
+    }
     # without card fields: a card all the same, saying what is missing
     text = (save_pretrained(_model(0), tmp_path / "bare") / "README.md").read_text()
     assert _front_matter(text)["license"] == "other" and "No results were recorded" in text
@@ -86,16 +104,29 @@ def _run(tmp_path):
     from biodyn.train.checkpoint import save_checkpoint
 
     model = _model(1)
-    spec = {"channels": ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"], "fs": 256.0, "window_s": 2.0,
-            "preprocess": SEIZURE_EEG.to_dict()}  # fmt: skip
+    spec = {
+        "channels": ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"],
+        "fs": 256.0,
+        "window_s": 2.0,
+        "preprocess": SEIZURE_EEG.to_dict(),
+    }
     run = tmp_path / "run"
-    save_checkpoint(run / "checkpoints" / "best", model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": "seizure_tiny", "model_config": MCFG, "step": 7, "extra": {"data": spec}})  # fmt: skip
-    results = {"experiment": "seizure_tiny", "model": "seizure_tiny", "task": "chbmit_excerpts-per_sample",
-               "metrics": {"val_auroc": 0.7, "test_auroc": 0.8125, "test_sens_at_10fa": 0.25},
-               "config": {"name": "seizure_tiny", "data": {"corpus": "chbmit_excerpts"}},
-               "command": "biodyn train experiment=seizure_tiny train.epochs=1", "git_commit": "abc123",
-               "versions": {"torch": "2.x"}}  # fmt: skip
+    save_checkpoint(
+        run / "checkpoints" / "best",
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={"model_name": "seizure_tiny", "model_config": MCFG, "step": 7, "extra": {"data": spec}},
+    )
+    results = {
+        "experiment": "seizure_tiny",
+        "model": "seizure_tiny",
+        "task": "chbmit_excerpts-per_sample",
+        "metrics": {"val_auroc": 0.7, "test_auroc": 0.8125, "test_sens_at_10fa": 0.25},
+        "config": {"name": "seizure_tiny", "data": {"corpus": "chbmit_excerpts"}},
+        "command": "biodyn train experiment=seizure_tiny train.epochs=1",
+        "git_commit": "abc123",
+        "versions": {"torch": "2.x"},
+    }
     (run / "results.json").write_text(json.dumps(results))
     return run, model
 
@@ -236,11 +267,23 @@ def test_export_of_a_prism_shaped_run(tmp_path):
     mc = {"n_chans": 12, "n_outputs": 5, "n_times": 1000, "sfreq": 100.0}
     model = create_model("cnn1d", **mc)
     run = tmp_path / "prism_run"
-    save_checkpoint(run / "checkpoints" / "best", model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": "cnn1d", "model_config": model.init_config(), "step": 3})  # fmt: skip
+    save_checkpoint(
+        run / "checkpoints" / "best",
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={"model_name": "cnn1d", "model_config": model.init_config(), "step": 3},
+    )
     (run / "config.json").write_text(json.dumps({"run": {"modality": "ecg"}, "model": "cnn1d"}))
-    (run / "results.json").write_text(json.dumps({"command": "biodyn prism", "modality": "ecg", "data": "ptbxl",
-                                                  "test": {"accuracy": 0.5, "macro_auroc": 0.75}}))  # fmt: skip
+    (run / "results.json").write_text(
+        json.dumps(
+            {
+                "command": "biodyn prism",
+                "modality": "ecg",
+                "data": "ptbxl",
+                "test": {"accuracy": 0.5, "macro_auroc": 0.75},
+            }
+        )
+    )
     rep = export_run(run, tmp_path / "exp")
     assert rep["checkpoint"].endswith("checkpoints/best")
     fm = _front_matter((tmp_path / "exp" / "README.md").read_text())
@@ -301,8 +344,10 @@ def _hub_server(repos, log):
                 if parts[4] == "revision":
                     body = {"id": repo, "sha": sha, "siblings": [{"rfilename": f} for f in files]}
                 else:
-                    body = [{"type": "file", "path": f, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
-                            for f, b in files.items()]  # fmt: skip
+                    body = [
+                        {"type": "file", "path": f, "size": len(b), "oid": hashlib.sha1(b).hexdigest()}
+                        for f, b in files.items()
+                    ]
                 return self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
             if len(parts) >= 5 and parts[2] == "resolve":
                 repo, info = "/".join(parts[:2]), repos.get("/".join(parts[:2]))

@@ -52,8 +52,12 @@ def test_transformers_shim_roundtrip(tmp_path):
     from biodyn.models.prism_hf import get_prism_hf_classes
 
     torch.manual_seed(0)
-    cfg = PRISMConfig(hidden_dim=16, num_heads=2, num_layers=4,
-                      modalities=[ModalityConfig("ecg", 12, 5), ModalityConfig("image", 48, 10)])  # fmt: skip
+    cfg = PRISMConfig(
+        hidden_dim=16,
+        num_heads=2,
+        num_layers=4,
+        modalities=[ModalityConfig("ecg", 12, 5), ModalityConfig("image", 48, 10)],
+    )
     model = PRISMForClassification(cfg).eval()
     _, HFModel = get_prism_hf_classes()
     hf = HFModel.from_prism(model).eval()

@@ -97,8 +97,16 @@ def test_forward_loss_is_the_task_loss_plus_the_weighted_aux_terms():
 
 def test_capacity_factor_travels_through_the_config_and_export(tmp_path):
     torch.manual_seed(0)
-    m = create_model("prism_moe", n_chans=3, n_outputs=2, n_times=None, sfreq=1.0, **TINY,
-                     moe_num_experts=4, moe_capacity_factor=0.5)  # fmt: skip
+    m = create_model(
+        "prism_moe",
+        n_chans=3,
+        n_outputs=2,
+        n_times=None,
+        sfreq=1.0,
+        **TINY,
+        moe_num_experts=4,
+        moe_capacity_factor=0.5,
+    )
     assert all(isinstance(lay, MoESwiGLU) and lay.capacity_factor == 0.5 for lay in moe_modules(m))
     m.train()
     m(torch.randn(2, 3, 30))
@@ -113,11 +121,16 @@ def test_capacity_factor_travels_through_the_config_and_export(tmp_path):
 
 @pytest.mark.parametrize(
     "bad, match",
-    [({"ffn": "mlp"}, "ffn"), ({"moe_top_k": 9}, "exceeds moe_num_experts"),
-     ({"moe_num_experts": 0}, "moe_num_experts"), ({"moe_shared_expert_dim": -1}, "moe_shared_expert_dim"),
-     ({"moe_expert_dim": 0}, "moe_expert_dim"), ({"moe_aux_loss_weight": -0.1}, "moe_aux_loss_weight"),
-     ({"moe_capacity_factor": 0}, "moe_capacity_factor")],
-)  # fmt: skip
+    [
+        ({"ffn": "mlp"}, "ffn"),
+        ({"moe_top_k": 9}, "exceeds moe_num_experts"),
+        ({"moe_num_experts": 0}, "moe_num_experts"),
+        ({"moe_shared_expert_dim": -1}, "moe_shared_expert_dim"),
+        ({"moe_expert_dim": 0}, "moe_expert_dim"),
+        ({"moe_aux_loss_weight": -0.1}, "moe_aux_loss_weight"),
+        ({"moe_capacity_factor": 0}, "moe_capacity_factor"),
+    ],
+)
 def test_bad_moe_settings_are_refused(bad, match):
     with pytest.raises(ConfigError, match=match):
         PRISMConfig(**bad)

@@ -99,9 +99,8 @@ def test_model_yaml_mirrors_the_config_dataclass():
     assert files
     for f in files:
         d = yaml.safe_load(f.read_text())
-        want = json.loads(
-            json.dumps(asdict(model_config(d["name"])))
-        )  # YAML has lists where configs have tuples
+        # YAML has lists where configs have tuples
+        want = json.loads(json.dumps(asdict(model_config(d["name"]))))
         assert d["params"] == want, f"{f.name} differs from {d['name']}'s defaults"
 
 

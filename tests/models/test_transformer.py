@@ -9,8 +9,21 @@ from biodyn.models import create_model
 
 def _model(causal=True):
     torch.manual_seed(0)
-    return create_model("transformer", n_chans=3, n_outputs=4, n_times=None, sfreq=1.0, d_model=16, depth=2,
-                        num_heads=2, causal=causal).double().eval()  # fmt: skip
+    return (
+        create_model(
+            "transformer",
+            n_chans=3,
+            n_outputs=4,
+            n_times=None,
+            sfreq=1.0,
+            d_model=16,
+            depth=2,
+            num_heads=2,
+            causal=causal,
+        )
+        .double()
+        .eval()
+    )
 
 
 def test_decode_steps_equal_the_causal_forward_on_every_prefix():

@@ -24,9 +24,14 @@ def gdn_inputs(dtype=torch.float32, b=2, t=37, h=2, dk=8, dv=4, device="cpu", se
 
 def ssd_inputs(dtype=torch.float32, b=2, t=37, h=4, p=4, g=2, n=8, device="cpu", seed=0):
     gen = torch.Generator().manual_seed(seed)
-    xs = [torch.randn(b, t, h, p, generator=gen), 0.5 * torch.rand(b, t, h, generator=gen),
-          -2 * torch.rand(h, generator=gen), torch.randn(b, t, g, n, generator=gen),
-          torch.randn(b, t, g, n, generator=gen), torch.randn(h, generator=gen)]  # fmt: skip
+    xs = [
+        torch.randn(b, t, h, p, generator=gen),
+        0.5 * torch.rand(b, t, h, generator=gen),
+        -2 * torch.rand(h, generator=gen),
+        torch.randn(b, t, g, n, generator=gen),
+        torch.randn(b, t, g, n, generator=gen),
+        torch.randn(h, generator=gen),
+    ]
     return [x.to(device=device, dtype=dtype) for x in xs]
 
 
@@ -99,8 +104,11 @@ def test_backend_environment(monkeypatch):
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 @pytest.mark.parametrize("kernel", ["gated_delta_rule", "ssd", "s4d"])
 def test_half_inputs_are_computed_in_float32_and_returned_in_their_dtype(kernel, half, kc):
-    fn, make = {"gated_delta_rule": (gated_delta_rule, gdn_inputs), "ssd": (ssd, ssd_inputs),
-                "s4d": (s4d, s4d_inputs)}[kernel]  # fmt: skip
+    fn, make = {
+        "gated_delta_rule": (gated_delta_rule, gdn_inputs),
+        "ssd": (ssd, ssd_inputs),
+        "s4d": (s4d, s4d_inputs),
+    }[kernel]
     xs = make()
     rounded = [x.to(half).float() if not x.is_complex() else x for x in xs]  # the inputs' rounding only
     want, _ = fn(*rounded)

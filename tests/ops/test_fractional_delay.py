@@ -120,8 +120,13 @@ def test_mixed_sign_delays_do_not_wrap():
     torch.testing.assert_close(dense[0, 0, 1:], 0.5 * x[1, :63], atol=1e-12, rtol=0)
     torch.testing.assert_close(lagged_mix(xb, w, tau, band=7), dense, atol=1e-12, rtol=0)
     src, tgt = torch.tensor([0, 1]), torch.tensor([1, 0])
-    sparse = edge_lagged_mix(xb, src, tgt, torch.tensor([2.0, 0.5], dtype=torch.float64),
-                             torch.tensor([-20.0, 1.0], dtype=torch.float64))  # fmt: skip
+    sparse = edge_lagged_mix(
+        xb,
+        src,
+        tgt,
+        torch.tensor([2.0, 0.5], dtype=torch.float64),
+        torch.tensor([-20.0, 1.0], dtype=torch.float64),
+    )
     torch.testing.assert_close(sparse, dense, atol=1e-12, rtol=0)
 
 

@@ -77,10 +77,26 @@ def test_step_by_step_and_halves_equal_full_pass():
         outs.append(o)
     assert_close(torch.stack(outs, 1), o_full, rtol=1e-12, name="o")
     assert_close(s, s_full, rtol=1e-12, name="state")
-    o_a, s_a = gated_delta_rule_chunked(q[:, :10], k[:, :10], v[:, :10], g[:, :10], be[:, :10], initial_state=s0,
-                                        output_final_state=True, chunk_size=8)  # fmt: skip
-    o_b, s_b = gated_delta_rule_chunked(q[:, 10:], k[:, 10:], v[:, 10:], g[:, 10:], be[:, 10:], initial_state=s_a,
-                                        output_final_state=True, chunk_size=8)  # fmt: skip
+    o_a, s_a = gated_delta_rule_chunked(
+        q[:, :10],
+        k[:, :10],
+        v[:, :10],
+        g[:, :10],
+        be[:, :10],
+        initial_state=s0,
+        output_final_state=True,
+        chunk_size=8,
+    )
+    o_b, s_b = gated_delta_rule_chunked(
+        q[:, 10:],
+        k[:, 10:],
+        v[:, 10:],
+        g[:, 10:],
+        be[:, 10:],
+        initial_state=s_a,
+        output_final_state=True,
+        chunk_size=8,
+    )
     assert_close(torch.cat([o_a, o_b], 1), o_full, rtol=1e-12, name="halves o")
     assert_close(s_b, s_full, rtol=1e-12, name="halves state")
 
@@ -97,9 +113,10 @@ def test_gradcheck_tiny():
 
 
 @pytest.mark.parametrize(
-    ("g_scale", "beta"), [(1e-8, 0.0), (1e-8, 1.0), (30.0, 0.0), (30.0, 1.0), (1e-8, None)],
+    ("g_scale", "beta"),
+    [(1e-8, 0.0), (1e-8, 1.0), (30.0, 0.0), (30.0, 1.0), (1e-8, None)],
     ids=["a->1,b->0", "a->1,b->1", "a->0,b->0", "a->0,b->1", "a->1"],
-)  # fmt: skip
+)
 def test_extreme_gates_are_finite_and_match(g_scale, beta, kc):
     # float64 at chunk 16: both scales take the factorised (outer-product) path, whose in-chunk decay range
     # limit is 600 (g_scale=30 spans about 15 * 15 = 225); test_exact_decay_path_* below runs the exact one
@@ -184,9 +201,8 @@ def test_mild_decay_takes_the_factorised_path(kc):
     with branches.count() as seen:
         ref, fast = run_both(xs, 16)
     assert seen["gated_delta.decay.outer"] == 1 and seen["gated_delta.decay.exact"] == 0
-    assert (
-        seen["gated_delta.pad"] == 0 and seen["gated_delta.inverse.halves"] == 1
-    )  # the 3 chunks form one block
+    # the 3 chunks form one block
+    assert seen["gated_delta.pad"] == 0 and seen["gated_delta.inverse.halves"] == 1
     kc.close(fast[0], ref[0], "o")
     kc.same_grads(ref, fast, xs, NAMES)
 

@@ -19,23 +19,40 @@ def _gd(seed=0):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
     k = torch.nn.functional.normalize(r(2, 9, 2, 4), dim=-1)
-    return [r(2, 9, 2, 4), k, r(2, 9, 2, 3), -torch.rand(2, 9, 2, generator=g, dtype=F64),
-            torch.rand(2, 9, 2, generator=g, dtype=F64)], r(2, 2, 4, 3)  # fmt: skip
+    return [
+        r(2, 9, 2, 4),
+        k,
+        r(2, 9, 2, 3),
+        -torch.rand(2, 9, 2, generator=g, dtype=F64),
+        torch.rand(2, 9, 2, generator=g, dtype=F64),
+    ], r(2, 2, 4, 3)
 
 
 def _ssd(seed=0):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
-    return [r(2, 9, 4, 3), 0.5 * torch.rand(2, 9, 4, generator=g, dtype=F64), -torch.rand(4, generator=g, dtype=F64),
-            r(2, 9, 2, 5), r(2, 9, 2, 5), r(4)], r(2, 4, 3, 5)  # fmt: skip
+    return [
+        r(2, 9, 4, 3),
+        0.5 * torch.rand(2, 9, 4, generator=g, dtype=F64),
+        -torch.rand(4, generator=g, dtype=F64),
+        r(2, 9, 2, 5),
+        r(2, 9, 2, 5),
+        r(4),
+    ], r(2, 4, 3, 5)
 
 
 def _s4d(seed=0, constant=False):
     g = torch.Generator().manual_seed(seed)
     r = lambda *s: torch.randn(*s, generator=g, dtype=F64)  # noqa: E731
     dt = 0.5 * torch.rand(3 if constant else (2, 9, 3), generator=g, dtype=F64)
-    return [r(2, 9, 3), dt, s4d_lin_init(3, 4, torch.complex128), torch.complex(r(3, 4), r(3, 4)),
-            torch.complex(r(3, 4), r(3, 4)), r(3)], torch.complex(r(2, 3, 4), r(2, 3, 4))  # fmt: skip
+    return [
+        r(2, 9, 3),
+        dt,
+        s4d_lin_init(3, 4, torch.complex128),
+        torch.complex(r(3, 4), r(3, 4)),
+        torch.complex(r(3, 4), r(3, 4)),
+        r(3),
+    ], torch.complex(r(2, 3, 4), r(2, 3, 4))
 
 
 def _low(x, dtype=F32):
@@ -50,26 +67,60 @@ def _ref_gd(xs, s0, scale=None):
 
 def _ref_s4d(xs, s0):
     u, dt, *rest = xs
-    return s4d_reference(u, dt.expand(u.shape) if dt.ndim == 1 else dt, *rest, initial_state=s0,
-                         output_final_state=s0 is not None)  # fmt: skip
+    return s4d_reference(
+        u,
+        dt.expand(u.shape) if dt.ndim == 1 else dt,
+        *rest,
+        initial_state=s0,
+        output_final_state=s0 is not None,
+    )
 
 
 CASES = {
-    "gated_delta/chunked": (_gd, lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, chunk_size=4, path="chunked", **kw),
-                            lambda xs, s0: _ref_gd(xs, s0, 0.4), 2),
-    "gated_delta/reference": (_gd, lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, path="reference", **kw),
-                              lambda xs, s0: _ref_gd(xs, s0, 0.4), 2),
-    "ssd/chunked": (_ssd, lambda xs, s0, **kw: ssd(*xs, s0, True, chunk_size=4, path="chunked", **kw),
-                    lambda xs, s0: ssd_reference(*xs, s0, True), 0),
-    "ssd/reference": (_ssd, lambda xs, s0, **kw: ssd(*xs, s0, True, path="reference", **kw),
-                      lambda xs, s0: ssd_reference(*xs, s0, True), 0),
-    "s4d/chunked": (_s4d, lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, path="chunked", **kw), _ref_s4d, 0),
+    "gated_delta/chunked": (
+        _gd,
+        lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, chunk_size=4, path="chunked", **kw),
+        lambda xs, s0: _ref_gd(xs, s0, 0.4),
+        2,
+    ),
+    "gated_delta/reference": (
+        _gd,
+        lambda xs, s0, **kw: gated_delta_rule(*xs, 0.4, s0, True, path="reference", **kw),
+        lambda xs, s0: _ref_gd(xs, s0, 0.4),
+        2,
+    ),
+    "ssd/chunked": (
+        _ssd,
+        lambda xs, s0, **kw: ssd(*xs, s0, True, chunk_size=4, path="chunked", **kw),
+        lambda xs, s0: ssd_reference(*xs, s0, True),
+        0,
+    ),
+    "ssd/reference": (
+        _ssd,
+        lambda xs, s0, **kw: ssd(*xs, s0, True, path="reference", **kw),
+        lambda xs, s0: ssd_reference(*xs, s0, True),
+        0,
+    ),
+    "s4d/chunked": (
+        _s4d,
+        lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, path="chunked", **kw),
+        _ref_s4d,
+        0,
+    ),
     "s4d/reference": (_s4d, lambda xs, s0, **kw: s4d(*xs, s0, True, path="reference", **kw), _ref_s4d, 0),
-    "s4d/constant-dt-chunked": (lambda: _s4d(constant=True), lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, **kw),
-                                _ref_s4d, 0),
-    "s4d/fft": (lambda: (_s4d(constant=True)[0], None), lambda xs, s0, **kw: s4d(*xs, path="fft", **kw),
-                _ref_s4d, 0),
-}  # fmt: skip
+    "s4d/constant-dt-chunked": (
+        lambda: _s4d(constant=True),
+        lambda xs, s0, **kw: s4d(*xs, s0, True, chunk_size=4, **kw),
+        _ref_s4d,
+        0,
+    ),
+    "s4d/fft": (
+        lambda: (_s4d(constant=True)[0], None),
+        lambda xs, s0, **kw: s4d(*xs, path="fft", **kw),
+        _ref_s4d,
+        0,
+    ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

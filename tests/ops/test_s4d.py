@@ -24,9 +24,15 @@ def make(b, t, h, n, dtype, seed=0, dt_scale=0.5, grad=True):
         return torch.randn(*s, generator=gen, dtype=dtype)
 
     a = s4d_lin_init(h, n, cdt) * (0.5 + torch.rand(h, n, generator=gen, dtype=dtype))
-    xs = [r(b, t, h), dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype), a,
-          torch.complex(r(h, n), r(h, n)), torch.complex(r(h, n), r(h, n)), r(h),
-          torch.complex(r(b, h, n), r(b, h, n))]  # fmt: skip
+    xs = [
+        r(b, t, h),
+        dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype),
+        a,
+        torch.complex(r(h, n), r(h, n)),
+        torch.complex(r(h, n), r(h, n)),
+        r(h),
+        torch.complex(r(b, h, n), r(b, h, n)),
+    ]
     if grad:
         for z in xs:
             z.requires_grad_(True)
@@ -35,8 +41,10 @@ def make(b, t, h, n, dtype, seed=0, dt_scale=0.5, grad=True):
 
 def both(xs, chunk):
     *args, s0 = xs
-    return (s4d_reference(*args, initial_state=s0, output_final_state=True),
-            s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk))  # fmt: skip
+    return (
+        s4d_reference(*args, initial_state=s0, output_final_state=True),
+        s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk),
+    )
 
 
 def rel(a, b):
@@ -103,8 +111,9 @@ def test_long_sequence_finite():
     xs = make(1, 16384, 1, 2, torch.float32, dt_scale=0.1)
     y, _ = s4d_chunked(*xs[:6], initial_state=xs[6], output_final_state=True)
     y.sum().backward()
-    assert torch.isfinite(y).all() and all(torch.isfinite(torch.view_as_real(z.grad) if z.is_complex()
-                                                            else z.grad).all() for z in xs)  # fmt: skip
+    assert torch.isfinite(y).all() and all(
+        torch.isfinite(torch.view_as_real(z.grad) if z.is_complex() else z.grad).all() for z in xs
+    )
 
 
 @pytest.mark.parametrize("t", [1, 63, 200])
@@ -196,8 +205,9 @@ def test_kept_and_recomputed_intermediates_give_reference_gradients(recompute, k
     xs = make(2, 29, 3, 4, torch.float64, seed=3)
     *args, s0 = xs
     ref = s4d_reference(*args, initial_state=s0, output_final_state=True)
-    fast = s4d_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=3, block_size=8,
-                       recompute=recompute)  # fmt: skip
+    fast = s4d_chunked(
+        *args, initial_state=s0, output_final_state=True, chunk_size=3, block_size=8, recompute=recompute
+    )
     kc.close(fast[0], ref[0], "y")
     kc.same_grads(ref, fast, xs, NAMES)
 

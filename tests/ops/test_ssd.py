@@ -16,8 +16,15 @@ def make(b, t, h, p, g, n, dtype, seed=0, dt_scale=0.5, grad=True):
     def r(*s):
         return torch.randn(*s, generator=gen, dtype=dtype)
 
-    xs = [r(b, t, h, p), dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype),
-          -2 * torch.rand(h, generator=gen, dtype=dtype), r(b, t, g, n), r(b, t, g, n), r(h), r(b, h, p, n)]  # fmt: skip
+    xs = [
+        r(b, t, h, p),
+        dt_scale * torch.rand(b, t, h, generator=gen, dtype=dtype),
+        -2 * torch.rand(h, generator=gen, dtype=dtype),
+        r(b, t, g, n),
+        r(b, t, g, n),
+        r(h),
+        r(b, h, p, n),
+    ]
     if grad:
         for z in xs:
             z.requires_grad_(True)
@@ -26,8 +33,10 @@ def make(b, t, h, p, g, n, dtype, seed=0, dt_scale=0.5, grad=True):
 
 def both(xs, chunk):
     *args, s0 = xs
-    return (ssd_reference(*args, initial_state=s0, output_final_state=True),
-            ssd_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk))  # fmt: skip
+    return (
+        ssd_reference(*args, initial_state=s0, output_final_state=True),
+        ssd_chunked(*args, initial_state=s0, output_final_state=True, chunk_size=chunk),
+    )
 
 
 @settings(max_examples=12, deadline=None)
@@ -67,9 +76,11 @@ def test_step_and_halves_equal_full_pass():
 def test_gradcheck_tiny():
     xs = make(1, 5, 2, 2, 1, 2, torch.float64)
     assert torch.autograd.gradcheck(
-        lambda *a: ssd_chunked(*a[:6], initial_state=a[6], output_final_state=True, chunk_size=2), tuple(xs),
-        eps=1e-6, atol=1e-6,
-    )  # fmt: skip
+        lambda *a: ssd_chunked(*a[:6], initial_state=a[6], output_final_state=True, chunk_size=2),
+        tuple(xs),
+        eps=1e-6,
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("dt_scale", [1e-8, 50.0], ids=["no-decay", "full-decay"])

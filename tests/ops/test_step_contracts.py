@@ -19,23 +19,39 @@ def _gd(dtype=F64, seed=0):
     g = torch.Generator().manual_seed(seed)
     q, k = torch.randn(2, 3, 4, generator=g, dtype=dtype), torch.randn(2, 3, 4, generator=g, dtype=dtype)
     k = torch.nn.functional.normalize(k, dim=-1)
-    return [q, k, torch.randn(2, 3, 5, generator=g, dtype=dtype), -torch.rand(2, 3, generator=g, dtype=dtype),
-            torch.rand(2, 3, generator=g, dtype=dtype)]  # fmt: skip
+    return [
+        q,
+        k,
+        torch.randn(2, 3, 5, generator=g, dtype=dtype),
+        -torch.rand(2, 3, generator=g, dtype=dtype),
+        torch.rand(2, 3, generator=g, dtype=dtype),
+    ]
 
 
 def _ssd(dtype=F64, seed=0, g=1):
     gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(2, 4, 3, generator=gen, dtype=dtype), 0.5 * torch.rand(2, 4, generator=gen, dtype=dtype),
-            -torch.rand(4, generator=gen, dtype=dtype), torch.randn(2, g, 5, generator=gen, dtype=dtype),
-            torch.randn(2, g, 5, generator=gen, dtype=dtype), torch.randn(4, generator=gen, dtype=dtype)]  # fmt: skip
+    return [
+        torch.randn(2, 4, 3, generator=gen, dtype=dtype),
+        0.5 * torch.rand(2, 4, generator=gen, dtype=dtype),
+        -torch.rand(4, generator=gen, dtype=dtype),
+        torch.randn(2, g, 5, generator=gen, dtype=dtype),
+        torch.randn(2, g, 5, generator=gen, dtype=dtype),
+        torch.randn(4, generator=gen, dtype=dtype),
+    ]
 
 
 def _s4d(dtype=F64, seed=0):
     gen = torch.Generator().manual_seed(seed)
     cdt = torch.complex128 if dtype == F64 else torch.complex64
     r = lambda *s: torch.randn(*s, generator=gen, dtype=dtype)  # noqa: E731
-    return [r(2, 3), 0.5 * torch.rand(2, 3, generator=gen, dtype=dtype), s4d_lin_init(3, 4, cdt),
-            torch.complex(r(3, 4), r(3, 4)), torch.complex(r(3, 4), r(3, 4)), r(3)]  # fmt: skip
+    return [
+        r(2, 3),
+        0.5 * torch.rand(2, 3, generator=gen, dtype=dtype),
+        s4d_lin_init(3, 4, cdt),
+        torch.complex(r(3, 4), r(3, 4)),
+        torch.complex(r(3, 4), r(3, 4)),
+        r(3),
+    ]
 
 
 def _lower(x, dtype):
@@ -82,8 +98,9 @@ def test_half_inputs_compute_in_float32_and_return_in_their_dtype(name):
 def test_first_step_from_no_state_equals_the_reference():
     q, k, v, g, beta = _gd()
     o, s = gated_delta_rule_step(q, k, v, g, beta)
-    o_ref, s_ref = gated_delta_rule_reference(q[:, None], k[:, None], v[:, None], g[:, None], beta[:, None],
-                                              output_final_state=True)  # fmt: skip
+    o_ref, s_ref = gated_delta_rule_reference(
+        q[:, None], k[:, None], v[:, None], g[:, None], beta[:, None], output_final_state=True
+    )
     torch.testing.assert_close(o, o_ref[:, 0])
     torch.testing.assert_close(s, s_ref)
     x, dt, a, b, c, d = _ssd()

@@ -78,8 +78,9 @@ def _figure(seconds, fs, events, reference=(), threshold=0.557):
     probs = np.full(x.shape[1], 0.1, np.float32)
     for e in events:
         probs[int(e.onset_s * pfs) : int(e.offset_s * pfs)] = 0.9
-    return detection_figure(x, fs, CHANNELS, probs, pfs, threshold, list(events), reference=list(reference),
-                            title="test")  # fmt: skip
+    return detection_figure(
+        x, fs, CHANNELS, probs, pfs, threshold, list(events), reference=list(reference), title="test"
+    )
 
 
 def test_short_crop_and_24h_recording_have_one_layout(tmp_path):

@@ -22,9 +22,16 @@ def saved(monkeypatch):
     def check(self, fname, *a, **k):
         tight = k.get("bbox_inches") == "tight"
         dpi = k.get("dpi") or self.dpi
-        got.append({"texts": text_strings(self), "outside": [] if tight else texts_outside(self),
-                    "dup": overlapping_texts(self), "tight": tight, "figure": self,
-                    "size": tuple(round(v * dpi) for v in self.get_size_inches())})  # fmt: skip
+        got.append(
+            {
+                "texts": text_strings(self),
+                "outside": [] if tight else texts_outside(self),
+                "dup": overlapping_texts(self),
+                "tight": tight,
+                "figure": self,
+                "size": tuple(round(v * dpi) for v in self.get_size_inches()),
+            }
+        )
         return original(self, fname, *a, **k)
 
     monkeypatch.setattr(Figure, "savefig", check)
@@ -44,8 +51,31 @@ def _ok(fig, max_px=(2000, 2200)):
     assert fig["size"][0] <= max_px[0] and fig["size"][1] <= max_px[1]
 
 
-CHB = ["FP1-F7", "F7-T7", "T7-P7", "P7-O1", "FP1-F3", "F3-C3", "C3-P3", "P3-O1", "FP2-F4", "F4-C4", "C4-P4", "P4-O2",
-       "FP2-F8", "F8-T8", "T8-P8", "P8-O2", "FZ-CZ", "CZ-PZ", "P7-T7", "T7-FT9", "FT9-FT10", "FT10-T8", "T8-P8#2"]  # fmt: skip
+CHB = [
+    "FP1-F7",
+    "F7-T7",
+    "T7-P7",
+    "P7-O1",
+    "FP1-F3",
+    "F3-C3",
+    "C3-P3",
+    "P3-O1",
+    "FP2-F4",
+    "F4-C4",
+    "C4-P4",
+    "P4-O2",
+    "FP2-F8",
+    "F8-T8",
+    "T8-P8",
+    "P8-O2",
+    "FZ-CZ",
+    "CZ-PZ",
+    "P7-T7",
+    "T7-FT9",
+    "FT9-FT10",
+    "FT10-T8",
+    "T8-P8#2",
+]
 
 
 def test_scalp_positions_are_inside_the_head_and_bipolar_pairs_at_midpoints():
@@ -56,9 +86,8 @@ def test_scalp_positions_are_inside_the_head_and_bipolar_pairs_at_midpoints():
     ft = positions(["FT9", "FT10"])
     k = names.index("FT9-FT10")
     np.testing.assert_allclose(p[k], ft.mean(0))  # the midpoint of the drawn electrodes
-    assert (
-        abs(p[k, 0]) < 0.02 and p[k, 1] < positions(["Fpz"])[0, 1]
-    )  # behind the forehead, not past the nose
+    # behind the forehead, not past the nose
+    assert abs(p[k, 0]) < 0.02 and p[k, 1] < positions(["Fpz"])[0, 1]
     assert np.linalg.norm(p, axis=1).max() < 1.15  # no pair outside the head's reach (the nose is at ~1.1)
 
 
@@ -97,8 +126,16 @@ def test_lag_graph_scalp(tmp_path, saved):
 def test_prism_curves_have_whole_epochs_and_labelled_axes(tmp_path, saved, epochs):
     from biodyn.systems.prism.plot import plot_curves
 
-    rows = [{"epoch": e + 1, "train_loss": 2.0 / (e + 1), "val_loss": 2.1 / (e + 1), "val_accuracy": 0.1 * (e + 1),
-             "val_macro_auroc": 0.5 + 0.05 * e} for e in range(epochs)]  # fmt: skip
+    rows = [
+        {
+            "epoch": e + 1,
+            "train_loss": 2.0 / (e + 1),
+            "val_loss": 2.1 / (e + 1),
+            "val_accuracy": 0.1 * (e + 1),
+            "val_macro_auroc": 0.5 + 0.05 * e,
+        }
+        for e in range(epochs)
+    ]
     plot_curves({"audio": rows}, tmp_path / "curves.png")
     fig = saved[-1]
     _ok(fig)
@@ -134,9 +171,22 @@ def test_report_figures(tmp_path, saved):
         plot_training_curves,
     )
 
-    rows = [{"experiment": "e", "model": m, "task": t, "budget_frac": b, "budget": f"{b}", "metric": "test_auroc",
-             "mean": 0.6 + 0.1 * b, "ci95": 0.05, "n": 5} for m in ("a", "b") for t in ("probe", "finetune")
-            for b in (0.01, 0.1, 1.0)]  # fmt: skip
+    rows = [
+        {
+            "experiment": "e",
+            "model": m,
+            "task": t,
+            "budget_frac": b,
+            "budget": f"{b}",
+            "metric": "test_auroc",
+            "mean": 0.6 + 0.1 * b,
+            "ci95": 0.05,
+            "n": 5,
+        }
+        for m in ("a", "b")
+        for t in ("probe", "finetune")
+        for b in (0.01, 0.1, 1.0)
+    ]
     plot_budget_curves(rows, "test_auroc", tmp_path / "b.png")
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
@@ -144,11 +194,18 @@ def test_report_figures(tmp_path, saved):
         "\n".join(json.dumps({"kind": "train", "step": s, "loss": 1 / s}) for s in (1, 2, 3))
     )
     assert plot_training_curves(tmp_path / "runs", tmp_path / "t.png")
-    topk = [{"experiment": "focal", "model": m, "metric": f"top{k}", "mean": 0.2 * k / 5, "ci95": 0.05}
-            for m in ("lag", "power") for k in (1, 3, 5)]  # fmt: skip
+    topk = [
+        {"experiment": "focal", "model": m, "metric": f"top{k}", "mean": 0.2 * k / 5, "ci95": 0.05}
+        for m in ("lag", "power")
+        for k in (1, 3, 5)
+    ]
     plot_topk_bars(topk, tmp_path / "k.png")
-    ident = [{"task": t, "model": m, "metric": mt, "mean": 0.5, "ci95": 0.1} for t in ("c6-laplace", "c12-gauss")
-             for m in ("amortised", "var") for mt in ("edge_f1", "tau_mae_samples")]  # fmt: skip
+    ident = [
+        {"task": t, "model": m, "metric": mt, "mean": 0.5, "ci95": 0.1}
+        for t in ("c6-laplace", "c12-gauss")
+        for m in ("amortised", "var")
+        for mt in ("edge_f1", "tau_mae_samples")
+    ]
     plot_identifiability(ident, tmp_path / "i.png")
     assert len(saved) == 4
     for f in saved:
@@ -169,11 +226,21 @@ def test_lag_graph_with_spreads_lists_every_edge_beside_the_head(tmp_path, saved
     for i, j, t in pairs:
         tau[i, j], w[i, j] = t, 0.5
     g = LagGraph(tau, w, CHB, 256.0)
-    spreads = [{"source": CHB[i], "target": CHB[j], "tau_s_q05": t - 0.002, "tau_s_q95": t + 0.003}
-               for i, j, t in pairs]  # fmt: skip
-    fit = LagFit(graph=g, instantaneous=np.zeros((c, c)), partial_corr=np.zeros((c, c)),
-                 at_ceiling=np.zeros((c, c), bool), converged=True, n_iter=1, objective=0.0, tau_max_s=0.05,
-                 tau_min_s=0.004)  # fmt: skip
+    spreads = [
+        {"source": CHB[i], "target": CHB[j], "tau_s_q05": t - 0.002, "tau_s_q95": t + 0.003}
+        for i, j, t in pairs
+    ]
+    fit = LagFit(
+        graph=g,
+        instantaneous=np.zeros((c, c)),
+        partial_corr=np.zeros((c, c)),
+        at_ceiling=np.zeros((c, c), bool),
+        converged=True,
+        n_iter=1,
+        objective=0.0,
+        tau_max_s=0.05,
+        tau_min_s=0.004,
+    )
     fit.stability = {"edges": spreads, "focal_first_share": 1.0}
     plot_lag_graph(fit, tmp_path / "lag.png", title="spreads")
     fig = saved[-1]

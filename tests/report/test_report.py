@@ -72,8 +72,11 @@ def test_focal_topk_interval_is_over_seizures(tmp_path):
         p = tmp_path / "focal" / "pcmci" / "chbmit-focal" / "zeroshot" / f"seed{s}.json"
         p.parent.mkdir(parents=True, exist_ok=True)
         lo, hi = wilson_interval(top1 * 4, 4)
-        p.write_text(json.dumps({"metrics": {"n_seizures": 4, "top1": top1, "top1_ci95_low": lo,
-                                             "top1_ci95_high": hi}}))  # fmt: skip
+        p.write_text(
+            json.dumps(
+                {"metrics": {"n_seizures": 4, "top1": top1, "top1_ci95_low": lo, "top1_ci95_high": hi}}
+            )
+        )
     rows = collect(tmp_path)
     assert sorted(r["metric"] for r in rows) == ["n_seizures", "top1"]
     top1 = next(r for r in rows if r["metric"] == "top1")

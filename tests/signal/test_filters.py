@@ -359,9 +359,17 @@ def test_zscore_tiny_but_not_flat_channel():
 # ---- band edges, orders and argument checks at their limits
 @pytest.mark.parametrize(
     ("l_freq", "h_freq", "ok"),
-    [(0.0, None, False), (50.0, None, False), (49.9, None, True), (None, 0.0, False), (None, 0.5, True),
-     (None, 50.0, False), (10.0, 10.0, False), (10.0, 10.5, True)],
-)  # fmt: skip
+    [
+        (0.0, None, False),
+        (50.0, None, False),
+        (49.9, None, True),
+        (None, 0.0, False),
+        (None, 0.5, True),
+        (None, 50.0, False),
+        (10.0, 10.0, False),
+        (10.0, 10.5, True),
+    ],
+)
 def test_band_edges_must_lie_strictly_inside_zero_to_nyquist(l_freq, h_freq, ok):
     from biodyn.signal.filters import bandpass_sos
 
@@ -375,8 +383,9 @@ def test_band_edges_must_lie_strictly_inside_zero_to_nyquist(l_freq, h_freq, ok)
 def test_filter_order_default_and_passed_through():
     from biodyn.signal.filters import bandpass_sos
 
-    np.testing.assert_allclose(bandpass_sos(200.0, 1.0, 30.0), sps.butter(4, [1.0, 30.0], "bandpass", fs=200.0,
-                                                                           output="sos"))  # fmt: skip
+    np.testing.assert_allclose(
+        bandpass_sos(200.0, 1.0, 30.0), sps.butter(4, [1.0, 30.0], "bandpass", fs=200.0, output="sos")
+    )
     x = np.random.default_rng(3).standard_normal((2, 2000))
     want = sps.sosfiltfilt(sps.butter(2, [1.0, 30.0], "bandpass", fs=200.0, output="sos"), x, axis=-1)
     np.testing.assert_allclose(bandpass(x, 200.0, 1.0, 30.0, order=2), want, rtol=1e-4, atol=1e-5)

@@ -34,8 +34,9 @@ def test_errors_name_the_file_and_channel():
 
 def test_settings_reach_their_steps():
     x = _noise()
-    cfg = PreprocessConfig(l_freq=1.0, h_freq=20.0, filter_order=2, notch_freq=10.0, notch_harmonics=True,
-                           robust=True)  # fmt: skip
+    cfg = PreprocessConfig(
+        l_freq=1.0, h_freq=20.0, filter_order=2, notch_freq=10.0, notch_harmonics=True, robust=True
+    )
     y, fs = preprocess(x, 100.0, cfg)
     band = sps.butter(2, [1.0, 20.0], btype="bandpass", fs=100.0, output="sos")
     notches = [sps.tf2sos(*sps.iirnotch(f, 30.0, fs=100.0)) for f in (10.0, 20.0, 30.0, 40.0)]
@@ -58,8 +59,9 @@ def test_upper_edge_at_or_above_nyquist_is_dropped(h_freq, applied):
     # with a lower edge the chain becomes a high-pass instead
     y2, _ = preprocess(x, 100.0, PreprocessConfig(l_freq=5.0, h_freq=h_freq, zscore=False))
     if not applied:
-        np.testing.assert_allclose(y2, _filt(sps.butter(4, 5.0, btype="highpass", fs=100.0, output="sos"), x),
-                                   rtol=1e-4, atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(
+            y2, _filt(sps.butter(4, 5.0, btype="highpass", fs=100.0, output="sos"), x), rtol=1e-4, atol=1e-5
+        )
 
 
 def test_notch_at_nyquist_is_skipped_and_below_is_applied():
@@ -80,5 +82,14 @@ def test_bad_settings_are_config_errors():
 
 def test_config_to_dict_holds_every_field():
     cfg = PreprocessConfig(fs=256.0, l_freq=0.5, notch_freq=60.0)
-    assert cfg.to_dict() == {"fs": 256.0, "l_freq": 0.5, "h_freq": None, "filter_order": 4, "notch_freq": 60.0,
-                             "notch_harmonics": False, "zscore": True, "robust": False, "clip_sigma": None}  # fmt: skip
+    assert cfg.to_dict() == {
+        "fs": 256.0,
+        "l_freq": 0.5,
+        "h_freq": None,
+        "filter_order": 4,
+        "notch_freq": 60.0,
+        "notch_harmonics": False,
+        "zscore": True,
+        "robust": False,
+        "clip_sigma": None,
+    }

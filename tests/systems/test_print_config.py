@@ -14,9 +14,8 @@ def test_prism_prints_its_resolved_run_config(tmp_path, capsys):
         == 0
     )
     got = yaml.safe_load(capsys.readouterr().out)
-    assert (
-        got["epochs"] == 3 and got["n_mels"] == 8 and got["output_dir"] == str(out)
-    )  # flags > YAML > defaults
+    # flags > YAML > defaults
+    assert got["epochs"] == 3 and got["n_mels"] == 8 and got["output_dir"] == str(out)
     assert not out.exists()
 
 
@@ -29,6 +28,5 @@ def test_fewshot_prints_its_grid(capsys):
 def test_focal_prints_its_settings_with_an_explicit_flag_over_the_preset(capsys):
     assert main(["focal", "--quick", "--span-s", "10", "--print-config"]) == 0
     got = yaml.safe_load(capsys.readouterr().out)
-    assert (
-        got["window"]["span_s"] == 10.0 and got["window"]["resample_hz"] == 64.0
-    )  # --quick gives 4 s, 64 Hz
+    # --quick gives 4 s, 64 Hz
+    assert got["window"]["span_s"] == 10.0 and got["window"]["resample_hz"] == 64.0

@@ -27,8 +27,19 @@ def _data():
 
 
 def _cfg(out, batch_size):
-    return TrainConfig(out_dir=str(out), task="multiclass", batch_size=batch_size, max_steps=6, warmup_steps=1,
-                       lr=1e-2, eval_every=0, ckpt_every=3, progress=False, tensorboard=False, accum_steps=2)  # fmt: skip
+    return TrainConfig(
+        out_dir=str(out),
+        task="multiclass",
+        batch_size=batch_size,
+        max_steps=6,
+        warmup_steps=1,
+        lr=1e-2,
+        eval_every=0,
+        ckpt_every=3,
+        progress=False,
+        tensorboard=False,
+        accum_steps=2,
+    )
 
 
 def _val():
@@ -60,8 +71,9 @@ def _two_ranks(fn, out):
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         results = manager.dict()
-        mp.start_processes(_worker, args=(_free_port(), fn, out, results), nprocs=2, join=True,
-                           start_method="spawn")  # fmt: skip
+        mp.start_processes(
+            _worker, args=(_free_port(), fn, out, results), nprocs=2, join=True, start_method="spawn"
+        )
         return results[0], results[1]
 
 
@@ -90,8 +102,21 @@ def test_two_rank_gloo_matches_single_process(tmp_path):
     assert (tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors").is_file()
 
 
-_JOINT = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, limit=48, progress=False,
-              lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=1, tensorboard=False)  # fmt: skip
+_JOINT = dict(
+    mode="joint",
+    data="synthetic",
+    hidden_dim=16,
+    num_layers=2,
+    num_heads=2,
+    limit=48,
+    progress=False,
+    lr=3e-3,
+    n_frames=12,
+    n_mels=8,
+    warmup_epochs=0.0,
+    epochs=1,
+    tensorboard=False,
+)
 
 
 _SINGLE = dict(_JOINT, mode="single", modality="audio", epochs=2)

@@ -88,7 +88,7 @@ def test_smoke_experiment_cli(tmp_path):
     from biodyn.cli import main
 
     out = tmp_path / "smoke"
-    rc = main(["train", "experiment=smoke", f"train.out_dir={out}"])  # fmt: skip
+    rc = main(["train", "experiment=smoke", f"train.out_dir={out}"])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["experiment"] == "smoke" and res["data_manifest_hash"]
@@ -128,15 +128,28 @@ def test_fewshot_protocol_and_report(tmp_path):
     from biodyn.train.seed import seed_everything
 
     shared_data("ptbxl")
-    cfg = compose_config(["experiment=smoke", "data.limit=120", f"data.cache_dir={tmp_path / 'cache'}",
-                          "train.max_steps=2", "train.eval_every=2", "train.tensorboard=false",
-                          "fewshot.mode=linear_probe", f"results_dir={tmp_path / 'results'}"])  # fmt: skip
+    cfg = compose_config(
+        [
+            "experiment=smoke",
+            "data.limit=120",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            "train.max_steps=2",
+            "train.eval_every=2",
+            "train.tensorboard=false",
+            "fewshot.mode=linear_probe",
+            f"results_dir={tmp_path / 'results'}",
+        ]
+    )
     exp = to_dataclass(cfg)
     paths = run_fewshot(exp, budgets=(0.1, 1.0), seeds=(42, 0))
     assert len(paths) == 4
     base = tmp_path / "results" / "smoke" / "cnn1d" / "ptbxl-multilabel"
     assert {p.relative_to(base).as_posix() for p in paths} == {
-        "10pct/seed42.json", "10pct/seed0.json", "100pct/seed42.json", "100pct/seed0.json"}  # fmt: skip
+        "10pct/seed42.json",
+        "10pct/seed0.json",
+        "100pct/seed42.json",
+        "100pct/seed0.json",
+    }
     r = json.loads((base / "10pct" / "seed42.json").read_text())
     r_full = json.loads((base / "100pct" / "seed42.json").read_text())
     assert r["n_train_windows"] < r_full["n_train_windows"]
@@ -176,11 +189,29 @@ def test_prism_with_moe_trains_through_biodyn_train(tmp_path):
 
     shared_data("ptbxl")
     out = tmp_path / "moe"
-    tiny = ["model.params.hidden_dim=16", "model.params.num_heads=2", "model.params.num_layers=2",
-            "model.params.delta_every=2", "model.params.moe_num_experts=4"]  # fmt: skip
-    rc = main(["train", "model=prism", "model.params.ffn=moe", *tiny, f"train.out_dir={out}", "train.max_steps=2",
-               "train.batch_size=4", "train.eval_every=2", "train.ckpt_every=2", "train.log_every=1",
-               "train.progress=false", "data.limit=16"])  # fmt: skip
+    tiny = [
+        "model.params.hidden_dim=16",
+        "model.params.num_heads=2",
+        "model.params.num_layers=2",
+        "model.params.delta_every=2",
+        "model.params.moe_num_experts=4",
+    ]
+    rc = main(
+        [
+            "train",
+            "model=prism",
+            "model.params.ffn=moe",
+            *tiny,
+            f"train.out_dir={out}",
+            "train.max_steps=2",
+            "train.batch_size=4",
+            "train.eval_every=2",
+            "train.ckpt_every=2",
+            "train.log_every=1",
+            "train.progress=false",
+            "data.limit=16",
+        ]
+    )
     assert rc == 0
     rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     train = [r for r in rows if r["kind"] == "train"]

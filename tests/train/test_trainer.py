@@ -29,8 +29,19 @@ def _data(n=48, seed=0, k=3):
 
 
 def _cfg(tmp_path, **kw):
-    base = dict(out_dir=str(tmp_path), task="multiclass", batch_size=8, max_steps=8, warmup_steps=2, lr=3e-3,
-                eval_every=4, ckpt_every=100, log_every=1, progress=False, tensorboard=False)  # fmt: skip
+    base = dict(
+        out_dir=str(tmp_path),
+        task="multiclass",
+        batch_size=8,
+        max_steps=8,
+        warmup_steps=2,
+        lr=3e-3,
+        eval_every=4,
+        ckpt_every=100,
+        log_every=1,
+        progress=False,
+        tensorboard=False,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -65,8 +76,13 @@ def test_resume_is_bitwise(tmp_path):
     torch.manual_seed(1)
     assert b.fit(stop_at=7)["stopped"] == "stop_at"  # 7 steps x 2 micro-batches of 4 crosses an epoch of 12
     torch.manual_seed(999)  # the resumed run must restore RNG state itself
-    c = Trainer(_model(dropout=0.3), _data(), _data(seed=1), _cfg(tmp_path / "b", resume=True, **kw),
-                model_name="cnn1d")  # fmt: skip
+    c = Trainer(
+        _model(dropout=0.3),
+        _data(),
+        _data(seed=1),
+        _cfg(tmp_path / "b", resume=True, **kw),
+        model_name="cnn1d",
+    )
     c.fit()
     assert c.step == 10
     for (n, p), q in zip(a.model.state_dict().items(), c.model.state_dict().values(), strict=True):
@@ -120,8 +136,15 @@ def test_trained_model_exports_and_reloads(tmp_path):
 
 def test_early_stopping(tmp_path):
     # lr 0 -> the metric never improves after the first evaluation
-    cfg = _cfg(tmp_path, lr=0.0, max_steps=50, eval_every=1, patience=3, early_stop_metric="val_accuracy",
-               early_stop_mode="max")  # fmt: skip
+    cfg = _cfg(
+        tmp_path,
+        lr=0.0,
+        max_steps=50,
+        eval_every=1,
+        patience=3,
+        early_stop_metric="val_accuracy",
+        early_stop_mode="max",
+    )
     out = Trainer(_model(), _data(), _data(seed=1), cfg).fit()
     assert out["stopped"] == "early_stopping" and out["step"] == 4
     with pytest.raises(ConfigError, match="early_stop_metric"):
@@ -211,8 +234,10 @@ class _TwoLosses(BiodynModel):
     def forward_loss(self, batch):
         h = self.forward_features(batch["x"])
         logits = self.forward_head(h)
-        return {"task": nn.functional.cross_entropy(logits, batch["y"]),
-                "recon": (self.dec(h) - batch["x"]).square().mean()}  # fmt: skip
+        return {
+            "task": nn.functional.cross_entropy(logits, batch["y"]),
+            "recon": (self.dec(h) - batch["x"]).square().mean(),
+        }
 
 
 def test_forward_loss_terms_are_weighted_and_logged(tmp_path):

@@ -22,8 +22,20 @@ def _data(n=32, seed=0):
 def _trainer(out, **kw):
     torch.manual_seed(0)
     model = create_model("cnn1d", n_chans=2, n_outputs=3, n_times=32, sfreq=32.0, width=8, depth=2)
-    base = dict(out_dir=str(out), task="multiclass", batch_size=8, max_steps=6, log_every=1, eval_every=3,
-                ckpt_every=3, warmup_steps=1, lr=3e-3, progress=False, tensorboard=False, wandb_project="biodyn-tests")  # fmt: skip
+    base = dict(
+        out_dir=str(out),
+        task="multiclass",
+        batch_size=8,
+        max_steps=6,
+        log_every=1,
+        eval_every=3,
+        ckpt_every=3,
+        warmup_steps=1,
+        lr=3e-3,
+        progress=False,
+        tensorboard=False,
+        wandb_project="biodyn-tests",
+    )
     cfg = TrainConfig(**{**base, **kw})
     return Trainer(model, _data(), _data(seed=1), cfg, model_name="cnn1d")
 

@@ -34,10 +34,19 @@ def run(args) -> int:
     if args.json:
         check_out_file(args.json, "--json")
     corpus = get_corpus(args.dataset, args.root)
-    rep = build_cache(corpus, args.out, jobs=args.jobs, shard=shard, window_s=args.window_s,
-                      stride_s=args.stride_s, records=args.records)  # fmt: skip
-    print(f"{args.dataset}: built {len(rep.built)}, already done {len(rep.skipped)}, failed {len(rep.failed)} "
-          f"records; {rep.n_windows} windows in {rep.seconds:.1f} s -> {args.out}")  # fmt: skip
+    rep = build_cache(
+        corpus,
+        args.out,
+        jobs=args.jobs,
+        shard=shard,
+        window_s=args.window_s,
+        stride_s=args.stride_s,
+        records=args.records,
+    )
+    print(
+        f"{args.dataset}: built {len(rep.built)}, already done {len(rep.skipped)}, failed {len(rep.failed)} "
+        f"records; {rep.n_windows} windows in {rep.seconds:.1f} s -> {args.out}"
+    )
     for rid, why in rep.failed.items():
         print(f"  skipped {rid}: {why}")
     write_json(args.json, rep.to_dict())

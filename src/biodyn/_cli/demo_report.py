@@ -58,15 +58,33 @@ def summary_rows(results: dict[str, Any], titles: dict[str, str]) -> list[list[s
             continue
         h = res.get("headline") or {}
         real = h.get("real")
-        rows.append([titles.get(name, name), h.get("data", "n/a"), h.get("size", "n/a"),
-                     "n/a" if real is None else real if isinstance(real, str) else ("real" if real else "SYNTHETIC"),
-                     h.get("result", "n/a"),
-                     h.get("reference", "n/a"), fmt(res.get("time_s"), 1)])  # fmt: skip
+        rows.append(
+            [
+                titles.get(name, name),
+                h.get("data", "n/a"),
+                h.get("size", "n/a"),
+                "n/a"
+                if real is None
+                else real
+                if isinstance(real, str)
+                else ("real" if real else "SYNTHETIC"),
+                h.get("result", "n/a"),
+                h.get("reference", "n/a"),
+                fmt(res.get("time_s"), 1),
+            ]
+        )
     return rows
 
 
-def write_report(results: dict[str, Any], figures: dict[str, list[tuple[Path, str]]], path: Path, *,
-                 titles: dict[str, str], title: str, intro: str) -> Path:  # fmt: skip
+def write_report(
+    results: dict[str, Any],
+    figures: dict[str, list[tuple[Path, str]]],
+    path: Path,
+    *,
+    titles: dict[str, str],
+    title: str,
+    intro: str,
+) -> Path:
     """One self-contained HTML file: the summary table, then per step its notes, tables and captioned figures."""
     import mne
 
@@ -108,8 +126,13 @@ def crosspatient_expectation(example_dir: Path) -> dict[str, Any] | None:
     n = len(vals)
     mean = float(np.mean(vals))
     half = float(stats.t.ppf(0.975, n - 1) * np.std(vals, ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    return {"values": vals, "seeds": [f.stem.removeprefix("seed") for f in files], "mean": mean, "ci95": half,
-            "source": str(example_dir)}  # fmt: skip
+    return {
+        "values": vals,
+        "seeds": [f.stem.removeprefix("seed") for f in files],
+        "mean": mean,
+        "ci95": half,
+        "source": str(example_dir),
+    }
 
 
 def plot_expectation(expect: dict[str, Any], this_run: float | None, path: Path) -> None:
@@ -126,8 +149,15 @@ def plot_expectation(expect: dict[str, Any], this_run: float | None, path: Path)
     vals = expect["values"]
     ax.scatter(vals, [1] * len(vals), color="tab:blue", zorder=3, label=f"recorded run, {len(vals)} seeds")
     if math.isfinite(expect["ci95"]):
-        ax.errorbar([expect["mean"]], [1.25], xerr=[[expect["ci95"]], [expect["ci95"]]], fmt="D", color="tab:blue",
-                    capsize=4, label="their mean, 95 % interval")  # fmt: skip
+        ax.errorbar(
+            [expect["mean"]],
+            [1.25],
+            xerr=[[expect["ci95"]], [expect["ci95"]]],
+            fmt="D",
+            color="tab:blue",
+            capsize=4,
+            label="their mean, 95 % interval",
+        )
     if this_run is not None and math.isfinite(this_run):
         ax.scatter(
             [this_run], [0.6], marker="*", s=140, color="tab:red", zorder=3, label="this demo's detector"

@@ -14,8 +14,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", default="detections", help="output folder (default: ./detections)")
     parser.add_argument("--json", default=None, help="write the summary (events, real-time factor) here")
-    parser.add_argument("--on-missing", default="raise", choices=("raise", "zero"),
-                        help="montage channels the recording lacks: error (default) or zero-filled rows")  # fmt: skip
+    parser.add_argument(
+        "--on-missing",
+        default="raise",
+        choices=("raise", "zero"),
+        help="montage channels the recording lacks: error (default) or zero-filled rows",
+    )
     parser.add_argument(
         "--threshold",
         type=float,
@@ -24,9 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overlap", type=float, default=0.5, help="window overlap fraction (default 0.5)")
     parser.add_argument("--batch-size", type=int, default=WINDOWS_PER_CALL)
-    parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
-                             "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
+    parser.add_argument(
+        "--post",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
+        "merge_gap_s, min_duration_s, max_duration_s)",
+    )
     parser.add_argument(
         "--edf", action="store_true", help="also write the recording as EDF+ with annotations"
     )
@@ -39,15 +48,28 @@ def run(args) -> int:
     from biodyn.systems.seizure import detect_files
 
     thr = args.threshold  # None: the detector's recorded operating threshold
-    rep = detect_files(args.recordings, args.checkpoint, args.out, json_path=args.json, edf_annotations=args.edf,
-                       png=not args.no_png, progress=not args.no_progress, on_missing=args.on_missing,
-                       threshold=thr, overlap=args.overlap, batch_size=args.batch_size, post=parse_post(args.post))  # fmt: skip
+    rep = detect_files(
+        args.recordings,
+        args.checkpoint,
+        args.out,
+        json_path=args.json,
+        edf_annotations=args.edf,
+        png=not args.no_png,
+        progress=not args.no_progress,
+        on_missing=args.on_missing,
+        threshold=thr,
+        overlap=args.overlap,
+        batch_size=args.batch_size,
+        post=parse_post(args.post),
+    )
     for r in rep["recordings"]:
-        print(f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s at threshold "
-              f"{r['threshold']:.3g}; "
-              f"real-time factor {r['real_time_factor']:.1f}x"
-              + ("; shorter than one window: zero-padded" if r["padded_to_one_window"] else "")
-              + (f"; zero-filled {', '.join(r['zero_filled_channels'])}" if r["zero_filled_channels"] else ""))  # fmt: skip
+        print(
+            f"{r['recording']}: {r['n_events']} seizure event(s) in {r['duration_s']:.1f} s at threshold "
+            f"{r['threshold']:.3g}; "
+            f"real-time factor {r['real_time_factor']:.1f}x"
+            + ("; shorter than one window: zero-padded" if r["padded_to_one_window"] else "")
+            + (f"; zero-filled {', '.join(r['zero_filled_channels'])}" if r["zero_filled_channels"] else "")
+        )
         for e in r["events"]:
             print(
                 f"  seiz {e['onset_s']:.2f}-{e['onset_s'] + e['duration_s']:.2f} s (mean p {e['confidence']:.2f})"
@@ -59,6 +81,5 @@ def run(args) -> int:
         from biodyn.errors import RecordingError
 
         n, m = len(rep["failed"]), len(rep["failed"]) + len(rep["recordings"])
-        raise RecordingError(None, f"{n} of {m} recording(s) failed: "
-                                   + "; ".join(rep["failed"].values()))  # fmt: skip
+        raise RecordingError(None, f"{n} of {m} recording(s) failed: " + "; ".join(rep["failed"].values()))
     return 0

@@ -27,8 +27,10 @@ def run(args) -> int:
     if args.json:
         check_out_file(args.json, "--json")
     report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
-    print(f"downloaded {len(report.downloaded)}, already present {len(report.skipped)}, failed {len(report.failed)}"
-          f" ({report.bytes / 1e6:.1f} MB)")  # fmt: skip
+    print(
+        f"downloaded {len(report.downloaded)}, already present {len(report.skipped)}, failed {len(report.failed)}"
+        f" ({report.bytes / 1e6:.1f} MB)"
+    )
     for rel, why in report.failed.items():
         print(f"  FAILED {rel}: {why}")
     write_json(args.json, report.to_dict())

@@ -13,12 +13,21 @@ SPLITS = {"train": "train", "val": "val", "test": "test", "dev": "val", "eval": 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="a training run folder (config.yaml + checkpoints/)")
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
-    parser.add_argument("--split", default="test", choices=tuple(SPLITS),
-                        help="the split to evaluate (dev = val, eval = test); the run's task picks the metrics "
-                             "(a seizure run: the event-scoring report, eval_results.json + PNG)")  # fmt: skip
-    parser.add_argument("--post", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="seizure post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
-                             "merge_gap_s, min_duration_s, max_duration_s)")  # fmt: skip
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=tuple(SPLITS),
+        help="the split to evaluate (dev = val, eval = test); the run's task picks the metrics "
+        "(a seizure run: the event-scoring report, eval_results.json + PNG)",
+    )
+    parser.add_argument(
+        "--post",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="seizure post-processing overrides (hysteresis_gap, opening_samples, closing_samples, "
+        "merge_gap_s, min_duration_s, max_duration_s)",
+    )
     parser.add_argument(
         "--json", default=None, help="write the metrics here (default: RUN_DIR/eval_<split>.json)"
     )
@@ -73,8 +82,10 @@ def run(args) -> int:
         rows = res["operating_points"]
         for r in rows:
             ev = r["eval"] or {}
-            print(f"{r['target_fa_per_24h']:>5g} FA/24h: threshold {r['threshold']}, {split} sensitivity "
-                  f"{ev.get('sensitivity')}, FA/24h {ev.get('fa_per_24h')}")  # fmt: skip
+            print(
+                f"{r['target_fa_per_24h']:>5g} FA/24h: threshold {r['threshold']}, {split} sensitivity "
+                f"{ev.get('sensitivity')}, FA/24h {ev.get('fa_per_24h')}"
+            )
         print(json.dumps(res["sample_metrics"], indent=2))
         print(f"wrote {Path(args.run_dir) / 'eval_results.json'} and eval_results.png")
         return 0

@@ -53,10 +53,16 @@ def add_arguments(p) -> None:
         default="results",
         help="results folder (default: ./results, relative to the current folder); finished cells are skipped (one run with other settings is an error)",
     )
-    p.add_argument("--force", action="store_true",
-                   help="run again, and replace, finished cells whose settings differ from this run's")  # fmt: skip
-    p.add_argument("--cache-dir", default=None,
-                   help="window caches (default: OUT/cache, inside --out; give a shared folder to reuse caches)")  # fmt: skip
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run again, and replace, finished cells whose settings differ from this run's",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="window caches (default: OUT/cache, inside --out; give a shared folder to reuse caches)",
+    )
     p.add_argument("--experiment", default="fewshot")
     p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
     p.add_argument("--print-config", action="store_true", help="print the resolved grid config and exit")
@@ -73,8 +79,9 @@ def run(args) -> int:
 
     # every flag checked before the preset's data is touched or a cache folder made
     preset = fg.load_preset(args.preset)
-    for dataset, unit in pairs(args.budget_unit, "--budget-unit", "DATASET=UNIT, e.g. chbmit=window",
-                               fg.DATASETS).items():  # fmt: skip
+    for dataset, unit in pairs(
+        args.budget_unit, "--budget-unit", "DATASET=UNIT, e.g. chbmit=window", fg.DATASETS
+    ).items():
         check_option("--budget-unit", unit, BUDGET_UNITS)
         preset.setdefault("budget_unit", {})[dataset] = unit
     budgets = floats(args.budgets, "--budgets")
@@ -86,13 +93,17 @@ def run(args) -> int:
     if args.json:
         check_out_file(args.json, "--json")
     grid = fg.GridConfig(
-        datasets=names(args.datasets, "--datasets", fg.DATASETS), models=names(args.models, "--models"),
-        budgets=budgets, seeds=parse_seeds(args.seeds), modes=names(args.modes, "--modes", fg.MODES),
-        experiment=args.experiment, cache_dir=cache_dir,
+        datasets=names(args.datasets, "--datasets", fg.DATASETS),
+        models=names(args.models, "--models"),
+        budgets=budgets,
+        seeds=parse_seeds(args.seeds),
+        modes=names(args.modes, "--modes", fg.MODES),
+        experiment=args.experiment,
+        cache_dir=cache_dir,
         roots=pairs(args.root, "--root", "DATASET=FOLDER", fg.DATASETS),
         weights=pairs(args.weights, "--weights", "LABEL=FOLDER"),
         **preset,
-    )  # fmt: skip
+    )
     if args.print_config:
         import json
         from dataclasses import asdict

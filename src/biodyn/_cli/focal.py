@@ -42,14 +42,21 @@ def add_arguments(p) -> None:
         "--span-s", type=float, default=None, help="ictal window length (s; default 10, --quick 4)"
     )
     p.add_argument("--tau-max-s", type=float, default=0.05)
-    p.add_argument("--edge-threshold", type=float, default=None,
-                   help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)")  # fmt: skip
+    p.add_argument(
+        "--edge-threshold",
+        type=float,
+        default=None,
+        help="trained lag models (cldtrans): |A| below this is no edge (default: the model's own)",
+    )
     p.add_argument(
         "--resample-hz", type=float, default=None, help="rate of the fits (default 128, --quick 64)"
     )
-    p.add_argument("--quick", action="store_true",
-                   help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
-                        "neural detectors; flags given win over it")  # fmt: skip
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="CPU-sized preset configs/focal/quick.yaml: 4 s windows, 64 Hz, fewer fit steps, tiny "
+        "neural detectors; flags given win over it",
+    )
     p.add_argument("--channels", default=None, help="comma-separated subset of channels to rank")
     p.add_argument("--per-patient", type=int, default=None, help="at most this many seizures per patient")
     p.add_argument(
@@ -58,14 +65,23 @@ def add_arguments(p) -> None:
         help="results folder (default: ./results, relative to the current folder; per-seed JSON; finished files are skipped, one run with other settings "
         "is an error)",
     )
-    p.add_argument("--force", action="store_true",
-                   help="run again, and replace, finished files whose settings differ from this run's")  # fmt: skip
-    p.add_argument("--device", default="auto",
-                   help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]")  # fmt: skip
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run again, and replace, finished files whose settings differ from this run's",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]",
+    )
     p.add_argument("--experiment", default="focal")
     p.add_argument("--json", metavar="OUT", help="also write the summary table as JSON")
-    p.add_argument("--print-config", action="store_true",
-                   help="print the resolved settings (window and FocalConfig) and exit")  # fmt: skip
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved settings (window and FocalConfig) and exit",
+    )
 
 
 def settings(args) -> tuple[dict, dict]:
@@ -76,8 +92,10 @@ def settings(args) -> tuple[dict, dict]:
 
     preset = load_preset("quick") if args.quick else {}
     defaults = FocalConfig()
-    window = {k: getattr(args, k) if getattr(args, k) is not None else preset.get(k, getattr(defaults, k, None))
-              for k in WINDOW_KEYS}  # fmt: skip
+    window = {
+        k: getattr(args, k) if getattr(args, k) is not None else preset.get(k, getattr(defaults, k, None))
+        for k in WINDOW_KEYS
+    }
     if isinstance(window["channels"], str):
         window["channels"] = [c.strip() for c in window["channels"].split(",") if c.strip()]
     return window, {k: v for k, v in preset.items() if k not in WINDOW_KEYS}
@@ -105,8 +123,12 @@ def run(args) -> int:
         cfg.update(
             {"seeds": list(parse_seeds(args.seeds)), "offset_s": args.offset_s, "tau_max_s": args.tau_max_s}
         )
-        print(yaml.safe_dump(json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False),
-              end="")  # fmt: skip
+        print(
+            yaml.safe_dump(
+                json.loads(json.dumps({"window": window, "focal": cfg}, default=list)), sort_keys=False
+            ),
+            end="",
+        )
         return 0
     span = window["span_s"]
     check_range("--span-s", span, low=0, low_open=True)
@@ -123,8 +145,10 @@ def run(args) -> int:
     run_methods = tuple(methods or overrides.get("methods") or fl.FocalConfig().methods)
     unused = [w for w in weights if w not in run_methods]
     if unused:
-        raise ConfigError(f"--weights {', '.join(unused)}: not among the methods run ({', '.join(run_methods)}); "
-                          "add it to --methods")  # fmt: skip
+        raise ConfigError(
+            f"--weights {', '.join(unused)}: not among the methods run ({', '.join(run_methods)}); "
+            "add it to --methods"
+        )
     for name, folder in weights.items():
         if not Path(folder).exists():
             raise ConfigError(f"--weights {name}={folder}: no such folder")
@@ -153,9 +177,15 @@ def run(args) -> int:
     onsets = read_onset_csv(args.onsets or fl.EXAMPLE_ONSETS)
     if not args.onsets:
         print(f"onset channels: {fl.EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
-    cfg = fl.FocalConfig(seeds=seeds, offset_s=args.offset_s, span_s=span,
-                         tau_max_s=args.tau_max_s, resample_hz=window["resample_hz"],
-                         edge_threshold=args.edge_threshold, device=args.device)  # fmt: skip
+    cfg = fl.FocalConfig(
+        seeds=seeds,
+        offset_s=args.offset_s,
+        span_s=span,
+        tau_max_s=args.tau_max_s,
+        resample_hz=window["resample_hz"],
+        edge_threshold=args.edge_threshold,
+        device=args.device,
+    )
     if methods:
         cfg.methods = methods
     for k, v in overrides.items():
@@ -177,8 +207,10 @@ def run(args) -> int:
     print(f"\n{len(windows)} ictal windows; per-seed JSON under {Path(args.out) / args.experiment}")
     print("| method | seed | top-1 [95 % CI] | top-3 | top-5 | seizures |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['method']} | {r['seed']} | {r['top1']:.3f} [{r['top1_ci95_low']:.2f}, {r['top1_ci95_high']:.2f}] | "
-              f"{r['top3']:.3f} | {r['top5']:.3f} | {r['n_seizures']} |")  # fmt: skip
+        print(
+            f"| {r['method']} | {r['seed']} | {r['top1']:.3f} [{r['top1_ci95_low']:.2f}, {r['top1_ci95_high']:.2f}] | "
+            f"{r['top3']:.3f} | {r['top5']:.3f} | {r['n_seizures']} |"
+        )
     print(f"aggregate over seeds: biodyn report {args.out}")
     write_json(args.json, {"rows": rows, "files": [str(p) for p in paths]})
     return 0

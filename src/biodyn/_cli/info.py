@@ -48,7 +48,10 @@ def run(args) -> int:
         for path, problem in bad.items():
             print(f"  unreadable: {path}: {problem}", file=sys.stderr)
         # bad_files counts files (signal, annotation and hypnogram files), not records: never "15 of 13"
-        print(f"biodyn: error: {len(bad)} file(s) could not be read (listed above); the summary covers the rest of "
-              f"the {s['records']} record(s)", file=sys.stderr)  # fmt: skip
+        print(
+            f"biodyn: error: {len(bad)} file(s) could not be read (listed above); the summary covers the rest of "
+            f"the {s['records']} record(s)",
+            file=sys.stderr,
+        )
         return RecordingError.exit_code
     return 0

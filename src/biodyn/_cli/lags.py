@@ -14,19 +14,38 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--out", required=True, help="output folder (lag_graph.json, lag_graph.png)")
     p.add_argument("--fs", type=float, help="sampling rate of a .npy recording (Hz)")
-    p.add_argument("--channels", help="comma-separated names: of every row of a .npy recording; for EDF/WFDB the "
-                                      "channels to keep, in this order")  # fmt: skip
+    p.add_argument(
+        "--channels",
+        help="comma-separated names: of every row of a .npy recording; for EDF/WFDB the "
+        "channels to keep, in this order",
+    )
     p.add_argument("--start", type=float, default=0.0, help="first second to use (default 0)")
     p.add_argument("--stop", type=float, help="last second to use (default: the end)")
-    p.add_argument("--preset", default="auto", choices=("auto", "eeg", "ecg", "ecg_sem"),
-                   help="band, fitting rate, delay range and model by modality (auto: ecg when every channel is "
-                        "a standard ECG lead, else eeg; see docs/lags.md)")  # fmt: skip
-    p.add_argument("--tau-max-s", type=float, help="largest delay considered (s; default: the preset's, "
-                                                   "eeg 0.05, ecg 0.04)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=500, help="iteration limit of the refinement (it stops on "
-                                                          "convergence; default 500)")  # fmt: skip
-    p.add_argument("--stability", type=int, default=8, metavar="N",
-                   help="sub-window refits for edge confidence and ranking stability (0: none; default 8)")  # fmt: skip
+    p.add_argument(
+        "--preset",
+        default="auto",
+        choices=("auto", "eeg", "ecg", "ecg_sem"),
+        help="band, fitting rate, delay range and model by modality (auto: ecg when every channel is "
+        "a standard ECG lead, else eeg; see docs/lags.md)",
+    )
+    p.add_argument(
+        "--tau-max-s",
+        type=float,
+        help="largest delay considered (s; default: the preset's, eeg 0.05, ecg 0.04)",
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=500,
+        help="iteration limit of the refinement (it stops on convergence; default 500)",
+    )
+    p.add_argument(
+        "--stability",
+        type=int,
+        default=8,
+        metavar="N",
+        help="sub-window refits for edge confidence and ranking stability (0: none; default 8)",
+    )
     p.add_argument(
         "--seed", type=int, default=0, help="jitter of the initial delays (a converged fit ignores it)"
     )
@@ -70,8 +89,11 @@ def _load_npy(path, args):
         data = np.load(path, allow_pickle=False)
     except ValueError as e:
         if "pickle" in str(e).lower():
-            raise RecordingError(path, "holds Python objects, which biodyn never unpickles; save a numeric "
-                                       "(C, T) array with np.save") from None  # fmt: skip
+            raise RecordingError(
+                path,
+                "holds Python objects, which biodyn never unpickles; save a numeric "
+                "(C, T) array with np.save",
+            ) from None
         raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)") from None
     except (OSError, EOFError):
         raise RecordingError(path, "not a NumPy .npy array file (np.save writes one)") from None
@@ -155,8 +177,14 @@ class _Bar:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(TextColumn("{task.description:>10s}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+            self.progress = Progress(
+                TextColumn("{task.description:>10s}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
 
     def __enter__(self):
         if self.progress is not None:
@@ -189,8 +217,11 @@ def run(args) -> int:
     check_out_dir(args.out, "--out")  # before the fit, not after it
     if args.json:
         check_out_file(args.json, "--json")
-    for flag, value, ok in (("--steps", args.steps, args.steps >= 1), ("--stability", args.stability, args.stability >= 0),
-                            ("--tau-max-s", args.tau_max_s, args.tau_max_s is None or args.tau_max_s > 0)):  # fmt: skip
+    for flag, value, ok in (
+        ("--steps", args.steps, args.steps >= 1),
+        ("--stability", args.stability, args.stability >= 0),
+        ("--tau-max-s", args.tau_max_s, args.tau_max_s is None or args.tau_max_s > 0),
+    ):
         if not ok:
             raise ConfigError(
                 f"invalid {flag} {value}; allowed: {'>= 1' if flag == '--steps' else '>= 0' if flag == '--stability' else '> 0 s'}"
@@ -200,15 +231,29 @@ def run(args) -> int:
         return _run_checkpoint(args, path, data, fs, channels)
     with warnings.catch_warnings(record=True) as caught, _Bar(not args.no_progress) as bar:
         warnings.simplefilter("always")
-        fit = fit_recording(data, fs, channels, args.tau_max_s, args.steps, preset=args.preset,
-                            stability=args.stability, seed=args.seed, progress=bar, source=str(path))  # fmt: skip
+        fit = fit_recording(
+            data,
+            fs,
+            channels,
+            args.tau_max_s,
+            args.steps,
+            preset=args.preset,
+            stability=args.stability,
+            seed=args.seed,
+            progress=bar,
+            source=str(path),
+        )
     for w in caught:  # held while the progress bar ran; now through biodyn's one-line display
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for d in fit.dropped:
         print(f"left out {d['channel']}: {d['reason']}")
     out = path_out = Path(args.out)
-    result = {**fit.to_dict(), "recording": str(path), "start_s": args.start,
-              "stop_s": args.stop if args.stop is not None else data.shape[-1] / fs + args.start}  # fmt: skip
+    result = {
+        **fit.to_dict(),
+        "recording": str(path),
+        "start_s": args.start,
+        "stop_s": args.stop if args.stop is not None else data.shape[-1] / fs + args.start,
+    }
     atomic_write_json(out / "lag_graph.json", result)
     ranking, lead = fit.focal_ranking(), fit.focal_lead()
     with warnings.catch_warnings(record=True) as caught:
@@ -221,16 +266,20 @@ def run(args) -> int:
         if fit.converged
         else f"NOT converged after {fit.n_iter} iterations"
     )
-    print(f"{path.name} ({fit.preset} preset): {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
-          f"{status}, {fit.fit_s:.1f} s")  # fmt: skip
+    print(
+        f"{path.name} ({fit.preset} preset): {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
+        f"{status}, {fit.fit_s:.1f} s"
+    )
     if lead is None:
         print(fit.focal_lead_note())
     else:
         line = f"focal lead {lead}; ranking (earliest first, '=' joins ties): {_groups(fit.focal_groups())}"
         if fit.stability:
             st = fit.stability
-            line += (f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
-                     f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})")  # fmt: skip
+            line += (
+                f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
+                f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})"
+            )
         print(line)
     for e in fit.edges()[:10]:
         if e["at_ceiling"]:
@@ -240,17 +289,34 @@ def run(args) -> int:
         else:
             flags = " at floor" if e.get("at_floor") else ""
         conf = f"  confidence {e['confidence']:.2f}" if "confidence" in e else ""
-        spread = (f" [{e['tau_s_q05'] * 1e3:.1f}-{e['tau_s_q95'] * 1e3:.1f}]"
-                  if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None else "")  # fmt: skip
-        print(f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms{spread}  weight {e['weight']:+.3f}"
-              f"{conf}{flags}")  # fmt: skip
+        spread = (
+            f" [{e['tau_s_q05'] * 1e3:.1f}-{e['tau_s_q95'] * 1e3:.1f}]"
+            if e.get("tau_s_q05") is not None and e.get("tau_s_q95") is not None
+            else ""
+        )
+        print(
+            f"  {e['source']:>10s} -> {e['target']:<10s} tau {e['tau_s'] * 1e3:6.1f} ms{spread}  weight {e['weight']:+.3f}"
+            f"{conf}{flags}"
+        )
     for e in fit.instantaneous_edges()[:5]:
         print(f"  {e['a']:>10s} -- {e['b']:<10s} zero lag, partial correlation {e['partial_corr']:+.2f}")
     print(f"wrote {path_out / 'lag_graph.json'} and {path_out / 'lag_graph.png'}")
-    write_json(args.json, {"focal_lead": lead, "focal_lead_note": fit.focal_lead_note(), "focal_ranking": ranking,
-                           "focal_groups": fit.focal_groups(), "edges": fit.edges(), "instantaneous_edges": fit.instantaneous_edges(),
-                           "stability": fit.stability, "dropped_channels": fit.dropped, "converged": fit.converged,
-                           "preset": fit.preset, "recording": str(path)})  # fmt: skip
+    write_json(
+        args.json,
+        {
+            "focal_lead": lead,
+            "focal_lead_note": fit.focal_lead_note(),
+            "focal_ranking": ranking,
+            "focal_groups": fit.focal_groups(),
+            "edges": fit.edges(),
+            "instantaneous_edges": fit.instantaneous_edges(),
+            "stability": fit.stability,
+            "dropped_channels": fit.dropped,
+            "converged": fit.converged,
+            "preset": fit.preset,
+            "recording": str(path),
+        },
+    )
     return 0
 
 
@@ -280,21 +346,33 @@ def _run_checkpoint(args, path, data, fs: float, channels: list[str]) -> int:
     ranking, lead = graph.focal_ranking(), graph.focal_lead()
     note = None
     if lead is None:
-        note = ("no focal lead: no identified edge" if not graph.edges()
-                else f"no focal lead: tie between {', '.join(graph.focal_groups()[0])}")  # fmt: skip
+        note = (
+            "no focal lead: no identified edge"
+            if not graph.edges()
+            else f"no focal lead: tie between {', '.join(graph.focal_groups()[0])}"
+        )
     summary = {
         "focal_lead": lead,
         "focal_lead_note": note,
         "focal_ranking": ranking,
         "focal_groups": graph.focal_groups(),
     }
-    result = {**graph.to_dict(), **summary, "recording": str(path), "checkpoint": str(args.checkpoint),
-              "tau_max_s": args.tau_max_s}  # fmt: skip
+    result = {
+        **graph.to_dict(),
+        **summary,
+        "recording": str(path),
+        "checkpoint": str(args.checkpoint),
+        "tau_max_s": args.tau_max_s,
+    }
     atomic_write_json(out / "lag_graph.json", result)
     plot_lag_graph(graph, out / "lag_graph.png", title=f"{path.name} (CLD-Trans)")
-    print(f"{path.name}: {len(graph.edges())} edges from CLD-Trans {args.checkpoint}; "
-          + (note if lead is None else f"focal lead {lead}; ranking: {_groups(graph.focal_groups())}"))  # fmt: skip
+    print(
+        f"{path.name}: {len(graph.edges())} edges from CLD-Trans {args.checkpoint}; "
+        + (note if lead is None else f"focal lead {lead}; ranking: {_groups(graph.focal_groups())}")
+    )
     print(f"wrote {out / 'lag_graph.json'} and {out / 'lag_graph.png'}")
-    write_json(args.json, {**summary, "edges": graph.edges(), "recording": str(path),
-                           "checkpoint": str(args.checkpoint)})  # fmt: skip
+    write_json(
+        args.json,
+        {**summary, "edges": graph.edges(), "recording": str(path), "checkpoint": str(args.checkpoint)},
+    )
     return 0

@@ -58,23 +58,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             flag, dest=dest, type=typ, default=None, help=f"{help_} (default: {getattr(d, dest)})"
         )
-    parser.add_argument("--augment", dest="augment", action="store_true", default=None,
-                        help="image: random crop + horizontal flip")  # fmt: skip
-    parser.add_argument("--tensorboard", dest="tensorboard", action="store_true", default=None,
-                        help="log to --output-dir/tb")  # fmt: skip
-    parser.add_argument("--resume", dest="resume", action="store_true", default=None,
-                        help="resume from --output-dir/checkpoints/last (the run's settings must match)")  # fmt: skip
-    parser.add_argument("--force", dest="force", action="store_true", default=None,
-                        help="replace the run already in --output-dir (without --resume or --force it is refused)")  # fmt: skip
+    parser.add_argument(
+        "--augment",
+        dest="augment",
+        action="store_true",
+        default=None,
+        help="image: random crop + horizontal flip",
+    )
+    parser.add_argument(
+        "--tensorboard", dest="tensorboard", action="store_true", default=None, help="log to --output-dir/tb"
+    )
+    parser.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=None,
+        help="resume from --output-dir/checkpoints/last (the run's settings must match)",
+    )
+    parser.add_argument(
+        "--force",
+        dest="force",
+        action="store_true",
+        default=None,
+        help="replace the run already in --output-dir (without --resume or --force it is refused)",
+    )
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     parser.add_argument(
         "--config", default=None, help="YAML of defaults (PrismRunConfig keys); flags override"
     )
     parser.add_argument("--json", default=None, help="also write the results JSON here")
     parser.add_argument("--print-config", action="store_true", help="print the resolved run config and exit")
-    parser.add_argument("--predict", nargs="+", default=None, metavar="RUN_OR_EXPORT FILE",
-                        help="predict instead of training: the classes of the FILEs (WAV for an audio model; .npy "
-                             "arrays otherwise) with a trained run or export folder")  # fmt: skip
+    parser.add_argument(
+        "--predict",
+        nargs="+",
+        default=None,
+        metavar="RUN_OR_EXPORT FILE",
+        help="predict instead of training: the classes of the FILEs (WAV for an audio model; .npy "
+        "arrays otherwise) with a trained run or export folder",
+    )
 
 
 def resolve(args) -> dict:
@@ -118,8 +139,10 @@ def _note_unused_flags(args, cfg) -> None:
     command line can be run with each --model."""
     import sys
 
-    unused = {"resnet1d": ("--block-pattern", "--ffn", "--hidden-dim", "--num-layers", "--num-heads"),
-              "transformer": ("--block-pattern", "--ffn")}.get(cfg.model, ())  # fmt: skip
+    unused = {
+        "resnet1d": ("--block-pattern", "--ffn", "--hidden-dim", "--num-layers", "--num-heads"),
+        "transformer": ("--block-pattern", "--ffn"),
+    }.get(cfg.model, ())
     given = [f for f in unused if getattr(args, _FLAGS[f][0], None) is not None]
     if given:
         print(

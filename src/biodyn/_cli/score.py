@@ -80,8 +80,10 @@ def _run(args) -> int:
         sz = szcore_score_annotations(ref, hyp, null_label=params.null_class)
         out["szcore"] = sz
         print("SzCORE EVENT SCORING (timescoring):")
-        print(f"  seizures {sz['ref_events']}, detected {sz['tp']}, false alarms {sz['fp']}; "
-              f"sensitivity {100 * sz['sensitivity']:.4f}%, precision {100 * sz['precision']:.4f}%, "
-              f"F1 {sz['f1']:.4f}, {sz['fa_per_24h']:.4f} FA per 24 hours")  # fmt: skip
+        print(
+            f"  seizures {sz['ref_events']}, detected {sz['tp']}, false alarms {sz['fp']}; "
+            f"sensitivity {100 * sz['sensitivity']:.4f}%, precision {100 * sz['precision']:.4f}%, "
+            f"F1 {sz['f1']:.4f}, {sz['fa_per_24h']:.4f} FA per 24 hours"
+        )
     write_json(args.json, out)
     return 0

@@ -18,8 +18,14 @@ def run(args) -> int:
     from biodyn._cli.benchmark import detection_settings
     from biodyn.systems.seizure.szcore import szcore_contract
 
-    s = szcore_contract(args.input, args.output, args.checkpoint, device=args.device,
-                        progress=not args.no_progress, **detection_settings(args))  # fmt: skip
+    s = szcore_contract(
+        args.input,
+        args.output,
+        args.checkpoint,
+        device=args.device,
+        progress=not args.no_progress,
+        **detection_settings(args),
+    )
     print(
         f"{args.input}: {s['n_events']} seizure event(s) in {s['recording_duration_s']:.1f} s -> {args.output}"
     )

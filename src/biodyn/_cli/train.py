@@ -20,9 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
     parser.add_argument("--seeds", default=None, help=f"few-shot seeds; {SEEDS_HELP}")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    parser.add_argument("--force", action="store_true",
-                        help="replace the run already in train.out_dir (without train.resume=true or --force it "
-                             "is refused)")  # fmt: skip
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in train.out_dir (without train.resume=true or --force it is refused)",
+    )
 
 
 def run(args) -> int:
@@ -49,10 +51,18 @@ def run(args) -> int:
         check_out_dir(exp.results_dir, "results_dir")
     else:
         if args.force and exp.train.resume:
-            raise ConfigError("train.resume=true and --force exclude each other: resume continues the run, "
-                              "--force replaces it")  # fmt: skip
-        check_new_run(exp.train.out_dir, resume=exp.train.resume, force=args.force, key="train.out_dir",
-                      resume_hint="add train.resume=true", force_hint="add --force")  # fmt: skip
+            raise ConfigError(
+                "train.resume=true and --force exclude each other: resume continues the run, "
+                "--force replaces it"
+            )
+        check_new_run(
+            exp.train.out_dir,
+            resume=exp.train.resume,
+            force=args.force,
+            key="train.out_dir",
+            resume_hint="add train.resume=true",
+            force_hint="add --force",
+        )
         if args.force:
             clear_run(exp.train.out_dir)
     init_from_env()

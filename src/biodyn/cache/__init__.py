@@ -4,5 +4,12 @@ from biodyn.cache.build import BuildReport, CacheError, build_cache, window_labe
 from biodyn.cache.dataset import WindowDataset, read_manifest
 from biodyn.cache.samplers import BalancedSampler
 
-__all__ = ["BalancedSampler", "BuildReport", "CacheError", "WindowDataset", "build_cache", "read_manifest",
-           "window_label"]  # fmt: skip
+__all__ = [
+    "BalancedSampler",
+    "BuildReport",
+    "CacheError",
+    "WindowDataset",
+    "build_cache",
+    "read_manifest",
+    "window_label",
+]

@@ -68,9 +68,16 @@ class BuildReport:
         return bool(self.failed) and not self.built and not self.skipped
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out_dir": str(self.out_dir), "built": self.built, "skipped": self.skipped, "failed": self.failed,
-                "rebuilt": self.rebuilt, "warnings": self.warnings, "n_windows": self.n_windows,
-                "seconds": round(self.seconds, 3)}  # fmt: skip
+        return {
+            "out_dir": str(self.out_dir),
+            "built": self.built,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "rebuilt": self.rebuilt,
+            "warnings": self.warnings,
+            "n_windows": self.n_windows,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _safe_id(record_id: str) -> str:
@@ -88,8 +95,9 @@ def window_label(y: np.ndarray, binary: bool) -> int:
     return int(np.bincount(lab).argmax())
 
 
-def _process(corpus: Corpus, ref: RecordRef, cfg: PreprocessConfig, out: Path, window_s: float,
-             stride_s: float) -> dict[str, Any]:  # fmt: skip
+def _process(
+    corpus: Corpus, ref: RecordRef, cfg: PreprocessConfig, out: Path, window_s: float, stride_s: float
+) -> dict[str, Any]:
     """Load, preprocess and store one record; returns its entry (also written as ``<id>.json``)."""
     rec = corpus.load(ref)
     target = corpus.target(ref, rec)
@@ -102,10 +110,16 @@ def _process(corpus: Corpus, ref: RecordRef, cfg: PreprocessConfig, out: Path, w
         )
     sid = _safe_id(ref.record_id)
     entry: dict[str, Any] = {
-        "record_id": ref.record_id, "subject": ref.subject, "split": ref.split, "path": str(ref.path),
-        "channels": rec.channels, "fs": fs, "n_times": int(x.shape[1]), "starts": starts.tolist(),
+        "record_id": ref.record_id,
+        "subject": ref.subject,
+        "split": ref.split,
+        "path": str(ref.path),
+        "channels": rec.channels,
+        "fs": fs,
+        "n_times": int(x.shape[1]),
+        "starts": starts.tolist(),
         "x_file": f"{sid}.x.npy",
-    }  # fmt: skip
+    }
     rdir = out / "records"
     with atomic_path(rdir / entry["x_file"], suffix=".npy") as tmp:
         np.save(tmp, x)
@@ -379,8 +393,9 @@ def build_cache(
             collect(_task(t))
     else:
         ctx = mp.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:  # fmt: skip
+        with ProcessPoolExecutor(
+            jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for fut in as_completed([pool.submit(_task, t) for t in todo]):
                 collect(fut.result())
     bar.close()

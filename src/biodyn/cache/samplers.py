@@ -24,8 +24,15 @@ class BalancedSampler(Sampler[int]):
         num_samples: draws per epoch over all ranks (default: ``N``).
     """
 
-    def __init__(self, labels, positive_ratio: float = 0.34, num_samples: int | None = None, seed: int = 0,
-                 rank: int = 0, world_size: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        labels,
+        positive_ratio: float = 0.34,
+        num_samples: int | None = None,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         lab = np.asarray(labels)
         pos = lab.reshape(len(lab), -1).max(axis=1) > 0
         if not 0 < positive_ratio < 1:

@@ -48,9 +48,17 @@ def train_amortised(cfg: AmortisedConfig | None = None, seed: int = 0, **sim) ->
     cfg = cfg or AmortisedConfig()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    recs = [_standardise(simulate(n_times=cfg.n_times_train, seed=cfg.train_seed_offset + 1000 * seed + k,
-                                  tau_range_samples=(1.0, cfg.tau_max_samples), **sim).data)
-            for k in range(cfg.n_train_graphs)]  # fmt: skip
+    recs = [
+        _standardise(
+            simulate(
+                n_times=cfg.n_times_train,
+                seed=cfg.train_seed_offset + 1000 * seed + k,
+                tau_range_samples=(1.0, cfg.tau_max_samples),
+                **sim,
+            ).data
+        )
+        for k in range(cfg.n_train_graphs)
+    ]
     data = torch.from_numpy(np.stack(recs)).float()  # (N, C, T)
     n, _, t = data.shape
     if t < cfg.window:
@@ -74,8 +82,14 @@ def train_amortised(cfg: AmortisedConfig | None = None, seed: int = 0, **sim) ->
 
 
 @torch.no_grad()
-def infer_graph(enc: LagEncoder, data: np.ndarray, fs: float, channels: list[str] | None = None,
-                window: int = 512, edge_threshold: float = 0.1) -> LagGraph:  # fmt: skip
+def infer_graph(
+    enc: LagEncoder,
+    data: np.ndarray,
+    fs: float,
+    channels: list[str] | None = None,
+    window: int = 512,
+    edge_threshold: float = 0.1,
+) -> LagGraph:
     """A recording's lag graph: the encoder's ``tau`` and ``A`` averaged over consecutive windows."""
     x = _standardise(np.asarray(data, dtype=np.float64))
     c, t = x.shape

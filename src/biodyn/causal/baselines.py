@@ -33,8 +33,9 @@ from biodyn.types import LagGraph
 __all__ = ["BASELINES", "fit_baseline", "fit_dynotears", "fit_pcmci", "fit_varlingam", "graph_from_lag_coefs"]
 
 
-def fit_varlingam(data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None,
-                  threshold: float = 0.05) -> LagGraph:  # fmt: skip
+def fit_varlingam(
+    data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None, threshold: float = 0.05
+) -> LagGraph:
     """VARLiNGAM with lags ``1..L``; coefficients below ``threshold`` (standardised units) are dropped."""
     import lingam
 
@@ -47,8 +48,15 @@ def fit_varlingam(data: np.ndarray, fs: float, tau_max: float, channels: list[st
     return graph_from_lag_coefs(coef, fs, channels)
 
 
-def fit_pcmci(data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None,
-              alpha: float = 0.01, pc_alpha: float = 0.05, max_conds_dim: int | None = 3) -> LagGraph:  # fmt: skip
+def fit_pcmci(
+    data: np.ndarray,
+    fs: float,
+    tau_max: float,
+    channels: list[str] | None = None,
+    alpha: float = 0.01,
+    pc_alpha: float = 0.05,
+    max_conds_dim: int | None = 3,
+) -> LagGraph:
     """PCMCI with ParCorr on lags ``1..L``; links with p < ``alpha`` are kept (needs ``tigramite``).
 
     ``max_conds_dim`` caps the conditioning-set size of the PC stage (``None``: no cap; slow for C >= 10).
@@ -70,8 +78,15 @@ def fit_pcmci(data: np.ndarray, fs: float, tau_max: float, channels: list[str] |
     return graph_from_lag_coefs(coef, fs, channels)
 
 
-def _dynotears_solve(x: np.ndarray, lags: int, lambda_w: float, lambda_a: float, max_iter: int = 50,
-                     h_tol: float = 1e-8, rho_max: float = 1e16) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _dynotears_solve(
+    x: np.ndarray,
+    lags: int,
+    lambda_w: float,
+    lambda_a: float,
+    max_iter: int = 50,
+    h_tol: float = 1e-8,
+    rho_max: float = 1e16,
+) -> tuple[np.ndarray, np.ndarray]:
     """DYNOTEARS on ``x`` ``(C, T)``: returns ``W`` ``(C, C)`` and ``A`` ``(L, C, C)`` in [source, target]."""
     d, t = x.shape
     target = x[:, lags:].T  # (n, d)
@@ -109,8 +124,9 @@ def _dynotears_solve(x: np.ndarray, lags: int, lambda_w: float, lambda_a: float,
     rho, alpha, h = 1.0, 0.0, np.inf
     for _ in range(max_iter):
         while rho < rho_max:
-            sol = scipy.optimize.minimize(objective, v, args=(rho, alpha), jac=True, method="L-BFGS-B",
-                                          bounds=bounds)  # fmt: skip
+            sol = scipy.optimize.minimize(
+                objective, v, args=(rho, alpha), jac=True, method="L-BFGS-B", bounds=bounds
+            )
             w_new = unpack(sol.x)[:d]
             h_new = np.trace(scipy.linalg.expm(w_new * w_new)) - d
             if h_new > 0.25 * h:
@@ -125,8 +141,15 @@ def _dynotears_solve(x: np.ndarray, lags: int, lambda_w: float, lambda_a: float,
     return b[:d], b[d:].reshape(lags, d, d)
 
 
-def fit_dynotears(data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None,
-                  lambda_w: float = 0.02, lambda_a: float = 0.02, threshold: float = 0.05) -> LagGraph:  # fmt: skip
+def fit_dynotears(
+    data: np.ndarray,
+    fs: float,
+    tau_max: float,
+    channels: list[str] | None = None,
+    lambda_w: float = 0.02,
+    lambda_a: float = 0.02,
+    threshold: float = 0.05,
+) -> LagGraph:
     """DYNOTEARS; coefficients with ``|coef| < threshold`` are dropped.
 
     The data are centred and divided by one common scale (not per channel): like NOTEARS, the least-squares

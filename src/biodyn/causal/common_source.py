@@ -30,8 +30,9 @@ from biodyn.errors import ConfigError
 from biodyn.types import LagGraph
 
 
-def common_source_delays(x: np.ndarray, max_lag_samples: float, steps: int = 50, tau_tol_samples: float = 1e-3
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, int]:  # fmt: skip
+def common_source_delays(
+    x: np.ndarray, max_lag_samples: float, steps: int = 50, tau_tol_samples: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool, int]:
     """Delays ``d`` ``(C,)`` (samples, median 0), gains ``g`` ``(C,)`` and the shared waveform ``s`` ``(T,)`` of
     ``x`` ``(C, T)`` (standardised inside); also whether the delays converged and the rounds used."""
     x = np.asarray(x, dtype=np.float64)
@@ -73,8 +74,9 @@ def common_source_delays(x: np.ndarray, max_lag_samples: float, steps: int = 50,
     return d, g, s, converged, rounds
 
 
-def fit_common_source(data: np.ndarray, fs: float, channels: list[str], tau_max_samples: float, steps: int = 50
-                      ) -> LagFit:  # fmt: skip
+def fit_common_source(
+    data: np.ndarray, fs: float, channels: list[str], tau_max_samples: float, steps: int = 50
+) -> LagFit:
     """Fit the common-source model to ``data`` ``(C, T)`` at ``fs``; returns a :class:`LagFit` whose graph is a
     star from the earliest channel to every other one (``tau`` = the difference of their delays, so the onset
     times of :meth:`LagGraph.focal_scores` are the delays ``d_c``; weight: the ratio of the gains in the data's
@@ -111,7 +113,18 @@ def fit_common_source(data: np.ndarray, fs: float, channels: list[str], tau_max_
     b, pcor = zero_lag_coupling(resid)
     inst = np.where(np.abs(pcor) >= 0.1, b, 0.0) * (std[None, :] / std[:, None])
     objective = float(0.5 * np.log(resid.var(1)).sum())
-    return LagFit(graph=LagGraph(tau, w, names, fs), instantaneous=inst, partial_corr=pcor, at_ceiling=at_ceiling,
-                  converged=converged, n_iter=rounds, objective=objective, tau_max_s=tau_max_samples / fs,
-                  tau_min_s=0.0, fit_s=time.perf_counter() - t0, at_floor=np.zeros((c, c), bool),
-                  model="common_source", onset_s={n: float(v / fs) for n, v in zip(names, d)})  # fmt: skip
+    return LagFit(
+        graph=LagGraph(tau, w, names, fs),
+        instantaneous=inst,
+        partial_corr=pcor,
+        at_ceiling=at_ceiling,
+        converged=converged,
+        n_iter=rounds,
+        objective=objective,
+        tau_max_s=tau_max_samples / fs,
+        tau_min_s=0.0,
+        fit_s=time.perf_counter() - t0,
+        at_floor=np.zeros((c, c), bool),
+        model="common_source",
+        onset_s={n: float(v / fs) for n, v in zip(names, d)},
+    )

@@ -255,8 +255,10 @@ class LagFit:
             lo, hi = e.get("tau_s_q05"), e.get("tau_s_q95")
             key = (index[e["source"]], index[e["target"]])
             if lo is not None and hi is not None and hi - lo > half and key not in out:
-                out[key] = (f"delay interval {lo * 1e3:.1f}-{hi * 1e3:.1f} ms over the sub-windows covers more than "
-                            f"half the delay range ({self.tau_min_s * 1e3:.1f}-{self.tau_max_s * 1e3:.1f} ms)")  # fmt: skip
+                out[key] = (
+                    f"delay interval {lo * 1e3:.1f}-{hi * 1e3:.1f} ms over the sub-windows covers more than "
+                    f"half the delay range ({self.tau_min_s * 1e3:.1f}-{self.tau_max_s * 1e3:.1f} ms)"
+                )
         return out
 
     def identified_graph(self, spreads: list[dict] | None = None) -> LagGraph:
@@ -301,8 +303,11 @@ class LagFit:
         out = []
         for e in self.graph.edges():
             i, j = index[e["source"]], index[e["target"]]
-            row = {**e, "at_ceiling": bool(self.at_ceiling[i, j]),
-                   "at_floor": bool(self.at_floor[i, j]) if self.at_floor is not None else False}  # fmt: skip
+            row = {
+                **e,
+                "at_ceiling": bool(self.at_ceiling[i, j]),
+                "at_floor": bool(self.at_floor[i, j]) if self.at_floor is not None else False,
+            }
             if (e["source"], e["target"]) in per_edge:
                 s = per_edge[(e["source"], e["target"])]
                 row.update({k: s[k] for k in ("confidence", "tau_s_q05", "tau_s_q95") if k in s})
@@ -323,9 +328,13 @@ class LagFit:
         conf = {(e["a"], e["b"]): e["confidence"] for e in (self.stability or {}).get("instantaneous", [])}
         out = []
         for i, j in zip(iu[order], ju[order]):
-            row = {"a": names[i], "b": names[j], "partial_corr": float(self.partial_corr[i, j]),
-                   "weight_a_to_b": float(self.instantaneous[i, j]),
-                   "weight_b_to_a": float(self.instantaneous[j, i])}  # fmt: skip
+            row = {
+                "a": names[i],
+                "b": names[j],
+                "partial_corr": float(self.partial_corr[i, j]),
+                "weight_a_to_b": float(self.instantaneous[i, j]),
+                "weight_b_to_a": float(self.instantaneous[j, i]),
+            }
             if (names[i], names[j]) in conf:
                 row["confidence"] = conf[(names[i], names[j])]
             out.append(row)
@@ -338,29 +347,31 @@ class LagFit:
         and stability."""
         d = self.graph.to_dict()
         d["edges"] = self.edges()
-        d.update({
-            "focal_ranking": self.focal_ranking(),
-            "focal_groups": self.focal_groups(),
-            "focal_lead": self.focal_lead(),
-            "focal_lead_note": self.focal_lead_note(),
-            "n_not_identified": len(self.not_identified()),
-            "tau_min_s": self.tau_min_s,
-            "model": self.model,
-            "onset_s": self.onset_s,
-            "instantaneous": self.instantaneous.tolist(),
-            "partial_corr": self.partial_corr.tolist(),
-            "instantaneous_edges": self.instantaneous_edges(),
-            "n_at_ceiling": int(self.at_ceiling.sum()),
-            "n_at_floor": int(self.at_floor.sum()) if self.at_floor is not None else 0,
-            "tau_max_s": self.tau_max_s,
-            "converged": self.converged,
-            "n_iter": self.n_iter,
-            "objective": self.objective,
-            "fit_s": self.fit_s,
-            "dropped_channels": list(self.dropped),
-            "preset": self.preset,
-            "stability": self.stability,
-        })  # fmt: skip
+        d.update(
+            {
+                "focal_ranking": self.focal_ranking(),
+                "focal_groups": self.focal_groups(),
+                "focal_lead": self.focal_lead(),
+                "focal_lead_note": self.focal_lead_note(),
+                "n_not_identified": len(self.not_identified()),
+                "tau_min_s": self.tau_min_s,
+                "model": self.model,
+                "onset_s": self.onset_s,
+                "instantaneous": self.instantaneous.tolist(),
+                "partial_corr": self.partial_corr.tolist(),
+                "instantaneous_edges": self.instantaneous_edges(),
+                "n_at_ceiling": int(self.at_ceiling.sum()),
+                "n_at_floor": int(self.at_floor.sum()) if self.at_floor is not None else 0,
+                "tau_max_s": self.tau_max_s,
+                "converged": self.converged,
+                "n_iter": self.n_iter,
+                "objective": self.objective,
+                "fit_s": self.fit_s,
+                "dropped_channels": list(self.dropped),
+                "preset": self.preset,
+                "stability": self.stability,
+            }
+        )
         return d
 
 
@@ -436,9 +447,8 @@ class _Objective:
 
     def _solve_shifted(self, shifted: torch.Tensor):
         shifted = torch.cat([shifted, shifted.new_zeros(1, shifted.shape[1])])  # padding row
-        picked = shifted.index_select(0, self.index.reshape(-1)).view(
-            self.c, self.k, shifted.shape[1]
-        )  # (C, K, N)
+        # (C, K, N)
+        picked = shifted.index_select(0, self.index.reshape(-1)).view(self.c, self.k, shifted.shape[1])
         # the Gram matrix of each target's regressors [picked; own]; the own-past blocks are constant
         kk = picked @ picked.transpose(1, 2)  # (C, K, K)
         kp = picked @ self.own.transpose(1, 2)  # (C, K, P)
@@ -523,9 +533,15 @@ def _optimise(obj: _Objective, tau0: np.ndarray, cfg: FitConfig, progress: Progr
     if obj.e == 0:
         return tau0, float(obj.loss(torch.from_numpy(tau0))), True, 0
     stop = _Stop(obj, cfg, progress, stage)
-    res = optimize.minimize(obj.value_and_grad, tau0, jac=True, method="L-BFGS-B", bounds=obj.bounds(),
-                            callback=stop, options={"maxiter": int(cfg.steps), "maxcor": 20, "ftol": 1e-15,
-                                                    "gtol": 1e-10, "maxls": 40})  # fmt: skip
+    res = optimize.minimize(
+        obj.value_and_grad,
+        tau0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=obj.bounds(),
+        callback=stop,
+        options={"maxiter": int(cfg.steps), "maxcor": 20, "ftol": 1e-15, "gtol": 1e-10, "maxls": 40},
+    )
     # L-BFGS-B's own tests also mean convergence: a vanishing projected gradient (status 0), or a line search
     # that can no longer decrease the objective at float64 precision (status 2) before the iteration limit
     converged = stop.converged or (res.status in (0, 2) and stop.n_iter < int(cfg.steps))
@@ -567,8 +583,15 @@ def _weak(a: np.ndarray, cfg: FitConfig) -> np.ndarray:
     return (a if cfg.weight_sign == "positive" else np.abs(a)) < cfg.min_weight
 
 
-def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,
-             seed: int = 0, progress: Progress | None = None, init: LagFit | None = None) -> LagFit:  # fmt: skip
+def fit_lags(
+    data: np.ndarray,
+    fs: float,
+    channels: list[str] | None = None,
+    cfg: FitConfig | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    init: LagFit | None = None,
+) -> LagFit:
     """Fit lagged edges with continuous delays and the zero-lag coupling to ``data`` ``(C, T)`` at ``fs``.
 
     Args:
@@ -612,8 +635,10 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
             obj = _Objective(x, src, tgt, cfg)
             starts = [tau0[src, tgt]]
             if stage == "refining":  # the screening's delays, then jittered copies; the best optimum wins
-                starts = [s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0)
-                          for k, s0 in enumerate(starts * max(int(cfg.n_starts), 1))]  # fmt: skip
+                starts = [
+                    s0 + rng.uniform(-1, 1, len(src)) * cfg.init_jitter_samples * (k > 0)
+                    for k, s0 in enumerate(starts * max(int(cfg.n_starts), 1))
+                ]
             best = None
             for start in starts:
                 res = _optimise(
@@ -650,14 +675,29 @@ def fit_lags(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg
     units = std[None, :] / std[:, None]
     graph = LagGraph(tau_s / fs, w_std * units, names, fs)
     state = {"src": src[keep], "tgt": tgt[keep], "a": a[keep], "tau": tau[keep], "phi": phi}
-    return LagFit(graph=graph, instantaneous=inst * units, partial_corr=pcor, at_ceiling=ceiling, at_floor=floor,
-                  converged=bool(converged), n_iter=int(n_iter), objective=fun,
-                  tau_max_s=cfg.tau_max_samples / fs, tau_min_s=cfg.tau_min_samples / fs, fit_s=time.perf_counter() - t0,
-                  state=state)  # fmt: skip
+    return LagFit(
+        graph=graph,
+        instantaneous=inst * units,
+        partial_corr=pcor,
+        at_ceiling=ceiling,
+        at_floor=floor,
+        converged=bool(converged),
+        n_iter=int(n_iter),
+        objective=fun,
+        tau_max_s=cfg.tau_max_samples / fs,
+        tau_min_s=cfg.tau_min_samples / fs,
+        fit_s=time.perf_counter() - t0,
+        state=state,
+    )
 
 
-def fit_ldsem(data: np.ndarray, fs: float, channels: list[str] | None = None, cfg: FitConfig | None = None,
-              seed: int = 0) -> LagGraph:  # fmt: skip
+def fit_ldsem(
+    data: np.ndarray,
+    fs: float,
+    channels: list[str] | None = None,
+    cfg: FitConfig | None = None,
+    seed: int = 0,
+) -> LagGraph:
     """Fit an LD-SEM to ``data`` ``(C, T)`` sampled at ``fs``; returns the :class:`LagGraph` (tau in seconds).
 
     The lagged edges of :func:`fit_lags` (which also returns the zero-lag coupling and convergence).

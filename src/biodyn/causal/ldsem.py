@@ -147,8 +147,15 @@ def simulate(cfg: LDSEMConfig | None = None, **overrides) -> LDSEMSample:
     graph = LagGraph(tau=tau / cfg.fs, weight=a, channels=names, fs=cfg.fs)
     parents = (a != 0).any(axis=0)
     sources = [names[i] for i in range(c) if not parents[i] and (a[i] != 0).any()]
-    return LDSEMSample(data=x[:, sl], graph=graph, noise=e[:, sl], spectral_radius=rho, sources=sources,
-                       full_data=x, full_noise=e)  # fmt: skip
+    return LDSEMSample(
+        data=x[:, sl],
+        graph=graph,
+        noise=e[:, sl],
+        spectral_radius=rho,
+        sources=sources,
+        full_data=x,
+        full_noise=e,
+    )
 
 
 @dataclass
@@ -269,5 +276,10 @@ def simulate_decimated(cfg: DecimatedConfig | None = None, **overrides) -> LDSEM
     graph = LagGraph(tau=d / fs_hi, weight=a, channels=names, fs=cfg.fs)
     parents = (a != 0).any(axis=0)
     sources = [names[i] for i in range(c) if not parents[i] and (a[i] != 0).any()]
-    return LDSEMSample(data=y, graph=graph, noise=e[:, dmax :: cfg.factor][:, burn : burn + cfg.n_times],
-                       spectral_radius=rho, sources=sources)  # fmt: skip
+    return LDSEMSample(
+        data=y,
+        graph=graph,
+        noise=e[:, dmax :: cfg.factor][:, burn : burn + cfg.n_times],
+        spectral_radius=rho,
+        sources=sources,
+    )

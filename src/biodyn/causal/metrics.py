@@ -44,8 +44,16 @@ def edge_scores(true: LagGraph, est: LagGraph) -> dict[str, float]:
     missing = int((pair_t & ~pair_e)[iu].sum())
     extra = int((pair_e & ~pair_t)[iu].sum())
     misoriented = int((both & ((t != e) | (t.T != e.T)))[iu].sum())
-    return {"precision": prec, "recall": rec, "f1": f1, "orientation_f1": ori_f1,
-            "shd": missing + extra + misoriented, "tp": tp, "n_true": int(t.sum()), "n_est": int(e.sum())}  # fmt: skip
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": f1,
+        "orientation_f1": ori_f1,
+        "shd": missing + extra + misoriented,
+        "tp": tp,
+        "n_true": int(t.sum()),
+        "n_est": int(e.sum()),
+    }
 
 
 def topk_accuracy(

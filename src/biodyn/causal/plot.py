@@ -129,8 +129,9 @@ def _delay_panel(ax, edges, cmap, norm) -> None:
     ax.set_title("lagged edges", fontsize=9)
 
 
-def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None,
-                   max_instantaneous: int = 15) -> None:  # fmt: skip
+def plot_lag_graph(
+    graph, path: str | os.PathLike, max_edges: int = 30, title: str | None = None, max_instantaneous: int = 15
+) -> None:
     """PNG of a :class:`LagGraph` or a :class:`~biodyn.causal.fit.LagFit`. Atomic write.
 
     Lagged edges (the strongest ``max_edges``) are arrows from source to target coloured by delay (ms),
@@ -158,9 +159,11 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     width = 9 if kind == "ecg" else 6
     if spread:  # the head (or the ECG layout) on the left, the delays with their intervals on the right
         fig, (ax, ax_d) = plt.subplots(
-            1, 2, figsize=(width + 4.2, max(6.0, 1.2 + 0.22 * len(spread))),
+            1,
+            2,
+            figsize=(width + 4.2, max(6.0, 1.2 + 0.22 * len(spread))),
             gridspec_kw={"width_ratios": [width, 3.0], "wspace": 0.45},
-        )  # fmt: skip
+        )
     else:
         fig, ax = plt.subplots(figsize=(width, 6))
         ax_d = None
@@ -171,17 +174,22 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         ax.text(1.25, 0.75, "chest leads (horizontal plane)", ha="center", fontsize=8, color="grey")
     else:  # the head encloses every electrode (FT9/FT10 pairs sit below the ear line, past radius 1)
         r = np.linalg.norm(pos, axis=1)
-        head = max(
-            1.05, float(r[r <= 1.12].max(initial=0)) + 0.06
-        )  # the unknown channels' ring stays outside
+        # the unknown channels' ring stays outside
+        head = max(1.05, float(r[r <= 1.12].max(initial=0)) + 0.06)
         ax.add_patch(plt.Circle((0, 0), head, fill=False, lw=1.5, color="grey"))
         ax.plot([-0.1, 0, 0.1], [head - 0.02, head + 0.1, head - 0.02], color="grey", lw=1.5)  # nose
     index = {n: k for k, n in enumerate(g.channels)}
     if fit is not None:
         for e in fit.instantaneous_edges()[:max_instantaneous]:
             a, b = pos[index[e["a"]]], pos[index[e["b"]]]
-            ax.plot([a[0], b[0]], [a[1], b[1]], color="grey", lw=0.5 + 2 * min(abs(e["partial_corr"]), 1.0),
-                    alpha=0.35, zorder=1)  # fmt: skip
+            ax.plot(
+                [a[0], b[0]],
+                [a[1], b[1]],
+                color="grey",
+                lw=0.5 + 2 * min(abs(e["partial_corr"]), 1.0),
+                alpha=0.35,
+                zorder=1,
+            )
     taus_ms = [e["tau_s"] * 1e3 for e in edges]
     lo, hi = min(taus_ms, default=0.0), max(taus_ms, default=0.0)
     if hi - lo < 1.0:  # one delay (or none): a bar of at least 1 ms around it, never a 0-1 ms default
@@ -191,14 +199,30 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
     for e, t_ms in zip(edges, taus_ms):
         a, b = pos[index[e["source"]]], pos[index[e["target"]]]
         unident = e.get("at_ceiling", False) or not e.get("identified", True)
-        ax.annotate("", xy=b, xytext=a, arrowprops={"arrowstyle": "-|>", "color": "grey" if unident else cmap(norm(t_ms)),
-                    "lw": 0.8 + 2 * min(abs(e["weight"]), 1.0), "shrinkA": 6, "shrinkB": 6,
-                    "alpha": max(0.15, e.get("confidence", 1.0)), "linestyle": "--" if unident else "-",
-                    "connectionstyle": "arc3,rad=0.15"})  # fmt: skip
+        ax.annotate(
+            "",
+            xy=b,
+            xytext=a,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "grey" if unident else cmap(norm(t_ms)),
+                "lw": 0.8 + 2 * min(abs(e["weight"]), 1.0),
+                "shrinkA": 6,
+                "shrinkB": 6,
+                "alpha": max(0.15, e.get("confidence", 1.0)),
+                "linestyle": "--" if unident else "-",
+                "connectionstyle": "arc3,rad=0.15",
+            },
+        )
     ax.scatter(pos[:, 0], pos[:, 1], s=30, color="black", zorder=3)
     lead = fit.focal_lead() if fit is not None else g.focal_lead()
-    note = fit.focal_lead_note() if fit is not None else ("no focal lead: no identified edge" if not g.edges()
-                                                           else "no focal lead: tie for the first place")  # fmt: skip
+    note = (
+        fit.focal_lead_note()
+        if fit is not None
+        else (
+            "no focal lead: no identified edge" if not g.edges() else "no focal lead: tie for the first place"
+        )
+    )
     labels = []
     # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
     drawn: dict[tuple[float, float], int] = {}
@@ -207,8 +231,17 @@ def plot_lag_graph(graph, path: str | os.PathLike, max_edges: int = 30, title: s
         if at in drawn and _base(g.channels[drawn[at]]) == _base(n):
             continue
         drawn[at] = k
-        labels.append(ax.text(pos[k, 0], pos[k, 1] + 0.05, n, ha="center", va="bottom", fontsize=8,
-                              color="crimson" if n == lead else "black"))  # fmt: skip
+        labels.append(
+            ax.text(
+                pos[k, 0],
+                pos[k, 1] + 0.05,
+                n,
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="crimson" if n == lead else "black",
+            )
+        )
     if edges:
         sm = cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")

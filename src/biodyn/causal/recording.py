@@ -40,8 +40,15 @@ def dependent_channels(x: np.ndarray, channels: Sequence[str], rtol: float = 0.0
         v = x[k]
         norm = float(np.linalg.norm(v))
         if norm == 0:
-            out.append({"channel": channels[k], "index": k, "combination": {}, "residual": 0.0,
-                        "reason": "constant (flat) channel"})  # fmt: skip
+            out.append(
+                {
+                    "channel": channels[k],
+                    "index": k,
+                    "combination": {},
+                    "residual": 0.0,
+                    "reason": "constant (flat) channel",
+                }
+            )
             continue
         r = v.copy()
         for q in basis:  # twice, for numerical orthogonality
@@ -54,17 +61,25 @@ def dependent_channels(x: np.ndarray, channels: Sequence[str], rtol: float = 0.0
             comb = {channels[kept[i]]: float(coef[i]) for i in range(len(kept)) if abs(coef[i]) >= 0.01}
             expr = " ".join(f"{'+' if c >= 0 else '-'} {abs(c):.2f} {n}" for n, c in comb.items())
             expr = expr[2:] if expr.startswith("+ ") else "-" + expr[2:]
-            out.append({"channel": channels[k], "index": k, "combination": comb, "residual": rel,
-                        "reason": f"linearly dependent: {channels[k]} = {expr} "
-                                  f"(residual {100 * rel:.2g} % of its norm)"})  # fmt: skip
+            out.append(
+                {
+                    "channel": channels[k],
+                    "index": k,
+                    "combination": comb,
+                    "residual": rel,
+                    "reason": f"linearly dependent: {channels[k]} = {expr} "
+                    f"(residual {100 * rel:.2g} % of its norm)",
+                }
+            )
             continue
         basis.append(r / np.linalg.norm(r))
         kept.append(k)
     return out
 
 
-def check_lag_input(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float,
-                    source: str | None = None) -> np.ndarray:  # fmt: skip
+def check_lag_input(
+    data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float, source: str | None = None
+) -> np.ndarray:
     """Check a recording before a lag fit; returns it as float64 ``(C, T)``. Every problem is a
     :class:`ConfigError` (parameters) or :class:`RecordingError` (the data) naming what is allowed."""
     from biodyn.errors import RecordingError
@@ -96,9 +111,12 @@ def check_lag_input(data: np.ndarray, fs: float, channels: Sequence[str], tau_ma
         )
     need = min_samples(tau_max_s * fs)
     if x.shape[1] < need:
-        raise RecordingError(source, f"too short for a lag fit: {x.shape[1]} samples ({x.shape[1] / fs:.3g} s at "
-                                     f"{fs:g} Hz); tau_max_s={tau_max_s:g} needs at least {need} samples "
-                                     f"({need / fs:.3g} s)")  # fmt: skip
+        raise RecordingError(
+            source,
+            f"too short for a lag fit: {x.shape[1]} samples ({x.shape[1] / fs:.3g} s at "
+            f"{fs:g} Hz); tau_max_s={tau_max_s:g} needs at least {need} samples "
+            f"({need / fs:.3g} s)",
+        )
     bad = np.flatnonzero(~np.isfinite(x).all(1))
     if bad.size:
         raise RecordingError(source, f"NaN or Inf samples in channel(s) {', '.join(names[i] for i in bad)}")
@@ -169,11 +187,23 @@ def resolve_preset(preset: str | RecordingPreset, channels: Sequence[str]) -> tu
     return preset, PRESETS[preset]
 
 
-def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_s: float | None = None,
-                  steps: int = 500, *, preset: str | RecordingPreset = "auto",
-                  band_hz: tuple[float | None, float | None] | None = None, stability: int = 8, seed: int = 0,
-                  dependent_rtol: float = 0.01, fit_fs: float | None = None, cfg: FitConfig | None = None,
-                  progress: Progress | None = None, source: str | None = None) -> LagFit:  # fmt: skip
+def fit_recording(
+    data: np.ndarray,
+    fs: float,
+    channels: Sequence[str],
+    tau_max_s: float | None = None,
+    steps: int = 500,
+    *,
+    preset: str | RecordingPreset = "auto",
+    band_hz: tuple[float | None, float | None] | None = None,
+    stability: int = 8,
+    seed: int = 0,
+    dependent_rtol: float = 0.01,
+    fit_fs: float | None = None,
+    cfg: FitConfig | None = None,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> LagFit:
     """Fit the lag graph of a recording ``data`` ``(C, T)`` at ``fs`` Hz; returns a :class:`LagFit`.
 
     ``preset`` (:data:`PRESETS`; ``"auto"``: ``"ecg"`` when every channel is a standard ECG lead, else
@@ -210,9 +240,12 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
     if (
         lo is not None and lo >= 0.45 * fs
     ):  # say it is the recording's rate, not a setting the user never chose
-        raise RecordingError(source, f"sampled at {fs:g} Hz, too slow for the {preset_name} preset's band "
-                                     f"{lo:g}-{hi if hi is not None else 'none'} Hz (its high-pass edge needs a rate "
-                                     f"above {lo / 0.45:.3g} Hz)")  # fmt: skip
+        raise RecordingError(
+            source,
+            f"sampled at {fs:g} Hz, too slow for the {preset_name} preset's band "
+            f"{lo:g}-{hi if hi is not None else 'none'} Hz (its high-pass edge needs a rate "
+            f"above {lo / 0.45:.3g} Hz)",
+        )
     hi = None if hi is None else min(hi, 0.45 * fs)
     rate = fs if fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
     pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)
@@ -231,8 +264,14 @@ def fit_recording(data: np.ndarray, fs: float, channels: Sequence[str], tau_max_
         )
     cfg = cfg or FitConfig(**pre_set.fit)
     # lags of at least one sample at the fitting rate: anything shorter is zero-lag coupling
-    cfg = FitConfig(**{**cfg.__dict__, "tau_max_samples": tau_max_s * fs, "steps": int(steps),
-                       "tau_min_samples": max(cfg.tau_min_samples, 1.0)})  # fmt: skip
+    cfg = FitConfig(
+        **{
+            **cfg.__dict__,
+            "tau_max_samples": tau_max_s * fs,
+            "steps": int(steps),
+            "tau_min_samples": max(cfg.tau_min_samples, 1.0),
+        }
+    )
     xk, kept_names = x[keep], [live_names[k] for k in keep]
     if pre_set.model == "common_source":
         from biodyn.causal.common_source import fit_common_source

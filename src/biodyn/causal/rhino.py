@@ -54,8 +54,13 @@ class RhinoConfig:
 
 
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.LeakyReLU(), nn.Linear(hidden, hidden), nn.LeakyReLU(),
-                         nn.Linear(hidden, d_out))  # fmt: skip
+    return nn.Sequential(
+        nn.Linear(d_in, hidden),
+        nn.LeakyReLU(),
+        nn.Linear(hidden, hidden),
+        nn.LeakyReLU(),
+        nn.Linear(hidden, d_out),
+    )
 
 
 class RhinoModule(nn.Module):
@@ -109,8 +114,15 @@ def _dag_penalty(p0: torch.Tensor) -> torch.Tensor:
     return torch.trace(torch.matrix_exp(p0 * p0)) - p0.shape[0]
 
 
-def fit_rhino(data: np.ndarray, fs: float, tau_max: float, channels: list[str] | None = None,
-              cfg: RhinoConfig | None = None, seed: int = 0, **overrides) -> LagGraph:  # fmt: skip
+def fit_rhino(
+    data: np.ndarray,
+    fs: float,
+    tau_max: float,
+    channels: list[str] | None = None,
+    cfg: RhinoConfig | None = None,
+    seed: int = 0,
+    **overrides,
+) -> LagGraph:
     """Fit Rhino to ``data`` ``(C, T)`` on lags ``0..ceil(tau_max fs)``; returns the :class:`LagGraph`."""
     from biodyn.causal._design import _prepare, graph_from_lag_coefs
 
@@ -140,8 +152,10 @@ def fit_rhino(data: np.ndarray, fs: float, tau_max: float, channels: list[str] |
         nll = -model.log_likelihood(windows[idx], g).mean()
         p = model.probs()
         logit = model.logits
-        entropy = (nn.functional.binary_cross_entropy_with_logits(logit, torch.sigmoid(logit), reduction="none")
-                   * model.mask).sum()  # fmt: skip
+        entropy = (
+            nn.functional.binary_cross_entropy_with_logits(logit, torch.sigmoid(logit), reduction="none")
+            * model.mask
+        ).sum()
         prior = cfg.sparsity * p.sum()
         h = _dag_penalty(p[0]) if cfg.instantaneous else torch.zeros(())
         # ELBO per time point: the graph terms are spread over the n points of the series

@@ -24,9 +24,16 @@ from biodyn.causal.fit import FitConfig, LagFit, Progress, fit_lags
 from biodyn.causal.metrics import ranking_spearman
 
 
-def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitConfig, full: LagFit,
-                  n_windows: int = 8, window_frac: float = 0.6,
-                  progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+def lag_stability(
+    x: np.ndarray,
+    fs: float,
+    channels: Sequence[str],
+    cfg: FitConfig,
+    full: LagFit,
+    n_windows: int = 8,
+    window_frac: float = 0.6,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Sub-window refits of ``x`` ``(C, T)`` (the data ``full`` was fitted on); see the module docstring.
 
     Each refit starts once from ``full`` (warm start: its edges join the sub-window's screened support, with
@@ -60,9 +67,15 @@ def lag_stability(x: np.ndarray, fs: float, channels: Sequence[str], cfg: FitCon
         else:
             same = [f for f in fits if np.sign(f.graph.weight[i, j]) == np.sign(w_full[i, j])]
             taus = np.array([f.graph.tau[i, j] for f in same])
-        edges.append({"source": e["source"], "target": e["target"], "confidence": len(same) / len(fits),
-                      "tau_s_q05": float(np.quantile(taus, 0.05)) if len(taus) else None,
-                      "tau_s_q95": float(np.quantile(taus, 0.95)) if len(taus) else None})  # fmt: skip
+        edges.append(
+            {
+                "source": e["source"],
+                "target": e["target"],
+                "confidence": len(same) / len(fits),
+                "tau_s_q05": float(np.quantile(taus, 0.05)) if len(taus) else None,
+                "tau_s_q95": float(np.quantile(taus, 0.95)) if len(taus) else None,
+            }
+        )
     inst = []
     iu, ju = np.triu_indices(len(names), 1)
     for i, j in zip(iu, ju):

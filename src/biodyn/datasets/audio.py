@@ -180,8 +180,9 @@ def load_audio(root: str | Path, cfg: MelConfig | None = None) -> dict:
     return out
 
 
-def synthetic_mel(n_per_class: dict[str, int], n_classes: int = 10, cfg: MelConfig | None = None,
-                  seed: int = 0) -> dict:  # fmt: skip
+def synthetic_mel(
+    n_per_class: dict[str, int], n_classes: int = 10, cfg: MelConfig | None = None, seed: int = 0
+) -> dict:
     """Random "mel patch" sequences (not audio): each class is a smooth random template ``(n_frames, n_mels)``;
     a clip is its class's template, shifted by up to 5 frames, plus unit Gaussian noise."""
     cfg = cfg or MelConfig()

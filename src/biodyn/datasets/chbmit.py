@@ -31,9 +31,25 @@ from biodyn.types import Event, Recording
 
 # The 18 double-banana derivations present in every CHB-MIT subject, plus the midline pair (canonical names).
 CHANNELS: tuple[str, ...] = (
-    "Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp1-F3", "F3-C3", "C3-P3", "P3-O1", "Fp2-F4", "F4-C4", "C4-P4",
-    "P4-O2", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2", "Fz-Cz", "Cz-Pz",
-)  # fmt: skip
+    "Fp1-F7",
+    "F7-T7",
+    "T7-P7",
+    "P7-O1",
+    "Fp1-F3",
+    "F3-C3",
+    "C3-P3",
+    "P3-O1",
+    "Fp2-F4",
+    "F4-C4",
+    "C4-P4",
+    "P4-O2",
+    "Fp2-F8",
+    "F8-T8",
+    "T8-P8",
+    "P8-O2",
+    "Fz-Cz",
+    "Cz-Pz",
+)
 
 PREPROCESS = {"seizure": SEIZURE_EEG, "cldtrans": CLDTRANS_EEG}
 
@@ -233,11 +249,18 @@ class CHBMIT(Corpus):
         n_seiz = sum(len(v) for v in seizures.values())
         listed = sorted({canonical_name(c) for r in refs for c in r.meta["channels"]})
         out = summarize(
-            self.name, refs, infos, missing, bad_files=self.bad_files,
-            labels={"seizures": n_seiz, "files_with_seizures": len(seizures),
-                    "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3)},
+            self.name,
+            refs,
+            infos,
+            missing,
+            bad_files=self.bad_files,
+            labels={
+                "seizures": n_seiz,
+                "files_with_seizures": len(seizures),
+                "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3),
+            },
             channels_in_summary=listed,
-        )  # fmt: skip
+        )
         out["label_counts"] = dict(Counter({"seiz": n_seiz}))
         return out
 
@@ -258,9 +281,7 @@ class IctalWindow:
     source: str = ""
 
 
-def ictal_windows(
-    root: str | os.PathLike, offset_s: float = 0.0, span_s: float = 10.0
-) -> list[IctalWindow]:
+def ictal_windows(root: str | os.PathLike, offset_s: float = 0.0, span_s: float = 10.0) -> list[IctalWindow]:
     """Ictal windows ``[onset + offset_s, onset + offset_s + span_s]`` of every annotated seizure whose EDF
     is present under a CHB-MIT root (summary files + EDFs, PhysioNet layout); the background window is the
     ``span_s`` before the onset when the record has it."""
@@ -283,7 +304,16 @@ def ictal_windows(
             n = b - a
             bg_a = round(onset * rec.fs) - n
             bg = rec.data[:, bg_a : bg_a + n].astype(np.float64) if bg_a >= 0 else None
-            out.append(IctalWindow(ref.record_id, k, ref.subject or subject_of(ref.record_id),
-                                   rec.data[:, a:b].astype(np.float64), rec.fs, list(rec.channels), bg,
-                                   source=f"{ref.path} [{a / rec.fs:.2f}, {b / rec.fs:.2f}) s"))  # fmt: skip
+            out.append(
+                IctalWindow(
+                    ref.record_id,
+                    k,
+                    ref.subject or subject_of(ref.record_id),
+                    rec.data[:, a:b].astype(np.float64),
+                    rec.fs,
+                    list(rec.channels),
+                    bg,
+                    source=f"{ref.path} [{a / rec.fs:.2f}, {b / rec.fs:.2f}) s",
+                )
+            )
     return out

@@ -55,8 +55,15 @@ class CHBMITExcerpts(Corpus):
             seizure = "_".join(p.stem.split("_")[:2])  # chb01_03
             subject = subject_of(seizure)  # chbmit's rule: chb21 is chb01's patient
             split = "train" if subject == TRAIN_SUBJECT else ("dev" if seizure in DEV_SEIZURES else "eval")
-            refs.append(RecordRef(p.stem, p, subject=subject, split=split,
-                                  meta={"ictal": kind == "ictal", "seizure": seizure, "case": case_of(seizure)}))  # fmt: skip
+            refs.append(
+                RecordRef(
+                    p.stem,
+                    p,
+                    subject=subject,
+                    split=split,
+                    meta={"ictal": kind == "ictal", "seizure": seizure, "case": case_of(seizure)},
+                )
+            )
         return refs
 
     def load(self, ref: RecordRef) -> Recording:
@@ -69,12 +76,19 @@ class CHBMITExcerpts(Corpus):
         idx = [self.file_channels.index(c) for c in self.channels]  # first occurrence (T8-P8 is listed twice)
         dur = x.shape[1] / FS
         events = [Event(0.0, dur, "seiz")] if ref.meta["ictal"] else []
-        return Recording(x[idx].astype(np.float32), FS, list(self.channels), events,
-                         {"record_id": ref.record_id, "subject": ref.subject})  # fmt: skip
+        return Recording(
+            x[idx].astype(np.float32),
+            FS,
+            list(self.channels),
+            events,
+            {"record_id": ref.record_id, "subject": ref.subject},
+        )
 
     def target(self, ref: RecordRef, rec: Recording) -> Target:
-        return Target(per_sample=events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=0),
-                      classes=self.classes)  # fmt: skip
+        return Target(
+            per_sample=events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=0),
+            classes=self.classes,
+        )
 
 
 def excerpt_ictal_windows(
@@ -97,8 +111,18 @@ def excerpt_ictal_windows(
             raise RecordingError(f, f"expected (23, >= {n}) samples, got {x.shape}")
         pre = f.parent.parent / "preictal_10s" / f"{rec}_preictal10s.npy"
         bg = np.load(pre)[: len(CHANNELS), :n].astype(np.float64) if pre.exists() else None
-        out.append(IctalWindow(rec, 0, subject_of(rec), x[: len(CHANNELS), :n].astype(np.float64), fs,
-                               list(CHANNELS), bg, source=str(f)))  # fmt: skip
+        out.append(
+            IctalWindow(
+                rec,
+                0,
+                subject_of(rec),
+                x[: len(CHANNELS), :n].astype(np.float64),
+                fs,
+                list(CHANNELS),
+                bg,
+                source=str(f),
+            )
+        )
     return out
 
 
@@ -146,5 +170,13 @@ def excerpt_windows(
     if zscore:
         x = np.stack([standardise(w, channels=CHANNELS, source=str(folder)) for w in x])
     ys, subs = np.repeat(ys, len(starts)), np.repeat(subs, len(starts))
-    return {"x": x, "labels": ys, "subjects": subs, "fs": float(fs), "channels": list(CHANNELS),
-            "files": names, "window": win, "stride": hop}  # fmt: skip
+    return {
+        "x": x,
+        "labels": ys,
+        "subjects": subs,
+        "fs": float(fs),
+        "channels": list(CHANNELS),
+        "files": names,
+        "window": win,
+        "stride": hop,
+    }

@@ -108,8 +108,11 @@ def read_cifar_pickles(root: str | Path) -> dict:
         for f, (_, y) in zip(files, parts, strict=True):
             bad = (y < 0) | (y >= len(classes))
             if bad.any():
-                raise RecordingError(f, f"label {int(y[bad][0])} at item {int(np.flatnonzero(bad)[0])} is outside "
-                                        f"0..{len(classes) - 1} (the {len(classes)} classes)")  # fmt: skip
+                raise RecordingError(
+                    f,
+                    f"label {int(y[bad][0])} at item {int(np.flatnonzero(bad)[0])} is outside "
+                    f"0..{len(classes) - 1} (the {len(classes)} classes)",
+                )
         out[split] = {"x": np.concatenate([p[0] for p in parts]), "y": np.concatenate([p[1] for p in parts])}
     return out
 

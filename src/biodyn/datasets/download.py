@@ -97,8 +97,15 @@ def safe_destination(to: str | os.PathLike, rel: str) -> Path:
     to = Path(to)
     norm = rel.replace("\\", "/")
     parts = norm.split("/")
-    if (not rel or posixpath.isabs(norm) or Path(rel).is_absolute() or ":" in parts[0] or ".." in parts
-            or any(p in ("", ".") for p in parts) or "\x00" in rel):  # fmt: skip
+    if (
+        not rel
+        or posixpath.isabs(norm)
+        or Path(rel).is_absolute()
+        or ":" in parts[0]
+        or ".." in parts
+        or any(p in ("", ".") for p in parts)
+        or "\x00" in rel
+    ):
         raise DownloadError(f"{rel!r}: refused: not a plain relative path inside --to {to}")
     dest = to.joinpath(*parts)
     probe = to
@@ -130,8 +137,15 @@ def _content_total(r, offset: int, appended: bool) -> int | None:
     return None
 
 
-def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, retries: int = 5,
-                  timeout: float = 60.0, on_bytes=None) -> str:  # fmt: skip
+def download_file(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str | None,
+    *,
+    retries: int = 5,
+    timeout: float = 60.0,
+    on_bytes=None,
+) -> str:
     """Download ``url`` to ``dest`` through ``dest.part`` with Range resumption; returns ``"skipped"``
     when ``dest`` already holds the right bytes, else ``"downloaded"``. A checksum mismatch deletes the
     partial file and raises :class:`DownloadError` naming the file and both digests.
@@ -204,8 +218,16 @@ def download_file(url: str, dest: str | os.PathLike, sha256: str | None, *, retr
     return "downloaded"
 
 
-def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jobs: int = 4,
-             base_url: str | None = None, progress: bool = True, timeout: float = 60.0) -> DownloadReport:  # fmt: skip
+def download(
+    dataset: str,
+    to: str | os.PathLike,
+    *,
+    only: str | None = None,
+    jobs: int = 4,
+    base_url: str | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> DownloadReport:
     """Download a PhysioNet corpus (``chbmit``, ``siena``, ``ptbxl``, ``sleepedf``, ``eegmmidb``, ``mimic_ecg``) into ``to``.
 
     ``only`` is a glob on the relative paths of ``SHA256SUMS.txt`` (e.g. ``"chb01/*"``); ``base_url``
@@ -248,10 +270,16 @@ def download(dataset: str, to: str | os.PathLike, *, only: str | None = None, jo
 
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         futures = {
-            pool.submit(download_file, base + urllib.request.pathname2url(rel).lstrip("/"), safe_destination(to, rel), digest,
-                        timeout=timeout, on_bytes=count): rel
+            pool.submit(
+                download_file,
+                base + urllib.request.pathname2url(rel).lstrip("/"),
+                safe_destination(to, rel),
+                digest,
+                timeout=timeout,
+                on_bytes=count,
+            ): rel
             for rel, digest in sorted(sums.items())
-        }  # fmt: skip
+        }
         for fut in as_completed(futures):
             rel = futures[fut]
             try:

@@ -24,14 +24,20 @@ _RUN = re.compile(r"^S(\d{3})R(\d{2})\.edf$")
 def run_type(run: int) -> dict[str, Any]:
     """What a run is: ``task`` (baseline / fist / fists_feet), ``imagined`` and its T0/T1/T2 classes."""
     if run in (1, 2):
-        return {"task": "baseline_eyes_open" if run == 1 else "baseline_eyes_closed", "imagined": False,
-                "map": {"T0": "rest"}}  # fmt: skip
+        return {
+            "task": "baseline_eyes_open" if run == 1 else "baseline_eyes_closed",
+            "imagined": False,
+            "map": {"T0": "rest"},
+        }
     if not 3 <= run <= 14:
         raise ValueError(f"invalid EEGMMIDB run {run}; runs are 1-14")
     fist = (run - 3) % 4 in (0, 1)
     imagined = (run - 3) % 2 == 1
-    mapping = {"T0": "rest", "T1": "left_fist", "T2": "right_fist"} if fist else {
-        "T0": "rest", "T1": "both_fists", "T2": "both_feet"}  # fmt: skip
+    mapping = (
+        {"T0": "rest", "T1": "left_fist", "T2": "right_fist"}
+        if fist
+        else {"T0": "rest", "T1": "both_fists", "T2": "both_feet"}
+    )
     return {"task": "left_right_fist" if fist else "fists_feet", "imagined": imagined, "map": mapping}
 
 
@@ -90,5 +96,12 @@ class EEGMMIDB(Corpus):
                 counts.update(r.meta["map"].get(e.label, e.label) for e in read_edf_annotations(r.path))
             except RecordingError as e:
                 self.note_bad(e, r)
-        return summarize(self.name, refs, infos, missing, label_counts={c: counts.get(c, 0) for c in CLASSES},
-                         runs=len({r.meta["run"] for r in refs}), bad_files=self.bad_files)  # fmt: skip
+        return summarize(
+            self.name,
+            refs,
+            infos,
+            missing,
+            label_counts={c: counts.get(c, 0) for c in CLASSES},
+            runs=len({r.meta["run"] for r in refs}),
+            bad_files=self.bad_files,
+        )

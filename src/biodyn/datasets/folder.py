@@ -76,8 +76,12 @@ class Folder(Corpus):
     def label_file(path: Path) -> Path | None:
         stem = path.name.split(".")[0]
         bids = re.sub(r"_(eeg|ieeg|meg)$", "", stem)
-        for cand in (path.with_name(f"{bids}_events.tsv"), path.with_name(f"{stem}_events.tsv"),
-                     path.with_name(f"{stem}.csv_bi"), path.with_name(f"{stem}.csv")):  # fmt: skip
+        for cand in (
+            path.with_name(f"{bids}_events.tsv"),
+            path.with_name(f"{stem}_events.tsv"),
+            path.with_name(f"{stem}.csv_bi"),
+            path.with_name(f"{stem}.csv"),
+        ):
             if cand.is_file():
                 return cand
         return None
@@ -150,5 +154,7 @@ class Folder(Corpus):
 
     def target(self, ref: RecordRef, rec: Recording) -> Target:
         default = 0 if rec.meta.get("labelled") else -1
-        return Target(per_sample=events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=default),
-                      classes=self.classes)  # fmt: skip
+        return Target(
+            per_sample=events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=default),
+            classes=self.classes,
+        )

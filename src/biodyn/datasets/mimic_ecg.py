@@ -37,8 +37,14 @@ class MIMICECG(Corpus):
             for row in reader:
                 path = self.root / row["path"]
                 if path.with_suffix(".hea").exists():
-                    refs.append(RecordRef(row["study_id"], path, subject=row["subject_id"],
-                                          meta={"ecg_time": row.get("ecg_time")}))  # fmt: skip
+                    refs.append(
+                        RecordRef(
+                            row["study_id"],
+                            path,
+                            subject=row["subject_id"],
+                            meta={"ecg_time": row.get("ecg_time")},
+                        )
+                    )
         return sorted(refs, key=lambda r: r.record_id)
 
     def load(self, ref: RecordRef) -> Recording:

@@ -97,11 +97,13 @@ class PTBXL(Corpus):
             y = np.array([c in row["superclasses"] for c in SUPERCLASSES], dtype=np.float32)
             refs.append(
                 RecordRef(
-                    f"{int(row['ecg_id']):05d}", path, subject=str(int(float(row["patient_id"]))),
+                    f"{int(row['ecg_id']):05d}",
+                    path,
+                    subject=str(int(float(row["patient_id"]))),
                     split=fold_split(row["strat_fold"]),
                     meta={"strat_fold": row["strat_fold"], "labels": y, "superclasses": row["superclasses"]},
                 )
-            )  # fmt: skip
+            )
         return refs
 
     def records(self) -> list[RecordRef]:
@@ -130,11 +132,15 @@ class PTBXL(Corpus):
         counts = Counter(c for r in all_refs for c in r.meta["superclasses"])
         counts["no_class"] = sum(1 for r in all_refs if not r.meta["superclasses"])
         return summarize(
-            self.name, all_refs, infos, [str(r.path) for r in all_refs if r.record_id not in present],
+            self.name,
+            all_refs,
+            infos,
+            [str(r.path) for r in all_refs if r.record_id not in present],
             label_counts={k: counts.get(k, 0) for k in (*SUPERCLASSES, "no_class")},
             folds=dict(sorted(Counter(r.meta["strat_fold"] for r in all_refs).items())),
-            sampling_rate=self.sampling_rate, bad_files=self.bad_files,
-        )  # fmt: skip
+            sampling_rate=self.sampling_rate,
+            bad_files=self.bad_files,
+        )
 
 
 def superclass_arrays(root, sampling_rate: int = 100, limit: int | None = None) -> dict[str, Any]:

@@ -182,8 +182,9 @@ class Siena(Corpus):
             subject = edf.parent.name
             lst = lists.get(subject)
             seiz = list(lst.seizures.get(edf.name, [])) if lst else []
-            refs.append(RecordRef(edf.stem, edf, subject=subject,
-                                  meta={"seizures": seiz, "listed": lst is not None}))  # fmt: skip
+            refs.append(
+                RecordRef(edf.stem, edf, subject=subject, meta={"seizures": seiz, "listed": lst is not None})
+            )
             seen.add((subject, edf.name))
         for subject, lst in lists.items():  # listed in a seizure list, signal file absent
             for name, seiz in lst.seizures.items():
@@ -216,9 +217,16 @@ class Siena(Corpus):
         seizures = {r.record_id: r.meta["seizures"] for r in refs if r.meta["seizures"]}
         unlisted = sorted(r.record_id for r in refs if not r.meta.get("listed", True))
         return summarize(
-            self.name, refs, infos, missing, bad_files=self.bad_files,
-            labels={"seizures": sum(len(v) for v in seizures.values()), "files_with_seizures": len(seizures),
-                    "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3)},
+            self.name,
+            refs,
+            infos,
+            missing,
+            bad_files=self.bad_files,
+            labels={
+                "seizures": sum(len(v) for v in seizures.values()),
+                "files_with_seizures": len(seizures),
+                "seizure_seconds": round(sum(b - a for v in seizures.values() for a, b in v), 3),
+            },
             label_counts={"seiz": sum(len(v) for v in seizures.values())},
             records_without_seizure_list=unlisted,
-        )  # fmt: skip
+        )

@@ -19,9 +19,13 @@ from biodyn.types import Recording
 
 STAGES = ("W", "N1", "N2", "N3", "REM")
 STAGE_MAP = {
-    "Sleep stage W": 0, "Sleep stage 1": 1, "Sleep stage 2": 2, "Sleep stage 3": 3, "Sleep stage 4": 3,
+    "Sleep stage W": 0,
+    "Sleep stage 1": 1,
+    "Sleep stage 2": 2,
+    "Sleep stage 3": 3,
+    "Sleep stage 4": 3,
     "Sleep stage R": 4,
-}  # fmt: skip
+}
 UNLABELLED = ("Sleep stage ?", "Movement time")
 EPOCH_S = 30.0
 
@@ -99,6 +103,11 @@ class SleepEDF(Corpus):
                 except RecordingError as e:  # a bad hypnogram is reported, the rest summarised
                     self.note_bad(e, r)
         return summarize(
-            self.name, refs, infos, missing, bad_files=self.bad_files, label_counts={k: counts.get(k, 0) for k in (*STAGES, "unlabelled")},
+            self.name,
+            refs,
+            infos,
+            missing,
+            bad_files=self.bad_files,
+            label_counts={k: counts.get(k, 0) for k in (*STAGES, "unlabelled")},
             label_unit="30 s epochs",
-        )  # fmt: skip
+        )

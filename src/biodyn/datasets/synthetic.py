@@ -44,10 +44,15 @@ class Synthetic(Corpus):
 
     def records(self) -> list[RecordRef]:
         return [
-            RecordRef(f"synth{i:03d}", Path(f"synthetic://{i}"), subject=f"s{i:02d}",
-                      split=("train", "train", "dev", "eval")[i % 4], meta={"index": i})
+            RecordRef(
+                f"synth{i:03d}",
+                Path(f"synthetic://{i}"),
+                subject=f"s{i:02d}",
+                split=("train", "train", "dev", "eval")[i % 4],
+                meta={"index": i},
+            )
             for i in range(self.n_records)
-        ]  # fmt: skip
+        ]
 
     def load(self, ref: RecordRef) -> Recording:
         i = ref.meta["index"]
@@ -76,8 +81,13 @@ class Synthetic(Corpus):
                 )
                 x[ch] += np.where(on, spike_wave, 0.0)
             events.append(Event(float(onset), float(dur), "seiz"))
-        meta = {"record_id": ref.record_id, "subject": ref.subject, "split": ref.split, "synthetic": True,
-                "units": ["uV"] * c}  # fmt: skip
+        meta = {
+            "record_id": ref.record_id,
+            "subject": ref.subject,
+            "split": ref.split,
+            "synthetic": True,
+            "units": ["uV"] * c,
+        }
         return Recording(x.astype(np.float32), self.fs, list(TEN_TWENTY_19), events, meta)
 
     def target(self, ref: RecordRef, rec: Recording) -> Target:
@@ -91,5 +101,11 @@ class Synthetic(Corpus):
     def summary(self) -> dict[str, Any]:
         refs = self.records()
         n_events = sum(1 + r.meta["index"] % 2 for r in refs)
-        return summarize(self.name, refs, [self.record_info(r) for r in refs], [],
-                         label_counts={"seiz": n_events}, synthetic=True)  # fmt: skip
+        return summarize(
+            self.name,
+            refs,
+            [self.record_info(r) for r in refs],
+            [],
+            label_counts={"seiz": n_events},
+            synthetic=True,
+        )

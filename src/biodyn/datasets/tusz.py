@@ -98,6 +98,12 @@ class TUSZ(Corpus):
                     seconds += e.duration_s
         splits = Counter(r.split for r in refs)
         return summarize(
-            self.name, refs, infos, missing, label_counts=dict(counts), seizure_seconds=round(seconds, 3),
-            splits=dict(splits), bad_files=self.bad_files,
-        )  # fmt: skip
+            self.name,
+            refs,
+            infos,
+            missing,
+            label_counts=dict(counts),
+            seizure_seconds=round(seconds, 3),
+            splits=dict(splits),
+            bad_files=self.bad_files,
+        )

@@ -153,8 +153,12 @@ def _check_calibration(path, rest: bytes, ns: int, labels: list[str], data_signa
     """Physical and digital min/max of every data signal: numbers, finite, with max != min (a signal whose
     range is empty cannot be converted to physical units)."""
     fields = {}
-    for what, start in (("physical minimum", 104), ("physical maximum", 112), ("digital minimum", 120),
-                        ("digital maximum", 128)):  # fmt: skip
+    for what, start in (
+        ("physical minimum", 104),
+        ("physical maximum", 112),
+        ("digital minimum", 120),
+        ("digital maximum", 128),
+    ):
         vals = []
         for i in range(ns):
             s = _field(rest, start * ns + 8 * i, 8, what, path)
@@ -173,14 +177,16 @@ def _check_calibration(path, rest: bytes, ns: int, labels: list[str], data_signa
         pmin, pmax = fields["physical minimum"][i], fields["physical maximum"][i]
         if dmax <= dmin:
             raise RecordingError(
-                path, f"header fields 'digital minimum'/'digital maximum' of signal {labels[i]!r} are {dmin:g}/"
+                path,
+                f"header fields 'digital minimum'/'digital maximum' of signal {labels[i]!r} are {dmin:g}/"
                 f"{dmax:g}; allowed: maximum > minimum (the signal cannot be calibrated)",
-            )  # fmt: skip
+            )
         if pmax == pmin:
             raise RecordingError(
-                path, f"header fields 'physical minimum'/'physical maximum' of signal {labels[i]!r} are both "
+                path,
+                f"header fields 'physical minimum'/'physical maximum' of signal {labels[i]!r} are both "
                 f"{pmin:g}; allowed: two different values (the signal cannot be calibrated)",
-            )  # fmt: skip
+            )
 
 
 _TAL_ONSET = re.compile(rb"^([+-][0-9]+(?:\.[0-9]*)?)(?:\x15[^\x14]*)?\x14")
@@ -224,10 +230,13 @@ def check_continuous(path: str | os.PathLike, hdr: EdfHeader) -> None:
         k = int(off[0])
         end = onsets[k - 1] + hdr.record_duration_s if k else onsets[0]
         gap = onsets[k] - end
-        raise RecordingError(path, f"EDF+D (discontinuous): data record {k} starts at {onsets[k]:g} s, "
-                                   f"{'a gap of' if gap > 0 else 'an overlap of'} {abs(gap):g} s after the "
-                                   f"previous one ends at {end:g} s; biodyn reads continuous recordings only: split "
-                                   "the file at its gaps (e.g. one EDF+C per segment)")  # fmt: skip
+        raise RecordingError(
+            path,
+            f"EDF+D (discontinuous): data record {k} starts at {onsets[k]:g} s, "
+            f"{'a gap of' if gap > 0 else 'an overlap of'} {abs(gap):g} s after the "
+            f"previous one ends at {end:g} s; biodyn reads continuous recordings only: split "
+            "the file at its gaps (e.g. one EDF+C per segment)",
+        )
 
 
 def _open(path: Path, hdr: EdfHeader):
@@ -289,8 +298,11 @@ def _warn_duplicates(path, sigs, orig: list[str], names: list[str]) -> None:
         if not np.array_equal(sigs[i].data, sigs[j].data):
             differing.append(f"{orig[j]!r} and {orig[i]!r} (kept as {names[j]}, {n})")
     if differing:
-        warnings.warn(f"{path}: channels with the same name hold different signals: {'; '.join(differing)}; "
-                      "a selection by name takes the first", stacklevel=3)  # fmt: skip
+        warnings.warn(
+            f"{path}: channels with the same name hold different signals: {'; '.join(differing)}; "
+            "a selection by name takes the first",
+            stacklevel=3,
+        )
 
 
 def read_edf(
@@ -327,8 +339,11 @@ def read_edf(
     renamed = renamed_duplicates(base, names)
     for ch, kept in _group_renamed(renamed).items():
         times = "twice" if len(kept) == 1 else f"{len(kept) + 1} times"
-        warnings.warn(f"{path}: channel {ch} appears {times}, the {'second' if len(kept) == 1 else 'others'} "
-                      f"kept as {', '.join(kept)}", stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"{path}: channel {ch} appears {times}, the {'second' if len(kept) == 1 else 'others'} "
+            f"kept as {', '.join(kept)}",
+            stacklevel=2,
+        )
     _warn_duplicates(path, sigs, orig, names)  # and, beyond the renaming, copies that differ
     if channels is not None:
         want = [canonical_name(c) if canonical else c for c in channels]
@@ -401,9 +416,14 @@ def write_edf(
             lo, hi = lo - 1.0, hi + 1.0
         cls = edfio.BdfSignal if bdf else edfio.EdfSignal
         signals.append(
-            cls(x, sampling_frequency=recording.fs, label=name[:16], physical_dimension=str(units[row])[:8],
-                physical_range=(lo, hi))
-        )  # fmt: skip
+            cls(
+                x,
+                sampling_frequency=recording.fs,
+                label=name[:16],
+                physical_dimension=str(units[row])[:8],
+                physical_range=(lo, hi),
+            )
+        )
     anns = []
     if annotations:
         anns = [edfio.EdfAnnotation(e.onset_s, e.duration_s or None, e.label) for e in recording.events]

@@ -14,7 +14,9 @@ from biodyn.errors import ConfigError, RecordingError
 from biodyn.types import Event
 
 # TUSZ v2 seizure labels (the eight seizure types plus the generic "seiz"); "bckg" is background.
-TUSZ_SEIZURE_LABELS = frozenset({"seiz", "fnsz", "gnsz", "spsz", "cpsz", "absz", "tnsz", "cnsz", "tcsz", "atsz", "mysz", "nesz"})  # fmt: skip
+TUSZ_SEIZURE_LABELS = frozenset(
+    {"seiz", "fnsz", "gnsz", "spsz", "cpsz", "absz", "tnsz", "cnsz", "tcsz", "atsz", "mysz", "nesz"}
+)
 TUSZ_BACKGROUND = "bckg"
 
 
@@ -169,8 +171,13 @@ def write_event_json(path: str | os.PathLike, events, duration_s: float | None) 
     """Write an event list readable by :func:`read_event_json` (atomically)."""
     from biodyn.atomic import atomic_write_json
 
-    atomic_write_json(path, {"duration_s": duration_s, "events": [
-        {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label} for e in events]})  # fmt: skip
+    atomic_write_json(
+        path,
+        {
+            "duration_s": duration_s,
+            "events": [{"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label} for e in events],
+        },
+    )
 
 
 def read_annotation_file(path: str | os.PathLike) -> AnnotationFile:

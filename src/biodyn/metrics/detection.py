@@ -130,9 +130,17 @@ def choose_thresholds_bisect(
     return out
 
 
-def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets: Sequence[float] = FA_TARGETS,
-                      thresholds: Sequence[float] | None = None, search: str = "auto", max_exact: int = 2048,
-                      curve_points: int = 128, szcore: bool = True, **post) -> dict[str, Any]:  # fmt: skip
+def sensitivity_at_fa(
+    dev: Sequence[Scored],
+    evalset: Sequence[Scored],
+    targets: Sequence[float] = FA_TARGETS,
+    thresholds: Sequence[float] | None = None,
+    search: str = "auto",
+    max_exact: int = 2048,
+    curve_points: int = 128,
+    szcore: bool = True,
+    **post,
+) -> dict[str, Any]:
     """Choose thresholds on ``dev``, apply them frozen to ``evalset``; returns a JSON-able report.
 
     ``search``: ``"exact"`` sweeps every distinct dev probability (or the given ``thresholds``);
@@ -158,18 +166,38 @@ def sensitivity_at_fa(dev: Sequence[Scored], evalset: Sequence[Scored], targets:
             rows.append({"target_fa_per_24h": t, "threshold": None, "dev": None, "eval": None})
             continue
         ev = evaluate(evalset, p.threshold, **post)
-        rows.append({"target_fa_per_24h": t, "threshold": p.threshold,
-                     "dev": {"sensitivity": p.sensitivity, "fa_per_24h": p.fa_per_24h},
-                     "eval": {"sensitivity": ev.sensitivity, "fa_per_24h": ev.fa_per_24h,
-                              "hits": ev.hits, "targets": ev.targets, "false_alarms": ev.false_alarms}})  # fmt: skip
+        rows.append(
+            {
+                "target_fa_per_24h": t,
+                "threshold": p.threshold,
+                "dev": {"sensitivity": p.sensitivity, "fa_per_24h": p.fa_per_24h},
+                "eval": {
+                    "sensitivity": ev.sensitivity,
+                    "fa_per_24h": ev.fa_per_24h,
+                    "hits": ev.hits,
+                    "targets": ev.targets,
+                    "false_alarms": ev.false_alarms,
+                },
+            }
+        )
         if szcore:
             from biodyn.metrics.szcore import szcore_score
 
-            files = [([e for e in r.reference if e.label == "seiz"],
-                      probs_to_events(r.probs, r.fs, threshold=p.threshold, **post), r.duration_s) for r in evalset]  # fmt: skip
+            files = [
+                (
+                    [e for e in r.reference if e.label == "seiz"],
+                    probs_to_events(r.probs, r.fs, threshold=p.threshold, **post),
+                    r.duration_s,
+                )
+                for r in evalset
+            ]
             rows[-1]["eval"]["szcore"] = szcore_score(files)
-    return {"search": search, "operating_points": rows, "dev_curve": [p.__dict__ for p in curve],
-            "postprocess": post}  # fmt: skip
+    return {
+        "search": search,
+        "operating_points": rows,
+        "dev_curve": [p.__dict__ for p in curve],
+        "postprocess": post,
+    }
 
 
 def mask_events(mask: np.ndarray, fs: float, label: str = "seiz") -> list[Event]:
@@ -179,8 +207,13 @@ def mask_events(mask: np.ndarray, fs: float, label: str = "seiz") -> list[Event]
     ]
 
 
-def window_metrics(probs: np.ndarray, target: np.ndarray, fs: float, fa_target: float = 10.0,
-                   post: dict[str, Any] | None = None) -> dict[str, float]:  # fmt: skip
+def window_metrics(
+    probs: np.ndarray,
+    target: np.ndarray,
+    fs: float,
+    fa_target: float = 10.0,
+    post: dict[str, Any] | None = None,
+) -> dict[str, float]:
     """Metrics of per-sample probabilities ``(N, T)`` against masks ``(N, T)``, each window a recording:
     ``auroc`` (per sample), ``window_auroc`` (window max vs any seizure sample), and the OVERLAP
     ``sens_at_10fa`` (highest sensitivity among thresholds with FA/24h <= ``fa_target``; 0 when none),

@@ -33,8 +33,14 @@ class Segment:
     label: str
 
 
-def normalize(events: Sequence, duration_s: float, labels: Sequence[str] = ("seiz", "bckg"),
-              null: str = NULL, source=None, ndigits: int = 4) -> list[Segment]:  # fmt: skip
+def normalize(
+    events: Sequence,
+    duration_s: float,
+    labels: Sequence[str] = ("seiz", "bckg"),
+    null: str = NULL,
+    source=None,
+    ndigits: int = 4,
+) -> list[Segment]:
     """Sort, fill gaps with ``null`` up to ``duration_s``, merge touching events of one label.
 
     ``events`` are :class:`~biodyn.types.Event` (or objects with ``onset_s``, ``duration_s``, ``label``).
@@ -118,8 +124,9 @@ def sample_epochs(
     return lut[idx]
 
 
-def epoch_confusion(ref: list[Segment], hyp: list[Segment], duration_s: float, labels: Sequence[str],
-                    epoch_s: float = 0.25) -> np.ndarray:  # fmt: skip
+def epoch_confusion(
+    ref: list[Segment], hyp: list[Segment], duration_s: float, labels: Sequence[str], epoch_s: float = 0.25
+) -> np.ndarray:
     """Confusion matrix ``(L, L)`` of epochs, rows reference, columns hypothesis."""
     r = sample_epochs(ref, duration_s, epoch_s, labels)
     h = sample_epochs(hyp, duration_s, epoch_s, labels)
@@ -253,8 +260,12 @@ def dp_cost_matrix(a: np.ndarray, b: np.ndarray, penalties=(1.0, 1.0, 1.0)) -> n
     return cost
 
 
-def dp_alignment(a: Sequence[str], b: Sequence[str], labels: Sequence[str],
-                 penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> list[tuple[str | None, str | None]]:  # fmt: skip
+def dp_alignment(
+    a: Sequence[str],
+    b: Sequence[str],
+    labels: Sequence[str],
+    penalties: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> list[tuple[str | None, str | None]]:
     """Minimum-cost alignment of label sequences ``a`` (reference) and ``b`` (hypothesis) as pairs in order:
     ``(x, y)`` a match or substitution, ``(x, None)`` a deletion, ``(None, y)`` an insertion. The backtrace
     from the end prefers a match/substitution, then a deletion, then an insertion."""
@@ -276,8 +287,12 @@ def dp_alignment(a: Sequence[str], b: Sequence[str], labels: Sequence[str],
     return pairs[::-1]
 
 
-def score_dpalign(ref: list[Segment], hyp: list[Segment], labels: Sequence[str],
-                  penalties: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[dict[str, Counts], np.ndarray, dict]:  # fmt: skip
+def score_dpalign(
+    ref: list[Segment],
+    hyp: list[Segment],
+    labels: Sequence[str],
+    penalties: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> tuple[dict[str, Counts], np.ndarray, dict]:
     """NEDC's DP alignment for one file: the label sequences (times ignored) aligned by minimum edit cost
     (deletion, insertion, substitution penalties; :func:`dp_alignment`). Returns per-label counts (hits,
     misses = deletions + substitutions of the label, false alarms = insertions + substitutions into the

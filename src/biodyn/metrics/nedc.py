@@ -94,12 +94,20 @@ def rates(tp: float, tn: float, fp: float, fn: float) -> dict[str, float]:
     mcc_den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     total = tp + tn + fp + fn
     return {
-        "sensitivity": sens, "specificity": div(tn, tn + fp), "precision": prec, "npv": div(tn, tn + fn),
-        "miss_rate": div(fn, tp + fn), "fpr": div(fp, fp + tn), "fdr": div(fp, tp + fp), "for": div(fn, fn + tn),
-        "accuracy": div(tp + tn, total), "misclassification": div(fp + fn, total),
-        "prevalence": div(tp + fn, total), "f1": div(2 * prec * sens, prec + sens) if prec == prec and sens == sens else math.nan,
+        "sensitivity": sens,
+        "specificity": div(tn, tn + fp),
+        "precision": prec,
+        "npv": div(tn, tn + fn),
+        "miss_rate": div(fn, tp + fn),
+        "fpr": div(fp, fp + tn),
+        "fdr": div(fp, tp + fp),
+        "for": div(fn, fn + tn),
+        "accuracy": div(tp + tn, total),
+        "misclassification": div(fp + fn, total),
+        "prevalence": div(tp + fn, total),
+        "f1": div(2 * prec * sens, prec + sens) if prec == prec and sens == sens else math.nan,
         "mcc": div(tp * tn - fp * fn, mcc_den),
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -116,18 +124,49 @@ class MethodResult:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def _label_block(c: Counts, tn: float, fp: float, fn: float, fa_events: float, duration_s: float,
-                 insertions: float, deletions: float) -> dict[str, float]:  # fmt: skip
-    d = {"targets": c.targets, "hits": c.hits, "misses": c.misses, "false_alarms": c.false_alarms,
-         "insertions": insertions, "deletions": deletions, "tp": c.hits, "tn": tn, "fp": fp, "fn": fn}  # fmt: skip
+def _label_block(
+    c: Counts,
+    tn: float,
+    fp: float,
+    fn: float,
+    fa_events: float,
+    duration_s: float,
+    insertions: float,
+    deletions: float,
+) -> dict[str, float]:
+    d = {
+        "targets": c.targets,
+        "hits": c.hits,
+        "misses": c.misses,
+        "false_alarms": c.false_alarms,
+        "insertions": insertions,
+        "deletions": deletions,
+        "tp": c.hits,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+    }
     d.update(rates(c.hits, tn, fp, fn))
     d["fa_per_24h"] = fa_events / duration_s * SECONDS_PER_DAY
     return d
 
 
 def _summary(per_label: dict[str, dict[str, float]], duration_s: float, fa_events: float) -> dict[str, float]:
-    tot = {k: sum(v[k] for v in per_label.values()) for k in ("targets", "hits", "misses", "false_alarms", "tp",
-                                                               "tn", "fp", "fn", "insertions", "deletions")}  # fmt: skip
+    tot = {
+        k: sum(v[k] for v in per_label.values())
+        for k in (
+            "targets",
+            "hits",
+            "misses",
+            "false_alarms",
+            "tp",
+            "tn",
+            "fp",
+            "fn",
+            "insertions",
+            "deletions",
+        )
+    }
     r = rates(tot["tp"], tot["tn"], tot["fp"], tot["fn"])
     # nedc_eeg_eval v6.0.0 divides the summary's 2 * PPV * TPR by the *last label's* PPV + TPR (a variable
     # left over from its per-label loop); we reproduce that as "f1" and give the harmonic mean beside it.
@@ -135,17 +174,26 @@ def _summary(per_label: dict[str, dict[str, float]], duration_s: float, fa_event
     denom = last["precision"] + last["sensitivity"]
     f1_nedc = 2 * r["precision"] * r["sensitivity"] / denom if denom else 0.0
     return {
-        "f1": f1_nedc, "f1_harmonic": r["f1"],
-        "total": tot["targets"], "hits": tot["hits"], "misses": tot["misses"], "false_alarms": tot["false_alarms"],
-        "insertions": tot["insertions"], "deletions": tot["deletions"],
-        "tp": tot["tp"], "fp": tot["fp"],
+        "f1": f1_nedc,
+        "f1_harmonic": r["f1"],
+        "total": tot["targets"],
+        "hits": tot["hits"],
+        "misses": tot["misses"],
+        "false_alarms": tot["false_alarms"],
+        "insertions": tot["insertions"],
+        "deletions": tot["deletions"],
+        "tp": tot["tp"],
+        "fp": tot["fp"],
         "sensitivity": tot["hits"] / tot["targets"] if tot["targets"] else math.nan,
         "miss_rate": tot["misses"] / tot["targets"] if tot["targets"] else math.nan,
-        "accuracy": r["accuracy"], "misclassification": r["misclassification"], "prevalence": r["prevalence"],
+        "accuracy": r["accuracy"],
+        "misclassification": r["misclassification"],
+        "prevalence": r["prevalence"],
         "mcc": r["mcc"],
-        "duration_s": duration_s, "total_false_alarms": fa_events,
+        "duration_s": duration_s,
+        "total_false_alarms": fa_events,
         "fa_per_24h": fa_events / duration_s * SECONDS_PER_DAY,
-    }  # fmt: skip
+    }
 
 
 def _joint_runs(r: np.ndarray, h: np.ndarray) -> tuple[int, int]:
@@ -176,9 +224,15 @@ def _map_labels(ann, params: NedcParams, path) -> list:
     return events
 
 
-def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = METHODS,
-                      labels: Sequence[str] | None = None, epoch_s: float | None = None,
-                      params: NedcParams | None = None, details: bool = False) -> dict[str, MethodResult]:  # fmt: skip
+def score_annotations(
+    refs: Sequence,
+    hyps: Sequence,
+    methods: Sequence[str] = METHODS,
+    labels: Sequence[str] | None = None,
+    epoch_s: float | None = None,
+    params: NedcParams | None = None,
+    details: bool = False,
+) -> dict[str, MethodResult]:
     """Score paired reference/hypothesis annotations with each method.
 
     ``refs`` and ``hyps`` are :class:`~biodyn.io.events.AnnotationFile` objects (events, duration, the
@@ -236,8 +290,16 @@ def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = M
                     f += c
                 # NEDC's per-file "Total": OVERLAP hits + misses + false alarms; TAES misses + false alarms
                 total = f.hits + f.misses + f.false_alarms if m == "overlap" else f.misses + f.false_alarms
-                per_file[m].append({**name, "hits": f.hits, "misses": f.misses, "false_alarms": f.false_alarms,
-                                    "targets": f.targets, "total": total})  # fmt: skip
+                per_file[m].append(
+                    {
+                        **name,
+                        "hits": f.hits,
+                        "misses": f.misses,
+                        "false_alarms": f.false_alarms,
+                        "targets": f.targets,
+                        "total": total,
+                    }
+                )
                 if details:
                     per_file[m][-1]["ref_labels"] = [x.label for x in ref]
                     per_file[m][-1]["hyp_labels"] = [x.label for x in hyp]
@@ -248,9 +310,15 @@ def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = M
                 counts["dpalign"][lab] += per[lab]
                 dp_insdel[lab]["ins"] += insdel[lab]["ins"]
                 dp_insdel[lab]["del"] += insdel[lab]["del"]
-            per_file["dpalign"].append({**name, "hits": float(np.trace(cf)), "substitutions": float(cf.sum() - np.trace(cf)),
-                                        "insertions": sum(v["ins"] for v in insdel.values()),
-                                        "deletions": sum(v["del"] for v in insdel.values())})  # fmt: skip
+            per_file["dpalign"].append(
+                {
+                    **name,
+                    "hits": float(np.trace(cf)),
+                    "substitutions": float(cf.sum() - np.trace(cf)),
+                    "insertions": sum(v["ins"] for v in insdel.values()),
+                    "deletions": sum(v["del"] for v in insdel.values()),
+                }
+            )
             d = per_file["dpalign"][-1]
             d["total"] = d["substitutions"] + d["insertions"] + d["deletions"]
             if details:
@@ -264,8 +332,16 @@ def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = M
             conf += np.bincount(r_ep * k + h_ep, minlength=k * k).reshape(k, k)
             if "epoch" in methods:
                 agree, disagree = _joint_runs(r_ep, h_ep)
-                per_file["epoch"].append({**name, "hits": agree, "substitutions": disagree,
-                                          "insertions": 0, "deletions": 0, "total": disagree})  # fmt: skip
+                per_file["epoch"].append(
+                    {
+                        **name,
+                        "hits": agree,
+                        "substitutions": disagree,
+                        "insertions": 0,
+                        "deletions": 0,
+                        "total": disagree,
+                    }
+                )
                 if details:
                     first = np.concatenate(
                         [[0], np.flatnonzero((np.diff(r_ep) != 0) | (np.diff(h_ep) != 0)) + 1]
@@ -301,16 +377,23 @@ def score_annotations(refs: Sequence, hyps: Sequence, methods: Sequence[str] = M
             is_null = lab == null  # the null class has no insertions/deletions, so no false alarms
             c = Counts(conf[i].sum(), tp, fn, 0.0 if is_null else fp)
             # NEDC reports epoch false alarms in units of time: epochs * epoch_s seconds per 24 h
-            res.per_label[lab] = _label_block(c, tn, fp, fn, fp * epoch_s, duration, c.false_alarms,
-                                              0.0 if is_null else fn)  # fmt: skip
+            res.per_label[lab] = _label_block(
+                c, tn, fp, fn, fp * epoch_s, duration, c.false_alarms, 0.0 if is_null else fn
+            )
             fa_total += fp
         res.summary = _summary(res.per_label, duration, fa_total * epoch_s)
         res.summary["total_false_alarms"] = fa_total  # NEDC prints the count of epochs here
         out["epoch"] = res
     if "ira" in methods:
-        out["ira"] = MethodResult("ira", labels, confusion=conf.tolist(),
-                                  kappa={**dict(zip(labels, per_label_kappa(conf))),
-                                         "multi_class": cohen_kappa_from_confusion(conf)})  # fmt: skip
+        out["ira"] = MethodResult(
+            "ira",
+            labels,
+            confusion=conf.tolist(),
+            kappa={
+                **dict(zip(labels, per_label_kappa(conf))),
+                "multi_class": cohen_kappa_from_confusion(conf),
+            },
+        )
     return {m: out[m] for m in METHODS if m in out}
 
 
@@ -321,13 +404,27 @@ _TITLES = {
     "taes": ("TAES SCORING", None),
     "ira": ("INTER-RATER AGREEMENT", "IRA"),
 }
-_COUNT_LINES = (("targets", "Targets"), ("hits", "Hits"), ("misses", "Misses"), ("false_alarms", "False Alarms"),
-                ("insertions", "Insertions"), ("deletions", "Deletions"))  # fmt: skip
-_RATE_LINES = (("sensitivity", "Sensitivity (TPR, Recall)"), ("specificity", "Specificity (TNR)"),
-               ("precision", "Precision (PPV)"), ("npv", "Negative Pred. Value (NPV)"), ("miss_rate", "Miss Rate (FNR)"),
-               ("fpr", "False Positive Rate (FPR)"), ("fdr", "False Discovery Rate (FDR)"),
-               ("for", "False Omission Rate (FOR)"), ("accuracy", "Accuracy"),
-               ("misclassification", "Misclassification Rate"), ("prevalence", "Prevalence"))  # fmt: skip
+_COUNT_LINES = (
+    ("targets", "Targets"),
+    ("hits", "Hits"),
+    ("misses", "Misses"),
+    ("false_alarms", "False Alarms"),
+    ("insertions", "Insertions"),
+    ("deletions", "Deletions"),
+)
+_RATE_LINES = (
+    ("sensitivity", "Sensitivity (TPR, Recall)"),
+    ("specificity", "Specificity (TNR)"),
+    ("precision", "Precision (PPV)"),
+    ("npv", "Negative Pred. Value (NPV)"),
+    ("miss_rate", "Miss Rate (FNR)"),
+    ("fpr", "False Positive Rate (FPR)"),
+    ("fdr", "False Discovery Rate (FDR)"),
+    ("for", "False Omission Rate (FOR)"),
+    ("accuracy", "Accuracy"),
+    ("misclassification", "Misclassification Rate"),
+    ("prevalence", "Prevalence"),
+)
 
 
 _TOTAL_MARKED = {("total", "overlap"), ("total", "taes")}
@@ -354,8 +451,9 @@ def format_summary(results: dict[str, MethodResult]) -> str:
             for i, lab in enumerate(res.labels):
                 row = res.confusion[i]
                 tot = sum(row)
-                lines.append(f"{lab:>9s}:" + "".join(
-                    f"{v:12.2f} ({100 * v / tot if tot else 0.0:6.2f}%)" for v in row))  # fmt: skip
+                lines.append(
+                    f"{lab:>9s}:" + "".join(f"{v:12.2f} ({100 * v / tot if tot else 0.0:6.2f}%)" for v in row)
+                )
             lines.append("")
         lines.append("PER LABEL RESULTS:")
         if res.kappa is not None:
@@ -376,8 +474,12 @@ def format_summary(results: dict[str, MethodResult]) -> str:
             for key, name in _COUNT_LINES:
                 lines.append(_line(name, num(d[key]) + ("   <**" if key in marked else "")))
             lines.append("")
-            for key, name in (("tp", "True Positives (TP)"), ("tn", "True Negatives (TN)"),
-                              ("fp", "False Positives (FP)"), ("fn", "False Negatives (FN)")):  # fmt: skip
+            for key, name in (
+                ("tp", "True Positives (TP)"),
+                ("tn", "True Negatives (TN)"),
+                ("fp", "False Positives (FP)"),
+                ("fn", "False Negatives (FN)"),
+            ):
                 lines.append(_line(name, num(d[key])))
             lines.append("")
             for key, name in _RATE_LINES:
@@ -398,15 +500,23 @@ def format_summary(results: dict[str, MethodResult]) -> str:
             _line("False Positives (FP)", num(s["fp"])),
             "",
         ]
-        for key, name in (("sensitivity", "Sensitivity (TPR, Recall)"), ("miss_rate", "Miss Rate (FNR)"),
-                          ("accuracy", "Accuracy"), ("misclassification", "Misclassification Rate"),
-                          ("prevalence", "Prevalence")):  # fmt: skip
+        for key, name in (
+            ("sensitivity", "Sensitivity (TPR, Recall)"),
+            ("miss_rate", "Miss Rate (FNR)"),
+            ("accuracy", "Accuracy"),
+            ("misclassification", "Misclassification Rate"),
+            ("prevalence", "Prevalence"),
+        ):
             lines.append(_line(name, f"{100 * s[key]:12.4f}%"))
         lines.append(_line("F1 Score", f"{s['f1']:12.4f}"))
         lines.append(_line("Matthews (MCC)", f"{s['mcc']:12.4f}"))
-        lines += ["", _line("Total Duration", f"{s['duration_s']:12.4f} secs"),
-                  _line("Total False Alarms", f"{s['total_false_alarms']:12.4f} events"),
-                  _line("Total False Alarm Rate", f"{s['fa_per_24h']:12.4f} per 24 hours"), ""]  # fmt: skip
+        lines += [
+            "",
+            _line("Total Duration", f"{s['duration_s']:12.4f} secs"),
+            _line("Total False Alarms", f"{s['total_false_alarms']:12.4f} events"),
+            _line("Total False Alarm Rate", f"{s['fa_per_24h']:12.4f} per 24 hours"),
+            "",
+        ]
     lines.append("=" * 78)
     return "\n".join(lines)
 
@@ -427,11 +537,15 @@ def format_per_file(result: MethodResult) -> str:
             hyp = " ".join(row["hyp_labels"]) if m == "overlap" else ""  # NEDC leaves TAES's line empty
             out += ["  Ref: " + " ".join(row["ref_labels"]), "  Hyp: " + hyp]
             if m == "overlap":
-                out.append(f"{'':7s}(Hit: {round(row['hits'])}  Miss: {round(row['misses'])}  "
-                           f"False Alarms: {round(row['false_alarms'])}  Total: {round(row['total'])})")  # fmt: skip
+                out.append(
+                    f"{'':7s}(Hit: {round(row['hits'])}  Miss: {round(row['misses'])}  "
+                    f"False Alarms: {round(row['false_alarms'])}  Total: {round(row['total'])})"
+                )
             else:
-                out.append(f"{'':7s}(Hit: {row['hits']:.4f}  Miss: {row['misses']:.4f}  "
-                           f"False Alarms: {row['false_alarms']:.4f}  Total: {row['total']:.4f})")  # fmt: skip
+                out.append(
+                    f"{'':7s}(Hit: {row['hits']:.4f}  Miss: {row['misses']:.4f}  "
+                    f"False Alarms: {row['false_alarms']:.4f}  Total: {row['total']:.4f})"
+                )
         else:
             pairs = row.get("alignment" if m == "dpalign" else "runs")
             if pairs is None:
@@ -445,7 +559,9 @@ def format_per_file(result: MethodResult) -> str:
                 "  Ref: " + "".join(f"{t:>5s} " for t in ref_t),
                 "  Hyp: " + "".join(f"{t:>5s} " for t in hyp_t),
             ]
-            out.append(f"{'':8s}(Hit: {round(row['hits'])}  Sub: {round(row['substitutions'])}  "
-                       f"Ins: {round(row['insertions'])}  Del: {round(row['deletions'])}  Total: {round(row['total'])})")  # fmt: skip
+            out.append(
+                f"{'':8s}(Hit: {round(row['hits'])}  Sub: {round(row['substitutions'])}  "
+                f"Ins: {round(row['insertions'])}  Del: {round(row['deletions'])}  Total: {round(row['total'])})"
+            )
         out.append("")
     return "\n".join(out) + "\n"

@@ -11,8 +11,12 @@ import numpy as np
 from biodyn.metrics.detection import FA_TARGETS, OperatingPoint
 
 
-def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets: Sequence[float] = FA_TARGETS,
-               title: str = "OVERLAP sensitivity vs false alarms") -> None:  # fmt: skip
+def plot_curve(
+    curve: Sequence[OperatingPoint],
+    path: str | os.PathLike,
+    targets: Sequence[float] = FA_TARGETS,
+    title: str = "OVERLAP sensitivity vs false alarms",
+) -> None:
     """PNG of sensitivity against FA/24h (log x), with the targets marked; written atomically."""
     import matplotlib
 
@@ -38,8 +42,12 @@ def plot_curve(curve: Sequence[OperatingPoint], path: str | os.PathLike, targets
     plt.close(fig)
 
 
-def save_report(report: dict[str, Any], json_path: str | os.PathLike, png_path: str | os.PathLike | None = None,
-                title: str = "OVERLAP sensitivity vs false alarms (dev)") -> None:  # fmt: skip
+def save_report(
+    report: dict[str, Any],
+    json_path: str | os.PathLike,
+    png_path: str | os.PathLike | None = None,
+    title: str = "OVERLAP sensitivity vs false alarms (dev)",
+) -> None:
     """Write a :func:`sensitivity_at_fa` report as JSON and, with ``png_path``, its dev curve as a PNG
     (both atomically)."""
     from biodyn.atomic import atomic_write_json

@@ -49,8 +49,12 @@ def probs_to_events(
         raise ConfigError(f"invalid fs={fs!r}; must be > 0")
     if not np.all(np.isfinite(p)):
         raise ConfigError(f"probs hold {int(np.sum(~np.isfinite(p)))} NaN/Inf values")
-    for k, v in (("opening_samples", opening_samples), ("closing_samples", closing_samples),
-                 ("min_duration_s", min_duration_s), ("merge_gap_s", merge_gap_s)):  # fmt: skip
+    for k, v in (
+        ("opening_samples", opening_samples),
+        ("closing_samples", closing_samples),
+        ("min_duration_s", min_duration_s),
+        ("merge_gap_s", merge_gap_s),
+    ):
         if v < 0:
             raise ConfigError(f"invalid {k}={v!r}; allowed: >= 0")
     if hysteresis_gap < 0:
@@ -89,8 +93,14 @@ def probs_to_events(
 # off below 0.78), binary opening over 11 and closing over 31 samples, events merged across gaps under 2 s,
 # events kept when 3-600 s long.
 SEIZURE_THRESHOLD = 0.86  # switch-on level; the switch-off level is SEIZURE_THRESHOLD - hysteresis_gap
-SEIZURE_POSTPROCESS: dict[str, Any] = {"hysteresis_gap": 0.08, "opening_samples": 11, "closing_samples": 31,
-                                       "merge_gap_s": 2.0, "min_duration_s": 3.0, "max_duration_s": 600.0}  # fmt: skip
+SEIZURE_POSTPROCESS: dict[str, Any] = {
+    "hysteresis_gap": 0.08,
+    "opening_samples": 11,
+    "closing_samples": 31,
+    "merge_gap_s": 2.0,
+    "min_duration_s": 3.0,
+    "max_duration_s": 600.0,
+}
 
 
 def parse_post(items) -> dict[str, Any]:

@@ -20,15 +20,24 @@ import numpy as np
 from biodyn.types import Event
 
 
-def szcore_score(files: Sequence[tuple[list[Event], list[Event], float]], tolerance_start_s: float = 30.0,
-                 tolerance_end_s: float = 60.0, min_gap_s: float = 90.0, max_event_s: float = 300.0) -> dict:  # fmt: skip
+def szcore_score(
+    files: Sequence[tuple[list[Event], list[Event], float]],
+    tolerance_start_s: float = 30.0,
+    tolerance_end_s: float = 60.0,
+    min_gap_s: float = 90.0,
+    max_event_s: float = 300.0,
+) -> dict:
     """Score ``(reference events, hypothesis events, duration_s)`` per file; returns summed counts and
     sensitivity, precision, F1 and false alarms per 24 h over all files."""
     from timescoring.annotations import Annotation
     from timescoring.scoring import EventScoring
 
-    params = EventScoring.Parameters(toleranceStart=tolerance_start_s, toleranceEnd=tolerance_end_s,
-                                     minDurationBetweenEvents=min_gap_s, maxEventDuration=max_event_s)  # fmt: skip
+    params = EventScoring.Parameters(
+        toleranceStart=tolerance_start_s,
+        toleranceEnd=tolerance_end_s,
+        minDurationBetweenEvents=min_gap_s,
+        maxEventDuration=max_event_s,
+    )
     fs = 10  # timescoring's own time resolution
     tp = fp = ref_true = 0
     dur = 0.0
@@ -42,8 +51,16 @@ def szcore_score(files: Sequence[tuple[list[Event], list[Event], float]], tolera
     sens = tp / ref_true if ref_true else float("nan")
     prec = tp / (tp + fp) if tp + fp else float("nan")
     f1 = 2 * tp / (2 * tp + fp + (ref_true - tp)) if ref_true + fp else float("nan")
-    return {"tp": tp, "fp": fp, "ref_events": ref_true, "sensitivity": sens, "precision": prec, "f1": f1,
-            "fa_per_24h": fp / dur * 86400.0 if dur else float("nan"), "duration_s": dur}  # fmt: skip
+    return {
+        "tp": tp,
+        "fp": fp,
+        "ref_events": ref_true,
+        "sensitivity": sens,
+        "precision": prec,
+        "f1": f1,
+        "fa_per_24h": fp / dur * 86400.0 if dur else float("nan"),
+        "duration_s": dur,
+    }
 
 
 def szcore_score_annotations(refs, hyps, null_label: str = "bckg", **kw) -> dict:
@@ -57,8 +74,13 @@ def szcore_score_annotations(refs, hyps, null_label: str = "bckg", **kw) -> dict
     for ra, ha in zip(refs, hyps):
         if ra.duration_s is None:
             raise RecordingError(ra.path, "no '# duration = ... secs' header")
-        files.append(([e for e in ra.events if e.label != null_label],
-                      [e for e in ha.events if e.label != null_label], ra.duration_s))  # fmt: skip
+        files.append(
+            (
+                [e for e in ra.events if e.label != null_label],
+                [e for e in ha.events if e.label != null_label],
+                ra.duration_s,
+            )
+        )
     return szcore_score(files, **kw)
 
 
@@ -121,8 +143,14 @@ def read_events_tsv(path: str | os.PathLike) -> EventsTsv:
     return EventsTsv(str(path), events, durations.pop() if durations else None, date_time)
 
 
-def write_events_tsv(path: str | os.PathLike, events: Sequence[Event], duration_s: float, *,
-                     confidences: Sequence[float] | None = None, date_time: str = "n/a") -> None:  # fmt: skip
+def write_events_tsv(
+    path: str | os.PathLike,
+    events: Sequence[Event],
+    duration_s: float,
+    *,
+    confidences: Sequence[float] | None = None,
+    date_time: str = "n/a",
+) -> None:
     """Write events as SzCORE expects a detector's output (``eventType`` ``sz``; one ``bckg`` row spanning
     the recording when there is no event, as epilepsy2bids writes seizure-free files), atomically."""
     from biodyn.atomic import atomic_write_text
@@ -165,22 +193,40 @@ class Counts:
         return {
             "sensitivity": self.tp / self.ref_true if self.ref_true else nan,
             "precision": self.tp / (self.tp + self.fp) if self.tp + self.fp else nan,
-            "f1": 2 * self.tp / (2 * self.tp + self.fp + self.ref_true - self.tp) if self.ref_true + self.fp else nan,
+            "f1": 2 * self.tp / (2 * self.tp + self.fp + self.ref_true - self.tp)
+            if self.ref_true + self.fp
+            else nan,
             "fpRate": self.fp / (self.duration_s / 86400.0) if self.duration_s else nan,
-        }  # fmt: skip
+        }
 
 
-def event_parameters(tolerance_start_s: float = 30.0, tolerance_end_s: float = 60.0, min_gap_s: float = 90.0,
-                     max_event_s: float = 300.0, min_overlap: float = 0.0):  # fmt: skip
+def event_parameters(
+    tolerance_start_s: float = 30.0,
+    tolerance_end_s: float = 60.0,
+    min_gap_s: float = 90.0,
+    max_event_s: float = 300.0,
+    min_overlap: float = 0.0,
+):
     """timescoring's :class:`EventScoring.Parameters` with SzCORE's values (its defaults)."""
     from timescoring.scoring import EventScoring
 
-    return EventScoring.Parameters(toleranceStart=tolerance_start_s, toleranceEnd=tolerance_end_s, minOverlap=min_overlap,
-                                   maxEventDuration=max_event_s, minDurationBetweenEvents=min_gap_s)  # fmt: skip
+    return EventScoring.Parameters(
+        toleranceStart=tolerance_start_s,
+        toleranceEnd=tolerance_end_s,
+        minOverlap=min_overlap,
+        maxEventDuration=max_event_s,
+        minDurationBetweenEvents=min_gap_s,
+    )
 
 
-def score_recording(ref_mask: np.ndarray, hyp_mask: np.ndarray | None, *, fs: int = MASK_FS,
-                    duration_tolerance_s: float = 0.0, params=None) -> tuple[dict[str, Counts], str | None]:  # fmt: skip
+def score_recording(
+    ref_mask: np.ndarray,
+    hyp_mask: np.ndarray | None,
+    *,
+    fs: int = MASK_FS,
+    duration_tolerance_s: float = 0.0,
+    params=None,
+) -> tuple[dict[str, Counts], str | None]:
     """Sample and event scoring of one recording as SzCORE's evaluation does it: a hypothesis whose mask is
     shorter or longer than the reference's by at most ``duration_tolerance_s`` is zero-padded or cut; a
     missing one, or one outside the tolerance, counts as no detection. Returns ``({"sample": Counts,
@@ -202,14 +248,18 @@ def score_recording(ref_mask: np.ndarray, hyp_mask: np.ndarray | None, *, fs: in
                     else hyp[: len(ref)]
                 )
             else:
-                note = (f"hypothesis lasts {len(hyp) / fs:g} s, the reference {len(ref) / fs:g} s "
-                        f"(tolerance {duration_tolerance_s:g} s): scored as no detection")  # fmt: skip
+                note = (
+                    f"hypothesis lasts {len(hyp) / fs:g} s, the reference {len(ref) / fs:g} s "
+                    f"(tolerance {duration_tolerance_s:g} s): scored as no detection"
+                )
                 hyp = np.zeros_like(ref)
     r, h = Annotation(ref, fs), Annotation(hyp, fs)
     s = SampleScoring(r, h)
     e = EventScoring(r, h, params if params is not None else event_parameters())
-    return {"sample": Counts(int(s.tp), int(s.fp), int(s.refTrue), s.numSamples / s.fs),
-            "event": Counts(int(e.tp), int(e.fp), int(e.refTrue), e.numSamples / e.fs)}, note  # fmt: skip
+    return {
+        "sample": Counts(int(s.tp), int(s.fp), int(s.refTrue), s.numSamples / s.fs),
+        "event": Counts(int(e.tp), int(e.fp), int(e.refTrue), e.numSamples / e.fs),
+    }, note
 
 
 def aggregate_subjects(per_subject: dict[str, dict[str, Counts]], avg_per_subject: bool = True) -> dict:

@@ -191,8 +191,13 @@ class BiodynModel(nn.Module):
         """The keyword arguments that rebuild this model with ``create_model``: the signal's shape
         (``n_outputs`` as it is now, after any :meth:`reset_head`) and the config fields."""
         cfg = asdict(self.cfg) if is_dataclass(self.cfg) else {}
-        return {"n_chans": self.n_chans, "n_outputs": self.n_outputs, "n_times": self.n_times,
-                "sfreq": self.sfreq, **cfg}  # fmt: skip
+        return {
+            "n_chans": self.n_chans,
+            "n_outputs": self.n_outputs,
+            "n_times": self.n_times,
+            "sfreq": self.sfreq,
+            **cfg,
+        }
 
 
 def _like(layer: nn.Module, n_outputs: int) -> nn.Module:
@@ -201,5 +206,14 @@ def _like(layer: nn.Module, n_outputs: int) -> nn.Module:
     kw = {"bias": layer.bias is not None, "device": w.device, "dtype": w.dtype}
     if isinstance(layer, nn.Linear):
         return nn.Linear(layer.in_features, n_outputs, **kw)
-    return nn.Conv1d(layer.in_channels, n_outputs, layer.kernel_size, stride=layer.stride, padding=layer.padding,
-                     dilation=layer.dilation, groups=layer.groups, padding_mode=layer.padding_mode, **kw)  # fmt: skip
+    return nn.Conv1d(
+        layer.in_channels,
+        n_outputs,
+        layer.kernel_size,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        groups=layer.groups,
+        padding_mode=layer.padding_mode,
+        **kw,
+    )

@@ -34,6 +34,7 @@ _TASK_TYPES = {"seizure": "seizure-detection", "prism": "time-series-classificat
 CONFIG_FILE = "config.json"  # an export: its config (the registered name and the architecture) ...
 WEIGHTS_FILE = "model.safetensors"  # ... and its weights, no pickle
 
+
 def require_hub(what: str = "the Hugging Face Hub"):
     """``huggingface_hub``, or a one-line :class:`ConfigError` naming the extra that installs it."""
     try:
@@ -77,18 +78,24 @@ def resolve(source: str | os.PathLike, revision: str | None = None, *, token: st
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     try:
         folder = hf.snapshot_download(
-            repo_id, revision=rev, cache_dir=os.environ.get("HF_HUB_CACHE") or None, local_files_only=offline,
-            allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, CARD_FILE], token=token,
+            repo_id,
+            revision=rev,
+            cache_dir=os.environ.get("HF_HUB_CACHE") or None,
+            local_files_only=offline,
+            allow_patterns=[CONFIG_FILE, WEIGHTS_FILE, CARD_FILE],
+            token=token,
             endpoint=os.environ.get("HF_ENDPOINT") or None,
-        )  # fmt: skip
+        )
     except Exception as e:  # huggingface_hub's errors differ across versions; all name what went wrong
         if not (type(e).__module__.startswith("huggingface_hub") or isinstance(e, OSError)):
             raise
         where = f"{repo_id}@{rev}" if rev else repo_id
         why = " ".join(str(e).split()) or type(e).__name__
-        raise CheckpointError(f"{where}: no such local folder, and cannot fetch it from the Hugging Face Hub"
-                              f"{' (offline)' if offline else ''}: "
-                              f"{type(e).__name__}: {why}") from None  # fmt: skip
+        raise CheckpointError(
+            f"{where}: no such local folder, and cannot fetch it from the Hugging Face Hub"
+            f"{' (offline)' if offline else ''}: "
+            f"{type(e).__name__}: {why}"
+        ) from None
     return Path(folder)
 
 
@@ -130,11 +137,23 @@ def card_from_results(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def model_card(name: str, config: dict[str, Any], *, repo_name: str | None = None, license: str = "other",
-               tags: list[str] | tuple[str, ...] = (), datasets: list[str] | tuple[str, ...] = (),
-               metrics: dict[str, float] | None = None, experiment: dict | None = None, command: str | None = None,
-               task: str | None = None, trained_commit: str | None = None, trained_versions: dict | None = None,
-               inputs: dict | None = None, description: str | None = None) -> str:  # fmt: skip
+def model_card(
+    name: str,
+    config: dict[str, Any],
+    *,
+    repo_name: str | None = None,
+    license: str = "other",
+    tags: list[str] | tuple[str, ...] = (),
+    datasets: list[str] | tuple[str, ...] = (),
+    metrics: dict[str, float] | None = None,
+    experiment: dict | None = None,
+    command: str | None = None,
+    task: str | None = None,
+    trained_commit: str | None = None,
+    trained_versions: dict | None = None,
+    inputs: dict | None = None,
+    description: str | None = None,
+) -> str:
     """``README.md`` of an export (module docstring). ``name``/``config``: the registered model and its
     ``create_model`` arguments; ``metrics``: ``{name: value}`` as measured by the run (never re-measured);
     ``experiment``: the run's resolved config; ``command``: the command line that trained it; ``inputs``: what
@@ -149,22 +168,34 @@ def model_card(name: str, config: dict[str, Any], *, repo_name: str | None = Non
     all_tags = ["biodyn", name, *([family] if family != name else []), *tags]
     if family == "seizure":
         all_tags += ["eeg", "seizure-detection"]
-    front: dict[str, Any] = {"library_name": "biodyn", "license": license,
-                             "tags": list(dict.fromkeys(str(t) for t in all_tags))}  # fmt: skip
+    front: dict[str, Any] = {
+        "library_name": "biodyn",
+        "license": license,
+        "tags": list(dict.fromkeys(str(t) for t in all_tags)),
+    }
     if datasets:
         front["datasets"] = [str(d) for d in datasets]
     if metrics:
         front["metrics"] = sorted({re.sub(r"^(test|val)[_/]", "", k) for k in metrics})
         ds = str(datasets[0]) if datasets else "unknown"
-        front["model-index"] = [{
-            "name": repo_name or name,
-            "results": [{
-                "task": {"type": _TASK_TYPES.get(family, "other"), **({"name": task} if task else {})},
-                "dataset": {"name": ds, "type": ds, "split": "test"},
-                "metrics": [{"type": re.sub(r"^(test|val)[_/]", "", k), "name": k, "value": v}
-                            for k, v in sorted(metrics.items())],
-            }],
-        }]  # fmt: skip
+        front["model-index"] = [
+            {
+                "name": repo_name or name,
+                "results": [
+                    {
+                        "task": {
+                            "type": _TASK_TYPES.get(family, "other"),
+                            **({"name": task} if task else {}),
+                        },
+                        "dataset": {"name": ds, "type": ds, "split": "test"},
+                        "metrics": [
+                            {"type": re.sub(r"^(test|val)[_/]", "", k), "name": k, "value": v}
+                            for k, v in sorted(metrics.items())
+                        ],
+                    }
+                ],
+            }
+        ]
     head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()
     loader = repo_name or "path/to/this/folder"
     body = [
@@ -186,8 +217,13 @@ def model_card(name: str, config: dict[str, Any], *, repo_name: str | None = Non
         "",
     ]
     if metrics:
-        body += ["As recorded by the training run in its `results.json` (split named in each metric), not "
-                 "measured again at export:", "", "| metric | value |", "|---|---:|"]  # fmt: skip
+        body += [
+            "As recorded by the training run in its `results.json` (split named in each metric), not "
+            "measured again at export:",
+            "",
+            "| metric | value |",
+            "|---|---:|",
+        ]
         body += [f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items())]
     else:
         body += ["No results were recorded with these weights."]
@@ -204,8 +240,17 @@ def model_card(name: str, config: dict[str, Any], *, repo_name: str | None = Non
             json.dumps(experiment, indent=2, default=str),
             "```",
         ]
-    body += ["", "Model config (the `create_model` arguments):", "", "```json",
-             json.dumps({"name": name, "config": config}, indent=2, default=str), "```", "", "## Provenance", ""]  # fmt: skip
+    body += [
+        "",
+        "Model config (the `create_model` arguments):",
+        "",
+        "```json",
+        json.dumps({"name": name, "config": config}, indent=2, default=str),
+        "```",
+        "",
+        "## Provenance",
+        "",
+    ]
     body += [f"- exported with biodyn {__version__}, commit {git_commit() or 'unknown'}"]
     if trained_commit:
         body += [f"- trained at commit {trained_commit}"]

@@ -286,8 +286,9 @@ def build_saved(name: str, config: dict, where: str | os.PathLike):
     return model
 
 
-def from_pretrained(path: str | os.PathLike, *, revision: str | None = None,
-                    device: str | torch.device | None = None):  # fmt: skip
+def from_pretrained(
+    path: str | os.PathLike, *, revision: str | None = None, device: str | torch.device | None = None
+):
     """The trained model in ``path``, in eval mode (nothing is unpickled): an export folder
     (:func:`save_pretrained`), a Trainer checkpoint folder, or a training run holding one (see
     :func:`find_checkpoint`). ``path`` may also be a Hub repository id (``org/name``, optionally ``@revision``
@@ -332,9 +333,17 @@ def from_pretrained(path: str | os.PathLike, *, revision: str | None = None,
     return model.eval()
 
 
-def push_to_hub(source, repo_id: str, *, revision: str | None = None, private: bool | None = None,
-                token: str | None = None, commit_message: str = "Upload biodyn export", card: dict | None = None,
-                api=None) -> str:  # fmt: skip
+def push_to_hub(
+    source,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str = "Upload biodyn export",
+    card: dict | None = None,
+    api=None,
+) -> str:
     """Upload an export to the Hub repository ``repo_id`` (created if absent) and return the commit's URL.
 
     ``source``: an export folder, or a model (saved first with :func:`~biodyn.models.save_pretrained` and
@@ -356,6 +365,7 @@ def push_to_hub(source, repo_id: str, *, revision: str | None = None, private: b
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision is not None:
             api.create_branch(repo_id, branch=revision, exist_ok=True)
-        info = api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message,
-                                 revision=revision)  # fmt: skip
+        info = api.upload_folder(
+            repo_id=repo_id, folder_path=str(folder), commit_message=commit_message, revision=revision
+        )
     return str(getattr(info, "commit_url", info))

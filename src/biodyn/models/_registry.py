@@ -206,8 +206,9 @@ def create_model(name: str, **overrides):
     cfg = entry.config(**values)
     model = entry.target(**signal, cfg=cfg)
     if not isinstance(model, BiodynModel):
-        raise TypeError(f"model {name!r}: {_qualname(entry.target)} returned {type(model).__name__}, "
-                        "not a BiodynModel")  # fmt: skip
+        raise TypeError(
+            f"model {name!r}: {_qualname(entry.target)} returned {type(model).__name__}, not a BiodynModel"
+        )
     model.model_name = name
     return model
 

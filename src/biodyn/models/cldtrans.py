@@ -103,8 +103,14 @@ class CLDTrans(BiodynModel):
     output = "clip"
     stages = ("stage1", "stage2")
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: CLDTransConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: CLDTransConfig | None = None,
+    ):
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg or CLDTransConfig())
         c = self.cfg
         if self.n_times is None:  # windows of 10 s unless told otherwise (lag_graph cuts recordings so)
@@ -120,9 +126,18 @@ class CLDTrans(BiodynModel):
             )
         if n_chans < 2:
             raise ConfigError(f"CLD-Trans needs at least 2 channels (a lag graph), got n_chans={n_chans}")
-        self.tokenizer = MotifTokenizer(len(c.modalities), c.latent_dim, c.hidden, c.downsample, c.codebook_size,
-                                        c.use_vq, c.commitment_weight, c.vq_decay, True,
-                                        c.dead_code_threshold)  # fmt: skip
+        self.tokenizer = MotifTokenizer(
+            len(c.modalities),
+            c.latent_dim,
+            c.hidden,
+            c.downsample,
+            c.codebook_size,
+            c.use_vq,
+            c.commitment_weight,
+            c.vq_decay,
+            True,
+            c.dead_code_threshold,
+        )
         self.embed = nn.Linear(c.latent_dim, c.lag_embed_dim)
         self.lag = nn.ModuleDict(
             {
@@ -157,16 +172,20 @@ class CLDTrans(BiodynModel):
             if abs(float(fs) - mfs) < 1e-6:
                 return m
         rates = ", ".join(f"{m} at {f:g} Hz" for m, f in zip(self.cfg.modalities, self.cfg.modality_fs))
-        raise ConfigError(f"CLD-Trans takes {rates}; got a window at {float(fs):g} Hz: resample it first "
-                          "(biodyn.signal.preprocess with the modality's PreprocessConfig)")  # fmt: skip
+        raise ConfigError(
+            f"CLD-Trans takes {rates}; got a window at {float(fs):g} Hz: resample it first "
+            "(biodyn.signal.preprocess with the modality's PreprocessConfig)"
+        )
 
     def check_modality(self, modality: str) -> None:
         """Refuse a modality this checkpoint was not trained on."""
         check_option("modality", modality, self.cfg.modalities)
         trained = self.input_spec.modalities if self.input_spec is not None else None
         if trained is not None and modality not in trained:
-            raise ConfigError(f"this CLD-Trans checkpoint was trained on {', '.join(trained)} only; it cannot "
-                              f"read {modality} (train on {modality} windows or use a checkpoint that was)")  # fmt: skip
+            raise ConfigError(
+                f"this CLD-Trans checkpoint was trained on {', '.join(trained)} only; it cannot "
+                f"read {modality} (train on {modality} windows or use a checkpoint that was)"
+            )
 
     def _batch_modality(self, batch: dict, x: torch.Tensor) -> str:
         mod = batch.get("modality")
@@ -174,8 +193,10 @@ class CLDTrans(BiodynModel):
         if fs is not None:
             rates = sorted({float(v) for v in torch.as_tensor(fs).reshape(-1).tolist()})
             if len(rates) > 1:
-                raise ConfigError(f"mixed sampling rates in one batch ({', '.join(f'{r:g}' for r in rates)} Hz) "
-                                  "without resampling: resample every window to its modality's rate")  # fmt: skip
+                raise ConfigError(
+                    f"mixed sampling rates in one batch ({', '.join(f'{r:g}' for r in rates)} Hz) "
+                    "without resampling: resample every window to its modality's rate"
+                )
             from_fs = self.modality_for_fs(rates[0])
         if mod is not None:
             if isinstance(mod, str):
@@ -211,8 +232,9 @@ class CLDTrans(BiodynModel):
         if c.ldsem_latent_grad != 1.0:  # same values; the gradient into the tokenizer scaled
             latents = latents.detach() + c.ldsem_latent_grad * (latents - latents.detach())
         tau, weight = self.infer_lags(x, latents, modality)
-        nll, l1, _ = ldsem_terms(x, tau, weight, self.tau_max_samples(modality), c.likelihood, c.lag_impl,
-                                 c.lag_band)  # fmt: skip
+        nll, l1, _ = ldsem_terms(
+            x, tau, weight, self.tau_max_samples(modality), c.likelihood, c.lag_impl, c.lag_band
+        )
         stab = F.relu(stability_bound(weight.float()) - c.stability_max).square().mean()
         return nll, l1, stab
 
@@ -224,9 +246,8 @@ class CLDTrans(BiodynModel):
         sub_t = x.shape[-1] // k
         if k < 2 or frames < 1:
             raise ConfigError(f"stage 2 needs n_subwindows >= 2 and a window of at least {k} latent frames")
-        s = (
-            latents[:, :, : frames * k].reshape(b, ch, k, frames, d).mean(3).transpose(1, 2).detach()
-        )  # (B, K, C, D)
+        # (B, K, C, D)
+        s = latents[:, :, : frames * k].reshape(b, ch, k, frames, d).mean(3).transpose(1, 2).detach()
         xs = x[..., : sub_t * k].reshape(b, ch, k, sub_t).transpose(1, 2).reshape(b * k, ch, sub_t)
         _, w = self.lag[modality](xs, self.embed(s.reshape(b * k, ch, d)))
         graphs = w.reshape(b, k, ch, ch)
@@ -287,8 +308,13 @@ class CLDTrans(BiodynModel):
         return features if pre_logits else self.head(features)
 
     @torch.no_grad()
-    def lag_graph(self, x, channels: list[str] | None = None, fs: float | None = None,
-                  edge_threshold: float | None = None) -> LagGraph:  # fmt: skip
+    def lag_graph(
+        self,
+        x,
+        channels: list[str] | None = None,
+        fs: float | None = None,
+        edge_threshold: float | None = None,
+    ) -> LagGraph:
         """A recording's lag graph: ``x`` ``(C, T)`` (or ``(1, C, T)``) at its modality's rate ``fs``
         (default: the model's). Longer recordings are cut into windows of ``n_times`` samples whose
         ``tau`` and ``A`` are averaged. ``tau`` is returned in seconds; ``|A| < edge_threshold`` (default: the

@@ -106,8 +106,15 @@ class PRISMBackboneConfig:
     moe_capacity_factor: float | None = None  # None: nothing dropped; else a training capacity, drops counted
 
     def __post_init__(self):
-        for k in ("hidden_dim", "num_heads", "num_layers", "delta_every", "s4_state_mult",
-                  "delta_chunk_size", "conv_kernel_size"):  # fmt: skip
+        for k in (
+            "hidden_dim",
+            "num_heads",
+            "num_layers",
+            "delta_every",
+            "s4_state_mult",
+            "delta_chunk_size",
+            "conv_kernel_size",
+        ):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigError(f"{type(self).__name__}.{k} must be a positive int, got {v!r}")
@@ -168,9 +175,8 @@ class PRISMBackboneConfig:
             return self.ffn_expand
         d, base = self.hidden_dim, int(self.hidden_dim * self.ffn_expand)
         mixer = {k: _mixer_params(self, k) for k in BLOCK_TYPES}
-        extra = (
-            sum(mixer[k] for k in self._hybrid_types()) - self.num_layers * mixer[kind]
-        )  # to spend on FFNs
+        # to spend on FFNs
+        extra = sum(mixer[k] for k in self._hybrid_types()) - self.num_layers * mixer[kind]
         width = max(1, base + round(extra / (3 * d * self.num_layers)))  # SwiGLU: 3 d f parameters
         return (width + 0.5) / d  # SwiGLU takes int(d * expand)
 
@@ -223,15 +229,36 @@ def _make_block(cfg: PRISMBackboneConfig, kind: str, ffn_expand: float, moe: boo
     ffn = None
     if moe:
         shared, expert = cfg.moe_dims_for(kind)
-        ffn = MoESwiGLU(cfg.hidden_dim, num_experts=cfg.moe_num_experts, top_k=cfg.moe_top_k, expert_dim=expert,
-                        shared_dim=shared, aux_loss_weight=cfg.moe_aux_loss_weight,
-                        z_loss_weight=cfg.moe_z_loss_weight, capacity_factor=cfg.moe_capacity_factor)  # fmt: skip
+        ffn = MoESwiGLU(
+            cfg.hidden_dim,
+            num_experts=cfg.moe_num_experts,
+            top_k=cfg.moe_top_k,
+            expert_dim=expert,
+            shared_dim=shared,
+            aux_loss_weight=cfg.moe_aux_loss_weight,
+            z_loss_weight=cfg.moe_z_loss_weight,
+            capacity_factor=cfg.moe_capacity_factor,
+        )
     if kind == "s4":
-        return S4Block(cfg.hidden_dim, d_state=cfg.s4_state_size, conv_kernel_size=cfg.conv_kernel_size,
-                       mlp_expand=ffn_expand, dt_min=cfg.s4_dt_min, dt_max=cfg.s4_dt_max, ffn=ffn)  # fmt: skip
-    return GatedDeltaBlock(cfg.hidden_dim, num_heads=cfg.num_heads, conv_kernel_size=cfg.conv_kernel_size,
-                           ffn_expand=ffn_expand, qk_norm=cfg.qk_norm, gate_bias_init=cfg.gate_bias_init,
-                           chunk_size=cfg.delta_chunk_size, ffn=ffn)  # fmt: skip
+        return S4Block(
+            cfg.hidden_dim,
+            d_state=cfg.s4_state_size,
+            conv_kernel_size=cfg.conv_kernel_size,
+            mlp_expand=ffn_expand,
+            dt_min=cfg.s4_dt_min,
+            dt_max=cfg.s4_dt_max,
+            ffn=ffn,
+        )
+    return GatedDeltaBlock(
+        cfg.hidden_dim,
+        num_heads=cfg.num_heads,
+        conv_kernel_size=cfg.conv_kernel_size,
+        ffn_expand=ffn_expand,
+        qk_norm=cfg.qk_norm,
+        gate_bias_init=cfg.gate_bias_init,
+        chunk_size=cfg.delta_chunk_size,
+        ffn=ffn,
+    )
 
 
 def _check_tokens(x: torch.Tensor, width: int, what: str) -> None:
@@ -270,9 +297,11 @@ class PerModalityHead(nn.Module):
     def __init__(self, modalities: list[ModalityConfig], hidden_dim: int):
         super().__init__()
         self.heads = nn.ModuleDict(
-            {m.name: nn.Sequential(nn.LayerNorm(hidden_dim), nn.Linear(hidden_dim, m.num_classes))
-             for m in modalities}
-        )  # fmt: skip
+            {
+                m.name: nn.Sequential(nn.LayerNorm(hidden_dim), nn.Linear(hidden_dim, m.num_classes))
+                for m in modalities
+            }
+        )
 
     def forward(self, h: torch.Tensor, modality: str) -> torch.Tensor:
         if modality not in self.heads:
@@ -463,7 +492,10 @@ class PRISMForClassification(_StreamingMean, BiodynModel):
                 raise ConfigError(f"PRISMForClassification.forward_loss: one modality per batch, got {idx}")
             m = self.modalities[int(idx[0])]
         m = self._modality(m)
-        return {m: classification_loss(self(x, modality=m), y), **self.backbone.aux_losses()}  # MoE terms, if any
+        return {
+            m: classification_loss(self(x, modality=m), y),
+            **self.backbone.aux_losses(),
+        }  # MoE terms, if any
 
     def reset_head(self, n_outputs: int, modality: str | None = None) -> None:
         """A fresh ``LayerNorm -> Linear`` head of ``n_outputs`` classes for ``modality`` (default: the first),

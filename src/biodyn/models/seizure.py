@@ -80,8 +80,17 @@ class SeizureConfig:
 class BiSSMStack(nn.Module):
     """``layers`` bidirectional blocks (Mamba2 or Gated DeltaNet) and a final RMSNorm: ``(N, T, D) -> (N, T, D)``."""
 
-    def __init__(self, stack: str, dim: int, layers: int, *, d_state: int, headdim: int, heads: int,
-                 chunk_size: int = 64):  # fmt: skip
+    def __init__(
+        self,
+        stack: str,
+        dim: int,
+        layers: int,
+        *,
+        d_state: int,
+        headdim: int,
+        heads: int,
+        chunk_size: int = 64,
+    ):
         super().__init__()
         blocks = []
         for _ in range(layers):
@@ -106,8 +115,14 @@ class SeizureDetector(BiodynModel):
 
     output = "per_sample"
 
-    def __init__(self, n_chans: int = 19, n_outputs: int = 1, n_times: int | None = 15360, sfreq: float = 256.0,
-                 cfg: SeizureConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int = 19,
+        n_outputs: int = 1,
+        n_times: int | None = 15360,
+        sfreq: float = 256.0,
+        cfg: SeizureConfig | None = None,
+    ):
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg or SeizureConfig())
         c = self.cfg
         check_option("model.stack", c.stack, STACKS)
@@ -118,14 +133,34 @@ class SeizureDetector(BiodynModel):
         d = c.node_dim
         e = c.edge_dim or (16 if c.stack == "bimamba2" else 32)
         self.edge_dim = e
-        self.tcn = TCN(n_chans, c.tcn_channels, c.tcn_kernel_size, dropout=c.tcn_dropout, stride=c.tcn_stride,
-                       causal=c.tcn_causal)  # fmt: skip
+        self.tcn = TCN(
+            n_chans,
+            c.tcn_channels,
+            c.tcn_kernel_size,
+            dropout=c.tcn_dropout,
+            stride=c.tcn_stride,
+            causal=c.tcn_causal,
+        )
         self.proj = nn.Linear(self.tcn.out_channels, n_chans * d)
-        self.node = BiSSMStack(c.stack, d, c.node_layers, d_state=c.d_state, headdim=c.mamba_headdim,
-                               heads=c.gdn_heads, chunk_size=c.ssm_chunk_size)  # fmt: skip
+        self.node = BiSSMStack(
+            c.stack,
+            d,
+            c.node_layers,
+            d_state=c.d_state,
+            headdim=c.mamba_headdim,
+            heads=c.gdn_heads,
+            chunk_size=c.ssm_chunk_size,
+        )
         self.edge_in = nn.Linear(1, e)
-        self.edge = BiSSMStack(c.stack, e, c.edge_layers, d_state=c.edge_d_state, headdim=c.mamba_headdim,
-                               heads=c.edge_gdn_heads, chunk_size=c.ssm_chunk_size)  # fmt: skip
+        self.edge = BiSSMStack(
+            c.stack,
+            e,
+            c.edge_layers,
+            d_state=c.edge_d_state,
+            headdim=c.mamba_headdim,
+            heads=c.edge_gdn_heads,
+            chunk_size=c.ssm_chunk_size,
+        )
         self.edge_out = nn.Linear(e, 1)
         self.pe_proj = nn.Linear(c.pe_k, d)
         self.gnn = nn.ModuleList(
@@ -164,8 +199,9 @@ class SeizureDetector(BiodynModel):
 
     def adjacency(self, w: torch.Tensor) -> torch.Tensor:
         """``(B, P, T')`` -> sparse symmetric ``(B, T', C, C)``."""
-        return topk_adjacency(pairs_to_dense(w.transpose(1, 2), self.n_chans), self.cfg.top_k,
-                              self.cfg.edge_threshold)  # fmt: skip
+        return topk_adjacency(
+            pairs_to_dense(w.transpose(1, 2), self.n_chans), self.cfg.top_k, self.cfg.edge_threshold
+        )
 
     def positional_encoding(self, adj: torch.Tensor) -> torch.Tensor:
         """Laplacian PE computed on every ``pe_every``-th step and held for the following steps:
@@ -270,9 +306,21 @@ class SeizureTinyConfig(SeizureConfig):
 
 
 # small sizes for the model-contract test (any n_chans >= 2, T a multiple of the stride)
-TEST_CONFIG = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 8, "edge_layers": 1,
-               "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "gdn_heads": 2, "edge_gdn_heads": 2,
-               "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+TEST_CONFIG = {
+    "tcn_channels": [4, 4],
+    "node_dim": 8,
+    "node_layers": 1,
+    "edge_dim": 8,
+    "edge_layers": 1,
+    "d_state": 4,
+    "edge_d_state": 4,
+    "mamba_headdim": 4,
+    "gdn_heads": 2,
+    "edge_gdn_heads": 2,
+    "pe_k": 4,
+    "decoder_dim": 8,
+    "tcn_stride": 4,
+}
 
 _INPUTS = ModelInputs(modalities=("eeg",), preprocess={"eeg": "SEIZURE_EEG"})  # the bipolar montage's EEG
 register_model("seizure_bimamba2", config=SeizureConfig, test_config=TEST_CONFIG, inputs=_INPUTS)(
@@ -302,8 +350,15 @@ COMPONENTS = {
     "Decoder": ("head.",),
 }
 # the published table (Brain-Go-Brr README); it lists no projection row
-SPEC_PARAMS = {"TCN encoder": 12.8e6, "Node SSM": 7.2e6, "Edge SSM": 1.2e6, "GNN + LPE": 6.2e6,
-               "Fusion": 2.1e6, "Decoder": 1.0e6, "Total": 30.5e6}  # fmt: skip
+SPEC_PARAMS = {
+    "TCN encoder": 12.8e6,
+    "Node SSM": 7.2e6,
+    "Edge SSM": 1.2e6,
+    "GNN + LPE": 6.2e6,
+    "Fusion": 2.1e6,
+    "Decoder": 1.0e6,
+    "Total": 30.5e6,
+}
 
 
 def parameter_counts(model: nn.Module) -> dict[str, int]:
@@ -328,8 +383,10 @@ def parameter_table(n_chans: int = 19, n_times: int = 15360, markdown: bool = Tr
     ]
     for comp in [*COMPONENTS, "Total"]:
         spec = SPEC_PARAMS.get(comp)
-        rows.append(f"| {comp} | {counts['bimamba2'][comp] / 1e6:.3f}M | {counts['gdn'][comp] / 1e6:.3f}M | "
-                    f"{'-' if spec is None else f'{spec / 1e6:.1f}M'} |")  # fmt: skip
+        rows.append(
+            f"| {comp} | {counts['bimamba2'][comp] / 1e6:.3f}M | {counts['gdn'][comp] / 1e6:.3f}M | "
+            f"{'-' if spec is None else f'{spec / 1e6:.1f}M'} |"
+        )
     a, b = counts["bimamba2"]["Total"], counts["gdn"]["Total"]
     notes = [
         f"Totals differ by {abs(a - b) / max(a, b) * 100:.2f} % between the stacks (goal: within 5 %).",

@@ -24,9 +24,17 @@ class GatedDeltaBlock(nn.Module):
     instead of the ``SwiGLU(dim, ffn_expand)`` feed-forward (PRISM's mixture of experts).
     """
 
-    def __init__(self, dim: int, num_heads: int = 8, conv_kernel_size: int = 4, ffn_expand: float = 2.0,
-                 qk_norm: bool = True, gate_bias_init: float = 4.0, chunk_size: int = 64,
-                 ffn: nn.Module | None = None):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int = 8,
+        conv_kernel_size: int = 4,
+        ffn_expand: float = 2.0,
+        qk_norm: bool = True,
+        gate_bias_init: float = 4.0,
+        chunk_size: int = 64,
+        ffn: nn.Module | None = None,
+    ):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")

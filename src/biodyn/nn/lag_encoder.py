@@ -51,8 +51,15 @@ def stability_bound(weight: torch.Tensor, iters: int = 30) -> torch.Tensor:
     return (a @ v).norm(dim=1).squeeze(-1) / v.norm(dim=1).squeeze(-1).clamp_min(1e-12)
 
 
-def ldsem_terms(x: torch.Tensor, tau: torch.Tensor, weight: torch.Tensor, tau_max_samples: float,
-                likelihood: str = "laplace", impl: str = "fused", band: int = 64):  # fmt: skip
+def ldsem_terms(
+    x: torch.Tensor,
+    tau: torch.Tensor,
+    weight: torch.Tensor,
+    tau_max_samples: float,
+    likelihood: str = "laplace",
+    impl: str = "fused",
+    band: int = 64,
+):
     """The LD-SEM objective's parts for windows ``x`` ``(B, C, T)`` and their graphs ``(B, C, C)``.
 
     Residual ``r_j = x_j - sum_i A_ij x_i(t - tau_ij)`` (the fused fractional-delay mix, or the dense
@@ -93,8 +100,14 @@ class LagEncoder(nn.Module):
             fixes tau = 0 (ablations).
     """
 
-    def __init__(self, tau_max_samples: float, embed_dim: int = 0, hidden: int = 64, a_max: float = 1.5,
-                 lag_mode: str = "continuous"):  # fmt: skip
+    def __init__(
+        self,
+        tau_max_samples: float,
+        embed_dim: int = 0,
+        hidden: int = 64,
+        a_max: float = 1.5,
+        lag_mode: str = "continuous",
+    ):
         super().__init__()
         if not tau_max_samples > 0:
             raise ConfigError(f"tau_max_samples must be > 0, got {tau_max_samples}")
@@ -133,8 +146,10 @@ class LagEncoder(nn.Module):
         feats = feats.to(self.pair[0].weight.dtype)
         if self.embed_dim:
             if embed is None or embed.shape != (b, c, self.embed_dim):
-                raise ConfigError(f"LagEncoder expects embed (B, C, {self.embed_dim}), got "
-                                  f"{None if embed is None else tuple(embed.shape)}")  # fmt: skip
+                raise ConfigError(
+                    f"LagEncoder expects embed (B, C, {self.embed_dim}), got "
+                    f"{None if embed is None else tuple(embed.shape)}"
+                )
             e = embed.to(feats.dtype)
             feats = torch.cat(
                 [feats, e[:, :, None].expand(-1, -1, c, -1), e[:, None].expand(-1, c, -1, -1)], -1

@@ -50,9 +50,8 @@ class LinearAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, e = x.shape
-        q, k, v = (
-            self.qkv(x).view(b, n, 3, self.heads, e // self.heads).permute(2, 0, 3, 1, 4)
-        )  # (B, H, N, D)
+        # (B, H, N, D)
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, e // self.heads).permute(2, 0, 3, 1, 4)
         o = linear_attention(q, k, v).transpose(1, 2).reshape(b, n, e)
         return self.drop(self.out(o))
 

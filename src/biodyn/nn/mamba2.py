@@ -21,8 +21,18 @@ class Mamba2Block(nn.Module):
     ``[dt_min, dt_max]``; ``A = -exp(A_log)`` with ``A_log`` starting at ``log(U[1, 16])`` (mamba-ssm's).
     """
 
-    def __init__(self, dim: int, d_state: int = 16, headdim: int = 16, expand: int = 2, ngroups: int = 1,
-                 conv_kernel_size: int = 4, chunk_size: int = 64, dt_min: float = 0.001, dt_max: float = 0.1):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        d_state: int = 16,
+        headdim: int = 16,
+        expand: int = 2,
+        ngroups: int = 1,
+        conv_kernel_size: int = 4,
+        chunk_size: int = 64,
+        dt_min: float = 0.001,
+        dt_max: float = 0.1,
+    ):
         super().__init__()
         inner = expand * dim
         if inner % headdim:
@@ -64,8 +74,10 @@ class Mamba2Block(nn.Module):
         return u + self.out_proj(self.out_norm(y))
 
     def allocate_state(self, batch: int, device=None, dtype=None) -> dict[str, torch.Tensor]:
-        return {"conv": self.conv.allocate_state(batch, device, dtype),
-                "ssm": torch.zeros(batch, self.nheads, self.headdim, self.d_state, device=device, dtype=dtype)}  # fmt: skip
+        return {
+            "conv": self.conv.allocate_state(batch, device, dtype),
+            "ssm": torch.zeros(batch, self.nheads, self.headdim, self.d_state, device=device, dtype=dtype),
+        }
 
     def step(
         self, u_t: torch.Tensor, state: dict[str, torch.Tensor]

@@ -60,9 +60,17 @@ class MoESwiGLU(nn.Module):
         capacity_factor: ``None`` (no token dropped) or > 0 (training-time capacity per expert, drops counted).
     """
 
-    def __init__(self, dim: int, num_experts: int = 8, top_k: int = 2, expert_dim: int = 64,
-                 shared_dim: int = 128, aux_loss_weight: float = 0.01, z_loss_weight: float = 0.0,
-                 capacity_factor: float | None = None):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        num_experts: int = 8,
+        top_k: int = 2,
+        expert_dim: int = 64,
+        shared_dim: int = 128,
+        aux_loss_weight: float = 0.01,
+        z_loss_weight: float = 0.0,
+        capacity_factor: float | None = None,
+    ):
         super().__init__()
         for k, v in (
             ("dim", dim),
@@ -180,8 +188,10 @@ class MoESwiGLU(nn.Module):
 
     def extra_repr(self) -> str:
         shared = 0 if self.shared is None else self.shared.out.in_features
-        return (f"dim={self.dim}, num_experts={self.num_experts}, top_k={self.top_k}, expert_dim={self.expert_dim}, "
-                f"shared_dim={shared}, capacity_factor={self.capacity_factor}")  # fmt: skip
+        return (
+            f"dim={self.dim}, num_experts={self.num_experts}, top_k={self.top_k}, expert_dim={self.expert_dim}, "
+            f"shared_dim={shared}, capacity_factor={self.capacity_factor}"
+        )
 
 
 def moe_dense_reference(moe: MoESwiGLU, x: torch.Tensor) -> torch.Tensor:

@@ -71,8 +71,16 @@ class GraphODE(nn.Module):
         adjoint: use ``odeint_adjoint``.
     """
 
-    def __init__(self, dim: int, hidden: int = 64, method: str = "dopri5", rtol: float = 1e-3,
-                 atol: float = 1e-4, step_size: float = 0.25, adjoint: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        hidden: int = 64,
+        method: str = "dopri5",
+        rtol: float = 1e-3,
+        atol: float = 1e-4,
+        step_size: float = 0.25,
+        adjoint: bool = False,
+    ):
         super().__init__()
         check_option("ode.method", method, METHODS)
         self.func = GraphODEFunc(dim, hidden)

@@ -25,7 +25,9 @@ class S4SSM(nn.Module):
     ``B = 1``, ``C ~ CN(0, 1/2)`` (learned, complex); output ``out_proj(s4d(u) * silu(z))``.
     """
 
-    def __init__(self, dim: int, d_state: int = 64, dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32):  # fmt: skip
+    def __init__(
+        self, dim: int, d_state: int = 64, dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32
+    ):
         super().__init__()
         self.dim, self.d_state, self.chunk_size = dim, d_state, chunk_size
         self.in_proj = nn.Linear(dim, 2 * dim, bias=False)
@@ -70,9 +72,17 @@ class S4Block(nn.Module):
     ``{"conv": (B, D, kernel - 1), "ssm": (B, D, N) complex}``. ``ffn``: a module ``(..., D) -> (..., D)``
     used instead of the ``SwiGLU(dim, mlp_expand)`` feed-forward (PRISM's mixture of experts)."""
 
-    def __init__(self, dim: int, d_state: int = 64, conv_kernel_size: int = 4, mlp_expand: float = 2.0,
-                 dt_min: float = 0.001, dt_max: float = 0.1, chunk_size: int = 32,
-                 ffn: nn.Module | None = None):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        d_state: int = 64,
+        conv_kernel_size: int = 4,
+        mlp_expand: float = 2.0,
+        dt_min: float = 0.001,
+        dt_max: float = 0.1,
+        chunk_size: int = 32,
+        ffn: nn.Module | None = None,
+    ):
         super().__init__()
         self.norm1 = RMSNorm(dim)
         self.conv = ShortCausalConv1d(dim, conv_kernel_size)
@@ -85,8 +95,10 @@ class S4Block(nn.Module):
         return x + self.mlp(self.norm2(x))
 
     def allocate_state(self, batch: int, device=None, dtype=None) -> dict[str, torch.Tensor]:
-        return {"conv": self.conv.allocate_state(batch, device, dtype),
-                "ssm": self.ssm.allocate_state(batch, device, dtype)}  # fmt: skip
+        return {
+            "conv": self.conv.allocate_state(batch, device, dtype),
+            "ssm": self.ssm.allocate_state(batch, device, dtype),
+        }
 
     def step(self, x_t: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
         v, conv = self.conv.step(self.norm1(x_t), state["conv"])

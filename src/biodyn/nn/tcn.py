@@ -40,8 +40,9 @@ class TCNBlock(nn.Module):
         detached weights, so with gradients enabled the two run apart)."""
         if norm.training or norm.running_mean is None or torch.is_grad_enabled():
             return norm(conv(x))
-        w, b = fuse_conv_bn_weights(conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps,
-                                    norm.weight, norm.bias)  # fmt: skip
+        w, b = fuse_conv_bn_weights(
+            conv.weight, conv.bias, norm.running_mean, norm.running_var, norm.eps, norm.weight, norm.bias
+        )
         return F.conv1d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -60,9 +61,16 @@ class TCN(nn.Module):
     Shapes: ``(B, C, T) -> (B, channels[-1], T // stride)``; ``T`` must be a multiple of ``stride``.
     """
 
-    def __init__(self, in_channels: int, channels: Sequence[int] = (64, 64, 128, 128, 256, 256, 512, 512),
-                 kernel_size: int = 7, dilations: Sequence[int] | None = None, dropout: float = 0.15,
-                 stride: int = 16, causal: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        channels: Sequence[int] = (64, 64, 128, 128, 256, 256, 512, 512),
+        kernel_size: int = 7,
+        dilations: Sequence[int] | None = None,
+        dropout: float = 0.15,
+        stride: int = 16,
+        causal: bool = False,
+    ):
         super().__init__()
         channels = list(channels)
         dilations = list(dilations) if dilations is not None else [2**i for i in range(len(channels))]

@@ -52,9 +52,19 @@ class MotifTokenizer(nn.Module):
         commitment_weight, decay, kmeans_init, threshold_ema_dead_code: passed to ``VectorQuantize``.
     """
 
-    def __init__(self, n_modalities: int = 2, dim: int = 64, hidden: int = 64, downsample: int = 4,
-                 codebook_size: int = 512, use_vq: bool = True, commitment_weight: float = 0.25,
-                 decay: float = 0.99, kmeans_init: bool = True, threshold_ema_dead_code: int = 2):  # fmt: skip
+    def __init__(
+        self,
+        n_modalities: int = 2,
+        dim: int = 64,
+        hidden: int = 64,
+        downsample: int = 4,
+        codebook_size: int = 512,
+        use_vq: bool = True,
+        commitment_weight: float = 0.25,
+        decay: float = 0.99,
+        kmeans_init: bool = True,
+        threshold_ema_dead_code: int = 2,
+    ):
         super().__init__()
         if downsample < 1 or downsample & (downsample - 1):
             raise ConfigError(f"tokenizer downsample must be a power of 2, got {downsample}")
@@ -80,9 +90,15 @@ class MotifTokenizer(nn.Module):
                 if threshold_ema_dead_code >= 1
                 else threshold_ema_dead_code
             )
-            self.vq = VectorQuantize(dim=dim, codebook_size=codebook_size, decay=decay,
-                                     commitment_weight=commitment_weight, kmeans_init=kmeans_init,
-                                     kmeans_iters=10, dead_code_threshold_ratio=float(ratio))  # fmt: skip
+            self.vq = VectorQuantize(
+                dim=dim,
+                codebook_size=codebook_size,
+                decay=decay,
+                commitment_weight=commitment_weight,
+                kmeans_init=kmeans_init,
+                kmeans_iters=10,
+                dead_code_threshold_ratio=float(ratio),
+            )
 
     def encode(self, x: torch.Tensor, modality: torch.Tensor) -> torch.Tensor:
         """``x`` ``(B, C, T)``, ``modality`` ``(B,)`` int64 -> continuous latents ``(B, C, T', D)``."""

@@ -53,8 +53,9 @@ def lagged_mix_batched_dense(x: torch.Tensor, weight: torch.Tensor, tau: torch.T
         return torch.einsum("bijt,bij->bjt", shifted, weight)
 
 
-def _mix_band(s_re: torch.Tensor, s_im: torch.Tensor, f: torch.Tensor, weight: torch.Tensor,
-              tau: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+def _mix_band(
+    s_re: torch.Tensor, s_im: torch.Tensor, f: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One band of frequencies ``f`` ``(F',)`` (radians/sample, negated): the spectrum's real and
     imaginary parts ``(B, F', 1, C_src)`` -> the mixed spectrum's ``(B, F', 1, C_tgt)``.
 
@@ -88,8 +89,13 @@ class _MixBand(torch.autograd.Function):
         return tuple(next(grads) if n else None for n in need)
 
 
-def lagged_mix_batched(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor,
-                       tau_max_samples: float | None = None, band: int = 64) -> torch.Tensor:  # fmt: skip
+def lagged_mix_batched(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    tau: torch.Tensor,
+    tau_max_samples: float | None = None,
+    band: int = 64,
+) -> torch.Tensor:
     """Fused ``y[b, j] = sum_i weight[b, i, j] x[b, i](t - tau[b, i, j])``.
 
     Args:

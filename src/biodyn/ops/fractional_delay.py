@@ -75,8 +75,9 @@ def _mix_band(spec: torch.Tensor, f: torch.Tensor, weight: torch.Tensor, tau: to
     return torch.einsum("bif,ijf->bjf", spec, phase)
 
 
-def lagged_mix(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor, fs: float | None = None,
-               band: int = 128) -> torch.Tensor:  # fmt: skip
+def lagged_mix(
+    x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor, fs: float | None = None, band: int = 128
+) -> torch.Tensor:
     """Fused ``y_j(t) = sum_i weight[i, j] x_i(t - tau[i, j])``, ``x`` ``(B, C, T)`` -> ``(B, C, T)``.
 
     Works per band of ``band`` frequencies; each band's ``(C, C, band)`` phase matrix is recomputed in the
@@ -97,8 +98,15 @@ def lagged_mix(x: torch.Tensor, weight: torch.Tensor, tau: torch.Tensor, fs: flo
     return torch.fft.irfft(torch.cat(out, dim=-1), n=n)[..., :t]
 
 
-def edge_lagged_mix_spec(spec: torch.Tensor, n: int, t: int, source: torch.Tensor, target: torch.Tensor,
-                         weight: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def edge_lagged_mix_spec(
+    spec: torch.Tensor,
+    n: int,
+    t: int,
+    source: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    tau: torch.Tensor,
+) -> torch.Tensor:
     """:func:`edge_lagged_mix` on a precomputed spectrum ``spec = rfft(x, n)`` ``(B, C, F)`` (``n`` odd and at
     least ``T + max tau + 1``, so nothing wraps); returns ``(B, C, t)``."""
     f = torch.fft.rfftfreq(n, device=spec.device, dtype=tau.dtype)  # (F,)
@@ -109,8 +117,14 @@ def edge_lagged_mix_spec(spec: torch.Tensor, n: int, t: int, source: torch.Tenso
     return torch.fft.irfft(out, n=n)[..., :t]
 
 
-def edge_lagged_mix(x: torch.Tensor, source: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
-                    tau: torch.Tensor, fs: float | None = None) -> torch.Tensor:  # fmt: skip
+def edge_lagged_mix(
+    x: torch.Tensor,
+    source: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    tau: torch.Tensor,
+    fs: float | None = None,
+) -> torch.Tensor:
     """Sparse ``y_j(t) = sum_{e: target_e = j} weight_e x_{source_e}(t - tau_e)`` over a list of ``E`` edges.
 
     The same operator as :func:`lagged_mix` when the graph is sparse: only the ``E`` asserted edges get a

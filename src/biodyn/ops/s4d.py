@@ -187,8 +187,10 @@ def _block_forward(u, dt, a, k, c, h0, chunk, ws, keep=False):
         zip(*(x.unbind(2) for x in (dr[-1], di[-1], kl_re, kl_im)))
     ):
         st_re[:, :, j], st_im[:, :, j] = s_re, s_im
-        s_re, s_im = (torch.addcmul(klj_re, dj_re, s_re).addcmul_(dj_im, s_im, value=-1),
-                      torch.addcmul(klj_im, dj_re, s_im).addcmul_(dj_im, s_re))  # fmt: skip
+        s_re, s_im = (
+            torch.addcmul(klj_re, dj_re, s_re).addcmul_(dj_im, s_im, value=-1),
+            torch.addcmul(klj_im, dj_re, s_im).addcmul_(dj_im, s_re),
+        )
     # y = 2 Re sum_n (C K l + C s_j d)
     c_re, c_im = _planar(c, slice(None), None)
     ck_re, ck_im = _planar(c * k, slice(None), None)
@@ -199,9 +201,33 @@ def _block_forward(u, dt, a, k, c, h0, chunk, ws, keep=False):
     state = torch.complex(s_re, s_im)
     if not keep:
         return y, state, None
-    saved = dict(k=k, c=c, ul=ul, dtl=dtl, a_re=a_re, a_im=a_im, k_re=k_re, k_im=k_im, c_re=c_re, c_im=c_im,
-                 ck_re=ck_re, ck_im=ck_im, em_re=em_re, ab_re=ab_re, ab_im=ab_im, l_re=l_re, l_im=l_im, d_re=d_re,
-                 d_im=d_im, st_re=st_re, st_im=st_im, cs_re=cs_re, cs_im=cs_im, pad=pad, full=full)  # fmt: skip
+    saved = dict(
+        k=k,
+        c=c,
+        ul=ul,
+        dtl=dtl,
+        a_re=a_re,
+        a_im=a_im,
+        k_re=k_re,
+        k_im=k_im,
+        c_re=c_re,
+        c_im=c_im,
+        ck_re=ck_re,
+        ck_im=ck_im,
+        em_re=em_re,
+        ab_re=ab_re,
+        ab_im=ab_im,
+        l_re=l_re,
+        l_im=l_im,
+        d_re=d_re,
+        d_im=d_im,
+        st_re=st_re,
+        st_im=st_im,
+        cs_re=cs_re,
+        cs_im=cs_im,
+        pad=pad,
+        full=full,
+    )
     return y, state, saved
 
 
@@ -257,8 +283,10 @@ def _block_backward(gy, gs, chunk, v, ws):
     for j in range(st_re.shape[2] - 1, -1, -1):
         g_kl_re[:, :, j], g_kl_im[:, :, j] = gn_re, gn_im
         dj_re, dj_im = dl_re[:, :, j], dl_im[:, :, j]
-        gn_re, gn_im = (torch.addcmul(g_st_re[:, :, j], dj_re, gn_re).addcmul_(dj_im, gn_im),
-                        torch.addcmul(g_st_im[:, :, j], dj_re, gn_im).addcmul_(dj_im, gn_re, value=-1))  # fmt: skip
+        gn_re, gn_im = (
+            torch.addcmul(g_st_re[:, :, j], dj_re, gn_re).addcmul_(dj_im, gn_im),
+            torch.addcmul(g_st_im[:, :, j], dj_re, gn_im).addcmul_(dj_im, gn_re, value=-1),
+        )
     g_h0 = torch.complex(gn_re, gn_im)
     last_re, last_im = l_re[-1], l_im[-1]
     g_k += torch.complex(
@@ -342,8 +370,19 @@ def s4d_block_size(batch: int, h: int, n: int, chunk_size: int = 32) -> int:
     return max(chunk_size, tokens // chunk_size * chunk_size)
 
 
-def s4d_chunked(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, chunk_size=32,
-                block_size=None, recompute=None):  # fmt: skip
+def s4d_chunked(
+    u,
+    dt,
+    A,
+    B,
+    C,
+    D=None,
+    initial_state=None,
+    output_final_state=False,
+    chunk_size=32,
+    block_size=None,
+    recompute=None,
+):
     """Chunked form of :func:`s4d_reference` (same signature and result; any ``T``); no token loop.
 
     Time is cut into blocks of ``block_size`` tokens, each a two-level scan over chunks of ``chunk_size``
@@ -420,8 +459,20 @@ def s4d_fft_conv(u, dt, A, B, C, D=None):
     return y, None
 
 
-def s4d(u, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *, chunk_size=32, block_size=None,
-        path="auto"):  # fmt: skip
+def s4d(
+    u,
+    dt,
+    A,
+    B,
+    C,
+    D=None,
+    initial_state=None,
+    output_final_state=False,
+    *,
+    chunk_size=32,
+    block_size=None,
+    path="auto",
+):
     """S4D over a sequence through the path ``biodyn.ops._backend`` picks; same arguments and result as
     :func:`s4d_reference` (u ``(B, T, H)``, dt ``(B, T, H)`` selective or ``(H,)`` constant, A/B/C ``(H, N)``
     complex, D ``(H,)``, state ``(B, H, N)`` complex).

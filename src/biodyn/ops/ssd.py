@@ -69,8 +69,10 @@ def ssd_step(x, dt, A, B, C, D=None, state=None):
             f"expected x (B, H, P), dt (B, H), A (H,); got {tuple(x.shape)}, {tuple(dt.shape)}, {tuple(A.shape)}"
         )
     if B.ndim != 3 or B.shape != C.shape or B.shape[0] != x.shape[0] or x.shape[1] % B.shape[1]:
-        raise ValueError(f"expected B and C (B, G, N) equal with G dividing H={x.shape[1]}; "
-                         f"got {tuple(B.shape)}, {tuple(C.shape)}")  # fmt: skip
+        raise ValueError(
+            f"expected B and C (B, G, N) equal with G dividing H={x.shape[1]}; "
+            f"got {tuple(B.shape)}, {tuple(C.shape)}"
+        )
     want = (*x.shape, B.shape[-1])
     if state is not None and tuple(state.shape) != want:
         raise ValueError(f"state must be (B, H, P, N) = {want}; got {tuple(state.shape)}")
@@ -204,8 +206,16 @@ def ssd(x, dt, A, B, C, D=None, initial_state=None, output_final_state=False, *,
     _backend.note("ssd", chosen)
     if chosen == "mamba_ssm":
         out = _backend.mamba_chunk_scan_combined()(
-            x.contiguous(), dt.contiguous(), A, B.contiguous(), C.contiguous(), chunk_size, D=D,
-            initial_states=initial_state, return_final_states=output_final_state)  # fmt: skip
+            x.contiguous(),
+            dt.contiguous(),
+            A,
+            B.contiguous(),
+            C.contiguous(),
+            chunk_size,
+            D=D,
+            initial_states=initial_state,
+            return_final_states=output_final_state,
+        )
         return (out[0], out[1]) if output_final_state else (out, None)
     dtype = _backend.compute_dtype(x, dt, A, B, C, D)
     args = [_backend.cast(z, dtype) for z in (x, dt, A, B, C, D, initial_state)]

@@ -79,8 +79,14 @@ def _overlaps(a: Event, b: Event) -> bool:
     return a.onset_s < b.offset_s and b.onset_s < a.offset_s
 
 
-def choose_zooms(events: list[Event], reference: list[Event], probs: np.ndarray, fs: float, duration_s: float,
-                 confidences: list[float] | None = None) -> list[Zoom]:  # fmt: skip
+def choose_zooms(
+    events: list[Event],
+    reference: list[Event],
+    probs: np.ndarray,
+    fs: float,
+    duration_s: float,
+    confidences: list[float] | None = None,
+) -> list[Zoom]:
     """The zoom panels: detected events by confidence, then reference events no shown detection overlaps,
     :data:`MAX_ZOOMS` at most; with neither, the stretch of highest probability. A zoom starts 2 s before its
     first event (context) and lasts at most :data:`ZOOM_S`; events that start within one zoom share it."""
@@ -120,8 +126,13 @@ def choose_zooms(events: list[Event], reference: list[Event], probs: np.ndarray,
         centre = k / fs
         start = min(max(0.0, centre - span / 2), max(0.0, duration_s - span))
         p = float(probs[k]) if len(probs) else float("nan")
-        zooms.append(Zoom(start, start + span, f"no event: the {span:.0f} s around the highest probability "
-                                               f"({p:.2f} at {centre:.1f} s)"))  # fmt: skip
+        zooms.append(
+            Zoom(
+                start,
+                start + span,
+                f"no event: the {span:.0f} s around the highest probability ({p:.2f} at {centre:.1f} s)",
+            )
+        )
     return zooms
 
 
@@ -129,10 +140,21 @@ def _seconds_label(duration_s: float) -> str:
     return "time (s)" if duration_s < 3 * 3600 else "time (s; hours at the top)"
 
 
-def detection_figure(data: np.ndarray, fs: float, channels: list[str], probs: np.ndarray, probs_fs: float,
-                     threshold: float, events: list[Event], *, reference: list[Event] | None = None,
-                     confidences: list[float] | None = None, title: str = "", units: str = "µV",
-                     max_channels: int = 23):  # fmt: skip
+def detection_figure(
+    data: np.ndarray,
+    fs: float,
+    channels: list[str],
+    probs: np.ndarray,
+    probs_fs: float,
+    threshold: float,
+    events: list[Event],
+    *,
+    reference: list[Event] | None = None,
+    confidences: list[float] | None = None,
+    title: str = "",
+    units: str = "µV",
+    max_channels: int = 23,
+):
     """Build the figure (module docstring) and return it (a matplotlib ``Figure``; the caller saves it).
 
     Args:
@@ -170,8 +192,15 @@ def detection_figure(data: np.ndarray, fs: float, channels: list[str], probs: np
         )
         ax.axvline(e.onset_s, color=DETECTED, lw=1.0)  # visible however short the event is on the axis
     for k, e in enumerate(reference):
-        ax.axvspan(e.onset_s, e.offset_s, ymin=0.93, ymax=1.0, color=REFERENCE, lw=0,
-                   label="reference seizure" if k == 0 else None)  # fmt: skip
+        ax.axvspan(
+            e.onset_s,
+            e.offset_s,
+            ymin=0.93,
+            ymax=1.0,
+            color=REFERENCE,
+            lw=0,
+            label="reference seizure" if k == 0 else None,
+        )
     ax.axhline(threshold, color="tab:blue", ls="--", lw=1.0, label=f"threshold {threshold:.3g}")
     for z in zooms:
         ax.axvspan(z.start_s, z.stop_s, fill=False, ec="grey", lw=0.8, ls=":")
@@ -207,12 +236,24 @@ def detection_figure(data: np.ndarray, fs: float, channels: list[str], probs: np
             )
         for e in events:
             if e.offset_s > z.start_s and e.onset_s < z.stop_s:
-                ax.axvspan(max(e.onset_s, z.start_s), min(e.offset_s, z.stop_s), color=DETECTED, alpha=0.12, lw=0,
-                           zorder=1)  # fmt: skip
+                ax.axvspan(
+                    max(e.onset_s, z.start_s),
+                    min(e.offset_s, z.stop_s),
+                    color=DETECTED,
+                    alpha=0.12,
+                    lw=0,
+                    zorder=1,
+                )
         for e in reference:
             if e.offset_s > z.start_s and e.onset_s < z.stop_s:
-                ax.axvspan(max(e.onset_s, z.start_s), min(e.offset_s, z.stop_s), ymin=0.985, ymax=1.0,
-                           color=REFERENCE, lw=0)  # fmt: skip
+                ax.axvspan(
+                    max(e.onset_s, z.start_s),
+                    min(e.offset_s, z.stop_s),
+                    ymin=0.985,
+                    ymax=1.0,
+                    color=REFERENCE,
+                    lw=0,
+                )
         ax.set_xlim(z.start_s, z.stop_s)
         ax.set_ylim(-n_ch + 0.5, 0.5)
         ax.set_yticks(-np.arange(n_ch), channels, fontsize=8)
@@ -229,9 +270,17 @@ def detection_figure(data: np.ndarray, fs: float, channels: list[str], probs: np
         if n_ch:  # the scale bar: one row of the first channel, at the panel's right end
             x_bar = z.stop_s - 0.012 * (z.stop_s - z.start_s)
             ax.plot([x_bar, x_bar], [-0.5, 0.5], color="tab:blue", lw=2.5, solid_capstyle="butt", zorder=4)
-            ax.text(x_bar - 0.006 * (z.stop_s - z.start_s), 0.0, f"{scales[0]:g} {units}", ha="right", va="center",
-                    fontsize=8, color="tab:blue", zorder=4,
-                    bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})  # fmt: skip
+            ax.text(
+                x_bar - 0.006 * (z.stop_s - z.start_s),
+                0.0,
+                f"{scales[0]:g} {units}",
+                ha="right",
+                va="center",
+                fontsize=8,
+                color="tab:blue",
+                zorder=4,
+                bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1},
+            )
     return fig
 
 

@@ -38,8 +38,11 @@ def drawn_texts(fig) -> list[tuple[str, object]]:
 def texts_outside(fig) -> list[str]:
     """The drawn texts of ``fig`` whose extent leaves the figure (clipped in the PNG); empty when none."""
     box = fig.bbox
-    return [s for s, bb in drawn_texts(fig)
-            if bb.x0 < box.x0 - 1 or bb.y0 < box.y0 - 1 or bb.x1 > box.x1 + 1 or bb.y1 > box.y1 + 1]  # fmt: skip
+    return [
+        s
+        for s, bb in drawn_texts(fig)
+        if bb.x0 < box.x0 - 1 or bb.y0 < box.y0 - 1 or bb.x1 > box.x1 + 1 or bb.y1 > box.y1 + 1
+    ]
 
 
 def overlapping_texts(fig, same_only: bool = True) -> list[tuple[str, str]]:

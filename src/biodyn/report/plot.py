@@ -64,13 +64,25 @@ def plot_budget_curves(rows: list[dict], metric: str, path: Path) -> None:
         bars = [clipped_interval(p[1], p[2], metric) for p in pts]
         ns = sorted({p[3] for p in pts})
         n_txt = f"n={ns[0]}" if len(ns) == 1 else f"n={ns[0]}-{ns[-1]}"
-        line = ax.errorbar(xs, ys, yerr=[[b[0] for b in bars], [b[1] for b in bars]], marker="o", capsize=3,
-                           color=cmap(models.index(key[1]) % cmap.N),
-                           linestyle=styles[tasks.index(key[2]) % len(styles)],
-                           label=f"{key[1]} ({key[2]}), {n_txt}")  # fmt: skip
+        line = ax.errorbar(
+            xs,
+            ys,
+            yerr=[[b[0] for b in bars], [b[1] for b in bars]],
+            marker="o",
+            capsize=3,
+            color=cmap(models.index(key[1]) % cmap.N),
+            linestyle=styles[tasks.index(key[2]) % len(styles)],
+            label=f"{key[1]} ({key[2]}), {n_txt}",
+        )
         for x, y, p in zip(xs, ys, pts, strict=True) if len(ns) > 1 else ():  # one n: the label says it
-            ax.annotate(f"n={p[3]}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=6,
-                        color=line[0].get_color())  # fmt: skip
+            ax.annotate(
+                f"n={p[3]}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=6,
+                color=line[0].get_color(),
+            )
     ax.set_xscale("log")
     ax.set_xlabel("label budget (%)")
     bounded = metric_range(metric) != (None, None)
@@ -98,8 +110,13 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
         tr = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train"]
         if tr:
             # markers, so that a run with a single logged step is drawn too (a lone point makes no line)
-            ax.plot(*zip(*tr, strict=True), lw=0.8, marker="o", markersize=3,
-                    label=str(f.parent.relative_to(results_dir)))  # fmt: skip
+            ax.plot(
+                *zip(*tr, strict=True),
+                lw=0.8,
+                marker="o",
+                markersize=3,
+                label=str(f.parent.relative_to(results_dir)),
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
     ax.grid(True, color="0.9")
@@ -176,8 +193,15 @@ def plot_identifiability(rows: list[dict], path: Path) -> None:
             got = {r["task"]: r for r in rows if r["metric"] == metric and r["model"] == m}
             ys = [got[t]["mean"] if t in got else np.nan for t in tasks]
             es = [0.0 if t not in got or not np.isfinite(got[t]["ci95"]) else got[t]["ci95"] for t in tasks]
-            ax.bar(np.arange(len(tasks)) + (j - (len(methods) - 1) / 2) * width, ys, width, yerr=es, capsize=2,
-                   label=m, color=plt.cm.tab10(j % 10))  # fmt: skip
+            ax.bar(
+                np.arange(len(tasks)) + (j - (len(methods) - 1) / 2) * width,
+                ys,
+                width,
+                yerr=es,
+                capsize=2,
+                label=m,
+                color=plt.cm.tab10(j % 10),
+            )
         ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30, ha="right", fontsize=7)
         ax.set_ylabel(f"{label}, mean over seeds (95 % CI)", fontsize=8)
         if metric == "edge_f1":

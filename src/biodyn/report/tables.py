@@ -84,14 +84,21 @@ def collect(results_dir: str | os.PathLike, seeds=None) -> list[dict[str, Any]]:
             # the grid's note: other budgets whose training windows are this cell's (one measurement)
             same = {s: by_seed[s].get("same_training_set_as") or [] for s in vals}
             row = {
-                "experiment": exp, "model": model, "task": task, "budget": budget,
-                "budget_frac": _budget_value(budget), "metric": metric, "values": vals,
-                "mean": mean, "ci95": hw, "n": len(finite),
+                "experiment": exp,
+                "model": model,
+                "task": task,
+                "budget": budget,
+                "budget_frac": _budget_value(budget),
+                "metric": metric,
+                "values": vals,
+                "mean": mean,
+                "ci95": hw,
+                "n": len(finite),
                 "missing_seeds": [s for s in expected if s not in vals],
                 "nonfinite_seeds": sorted(s for s, v in vals.items() if v is None or not math.isfinite(v)),
                 "same_training_set_as": sorted({b for v in same.values() for b in v}, key=_budget_value),
                 "same_training_seeds": [s for s, v in same.items() if v],
-            }  # fmt: skip
+            }
             if budget == "zeroshot" and re.match(r"^top\d+$", metric) and n_sz and finite:
                 row.update(interval=list(wilson_interval(mean * n_sz, int(n_sz))), n_seizures=int(n_sz))
             rows.append(row)
@@ -136,8 +143,10 @@ def markdown_table(rows: list[dict], metric: str) -> str:
     sel = [r for r in rows if r["metric"] == metric]
     budgets = _budgets(sel)
     keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
-    lines = [f"| experiment | model | task | {' | '.join(b for _, b in budgets)} |",
-             "|" + "---|" * (3 + len(budgets))]  # fmt: skip
+    lines = [
+        f"| experiment | model | task | {' | '.join(b for _, b in budgets)} |",
+        "|" + "---|" * (3 + len(budgets)),
+    ]
     for k in keys:
         cells = []
         for _, b in budgets:
@@ -152,8 +161,12 @@ def latex_table(rows: list[dict], metric: str) -> str:
     budgets = _budgets(sel)
     keys = sorted({(r["experiment"], r["model"], r["task"]) for r in sel})
     esc = lambda s: s.replace("_", r"\_").replace("%", r"\%")  # noqa: E731
-    out = [r"\begin{tabular}{lll" + "c" * len(budgets) + "}", r"\toprule",
-           "experiment & model & task & " + " & ".join(esc(b) for _, b in budgets) + r" \\", r"\midrule"]  # fmt: skip
+    out = [
+        r"\begin{tabular}{lll" + "c" * len(budgets) + "}",
+        r"\toprule",
+        "experiment & model & task & " + " & ".join(esc(b) for _, b in budgets) + r" \\",
+        r"\midrule",
+    ]
     for k in keys:
         cells = []
         for _, b in budgets:
@@ -179,8 +192,10 @@ def make_report(
     metrics = sorted({r["metric"] for r in rows})
     md, tex, figs = ["# Results (mean ± 95 % CI over seeds, Student t)\n"], [], []
     if any(r["metric"].endswith("macro_auroc_n_classes") for r in rows):
-        md.append("\n`*_macro_auroc_n_classes`: how many classes each macro-AUROC averaged (a class with a single "
-                  "label value in the split has no AUROC and is left out).\n")  # fmt: skip
+        md.append(
+            "\n`*_macro_auroc_n_classes`: how many classes each macro-AUROC averaged (a class with a single "
+            "label value in the split has no AUROC and is left out).\n"
+        )
     if any("interval" in r for r in rows):
         md.append("\nZero-shot focal-lead top-k: mean over seeds [95 % Wilson interval over the seizures].\n")
     for m in metrics:

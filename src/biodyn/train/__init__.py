@@ -9,7 +9,19 @@ from biodyn.train.tasks import get_task
 from biodyn.train.trainer import Trainer
 
 __all__ = [
-    "CheckpointError", "DataConfig", "ExperimentConfig", "FewShotConfig", "ModelConfig", "NonFiniteError",
-    "ResumableBatchSampler", "TensorDictDataset", "TrainConfig", "Trainer", "get_task",
-    "load_checkpoint", "lr_at", "param_groups", "save_checkpoint",
-]  # fmt: skip
+    "CheckpointError",
+    "DataConfig",
+    "ExperimentConfig",
+    "FewShotConfig",
+    "ModelConfig",
+    "NonFiniteError",
+    "ResumableBatchSampler",
+    "TensorDictDataset",
+    "TrainConfig",
+    "Trainer",
+    "get_task",
+    "load_checkpoint",
+    "lr_at",
+    "param_groups",
+    "save_checkpoint",
+]

@@ -169,8 +169,14 @@ def check_resumable(folder: str | os.PathLike, *, model, model_name: str | None 
     return st
 
 
-def load_checkpoint(folder: str | os.PathLike, *, model, optimizer=None, model_name: str | None = None,
-                    restore_rng: bool = True) -> dict[str, Any]:  # fmt: skip
+def load_checkpoint(
+    folder: str | os.PathLike,
+    *,
+    model,
+    optimizer=None,
+    model_name: str | None = None,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
     """Restore model (+ optimiser and RNG) from ``folder``; returns the JSON state."""
     folder = Path(folder)
     st = read_state(folder, model_name=model_name)

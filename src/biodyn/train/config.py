@@ -121,8 +121,9 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> TrainConfi
     from biodyn.errors import ConfigError, check_option, check_range
 
     for name, (low, high, low_open, integer) in _TRAIN_RANGES.items():
-        check_range(f"{prefix}.{name}", getattr(cfg, name), low=low, high=high, low_open=low_open,
-                    integer=integer)  # fmt: skip
+        check_range(
+            f"{prefix}.{name}", getattr(cfg, name), low=low, high=high, low_open=low_open, integer=integer
+        )
     check_range(f"{prefix}.positive_ratio", cfg.positive_ratio, low=0, high=1, low_open=True, high_open=True)
     betas = list(cfg.betas)
     if len(betas) != 2:

@@ -19,8 +19,9 @@ class ResumableBatchSampler(Sampler[list[int]]):
     ``state_dict()`` / ``load_state_dict()`` hold the number of batches already drawn.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1,
-                 shuffle: bool = True):  # fmt: skip
+    def __init__(
+        self, n: int, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1, shuffle: bool = True
+    ):
         self.n, self.batch_size, self.seed = int(n), int(batch_size), int(seed)
         self.rank, self.world_size, self.shuffle = rank, world_size, shuffle
         self.per_epoch = self.n // (self.batch_size * world_size)

@@ -27,7 +27,9 @@ def run_system(run_dir: str | os.PathLike) -> str | None:
         raw = yaml.safe_load(cfg_file.read_text())
     except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else ""
-        raise ConfigError(f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: {first})") from None
+        raise ConfigError(
+            f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: {first})"
+        ) from None
     return raw.get("system") if isinstance(raw, dict) else None
 
 
@@ -51,13 +53,17 @@ def _raw_config(run_dir: str | os.PathLike):
     try:
         raw = OmegaConf.load(cfg_file)
     except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
-        raise ConfigError(f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: "
-                          f"{str(e).splitlines()[0] if str(e) else ''})") from None  # fmt: skip
+        raise ConfigError(
+            f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''})"
+        ) from None
     if not isinstance(raw, DictConfig) or not raw:
         raise ConfigError(f"{cfg_file}: holds no run config (empty or not a mapping)")
     if "ablation" in raw and "mode" in raw:
-        raise ConfigError(f"{run}: a CLD-Trans stage (python -m biodyn.cldtrans), not a biodyn train run; its "
-                          "weights are scored by biodyn focal/fewshot --weights NAME=DIR")  # fmt: skip
+        raise ConfigError(
+            f"{run}: a CLD-Trans stage (python -m biodyn.cldtrans), not a biodyn train run; its "
+            "weights are scored by biodyn focal/fewshot --weights NAME=DIR"
+        )
     return raw
 
 
@@ -87,8 +93,9 @@ def load_run_config(run_dir: str | os.PathLike):
     return exp
 
 
-def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str = "test",
-                 data: dict | None = None) -> dict[str, Any]:  # fmt: skip
+def evaluate_run(
+    run_dir: str | os.PathLike, *, which: str = "best", split: str = "test", data: dict | None = None
+) -> dict[str, Any]:
     """Rebuild the model of ``run_dir`` (its ``config.yaml`` + ``checkpoints/<which>``), evaluate it on
     ``split`` (``train``/``val``/``test``) and return the metrics. ``data``: the splits as
     :func:`~biodyn.train.experiment.build_data` returns them (default: built from the run's config)."""
@@ -109,8 +116,14 @@ def evaluate_run(run_dir: str | os.PathLike, *, which: str = "best", split: str 
     data = data if data is not None else build_data(exp)
     trainer = Trainer(model, data["train"], None, exp.train, model_name=exp.model.name)
     metrics = trainer.evaluate(data[split], prefix=split)
-    return {"run_dir": str(run), "checkpoint": which, "step": st["step"], "split": split, "metrics": metrics,
-            "data_manifest_hash": data["manifest_hash"]}  # fmt: skip
+    return {
+        "run_dir": str(run),
+        "checkpoint": which,
+        "step": st["step"],
+        "split": split,
+        "metrics": metrics,
+        "data_manifest_hash": data["manifest_hash"],
+    }
 
 
 def dumps(obj) -> str:

@@ -105,9 +105,11 @@ def build_data(exp) -> dict[str, Any]:
         )
         import sys
 
-        print(f"cache {d.corpus}: built {len(report.built)}, reused {len(report.skipped)}, failed "
-              f"{len(report.failed)} records ({report.n_windows} windows, {report.seconds:.1f} s) -> {cache_dir}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"cache {d.corpus}: built {len(report.built)}, reused {len(report.skipped)}, failed "
+            f"{len(report.failed)} records ({report.n_windows} windows, {report.seconds:.1f} s) -> {cache_dir}",
+            file=sys.stderr,
+        )
         if report.all_failed:
             raise ConfigError(f"data: no record of {d.corpus} could be cached: {report.failed}")
     if distributed:
@@ -127,10 +129,15 @@ def data_spec(ds) -> dict[str, Any]:
     not a window cache (a view or an in-memory array set) records what it has."""
     m = getattr(ds, "manifest", None) or {}
     channels, fs = getattr(ds, "channels", None), getattr(ds, "fs", None)
-    return {"corpus": m.get("corpus"), "channels": None if channels is None else list(channels),
-            "fs": None if fs is None else float(fs),
-            "preprocess": m.get("preprocess"), "window_s": m.get("window_s"), "stride_s": m.get("stride_s"),
-            "classes": m.get("classes")}  # fmt: skip
+    return {
+        "corpus": m.get("corpus"),
+        "channels": None if channels is None else list(channels),
+        "fs": None if fs is None else float(fs),
+        "preprocess": m.get("preprocess"),
+        "window_s": m.get("window_s"),
+        "stride_s": m.get("stride_s"),
+        "classes": m.get("classes"),
+    }
 
 
 def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
@@ -171,8 +178,13 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
     else:
         n_outputs = lab.shape[1] if lab.ndim > 1 else int(lab.max()) + 1
     x0 = train_ds[0]["x"]
-    mcfg = {"n_chans": int(x0.shape[0]), "n_outputs": int(n_outputs), "n_times": int(x0.shape[-1]),
-            "sfreq": float(train_ds.fs), **dict(exp.model.params)}  # fmt: skip
+    mcfg = {
+        "n_chans": int(x0.shape[0]),
+        "n_outputs": int(n_outputs),
+        "n_times": int(x0.shape[-1]),
+        "sfreq": float(train_ds.fs),
+        **dict(exp.model.params),
+    }
     model = create_model(exp.model.name, **mcfg)
     mcfg = model.init_config()  # every field, as the model holds it: what rebuilds it
     if exp.fewshot.init_from:  # a pretrained encoder (e.g. CLD-Trans stage 1); the head starts fresh
@@ -223,9 +235,17 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
             "extra": {"corpus": spec["corpus"]} if spec["corpus"] else None,
         }
         model.input_spec = InputSpec.from_dict({**have, **{k: v for k, v in this.items() if v is not None}})
-    trainer = Trainer(model, sub, data["val"], exp.train, model_name=exp.model.name, model_config=mcfg,
-                      parameters=params, labels=np.asarray(train_ds.labels)[idx],
-                      extra_state={"data": spec})  # fmt: skip
+    trainer = Trainer(
+        model,
+        sub,
+        data["val"],
+        exp.train,
+        model_name=exp.model.name,
+        model_config=mcfg,
+        parameters=params,
+        labels=np.asarray(train_ds.labels)[idx],
+        extra_state={"data": spec},
+    )
     summary = trainer.fit()
     best = out_dir / "checkpoints" / "best"
     if (best / "state.json").exists():

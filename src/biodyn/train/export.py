@@ -37,8 +37,14 @@ def _run_folder(path: Path, checkpoint: Path | None) -> Path:
     return path
 
 
-def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: str = "other",
-               tags: tuple[str, ...] | list[str] = (), repo_name: str | None = None) -> dict[str, Any]:  # fmt: skip
+def export_run(
+    run: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    license: str = "other",
+    tags: tuple[str, ...] | list[str] = (),
+    repo_name: str | None = None,
+) -> dict[str, Any]:
     """Export ``run``'s best weights to ``out_dir`` (``config.json``, ``model.safetensors``, ``README.md``);
     returns ``{"folder", "model", "checkpoint", "results", "card"}``."""
     from biodyn.models import find_checkpoint, from_pretrained, save_pretrained
@@ -55,8 +61,10 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: s
     else:
         ckpt = find_checkpoint(run)
         if ckpt is None:
-            raise CheckpointError(f"{run}: neither an export nor a run with a checkpoint (state.json in it or in "
-                                  "checkpoints/best|last)")  # fmt: skip
+            raise CheckpointError(
+                f"{run}: neither an export nor a run with a checkpoint (state.json in it or in "
+                "checkpoints/best|last)"
+            )
         source = ckpt
     model = from_pretrained(source)
     folder = _run_folder(run, ckpt)
@@ -74,6 +82,10 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, license: s
         if spec:
             card["inputs"] = spec
     out = save_pretrained(model, out_dir, card=card)
-    return {"folder": str(out), "model": getattr(model, "model_name", type(model).__name__),
-            "checkpoint": str(ckpt or run), "results": str(results_path) if results_path.is_file() else None,
-            "card": str(Path(out) / "README.md")}  # fmt: skip
+    return {
+        "folder": str(out),
+        "model": getattr(model, "model_name", type(model).__name__),
+        "checkpoint": str(ckpt or run),
+        "results": str(results_path) if results_path.is_file() else None,
+        "card": str(Path(out) / "README.md"),
+    }

@@ -39,14 +39,18 @@ def load_encoder(model: torch.nn.Module, folder: str | os.PathLike) -> list[str]
     theirs = {k: v for k, v in src.state_dict().items() if not k.startswith("head.")}
     own = {k: v for k, v in model.state_dict().items() if not k.startswith("head.")}
     missing, extra = sorted(set(own) - set(theirs)), sorted(set(theirs) - set(own))
-    bad = [f"{k} {tuple(theirs[k].shape)} vs {tuple(own[k].shape)}" for k in own
-           if k in theirs and theirs[k].shape != own[k].shape]  # fmt: skip
+    bad = [
+        f"{k} {tuple(theirs[k].shape)} vs {tuple(own[k].shape)}"
+        for k in own
+        if k in theirs and theirs[k].shape != own[k].shape
+    ]
     if missing or extra or bad:
-        raise CheckpointError(f"weights {folder} do not fit this model (missing {missing[:5]}, unexpected "
-                              f"{extra[:5]}, shape mismatch {bad[:5]}): build it with the checkpoint's config")  # fmt: skip
+        raise CheckpointError(
+            f"weights {folder} do not fit this model (missing {missing[:5]}, unexpected "
+            f"{extra[:5]}, shape mismatch {bad[:5]}): build it with the checkpoint's config"
+        )
     model.load_state_dict(theirs, strict=False)
     if getattr(model, "input_spec", None) is None and getattr(src, "input_spec", None) is not None:
-        model.input_spec = (
-            src.input_spec
-        )  # e.g. the modalities the encoder was trained on (CLD-Trans refuses others)
+        # e.g. the modalities the encoder was trained on (CLD-Trans refuses others)
+        model.input_spec = src.input_spec
     return sorted(theirs)

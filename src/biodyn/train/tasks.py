@@ -150,5 +150,6 @@ class Seizure(PerSample):
 
 def get_task(name: str) -> Task:
     check_option("train.task", name, TASKS)
-    return {"multiclass": MultiClass, "multilabel": MultiLabel, "per_sample": PerSample,
-            "seizure": Seizure}[name]()  # fmt: skip
+    return {"multiclass": MultiClass, "multilabel": MultiLabel, "per_sample": PerSample, "seizure": Seizure}[
+        name
+    ]()

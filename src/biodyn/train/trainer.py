@@ -44,8 +44,10 @@ class Objective(nn.Module):
         if self.custom:
             terms = self.model.forward_loss(batch)
             if not isinstance(terms, dict) or not terms:
-                raise TypeError(f"{type(self.model).__name__}.forward_loss must return a non-empty dict of "
-                                f"named scalar losses, got {type(terms).__name__}")  # fmt: skip
+                raise TypeError(
+                    f"{type(self.model).__name__}.forward_loss must return a non-empty dict of "
+                    f"named scalar losses, got {type(terms).__name__}"
+                )
             return terms
         return {"task": self.task.loss(self.model(batch["x"]), batch)}
 
@@ -81,10 +83,20 @@ class Trainer:
             evaluation's (logged, and usable as ``train.early_stop_metric``).
     """
 
-    def __init__(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None = None,
-                 cfg: TrainConfig | None = None, *, model_name: str | None = None,
-                 model_config: dict[str, Any] | None = None, parameters=None, labels=None,
-                 extra_state: dict[str, Any] | None = None, extra_eval=None):  # fmt: skip
+    def __init__(
+        self,
+        model: nn.Module,
+        train_ds: Dataset,
+        val_ds: Dataset | None = None,
+        cfg: TrainConfig | None = None,
+        *,
+        model_name: str | None = None,
+        model_config: dict[str, Any] | None = None,
+        parameters=None,
+        labels=None,
+        extra_state: dict[str, Any] | None = None,
+        extra_eval=None,
+    ):
         self.cfg = cfg = validate_train_config(cfg or TrainConfig())
         self.task = get_task(cfg.task)
         check_task_fits(model, self.task, model_name)
@@ -128,12 +140,23 @@ class Trainer:
                 raise ConfigError(
                     "train.sampler=balanced needs window labels (pass labels= or a dataset with .labels)"
                 )
-            index_sampler = BalancedSampler(labels, positive_ratio=cfg.positive_ratio, seed=cfg.seed,
-                                            rank=self.rank, world_size=self.world)  # fmt: skip
+            index_sampler = BalancedSampler(
+                labels,
+                positive_ratio=cfg.positive_ratio,
+                seed=cfg.seed,
+                rank=self.rank,
+                world_size=self.world,
+            )
             self.sampler = IndexBatchSampler(index_sampler, cfg.batch_size)
         else:
-            self.sampler = ResumableBatchSampler(len(train_ds), cfg.batch_size, seed=cfg.seed, rank=self.rank,
-                                                 world_size=self.world, shuffle=cfg.sampler != "sequential")  # fmt: skip
+            self.sampler = ResumableBatchSampler(
+                len(train_ds),
+                cfg.batch_size,
+                seed=cfg.seed,
+                rank=self.rank,
+                world_size=self.world,
+                shuffle=cfg.sampler != "sequential",
+            )
         self.step = 0
         self.data_position = 0
         self.best: float | None = None
@@ -172,8 +195,12 @@ class Trainer:
 
     def save(self, which: str) -> None:
         if self.is_main:
-            save_checkpoint(self.out_dir / "checkpoints" / which, model=self.model, optimizer=self.optimizer,
-                            state=self._state())  # fmt: skip
+            save_checkpoint(
+                self.out_dir / "checkpoints" / which,
+                model=self.model,
+                optimizer=self.optimizer,
+                state=self._state(),
+            )
         if self.distributed:
             dist.barrier()
 
@@ -183,8 +210,10 @@ class Trainer:
             if self.is_main:
                 import sys
 
-                print(f"train.resume=true: no checkpoint in {self.out_dir / 'checkpoints' / which}; starting fresh",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"train.resume=true: no checkpoint in {self.out_dir / 'checkpoints' / which}; starting fresh",
+                    file=sys.stderr,
+                )
             return False
         st = load_checkpoint(folder, model=self.model, optimizer=self.optimizer, model_name=self.model_name)
         self.step = int(st["step"])
@@ -232,8 +261,11 @@ class Trainer:
         if self._log is not None:
             self._log.write(dumps_json(row) + "\n")  # NaN (e.g. grad_norm without clipping) -> null
             self._log.flush()
-        scalars = {f"{row['kind']}/{k}": v for k, v in row.items()
-                   if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)}  # fmt: skip
+        scalars = {
+            f"{row['kind']}/{k}": v
+            for k, v in row.items()
+            if k not in ("step", "kind") and isinstance(v, (int, float)) and math.isfinite(v)
+        }
         if self._writer is not None:
             for k, v in scalars.items():
                 self._writer.add_scalar(k, v, row["step"])
@@ -350,8 +382,13 @@ class Trainer:
         t0, seen = time.perf_counter(), 0
         try:
             while self.step < end:
-                lr = lr_at(self.step, lr=cfg.lr, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps,
-                           min_lr_ratio=cfg.min_lr_ratio)  # fmt: skip
+                lr = lr_at(
+                    self.step,
+                    lr=cfg.lr,
+                    warmup_steps=cfg.warmup_steps,
+                    max_steps=cfg.max_steps,
+                    min_lr_ratio=cfg.min_lr_ratio,
+                )
                 for g in self.optimizer.param_groups:
                     g["lr"] = lr
                 total = 0.0
@@ -389,9 +426,17 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix(loss=f"{total:.4f}", samples_s=f"{rate:.0f}")
                 if self.step % cfg.log_every == 0 or self.step == end:
-                    self._emit({"kind": "train", "step": self.step, "loss": total,
-                                **{f"loss_{k}": float(v) for k, v in term_sums.items()}, "lr": lr,
-                                "grad_norm": gnorm, "samples_per_s": rate})  # fmt: skip
+                    self._emit(
+                        {
+                            "kind": "train",
+                            "step": self.step,
+                            "loss": total,
+                            **{f"loss_{k}": float(v) for k, v in term_sums.items()},
+                            "lr": lr,
+                            "grad_norm": gnorm,
+                            "samples_per_s": rate,
+                        }
+                    )
                 stop = False
                 if self.val_ds is not None and cfg.eval_every > 0 and self.step % cfg.eval_every == 0:
                     metrics = self.evaluate()
@@ -448,5 +493,11 @@ def _wandb_run(cfg: TrainConfig, out_dir: Path, model_name: str | None):
     id_file = out_dir / "wandb_run_id"
     run_id = id_file.read_text().strip() if cfg.resume and id_file.is_file() else secrets.token_hex(4)
     atomic_write_text(id_file, run_id + "\n")
-    return wandb.init(project=cfg.wandb_project, dir=str(out_dir), id=run_id, resume="allow",
-                      name=f"{model_name or 'model'}-{out_dir.name}", config=asdict(cfg))  # fmt: skip
+    return wandb.init(
+        project=cfg.wandb_project,
+        dir=str(out_dir),
+        id=run_id,
+        resume="allow",
+        name=f"{model_name or 'model'}-{out_dir.name}",
+        config=asdict(cfg),
+    )

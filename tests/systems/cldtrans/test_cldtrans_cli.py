@@ -50,8 +50,13 @@ def _one_error_line(err: str) -> str:
 
 def test_unknown_key_is_one_line_and_exit_2_from_python_m():
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-m", "biodyn.cldtrans", "nosuch=1"], capture_output=True, text=True,
-                         env=env, timeout=300)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "biodyn.cldtrans", "nosuch=1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 2 and out.stdout == ""
     assert "nosuch" in _one_error_line(out.stderr)
 

@@ -23,8 +23,13 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 def _run(args, tmp):
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run([sys.executable, "-m", "biodyn.cldtrans", *args, f"train.out_dir={tmp}"],
-                         capture_output=True, text=True, env=env, timeout=900)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "biodyn.cldtrans", *args, f"train.out_dir={tmp}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -41,8 +46,19 @@ def test_both_stages_under_torchrun_on_two_gloo_ranks(tmp_path):
         "OMP_NUM_THREADS": "1",
     }
     for mode in ("stage1", "stage2"):
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "biodyn.cldtrans", f"mode={mode}", "train.max_steps=2", f"train.out_dir={tmp_path}"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "biodyn.cldtrans",
+            f"mode={mode}",
+            "train.max_steps=2",
+            f"train.out_dir={tmp_path}",
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=500)
         assert out.returncode == 0, out.stderr[-3000:]
         rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
@@ -112,11 +128,27 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
 
     cache = tmp_path_factory.getbasetemp() / "cldtrans_cache"  # shared by the parametrisations
     out = tmp_path_factory.mktemp(ablation)
-    run = compose([f"mode={mode}", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
-                   f"data.cache_dir={cache}"])  # fmt: skip
+    run = compose(
+        [
+            f"mode={mode}",
+            f"ablation={ablation}",
+            "train.max_steps=1",
+            f"train.out_dir={out}",
+            f"data.cache_dir={cache}",
+        ]
+    )
     if mode == "stage2":  # each parametrisation has its own out_dir: stage 1 first (one step), then stage 2
-        run_cldtrans(compose(["mode=stage1", f"ablation={ablation}", "train.max_steps=1", f"train.out_dir={out}",
-                              f"data.cache_dir={cache}"]))  # fmt: skip
+        run_cldtrans(
+            compose(
+                [
+                    "mode=stage1",
+                    f"ablation={ablation}",
+                    "train.max_steps=1",
+                    f"train.out_dir={out}",
+                    f"data.cache_dir={cache}",
+                ]
+            )
+        )
     res = run_cldtrans(run)
     row = res["last_train_row"]
     assert res["ablation"] == ablation and res["train_summary"]["step"] == 1
@@ -125,8 +157,13 @@ def test_every_ablation_runs(tmp_path_factory, mode, ablation):
     assert ("loss_vq_commit" in row) == (ablation != "no_vq")
     assert ("loss_ode" in row) == (mode == "stage2")
     cfg = res["config"]["model"]
-    expect = {"no_vq": ("use_vq", False), "no_lag": ("lag_mode", "zero"), "integer_lag": ("lag_mode", "integer"),
-              "no_ode": ("use_ode", False), "none": ("lag_mode", "continuous")}[ablation]  # fmt: skip
+    expect = {
+        "no_vq": ("use_vq", False),
+        "no_lag": ("lag_mode", "zero"),
+        "integer_lag": ("lag_mode", "integer"),
+        "no_ode": ("use_ode", False),
+        "none": ("lag_mode", "continuous"),
+    }[ablation]
     assert cfg[expect[0]] == expect[1]
 
 
@@ -155,8 +192,9 @@ def test_pretraining_on_ptbxl_training_folds_reads_records500(tmp_path):
     from biodyn.systems.cldtrans.run import build_windows, compose
 
     common = ["data.corpora=[ptbxl]", f"data.cache_dir={tmp_path}", "data.limit=null"]
-    train_ids = sorted(r.record_id for r in get_corpus("ptbxl", ROOT / "ptbxl", fs=500).records()
-                       if r.split == "train")  # fmt: skip
+    train_ids = sorted(
+        r.record_id for r in get_corpus("ptbxl", ROOT / "ptbxl", fs=500).records() if r.split == "train"
+    )
     run = compose([*common, "+data.splits.ptbxl=[train]", "data.limit=3"])
     [(ds, modality, fs, name)] = build_windows(run)
     assert (modality, fs, name, ds.fs) == (1, 500.0, "ptbxl", 500.0)

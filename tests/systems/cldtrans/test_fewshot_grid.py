@@ -34,9 +34,17 @@ def test_window_budgets_bite_on_the_excerpts_one_training_patient(tmp_path):
     preset = {
         k: fg.load_preset("cpu")[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")
     }
-    grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
-                         modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
-                         cache_dir=str(tmp_path / "c"), **preset)  # fmt: skip
+    grid = fg.GridConfig(
+        datasets=("chbmit",),
+        models=("eeg_gcnn",),
+        budgets=(0.01, 0.1, 1.0),
+        seeds=(42,),
+        modes=("linear_probe",),
+        model_params=TINY,
+        train={**TRAIN, "max_steps": 1},
+        cache_dir=str(tmp_path / "c"),
+        **preset,
+    )
     cells = [json.loads(p.read_text()) for p in fg.run_grid(grid, tmp_path / "res", progress=False)]
     assert [c["n_train_windows"] for c in cells] == [2, 6, 56]
     assert all(c["budget_unit"] == "window" and c["split_subjects"] is None for c in cells)
@@ -79,9 +87,18 @@ def test_sleepedf_reader_and_grid_on_generated_psg(tmp_path):
     rec = corpus.load(refs[0])
     y = corpus.target(refs[0], rec).per_sample
     assert rec.channels == ["Fpz-Cz", "Pz-Oz"] and set(np.unique(y)) == {-1, 0, 1, 2, 3, 4}
-    grid = fg.GridConfig(datasets=("sleepedf",), models=("eeg_gcnn",), budgets=(1.0,), seeds=(42,), modes=("finetune",),
-                         model_params=TINY, train=TRAIN, roots={"sleepedf": str(data)}, cache_dir=str(tmp_path / "c"),
-                         preprocess={"sleepedf": {"fs": 50.0, "h_freq": 20.0}})  # fmt: skip
+    grid = fg.GridConfig(
+        datasets=("sleepedf",),
+        models=("eeg_gcnn",),
+        budgets=(1.0,),
+        seeds=(42,),
+        modes=("finetune",),
+        model_params=TINY,
+        train=TRAIN,
+        roots={"sleepedf": str(data)},
+        cache_dir=str(tmp_path / "c"),
+        preprocess={"sleepedf": {"fs": 50.0, "h_freq": 20.0}},
+    )
     (path,) = fg.run_grid(grid, tmp_path / "res", progress=False)
     r = json.loads(path.read_text())
     assert {"test_macro_f1", "test_cohen_kappa"} <= set(r["metrics"])
@@ -90,13 +107,24 @@ def test_sleepedf_reader_and_grid_on_generated_psg(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(ROOT is None or not (ROOT / "ptbxl").is_dir() or not (ROOT / "chbmit" / "npy_excerpts").is_dir(),
-                    reason="no PTB-XL / CHB-MIT sample data")  # fmt: skip
+@pytest.mark.skipif(
+    ROOT is None or not (ROOT / "ptbxl").is_dir() or not (ROOT / "chbmit" / "npy_excerpts").is_dir(),
+    reason="no PTB-XL / CHB-MIT sample data",
+)
 def test_grid_on_bundled_ptbxl_and_chbmit_resumes_and_reports(tmp_path):
-    grid = fg.GridConfig(datasets=("chbmit", "ptbxl"), models=("eeg_gcnn",), budgets=(0.1, 1.0), seeds=(42, 7),
-                         modes=("linear_probe", "finetune"), model_params=TINY, train=TRAIN,
-                         sources={"chbmit": "excerpts"}, cache_dir=str(tmp_path / "c"), limit={"ptbxl": 80},
-                         preprocess={"chbmit": {"fs": 64.0}, "ptbxl": {"fs": 50.0, "h_freq": 20.0}})  # fmt: skip
+    grid = fg.GridConfig(
+        datasets=("chbmit", "ptbxl"),
+        models=("eeg_gcnn",),
+        budgets=(0.1, 1.0),
+        seeds=(42, 7),
+        modes=("linear_probe", "finetune"),
+        model_params=TINY,
+        train=TRAIN,
+        sources={"chbmit": "excerpts"},
+        cache_dir=str(tmp_path / "c"),
+        limit={"ptbxl": 80},
+        preprocess={"chbmit": {"fs": 64.0}, "ptbxl": {"fs": 50.0, "h_freq": 20.0}},
+    )
     paths = fg.run_grid(grid, tmp_path / "res", progress=False)
     assert len(paths) == 2 * 2 * 2 * 2 and all(p.exists() for p in paths)
     chb = json.loads((tmp_path / "res/fewshot/eeg_gcnn/chbmit-finetune/100pct/seed42.json").read_text())
@@ -187,16 +215,27 @@ def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, 
     warning line says so, and the report marks the cells."""
     data = {"train": _windows(3), "val": _windows(1), "test": _windows(1), "manifest_hash": "x"}
     monkeypatch.setattr(fg, "load_dataset", lambda *a, **k: data)
-    grid = fg.GridConfig(datasets=("chbmit",), models=("eeg_gcnn",), budgets=(0.01, 0.1, 1.0), seeds=(42,),
-                         modes=("linear_probe",), model_params=TINY, train={**TRAIN, "max_steps": 1},
-                         cache_dir=str(tmp_path / "c"))  # fmt: skip
+    grid = fg.GridConfig(
+        datasets=("chbmit",),
+        models=("eeg_gcnn",),
+        budgets=(0.01, 0.1, 1.0),
+        seeds=(42,),
+        modes=("linear_probe",),
+        model_params=TINY,
+        train={**TRAIN, "max_steps": 1},
+        cache_dir=str(tmp_path / "c"),
+    )
     cells = {
         p.parent.name: json.loads(p.read_text()) for p in fg.run_grid(grid, tmp_path / "r", progress=False)
     }
     assert {k: c["same_training_set_as"] for k, c in cells.items()} == {
-        "1pct": ["10pct"], "10pct": ["1pct"], "100pct": []
-    }  # fmt: skip
-    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("biodyn: warning: chbmit")]
+        "1pct": ["10pct"],
+        "10pct": ["1pct"],
+        "100pct": [],
+    }
+    warned = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("biodyn: warning: chbmit")
+    ]
     assert len(warned) == 1 and "1pct = 10pct for seed 42" in warned[0]
     from biodyn.report import make_report
 
@@ -220,8 +259,16 @@ def test_unknown_model_is_named():
         fg.run_grid(fg.GridConfig(models=("nope",)), "/tmp/unused")
 
 
-TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "latent_dim": 8, "hidden": 8, "lag_hidden": 8,
-                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16}  # fmt: skip
+TINY_CLDTRANS = {
+    "modalities": ["eeg"],
+    "modality_fs": [160.0],
+    "latent_dim": 8,
+    "hidden": 8,
+    "lag_hidden": 8,
+    "lag_embed_dim": 4,
+    "ode_hidden": 8,
+    "codebook_size": 16,
+}
 
 
 @pytest.mark.slow
@@ -239,11 +286,18 @@ def test_pretrained_cldtrans_encoder_is_probed_on_labels_at_its_rate(tmp_path):
     enc = create_model("cldtrans", n_chans=18, n_outputs=1, n_times=1600, sfreq=160.0, **TINY_CLDTRANS)
     enc.input_spec = InputSpec(modalities=["eeg"])  # what its training run records
     save_pretrained(enc, tmp_path / "stage1")
-    grid = fg.GridConfig(datasets=("chbmit",), models=("cldtrans", "cldtrans_ablation"), budgets=(1.0,),
-                         seeds=(42,), modes=("linear_probe",), train={**TRAIN, "max_steps": 2},
-                         sources={"chbmit": "excerpts"}, preprocess={"chbmit": {"fs": 64.0}},
-                         weights={"cldtrans": str(tmp_path / "stage1"), "cldtrans_ablation": str(tmp_path / "stage1")},
-                         cache_dir=str(tmp_path / "c"))  # fmt: skip
+    grid = fg.GridConfig(
+        datasets=("chbmit",),
+        models=("cldtrans", "cldtrans_ablation"),
+        budgets=(1.0,),
+        seeds=(42,),
+        modes=("linear_probe",),
+        train={**TRAIN, "max_steps": 2},
+        sources={"chbmit": "excerpts"},
+        preprocess={"chbmit": {"fs": 64.0}},
+        weights={"cldtrans": str(tmp_path / "stage1"), "cldtrans_ablation": str(tmp_path / "stage1")},
+        cache_dir=str(tmp_path / "c"),
+    )
     paths = fg.run_grid(grid, tmp_path / "res", progress=False)
     assert len(paths) == 2 and all(p.exists() for p in paths)
     for label in ("cldtrans", "cldtrans_ablation"):
@@ -285,8 +339,10 @@ def test_ptbxl_at_cldtrans_ecg_rate_reads_records500(tmp_path):
     n = {k: len({e["record_id"] for e in out[k].ds.entries}) for k in ("train", "val", "test")}
     assert n == {"train": 27, "val": 11, "test": 7} and out["train"].ds.fs == 500.0  # the 45 records500/
     low = fg.corpus_data("ptbxl", ROOT / "ptbxl", tmp_path / "lo", {"fs": 50.0, "h_freq": 20.0}, limit=60)
-    assert low["train"].ds.fs == 50.0 and sum(len({e["record_id"] for e in low[k].ds.entries})
-                                              for k in ("train", "val", "test")) == 60  # fmt: skip
+    assert (
+        low["train"].ds.fs == 50.0
+        and sum(len({e["record_id"] for e in low[k].ds.entries}) for k in ("train", "val", "test")) == 60
+    )
 
 
 @pytest.mark.skipif(ROOT is None or not (ROOT / "ptbxl").exists(), reason="no PTB-XL sample")
@@ -320,8 +376,14 @@ def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeyp
     from biodyn.systems.cldtrans import fewshot_grid as fg
 
     def grid(steps):
-        return fg.GridConfig(datasets=("ptbxl",), models=("biot",), budgets=(1.0,), seeds=(42,),
-                             modes=("linear_probe",), train={"max_steps": steps})  # fmt: skip
+        return fg.GridConfig(
+            datasets=("ptbxl",),
+            models=("biot",),
+            budgets=(1.0,),
+            seeds=(42,),
+            modes=("linear_probe",),
+            train={"max_steps": steps},
+        )
 
     path = fg.cell_path(tmp_path, grid(2), "biot", "ptbxl", "linear_probe", 1.0, 42)
     path.parent.mkdir(parents=True)

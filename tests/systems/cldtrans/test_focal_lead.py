@@ -101,8 +101,14 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
         excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8", "P8-O2"], 1
     )
     onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
-    cfg = fl.FocalConfig(methods=("ldsem", "varlingam", "eeg_gcnn"), seeds=(42, 7), resample_hz=64.0, ldsem_steps=20,
-                         detector_epochs=2, model_params={"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}})  # fmt: skip
+    cfg = fl.FocalConfig(
+        methods=("ldsem", "varlingam", "eeg_gcnn"),
+        seeds=(42, 7),
+        resample_hz=64.0,
+        ldsem_steps=20,
+        detector_epochs=2,
+        model_params={"eeg_gcnn": {"gcn_hidden": [8], "fc_hidden": [8]}},
+    )
     paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
     assert len(paths) == 6
     r = json.loads(
@@ -130,14 +136,25 @@ def test_runner_end_to_end_on_excerpts(tmp_path):
 
 
 def test_summarise_skips_unscored_seizures():
-    per = [{"onset_channels": ["A"], "top1": 1.0, "top3": 1.0, "top5": 1.0},
-           {"onset_channels": [], "ranking": ["A"]}, {"onset_channels": ["B"], "error": "no detector"}]  # fmt: skip
+    per = [
+        {"onset_channels": ["A"], "top1": 1.0, "top3": 1.0, "top5": 1.0},
+        {"onset_channels": [], "ranking": ["A"]},
+        {"onset_channels": ["B"], "error": "no detector"},
+    ]
     m = fl.summarise(per)
     assert m["n_seizures"] == 1 and m["top1"] == 1.0
 
 
-TINY_CLDTRANS = {"modalities": ["eeg"], "modality_fs": [160.0], "latent_dim": 8, "hidden": 8, "lag_hidden": 8,
-                 "lag_embed_dim": 4, "ode_hidden": 8, "codebook_size": 16}  # fmt: skip
+TINY_CLDTRANS = {
+    "modalities": ["eeg"],
+    "modality_fs": [160.0],
+    "latent_dim": 8,
+    "hidden": 8,
+    "lag_hidden": 8,
+    "lag_embed_dim": 4,
+    "ode_hidden": 8,
+    "codebook_size": 16,
+}
 
 
 def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
@@ -152,8 +169,12 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
     model = create_model("cldtrans", n_chans=4, n_outputs=1, n_times=320, sfreq=160.0, **TINY_CLDTRANS)
     save_pretrained(model, tmp_path / "export")
     state = {"model_name": "cldtrans", "model_config": model.init_config()}
-    save_checkpoint(tmp_path / "run" / "stage1" / "checkpoints" / "last", model=model,
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1), state=state)  # fmt: skip
+    save_checkpoint(
+        tmp_path / "run" / "stage1" / "checkpoints" / "last",
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state=state,
+    )
     seen = []
     orig = type(model).lag_graph
 
@@ -163,14 +184,21 @@ def test_trained_lag_model_ranks_the_window_channels_at_its_own_rate(tmp_path):
 
     rng = np.random.default_rng(0)
     chans = ["T7-P7", "P7-O1", "T8-P8", "P8-O2"]
-    ws = [IctalWindow(f"chb0{k}_01", 0, f"chb0{k}", rng.standard_normal((4, 512)), 256.0, chans)
-          for k in (1, 2)]  # fmt: skip
+    ws = [
+        IctalWindow(f"chb0{k}_01", 0, f"chb0{k}", rng.standard_normal((4, 512)), 256.0, chans) for k in (1, 2)
+    ]
     onsets = {(w.record, 0): ["P7-O1"] for w in ws}
     cfg = fl.FocalConfig(methods=("cldtrans", "cldtrans_run"), seeds=(42,), resample_hz=64.0)
     type(model).lag_graph = spy
     try:
-        fl.run_focal_lead(ws, onsets, cfg, tmp_path / "out", progress=False,
-                          weights={"cldtrans": tmp_path / "export", "cldtrans_run": tmp_path / "run"})  # fmt: skip
+        fl.run_focal_lead(
+            ws,
+            onsets,
+            cfg,
+            tmp_path / "out",
+            progress=False,
+            weights={"cldtrans": tmp_path / "export", "cldtrans_run": tmp_path / "run"},
+        )
         cfg0 = fl.FocalConfig(methods=("cldtrans",), seeds=(42,), resample_hz=64.0, edge_threshold=0.0)
         fl.run_focal_lead(
             ws, onsets, cfg0, tmp_path / "all", progress=False, weights={"cldtrans": tmp_path / "export"}
@@ -251,8 +279,14 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
     ws = fl.select(excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
     onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
     methods = ("dynotears", "pcmci", "rhino", "biot", "bendr")
-    cfg = fl.FocalConfig(methods=methods, seeds=(42,), resample_hz=64.0, rhino_steps=20, detector_epochs=1,
-                         model_params={k: quick_models[k] for k in ("biot", "bendr")})  # fmt: skip
+    cfg = fl.FocalConfig(
+        methods=methods,
+        seeds=(42,),
+        resample_hz=64.0,
+        rhino_steps=20,
+        detector_epochs=1,
+        model_params={k: quick_models[k] for k in ("biot", "bendr")},
+    )
     paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False)
     assert len(paths) == len(methods)
     for method, path in zip(methods, paths):
@@ -265,12 +299,16 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
 
 @pytest.mark.parametrize(
     ("flags", "span_s", "resample_hz", "per_patient"),
-    [([], 10.0, 128.0, None), (["--quick"], 4.0, 64.0, 2),
-     # regression: "not set" was detected by comparing with the default, so an explicit --span-s 10 or
-     # --resample-hz 128 under --quick silently became 4 s and 64 Hz
-     (["--quick", "--span-s", "10", "--resample-hz", "128"], 10.0, 128.0, 2),
-     (["--quick", "--span-s", "6", "--per-patient", "1"], 6.0, 64.0, 1), (["--span-s", "4"], 4.0, 128.0, None)],
-)  # fmt: skip
+    [
+        ([], 10.0, 128.0, None),
+        (["--quick"], 4.0, 64.0, 2),
+        # regression: "not set" was detected by comparing with the default, so an explicit --span-s 10 or
+        # --resample-hz 128 under --quick silently became 4 s and 64 Hz
+        (["--quick", "--span-s", "10", "--resample-hz", "128"], 10.0, 128.0, 2),
+        (["--quick", "--span-s", "6", "--per-patient", "1"], 6.0, 64.0, 1),
+        (["--span-s", "4"], 4.0, 128.0, None),
+    ],
+)
 def test_focal_flags_given_win_over_the_quick_preset(flags, span_s, resample_hz, per_patient):
     import argparse
 
@@ -279,9 +317,15 @@ def test_focal_flags_given_win_over_the_quick_preset(flags, span_s, resample_hz,
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     window, overrides = settings(parser.parse_args(flags))
-    assert (window["span_s"], window["resample_hz"], window["per_patient"]) == (span_s, resample_hz, per_patient)
+    assert (window["span_s"], window["resample_hz"], window["per_patient"]) == (
+        span_s,
+        resample_hz,
+        per_patient,
+    )
     quick = "--quick" in flags
-    assert (window["channels"] == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]) == quick
+    assert (
+        window["channels"] == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]
+    ) == quick
     assert overrides.get("ldsem_steps") == (60 if quick else None)
     if quick:  # every preset override is a FocalConfig field
         fl.FocalConfig(**overrides)

@@ -11,16 +11,42 @@ from biodyn.cli import main
 from biodyn.errors import ConfigError, NothingMatchedError
 from biodyn.testing import shared_data
 
-TINY = ["--hidden-dim", "16", "--num-layers", "2", "--num-heads", "2", "--batch-size", "16", "--limit", "48",
-        "--no-progress", "--lr", "3e-3"]  # fmt: skip
+TINY = [
+    "--hidden-dim",
+    "16",
+    "--num-layers",
+    "2",
+    "--num-heads",
+    "2",
+    "--batch-size",
+    "16",
+    "--limit",
+    "48",
+    "--no-progress",
+    "--lr",
+    "3e-3",
+]
 
 
 def _run(tmp_path, *extra, name="run"):
     out = tmp_path / name
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("n_frames: 12\nn_mels: 8\nwarmup_epochs: 0\n")
-    rc = main(["prism", "--data", "synthetic", "--config", str(cfg), *TINY, "--output-dir", str(out),
-               "--json", str(tmp_path / f"{name}.json"), *extra])  # fmt: skip
+    rc = main(
+        [
+            "prism",
+            "--data",
+            "synthetic",
+            "--config",
+            str(cfg),
+            *TINY,
+            "--output-dir",
+            str(out),
+            "--json",
+            str(tmp_path / f"{name}.json"),
+            *extra,
+        ]
+    )
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res == json.loads((tmp_path / f"{name}.json").read_text())
@@ -46,10 +72,14 @@ def test_cli_trains_audio_and_writes_results(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "extra, model",
-    [(["--block-pattern", "s4"], "prism_s4"), (["--block-pattern", "delta"], "prism_delta"),
-     (["--model", "resnet1d"], "resnet1d"), (["--model", "transformer"], "transformer")],
+    [
+        (["--block-pattern", "s4"], "prism_s4"),
+        (["--block-pattern", "delta"], "prism_delta"),
+        (["--model", "resnet1d"], "resnet1d"),
+        (["--model", "transformer"], "transformer"),
+    ],
     ids=["all_s4", "all_delta", "resnet1d", "transformer"],
-)  # fmt: skip
+)
 def test_ablations_and_baselines_run_through_the_same_command(tmp_path, extra, model, capsys):
     res = _run(tmp_path, "--modality", "image", "--epochs", "1", *extra)
     assert res["model"] == model and "accuracy" in res["test"]
@@ -99,10 +129,13 @@ def test_bad_config_and_data_root(tmp_path, capsys):
     bad.write_text("epochs: 1\nbatchsize: 3\n")
     cases = [
         (["--config", str(bad)], r"unknown config keys \['batchsize'\]", ConfigError.exit_code),
-        (["--modality", "audio", "--data-root", str(tmp_path), "--output-dir", str(tmp_path / "o")],
-         "no audio dataset found", NothingMatchedError.exit_code),  # a data folder without the data: 6
+        (
+            ["--modality", "audio", "--data-root", str(tmp_path), "--output-dir", str(tmp_path / "o")],
+            "no audio dataset found",
+            NothingMatchedError.exit_code,
+        ),  # a data folder without the data: 6
         (["--modality", "eeg"], "invalid modality='eeg'", ConfigError.exit_code),
-    ]  # fmt: skip
+    ]
     for args, message, code in cases:
         assert main(["prism", *args]) == code
         err = capsys.readouterr().err
@@ -114,8 +147,18 @@ def test_bad_config_and_data_root(tmp_path, capsys):
 @pytest.mark.slow
 def test_real_cifar_folder_sample_trains(tmp_path):
     root = shared_data("cifar10_jpg")
-    res = _run(tmp_path, "--modality", "image", "--data", "real", "--data-root", str(root.parent), "--epochs", "1",
-               "--augment")  # fmt: skip
+    res = _run(
+        tmp_path,
+        "--modality",
+        "image",
+        "--data",
+        "real",
+        "--data-root",
+        str(root.parent),
+        "--epochs",
+        "1",
+        "--augment",
+    )
     assert res["data_source"].endswith("cifar10_jpg") and res["splits"]["test"] == 48
 
 
@@ -136,8 +179,19 @@ def test_packaged_recipes_resolve_to_valid_configs():
 @pytest.mark.slow
 def test_real_ptbxl_sample_trains_with_multilabel_metrics(tmp_path):
     root = shared_data("ptbxl")
-    res = _run(tmp_path, "--modality", "ecg", "--data", "real", "--data-root", str(root), "--epochs", "1",
-               "--limit", "16")  # fmt: skip
+    res = _run(
+        tmp_path,
+        "--modality",
+        "ecg",
+        "--data",
+        "real",
+        "--data-root",
+        str(root),
+        "--epochs",
+        "1",
+        "--limit",
+        "16",
+    )
     assert res["task"] == "multilabel" and res["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"]
     assert 0.0 <= res["test"]["macro_auroc"] <= 1.0 and res["test"]["n_single_label"] >= 1
 
@@ -152,8 +206,21 @@ def test_joint_mode_resumes_exactly(tmp_path, monkeypatch):
     import biodyn.train.trainer as tr
     from biodyn.systems.prism import PrismRunConfig, run_prism
 
-    kw = dict(mode="joint", data="synthetic", hidden_dim=16, num_layers=2, num_heads=2, batch_size=16, limit=48,
-              progress=False, lr=3e-3, n_frames=12, n_mels=8, warmup_epochs=0.0, epochs=2)  # fmt: skip
+    kw = dict(
+        mode="joint",
+        data="synthetic",
+        hidden_dim=16,
+        num_layers=2,
+        num_heads=2,
+        batch_size=16,
+        limit=48,
+        progress=False,
+        lr=3e-3,
+        n_frames=12,
+        n_mels=8,
+        warmup_epochs=0.0,
+        epochs=2,
+    )
     whole = run_prism(PrismRunConfig(output_dir=str(tmp_path / "whole"), **kw))
     # from Python the run returns its trained model and its folder beside the results
     assert whole.run_dir == tmp_path / "whole" and whole.results == json.loads(
@@ -269,19 +336,32 @@ def test_config_values_of_the_wrong_type(tmp_path, capsys):
     cli.add_arguments(p)
     cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", str(good)])))
     assert cfg.lr == 3e-4 and cfg.epochs == 2 and cfg.limit == 10
-    for text, message in (("epochs: abc\n", "invalid epochs='abc'; expected an integer"),
-                          ("lr: fast\n", "invalid lr='fast'; expected a finite number"),
-                          ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer"),
-                          ("limit: -5\n", "limit must be >= 1, got -5"),  # had dropped each split's last 5
-                          ("n_mels: 0\n", "n_mels must be >= 1, got 0"),
-                          ("augment: 'false'\n", "invalid augment='false'; expected true or false"),
-                          ("early_stopping: -1\n", "early_stopping must be >= 0, got -1"),
-                          ("warmup_epochs: -0.5\n", "warmup_epochs must be >= 0, got -0.5"),
-                          ("lr: 0\n", "lr must be > 0, got 0.0")):  # fmt: skip
+    for text, message in (
+        ("epochs: abc\n", "invalid epochs='abc'; expected an integer"),
+        ("lr: fast\n", "invalid lr='fast'; expected a finite number"),
+        ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer"),
+        ("limit: -5\n", "limit must be >= 1, got -5"),  # had dropped each split's last 5
+        ("n_mels: 0\n", "n_mels must be >= 1, got 0"),
+        ("augment: 'false'\n", "invalid augment='false'; expected true or false"),
+        ("early_stopping: -1\n", "early_stopping must be >= 0, got -1"),
+        ("warmup_epochs: -0.5\n", "warmup_epochs must be >= 0, got -0.5"),
+        ("lr: 0\n", "lr must be > 0, got 0.0"),
+    ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
-        rc = main(["prism", "--config", str(bad), "--modality", "audio", "--data-root", str(tmp_path),
-                   "--output-dir", str(tmp_path / "o")])  # fmt: skip
+        rc = main(
+            [
+                "prism",
+                "--config",
+                str(bad),
+                "--modality",
+                "audio",
+                "--data-root",
+                str(tmp_path),
+                "--output-dir",
+                str(tmp_path / "o"),
+            ]
+        )
         err = capsys.readouterr().err
         assert rc == ConfigError.exit_code and err == f"biodyn: error: {message}\n"
 
@@ -316,8 +396,25 @@ def test_single_run_folder_reloads_evaluates_and_predicts_on_new_wav_files(tmp_p
     out = tmp_path / "run"
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text("n_frames: 12\nn_mels: 8\nwarmup_epochs: 0\n")
-    assert main(["prism", "--modality", "audio", "--data-root", str(root), "--config", str(cfg), *TINY, "--epochs",
-                 "1", "--output-dir", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "prism",
+                "--modality",
+                "audio",
+                "--data-root",
+                str(root),
+                "--config",
+                str(cfg),
+                *TINY,
+                "--epochs",
+                "1",
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
     assert (out / "config.yaml").is_file() and not (out / "config.json").exists()
     assert (out / "log.jsonl").is_file() and (out / "checkpoints" / "best").is_dir()

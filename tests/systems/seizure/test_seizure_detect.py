@@ -12,8 +12,19 @@ from biodyn.errors import ChannelError, RecordingError
 from biodyn.train.checkpoint import CheckpointError
 from biodyn.types import Recording
 
-SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
-         "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+SMALL = {
+    "tcn_channels": [4, 4],
+    "node_dim": 8,
+    "node_layers": 1,
+    "edge_dim": 4,
+    "edge_layers": 1,
+    "d_state": 4,
+    "edge_d_state": 4,
+    "mamba_headdim": 4,
+    "pe_k": 4,
+    "decoder_dim": 8,
+    "tcn_stride": 4,
+}
 BIPOLAR = ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"]
 
 
@@ -34,8 +45,12 @@ def _checkpoint(tmp_path: Path, channels, window_s=2.0, name="seizure_tiny") -> 
         "preprocess": SEIZURE_EEG.to_dict(),
     }
     folder = tmp_path / "run" / "checkpoints" / "best"
-    save_checkpoint(folder, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": name, "model_config": mcfg, "step": 0, "extra": {"data": spec}})  # fmt: skip
+    save_checkpoint(
+        folder,
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={"model_name": name, "model_config": mcfg, "step": 0, "extra": {"data": spec}},
+    )
     return tmp_path / "run"
 
 
@@ -58,8 +73,15 @@ def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
 
     ckpt = _checkpoint(tmp_path, BIPOLAR)
     rec = _edf(tmp_path, ["Fp1", "F7", "T7", "P7", "O1", "Cz"])  # referential: derivations are computed
-    rep = detect_files([rec], ckpt, tmp_path / "out", json_path=tmp_path / "s.json", edf_annotations=True,
-                       progress=False, threshold=1e-9)  # fmt: skip
+    rep = detect_files(
+        [rec],
+        ckpt,
+        tmp_path / "out",
+        json_path=tmp_path / "s.json",
+        edf_annotations=True,
+        progress=False,
+        threshold=1e-9,
+    )
     assert not rep["failed"]
     r = rep["recordings"][0]
     assert r["derived_bipolar_channels"] == BIPOLAR and r["real_time_factor"] > 0
@@ -67,9 +89,8 @@ def test_detect_writes_every_output_and_maps_referential_to_bipolar(tmp_path):
     assert probs.shape == (6 * 256,) and np.all((probs >= 0) & (probs <= 1))
     ann = read_tusz_csv(r["outputs"]["csv_bi"])
     assert ann.duration_s == pytest.approx(6.0)
-    assert (
-        len(ann.events) == r["n_events"] == 1
-    )  # threshold ~0 (0 itself is refused): the whole recording is one event
+    # threshold ~0 (0 itself is refused): the whole recording is one event
+    assert len(ann.events) == r["n_events"] == 1
     tsv = Path(r["outputs"]["events_tsv"]).read_text().splitlines()
     assert tsv[0].split("\t")[:3] == ["onset", "duration", "eventType"] and len(tsv) == 2
     assert Path(r["outputs"]["png"]).stat().st_size > 1000 and Path(r["outputs"]["edf"]).exists()
@@ -142,8 +163,21 @@ def test_detect_reads_an_export_folder_with_its_input_spec(tmp_path):
     a, b = detect(rec, det, progress=False), detect(rec, load_detector(run), progress=False)
     np.testing.assert_array_equal(a.probs, b.probs)  # the same weights and preprocessing from either folder
     assert a.threshold == 0.3 and b.threshold == 0.86  # the run predates the spec: the default threshold
-    assert main(["detect", str(rec), "--checkpoint", str(export), "--out", str(tmp_path / "o"), "--no-png",
-                 "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "detect",
+                str(rec),
+                "--checkpoint",
+                str(export),
+                "--out",
+                str(tmp_path / "o"),
+                "--no-png",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "o" / "rec.csv_bi").is_file()
     with pytest.raises(CheckpointError, match="records no channels"):
         load_detector(save_pretrained(model, tmp_path / "bare", input_spec=InputSpec(sfreq=256.0)))
@@ -160,13 +194,13 @@ def test_detect_takes_a_path_a_recording_an_array_or_an_mne_raw(tmp_path):
     ref = detect(path, det, progress=False).probs
     rec = read_recording(path)
     np.testing.assert_allclose(detect(rec, det, progress=False).probs, ref, atol=1e-6)
-    np.testing.assert_allclose(detect(rec.data, det, fs=rec.fs, channels=rec.channels, progress=False).probs, ref,
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        detect(rec.data, det, fs=rec.fs, channels=rec.channels, progress=False).probs, ref, atol=1e-6
+    )
     raw = rec.to_mne()
     assert isinstance(raw, mne.io.BaseRaw)
-    np.testing.assert_allclose(
-        detect(raw, run, progress=False).probs, ref, atol=1e-5
-    )  # the folder loads here
+    # the folder loads here
+    np.testing.assert_allclose(detect(raw, run, progress=False).probs, ref, atol=1e-5)
     with pytest.raises(Exception, match="needs its rate and channel names"):
         detect(rec.data, det, progress=False)
     with pytest.raises(Exception, match="cannot detect on a dict"):
@@ -210,8 +244,14 @@ def test_the_threshold_given_is_the_one_reported_and_drawn(tmp_path):
 
     mod.plot_detection = spy
     try:
-        rep = detect_files([rec], tmp_path / "run", tmp_path / "o", json_path=tmp_path / "s.json", threshold=0.49,
-                           progress=False)  # fmt: skip
+        rep = detect_files(
+            [rec],
+            tmp_path / "run",
+            tmp_path / "o",
+            json_path=tmp_path / "s.json",
+            threshold=0.49,
+            progress=False,
+        )
     finally:
         mod.plot_detection = real
     js = json.loads((tmp_path / "s.json").read_text())
@@ -228,8 +268,11 @@ def test_events_tsv_carries_the_start_time_and_renamed_channels_are_reported(tmp
 
     crop = data_root() / "chbmit/edf_crops/chb01_03_Seizure.edf"
     det = load_detector(_checkpoint(tmp_path, CHANNELS))
-    with pytest.warns(UserWarning, match=r"chb01_03_Seizure\.edf: channel T8-P8 appears twice, the second kept "
-                                         r"as T8-P8#2"):  # fmt: skip
+    with pytest.warns(
+        UserWarning,
+        match=r"chb01_03_Seizure\.edf: channel T8-P8 appears twice, the second kept "
+        r"as T8-P8#2",
+    ):
         d = detect(crop, det, threshold=0.0, progress=False)  # threshold 0: one event over the whole crop
     # the EDF header's start (the crop's header keeps the shifted date of the PhysioNet file)
     assert d.start_time == "2076-11-06T14:32:59"
@@ -311,7 +354,10 @@ def test_parse_post():
     from biodyn.metrics.postprocess import parse_post
 
     assert parse_post(["opening_samples=21", "merge_gap_s=5", "max_duration_s=none"]) == {
-        "opening_samples": 21, "merge_gap_s": 5.0, "max_duration_s": None}  # fmt: skip
+        "opening_samples": 21,
+        "merge_gap_s": 5.0,
+        "max_duration_s": None,
+    }
     with pytest.raises(ConfigError, match="opening_samples"):
         parse_post(["openin=3"])
     with pytest.raises(ConfigError, match="not a number"):
@@ -328,8 +374,19 @@ def test_detect_cli_writes_the_good_recordings_and_exits_3_for_the_others(tmp_pa
     (tmp_path / "bad").mkdir()
     good = _edf(tmp_path / "good", ["Fp1", "F7", "T7", "P7", "O1"]).rename(tmp_path / "good" / "g.edf")
     bad = _edf(tmp_path / "bad", ["Cz", "Pz"]).rename(tmp_path / "bad" / "b.edf")
-    code = main(["detect", str(good), str(bad), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"),
-                 "--no-png", "--no-progress"])  # fmt: skip
+    code = main(
+        [
+            "detect",
+            str(good),
+            str(bad),
+            "--checkpoint",
+            str(ckpt),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-png",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.startswith("biodyn: error:")]
     assert code == 3 and len(lines) == 1 and "1 of 2 recording(s) failed" in lines[0] and "b.edf" in lines[0]

@@ -19,8 +19,18 @@ def test_train_eval_detect(tmp_path):
     from biodyn.cli import main
 
     run = tmp_path / "run"
-    rc = main(["train", "experiment=seizure_tiny", "model=seizure_gdn", f"train.out_dir={run}", "train.max_steps=2",
-               "train.eval_every=2", "train.ckpt_every=2", "train.batch_size=2"])  # fmt: skip
+    rc = main(
+        [
+            "train",
+            "experiment=seizure_tiny",
+            "model=seizure_gdn",
+            f"train.out_dir={run}",
+            "train.max_steps=2",
+            "train.eval_every=2",
+            "train.ckpt_every=2",
+            "train.batch_size=2",
+        ]
+    )
     assert rc == 0
     res = json.loads((run / "results.json").read_text())
     assert res["model"] == "seizure_gdn" and "test_window_auroc" in res["metrics"]
@@ -44,9 +54,27 @@ def test_train_eval_detect(tmp_path):
     assert again["split"] == "test" and again["sample_metrics"] == rep["sample_metrics"]
     crop = ROOT / "chbmit" / "edf_crops" / "chb01_03_Seizure.edf"
     out = tmp_path / "det"
-    assert main(["detect", str(crop), "--checkpoint", str(run), "--out", str(out), "--json", str(out / "s.json"),
-                 "--no-progress"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "detect",
+                str(crop),
+                "--checkpoint",
+                str(run),
+                "--out",
+                str(out),
+                "--json",
+                str(out / "s.json"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     s = json.loads((out / "s.json").read_text())
     assert s["recordings"][0]["duration_s"] == pytest.approx(41.0)
-    assert {p.name for p in out.iterdir()} >= {"chb01_03_Seizure.csv_bi", "chb01_03_Seizure_events.tsv",
-                                               "chb01_03_Seizure_probs.npy", "chb01_03_Seizure.png"}  # fmt: skip
+    assert {p.name for p in out.iterdir()} >= {
+        "chb01_03_Seizure.csv_bi",
+        "chb01_03_Seizure_events.tsv",
+        "chb01_03_Seizure_probs.npy",
+        "chb01_03_Seizure.png",
+    }

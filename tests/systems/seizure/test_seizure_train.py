@@ -9,9 +9,21 @@ from biodyn.models import create_model
 from biodyn.train.config import TrainConfig
 from biodyn.train.trainer import Trainer
 
-SMALL = {"tcn_channels": [4, 4], "node_dim": 8, "node_layers": 1, "edge_dim": 4, "edge_layers": 1,
-         "d_state": 4, "edge_d_state": 4, "mamba_headdim": 4, "gdn_heads": 2, "edge_gdn_heads": 2,
-         "pe_k": 4, "decoder_dim": 8, "tcn_stride": 4}  # fmt: skip
+SMALL = {
+    "tcn_channels": [4, 4],
+    "node_dim": 8,
+    "node_layers": 1,
+    "edge_dim": 4,
+    "edge_layers": 1,
+    "d_state": 4,
+    "edge_d_state": 4,
+    "mamba_headdim": 4,
+    "gdn_heads": 2,
+    "edge_gdn_heads": 2,
+    "pe_k": 4,
+    "decoder_dim": 8,
+    "tcn_stride": 4,
+}
 
 
 class Windows(Dataset):
@@ -31,17 +43,36 @@ class Windows(Dataset):
         return len(self.labels)
 
     def __getitem__(self, i):
-        return {"x": torch.from_numpy(self.x[i]), "y": torch.tensor(self.labels[i]),
-                "mask": torch.from_numpy(self.mask[i])}  # fmt: skip
+        return {
+            "x": torch.from_numpy(self.x[i]),
+            "y": torch.tensor(self.labels[i]),
+            "mask": torch.from_numpy(self.mask[i]),
+        }
 
 
 def _trainer(tmp_path, stack="bimamba2", **kw):
     torch.manual_seed(0)
     model = create_model(f"seizure_{stack}", n_chans=3, n_outputs=1, n_times=64, sfreq=16.0, **SMALL)
-    cfg = TrainConfig(out_dir=str(tmp_path), task="seizure", batch_size=2, max_steps=4, warmup_steps=1,
-                      eval_every=2, ckpt_every=2, log_every=1, early_stop_metric="val_sens_at_10fa",
-                      early_stop_mode="max", progress=False, tensorboard=False, sampler="balanced",
-                      positive_ratio=0.5, focal_gamma_warmup_steps=2, precision="fp32", device="cpu", **kw)  # fmt: skip
+    cfg = TrainConfig(
+        out_dir=str(tmp_path),
+        task="seizure",
+        batch_size=2,
+        max_steps=4,
+        warmup_steps=1,
+        eval_every=2,
+        ckpt_every=2,
+        log_every=1,
+        early_stop_metric="val_sens_at_10fa",
+        early_stop_mode="max",
+        progress=False,
+        tensorboard=False,
+        sampler="balanced",
+        positive_ratio=0.5,
+        focal_gamma_warmup_steps=2,
+        precision="fp32",
+        device="cpu",
+        **kw,
+    )
     return Trainer(model, Windows(), Windows(4, seed=1), cfg, model_name=f"seizure_{stack}")
 
 

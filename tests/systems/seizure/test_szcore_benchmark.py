@@ -18,8 +18,27 @@ from biodyn.cli import main
 from biodyn.models import BiodynModel, register_model
 
 BIPOLAR = ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"]  # T7 is epilepsy2bids' T3-Avg
-E2B_ELECTRODES = ["Fp1", "F3", "C3", "P3", "O1", "F7", "T3", "T5", "Fz", "Cz", "Pz", "Fp2", "F4", "C4", "P4", "O2",
-                  "F8", "T4", "T6"]  # fmt: skip
+E2B_ELECTRODES = [
+    "Fp1",
+    "F3",
+    "C3",
+    "P3",
+    "O1",
+    "F7",
+    "T3",
+    "T5",
+    "Fz",
+    "Cz",
+    "Pz",
+    "Fp2",
+    "F4",
+    "C4",
+    "P4",
+    "O2",
+    "F8",
+    "T4",
+    "T6",
+]
 HEAD = ["onset", "duration", "eventType", "confidence", "channels", "dateTime", "recordingDuration"]
 # subject -> run -> (seconds, reference seizures (onset, duration), loud stretches that are not seizures)
 DATASET = {
@@ -64,12 +83,23 @@ def _checkpoint(tmp_path):
 
     register_model("seizure_energy_test", config=EnergyConfig)(EnergyDetector)
     model = create_model("seizure_energy_test", n_chans=4, n_outputs=1, n_times=1024, sfreq=256.0)
-    spec = {"channels": BIPOLAR, "fs": 256.0, "window_s": 4.0,
-            "preprocess": dataclasses.replace(SEIZURE_EEG, robust=True).to_dict()}  # fmt: skip
-    save_checkpoint(tmp_path / "run" / "checkpoints" / "best", model=model,
-                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                    state={"model_name": "seizure_energy_test", "model_config": model.init_config(), "step": 0,
-                           "extra": {"data": spec}})  # fmt: skip
+    spec = {
+        "channels": BIPOLAR,
+        "fs": 256.0,
+        "window_s": 4.0,
+        "preprocess": dataclasses.replace(SEIZURE_EEG, robust=True).to_dict(),
+    }
+    save_checkpoint(
+        tmp_path / "run" / "checkpoints" / "best",
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        state={
+            "model_name": "seizure_energy_test",
+            "model_config": model.init_config(),
+            "step": 0,
+            "extra": {"data": spec},
+        },
+    )
     return tmp_path / "run"
 
 
@@ -88,14 +118,33 @@ def _bids(root):
             x = rng.standard_normal((len(names), n)) * 20
             for on, dur in seizures + artefacts:
                 x[:, int(on * 256) : int((on + dur) * 256)] *= 8
-            sigs = [edfio.EdfSignal(x[i], 256, label=f"{c}-Avg", physical_dimension="uV",
-                                    physical_range=(float(np.floor(x[i].min())), float(np.ceil(x[i].max()))))
-                    for i, c in enumerate(names)]  # fmt: skip
-            edfio.Edf(sigs, starttime=datetime.time(19, 39, 33),
-                      recording=edfio.Recording(startdate=datetime.date(2016, 1, 1))).write(f"{base}_eeg.edf")  # fmt: skip
-            rows = [[f"{on:.2f}", f"{dur:.2f}", "sz_foc_ia", "n/a", "T4,T6", "2016-01-01 19:39:33", f"{seconds:.2f}"]
-                    for on, dur in seizures] or [["0.00", f"{seconds:.2f}", "bckg", "n/a", "n/a",
-                                                  "2016-01-01 19:39:33", f"{seconds:.2f}"]]  # fmt: skip
+            sigs = [
+                edfio.EdfSignal(
+                    x[i],
+                    256,
+                    label=f"{c}-Avg",
+                    physical_dimension="uV",
+                    physical_range=(float(np.floor(x[i].min())), float(np.ceil(x[i].max()))),
+                )
+                for i, c in enumerate(names)
+            ]
+            edfio.Edf(
+                sigs,
+                starttime=datetime.time(19, 39, 33),
+                recording=edfio.Recording(startdate=datetime.date(2016, 1, 1)),
+            ).write(f"{base}_eeg.edf")
+            rows = [
+                [
+                    f"{on:.2f}",
+                    f"{dur:.2f}",
+                    "sz_foc_ia",
+                    "n/a",
+                    "T4,T6",
+                    "2016-01-01 19:39:33",
+                    f"{seconds:.2f}",
+                ]
+                for on, dur in seizures
+            ] or [["0.00", f"{seconds:.2f}", "bckg", "n/a", "n/a", "2016-01-01 19:39:33", f"{seconds:.2f}"]]
             with open(f"{base}_events.tsv", "w", newline="") as f:
                 w = csv.writer(f, delimiter="\t", lineterminator="\n")
                 w.writerow(HEAD)
@@ -176,8 +225,11 @@ def test_benchmark_szcore_end_to_end(tmp_path, capsys, scratch_registry):
     expected, sums = _direct(root, out / "hypotheses")
     # hand-worked: sub-01 finds its seizure (TP) and the artefact (FP, in 440 s); sub-02 both seizures;
     # sub-03 nothing (not processed)
-    assert {s: v["event"][:3] for s, v in sums.items()} == {"sub-01": [1, 1, 1], "sub-02": [2, 0, 2],
-                                                            "sub-03": [0, 0, 1]}  # fmt: skip
+    assert {s: v["event"][:3] for s, v in sums.items()} == {
+        "sub-01": [1, 1, 1],
+        "sub-02": [2, 0, 2],
+        "sub-03": [0, 0, 1],
+    }
     ev = res["szcore"]["event_results"]
     assert ev["sensitivity"] == pytest.approx(2 / 3) and ev["precision"] == pytest.approx(0.75)
     assert ev["f1"] == pytest.approx((2 / 3 + 1 + 0) / 3) and ev["fpRate"] == pytest.approx(86400 / 440 / 3)

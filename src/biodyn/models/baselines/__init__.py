@@ -7,6 +7,19 @@ from biodyn.models.baselines.eeg_gcnn import EEGGCNN, EEGGCNNConfig
 from biodyn.models.baselines.resnet1d import ResNet1d, ResNet1dConfig
 from biodyn.models.baselines.transformer import TransformerClassifier, TransformerConfig
 
-__all__ = ["BENDR", "BIOT", "EEGGCNN", "BENDRConfig", "BIOTConfig", "CNN1d", "CNN1dCausal", "CNN1dCausalConfig",
-           "CNN1dConfig", "EEGGCNNConfig", "ResNet1d", "ResNet1dConfig", "TransformerClassifier",
-           "TransformerConfig"]  # fmt: skip
+__all__ = [
+    "BENDR",
+    "BIOT",
+    "EEGGCNN",
+    "BENDRConfig",
+    "BIOTConfig",
+    "CNN1d",
+    "CNN1dCausal",
+    "CNN1dCausalConfig",
+    "CNN1dConfig",
+    "EEGGCNNConfig",
+    "ResNet1d",
+    "ResNet1dConfig",
+    "TransformerClassifier",
+    "TransformerConfig",
+]

@@ -54,8 +54,9 @@ class BENDR(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: BENDRConfig | None = None):  # fmt: skip
+    def __init__(
+        self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: BENDRConfig | None = None
+    ):
         c = cfg or BENDRConfig()
         super().__init__(n_chans, n_outputs, n_times, sfreq, c)
         h = c.encoder_h
@@ -66,8 +67,12 @@ class BENDR(BiodynModel):
         blocks: list[nn.Module] = []
         ch = n_chans
         for w in c.enc_widths:
-            blocks += [nn.Conv1d(ch, h, w, stride=w, padding=w // 2), nn.Dropout1d(c.enc_dropout),
-                       nn.GroupNorm(h // 2, h), nn.GELU()]  # fmt: skip
+            blocks += [
+                nn.Conv1d(ch, h, w, stride=w, padding=w // 2),
+                nn.Dropout1d(c.enc_dropout),
+                nn.GroupNorm(h // 2, h),
+                nn.GELU(),
+            ]
             ch = h
         self.encoder = nn.Sequential(*blocks)
         self.relative_position = nn.utils.parametrizations.weight_norm(

@@ -53,8 +53,9 @@ class BIOT(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: BIOTConfig | None = None):  # fmt: skip
+    def __init__(
+        self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: BIOTConfig | None = None
+    ):
         c = cfg or BIOTConfig()
         super().__init__(n_chans, n_outputs, n_times, sfreq, c)
         if n_chans > c.max_channels:

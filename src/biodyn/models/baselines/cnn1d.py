@@ -30,8 +30,9 @@ class CNN1d(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: CNN1dConfig | None = None):  # fmt: skip
+    def __init__(
+        self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: CNN1dConfig | None = None
+    ):
         cfg = cfg or CNN1dConfig()
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg)
         layers: list[nn.Module] = []
@@ -81,8 +82,14 @@ class CNN1dCausal(BiodynModel):
 
     output = "per_sample"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: CNN1dCausalConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: CNN1dCausalConfig | None = None,
+    ):
         cfg = cfg or CNN1dCausalConfig()
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg)
         self.proj = nn.Conv1d(n_chans, cfg.width, 1)
@@ -105,8 +112,16 @@ class CNN1dCausal(BiodynModel):
     def allocate_state(self, batch_size: int, *, device=None, dtype=None) -> list[torch.Tensor]:
         """Zeros standing for the samples before the first: per block ``(B, width, (kernel_size - 1) * dilation)``."""
         w = self.proj.weight
-        return [torch.zeros(batch_size, self.cfg.width, self._context(i), device=device or w.device,
-                            dtype=dtype or w.dtype) for i in range(len(self.blocks))]  # fmt: skip
+        return [
+            torch.zeros(
+                batch_size,
+                self.cfg.width,
+                self._context(i),
+                device=device or w.device,
+                dtype=dtype or w.dtype,
+            )
+            for i in range(len(self.blocks))
+        ]
 
     def step(self, x_t: torch.Tensor, state: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One sample ``x_t`` ``(B, C)`` -> ``(y_t (B, n_outputs), new state)``; equals ``forward`` column ``t``."""

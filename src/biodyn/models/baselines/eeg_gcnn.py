@@ -100,8 +100,14 @@ class EEGGCNN(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float,
-                 cfg: EEGGCNNConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: EEGGCNNConfig | None = None,
+    ):
         c = cfg or EEGGCNNConfig()
         super().__init__(n_chans, n_outputs, n_times, sfreq, c)
         seg = max(8, round(c.segment_s * sfreq))

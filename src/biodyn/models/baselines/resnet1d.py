@@ -63,7 +63,14 @@ class ResNet1d(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: ResNet1dConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: ResNet1dConfig | None = None,
+    ):
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else ResNet1dConfig())
         cfg = self.cfg
         blocks, ch = [], self.n_chans

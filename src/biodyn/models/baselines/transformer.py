@@ -79,7 +79,14 @@ class TransformerClassifier(BiodynModel):
 
     output = "clip"
 
-    def __init__(self, n_chans: int, n_outputs: int, n_times: int | None, sfreq: float, cfg: TransformerConfig | None = None):  # fmt: skip
+    def __init__(
+        self,
+        n_chans: int,
+        n_outputs: int,
+        n_times: int | None,
+        sfreq: float,
+        cfg: TransformerConfig | None = None,
+    ):
         super().__init__(n_chans, n_outputs, n_times, sfreq, cfg if cfg is not None else TransformerConfig())
         cfg = self.cfg
         if cfg.d_model % cfg.num_heads or cfg.d_model % 2:

@@ -52,8 +52,9 @@ def gated_delta_rule(
     chosen = _backend.choose("gated_delta_rule", path, q, "fla")
     _backend.note("gated_delta_rule", chosen)
     if chosen == "fla":
-        return _backend.fla_chunk_gated_delta_rule()(q, k, v, g, beta, scale=scale, initial_state=initial_state,
-                                                     output_final_state=output_final_state)  # fmt: skip
+        return _backend.fla_chunk_gated_delta_rule()(
+            q, k, v, g, beta, scale=scale, initial_state=initial_state, output_final_state=output_final_state
+        )
     dtype = _backend.compute_dtype(q, k, v, g, beta)
     args = [x.to(dtype) for x in (q, k, v, g, beta)]
     s0 = _backend.cast(initial_state, dtype)

@@ -115,9 +115,8 @@ def _local(qc, kc, gc, bc, outer, linv=None, linv_out=None):
         gamma = _bmul(rel.exp()[..., :, None], rel.neg().exp_()[..., None, :]).tril_()
     else:
         causal = torch.ones(c, c, dtype=torch.bool, device=gc.device).tril()
-        gamma = (
-            (gc[..., :, None] - gc[..., None, :]).masked_fill_(~causal, float("-inf")).exp_()
-        )  # zero above
+        # zero above
+        gamma = (gc[..., :, None] - gc[..., None, :]).masked_fill_(~causal, float("-inf")).exp_()
     attn = (qc @ kt).mul_(gamma)
     kk_g = (kc @ kt).mul_(gamma)
     if linv is None:  # only the strictly lower triangle of diag(b) kk_g is read
@@ -213,9 +212,8 @@ def _backward_block(qc, kc, vc, gc, bc, scale, outer, states, linv, do, ds):
     dkd = u @ ds_next.transpose(-1, -2)  # (n, BH, C, K)
     es = (e_a + e_a.transpose(-1, -2)).flatten(0, 1)  # A is built from K K^T: both factors get a gradient
     dk = torch.baddbmm(es @ kc.flatten(0, 1), p.transpose(-1, -2).flatten(0, 1), qc.flatten(0, 1)).view_as(kc)
-    dk.flatten(0, 1).baddbmm_(
-        _bmul(dvt, g_exp).flatten(0, 1), st.flatten(0, 1), alpha=-1
-    )  # - diag(gamma) dVt S^T
+    # - diag(gamma) dVt S^T
+    dk.flatten(0, 1).baddbmm_(_bmul(dvt, g_exp).flatten(0, 1), st.flatten(0, 1), alpha=-1)
     dk.addcmul_(e, dkd)
     # log-decay gradient: through Gamma (z above), gamma, exp(G_C - G) and the gamma_C S_n term
     d_gamma = (qc * dost).sum(-1) - (ks * dvt).sum(-1)
@@ -244,8 +242,17 @@ class _ChunkedGatedDelta(torch.autograd.Function):
         for j in range(0, n, per):
             m = min(per, n - j)
             blk = slice(j, j + m)
-            o_blk = _forward_block(_block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk],
-                                   scale, outer, states[j : j + m + 1], linv[blk])  # fmt: skip
+            o_blk = _forward_block(
+                _block(q, j, m, c),
+                _block(k, j, m, c),
+                _block(v, j, m, c),
+                gc[blk],
+                bc[blk],
+                scale,
+                outer,
+                states[j : j + m + 1],
+                linv[blk],
+            )
             _unblock(o_blk, o, j, c)
         ctx.save_for_backward(q, k, v, gc, bc, states, linv)
         ctx.scale, ctx.outer = scale, outer
@@ -262,8 +269,18 @@ class _ChunkedGatedDelta(torch.autograd.Function):
             m = min(per, n - j)
             blk = slice(j, j + m)
             dq_blk, dk_blk, dv_blk, dg[blk], db[blk], ds = _backward_block(
-                _block(q, j, m, c), _block(k, j, m, c), _block(v, j, m, c), gc[blk], bc[blk], ctx.scale,
-                ctx.outer, states[blk], linv[blk], _block(do, j, m, c), ds)  # fmt: skip
+                _block(q, j, m, c),
+                _block(k, j, m, c),
+                _block(v, j, m, c),
+                gc[blk],
+                bc[blk],
+                ctx.scale,
+                ctx.outer,
+                states[blk],
+                linv[blk],
+                _block(do, j, m, c),
+                ds,
+            )
             for g_blk, out in zip((dq_blk, dk_blk, dv_blk), (dq, dk, dv)):
                 _unblock(g_blk, out, j, c)
         return dq, dk, dv, dg, db, ds, None

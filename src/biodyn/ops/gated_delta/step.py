@@ -29,8 +29,10 @@ def gated_delta_rule_step(
         raise ValueError(f"q and k must be (B, H, K) and equal, got {tuple(q.shape)} and {tuple(k.shape)}")
     b, h, dk = q.shape
     if v.ndim != 3 or v.shape[:2] != (b, h) or g.shape != (b, h) or beta.shape != (b, h):
-        raise ValueError(f"expected v (B, H, V), g and beta (B, H) with B, H = {b, h}; got v {tuple(v.shape)}, "
-                         f"g {tuple(g.shape)}, beta {tuple(beta.shape)}")  # fmt: skip
+        raise ValueError(
+            f"expected v (B, H, V), g and beta (B, H) with B, H = {b, h}; got v {tuple(v.shape)}, "
+            f"g {tuple(g.shape)}, beta {tuple(beta.shape)}"
+        )
     dv = v.shape[-1]
     if state is not None and tuple(state.shape) != (b, h, dk, dv):
         raise ValueError(f"state must be (B, H, K, V) = {(b, h, dk, dv)}; got {tuple(state.shape)}")

@@ -10,8 +10,15 @@ from biodyn.errors import ConfigError, check_option
 from biodyn.models.cldtrans import CLDTransConfig
 from biodyn.train.config import TrainConfig
 
-MODALITY = {"eegmmidb": "eeg", "mimic_ecg": "ecg", "chbmit": "eeg", "tusz": "eeg", "ptbxl": "ecg",
-            "sleepedf": "eeg", "synthetic": "eeg"}  # fmt: skip
+MODALITY = {
+    "eegmmidb": "eeg",
+    "mimic_ecg": "ecg",
+    "chbmit": "eeg",
+    "tusz": "eeg",
+    "ptbxl": "ecg",
+    "sleepedf": "eeg",
+    "synthetic": "eeg",
+}
 ABLATIONS = ("none", "no_vq", "no_lag", "integer_lag", "no_ode")
 
 
@@ -93,6 +100,8 @@ def _check_known(raw, node, prefix: str) -> None:
     known = {f.name for f in fields(node)}
     for k, v in raw.items():
         if k not in known:
-            raise ConfigError(f"unknown CLD-Trans setting {prefix}{k}; allowed under {prefix or 'the top level'}: "
-                              f"{', '.join(sorted(known))}")  # fmt: skip
+            raise ConfigError(
+                f"unknown CLD-Trans setting {prefix}{k}; allowed under {prefix or 'the top level'}: "
+                f"{', '.join(sorted(known))}"
+            )
         _check_known(v, getattr(node, k), f"{prefix}{k}.")

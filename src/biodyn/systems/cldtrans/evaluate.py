@@ -73,5 +73,12 @@ def evaluate_cldtrans_run(run_dir: str | os.PathLike, *, which: str = "best", pa
             float(np.mean(usage)),
             float(np.mean(perplexity)),
         )
-    return {"run_dir": str(run_path), "system": "cldtrans", "mode": run.mode, "ablation": run.ablation,
-            "checkpoint": which, "n_blocks": len(blocks), "metrics": metrics}  # fmt: skip
+    return {
+        "run_dir": str(run_path),
+        "system": "cldtrans",
+        "mode": run.mode,
+        "ablation": run.ablation,
+        "checkpoint": which,
+        "n_blocks": len(blocks),
+        "metrics": metrics,
+    }

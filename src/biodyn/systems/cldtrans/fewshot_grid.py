@@ -45,8 +45,11 @@ from biodyn.train.fewshot import SEEDS
 DATASETS = ("chbmit", "ptbxl", "sleepedf")
 MODES = ("linear_probe", "finetune")
 TASK_OF = {"chbmit": ("multiclass", 2), "ptbxl": ("multilabel", 5), "sleepedf": ("multiclass", 5)}
-PRIMARY = {"chbmit": ("test_auroc", "test_auprc"), "ptbxl": ("test_macro_auroc",),
-           "sleepedf": ("test_macro_f1", "test_cohen_kappa")}  # fmt: skip
+PRIMARY = {
+    "chbmit": ("test_auroc", "test_auprc"),
+    "ptbxl": ("test_macro_auroc",),
+    "sleepedf": ("test_macro_f1", "test_cohen_kappa"),
+}
 
 
 @dataclass
@@ -58,13 +61,11 @@ class GridConfig:
     modes: tuple[str, ...] = MODES
     experiment: str = "fewshot"
     model_params: dict[str, dict] = field(default_factory=dict)  # per model: config overrides
-    train: dict[str, Any] = field(
-        default_factory=dict
-    )  # TrainConfig overrides (max_steps, lr, batch_size ...)
+    # TrainConfig overrides (max_steps, lr, batch_size ...)
+    train: dict[str, Any] = field(default_factory=dict)
     roots: dict[str, str] = field(default_factory=dict)  # per dataset; default: the sample data root
-    sources: dict[str, str] = field(
-        default_factory=dict
-    )  # chbmit: "corpus" (EDFs) or "excerpts" (bundled npy)
+    # chbmit: "corpus" (EDFs) or "excerpts" (bundled npy)
+    sources: dict[str, str] = field(default_factory=dict)
     preprocess: dict[str, dict] = field(default_factory=dict)  # per dataset: PreprocessConfig overrides
     window_s: dict[str, float] = field(default_factory=dict)
     stride_s: dict[str, float] = field(default_factory=dict)  # chbmit excerpts: window hop (default window_s)
@@ -101,12 +102,24 @@ def excerpt_data(
     test_subj = sorted(set(subs))[-1]
     tr = subs != test_subj
     mk = lambda m: ArrayWindows(x[m], ys[m], subs[m], fs, channels)  # noqa: E731
-    return {"train": mk(tr), "val": mk(tr), "test": mk(~tr),
-            "manifest_hash": stable_hash([sorted(w["files"]), w["window"], w["stride"]]), "channels": list(channels)}  # fmt: skip
+    return {
+        "train": mk(tr),
+        "val": mk(tr),
+        "test": mk(~tr),
+        "manifest_hash": stable_hash([sorted(w["files"]), w["window"], w["stride"]]),
+        "channels": list(channels),
+    }
 
 
-def corpus_data(dataset: str, root, cache_dir, preprocess: dict | None = None, window_s: float | None = None,
-                limit: int | None = None, stored_fs: int | None = None) -> dict[str, Any]:  # fmt: skip
+def corpus_data(
+    dataset: str,
+    root,
+    cache_dir,
+    preprocess: dict | None = None,
+    window_s: float | None = None,
+    limit: int | None = None,
+    stored_fs: int | None = None,
+) -> dict[str, Any]:
     """Build (or reuse) the window cache of a corpus and open patient-disjoint train / val / test views.
 
     ``stored_fs``: the stored copy to read for a corpus kept at several rates (PTB-XL: 100 or 500); default:
@@ -162,8 +175,13 @@ def load_dataset(
     pre = grid.preprocess.get(dataset, {}) if preprocess is None else preprocess
     if dataset == "chbmit" and grid.sources.get("chbmit", "corpus") == "excerpts":
         folder = Path(root) / "npy_excerpts" if (Path(root) / "npy_excerpts").is_dir() else Path(root)
-        return excerpt_data(folder, pre.get("fs"), bool(pre.get("zscore", False)), grid.window_s.get("chbmit"),
-                            grid.stride_s.get("chbmit"))  # fmt: skip
+        return excerpt_data(
+            folder,
+            pre.get("fs"),
+            bool(pre.get("zscore", False)),
+            grid.window_s.get("chbmit"),
+            grid.stride_s.get("chbmit"),
+        )
     stored = grid.stored_fs.get(dataset)
     cache = Path(grid.cache_dir) / f"{dataset}{tag}{'' if stored is None else f'_from{stored}hz'}"
     return corpus_data(dataset, root, cache, pre, grid.window_s.get(dataset), grid.limit.get(dataset), stored)
@@ -190,8 +208,10 @@ def resolve_model(label: str, grid: GridConfig) -> tuple[str, dict, str | None]:
     elif label in list_models():
         name = label
     else:
-        raise ConfigError(f"unknown model {label!r} in the few-shot grid; registered: {', '.join(list_models())}"
-                          f" (or give its trained weights: weights={{'{label}': FOLDER}})")  # fmt: skip
+        raise ConfigError(
+            f"unknown model {label!r} in the few-shot grid; registered: {', '.join(list_models())}"
+            f" (or give its trained weights: weights={{'{label}': FOLDER}})"
+        )
     return name, params, str(folder) if folder else None
 
 
@@ -293,8 +313,12 @@ def _warn_same(dataset: str, tag: str, same: dict[tuple[float, int], list[str]])
             groups[key].append(seed)
     shown = "; ".join(f"{' = '.join(k)} for seed {', '.join(map(str, v))}" for k, v in groups.items())
     where = f" ({tag.strip('_')})" if tag else ""
-    print(f"biodyn: warning: {dataset}{where}: budgets select the same training windows ({shown}): one measurement, "
-          f"not several; the cells say so in same_training_set_as", file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"biodyn: warning: {dataset}{where}: budgets select the same training windows ({shown}): one measurement, "
+        f"not several; the cells say so in same_training_set_as",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def cell_settings(grid: GridConfig, model: str, dataset: str) -> dict[str, Any]:
@@ -302,11 +326,29 @@ def cell_settings(grid: GridConfig, model: str, dataset: str) -> dict[str, Any]:
     seed are in its path): the model's config and weights, the training overrides and the dataset's reading.
     Stored in every cell; a finished cell is reused only when they are the same (the data folder itself may
     move)."""
-    return json.loads(json.dumps({
-        "model_params": grid.model_params.get(model, {}), "weights": grid.weights.get(model), "train": grid.train,
-        **{k: getattr(grid, k).get(dataset) for k in ("sources", "preprocess", "window_s", "stride_s",
-                                                      "budget_unit", "limit", "stored_fs")},
-    }, sort_keys=True, default=str))  # fmt: skip
+    return json.loads(
+        json.dumps(
+            {
+                "model_params": grid.model_params.get(model, {}),
+                "weights": grid.weights.get(model),
+                "train": grid.train,
+                **{
+                    k: getattr(grid, k).get(dataset)
+                    for k in (
+                        "sources",
+                        "preprocess",
+                        "window_s",
+                        "stride_s",
+                        "budget_unit",
+                        "limit",
+                        "stored_fs",
+                    )
+                },
+            },
+            sort_keys=True,
+            default=str,
+        )
+    )
 
 
 def run_grid(
@@ -370,16 +412,32 @@ def run_grid(
                     **params,
                     "channels": list(data["channels"]),
                 }  # e.g. EEG-GCNN's spatial edge weights
-            tcfg = TrainConfig(out_dir=str(path.parent / f"run_seed{seed}"), task=task, progress=False,
-                               tensorboard=False, **{"objective": "task", **grid.train})  # fmt: skip
-            exp = ExperimentConfig(name=grid.experiment, model=ModelConfig(name, params),
-                                   data=DataConfig(corpus=dataset, n_outputs=n_out), train=tcfg,
-                                   fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init,
-                                                         unit=unit))  # fmt: skip
+            tcfg = TrainConfig(
+                out_dir=str(path.parent / f"run_seed{seed}"),
+                task=task,
+                progress=False,
+                tensorboard=False,
+                **{"objective": "task", **grid.train},
+            )
+            exp = ExperimentConfig(
+                name=grid.experiment,
+                model=ModelConfig(name, params),
+                data=DataConfig(corpus=dataset, n_outputs=n_out),
+                train=tcfg,
+                fewshot=FewShotConfig(budget=float(budget), mode=mode, init_from=init, unit=unit),
+            )
             res = run_experiment(copy.deepcopy(exp), seed=seed, data=data)
             # what `biodyn eval` of the cell's run folder needs to rebuild its data (evaluate_cell)
-            atomic_write_json(res.run_dir / CELL_FILE, {"system": "cldtrans_fewshot", "dataset": dataset,
-                                                        "preprocess": pre, "tag": tag, "grid": asdict(grid)})  # fmt: skip
+            atomic_write_json(
+                res.run_dir / CELL_FILE,
+                {
+                    "system": "cldtrans_fewshot",
+                    "dataset": dataset,
+                    "preprocess": pre,
+                    "tag": tag,
+                    "grid": asdict(grid),
+                },
+            )
             res["model"] = model  # the grid's label (an ablation's checkpoint is a cldtrans model)
             res["init_from"] = init
             res["preprocess"] = pre

@@ -79,12 +79,13 @@ class FocalConfig:
             raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
 
 
+# a preset's keys that are not FocalConfig's
 WINDOW_KEYS = (
     "span_s",
     "resample_hz",
     "channels",
     "per_patient",
-)  # a preset's keys that are not FocalConfig's
+)
 
 
 def load_preset(name: str) -> dict[str, Any]:
@@ -154,8 +155,9 @@ def _prepare(
     return preprocess(x, w.fs, pcfg)
 
 
-def lag_ranking(method: str, x: np.ndarray, fs: float, channels: list[str], cfg: FocalConfig, seed: int,
-                model=None) -> tuple[list[str], list[float], int]:  # fmt: skip
+def lag_ranking(
+    method: str, x: np.ndarray, fs: float, channels: list[str], cfg: FocalConfig, seed: int, model=None
+) -> tuple[list[str], list[float], int]:
     """Focal ranking, its scores (ascending, seconds) and the number of asserted edges of one lag method on
     ``x`` ``(C, T)`` (preprocessed)."""
     opts = dict(cfg.method_options.get(method, {}))
@@ -198,8 +200,11 @@ def model_lag_graph(
     from biodyn.types import LagGraph
 
     params = inspect.signature(model.lag_graph).parameters
-    kw = {k: v for k, v in (("channels", list(channels)), ("fs", float(fs)), ("edge_threshold", edge_threshold))
-          if k in params and v is not None}  # fmt: skip
+    kw = {
+        k: v
+        for k, v in (("channels", list(channels)), ("fs", float(fs)), ("edge_threshold", edge_threshold))
+        if k in params and v is not None
+    }
     if edge_threshold is not None and "edge_threshold" not in params:
         raise ConfigError(f"{type(model).__name__}.lag_graph takes no edge_threshold")
     with torch.no_grad():
@@ -214,8 +219,10 @@ def model_lag_graph(
         )
     c = len(channels)
     if np.shape(tau) != (c, c) or np.shape(weight) != (c, c):
-        raise ConfigError(f"{type(model).__name__}.lag_graph gave tau {np.shape(tau)} and weight "
-                          f"{np.shape(weight)} for {c} channels; expected ({c}, {c})")  # fmt: skip
+        raise ConfigError(
+            f"{type(model).__name__}.lag_graph gave tau {np.shape(tau)} and weight "
+            f"{np.shape(weight)} for {c} channels; expected ({c}, {c})"
+        )
     return LagGraph(
         np.asarray(tau, dtype=np.float64), np.asarray(weight, dtype=np.float64), list(channels), fs
     )
@@ -301,8 +308,10 @@ def _resolve(method: str, weights: dict[str, str]):
         return ("lag", model) if hasattr(model, "lag_graph") else ("occlusion", model)
     if method not in models.list_models():
         allowed = ", ".join((*LAG_METHODS, *models.list_models()))
-        raise ConfigError(f"unknown focal-lead method {method!r}; choose from {allowed}, or name its weights "
-                          f"with --weights {method}=FOLDER")  # fmt: skip
+        raise ConfigError(
+            f"unknown focal-lead method {method!r}; choose from {allowed}, or name its weights "
+            f"with --weights {method}=FOLDER"
+        )
     return "occlusion", None
 
 
@@ -320,9 +329,16 @@ def _stored_settings(result: dict) -> dict:
     return _settings(result.get("config", {}), result.get("weights"))
 
 
-def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], list[str]], cfg: FocalConfig,
-                   out_dir: str | os.PathLike, experiment: str = "focal", weights: dict[str, str] | None = None,
-                   progress: bool = True, force: bool = False) -> list[Path]:  # fmt: skip
+def run_focal_lead(
+    windows: list[IctalWindow],
+    onsets: dict[tuple[str, int], list[str]],
+    cfg: FocalConfig,
+    out_dir: str | os.PathLike,
+    experiment: str = "focal",
+    weights: dict[str, str] | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> list[Path]:
     """Run every method x seed; writes one JSON per (method, seed) and returns their paths. A finished
     (method, seed) file run with the same settings is skipped (resumable); one run with others is an error
     (``force``: run again)."""
@@ -358,20 +374,32 @@ def run_focal_lead(windows: list[IctalWindow], onsets: dict[tuple[str, int], lis
                 per = _score_method(method, kind, model, prepared, onsets, cfg, seed)
                 cache = per
             result = {
-                "experiment": experiment, "model": method, "task": "chbmit-focal", "budget": "zeroshot",
-                "seed": seed, "readout": "occlusion (LOPO detector)" if kind == "occlusion" else "argmin_i sum_j tau_ij",
-                "uses_labels": kind == "occlusion", "deterministic": deterministic,
+                "experiment": experiment,
+                "model": method,
+                "task": "chbmit-focal",
+                "budget": "zeroshot",
+                "seed": seed,
+                "readout": "occlusion (LOPO detector)" if kind == "occlusion" else "argmin_i sum_j tau_ij",
+                "uses_labels": kind == "occlusion",
+                "deterministic": deterministic,
                 "weights": str(weights[method]) if method in weights else None,
-                "metrics": summarise(per), "per_seizure": per, "unmatched_windows": unmatched,
-                "config": asdict(cfg), "fit_s": time.perf_counter() - t0, "git_commit": git_commit(),
+                "metrics": summarise(per),
+                "per_seizure": per,
+                "unmatched_windows": unmatched,
+                "config": asdict(cfg),
+                "fit_s": time.perf_counter() - t0,
+                "git_commit": git_commit(),
                 "versions": versions(),
-            }  # fmt: skip
+            }
             atomic_write_json(path, result)
             written.append(path)
             if progress:
                 m = result["metrics"]
-                print(f"{method:>10s} seed {seed:>3d}: top1 {m['top1']:.3f} top3 {m['top3']:.3f} top5 {m['top5']:.3f}"
-                      f" over {m['n_seizures']} seizures ({result['fit_s']:.1f} s)", flush=True)  # fmt: skip
+                print(
+                    f"{method:>10s} seed {seed:>3d}: top1 {m['top1']:.3f} top3 {m['top3']:.3f} top5 {m['top5']:.3f}"
+                    f" over {m['n_seizures']} seizures ({result['fit_s']:.1f} s)",
+                    flush=True,
+                )
     return written
 
 

@@ -22,8 +22,14 @@ def load_cldtrans(folder: str | os.PathLike):
     return model
 
 
-def lags_from_checkpoint(data, fs: float, channels: list[str], checkpoint, modality: str | None = None,
-                         edge_threshold: float | None = None):  # fmt: skip
+def lags_from_checkpoint(
+    data,
+    fs: float,
+    channels: list[str],
+    checkpoint,
+    modality: str | None = None,
+    edge_threshold: float | None = None,
+):
     """``biodyn lags REC --checkpoint DIR``: a recording's lag graph from a trained CLD-Trans (amortised, one
     forward pass per window) instead of the per-recording fit. ``data`` ``(C, T)`` at ``fs`` is preprocessed
     with its modality's CLD-Trans chain (band-pass, resampling to the modality's rate, z-score); a

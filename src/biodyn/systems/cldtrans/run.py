@@ -36,8 +36,13 @@ class ModalityBlocks(Dataset):
     """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
     (index into ``modalities``), ``fs``. Blocks are drawn without replacement per corpus (seeded)."""
 
-    def __init__(self, parts: list[tuple[Any, int, float, str]], block: int, seed: int = 0,
-                 max_channels: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        parts: list[tuple[Any, int, float, str]],
+        block: int,
+        seed: int = 0,
+        max_channels: int | None = None,
+    ):
         self.parts, self.max_channels = parts, max_channels
         rng = np.random.default_rng(seed)
         self.blocks: list[tuple[int, np.ndarray]] = []
@@ -60,8 +65,10 @@ class ModalityBlocks(Dataset):
             x = item["x"][: self.max_channels] if self.max_channels else item["x"]
             if not torch.isfinite(x).all():
                 meta = item.get("meta", {})
-                raise ConfigError(f"{name}: NaN/Inf in window {int(i)} (record {meta.get('record_id')}, "
-                                  f"start {meta.get('start')}); rebuild the cache or drop the record")  # fmt: skip
+                raise ConfigError(
+                    f"{name}: NaN/Inf in window {int(i)} (record {meta.get('record_id')}, "
+                    f"start {meta.get('start')}); rebuild the cache or drop the record"
+                )
             xs.append(x)
         return {"x": torch.stack(xs), "modality": torch.tensor(mod), "fs": torch.tensor(float(fs))}
 
@@ -82,22 +89,27 @@ def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
             raise ConfigError(f"data: {name} is {modality}, not among model.modalities {m.modalities}")
         root = d.roots.get(name) or (data_root(required=True) / name)
         if not Path(root).exists():
-            raise ConfigError(f"data: {name} not found at {root} (set +data.roots.{name}=DIR or drop it from "
-                              "data.corpora)")  # fmt: skip
+            raise ConfigError(
+                f"data: {name} not found at {root} (set +data.roots.{name}=DIR or drop it from data.corpora)"
+            )
         fs = m.modality_fs[m.modalities.index(modality)]
         corpus = get_corpus(name, root, fs=fs)
         pre = corpus.default_preprocess
         if pre.fs != fs:
-            raise ConfigError(f"data: {name} is preprocessed to {pre.fs} Hz but model.modality_fs gives {modality} "
-                              f"{fs} Hz: windows at mixed rates would reach the model without resampling")  # fmt: skip
+            raise ConfigError(
+                f"data: {name} is preprocessed to {pre.fs} Hz but model.modality_fs gives {modality} "
+                f"{fs} Hz: windows at mixed rates would reach the model without resampling"
+            )
         refs = corpus.records()
         keep = d.splits.get(name)
         if keep:
             have = sorted({str(r.split) for r in refs})
             refs = [r for r in refs if r.split in keep]
             if not refs:
-                raise ConfigError(f"data.splits.{name}: no {name} record in split(s) {', '.join(keep)} "
-                                  f"(its records' splits: {', '.join(have)})")  # fmt: skip
+                raise ConfigError(
+                    f"data.splits.{name}: no {name} record in split(s) {', '.join(keep)} "
+                    f"(its records' splits: {', '.join(have)})"
+                )
         ids = sorted(r.record_id for r in refs)
         out = cache_root / name
         ids = ids[: d.limit] if d.limit else ids
@@ -135,8 +147,10 @@ def check_run(run: CLDTransRun) -> None:
         )
         if resolve_checkpoint(init) is None:
             key = "init_from" if run.init_from else "mode=stage2"
-            raise ConfigError(f"{key}: no stage-1 checkpoint at {init}; train mode=stage1 into the same "
-                              "train.out_dir first, or give init_from=DIR")  # fmt: skip
+            raise ConfigError(
+                f"{key}: no stage-1 checkpoint at {init}; train mode=stage1 into the same "
+                "train.out_dir first, or give init_from=DIR"
+            )
 
 
 def _ablate(run: CLDTransRun) -> None:
@@ -178,8 +192,10 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     micro = run.train.batch_size
     if run.effective_batch:
         if run.effective_batch % (micro * world):
-            raise ConfigError(f"effective_batch={run.effective_batch} is not a multiple of train.batch_size "
-                              f"({micro}) x world size ({world})")  # fmt: skip
+            raise ConfigError(
+                f"effective_batch={run.effective_batch} is not a multiple of train.batch_size "
+                f"({micro}) x world size ({world})"
+            )
         run.train.accum_steps = run.effective_batch // (micro * world)
     blocks = ModalityBlocks(parts, micro, seed=run.train.seed, max_channels=run.data.max_channels)
     if len(blocks) < world:
@@ -187,8 +203,13 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     fs0 = parts[0][2]
     x0 = blocks[0]["x"]
     trained = sorted({run.model.modalities[p[1]] for p in parts})
-    mcfg = {"n_chans": int(x0.shape[1]), "n_outputs": 1, "n_times": int(x0.shape[-1]), "sfreq": float(fs0),
-            **asdict(run.model)}  # fmt: skip
+    mcfg = {
+        "n_chans": int(x0.shape[1]),
+        "n_outputs": 1,
+        "n_times": int(x0.shape[-1]),
+        "sfreq": float(fs0),
+        **asdict(run.model),
+    }
     model = create_model("cldtrans", **mcfg)
     model.input_spec = InputSpec(modalities=trained)  # recorded in the checkpoints
     init = None
@@ -252,8 +273,20 @@ def _check_compatible(state: dict, new: dict, new_trained: list[str], folder) ->
     """Stage 2 must start from a stage-1 model of the same architecture and modalities (``state``: the
     stage-1 checkpoint's; older ones kept the trained modalities in the model config)."""
     saved = state.get("model_config") or {}
-    keys = ("codebook_size", "latent_dim", "hidden", "downsample", "use_vq", "modalities", "modality_fs",
-            "tau_max_s", "lag_hidden", "lag_embed_dim", "use_ode", "ode_hidden")  # fmt: skip
+    keys = (
+        "codebook_size",
+        "latent_dim",
+        "hidden",
+        "downsample",
+        "use_vq",
+        "modalities",
+        "modality_fs",
+        "tau_max_s",
+        "lag_hidden",
+        "lag_embed_dim",
+        "use_ode",
+        "ode_hidden",
+    )
     diff = {k: (saved.get(k), new.get(k)) for k in keys if k in saved and saved.get(k) != new.get(k)}
     if diff:
         raise ConfigError(f"{folder}: stage-1 checkpoint differs from this config in {diff} (saved, now)")

@@ -63,8 +63,17 @@ class PrismRunConfig:
         for f in fields(self):  # a quoted "false" in YAML is a non-empty string, which Python reads as true
             if f.type == "bool" and not isinstance(getattr(self, f.name), bool):
                 raise ConfigError(f"invalid {f.name}={getattr(self, f.name)!r}; expected true or false")
-        for k in ("epochs", "batch_size", "hidden_dim", "num_layers", "num_heads", "patch_size", "n_mels",
-                  "n_frames", "limit"):  # fmt: skip
+        for k in (
+            "epochs",
+            "batch_size",
+            "hidden_dim",
+            "num_layers",
+            "num_heads",
+            "patch_size",
+            "n_mels",
+            "n_frames",
+            "limit",
+        ):
             if getattr(self, k) is not None and getattr(self, k) < 1:
                 raise ConfigError(f"{k} must be >= 1, got {getattr(self, k)!r}")
         for k in ("lr", "weight_decay", "warmup_epochs", "early_stopping", "num_workers"):

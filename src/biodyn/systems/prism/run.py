@@ -84,9 +84,8 @@ class PatchDataset(Dataset):
     random crop (4-pixel zero padding) and horizontal flip."""
 
     def __init__(self, images: np.ndarray, y: np.ndarray, patch: int, augment: bool):
-        self.images = (
-            torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2).contiguous()
-        )  # (N,3,H,W)
+        # (N,3,H,W)
+        self.images = torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2).contiguous()
         self.y, self.patch, self.augment = torch.as_tensor(y), patch, augment
 
     def __len__(self) -> int:
@@ -170,8 +169,11 @@ def resolve_root(modality: str, data_root: str | None) -> Path:
             return base / n
     if class_folders(base):
         return base
-    expect = {"ecg": "ptbxl/ (ptbxl_database.csv)", "image": "cifar*/ (cifar-10-batches-py/ or train/<class>/)",
-              "audio": "fsdd/ ({label}_{speaker}_{rep}.wav) or <class>/*.wav"}[modality]  # fmt: skip
+    expect = {
+        "ecg": "ptbxl/ (ptbxl_database.csv)",
+        "image": "cifar*/ (cifar-10-batches-py/ or train/<class>/)",
+        "audio": "fsdd/ ({label}_{speaker}_{rep}.wav) or <class>/*.wav",
+    }[modality]
     raise NothingMatchedError(f"{base}: no {modality} dataset found (expected it there or in {expect})")
 
 
@@ -184,8 +186,12 @@ def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
     shape = {"audio": (cfg.n_frames, cfg.n_mels), "image": (64, 48), "ecg": (1000, 12)}[modality]
     k = 5 if modality == "ecg" else 10
     n = cfg.limit or 400
-    d = synthetic_mel({"train": n, "val": max(n // 4, 1), "test": max(n // 4, 1)}, k,
-                      MelConfig(n_frames=shape[0], n_mels=shape[1]), seed=cfg.seed)  # fmt: skip
+    d = synthetic_mel(
+        {"train": n, "val": max(n // 4, 1), "test": max(n // 4, 1)},
+        k,
+        MelConfig(n_frames=shape[0], n_mels=shape[1]),
+        seed=cfg.seed,
+    )
     if modality == "ecg":
         rng = np.random.default_rng(cfg.seed)
         for s in ("train", "val", "test"):
@@ -197,10 +203,26 @@ def _synthetic(modality: str, cfg: PrismRunConfig) -> ModalityData:
             d[s]["y"][two, y[other][two]] = 1.0
     sets = {s: SequenceDataset(d[s]["x"].transpose(0, 2, 1), d[s]["y"]) for s in ("train", "val", "test")}
     task = "multilabel" if modality == "ecg" else "multiclass"
-    spec = {"input_form": FORMS[modality], "classes": list(d["classes"]), "modalities": [modality],
-            "extra": {"synthetic": True, "n_chans": shape[1], "n_times": shape[0]}}  # fmt: skip
-    return ModalityData(modality, task, d["classes"], sets["train"], sets["val"], sets["test"], shape[1],
-                        shape[0], 1.0, "synthetic", "synthetic class-templated sequences (not real data)", spec)  # fmt: skip
+    spec = {
+        "input_form": FORMS[modality],
+        "classes": list(d["classes"]),
+        "modalities": [modality],
+        "extra": {"synthetic": True, "n_chans": shape[1], "n_times": shape[0]},
+    }
+    return ModalityData(
+        modality,
+        task,
+        d["classes"],
+        sets["train"],
+        sets["val"],
+        sets["test"],
+        shape[1],
+        shape[0],
+        1.0,
+        "synthetic",
+        "synthetic class-templated sequences (not real data)",
+        spec,
+    )
 
 
 FORMS = {"ecg": "waveform", "image": "patches", "audio": "log-mel"}  # InputSpec.input_form per modality
@@ -221,37 +243,78 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
         std = d["train"]["x"].std(axis=(0, 2), keepdims=True) + 1e-6
         sets = {s: SequenceDataset((d[s]["x"] - mean) / std, d[s]["y"]) for s in ("train", "val", "test")}
         n_times = d["train"]["x"].shape[-1]
-        spec = {"input_form": "waveform", "sfreq": float(d["sfreq"]), "classes": list(d["classes"]),
-                "modalities": ["ecg"], "feature_norm": _norm(mean, std), "window_s": n_times / float(d["sfreq"]),
-                "extra": {"n_chans": 12, "n_times": n_times}}  # fmt: skip
-        return ModalityData("ecg", "multilabel", d["classes"], sets["train"], sets["val"], sets["test"], 12,
-                            n_times, d["sfreq"], str(root), "PTB-XL strat_fold 1-8 train, 9 val, 10 test", spec)  # fmt: skip
+        spec = {
+            "input_form": "waveform",
+            "sfreq": float(d["sfreq"]),
+            "classes": list(d["classes"]),
+            "modalities": ["ecg"],
+            "feature_norm": _norm(mean, std),
+            "window_s": n_times / float(d["sfreq"]),
+            "extra": {"n_chans": 12, "n_times": n_times},
+        }
+        return ModalityData(
+            "ecg",
+            "multilabel",
+            d["classes"],
+            sets["train"],
+            sets["val"],
+            sets["test"],
+            12,
+            n_times,
+            d["sfreq"],
+            str(root),
+            "PTB-XL strat_fold 1-8 train, 9 val, 10 test",
+            spec,
+        )
     if modality == "image":
         from biodyn.datasets.cifar import load_cifar, normalize, split_validation
 
         d = load_cifar(root)
         tr_idx, va_idx = split_validation(d["train"]["y"], 0.1, seed=0)
-        parts = {"train": (d["train"]["x"][tr_idx], d["train"]["y"][tr_idx]),
-                 "val": (d["train"]["x"][va_idx], d["train"]["y"][va_idx]),
-                 "test": (d["test"]["x"], d["test"]["y"])}  # fmt: skip
+        parts = {
+            "train": (d["train"]["x"][tr_idx], d["train"]["y"][tr_idx]),
+            "val": (d["train"]["x"][va_idx], d["train"]["y"][va_idx]),
+            "test": (d["test"]["x"], d["test"]["y"]),
+        }
         if cfg.limit:
             keep = {s: stratified_subset(y, cfg.limit, cfg.seed) for s, (_, y) in parts.items()}
             parts = {s: (x[keep[s]], y[keep[s]]) for s, (x, y) in parts.items()}
         h, w = parts["train"][0].shape[1:3]
         if h % cfg.patch_size or w % cfg.patch_size:
             raise ConfigError(f"patch_size={cfg.patch_size} must divide the image size {h}x{w}")
-        sets = {s: PatchDataset(normalize(x), y, cfg.patch_size, cfg.augment and s == "train")
-                for s, (x, y) in parts.items()}  # fmt: skip
+        sets = {
+            s: PatchDataset(normalize(x), y, cfg.patch_size, cfg.augment and s == "train")
+            for s, (x, y) in parts.items()
+        }
         from biodyn.datasets.cifar import CIFAR10_MEAN, CIFAR10_STD
 
         n_chans, n_times = cfg.patch_size**2 * 3, (h // cfg.patch_size) * (w // cfg.patch_size)
-        spec = {"input_form": "patches", "classes": list(d["classes"]), "modalities": ["image"],
-                "feature_norm": _norm(np.asarray(CIFAR10_MEAN), np.asarray(CIFAR10_STD)),
-                "extra": {"patch_size": cfg.patch_size, "image_size": [int(h), int(w)], "n_chans": n_chans,
-                          "n_times": n_times}}  # fmt: skip
-        return ModalityData("image", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"],
-                            n_chans, n_times, 1.0, str(root),
-                            "official train/test; 10 % of each training class held out for validation", spec)  # fmt: skip
+        spec = {
+            "input_form": "patches",
+            "classes": list(d["classes"]),
+            "modalities": ["image"],
+            "feature_norm": _norm(np.asarray(CIFAR10_MEAN), np.asarray(CIFAR10_STD)),
+            "extra": {
+                "patch_size": cfg.patch_size,
+                "image_size": [int(h), int(w)],
+                "n_chans": n_chans,
+                "n_times": n_times,
+            },
+        }
+        return ModalityData(
+            "image",
+            "multiclass",
+            d["classes"],
+            sets["train"],
+            sets["val"],
+            sets["test"],
+            n_chans,
+            n_times,
+            1.0,
+            str(root),
+            "official train/test; 10 % of each training class held out for validation",
+            spec,
+        )
     from biodyn.datasets.audio import MelConfig, load_audio
 
     mc = MelConfig(n_mels=cfg.n_mels, n_frames=cfg.n_frames)
@@ -267,13 +330,28 @@ def load_modality(modality: str, cfg: PrismRunConfig) -> ModalityData:
         s: SequenceDataset(((d[s]["x"] - mean) / std).transpose(0, 2, 1), d[s]["y"])
         for s in ("train", "val", "test")
     }
-    spec = {"input_form": "log-mel", "sfreq": mc.sample_rate / mc.hop, "classes": list(d["classes"]),
-            "modalities": ["audio"], "feature_norm": _norm(mean, std),
-            "extra": {"mel": asdict(mc), "n_chans": cfg.n_mels, "n_times": cfg.n_frames}}  # fmt: skip
-    return ModalityData("audio", "multiclass", d["classes"], sets["train"], sets["val"], sets["test"], cfg.n_mels,
-                        cfg.n_frames, mc.sample_rate / mc.hop, str(root),
-                        "FSDD: repetitions 0-4 test, 5-9 val, 10-49 train (class folders: see biodyn.datasets.audio)",
-                        spec)  # fmt: skip
+    spec = {
+        "input_form": "log-mel",
+        "sfreq": mc.sample_rate / mc.hop,
+        "classes": list(d["classes"]),
+        "modalities": ["audio"],
+        "feature_norm": _norm(mean, std),
+        "extra": {"mel": asdict(mc), "n_chans": cfg.n_mels, "n_times": cfg.n_frames},
+    }
+    return ModalityData(
+        "audio",
+        "multiclass",
+        d["classes"],
+        sets["train"],
+        sets["val"],
+        sets["test"],
+        cfg.n_mels,
+        cfg.n_frames,
+        mc.sample_rate / mc.hop,
+        str(root),
+        "FSDD: repetitions 0-4 test, 5-9 val, 10-49 train (class folders: see biodyn.datasets.audio)",
+        spec,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -404,8 +482,14 @@ def run_single(cfg: PrismRunConfig) -> RunResult:
     name = model_name(cfg)
     params = model_params(cfg)
     seed_everything(cfg.seed)
-    model = create_model(name, n_chans=data.n_chans, n_outputs=len(data.classes), n_times=data.n_times,
-                         sfreq=data.sfreq, **params)  # fmt: skip
+    model = create_model(
+        name,
+        n_chans=data.n_chans,
+        n_outputs=len(data.classes),
+        n_times=data.n_times,
+        sfreq=data.sfreq,
+        **params,
+    )
     out = Path(cfg.output_dir)
     import torch.distributed as dist
 
@@ -417,18 +501,39 @@ def run_single(cfg: PrismRunConfig) -> RunResult:
             f"batch_size={cfg.batch_size} x {world} rank(s) exceeds the {len(data.train)} training items"
         )
     metric = "val_macro_auroc" if data.task == "multilabel" else "val_accuracy"
-    tc = TrainConfig(out_dir=str(out), task=data.task, seed=cfg.seed, batch_size=cfg.batch_size,
-                     max_steps=cfg.epochs * spe, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * spe),
-                     weight_decay=cfg.weight_decay, eval_every=spe, ckpt_every=spe, log_every=1,
-                     early_stop_metric=metric, early_stop_mode="max", patience=cfg.early_stopping,
-                     resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
-                     tensorboard=cfg.tensorboard, wandb_project=cfg.wandb_project, device=cfg.device)  # fmt: skip
-    _say(cfg, f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
-              f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
-              f"{cfg.epochs} epochs x {spe} steps")  # fmt: skip
+    tc = TrainConfig(
+        out_dir=str(out),
+        task=data.task,
+        seed=cfg.seed,
+        batch_size=cfg.batch_size,
+        max_steps=cfg.epochs * spe,
+        lr=cfg.lr,
+        warmup_steps=int(cfg.warmup_epochs * spe),
+        weight_decay=cfg.weight_decay,
+        eval_every=spe,
+        ckpt_every=spe,
+        log_every=1,
+        early_stop_metric=metric,
+        early_stop_mode="max",
+        patience=cfg.early_stopping,
+        resume=cfg.resume,
+        num_workers=cfg.num_workers,
+        progress=cfg.progress,
+        tensorboard=cfg.tensorboard,
+        wandb_project=cfg.wandb_project,
+        device=cfg.device,
+    )
+    _say(
+        cfg,
+        f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
+        f"{len(data.train)}/{len(data.val)}/{len(data.test)}; model {name} ({n_params(model):,} params), "
+        f"{cfg.epochs} epochs x {spe} steps",
+    )
     _start_run(cfg, out)
-    write_run_config(out, {"mode": "single", "run": asdict(cfg), "model": name, "model_config": params,
-                           "train": asdict(tc)})  # fmt: skip
+    write_run_config(
+        out,
+        {"mode": "single", "run": asdict(cfg), "model": name, "model_config": params, "train": asdict(tc)},
+    )
     from biodyn.models import InputSpec
 
     spec = {**data.spec, "extra": {**data.spec.get("extra", {}), "task": data.task}}
@@ -442,15 +547,35 @@ def run_single(cfg: PrismRunConfig) -> RunResult:
     test = classification_metrics(logits, y, data.task)
     curves = _epoch_curves(trainer.history, spe)
     res = {
-        "command": "biodyn prism", "mode": "single", "modality": cfg.modality, "model": name,
-        "model_config": params, "n_params": n_params(model), "data": cfg.data, "data_source": data.source,
+        "command": "biodyn prism",
+        "mode": "single",
+        "modality": cfg.modality,
+        "model": name,
+        "model_config": params,
+        "n_params": n_params(model),
+        "data": cfg.data,
+        "data_source": data.source,
         **_moe_counts(model),
-        "splits": {"how": data.splits, "train": len(data.train), "val": len(data.val), "test": len(data.test)},
-        "classes": data.classes, "task": data.task, "test": test, "best_val": summary.get("best"),
-        "val_metric": metric, "checkpoint": "best" if best is not None else "last", "curves": curves,
-        "train_summary": summary, "seed": cfg.seed, "config": asdict(cfg), "versions": versions(),
-        "git_commit": git_commit(), "elapsed_s": time.perf_counter() - t0,
-    }  # fmt: skip
+        "splits": {
+            "how": data.splits,
+            "train": len(data.train),
+            "val": len(data.val),
+            "test": len(data.test),
+        },
+        "classes": data.classes,
+        "task": data.task,
+        "test": test,
+        "best_val": summary.get("best"),
+        "val_metric": metric,
+        "checkpoint": "best" if best is not None else "last",
+        "curves": curves,
+        "train_summary": summary,
+        "seed": cfg.seed,
+        "config": asdict(cfg),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "elapsed_s": time.perf_counter() - t0,
+    }
     if data.task == "multiclass":  # rows: true class, columns: predicted (scikit-learn's convention)
         from sklearn.metrics import confusion_matrix
 
@@ -496,14 +621,23 @@ class JointBlocks(Dataset):
     permutation per modality; read in order (``train.sampler=sequential``), a resumed run continues exactly.
     Items: ``x`` ``(batch_size, C, T)``, ``labels``, ``modality`` (index into ``order``)."""
 
-    def __init__(self, parts: dict[str, Dataset], order: list[str], batch_size: int, epochs: int, seed: int,
-                 world: int = 1):  # fmt: skip
+    def __init__(
+        self,
+        parts: dict[str, Dataset],
+        order: list[str],
+        batch_size: int,
+        epochs: int,
+        seed: int,
+        world: int = 1,
+    ):
         self.parts, self.order = parts, order
         gb = batch_size * world
         self.spe = {m: len(parts[m]) // gb for m in order}
         if min(self.spe.values()) == 0:
-            raise ConfigError(f"batch_size={batch_size} x {world} rank(s) exceeds a modality's items: "
-                              f"{ {m: len(parts[m]) for m in order} }")  # fmt: skip
+            raise ConfigError(
+                f"batch_size={batch_size} x {world} rank(s) exceeds a modality's items: "
+                f"{ {m: len(parts[m]) for m in order} }"
+            )
         rng = np.random.default_rng(seed)
         self.blocks: list[tuple[int, np.ndarray]] = []
         for _ in range(epochs):
@@ -511,8 +645,10 @@ class JointBlocks(Dataset):
             for i in range(max(self.spe.values())):
                 for mi, m in enumerate(order):
                     if i < self.spe[m]:
-                        self.blocks += [(mi, perms[m][i * gb + r * batch_size : i * gb + (r + 1) * batch_size])
-                                        for r in range(world)]  # fmt: skip
+                        self.blocks += [
+                            (mi, perms[m][i * gb + r * batch_size : i * gb + (r + 1) * batch_size])
+                            for r in range(world)
+                        ]
 
     @property
     def steps_per_epoch(self) -> int:
@@ -524,8 +660,11 @@ class JointBlocks(Dataset):
     def __getitem__(self, k: int) -> dict:
         mi, idx = self.blocks[k]
         items = [self.parts[self.order[mi]][int(i)] for i in idx]
-        return {"x": torch.stack([it["x"] for it in items]), "labels": torch.stack([it["y"] for it in items]),
-                "modality": torch.tensor(mi)}  # fmt: skip
+        return {
+            "x": torch.stack([it["x"] for it in items]),
+            "labels": torch.stack([it["y"] for it in items]),
+            "modality": torch.tensor(mi),
+        }
 
 
 def run_joint(cfg: PrismRunConfig) -> RunResult:
@@ -555,35 +694,76 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
     if cfg.data == "synthetic":
         _say(cfg, SYNTHETIC_NOTE)
     order = [m for m in ("ecg", "image", "audio") if m in mods]
-    pcfg = PRISMConfig(**{"hidden_dim": cfg.hidden_dim, "num_layers": cfg.num_layers, "num_heads": cfg.num_heads,
-                          "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
-                          "ffn": cfg.ffn, **cfg.model_overrides},
-                       modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order])  # fmt: skip
+    pcfg = PRISMConfig(
+        **{
+            "hidden_dim": cfg.hidden_dim,
+            "num_layers": cfg.num_layers,
+            "num_heads": cfg.num_heads,
+            "force_block_type": None if cfg.block_pattern == "hybrid" else cfg.block_pattern,
+            "ffn": cfg.ffn,
+            **cfg.model_overrides,
+        },
+        modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order],
+    )
     seed_everything(cfg.seed)
     net = PRISMForClassification(pcfg)  # its forward_loss reads a block's modality index into `order`
     model = net
     world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
     train = JointBlocks({m: mods[m].train for m in order}, order, cfg.batch_size, cfg.epochs, cfg.seed, world)
-    val = JointBlocks({m: mods[m].val for m in order}, order, min(cfg.batch_size, *(len(mods[m].val) for m in order)),
-                      1, cfg.seed)  # fmt: skip
+    val = JointBlocks(
+        {m: mods[m].val for m in order},
+        order,
+        min(cfg.batch_size, *(len(mods[m].val) for m in order)),
+        1,
+        cfg.seed,
+    )
     per_epoch = train.steps_per_epoch
     out = Path(cfg.output_dir)
-    tc = TrainConfig(out_dir=str(out), task="multiclass", seed=cfg.seed, batch_size=1, sampler="sequential",
-                     max_steps=cfg.epochs * per_epoch, lr=cfg.lr, warmup_steps=int(cfg.warmup_epochs * per_epoch),
-                     weight_decay=cfg.weight_decay, eval_every=per_epoch, ckpt_every=per_epoch, log_every=1,
-                     early_stop_metric="val_accuracy", early_stop_mode="max", patience=cfg.early_stopping,
-                     resume=cfg.resume, num_workers=cfg.num_workers, progress=cfg.progress,
-                     tensorboard=cfg.tensorboard, wandb_project=cfg.wandb_project, device=cfg.device,
-                     find_unused_parameters=True)  # fmt: skip
-    _say(cfg, f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
-              "(one modality per step, round robin)")  # fmt: skip
+    tc = TrainConfig(
+        out_dir=str(out),
+        task="multiclass",
+        seed=cfg.seed,
+        batch_size=1,
+        sampler="sequential",
+        max_steps=cfg.epochs * per_epoch,
+        lr=cfg.lr,
+        warmup_steps=int(cfg.warmup_epochs * per_epoch),
+        weight_decay=cfg.weight_decay,
+        eval_every=per_epoch,
+        ckpt_every=per_epoch,
+        log_every=1,
+        early_stop_metric="val_accuracy",
+        early_stop_mode="max",
+        patience=cfg.early_stopping,
+        resume=cfg.resume,
+        num_workers=cfg.num_workers,
+        progress=cfg.progress,
+        tensorboard=cfg.tensorboard,
+        wandb_project=cfg.wandb_project,
+        device=cfg.device,
+        find_unused_parameters=True,
+    )
+    _say(
+        cfg,
+        f"PRISM joint run on {order}; {n_params(net):,} params; {cfg.epochs} epochs x {per_epoch} steps "
+        "(one modality per step, round robin)",
+    )
     _start_run(cfg, out)
-    write_run_config(out, {"mode": "joint", "run": asdict(cfg), "model": "prism_multimodal",
-                           "prism_config": pcfg.to_dict(), "train": asdict(tc)})  # fmt: skip
+    write_run_config(
+        out,
+        {
+            "mode": "joint",
+            "run": asdict(cfg),
+            "model": "prism_multimodal",
+            "prism_config": pcfg.to_dict(),
+            "train": asdict(tc),
+        },
+    )
     from biodyn.models import InputSpec
 
-    net.input_spec = InputSpec.from_dict({"modalities": order, "extra": {
-        "per_modality": {m: mods[m].spec for m in order}}})  # fmt: skip
+    net.input_spec = InputSpec.from_dict(
+        {"modalities": order, "extra": {"per_modality": {m: mods[m].spec for m in order}}}
+    )
 
     def fwd(m):
         return lambda x: net(x, modality=m)
@@ -609,16 +789,36 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
         lg, y = predict(net, mods[m].test, cfg.batch_size, trainer.device, forward=fwd(m))
         test[m] = classification_metrics(lg, y, mods[m].task)
     res = {
-        "command": "biodyn prism", "mode": "joint", "modalities": order, "model": "prism",
-        "prism_config": pcfg.to_dict(), "n_params": n_params(net), "data": cfg.data, **_moe_counts(net),
-        "splits": {m: {"how": mods[m].splits, "train": len(mods[m].train), "val": len(mods[m].val),
-                       "test": len(mods[m].test)} for m in order},
-        "test": test, "best_val": summary.get("best"), "val_metric": "val_accuracy (mean over modalities)",
-        "checkpoint": "best" if best is not None else "last", "curves": curves,
-        "epochs_run": -(-summary["step"] // per_epoch), "train_summary": summary, "seed": cfg.seed,
-        "config": asdict(cfg), "versions": versions(), "git_commit": git_commit(),
+        "command": "biodyn prism",
+        "mode": "joint",
+        "modalities": order,
+        "model": "prism",
+        "prism_config": pcfg.to_dict(),
+        "n_params": n_params(net),
+        "data": cfg.data,
+        **_moe_counts(net),
+        "splits": {
+            m: {
+                "how": mods[m].splits,
+                "train": len(mods[m].train),
+                "val": len(mods[m].val),
+                "test": len(mods[m].test),
+            }
+            for m in order
+        },
+        "test": test,
+        "best_val": summary.get("best"),
+        "val_metric": "val_accuracy (mean over modalities)",
+        "checkpoint": "best" if best is not None else "last",
+        "curves": curves,
+        "epochs_run": -(-summary["step"] // per_epoch),
+        "train_summary": summary,
+        "seed": cfg.seed,
+        "config": asdict(cfg),
+        "versions": versions(),
+        "git_commit": git_commit(),
         "elapsed_s": time.perf_counter() - t0,
-    }  # fmt: skip
+    }
     if trainer.is_main:
         from biodyn.models import save_pretrained
 
@@ -629,8 +829,20 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
 
 
 # the settings a resumed run must share with the run in output_dir (the weights' shape and meaning)
-RESUME_KEYS = ("mode", "modality", "model", "block_pattern", "hidden_dim", "num_layers", "num_heads", "data",
-               "patch_size", "n_mels", "n_frames", "model_overrides")  # fmt: skip
+RESUME_KEYS = (
+    "mode",
+    "modality",
+    "model",
+    "block_pattern",
+    "hidden_dim",
+    "num_layers",
+    "num_heads",
+    "data",
+    "patch_size",
+    "n_mels",
+    "n_frames",
+    "model_overrides",
+)
 
 
 def check_run(cfg: PrismRunConfig) -> None:
@@ -648,8 +860,14 @@ def check_run(cfg: PrismRunConfig) -> None:
             f"--modality {cfg.modality} does not apply to --mode joint (it trains ecg + image + audio)"
         )
     out = Path(cfg.output_dir)
-    check_new_run(out, resume=cfg.resume, force=cfg.force, key="--output-dir", resume_hint="add --resume",
-                  force_hint="add --force")  # fmt: skip
+    check_new_run(
+        out,
+        resume=cfg.resume,
+        force=cfg.force,
+        key="--output-dir",
+        resume_hint="add --resume",
+        force_hint="add --force",
+    )
     if cfg.resume and any((out / f).is_file() for f in (RUN_CONFIG, "config.json")):
         try:
             before = read_run_config(out)["run"]
@@ -660,8 +878,10 @@ def check_run(cfg: PrismRunConfig) -> None:
             f"{k}={before.get(k)!r} (now {now[k]!r})" for k in RESUME_KEYS if before.get(k, now[k]) != now[k]
         ]
         if diff:
-            raise CheckpointError(f"--resume: {out} was trained with {', '.join(diff)}; resume it with the same "
-                                  "settings, or use another --output-dir")  # fmt: skip
+            raise CheckpointError(
+                f"--resume: {out} was trained with {', '.join(diff)}; resume it with the same "
+                "settings, or use another --output-dir"
+            )
 
 
 def _start_run(cfg: PrismRunConfig, out: Path) -> None:

@@ -63,17 +63,30 @@ class Detection:
 
     def summary(self) -> dict[str, Any]:
         events = [
-            {"onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
-             "confidence": event_confidence(self.probs, self.fs, e)}
+            {
+                "onset_s": e.onset_s,
+                "duration_s": e.duration_s,
+                "label": e.label,
+                "confidence": event_confidence(self.probs, self.fs, e),
+            }
             for e in self.events
-        ]  # fmt: skip
+        ]
         return {
-            "recording": self.path, "duration_s": self.duration_s, "fs": self.fs, "events": events,
-            "n_events": len(self.events), "threshold": self.threshold, "real_time_factor": self.rtf, "compute_s": self.compute_s,
-            "padded_to_one_window": self.padded, "zero_filled_channels": self.zero_filled,
-            "derived_bipolar_channels": self.derived, "outputs": self.outputs, "start_time": self.start_time,
+            "recording": self.path,
+            "duration_s": self.duration_s,
+            "fs": self.fs,
+            "events": events,
+            "n_events": len(self.events),
+            "threshold": self.threshold,
+            "real_time_factor": self.rtf,
+            "compute_s": self.compute_s,
+            "padded_to_one_window": self.padded,
+            "zero_filled_channels": self.zero_filled,
+            "derived_bipolar_channels": self.derived,
+            "outputs": self.outputs,
+            "start_time": self.start_time,
             "renamed_channels": self.renamed_channels,
-        }  # fmt: skip
+        }
 
 
 def event_confidence(probs: np.ndarray, fs: float, e: Event) -> float:
@@ -106,8 +119,10 @@ def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
     name = model.model_name
     folder = Path(path) if is_export(path) else find_checkpoint(path)
     if model_output(name) != "per_sample":
-        raise CheckpointError(f"{folder}: a checkpoint of model {name!r}, not a seizure detector (a model "
-                              "with per-sample output)")  # fmt: skip
+        raise CheckpointError(
+            f"{folder}: a checkpoint of model {name!r}, not a seizure detector (a model "
+            "with per-sample output)"
+        )
     spec = model.input_spec.to_dict() if model.input_spec is not None else {}
     step = 0
     if not is_export(path):
@@ -136,9 +151,17 @@ def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
             raise CheckpointError(f"{folder}: unknown preprocessing chain {pre!r}")
         pre = chain.to_dict()
     thr = spec.get("threshold")
-    return Detector(model, name, list(spec["channels"]), float(spec["sfreq"]), float(spec["window_s"]),
-                    dict(pre or {}), Path(folder), step,
-                    SEIZURE_THRESHOLD if thr is None else float(thr))  # fmt: skip
+    return Detector(
+        model,
+        name,
+        list(spec["channels"]),
+        float(spec["sfreq"]),
+        float(spec["window_s"]),
+        dict(pre or {}),
+        Path(folder),
+        step,
+        SEIZURE_THRESHOLD if thr is None else float(thr),
+    )
 
 
 def as_recording(source, *, fs: float | None = None, channels: list[str] | None = None):
@@ -170,8 +193,14 @@ def as_recording(source, *, fs: float | None = None, channels: list[str] | None 
     )
 
 
-def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL,
-                  progress: bool = True) -> np.ndarray:  # fmt: skip
+def predict_probs(
+    det: Detector,
+    x: np.ndarray,
+    *,
+    overlap: float = 0.5,
+    batch_size: int = WINDOWS_PER_CALL,
+    progress: bool = True,
+) -> np.ndarray:
     """Per-sample probabilities ``(T,)`` of a preprocessed ``(C, T)`` array with ``T >=`` one window:
     windows overlapping by ``overlap``, each sample the mean over the windows covering it."""
     import torch
@@ -200,9 +229,19 @@ def predict_probs(det: Detector, x: np.ndarray, *, overlap: float = 0.5, batch_s
     return track.mean()[0].astype(np.float32)
 
 
-def detect(source, det: Detector | str | os.PathLike, *, fs: float | None = None, channels: list[str] | None = None,
-           on_missing: str = "raise", threshold: float | None = None, post: dict[str, Any] | None = None,
-           overlap: float = 0.5, batch_size: int = WINDOWS_PER_CALL, progress: bool = True) -> Detection:  # fmt: skip
+def detect(
+    source,
+    det: Detector | str | os.PathLike,
+    *,
+    fs: float | None = None,
+    channels: list[str] | None = None,
+    on_missing: str = "raise",
+    threshold: float | None = None,
+    post: dict[str, Any] | None = None,
+    overlap: float = 0.5,
+    batch_size: int = WINDOWS_PER_CALL,
+    progress: bool = True,
+) -> Detection:
     """Detect seizures in one recording (no files written). ``source``: a file path, a
     :class:`~biodyn.types.Recording`, an MNE ``Raw``, or an array ``(C, T)`` with ``fs`` and ``channels``;
     ``det``: a loaded :class:`Detector` or the folder to load it from (an export or a run).
@@ -220,14 +259,21 @@ def detect(source, det: Detector | str | os.PathLike, *, fs: float | None = None
         if isinstance(source, (str, os.PathLike))
         else rec.meta.get("path", f"<{type(source).__name__}>")
     )
-    x, _, zero, derived = select_channels(rec.data, rec.channels, det.channels, on_missing=on_missing,
-                                          source=str(path), hint=MISSING_HINT)  # fmt: skip
+    x, _, zero, derived = select_channels(
+        rec.data, rec.channels, det.channels, on_missing=on_missing, source=str(path), hint=MISSING_HINT
+    )
     cfg = PreprocessConfig(**det.preprocess) if det.preprocess else PreprocessConfig(fs=det.fs)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            x, fs = preprocess(x, rec.fs, cfg, channels=det.channels, source=str(path),
-                               on_flat="zero" if on_missing == "zero" else "raise")  # fmt: skip
+            x, fs = preprocess(
+                x,
+                rec.fs,
+                cfg,
+                channels=det.channels,
+                source=str(path),
+                on_flat="zero" if on_missing == "zero" else "raise",
+            )
     except ConfigError as e:  # e.g. a rate that cannot be resampled to the model's
         raise RecordingError(path, f"cannot preprocess as in training: {e}") from e
     if abs(fs - det.fs) > 1e-3 * det.fs:
@@ -236,8 +282,11 @@ def detect(source, det: Detector | str | os.PathLike, *, fs: float | None = None
     win = round(det.window_s * det.fs)
     padded = n < win
     if padded:
-        warnings.warn(f"{path}: {n / fs:.1f} s is shorter than one {det.window_s:g} s window; zero-padded to "
-                      f"{det.window_s:g} s (probabilities kept for the real samples only)", stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"{path}: {n / fs:.1f} s is shorter than one {det.window_s:g} s window; zero-padded to "
+            f"{det.window_s:g} s (probabilities kept for the real samples only)",
+            stacklevel=2,
+        )
         x = np.pad(x, ((0, 0), (0, win - n)))
     t0 = time.perf_counter()
     probs = predict_probs(det, x, overlap=overlap, batch_size=batch_size, progress=progress)[:n]
@@ -245,32 +294,61 @@ def detect(source, det: Detector | str | os.PathLike, *, fs: float | None = None
     pp = {**SEIZURE_POSTPROCESS, **(post or {})}
     events = probs_to_events(probs.astype(np.float64), fs, threshold=threshold, **pp)
     dur = n / fs
-    return Detection(str(path), dur, fs, probs, events, dur / max(compute, 1e-9), compute, padded, zero, derived,
-                     threshold=threshold, start_time=rec.meta.get("start_time"),
-                     renamed_channels=list(rec.meta.get("renamed_channels") or []))  # fmt: skip
+    return Detection(
+        str(path),
+        dur,
+        fs,
+        probs,
+        events,
+        dur / max(compute, 1e-9),
+        compute,
+        padded,
+        zero,
+        derived,
+        threshold=threshold,
+        start_time=rec.meta.get("start_time"),
+        renamed_channels=list(rec.meta.get("renamed_channels") or []),
+    )
 
 
-def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.PathLike, *,
-                  edf_annotations: bool = False, png: bool = True, det: Detector | None = None,
-                  reference: list[Event] | None = None) -> dict[str, str]:  # fmt: skip
+def write_outputs(
+    d: Detection,
+    rec_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    edf_annotations: bool = False,
+    png: bool = True,
+    det: Detector | None = None,
+    reference: list[Event] | None = None,
+) -> dict[str, str]:
     """Write the detection's files (module docstring); returns ``{kind: path}``."""
     from biodyn.atomic import atomic_path, atomic_write_text
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = output_stem(rec_path)
-    paths = {"csv_bi": out / f"{stem}.csv_bi", "events_tsv": out / f"{stem}_events.tsv",
-             "probs": out / f"{stem}_probs.npy"}  # fmt: skip
-    lines = ["# version = csv_v1.0.0", f"# bname = {stem}", f"# duration = {d.duration_s:.4f} secs", "#",
-             "channel,start_time,stop_time,label,confidence"]  # fmt: skip
+    paths = {
+        "csv_bi": out / f"{stem}.csv_bi",
+        "events_tsv": out / f"{stem}_events.tsv",
+        "probs": out / f"{stem}_probs.npy",
+    }
+    lines = [
+        "# version = csv_v1.0.0",
+        f"# bname = {stem}",
+        f"# duration = {d.duration_s:.4f} secs",
+        "#",
+        "channel,start_time,stop_time,label,confidence",
+    ]
     for e in d.events:
         lines.append(f"TERM,{e.onset_s:.4f},{e.offset_s:.4f},seiz,{event_confidence(d.probs, d.fs, e):.4f}")
     atomic_write_text(paths["csv_bi"], "\n".join(lines) + "\n")
     tsv = ["onset\tduration\teventType\tconfidence\tchannels\tdateTime\trecordingDuration"]
     start = szcore_datetime(d.start_time)
     for e in d.events:
-        tsv.append(f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{event_confidence(d.probs, d.fs, e):.4f}\tn/a\t{start}\t"
-                   f"{d.duration_s:.4f}")  # fmt: skip
+        tsv.append(
+            f"{e.onset_s:.4f}\t{e.duration_s:.4f}\tsz\t{event_confidence(d.probs, d.fs, e):.4f}\tn/a\t{start}\t"
+            f"{d.duration_s:.4f}"
+        )
     atomic_write_text(paths["events_tsv"], "\n".join(tsv) + "\n")
     with atomic_path(paths["probs"], suffix=".npy") as tmp:
         np.save(tmp, d.probs.astype(np.float32))
@@ -291,8 +369,14 @@ def write_outputs(d: Detection, rec_path: str | os.PathLike, out_dir: str | os.P
     return d.outputs
 
 
-def plot_detection(d: Detection, rec_path, png_path, det: Detector | None = None, max_traces: int = 23,
-                   reference: list[Event] | None = None) -> None:  # fmt: skip
+def plot_detection(
+    d: Detection,
+    rec_path,
+    png_path,
+    det: Detector | None = None,
+    max_traces: int = 23,
+    reference: list[Event] | None = None,
+) -> None:
     """The detection figure (:mod:`biodyn.report.detection_figure`): the probability over the whole recording
     with the threshold the events were found with, a zoom on each event with the EEG of the detector's
     montage (the recording's channels without a detector)."""
@@ -305,10 +389,20 @@ def plot_detection(d: Detection, rec_path, png_path, det: Detector | None = None
     x = select_channels(rec.data, rec.channels, names, on_missing="zero")[0] if det is not None else rec.data
     units = (rec.meta.get("units") or ["µV"])[0] or "µV"
     units = "µV" if units.lower() in ("uv", "µv") else units
-    fig = detection_figure(x, rec.fs, list(names), d.probs, d.fs, d.threshold, d.events, reference=reference,
-                           confidences=[event_confidence(d.probs, d.fs, e) for e in d.events], units=units,
-                           title=f"{Path(rec_path).name}: {len(d.events)} detection(s) at threshold "
-                                 f"{d.threshold:.3g}", max_channels=max_traces)  # fmt: skip
+    fig = detection_figure(
+        x,
+        rec.fs,
+        list(names),
+        d.probs,
+        d.fs,
+        d.threshold,
+        d.events,
+        reference=reference,
+        confidences=[event_confidence(d.probs, d.fs, e) for e in d.events],
+        units=units,
+        title=f"{Path(rec_path).name}: {len(d.events)} detection(s) at threshold {d.threshold:.3g}",
+        max_channels=max_traces,
+    )
     save_figure(fig, png_path)
 
 
@@ -317,8 +411,17 @@ def output_stem(path: str | os.PathLike) -> str:
     return Path(path).name.split(".")[0]
 
 
-def check_detect_args(paths, out_dir, json_path=None, *, threshold: float | None = None, overlap: float = 0.5,
-                      batch_size: int = WINDOWS_PER_CALL, on_missing: str = "raise", post=None) -> None:  # fmt: skip
+def check_detect_args(
+    paths,
+    out_dir,
+    json_path=None,
+    *,
+    threshold: float | None = None,
+    overlap: float = 0.5,
+    batch_size: int = WINDOWS_PER_CALL,
+    on_missing: str = "raise",
+    post=None,
+) -> None:
     """Every setting of :func:`detect_files` checked before a recording is read or a file written: the
     threshold a probability in (0, 1), the overlap in [0, 1), the batch size >= 1, the post-processing values,
     the output folder and JSON path writable, and no two recordings writing the same output names."""
@@ -340,13 +443,16 @@ def check_detect_args(paths, out_dir, json_path=None, *, threshold: float | None
     for p in paths:
         stem = output_stem(p)
         if stem in seen:
-            raise ConfigError(f"{seen[stem]} and {p} would write the same outputs ({Path(out_dir) / stem}.*); "
-                              "give each name once, or run them with different --out folders")  # fmt: skip
+            raise ConfigError(
+                f"{seen[stem]} and {p} would write the same outputs ({Path(out_dir) / stem}.*); "
+                "give each name once, or run them with different --out folders"
+            )
         seen[stem] = str(p)
 
 
-def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=False, png=True,
-                 progress=True, **kw) -> dict[str, Any]:  # fmt: skip
+def detect_files(
+    paths, checkpoint, out_dir, *, json_path=None, edf_annotations=False, png=True, progress=True, **kw
+) -> dict[str, Any]:
     """Batch job: every recording in ``paths``; a file that fails is skipped and reported."""
     from biodyn.atomic import atomic_write_json
 
@@ -360,9 +466,17 @@ def detect_files(paths, checkpoint, out_dir, *, json_path=None, edf_annotations=
             done.append(d.summary())
         except (RecordingError, ConfigError) as e:
             failed[str(p)] = str(e)
-    report = {"checkpoint": str(det.checkpoint), "model": det.model_name, "channels": det.channels,
-              "fs": det.fs, "window_s": det.window_s, "threshold": det.threshold if kw.get("threshold") is None else kw["threshold"],
-              "postprocess": {**SEIZURE_POSTPROCESS, **(kw.get("post") or {})}, "recordings": done, "failed": failed}  # fmt: skip
+    report = {
+        "checkpoint": str(det.checkpoint),
+        "model": det.model_name,
+        "channels": det.channels,
+        "fs": det.fs,
+        "window_s": det.window_s,
+        "threshold": det.threshold if kw.get("threshold") is None else kw["threshold"],
+        "postprocess": {**SEIZURE_POSTPROCESS, **(kw.get("post") or {})},
+        "recordings": done,
+        "failed": failed,
+    }
     if json_path:
         atomic_write_json(json_path, report)
     return report

@@ -75,9 +75,14 @@ def _event_totals(records, threshold: float, post: dict[str, Any]) -> dict[str, 
         dur += r.duration_s
     res = {}
     for k, c in tot.items():
-        res[k] = {"targets": c.targets, "hits": c.hits, "misses": c.misses, "false_alarms": c.false_alarms,
-                  "sensitivity": c.hits / c.targets if c.targets else float("nan"),
-                  "fa_per_24h": c.false_alarms / dur * 86400.0 if dur else float("nan")}  # fmt: skip
+        res[k] = {
+            "targets": c.targets,
+            "hits": c.hits,
+            "misses": c.misses,
+            "false_alarms": c.false_alarms,
+            "sensitivity": c.hits / c.targets if c.targets else float("nan"),
+            "fa_per_24h": c.false_alarms / dur * 86400.0 if dur else float("nan"),
+        }
     res["duration_s"] = dur
     return res
 
@@ -103,8 +108,9 @@ def score_records(
             "auprc": auprc(y, p) if both else float("nan"),
             "ece": ece(p, y.astype(int)),
             "f1": f1_at_threshold(y, p, threshold),
-            "n_samples": int(y.size), "seizure_fraction": float(y.mean()),
-        }  # fmt: skip
+            "n_samples": int(y.size),
+            "seizure_fraction": float(y.mean()),
+        }
     rep["default_threshold"] = {"threshold": threshold, **_event_totals(evalset, threshold, pp)}
     rep["n_records"] = {"dev": len(dev), "eval": len(evalset)}
     return rep
@@ -144,8 +150,20 @@ def evaluate_seizure_run(
     dev = record_probs(model, data["val"], progress=progress)
     evalset = dev if split == "val" else record_probs(model, data[split], progress=progress)
     rep = score_records(dev, evalset, post=post)
-    rep.update({"run_dir": str(run), "checkpoint": which, "step": st["step"], "split": split,
-                "model": exp.model.name, "data_manifest_hash": data["manifest_hash"]})  # fmt: skip
-    save_report(rep, run / "eval_results.json", run / "eval_results.png",
-                title=f"{exp.model.name}: OVERLAP sensitivity vs FA/24h (dev)")  # fmt: skip
+    rep.update(
+        {
+            "run_dir": str(run),
+            "checkpoint": which,
+            "step": st["step"],
+            "split": split,
+            "model": exp.model.name,
+            "data_manifest_hash": data["manifest_hash"],
+        }
+    )
+    save_report(
+        rep,
+        run / "eval_results.json",
+        run / "eval_results.png",
+        title=f"{exp.model.name}: OVERLAP sensitivity vs FA/24h (dev)",
+    )
     return rep

@@ -90,9 +90,18 @@ def edf_start(path: str | os.PathLike) -> str:
         return "n/a"
 
 
-def detect_to_tsv(edf: str | os.PathLike, tsv: str | os.PathLike, det: Detector, *, threshold: float = THRESHOLD,
-                  post: dict[str, Any] | None = None, overlap: float = 0.5, on_missing: str = "raise",
-                  batch_size: int = 4, progress: bool = False) -> dict[str, Any]:  # fmt: skip
+def detect_to_tsv(
+    edf: str | os.PathLike,
+    tsv: str | os.PathLike,
+    det: Detector,
+    *,
+    threshold: float = THRESHOLD,
+    post: dict[str, Any] | None = None,
+    overlap: float = 0.5,
+    on_missing: str = "raise",
+    batch_size: int = 4,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Detect seizures in ``edf`` and write SzCORE's events TSV to ``tsv``; returns the detection summary.
 
     ``recordingDuration`` is the duration the file's header gives (what epilepsy2bids writes in the reference),
@@ -101,8 +110,16 @@ def detect_to_tsv(edf: str | os.PathLike, tsv: str | os.PathLike, det: Detector,
     from biodyn.metrics.szcore import write_events_tsv
     from biodyn.types import Event
 
-    d = detect(edf, det, on_missing=on_missing, threshold=threshold, post=post, overlap=overlap,
-               batch_size=batch_size, progress=progress)  # fmt: skip
+    d = detect(
+        edf,
+        det,
+        on_missing=on_missing,
+        threshold=threshold,
+        post=post,
+        overlap=overlap,
+        batch_size=batch_size,
+        progress=progress,
+    )
     duration = float(edf_info(edf)["duration_s"])
     events = [
         Event(e.onset_s, min(e.offset_s, duration) - e.onset_s, "sz")
@@ -130,8 +147,13 @@ def checkpoint_digest(det: Detector) -> str:
     return h.hexdigest()
 
 
-def score_dataset(bids_root: str | os.PathLike, hypotheses: str | os.PathLike, *, duration_tolerance_s: float = 0.0,
-                  params=None) -> dict[str, Any]:  # fmt: skip
+def score_dataset(
+    bids_root: str | os.PathLike,
+    hypotheses: str | os.PathLike,
+    *,
+    duration_tolerance_s: float = 0.0,
+    params=None,
+) -> dict[str, Any]:
     """SzCORE's evaluation of a hypotheses folder against a BIDS dataset's events files (module docstring).
 
     Returns ``{"szcore": {...sample_results, event_results with _std}, "cumulated": {...}, "subjects":
@@ -171,12 +193,24 @@ def score_dataset(bids_root: str | os.PathLike, hypotheses: str | os.PathLike, *
         for k in acc:
             acc[k] = acc[k] + counts[k]
         n_rec[subject] = n_rec.get(subject, 0) + 1
-        rows.append({"events_tsv": str(rel), "subject": subject, "note": note,
-                     **{k: {**asdict(c), **c.scores()} for k, c in counts.items()}})  # fmt: skip
-    subjects = {s: {**{k: {**asdict(c), **c.scores()} for k, c in acc.items()}, "recordings": n_rec[s]}
-                for s, acc in sorted(per_subject.items())}  # fmt: skip
-    return {"szcore": aggregate_subjects(per_subject, True), "cumulated": aggregate_subjects(per_subject, False),
-            "subjects": subjects, "recordings": rows}  # fmt: skip
+        rows.append(
+            {
+                "events_tsv": str(rel),
+                "subject": subject,
+                "note": note,
+                **{k: {**asdict(c), **c.scores()} for k, c in counts.items()},
+            }
+        )
+    subjects = {
+        s: {**{k: {**asdict(c), **c.scores()} for k, c in acc.items()}, "recordings": n_rec[s]}
+        for s, acc in sorted(per_subject.items())
+    }
+    return {
+        "szcore": aggregate_subjects(per_subject, True),
+        "cumulated": aggregate_subjects(per_subject, False),
+        "subjects": subjects,
+        "recordings": rows,
+    }
 
 
 def dataset_name(root: Path) -> str:
@@ -189,10 +223,21 @@ def dataset_name(root: Path) -> str:
         return root.resolve().name
 
 
-def run_szcore_benchmark(bids_root: str | os.PathLike, checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *,
-                         threshold: float = THRESHOLD, post: dict[str, Any] | None = None, overlap: float = 0.5,
-                         on_missing: str = "raise", batch_size: int = 4, duration_tolerance_s: float = 0.0,
-                         device: str = "cpu", progress: bool = True, figure: bool = True) -> dict[str, Any]:  # fmt: skip
+def run_szcore_benchmark(
+    bids_root: str | os.PathLike,
+    checkpoint: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    threshold: float = THRESHOLD,
+    post: dict[str, Any] | None = None,
+    overlap: float = 0.5,
+    on_missing: str = "raise",
+    batch_size: int = 4,
+    duration_tolerance_s: float = 0.0,
+    device: str = "cpu",
+    progress: bool = True,
+    figure: bool = True,
+) -> dict[str, Any]:
     """Detect over every recording of ``bids_root`` (reusing finished ones), score as SzCORE does and write
     the outputs listed in the module docstring; returns the ``results.json`` dict.
 
@@ -236,17 +281,24 @@ def run_szcore_benchmark(bids_root: str | os.PathLike, checkpoint: str | os.Path
                 reused += 1
                 continue
         try:
-            s = detect_to_tsv(r.edf, tsv, det, threshold=threshold, post=pp, overlap=overlap,
-                              on_missing=on_missing, batch_size=batch_size)  # fmt: skip
+            s = detect_to_tsv(
+                r.edf,
+                tsv,
+                det,
+                threshold=threshold,
+                post=pp,
+                overlap=overlap,
+                on_missing=on_missing,
+                batch_size=batch_size,
+            )
         except (RecordingError, ConfigError) as e:
             failed[str(r.rel_events)] = str(e)
             tsv.unlink(missing_ok=True)  # a stale hypothesis of other settings must not be scored
             continue
         s["events_tsv"] = str(r.rel_events)
         side.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(
-            side, {"key": key, "settings": settings, "summary": s}
-        )  # written last: the done mark
+        # written last: the done mark
+        atomic_write_json(side, {"key": key, "settings": settings, "summary": s})
         summaries.append(s)
     detect_s = time.perf_counter() - t0
     scores = score_dataset(bids_root, hyp_dir, duration_tolerance_s=duration_tolerance_s)
@@ -306,14 +358,20 @@ def markdown_table(result: dict[str, Any]) -> str:
     ]
     for s, v in result["subjects"].items():
         e = v["event"]
-        lines.append(f"| {s} | {v['recordings']} | {e['ref_true']} | {e['tp']} | {e['fp']} | {_f(e['sensitivity'], True)} "
-                     f"| {_f(e['precision'], True)} | {_f(e['f1'], True)} | {_f(e['fpRate'])} |")  # fmt: skip
+        lines.append(
+            f"| {s} | {v['recordings']} | {e['ref_true']} | {e['tp']} | {e['fp']} | {_f(e['sensitivity'], True)} "
+            f"| {_f(e['precision'], True)} | {_f(e['f1'], True)} | {_f(e['fpRate'])} |"
+        )
     pm = lambda m, pct: f"{_f(ev[m], pct)} ± {_f(ev[m + '_std'], pct)}"  # noqa: E731
-    lines.append(f"| **mean ± std over subjects (SzCORE)** | | | | | {pm('sensitivity', True)} | {pm('precision', True)} "
-                 f"| {pm('f1', True)} | {pm('fpRate', False)} |")  # fmt: skip
+    lines.append(
+        f"| **mean ± std over subjects (SzCORE)** | | | | | {pm('sensitivity', True)} | {pm('precision', True)} "
+        f"| {pm('f1', True)} | {pm('fpRate', False)} |"
+    )
     c = result["cumulated"]["event_results"]
-    lines.append(f"| all recordings pooled | | | | | {_f(c['sensitivity'], True)} | {_f(c['precision'], True)} "
-                 f"| {_f(c['f1'], True)} | {_f(c['fpRate'])} |")  # fmt: skip
+    lines.append(
+        f"| all recordings pooled | | | | | {_f(c['sensitivity'], True)} | {_f(c['precision'], True)} "
+        f"| {_f(c['f1'], True)} | {_f(c['fpRate'])} |"
+    )
     if result.get("failed"):
         lines += [
             "",
@@ -336,8 +394,12 @@ def plot_subjects(result: dict[str, Any], png: str | os.PathLike) -> None:
 
     subjects = list(result["subjects"])
     ev = result["szcore"]["event_results"]
-    panels = (("sensitivity", "sensitivity"), ("precision", "precision"), ("f1", "F1"),
-              ("fpRate", "false positives / 24 h"))  # fmt: skip
+    panels = (
+        ("sensitivity", "sensitivity"),
+        ("precision", "precision"),
+        ("f1", "F1"),
+        ("fpRate", "false positives / 24 h"),
+    )
     fig, axes = plt.subplots(1, 4, figsize=(max(11, 0.35 * len(subjects) * 4), 3.6), layout="constrained")
     for ax, (m, label) in zip(axes, panels):
         vals = np.array([result["subjects"][s]["event"][m] for s in subjects], dtype=float)
@@ -351,15 +413,19 @@ def plot_subjects(result: dict[str, Any], png: str | os.PathLike) -> None:
         ax.legend(fontsize=7, loc="upper right")
         if m != "fpRate":
             ax.set_ylim(0, 1.15)
-    fig.suptitle(f"SzCORE event scoring of {result['model']} on {result['dataset']}: {len(result['recordings'])} "
-                 f"recordings, {len(result['failed'])} not processed (scored as no detection)", fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"SzCORE event scoring of {result['model']} on {result['dataset']}: {len(result['recordings'])} "
+        f"recordings, {len(result['failed'])} not processed (scored as no detection)",
+        fontsize=9,
+    )
     with atomic_path(png, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
 
 
-def szcore_contract(input_edf: str | os.PathLike, output_tsv: str | os.PathLike, checkpoint: str | os.PathLike,
-                    **kw) -> dict[str, Any]:  # fmt: skip
+def szcore_contract(
+    input_edf: str | os.PathLike, output_tsv: str | os.PathLike, checkpoint: str | os.PathLike, **kw
+) -> dict[str, Any]:
     """The SzCORE container's contract: one EDF in, its events TSV out (``kw`` as :func:`detect_to_tsv`)."""
     device = kw.pop("device", "cpu")
     return detect_to_tsv(input_edf, output_tsv, load_detector(checkpoint, device=device), **kw)
