@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from biodyn.errors import DataRootError, RecordingError
-from biodyn.signal.config import PreprocessConfig
+from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
 from biodyn.types import Recording
 
 
@@ -159,3 +159,26 @@ def events_to_labels(
         b = min(n_times, round((e.onset_s + e.duration_s) * fs))
         out[a:b] = label_map[e.label]
     return out
+
+
+class SeizureCorpus(Corpus):
+    """A scalp-EEG corpus with seizure annotations (CHB-MIT, Siena, TUSZ, a folder of your own): one channel
+    set (``channels``, read in that order), per-sample labels 0 (background) / 1 (an event whose label is one
+    of :attr:`seizure_labels`), and Brain-Go-Brr's windowing (60 s windows, 10 s hop)."""
+
+    modality = "eeg"
+    classes = ("bckg", "seiz")
+    default_preprocess: PreprocessConfig = SEIZURE_EEG
+    window_s = 60.0
+    stride_s = 10.0
+    seizure_labels: ClassVar[tuple[str, ...]] = ("seiz",)
+
+    def __init__(self, root: str | Path, channels: tuple[str, ...]):
+        super().__init__(root)
+        self.channels = tuple(channels)
+
+    def target(self, ref: RecordRef, rec: Recording) -> Target:
+        y = events_to_labels(
+            rec.events, rec.n_times, rec.fs, dict.fromkeys(self.seizure_labels, 1), default=0
+        )
+        return Target(per_sample=y, classes=self.classes)

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels, summarize
+from biodyn.datasets._base import RecordRef, SeizureCorpus, summarize
 from biodyn.errors import RecordingError
 from biodyn.montage import canonical_name
-from biodyn.signal.config import CLDTRANS_EEG, SEIZURE_EEG, PreprocessConfig
+from biodyn.signal.config import CLDTRANS_EEG, SEIZURE_EEG
 from biodyn.types import Event, Recording
 
 # The 18 double-banana derivations present in every CHB-MIT subject, plus the midline pair (canonical names).
@@ -170,19 +170,13 @@ def read_seizure_file(path: str | Path, fs: float = 256.0) -> list[tuple[float, 
     return out
 
 
-class CHBMIT(Corpus):
+class CHBMIT(SeizureCorpus):
     """CHB-MIT: 24 cases of paediatric scalp EEG; per-sample seizure labels (0 background, 1 seizure)."""
 
     name = "chbmit"
-    modality = "eeg"
-    classes = ("bckg", "seiz")
-    default_preprocess: PreprocessConfig = SEIZURE_EEG
-    window_s = 60.0
-    stride_s = 10.0
 
     def __init__(self, root, channels: tuple[str, ...] = CHANNELS, preprocess: str = "seizure"):
-        super().__init__(root)
-        self.channels = tuple(channels)
+        super().__init__(root, channels)
         if preprocess not in PREPROCESS:
             raise ValueError(f"invalid preprocess={preprocess!r}; allowed: {', '.join(PREPROCESS)}")
         self.default_preprocess = PREPROCESS[preprocess]
@@ -231,10 +225,6 @@ class CHBMIT(Corpus):
         rec.events = [Event(a, b - a, "seiz") for a, b in self.seizures(ref)]
         rec.meta.update(record_id=ref.record_id, subject=ref.subject)
         return rec
-
-    def target(self, ref: RecordRef, rec: Recording) -> Target:
-        y = events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=0)
-        return Target(per_sample=y, classes=self.classes)
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()

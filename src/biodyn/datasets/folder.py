@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels
+from biodyn.datasets._base import RecordRef, SeizureCorpus, Target, events_to_labels
 from biodyn.errors import ChannelError, RecordingError
 from biodyn.montage import TEN_TWENTY_19, canonicalize
-from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
 from biodyn.types import Event, Recording
 
 SEIZURE_LABELS = ("sz", "seiz", "seizure")
@@ -58,19 +57,13 @@ def read_bids_events(path: str | Path) -> list[Event]:
     return out
 
 
-class Folder(Corpus):
+class Folder(SeizureCorpus):
     """Every EDF/BDF file and WFDB record under ``root`` (recursively), with per-sample seizure labels."""
 
     name = "folder"
-    modality = "eeg"
-    classes = ("bckg", "seiz")
-    default_preprocess: PreprocessConfig = SEIZURE_EEG
-    window_s = 60.0
-    stride_s = 10.0
 
     def __init__(self, root, channels: tuple[str, ...] = TEN_TWENTY_19):
-        super().__init__(root)
-        self.channels = tuple(channels)
+        super().__init__(root, channels)
 
     @staticmethod
     def label_file(path: Path) -> Path | None:

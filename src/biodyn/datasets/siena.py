@@ -30,10 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels, summarize
+from biodyn.datasets._base import RecordRef, SeizureCorpus, summarize
 from biodyn.errors import RecordingError
 from biodyn.montage import TEN_TWENTY_19
-from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
 from biodyn.types import Event, Recording
 
 FS = 512.0
@@ -151,20 +150,14 @@ def _header_start_s(path: Path) -> int | None:
         return None
 
 
-class Siena(Corpus):
+class Siena(SeizureCorpus):
     """Siena Scalp EEG: 14 adults, 512 Hz; per-sample seizure labels (0 background, 1 seizure) on the 19
     referential 10-20 channels (modern names; ``T3`` is read as ``T7``)."""
 
     name = "siena"
-    modality = "eeg"
-    classes = ("bckg", "seiz")
-    default_preprocess: PreprocessConfig = SEIZURE_EEG
-    window_s = 60.0
-    stride_s = 10.0
 
     def __init__(self, root, channels: tuple[str, ...] = TEN_TWENTY_19):
-        super().__init__(root)
-        self.channels = tuple(channels)
+        super().__init__(root, channels)
 
     def seizure_lists(self) -> dict[str, SeizureList]:
         """``{subject: parsed list}`` for every ``PNxx/Seizures-list-PNxx.txt``."""
@@ -206,10 +199,6 @@ class Siena(Corpus):
         rec.events = [Event(a, b - a, "seiz") for a, b in ref.meta["seizures"]]
         rec.meta.update(record_id=ref.record_id, subject=ref.subject)
         return rec
-
-    def target(self, ref: RecordRef, rec: Recording) -> Target:
-        y = events_to_labels(rec.events, rec.n_times, rec.fs, {"seiz": 1}, default=0)
-        return Target(per_sample=y, classes=self.classes)
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()

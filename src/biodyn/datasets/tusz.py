@@ -12,31 +12,25 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from biodyn.datasets._base import Corpus, RecordRef, Target, events_to_labels, summarize
+from biodyn.datasets._base import RecordRef, SeizureCorpus, summarize
 from biodyn.errors import RecordingError
 from biodyn.io.events import TUSZ_SEIZURE_LABELS, read_tusz_csv
 from biodyn.montage import TEN_TWENTY_19
-from biodyn.signal.config import SEIZURE_EEG, PreprocessConfig
 from biodyn.types import Recording
 
 SPLITS = ("train", "dev", "eval")
 
 
-class TUSZ(Corpus):
+class TUSZ(SeizureCorpus):
     """TUSZ v2: per-sample seizure labels (0 background, 1 any seizure type) on the 19 10-20 channels."""
 
     name = "tusz"
-    modality = "eeg"
-    classes = ("bckg", "seiz")
-    default_preprocess: PreprocessConfig = SEIZURE_EEG
-    window_s = 60.0
-    stride_s = 10.0
+    seizure_labels = tuple(sorted(TUSZ_SEIZURE_LABELS))  # every seizure type is class 1
 
     def __init__(self, root, channels: tuple[str, ...] = TEN_TWENTY_19, label_file: str = ".csv_bi"):
-        super().__init__(root)
+        super().__init__(root, channels)
         if label_file not in (".csv_bi", ".csv"):
             raise ValueError(f"invalid label_file={label_file!r}; allowed: '.csv_bi', '.csv'")
-        self.channels = tuple(channels)
         self.label_file = label_file
 
     def records(self) -> list[RecordRef]:
@@ -73,12 +67,6 @@ class TUSZ(Corpus):
             record_id=ref.record_id, subject=ref.subject, split=ref.split, montage=ref.meta["montage"]
         )
         return rec
-
-    def target(self, ref: RecordRef, rec: Recording) -> Target:
-        y = events_to_labels(
-            rec.events, rec.n_times, rec.fs, dict.fromkeys(TUSZ_SEIZURE_LABELS, 1), default=0
-        )
-        return Target(per_sample=y, classes=self.classes)
 
     def summary(self) -> dict[str, Any]:
         refs = self.records()
