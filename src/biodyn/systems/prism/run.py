@@ -467,10 +467,37 @@ def _say(cfg, msg):
         print(msg, flush=True)
 
 
+def _train_config(cfg: PrismRunConfig, out: Path, steps_per_epoch: int, metric: str, **kw):
+    """The Trainer's settings of a PRISM run: ``cfg.epochs`` epochs of ``steps_per_epoch`` steps, evaluated and
+    checkpointed once an epoch, early stopping on ``metric`` (higher is better); ``kw``: the rest."""
+    from biodyn.train.config import TrainConfig
+
+    return TrainConfig(
+        out_dir=str(out),
+        seed=cfg.seed,
+        max_steps=cfg.epochs * steps_per_epoch,
+        lr=cfg.lr,
+        warmup_steps=int(cfg.warmup_epochs * steps_per_epoch),
+        weight_decay=cfg.weight_decay,
+        eval_every=steps_per_epoch,
+        ckpt_every=steps_per_epoch,
+        log_every=1,
+        early_stop_metric=metric,
+        early_stop_mode="max",
+        patience=cfg.early_stopping,
+        resume=cfg.resume,
+        num_workers=cfg.num_workers,
+        progress=cfg.progress,
+        tensorboard=cfg.tensorboard,
+        wandb_project=cfg.wandb_project,
+        device=cfg.device,
+        **kw,
+    )
+
+
 def run_single(cfg: PrismRunConfig) -> RunResult:
     from biodyn.models import create_model
     from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
-    from biodyn.train.config import TrainConfig
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
 
@@ -501,28 +528,7 @@ def run_single(cfg: PrismRunConfig) -> RunResult:
             f"batch_size={cfg.batch_size} x {world} rank(s) exceeds the {len(data.train)} training items"
         )
     metric = "val_macro_auroc" if data.task == "multilabel" else "val_accuracy"
-    tc = TrainConfig(
-        out_dir=str(out),
-        task=data.task,
-        seed=cfg.seed,
-        batch_size=cfg.batch_size,
-        max_steps=cfg.epochs * spe,
-        lr=cfg.lr,
-        warmup_steps=int(cfg.warmup_epochs * spe),
-        weight_decay=cfg.weight_decay,
-        eval_every=spe,
-        ckpt_every=spe,
-        log_every=1,
-        early_stop_metric=metric,
-        early_stop_mode="max",
-        patience=cfg.early_stopping,
-        resume=cfg.resume,
-        num_workers=cfg.num_workers,
-        progress=cfg.progress,
-        tensorboard=cfg.tensorboard,
-        wandb_project=cfg.wandb_project,
-        device=cfg.device,
-    )
+    tc = _train_config(cfg, out, spe, metric, task=data.task, batch_size=cfg.batch_size)
     _say(
         cfg,
         f"PRISM run: {cfg.modality} ({data.source}; {data.splits}); train/val/test "
@@ -677,7 +683,6 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
 
     from biodyn.models.prism import ModalityConfig, PRISMConfig, PRISMForClassification
     from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
-    from biodyn.train.config import TrainConfig
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
 
@@ -719,28 +724,15 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
     )
     per_epoch = train.steps_per_epoch
     out = Path(cfg.output_dir)
-    tc = TrainConfig(
-        out_dir=str(out),
+    # one block of a modality per step (batch_size 1, in order); a step leaves the other heads unused
+    tc = _train_config(
+        cfg,
+        out,
+        per_epoch,
+        "val_accuracy",
         task="multiclass",
-        seed=cfg.seed,
         batch_size=1,
         sampler="sequential",
-        max_steps=cfg.epochs * per_epoch,
-        lr=cfg.lr,
-        warmup_steps=int(cfg.warmup_epochs * per_epoch),
-        weight_decay=cfg.weight_decay,
-        eval_every=per_epoch,
-        ckpt_every=per_epoch,
-        log_every=1,
-        early_stop_metric="val_accuracy",
-        early_stop_mode="max",
-        patience=cfg.early_stopping,
-        resume=cfg.resume,
-        num_workers=cfg.num_workers,
-        progress=cfg.progress,
-        tensorboard=cfg.tensorboard,
-        wandb_project=cfg.wandb_project,
-        device=cfg.device,
         find_unused_parameters=True,
     )
     _say(
