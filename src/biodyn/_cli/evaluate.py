@@ -41,7 +41,8 @@ def run(args) -> int:
     from biodyn.train.evaluate import dumps, evaluate_run, run_system, run_task
 
     split = SPLITS[args.split]
-    if run_system(args.run_dir) == "prism":  # a PRISM run (biodyn prism): its data and its task's metrics
+    system = run_system(args.run_dir)  # read once: it decides which evaluation the run gets
+    if system == "prism":  # a PRISM run (biodyn prism): its data and its task's metrics
         from biodyn.systems.prism import evaluate_prism_run
 
         if args.post:
@@ -54,16 +55,14 @@ def run(args) -> int:
         atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
         print(dumps(res))
         return 0
-    if (
-        run_system(args.run_dir) == "cldtrans_fewshot"
-    ):  # a cell of the few-shot grid: its data as the grid built it
+    if system == "cldtrans_fewshot":  # a cell of the few-shot grid: its data as the grid built it
         from biodyn.systems.cldtrans.fewshot_grid import evaluate_cell
 
         res = evaluate_cell(args.run_dir, which=args.checkpoint, split=split)
         atomic_write_json(args.json or Path(args.run_dir) / f"eval_{split}.json", res)
         print(dumps(res))
         return 0
-    if run_system(args.run_dir) == "cldtrans":  # a CLD-Trans stage: the terms of its objective
+    if system == "cldtrans":  # a CLD-Trans stage: the terms of its objective
         from biodyn.systems.cldtrans.evaluate import evaluate_cldtrans_run
 
         res = evaluate_cldtrans_run(args.run_dir, which=args.checkpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -23,14 +24,23 @@ def run_system(run_dir: str | os.PathLike) -> str | None:
             raw = json.loads((Path(run_dir) / "config.json").read_text())
             return "prism" if isinstance(raw, dict) and "run" in raw else None
         raise ConfigError(f"{run_dir}: not a training run (no config.yaml)")
+    raw = _read_config(cfg_file, yaml.safe_load)
+    return raw.get("system") if isinstance(raw, dict) else None
+
+
+def _read_config(cfg_file: Path, load):
+    """``load(text)`` of a run's ``config.yaml``; a file that YAML or OmegaConf cannot read is one
+    :class:`ConfigError` naming it and the parser's first line."""
+    import yaml
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
-        raw = yaml.safe_load(cfg_file.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
+        return load(cfg_file.read_text())
+    except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else ""
         raise ConfigError(
             f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: {first})"
         ) from None
-    return raw.get("system") if isinstance(raw, dict) else None
 
 
 def _raw_config(run_dir: str | os.PathLike):
@@ -47,16 +57,7 @@ def _raw_config(run_dir: str | os.PathLike):
             else ""
         )
         raise ConfigError(f"{run}: not a training run (no config.yaml){hint}")
-    import yaml
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        raw = OmegaConf.load(cfg_file)
-    except (yaml.YAMLError, OmegaConfBaseException, UnicodeDecodeError, ValueError) as e:
-        raise ConfigError(
-            f"{cfg_file}: cannot be read as a run config ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''})"
-        ) from None
+    raw = _read_config(cfg_file, lambda text: OmegaConf.load(io.StringIO(text)))
     if not isinstance(raw, DictConfig) or not raw:
         raise ConfigError(f"{cfg_file}: holds no run config (empty or not a mapping)")
     if "ablation" in raw and "mode" in raw:
