@@ -117,7 +117,8 @@ def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
 
     model = from_pretrained(path, device=device)
     name = model.model_name
-    folder = Path(path) if is_export(path) else find_checkpoint(path)
+    export = is_export(path)
+    folder = Path(path) if export else find_checkpoint(path)
     if model_output(name) != "per_sample":
         raise CheckpointError(
             f"{folder}: a checkpoint of model {name!r}, not a seizure detector (a model "
@@ -125,7 +126,7 @@ def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
         )
     spec = model.input_spec.to_dict() if model.input_spec is not None else {}
     step = 0
-    if not is_export(path):
+    if not export:
         st = read_state(folder)
         step = int(st.get("step", 0))
         old = (st.get("extra") or {}).get("data") or {}  # runs written before the input spec
