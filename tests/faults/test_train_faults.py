@@ -160,7 +160,7 @@ def test_truncated_trainer_safetensors_and_garbled_state(tmp_path):
     with pytest.raises(CheckpointError, match=r"last/trainer\.safetensors: truncated.*'best'.*intact"):
         _trainer(tmp_path, resume=True).fit()
     (ck / "best" / "state.json").write_text('{"format_version": 1, "st')
-    from biodyn.train.checkpoint import read_state
+    from biodyn.models._pretrained import read_state
 
     with pytest.raises(CheckpointError, match=r"best/state\.json: unreadable checkpoint state"):
         read_state(ck / "best")

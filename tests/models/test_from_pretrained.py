@@ -11,8 +11,8 @@ import torch
 
 from biodyn.errors import CheckpointError
 from biodyn.models import InputSpec, create_model, find_checkpoint, from_pretrained, save_pretrained
+from biodyn.models._pretrained import previous_checkpoint, read_state
 from biodyn.train import TensorDictDataset, TrainConfig, Trainer
-from biodyn.train.checkpoint import previous_checkpoint, read_state
 
 SIG = dict(n_chans=2, n_outputs=3, n_times=32, sfreq=32.0)
 

@@ -6,6 +6,7 @@ from torch import nn
 
 from biodyn.errors import ConfigError
 from biodyn.models import BiodynModel, create_model, from_pretrained, save_pretrained
+from biodyn.models._pretrained import read_state
 from biodyn.train import (
     CheckpointError,
     NonFiniteError,
@@ -15,7 +16,6 @@ from biodyn.train import (
     lr_at,
     param_groups,
 )
-from biodyn.train.checkpoint import read_state
 
 MC = dict(n_chans=2, n_outputs=3, n_times=32, sfreq=32.0)
 
@@ -93,7 +93,7 @@ def test_resume_is_bitwise(tmp_path):
 def test_resume_after_a_crash_between_the_checkpoint_renames(tmp_path):
     import os
 
-    from biodyn.train.checkpoint import previous_checkpoint
+    from biodyn.models._pretrained import previous_checkpoint
 
     cfg = _cfg(tmp_path, max_steps=4)
     tr = Trainer(_model(), _data(), None, cfg, model_name="cnn1d")

@@ -1,6 +1,7 @@
 """Training harness: one Trainer for every model, checkpoints, few-shot protocol."""
 
-from biodyn.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from biodyn.errors import CheckpointError
+from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
 from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
 from biodyn.train.data import ResumableBatchSampler, TensorDictDataset
 from biodyn.train.nan_guard import NonFiniteError

@@ -28,30 +28,19 @@ from safetensors.torch import load_file, save_file
 from biodyn.errors import CheckpointError
 
 # the read side of the format (finding, checking and reading a checkpoint) lives below the harness, in
-# biodyn.models._pretrained, so that biodyn.models.from_pretrained loads a run without importing train/
+# biodyn.models._pretrained, so that biodyn.models.from_pretrained loads a run without importing train/; it is
+# imported from there (one import path), this module holds the write side and the Trainer's resume
 from biodyn.models._pretrained import CHECKPOINT_FORMAT_VERSION as FORMAT_VERSION
 from biodyn.models._pretrained import (
-    checkpoint_intact,
-    find_checkpoint,
+    intact_note,
     load_weights,
     previous_checkpoint,
     read_state,
-    resolve_checkpoint,
     safetensors_shapes,
     save_weights,
 )
-from biodyn.models._pretrained import intact_note as _intact_note
 
-__all__ = [
-    "CheckpointError",
-    "checkpoint_intact",
-    "find_checkpoint",
-    "load_checkpoint",
-    "previous_checkpoint",
-    "read_state",
-    "resolve_checkpoint",
-    "save_checkpoint",
-]
+__all__ = ["check_resumable", "load_checkpoint", "save_checkpoint"]
 
 
 def _tensors(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -64,9 +53,9 @@ def _load_tensors(path: Path, folder: Path | None = None) -> dict[str, torch.Ten
         safetensors_shapes(path)
         return load_file(str(path))
     except CheckpointError as e:
-        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
+        raise CheckpointError(f"{e}{intact_note(folder)}") from None
     except Exception as e:  # safetensors' own errors name no file
-        raise CheckpointError(f"{path}: cannot load: {e}{_intact_note(folder)}") from None
+        raise CheckpointError(f"{path}: cannot load: {e}{intact_note(folder)}") from None
 
 
 def _opt_split(opt_sd: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -157,7 +146,7 @@ def check_resumable(folder: str | os.PathLike, *, model, model_name: str | None 
         saved = safetensors_shapes(folder / "model.safetensors")
         safetensors_shapes(folder / "trainer.safetensors")
     except CheckpointError as e:
-        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
+        raise CheckpointError(f"{e}{intact_note(folder)}") from None
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     missing, extra = sorted(set(own) - set(saved)), sorted(set(saved) - set(own))
     bad = [f"{k} {saved[k]} vs {own[k]}" for k in own if k in saved and saved[k] != own[k]]
@@ -183,7 +172,7 @@ def load_checkpoint(
     try:
         load_weights(model, folder / "model.safetensors", where=str(folder))
     except CheckpointError as e:
-        raise CheckpointError(f"{e}{_intact_note(folder)}") from None
+        raise CheckpointError(f"{e}{intact_note(folder)}") from None
     tens = (
         _load_tensors(folder / "trainer.safetensors", folder)
         if (optimizer is not None or restore_rng)

@@ -209,7 +209,8 @@ def run_experiment(exp, *, seed: int | None = None, data: dict | None = None):
         exp.train.batch_size = max(1, len(sub) // world)
     out_dir = Path(exp.train.out_dir)
     if exp.train.resume:  # refuse a checkpoint that does not fit before anything in out_dir is rewritten
-        from biodyn.train.checkpoint import check_resumable, resolve_checkpoint
+        from biodyn.models._pretrained import resolve_checkpoint
+        from biodyn.train.checkpoint import check_resumable
 
         last = resolve_checkpoint(out_dir / "checkpoints" / "last")
         if last is not None:

@@ -76,7 +76,7 @@ def export_run(
         except ValueError as e:
             raise CheckpointError(f"{results_path}: not valid JSON ({e})") from None
     if ckpt is not None:
-        from biodyn.train.checkpoint import read_state
+        from biodyn.models._pretrained import read_state
 
         spec = (read_state(ckpt).get("extra") or {}).get("data")
         if spec:

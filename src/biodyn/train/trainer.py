@@ -18,7 +18,8 @@ from torch.utils.data import Dataset, Subset
 
 from biodyn.atomic import dumps_json
 from biodyn.errors import ConfigError, check_option
-from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
+from biodyn.models._pretrained import resolve_checkpoint
+from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
 from biodyn.train.config import TrainConfig, validate_train_config
 from biodyn.train.data import IndexBatchSampler, ResumableBatchSampler, eval_batches, make_loader
 from biodyn.train.nan_guard import NonFiniteError, install_nan_hooks, nan_debug_enabled

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from biodyn.data_root import data_root
-from biodyn.errors import ChannelError, RecordingError
-from biodyn.train.checkpoint import CheckpointError
+from biodyn.errors import ChannelError, CheckpointError, RecordingError
 from biodyn.types import Recording
 
 SMALL = {

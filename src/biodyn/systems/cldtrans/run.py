@@ -132,8 +132,8 @@ def check_run(run: CLDTransRun) -> None:
     ``train.out_dir`` (and ``data.cache_dir``) are writable folders, and stage 2 has its stage-1 checkpoint
     (``init_from`` or ``<train.out_dir>/stage1/checkpoints/last``): training stage 2 from an untrained
     tokenizer is refused, not warned about."""
+    from biodyn.models._pretrained import resolve_checkpoint
     from biodyn.rundir import check_device, check_out_dir
-    from biodyn.train.checkpoint import resolve_checkpoint
 
     check_device(run.train.device, "train.device")
     check_out_dir(run.train.out_dir, "train.out_dir")
@@ -176,8 +176,9 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
 
     from biodyn.atomic import atomic_write_json, atomic_write_text
     from biodyn.models import create_model
+    from biodyn.models._pretrained import read_state, resolve_checkpoint
     from biodyn.provenance import git_commit, versions
-    from biodyn.train.checkpoint import load_checkpoint, read_state, resolve_checkpoint
+    from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
 

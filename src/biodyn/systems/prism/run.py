@@ -497,7 +497,8 @@ def _train_config(cfg: PrismRunConfig, out: Path, steps_per_epoch: int, metric: 
 
 def run_single(cfg: PrismRunConfig) -> RunResult:
     from biodyn.models import create_model
-    from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from biodyn.models._pretrained import resolve_checkpoint
+    from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
 
@@ -681,8 +682,9 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
     multi-label PTB-XL)."""
     import torch.distributed as dist
 
+    from biodyn.models._pretrained import resolve_checkpoint
     from biodyn.models.prism import ModalityConfig, PRISMConfig, PRISMForClassification
-    from biodyn.train.checkpoint import load_checkpoint, resolve_checkpoint
+    from biodyn.train.checkpoint import load_checkpoint
     from biodyn.train.seed import seed_everything
     from biodyn.train.trainer import Trainer
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from biodyn.errors import CheckpointError, ConfigError, RecordingError
 from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, SEIZURE_THRESHOLD
+from biodyn.models._pretrained import read_state
 from biodyn.systems.seizure.inference import OverlapAverage, window_starts
-from biodyn.train.checkpoint import read_state
 from biodyn.types import Event
 
 WINDOWS_PER_CALL = 4  # windows per model call (biodyn detect --batch-size)
