@@ -15,10 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default="best", choices=("best", "last"))
     parser.add_argument(
         "--split",
-        default="test",
+        default=None,
         choices=tuple(SPLITS),
-        help="the split to evaluate (dev = val, eval = test); the run's task picks the metrics "
-        "(a seizure run: the event-scoring report, eval_results.json + PNG)",
+        help="the split to evaluate (default test; dev = val, eval = test); the run's task picks the "
+        "metrics (a seizure run: the event-scoring report, eval_results.json + PNG; a focal-lead run has no "
+        "splits: top-1/3/5 over its seizures)",
     )
     parser.add_argument(
         "--post",
@@ -40,8 +41,25 @@ def run(args) -> int:
     from biodyn.atomic import atomic_write_json
     from biodyn.train.evaluate import dumps, evaluate_run, run_system, run_task
 
-    split = SPLITS[args.split]
+    split = SPLITS[args.split or "test"]
     system = run_system(args.run_dir)  # read once: it decides which evaluation the run gets
+    if system == "cldtrans_focal":  # a focal-lead run: its rankings recomputed from what it stored
+        from biodyn.errors import ConfigError
+        from biodyn.systems.cldtrans.evaluate import evaluate_focal_run
+
+        if args.post or args.split:
+            raise ConfigError(
+                f"{'--post' if args.post else '--split'}: a focal-lead run has no "
+                f"{'post-processing' if args.post else 'splits'} (it scores every seizure it ranked)"
+            )
+        res = evaluate_focal_run(args.run_dir)
+        atomic_write_json(args.json or Path(args.run_dir) / "eval_focal.json", res)
+        m = res["metrics"]
+        print(
+            f"{res['method']} seed {res['seed']}: top1 {m['top1']:.3f} top3 {m['top3']:.3f} "
+            f"top5 {m['top5']:.3f} over {m['n_seizures']} seizures"
+        )
+        return 0
     if system == "prism":  # a PRISM run (biodyn prism): its data and its task's metrics
         from biodyn.systems.prism import evaluate_prism_run
 

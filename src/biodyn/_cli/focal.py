@@ -62,8 +62,9 @@ def add_arguments(p) -> None:
     p.add_argument(
         "--out",
         default="results",
-        help="results folder (default: ./results, relative to the current folder; per-seed JSON; finished files are skipped, one run with other settings "
-        "is an error)",
+        help="results folder (default: ./results, relative to the current folder): per (method, seed) a "
+        "JSON and its run folder run_seed<k>/; finished ones are skipped, one run with other settings is an "
+        "error)",
     )
     p.add_argument(
         "--force",
@@ -199,12 +200,23 @@ def run(args) -> int:
                 **cfg.model_params,
                 m: {**cfg.model_params.get(m, {}), "channels": windows[0].channels},
             }
-    paths = fl.run_focal_lead(windows, onsets, cfg, args.out, args.experiment, weights, force=args.force)
+    inputs = {
+        "data": str(root),
+        "excerpts": bool(args.excerpts),
+        "onsets": str(args.onsets or fl.EXAMPLE_ONSETS),
+        "window": window,
+    }
+    paths = fl.run_focal_lead(
+        windows, onsets, cfg, args.out, args.experiment, weights, force=args.force, inputs=inputs
+    )
     rows = []
     for p in paths:
         r = json.loads(Path(p).read_text())
         rows.append({"method": r["model"], "seed": r["seed"], "readout": r["readout"], **r["metrics"]})
-    print(f"\n{len(windows)} ictal windows; per-seed JSON under {Path(args.out) / args.experiment}")
+    print(
+        f"\n{len(windows)} ictal windows; per-seed JSON and run folders (run_seed<k>/: biodyn eval RUN) under "
+        f"{Path(args.out) / args.experiment}"
+    )
     print("| method | seed | top-1 [95 % CI] | top-3 | top-5 | seizures |\n|---|---|---|---|---|---|")
     for r in rows:
         print(

@@ -266,6 +266,21 @@ def read_state(folder: str | os.PathLike, *, model_name: str | None = None) -> d
 
 
 # ---------------------------------------------------------------------------------- loading
+def run_about(folder: str | os.PathLike) -> str | None:
+    """The one line a run folder's ``config.yaml`` gives under ``about`` to say what it holds when it holds no
+    checkpoint of its own (a focal-lead run: its detectors' folders, or that it trains no model); None when
+    it gives none or cannot be read."""
+    import yaml
+
+    f = Path(folder) / "config.yaml"
+    try:
+        raw = yaml.safe_load(f.read_text()) if f.is_file() else None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    about = raw.get("about") if isinstance(raw, dict) else None
+    return " ".join(about.split()) if isinstance(about, str) and about.strip() else None
+
+
 def build_saved(name: str, config: dict, where: str | os.PathLike):
     """The model a saved ``(name, config)`` describes (an export's or a checkpoint's), built but not loaded;
     older names and keys are read through the registry's aliases and ``upgrade`` hooks."""
@@ -308,6 +323,8 @@ def from_pretrained(
             raise CheckpointError(f"{path}: {WEIGHTS_FILE} is missing")
     else:
         found = find_checkpoint(path)
+        if found is None and (about := run_about(path)):
+            raise CheckpointError(f"{path}: {about}")
         if found is None:
             raise CheckpointError(
                 f"{path}: neither an export (config.json naming a model) nor a training run "

@@ -420,3 +420,43 @@ def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
         fg.load_preset("cpu")
     with pytest.raises(ConfigError, match="preset='gpu'"):
         fg.load_preset("gpu")
+
+
+def test_fewshot_cell_run_folder_evaluates_and_loads(tmp_path, monkeypatch):
+    """A few-shot cell's run folder is the project's layout (config.yaml, log.jsonl, results.json,
+    checkpoints/), `biodyn eval` of it scores the checkpoint on the cell's data with the task's metrics (the
+    cell's own test metrics again), and from_pretrained returns the trained model in eval mode."""
+    import torch
+    from safetensors.torch import load_file
+
+    from biodyn.cli import main
+    from biodyn.models import from_pretrained
+    from biodyn.models._pretrained import is_export
+
+    data = {"train": _windows(3), "val": _windows(1), "test": _windows(2), "manifest_hash": "x"}
+    monkeypatch.setattr(fg, "load_dataset", lambda *a, **k: data)
+    grid = fg.GridConfig(
+        datasets=("chbmit",),
+        models=("eeg_gcnn",),
+        budgets=(1.0,),
+        seeds=(42,),
+        modes=("finetune",),
+        model_params=TINY,
+        train={**TRAIN, "max_steps": 2, "eval_every": 2, "ckpt_every": 2},
+        cache_dir=str(tmp_path / "c"),
+    )
+    (path,) = fg.run_grid(grid, tmp_path / "r", progress=False)
+    cell, run = json.loads(path.read_text()), path.parent / "run_seed42"
+    assert {"config.yaml", "log.jsonl", "results.json", "checkpoints"} <= {p.name for p in run.iterdir()}
+    assert not is_export(run)
+    which = "best" if (run / "checkpoints" / "best").exists() else "last"
+    ev = tmp_path / "ev.json"
+    assert main(["eval", str(run), "--checkpoint", which, "--json", str(ev)]) == 0
+    got = json.loads(ev.read_text())
+    assert got["system"] == "cldtrans_fewshot" and got["checkpoint"] == which
+    assert got["metrics"]["test_auroc"] == pytest.approx(cell["metrics"]["test_auroc"], nan_ok=True)
+    model = from_pretrained(run)
+    assert not model.training and model.model_name == "eeg_gcnn"
+    first = "best" if (run / "checkpoints" / "best").exists() else "last"  # from_pretrained's first pick
+    saved = load_file(str(run / "checkpoints" / first / "model.safetensors"))
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())

@@ -1,6 +1,7 @@
 """Zero-shot focal-lead runner: onset CSV, ictal windows from annotations, rankings, per-seed JSON, resume."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -339,3 +340,135 @@ def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
         fl.load_preset("quick")
     with pytest.raises(ConfigError, match="no focal preset 'cpu'"):
         fl.load_preset("cpu")
+
+
+def _tiny_windows(n_subjects=3, chans=("A", "B", "C", "D"), fs=64.0, n=128):
+    """One seizure per subject: channel B leads (its ictal burst starts first), background is noise."""
+    rng = np.random.default_rng(1)
+    out = []
+    for k in range(n_subjects):
+        x = 0.1 * rng.standard_normal((len(chans), n))
+        x[1, 20:] += np.sin(np.arange(n - 20) * 0.7)
+        x[2, 24:] += np.sin(np.arange(n - 24) * 0.7)
+        out.append(
+            IctalWindow(
+                f"chb0{k + 1}_01", 0, f"chb0{k + 1}", x, fs, list(chans), rng.standard_normal(x.shape)
+            )
+        )
+    return out
+
+
+TINY_FOCAL = dict(
+    seeds=(42, 7),
+    resample_hz=32.0,
+    ldsem_steps=3,
+    detector_epochs=2,
+    model_params={"cnn1d": {"width": 4, "depth": 1}},
+)
+
+
+def test_focal_run_folders_evaluate_and_load(tmp_path, capsys):
+    """Every (method, seed) writes the project's run folder beside its per-seed JSON (config.yaml naming the
+    system, log.jsonl, results.json, the read-out arrays, the occlusion detectors' checkpoints; nothing an
+    export loader takes for an export); `biodyn eval RUN` recomputes top-1/3/5 from what the run stored;
+    from_pretrained loads a detector and says in one line what a run folder without a model of its own is."""
+    import yaml
+
+    from biodyn.cli import main
+    from biodyn.errors import CheckpointError
+    from biodyn.models import from_pretrained
+    from biodyn.models._pretrained import is_export
+
+    ws = _tiny_windows()
+    onsets = {(w.record, 0): ["B"] for w in ws}
+    cfg = fl.FocalConfig(methods=("ldsem", "cnn1d"), **TINY_FOCAL)
+    paths = fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False, inputs={"onsets": "given"})
+    assert len(paths) == 4
+    zs = tmp_path / "focal" / "{}" / "chbmit-focal" / "zeroshot"
+    lag, occ = (Path(str(zs).format(m)) / "run_seed42" for m in ("ldsem", "cnn1d"))
+    for run in (lag, occ):
+        assert {"config.yaml", "log.jsonl", "results.json", "readout.npz"} <= {p.name for p in run.iterdir()}
+        assert not (run / "config.json").exists() and not (run / "model.safetensors").exists()
+        assert not is_export(run)
+        conf = yaml.safe_load((run / "config.yaml").read_text())
+        assert (
+            conf["system"] == "cldtrans_focal" and conf["seed"] == 42 and conf["inputs"]["onsets"] == "given"
+        )
+        assert [w["record"] for w in conf["inputs"]["windows"]] == [w.record for w in ws]
+        rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        assert rows[-1]["kind"] == "summary" and sum(r["kind"] == "seizure" for r in rows) == 3
+        seed_json = json.loads((run.parent / "seed42.json").read_text())
+        assert json.loads((run / "results.json").read_text())["metrics"] == seed_json["metrics"]
+        assert seed_json["run_dir"] == str(run)
+        # biodyn eval: the same accuracies, recomputed (the run's metrics are not read)
+        ev = tmp_path / f"ev_{run.parent.parent.parent.name}.json"
+        assert main(["eval", str(run), "--json", str(ev)]) == 0
+        got = json.loads(ev.read_text())
+        assert got["system"] == "cldtrans_focal" and got["metrics"] == pytest.approx(seed_json["metrics"])
+        assert [s["ranking"] for s in got["per_seizure"]] == [s["ranking"] for s in seed_json["per_seizure"]]
+    # the lag method trains nothing: no checkpoint, and the loader says what the folder is, in one line
+    assert not (lag / "checkpoints").exists() and not (lag / "detectors").exists()
+    with pytest.raises(
+        CheckpointError, match=r"zero-shot focal-lead run \(ldsem, seed 42\).*trains no model"
+    ) as e:
+        from_pretrained(lag)
+    assert "\n" not in str(e.value)
+    # the occlusion read-out trained one detector per left-out patient: each loads, and it is the one that scored
+    dets = sorted(p.name for p in (occ / "detectors").iterdir())
+    assert dets == ["chb01", "chb02", "chb03"]
+    with pytest.raises(CheckpointError, match=r"3 leave-one-patient-out detectors.*detectors/chb01"):
+        from_pretrained(occ)
+    det = from_pretrained(occ / "detectors" / "chb02")
+    assert not det.training and det.input_spec.extra["left_out_subject"] == "chb02"
+    assert det.input_spec.extra["trained_on"] == ["chb01_01#0", "chb03_01#0"]
+    x = fl._prepare(ws[1], ws[1].data, cfg)[0]
+    drop = json.loads((occ.parent / "seed42.json").read_text())["per_seizure"][1]["occlusion_drop"]
+    assert fl.occlusion_scores(det, x) == pytest.approx(drop, abs=1e-6)
+    det_rows = [json.loads(r) for r in (occ / "log.jsonl").read_text().splitlines()]
+    assert sum(r["kind"] == "detector" for r in det_rows) == 3 * 2  # 3 detectors x 2 epochs
+    # eval recomputes: hand-set drops over A..D rank B, C, A, D; onset A is then top-3, not top-1
+    np.savez(
+        occ / "readout.npz",
+        **{f"s{i}_channels": np.array(list("ABCD")) for i in range(3)},
+        **{f"s{i}_drop": np.array([0.1, 0.5, 0.3, 0.0]) for i in range(3)},
+    )
+    res = json.loads((occ / "results.json").read_text())
+    for s in res["per_seizure"]:
+        s["onset_channels"] = ["A"]
+    res["metrics"] = {"top1": 1.0}  # not read
+    (occ / "results.json").write_text(json.dumps(res))
+    assert main(["eval", str(occ), "--json", str(tmp_path / "ev2.json")]) == 0
+    got = json.loads((tmp_path / "ev2.json").read_text())
+    assert got["per_seizure"][0]["ranking"] == ["B", "C", "A", "D"]
+    assert (got["metrics"]["top1"], got["metrics"]["top3"], got["metrics"]["n_seizures"]) == (0.0, 1.0, 3)
+    capsys.readouterr()
+    assert main(["eval", str(occ), "--split", "val"]) == 2  # a focal run has no splits
+    assert "biodyn: error: --split: a focal-lead run has no splits" in capsys.readouterr().err
+    # resumable: a second run reuses every finished (method, seed), its run folder untouched
+    stamp = {p: p.stat().st_mtime_ns for p in (lag / "config.yaml", occ / "log.jsonl", *paths)}
+    fl.run_focal_lead(ws, onsets, cfg, tmp_path, progress=False, inputs={"onsets": "given"})
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp
+
+
+def test_focal_run_folder_of_applied_weights_points_at_them(tmp_path):
+    """A method read from given weights trains nothing: its run folder stores no model and says where the
+    applied one is; from_pretrained of the run names that folder."""
+    from biodyn.errors import CheckpointError
+    from biodyn.models import create_model, from_pretrained, save_pretrained
+
+    ws = _tiny_windows(2)
+    det = create_model("cnn1d", n_chans=4, n_outputs=2, n_times=64, sfreq=32.0, width=4, depth=1)
+    save_pretrained(det, tmp_path / "export")
+    cfg = fl.FocalConfig(methods=("mine",), **{**TINY_FOCAL, "seeds": (42,)})
+    fl.run_focal_lead(
+        ws,
+        {(w.record, 0): ["B"] for w in ws},
+        cfg,
+        tmp_path,
+        progress=False,
+        weights={"mine": tmp_path / "export"},
+    )
+    run = tmp_path / "focal/mine/chbmit-focal/zeroshot/run_seed42"
+    assert not (run / "detectors").exists() and not (run / "checkpoints").exists()
+    with pytest.raises(CheckpointError, match=f"trained model in {tmp_path / 'export'}.*load that folder"):
+        from_pretrained(run)

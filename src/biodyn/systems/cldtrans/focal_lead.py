@@ -32,6 +32,7 @@ lines starting with ``#`` are comments. CHB-MIT publishes no onset channels: the
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -155,33 +156,53 @@ def _prepare(
     return preprocess(x, w.fs, pcfg)
 
 
-def lag_ranking(
+def lag_graph_of(
     method: str, x: np.ndarray, fs: float, channels: list[str], cfg: FocalConfig, seed: int, model=None
-) -> tuple[list[str], list[float], int]:
-    """Focal ranking, its scores (ascending, seconds) and the number of asserted edges of one lag method on
-    ``x`` ``(C, T)`` (preprocessed)."""
+):
+    """The :class:`~biodyn.types.LagGraph` one lag method (or a trained ``model``'s ``lag_graph``) fits on
+    ``x`` ``(C, T)`` (preprocessed) at ``fs``."""
     opts = dict(cfg.method_options.get(method, {}))
     if model is not None:
-        graph = model_lag_graph(model, x, fs, channels, cfg.edge_threshold)
-    elif method == "ldsem":
+        return model_lag_graph(model, x, fs, channels, cfg.edge_threshold)
+    if method == "ldsem":
         from biodyn.causal.fit import FitConfig, fit_ldsem
 
-        graph = fit_ldsem(
+        return fit_ldsem(
             x,
             fs,
             channels,
             FitConfig(tau_max_samples=cfg.tau_max_s * fs, steps=cfg.ldsem_steps, **opts),
             seed=seed,
         )
-    else:
-        from biodyn.causal.baselines import fit_baseline
+    from biodyn.causal.baselines import fit_baseline
 
-        if method == "rhino":
-            opts = {"steps": cfg.rhino_steps, "seed": seed, **opts}
-        graph = fit_baseline(method, x, fs, cfg.tau_max_s, channels=channels, **opts)
+    if method == "rhino":
+        opts = {"steps": cfg.rhino_steps, "seed": seed, **opts}
+    return fit_baseline(method, x, fs, cfg.tau_max_s, channels=channels, **opts)
+
+
+def graph_ranking(graph) -> tuple[list[str], list[float]]:
+    """A lag graph's focal ranking (earliest first) and its scores (ascending, seconds)."""
     scores = graph.focal_scores()
     order = np.argsort(scores, kind="stable")
-    return [graph.channels[i] for i in order], scores[order].tolist(), len(graph.edges())
+    return [graph.channels[i] for i in order], scores[order].tolist()
+
+
+def occlusion_ranking(channels: list[str], drop: np.ndarray) -> tuple[list[str], list[float]]:
+    """The occlusion read-out's ranking (largest drop of the seizure probability first) and its scores
+    (the negated drops, ascending) for ``drop`` ``(C,)`` over ``channels``."""
+    drop = np.asarray(drop, dtype=np.float64)
+    order = np.argsort(-drop, kind="stable")
+    return [channels[i] for i in order], (-drop[order]).tolist()
+
+
+def lag_ranking(
+    method: str, x: np.ndarray, fs: float, channels: list[str], cfg: FocalConfig, seed: int, model=None
+) -> tuple[list[str], list[float], int]:
+    """Focal ranking, its scores (ascending, seconds) and the number of asserted edges of one lag method on
+    ``x`` ``(C, T)`` (preprocessed)."""
+    graph = lag_graph_of(method, x, fs, channels, cfg, seed, model)
+    return (*graph_ranking(graph), len(graph.edges()))
 
 
 def model_lag_graph(
@@ -253,6 +274,26 @@ def train_detector(
     name: str, xs: np.ndarray, ys: np.ndarray, fs: float, cfg: FocalConfig, seed: int, params: dict
 ):
     """A small ictal-vs-background detector: model ``name`` trained with Adam on windows ``xs`` ``(N, C, T)``."""
+    return fit_detector(name, xs, ys, fs, cfg, seed, params).model
+
+
+@dataclass
+class FittedDetector:
+    """A trained occlusion detector, what its checkpoint stores: the model, its optimiser, the mean training
+    loss of every epoch and the records it was trained on."""
+
+    model: Any
+    optimizer: Any
+    losses: list[float]
+    steps: int
+    trained_on: list[str] = field(default_factory=list)
+
+
+def fit_detector(
+    name: str, xs: np.ndarray, ys: np.ndarray, fs: float, cfg: FocalConfig, seed: int, params: dict
+) -> FittedDetector:
+    """:func:`train_detector` with its optimiser, per-epoch mean loss and step count kept (for its checkpoint
+    and the run's ``log.jsonl``)."""
     import torch
 
     from biodyn.models import create_model
@@ -270,15 +311,19 @@ def train_detector(
     g = torch.Generator().manual_seed(seed)
     model.train()
     bs = min(16, len(x))
+    losses, steps = [], 0
     for _ in range(cfg.detector_epochs):
         perm = torch.randperm(len(x), generator=g)
+        total, n = 0.0, 0
         for k in range(0, len(x) - bs + 1, bs):
             i = perm[k : k + bs].to(dev)
             loss = classification_loss(model(x[i]), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
-    return model.eval()
+            total, n, steps = total + float(loss.detach()), n + 1, steps + 1
+        losses.append(total / max(n, 1))
+    return FittedDetector(model.eval(), opt, losses, steps)
 
 
 def summarise(per_seizure: list[dict], ks=(1, 3, 5)) -> dict[str, float]:
@@ -329,6 +374,135 @@ def _stored_settings(result: dict) -> dict:
     return _settings(result.get("config", {}), result.get("weights"))
 
 
+RUN_FOLDER = "run_seed{seed}"  # beside seed<k>.json, as a few-shot cell's run folder
+FOCAL_SYSTEM = "cldtrans_focal"  # config.yaml's system: what biodyn eval dispatches on
+READOUT_FILE = "readout.npz"  # per seizure the arrays its ranking is computed from (no pickle)
+
+
+def _about(result: dict, detectors: list[str]) -> str:
+    """One line that says what a focal run folder holds (``from_pretrained`` of the folder prints it)."""
+    method, seed = result["model"], result["seed"]
+    if result["weights"] is not None:
+        return (
+            f"a focal-lead run ({method}, seed {seed}) of the trained model in {result['weights']}, which it "
+            f"applies and does not copy: load that folder"
+        )
+    if result["uses_labels"]:
+        if not detectors:
+            return f"a focal-lead run ({method}, seed {seed}) whose occlusion read-out trained no detector"
+        return (
+            f"a focal-lead run ({method}, seed {seed}) of {len(detectors)} leave-one-patient-out detectors, "
+            f"one per left-out patient: load one of {', '.join(f'detectors/{d}' for d in detectors)}"
+        )
+    return (
+        f"a zero-shot focal-lead run ({method}, seed {seed}): it fits a lag graph per seizure "
+        f"({READOUT_FILE}) and trains no model"
+    )
+
+
+def write_run_folder(
+    run_dir: Path, result: dict, scored: Scored, kind: str, windows: list[IctalWindow], inputs: dict | None
+) -> Path:
+    """Write one (method, seed)'s run folder in the project's layout:
+
+    - ``config.yaml``: ``system: cldtrans_focal``, what the folder holds (``about``), the method, seed and
+      read-out, the resolved :class:`FocalConfig`, the weights applied, and the inputs (the CLI's data and
+      onset settings, every window's record, seizure, subject, rate and channels);
+    - ``log.jsonl``: per detector epoch its mean training loss (``kind: detector``), per seizure its
+      scores (``kind: seizure``), then the summary (``kind: summary``);
+    - ``results.json``: the result (the per-seed JSON's content);
+    - ``readout.npz``: per seizure ``s<i>_channels`` and either the lag graph (``s<i>_tau``, ``s<i>_weight``,
+      ``s<i>_fs``) or the occlusion drops (``s<i>_drop``), from which ``biodyn eval`` recomputes the rankings;
+    - ``detectors/<subject>/checkpoints/last``: each leave-one-patient-out detector the occlusion read-out
+      trained (a Trainer checkpoint: :func:`biodyn.models.from_pretrained` loads it). A zero-shot lag method
+      and a method applied to given weights train nothing and store no model.
+
+    No ``config.json`` or ``model.safetensors`` at the top: nothing an export's loader takes for an export.
+    A folder left by an interrupted run is replaced."""
+    import shutil
+
+    import yaml
+
+    from biodyn.atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json
+    from biodyn.models import InputSpec
+    from biodyn.train.checkpoint import save_checkpoint
+
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    trained = {s: d for s, d in scored.detectors.items() if d is not None}
+    config = {
+        "system": FOCAL_SYSTEM,
+        "about": _about(result, sorted(trained)),
+        "experiment": result["experiment"],
+        "method": result["model"],
+        "seed": result["seed"],
+        "kind": kind,
+        "readout": result["readout"],
+        "uses_labels": result["uses_labels"],
+        "weights": result["weights"],
+        "focal": result["config"],
+        "inputs": {
+            **(inputs or {}),
+            "windows": [
+                {
+                    "record": w.record,
+                    "seizure_index": w.seizure_index,
+                    "subject": w.subject,
+                    "fs": float(w.fs),
+                    "n_samples": int(w.data.shape[-1]),
+                    "channels": list(w.channels),
+                    "source": getattr(w, "source", None),
+                }
+                for w in windows
+            ],
+        },
+    }
+    text = yaml.safe_dump(json.loads(dumps_json(config)), sort_keys=False)
+    atomic_write_text(run_dir / "config.yaml", text)
+    cfg = result["config"]
+    for subject, det in sorted(trained.items()):
+        spec = InputSpec(
+            channels=list(windows[0].channels),
+            sfreq=float(cfg["resample_hz"]),
+            window_s=float(cfg["span_s"]),
+            preprocessing={
+                "l_freq": 0.5,
+                "h_freq": min(40.0, 0.45 * cfg["resample_hz"]),
+                "fs": cfg["resample_hz"],
+                "zscore": True,
+            },
+            classes=["background", "ictal"],
+            extra={"left_out_subject": subject, "trained_on": det.trained_on},
+        )
+        save_checkpoint(
+            run_dir / "detectors" / subject / "checkpoints" / "last",
+            model=det.model,
+            optimizer=det.optimizer,
+            state={
+                "model_name": det.model.model_name,
+                "model_config": det.model.init_config(),
+                "input_spec": spec.to_dict(),
+                "step": det.steps,
+            },
+        )
+    lines = [
+        {"kind": "detector", "subject": subject, "epoch": e + 1, "loss": loss}
+        for subject, det in sorted(trained.items())
+        for e, loss in enumerate(det.losses)
+    ]
+    for entry in result["per_seizure"]:
+        keep = ("record", "seizure_index", "n_edges", "top1", "top3", "top5", "error")
+        lines.append({"kind": "seizure", **{k: entry[k] for k in keep if k in entry}})
+    lines.append({"kind": "summary", **result["metrics"], "fit_s": result["fit_s"]})
+    atomic_write_text(run_dir / "log.jsonl", "".join(dumps_json(r) + "\n" for r in lines))
+    arrays = {f"s{i}_{k}": np.asarray(v) for i, a in enumerate(scored.arrays) for k, v in a.items()}
+    with atomic_path(run_dir / READOUT_FILE) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    atomic_write_json(run_dir / "results.json", result)
+    return run_dir
+
+
 def run_focal_lead(
     windows: list[IctalWindow],
     onsets: dict[tuple[str, int], list[str]],
@@ -338,10 +512,13 @@ def run_focal_lead(
     weights: dict[str, str] | None = None,
     progress: bool = True,
     force: bool = False,
+    inputs: dict | None = None,
 ) -> list[Path]:
-    """Run every method x seed; writes one JSON per (method, seed) and returns their paths. A finished
-    (method, seed) file run with the same settings is skipped (resumable); one run with others is an error
-    (``force``: run again)."""
+    """Run every method x seed; writes one JSON per (method, seed) and its run folder beside it (see
+    :func:`write_run_folder`) and returns the JSON paths. A finished (method, seed) file run with the same
+    settings is skipped (resumable); one run with others is an error (``force``: run again). ``inputs``: where
+    the windows and onsets came from (the CLI's data folder, window settings and onset file), recorded in each
+    run's ``config.yaml``."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
     from biodyn.train.fewshot import reuse_finished
@@ -360,7 +537,7 @@ def run_focal_lead(
             model = model.to(torch_device(cfg))
         # a trained model's read-out does not depend on the seed either (one forward pass per window)
         deterministic = method in DETERMINISTIC or model is not None
-        cache: dict[str, Any] | None = None
+        cache: Scored | None = None
         for seed in cfg.seeds:
             path = Path(out_dir) / experiment / method / "chbmit-focal" / "zeroshot" / f"seed{seed}.json"
             now = _settings(asdict(cfg), str(weights[method]) if method in weights else None)
@@ -369,10 +546,12 @@ def run_focal_lead(
                 continue
             t0 = time.perf_counter()
             if cache is not None and deterministic:
-                per = cache
+                scored = Scored(cache.per_seizure, cache.arrays)  # nothing trained again
             else:
-                per = _score_method(method, kind, model, prepared, onsets, cfg, seed)
-                cache = per
+                scored = _score_method(method, kind, model, prepared, onsets, cfg, seed)
+                cache = scored
+            per = scored.per_seizure
+            run_dir = path.parent / RUN_FOLDER.format(seed=seed)
             result = {
                 "experiment": experiment,
                 "model": method,
@@ -388,10 +567,12 @@ def run_focal_lead(
                 "unmatched_windows": unmatched,
                 "config": asdict(cfg),
                 "fit_s": time.perf_counter() - t0,
+                "run_dir": str(run_dir),
                 "git_commit": git_commit(),
                 "versions": versions(),
             }
-            atomic_write_json(path, result)
+            write_run_folder(run_dir, result, scored, kind, windows, inputs)
+            atomic_write_json(path, result)  # last: the per-seed file marks the (method, seed) finished
             written.append(path)
             if progress:
                 m = result["metrics"]
@@ -403,11 +584,21 @@ def run_focal_lead(
     return written
 
 
-def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed: int) -> list[dict]:
+@dataclass
+class Scored:
+    """One (method, seed)'s read-out: the per-seizure entries of its result, per seizure the arrays the ranking
+    is computed from (``readout.npz`` of its run folder: a lag graph's ``tau``/``weight``/``fs`` or the
+    occlusion drops, and the channel order) and the detectors it trained (by left-out subject)."""
+
+    per_seizure: list[dict]
+    arrays: list[dict[str, np.ndarray]]
+    detectors: dict[str, FittedDetector | None] = field(default_factory=dict)
+
+
+def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed: int) -> Scored:
     from biodyn.causal.metrics import topk_accuracy
 
-    per = []
-    detectors: dict[str, Any] = {}
+    out = Scored([], [])
     for w, x, fs in prepared:
         listed = onsets.get((w.record, w.seizure_index), [])
         truth = [c for c in listed if c in w.channels]  # onset channels outside the ranked set are not scored
@@ -418,35 +609,46 @@ def _score_method(method, kind, model, prepared, onsets, cfg: FocalConfig, seed:
         }
         if len(truth) < len(listed):
             entry["unknown_onset_channels"] = sorted(set(listed) - set(truth))
+        arrays: dict[str, np.ndarray] = {"channels": np.asarray(w.channels, dtype=str)}
         if kind == "lag":
             rate = model_rate(model) if model is not None else None
             if rate is not None and abs(rate - fs) > 1e-6:  # a trained model reads windows at its own rate
                 x, fs = _prepare(w, w.data, cfg, rate)
-            ranking, ranked_scores, n_edges = lag_ranking(method, x, fs, w.channels, cfg, seed, model)
-            entry["n_edges"], entry["focal_scores_s"] = n_edges, ranked_scores
+            graph = lag_graph_of(method, x, fs, w.channels, cfg, seed, model)
+            ranking, ranked_scores = graph_ranking(graph)
+            entry["n_edges"], entry["focal_scores_s"] = len(graph.edges()), ranked_scores
+            arrays.update(
+                channels=np.asarray(graph.channels, dtype=str),
+                tau=graph.tau,
+                weight=graph.weight,
+                fs=graph.fs,
+            )
         else:
             det = model
             if det is None:
-                if w.subject not in detectors:
-                    detectors[w.subject] = _lopo_detector(method, w.subject, prepared, cfg, seed)
-                det = detectors[w.subject]
+                if w.subject not in out.detectors:
+                    out.detectors[w.subject] = _lopo_detector(method, w.subject, prepared, cfg, seed)
+                fitted = out.detectors[w.subject]
+                det = fitted.model if fitted is not None else None
                 if hasattr(det, "lag_graph"):
                     raise ConfigError(
                         f"{method} reads lags from trained weights: pass weights={{'{method}': FOLDER}}"
                     )
             if det is None:
                 entry["error"] = "no training windows from other patients"
-                per.append(entry)
+                out.per_seizure.append(entry)
+                out.arrays.append(arrays)
                 continue
             scores = occlusion_scores(det, x)
-            order = np.argsort(-scores, kind="stable")
-            ranking, ranked_scores = [w.channels[i] for i in order], (-scores[order]).tolist()
+            ranking, ranked_scores = occlusion_ranking(w.channels, scores)
             entry["occlusion_drop"] = scores.tolist()
+            arrays["drop"] = np.asarray(scores, dtype=np.float64)
         entry["ranking"] = ranking
         if truth:  # a seizure none of whose onset channels is ranked is left out of the accuracies
             entry.update(topk_accuracy(ranking, truth, scores=ranked_scores))
-        per.append(entry)
-    return per
+        out.per_seizure.append(entry)
+        out.arrays.append(arrays)
+    return out
 
 
 def example_onsets(windows: list[IctalWindow], n_channels: int = 2) -> dict[tuple[str, int], list[str]]:
@@ -465,19 +667,20 @@ def example_onsets(windows: list[IctalWindow], n_channels: int = 2) -> dict[tupl
     return out
 
 
-def _lopo_detector(method: str, subject: str, prepared, cfg: FocalConfig, seed: int):
-    xs, ys = [], []
+def _lopo_detector(method: str, subject: str, prepared, cfg: FocalConfig, seed: int) -> FittedDetector | None:
+    xs, ys, records = [], [], []
     for w, x, _fs in prepared:
         if w.subject == subject:
             continue
         xs.append(x)
         ys.append(1)
+        records.append(f"{w.record}#{w.seizure_index}")
         if w.background is not None:
             xs.append(_prepare(w, w.background, cfg)[0])
             ys.append(0)
     if not xs or len(set(ys)) < 2:
         return None
     fs = prepared[0][2]
-    return train_detector(
-        method, np.stack(xs), np.asarray(ys), fs, cfg, seed, cfg.model_params.get(method, {})
-    )
+    det = fit_detector(method, np.stack(xs), np.asarray(ys), fs, cfg, seed, cfg.model_params.get(method, {}))
+    det.trained_on = records
+    return det
