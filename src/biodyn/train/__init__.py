@@ -3,7 +3,7 @@
 from biodyn.errors import CheckpointError
 from biodyn.train.checkpoint import load_checkpoint, save_checkpoint
 from biodyn.train.config import DataConfig, ExperimentConfig, FewShotConfig, ModelConfig, TrainConfig
-from biodyn.train.data import ResumableBatchSampler, TensorDictDataset
+from biodyn.train.data import GroupedBatchSampler, GroupedDataset, ResumableBatchSampler, TensorDictDataset
 from biodyn.train.nan_guard import NonFiniteError
 from biodyn.train.optim import lr_at, param_groups
 from biodyn.train.tasks import get_task
@@ -14,6 +14,8 @@ __all__ = [
     "DataConfig",
     "ExperimentConfig",
     "FewShotConfig",
+    "GroupedBatchSampler",
+    "GroupedDataset",
     "ModelConfig",
     "NonFiniteError",
     "ResumableBatchSampler",

@@ -82,6 +82,9 @@ class Trainer:
             preprocessing and montage a detector needs at inference).
         extra_eval: called with the model at every evaluation; the ``val_*`` metrics it returns join the
             evaluation's (logged, and usable as ``train.early_stop_metric``).
+        batch_sampler: the training batches instead of ``train.sampler``'s (it must already take its DDP
+            rank's share and be resumable: ``position``, ``seed``, ``state_dict``/``load_state_dict``, as
+            :class:`~biodyn.train.data.GroupedBatchSampler` is).
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Trainer:
         labels=None,
         extra_state: dict[str, Any] | None = None,
         extra_eval=None,
+        batch_sampler=None,
     ):
         self.cfg = cfg = validate_train_config(cfg or TrainConfig())
         self.task = get_task(cfg.task)
@@ -133,7 +137,9 @@ class Trainer:
                 self.objective, device_ids=ids, find_unused_parameters=cfg.find_unused_parameters
             )
         check_option("train.sampler", cfg.sampler, ("uniform", "balanced", "sequential"))
-        if cfg.sampler == "balanced":
+        if batch_sampler is not None:  # e.g. a GroupedBatchSampler: one modality per batch
+            self.sampler = batch_sampler
+        elif cfg.sampler == "balanced":
             from biodyn.cache import BalancedSampler
 
             labels = labels if labels is not None else getattr(train_ds, "labels", None)

@@ -621,57 +621,28 @@ def _epoch_curves(
 
 
 # ---------------------------------------------------------------------------------------------- joint
-class JointBlocks(Dataset):
-    """The joint run's schedule as data: item ``s * world + r`` is rank ``r``'s block of ``batch_size`` items
-    of the modality optimiser step ``s`` trains. Steps go round robin over the modalities (``spe[m] =
-    len(parts[m]) // (batch_size * world)`` steps of modality ``m`` per epoch), each epoch with its own seeded
-    permutation per modality; read in order (``train.sampler=sequential``), a resumed run continues exactly.
-    Items: ``x`` ``(batch_size, C, T)``, ``labels``, ``modality`` (index into ``order``)."""
+class _Labelled(Dataset):
+    """A modality's items as the joint run's batches carry them: ``x`` ``(C, T)`` and its target under
+    ``labels`` (:meth:`PRISMForClassification.forward_loss` reads it; no ``y``, so the Trainer's evaluation
+    takes the loss and leaves the per-modality metrics to the run's own ``val_metrics``)."""
 
-    def __init__(
-        self,
-        parts: dict[str, Dataset],
-        order: list[str],
-        batch_size: int,
-        epochs: int,
-        seed: int,
-        world: int = 1,
-    ):
-        self.parts, self.order = parts, order
-        gb = batch_size * world
-        self.spe = {m: len(parts[m]) // gb for m in order}
-        if min(self.spe.values()) == 0:
-            raise ConfigError(
-                f"batch_size={batch_size} x {world} rank(s) exceeds a modality's items: "
-                f"{ {m: len(parts[m]) for m in order} }"
-            )
-        rng = np.random.default_rng(seed)
-        self.blocks: list[tuple[int, np.ndarray]] = []
-        for _ in range(epochs):
-            perms = {m: rng.permutation(len(parts[m])) for m in order}
-            for i in range(max(self.spe.values())):
-                for mi, m in enumerate(order):
-                    if i < self.spe[m]:
-                        self.blocks += [
-                            (mi, perms[m][i * gb + r * batch_size : i * gb + (r + 1) * batch_size])
-                            for r in range(world)
-                        ]
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return sum(self.spe.values())
+    def __init__(self, ds: Dataset):
+        self.ds = ds
 
     def __len__(self) -> int:
-        return len(self.blocks)
+        return len(self.ds)
 
-    def __getitem__(self, k: int) -> dict:
-        mi, idx = self.blocks[k]
-        items = [self.parts[self.order[mi]][int(i)] for i in idx]
-        return {
-            "x": torch.stack([it["x"] for it in items]),
-            "labels": torch.stack([it["y"] for it in items]),
-            "modality": torch.tensor(mi),
-        }
+    def __getitem__(self, i: int) -> dict:
+        item = self.ds[i]
+        return {"x": item["x"], "labels": item["y"]}
+
+
+def joint_data(parts: dict[str, Dataset], order: list[str]):
+    """The modalities' datasets as one :class:`~biodyn.train.data.GroupedDataset` whose items carry their
+    modality's index into ``order`` (``modality``)."""
+    from biodyn.train.data import GroupedDataset
+
+    return GroupedDataset([_Labelled(parts[m]) for m in order], key="modality")
 
 
 def run_joint(cfg: PrismRunConfig) -> RunResult:
@@ -713,27 +684,33 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
         modalities=[ModalityConfig(m, mods[m].n_chans, len(mods[m].classes)) for m in order],
     )
     seed_everything(cfg.seed)
-    net = PRISMForClassification(pcfg)  # its forward_loss reads a block's modality index into `order`
+    net = PRISMForClassification(pcfg)  # its forward_loss reads a batch's modality index into `order`
     model = net
-    world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-    train = JointBlocks({m: mods[m].train for m in order}, order, cfg.batch_size, cfg.epochs, cfg.seed, world)
-    val = JointBlocks(
-        {m: mods[m].val for m in order},
-        order,
-        min(cfg.batch_size, *(len(mods[m].val) for m in order)),
-        1,
-        cfg.seed,
+    from biodyn.train.data import GroupedBatchSampler
+
+    distributed = dist.is_available() and dist.is_initialized()
+    world = dist.get_world_size() if distributed else 1
+    train = joint_data({m: mods[m].train for m in order}, order)
+    val = joint_data({m: mods[m].val for m in order}, order)
+    # one modality per optimiser step, the modalities in turn, each epoch a seeded permutation per modality;
+    # every rank takes its share of the same global batch (a step leaves the other heads unused)
+    sampler = GroupedBatchSampler(
+        train.sizes,
+        cfg.batch_size,
+        seed=cfg.seed,
+        rank=dist.get_rank() if distributed else 0,
+        world_size=world,
+        order="round_robin",
     )
-    per_epoch = train.steps_per_epoch
+    per_epoch = sampler.per_epoch
     out = Path(cfg.output_dir)
-    # one block of a modality per step (batch_size 1, in order); a step leaves the other heads unused
     tc = _train_config(
         cfg,
         out,
         per_epoch,
         "val_accuracy",
         task="multiclass",
-        batch_size=1,
+        batch_size=cfg.batch_size,
         sampler="sequential",
         find_unused_parameters=True,
     )
@@ -772,7 +749,7 @@ def run_joint(cfg: PrismRunConfig) -> RunResult:
         res["val_accuracy"] = float(np.mean(primary))
         return res
 
-    trainer = Trainer(model, train, val, tc, extra_eval=val_metrics)
+    trainer = Trainer(model, train, val, tc, extra_eval=val_metrics, batch_sampler=sampler)
     summary = trainer.fit()
     best = resolve_checkpoint(out / "checkpoints" / "best")
     if best is not None:
