@@ -34,7 +34,12 @@ __all__ = [
 
 class ModalityBlocks(Dataset):
     """Item ``k`` = a block of ``block`` windows of one corpus: ``x`` ``(block, C, T)``, ``modality``
-    (index into ``modalities``), ``fs``. Blocks are drawn without replacement per corpus (seeded)."""
+    (index into ``modalities``), ``fs``. Blocks are drawn without replacement per corpus (seeded).
+
+    The blocks are drawn once and the Trainer reshuffles only their order each epoch. This is not
+    :class:`~biodyn.train.data.GroupedBatchSampler` (which draws new batches of a group every epoch) on
+    purpose: switching would change the training order of the recorded CLD-Trans runs, and
+    :func:`~biodyn.systems.cldtrans.evaluate.evaluate_cldtrans_run` averages over these same blocks."""
 
     def __init__(
         self,
