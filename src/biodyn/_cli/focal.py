@@ -72,6 +72,12 @@ def add_arguments(p) -> None:
         help="run again, and replace, finished files whose settings differ from this run's",
     )
     p.add_argument(
+        "--no-detectors",
+        action="store_true",
+        help="do not store the occlusion read-out's leave-one-patient-out detectors in the run folders "
+        "(BENDR's are 0.6 GB each at its default size); the read-outs and biodyn eval are unaffected",
+    )
+    p.add_argument(
         "--device",
         default="auto",
         help="neural detectors and read-outs: auto (CUDA when present) | cpu | cuda[:N]",
@@ -207,7 +213,15 @@ def run(args) -> int:
         "window": window,
     }
     paths = fl.run_focal_lead(
-        windows, onsets, cfg, args.out, args.experiment, weights, force=args.force, inputs=inputs
+        windows,
+        onsets,
+        cfg,
+        args.out,
+        args.experiment,
+        weights,
+        force=args.force,
+        inputs=inputs,
+        keep_detectors=not args.no_detectors,
     )
     rows = []
     for p in paths:

@@ -90,7 +90,9 @@ def _opt_join(tens: dict[str, torch.Tensor], js: dict) -> dict:
 
 
 def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[str, Any]) -> Path:
-    """Write a checkpoint folder atomically (temp folder + rename); ``state`` is JSON-able."""
+    """Write a checkpoint folder atomically (temp folder + rename); ``state`` is JSON-able. ``optimizer=None``
+    keeps no optimiser state (a model that is never trained further, e.g. a focal run's detectors): such a
+    checkpoint loads as a model but cannot resume training."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     from biodyn.atomic import honour_umask, temp_prefix
@@ -99,7 +101,7 @@ def save_checkpoint(folder: str | os.PathLike, *, model, optimizer, state: dict[
     try:
         honour_umask(tmp, directory=True)  # mkdtemp makes it 0700
         save_weights(model, tmp / "model.safetensors")
-        tens, opt_js = _opt_split(optimizer.state_dict())
+        tens, opt_js = _opt_split(optimizer.state_dict()) if optimizer is not None else ({}, None)
         tens["rng.torch"] = torch.get_rng_state()
         save_file(_tensors(tens), str(tmp / "trainer.safetensors"))
         np_state = np.random.get_state()  # noqa: NPY002 (the legacy global is what we restore)
@@ -179,6 +181,10 @@ def load_checkpoint(
         else {}
     )
     if optimizer is not None:
+        if st.get("optimizer") is None:
+            raise CheckpointError(
+                f"{folder}: holds no optimiser state (a model only): it cannot resume training"
+            )
         optimizer.load_state_dict(_opt_join(tens, st["optimizer"]))
     if restore_rng:
         torch.set_rng_state(tens["rng.torch"])

@@ -419,6 +419,15 @@ def test_focal_run_folders_evaluate_and_load(tmp_path, capsys):
     with pytest.raises(CheckpointError, match=r"3 leave-one-patient-out detectors.*detectors/chb01"):
         from_pretrained(occ)
     det = from_pretrained(occ / "detectors" / "chb02")
+    import torch
+
+    from biodyn.models._pretrained import read_state
+    from biodyn.train.checkpoint import load_checkpoint
+
+    ckpt = occ / "detectors" / "chb02" / "checkpoints" / "last"
+    assert read_state(ckpt)["optimizer"] is None  # weights only: a detector is never trained further
+    with pytest.raises(CheckpointError, match="no optimiser state"):
+        load_checkpoint(ckpt, model=det, optimizer=torch.optim.AdamW(det.parameters()))
     assert not det.training and det.input_spec.extra["left_out_subject"] == "chb02"
     assert det.input_spec.extra["trained_on"] == ["chb01_01#0", "chb03_01#0"]
     x = fl._prepare(ws[1], ws[1].data, cfg)[0]
@@ -472,3 +481,14 @@ def test_focal_run_folder_of_applied_weights_points_at_them(tmp_path):
     assert not (run / "detectors").exists() and not (run / "checkpoints").exists()
     with pytest.raises(CheckpointError, match=f"trained model in {tmp_path / 'export'}.*load that folder"):
         from_pretrained(run)
+    # detectors trained but not kept (biodyn focal --no-detectors): the folder says so, eval still works
+    cfg = fl.FocalConfig(methods=("cnn1d",), **{**TINY_FOCAL, "seeds": (42,)})
+    onsets = {(w.record, 0): ["B"] for w in ws}
+    (path,) = fl.run_focal_lead(ws, onsets, cfg, tmp_path / "nd", progress=False, keep_detectors=False)
+    run = path.parent / "run_seed42"
+    assert not (run / "detectors").exists()
+    with pytest.raises(CheckpointError, match="did not keep its 2 leave-one-patient-out detectors"):
+        from_pretrained(run)
+    from biodyn.systems.cldtrans.evaluate import evaluate_focal_run
+
+    assert evaluate_focal_run(run)["metrics"] == pytest.approx(json.loads(path.read_text())["metrics"])

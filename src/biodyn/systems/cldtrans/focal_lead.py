@@ -279,11 +279,10 @@ def train_detector(
 
 @dataclass
 class FittedDetector:
-    """A trained occlusion detector, what its checkpoint stores: the model, its optimiser, the mean training
-    loss of every epoch and the records it was trained on."""
+    """A trained occlusion detector, what its checkpoint stores: the model, the mean training loss of every
+    epoch, its number of optimiser steps and the records it was trained on."""
 
     model: Any
-    optimizer: Any
     losses: list[float]
     steps: int
     trained_on: list[str] = field(default_factory=list)
@@ -292,8 +291,8 @@ class FittedDetector:
 def fit_detector(
     name: str, xs: np.ndarray, ys: np.ndarray, fs: float, cfg: FocalConfig, seed: int, params: dict
 ) -> FittedDetector:
-    """:func:`train_detector` with its optimiser, per-epoch mean loss and step count kept (for its checkpoint
-    and the run's ``log.jsonl``)."""
+    """:func:`train_detector` with its per-epoch mean loss and step count kept (for its checkpoint and the
+    run's ``log.jsonl``)."""
     import torch
 
     from biodyn.models import create_model
@@ -323,7 +322,7 @@ def fit_detector(
             opt.step()
             total, n, steps = total + float(loss.detach()), n + 1, steps + 1
         losses.append(total / max(n, 1))
-    return FittedDetector(model.eval(), opt, losses, steps)
+    return FittedDetector(model.eval(), losses, steps)
 
 
 def summarise(per_seizure: list[dict], ks=(1, 3, 5)) -> dict[str, float]:
@@ -379,7 +378,7 @@ FOCAL_SYSTEM = "cldtrans_focal"  # config.yaml's system: what biodyn eval dispat
 READOUT_FILE = "readout.npz"  # per seizure the arrays its ranking is computed from (no pickle)
 
 
-def _about(result: dict, detectors: list[str]) -> str:
+def _about(result: dict, detectors: list[str], kept: bool = True) -> str:
     """One line that says what a focal run folder holds (``from_pretrained`` of the folder prints it)."""
     method, seed = result["model"], result["seed"]
     if result["weights"] is not None:
@@ -390,6 +389,11 @@ def _about(result: dict, detectors: list[str]) -> str:
     if result["uses_labels"]:
         if not detectors:
             return f"a focal-lead run ({method}, seed {seed}) whose occlusion read-out trained no detector"
+        if not kept:
+            return (
+                f"a focal-lead run ({method}, seed {seed}) that did not keep its {len(detectors)} "
+                "leave-one-patient-out detectors (keep_detectors=False, biodyn focal --no-detectors)"
+            )
         return (
             f"a focal-lead run ({method}, seed {seed}) of {len(detectors)} leave-one-patient-out detectors, "
             f"one per left-out patient: load one of {', '.join(f'detectors/{d}' for d in detectors)}"
@@ -401,7 +405,13 @@ def _about(result: dict, detectors: list[str]) -> str:
 
 
 def write_run_folder(
-    run_dir: Path, result: dict, scored: Scored, kind: str, windows: list[IctalWindow], inputs: dict | None
+    run_dir: Path,
+    result: dict,
+    scored: Scored,
+    kind: str,
+    windows: list[IctalWindow],
+    inputs: dict | None,
+    keep_detectors: bool = True,
 ) -> Path:
     """Write one (method, seed)'s run folder in the project's layout:
 
@@ -414,8 +424,9 @@ def write_run_folder(
     - ``readout.npz``: per seizure ``s<i>_channels`` and either the lag graph (``s<i>_tau``, ``s<i>_weight``,
       ``s<i>_fs``) or the occlusion drops (``s<i>_drop``), from which ``biodyn eval`` recomputes the rankings;
     - ``detectors/<subject>/checkpoints/last``: each leave-one-patient-out detector the occlusion read-out
-      trained (a Trainer checkpoint: :func:`biodyn.models.from_pretrained` loads it). A zero-shot lag method
-      and a method applied to given weights train nothing and store no model.
+      trained (a Trainer checkpoint of the weights, no optimiser state: :func:`biodyn.models.from_pretrained`
+      loads it); ``keep_detectors=False`` stores none (BENDR's are 0.6 GB each at its default size). A
+      zero-shot lag method and a method applied to given weights train nothing and store no model.
 
     No ``config.json`` or ``model.safetensors`` at the top: nothing an export's loader takes for an export.
     A folder left by an interrupted run is replaced."""
@@ -433,7 +444,7 @@ def write_run_folder(
     trained = {s: d for s, d in scored.detectors.items() if d is not None}
     config = {
         "system": FOCAL_SYSTEM,
-        "about": _about(result, sorted(trained)),
+        "about": _about(result, sorted(trained), keep_detectors),
         "experiment": result["experiment"],
         "method": result["model"],
         "seed": result["seed"],
@@ -461,7 +472,7 @@ def write_run_folder(
     text = yaml.safe_dump(json.loads(dumps_json(config)), sort_keys=False)
     atomic_write_text(run_dir / "config.yaml", text)
     cfg = result["config"]
-    for subject, det in sorted(trained.items()):
+    for subject, det in sorted(trained.items() if keep_detectors else ()):
         spec = InputSpec(
             channels=list(windows[0].channels),
             sfreq=float(cfg["resample_hz"]),
@@ -475,10 +486,10 @@ def write_run_folder(
             classes=["background", "ictal"],
             extra={"left_out_subject": subject, "trained_on": det.trained_on},
         )
-        save_checkpoint(
+        save_checkpoint(  # weights only: a detector is never trained further (BENDR's AdamW moments: 1.2 GB)
             run_dir / "detectors" / subject / "checkpoints" / "last",
             model=det.model,
-            optimizer=det.optimizer,
+            optimizer=None,
             state={
                 "model_name": det.model.model_name,
                 "model_config": det.model.init_config(),
@@ -513,12 +524,14 @@ def run_focal_lead(
     progress: bool = True,
     force: bool = False,
     inputs: dict | None = None,
+    keep_detectors: bool = True,
 ) -> list[Path]:
     """Run every method x seed; writes one JSON per (method, seed) and its run folder beside it (see
     :func:`write_run_folder`) and returns the JSON paths. A finished (method, seed) file run with the same
     settings is skipped (resumable); one run with others is an error (``force``: run again). ``inputs``: where
     the windows and onsets came from (the CLI's data folder, window settings and onset file), recorded in each
-    run's ``config.yaml``."""
+    run's ``config.yaml``. ``keep_detectors=False``: the occlusion detectors are not stored (not a setting of
+    the results: their read-outs are the same)."""
     from biodyn.atomic import atomic_write_json
     from biodyn.provenance import git_commit, versions
     from biodyn.train.fewshot import reuse_finished
@@ -571,7 +584,7 @@ def run_focal_lead(
                 "git_commit": git_commit(),
                 "versions": versions(),
             }
-            write_run_folder(run_dir, result, scored, kind, windows, inputs)
+            write_run_folder(run_dir, result, scored, kind, windows, inputs, keep_detectors)
             atomic_write_json(path, result)  # last: the per-seed file marks the (method, seed) finished
             written.append(path)
             if progress:
