@@ -492,3 +492,26 @@ def test_focal_run_folder_of_applied_weights_points_at_them(tmp_path):
     from biodyn.systems.cldtrans.evaluate import evaluate_focal_run
 
     assert evaluate_focal_run(run)["metrics"] == pytest.approx(json.loads(path.read_text())["metrics"])
+
+
+@needs_chb
+@pytest.mark.slow
+def test_focal_cli_run_folder_evaluates(tmp_path, capsys):
+    """`biodyn focal` writes the run folder with where its windows and onsets came from; `biodyn eval` of it
+    prints the recomputed accuracies."""
+    import yaml
+
+    from biodyn.cli import main
+
+    args = ["focal", "--excerpts", "--data", str(CHB), "--quick", "--methods", "varlingam", "--seeds", "42"]
+    args += ["--span-s", "2", "--channels", "T7-P7,P7-O1,T8-P8", "--per-patient", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    run = tmp_path / "focal/varlingam/chbmit-focal/zeroshot/run_seed42"
+    conf = yaml.safe_load((run / "config.yaml").read_text())
+    assert conf["inputs"]["excerpts"] and conf["inputs"]["onsets"] == str(fl.EXAMPLE_ONSETS)
+    assert conf["inputs"]["window"]["channels"] == ["T7-P7", "P7-O1", "T8-P8"]
+    capsys.readouterr()
+    assert main(["eval", str(run)]) == 0
+    seed = json.loads((run.parent / "seed42.json").read_text())["metrics"]
+    assert f"varlingam seed 42: top1 {seed['top1']:.3f}" in capsys.readouterr().out
+    assert json.loads((run / "eval_focal.json").read_text())["metrics"] == pytest.approx(seed)
