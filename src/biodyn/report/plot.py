@@ -101,25 +101,22 @@ def plot_training_curves(results_dir: Path, path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = []  # a run folder whose log has no training rows (a focal-lead run) draws no curve
-    for f in sorted(results_dir.rglob("log.jsonl")):
+    logs = sorted(results_dir.rglob("log.jsonl"))
+    if not logs:
+        return False
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for f in logs:
         rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
         tr = [(r["step"], r["loss"]) for r in rows if r.get("kind") == "train"]
         if tr:
-            curves.append((f, tr))
-    if not curves:
-        return False
-    logs = [f for f, _ in curves]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for f, tr in curves:
-        # markers, so that a run with a single logged step is drawn too (a lone point makes no line)
-        ax.plot(
-            *zip(*tr, strict=True),
-            lw=0.8,
-            marker="o",
-            markersize=3,
-            label=str(f.parent.relative_to(results_dir)),
-        )
+            # markers, so that a run with a single logged step is drawn too (a lone point makes no line)
+            ax.plot(
+                *zip(*tr, strict=True),
+                lw=0.8,
+                marker="o",
+                markersize=3,
+                label=str(f.parent.relative_to(results_dir)),
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("train loss")
     ax.grid(True, color="0.9")
