@@ -433,7 +433,7 @@ def test_fewshot_cell_run_folder_evaluates_and_loads(tmp_path, monkeypatch):
     from biodyn.models import from_pretrained
     from biodyn.models._pretrained import is_export
 
-    data = {"train": _windows(3), "val": _windows(1), "test": _windows(2), "manifest_hash": "x"}
+    data = {"train": _windows(2), "val": _windows(1), "test": _windows(1), "manifest_hash": "x"}
     monkeypatch.setattr(fg, "load_dataset", lambda *a, **k: data)
     grid = fg.GridConfig(
         datasets=("chbmit",),
