@@ -313,15 +313,15 @@ def fit_detector(
     losses, steps = [], 0
     for _ in range(cfg.detector_epochs):
         perm = torch.randperm(len(x), generator=g)
-        total, n = 0.0, 0
+        total, n = torch.zeros((), device=dev), 0  # summed on the device: no host sync per step
         for k in range(0, len(x) - bs + 1, bs):
             i = perm[k : k + bs].to(dev)
             loss = classification_loss(model(x[i]), y[i])
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total, n, steps = total + float(loss.detach()), n + 1, steps + 1
-        losses.append(total / max(n, 1))
+            total, n, steps = total + loss.detach(), n + 1, steps + 1
+        losses.append(float(total) / max(n, 1))
     return FittedDetector(model.eval(), losses, steps)
 
 
