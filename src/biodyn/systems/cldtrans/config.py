@@ -51,15 +51,16 @@ class CLDTransRun:
     )
 
 
-def config_dir() -> Path:
-    """``configs/cldtrans`` of the packaged config tree (or of ``$BIODYN_CONFIG_DIR``)."""
+def config_dir(override: str | Path | None = None) -> Path:
+    """``configs/cldtrans`` of the packaged config tree (or of ``override`` / ``$BIODYN_CONFIG_DIR``)."""
     from biodyn.configs import config_path
 
-    return config_path("cldtrans")
+    return config_path("cldtrans", override=override)
 
 
-def compose(overrides: list[str] | None = None) -> CLDTransRun:
-    """Compose ``configs/cldtrans/config.yaml`` with ``overrides``; unknown keys are errors."""
+def compose(overrides: list[str] | None = None, *, config_dir_: str | Path | None = None) -> CLDTransRun:
+    """Compose ``configs/cldtrans/config.yaml`` (of the packaged tree, or of ``config_dir_``) with
+    ``overrides``; unknown keys are errors."""
     from hydra import compose as h_compose
     from hydra import initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -67,9 +68,12 @@ def compose(overrides: list[str] | None = None) -> CLDTransRun:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    root = config_dir(config_dir_)
+    if not (root / "config.yaml").is_file():
+        raise ConfigError(f"no CLD-Trans config tree at {root} (config.yaml missing)")
     ConfigStore.instance().store(name="cldtrans_schema", node=CLDTransRun)  # every key exists, typed
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        with initialize_config_dir(config_dir=str(root), version_base=None):
             raw = h_compose(config_name="config", overrides=list(overrides or []))
         cfg = OmegaConf.merge(OmegaConf.structured(CLDTransRun), raw)
         run = OmegaConf.to_object(cfg)

@@ -857,7 +857,7 @@ def check_run(cfg: PrismRunConfig) -> None:
         resume=cfg.resume,
         force=cfg.force,
         key="--output-dir",
-        resume_hint="add --resume",
+        resume_hint="add --resume (resume=true)",
         force_hint="add --force",
     )
     if cfg.resume and any((out / f).is_file() for f in (RUN_CONFIG, "config.json")):
