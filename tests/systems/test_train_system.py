@@ -215,3 +215,20 @@ def test_seizure_tiny_run_through_system_seizure(tmp_path, capsys):
     assert printed["experiment"] == "seizure_tiny" and printed["train_summary"]["step"] == 2
     assert yaml.safe_load((out / "config.yaml").read_text())["name"] == "seizure_tiny"
     assert "already holds a run" in _one_error_line(capsys, argv)
+
+
+def test_force_clears_the_old_run_on_rank_0_only(tmp_path, monkeypatch):
+    """Under torchrun every rank runs the command; two ranks removing the same files race, so only rank 0
+    removes them (the generic and CLD-Trans runs in the CLI, PRISM's in run_prism)."""
+    from biodyn._cli.train import _replace_run
+    from biodyn.systems.prism import PrismRunConfig
+    from biodyn.systems.prism.run import _start_run
+
+    for clear in (_replace_run, lambda p: _start_run(PrismRunConfig(force=True), p)):
+        (tmp_path / "results.json").write_text("{}")
+        monkeypatch.setenv("RANK", "1")
+        clear(tmp_path)
+        assert (tmp_path / "results.json").is_file()
+        monkeypatch.setenv("RANK", "0")
+        clear(tmp_path)
+        assert not (tmp_path / "results.json").exists()

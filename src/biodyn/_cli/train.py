@@ -90,6 +90,15 @@ def _rank0() -> bool:
     return int(os.environ.get("RANK", "0")) == 0  # under torchrun rank 0 reports
 
 
+def _replace_run(path) -> None:
+    """``--force``: remove the run files in ``path``, on rank 0 only (under torchrun every rank gets here,
+    and two ranks removing the same files race; the others wait for rank 0 in the process group's start)."""
+    from biodyn.rundir import clear_run
+
+    if _rank0():
+        clear_run(path)
+
+
 def run_generic(args, overrides: list[str]) -> int:
     """``system=seizure``: ``configs/config.yaml`` through :mod:`biodyn.train.experiment`."""
     import json
@@ -105,7 +114,7 @@ def run_generic(args, overrides: list[str]) -> int:
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
-    from biodyn.rundir import check_device, check_new_run, check_out_dir, clear_run
+    from biodyn.rundir import check_device, check_new_run, check_out_dir
 
     check_device(exp.train.device, "train.device")
     if args.fewshot:
@@ -125,7 +134,7 @@ def run_generic(args, overrides: list[str]) -> int:
             force_hint="add --force",
         )
         if args.force:
-            clear_run(exp.train.out_dir)
+            _replace_run(exp.train.out_dir)
     init_from_env()
     try:
         if args.fewshot:
@@ -213,7 +222,7 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
     from omegaconf import OmegaConf
 
     from biodyn.errors import ConfigError
-    from biodyn.rundir import check_new_run, clear_run
+    from biodyn.rundir import check_new_run
     from biodyn.systems.cldtrans import run_cldtrans
     from biodyn.train.distributed import init_from_env, shutdown
 
@@ -236,7 +245,7 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
         force_hint="add --force",
     )
     if force:
-        clear_run(stage_dir)
+        _replace_run(stage_dir)
     init_from_env()
     try:
         res = run_cldtrans(run_cfg)
