@@ -30,7 +30,11 @@ SYSTEMS = ("seizure", "prism", "cldtrans")  # system=NAME; seizure is the generi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "%(prog)s [system=seizure|prism|cldtrans] [options] [KEY=VALUE ...]"
     add_common_arguments(parser)
-    parser.add_argument("--fewshot", action="store_true", help="run the few-shot protocol (budgets x seeds)")
+    parser.add_argument(
+        "--fewshot",
+        action="store_true",
+        help="run the few-shot protocol (budgets x seeds; system=seizure's tree)",
+    )
     parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
     parser.add_argument("--seeds", default=None, help=f"few-shot seeds; {SEEDS_HELP}")
     parser.add_argument(

@@ -149,14 +149,16 @@ _RECIPE_FILE = "_file"  # the recipe group's entry for a YAML file given as reci
 
 
 def _recipe_override(override: str, root: Path, store) -> str:
-    """``recipe=PATH`` (a YAML file, not a packaged recipe's name) stored as the recipe ``_file`` of the
-    config store, so Hydra composes it at the recipe's place; any other override unchanged."""
+    """``recipe=PATH`` (a YAML file; a packaged recipe's name when no such file exists) stored as the recipe
+    ``_file`` of the config store, so Hydra composes it at the recipe's place; any other override unchanged."""
     key, _, value = override.partition("=")
-    if key.lstrip("+~") != "recipe" or not value or (root / "recipe" / f"{value}.yaml").is_file():
+    path = Path(value)
+    if key.lstrip("+~") != "recipe" or not value:
+        return override
+    if not path.is_file() and (root / "recipe" / f"{value}.yaml").is_file():
         return override
     import yaml
 
-    path = Path(value)
     if not path.is_file():
         names = sorted(p.stem for p in (root / "recipe").glob("*.yaml"))
         raise ConfigError(f"recipe {value}: no such file, nor a packaged recipe ({', '.join(names)})")
