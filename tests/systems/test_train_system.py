@@ -211,6 +211,7 @@ def test_seizure_tiny_run_through_system_seizure(tmp_path, capsys):
         "train.max_steps=2",
         "train.eval_every=2",
         "train.ckpt_every=2",
+        "train.batch_size=2",
         f"train.out_dir={out}",
     ]
     assert main(argv) == 0

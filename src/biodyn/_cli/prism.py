@@ -104,12 +104,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_SWITCHES = (
-    "augment",
-    "tensorboard",
-    "resume",
-    "progress",
-)  # store_true/false flags (--force: compose_prism)
+# the store_true/false flags (--force is compose_prism's, as for biodyn train)
+_SWITCHES = ("augment", "tensorboard", "resume", "progress")
 
 
 def overrides(args) -> list[str]:
