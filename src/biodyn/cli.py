@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("info", "summarise a corpus on disk: records, channels, rates, hours, labels"),
     "download": ("download", "download a PhysioNet corpus (resumable, checksummed)"),
     "build-cache": ("build_cache", "preprocess recordings into memory-mapped window shards"),
-    "train": ("train", "train a model from a Hydra config (experiment=NAME key=value ...)"),
+    "train": (
+        "train",
+        "train any system from the one Hydra config tree (system=seizure|prism|cldtrans key=value ...)",
+    ),
     "eval": ("evaluate", "evaluate a trained checkpoint"),
     "export": ("export", "export a run's best weights with a model card (Hub-ready; --push uploads)"),
     "report": ("report", "aggregate per-seed results into tables and figures"),
@@ -46,8 +49,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable",
     ),
     "demo": ("demo", "run the main job on the sample recordings"),
-    "prism": ("prism", "train PRISM or a baseline on ECG, images or audio (epochs, results.json, curves)"),
-    "cldtrans": ("cldtrans", "train CLD-Trans, one stage (mode=stage1|stage2 key=value ...; torchrun-aware)"),
+    "prism": (
+        "prism",
+        "train PRISM or a baseline on ECG, images or audio: PRISM's flags over `biodyn train system=prism`",
+    ),
+    "cldtrans": (
+        "cldtrans",
+        "train CLD-Trans, one stage (mode=stage1|stage2 key=value ...): `biodyn train system=cldtrans`",
+    ),
 }
 
 

@@ -114,9 +114,9 @@ def test_prism_cli_flag_reaches_the_trainer(tmp_path):
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.systems.prism import PrismRunConfig
+    from biodyn.systems.prism import PrismRunConfig, compose
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
-    cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--wandb-project", "prism-runs"])))
+    cfg = compose(cli.overrides(p.parse_args(["--wandb-project", "prism-runs"])))
     assert cfg.wandb_project == "prism-runs" and PrismRunConfig().wandb_project is None

@@ -1,15 +1,16 @@
-"""``biodyn prism``: train PRISM (or a baseline) on ECG, images or audio, epoch by epoch.
+"""``biodyn prism``: train PRISM (or a baseline) on ECG, images or audio, epoch by epoch: the flags PRISM's
+document names, an alias of ``biodyn train system=prism``.
 
-Flags override ``--config YAML`` (whose keys are PrismRunConfig's field names, dashes or underscores; an
-unknown key is an error). Writes ``config.yaml``, ``results.json`` (test metrics under "test") and
-``curves.png`` into ``--output-dir``; ``--json PATH`` writes the results there too. Under ``torchrun`` the
-Trainer runs DDP.
+Each flag becomes an override of the same config that ``biodyn train system=prism`` composes
+(``--epochs 3`` is ``epochs=3``, ``--config NAME|YAML`` is ``recipe=NAME|YAML``: a packaged recipe or a file
+of PrismRunConfig keys, dashes or underscores); Hydra checks the keys and the types. Writes ``config.yaml``,
+``results.json`` (test metrics under "test") and ``curves.png`` into ``--output-dir``; ``--json PATH`` writes
+the results there too. Under ``torchrun`` the Trainer runs DDP.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 # flag -> (PrismRunConfig field, type, help); defaults come from PrismRunConfig
 _FLAGS = {
@@ -84,10 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", dest="progress", action="store_false", default=None)
     parser.add_argument(
-        "--config", default=None, help="YAML of defaults (PrismRunConfig keys); flags override"
+        "--config",
+        default=None,
+        help="a recipe: a packaged one's name (prism_cifar10, prism_ptbxl) or a YAML file of PrismRunConfig "
+        "keys; flags override (= recipe=NAME|YAML of biodyn train system=prism)",
     )
     parser.add_argument("--json", default=None, help="also write the results JSON here")
-    parser.add_argument("--print-config", action="store_true", help="print the resolved run config and exit")
+    from biodyn._cli.train import add_common_arguments
+
+    add_common_arguments(parser)  # --config-dir, --print-config
     parser.add_argument(
         "--predict",
         nargs="+",
@@ -98,39 +104,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve(args) -> dict:
-    """The run config as a dict: PrismRunConfig defaults < --config YAML < flags."""
-    from biodyn.errors import ConfigError
+# the store_true/false flags (--force is compose_prism's, as for biodyn train)
+_SWITCHES = ("augment", "tensorboard", "resume", "progress")
 
-    cfg: dict = {}
-    if args.config:
-        import yaml
 
-        path = Path(args.config)
-        from biodyn.configs import config_path
+def overrides(args) -> list[str]:
+    """The flags as overrides of PRISM's config tree (``--epochs 3`` -> ``epochs=3``, ``--config X`` ->
+    ``recipe=X``): ``biodyn train system=prism`` with these overrides composes the same config."""
+    out = [f"recipe={args.config}"] if args.config else []
+    for dest, typ, _ in _FLAGS.values():
+        value = getattr(args, dest)
+        if value is not None:
+            out.append(f"{dest}={_quoted(value) if typ is str else repr(value)}")
+    out += [f"{d}={str(getattr(args, d)).lower()}" for d in _SWITCHES if getattr(args, d) is not None]
+    return out
 
-        packaged = config_path("prism", f"{args.config}.yaml")
-        if not path.exists() and packaged.is_file():  # a packaged recipe by name: prism_cifar10, prism_ptbxl
-            path = packaged
-        try:
-            with open(path) as f:
-                raw = yaml.safe_load(f) or {}
-        except OSError as e:
-            raise ConfigError(f"--config {args.config}: {e.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"--config {args.config}: not a UTF-8 text file") from None
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            raise ConfigError(
-                f"--config {args.config}: not valid YAML{where}: {getattr(e, 'problem', e)}"
-            ) from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"--config {args.config}: expected a mapping of keys to values")
-        cfg.update({str(k).replace("-", "_"): v for k, v in raw.items()})
-    dests = [d for d, _, _ in _FLAGS.values()] + ["augment", "tensorboard", "resume", "force", "progress"]
-    cfg.update({d: getattr(args, d) for d in dests if getattr(args, d) is not None})
-    return cfg
+
+def _quoted(s: str) -> str:
+    """``s`` as a quoted string of Hydra's override grammar (so ``null``, ``3`` or ``a,b`` stay strings)."""
+    import re
+
+    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", s)
+    body = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, body)  # a backslash before the closing quote
+    return f"'{body}'"
 
 
 def _note_unused_flags(args, cfg) -> None:
@@ -173,39 +169,15 @@ def predict_files(args) -> int:
 
 
 def run(args) -> int:
-    from dataclasses import asdict
-
-    from biodyn.atomic import atomic_write_json
-    from biodyn.systems.prism import PrismRunConfig, run_prism
-    from biodyn.train.distributed import init_from_env, shutdown
+    from biodyn._cli.train import compose_prism, run_prism_system
 
     if args.predict:
         return predict_files(args)
-    cfg = PrismRunConfig.from_dict(resolve(args))
-    if args.print_config:
-        import yaml
+    cfg = compose_prism(args, overrides(args))
+    if not args.print_config:
+        _note_unused_flags(args, cfg)
+        if args.json:  # checked before training, not found out after it
+            from biodyn.rundir import check_out_file
 
-        print(yaml.safe_dump(asdict(cfg), sort_keys=False), end="")
-        return 0
-    _note_unused_flags(args, cfg)
-    if args.json:  # checked before training, not found out after it
-        from biodyn.rundir import check_out_file
-
-        check_out_file(args.json, "--json")
-    init_from_env()
-    try:
-        res = run_prism(cfg)
-    finally:
-        shutdown()
-    if res.get("mode") == "joint":
-        for m, met in res["test"].items():
-            print(f"test [{m}]: " + ", ".join(f"{k}={v:.4f}" for k, v in met.items()))
-    else:
-        print(
-            f"test [{res['modality']}, {res['model']}]: "
-            + ", ".join(f"{k}={v:.4f}" for k, v in res["test"].items())
-        )
-    print(f"results: {cfg.output_dir}/results.json")
-    if args.json:
-        atomic_write_json(args.json, res)
-    return 0
+            check_out_file(args.json, "--json")
+    return run_prism_system(args, [], cfg=cfg, json_path=args.json)

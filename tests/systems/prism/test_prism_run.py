@@ -166,12 +166,12 @@ def test_packaged_recipes_resolve_to_valid_configs():
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.systems.prism import PrismRunConfig
+    from biodyn.systems.prism import compose
 
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
     for name, modality in (("prism_cifar10", "image"), ("prism_ptbxl", "ecg")):
-        cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", name, "--epochs", "2"])))
+        cfg = compose(cli.overrides(p.parse_args(["--config", name, "--epochs", "2"])))
         assert cfg.modality == modality and cfg.hidden_dim == 256 and cfg.num_layers == 12 and cfg.epochs == 2
 
 
@@ -323,26 +323,27 @@ def test_limit_keeps_a_seeded_class_stratified_subset(tmp_path):
 
 
 def test_config_values_of_the_wrong_type(tmp_path, capsys):
-    """Numeric strings (YAML 1.1 reads ``3e-4`` as one) are numbers; anything else is one line naming the key,
-    the value and the type, before any data is read (the data root here holds none)."""
+    """Numeric strings (YAML 1.1 reads ``3e-4`` as one) are numbers, a quoted ``'false'`` is false (the config
+    schema types them); anything else is one line naming the key, the value and the type, before any data is
+    read (the data root here holds none)."""
     import argparse
 
     from biodyn._cli import prism as cli
-    from biodyn.systems.prism import PrismRunConfig
+    from biodyn.systems.prism import compose
 
     good = tmp_path / "good.yaml"
-    good.write_text("lr: 3e-4\nepochs: '2'\nlimit: 10\n")
+    good.write_text("lr: 3e-4\nepochs: '2'\nlimit: 10\naugment: 'false'\n")
     p = argparse.ArgumentParser()
     cli.add_arguments(p)
-    cfg = PrismRunConfig.from_dict(cli.resolve(p.parse_args(["--config", str(good)])))
-    assert cfg.lr == 3e-4 and cfg.epochs == 2 and cfg.limit == 10
+    cfg = compose(cli.overrides(p.parse_args(["--config", str(good)])))
+    assert cfg.lr == 3e-4 and cfg.epochs == 2 and cfg.limit == 10 and cfg.augment is False
     for text, message in (
         ("epochs: abc\n", "invalid epochs='abc'; expected an integer"),
         ("lr: fast\n", "invalid lr='fast'; expected a finite number"),
         ("batch_size: 2.5\n", "invalid batch_size=2.5; expected an integer"),
         ("limit: -5\n", "limit must be >= 1, got -5"),  # had dropped each split's last 5
         ("n_mels: 0\n", "n_mels must be >= 1, got 0"),
-        ("augment: 'false'\n", "invalid augment='false'; expected true or false"),
+        ("augment: maybe\n", "invalid augment='maybe'; expected true or false"),
         ("early_stopping: -1\n", "early_stopping must be >= 0, got -1"),
         ("warmup_epochs: -0.5\n", "warmup_epochs must be >= 0, got -0.5"),
         ("lr: 0\n", "lr must be > 0, got 0.0"),

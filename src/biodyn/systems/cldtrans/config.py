@@ -51,15 +51,16 @@ class CLDTransRun:
     )
 
 
-def config_dir() -> Path:
-    """``configs/cldtrans`` of the packaged config tree (or of ``$BIODYN_CONFIG_DIR``)."""
+def config_dir(override: str | Path | None = None) -> Path:
+    """``configs/cldtrans`` of the packaged config tree (or of ``override`` / ``$BIODYN_CONFIG_DIR``)."""
     from biodyn.configs import config_path
 
-    return config_path("cldtrans")
+    return config_path("cldtrans", override=override)
 
 
-def compose(overrides: list[str] | None = None) -> CLDTransRun:
-    """Compose ``configs/cldtrans/config.yaml`` with ``overrides``; unknown keys are errors."""
+def compose(overrides: list[str] | None = None, *, config_dir_: str | Path | None = None) -> CLDTransRun:
+    """Compose ``configs/cldtrans/config.yaml`` (of the packaged tree, or of ``config_dir_``) with
+    ``overrides``; unknown keys are errors."""
     from hydra import compose as h_compose
     from hydra import initialize_config_dir
     from hydra.core.config_store import ConfigStore
@@ -67,14 +68,17 @@ def compose(overrides: list[str] | None = None) -> CLDTransRun:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    root = config_dir(config_dir_)
+    if not (root / "config.yaml").is_file():
+        raise ConfigError(f"no CLD-Trans config tree at {root} (config.yaml missing)")
     ConfigStore.instance().store(name="cldtrans_schema", node=CLDTransRun)  # every key exists, typed
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
+        with initialize_config_dir(config_dir=str(root), version_base=None):
             raw = h_compose(config_name="config", overrides=list(overrides or []))
         cfg = OmegaConf.merge(OmegaConf.structured(CLDTransRun), raw)
         run = OmegaConf.to_object(cfg)
     except (HydraException, OmegaConfBaseException) as e:
-        raise ConfigError(f"bad CLD-Trans config: {e}") from e
+        raise _config_error(e) from e
     _check_known(OmegaConf.to_container(raw, resolve=False), run, "")
     check_option("mode", run.mode, ("stage1", "stage2"))
     check_option("ablation", run.ablation, ABLATIONS)
@@ -88,6 +92,33 @@ def compose(overrides: list[str] | None = None) -> CLDTransRun:
         check_range("effective_batch", run.effective_batch, low=1, integer=True)
     check_range("data.window_s", run.data.window_s, low=0, low_open=True)
     return run
+
+
+def _config_error(e: Exception) -> ConfigError:
+    """A Hydra/OmegaConf error as one line naming the key: an unknown key with the keys allowed there (Hydra's
+    hint "use +train.nosuch=1" would not help, :func:`_check_known` refuses that too), a value of the wrong
+    type with the value and the type expected."""
+    from dataclasses import fields, is_dataclass
+
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    cause = e
+    while cause is not None and not getattr(cause, "full_key", None):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return ConfigError(f"bad CLD-Trans config: {e}")
+    key = cause.full_key
+    if not isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+        return ConfigError(f"invalid {key}={cause.value!r}: {str(cause.msg).splitlines()[0]}")
+    *parents, _ = key.split(".")
+    node = CLDTransRun()
+    for p in parents:
+        node = getattr(node, p, None)
+    if not is_dataclass(node):  # a free mapping (data.roots, data.splits): its keys are added with +
+        return ConfigError(f"{key} is not set; add it with +{key}=VALUE")
+    where = ".".join(parents) + "." if parents else ""
+    known = ", ".join(sorted(f.name for f in fields(node)))
+    return ConfigError(f"unknown CLD-Trans setting {key}; allowed under {where or 'the top level'}: {known}")
 
 
 def _check_known(raw, node, prefix: str) -> None:

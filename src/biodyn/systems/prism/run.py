@@ -28,6 +28,7 @@ Models see ``(B, C, T)``: C = token width (12 leads, 48 patch values, n_mels), T
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -836,7 +837,7 @@ def check_run(cfg: PrismRunConfig) -> None:
         resume=cfg.resume,
         force=cfg.force,
         key="--output-dir",
-        resume_hint="add --resume",
+        resume_hint="add --resume (resume=true)",
         force_hint="add --force",
     )
     if cfg.resume and any((out / f).is_file() for f in (RUN_CONFIG, "config.json")):
@@ -856,8 +857,9 @@ def check_run(cfg: PrismRunConfig) -> None:
 
 
 def _start_run(cfg: PrismRunConfig, out: Path) -> None:
-    """Right before the first write: ``force`` removes the old run's files (never anything else)."""
-    if cfg.force:
+    """Right before the first write: ``force`` removes the old run's files (never anything else), on rank 0
+    only (under torchrun two ranks removing the same files race)."""
+    if cfg.force and int(os.environ.get("RANK", "0")) == 0:
         from biodyn.rundir import clear_run
 
         clear_run(out)
