@@ -8,7 +8,12 @@
   :func:`biodyn.systems.prism.run_prism`; ``biodyn prism --flag ...`` is an alias;
 - ``cldtrans``: ``configs/cldtrans/config.yaml`` (schema ``CLDTransRun``; ``mode=``, ``profile=``,
   ``ablation=``), run by :func:`biodyn.systems.cldtrans.run_cldtrans`; ``biodyn cldtrans`` and
-  ``python -m biodyn.cldtrans`` are aliases.
+  ``python -m biodyn.cldtrans`` are aliases;
+- ``focal``: CLD-Trans' focal-lead experiment, ``configs/focal/config.yaml`` (schema ``FocalRun``;
+  ``preset=quick``), run by :func:`biodyn.systems.cldtrans.focal_lead.run_focal`; ``biodyn focal`` is an alias;
+- ``fewshot``: CLD-Trans' few-shot grid, ``configs/fewshot/config.yaml`` (schema ``FewshotRun``;
+  ``preset=cpu|full``), run by :func:`biodyn.systems.cldtrans.fewshot_grid.run_fewshot`; ``biodyn fewshot``
+  is an alias.
 
 Every system: ``--print-config`` prints the resolved config and runs nothing, ``--config-dir`` replaces the
 packaged tree, a run folder that already holds a run is refused without ``--force`` (replace) or the system's
@@ -24,11 +29,12 @@ from biodyn._cli._common import seeds as parse_seeds
 
 PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
-SYSTEMS = ("seizure", "prism", "cldtrans")  # system=NAME; seizure is the generic tree (registered models too)
+# system=NAME; seizure is the generic tree (registered models too), focal and fewshot CLD-Trans' experiments
+SYSTEMS = ("seizure", "prism", "cldtrans", "focal", "fewshot")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "%(prog)s [system=seizure|prism|cldtrans] [options] [KEY=VALUE ...]"
+    parser.usage = "%(prog)s [system=seizure|prism|cldtrans|focal|fewshot] [options] [KEY=VALUE ...]"
     add_common_arguments(parser)
     parser.add_argument(
         "--fewshot",
@@ -83,9 +89,14 @@ def run(args) -> int:
             f"--fewshot runs the generic tree's few-shot protocol, not system={system} "
             "(CLD-Trans' few-shot grid is `biodyn fewshot`)"
         )
-    return {"seizure": run_generic, "prism": run_prism_system, "cldtrans": run_cldtrans_system}[system](
-        args, overrides
-    )
+    runners = {
+        "seizure": run_generic,
+        "prism": run_prism_system,
+        "cldtrans": run_cldtrans_system,
+        "focal": run_focal_system,
+        "fewshot": run_fewshot_system,
+    }
+    return runners[system](args, overrides)
 
 
 def _rank0() -> bool:
@@ -261,4 +272,74 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
     losses = {k: v for k, v in row.items() if k.startswith("loss")}
     summary = {"mode": res["mode"], "ablation": res["ablation"], "step": res["train_summary"]["step"]}
     print(json.dumps({**summary, **losses, **(res.get("codebook") or {})}))
+    return 0
+
+
+def compose_experiment(system: str, args, overrides: list[str]):
+    """The :class:`~biodyn.systems.cldtrans.focal_lead.FocalRun` (``system="focal"``) or
+    :class:`~biodyn.systems.cldtrans.fewshot_grid.FewshotRun` (``"fewshot"``) of ``configs/<system>/`` and
+    ``overrides`` (``--force`` is the config's ``force=true``)."""
+    from biodyn.systems.cldtrans import fewshot_grid, focal_lead
+
+    force = ["force=true"] if getattr(args, "force", False) else []
+    module = {"focal": focal_lead, "fewshot": fewshot_grid}[system]
+    return module.compose([*overrides, *force], config_dir_=args.config_dir)
+
+
+def experiment_yaml(cfg) -> str:
+    """A CLD-Trans experiment's resolved config as ``--print-config`` shows it (keys in the schema's order)."""
+    from dataclasses import asdict
+
+    import yaml
+
+    return yaml.safe_dump(asdict(cfg), sort_keys=False)
+
+
+def run_focal_system(args, overrides: list[str], cfg=None, json_path: str | None = None) -> int:
+    """``system=focal`` (and ``biodyn focal``, which passes the config its flags composed): every method x
+    seed into ``<out>/<experiment>/``, then the table of top-k accuracies (and its JSON at ``json_path``)."""
+    import json
+    from pathlib import Path
+
+    from biodyn._cli._common import write_json
+    from biodyn.systems.cldtrans.focal_lead import run_focal
+
+    cfg = cfg if cfg is not None else compose_experiment("focal", args, overrides)
+    if args.print_config:
+        print(experiment_yaml(cfg), end="")
+        return 0
+    paths, n_windows = run_focal(cfg)
+    rows = []
+    for p in paths:
+        r = json.loads(Path(p).read_text())
+        rows.append({"method": r["model"], "seed": r["seed"], "readout": r["readout"], **r["metrics"]})
+    print(
+        f"\n{n_windows} ictal windows; per-seed JSON and run folders (run_seed<k>/: biodyn eval RUN) under "
+        f"{Path(cfg.out) / cfg.experiment}"
+    )
+    print("| method | seed | top-1 [95 % CI] | top-3 | top-5 | seizures |\n|---|---|---|---|---|---|")
+    for r in rows:
+        ci = f"[{r['top1_ci95_low']:.2f}, {r['top1_ci95_high']:.2f}]"
+        print(
+            f"| {r['method']} | {r['seed']} | {r['top1']:.3f} {ci} | {r['top3']:.3f} | {r['top5']:.3f} "
+            f"| {r['n_seizures']} |"
+        )
+    print(f"aggregate over seeds: biodyn report {cfg.out}")
+    write_json(json_path, {"rows": rows, "files": [str(p) for p in paths]})
+    return 0
+
+
+def run_fewshot_system(args, overrides: list[str], cfg=None, json_path: str | None = None) -> int:
+    """``system=fewshot`` (and ``biodyn fewshot``): every missing cell of the grid into ``<out>/<experiment>/``
+    (the list of cell files also to ``json_path``)."""
+    from biodyn._cli._common import write_json
+    from biodyn.systems.cldtrans.fewshot_grid import run_fewshot
+
+    cfg = cfg if cfg is not None else compose_experiment("fewshot", args, overrides)
+    if args.print_config:
+        print(experiment_yaml(cfg), end="")
+        return 0
+    paths = run_fewshot(cfg)
+    print(f"{len(paths)} cells under {cfg.out}/{cfg.experiment}; tables: biodyn report {cfg.out}")
+    write_json(json_path, {"cells": [str(p) for p in paths]})
     return 0
