@@ -67,7 +67,8 @@ def add_arguments(p) -> None:
     for flag, (dest, metavar, help_) in _PAIRS.items():
         p.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar, help=help_)
     for flag, (dest, help_) in _STRINGS.items():
-        p.add_argument(flag, dest=dest, default=None, help=f"{help_} (default: {getattr(d, dest)})")
+        shown = "" if "default" in help_ else f" (default: {getattr(d, dest)})"  # else the help says it
+        p.add_argument(flag, dest=dest, default=None, help=help_ + shown)
     p.add_argument(
         "--preset",
         choices=("cpu", "full"),

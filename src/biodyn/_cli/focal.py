@@ -26,10 +26,10 @@ _FLAGS = {
     "--edge-threshold": (
         "edge_threshold",
         float,
-        "trained lag models (cldtrans): |A| below this is no edge (null: the model's own)",
+        "trained lag models (cldtrans): |A| below this is no edge (default: the model's own threshold)",
     ),
     "--resample-hz": ("resample_hz", float, "rate of the fits (--quick: 64)"),
-    "--per-patient": ("per_patient", int, "at most this many seizures per patient"),
+    "--per-patient": ("per_patient", int, "at most this many seizures per patient (default: all)"),
     "--out": (
         "out",
         str,
@@ -45,7 +45,7 @@ _LISTS = {
         "methods",
         "comma-separated; a registered model with lag_graph, e.g. cldtrans, joins by name",
     ),
-    "--channels": ("channels", "comma-separated subset of channels to rank (default: all)"),
+    "--channels": ("channels", "comma-separated subset of channels to rank"),
 }
 
 
@@ -54,7 +54,8 @@ def add_arguments(p) -> None:
 
     d = FocalRun()
     for flag, (dest, typ, help_) in _FLAGS.items():
-        p.add_argument(flag, dest=dest, type=typ, default=None, help=f"{help_} (default: {getattr(d, dest)})")
+        shown = "" if "default" in help_ else f" (default: {getattr(d, dest)})"  # else the help says it
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=help_ + shown)
     for flag, (dest, help_) in _LISTS.items():
         shown = ",".join(map(str, getattr(d, dest))) if getattr(d, dest) else "all"
         p.add_argument(flag, dest=dest, default=None, help=f"{help_} (default: {shown})")
