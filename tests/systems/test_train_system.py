@@ -288,6 +288,8 @@ def test_config_dir_replaces_the_tree_for_every_system(tmp_path, capsys):
         (["train", "system=fewshot", "++roots.nosuch=x"], "invalid roots dataset='nosuch'"),
         (["train", "system=fewshot", "preset=gpu"], "invalid preset='gpu'; allowed: 'cpu', 'full'"),
         (["fewshot", "--modes", "probe"], "invalid modes='probe'"),
+        (["train", "system=focal", "--seeds", "42"], "system=focal takes seeds=[...]"),
+        (["train", "system=fewshot", "--budgets", "0.5"], "--seeds and --budgets belong to --fewshot"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(argv, needle, capsys):

@@ -41,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the few-shot protocol (budgets x seeds; system=seizure's tree)",
     )
-    parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
+    parser.add_argument(
+        "--budgets", default=None, help="few-shot label budgets (fractions; default: 0.01,0.1,1.0)"
+    )
     parser.add_argument("--seeds", default=None, help=f"few-shot seeds; {SEEDS_HELP}")
     parser.add_argument(
         "--force",
@@ -87,7 +89,12 @@ def run(args) -> int:
     if args.fewshot and system != "seizure":
         raise ConfigError(
             f"--fewshot runs the generic tree's few-shot protocol, not system={system} "
-            "(CLD-Trans' few-shot grid is `biodyn fewshot`)"
+            "(CLD-Trans' few-shot grid is system=fewshot)"
+        )
+    if system != "seizure" and (args.seeds is not None or args.budgets is not None):
+        key = "seeds=[...]" if system in ("focal", "fewshot") else "its own keys"
+        raise ConfigError(
+            f"--seeds and --budgets belong to --fewshot (system=seizure's protocol); system={system} takes {key}"
         )
     runners = {
         "seizure": run_generic,
@@ -153,7 +160,7 @@ def run_generic(args, overrides: list[str]) -> int:
     init_from_env()
     try:
         if args.fewshot:
-            budgets = [float(b) for b in args.budgets.split(",")]
+            budgets = [float(b) for b in (args.budgets or "0.01,0.1,1.0").split(",")]
             seeds = list(parse_seeds(args.seeds))
             for p in run_fewshot(exp, budgets=budgets, seeds=seeds):
                 print(p)
