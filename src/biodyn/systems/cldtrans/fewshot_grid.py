@@ -493,6 +493,9 @@ class FewshotRun(GridConfig):
                 check_option(f"{key} dataset", dataset, DATASETS)
         for unit in self.budget_unit.values():
             check_option("budget_unit", unit, BUDGET_UNITS)
+        for s in self.seeds:
+            check_range("seeds", s, low=0, integer=True)
+        _check_train(self.train)
         if not str(self.out).strip() or not str(self.experiment).strip():
             raise ConfigError("out and experiment must be non-empty")
 
@@ -504,6 +507,25 @@ class FewshotRun(GridConfig):
 
     def resolved_cache_dir(self) -> str:
         return self.cache_dir or str(Path(self.out) / "cache")
+
+
+# TrainConfig keys that each cell sets itself (its run folder, the dataset's task, no progress bar or TensorBoard)
+_CELL_SETS = ("out_dir", "task", "progress", "tensorboard")
+
+
+def _check_train(train: dict[str, Any]) -> None:
+    """``train`` (a cell's TrainConfig overrides) range-checked as the cells' training config will be."""
+    from biodyn.train.config import TrainConfig, validate_train_config
+
+    allowed = sorted({f.name for f in fields(TrainConfig)} - set(_CELL_SETS))
+    bad = sorted(set(train) - set(allowed))
+    if bad:
+        raise ConfigError(f"unknown train settings {bad}; allowed: {', '.join(allowed)}")
+    try:
+        cfg = TrainConfig(**{"objective": "task", **train})
+    except TypeError as e:
+        raise ConfigError(f"invalid train settings: {e}") from None
+    validate_train_config(cfg)
 
 
 def compose(

@@ -114,6 +114,8 @@ class FocalRun(FocalConfig):
             check_range("per_patient", self.per_patient, low=1, integer=True)
         _check_names("methods", self.methods)
         _check_names("seeds", self.seeds)
+        for s in self.seeds:
+            check_range("seeds", s, low=0, integer=True)
         if self.channels is not None:
             _check_names("channels", self.channels)
         if not str(self.out).strip() or not str(self.experiment).strip():
