@@ -29,7 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-cache": ("build_cache", "preprocess recordings into memory-mapped window shards"),
     "train": (
         "train",
-        "train any system from the one Hydra config tree (system=seizure|prism|cldtrans key=value ...)",
+        "train any system from the one Hydra config tree (system=seizure|prism|cldtrans|focal|fewshot "
+        "key=value ...)",
     ),
     "eval": ("evaluate", "evaluate a trained checkpoint"),
     "export": ("export", "export a run's best weights with a model card (Hub-ready; --push uploads)"),
@@ -43,10 +44,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "szcore": ("szcore", "SzCORE's container contract: one EDF in, its events TSV out"),
     "lags": ("lags", "fit a lag graph to a recording and draw it (scalp or ECG leads)"),
     "bench": ("bench", "run the benchmarks and render benchmarks/RESULTS.md from their JSON"),
-    "focal": ("focal", "zero-shot focal-lead localisation on CHB-MIT ictal windows"),
+    "focal": (
+        "focal",
+        "zero-shot focal-lead localisation on CHB-MIT ictal windows: flags over `biodyn train system=focal`",
+    ),
     "fewshot": (
         "fewshot",
-        "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable",
+        "few-shot transfer grid (datasets x budgets x seeds x probe/fine-tune), resumable: flags over "
+        "`biodyn train system=fewshot`",
     ),
     "demo": ("demo", "run the main job on the sample recordings"),
     "prism": (

@@ -29,4 +29,4 @@ def test_focal_prints_its_settings_with_an_explicit_flag_over_the_preset(capsys)
     assert main(["focal", "--quick", "--span-s", "10", "--print-config"]) == 0
     got = yaml.safe_load(capsys.readouterr().out)
     # --quick gives 4 s, 64 Hz
-    assert got["window"]["span_s"] == 10.0 and got["window"]["resample_hz"] == 64.0
+    assert got["span_s"] == 10.0 and got["resample_hz"] == 64.0

@@ -161,13 +161,21 @@ def floats(text: str, flag: str) -> tuple[float, ...]:
         raise ConfigError(f"invalid {flag} {text!r}; expected comma-separated numbers") from None
 
 
-def names(text: str, flag: str, allowed=None) -> tuple[str, ...]:
-    """``"a,b"`` -> ``("a", "b")``: no empty or repeated name; with ``allowed``, each one of them."""
-    from biodyn.errors import ConfigError, check_option
+def quoted(s: str) -> str:
+    """``s`` as a quoted string of Hydra's override grammar (so ``null``, ``3`` or ``a,b`` stay strings): how an
+    alias passes a flag's text to its config tree verbatim."""
+    import re
 
-    out = tuple(s.strip() for s in text.split(","))
-    if any(not s for s in out) or len(set(out)) != len(out):
-        raise ConfigError(f"invalid {flag} {text!r}; expected comma-separated names, each once")
-    for s in out if allowed is not None else ():
-        check_option(flag, s, allowed)
-    return out
+    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", s)
+    body = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, body)  # a backslash before the closing quote
+    return f"'{body}'"
+
+
+def listed(values) -> str:
+    """A list as a Hydra override value: strings quoted (:func:`quoted`), numbers as Python writes them."""
+    return "[" + ",".join(quoted(v) if isinstance(v, str) else repr(v) for v in values) + "]"
+
+
+def split_names(text: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]`` (a comma-separated flag's items; the config's schema checks them)."""
+    return [s.strip() for s in text.split(",")]

@@ -1,118 +1,120 @@
-"""``biodyn fewshot``: the few-shot transfer grid (datasets x models x budgets x seeds x probe / fine-tune)."""
+"""``biodyn fewshot``: the few-shot transfer grid (datasets x models x budgets x seeds x probe / fine-tune), an
+alias of ``biodyn train system=fewshot``.
+
+Each flag becomes an override of the config that ``biodyn train system=fewshot`` composes (schema
+:class:`~biodyn.systems.cldtrans.fewshot_grid.FewshotRun`): ``--preset full`` is ``preset=full`` (``cpu``
+when not given), ``--models a,b`` is ``models=[a,b]``, ``--root D=DIR`` is ``++roots.D=DIR``,
+``--budget-unit D=U`` is ``++budget_unit.D=U`` (over the preset's), ``--cache-dir`` is ``cache_dir``. Hydra
+and the schema check the keys, types and ranges before any cache folder is made.
+"""
 
 from __future__ import annotations
 
 from biodyn._cli._common import SEEDS_HELP
-from biodyn._cli._common import seeds as parse_seeds
+
+# comma-separated flags -> (FewshotRun list field, help)
+_LISTS = {
+    "--datasets": ("datasets", "comma-separated: chbmit, ptbxl, sleepedf"),
+    "--models": (
+        "models",
+        "registered model names, or labels given --weights (cldtrans=DIR, cldtrans_no_vq=DIR, ...)",
+    ),
+    "--modes": ("modes", "comma-separated: linear_probe, finetune"),
+}
+# repeatable NAME=VALUE flags -> (FewshotRun mapping field, metavar, help)
+_PAIRS = {
+    "--root": ("roots", "DATASET=FOLDER", "corpus root per dataset"),
+    "--budget-unit": (
+        "budget_unit",
+        "DATASET=UNIT",
+        "what a budget counts per dataset: subject (a fraction of the training patients, the default) or "
+        "window (a fraction of the training windows, by class); the cpu preset counts the CHB-MIT "
+        "excerpts' windows (one training patient), the full preset CHB-MIT's and Sleep-EDF's windows",
+    ),
+    "--weights": (
+        "weights",
+        "LABEL=FOLDER",
+        "trained weights for a model label (an export or a Trainer checkpoint, e.g. the train.out_dir of "
+        "python -m biodyn.cldtrans): every weight but the head is copied; the label may be new "
+        "(cldtrans_no_vq=DIR)",
+    ),
+}
+# flag -> (FewshotRun field, help)
+_STRINGS = {
+    "--out": (
+        "out",
+        "results folder, relative to the current folder; finished cells are skipped (one run with other "
+        "settings is an error)",
+    ),
+    "--cache-dir": ("cache_dir", "window caches (default: OUT/cache; give a shared folder to reuse caches)"),
+    "--experiment": ("experiment", "the results' experiment folder"),
+}
 
 
 def add_arguments(p) -> None:
+    from biodyn.systems.cldtrans.fewshot_grid import FewshotRun
+
+    d = FewshotRun()
+    for flag, (dest, help_) in _LISTS.items():
+        p.add_argument(flag, dest=dest, default=None, help=f"{help_} (default: {','.join(getattr(d, dest))})")
     p.add_argument(
-        "--datasets", default="chbmit,ptbxl,sleepedf", help="comma-separated: chbmit, ptbxl, sleepedf"
-    )
-    p.add_argument(
-        "--models",
-        default="biot,bendr,eeg_gcnn",
-        help="registered model names, or labels given --weights (cldtrans=DIR, cldtrans_no_vq=DIR, ...)",
-    )
-    p.add_argument(
-        "--budgets", default="0.01,0.1,1.0", help="label budgets (fractions of what --budget-unit counts)"
-    )
-    p.add_argument(
-        "--budget-unit",
-        action="append",
-        default=[],
-        metavar="DATASET=UNIT",
-        help="what a budget counts per dataset: subject (a fraction of the training patients, the default) or "
-        "window (a fraction of the training windows, by class); the cpu preset counts the CHB-MIT "
-        "excerpts' windows (one training patient), the full preset CHB-MIT's and Sleep-EDF's windows",
+        "--budgets",
+        default=None,
+        help="label budgets: fractions of what --budget-unit counts (default: "
+        f"{','.join(map(str, d.budgets))})",
     )
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
-    p.add_argument("--modes", default="linear_probe,finetune")
+    for flag, (dest, metavar, help_) in _PAIRS.items():
+        p.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar, help=help_)
+    for flag, (dest, help_) in _STRINGS.items():
+        shown = "" if "default" in help_ else f" (default: {getattr(d, dest)})"  # else the help says it
+        p.add_argument(flag, dest=dest, default=None, help=help_ + shown)
     p.add_argument(
         "--preset",
         choices=("cpu", "full"),
-        default="cpu",
-        help="configs/fewshot/<preset>.yaml; cpu: tiny models and steps on the bundled samples; full: "
-        "paper-sized on full corpora (GPU)",
-    )
-    p.add_argument(
-        "--root", action="append", default=[], metavar="DATASET=FOLDER", help="corpus root per dataset"
-    )
-    p.add_argument(
-        "--weights",
-        action="append",
-        default=[],
-        metavar="LABEL=FOLDER",
-        help="trained weights for a model label (an export or a Trainer checkpoint, e.g. the train.out_dir of "
-        "python -m biodyn.cldtrans): every weight but the head is copied; the label may be new "
-        "(cldtrans_no_vq=DIR)",
-    )
-    p.add_argument(
-        "--out",
-        default="results",
-        help="results folder (default: ./results, relative to the current folder); finished cells are skipped (one run with other settings is an error)",
+        default=None,
+        help="preset=NAME, configs/fewshot/preset/<NAME>.yaml; cpu (the default): tiny models and steps on the "
+        "bundled samples; full: paper-sized on full corpora (GPU)",
     )
     p.add_argument(
         "--force",
         action="store_true",
         help="run again, and replace, finished cells whose settings differ from this run's",
     )
-    p.add_argument(
-        "--cache-dir",
-        default=None,
-        help="window caches (default: OUT/cache, inside --out; give a shared folder to reuse caches)",
-    )
-    p.add_argument("--experiment", default="fewshot")
     p.add_argument("--json", metavar="OUT", help="also write the list of cell files as JSON")
-    p.add_argument("--print-config", action="store_true", help="print the resolved grid config and exit")
+    from biodyn._cli.train import add_common_arguments
+
+    add_common_arguments(p)  # --config-dir, --print-config
+
+
+def overrides(args) -> list[str]:
+    """The flags as overrides of ``configs/fewshot/`` (``--models biot`` -> ``models=['biot']``): ``biodyn train
+    system=fewshot`` with these overrides composes the same config."""
+    from biodyn._cli._common import floats, listed, pairs, quoted, split_names
+    from biodyn._cli._common import seeds as parse_seeds
+
+    out = [f"preset={args.preset}"] if args.preset else []
+    for dest, _ in _LISTS.values():
+        if getattr(args, dest) is not None:
+            out.append(f"{dest}={listed(split_names(getattr(args, dest)))}")
+    if args.budgets is not None:
+        out.append(f"budgets={listed(floats(args.budgets, '--budgets'))}")
+    if args.seeds is not None:
+        out.append(f"seeds={listed(parse_seeds(args.seeds))}")
+    for flag, (dest, metavar, _) in _PAIRS.items():
+        out += [f"++{dest}.{k}={quoted(v)}" for k, v in pairs(getattr(args, dest), flag, metavar).items()]
+    for dest, _ in _STRINGS.values():
+        if getattr(args, dest) is not None:
+            out.append(f"{dest}={quoted(getattr(args, dest))}")
+    return out
 
 
 def run(args) -> int:
-    from pathlib import Path
+    from biodyn._cli.train import compose_experiment, run_fewshot_system
 
-    from biodyn._cli._common import floats, names, pairs, write_json
-    from biodyn.errors import check_option, check_range
-    from biodyn.rundir import check_out_dir, check_out_file
-    from biodyn.systems.cldtrans import fewshot_grid as fg
-    from biodyn.train.config import BUDGET_UNITS
+    cfg = compose_experiment("fewshot", args, overrides(args))  # checked before any cache folder is made
+    if args.json and not args.print_config:
+        from biodyn.rundir import check_out_file
 
-    # every flag checked before the preset's data is touched or a cache folder made
-    preset = fg.load_preset(args.preset)
-    for dataset, unit in pairs(
-        args.budget_unit, "--budget-unit", "DATASET=UNIT, e.g. chbmit=window", fg.DATASETS
-    ).items():
-        check_option("--budget-unit", unit, BUDGET_UNITS)
-        preset.setdefault("budget_unit", {})[dataset] = unit
-    budgets = floats(args.budgets, "--budgets")
-    for b in budgets:
-        check_range("--budgets", b, low=0, high=1, low_open=True)
-    cache_dir = args.cache_dir or str(Path(args.out) / "cache")
-    check_out_dir(args.out, "--out")
-    check_out_dir(cache_dir, "--cache-dir")
-    if args.json:
         check_out_file(args.json, "--json")
-    grid = fg.GridConfig(
-        datasets=names(args.datasets, "--datasets", fg.DATASETS),
-        models=names(args.models, "--models"),
-        budgets=budgets,
-        seeds=parse_seeds(args.seeds),
-        modes=names(args.modes, "--modes", fg.MODES),
-        experiment=args.experiment,
-        cache_dir=cache_dir,
-        roots=pairs(args.root, "--root", "DATASET=FOLDER", fg.DATASETS),
-        weights=pairs(args.weights, "--weights", "LABEL=FOLDER"),
-        **preset,
-    )
-    if args.print_config:
-        import json
-        from dataclasses import asdict
-
-        import yaml
-
-        print(yaml.safe_dump(json.loads(json.dumps(asdict(grid))), sort_keys=False), end="")
-        return 0
-    paths = fg.run_grid(grid, args.out, force=args.force)
-    print(f"{len(paths)} cells under {args.out}/{args.experiment}; tables: biodyn report {args.out}")
-    write_json(args.json, {"cells": [str(p) for p in paths]})
-    return 0
+    return run_fewshot_system(args, [], cfg=cfg, json_path=args.json)

@@ -111,6 +111,8 @@ _SWITCHES = ("augment", "tensorboard", "resume", "progress")
 def overrides(args) -> list[str]:
     """The flags as overrides of PRISM's config tree (``--epochs 3`` -> ``epochs=3``, ``--config X`` ->
     ``recipe=X``): ``biodyn train system=prism`` with these overrides composes the same config."""
+    from biodyn._cli._common import quoted as _quoted
+
     out = [f"recipe={args.config}"] if args.config else []
     for dest, typ, _ in _FLAGS.values():
         value = getattr(args, dest)
@@ -118,15 +120,6 @@ def overrides(args) -> list[str]:
             out.append(f"{dest}={_quoted(value) if typ is str else repr(value)}")
     out += [f"{d}={str(getattr(args, d)).lower()}" for d in _SWITCHES if getattr(args, d) is not None]
     return out
-
-
-def _quoted(s: str) -> str:
-    """``s`` as a quoted string of Hydra's override grammar (so ``null``, ``3`` or ``a,b`` stay strings)."""
-    import re
-
-    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", s)
-    body = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, body)  # a backslash before the closing quote
-    return f"'{body}'"
 
 
 def _note_unused_flags(args, cfg) -> None:

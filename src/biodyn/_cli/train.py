@@ -8,7 +8,12 @@
   :func:`biodyn.systems.prism.run_prism`; ``biodyn prism --flag ...`` is an alias;
 - ``cldtrans``: ``configs/cldtrans/config.yaml`` (schema ``CLDTransRun``; ``mode=``, ``profile=``,
   ``ablation=``), run by :func:`biodyn.systems.cldtrans.run_cldtrans`; ``biodyn cldtrans`` and
-  ``python -m biodyn.cldtrans`` are aliases.
+  ``python -m biodyn.cldtrans`` are aliases;
+- ``focal``: CLD-Trans' focal-lead experiment, ``configs/focal/config.yaml`` (schema ``FocalRun``;
+  ``preset=quick``), run by :func:`biodyn.systems.cldtrans.focal_lead.run_focal`; ``biodyn focal`` is an alias;
+- ``fewshot``: CLD-Trans' few-shot grid, ``configs/fewshot/config.yaml`` (schema ``FewshotRun``;
+  ``preset=cpu|full``), run by :func:`biodyn.systems.cldtrans.fewshot_grid.run_fewshot`; ``biodyn fewshot``
+  is an alias.
 
 Every system: ``--print-config`` prints the resolved config and runs nothing, ``--config-dir`` replaces the
 packaged tree, a run folder that already holds a run is refused without ``--force`` (replace) or the system's
@@ -24,18 +29,21 @@ from biodyn._cli._common import seeds as parse_seeds
 
 PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
-SYSTEMS = ("seizure", "prism", "cldtrans")  # system=NAME; seizure is the generic tree (registered models too)
+# system=NAME; seizure is the generic tree (registered models too), focal and fewshot CLD-Trans' experiments
+SYSTEMS = ("seizure", "prism", "cldtrans", "focal", "fewshot")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "%(prog)s [system=seizure|prism|cldtrans] [options] [KEY=VALUE ...]"
+    parser.usage = "%(prog)s [system=seizure|prism|cldtrans|focal|fewshot] [options] [KEY=VALUE ...]"
     add_common_arguments(parser)
     parser.add_argument(
         "--fewshot",
         action="store_true",
         help="run the few-shot protocol (budgets x seeds; system=seizure's tree)",
     )
-    parser.add_argument("--budgets", default="0.01,0.1,1.0", help="few-shot label budgets (fractions)")
+    parser.add_argument(
+        "--budgets", default=None, help="few-shot label budgets (fractions; default: 0.01,0.1,1.0)"
+    )
     parser.add_argument("--seeds", default=None, help=f"few-shot seeds; {SEEDS_HELP}")
     parser.add_argument(
         "--force",
@@ -81,11 +89,21 @@ def run(args) -> int:
     if args.fewshot and system != "seizure":
         raise ConfigError(
             f"--fewshot runs the generic tree's few-shot protocol, not system={system} "
-            "(CLD-Trans' few-shot grid is `biodyn fewshot`)"
+            "(CLD-Trans' few-shot grid is system=fewshot)"
         )
-    return {"seizure": run_generic, "prism": run_prism_system, "cldtrans": run_cldtrans_system}[system](
-        args, overrides
-    )
+    if system != "seizure" and (args.seeds is not None or args.budgets is not None):
+        key = "seeds=[...]" if system in ("focal", "fewshot") else "its own keys"
+        raise ConfigError(
+            f"--seeds and --budgets belong to --fewshot (system=seizure's protocol); system={system} takes {key}"
+        )
+    runners = {
+        "seizure": run_generic,
+        "prism": run_prism_system,
+        "cldtrans": run_cldtrans_system,
+        "focal": run_focal_system,
+        "fewshot": run_fewshot_system,
+    }
+    return runners[system](args, overrides)
 
 
 def _rank0() -> bool:
@@ -142,7 +160,7 @@ def run_generic(args, overrides: list[str]) -> int:
     init_from_env()
     try:
         if args.fewshot:
-            budgets = [float(b) for b in args.budgets.split(",")]
+            budgets = [float(b) for b in (args.budgets or "0.01,0.1,1.0").split(",")]
             seeds = list(parse_seeds(args.seeds))
             for p in run_fewshot(exp, budgets=budgets, seeds=seeds):
                 print(p)
@@ -261,4 +279,74 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
     losses = {k: v for k, v in row.items() if k.startswith("loss")}
     summary = {"mode": res["mode"], "ablation": res["ablation"], "step": res["train_summary"]["step"]}
     print(json.dumps({**summary, **losses, **(res.get("codebook") or {})}))
+    return 0
+
+
+def compose_experiment(system: str, args, overrides: list[str]):
+    """The :class:`~biodyn.systems.cldtrans.focal_lead.FocalRun` (``system="focal"``) or
+    :class:`~biodyn.systems.cldtrans.fewshot_grid.FewshotRun` (``"fewshot"``) of ``configs/<system>/`` and
+    ``overrides`` (``--force`` is the config's ``force=true``)."""
+    from biodyn.systems.cldtrans import fewshot_grid, focal_lead
+
+    force = ["force=true"] if getattr(args, "force", False) else []
+    module = {"focal": focal_lead, "fewshot": fewshot_grid}[system]
+    return module.compose([*overrides, *force], config_dir_=args.config_dir)
+
+
+def experiment_yaml(cfg) -> str:
+    """A CLD-Trans experiment's resolved config as ``--print-config`` shows it (keys in the schema's order)."""
+    from dataclasses import asdict
+
+    import yaml
+
+    return yaml.safe_dump(asdict(cfg), sort_keys=False)
+
+
+def run_focal_system(args, overrides: list[str], cfg=None, json_path: str | None = None) -> int:
+    """``system=focal`` (and ``biodyn focal``, which passes the config its flags composed): every method x
+    seed into ``<out>/<experiment>/``, then the table of top-k accuracies (and its JSON at ``json_path``)."""
+    import json
+    from pathlib import Path
+
+    from biodyn._cli._common import write_json
+    from biodyn.systems.cldtrans.focal_lead import run_focal
+
+    cfg = cfg if cfg is not None else compose_experiment("focal", args, overrides)
+    if args.print_config:
+        print(experiment_yaml(cfg), end="")
+        return 0
+    paths, n_windows = run_focal(cfg)
+    rows = []
+    for p in paths:
+        r = json.loads(Path(p).read_text())
+        rows.append({"method": r["model"], "seed": r["seed"], "readout": r["readout"], **r["metrics"]})
+    print(
+        f"\n{n_windows} ictal windows; per-seed JSON and run folders (run_seed<k>/: biodyn eval RUN) under "
+        f"{Path(cfg.out) / cfg.experiment}"
+    )
+    print("| method | seed | top-1 [95 % CI] | top-3 | top-5 | seizures |\n|---|---|---|---|---|---|")
+    for r in rows:
+        ci = f"[{r['top1_ci95_low']:.2f}, {r['top1_ci95_high']:.2f}]"
+        print(
+            f"| {r['method']} | {r['seed']} | {r['top1']:.3f} {ci} | {r['top3']:.3f} | {r['top5']:.3f} "
+            f"| {r['n_seizures']} |"
+        )
+    print(f"aggregate over seeds: biodyn report {cfg.out}")
+    write_json(json_path, {"rows": rows, "files": [str(p) for p in paths]})
+    return 0
+
+
+def run_fewshot_system(args, overrides: list[str], cfg=None, json_path: str | None = None) -> int:
+    """``system=fewshot`` (and ``biodyn fewshot``): every missing cell of the grid into ``<out>/<experiment>/``
+    (the list of cell files also to ``json_path``)."""
+    from biodyn._cli._common import write_json
+    from biodyn.systems.cldtrans.fewshot_grid import run_fewshot
+
+    cfg = cfg if cfg is not None else compose_experiment("fewshot", args, overrides)
+    if args.print_config:
+        print(experiment_yaml(cfg), end="")
+        return 0
+    paths = run_fewshot(cfg)
+    print(f"{len(paths)} cells under {cfg.out}/{cfg.experiment}; tables: biodyn report {cfg.out}")
+    write_json(json_path, {"cells": [str(p) for p in paths]})
     return 0

@@ -1,5 +1,5 @@
 """biodyn's packaged Hydra config tree (``config.yaml``, ``model/``, ``data/``, ``train/``, ``experiment/``,
-``cldtrans/``, ``prism/``, ``focal/``) and the one helper that finds it.
+``cldtrans/``, ``prism/``, ``focal/``, ``fewshot/``) and the one helper that finds it.
 
 ``$BIODYN_CONFIG_DIR`` (or an explicit ``override``) replaces the packaged tree with a user's own;
 :data:`PACKAGED` is always the tree shipped with biodyn (for data files such as the example onset table).

@@ -31,9 +31,8 @@ def test_patient_split_is_disjoint_and_checked():
 def test_window_budgets_bite_on_the_excerpts_one_training_patient(tmp_path):
     """Regression: on the excerpts every budget kept the one training patient, so 1 / 10 / 100 % were one
     cell three times; the cpu preset's window budget over 4 s windows keeps 1 / 3 / 28 per class."""
-    preset = {
-        k: fg.load_preset("cpu")[k] for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")
-    }
+    cpu = fg.compose(["preset=cpu"])
+    preset = {k: getattr(cpu, k) for k in ("sources", "window_s", "stride_s", "budget_unit", "preprocess")}
     grid = fg.GridConfig(
         datasets=("chbmit",),
         models=("eeg_gcnn",),
@@ -198,15 +197,13 @@ def test_full_preset_budgets_do_not_coincide_on_chbmit():
     """Regression: the full preset counted CHB-MIT's budgets in patients; with ~14 training patients in one
     stratum max(1, round(0.01 * 14)) = max(1, round(0.1 * 14)) = 1, so 1 % and 10 % kept the same patient for
     every seed. It counts windows now (and Sleep-EDF's), which keep 1 % and 10 % apart."""
-    assert fg.load_preset("full")["budget_unit"] == {"chbmit": "window", "sleepedf": "window"}
+    full = fg.compose(["preset=full"])
+    assert full.budget_unit == {"chbmit": "window", "sleepedf": "window"}
     data = {"train": _windows(14)}
     seeds = (42, 123, 7, 0, 256)
     same = fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, "subject")
     assert {k: v for k, v in same.items() if k[0] == 0.01} == {(0.01, s): ["10pct"] for s in seeds}
-    assert (
-        fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, fg.load_preset("full")["budget_unit"]["chbmit"])
-        == {}
-    )
+    assert fg.same_training_sets(data, (0.01, 0.1, 1.0), seeds, full.budget_unit["chbmit"]) == {}
 
 
 def test_grid_records_budgets_with_the_same_training_set(tmp_path, monkeypatch, capsys):
@@ -358,7 +355,7 @@ def test_stored_copy_puts_every_model_on_the_same_ptbxl_records(tmp_path):
         ids = [{e["record_id"] for e in d[k].ds.entries} for d in (ours, base)]
         assert ids[0] == ids[1] and len(ids[0]) == {"train": 27, "val": 11, "test": 7}[k]
     assert {p.name for p in tmp_path.iterdir()} == {"ptbxl_ecg500hz_from500hz", "ptbxl_from500hz"}
-    assert fg.load_preset("cpu")["stored_fs"] == {"ptbxl": 500}
+    assert fg.compose().stored_fs == {"ptbxl": 500}  # the cpu preset, the default
 
 
 def test_stored_copy_of_a_single_rate_corpus_is_refused(tmp_path):
@@ -404,22 +401,35 @@ def test_finished_cells_are_reused_only_with_the_same_settings(tmp_path, monkeyp
     assert fg.run_grid(grid(500), tmp_path, progress=False) == [path]
 
 
-@pytest.mark.parametrize("name", fg.PRESETS)
+@pytest.mark.parametrize("name", ["cpu", "full"])
 def test_presets_are_yaml_grid_settings(name):
-    """The presets live in configs/fewshot/*.yaml (not in code) and every key is a GridConfig field."""
-    preset = fg.load_preset(name)
-    grid = fg.GridConfig(**preset)
+    """The presets live in configs/fewshot/preset/*.yaml (not in code), each key a FewshotRun field; the
+    grid a run gets is the preset over GridConfig's defaults."""
+    import yaml
+
+    from biodyn.configs import PACKAGED
+
+    preset = yaml.safe_load((PACKAGED / "fewshot" / "preset" / f"{name}.yaml").read_text())
+    run = fg.compose([f"preset={name}"])
+    grid = run.grid()
     assert grid.train == preset["train"] and grid.seeds == (42, 123, 7, 0, 256)
+    assert grid.budget_unit == preset["budget_unit"] and grid.datasets == fg.DATASETS
+    assert grid.cache_dir == "results/cache"  # <out>/cache unless cache_dir is given
 
 
-def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "fewshot").mkdir()
-    (tmp_path / "fewshot" / "cpu.yaml").write_text("train: {max_steps: 2}\nstep: 3\n")
-    monkeypatch.setenv("BIODYN_CONFIG_DIR", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) step;"):
-        fg.load_preset("cpu")
-    with pytest.raises(ConfigError, match="preset='gpu'"):
-        fg.load_preset("gpu")
+def test_a_preset_with_an_unknown_key_is_refused(tmp_path):
+    import shutil
+
+    from biodyn.configs import PACKAGED
+
+    shutil.copytree(PACKAGED / "fewshot", tmp_path / "fewshot")
+    (tmp_path / "fewshot" / "preset" / "cpu.yaml").write_text(
+        "# @package _global_\ntrain: {max_steps: 2}\nstep: 3\n"
+    )
+    with pytest.raises(ConfigError, match="unknown few-shot setting step; allowed under the top level"):
+        fg.compose(config_dir_=tmp_path)
+    with pytest.raises(ConfigError, match="invalid preset='gpu'; allowed: 'cpu', 'full'"):
+        fg.compose(["preset=gpu"])
 
 
 def test_fewshot_cell_run_folder_evaluates_and_loads(tmp_path, monkeypatch):

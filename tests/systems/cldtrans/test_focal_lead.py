@@ -275,7 +275,7 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
     """DYNOTEARS, PCMCI and Rhino (lag graphs) and the BIOT and BENDR occlusion read-outs run through the same
     runner as the end-to-end test's methods: a ranking of every channel per seizure, labels used only by the
     occlusion read-outs."""
-    quick_models = fl.load_preset("quick")["model_params"]
+    quick_models = fl.compose(["preset=quick"]).model_params
 
     ws = fl.select(excerpt_ictal_windows(CHB / "npy_excerpts", span_s=2.0), ["T7-P7", "P7-O1", "T8-P8"], 1)
     onsets = read_onset_csv(fl.EXAMPLE_ONSETS)
@@ -313,33 +313,38 @@ def test_every_other_method_runs_through_the_runner(tmp_path):
 def test_focal_flags_given_win_over_the_quick_preset(flags, span_s, resample_hz, per_patient):
     import argparse
 
-    from biodyn._cli.focal import add_arguments, settings
+    from biodyn._cli.focal import add_arguments, overrides
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    window, overrides = settings(parser.parse_args(flags))
-    assert (window["span_s"], window["resample_hz"], window["per_patient"]) == (
-        span_s,
-        resample_hz,
-        per_patient,
-    )
+    run = fl.compose(overrides(parser.parse_args(flags)))
+    assert (run.span_s, run.resample_hz, run.per_patient) == (span_s, resample_hz, per_patient)
+    assert run.window() == {
+        "span_s": span_s,
+        "resample_hz": resample_hz,
+        "channels": run.channels,
+        "per_patient": per_patient,
+    }
     quick = "--quick" in flags
     assert (
-        window["channels"] == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]
+        run.channels == ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1", "Fp2-F8", "F8-T8", "T8-P8", "P8-O2"]
     ) == quick
-    assert overrides.get("ldsem_steps") == (60 if quick else None)
-    if quick:  # every preset override is a FocalConfig field
-        fl.FocalConfig(**overrides)
+    assert run.ldsem_steps == (60 if quick else 200)
+    assert run.focal_config().ldsem_steps == run.ldsem_steps  # what a result records
 
 
 def test_a_preset_with_an_unknown_key_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "focal").mkdir()
-    (tmp_path / "focal" / "quick.yaml").write_text("span_s: 4.0\nspan: 3\n")
+    import shutil
+
+    from biodyn.configs import PACKAGED
+
+    shutil.copytree(PACKAGED / "focal", tmp_path / "focal")
+    (tmp_path / "focal" / "preset" / "quick.yaml").write_text("# @package _global_\nspan_s: 4.0\nspan: 3\n")
     monkeypatch.setenv("BIODYN_CONFIG_DIR", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"unknown key\(s\) span;"):
-        fl.load_preset("quick")
-    with pytest.raises(ConfigError, match="no focal preset 'cpu'"):
-        fl.load_preset("cpu")
+    with pytest.raises(ConfigError, match="unknown focal-lead setting span; allowed under the top level"):
+        fl.compose(["preset=quick"])
+    with pytest.raises(ConfigError, match="invalid preset='cpu'; allowed: 'quick'"):
+        fl.compose(["preset=cpu"])
 
 
 def _tiny_windows(n_subjects=3, chans=("A", "B", "C", "D"), fs=64.0, n=128):

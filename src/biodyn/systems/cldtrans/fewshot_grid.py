@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -454,27 +454,94 @@ def run_grid(
     return paths
 
 
-# CPU-sized settings for the bundled data (tests and the documented quick run)
+@dataclass
+class FewshotRun(GridConfig):
+    """``biodyn train system=fewshot`` (alias ``biodyn fewshot``): the schema of ``configs/fewshot/`` (preset
+    group ``preset/``: ``cpu``, the default, and ``full``), :class:`GridConfig`'s settings and the results
+    folder. Every value is checked here, before a cache folder is made or data read; :func:`run_fewshot`
+    runs it."""
+
+    cache_dir: str | None = None  # window caches (default: <out>/cache; a shared folder reuses caches)
+    out: str = "results"  # results folder; finished cells are skipped (one run with other settings: an error)
+    force: bool = False  # run again, and replace, finished cells whose settings differ from this run's
+
+    def __post_init__(self):
+        from biodyn.errors import check_range
+        from biodyn.train.config import BUDGET_UNITS
+
+        for key, allowed in (("datasets", DATASETS), ("models", None), ("modes", MODES), ("seeds", None)):
+            values = list(getattr(self, key))
+            if not values or len(set(values)) != len(values) or any(str(v).strip() == "" for v in values):
+                raise ConfigError(f"invalid {key}={values!r}; expected a non-empty list, each entry once")
+            for v in values if allowed else ():
+                check_option(key, v, allowed)
+        if not self.budgets:
+            raise ConfigError("invalid budgets=[]; expected fractions in (0, 1]")
+        for b in self.budgets:
+            check_range("budgets", b, low=0, high=1, low_open=True)
+        for key in (
+            "roots",
+            "sources",
+            "preprocess",
+            "window_s",
+            "stride_s",
+            "budget_unit",
+            "limit",
+            "stored_fs",
+        ):
+            for dataset in getattr(self, key):
+                check_option(f"{key} dataset", dataset, DATASETS)
+        for unit in self.budget_unit.values():
+            check_option("budget_unit", unit, BUDGET_UNITS)
+        for s in self.seeds:
+            check_range("seeds", s, low=0, integer=True)
+        _check_train(self.train)
+        if not str(self.out).strip() or not str(self.experiment).strip():
+            raise ConfigError("out and experiment must be non-empty")
+
+    def grid(self) -> GridConfig:
+        """The :class:`GridConfig` part, ``cache_dir`` resolved (default ``<out>/cache``)."""
+        own = {f.name: getattr(self, f.name) for f in fields(GridConfig)}
+        tuples = {k: tuple(own[k]) for k in ("datasets", "models", "budgets", "seeds", "modes")}
+        return GridConfig(**{**own, **tuples, "cache_dir": self.resolved_cache_dir()})
+
+    def resolved_cache_dir(self) -> str:
+        return self.cache_dir or str(Path(self.out) / "cache")
 
 
-PRESETS = ("cpu", "full")
+# TrainConfig keys that each cell sets itself (its run folder, the dataset's task, no progress bar or TensorBoard)
+_CELL_SETS = ("out_dir", "task", "progress", "tensorboard")
 
 
-def load_preset(name: str) -> dict[str, Any]:
-    """The grid preset ``configs/fewshot/<name>.yaml`` (``cpu``: tiny models and steps on the bundled samples;
-    ``full``: paper-sized on full corpora) as :class:`GridConfig` overrides; an unknown key is a
-    :class:`ConfigError`."""
-    import yaml
+def _check_train(train: dict[str, Any]) -> None:
+    """``train`` (a cell's TrainConfig overrides) range-checked as the cells' training config will be."""
+    from biodyn.train.config import TrainConfig, validate_train_config
 
-    from biodyn.configs import config_path
-
-    check_option("preset", name, PRESETS)
-    path = config_path("fewshot", f"{name}.yaml")
-    if not path.is_file():
-        raise ConfigError(f"no few-shot preset {name!r} ({path} does not exist)")
-    preset = yaml.safe_load(path.read_text()) or {}
-    known = set(GridConfig.__dataclass_fields__)
-    bad = sorted(set(preset) - known)
+    allowed = sorted({f.name for f in fields(TrainConfig)} - set(_CELL_SETS))
+    bad = sorted(set(train) - set(allowed))
     if bad:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(known))}")
-    return preset
+        raise ConfigError(f"unknown train settings {bad}; allowed: {', '.join(allowed)}")
+    try:
+        cfg = TrainConfig(**{"objective": "task", **train})
+    except TypeError as e:
+        raise ConfigError(f"invalid train settings: {e}") from None
+    validate_train_config(cfg)
+
+
+def compose(
+    overrides: list[str] | None = None, *, config_dir_: str | os.PathLike | None = None
+) -> FewshotRun:
+    """``configs/fewshot/config.yaml`` (schema :class:`FewshotRun`, ``preset=cpu|full``, ``cpu`` unless
+    named) with Hydra ``overrides`` (``models=[biot] budgets=[0.5]``) as a checked :class:`FewshotRun`."""
+    from biodyn.systems.cldtrans.config import compose_root
+
+    return compose_root("fewshot", FewshotRun, overrides, config_dir_=config_dir_)
+
+
+def run_fewshot(run: FewshotRun, progress: bool = True) -> list[Path]:
+    """Check the results and cache folders, then :func:`run_grid` of ``run.grid()`` into ``run.out``."""
+    from biodyn.rundir import check_out_dir
+
+    check_out_dir(run.out, "out")
+    check_out_dir(run.resolved_cache_dir(), "cache_dir")
+    return run_grid(run.grid(), run.out, progress=progress, force=run.force)

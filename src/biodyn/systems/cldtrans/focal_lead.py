@@ -80,31 +80,151 @@ class FocalConfig:
             raise ConfigError(f"invalid device={self.device!r}; expected auto, cpu or cuda[:N]")
 
 
-# a preset's keys that are not FocalConfig's
-WINDOW_KEYS = (
-    "span_s",
-    "resample_hz",
-    "channels",
-    "per_patient",
-)
+@dataclass
+class FocalRun(FocalConfig):
+    """``biodyn train system=focal`` (alias ``biodyn focal``): the schema of ``configs/focal/`` (preset group
+    ``preset/``: ``quick``), :class:`FocalConfig`'s settings and the run's inputs and outputs. Every value is
+    checked here, before a recording is read; :func:`run_focal` runs it."""
+
+    data: str | None = None  # CHB-MIT root (summary files + EDFs); default: <data root>/chbmit
+    excerpts: bool = False  # the bundled npy_excerpts/ (10 s inside each seizure) instead of EDF annotations
+    onsets: str | None = None  # CSV record,seizure_index,channels (default: the shipped EXAMPLE file)
+    channels: list[str] | None = None  # the subset of channels to rank (default: every channel)
+    per_patient: int | None = None  # at most this many seizures per patient
+    weights: dict[str, str] = field(default_factory=dict)  # method label -> an export or Trainer checkpoint
+    out: str = "results"  # results folder: per (method, seed) a JSON and its run folder run_seed<k>/
+    experiment: str = "focal"
+    force: bool = False  # run again, and replace, finished files whose settings differ from this run's
+    keep_detectors: bool = True  # store the occlusion read-out's leave-one-patient-out detectors
+
+    def __post_init__(self):
+        from biodyn.errors import check_range
+
+        super().__post_init__()
+        check_range("span_s", self.span_s, low=0, low_open=True)
+        check_range("offset_s", self.offset_s, low=0)
+        check_range("tau_max_s", self.tau_max_s, low=0, low_open=True)
+        check_range("resample_hz", self.resample_hz, low=0, low_open=True)
+        check_range("detector_lr", self.detector_lr, low=0, low_open=True)
+        for k in ("ldsem_steps", "rhino_steps", "detector_epochs"):
+            check_range(k, getattr(self, k), low=1, integer=True)
+        if self.edge_threshold is not None:
+            check_range("edge_threshold", self.edge_threshold, low=0)
+        if self.per_patient is not None:
+            check_range("per_patient", self.per_patient, low=1, integer=True)
+        _check_names("methods", self.methods)
+        _check_names("seeds", self.seeds)
+        for s in self.seeds:
+            check_range("seeds", s, low=0, integer=True)
+        if self.channels is not None:
+            _check_names("channels", self.channels)
+        if not str(self.out).strip() or not str(self.experiment).strip():
+            raise ConfigError("out and experiment must be non-empty")
+        unused = [w for w in self.weights if w not in self.methods]
+        if unused:
+            raise ConfigError(
+                f"weights {', '.join(unused)}: not among the methods run ({', '.join(self.methods)}); "
+                "add it to methods"
+            )
+
+    def focal_config(self) -> FocalConfig:
+        """The :class:`FocalConfig` part (what a result records as its settings)."""
+        own = {f.name: getattr(self, f.name) for f in fields(FocalConfig)}
+        return FocalConfig(**{**own, "methods": tuple(self.methods), "seeds": tuple(self.seeds)})
+
+    def window(self) -> dict[str, Any]:
+        """The window settings recorded in a run folder's ``inputs``."""
+        return {k: getattr(self, k) for k in ("span_s", "resample_hz", "channels", "per_patient")}
 
 
-def load_preset(name: str) -> dict[str, Any]:
-    """A named preset of ``configs/focal/<name>.yaml`` (``quick``: CPU-sized) as a dict; every key is a
-    :class:`FocalConfig` field or one of :data:`WINDOW_KEYS` (an unknown key is a :class:`ConfigError`)."""
-    import yaml
+def _check_names(key: str, values) -> None:
+    if (
+        not values
+        or len(set(values)) != len(values)
+        or any(isinstance(v, str) and not v.strip() for v in values)
+    ):
+        raise ConfigError(f"invalid {key}={list(values)!r}; expected a non-empty list, each entry once")
 
-    from biodyn.configs import config_path
 
-    path = config_path("focal", f"{name}.yaml")
-    if not path.is_file():
-        raise ConfigError(f"no focal preset {name!r} ({path} does not exist)")
-    preset = yaml.safe_load(path.read_text()) or {}
-    known = {f.name for f in fields(FocalConfig)} | set(WINDOW_KEYS)
-    bad = sorted(set(preset) - known)
-    if bad:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(known))}")
-    return preset
+def compose(overrides: list[str] | None = None, *, config_dir_: str | os.PathLike | None = None) -> FocalRun:
+    """``configs/focal/config.yaml`` (schema :class:`FocalRun`, ``preset=quick``) with Hydra ``overrides``
+    (``span_s=6 methods=[ldsem]``) as a checked :class:`FocalRun`."""
+    from biodyn.systems.cldtrans.config import compose_root
+
+    return compose_root("focal", FocalRun, overrides, config_dir_=config_dir_)
+
+
+def check_run(run: FocalRun) -> Path:
+    """What can be checked of ``run`` before a recording is read: the weights' folders, the device, the
+    results folder, the data folder (returned)."""
+    from biodyn.data_root import data_root
+    from biodyn.errors import DataRootError
+    from biodyn.rundir import check_device, check_out_dir
+
+    for name, folder in run.weights.items():
+        if not Path(folder).exists():
+            raise ConfigError(f"weights {name}={folder}: no such folder")
+    check_device(run.device, "device")
+    check_out_dir(run.out, "out")
+    root = Path(run.data) if run.data else (data_root(required=True) / "chbmit")
+    if not root.is_dir():
+        raise DataRootError(f"data {root}: no such folder")
+    return root
+
+
+def run_focal(run: FocalRun, progress: bool = True) -> tuple[list[Path], int]:
+    """Read the ictal windows ``run`` names and run :func:`run_focal_lead` on them: ``(the per-seed JSON
+    paths, the number of windows)``."""
+    from biodyn.datasets.chbmit import ictal_windows
+    from biodyn.datasets.chbmit_excerpts import excerpt_ictal_windows
+    from biodyn.io.events import read_onset_csv
+
+    root = check_run(run)
+    if run.excerpts:
+        windows = excerpt_ictal_windows(
+            root / "npy_excerpts" if (root / "npy_excerpts").is_dir() else root, run.span_s
+        )
+    else:
+        windows = ictal_windows(root, run.offset_s, run.span_s)
+        if not windows:
+            from biodyn.errors import NothingMatchedError
+
+            raise NothingMatchedError(
+                f"no annotated seizure with its EDF under {root}; for the bundled sample use excerpts=true"
+            )
+    windows = select(windows, run.channels or None, run.per_patient)
+    onsets = read_onset_csv(run.onsets or EXAMPLE_ONSETS)
+    if not run.onsets and progress:
+        print(f"onset channels: {EXAMPLE_ONSETS} (an EXAMPLE, not clinical truth)")
+    cfg = run.focal_config()
+    # a model that places its graph by channel name (the registry says which, e.g. EEG-GCNN) gets the windows'
+    from biodyn.models import list_models, model_inputs
+
+    for m in cfg.methods:
+        if m in list_models() and model_inputs(m, **cfg.model_params.get(m, {})).channel_names:
+            cfg.model_params = {
+                **cfg.model_params,
+                m: {**cfg.model_params.get(m, {}), "channels": windows[0].channels},
+            }
+    inputs = {
+        "data": str(root),
+        "excerpts": bool(run.excerpts),
+        "onsets": str(run.onsets or EXAMPLE_ONSETS),
+        "window": run.window(),
+    }
+    paths = run_focal_lead(
+        windows,
+        onsets,
+        cfg,
+        run.out,
+        run.experiment,
+        dict(run.weights),
+        progress=progress,
+        force=run.force,
+        inputs=inputs,
+        keep_detectors=run.keep_detectors,
+    )
+    return paths, len(windows)
 
 
 def torch_device(cfg: FocalConfig):
