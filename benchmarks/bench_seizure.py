@@ -252,11 +252,14 @@ MODEL_PARTS = {  # the model's parts, by submodule (what is left is the pair cos
 
 
 class PartTimer:
-    """Wall time spent in each of ``MODEL_PARTS`` (forward hooks; the detector's code is not touched)."""
+    """Time spent in each of ``MODEL_PARTS`` (forward hooks; the detector's code is not touched): wall time,
+    or ``clock=time.process_time`` for the process's CPU time (one thread: the work itself, whatever the
+    machine's load)."""
 
-    def __init__(self, model):
+    def __init__(self, model, clock=time.perf_counter):
         import torch
 
+        self.clock = clock
         self.seconds = dict.fromkeys([*MODEL_PARTS, "model"], 0.0)
         self._t0: dict[int, float] = {}
         self._handles = []
@@ -269,10 +272,10 @@ class PartTimer:
                 self._handles.append(m.register_forward_hook(lambda m, a, o, part=part: self._stop(m, part)))
 
     def _start(self, m, args):
-        self._t0[id(m)] = time.perf_counter()
+        self._t0[id(m)] = self.clock()
 
     def _stop(self, m, part):
-        self.seconds[part] += time.perf_counter() - self._t0.pop(id(m))
+        self.seconds[part] += self.clock() - self._t0.pop(id(m))
 
     def remove(self):
         for h in self._handles:
@@ -377,6 +380,218 @@ def _bf16_tcn_candidate(model, batch, warmup: int = 1):
     }
 
 
+def _flops_per_part(model, x) -> dict:
+    """Matmul and convolution FLOPs of one forward pass per part of ``MODEL_PARTS`` (``torch.utils.flop_counter``;
+    elementwise work is not counted), in GFLOP."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False, depth=None)
+    with torch.inference_mode(), counter:
+        model(x)
+    counts = counter.get_flop_counts()
+    top = type(model).__name__
+    out = {}
+    for part, names in MODEL_PARTS.items():
+        out[part] = sum(sum(counts.get(f"{top}.{n}", {}).values()) for n in names) / 1e9
+    out["total"] = sum(counts["Global"].values()) / 1e9
+    return out
+
+
+def _one_thread_profile(model, x) -> dict:
+    """One forward pass on one thread: CPU seconds per part (the work itself: a loaded machine stretches the wall
+    time of one thread but not its CPU time, and it cannot stall a thread waiting for another)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            model(x[..., : 16 * 64])  # warm-up at a short length
+            timer = PartTimer(model, clock=time.process_time)
+            t0 = time.perf_counter()
+            model(x)
+            wall = time.perf_counter() - t0
+            timer.remove()
+    finally:
+        torch.set_num_threads(threads)
+    return {"wall_s": wall, **{f"{p}_cpu_s": v for p, v in timer.seconds.items()}}
+
+
+def _window_logits(model, x, starts, win) -> dict:
+    """Logits ``(win,)`` of every window start (one model call per window)."""
+    import numpy as np
+    import torch
+
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    out = {}
+    with torch.inference_mode():
+        for s in starts:
+            out[s] = model(xt[None, :, s : s + win])[0].double().numpy()
+    return out
+
+
+def _stitch(logits: dict, starts, n: int):
+    """The detect path's overlap average of the windows ``starts``: probabilities and logits ``(n,)``."""
+    import numpy as np
+
+    from biodyn.systems.seizure.inference import OverlapAverage
+
+    p, z = OverlapAverage(n), OverlapAverage(n)
+    for s in starts:
+        p.add(s, 1 / (1 + np.exp(-logits[s])))
+        z.add(s, logits[s])
+    return p.mean()[0], z.mean()[0]
+
+
+def _overlap_candidates(model, x, win, fs, threshold, overlaps=(0.25, 0.0)) -> list[dict]:
+    """Less overlap than the detect path's 50 %: the stitched probabilities and events against 50 %'s, from the
+    same window outputs (each window computed once), and the model calls each needs on this recording."""
+    import numpy as np
+
+    from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, probs_to_events
+    from biodyn.systems.seizure.inference import window_starts
+
+    n = x.shape[1]
+    plans = {ov: window_starts(n, win, max(1, round(win * (1 - ov)))) for ov in (0.5, *overlaps)}
+    t0 = time.perf_counter()
+    logits = _window_logits(model, x, sorted({s for st in plans.values() for s in st}), win)
+    per_window = (time.perf_counter() - t0) / len(logits)
+    p_ref, z_ref = _stitch(logits, plans[0.5], n)
+    ev_ref = probs_to_events(p_ref, fs, threshold=threshold, **SEIZURE_POSTPROCESS)
+    spread = float(np.std(z_ref))
+    rows = []
+    for ov in overlaps:
+        p, z = _stitch(logits, plans[ov], n)
+        ev = probs_to_events(p, fs, threshold=threshold, **SEIZURE_POSTPROCESS)
+        dz = float(np.abs(z - z_ref).max())
+        rows.append(
+            {
+                "overlap": ov,
+                "windows": len(plans[ov]),
+                "windows_at_50pct": len(plans[0.5]),
+                "model_s_per_window": per_window,
+                "max_abs_dp": float(np.abs(p - p_ref).max()),
+                "max_abs_dlogit": dz,
+                "logit_std": spread,
+                "max_abs_dlogit_over_logit_std": dz / max(spread, 1e-12),
+                "same_events": [(e.onset_s, e.duration_s) for e in ev]
+                == [(e.onset_s, e.duration_s) for e in ev_ref],
+            }
+        )
+    return rows
+
+
+def _int8_candidate(model, batch) -> dict:
+    """int8 dynamic quantisation of the ``nn.Linear`` layers (weights int8, activations quantised per call; the
+    TCN's convolutions stay fp32): time and output against the fp32 model on one batch. The layers whose weight
+    the model splits by rows at inference (``split_linear``: Gated DeltaNet's ``qkv``, SwiGLU's ``gate_up``)
+    stay fp32, a quantised layer has no weight tensor to split."""
+    import copy
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    linears = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    names = {n for n in linears if n.rsplit(".", 1)[-1] not in ("qkv", "gate_up")}
+    q = quantize_dynamic(copy.deepcopy(model), names, dtype=torch.qint8)
+    with torch.inference_mode():
+        t32, t8 = paired_median_times([lambda: model(batch), lambda: q(batch)], repeats=1, warmup=0)
+        y32, y8 = model(batch), q(batch)
+    dz = (y8 - y32).abs().max().item()
+    return {
+        "fp32_s": t32,
+        "int8_s": t8,
+        "speedup": t32 / t8,
+        "linear_layers_int8": len(names),
+        "linear_layers": len(linears),
+        "max_abs_dp": (torch.sigmoid(y8) - torch.sigmoid(y32)).abs().max().item(),
+        "max_abs_dlogit": dz,
+        "logit_std": y32.std().item(),
+        "max_abs_dlogit_over_logit_std": dz / max(y32.std().item(), 1e-12),
+    }
+
+
+class _Threads:
+    """Run a block with ``n`` intra-op threads (restored after)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        import torch
+
+        self.before = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_num_threads(self.before)
+
+
+def _candidate_rows(det, stack: str, x, batch, win: int, quick: bool) -> list[dict]:
+    """Where one window's time goes (FLOPs and one-thread CPU seconds per part), the arithmetic of the 30x goal,
+    and the candidates tried (bf16 TCN, less overlap, int8 Linear layers), each with its accuracy against the
+    fp32 eager model. Run on one thread: on a loaded two-core machine a two-thread pass mostly measures threads
+    waiting for each other, one thread's CPU time measures the work."""
+    model = det.model
+    one = batch[:1]
+    rows = []
+    with _Threads(1):
+        flops = _flops_per_part(model, one)
+        prof = _one_thread_profile(model, one)
+        window_s = win / det.fs
+        cpu = prof["model_cpu_s"]
+        tcn_rate = flops["tcn"] / prof["tcn_cpu_s"]
+        # 50 % overlap computes every second twice; two cores at best halve one thread's time
+        per_signal_s = 2 * flops["total"] / window_s
+        rows.append(
+            {
+                "case": f"one window, one thread {stack}",
+                "stack": stack,
+                **{f"{p}_gflop": v for p, v in flops.items()},
+                **prof,
+                "tcn_gflops_per_s_one_thread": tcn_rate,
+                "gflop_per_signal_s_at_50pct": per_signal_s,
+                "gflops_per_s_needed_for_30x": 30 * per_signal_s,
+                "rtf_bound_two_cores_50pct": window_s / (2 * cpu / 2),
+                "rtf_bound_two_cores_no_overlap": window_s / (cpu / 2),
+                "tcn_only_rtf_bound_two_cores_50pct": window_s / (2 * prof["tcn_cpu_s"] / 2),
+            }
+        )
+        c = _bf16_tcn_candidate(model, one, warmup=1 if quick else 0)
+        # kept only if the probabilities stay within 1e-3 AND the model's feature error would not grow
+        # into more than that on a trained model's larger logits (bounded by the relative logit error)
+        rel_logit = c["max_abs_dlogit"] / max(c["logit_std"], 1e-12)
+        rows.append(
+            {
+                "case": f"candidate bf16 TCN {stack}",
+                "stack": stack,
+                **c,
+                "max_abs_dlogit_over_logit_std": rel_logit,
+                "kept": c["max_abs_dp"] <= 1e-3 and rel_logit <= 1e-3,
+            }
+        )
+        c = _int8_candidate(model, one)
+        rows.append(
+            {
+                "case": f"candidate int8 Linear {stack}",
+                "stack": stack,
+                **c,
+                "kept": c["max_abs_dp"] <= 1e-3
+                and c["max_abs_dlogit_over_logit_std"] <= 1e-3
+                and c["speedup"] > 1,
+            }
+        )
+        for c in _overlap_candidates(model, x, win, det.fs, det.threshold):
+            ok = c["max_abs_dp"] <= 1e-3 and c["same_events"] and c["max_abs_dlogit_over_logit_std"] <= 1e-3
+            rows.append(
+                {"case": f"candidate overlap {c['overlap']:g} {stack}", "stack": stack, **c, "kept": ok}
+            )
+    return rows
+
+
 def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
     """``biodyn detect``'s default path on one recording per stack, split into stages and model parts, beside
     one eager forward per window; goals: >= 30x real time through the detect path."""
@@ -452,19 +667,7 @@ def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
                 row["rtf_detect"], 30.0, "x real time (biodyn detect)", True
             )
             if candidates:
-                c = _bf16_tcn_candidate(det.model, batch[:1], warmup=1 if quick else 0)
-                # kept only if the probabilities stay within 1e-3 AND the model's feature error would not grow
-                # into more than that on a trained model's larger logits (bounded by the relative logit error)
-                rel_logit = c["max_abs_dlogit"] / max(c["logit_std"], 1e-12)
-                rows.append(
-                    {
-                        "case": f"candidate bf16 TCN {stack}",
-                        "stack": stack,
-                        **c,
-                        "max_abs_dlogit_over_logit_std": rel_logit,
-                        "kept": c["max_abs_dp"] <= 1e-3 and rel_logit <= 1e-3,
-                    }
-                )
+                rows.extend(_candidate_rows(det, stack, x, batch, win, quick))
     return (
         rows,
         goals,
@@ -474,6 +677,7 @@ def inference_part(quick: bool, stacks, seconds: float, candidates: bool):
                 "recording_s": seconds,
                 "recording": source,
                 "weights": "random initialisation (no trained full-size checkpoint exists)",
+                "candidates_threads": 1,
             }
         },
     )

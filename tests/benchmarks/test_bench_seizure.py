@@ -49,5 +49,18 @@ def test_quick_run_writes_rows_and_goals(tmp_path):
         assert res["goals"][f"inference_rtf_{stack}"]["target"] == 30.0
         c = next(r for r in res["rows"] if r["case"] == f"candidate bf16 TCN {stack}")
         assert c["tcn_features_rel_err"] > 0 and isinstance(c["kept"], bool)
+        # one window on one thread: counted FLOPs and CPU seconds per part, and the arithmetic of the goal
+        w = next(r for r in res["rows"] if r["case"] == f"one window, one thread {stack}")
+        assert 0 < w["tcn_gflop"] < w["total_gflop"] and 0 < w["tcn_cpu_s"] <= w["model_cpu_s"]
+        assert w["gflops_per_s_needed_for_30x"] == pytest.approx(30 * w["gflop_per_signal_s_at_50pct"])
+        assert w["rtf_bound_two_cores_no_overlap"] == pytest.approx(2 * w["rtf_bound_two_cores_50pct"])
+        q = next(r for r in res["rows"] if r["case"] == f"candidate int8 Linear {stack}")
+        assert 0 < q["linear_layers_int8"] <= q["linear_layers"] and q["max_abs_dlogit"] > 0
+        for ov in ("0.25", "0"):
+            o = next(r for r in res["rows"] if r["case"] == f"candidate overlap {ov} {stack}")
+            assert o["windows"] <= o["windows_at_50pct"] and isinstance(o["same_events"], bool)
+            assert o["max_abs_dp"] > 0  # other window starts change the stitched edges
+        o = next(r for r in res["rows"] if r["case"] == f"candidate overlap 0 {stack}")
+        assert o["windows"] < o["windows_at_50pct"]
     for g in res["goals"].values():
         assert {"value", "target", "unit", "higher_is_better"} <= set(g)

@@ -61,6 +61,10 @@ class SeizureConfig:
     # chunk length of the chunked SSD / gated-delta kernels: their in-chunk work grows with it, so small states
     # on CPU run faster at short chunks (seizure_tiny 16, seizure_gdn 8); GPU kernels prefer 64 and more
     ssm_chunk_size: int = 64
+    # chunk for CPU inference (eval mode, no autograd; None: ssm_chunk_size): the same result up to float
+    # rounding. A forward pass of the BiMamba2 stack ran its SSD 2-3x faster at 16 than at 64 on 2 CPU cores
+    # (benchmarks/bench_seizure.py --parts inference, "chunk" rows)
+    ssm_inference_chunk_size: int | None = 16
     # Gated DeltaNet cores
     gdn_heads: int = 8  # node stream (head dim node_dim / heads)
     edge_gdn_heads: int = 4
@@ -90,14 +94,23 @@ class BiSSMStack(nn.Module):
         headdim: int,
         heads: int,
         chunk_size: int = 64,
+        inference_chunk_size: int | None = None,
     ):
         super().__init__()
         blocks = []
         for _ in range(layers):
             if stack == "bimamba2":
-                core = Mamba2Block(dim, d_state=d_state, headdim=min(headdim, 2 * dim), chunk_size=chunk_size)
+                core = Mamba2Block(
+                    dim,
+                    d_state=d_state,
+                    headdim=min(headdim, 2 * dim),
+                    chunk_size=chunk_size,
+                    inference_chunk_size=inference_chunk_size,
+                )
             else:
-                core = GatedDeltaBlock(dim, num_heads=heads, chunk_size=chunk_size)
+                core = GatedDeltaBlock(
+                    dim, num_heads=heads, chunk_size=chunk_size, inference_chunk_size=inference_chunk_size
+                )
             blocks.append(Bidirectional(core, dim, merge="concat"))
         self.blocks = nn.ModuleList(blocks)
         self.norm = RMSNorm(dim)
@@ -150,6 +163,7 @@ class SeizureDetector(BiodynModel):
             headdim=c.mamba_headdim,
             heads=c.gdn_heads,
             chunk_size=c.ssm_chunk_size,
+            inference_chunk_size=c.ssm_inference_chunk_size,
         )
         self.edge_in = nn.Linear(1, e)
         self.edge = BiSSMStack(
@@ -160,6 +174,7 @@ class SeizureDetector(BiodynModel):
             headdim=c.mamba_headdim,
             heads=c.edge_gdn_heads,
             chunk_size=c.ssm_chunk_size,
+            inference_chunk_size=c.ssm_inference_chunk_size,
         )
         self.edge_out = nn.Linear(e, 1)
         self.pe_proj = nn.Linear(c.pe_k, d)
@@ -283,6 +298,9 @@ class SeizureGDNConfig(SeizureConfig):
     # head dim 8 in both streams: the torch kernel's in-chunk work (C^2 per token) outweighs the state's at
     # longer chunks (flash-linear-attention on CUDA picks its own)
     ssm_chunk_size: int = 8
+    # a forward pass on CPU was fastest at 8 too (16 and 32 measured slower: the "chunk" rows of
+    # benchmarks/bench_seizure.py --parts inference)
+    ssm_inference_chunk_size: int | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from biodyn.nn.chunk import inference_chunk
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.mlp import SwiGLU, split_linear
 from biodyn.nn.norm import RMSNorm
@@ -22,6 +23,10 @@ class GatedDeltaBlock(nn.Module):
     Shapes: ``forward`` ``(B, T, D) -> (B, T, D)``; ``step`` ``(B, D) -> (B, D)`` with a carried state
     ``{"conv": (B, D, kernel - 1), "memory": (B, H, Dh, Dh)}``. ``ffn``: a module ``(..., D) -> (..., D)`` used
     instead of the ``SwiGLU(dim, ffn_expand)`` feed-forward (PRISM's mixture of experts).
+
+    ``inference_chunk_size``: the chunk of the chunked kernel for CPU inference (eval mode without autograd);
+    ``None`` uses ``chunk_size`` everywhere. Any chunk gives the same result up to float rounding, and the
+    fastest one differs between training (fwd+bwd) and a forward pass.
     """
 
     def __init__(
@@ -34,12 +39,14 @@ class GatedDeltaBlock(nn.Module):
         gate_bias_init: float = 4.0,
         chunk_size: int = 64,
         ffn: nn.Module | None = None,
+        inference_chunk_size: int | None = None,
     ):
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim={dim} must be divisible by num_heads={num_heads}")
         self.dim, self.num_heads, self.head_dim = dim, num_heads, dim // num_heads
         self.qk_norm, self.chunk_size = qk_norm, chunk_size
+        self.inference_chunk_size = inference_chunk_size
         self.norm1 = RMSNorm(dim)
         self.conv = ShortCausalConv1d(dim, conv_kernel_size)
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
@@ -69,7 +76,8 @@ class GatedDeltaBlock(nn.Module):
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         """The mixer branch only (after norm and conv): ``(B, T, D) -> (B, T, D)``."""
         q, k, v, g, beta = self._project(x)
-        o, _ = gated_delta_rule(q, k, v, g, beta, scale=self.head_dim**-0.5, chunk_size=self.chunk_size)
+        c = inference_chunk(self, x)
+        o, _ = gated_delta_rule(q, k, v, g, beta, scale=self.head_dim**-0.5, chunk_size=c)
         return self.out(o.reshape(*x.shape[:-1], self.dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from biodyn.nn.chunk import inference_chunk
 from biodyn.nn.conv import ShortCausalConv1d
 from biodyn.nn.norm import RMSNorm
 from biodyn.ops.ssd import ssd, ssd_step
@@ -19,6 +20,8 @@ class Mamba2Block(nn.Module):
 
     dt is ``softplus(dt_raw + dt_bias)`` with ``dt_bias`` initialised so that dt starts log-uniform in
     ``[dt_min, dt_max]``; ``A = -exp(A_log)`` with ``A_log`` starting at ``log(U[1, 16])`` (mamba-ssm's).
+    ``inference_chunk_size``: the SSD chunk for CPU inference (eval mode without autograd; ``None``: ``chunk_size``
+    everywhere; the result is the same up to float rounding).
     """
 
     def __init__(
@@ -32,6 +35,7 @@ class Mamba2Block(nn.Module):
         chunk_size: int = 64,
         dt_min: float = 0.001,
         dt_max: float = 0.1,
+        inference_chunk_size: int | None = None,
     ):
         super().__init__()
         inner = expand * dim
@@ -39,6 +43,7 @@ class Mamba2Block(nn.Module):
             raise ValueError(f"expand * dim = {inner} must be divisible by headdim = {headdim}")
         self.dim, self.inner, self.headdim, self.nheads = dim, inner, headdim, inner // headdim
         self.ngroups, self.d_state, self.chunk_size = ngroups, d_state, chunk_size
+        self.inference_chunk_size = inference_chunk_size
         conv_dim = inner + 2 * ngroups * d_state
         self.norm = RMSNorm(dim)
         self.in_proj = nn.Linear(dim, inner + conv_dim + self.nheads, bias=False)  # z, (x, B, C), dt
@@ -69,7 +74,7 @@ class Mamba2Block(nn.Module):
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         z, xbc, dt = self._split(self.in_proj(self.norm(u)))
         x, dt, a, b, c = self._ssm_inputs(self.conv(xbc), dt)
-        y, _ = ssd(x, dt, a, b, c, self.D, chunk_size=self.chunk_size)  # dt already softplus-ed
+        y, _ = ssd(x, dt, a, b, c, self.D, chunk_size=inference_chunk(self, u))  # dt already softplus-ed
         y = y.reshape(*u.shape[:-1], self.inner) * F.silu(z)
         return u + self.out_proj(self.out_norm(y))
 
