@@ -534,7 +534,7 @@ def preset_cells(quick: bool) -> list[dict]:
             "noise": "laplace",
             "fs": 100.0,
             "C": 8,
-            "seeds": [0, 1],
+            "seeds": [0, 1, 2, 3, 4],
             "methods": ["cli", "preset_ecg"],
         }
     )
