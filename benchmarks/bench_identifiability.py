@@ -410,17 +410,25 @@ def _preset_sim(generator: str, c: int, noise: str, fs: float, seed: int, n_time
 
 
 def _delay_scores(true, est) -> dict:
-    """Edge F1 and the delay error over true edges also found, in samples of the true graph's (read) rate."""
+    """Edge F1 and the delay error over true edges also found, in samples of the true graph's (read) rate;
+    the false positives (``n_fp``) and, of those, the ones that reverse a true edge (``n_fp_reverse``), and
+    the true edges missed (``n_fn``)."""
     from biodyn.causal.metrics import edge_scores
 
-    both = (true.weight != 0) & (est.weight != 0)
-    np.fill_diagonal(both, False)
+    t_on, e_on = true.weight != 0, est.weight != 0
+    np.fill_diagonal(t_on, False)
+    np.fill_diagonal(e_on, False)
+    both = t_on & e_on
     err = (est.tau[both] - true.tau[both]) * true.fs
+    fp = e_on & ~t_on
     sc = edge_scores(true, est)
     return {
         "edge_f1": 0.0 if not np.isfinite(sc["f1"]) else sc["f1"],
         "n_true": sc["n_true"],
         "n_est": sc["n_est"],
+        "n_fp": int(fp.sum()),
+        "n_fp_reverse": int((fp & t_on.T).sum()),
+        "n_fn": int((t_on & ~e_on).sum()),
         "bias_samples": float(err.mean()) if err.size else float("nan"),
         "mae_samples": float(np.abs(err).mean()) if err.size else float("nan"),
     }
@@ -493,18 +501,30 @@ def preset_cells(quick: bool) -> list[dict]:
                         "noise": noise,
                         "fs": fs,
                         "C": 8,
-                        "seeds": [0, 1, 2],
+                        "seeds": [0, 1, 2, 3, 4],
                         "methods": ["direct", "preset_eeg"],
                     }
                 )
-    for gen, fs in (("decimated_aa", 100.0), ("decimated_aa", 256.0), ("fft", 100.0)):
+    # read above the eeg preset's 256 Hz: fit_recording resamples to 256 Hz, the direct fit keeps 512 Hz
+    for gen, noise in (("decimated_aa", "laplace"), ("decimated_aa", "gaussian"), ("fft", "laplace")):
+        cells.append(
+            {
+                "generator": gen,
+                "noise": noise,
+                "fs": 512.0,
+                "C": 8,
+                "seeds": [0, 1, 2, 3, 4],
+                "methods": ["direct", "preset_eeg"],
+            }
+        )
+    for gen, fs in (("decimated_aa", 100.0), ("decimated_aa", 256.0), ("fft", 100.0), ("fft", 256.0)):
         cells.append(
             {
                 "generator": gen,
                 "noise": "laplace",
                 "fs": fs,
                 "C": 20,
-                "seeds": [0],
+                "seeds": [0, 1, 2],
                 "methods": ["direct", "preset_eeg"],
             }
         )
@@ -514,7 +534,7 @@ def preset_cells(quick: bool) -> list[dict]:
             "noise": "laplace",
             "fs": 100.0,
             "C": 8,
-            "seeds": [0, 1],
+            "seeds": [0, 1, 2, 3, 4],
             "methods": ["cli", "preset_ecg"],
         }
     )
@@ -532,15 +552,22 @@ def preset_cells(quick: bool) -> list[dict]:
 
 
 def preset_path(
-    cells: list[dict], n_times: int, runs_path: str | None = None
+    cells: list[dict], n_times: int, runs_path: str | None = None, runs_from: tuple = ()
 ) -> tuple[list[dict], list[dict]]:
-    """Every fit of Part 4 (logged to ``runs_path``, JSON lines, and skipped on restart); rows are the means
-    over seeds per (cell, method)."""
+    """Every fit of Part 4 (logged to ``runs_path``, JSON lines, and skipped on restart; fits already in one of
+    the logs ``runs_from`` are read, not refitted: cells run as separate processes, each with its own log, are
+    merged so); rows are the means over seeds per (cell, method)."""
     done = {}
-    if runs_path and Path(runs_path).exists():
-        for line in Path(runs_path).read_text().splitlines():
+    for path in [*runs_from, runs_path]:
+        if not path or not Path(path).exists():
+            continue
+        for line in Path(path).read_text().splitlines():
             if line.strip():
                 rec = json.loads(line)
+                if "n_fp" in rec and "n_fp_reverse" not in rec:  # logged before the reverse-edge count
+                    if rec["n_fp"]:
+                        continue  # fitted again, for its count
+                    rec["n_fp_reverse"] = 0
                 done[
                     (
                         rec["generator"],
@@ -620,6 +647,11 @@ def preset_path(
                     "edge_f1_min": min((r["edge_f1"] for r in ok), default=float("nan")),
                     "bias_samples": mean("bias_samples"),
                     "mae_samples": mean("mae_samples"),
+                    # summed over the seeds (None: not counted, as for the baselines' fits of older logs)
+                    **{
+                        k: int(sum(r[k] for r in ok if k in r)) if any(k in r for r in ok) else None
+                        for k in ("n_fp", "n_fp_reverse", "n_fn")
+                    },
                     "fit_s_median": float(np.median([r["fit_s"] for r in ok])) if ok else float("nan"),
                     "goal_cell": cell["generator"] not in NO_GOAL_GENERATORS,
                 }
@@ -662,17 +694,22 @@ def _worst(goals: dict, rows: list[dict], name: str) -> None:
     goals[name.format("mae_samples")] = goal(max(r["mae_samples"] for r in rows), 0.1, "samples", False)
 
 
+def _count(row: dict, key: str) -> str:
+    return "-" if row.get(key) is None else str(row[key])
+
+
 def preset_markdown(rows: list[dict]) -> str:
     lines = [
-        "| generator | noise | fs | C | method | seeds | edge F1 (min) | bias (samples) | MAE (samples) | fit s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| generator | noise | fs | C | method | seeds | edge F1 (min) | bias (samples) | MAE (samples) "
+        "| FP (reversing a true edge) / FN | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         failed = f" ({r['n_error']} failed)" if r["n_error"] else ""
         lines.append(
             f"| {r['generator']} | {r['noise']} | {r['fs']:g} | {r['C']} | {r['method']} | {r['n_seeds']}{failed} | "
             f"{r['edge_f1']:.3f} ({r['edge_f1_min']:.3f}) | {r['bias_samples']:+.3f} | {r['mae_samples']:.3f} | "
-            f"{r['fit_s_median']:.1f} |"
+            f"{_count(r, 'n_fp')} ({_count(r, 'n_fp_reverse')}) / {_count(r, 'n_fn')} | {r['fit_s_median']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -734,6 +771,26 @@ def main() -> None:
         help="Part 4 alone: fit_recording with each preset and "
         "biodyn lags on generators not written for the fit (decimated, FFT-delay, EEG-like)",
     )
+    p.add_argument(
+        "--cells",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="--preset-path: only these cells (indices, see --list-cells); run cells as separate processes, "
+        "each with its own --runs log, then merge the logs with --runs-from",
+    )
+    p.add_argument(
+        "--list-cells", action="store_true", help="--preset-path: print the cells and their indices"
+    )
+    p.add_argument(
+        "--runs-from",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="--preset-path: more JSON-lines logs whose fits are read instead of refitted (merging cells run "
+        "apart)",
+    )
+    p.add_argument("--runs-note", help="--preset-path: a note on reused fits, written to the JSON")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--markdown", metavar="PATH", help="also write the identifiability table as markdown")
     p.add_argument(
@@ -755,9 +812,21 @@ def main() -> None:
         )
         return
     if args.preset_path:
-        rows, per_run = preset_path(preset_cells(args.quick), 2000 if args.quick else args.n_times, args.runs)
+        cells = preset_cells(args.quick)
+        if args.list_cells:
+            for k, cell in enumerate(cells):
+                print(k, cell)
+            return
+        if args.cells:
+            bad = [k for k in args.cells if not 0 <= k < len(cells)]
+            if bad:
+                p.error(f"--cells {bad}: allowed 0-{len(cells) - 1} (--list-cells)")
+            cells = [cells[k] for k in args.cells]
+        n_times = 2000 if args.quick else args.n_times
+        rows, per_run = preset_path(cells, n_times, args.runs, tuple(args.runs_from))
         md = preset_markdown(rows)
         print(md)
+        extra = {"runs_reused": args.runs_note} if args.runs_note else {}
         report(
             "identifiability_presets",
             rows,
@@ -767,6 +836,7 @@ def main() -> None:
             per_run=per_run,
             markdown=md,
             delays_s=list(PRESET_TAU_S),
+            **extra,
         )
         return
     if args.quick:

@@ -208,6 +208,35 @@ def test_eeg_preset_fits_a_256_hz_recording_at_its_own_rate_without_spurious_edg
     assert abs(float(np.mean(fit.graph.tau[both] - s.graph.tau[both])) * 256.0) <= 0.1
 
 
+def test_eeg_preset_resamples_a_512_hz_recording_and_reports_delays_in_seconds(tmp_path):
+    """Above 256 Hz the eeg preset resamples to 256 Hz: a decimated lagged SEM read at 512 Hz comes back fitted
+    at 256 Hz with every true edge and only those, each delay in seconds within 0.15 samples of 256 Hz
+    (0.6 ms) of the truth (a delay left in samples of either rate, or divided by the wrong one, is off by
+    a factor of two or more), through ``fit_recording`` and ``biodyn lags`` alike."""
+    import json
+
+    from biodyn.causal.ldsem import simulate_decimated
+    from biodyn.causal.metrics import edge_scores
+    from biodyn.cli import main
+
+    s = simulate_decimated(
+        n_channels=5, n_times=8192, fs=512.0, seed=1, noise="gaussian", tau_range_s=(0.016, 0.048)
+    )
+    fit = fit_recording(s.data, 512.0, s.graph.channels, preset="eeg", stability=0)
+    assert fit.graph.fs == 256.0 and fit.tau_max_s == pytest.approx(0.05)
+    assert edge_scores(s.graph, fit.graph)["f1"] == 1.0
+    true = s.graph.weight != 0
+    err_s = fit.graph.tau[true] - s.graph.tau[true]
+    assert np.abs(err_s).max() <= 0.15 / 256.0, err_s * 256.0
+    np.save(tmp_path / "x.npy", s.data)
+    out = tmp_path / "out"
+    argv = ["lags", str(tmp_path / "x.npy"), "--fs", "512", "--channels", ",".join(s.graph.channels)]
+    assert main([*argv, "--stability", "0", "--no-progress", "--out", str(out)]) == 0
+    graph = json.loads((out / "lag_graph.json").read_text())
+    assert graph["fs"] == 256.0
+    np.testing.assert_allclose(np.asarray(graph["tau_s"]), fit.graph.tau, atol=1e-9)
+
+
 def test_frank_and_lower_case_leads_count_as_ecg(tmp_path):
     from biodyn.causal.plot import layout
     from biodyn.montage import ecg_lead

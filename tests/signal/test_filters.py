@@ -417,3 +417,42 @@ def test_clip_sigma_bounds_and_dtype():
     assert y.dtype == np.float32 and y.tolist() == [-0.5, pytest.approx(0.2), 0.5]
     with pytest.raises(ConfigError, match="clip_sigma"):
         clip_sigma(np.zeros(3), 0.0)
+
+
+@pytest.mark.parametrize(
+    ("fs", "l_freq", "h_freq", "want"),
+    [(512.0, 0.5, None, 3072), (256.0, 0.5, None, 1536), (250.0, 5.0, 40.0, 150), (100.0, None, 40.0, 8)],
+)
+def test_settling_samples_is_three_periods_of_the_lowest_edge_in_seconds(fs, l_freq, h_freq, want):
+    from biodyn.signal import settling_samples
+
+    assert settling_samples(fs, l_freq, h_freq) == want  # 3 fs / edge, rounded up
+    assert settling_samples(fs, None, None) == 0
+
+
+def test_sosfiltfilt_passes_its_padding_to_scipy_and_caps_it_below_the_length():
+    """The padded zero-phase filter is scipy's with the same extension (the reference), in float32; a padding
+    longer than the recording is cut to T - 1 samples; and a 0.5 Hz high-pass of an excerpt of a drifting
+    recording is nearer, at the excerpt's ends, to the same filter run over the whole recording (no ends
+    nearby) with the ends mirrored over three periods than with scipy's few samples reflected through the end
+    sample (a level set by one noisy sample)."""
+    from biodyn.signal import bandpass_sos, settling_samples, sosfiltfilt
+
+    rng = np.random.default_rng(0)
+    whole = np.cumsum(rng.standard_normal((8, 20000)), axis=1) * 0.05 + rng.standard_normal((8, 20000))
+    sos = bandpass_sos(256.0, 0.5, None)
+    x = whole[:, 9000:11000]
+    pad = settling_samples(256.0, 0.5, None)
+    got = sosfiltfilt(sos, x, padtype="even", padlen=pad)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=pad), atol=1e-5)
+    np.testing.assert_allclose(
+        sosfiltfilt(sos, x, padtype="even", padlen=10**6),
+        sps.sosfiltfilt(sos, x, axis=-1, padtype="even", padlen=1999),
+        atol=1e-5,
+    )
+    settled = sps.sosfiltfilt(sos, whole, axis=-1)[:, 9000:11000]
+    ends = np.r_[0:256, 1744:2000]  # one second at each end
+    mirrored = np.abs(got - settled)[:, ends].mean()
+    default = np.abs(sosfiltfilt(sos, x) - settled)[:, ends].mean()
+    assert mirrored < 0.5 * default, (mirrored, default)

@@ -219,7 +219,7 @@ def fit_recording(
     fit (:func:`biodyn.causal.fit.fit_lags`), then ``stability`` sub-window refits
     (:func:`biodyn.causal.stability.lag_stability`; 0 skips them).
     """
-    from biodyn.signal import PreprocessConfig, preprocess
+    from biodyn.signal import PreprocessConfig, bandpass_sos, preprocess, settling_samples, sosfiltfilt
 
     names = list(channels)
     preset_name, pre_set = resolve_preset(preset, names)
@@ -248,8 +248,21 @@ def fit_recording(
         )
     hi = None if hi is None else min(hi, 0.45 * fs)
     rate = fs if fit_fs >= fs else max(float(fit_fs), 2.2 * (hi or 0.0))
-    pre = PreprocessConfig(l_freq=lo, h_freq=hi, fs=None if rate == fs else rate, zscore=False)
-    x, fs = preprocess(x[live], fs, pre)
+    x = x[live]
+    if lo is not None or hi is not None:
+        # zero-phase band-pass, the ends mirrored over the filter's settling time (three periods of the
+        # lowest band edge, in seconds): scipy's default extension is a few samples, reflected through the end
+        # sample, and the 0.5 Hz high-pass then left start-up transients that every channel shares; at 512 Hz
+        # (19.5 s) they made a decimated lagged SEM gain 4-6 spurious edges (F1 0.75-0.82) where the same data
+        # without the high-pass, or with the ends mirrored so, gave F1 1.0 (bench_identifiability --preset-path)
+        x = sosfiltfilt(
+            bandpass_sos(fs, lo, hi),
+            x,
+            padtype="even",
+            padlen=settling_samples(fs, lo, hi),
+        )
+    pre = PreprocessConfig(fs=None if rate == fs else rate, zscore=False)
+    x, fs = preprocess(x, fs, pre)
     x = x.astype(np.float64)
     live_names = [names[k] for k in live]
     # in the data's units, so that the combinations read as derivations (III = 1.00 II - 1.00 I)

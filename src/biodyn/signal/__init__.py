@@ -10,6 +10,7 @@ from biodyn.signal.filters import (
     notch_sos,
     resample,
     resample_ratio,
+    settling_samples,
     sosfiltfilt,
     zscore,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "preprocess",
     "resample",
     "resample_ratio",
+    "settling_samples",
     "sosfiltfilt",
     "window_starts",
     "zscore",

@@ -26,6 +26,7 @@ __all__ = [
     "notch_sos",
     "resample",
     "resample_ratio",
+    "settling_samples",
     "sosfiltfilt",
     "zscore",
 ]
@@ -95,9 +96,29 @@ def notch_sos(fs: float, freq: float = 60.0, harmonics: bool = False, quality: f
     return np.vstack(sos)
 
 
-def sosfiltfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Zero-phase SOS filtering along time, threaded over channels, float32 out."""
-    return _map_channels(lambda b: sps.sosfiltfilt(sos, b, axis=-1), np.asarray(x))
+def sosfiltfilt(
+    sos: np.ndarray, x: np.ndarray, padtype: str = "odd", padlen: int | None = None
+) -> np.ndarray:
+    """Zero-phase SOS filtering along time, threaded over channels, float32 out.
+
+    ``padtype`` / ``padlen``: the extension at both ends (``scipy.signal.sosfiltfilt``'s; ``padlen`` None:
+    scipy's few samples, whatever the band; capped at ``T - 1``).
+    """
+    x = np.asarray(x)
+    if padlen is not None:
+        padlen = int(min(padlen, x.shape[-1] - 1))
+    return _map_channels(lambda b: sps.sosfiltfilt(sos, b, axis=-1, padtype=padtype, padlen=padlen), x)
+
+
+def settling_samples(fs: float, l_freq: float | None, h_freq: float | None, periods: float = 3.0) -> int:
+    """Samples a band-pass with edges ``l_freq`` / ``h_freq`` (Hz) needs to settle at a recording's ends:
+    ``periods`` periods of its lowest edge, at ``fs``. A zero-phase filter's start-up transient lasts about
+    that long in seconds whatever the rate, so a padding of a fixed number of samples (scipy's default) leaves
+    a transient that grows with the rate (see :func:`biodyn.causal.recording.fit_recording`)."""
+    edge = l_freq if l_freq is not None else h_freq
+    if edge is None:
+        return 0
+    return int(np.ceil(periods * _check_fs(fs) / edge))
 
 
 def bandpass(
