@@ -109,12 +109,15 @@ def szcore_datetime(iso: str | None) -> str:
 
 def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
     """The seizure detector in ``path``: an export folder (``save_pretrained`` / ``biodyn export``), a Trainer
-    checkpoint folder or a training run (:func:`biodyn.models.from_pretrained`). The montage, rate, window,
+    checkpoint folder, a training run, or a Hub repository id ``org/name[@revision]`` of an export
+    (:func:`biodyn.models.from_pretrained`). The montage, rate, window,
     preprocessing and operating threshold are read from the model's ``input_spec`` (checkpoints written before
     the spec existed: from ``state.json``'s ``extra.data``)."""
     from biodyn.models import find_checkpoint, from_pretrained, model_output
+    from biodyn.models._hub import resolve
     from biodyn.models._pretrained import is_export
 
+    path = resolve(path)  # a Hub id (org/name[@rev]) -> its local snapshot, once; a local folder as it is
     model = from_pretrained(path, device=device)
     name = model.model_name
     export = is_export(path)
