@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.datasets.download import TUSZ_ACCESS, download
+    from biodyn.datasets.download import TUSZ_ACCESS, DownloadError, download
 
     if args.dataset == "tusz":
         print(TUSZ_ACCESS)
@@ -34,4 +34,11 @@ def run(args) -> int:
     for rel, why in report.failed.items():
         print(f"  FAILED {rel}: {why}")
     write_json(args.json, report.to_dict())
-    return 1 if report.failed else 0
+    if report.failed:  # the others are kept; the failures are one error line, exit 7 (a DownloadError)
+        n = len(report.failed)
+        m = n + len(report.downloaded) + len(report.skipped)
+        raise DownloadError(
+            f"{n} of {m} file(s) failed (kept the others; rerun to retry them): "
+            + "; ".join(f"{rel}: {why}" for rel, why in report.failed.items())
+        )
+    return 0
