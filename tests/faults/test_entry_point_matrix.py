@@ -152,6 +152,16 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("stage-1 checkpoint", "mode=stage2"),
     ),
     "cldtrans-not-key-value": (["cldtrans", "stage1"], 2, ("key=value",)),
+    "cldtrans-existing-stage": (
+        ["cldtrans", "train.out_dir={t}/ct"],
+        2,
+        ("stage1 folder", "already holds a run", "train.resume=true", "--force"),
+    ),
+    "cldtrans-resume-and-force": (
+        ["cldtrans", "--force", "train.resume=true", "train.out_dir={t}/ct"],
+        2,
+        ("train.resume=true", "--force"),
+    ),
     # biodyn eval: folders that are not (or no longer readable as) a biodyn train run
     "eval-no-config": (["eval", "{t}/empty"], 2, ("no config.yaml",)),
     "eval-corrupt-config": (["eval", "{t}/corrupt_run"], 2, ("config.yaml",)),
@@ -194,6 +204,10 @@ def _fixture_tree(t: Path) -> None:
     (run / "config.yaml").write_text(  # a PRISM run's config (system, run) with a train section
         "system: prism\nrun:\n  modality: image\n  mode: single\ntrain:\n  out_dir: run\n"
     )
+    ct = t / "ct" / "stage1"  # a finished CLD-Trans stage 1
+    (ct / "checkpoints" / "last").mkdir(parents=True)
+    (ct / "results.json").write_text('{"mode": "stage1"}\n')
+    (ct / "log.jsonl").write_text('{"kind": "train", "step": 1}\n')
     for name, text in (
         ("corrupt_run", "train: [\n"),
         ("empty_config_run", ""),

@@ -12,7 +12,7 @@ PASS_THROUGH = True  # key=value arguments reach run() as args.overrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "%(prog)s [--print-config] [KEY=VALUE ...]"
+    parser.usage = "%(prog)s [--print-config] [--force] [KEY=VALUE ...]"
     parser.epilog = (
         "KEY=VALUE: Hydra overrides of configs/cldtrans/, e.g. mode=stage1|stage2, ablation=none|no_vq|no_lag|"
         "integer_lag|no_ode, profile=cpu|gpu, train.max_steps=N, train.device=auto|cpu|cuda[:N], "
@@ -21,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Example: python -m biodyn.cldtrans mode=stage1 train.max_steps=1"
     )
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the run already in <train.out_dir>/<mode> (without train.resume=true or --force it is "
+        "refused)",
+    )
 
 
 def run(args) -> int:
@@ -42,7 +48,7 @@ def run(args) -> int:
         return 0
     init_from_env()
     try:
-        res = run_cldtrans(run_cfg)
+        res = run_cldtrans(run_cfg, force=args.force)
     finally:
         shutdown()
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 reports
