@@ -304,21 +304,39 @@ def test_interrupt_is_one_line_exit_130(place, capsys, monkeypatch, command, tar
     assert one_error_line(err) == "biodyn: error: interrupted"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder: no read-only target to test")
+def read_only_folder(kind: str, place: Path) -> Path:
+    """A folder this process cannot write into. ``chmod``: a 0o555 folder (root writes there: skipped as root);
+    ``sysfs``: ``/sys``, which refuses a new entry to root too (EPERM; the permission bits say writable, so
+    only asking the OS finds out); ``procfs``: ``/proc`` (ENOENT for any new entry)."""
+    if kind == "chmod":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a 0o555 folder (the sysfs/procfs cases run as root)")
+        ro = place / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro
+    ro = Path({"sysfs": "/sys", "procfs": "/proc"}[kind])
+    if not ro.is_dir():
+        pytest.skip(f"no {ro} on this system")
+    return ro
+
+
+@pytest.mark.parametrize("kind", ["chmod", "sysfs", "procfs"])
 @pytest.mark.parametrize(
     "argv",
     [
-        ["prism", "--output-dir", "{ro}/run"],
-        ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--out", "{ro}/det"],
-        ["cldtrans", "train.out_dir={ro}/run"],
-        ["fewshot", "--out", "{ro}/res"],
-        ["focal", "--out", "{ro}/res"],
+        ["prism", "--output-dir", "{ro}/biodyn-run"],
+        ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--out", "{ro}/biodyn-det"],
+        ["cldtrans", "train.out_dir={ro}/biodyn-run"],
+        ["train", "train.out_dir={ro}/biodyn-run"],
+        ["fewshot", "--out", "{ro}/biodyn-res"],
+        ["focal", "--out", "{ro}/biodyn-res"],
+        ["lags", "{t}/nosuch.edf", "--out", "{ro}/biodyn-lags"],
+        ["build-cache", "synthetic", "--out", "{ro}/biodyn-cache"],
     ],
 )
-def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv):
-    ro = place / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
+def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv, kind):
+    ro = read_only_folder(kind, place)
     try:
         argv = [a.replace("{ro}", str(ro)).replace("{t}", str(place)) for a in argv]
         before = tree(place)
@@ -326,8 +344,10 @@ def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv):
         assert code == 8, err
         assert str(ro) in one_error_line(err)
         assert changed_outside(before, tree(place)) == []
+        assert not (ro / "biodyn-run").exists() and not list(place.rglob(".~*"))
     finally:
-        ro.chmod(0o755)
+        if kind == "chmod":
+            ro.chmod(0o755)
 
 
 def test_a_slow_recording_blames_its_rate_not_a_setting_never_chosen(place, capsys):
