@@ -70,6 +70,37 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         2,
         ("--threshold",),
     ),
+    # biodyn szcore / benchmark szcore: the same settings as detect, checked before the detector is loaded
+    "szcore-threshold-above-1": (
+        ["szcore", "{t}/a/x.edf", "{t}/o.tsv", "--checkpoint", "{t}/ck", "--threshold", "2"],
+        2,
+        ("--threshold", "2"),
+    ),
+    "szcore-batch-size-0": (
+        ["szcore", "{t}/a/x.edf", "{t}/o.tsv", "--checkpoint", "{t}/ck", "--batch-size", "0"],
+        2,
+        ("--batch-size",),
+    ),
+    "szcore-output-under-file": (
+        ["szcore", "{t}/a/x.edf", "{t}/file/o.tsv", "--checkpoint", "{t}/ck"],
+        8,
+        ("OUTPUT", "is a file"),
+    ),
+    "benchmark-szcore-post-negative": (
+        [
+            "benchmark",
+            "szcore",
+            "{t}/empty",
+            "--checkpoint",
+            "{t}/ck",
+            "--out",
+            "{t}/bench",
+            "--post",
+            "min_duration_s=-1",
+        ],
+        2,
+        ("min_duration_s",),
+    ),
     # biodyn focal: ranges, NAME=FOLDER pairs, seeds, an empty data folder (6)
     "focal-span-negative": (["focal", "--span-s", "-1"], 2, ("--span-s",)),
     "focal-span-zero-quick": (["focal", "--quick", "--span-s", "0"], 2, ("--span-s",)),
@@ -173,6 +204,13 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "report-string-metric": (["report", "{t}/res_str"], 2, ("seed42.json", "acc")),
     "report-not-utf8": (["report", "{t}/res_bin"], 2, ("seed42.json", "UTF-8")),
     "report-seeds-type": (["report", "{t}/res_str", "--seeds", "42,abc"], 2, ("--seeds",)),
+    "report-out-is-file": (["report", "{t}/res_str", "--out", "{t}/file"], 8, ("--out", "is a file")),
+    "score-json-under-file": (
+        ["score", "{t}/ref.list", "{t}/hyp.list", "--json", "{t}/file/s.json"],
+        8,
+        ("--json", "is a file"),
+    ),
+    "download-tusz": (["download", "tusz", "--to", "{t}/d"], 2, ("tusz", "access")),
     # lags, build-cache, download, info: outputs checked before the fit, the build or the first request
     "lags-missing-recording": (["lags", "{t}/nosuch.edf", "--out", "{t}/o"], 3, ("nosuch.edf",)),
     "lags-out-is-file": (["lags", "{t}/nosuch.edf", "--out", "{t}/file"], 8, ("--out", "is a file")),

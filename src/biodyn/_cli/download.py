@@ -18,9 +18,11 @@ def run(args) -> int:
     from biodyn._cli._common import write_json
     from biodyn.datasets.download import TUSZ_ACCESS, DownloadError, download
 
-    if args.dataset == "tusz":
+    if args.dataset == "tusz":  # the steps on stdout, the refusal as every error is: one line, exit 2
+        from biodyn.errors import ConfigError
+
         print(TUSZ_ACCESS)
-        return 2
+        raise ConfigError("download tusz: TUSZ is served only after access is granted (the steps above)")
     from biodyn.rundir import check_out_dir, check_out_file
 
     check_out_dir(args.to, "--to")  # before the first request
