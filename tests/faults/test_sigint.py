@@ -107,5 +107,8 @@ def test_sigint_during_training_is_one_line_130_and_resume_continues(tmp_path):
     assert steps == list(range(1, epochs * STEPS_PER_EPOCH + 1)), steps  # each step once, in order
     results = json.loads((run / "results.json").read_text())
     assert results["command"] == "biodyn prism"
-    assert json.loads((run / "checkpoints" / "last" / "state.json").read_text())["step"] == epochs * STEPS_PER_EPOCH
+    assert (
+        json.loads((run / "checkpoints" / "last" / "state.json").read_text())["step"]
+        == epochs * STEPS_PER_EPOCH
+    )
     assert partial_files(tmp_path) == []
