@@ -115,6 +115,9 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "focal-empty-data": (["focal", "--excerpts", "--data", "{t}/empty", "--out", "{t}/res"], 6, ("empty",)),
     "focal-missing-data": (["focal", "--data", "{t}/nosuch", "--out", "{t}/res"], 6, ("nosuch",)),
     "focal-device": (["focal", "--device", "tpu"], 2, ("--device", "tpu")),
+    "focal-methods-unknown": (["focal", "--methods", "nosuch"], 2, ("--methods", "nosuch")),
+    "fewshot-root-missing": (["fewshot", "--root", "chbmit={t}/nosuch"], 6, ("--root", "nosuch")),
+    "export-out-is-file": (["export", "{t}/run", "{t}/file"], 8, ("OUT", "is a file")),
     # biodyn fewshot: names, pairs and budgets before any cache folder is made (./cache/fewshot never appears)
     "fewshot-dataset-unknown": (["fewshot", "--datasets", "nosuch"], 2, ("--datasets", "nosuch")),
     "fewshot-root-no-name": (["fewshot", "--root", "{t}/empty"], 2, ("--root", "DATASET=FOLDER")),

@@ -104,6 +104,14 @@ def run(args) -> int:
         weights=pairs(args.weights, "--weights", "LABEL=FOLDER"),
         **preset,
     )
+    from biodyn.errors import ConfigError, DataRootError
+
+    for flag, given in (("--root", grid.roots), ("--weights", grid.weights)):
+        for name, folder in given.items():
+            if not Path(folder).exists():  # a missing data folder is exit 6, as everywhere
+                raise (DataRootError if flag == "--root" else ConfigError)(
+                    f"{flag} {name}={folder}: no such folder"
+                )
     if args.print_config:
         import json
         from dataclasses import asdict

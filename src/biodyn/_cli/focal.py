@@ -143,6 +143,14 @@ def run(args) -> int:
     methods = names(args.methods, "--methods") if args.methods else None
     weights = pairs(args.weights, "--weights", "NAME=FOLDER")
     run_methods = tuple(methods or overrides.get("methods") or fl.FocalConfig().methods)
+    from biodyn.models import list_models
+
+    unknown = [m for m in run_methods if m not in (*fl.LAG_METHODS, *list_models()) and m not in weights]
+    if unknown:  # before any data is read (it was found out per method, after the windows were cut)
+        raise ConfigError(
+            f"--methods {', '.join(unknown)}: unknown focal-lead method; choose from "
+            f"{', '.join((*fl.LAG_METHODS, *list_models()))}, or name its weights with --weights NAME=FOLDER"
+        )
     unused = [w for w in weights if w not in run_methods]
     if unused:
         raise ConfigError(
