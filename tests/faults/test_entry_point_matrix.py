@@ -225,6 +225,19 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "build-cache-out-is-file": (["build-cache", "synthetic", "--out", "{t}/file"], 8, ("--out", "is a file")),
     "download-to-is-file": (["download", "chbmit", "--to", "{t}/file"], 8, ("--to", "is a file")),
     "info-missing-root": (["info", "chbmit", "--root", "{t}/nosuch"], 6, ("nosuch",)),
+    "info-unknown-corpus": (["info", "nosuch"], 2, ("dataset", "nosuch")),
+    "info-json-under-file": (
+        ["info", "chbmit", "--root", "{t}/empty", "--json", "{t}/file/x.json"],
+        8,
+        ("--json", "is a file"),
+    ),
+    "download-jobs-0": (["download", "chbmit", "--to", "{t}/d", "--jobs", "0"], 2, ("--jobs",)),
+    "build-cache-shard-out-of-range": (
+        ["build-cache", "synthetic", "--out", "{t}/c", "--shard", "3/2"],
+        2,
+        ("--shard", "3/2"),
+    ),
+    "export-push-bad-id": (["export", "{t}/run", "{t}/e", "--push", "not a repo"], 2, ("--push",)),
     # biodyn score: a binary file named like an annotation file
     "score-binary-csv-bi": (["score", "{t}/ref.list", "{t}/hyp.list"], 2, ("x.csv_bi", "UTF-8")),
 }

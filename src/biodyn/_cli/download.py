@@ -23,9 +23,11 @@ def run(args) -> int:
 
         print(TUSZ_ACCESS)
         raise ConfigError("download tusz: TUSZ is served only after access is granted (the steps above)")
+    from biodyn.errors import check_range
     from biodyn.rundir import check_out_dir, check_out_file
 
-    check_out_dir(args.to, "--to")  # before the first request
+    check_range("--jobs", args.jobs, low=1, integer=True)  # before the first request
+    check_out_dir(args.to, "--to")
     if args.json:
         check_out_file(args.json, "--json")
     report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
