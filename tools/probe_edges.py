@@ -277,11 +277,16 @@ def _train_steps(run: Path) -> list[int]:
     return [r["step"] for r in rows if r.get("kind") == "train"]
 
 
-def _past_checkpoint(run_of: Callable[[Path], Path], steps_after: int) -> Callable[[Path, Path], bool]:
+def _past_checkpoint(run_of: Callable[[Path], Path], after_s: float) -> Callable[[Path, Path], bool]:
+    """True ``after_s`` seconds after the run's first checkpoint appeared (the log is flushed at checkpoints,
+    so the steps on disk never run ahead of the checkpoint: the wait puts the interrupt mid-epoch)."""
+    seen: dict[str, float] = {}
+
     def ready(t: Path, w: Path) -> bool:
-        run = run_of(w)
-        saved = _checkpoint_step(run)
-        return saved > 0 and max(_train_steps(run), default=0) >= saved + steps_after
+        if _checkpoint_step(run_of(w)) <= 0:
+            return False
+        first = seen.setdefault("at", time.monotonic())
+        return time.monotonic() - first >= after_s
 
     return ready
 
@@ -2020,6 +2025,10 @@ def _expand(argv: list[str], t: Path, w: Path, ctx: dict) -> list[str]:
     return out
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_case(c: Case, t: Path, have: dict, timeout: float = 600) -> Result:
     w = t / "work" / c.id
     cwd = t / "cwd" / c.id
@@ -2048,7 +2057,13 @@ def run_case(c: Case, t: Path, have: dict, timeout: float = 600) -> Result:
     before_w, before_cwd = snapshot(w), snapshot(cwd)
     start = time.monotonic()
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=cwd,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,  # a shell's background job ignores SIGINT, and children inherit that
     )
     try:
         if c.sigint is not None:

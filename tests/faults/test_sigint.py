@@ -61,7 +61,15 @@ def test_sigint_during_training_is_one_line_130_and_resume_continues(tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "biodyn", "prism", *TINY, "--epochs", "500", "--output-dir", str(run)]
     proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # SIGINT as a terminal delivers it: a background job (CI, nohup, `cmd &`) ignores SIGINT, and a child
+        # inherits that, so Python would never see it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 300
