@@ -202,6 +202,7 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "eval-empty-config": (["eval", "{t}/empty_config_run"], 2, ("holds no run config",)),
     "eval-cldtrans-run": (["eval", "{t}/cldtrans_run"], 2, ("CLD-Trans",)),
     "eval-missing": (["eval", "{t}/nosuch"], 2, ("nosuch",)),
+    "eval-json-under-file": (["eval", "{t}/run", "--json", "{t}/file/e.json"], 8, ("--json", "is a file")),
     # biodyn report: seed files that are not result objects
     "report-list": (["report", "{t}/res_list"], 2, ("seed42.json", "list")),
     "report-string-metric": (["report", "{t}/res_str"], 2, ("seed42.json", "acc")),

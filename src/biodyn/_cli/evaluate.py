@@ -42,6 +42,10 @@ def run(args) -> int:
 
     split = SPLITS[args.split]
     system = run_system(args.run_dir)  # read once: it decides which evaluation the run gets
+    if args.json:  # before the evaluation (exit 8 naming --json, not the OS's error after the work)
+        from biodyn.rundir import check_out_file
+
+        check_out_file(args.json, "--json")
     if system == "prism":  # a PRISM run (biodyn prism): its data and its task's metrics
         from biodyn.systems.prism import evaluate_prism_run
 
