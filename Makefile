@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test demo lint format bench mutate clean
+.PHONY: install test demo lint format bench mutate probe clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: install
 MUTATE_GROUPS ?=
 mutate: install
 	nice -n 10 $(PY) tools/mutate.py run $(MUTATE_GROUPS)
+
+# the bad-input probe of the entry points (~200 real `python -m biodyn` runs; slow, not part of `make test`,
+# whose tests/faults/test_probe_edges.py runs a subset): writes tests/faults/PROBE.md (docs/reliability.md)
+probe: install
+	nice -n 5 $(PY) tools/probe_edges.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mutation

@@ -22,7 +22,8 @@ def check_out_dir(path: str | os.PathLike, key: str) -> Path:
     """``path`` as a folder that can be created or written: a file there (or on the way) is a
     ``NotADirectoryError``, a folder (or the nearest existing parent) this process cannot write a
     ``PermissionError``, each naming the path and ``key`` (the CLI's exit 8, as the OS would refuse it later,
-    but before any work). Creates nothing."""
+    but before any work; a folder that refuses a write although the permission bits allow it, as ``/sys`` does
+    to root: the OS's error). Leaves nothing behind (one empty folder is made and removed to ask the OS)."""
     p = Path(path)
     probe = p
     while not probe.exists():
@@ -35,7 +36,24 @@ def check_out_dir(path: str | os.PathLike, key: str) -> Path:
         )
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write here ({key})", str(probe))
+    if probe.exists():
+        _try_write(probe, key)
     return p
+
+
+def _try_write(folder: Path, key: str) -> None:
+    """Make and remove one empty folder in ``folder``: ``os.access`` answers yes to root everywhere but on a
+    read-only mount, while ``/sys``, ``/proc``, a root-squashed share or a read-only bind mount still refuse
+    the write. The OS's error, naming ``folder`` and ``key`` (exit 8); nothing is left behind."""
+    import tempfile
+
+    from biodyn.atomic import temp_prefix
+
+    try:
+        made = tempfile.mkdtemp(prefix=temp_prefix("probe"), dir=folder)
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot write here ({key}): {e.strerror}", str(folder)) from None
+    os.rmdir(made)
 
 
 def check_out_file(path: str | os.PathLike, key: str) -> Path:

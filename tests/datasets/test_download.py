@@ -112,7 +112,11 @@ def test_bad_checksum_is_reported_and_not_kept(tmp_path, capsys):
         assert not (tmp_path / "chb01/chb01_01.edf").exists()
         assert not list(tmp_path.rglob("*.part"))
         code = main(["download", "chbmit", "--to", str(tmp_path), "--base-url", srv.url])
-    assert code == 1 and "FAILED chb01/chb01_01.edf" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert code == 7 and "FAILED chb01/chb01_01.edf" in out  # a partial failure: DownloadError's code
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("biodyn: error:")]
+    assert "1 of 3 file(s) failed" in line and "chb01/chb01_01.edf: " in line and "checksum mismatch" in line
+    assert (tmp_path / "chb01/chb01-summary.txt").is_file()  # the others are kept
 
 
 def test_tusz_explains_access(capsys):

@@ -70,6 +70,37 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         2,
         ("--threshold",),
     ),
+    # biodyn szcore / benchmark szcore: the same settings as detect, checked before the detector is loaded
+    "szcore-threshold-above-1": (
+        ["szcore", "{t}/a/x.edf", "{t}/o.tsv", "--checkpoint", "{t}/ck", "--threshold", "2"],
+        2,
+        ("--threshold", "2"),
+    ),
+    "szcore-batch-size-0": (
+        ["szcore", "{t}/a/x.edf", "{t}/o.tsv", "--checkpoint", "{t}/ck", "--batch-size", "0"],
+        2,
+        ("--batch-size",),
+    ),
+    "szcore-output-under-file": (
+        ["szcore", "{t}/a/x.edf", "{t}/file/o.tsv", "--checkpoint", "{t}/ck"],
+        8,
+        ("OUTPUT", "is a file"),
+    ),
+    "benchmark-szcore-post-negative": (
+        [
+            "benchmark",
+            "szcore",
+            "{t}/empty",
+            "--checkpoint",
+            "{t}/ck",
+            "--out",
+            "{t}/bench",
+            "--post",
+            "min_duration_s=-1",
+        ],
+        2,
+        ("min_duration_s",),
+    ),
     # biodyn focal: ranges, NAME=FOLDER pairs, seeds, an empty data folder (6)
     "focal-span-negative": (["focal", "--span-s", "-1"], 2, ("span_s",)),
     "focal-span-zero-quick": (["focal", "--quick", "--span-s", "0"], 2, ("span_s",)),
@@ -84,6 +115,9 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "focal-empty-data": (["focal", "--excerpts", "--data", "{t}/empty", "--out", "{t}/res"], 6, ("empty",)),
     "focal-missing-data": (["focal", "--data", "{t}/nosuch", "--out", "{t}/res"], 6, ("nosuch",)),
     "focal-device": (["focal", "--device", "tpu"], 2, ("device", "tpu")),
+    "focal-methods-unknown": (["focal", "--methods", "nosuch"], 2, ("methods", "nosuch")),
+    "fewshot-root-missing": (["fewshot", "--root", "chbmit={t}/nosuch"], 6, ("roots", "nosuch")),
+    "export-out-is-file": (["export", "{t}/run", "{t}/file"], 8, ("OUT", "is a file")),
     # biodyn fewshot: names, pairs and budgets before any cache folder is made (./cache/fewshot never appears)
     "fewshot-dataset-unknown": (["fewshot", "--datasets", "nosuch"], 2, ("datasets", "nosuch")),
     "fewshot-root-no-name": (["fewshot", "--root", "{t}/empty"], 2, ("--root", "DATASET=FOLDER")),
@@ -152,17 +186,35 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
         ("stage-1 checkpoint", "mode=stage2"),
     ),
     "cldtrans-not-key-value": (["cldtrans", "stage1"], 2, ("key=value",)),
+    "cldtrans-existing-stage": (
+        ["cldtrans", "train.out_dir={t}/ct"],
+        2,
+        ("stage1 folder", "already holds a run", "train.resume=true", "--force"),
+    ),
+    "cldtrans-resume-and-force": (
+        ["cldtrans", "--force", "train.resume=true", "train.out_dir={t}/ct"],
+        2,
+        ("train.resume=true", "--force"),
+    ),
     # biodyn eval: folders that are not (or no longer readable as) a biodyn train run
     "eval-no-config": (["eval", "{t}/empty"], 2, ("no config.yaml",)),
     "eval-corrupt-config": (["eval", "{t}/corrupt_run"], 2, ("config.yaml",)),
     "eval-empty-config": (["eval", "{t}/empty_config_run"], 2, ("holds no run config",)),
     "eval-cldtrans-run": (["eval", "{t}/cldtrans_run"], 2, ("CLD-Trans",)),
     "eval-missing": (["eval", "{t}/nosuch"], 2, ("nosuch",)),
+    "eval-json-under-file": (["eval", "{t}/run", "--json", "{t}/file/e.json"], 8, ("--json", "is a file")),
     # biodyn report: seed files that are not result objects
     "report-list": (["report", "{t}/res_list"], 2, ("seed42.json", "list")),
     "report-string-metric": (["report", "{t}/res_str"], 2, ("seed42.json", "acc")),
     "report-not-utf8": (["report", "{t}/res_bin"], 2, ("seed42.json", "UTF-8")),
     "report-seeds-type": (["report", "{t}/res_str", "--seeds", "42,abc"], 2, ("--seeds",)),
+    "report-out-is-file": (["report", "{t}/res_str", "--out", "{t}/file"], 8, ("--out", "is a file")),
+    "score-json-under-file": (
+        ["score", "{t}/ref.list", "{t}/hyp.list", "--json", "{t}/file/s.json"],
+        8,
+        ("--json", "is a file"),
+    ),
+    "download-tusz": (["download", "tusz", "--to", "{t}/d"], 2, ("tusz", "access")),
     # lags, build-cache, download, info: outputs checked before the fit, the build or the first request
     "lags-missing-recording": (["lags", "{t}/nosuch.edf", "--out", "{t}/o"], 3, ("nosuch.edf",)),
     "lags-out-is-file": (["lags", "{t}/nosuch.edf", "--out", "{t}/file"], 8, ("--out", "is a file")),
@@ -174,6 +226,19 @@ CASES: dict[str, tuple[list[str], int, tuple[str, ...]]] = {
     "build-cache-out-is-file": (["build-cache", "synthetic", "--out", "{t}/file"], 8, ("--out", "is a file")),
     "download-to-is-file": (["download", "chbmit", "--to", "{t}/file"], 8, ("--to", "is a file")),
     "info-missing-root": (["info", "chbmit", "--root", "{t}/nosuch"], 6, ("nosuch",)),
+    "info-unknown-corpus": (["info", "nosuch"], 2, ("dataset", "nosuch")),
+    "info-json-under-file": (
+        ["info", "chbmit", "--root", "{t}/empty", "--json", "{t}/file/x.json"],
+        8,
+        ("--json", "is a file"),
+    ),
+    "download-jobs-0": (["download", "chbmit", "--to", "{t}/d", "--jobs", "0"], 2, ("--jobs",)),
+    "build-cache-shard-out-of-range": (
+        ["build-cache", "synthetic", "--out", "{t}/c", "--shard", "3/2"],
+        2,
+        ("--shard", "3/2"),
+    ),
+    "export-push-bad-id": (["export", "{t}/run", "{t}/e", "--push", "not a repo"], 2, ("--push",)),
     # biodyn score: a binary file named like an annotation file
     "score-binary-csv-bi": (["score", "{t}/ref.list", "{t}/hyp.list"], 2, ("x.csv_bi", "UTF-8")),
 }
@@ -194,6 +259,10 @@ def _fixture_tree(t: Path) -> None:
     (run / "config.yaml").write_text(  # a PRISM run's config (system, run) with a train section
         "system: prism\nrun:\n  modality: image\n  mode: single\ntrain:\n  out_dir: run\n"
     )
+    ct = t / "ct" / "stage1"  # a finished CLD-Trans stage 1
+    (ct / "checkpoints" / "last").mkdir(parents=True)
+    (ct / "results.json").write_text('{"mode": "stage1"}\n')
+    (ct / "log.jsonl").write_text('{"kind": "train", "step": 1}\n')
     for name, text in (
         ("corrupt_run", "train: [\n"),
         ("empty_config_run", ""),
@@ -290,21 +359,39 @@ def test_interrupt_is_one_line_exit_130(place, capsys, monkeypatch, command, tar
     assert one_error_line(err) == "biodyn: error: interrupted"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o555 folder: no read-only target to test")
+def read_only_folder(kind: str, place: Path) -> Path:
+    """A folder this process cannot write into. ``chmod``: a 0o555 folder (root writes there: skipped as root);
+    ``sysfs``: ``/sys``, which refuses a new entry to root too (EPERM; the permission bits say writable, so
+    only asking the OS finds out); ``procfs``: ``/proc`` (ENOENT for any new entry)."""
+    if kind == "chmod":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a 0o555 folder (the sysfs/procfs cases run as root)")
+        ro = place / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        return ro
+    ro = Path({"sysfs": "/sys", "procfs": "/proc"}[kind])
+    if not ro.is_dir():
+        pytest.skip(f"no {ro} on this system")
+    return ro
+
+
+@pytest.mark.parametrize("kind", ["chmod", "sysfs", "procfs"])
 @pytest.mark.parametrize(
     "argv",
     [
-        ["prism", "--output-dir", "{ro}/run"],
-        ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--out", "{ro}/det"],
-        ["cldtrans", "train.out_dir={ro}/run"],
-        ["fewshot", "--out", "{ro}/res"],
-        ["focal", "--out", "{ro}/res"],
+        ["prism", "--output-dir", "{ro}/biodyn-run"],
+        ["detect", "{t}/a/x.edf", "--checkpoint", "{t}/ck", "--out", "{ro}/biodyn-det"],
+        ["cldtrans", "train.out_dir={ro}/biodyn-run"],
+        ["train", "train.out_dir={ro}/biodyn-run"],
+        ["fewshot", "--out", "{ro}/biodyn-res"],
+        ["focal", "--out", "{ro}/biodyn-res"],
+        ["lags", "{t}/nosuch.edf", "--out", "{ro}/biodyn-lags"],
+        ["build-cache", "synthetic", "--out", "{ro}/biodyn-cache"],
     ],
 )
-def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv):
-    ro = place / "ro"
-    ro.mkdir()
-    ro.chmod(0o555)
+def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv, kind):
+    ro = read_only_folder(kind, place)
     try:
         argv = [a.replace("{ro}", str(ro)).replace("{t}", str(place)) for a in argv]
         before = tree(place)
@@ -312,8 +399,10 @@ def test_read_only_target_is_exit_8_naming_the_folder(place, capsys, argv):
         assert code == 8, err
         assert str(ro) in one_error_line(err)
         assert changed_outside(before, tree(place)) == []
+        assert not (ro / "biodyn-run").exists() and not list(place.rglob(".~*"))
     finally:
-        ro.chmod(0o755)
+        if kind == "chmod":
+            ro.chmod(0o755)
 
 
 def test_a_slow_recording_blames_its_rate_not_a_setting_never_chosen(place, capsys):

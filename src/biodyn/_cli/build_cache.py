@@ -27,6 +27,8 @@ def run(args) -> int:
             i, n = (int(v) for v in args.shard.split("/"))
         except ValueError:
             raise ConfigError(f"invalid --shard {args.shard!r}; expected I/N, e.g. 0/4") from None
+        if not (n >= 1 and 0 <= i < n):
+            raise ConfigError(f"invalid --shard {args.shard!r}; expected I/N with 0 <= I < N, e.g. 0/4")
         shard = (i, n)
     from biodyn.rundir import check_out_dir, check_out_file
 

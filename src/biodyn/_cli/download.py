@@ -16,14 +16,18 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from biodyn._cli._common import write_json
-    from biodyn.datasets.download import TUSZ_ACCESS, download
+    from biodyn.datasets.download import TUSZ_ACCESS, DownloadError, download
 
-    if args.dataset == "tusz":
+    if args.dataset == "tusz":  # the steps on stdout, the refusal as every error is: one line, exit 2
+        from biodyn.errors import ConfigError
+
         print(TUSZ_ACCESS)
-        return 2
+        raise ConfigError("download tusz: TUSZ is served only after access is granted (the steps above)")
+    from biodyn.errors import check_range
     from biodyn.rundir import check_out_dir, check_out_file
 
-    check_out_dir(args.to, "--to")  # before the first request
+    check_range("--jobs", args.jobs, low=1, integer=True)  # before the first request
+    check_out_dir(args.to, "--to")
     if args.json:
         check_out_file(args.json, "--json")
     report = download(args.dataset, args.to, only=args.only, jobs=args.jobs, base_url=args.base_url)
@@ -34,4 +38,11 @@ def run(args) -> int:
     for rel, why in report.failed.items():
         print(f"  FAILED {rel}: {why}")
     write_json(args.json, report.to_dict())
-    return 1 if report.failed else 0
+    if report.failed:  # the others are kept; the failures are one error line, exit 7 (a DownloadError)
+        n = len(report.failed)
+        m = n + len(report.downloaded) + len(report.skipped)
+        raise DownloadError(
+            f"{n} of {m} file(s) failed (kept the others; rerun to retry them): "
+            + "; ".join(f"{rel}: {why}" for rel, why in report.failed.items())
+        )
+    return 0

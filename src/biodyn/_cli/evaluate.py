@@ -43,6 +43,10 @@ def run(args) -> int:
 
     split = SPLITS[args.split or "test"]
     system = run_system(args.run_dir)  # read once: it decides which evaluation the run gets
+    if args.json:  # before the evaluation (exit 8 naming --json, not the OS's error after the work)
+        from biodyn.rundir import check_out_file
+
+        check_out_file(args.json, "--json")
     if system == "cldtrans_focal":  # a focal-lead run: its rankings recomputed from what it stored
         from biodyn.errors import ConfigError
         from biodyn.systems.cldtrans.evaluate import evaluate_focal_run

@@ -16,8 +16,16 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from biodyn.rundir import check_out_dir
     from biodyn.train.export import export_run
 
+    check_out_dir(args.out, "OUT")  # a file there is named as such before the model is read
+    if args.push:  # a bad repository id is refused before the export is written
+        from biodyn.errors import ConfigError
+        from biodyn.models._hub import parse_repo_id
+
+        if parse_repo_id(args.push) is None or "@" in args.push:
+            raise ConfigError(f"invalid --push {args.push!r}; expected a Hub repository id ORG/NAME")
     rep = export_run(args.run, args.out, license=args.license, tags=args.tag, repo_name=args.push)
     print(f"exported {rep['model']} from {rep['checkpoint']} -> {rep['folder']} (model card {rep['card']})")
     if args.push:

@@ -14,9 +14,13 @@ def run(args) -> int:
 
     from biodyn._cli._common import print_table, write_json
     from biodyn.data_root import data_root
-    from biodyn.datasets import get_corpus
-    from biodyn.errors import DataRootError, NothingMatchedError, RecordingError
+    from biodyn.datasets import CORPORA, get_corpus
+    from biodyn.errors import DataRootError, NothingMatchedError, RecordingError, check_option
+    from biodyn.rundir import check_out_file
 
+    check_option("dataset", args.dataset, CORPORA)  # a name biodyn does not know is a bad value (2), not data
+    if args.json:
+        check_out_file(args.json, "--json")  # before the corpus is scanned
     root = args.root
     if root is None and args.dataset != "synthetic":
         base = data_root()

@@ -17,9 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from biodyn.report import make_report
+    from pathlib import Path
 
-    res = make_report(args.results_dir, args.out, seeds=list(parse_seeds(args.seeds)))
+    from biodyn.report import make_report
+    from biodyn.rundir import check_out_dir
+
+    seeds = list(parse_seeds(args.seeds))
+    if args.out is not None:  # before a seed file is read
+        check_out_dir(args.out, "--out")
+    elif Path(args.results_dir).is_dir():
+        check_out_dir(Path(args.results_dir) / "report", "RESULTS_DIR/report")
+    res = make_report(args.results_dir, args.out, seeds=seeds)
     print(open(res["report"]).read())
     for f in [res["latex"], *res["figures"]]:
         print(f)

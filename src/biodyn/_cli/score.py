@@ -53,7 +53,10 @@ def _run(args) -> int:
     from biodyn._cli._common import write_json
     from biodyn.io.events import read_annotation_files, read_nedc_list, read_nedc_params
     from biodyn.metrics.nedc import METHODS, NedcParams, format_summary, score_annotations
+    from biodyn.rundir import check_out_file
 
+    if args.json:  # before any file is read (exit 8 as the OS would refuse it, but before the scoring)
+        check_out_file(args.json, "--json")
     methods = METHODS if args.method == "all" else (args.method,)
     params = (
         NedcParams.from_mapping(read_nedc_params(args.params), args.params) if args.params else NedcParams()

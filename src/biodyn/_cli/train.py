@@ -239,12 +239,9 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
     ``<train.out_dir>/<mode>``; prints one JSON line (mode, ablation, last step, the last training row's
     losses, the codebook's usage and perplexity)."""
     import json
-    from pathlib import Path
 
     from omegaconf import OmegaConf
 
-    from biodyn.errors import ConfigError
-    from biodyn.rundir import check_new_run
     from biodyn.systems.cldtrans import run_cldtrans
     from biodyn.train.distributed import init_from_env, shutdown
 
@@ -252,25 +249,10 @@ def run_cldtrans_system(args, overrides: list[str]) -> int:
     if args.print_config:
         print(OmegaConf.to_yaml(OmegaConf.structured(run_cfg)))
         return 0
-    force = getattr(args, "force", False)
-    if force and run_cfg.train.resume:
-        raise ConfigError(
-            "train.resume=true and --force exclude each other: resume continues the run, --force replaces it"
-        )
-    stage_dir = Path(run_cfg.train.out_dir) / run_cfg.mode  # the stage's run folder
-    check_new_run(
-        stage_dir,
-        resume=run_cfg.train.resume,
-        force=force,
-        key="train.out_dir",
-        resume_hint="add train.resume=true",
-        force_hint="add --force",
-    )
-    if force:
-        _replace_run(stage_dir)
+    force = getattr(args, "force", False)  # checked with the rest in run_cldtrans, before any work
     init_from_env()
     try:
-        res = run_cldtrans(run_cfg)
+        res = run_cldtrans(run_cfg, force=force)
     finally:
         shutdown()
     if not _rank0():

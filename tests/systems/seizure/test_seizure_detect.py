@@ -390,3 +390,45 @@ def test_detect_cli_writes_the_good_recordings_and_exits_3_for_the_others(tmp_pa
     lines = [ln for ln in err.splitlines() if ln.startswith("biodyn: error:")]
     assert code == 3 and len(lines) == 1 and "1 of 2 recording(s) failed" in lines[0] and "b.edf" in lines[0]
     assert (tmp_path / "out" / "g.csv_bi").is_file() and not (tmp_path / "out" / "b.csv_bi").exists()
+
+
+def test_detect_and_szcore_take_a_hub_repository_id(tmp_path, monkeypatch, capsys):
+    """Regression: ``--checkpoint org/name`` (a Hub id) failed after the model loaded: load_detector looked
+    for a checkpoint at the literal id. The id is resolved once, to its snapshot; served offline from
+    huggingface_hub's cache layout (no network)."""
+    import shutil
+
+    pytest.importorskip("huggingface_hub")
+    from biodyn.cli import main
+    from biodyn.models import InputSpec, from_pretrained, save_pretrained
+    from biodyn.signal.config import SEIZURE_EEG
+    from biodyn.systems.seizure.detect import load_detector
+
+    model = from_pretrained(_checkpoint(tmp_path, BIPOLAR))
+    spec = InputSpec(
+        channels=BIPOLAR, sfreq=256.0, window_s=2.0, preprocessing=SEIZURE_EEG.to_dict(), threshold=0.3
+    )
+    export = save_pretrained(model, tmp_path / "export", input_spec=spec)
+    commit = "c" * 40
+    repo = tmp_path / "hf" / "models--biodyn-test--detector"
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    for f in export.iterdir():
+        shutil.copy(f, repo / "snapshots" / commit / f.name)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)  # no local folder named biodyn-test/detector
+    det = load_detector("biodyn-test/detector")
+    assert det.checkpoint == repo / "snapshots" / commit and det.threshold == 0.3 and det.channels == BIPOLAR
+    rec = _edf(tmp_path, BIPOLAR)
+    argv = ["detect", rec, "--checkpoint", "biodyn-test/detector", "--out", tmp_path / "o", "--no-png"]
+    assert main([str(a) for a in [*argv, "--no-progress"]]) == 0, capsys.readouterr().err
+    assert (tmp_path / "o" / "rec.csv_bi").is_file()
+    tsv = tmp_path / "out.tsv"
+    code = main(["szcore", str(rec), str(tsv), "--checkpoint", "biodyn-test/detector", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert tsv.read_text().startswith("onset")
+    # a Hub id that is not in the cache (offline): one line naming it, exit 4
+    assert main(["detect", str(rec), "--checkpoint", "biodyn-test/nosuch", "--out", str(tmp_path / "p")]) == 4
+    assert "biodyn-test/nosuch" in capsys.readouterr().err

@@ -540,8 +540,15 @@ def compose(
 
 def run_fewshot(run: FewshotRun, progress: bool = True) -> list[Path]:
     """Check the results and cache folders, then :func:`run_grid` of ``run.grid()`` into ``run.out``."""
+    from biodyn.errors import DataRootError
     from biodyn.rundir import check_out_dir
 
+    for key, given in (("roots", run.roots), ("weights", run.weights)):
+        for name, folder in given.items():
+            if not Path(folder).exists():  # a missing data folder is exit 6, as everywhere
+                raise (DataRootError if key == "roots" else ConfigError)(
+                    f"{key}.{name}={folder}: no such folder"
+                )
     check_out_dir(run.out, "out")
     check_out_dir(run.resolved_cache_dir(), "cache_dir")
     return run_grid(run.grid(), run.out, progress=progress, force=run.force)

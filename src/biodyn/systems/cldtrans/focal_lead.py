@@ -126,6 +126,15 @@ class FocalRun(FocalConfig):
                 f"weights {', '.join(unused)}: not among the methods run ({', '.join(self.methods)}); "
                 "add it to methods"
             )
+        from biodyn.models import list_models
+
+        known = (*LAG_METHODS, *list_models())
+        unknown = [m for m in self.methods if m not in known and m not in self.weights]
+        if unknown:  # before any data is read (it was found out per method, after the windows were cut)
+            raise ConfigError(
+                f"methods {', '.join(unknown)}: unknown focal-lead method; choose from {', '.join(known)}, "
+                "or name its weights (weights.NAME=FOLDER)"
+            )
 
     def focal_config(self) -> FocalConfig:
         """The :class:`FocalConfig` part (what a result records as its settings)."""

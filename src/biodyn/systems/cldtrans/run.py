@@ -132,16 +132,29 @@ def build_windows(run: CLDTransRun) -> list[tuple[Any, int, float, str]]:
     return parts
 
 
-def check_run(run: CLDTransRun) -> None:
+def check_run(run: CLDTransRun, *, force: bool = False) -> None:
     """The checks that need no data, before any cache is built or anything written: the device exists,
-    ``train.out_dir`` (and ``data.cache_dir``) are writable folders, and stage 2 has its stage-1 checkpoint
-    (``init_from`` or ``<train.out_dir>/stage1/checkpoints/last``): training stage 2 from an untrained
-    tokenizer is refused, not warned about."""
+    ``train.out_dir`` (and ``data.cache_dir``) are writable folders, the stage folder
+    ``<train.out_dir>/<mode>`` holds no run unless ``train.resume=true`` (continue it) or ``force`` (replace
+    it), and stage 2 has its stage-1 checkpoint (``init_from`` or ``<train.out_dir>/stage1/checkpoints/last``):
+    training stage 2 from an untrained tokenizer is refused, not warned about."""
     from biodyn.models._pretrained import resolve_checkpoint
-    from biodyn.rundir import check_device, check_out_dir
+    from biodyn.rundir import check_device, check_out_dir, existing_run
 
     check_device(run.train.device, "train.device")
     check_out_dir(run.train.out_dir, "train.out_dir")
+    stage = Path(run.train.out_dir) / run.mode
+    check_out_dir(stage, "train.out_dir")
+    if force and run.train.resume:
+        raise ConfigError(
+            "train.resume=true and --force exclude each other: resume continues the run, --force replaces it"
+        )
+    found = existing_run(stage)
+    if found and not run.train.resume and not force:
+        raise ConfigError(
+            f"train.out_dir={run.train.out_dir}: its {run.mode} folder {stage} already holds a run "
+            f"({', '.join(found)}); add train.resume=true to continue it or --force to replace it"
+        )
     if run.data.cache_dir:
         check_out_dir(run.data.cache_dir, "data.cache_dir")
     if run.mode == "stage2":
@@ -170,10 +183,11 @@ def _ablate(run: CLDTransRun) -> None:
         m.use_ode = False
 
 
-def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
+def run_cldtrans(run: CLDTransRun, *, parts=None, force: bool = False) -> dict[str, Any]:
     """Train one stage; writes ``<train.out_dir>/<mode>/`` (checkpoints, log.jsonl, config.yaml,
     results.json) and returns a :class:`~biodyn.train.result.RunResult` (the results dict, ``.model``,
-    ``.run_dir``)."""
+    ``.run_dir``). A stage folder that already holds a run is continued with ``train.resume=true``, replaced
+    with ``force`` (its run files only; ``--force`` on the command line) and refused otherwise."""
     import copy
     from dataclasses import asdict
 
@@ -188,7 +202,11 @@ def run_cldtrans(run: CLDTransRun, *, parts=None) -> dict[str, Any]:
     from biodyn.train.trainer import Trainer
 
     run = copy.deepcopy(run)
-    check_run(run)
+    check_run(run, force=force)
+    if force and int(os.environ.get("RANK", "0")) == 0:  # the old stage run goes, nothing else in the folder
+        from biodyn.rundir import clear_run
+
+        clear_run(Path(run.train.out_dir) / run.mode)
     _ablate(run)
     seed_everything(run.train.seed)
     parts = parts if parts is not None else build_windows(run)

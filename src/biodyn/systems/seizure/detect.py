@@ -109,12 +109,15 @@ def szcore_datetime(iso: str | None) -> str:
 
 def load_detector(path: str | os.PathLike, device: str = "cpu") -> Detector:
     """The seizure detector in ``path``: an export folder (``save_pretrained`` / ``biodyn export``), a Trainer
-    checkpoint folder or a training run (:func:`biodyn.models.from_pretrained`). The montage, rate, window,
+    checkpoint folder, a training run, or a Hub repository id ``org/name[@revision]`` of an export
+    (:func:`biodyn.models.from_pretrained`). The montage, rate, window,
     preprocessing and operating threshold are read from the model's ``input_spec`` (checkpoints written before
     the spec existed: from ``state.json``'s ``extra.data``)."""
     from biodyn.models import find_checkpoint, from_pretrained, model_output
+    from biodyn.models._hub import resolve
     from biodyn.models._pretrained import is_export
 
+    path = resolve(path)  # a Hub id (org/name[@rev]) -> its local snapshot, once; a local folder as it is
     model = from_pretrained(path, device=device)
     name = model.model_name
     export = is_export(path)
@@ -412,6 +415,29 @@ def output_stem(path: str | os.PathLike) -> str:
     return Path(path).name.split(".")[0]
 
 
+def check_detection_settings(
+    *,
+    threshold: float | None = None,
+    overlap: float = 0.5,
+    batch_size: int = WINDOWS_PER_CALL,
+    on_missing: str = "raise",
+    post=None,
+) -> None:
+    """The settings the detection commands share (``detect``, ``szcore``, ``benchmark szcore``), checked before
+    the detector is loaded: the threshold a probability in (0, 1) (None: the detector's own), the overlap in
+    [0, 1), the batch size >= 1, ``on_missing`` raise|zero and every post-processing value >= 0 (the message names the key)."""
+    from biodyn.errors import check_option, check_range
+
+    if threshold is not None:
+        check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
+    check_range("--overlap", overlap, low=0, high=1, high_open=True)
+    check_range("--batch-size", batch_size, low=1, integer=True)
+    check_option("--on-missing", on_missing, ("raise", "zero"))
+    for k, v in (post or {}).items():
+        if v is not None:
+            check_range(f"--post {k}", v, low=0, integer=k.endswith("_samples"))
+
+
 def check_detect_args(
     paths,
     out_dir,
@@ -424,19 +450,13 @@ def check_detect_args(
     post=None,
 ) -> None:
     """Every setting of :func:`detect_files` checked before a recording is read or a file written: the
-    threshold a probability in (0, 1), the overlap in [0, 1), the batch size >= 1, the post-processing values,
-    the output folder and JSON path writable, and no two recordings writing the same output names."""
-    from biodyn.errors import check_option, check_range
+    detection settings (:func:`check_detection_settings`), the output folder and JSON path writable, and no
+    two recordings writing the same output names."""
     from biodyn.rundir import check_out_dir, check_out_file
 
-    if threshold is not None:  # None: the detector's own (checked when it is loaded)
-        check_range("--threshold", threshold, low=0, high=1, low_open=True, high_open=True)
-    check_range("--overlap", overlap, low=0, high=1, high_open=True)
-    check_range("--batch-size", batch_size, low=1, integer=True)
-    check_option("--on-missing", on_missing, ("raise", "zero"))
-    for k, v in (post or {}).items():
-        if v is not None:
-            check_range(f"--post {k}", v, low=0, integer=k.endswith("_samples"))
+    check_detection_settings(
+        threshold=threshold, overlap=overlap, batch_size=batch_size, on_missing=on_missing, post=post
+    )
     check_out_dir(out_dir, "--out")
     if json_path:
         check_out_file(json_path, "--json")
@@ -487,6 +507,7 @@ __all__ = [
     "Detection",
     "Detector",
     "as_recording",
+    "check_detection_settings",
     "detect",
     "detect_files",
     "event_confidence",

@@ -38,7 +38,7 @@ from typing import Any
 from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS as POSTPROCESS
 from biodyn.metrics.postprocess import SEIZURE_THRESHOLD as THRESHOLD
 from biodyn.metrics.postprocess import parse_post
-from biodyn.systems.seizure.detect import Detector, detect, load_detector
+from biodyn.systems.seizure.detect import Detector, check_detection_settings, detect, load_detector
 from biodyn.systems.seizure.detect import event_confidence as e_conf
 
 EEG_SUFFIXES = ("_eeg.edf", "_eeg.bdf")
@@ -250,7 +250,12 @@ def run_szcore_benchmark(
     from biodyn.atomic import atomic_write_json, atomic_write_text
     from biodyn.errors import ConfigError, DataRootError, NothingMatchedError, RecordingError
     from biodyn.provenance import git_commit, stable_hash, versions
+    from biodyn.rundir import check_out_dir
 
+    check_detection_settings(
+        threshold=threshold, overlap=overlap, batch_size=batch_size, on_missing=on_missing, post=post
+    )
+    check_out_dir(out_dir, "--out")
     bids_root, out = Path(bids_root), Path(out_dir)
     if not bids_root.is_dir():
         raise DataRootError(f"{bids_root}: not a directory (expected a BIDS dataset)")
@@ -426,8 +431,15 @@ def plot_subjects(result: dict[str, Any], png: str | os.PathLike) -> None:
 def szcore_contract(
     input_edf: str | os.PathLike, output_tsv: str | os.PathLike, checkpoint: str | os.PathLike, **kw
 ) -> dict[str, Any]:
-    """The SzCORE container's contract: one EDF in, its events TSV out (``kw`` as :func:`detect_to_tsv`)."""
+    """The SzCORE container's contract: one EDF in, its events TSV out (``kw`` as :func:`detect_to_tsv`). The
+    settings and the output path are checked before the detector is loaded or the EDF read."""
+    from biodyn.rundir import check_out_file
+
     device = kw.pop("device", "cpu")
+    check_detection_settings(
+        **{k: kw[k] for k in ("threshold", "overlap", "batch_size", "on_missing", "post") if k in kw}
+    )
+    check_out_file(output_tsv, "OUTPUT")
     return detect_to_tsv(input_edf, output_tsv, load_detector(checkpoint, device=device), **kw)
 
 
