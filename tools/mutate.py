@@ -52,7 +52,12 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "io": (["src/biodyn/io/*"], ["tests/io"]),
     "causal": (
         ["src/biodyn/causal/fit.py", "src/biodyn/causal/ldsem.py"],
-        ["tests/causal/test_fit.py", "tests/causal/test_ldsem.py"],
+        [
+            "tests/causal/test_fit.py",
+            "tests/causal/test_ldsem.py",
+            "tests/causal/test_focal_identified.py",
+            "tests/causal/test_lags_presets.py",
+        ],
     ),
     "checkpoint": (
         ["src/biodyn/train/checkpoint.py"],
@@ -189,20 +194,37 @@ def run(group: str, modules: list[str] = (), survivors: bool = False, children: 
         (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     else:
         _setup(group, wd, only)
-    start = dt.datetime.now(dt.timezone.utc)
+    start, checkout = dt.datetime.now(dt.timezone.utc), _checkout()
     print(f"[{group}] mutmut run in {wd}" + (f" ({len(names)} survivors)" if survivors else ""), flush=True)
     cmd = ["nice", "-n", "10", *MUTMUT, "run", "--max-children", str(children), *names]
     finished = subprocess.run(cmd, cwd=wd, env=_env()).returncode == 0
-    _summarise(
-        group, wd, only, start, finished, json.loads((wd / "summary.json").read_text()) if survivors else None
+    last = json.loads((wd / "summary.json").read_text()) if survivors else None
+    _summarise(group, wd, only, start, finished, last, checkout)
+
+
+def _checkout() -> dict:
+    """The commit the code and tests are at, and whether they hold uncommitted changes (the mutation
+    results and the report excepted)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    keep = [":!tests/MUTATION.md", ":!tests/mutation_equivalent.toml", ":!tests/mutation"]
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "src", "tests", *keep], cwd=ROOT, capture_output=True, text=True
     )
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
 def _summarise(
-    group: str, wd: Path, only: list[str], start: dt.datetime, finished: bool, last: dict | None
+    group: str,
+    wd: Path,
+    only: list[str],
+    start: dt.datetime,
+    finished: bool,
+    last: dict | None,
+    checkout: dict | None = None,
 ) -> None:
     """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run
-    updates), and from it the committed ``tests/mutation/<module>.json`` of each module the run mutated."""
+    updates; ``checkout``: the commit when the (re-)run started, by default now), and from it the committed
+    ``tests/mutation/<module>.json`` of each module the run mutated."""
     survivors = last is not None
     out = subprocess.run(
         [sys.executable, __file__, "_dump"], cwd=wd, env=_env(), capture_output=True, text=True
@@ -216,28 +238,11 @@ def _summarise(
         if status not in DETECTED and status != NOT_RUN:
             entry["before"], entry["after"] = _changed_lines(diff)
         mutants.append(entry)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     summary = {
         "group": group,
         "modules": only,
         "tests": GROUPS[group][1],
-        "commit": commit.stdout.strip(),
-        "dirty": bool(
-            subprocess.run(
-                [
-                    "git",
-                    "status",
-                    "--porcelain",
-                    "src",
-                    "tests",
-                    ":!tests/MUTATION.md",
-                    ":!tests/mutation_equivalent.toml",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        ),
+        **(checkout or _checkout()),
         "started": start.isoformat(timespec="seconds") if not survivors else last["started"],
         "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
         + (last["seconds"] if survivors else 0),
