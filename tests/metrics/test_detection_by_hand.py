@@ -189,6 +189,19 @@ def test_window_metrics_by_hand():
     assert (m3["sens_at_10fa"], m3["threshold_at_10fa"], m3["auroc"]) == (0.5, 0.9, m["auroc"])
 
 
+def test_window_metrics_default_target_is_10_fa_per_24h():
+    """8000 s in all (sixteen 500 s windows at 1 Hz), so one false alarm is 10.8/24h: a seizure at 0.9 and one
+    false positive at 0.7. 0.1 makes every window an event (15 FAs); 0.7 leaves one FA, over the default
+    target 10 but under 11; 0.9 none."""
+    probs, target = np.full((16, 500), 0.1), np.zeros((16, 500))
+    probs[0, 100:140], target[0, 100:140] = 0.9, 1
+    probs[1, 200:230] = 0.7
+    m = window_metrics(probs, target, 1.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.9, 0.0)
+    m = window_metrics(probs, target, 1.0, fa_target=11.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.7, 10.8)
+
+
 def test_window_metrics_degenerate_cases():
     probs, target = _windows()
     # no seizure anywhere: AUROCs undefined, sensitivity undefined (reported as 0) at the threshold that
@@ -205,6 +218,11 @@ def test_window_metrics_degenerate_cases():
     assert np.isnan(m["window_auroc"]) and m["auroc"] == pytest.approx(
         roc_auc_score(t2.ravel(), probs.ravel())
     )
+    # one seizure sample, so one seizure window: both AUROCs defined
+    t1 = np.zeros_like(target)
+    t1[0, 50] = 1
+    m = window_metrics(probs, t1, 2.0)
+    assert m["auroc"] == pytest.approx(roc_auc_score(t1.ravel(), probs.ravel())) and m["window_auroc"] == 1.0
     # every sample a seizure: per-sample AUROC undefined too
     assert np.isnan(window_metrics(probs, np.ones_like(target), 2.0)["auroc"])
     # a window on at 0.95 all along: every threshold leaves a false alarm, so no operating point

@@ -95,3 +95,43 @@ def test_wilson_interval_stays_inside_0_1():
         assert 0.0 <= lo < 1e-15 and 1.0 - 1e-15 < up <= 1.0
     assert wilson_interval(16, 16)[1] == 1.0 and wilson_interval(0, 21)[0] == 0.0
     assert all(math.isnan(v) for v in wilson_interval(0, 0))
+
+
+def test_parse_post_by_hand():
+    from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, parse_post
+
+    assert parse_post(None) == {} and parse_post([]) == {}
+    got = parse_post(["opening_samples=21", "merge_gap_s=5", "max_duration_s=none", "min_duration_s=NULL"])
+    assert got == {"opening_samples": 21, "merge_gap_s": 5.0, "max_duration_s": None, "min_duration_s": None}
+    assert type(got["opening_samples"]) is int and type(got["merge_gap_s"]) is float
+    assert parse_post(["closing_samples=0", "hysteresis_gap=0.08"]) == {
+        "closing_samples": 0,
+        "hysteresis_gap": 0.08,
+    }
+    # every key of Brain-Go-Brr's post-processing is accepted
+    assert set(parse_post([f"{k}=1" for k in SEIZURE_POSTPROCESS])) == set(SEIZURE_POSTPROCESS)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        (
+            "openin=3",
+            r"invalid --post 'openin=3'; expected KEY=VALUE with KEY one of hysteresis_gap, opening",
+        ),
+        ("merge_gap_s", r"invalid --post 'merge_gap_s'; expected KEY=VALUE"),
+        ("=5", r"invalid --post '=5'; expected KEY=VALUE"),
+        ("merge_gap_s=x", r"invalid --post 'merge_gap_s=x': 'x' is not a number"),
+        ("closing_samples=3.5", r"invalid --post 'closing_samples=3.5': '3.5' is not a number"),
+        ("merge_gap_s=1=2", r"'1=2' is not a number"),
+        ("merge_gap_s=-1", r"^invalid --post merge_gap_s=-1; allowed: a number >= 0$"),
+        ("min_duration_s=inf", r"^invalid --post min_duration_s=inf; allowed"),
+        ("min_duration_s=nan", r"^invalid --post min_duration_s=nan; allowed"),
+        ("opening_samples=-3", r"^invalid --post opening_samples=-3; allowed"),
+    ],
+)
+def test_parse_post_refuses(item, message):
+    from biodyn.metrics.postprocess import parse_post
+
+    with pytest.raises(ConfigError, match=message):
+        parse_post(["merge_gap_s=1", item])
