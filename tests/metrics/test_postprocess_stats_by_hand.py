@@ -135,3 +135,10 @@ def test_parse_post_refuses(item, message):
 
     with pytest.raises(ConfigError, match=message):
         parse_post(["merge_gap_s=1", item])
+
+
+@pytest.mark.parametrize("key", ["opening_samples", "closing_samples", "min_duration_s", "merge_gap_s"])
+def test_a_negative_setting_is_refused_by_name(key):
+    with pytest.raises(ConfigError, match=rf"^invalid {key}=-1; allowed: >= 0$"):
+        probs_to_events(np.zeros(4), 1.0, **{key: -1})
+    assert probs_to_events(np.zeros(4), 1.0, **{key: 0}) == []
