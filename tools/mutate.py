@@ -54,6 +54,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["src/biodyn/causal/fit.py", "src/biodyn/causal/ldsem.py"],
         [
             "tests/causal/test_fit.py",
+            "tests/causal/test_fit_by_hand.py",
             "tests/causal/test_ldsem.py",
             "tests/causal/test_focal_identified.py",
             "tests/causal/test_lags_presets.py",
