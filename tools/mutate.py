@@ -179,12 +179,22 @@ def _split_name(name: str) -> tuple[str, str]:
     return module, fn
 
 
-def run(group: str, modules: list[str] = (), survivors: bool = False, children: int = 2) -> None:
-    """Mutate ``group`` (or its ``modules``) from scratch, or (``survivors``) re-run only the mutants the last
-    such run did not detect, against the tests as they are now (mutmut collects coverage for new tests only)."""
+def run(
+    group: str, modules: list[str] = (), survivors: bool = False, children: int = 2, resume: bool = False
+) -> None:
+    """Mutate ``group`` (or its ``modules``) from scratch; or (``survivors``) re-run only the mutants the last
+    such run did not detect, against the tests as they are now (mutmut collects coverage for new tests only);
+    or (``resume``) go on with a stopped run where it stopped, with its own test selection (mutmut skips the
+    mutants it has a verdict for)."""
     wd, only = _select(group, list(modules))
     names: list[str] = []
-    if survivors:
+    last = None
+    if resume:
+        if not (wd / "mutants").is_dir():
+            raise SystemExit(f"[{group}] no stopped run in {wd} to resume")
+        if (wd / "summary.json").exists():
+            last = json.loads((wd / "summary.json").read_text())
+    elif survivors:
         last = json.loads((wd / "summary.json").read_text())
         names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
         if not names:
@@ -196,17 +206,20 @@ def run(group: str, modules: list[str] = (), survivors: bool = False, children: 
     else:
         _setup(group, wd, only)
     start, checkout = dt.datetime.now(dt.timezone.utc), _checkout()
-    print(f"[{group}] mutmut run in {wd}" + (f" ({len(names)} survivors)" if survivors else ""), flush=True)
+    what = f" ({len(names)} survivors)" if survivors else " (resumed)" if resume else ""
+    print(f"[{group}] mutmut run in {wd}{what}", flush=True)
     cmd = ["nice", "-n", "10", *MUTMUT, "run", "--max-children", str(children), *names]
     finished = subprocess.run(cmd, cwd=wd, env=_env()).returncode == 0
-    last = json.loads((wd / "summary.json").read_text()) if survivors else None
-    _summarise(group, wd, only, start, finished, last, checkout)
+    _summarise(group, wd, only, start, finished, last, checkout, rerun=survivors)
 
 
-def _checkout() -> dict:
-    """The commit the code and tests are at, and whether they hold uncommitted changes (the mutation
-    results and the report excepted)."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+def _checkout(at: dt.datetime | None = None) -> dict:
+    """The commit the code and tests are at (``at``: the last commit before that time), and whether they hold
+    uncommitted changes now (the mutation results and the report excepted)."""
+    rev = ["rev-parse", "--short", "HEAD"]
+    if at is not None:
+        rev = ["rev-list", "-1", "--abbrev-commit", f"--before={at.isoformat()}", "HEAD"]
+    head = subprocess.run(["git", *rev], cwd=ROOT, capture_output=True, text=True)
     keep = [":!tests/MUTATION.md", ":!tests/mutation_equivalent.toml", ":!tests/mutation"]
     status = subprocess.run(
         ["git", "status", "--porcelain", "src", "tests", *keep], cwd=ROOT, capture_output=True, text=True
@@ -222,11 +235,18 @@ def _summarise(
     finished: bool,
     last: dict | None,
     checkout: dict | None = None,
+    rerun: bool = False,
 ) -> None:
     """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run
-    updates; ``checkout``: the commit when the (re-)run started, by default now), and from it the committed
-    ``tests/mutation/<module>.json`` of each module the run mutated."""
-    survivors = last is not None
+    (``rerun``) or a resumed run updates; ``checkout``: the commit when the (re-)run started, by default now),
+    and from it the committed ``tests/mutation/<module>.json`` of each module the run mutated."""
+    prior = last is not None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    tests = tomllib.loads((wd / "pyproject.toml").read_text())["tool"]["mutmut"]
+    tests = tests["pytest_add_cli_args_test_selection"]  # the run's own selection (a resume keeps it)
     out = subprocess.run(
         [sys.executable, __file__, "_dump"], cwd=wd, env=_env(), capture_output=True, text=True
     )
@@ -242,14 +262,14 @@ def _summarise(
     summary = {
         "group": group,
         "modules": only,
-        "tests": GROUPS[group][1],
+        "tests": tests,
         **(checkout or _checkout()),
-        "started": start.isoformat(timespec="seconds") if not survivors else last["started"],
+        "started": last["started"] if prior else start.isoformat(timespec="seconds"),
         "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
-        + (last["seconds"] if survivors else 0),
-        "survivor_reruns": (last.get("survivor_reruns", 0) + 1) if survivors else 0,
+        + (last["seconds"] if prior else 0),
+        "survivor_reruns": (last.get("survivor_reruns", 0) if prior else 0) + rerun,
         "finished": finished
-        and (last["finished"] if survivors else True),  # a re-run cannot finish a stopped run
+        and (last["finished"] if rerun else True),  # a re-run cannot finish a stopped run
         "mutants": mutants,
     }
     (wd / "summary.json").write_text(json.dumps(summary, indent=1))
@@ -425,6 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         help="mutate only this module of the (one) group, e.g. biodyn.metrics.plot or plot; repeatable",
     )
     r.add_argument("--survivors", action="store_true", help="re-run only the last run's undetected mutants")
+    r.add_argument("--resume", action="store_true", help="go on with a stopped run where it stopped")
     r.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     sub.add_parser("report", help="write tests/MUTATION.md from the results kept in tests/mutation/")
     c = sub.add_parser("collect", help="summarise an interrupted run of GROUP (its untried mutants: not run)")
@@ -441,11 +462,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.module and len(args.groups) != 1:
             ap.error("--module needs exactly one group")
         for g in args.groups or list(GROUPS):
-            run(g, args.module, survivors=args.survivors, children=args.children)
+            run(g, args.module, survivors=args.survivors, children=args.children, resume=args.resume)
     elif args.cmd == "collect":
         wd, only = _select(args.group, args.module)
         started = dt.datetime.fromtimestamp((wd / "pyproject.toml").stat().st_mtime, dt.timezone.utc)
-        _summarise(args.group, wd, only, started, False, None)
+        _summarise(args.group, wd, only, started, False, None, _checkout(at=started))
     report()
 
 
