@@ -41,3 +41,36 @@ def test_screen_computes_in_float64():
     x32 = x.astype(np.float32)
     for got, want in zip(screen(x32, 8.0), screen(x32.astype(np.float64), 8.0)):
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"tau_max_samples": 0.0}, r"^invalid tau_max_samples=0\.0; allowed: > 0$"),
+        ({"tau_max_samples": float("nan")}, r"^invalid tau_max_samples=nan"),
+        (
+            {"tau_min_samples": -0.5},
+            r"^invalid tau_min_samples=-0\.5; allowed: 0 <= tau_min < tau_max \(8\)$",
+        ),
+        ({"tau_min_samples": 8.0}, r"^invalid tau_min_samples=8\.0; allowed: 0 <= tau_min < tau_max \(8\)$"),
+        ({"tau_max_samples": 2.5, "tau_min_samples": 2.5}, r"tau_min < tau_max \(2\.5\)$"),
+        ({"steps": 0}, r"^invalid steps=0; allowed: an integer >= 1$"),
+        ({"weight_sign": "negative"}, r"^invalid weight_sign='negative'; allowed: 'any', 'positive'$"),
+        ({"init_delays": "random"}, r"^invalid init_delays='random'; allowed: 'screen', 'xcorr'$"),
+        ({"likelihood": "laplace"}, r"^FitConfig\.likelihood='laplace': the per-recording fit's variable"),
+    ],
+)
+def test_fit_config_refuses_at_each_bound(kw, message):
+    from biodyn.causal.fit import FitConfig
+    from biodyn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        FitConfig(**kw)
+
+
+def test_fit_config_accepts_each_bound():
+    from biodyn.causal.fit import FitConfig
+
+    FitConfig(tau_max_samples=1e-3, tau_min_samples=0.0, steps=1)
+    FitConfig(tau_max_samples=8.0, tau_min_samples=7.999)
+    FitConfig(weight_sign="positive", init_delays="xcorr")
