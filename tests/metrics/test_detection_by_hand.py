@@ -315,3 +315,32 @@ def test_save_report_writes_json_and_the_dev_curve(monkeypatch, tmp_path):
     # without a PNG path only the JSON is written
     save_report(rep, tmp_path / "t.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.png", "s.json", "s.png", "t.json"]
+
+
+@pytest.mark.parametrize("search", ["exact", "bisect"])
+def test_report_rows_for_a_target_none_meets_and_the_post_processing(search):
+    # one day in all: a 1000 s record with a seizure at 0.9, and a record whose 10 s at 1.0 (the highest
+    # value) is a false alarm at every threshold: 0.5/24h is never met; 2.0/24h is, with both 0.0 (each
+    # record one whole event) and 0.9: the exact sweep takes 0.9 (same sensitivity, higher threshold), the
+    # bisection the lowest, 0.0
+    s, d = np.zeros(1000), np.zeros(85400)
+    s[100:130], d[5000:5010] = 0.9, 1.0
+    day = [Scored(s, 1.0, [Event(100.0, 30.0, "seiz")]), Scored(d, 1.0, [])]
+    rep = sensitivity_at_fa(day, day, targets=(0.5, 2.0), search=search, szcore=False)
+    none, met = rep["operating_points"]
+    assert none == {"target_fa_per_24h": 0.5, "threshold": None, "dev": None, "eval": None}
+    assert met["target_fa_per_24h"] == 2.0 and met["threshold"] == {"exact": 0.9, "bisect": 0.0}[search]
+    assert met["eval"]["false_alarms"] == 1 and met["eval"]["fa_per_24h"] == 1.0
+    # the post-processing reaches the dev curve, the choice and the eval scoring: with a 20 s minimum the
+    # 10 s false alarms vanish, so 0.7 meets 0.5/24h (0.9 without it) and has no false alarm on eval either
+    recs = _four_records()
+    plain = sensitivity_at_fa(recs, recs, targets=(0.5,), search=search, curve_points=3, szcore=False)
+    assert plain["operating_points"][0]["threshold"] == 0.9
+    rep = sensitivity_at_fa(
+        recs, recs, targets=(0.5,), search=search, curve_points=3, szcore=False, min_duration_s=20.0
+    )
+    (row,) = rep["operating_points"]
+    assert row["threshold"] == 0.7 and row["eval"]["false_alarms"] == 0 and row["eval"]["hits"] == 2
+    assert [p["false_alarms"] for p in rep["dev_curve"]] == [3, 0, 0]
+    assert [p["false_alarms"] for p in plain["dev_curve"]] == [3, 2, 0]
+    assert rep["postprocess"] == {"min_duration_s": 20.0}
