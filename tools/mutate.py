@@ -62,7 +62,11 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     ),
     "checkpoint": (
         ["src/biodyn/train/checkpoint.py"],
-        ["tests/train/test_trainer.py", "tests/faults/test_train_faults.py"],
+        [
+            "tests/train/test_checkpoint_by_hand.py",
+            "tests/train/test_trainer.py",
+            "tests/faults/test_train_faults.py",
+        ],
     ),
 }
 
