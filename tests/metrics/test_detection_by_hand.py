@@ -281,6 +281,13 @@ def test_plot_curve_draws_the_curve_and_targets(monkeypatch, tmp_path):
     assert grid.get_visible() and grid.get_alpha() == 0.3
     with Image.open(path) as im:
         assert im.format == "PNG" and im.info["dpi"] == pytest.approx((120, 120), abs=0.1)
+        size = im.size
+    # cropped to what is drawn (a tight box, matplotlib's 0.1 in padding around it), not the 5 x 4 in canvas
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    assert size != (600, 480)
+    assert size == pytest.approx(((box.width + 0.2) * 120, (box.height + 0.2) * 120), abs=2)
     assert [f.name for f in tmp_path.iterdir()] == ["c.png"]  # written atomically: no temporary left
 
 
@@ -344,3 +351,17 @@ def test_report_rows_for_a_target_none_meets_and_the_post_processing(search):
     assert [p["false_alarms"] for p in rep["dev_curve"]] == [3, 0, 0]
     assert [p["false_alarms"] for p in plain["dev_curve"]] == [3, 2, 0]
     assert rep["postprocess"] == {"min_duration_s": 20.0}
+
+
+def test_szcore_rows_score_the_frozen_threshold_with_the_post_processing():
+    """SzCORE on eval (records a and b) at the threshold chosen on dev: 0.9 for 0.0/24h finds seizure 2 only
+    (sensitivity 1/2, no false alarm); with a 20 s minimum duration 0.7 is chosen and finds both, its two 10 s
+    false alarms removed (precision 1)."""
+    recs = _four_records()
+    sz = sensitivity_at_fa(recs, recs[:2], targets=(0.0,))["operating_points"][0]["eval"]["szcore"]
+    assert (sz["ref_events"], sz["sensitivity"], sz["precision"]) == (2, 0.5, 1.0)
+    rep = sensitivity_at_fa(recs, recs[:2], targets=(0.0,), min_duration_s=20.0)
+    (row,) = rep["operating_points"]
+    assert row["threshold"] == 0.7
+    sz = row["eval"]["szcore"]
+    assert (sz["sensitivity"], sz["precision"]) == (1.0, 1.0)
