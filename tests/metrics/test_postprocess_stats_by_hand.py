@@ -142,3 +142,12 @@ def test_a_negative_setting_is_refused_by_name(key):
     with pytest.raises(ConfigError, match=rf"^invalid {key}=-1; allowed: >= 0$"):
         probs_to_events(np.zeros(4), 1.0, **{key: -1})
     assert probs_to_events(np.zeros(4), 1.0, **{key: 0}) == []
+
+
+def test_mask_to_intervals_reads_any_nonzero_as_true():
+    from biodyn.metrics.postprocess import mask_to_intervals
+
+    got = mask_to_intervals(np.array([0, 2, 2, 0, 0.5, -1, 0]))
+    assert got.tolist() == [[1, 3], [4, 6]]
+    assert mask_to_intervals(np.array([True, False, True])).tolist() == [[0, 1], [2, 3]]
+    assert mask_to_intervals(np.zeros(3)).shape == (0, 2)
