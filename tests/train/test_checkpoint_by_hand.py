@@ -197,3 +197,43 @@ def test_check_resumable_returns_the_state_or_says_what_does_not_fit(tmp_path):
     (folder / "trainer.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match=r"trainer\.safetensors: not a safetensors file"):
         check_resumable(folder, model=_model(), model_name="m")
+
+
+def test_the_folder_is_written_beside_its_place_under_a_temporary_name(tmp_path, monkeypatch):
+    """Into folders that do not exist yet; through a temporary sibling named by ``temp_prefix`` (which tells
+    a cleanup whose it is), renamed into place."""
+    import os
+
+    from biodyn.atomic import temp_prefix
+    from biodyn.train import checkpoint
+
+    model, opt = _trained()
+    moves = []
+    real_replace = os.replace
+    monkeypatch.setattr(checkpoint.os, "replace", lambda a, b: (moves.append((a, b)), real_replace(a, b)))
+    target = tmp_path / "run" / "checkpoints" / "last"
+    save_checkpoint(target, model=model, optimizer=opt, state={"step": 1})
+    ((src, dst),) = moves
+    assert dst == target and src.parent == target.parent and src.name.startswith(temp_prefix("last"))
+    assert read_state(target)["step"] == 1
+
+
+def test_an_interruption_after_the_swap_propagates_as_itself(tmp_path, monkeypatch):
+    import shutil
+
+    from biodyn.train import checkpoint
+
+    model, opt = _trained()
+    save_checkpoint(tmp_path / "last", model=model, optimizer=opt, state={"step": 1})
+    old = previous_checkpoint(tmp_path / "last")
+    real_rmtree = shutil.rmtree
+
+    def rmtree(path, ignore_errors=False):
+        if path == old:  # removing the previous checkpoint, after the new one is in place
+            raise KeyboardInterrupt
+        return real_rmtree(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "last", model=model, optimizer=opt, state={"step": 2})
+    assert read_state(tmp_path / "last")["step"] == 2
