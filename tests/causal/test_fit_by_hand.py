@@ -74,3 +74,34 @@ def test_fit_config_accepts_each_bound():
     FitConfig(tau_max_samples=1e-3, tau_min_samples=0.0, steps=1)
     FitConfig(tau_max_samples=8.0, tau_min_samples=7.999)
     FitConfig(weight_sign="positive", init_delays="xcorr")
+
+
+def _vertex(profile, k):
+    """Lag (1-based) of the vertex of the parabola through ``profile[k - 1 : k + 2]``, by a least-squares fit
+    of a quadratic through the three points (numpy's polyfit, not the closed form the kernel uses)."""
+    a, b, _ = np.polyfit([k, k + 1, k + 2], profile[k - 1 : k + 2], 2)
+    return -b / (2 * a)
+
+
+def test_xcorr_delays_refine_an_inner_peak_by_the_parabola_through_its_neighbours():
+    x = _pair()
+    lags, t = _n_lags(8.0), x.shape[1]
+    hand = np.array([np.mean(x[0, lags - lag : t - lag] * x[1, lags:]) for lag in range(1, lags + 1)])
+    tau, _ = _xcorr_delays(x, 8.0, "any")
+    assert tau[0, 1] == pytest.approx(_vertex(np.abs(hand), 2), abs=1e-9)  # |corr| peaks at lag 3
+    tau, _ = _xcorr_delays(x, 8.0, "positive")
+    assert tau[0, 1] == pytest.approx(_vertex(hand, 5), abs=1e-9)  # corr peaks at lag 6
+
+
+@pytest.mark.parametrize(("lag", "want"), [(1, 1.0), (9, 8.0)])
+def test_xcorr_delays_keep_an_edge_peak_unrefined(lag, want):
+    """A peak at the first lag or the last one (9 = ceil(8) + 1) has no neighbour on one side: no parabola;
+    the delay is the lag itself, clipped to [1, tau_max]."""
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal(5000)
+    x1 = np.r_[np.zeros(lag), x0[:-lag]] + 0.05 * rng.standard_normal(5000)
+    x = np.stack([x0, x1])
+    x = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    for sign in ("any", "positive"):
+        tau, corr = _xcorr_delays(x, 8.0, sign)
+        assert tau[0, 1] == want and corr[0, 1] > 0.9
