@@ -1,0 +1,71 @@
+"""The LD-SEM generator's random graphs against what LDSEMConfig promises, over many seeds: edge density,
+no self-loops, a random causal order for acyclic graphs, weights of both signs in the range, delays spread
+over (low, high] and 0 off the edges, and zero-delay edges drawn at their share and acyclic; the spectral
+radius against a dense frequency grid."""
+
+import numpy as np
+import pytest
+
+from biodyn.causal.ldsem import LDSEMConfig, random_graph, spectral_radius
+
+SEEDS = range(60)
+
+
+def _graphs(**kw):
+    cfg = LDSEMConfig(**{"n_channels": 12, **kw})
+    return [random_graph(np.random.default_rng(s), cfg) for s in SEEDS]
+
+
+def test_edge_density_is_the_configured_or_two_parents_per_channel():
+    for kw, p in (({}, 2 / 11), ({"edge_prob": 0.5}, 0.5)):
+        dens = np.mean([(a != 0).sum() / (12 * 11) for a, _ in _graphs(**kw)])
+        assert dens == pytest.approx(p, abs=0.02), kw  # 60 x 132 pairs: standard error < 0.006
+    for a, tau in _graphs():
+        assert not np.diag(a).any() and not np.diag(tau).any()
+
+
+def test_acyclic_graphs_follow_a_random_order():
+    backward = 0
+    for a, _ in _graphs(cyclic=False, edge_prob=0.5):
+        assert all(np.trace(np.linalg.matrix_power((a != 0).astype(float), k)) == 0 for k in range(1, 13))
+        backward += int(np.triu(a != 0, 1).T.sum() > 0)  # an edge from a higher to a lower index
+    assert backward > len(SEEDS) // 2  # the order is a random permutation, not the channel order
+    # cyclic graphs do have cycles (two channels feeding each other, at this density)
+    assert any(((a != 0) & (a != 0).T).any() for a, _ in _graphs(edge_prob=0.5))
+
+
+def test_weights_and_delays_in_their_ranges():
+    for a, tau in _graphs(edge_prob=0.5, weight_range=(0.3, 0.6), tau_range_samples=(1.0, 8.0)):
+        e = a != 0
+        assert (np.abs(a[e]) >= 0.3).all() and (np.abs(a[e]) < 0.6).all()
+        assert (a[e] > 0).any() and (a[e] < 0).any()  # random signs within one graph
+        assert (tau[e] > 1.0).all() and (tau[e] <= 8.0).all() and (tau[~e] == 0).all()
+        assert len(np.unique(tau[e])) == e.sum()  # each edge its own delay
+    top = max(tau[a != 0].max() for a, tau in _graphs(edge_prob=0.5))
+    assert top > 7.9  # the whole range (1, 8] is reached
+
+
+def test_zero_delay_edges_at_their_share_and_acyclic():
+    zero = edges = 0
+    for a, tau in _graphs(edge_prob=0.5, instantaneous_prob=0.5):
+        e = a != 0
+        z = e & (tau == 0)
+        assert z.any() and (e & (tau > 0)).any()  # every graph has both kinds
+        assert all(np.trace(np.linalg.matrix_power(z.astype(float), k)) == 0 for k in range(1, 13))
+        zero, edges = zero + z.sum(), edges + e.sum()
+    # an edge is instantaneous with probability 1/2 when it goes forward in a random order (1/2): 1/4
+    assert zero / edges == pytest.approx(0.25, abs=0.03)
+    # none by default
+    assert all(((tau > 0) == (a != 0)).all() for a, tau in _graphs(edge_prob=0.5))
+
+
+def test_spectral_radius_against_a_dense_frequency_grid():
+    a = np.array([[0.0, 0.5, 0.3], [0.0, 0.0, 0.6], [-0.4, 0.0, 0.0]])  # a sign: the peak is not at f = 0
+    tau = np.array([[0.0, 2.1, 3.3], [0.0, 0.0, 1.9], [1.45, 0.0, 0.0]])  # peaks at f = 0.149
+    f = np.linspace(0.0, 0.5, 20001)
+    m = np.zeros((len(f), 3, 3), complex)
+    for i, j in zip(*np.nonzero(a)):  # M[f, target, source] = A[source, target] exp(-2 pi i f tau)
+        m[:, j, i] = a[i, j] * np.exp(-2j * np.pi * f * tau[i, j])
+    want = np.abs(np.linalg.eigvals(m)).max()
+    assert spectral_radius(a, tau) == pytest.approx(want, abs=2e-3)
+    assert spectral_radius(a, tau, n_freqs=20001) == pytest.approx(want, rel=1e-12)
