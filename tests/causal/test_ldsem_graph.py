@@ -69,3 +69,43 @@ def test_spectral_radius_against_a_dense_frequency_grid():
     want = np.abs(np.linalg.eigvals(m)).max()
     assert spectral_radius(a, tau) == pytest.approx(want, abs=2e-3)
     assert spectral_radius(a, tau, n_freqs=20001) == pytest.approx(want, rel=1e-12)
+
+
+def test_simulate_sizes_at_their_bounds():
+    from biodyn.causal.ldsem import simulate
+    from biodyn.errors import ConfigError
+
+    s = simulate(n_channels=2, n_times=16, burn_in=10)
+    assert s.data.shape == (2, 16)
+    # the circular solution: burn-in on both sides, made odd (no Nyquist bin)
+    assert s.full_data.shape == (2, 37) and s.full_noise.shape == (2, 37)
+    assert simulate(n_channels=2, n_times=17, burn_in=10).full_data.shape == (2, 37)
+    for kw in ({"n_channels": 1}, {"n_times": 15}):
+        with pytest.raises(ConfigError, match="invalid LD-SEM size"):
+            simulate(**{"n_channels": 2, "n_times": 16, "burn_in": 10, **kw})
+
+
+def test_simulate_shrinks_an_unstable_draw_until_it_is_stable():
+    """Dense strong graphs (|A| in [0.8, 0.9), every pair an edge) are unstable as drawn; the weights are
+    scaled by 0.95 x the limit / the radius, and the radius scales with them: exactly 0.95 x 0.9 = 0.855."""
+    from biodyn.causal.ldsem import simulate
+
+    for seed in range(5):
+        cfg = LDSEMConfig(
+            n_channels=4, n_times=64, burn_in=16, edge_prob=1.0, weight_range=(0.8, 0.9), seed=seed
+        )
+        a0, tau = random_graph(np.random.default_rng(seed), cfg)
+        assert spectral_radius(a0, tau) > 0.9  # unstable as drawn
+        assert simulate(cfg).spectral_radius == pytest.approx(0.855, rel=1e-9)
+    # a draw already under the limit is kept as it is
+    cfg = LDSEMConfig(n_channels=4, n_times=64, burn_in=16, edge_prob=0.7, weight_range=(0.5, 0.6), seed=0)
+    a0, tau = random_graph(np.random.default_rng(0), cfg)
+    rho0 = spectral_radius(a0, tau)
+    assert rho0 < 0.9 and simulate(cfg).spectral_radius == pytest.approx(rho0, rel=1e-12)
+
+
+def test_oscillatory_innovations_have_unit_variance():
+    from biodyn.causal.ldsem import simulate
+
+    s = simulate(n_channels=3, n_times=4000, oscillatory_sources=3, noise="gaussian")
+    assert s.full_noise.std(axis=1) == pytest.approx(np.ones(3), abs=1e-12)
