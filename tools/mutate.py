@@ -185,13 +185,19 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def run(
-    group: str, modules: list[str] = (), survivors: bool = False, children: int = 2, resume: bool = False
+    group: str,
+    modules: list[str] = (),
+    survivors: bool = False,
+    children: int = 2,
+    resume: bool = False,
+    only: list[str] = (),
 ) -> None:
     """Mutate ``group`` (or its ``modules``) from scratch; or (``survivors``) re-run only the mutants the last
     such run did not detect, against the tests as they are now (mutmut collects coverage for new tests only);
     or (``resume``) go on with a stopped run where it stopped, with its own test selection (mutmut skips the
-    mutants it has a verdict for)."""
-    wd, only = _select(group, list(modules))
+    mutants it has a verdict for). ``only``: re-run just the survivors whose names match these patterns
+    (``biodyn.causal.ldsem.*``); the others keep their verdicts."""
+    wd, paths = _select(group, list(modules))
     names: list[str] = []
     last = None
     if resume:
@@ -202,20 +208,21 @@ def run(
     elif survivors:
         last = json.loads((wd / "summary.json").read_text())
         names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
+        names = [n for n in names if not only or any(fnmatch.fnmatch(n, pat) for pat in only)]
         if not names:
             print(f"[{group}] nothing to re-run")
             return
-        _write_config(group, wd, only)
+        _write_config(group, wd, paths)
         # collect which tests reach which function afresh: changed tests may reach code they did not before
         (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     else:
-        _setup(group, wd, only)
+        _setup(group, wd, paths)
     start, checkout = dt.datetime.now(dt.timezone.utc), _checkout()
     what = f" ({len(names)} survivors)" if survivors else " (resumed)" if resume else ""
     print(f"[{group}] mutmut run in {wd}{what}", flush=True)
     cmd = ["nice", "-n", "10", *MUTMUT, "run", "--max-children", str(children), *names]
     finished = subprocess.run(cmd, cwd=wd, env=_env()).returncode == 0
-    _summarise(group, wd, only, start, finished, last, checkout, rerun=survivors)
+    _summarise(group, wd, paths, start, finished, last, checkout, rerun=survivors, patterns=list(only))
 
 
 def _checkout(at: dt.datetime | None = None) -> dict:
@@ -241,6 +248,7 @@ def _summarise(
     last: dict | None,
     checkout: dict | None = None,
     rerun: bool = False,
+    patterns: list[str] = (),
 ) -> None:
     """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run
     (``rerun``) or a resumed run updates; ``checkout``: the commit when the (re-)run started, by default now),
@@ -273,6 +281,8 @@ def _summarise(
         "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
         + (last["seconds"] if prior else 0),
         "survivor_reruns": (last.get("survivor_reruns", 0) if prior else 0) + rerun,
+        # the patterns a survivor re-run was limited to, per re-run ([] = all survivors)
+        "rerun_only": (last.get("rerun_only", []) if prior else []) + ([list(patterns)] if rerun else []),
         "finished": finished
         and (last["finished"] if rerun else True),  # a re-run cannot finish a stopped run
         "mutants": mutants,
@@ -336,8 +346,13 @@ def _run_line(run: dict, modules: list[str]) -> str:
         f"commit {run['commit']}{' + uncommitted changes' if run['dirty'] else ''}, {run['started']}, "
         f"{run['seconds']} s in all"
         f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
+        f"{_only_note(run.get('rerun_only', []))}"
         f"{'' if run['finished'] else ' (the run did not finish)'}"
     )
+
+
+def _only_note(rerun_only: list[list[str]]) -> str:
+    return "".join(f" (re-run {i + 1}: only {', '.join(o)})" for i, o in enumerate(rerun_only) if o)
 
 
 def report() -> None:
@@ -451,6 +466,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     r.add_argument("--survivors", action="store_true", help="re-run only the last run's undetected mutants")
     r.add_argument("--resume", action="store_true", help="go on with a stopped run where it stopped")
+    r.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="with --survivors: re-run only the survivors whose names match (fnmatch), e.g. 'biodyn.causal.ldsem.*'",
+    )
     r.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     sub.add_parser("report", help="write tests/MUTATION.md from the results kept in tests/mutation/")
     c = sub.add_parser("collect", help="summarise an interrupted run of GROUP (its untried mutants: not run)")
@@ -467,7 +489,14 @@ def main(argv: list[str] | None = None) -> None:
         if args.module and len(args.groups) != 1:
             ap.error("--module needs exactly one group")
         for g in args.groups or list(GROUPS):
-            run(g, args.module, survivors=args.survivors, children=args.children, resume=args.resume)
+            run(
+                g,
+                args.module,
+                survivors=args.survivors,
+                children=args.children,
+                resume=args.resume,
+                only=args.only,
+            )
     elif args.cmd == "collect":
         wd, only = _select(args.group, args.module)
         started = dt.datetime.fromtimestamp((wd / "pyproject.toml").stat().st_mtime, dt.timezone.utc)
