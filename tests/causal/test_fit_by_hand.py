@@ -105,3 +105,21 @@ def test_xcorr_delays_keep_an_edge_peak_unrefined(lag, want):
     for sign in ("any", "positive"):
         tau, corr = _xcorr_delays(x, 8.0, sign)
         assert tau[0, 1] == want and corr[0, 1] > 0.9
+
+
+@pytest.mark.parametrize(("delay", "lag"), [(2.3, 2), (7.7, 8)])
+def test_xcorr_delays_refine_a_peak_next_to_either_end(delay, lag):
+    """Fractional delays peaking at the second and the second-to-last lag (8 of 9): inner peaks, refined by
+    the parabola through both neighbours towards the true delay."""
+    rng = np.random.default_rng(2)
+    a = np.convolve(rng.standard_normal(6000), np.hanning(9), mode="same")  # smooth: a rounded peak
+    k, frac = int(delay), delay - int(delay)
+    b = (1 - frac) * np.r_[np.zeros(k), a[:-k]] + frac * np.r_[np.zeros(k + 1), a[: -k - 1]]  # a(t - delay)
+    x = np.stack([a, b + 0.05 * rng.standard_normal(6000)])
+    x = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    lags, t = _n_lags(8.0), x.shape[1]
+    hand = np.array([np.mean(x[0, lags - j : t - j] * x[1, lags:]) for j in range(1, lags + 1)])
+    assert np.argmax(np.abs(hand)) + 1 == lag
+    tau, _ = _xcorr_delays(x, 8.0, "any")
+    assert tau[0, 1] == pytest.approx(_vertex(np.abs(hand), lag - 1), abs=1e-9)
+    assert tau[0, 1] == pytest.approx(delay, abs=0.2) and tau[0, 1] != lag

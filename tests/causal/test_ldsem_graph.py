@@ -28,7 +28,7 @@ def test_acyclic_graphs_follow_a_random_order():
     backward = 0
     for a, _ in _graphs(cyclic=False, edge_prob=0.5):
         assert all(np.trace(np.linalg.matrix_power((a != 0).astype(float), k)) == 0 for k in range(1, 13))
-        backward += int(np.triu(a != 0, 1).T.sum() > 0)  # an edge from a higher to a lower index
+        backward += int(np.tril(a != 0, -1).any())  # an edge from a higher to a lower index
     assert backward > len(SEEDS) // 2  # the order is a random permutation, not the channel order
     # cyclic graphs do have cycles (two channels feeding each other, at this density)
     assert any(((a != 0) & (a != 0).T).any() for a, _ in _graphs(edge_prob=0.5))
@@ -80,6 +80,7 @@ def test_simulate_sizes_at_their_bounds():
     # the circular solution: burn-in on both sides, made odd (no Nyquist bin)
     assert s.full_data.shape == (2, 37) and s.full_noise.shape == (2, 37)
     assert simulate(n_channels=2, n_times=17, burn_in=10).full_data.shape == (2, 37)
+    assert simulate(n_channels=2, n_times=18, burn_in=10).full_data.shape == (2, 39)
     for kw in ({"n_channels": 1}, {"n_times": 15}):
         with pytest.raises(ConfigError, match="invalid LD-SEM size"):
             simulate(**{"n_channels": 2, "n_times": 16, "burn_in": 10, **kw})
@@ -97,6 +98,18 @@ def test_simulate_shrinks_an_unstable_draw_until_it_is_stable():
         a0, tau = random_graph(np.random.default_rng(seed), cfg)
         assert spectral_radius(a0, tau) > 0.9  # unstable as drawn
         assert simulate(cfg).spectral_radius == pytest.approx(0.855, rel=1e-9)
+    # barely unstable (radius in (0.9, 1]): shrunk as well, not redrawn
+    cfg = LDSEMConfig(n_channels=4, n_times=64, burn_in=16, edge_prob=1.0, weight_range=(0.40, 0.41), seed=0)
+    a0, tau = random_graph(np.random.default_rng(0), cfg)
+    assert 0.9 < spectral_radius(a0, tau) <= 1.0
+    assert simulate(cfg).spectral_radius == pytest.approx(0.855, rel=1e-9)
+    # a shrink that would leave weights under half the range's low end is refused: a new draw, and after 50
+    # such draws an error
+    from biodyn.errors import ConfigError
+
+    cfg = LDSEMConfig(n_channels=10, n_times=64, burn_in=16, edge_prob=1.0, weight_range=(0.8, 0.9))
+    with pytest.raises(ConfigError, match="could not draw a stable LD-SEM"):
+        simulate(cfg)
     # a draw already under the limit is kept as it is
     cfg = LDSEMConfig(n_channels=4, n_times=64, burn_in=16, edge_prob=0.7, weight_range=(0.5, 0.6), seed=0)
     a0, tau = random_graph(np.random.default_rng(0), cfg)
@@ -109,3 +122,27 @@ def test_oscillatory_innovations_have_unit_variance():
 
     s = simulate(n_channels=3, n_times=4000, oscillatory_sources=3, noise="gaussian")
     assert s.full_noise.std(axis=1) == pytest.approx(np.ones(3), abs=1e-12)
+
+
+def test_sources_are_the_channels_with_children_and_no_parents():
+    from biodyn.causal.ldsem import simulate
+
+    found = 0
+    for seed in range(10):
+        s = simulate(n_channels=6, n_times=64, burn_in=16, cyclic=False, edge_prob=0.4, seed=seed)
+        w = s.graph.weight != 0
+        names = s.graph.channels
+        want = [names[i] for i in range(6) if not w[:, i].any() and w[i].any()]
+        assert s.sources == want
+        found += len(want)
+    assert found > 0
+
+
+def test_spectral_radius_default_grid_is_512_points():
+    a = np.array([[0.0, 0.5, 0.3], [0.0, 0.0, 0.6], [-0.4, 0.0, 0.0]])
+    tau = np.array([[0.0, 2.1, 3.3], [0.0, 0.0, 1.9], [1.45, 0.0, 0.0]])
+    assert (
+        spectral_radius(a, tau)
+        == spectral_radius(a, tau, n_freqs=512)
+        != spectral_radius(a, tau, n_freqs=513)
+    )
