@@ -102,7 +102,10 @@ def test_simulate_shrinks_an_unstable_draw_until_it_is_stable():
     cfg = LDSEMConfig(n_channels=4, n_times=64, burn_in=16, edge_prob=1.0, weight_range=(0.40, 0.41), seed=0)
     a0, tau = random_graph(np.random.default_rng(0), cfg)
     assert 0.9 < spectral_radius(a0, tau) <= 1.0
-    assert simulate(cfg).spectral_radius == pytest.approx(0.855, rel=1e-9)
+    s = simulate(cfg)
+    assert s.spectral_radius == pytest.approx(0.855, rel=1e-9)
+    # that draw, not another: its delays and signs (the weights come back in the data's units)
+    assert np.allclose(s.graph.tau_samples, tau) and np.array_equal(np.sign(s.graph.weight), np.sign(a0))
     # a shrink that would leave weights under half the range's low end is refused: a new draw, and after 50
     # such draws an error
     from biodyn.errors import ConfigError
