@@ -149,3 +149,37 @@ def test_spectral_radius_default_grid_is_512_points():
         == spectral_radius(a, tau, n_freqs=512)
         != spectral_radius(a, tau, n_freqs=513)
     )
+
+
+@pytest.mark.parametrize(
+    ("noise", "lo", "hi", "kurtosis"),
+    [
+        ("laplace", -np.inf, np.inf, 3.0),  # excess kurtosis of the Laplace distribution
+        ("uniform", -np.sqrt(3), np.sqrt(3), -1.2),
+        ("gaussian", -np.inf, np.inf, 0.0),
+        ("student_t", -np.inf, np.inf, None),  # df = 3: no finite kurtosis
+    ],
+)
+def test_innovations_have_unit_variance_and_their_distributions_shape(noise, lo, hi, kurtosis):
+    from scipy import stats
+
+    from biodyn.causal.ldsem import _noise
+
+    e = _noise(np.random.default_rng(0), LDSEMConfig(noise=noise), (4, 200_000))
+    assert e.shape == (4, 200_000) and e.min() >= lo and e.max() <= hi
+    if noise != "student_t":
+        assert e.var() == pytest.approx(1.0, abs=0.01)
+        assert stats.kurtosis(e.ravel()) == pytest.approx(kurtosis, abs=0.1)
+    else:  # df 3: unit variance in theory, heavy tails; with df 5 the sample settles
+        e5 = _noise(np.random.default_rng(0), LDSEMConfig(noise=noise, student_df=5.0), (4, 200_000))
+        assert e5.var() == pytest.approx(1.0, abs=0.03) and stats.kurtosis(e5.ravel()) > 2.0
+        # the median of |t_3| / sqrt(3 / (3 - 2)): the quartile of t_3 scaled to unit variance
+        assert np.median(np.abs(e)) == pytest.approx(stats.t(3).ppf(0.75) / np.sqrt(3), abs=0.01)
+
+
+def test_an_unknown_noise_is_refused_by_name():
+    from biodyn.causal.ldsem import _noise
+    from biodyn.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^invalid noise='cauchy'; allowed: 'laplace', 'student_t'"):
+        _noise(np.random.default_rng(0), LDSEMConfig(noise="cauchy"), (1, 4))
