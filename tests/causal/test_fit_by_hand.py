@@ -123,3 +123,45 @@ def test_xcorr_delays_refine_a_peak_next_to_either_end(delay, lag):
     tau, _ = _xcorr_delays(x, 8.0, "any")
     assert tau[0, 1] == pytest.approx(_vertex(np.abs(hand), lag - 1), abs=1e-9)
     assert tau[0, 1] == pytest.approx(delay, abs=0.2) and tau[0, 1] != lag
+
+
+def test_lag_fit_json_carries_every_field_under_its_name():
+    """The JSON that `biodyn lags` writes and the reports read: the LagGraph's own keys, then each of the
+    fit's fields under its documented name, with the fit's values."""
+    import json
+
+    from biodyn.causal.fit import FitConfig, fit_lags
+
+    x = _pair(2000)
+    fit = fit_lags(np.vstack([x, x[:1] * 0.5 + x[1:] * 0.5]), 100.0, ["a", "b", "c"], FitConfig(steps=5))
+    d = fit.to_dict()
+    own = fit.graph.to_dict()
+    assert set(own) | {"edges"} <= set(d)
+    assert {k: d[k] for k in own if k != "edges"} == {k: v for k, v in own.items() if k != "edges"}
+    want = {
+        "edges": fit.edges(),
+        "focal_ranking": fit.focal_ranking(),
+        "focal_groups": fit.focal_groups(),
+        "focal_lead": fit.focal_lead(),
+        "focal_lead_note": fit.focal_lead_note(),
+        "n_not_identified": len(fit.not_identified()),
+        "tau_min_s": fit.tau_min_s,
+        "model": fit.model,
+        "onset_s": fit.onset_s,
+        "instantaneous": fit.instantaneous.tolist(),
+        "partial_corr": fit.partial_corr.tolist(),
+        "instantaneous_edges": fit.instantaneous_edges(),
+        "n_at_ceiling": int(fit.at_ceiling.sum()),
+        "n_at_floor": 0 if fit.at_floor is None else int(fit.at_floor.sum()),
+        "tau_max_s": fit.tau_max_s,
+        "converged": fit.converged,
+        "n_iter": fit.n_iter,
+        "objective": fit.objective,
+        "fit_s": fit.fit_s,
+        "dropped_channels": list(fit.dropped),
+        "preset": fit.preset,
+        "stability": fit.stability,
+    }
+    assert set(d) == set(own) | set(want)
+    assert {k: d[k] for k in want} == want
+    json.dumps(d)
