@@ -165,3 +165,63 @@ def test_lag_fit_json_carries_every_field_under_its_name():
     assert set(d) == set(own) | set(want)
     assert {k: d[k] for k in want} == want
     json.dumps(d)
+
+
+def _hand_fit(**kw):
+    """A LagFit built by hand: a -> b (0.6, 20 ms), c -> a (-0.3, 80 ms, at the ceiling), zero-lag a -- c."""
+    from biodyn.causal.fit import LagFit
+    from biodyn.types import LagGraph
+
+    w = np.array([[0.0, 0.6, 0.0], [0.0, 0.0, 0.0], [-0.3, 0.0, 0.0]])
+    tau = np.array([[0.0, 0.02, 0.0], [0.0, 0.0, 0.0], [0.08, 0.0, 0.0]])
+    inst = np.array([[0.0, 0.0, 0.25], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    pc = np.array([[0.0, 0.05, 0.3], [0.05, 0.0, -0.2], [0.3, -0.2, 0.0]])
+    ceiling = np.zeros((3, 3), bool)
+    ceiling[2, 0] = True
+    args = dict(
+        graph=LagGraph(tau, w, ["a", "b", "c"], 100.0),
+        instantaneous=inst,
+        partial_corr=pc,
+        at_ceiling=ceiling,
+        converged=True,
+        n_iter=3,
+        objective=1.0,
+        tau_max_s=0.08,
+    )
+    return LagFit(**{**args, **kw})
+
+
+def test_edges_and_zero_lag_couplings_by_hand():
+    fit = _hand_fit()
+    ab, ca = fit.edges()  # strongest first
+    assert (ab["source"], ab["target"], ab["at_ceiling"], ab["at_floor"], ab["identified"]) == (
+        "a",
+        "b",
+        False,
+        False,
+        True,
+    )
+    assert (ca["source"], ca["target"], ca["at_ceiling"], ca["identified"]) == ("c", "a", True, False)
+    assert ca["not_identified"] == "at the delay ceiling" and "confidence" not in ab
+    # zero-lag: only a -- c has a coefficient (b's couplings are under the reporting threshold)
+    assert fit.instantaneous_edges() == [
+        {"a": "a", "b": "c", "partial_corr": 0.3, "weight_a_to_b": 0.25, "weight_b_to_a": 0.0}
+    ]
+    # a coefficient either way makes a pair; pairs sorted by |partial correlation|, ties in index order
+    inst = np.array([[0.0, 0.1, 0.0], [0.0, 0.0, 0.0], [0.2, 0.4, 0.0]])
+    got = _hand_fit(instantaneous=inst).instantaneous_edges()
+    assert [(e["a"], e["b"], e["partial_corr"], e["weight_a_to_b"], e["weight_b_to_a"]) for e in got] == [
+        ("a", "c", 0.3, 0.0, 0.2),
+        ("b", "c", -0.2, 0.0, 0.4),
+        ("a", "b", 0.05, 0.1, 0.0),
+    ]
+    # with sub-window stability: each edge's confidence and delay spread, each pair's confidence
+    stab = {
+        "edges": [{"source": "a", "target": "b", "confidence": 0.9, "tau_s_q05": 0.018, "tau_s_q95": 0.022}],
+        "instantaneous": [{"a": "a", "b": "c", "confidence": 0.7}],
+    }
+    fit = _hand_fit(stability=stab, at_floor=np.eye(3, dtype=bool)[[1, 0, 2]])
+    ab, ca = fit.edges()
+    assert (ab["confidence"], ab["tau_s_q05"], ab["tau_s_q95"], ab["at_floor"]) == (0.9, 0.018, 0.022, True)
+    assert ca["at_floor"] is False and "confidence" not in ca
+    assert fit.instantaneous_edges()[0]["confidence"] == 0.7
