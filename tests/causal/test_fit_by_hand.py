@@ -125,6 +125,7 @@ def test_xcorr_delays_refine_a_peak_next_to_either_end(delay, lag):
     assert tau[0, 1] == pytest.approx(delay, abs=0.2) and tau[0, 1] != lag
 
 
+@pytest.mark.filterwarnings("ignore:lag fit did not converge")  # a few iterations suffice here
 def test_lag_fit_json_carries_every_field_under_its_name():
     """The JSON that `biodyn lags` writes and the reports read: the LagGraph's own keys, then each of the
     fit's fields under its documented name, with the fit's values."""
@@ -225,3 +226,22 @@ def test_edges_and_zero_lag_couplings_by_hand():
     assert (ab["confidence"], ab["tau_s_q05"], ab["tau_s_q95"], ab["at_floor"]) == (0.9, 0.018, 0.022, True)
     assert ca["at_floor"] is False and "confidence" not in ca
     assert fit.instantaneous_edges()[0]["confidence"] == 0.7
+
+
+@pytest.mark.filterwarnings("ignore:lag fit did not converge")  # a few iterations suffice here
+def test_fit_lags_reports_progress_and_names_channels():
+    from biodyn.causal.fit import FitConfig, fit_lags
+    from biodyn.errors import ConfigError
+
+    x = _pair(2000)
+    calls = []
+    fit = fit_lags(x, 100.0, cfg=FitConfig(steps=4), progress=lambda *a: calls.append(a))
+    assert fit.graph.channels == ["X0", "X1"]  # no names given
+    assert calls[0] == ("screening", 1, 1)
+    stages = [c[0] for c in calls[1:]]
+    assert stages and stages[0] == "refining" and set(stages) <= {"refining", "pruned"}
+    assert all(total == 4 and 1 <= done <= 4 for _, done, total in calls[1:])
+    assert fit_lags(x, 0.5, ["p", "q"], FitConfig(steps=2)).graph.channels == ["p", "q"]  # any rate > 0
+    for fs in (0.0, -1.0, float("nan")):
+        with pytest.raises(ConfigError, match="fs"):
+            fit_lags(x, fs)
