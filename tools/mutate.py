@@ -1,11 +1,19 @@
 """Mutation testing of the core (issue 41): ``make mutate`` runs mutmut 3 module group by module group, each
 against only the tests of that group, and writes ``tests/MUTATION.md``.
 
-    python tools/mutate.py run [GROUP ...]    # default: every group; results in .mutation/GROUP/
-    python tools/mutate.py report             # tests/MUTATION.md from every .mutation/*/summary.json
-    python tools/mutate.py collect GROUP      # summarise a run that was stopped part way
+    python tools/mutate.py run [GROUP ...]                  # default: every group
+    python tools/mutate.py run GROUP --module NAME [...]    # some of a group's modules only
+    python tools/mutate.py run GROUP [--module ...] --survivors   # re-run the last run's survivors
+    python tools/mutate.py collect GROUP [--module ...]     # summarise a run that was stopped part way
+    python tools/mutate.py report                           # tests/MUTATION.md from tests/mutation/*.json
 
-Each group runs in its own folder ``.mutation/GROUP/`` (git-ignored) holding links to ``src`` and ``tests``
+The results are kept in the repository, one small JSON per module under ``tests/mutation/`` (each mutant's
+name and status, the changed lines of those not detected, the run's commit, date and duration); a run
+rewrites only the files of the modules it mutated, and ``report`` regenerates ``tests/MUTATION.md`` from
+them alone.
+
+Each run works in its own folder ``.mutation/GROUP/`` (``.mutation/GROUP@MODULES/`` for a subset; git-ignored)
+holding links to ``src`` and ``tests``
 and a ``pyproject.toml`` that is the project's plus a ``[tool.mutmut]`` section naming the group's modules
 (``only_mutate``) and tests (``pytest_add_cli_args_test_selection``); mutmut copies both into
 ``mutants/`` there, records which tests reach each function, and runs each mutant against those tests only,
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fnmatch
 import json
 import os
 import re
@@ -31,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".mutation"
+RESULTS = ROOT / "tests" / "mutation"  # one <module>.json per mutated module, committed
 REPORT = ROOT / "tests" / "MUTATION.md"
 EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
 
@@ -42,11 +52,22 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "io": (["src/biodyn/io/*"], ["tests/io"]),
     "causal": (
         ["src/biodyn/causal/fit.py", "src/biodyn/causal/ldsem.py"],
-        ["tests/causal/test_fit.py", "tests/causal/test_ldsem.py"],
+        [
+            "tests/causal/test_fit.py",
+            "tests/causal/test_fit_by_hand.py",
+            "tests/causal/test_ldsem.py",
+            "tests/causal/test_ldsem_graph.py",
+            "tests/causal/test_focal_identified.py",
+            "tests/causal/test_lags_presets.py",
+        ],
     ),
     "checkpoint": (
         ["src/biodyn/train/checkpoint.py"],
-        ["tests/train/test_trainer.py", "tests/faults/test_train_faults.py"],
+        [
+            "tests/train/test_checkpoint_by_hand.py",
+            "tests/train/test_trainer.py",
+            "tests/faults/test_train_faults.py",
+        ],
     ),
 }
 
@@ -65,20 +86,48 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _setup(group: str) -> Path:
-    wd = WORK / group
+def _group_modules(group: str) -> dict[str, str]:
+    """The group's modules: dotted name (``biodyn.ops.gated_delta.chunk``, a package by its own name) ->
+    source path relative to the root, as mutmut names them."""
+    out = {}
+    for f in sorted((ROOT / "src").rglob("*.py")):
+        rel = f.relative_to(ROOT).as_posix()
+        if any(fnmatch.fnmatch(rel, pat) for pat in GROUPS[group][0]):
+            name = ".".join(f.relative_to(ROOT / "src").with_suffix("").parts)
+            out[name.removesuffix(".__init__")] = rel
+    return out
+
+
+def _select(group: str, modules: list[str]) -> tuple[Path, list[str]]:
+    """The run folder and ``only_mutate`` paths for ``modules`` of ``group`` (all of them when empty); a
+    module is named in full (``biodyn.metrics.plot``) or by a unique tail (``plot``, ``gated_delta.chunk``)."""
+    if not modules:
+        return WORK / group, GROUPS[group][0]
+    known = _group_modules(group)
+    picked = []
+    for m in modules:
+        hits = [k for k in known if k == m or k.endswith("." + m)]
+        if len(hits) != 1:
+            what = "is in no module" if not hits else f"names {len(hits)} modules"
+            raise SystemExit(f"--module {m} {what} of group {group}: {', '.join(known)}")
+        picked.append(hits[0])
+    picked = sorted(set(picked))
+    tag = "+".join(k.rpartition(".")[2] for k in picked)
+    return WORK / f"{group}@{tag}", [known[k] for k in picked]
+
+
+def _setup(group: str, wd: Path, only: list[str]) -> None:
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
     for name in ("src", "tests"):
         (wd / name).symlink_to(ROOT / name, target_is_directory=True)
-    _write_config(group, wd)
-    return wd
+    _write_config(group, wd, only)
 
 
-def _write_config(group: str, wd: Path) -> None:
-    """``wd/pyproject.toml``: the project's, plus the group's ``[tool.mutmut]`` section (rewritten on a
-    survivor re-run too, so a changed test selection applies)."""
-    only, tests = GROUPS[group]
+def _write_config(group: str, wd: Path, only: list[str]) -> None:
+    """``wd/pyproject.toml``: the project's, plus a ``[tool.mutmut]`` section mutating ``only`` against the
+    group's tests (rewritten on a survivor re-run too, so a changed test selection applies)."""
+    tests = GROUPS[group][1]
     section = "\n".join(
         [
             "",
@@ -121,42 +170,96 @@ def _changed_lines(diff: str) -> tuple[str, str]:
     return " / ".join(m for m in minus if m), " / ".join(p for p in plus if p)
 
 
+def _natural(item: tuple[str, object]) -> tuple[str, int]:
+    """Sort key of a ``(mutant name, ...)`` pair: ``..._mutmut_9`` before ``..._mutmut_10``."""
+    base, _, k = item[0].rpartition("__mutmut_")
+    return (base, int(k)) if k.isdigit() else (item[0], 0)
+
+
 def _split_name(name: str) -> tuple[str, str]:
     """``biodyn.ops.ssd.x_ssd_step__mutmut_3`` -> (``biodyn.ops.ssd``, ``ssd_step``); methods ``Class.meth``."""
     module, _, fn = name.rpartition(".")
-    fn = re.sub(r"__mutmut_\d+$", "", fn)
+    fn = re.sub(r"__mutmut_\w+$", "", fn)
     fn = fn.removeprefix("x_").removeprefix("xǁ").replace("ǁ", ".")
     return module, fn
 
 
-def run(group: str, survivors: bool = False, children: int = 2) -> None:
-    """Mutate ``group`` from scratch, or (``survivors``) re-run only the mutants the last run of the group did
-    not detect, against the tests as they are now (mutmut collects coverage for new tests only)."""
-    wd = WORK / group
+def run(
+    group: str,
+    modules: list[str] = (),
+    survivors: bool = False,
+    children: int = 2,
+    resume: bool = False,
+    only: list[str] = (),
+) -> None:
+    """Mutate ``group`` (or its ``modules``) from scratch; or (``survivors``) re-run only the mutants the last
+    such run did not detect, against the tests as they are now (mutmut collects coverage for new tests only);
+    or (``resume``) go on with a stopped run where it stopped, with its own test selection (mutmut skips the
+    mutants it has a verdict for). ``only``: re-run just the survivors whose names match these patterns
+    (``biodyn.causal.ldsem.*``); the others keep their verdicts."""
+    wd, paths = _select(group, list(modules))
     names: list[str] = []
-    if survivors:
+    last = None
+    if resume:
+        if not (wd / "mutants").is_dir():
+            raise SystemExit(f"[{group}] no stopped run in {wd} to resume")
+        if (wd / "summary.json").exists():
+            last = json.loads((wd / "summary.json").read_text())
+    elif survivors:
         last = json.loads((wd / "summary.json").read_text())
         names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
+        names = [n for n in names if not only or any(fnmatch.fnmatch(n, pat) for pat in only)]
         if not names:
             print(f"[{group}] nothing to re-run")
             return
-        _write_config(group, wd)
+        _write_config(group, wd, paths)
         # collect which tests reach which function afresh: changed tests may reach code they did not before
         (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     else:
-        wd = _setup(group)
-    start = dt.datetime.now(dt.timezone.utc)
-    print(f"[{group}] mutmut run in {wd}" + (f" ({len(names)} survivors)" if survivors else ""), flush=True)
+        _setup(group, wd, paths)
+    start, checkout = dt.datetime.now(dt.timezone.utc), _checkout()
+    what = f" ({len(names)} survivors)" if survivors else " (resumed)" if resume else ""
+    print(f"[{group}] mutmut run in {wd}{what}", flush=True)
     cmd = ["nice", "-n", "10", *MUTMUT, "run", "--max-children", str(children), *names]
     finished = subprocess.run(cmd, cwd=wd, env=_env()).returncode == 0
-    _summarise(
-        group, wd, start, finished, json.loads((wd / "summary.json").read_text()) if survivors else None
+    _summarise(group, wd, paths, start, finished, last, checkout, rerun=survivors, patterns=list(only))
+
+
+def _checkout(at: dt.datetime | None = None) -> dict:
+    """The commit the code and tests are at (``at``: the last commit before that time), and whether they hold
+    uncommitted changes now (the mutation results and the report excepted)."""
+    rev = ["rev-parse", "--short", "HEAD"]
+    if at is not None:
+        rev = ["rev-list", "-1", "--abbrev-commit", f"--before={at.isoformat()}", "HEAD"]
+    head = subprocess.run(["git", *rev], cwd=ROOT, capture_output=True, text=True)
+    keep = [":!tests/MUTATION.md", ":!tests/mutation_equivalent.toml", ":!tests/mutation"]
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "src", "tests", *keep], cwd=ROOT, capture_output=True, text=True
     )
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
-def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: dict | None) -> None:
-    """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run updates)."""
-    survivors = last is not None
+def _summarise(
+    group: str,
+    wd: Path,
+    only: list[str],
+    start: dt.datetime,
+    finished: bool,
+    last: dict | None,
+    checkout: dict | None = None,
+    rerun: bool = False,
+    patterns: list[str] = (),
+) -> None:
+    """Write ``wd/summary.json`` from mutmut's state in ``wd`` (``last``: the summary a survivor re-run
+    (``rerun``) or a resumed run updates; ``checkout``: the commit when the (re-)run started, by default now),
+    and from it the committed ``tests/mutation/<module>.json`` of each module the run mutated."""
+    prior = last is not None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    tests = tomllib.loads((wd / "pyproject.toml").read_text())["tool"]["mutmut"]
+    tests = tests["pytest_add_cli_args_test_selection"]  # the run's own selection (a resume keeps it)
     out = subprocess.run(
         [sys.executable, __file__, "_dump"], cwd=wd, env=_env(), capture_output=True, text=True
     )
@@ -169,38 +272,45 @@ def _summarise(group: str, wd: Path, start: dt.datetime, finished: bool, last: d
         if status not in DETECTED and status != NOT_RUN:
             entry["before"], entry["after"] = _changed_lines(diff)
         mutants.append(entry)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     summary = {
         "group": group,
-        "modules": GROUPS[group][0],
-        "tests": GROUPS[group][1],
-        "commit": commit.stdout.strip(),
-        "dirty": bool(
-            subprocess.run(
-                [
-                    "git",
-                    "status",
-                    "--porcelain",
-                    "src",
-                    "tests",
-                    ":!tests/MUTATION.md",
-                    ":!tests/mutation_equivalent.toml",
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        ),
-        "started": start.isoformat(timespec="seconds") if not survivors else last["started"],
+        "modules": only,
+        "tests": tests,
+        **(checkout or _checkout()),
+        "started": last["started"] if prior else start.isoformat(timespec="seconds"),
         "seconds": round((dt.datetime.now(dt.timezone.utc) - start).total_seconds())
-        + (last["seconds"] if survivors else 0),
-        "survivor_reruns": (last.get("survivor_reruns", 0) + 1) if survivors else 0,
+        + (last["seconds"] if prior else 0),
+        "survivor_reruns": (last.get("survivor_reruns", 0) if prior else 0) + rerun,
+        # the patterns a survivor re-run was limited to, per re-run ([] = all survivors)
+        "rerun_only": (last.get("rerun_only", []) if prior else []) + ([list(patterns)] if rerun else []),
         "finished": finished
-        and (last["finished"] if survivors else True),  # a re-run cannot finish a stopped run
+        and (last["finished"] if rerun else True),  # a re-run cannot finish a stopped run
         "mutants": mutants,
     }
     (wd / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"[{group}] {len(mutants)} mutants in {summary['seconds']} s; summary in {wd / 'summary.json'}")
+    _keep(summary)
+
+
+def _keep(summary: dict) -> None:
+    """Split a run's summary into ``tests/mutation/<module>.json``, one per module, replacing those modules'
+    earlier results only. Each mutant is ``name: status`` or, when not detected, ``name: [status, original
+    lines, mutated lines]``; the run's commit, start and duration (of the whole run) come with it."""
+    RESULTS.mkdir(exist_ok=True)
+    by_module: dict[str, dict] = {}
+    for m in summary["mutants"]:
+        undetected = m["status"] not in DETECTED and m["status"] != NOT_RUN
+        by_module.setdefault(m["module"], {})[m["name"]] = (
+            [m["status"], m["before"], m["after"]] if undetected else m["status"]
+        )
+    run = {k: v for k, v in summary.items() if k != "mutants"}
+    for module, mutants in by_module.items():
+        body = json.dumps({"module": module, "run": run}, indent=1)[:-2]
+        rows = ",\n".join(
+            f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(mutants.items(), key=_natural)
+        )
+        (RESULTS / f"{module}.json").write_text(body + ',\n "mutants": {\n' + rows + "\n }\n}\n")
+    print(f"[{summary['group']}] results of {', '.join(sorted(by_module))} in {RESULTS}")
 
 
 def _equivalents() -> list[dict]:
@@ -229,63 +339,97 @@ def _cell(text: str) -> str:
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`" if text else "(nothing)"
 
 
+def _run_line(run: dict, modules: list[str]) -> str:
+    reruns = run.get("survivor_reruns", 0)
+    return (
+        f"- `{run['group']}` ({', '.join(f'`{m}`' for m in modules)}) against {', '.join(run['tests'])}; "
+        f"commit {run['commit']}{' + uncommitted changes' if run['dirty'] else ''}, {run['started']}, "
+        f"{run['seconds']} s in all"
+        f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
+        f"{_only_note(run.get('rerun_only', []))}"
+        f"{'' if run['finished'] else ' (the run did not finish)'}"
+    )
+
+
+def _only_note(rerun_only: list[list[str]]) -> str:
+    return "".join(f" (re-run {i + 1}: only {', '.join(o)})" for i, o in enumerate(rerun_only) if o)
+
+
 def report() -> None:
-    summaries = [json.loads(p.read_text()) for p in sorted(WORK.glob("*/summary.json"))]
+    kept = sorted((json.loads(p.read_text()) for p in RESULTS.glob("*.json")), key=lambda k: k["module"])
     equivalents = _equivalents()
     lines = [
         "# Mutation testing of the core",
         "",
         "Generated by `python tools/mutate.py report` (run by `make mutate`; see docs/testing.md) from the",
-        "mutmut runs under `.mutation/`. Do not edit by hand: survivors that cannot change a result go to",
-        "`tests/mutation_equivalent.toml` with their reason, the others need a test.",
+        "results kept in `tests/mutation/` (one JSON per module, rewritten by each run of that module). Do not",
+        "edit by hand: survivors that cannot change a result go to `tests/mutation_equivalent.toml` with their",
+        "reason, the others need a test.",
         "",
         "Detected: killed by a test, or a timeout/crash of the mutated code. Kill rate: detected / (mutants",
         "run - equivalent). `no tests`: no test of the group reaches the mutated function (counted as not",
-        "detected). `not run`: the group's run stopped before these mutants were tried (not in the rate).",
+        "detected). `not run`: the run stopped before these mutants were tried (not in the rate). A module",
+        "marked *recorded* has no per-mutant results kept: its counts are carried over from an earlier",
+        "report (see Runs), and only its survivors and equivalent mutants are known (by their lines).",
         "",
-        "| module | mutants | not run | detected | equivalent | survived | no tests | kill rate |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| module | mutants | not run | detected | equivalent | survived | no tests | kill rate | results of |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    open_rows, eq_rows, runs = [], [], []
-    for s in summaries:
-        reruns = s.get("survivor_reruns", 0)
-        runs.append(
-            f"- `{s['group']}`: {', '.join(s['modules'])} against {', '.join(s['tests'])}; commit "
-            f"{s['commit']}{' + uncommitted changes' if s['dirty'] else ''}, {s['started']}, "
-            f"{s['seconds']} s in all"
-            f"{f', the survivors re-run {reruns}x against new tests' if reruns else ''}"
-            f"{'' if s['finished'] else ' (the run did not finish)'}"
-        )
-        by_module: dict[str, list[dict]] = {}
-        for m in s["mutants"]:
-            by_module.setdefault(m["module"], []).append(m)
-        for module, ms in sorted(by_module.items()):
-            det = sum(m["status"] in DETECTED for m in ms)
-            not_run = sum(m["status"] == NOT_RUN for m in ms)
-            eq = no_tests = surv = 0
-            for m in ms:
-                if m["status"] in DETECTED or m["status"] == NOT_RUN:
-                    continue
-                why = _reason(m, equivalents)
-                if why is not None:
-                    eq += 1
-                    eq_rows.append(
-                        f"| `{module}` | `{m['function']}` | {_cell(m['before'])} | "
-                        f"{_cell(m['after'])} | {why} |"
-                    )
-                    continue
-                no_tests += m["status"] == "no tests"
-                surv += m["status"] != "no tests"
-                open_rows.append(
-                    f"| `{m['name']}` | {m['status']} | {_cell(m['before'])} | {_cell(m['after'])} |"
+    open_rows, eq_rows = [], []
+    runs: dict[str, tuple[str | None, list[str]]] = {}  # one line per run, listing its modules
+    for k in kept:
+        module, rec = k["module"], k.get("recorded")
+        mutants = dict(k["mutants"])
+        if rec:
+            key = rec["note"]
+            runs.setdefault(key, (rec["note"], []))[1].append(module)
+            det, not_run = rec["detected"], rec["not_run"]
+            # a recorded equivalent mutant is known by its lines only: it counts as equivalent while the toml
+            # lists it, else it is an open survivor again
+            for i, (fn, before, after) in enumerate(rec["equivalent_mutants"]):
+                mangled = "xǁ" + fn.replace(".", "ǁ") if "." in fn else "x_" + fn
+                mutants[f"{module}.{mangled}__mutmut_recorded{i}"] = ["survived", before, after]
+            total = det + not_run + len(mutants)
+            when = f"recorded from {rec['source_commit']}"
+        else:
+            key = json.dumps(k["run"], sort_keys=True)
+            runs.setdefault(key, (None, []))[1].append(module)
+            statuses = [v if isinstance(v, str) else v[0] for v in mutants.values()]
+            det = sum(s in DETECTED for s in statuses)
+            not_run = sum(s == NOT_RUN for s in statuses)
+            total = len(statuses)
+            when = f"{k['run']['commit']}, {k['run']['started'][:10]}"
+        eq = no_tests = surv = 0
+        for name, v in sorted(mutants.items(), key=_natural):
+            if isinstance(v, str):
+                continue
+            status, before, after = v
+            m = {"module": module, "function": _split_name(name)[1], "before": before, "after": after}
+            why = _reason(m, equivalents)
+            if why is not None:
+                eq += 1
+                eq_rows.append(
+                    f"| `{module}` | `{m['function']}` | {_cell(before)} | {_cell(after)} | {why} |"
                 )
-            base = len(ms) - not_run - eq
-            rate = f"{100 * det / base:.1f} %" if base else "n/a"
-            lines.append(
-                f"| `{module}` | {len(ms)} | {not_run} | {det} | {eq} | {surv} | {no_tests} | {rate} |"
-            )
-    missing = [g for g in GROUPS if not (WORK / g / "summary.json").exists()]
-    lines += ["", "## Runs", "", *runs]
+                continue
+            no_tests += status == "no tests"
+            surv += status != "no tests"
+            open_rows.append(f"| `{name}` | {status} | {_cell(before)} | {_cell(after)} |")
+        base = total - not_run - eq
+        rate = f"{100 * det / base:.1f} %" if base else "n/a"
+        label = f"`{module}`" + (" (recorded)" if rec else "")
+        lines.append(
+            f"| {label} | {total} | {not_run} | {det} | {eq} | {surv} | {no_tests} | {rate} | {when} |"
+        )
+    lines += ["", "## Runs", ""]
+    for key, (note, modules) in runs.items():
+        lines.append(
+            f"- recorded ({', '.join(f'`{m}`' for m in modules)}): {note}"
+            if note
+            else _run_line(json.loads(key), modules)
+        )
+    ran = {(k.get("recorded") or k["run"])["group"] for k in kept}
+    missing = [g for g in GROUPS if g not in ran]
     if missing:
         lines += ["", f"Groups not run yet: {', '.join(missing)}."]
     lines += ["", "## Survivors without a test", ""]
@@ -302,10 +446,10 @@ def report() -> None:
             *eq_rows,
         ]
         if eq_rows
-        else ["None."]
+        else ["None (that the kept results name; recorded modules count theirs without naming them)."]
     )
     REPORT.write_text("\n".join(lines) + "\n")
-    print(f"wrote {REPORT.relative_to(ROOT)}")
+    print(f"wrote {REPORT}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -313,11 +457,27 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="mutate the given groups (default: all), then write the report")
     r.add_argument("groups", nargs="*", metavar="GROUP", help=f"any of {', '.join(GROUPS)}")
+    r.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mutate only this module of the (one) group, e.g. biodyn.metrics.plot or plot; repeatable",
+    )
     r.add_argument("--survivors", action="store_true", help="re-run only the last run's undetected mutants")
+    r.add_argument("--resume", action="store_true", help="go on with a stopped run where it stopped")
+    r.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="with --survivors: re-run only the survivors whose names match (fnmatch), e.g. 'biodyn.causal.ldsem.*'",
+    )
     r.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
-    sub.add_parser("report", help="write tests/MUTATION.md from the runs under .mutation/")
+    sub.add_parser("report", help="write tests/MUTATION.md from the results kept in tests/mutation/")
     c = sub.add_parser("collect", help="summarise an interrupted run of GROUP (its untried mutants: not run)")
     c.add_argument("group", choices=list(GROUPS))
+    c.add_argument("--module", action="append", default=[], metavar="NAME", help="as given to run")
     if (argv if argv is not None else sys.argv[1:]) == ["_dump"]:
         _dump()
         return
@@ -326,12 +486,21 @@ def main(argv: list[str] | None = None) -> None:
         unknown = set(args.groups) - set(GROUPS)
         if unknown:
             ap.error(f"unknown group(s) {', '.join(sorted(unknown))}; groups: {', '.join(GROUPS)}")
+        if args.module and len(args.groups) != 1:
+            ap.error("--module needs exactly one group")
         for g in args.groups or list(GROUPS):
-            run(g, survivors=args.survivors, children=args.children)
+            run(
+                g,
+                args.module,
+                survivors=args.survivors,
+                children=args.children,
+                resume=args.resume,
+                only=args.only,
+            )
     elif args.cmd == "collect":
-        wd = WORK / args.group
+        wd, only = _select(args.group, args.module)
         started = dt.datetime.fromtimestamp((wd / "pyproject.toml").stat().st_mtime, dt.timezone.utc)
-        _summarise(args.group, wd, started, False, None)
+        _summarise(args.group, wd, only, started, False, None, _checkout(at=started))
     report()
 
 

@@ -1,0 +1,367 @@
+"""Seizure-detection operating points against cases worked out by hand: which search ``sensitivity_at_fa``
+takes and where it switches, the bisection at each of its edges, the per-window metrics a training run logs,
+and the sensitivity-vs-FA/24h figure read back through matplotlib's own objects."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from biodyn.errors import ConfigError
+from biodyn.metrics.detection import (
+    OperatingPoint,
+    Scored,
+    candidate_thresholds,
+    choose_thresholds_bisect,
+    evaluate,
+    mask_events,
+    sensitivity_at_fa,
+    window_metrics,
+)
+from biodyn.types import Event
+
+
+def _steps(n_values):
+    """A staircase of ``n_values`` distinct probabilities, 4 s each at 1 Hz, with a seizure on the top step."""
+    p = np.repeat(np.linspace(0.0, 1.0, n_values), 4)
+    return Scored(p, 1.0, [Event(float(len(p) - 4), 4.0, "seiz")])
+
+
+def test_scored_duration_defaults_to_samples_over_rate():
+    assert Scored(np.zeros(10), 2.0, []).duration_s == 5.0
+    assert Scored(np.zeros(10), 2.0, [], duration_s=7.5).duration_s == 7.5
+
+
+def test_mask_events_by_hand():
+    # 2 Hz; -1 (unlabelled) counts as background
+    mask = np.array([0, 1, 1, 0, -1, 1, 1, 1])
+    assert mask_events(mask, 2.0) == [Event(0.5, 1.0, "seiz"), Event(2.5, 1.5, "seiz")]
+    assert mask_events(mask, 2.0, label="x") == [Event(0.5, 1.0, "x"), Event(2.5, 1.5, "x")]
+    assert all(type(v) is float for e in mask_events(mask, 2.0) for v in (e.onset_s, e.duration_s))
+    assert mask_events(np.zeros(5), 1.0) == []
+
+
+def test_candidates_are_the_distinct_values_or_float64_quantiles_of_them():
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(size=30), rng.uniform(size=20)
+    want = np.unique(np.concatenate([a, b]))
+    recs = [Scored(a, 1.0, []), Scored(b, 1.0, [])]
+    got = candidate_thresholds(recs)
+    assert got.dtype == np.float64 and np.array_equal(got, want)
+    # as many values as asked for: the values themselves, bit for bit, not an interpolation of them
+    assert np.array_equal(candidate_thresholds(recs, max_candidates=50), want)
+    # fewer: quantiles, interpolated in float64 whatever the probabilities' type
+    r32 = [Scored(a.astype(np.float32), 1.0, [])]
+    q = candidate_thresholds(r32, max_candidates=4)
+    assert q.dtype == np.float64
+    np.testing.assert_array_equal(
+        q, np.quantile(np.unique(a.astype(np.float32)).astype(np.float64), [0, 1 / 3, 2 / 3, 1])
+    )
+
+
+def _four_records():
+    """tests/metrics/test_boundaries.py's two days: thresholds 0.0 / 0.7 / 0.9 give 3 / 2 / 0 false alarms
+    (1.5 / 1.0 / 0.0 per 24 h) with sensitivity 1 / 1 / 0.5."""
+    n = 43200
+    pa, pb = np.zeros(n), np.zeros(n)
+    pa[1000:1030], pa[5000:5030], pa[9000:9010] = 0.7, 0.9, 0.7
+    pb[2000:2010] = 0.7
+    return [
+        Scored(pa, 1.0, [Event(1000.0, 30.0, "seiz"), Event(5000.0, 30.0, "seiz")]),
+        Scored(pb, 1.0, []),
+        Scored(np.zeros(n), 1.0, []),
+        Scored(np.zeros(n), 1.0, []),
+    ]
+
+
+def test_bisection_at_each_edge():
+    recs = _four_records()
+    got = choose_thresholds_bisect(recs, targets=(0.1 / 86400, 1.5, 0.0, 2.0))
+    # the lowest candidate exactly at its target; only the highest candidate meeting the target (0.0, and
+    # a target just above it); a target every candidate meets
+    assert got[1.5].threshold == 0.0 and got[1.5].fa_per_24h == 1.5
+    assert got[0.0].threshold == 0.9 and got[0.0].sensitivity == 0.5
+    assert got[2.0].threshold == 0.0
+    assert got[0.1 / 86400].threshold == 0.9
+    # a target none meets, before targets that are met: answered None, and the others still answered
+    spike = [Scored(np.full(86400, 0.5), 1.0, [])]  # every threshold leaves one whole-day false alarm
+    got = choose_thresholds_bisect(spike, targets=(0.5, 1.0, 2.0))
+    assert got[0.5] is None and got[1.0].threshold == 0.5 and got[2.0].threshold == 0.5
+    # nothing to threshold: no answer for any target
+    assert choose_thresholds_bisect([Scored(np.zeros(0), 1.0, [])], targets=(1.0, 2.0)) == {
+        1.0: None,
+        2.0: None,
+    }
+
+
+def test_bisection_applies_the_post_processing():
+    # with a 20 s minimum duration the two 10 s false alarms vanish: 0.7 meets 0.5/24h with both seizures
+    recs = _four_records()
+    assert choose_thresholds_bisect(recs, targets=(0.5,))[0.5].threshold == 0.9
+    got = choose_thresholds_bisect(recs, targets=(0.5,), min_duration_s=20.0)[0.5]
+    assert got.threshold == 0.7 and got.sensitivity == 1.0 and got.false_alarms == 0
+
+
+def test_evaluate_sums_over_records_by_hand():
+    recs = _four_records()
+    op = evaluate(recs, 0.7)
+    assert (op.hits, op.targets, op.false_alarms) == (2, 2, 2)
+    assert op.sensitivity == 1.0 and op.fa_per_24h == 1.0 and op.threshold == 0.7
+    assert type(op.threshold) is float
+    # only "seiz" reference events are targets; the post-processing reaches the scoring
+    recs[0].reference.append(Event(20000.0, 30.0, "bckg"))
+    assert evaluate(recs, 0.7).targets == 2
+    assert evaluate(recs, 0.7, min_duration_s=20.0).false_alarms == 0
+    # no targets at all: sensitivity is undefined
+    assert np.isnan(evaluate(recs[1:], 0.7).sensitivity)
+
+
+def test_search_auto_switches_at_max_exact():
+    dev = [_steps(5)]
+    assert sensitivity_at_fa(dev, dev, max_exact=5, szcore=False)["search"] == "exact"  # 5 values <= 5
+    rep = sensitivity_at_fa(dev, dev, max_exact=4, curve_points=3, szcore=False)
+    assert rep["search"] == "bisect" and [p["threshold"] for p in rep["dev_curve"]] == [0.0, 0.5, 1.0]
+    # given thresholds are always swept exactly
+    rep = sensitivity_at_fa(dev, dev, thresholds=[0.25, 0.75], max_exact=0, szcore=False)
+    assert rep["search"] == "exact" and [p["threshold"] for p in rep["dev_curve"]] == [0.25, 0.75]
+    assert sensitivity_at_fa(dev, dev, szcore=False)["search"] == "exact"
+    with pytest.raises(ConfigError, match="search='fast'"):
+        sensitivity_at_fa(dev, dev, search="fast")
+
+
+def test_search_defaults_exact_up_to_2048_values_and_a_128_point_curve():
+    assert sensitivity_at_fa([_steps(2048)], [], targets=(), szcore=False)["search"] == "exact"
+    rep = sensitivity_at_fa([_steps(2049)], [], targets=(), szcore=False)
+    assert rep["search"] == "bisect" and len(rep["dev_curve"]) == 128
+
+
+def test_report_by_hand():
+    recs = _four_records()
+    rep = sensitivity_at_fa(recs, recs[:2], targets=(1.0, 0.0, 1e-9), min_duration_s=0.0)
+    assert rep["search"] == "exact" and rep["postprocess"] == {"min_duration_s": 0.0}
+    assert [(p["threshold"], p["false_alarms"]) for p in rep["dev_curve"]] == [(0.0, 3), (0.7, 2), (0.9, 0)]
+    r1, r0, rnone = rep["operating_points"]
+    assert (r1["threshold"], r1["dev"]) == (0.7, {"sensitivity": 1.0, "fa_per_24h": 1.0})
+    # eval: records a and b only (one day): 2 false alarms at 0.7
+    ev = dict(r1["eval"])
+    sz = ev.pop("szcore")
+    assert ev == {"sensitivity": 1.0, "fa_per_24h": 2.0, "hits": 2, "targets": 2, "false_alarms": 2}
+    assert sz["ref_events"] == 2
+    assert r0["threshold"] == 0.9 and r0["eval"]["hits"] == 1
+    # 0.9 has no false alarm, so even 1e-9/24h is met
+    assert rnone["threshold"] == 0.9
+    json.dumps(rep)
+
+
+def _windows(fs=2.0):
+    """Three 100 s windows at ``fs``: a seizure detected at 0.9, a seizure seen only at 0.5, and a
+    seizure-free window with a 30 s false positive at 0.7 (background 0.1 everywhere)."""
+    t = int(100 * fs)
+    s = lambda a, b: slice(int(a * fs), int(b * fs))  # noqa: E731 - seconds -> samples
+    probs, target = np.full((3, t), 0.1), np.zeros((3, t))
+    probs[0, s(20, 60)], target[0, s(20, 60)] = 0.9, 1
+    probs[1, s(30, 70)], target[1, s(30, 70)] = 0.5, 1
+    probs[2, s(50, 80)] = 0.7
+    return probs, target
+
+
+def test_window_metrics_by_hand():
+    """Candidates 0.1 / 0.5 / 0.7 / 0.9 over 300 s. With Brain-Go-Brr's post-processing (on at the threshold,
+    off 0.08 below it, 3-600 s events): 0.1 makes each window one 100 s event (2 hits, 1 false alarm), 0.5
+    and 0.7 keep the false positive (one FA = 288/24h), 0.9 finds only the first seizure with no FA."""
+    probs, target = _windows()
+    m = window_metrics(probs, target, 2.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (0.5, 0.9, 0.0)
+    assert m["auroc"] == pytest.approx(roc_auc_score(target.ravel() > 0, probs.ravel()))
+    assert m["window_auroc"] == 0.5  # window maxima 0.9 (seizure) > 0.7 (none) > 0.5 (seizure)
+    # a target of exactly one false alarm in 300 s: the lowest threshold meets it with both seizures
+    m = window_metrics(probs, target, 2.0, fa_target=288.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.1, 288.0)
+    assert window_metrics(probs, target, 2.0, fa_target=287.9)["threshold_at_10fa"] == 0.9
+    # the rate sets the durations: at 1 Hz the same samples span 600 s, so one FA is 144/24h
+    assert window_metrics(probs, target, 1.0, fa_target=144.0)["threshold_at_10fa"] == 0.1
+    # overrides reach the post-processing: with a 45 s minimum every 30-40 s event is gone
+    m = window_metrics(probs, target, 2.0, post={"min_duration_s": 45.0})
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (0.0, 0.5, 0.0)
+    # (N, 1, T) windows are read as (N, T)
+    m3 = window_metrics(probs[:, None], target[:, None], 2.0)
+    assert (m3["sens_at_10fa"], m3["threshold_at_10fa"], m3["auroc"]) == (0.5, 0.9, m["auroc"])
+
+
+def test_window_metrics_default_target_is_10_fa_per_24h():
+    """8000 s in all (sixteen 500 s windows at 1 Hz), so one false alarm is 10.8/24h: a seizure at 0.9 and one
+    false positive at 0.7. 0.1 makes every window an event (15 FAs); 0.7 leaves one FA, over the default
+    target 10 but under 11; 0.9 none."""
+    probs, target = np.full((16, 500), 0.1), np.zeros((16, 500))
+    probs[0, 100:140], target[0, 100:140] = 0.9, 1
+    probs[1, 200:230] = 0.7
+    m = window_metrics(probs, target, 1.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.9, 0.0)
+    m = window_metrics(probs, target, 1.0, fa_target=11.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.7, 10.8)
+
+
+def test_window_metrics_degenerate_cases():
+    probs, target = _windows()
+    # no seizure anywhere: AUROCs undefined, sensitivity undefined (reported as 0) at the threshold that
+    # meets the target: 0.99, held for 2 s only, which the 11-sample opening removes
+    p = np.full_like(probs, 0.1)
+    p[0, :4] = 0.99
+    m = window_metrics(p, np.zeros_like(target), 2.0)
+    assert np.isnan(m["auroc"]) and np.isnan(m["window_auroc"])
+    assert m["sens_at_10fa"] == 0.0 and m["threshold_at_10fa"] == 0.99 and m["fa_at_10fa"] == 0.0
+    # every window holds a seizure: window AUROC undefined, per-sample AUROC still defined
+    t2 = target.copy()
+    t2[2, :10] = 1
+    m = window_metrics(probs, t2, 2.0)
+    assert np.isnan(m["window_auroc"]) and m["auroc"] == pytest.approx(
+        roc_auc_score(t2.ravel(), probs.ravel())
+    )
+    # one seizure sample, so one seizure window: both AUROCs defined
+    t1 = np.zeros_like(target)
+    t1[0, 50] = 1
+    m = window_metrics(probs, t1, 2.0)
+    assert m["auroc"] == pytest.approx(roc_auc_score(t1.ravel(), probs.ravel())) and m["window_auroc"] == 1.0
+    # every sample a seizure: per-sample AUROC undefined too
+    assert np.isnan(window_metrics(probs, np.ones_like(target), 2.0)["auroc"])
+    # a window on at 0.95 all along: every threshold leaves a false alarm, so no operating point
+    p = probs.copy()
+    p[2] = 0.95
+    m = window_metrics(p, target, 2.0)
+    assert m["sens_at_10fa"] == 0.0 and np.isnan(m["threshold_at_10fa"]) and np.isnan(m["fa_at_10fa"])
+
+
+def _figure(monkeypatch, draw):
+    """Run ``draw`` and return the figure it closed (plot_curve closes its figure after saving it)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    closed = []
+    real_close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: closed.append(fig))
+    draw()
+    monkeypatch.setattr(plt, "close", real_close)
+    assert len(closed) == 1
+    fig = closed[0]
+    plt.close(fig)
+    return fig
+
+
+def test_plot_curve_draws_the_curve_and_targets(monkeypatch, tmp_path):
+    from matplotlib.colors import to_rgba
+    from PIL import Image
+
+    from biodyn.metrics.plot import plot_curve
+
+    curve = [
+        OperatingPoint(0.9, 0.5, 0.0),
+        OperatingPoint(0.2, 1.0, 6.0),
+        OperatingPoint(0.5, 0.75, 0.5),
+        OperatingPoint(0.95, float("nan"), 0.0),  # no targets: not drawn
+    ]
+    path = tmp_path / "c.png"
+    fig = _figure(monkeypatch, lambda: plot_curve(curve, path, targets=(5.0, 1.0), title="T"))
+    (ax,) = fig.axes
+    assert tuple(fig.get_size_inches()) == (5.0, 4.0)
+    assert ax.get_xscale() == "log" and ax.get_title() == "T"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("false alarms per 24 h", "sensitivity (%)")
+    step, *vlines = ax.get_lines()
+    # points sorted by FA/24h, FA 0 drawn at 0.01 (log axis), sensitivity in %; a post step
+    assert step.get_drawstyle() == "steps-post"
+    np.testing.assert_array_equal(step.get_xdata(), [0.01, 0.5, 6.0])
+    np.testing.assert_array_equal(step.get_ydata(), [50.0, 75.0, 100.0])
+    assert [tuple(v.get_xdata()) for v in vlines] == [(5.0, 5.0), (1.0, 1.0)]
+    for v in vlines:
+        assert to_rgba(v.get_color()) == to_rgba("grey") and v.get_linewidth() == 0.8
+        assert v.get_linestyle() == "--"
+    grid = ax.xaxis.get_gridlines()[0]
+    assert grid.get_visible() and grid.get_alpha() == 0.3
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.info["dpi"] == pytest.approx((120, 120), abs=0.1)
+        size = im.size
+    # cropped to what is drawn (a tight box, matplotlib's 0.1 in padding around it), not the 5 x 4 in canvas
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    assert size != (600, 480)
+    assert size == pytest.approx(((box.width + 0.2) * 120, (box.height + 0.2) * 120), abs=2)
+    assert [f.name for f in tmp_path.iterdir()] == ["c.png"]  # written atomically: no temporary left
+
+
+def test_plot_curve_defaults_and_an_empty_curve(monkeypatch, tmp_path):
+    from biodyn.metrics.plot import plot_curve
+
+    fig = _figure(
+        monkeypatch, lambda: plot_curve([OperatingPoint(0.5, float("nan"), 1.0)], tmp_path / "e.png")
+    )
+    (ax,) = fig.axes
+    assert ax.get_title() == "OVERLAP sensitivity vs false alarms"
+    lines = ax.get_lines()  # nothing but the four default FA targets
+    assert [v.get_xdata()[0] for v in lines] == [10.0, 5.0, 2.5, 1.0]
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_save_report_writes_json_and_the_dev_curve(monkeypatch, tmp_path):
+    from biodyn.metrics.plot import save_report
+
+    recs = _four_records()
+    rep = sensitivity_at_fa(recs, recs, targets=(1.0, 0.5), szcore=False)
+    fig = _figure(monkeypatch, lambda: save_report(rep, tmp_path / "r.json", tmp_path / "r.png"))
+    assert json.loads((tmp_path / "r.json").read_text()) == json.loads(json.dumps(rep))
+    (ax,) = fig.axes
+    assert ax.get_title() == "OVERLAP sensitivity vs false alarms (dev)"
+    step, *vlines = ax.get_lines()
+    np.testing.assert_array_equal(step.get_xdata(), [0.01, 1.0, 1.5])  # the dev curve, FA 0 at 0.01
+    np.testing.assert_array_equal(step.get_ydata(), [50.0, 100.0, 100.0])
+    assert [v.get_xdata()[0] for v in vlines] == [1.0, 0.5]  # the report's targets, not the defaults
+    fig = _figure(monkeypatch, lambda: save_report(rep, tmp_path / "s.json", tmp_path / "s.png", title="E"))
+    assert fig.axes[0].get_title() == "E"
+    # without a PNG path only the JSON is written
+    save_report(rep, tmp_path / "t.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.png", "s.json", "s.png", "t.json"]
+
+
+@pytest.mark.parametrize("search", ["exact", "bisect"])
+def test_report_rows_for_a_target_none_meets_and_the_post_processing(search):
+    # one day in all: a 1000 s record with a seizure at 0.9, and a record whose 10 s at 1.0 (the highest
+    # value) is a false alarm at every threshold: 0.5/24h is never met; 2.0/24h is, with both 0.0 (each
+    # record one whole event) and 0.9: the exact sweep takes 0.9 (same sensitivity, higher threshold), the
+    # bisection the lowest, 0.0
+    s, d = np.zeros(1000), np.zeros(85400)
+    s[100:130], d[5000:5010] = 0.9, 1.0
+    day = [Scored(s, 1.0, [Event(100.0, 30.0, "seiz")]), Scored(d, 1.0, [])]
+    rep = sensitivity_at_fa(day, day, targets=(0.5, 2.0), search=search, szcore=False)
+    none, met = rep["operating_points"]
+    assert none == {"target_fa_per_24h": 0.5, "threshold": None, "dev": None, "eval": None}
+    assert met["target_fa_per_24h"] == 2.0 and met["threshold"] == {"exact": 0.9, "bisect": 0.0}[search]
+    assert met["eval"]["false_alarms"] == 1 and met["eval"]["fa_per_24h"] == 1.0
+    # the post-processing reaches the dev curve, the choice and the eval scoring: with a 20 s minimum the
+    # 10 s false alarms vanish, so 0.7 meets 0.5/24h (0.9 without it) and has no false alarm on eval either
+    recs = _four_records()
+    plain = sensitivity_at_fa(recs, recs, targets=(0.5,), search=search, curve_points=3, szcore=False)
+    assert plain["operating_points"][0]["threshold"] == 0.9
+    rep = sensitivity_at_fa(
+        recs, recs, targets=(0.5,), search=search, curve_points=3, szcore=False, min_duration_s=20.0
+    )
+    (row,) = rep["operating_points"]
+    assert row["threshold"] == 0.7 and row["eval"]["false_alarms"] == 0 and row["eval"]["hits"] == 2
+    assert [p["false_alarms"] for p in rep["dev_curve"]] == [3, 0, 0]
+    assert [p["false_alarms"] for p in plain["dev_curve"]] == [3, 2, 0]
+    assert rep["postprocess"] == {"min_duration_s": 20.0}
+
+
+def test_szcore_rows_score_the_frozen_threshold_with_the_post_processing():
+    """SzCORE on eval (records a and b) at the threshold chosen on dev: 0.9 for 0.0/24h finds seizure 2 only
+    (sensitivity 1/2, no false alarm); with a 20 s minimum duration 0.7 is chosen and finds both, its two 10 s
+    false alarms removed (precision 1)."""
+    recs = _four_records()
+    sz = sensitivity_at_fa(recs, recs[:2], targets=(0.0,))["operating_points"][0]["eval"]["szcore"]
+    assert (sz["ref_events"], sz["sensitivity"], sz["precision"]) == (2, 0.5, 1.0)
+    rep = sensitivity_at_fa(recs, recs[:2], targets=(0.0,), min_duration_s=20.0)
+    (row,) = rep["operating_points"]
+    assert row["threshold"] == 0.7
+    sz = row["eval"]["szcore"]
+    assert (sz["sensitivity"], sz["precision"]) == (1.0, 1.0)
