@@ -11,15 +11,8 @@ import pytest
 import torch
 
 from biodyn.errors import CheckpointError
-from biodyn.train.checkpoint import (
-    _opt_join,
-    _opt_split,
-    check_resumable,
-    load_checkpoint,
-    previous_checkpoint,
-    read_state,
-    save_checkpoint,
-)
+from biodyn.models._pretrained import previous_checkpoint, read_state
+from biodyn.train.checkpoint import _opt_join, _opt_split, check_resumable, load_checkpoint, save_checkpoint
 
 
 def _model(seed=0, width=3):
