@@ -94,16 +94,35 @@ def choose_thresholds(
     return out
 
 
+def _drops_long_events(records: Sequence[Scored], threshold: float, max_duration_s: float, post) -> bool:
+    """Whether ``max_duration_s`` drops an event of some record at ``threshold`` (``post`` without it)."""
+    return any(
+        e.duration_s > max_duration_s
+        for r in records
+        for e in probs_to_events(r.probs, r.fs, threshold=threshold, **post)
+    )
+
+
 def choose_thresholds_bisect(
     records: Sequence[Scored], targets: Sequence[float] = FA_TARGETS, **post
 ) -> dict[float, OperatingPoint | None]:
-    """Per target, bisection over the distinct probabilities for the lowest threshold with FA/24h <= target.
+    """Per target, the threshold with the highest sensitivity among the distinct probabilities with
+    FA/24h <= target, found by bisection where the curve is monotone and by the exact sweep where it is not.
 
-    Sensitivity never rises with the threshold (thresholding, opening, closing, merging and the minimum
-    duration are all monotone), so the lowest admissible threshold has the highest sensitivity. FA/24h
-    usually falls with the threshold but need not (raising it can split one event in two): bisection
-    assumes it does, costs ``O(log n)`` evaluations, and its answer always meets the target; the exact
-    sweep (:func:`sweep` + :func:`choose_thresholds`) evaluates every distinct value."""
+    Before the maximum duration, the post-processed events only shrink, split or vanish as the threshold
+    rises (thresholding with or without hysteresis, opening, closing, merging and the minimum duration are all
+    monotone), so sensitivity never rises with it. ``max_duration_s`` breaks that: at a low threshold a whole
+    stretch can merge into one event longer than it, which is dropped, so sensitivity can be 0 there and > 0
+    above. Whether some event is dropped is itself monotone (an event at a higher threshold lies inside one
+    at a lower threshold), so a first bisection finds the lowest candidate ``u[k0]`` from which nothing is
+    dropped. On ``u[k0:]`` the curve is the monotone one and a bisection finds the lowest threshold with
+    FA/24h <= target (``O(log n)`` evaluations); every candidate below ``u[k0]`` is evaluated, as the exact
+    sweep (:func:`sweep` + :func:`choose_thresholds`) would, and wins when its sensitivity is higher (or equal
+    with fewer false alarms). So the answer is never less sensitive than the exact sweep's, provided FA/24h
+    falls with the threshold on ``u[k0:]``: it usually does but need not (raising the threshold can split one
+    event in two), and where it does not the bisection may stop above a more sensitive admissible threshold.
+    The answer always meets its target. Ties inside ``u[k0:]`` keep the lowest admissible threshold (the
+    exact sweep prefers the lowest FA/24h, then the highest threshold)."""
     u = candidate_thresholds(records)
     cache: dict[int, OperatingPoint] = {}
 
@@ -112,21 +131,41 @@ def choose_thresholds_bisect(
             cache[k] = evaluate(records, u[k], **post)
         return cache[k]
 
-    out = {}
-    for t in targets:
-        if not len(u) or at(len(u) - 1).fa_per_24h > t:
-            out[t] = None
-            continue
-        lo, hi = 0, len(u) - 1  # invariant: at(hi) meets the target
-        if at(lo).fa_per_24h <= t:
-            hi = lo
+    # k0: the lowest index from which max_duration_s drops no event ("drops" is True below it, False from it)
+    k0 = 0
+    max_d = post.get("max_duration_s")
+    if max_d is not None and len(u):
+        pre = {**post, "max_duration_s": None}
+        lo, hi = -1, len(u)  # invariant: drops at lo (or lo = -1), none at hi (or hi = len(u))
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if at(mid).fa_per_24h <= t:
-                hi = mid
-            else:
+            if _drops_long_events(records, u[mid], max_d, pre):
                 lo = mid
-        out[t] = at(hi)
+            else:
+                hi = mid
+        k0 = hi
+    below = [at(k) for k in range(k0)]  # the non-monotone part: swept exactly
+
+    out: dict[float, OperatingPoint | None] = {}
+    for t in targets:
+        best = None
+        if k0 < len(u) and at(len(u) - 1).fa_per_24h <= t:
+            lo, hi = k0, len(u) - 1  # invariant: at(hi) meets the target
+            if at(lo).fa_per_24h <= t:
+                hi = lo
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if at(mid).fa_per_24h <= t:
+                    hi = mid
+                else:
+                    lo = mid
+            best = at(hi)
+        ok = [p for p in below if p.fa_per_24h <= t and not np.isnan(p.sensitivity)]
+        if ok:
+            low = max(ok, key=lambda p: (p.sensitivity, -p.fa_per_24h, p.threshold))
+            if best is None or (low.sensitivity, -low.fa_per_24h) > (best.sensitivity, -best.fa_per_24h):
+                best = low
+        out[t] = best
     return out
 
 
