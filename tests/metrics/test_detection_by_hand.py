@@ -20,7 +20,7 @@ from biodyn.metrics.detection import (
     sensitivity_at_fa,
     window_metrics,
 )
-from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS
+from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, probs_to_events
 from biodyn.types import Event
 
 
@@ -425,3 +425,44 @@ def test_window_metrics_where_a_window_merges_past_600_s():
     curve = [evaluate(recs, t, **SEIZURE_POSTPROCESS) for t in candidate_thresholds(recs)]
     assert [(p.threshold, p.hits, p.false_alarms) for p in curve] == [(0.1, 0, 0), (0.7, 1, 1), (0.9, 1, 0)]
     assert choose_thresholds(curve, targets=(10.0,))[10.0].threshold == 0.9
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bisection_matches_the_exact_sweep_where_long_events_are_dropped(seed):
+    """Random blocky records with few distinct values and a short maximum duration, so that the curve is
+    not monotone: wherever FA/24h falls with the threshold from the first threshold at which nothing is
+    dropped (the condition the docstring states), the answer's sensitivity is the exact sweep's."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for _ in range(3):
+        p = np.repeat(rng.choice([0.1, 0.3, 0.5, 0.7, 0.9], size=12), rng.integers(2, 12, size=12))
+        on = np.repeat(rng.random(12) < 0.3, 1)
+        ref, t = [], 0
+        for blk, k in zip(on, np.cumsum(rng.integers(5, 15, size=12))):
+            if blk and k + 5 < len(p):
+                ref.append(Event(float(k), 5.0, "seiz"))
+        recs.append(Scored(p, 1.0, ref))
+    post = {"max_duration_s": float(rng.integers(8, 30)), "merge_gap_s": float(rng.integers(0, 4))}
+    u = candidate_thresholds(recs)
+    curve = [evaluate(recs, t, **post) for t in u]
+    free = [
+        not any(
+            e.duration_s > post["max_duration_s"]
+            for r in recs
+            for e in probs_to_events(r.probs, r.fs, threshold=t, **{**post, "max_duration_s": None})
+        )
+        for t in u
+    ]
+    k0 = free.index(True) if any(free) else len(u)
+    assert all(free[k0:])  # nothing dropped from k0 up: the monotone part the bisection relies on
+    fa_falls = all(a.false_alarms >= b.false_alarms for a, b in zip(curve[k0:], curve[k0 + 1 :]))
+    targets = (0.0, 2000.0, 5000.0, 20000.0)
+    exact = choose_thresholds(curve, targets)
+    got = choose_thresholds_bisect(recs, targets, **post)
+    for t in targets:
+        if exact[t] is None:
+            continue
+        assert got[t] is not None and got[t].fa_per_24h <= t
+        assert got[t] in curve  # one of the exact sweep's own points
+        if fa_falls:
+            assert got[t].sensitivity == exact[t].sensitivity

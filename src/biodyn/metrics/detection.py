@@ -103,6 +103,42 @@ def _drops_long_events(records: Sequence[Scored], threshold: float, max_duration
     )
 
 
+class _Unfiltered:
+    """Bounds on the curve below the threshold from which ``max_duration_s`` drops nothing, read from the
+    events before that filter (``F(t)``, which only shrinks as the threshold rises) at one threshold:
+    per record, the reference segments it overlaps, the references lying inside one too-long event (never
+    hit at this threshold or any lower one), and its events as ``(start, stop)`` seconds with whether each is
+    short enough to be kept and clear of every reference (touching counts as overlapping here)."""
+
+    def __init__(self, records, refs, threshold: float, max_duration_s: float, post):
+        self.hit = self.covered = 0
+        self.events = []
+        for r, ref in zip(records, refs):
+            ev = probs_to_events(r.probs, r.fs, threshold=threshold, **post)
+            h = np.array([(round(e.onset_s, 4), round(e.onset_s + e.duration_s, 4)) for e in ev]).reshape(
+                -1, 2
+            )
+            long_ = np.array([e.duration_s > max_duration_s for e in ev], bool)
+            ov = (h[None, :, 1] > ref[:, None, 0]) & (h[None, :, 0] < ref[:, None, 1])
+            inside = (h[None, :, 0] <= ref[:, None, 0]) & (ref[:, None, 1] <= h[None, :, 1]) & long_[None, :]
+            self.hit += int(ov.any(axis=1).sum())
+            self.covered += int(inside.any(axis=1).sum())
+            near = (h[None, :, 1] >= ref[:, None, 0]) & (h[None, :, 0] <= ref[:, None, 1])
+            self.events.append((h, ~long_ & ~near.any(axis=0)))
+
+    def false_alarms_below(self, upper: _Unfiltered) -> int:
+        """False alarms at every threshold from this one up to ``upper``'s: an event here that is kept and
+        clear of the references and holds an event at ``upper`` holds at least one false alarm all along
+        (whatever it holds at a threshold in between is a run of its own, as short and as clear)."""
+        n = 0
+        for (h, clear), (hu, _) in zip(self.events, upper.events):
+            if not len(hu):
+                continue
+            k = np.searchsorted(hu[:, 0], h[:, 0])  # the first event at `upper` starting inside this one
+            n += int(np.sum(clear & (k < len(hu)) & (hu[np.minimum(k, len(hu) - 1), 0] < h[:, 1])))
+        return n
+
+
 def choose_thresholds_bisect(
     records: Sequence[Scored], targets: Sequence[float] = FA_TARGETS, **post
 ) -> dict[float, OperatingPoint | None]:
@@ -134,7 +170,8 @@ def choose_thresholds_bisect(
     # k0: the lowest index from which max_duration_s drops no event ("drops" is True below it, False from it)
     k0 = 0
     max_d = post.get("max_duration_s")
-    if max_d is not None and len(u):
+    # (no event outlasts its record: with every record within max_duration_s nothing is ever dropped)
+    if max_d is not None and len(u) and any(len(r.probs) / r.fs > max_d for r in records):
         pre = {**post, "max_duration_s": None}
         lo, hi = -1, len(u)  # invariant: drops at lo (or lo = -1), none at hi (or hi = len(u))
         while hi - lo > 1:
@@ -144,7 +181,30 @@ def choose_thresholds_bisect(
             else:
                 hi = mid
         k0 = hi
-    below = [at(k) for k in range(k0)]  # the non-monotone part: swept exactly
+    # below u[k0]: branch and bound over index ranges [a, b] of u; at every threshold in the range, the hits
+    # are at most those of F(u[a]) less the references inside a too-long event at u[b], and the false alarms
+    # at least those counted by _Unfiltered.false_alarms_below (see there). A range that cannot beat the best
+    # point so far is skipped; one that may is split; a single threshold is evaluated.
+    refs = [
+        np.array(
+            [
+                (g.start, g.stop)
+                for g in normalize([e for e in r.reference if e.label == "seiz"], r.duration_s)
+                if g.label == "seiz"
+            ]
+            if r.reference
+            else [],
+            np.float64,
+        ).reshape(-1, 2)
+        for r in records
+    ]
+    dur = sum(r.duration_s for r in records)
+    unf: dict[int, _Unfiltered] = {}
+
+    def info(k: int) -> _Unfiltered:
+        if k not in unf:
+            unf[k] = _Unfiltered(records, refs, u[k], max_d, {**post, "max_duration_s": None})
+        return unf[k]
 
     out: dict[float, OperatingPoint | None] = {}
     for t in targets:
@@ -160,11 +220,26 @@ def choose_thresholds_bisect(
                 else:
                     lo = mid
             best = at(hi)
-        ok = [p for p in below if p.fa_per_24h <= t and not np.isnan(p.sensitivity)]
-        if ok:
-            low = max(ok, key=lambda p: (p.sensitivity, -p.fa_per_24h, p.threshold))
-            if best is None or (low.sensitivity, -low.fa_per_24h) > (best.sensitivity, -best.fa_per_24h):
-                best = low
+        if k0 and sum(len(r) for r in refs):
+            stack = [(0, k0 - 1)]  # popped highest range first: a later find has a lower threshold
+            while stack:
+                a, b = stack.pop()
+                if best is not None:
+                    top = info(a).hit - info(b).covered
+                    fa_low = info(a).false_alarms_below(info(b))
+                    if fa_low / dur * 86400.0 > t or (top, -fa_low) <= (best.hits, -best.false_alarms):
+                        continue
+                elif info(a).false_alarms_below(info(b)) / dur * 86400.0 > t:
+                    continue
+                if a == b:
+                    p = at(a)
+                    if p.fa_per_24h <= t and (
+                        best is None or (p.hits, -p.false_alarms) > (best.hits, -best.false_alarms)
+                    ):
+                        best = p
+                    continue
+                mid = (a + b) // 2
+                stack += [(a, mid), (mid + 1, b)]
         out[t] = best
     return out
 
