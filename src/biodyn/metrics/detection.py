@@ -143,22 +143,32 @@ def choose_thresholds_bisect(
     records: Sequence[Scored], targets: Sequence[float] = FA_TARGETS, **post
 ) -> dict[float, OperatingPoint | None]:
     """Per target, the threshold with the highest sensitivity among the distinct probabilities with
-    FA/24h <= target, found by bisection where the curve is monotone and by the exact sweep where it is not.
+    FA/24h <= target: a bisection where the curve is monotone, a branch and bound where it is not.
 
-    Before the maximum duration, the post-processed events only shrink, split or vanish as the threshold
-    rises (thresholding with or without hysteresis, opening, closing, merging and the minimum duration are all
-    monotone), so sensitivity never rises with it. ``max_duration_s`` breaks that: at a low threshold a whole
-    stretch can merge into one event longer than it, which is dropped, so sensitivity can be 0 there and > 0
-    above. Whether some event is dropped is itself monotone (an event at a higher threshold lies inside one
-    at a lower threshold), so a first bisection finds the lowest candidate ``u[k0]`` from which nothing is
-    dropped. On ``u[k0:]`` the curve is the monotone one and a bisection finds the lowest threshold with
-    FA/24h <= target (``O(log n)`` evaluations); every candidate below ``u[k0]`` is evaluated, as the exact
-    sweep (:func:`sweep` + :func:`choose_thresholds`) would, and wins when its sensitivity is higher (or equal
-    with fewer false alarms). So the answer is never less sensitive than the exact sweep's, provided FA/24h
-    falls with the threshold on ``u[k0:]``: it usually does but need not (raising the threshold can split one
-    event in two), and where it does not the bisection may stop above a more sensitive admissible threshold.
-    The answer always meets its target. Ties inside ``u[k0:]`` keep the lowest admissible threshold (the
-    exact sweep prefers the lowest FA/24h, then the highest threshold)."""
+    Before the maximum duration, the post-processed events ``F(t)`` only shrink, split or vanish as the
+    threshold ``t`` rises (thresholding with or without hysteresis, opening, closing, merging and the minimum
+    duration are all monotone), so sensitivity would never rise with it. ``max_duration_s`` breaks that: at a
+    low threshold a whole stretch can merge into one event longer than it, which is dropped, so sensitivity
+    can be 0 there and > 0 above (and FA/24h 0, so the lowest threshold meets every target). Whether some
+    event is dropped is itself monotone (an event at a higher threshold lies inside one at a lower
+    threshold), so a first bisection finds the lowest candidate ``u[k0]`` from which nothing is dropped.
+
+    - On ``u[k0:]`` the curve is the monotone one: a bisection finds the lowest threshold with FA/24h <=
+      target (``O(log n)`` evaluations).
+    - Below ``u[k0]``, a branch and bound over index ranges ``[a, b]`` finds what the exact sweep
+      (:func:`sweep` + :func:`choose_thresholds`) would find there: at every threshold of the range the hits
+      are at most the references ``F(u[a])`` overlaps less those lying inside one too-long event of
+      ``F(u[b])``, and the false alarms at least the events of ``F(u[a])`` short enough to be kept, clear of
+      every reference and holding an event of ``F(u[b])``. A range that cannot beat the best point so far is
+      skipped, one that may is halved, a single threshold is evaluated; a point found there replaces the
+      bisection's when it has more hits, or as many with fewer false alarms.
+
+    So the answer is never less sensitive than the exact sweep's provided FA/24h falls with the threshold on
+    ``u[k0:]``: it usually does but need not (raising the threshold can split one event in two), and where
+    it does not the bisection may stop above a more sensitive admissible threshold. The answer always meets
+    its target and is always one of the exact sweep's points. Ties inside ``u[k0:]`` keep the lowest
+    admissible threshold (the exact sweep prefers the lowest FA/24h, then the highest threshold). Records no
+    longer than ``max_duration_s`` (training windows) skip all of this: nothing can be dropped."""
     u = candidate_thresholds(records)
     cache: dict[int, OperatingPoint] = {}
 
@@ -181,10 +191,7 @@ def choose_thresholds_bisect(
             else:
                 hi = mid
         k0 = hi
-    # below u[k0]: branch and bound over index ranges [a, b] of u; at every threshold in the range, the hits
-    # are at most those of F(u[a]) less the references inside a too-long event at u[b], and the false alarms
-    # at least those counted by _Unfiltered.false_alarms_below (see there). A range that cannot beat the best
-    # point so far is skipped; one that may is split; a single threshold is evaluated.
+    # below u[k0]: the branch and bound of the docstring, with _Unfiltered's bounds
     refs = [
         np.array(
             [
