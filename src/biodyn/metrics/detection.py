@@ -122,7 +122,7 @@ class _Unfiltered:
             ov = (h[None, :, 1] > ref[:, None, 0]) & (h[None, :, 0] < ref[:, None, 1])
             inside = (h[None, :, 0] <= ref[:, None, 0]) & (ref[:, None, 1] <= h[None, :, 1]) & long_[None, :]
             self.hit += int(ov.any(axis=1).sum())
-            self.covered += int(inside.any(axis=1).sum())
+            self.covered += int((inside & ov).any(axis=1).sum())  # (a zero-length reference at an edge)
             near = (h[None, :, 1] >= ref[:, None, 0]) & (h[None, :, 0] <= ref[:, None, 1])
             self.events.append((h, ~long_ & ~near.any(axis=0)))
 
