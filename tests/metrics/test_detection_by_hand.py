@@ -13,12 +13,14 @@ from biodyn.metrics.detection import (
     OperatingPoint,
     Scored,
     candidate_thresholds,
+    choose_thresholds,
     choose_thresholds_bisect,
     evaluate,
     mask_events,
     sensitivity_at_fa,
     window_metrics,
 )
+from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, probs_to_events
 from biodyn.types import Event
 
 
@@ -365,3 +367,102 @@ def test_szcore_rows_score_the_frozen_threshold_with_the_post_processing():
     assert row["threshold"] == 0.7
     sz = row["eval"]["szcore"]
     assert (sz["sensitivity"], sz["precision"]) == (1.0, 1.0)
+
+
+def _merged_then_dropped():
+    """Two 100 s records at 1 Hz, background 0.1, events kept up to 30 s (``max_duration_s=30``). Record a: a
+    seizure at 10-20 s held at 0.9 and a 40 s false positive at 50-90 s held at 0.5; record b: a seizure at
+    30-40 s held at 0.5. By hand: 0.1 makes each record one 100 s event, both dropped (sensitivity 0, no
+    false alarm); 0.5 finds both seizures and drops the 40 s false positive (sensitivity 1, no false alarm);
+    0.9 finds the first seizure only (0.5, none). Sensitivity is not monotone in the threshold."""
+    pa, pb = np.full(100, 0.1), np.full(100, 0.1)
+    pa[10:20], pa[50:90], pb[30:40] = 0.9, 0.5, 0.5
+    return [
+        Scored(pa, 1.0, [Event(10.0, 10.0, "seiz")]),
+        Scored(pb, 1.0, [Event(30.0, 10.0, "seiz")]),
+    ]
+
+
+def test_bisection_where_max_duration_drops_a_merged_stretch():
+    recs = _merged_then_dropped()
+    post = {"max_duration_s": 30.0}
+    curve = [evaluate(recs, t, **post) for t in candidate_thresholds(recs)]
+    assert [(p.threshold, p.sensitivity, p.false_alarms) for p in curve] == [
+        (0.1, 0.0, 0),
+        (0.5, 1.0, 0),
+        (0.9, 0.5, 0),
+    ]
+    exact = choose_thresholds(curve, targets=(0.0, 10.0))
+    got = choose_thresholds_bisect(recs, targets=(0.0, 10.0), **post)
+    for t in (0.0, 10.0):
+        # the exact sweep's answer (0.5, both seizures), not the lowest threshold meeting the target (0.1,
+        # where every event is merged and dropped)
+        assert exact[t].threshold == 0.5 and got[t].threshold == 0.5 and got[t].sensitivity == 1.0
+    # without the maximum duration the curve is monotone and the lowest threshold wins
+    assert choose_thresholds_bisect(recs, targets=(10.0,))[10.0].threshold == 0.1
+    # the best point above the dropped region keeps its place when nothing below beats it: a 1 s limit
+    # drops even the 10 s seizures below 0.9 ... and at 0.9 too, so every candidate is swept exactly
+    got = choose_thresholds_bisect(recs, targets=(10.0,), max_duration_s=1.0)[10.0]
+    assert got.threshold == 0.9 and got.sensitivity == 0.0 and got.false_alarms == 0
+    # a 45 s limit keeps the 40 s false positive at 0.5: the dropped region is 0.1 alone, and the bisection
+    # above it stops at 0.9 for a zero target, 0.5 for a target of one false alarm in 200 s (432/24h)
+    got = choose_thresholds_bisect(recs, targets=(0.0, 432.0), max_duration_s=45.0)
+    assert (got[0.0].threshold, got[0.0].sensitivity) == (0.9, 0.5)
+    assert (got[432.0].threshold, got[432.0].sensitivity, got[432.0].false_alarms) == (0.5, 1.0, 1)
+
+
+def test_window_metrics_where_a_window_merges_past_600_s():
+    """The case the mutation work found: 700 s windows at 1 Hz with Brain-Go-Brr's post-processing (events
+    of 3-600 s). Background 0.1, a seizure at 100-160 s held at 0.9 in window 0, a 30 s false positive at
+    0.7 in window 1. At 0.1 every window is one 700 s event, dropped: no false alarm and no seizure found;
+    0.7 finds the seizure with one false alarm (1400 s: 61.7/24h); 0.9 the seizure alone."""
+    probs, target = np.full((2, 700), 0.1), np.zeros((2, 700))
+    probs[0, 100:160], target[0, 100:160] = 0.9, 1
+    probs[1, 300:330] = 0.7
+    m = window_metrics(probs, target, 1.0)
+    assert (m["sens_at_10fa"], m["threshold_at_10fa"], m["fa_at_10fa"]) == (1.0, 0.9, 0.0)
+    recs = [Scored(p, 1.0, mask_events(t, 1.0)) for p, t in zip(probs, target)]
+    curve = [evaluate(recs, t, **SEIZURE_POSTPROCESS) for t in candidate_thresholds(recs)]
+    assert [(p.threshold, p.hits, p.false_alarms) for p in curve] == [(0.1, 0, 0), (0.7, 1, 1), (0.9, 1, 0)]
+    assert choose_thresholds(curve, targets=(10.0,))[10.0].threshold == 0.9
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bisection_matches_the_exact_sweep_where_long_events_are_dropped(seed):
+    """Random blocky records with few distinct values and a short maximum duration, so that the curve is
+    not monotone: wherever FA/24h falls with the threshold from the first threshold at which nothing is
+    dropped (the condition the docstring states), the answer's sensitivity is the exact sweep's."""
+    rng = np.random.default_rng(seed)
+    recs = []
+    for _ in range(3):
+        p = np.repeat(rng.choice([0.1, 0.3, 0.5, 0.7, 0.9], size=12), rng.integers(2, 12, size=12))
+        on = np.repeat(rng.random(12) < 0.3, 1)
+        ref, t = [], 0
+        for blk, k in zip(on, np.cumsum(rng.integers(5, 15, size=12))):
+            if blk and k + 5 < len(p):
+                ref.append(Event(float(k), 5.0, "seiz"))
+        recs.append(Scored(p, 1.0, ref))
+    post = {"max_duration_s": float(rng.integers(8, 30)), "merge_gap_s": float(rng.integers(0, 4))}
+    u = candidate_thresholds(recs)
+    curve = [evaluate(recs, t, **post) for t in u]
+    free = [
+        not any(
+            e.duration_s > post["max_duration_s"]
+            for r in recs
+            for e in probs_to_events(r.probs, r.fs, threshold=t, **{**post, "max_duration_s": None})
+        )
+        for t in u
+    ]
+    k0 = free.index(True) if any(free) else len(u)
+    assert all(free[k0:])  # nothing dropped from k0 up: the monotone part the bisection relies on
+    fa_falls = all(a.false_alarms >= b.false_alarms for a, b in zip(curve[k0:], curve[k0 + 1 :]))
+    targets = (0.0, 2000.0, 5000.0, 20000.0)
+    exact = choose_thresholds(curve, targets)
+    got = choose_thresholds_bisect(recs, targets, **post)
+    for t in targets:
+        if exact[t] is None:
+            continue
+        assert got[t] is not None and got[t].fa_per_24h <= t
+        assert got[t] in curve  # one of the exact sweep's own points
+        if fa_falls:
+            assert got[t].sensitivity == exact[t].sensitivity

@@ -94,16 +94,81 @@ def choose_thresholds(
     return out
 
 
+def _drops_long_events(records: Sequence[Scored], threshold: float, max_duration_s: float, post) -> bool:
+    """Whether ``max_duration_s`` drops an event of some record at ``threshold`` (``post`` without it)."""
+    return any(
+        e.duration_s > max_duration_s
+        for r in records
+        for e in probs_to_events(r.probs, r.fs, threshold=threshold, **post)
+    )
+
+
+class _Unfiltered:
+    """Bounds on the curve below the threshold from which ``max_duration_s`` drops nothing, read from the
+    events before that filter (``F(t)``, which only shrinks as the threshold rises) at one threshold:
+    per record, the reference segments it overlaps, the references lying inside one too-long event (never
+    hit at this threshold or any lower one), and its events as ``(start, stop)`` seconds with whether each is
+    short enough to be kept and clear of every reference (touching counts as overlapping here)."""
+
+    def __init__(self, records, refs, threshold: float, max_duration_s: float, post):
+        self.hit = self.covered = 0
+        self.events = []
+        for r, ref in zip(records, refs):
+            ev = probs_to_events(r.probs, r.fs, threshold=threshold, **post)
+            h = np.array([(round(e.onset_s, 4), round(e.onset_s + e.duration_s, 4)) for e in ev]).reshape(
+                -1, 2
+            )
+            long_ = np.array([e.duration_s > max_duration_s for e in ev], bool)
+            ov = (h[None, :, 1] > ref[:, None, 0]) & (h[None, :, 0] < ref[:, None, 1])
+            inside = (h[None, :, 0] <= ref[:, None, 0]) & (ref[:, None, 1] <= h[None, :, 1]) & long_[None, :]
+            self.hit += int(ov.any(axis=1).sum())
+            self.covered += int((inside & ov).any(axis=1).sum())  # (a zero-length reference at an edge)
+            near = (h[None, :, 1] >= ref[:, None, 0]) & (h[None, :, 0] <= ref[:, None, 1])
+            self.events.append((h, ~long_ & ~near.any(axis=0)))
+
+    def false_alarms_below(self, upper: _Unfiltered) -> int:
+        """False alarms at every threshold from this one up to ``upper``'s: an event here that is kept and
+        clear of the references and holds an event at ``upper`` holds at least one false alarm all along
+        (whatever it holds at a threshold in between is a run of its own, as short and as clear)."""
+        n = 0
+        for (h, clear), (hu, _) in zip(self.events, upper.events):
+            if not len(hu):
+                continue
+            k = np.searchsorted(hu[:, 0], h[:, 0])  # the first event at `upper` starting inside this one
+            n += int(np.sum(clear & (k < len(hu)) & (hu[np.minimum(k, len(hu) - 1), 0] < h[:, 1])))
+        return n
+
+
 def choose_thresholds_bisect(
     records: Sequence[Scored], targets: Sequence[float] = FA_TARGETS, **post
 ) -> dict[float, OperatingPoint | None]:
-    """Per target, bisection over the distinct probabilities for the lowest threshold with FA/24h <= target.
+    """Per target, the threshold with the highest sensitivity among the distinct probabilities with
+    FA/24h <= target: a bisection where the curve is monotone, a branch and bound where it is not.
 
-    Sensitivity never rises with the threshold (thresholding, opening, closing, merging and the minimum
-    duration are all monotone), so the lowest admissible threshold has the highest sensitivity. FA/24h
-    usually falls with the threshold but need not (raising it can split one event in two): bisection
-    assumes it does, costs ``O(log n)`` evaluations, and its answer always meets the target; the exact
-    sweep (:func:`sweep` + :func:`choose_thresholds`) evaluates every distinct value."""
+    Before the maximum duration, the post-processed events ``F(t)`` only shrink, split or vanish as the
+    threshold ``t`` rises (thresholding with or without hysteresis, opening, closing, merging and the minimum
+    duration are all monotone), so sensitivity would never rise with it. ``max_duration_s`` breaks that: at a
+    low threshold a whole stretch can merge into one event longer than it, which is dropped, so sensitivity
+    can be 0 there and > 0 above (and FA/24h 0, so the lowest threshold meets every target). Whether some
+    event is dropped is itself monotone (an event at a higher threshold lies inside one at a lower
+    threshold), so a first bisection finds the lowest candidate ``u[k0]`` from which nothing is dropped.
+
+    - On ``u[k0:]`` the curve is the monotone one: a bisection finds the lowest threshold with FA/24h <=
+      target (``O(log n)`` evaluations).
+    - Below ``u[k0]``, a branch and bound over index ranges ``[a, b]`` finds what the exact sweep
+      (:func:`sweep` + :func:`choose_thresholds`) would find there: at every threshold of the range the hits
+      are at most the references ``F(u[a])`` overlaps less those lying inside one too-long event of
+      ``F(u[b])``, and the false alarms at least the events of ``F(u[a])`` short enough to be kept, clear of
+      every reference and holding an event of ``F(u[b])``. A range that cannot beat the best point so far is
+      skipped, one that may is halved, a single threshold is evaluated; a point found there replaces the
+      bisection's when it has more hits, or as many with fewer false alarms.
+
+    So the answer is never less sensitive than the exact sweep's provided FA/24h falls with the threshold on
+    ``u[k0:]``: it usually does but need not (raising the threshold can split one event in two), and where
+    it does not the bisection may stop above a more sensitive admissible threshold. The answer always meets
+    its target and is always one of the exact sweep's points. Ties inside ``u[k0:]`` keep the lowest
+    admissible threshold (the exact sweep prefers the lowest FA/24h, then the highest threshold). Records no
+    longer than ``max_duration_s`` (training windows) skip all of this: nothing can be dropped."""
     u = candidate_thresholds(records)
     cache: dict[int, OperatingPoint] = {}
 
@@ -112,21 +177,77 @@ def choose_thresholds_bisect(
             cache[k] = evaluate(records, u[k], **post)
         return cache[k]
 
-    out = {}
-    for t in targets:
-        if not len(u) or at(len(u) - 1).fa_per_24h > t:
-            out[t] = None
-            continue
-        lo, hi = 0, len(u) - 1  # invariant: at(hi) meets the target
-        if at(lo).fa_per_24h <= t:
-            hi = lo
+    # k0: the lowest index from which max_duration_s drops no event ("drops" is True below it, False from it)
+    k0 = 0
+    max_d = post.get("max_duration_s")
+    # (no event outlasts its record: with every record within max_duration_s nothing is ever dropped)
+    if max_d is not None and len(u) and any(len(r.probs) / r.fs > max_d for r in records):
+        pre = {**post, "max_duration_s": None}
+        lo, hi = -1, len(u)  # invariant: drops at lo (or lo = -1), none at hi (or hi = len(u))
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if at(mid).fa_per_24h <= t:
-                hi = mid
-            else:
+            if _drops_long_events(records, u[mid], max_d, pre):
                 lo = mid
-        out[t] = at(hi)
+            else:
+                hi = mid
+        k0 = hi
+    # below u[k0]: the branch and bound of the docstring, with _Unfiltered's bounds
+    refs = [
+        np.array(
+            [
+                (g.start, g.stop)
+                for g in normalize([e for e in r.reference if e.label == "seiz"], r.duration_s)
+                if g.label == "seiz"
+            ]
+            if r.reference
+            else [],
+            np.float64,
+        ).reshape(-1, 2)
+        for r in records
+    ]
+    dur = sum(r.duration_s for r in records)
+    unf: dict[int, _Unfiltered] = {}
+
+    def info(k: int) -> _Unfiltered:
+        if k not in unf:
+            unf[k] = _Unfiltered(records, refs, u[k], max_d, {**post, "max_duration_s": None})
+        return unf[k]
+
+    out: dict[float, OperatingPoint | None] = {}
+    for t in targets:
+        best = None
+        if k0 < len(u) and at(len(u) - 1).fa_per_24h <= t:
+            lo, hi = k0, len(u) - 1  # invariant: at(hi) meets the target
+            if at(lo).fa_per_24h <= t:
+                hi = lo
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if at(mid).fa_per_24h <= t:
+                    hi = mid
+                else:
+                    lo = mid
+            best = at(hi)
+        if k0 and sum(len(r) for r in refs):
+            stack = [(0, k0 - 1)]  # popped highest range first: a later find has a lower threshold
+            while stack:
+                a, b = stack.pop()
+                if best is not None:
+                    top = info(a).hit - info(b).covered
+                    fa_low = info(a).false_alarms_below(info(b))
+                    if fa_low / dur * 86400.0 > t or (top, -fa_low) <= (best.hits, -best.false_alarms):
+                        continue
+                elif info(a).false_alarms_below(info(b)) / dur * 86400.0 > t:
+                    continue
+                if a == b:
+                    p = at(a)
+                    if p.fa_per_24h <= t and (
+                        best is None or (p.hits, -p.false_alarms) > (best.hits, -best.false_alarms)
+                    ):
+                        best = p
+                    continue
+                mid = (a + b) // 2
+                stack += [(a, mid), (mid + 1, b)]
+        out[t] = best
     return out
 
 
