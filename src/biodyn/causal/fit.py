@@ -214,6 +214,9 @@ class LagFit:
             :func:`biodyn.causal.recording.fit_recording`).
         stability: per-edge confidence and focal-ranking stability over sub-windows, or None
             (:func:`biodyn.causal.stability.lag_stability`).
+        start_votes: ``(C, C)`` int, how many of the first refinement's ``n_starts`` optima hold each edge
+            (``|A| >= min_weight``); an edge of the graph held by fewer than all is not identified (optima of
+            nearly equal depth disagree on it). None when not recorded.
     """
 
     graph: LagGraph
@@ -609,7 +612,8 @@ def fit_lags(
         seed: draws the jitter (up to ``cfg.init_jitter_samples``) of the ``cfg.n_starts - 1`` extra starts
             (the first start is always the screening's delays unmoved: a seed that moved it too ended some
             real-EEG fits in another, shallower optimum and another focal ranking); the lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
-            that is above the iterations needed) unless the objective has several optima of nearly equal depth.
+            that is above the iterations needed) unless the objective has several optima of nearly equal depth; the edges those
+            disagree on are then flagged not identified (:attr:`LagFit.start_votes`) and leave the focal ranking.
         progress: ``progress(stage, done, total)`` after each iteration (for a progress bar).
         init: a previous fit on the same channels to start from (its edges join the screened support).
     """
