@@ -214,6 +214,9 @@ class LagFit:
             :func:`biodyn.causal.recording.fit_recording`).
         stability: per-edge confidence and focal-ranking stability over sub-windows, or None
             (:func:`biodyn.causal.stability.lag_stability`).
+        start_votes: ``(C, C)`` int, how many of the first refinement's ``n_starts`` optima hold each edge
+            (``|A| >= min_weight``); an edge of the graph held by fewer than all is not identified (optima of
+            nearly equal depth disagree on it). None when not recorded.
     """
 
     graph: LagGraph
@@ -236,6 +239,10 @@ class LagFit:
     onset_s: dict[str, float] | None = None
     # standardised parameters of the fit (for warm starts): src, tgt, a, tau (samples), phi (C, P)
     state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # (C, C) how many of the first refinement's n_starts optima hold the edge (|A| >= min_weight); None: not
+    # recorded (a fit from before, or another model)
+    start_votes: np.ndarray | None = None
+    n_starts: int = 1
 
     @property
     def channels(self) -> list[str]:
@@ -250,6 +257,13 @@ class LagFit:
         out = {}
         for i, j in zip(*np.nonzero(self.at_ceiling)):
             out[(int(i), int(j))] = "at the delay ceiling"
+        if self.start_votes is not None and self.n_starts > 1:
+            for i, j in zip(*np.nonzero((self.graph.weight != 0) & (self.start_votes < self.n_starts))):
+                if (int(i), int(j)) not in out:
+                    out[(int(i), int(j))] = (
+                        f"in {int(self.start_votes[i, j])} of the {self.n_starts} starts' optima only (optima "
+                        "of nearly equal depth disagree on it)"
+                    )
         half = 0.5 * (self.tau_max_s - self.tau_min_s)
         for e in spreads if spreads is not None else (self.stability or {}).get("edges", []):
             lo, hi = e.get("tau_s_q05"), e.get("tau_s_q95")
@@ -598,7 +612,8 @@ def fit_lags(
         seed: draws the jitter (up to ``cfg.init_jitter_samples``) of the ``cfg.n_starts - 1`` extra starts
             (the first start is always the screening's delays unmoved: a seed that moved it too ended some
             real-EEG fits in another, shallower optimum and another focal ranking); the lowest optimum is kept, so a converged fit does not depend on the seed (nor on ``cfg.steps`` once
-            that is above the iterations needed) unless the objective has several optima of nearly equal depth.
+            that is above the iterations needed) unless the objective has several optima of nearly equal depth; the edges those
+            disagree on are then flagged not identified (:attr:`LagFit.start_votes`) and leave the focal ranking.
         progress: ``progress(stage, done, total)`` after each iteration (for a progress bar).
         init: a previous fit on the same channels to start from (its edges join the screened support).
     """
@@ -628,6 +643,7 @@ def fit_lags(
             tau0[i, j] = tau
     rng = np.random.default_rng(seed)
     n_iter, converged, fun = 0, True, float("nan")
+    votes, n_starts = np.zeros((c, c), dtype=np.int64), 1
     with _torch_threads(1):  # many small ops: extra threads only contend (10x slower on a busy machine)
         # fit, drop weak (or, with weight_sign="positive", inverted) edges, fit again on what is left
         for stage in ("refining", "pruned", "pruned", "pruned"):
@@ -645,6 +661,10 @@ def fit_lags(
                     obj, np.clip(start, cfg.tau_min_samples, cfg.tau_max_samples), cfg, progress, stage
                 )
                 n_iter, converged = n_iter + res[3], converged and res[2]
+                if stage == "refining":  # which edges this start's optimum holds
+                    held = ~_weak(obj.weights(res[0])[0], cfg)
+                    np.add.at(votes, (src[held], tgt[held]), 1)
+                    n_starts = len(starts)
                 if best is None or res[1] < best[1]:
                     best = res
             tau, fun = best[0], best[1]
@@ -688,6 +708,8 @@ def fit_lags(
         tau_min_s=cfg.tau_min_samples / fs,
         fit_s=time.perf_counter() - t0,
         state=state,
+        start_votes=votes,
+        n_starts=n_starts,
     )
 
 
