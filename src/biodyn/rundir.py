@@ -89,9 +89,13 @@ def check_new_run(
 
 
 def clear_run(path: str | os.PathLike) -> None:
-    """Remove the run files of ``path`` (the ``force`` of :func:`check_new_run`), nothing else."""
+    """Remove the run files of ``path`` (the ``force`` of :func:`check_new_run`), nothing else, on rank 0
+    only: under torchrun every rank gets here, and two ranks removing the same files race (the others wait
+    for rank 0 in the process group's start)."""
     import shutil
 
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
     p = Path(path)
     for m in (*RUN_MARKERS, "tb", "curves.png", "eval_results.json", "eval_results.png"):
         q = p / m

@@ -439,12 +439,12 @@ def test_fewshot_tiny_cell_through_system_fewshot(tmp_path, capsys):
 
 def test_force_clears_the_old_run_on_rank_0_only(tmp_path, monkeypatch):
     """Under torchrun every rank runs the command; two ranks removing the same files race, so only rank 0
-    removes them (the generic and CLD-Trans runs in the CLI, PRISM's in run_prism)."""
-    from biodyn._cli.train import _replace_run
+    removes them (rundir.clear_run, which the generic, CLD-Trans and PRISM runs call)."""
+    from biodyn.rundir import clear_run
     from biodyn.systems.prism import PrismRunConfig
     from biodyn.systems.prism.run import _start_run
 
-    for clear in (_replace_run, lambda p: _start_run(PrismRunConfig(force=True), p)):
+    for clear in (clear_run, lambda p: _start_run(PrismRunConfig(force=True), p)):
         (tmp_path / "results.json").write_text("{}")
         monkeypatch.setenv("RANK", "1")
         clear(tmp_path)

@@ -112,15 +112,6 @@ def _rank0() -> bool:
     return int(os.environ.get("RANK", "0")) == 0  # under torchrun rank 0 reports
 
 
-def _replace_run(path) -> None:
-    """``--force``: remove the run files in ``path``, on rank 0 only (under torchrun every rank gets here,
-    and two ranks removing the same files race; the others wait for rank 0 in the process group's start)."""
-    from biodyn.rundir import clear_run
-
-    if _rank0():
-        clear_run(path)
-
-
 def run_generic(args, overrides: list[str]) -> int:
     """``system=seizure``: ``configs/config.yaml`` through :mod:`biodyn.train.experiment`."""
     import json
@@ -136,7 +127,7 @@ def run_generic(args, overrides: list[str]) -> int:
     if args.print_config:
         print(OmegaConf.to_yaml(cfg))
         return 0
-    from biodyn.rundir import check_device, check_new_run, check_out_dir
+    from biodyn.rundir import check_device, check_new_run, check_out_dir, clear_run
 
     check_device(exp.train.device, "train.device")
     if args.fewshot:
@@ -156,7 +147,7 @@ def run_generic(args, overrides: list[str]) -> int:
             force_hint="add --force",
         )
         if args.force:
-            _replace_run(exp.train.out_dir)
+            clear_run(exp.train.out_dir)
     init_from_env()
     try:
         if args.fewshot:

@@ -203,7 +203,7 @@ def run_cldtrans(run: CLDTransRun, *, parts=None, force: bool = False) -> dict[s
 
     run = copy.deepcopy(run)
     check_run(run, force=force)
-    if force and int(os.environ.get("RANK", "0")) == 0:  # the old stage run goes, nothing else in the folder
+    if force:  # the old stage run goes (on rank 0), nothing else in the folder
         from biodyn.rundir import clear_run
 
         clear_run(Path(run.train.out_dir) / run.mode)

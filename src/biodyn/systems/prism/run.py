@@ -28,7 +28,6 @@ Models see ``(B, C, T)``: C = token width (12 leads, 48 patch values, n_mels), T
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -857,9 +856,9 @@ def check_run(cfg: PrismRunConfig) -> None:
 
 
 def _start_run(cfg: PrismRunConfig, out: Path) -> None:
-    """Right before the first write: ``force`` removes the old run's files (never anything else), on rank 0
-    only (under torchrun two ranks removing the same files race)."""
-    if cfg.force and int(os.environ.get("RANK", "0")) == 0:
+    """Right before the first write: ``force`` removes the old run's files (never anything else; on rank 0
+    only, see :func:`~biodyn.rundir.clear_run`)."""
+    if cfg.force:
         from biodyn.rundir import clear_run
 
         clear_run(out)
