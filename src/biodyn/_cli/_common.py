@@ -179,3 +179,18 @@ def listed(values) -> str:
 def split_names(text: str) -> list[str]:
     """``"a, b"`` -> ``["a", "b"]`` (a comma-separated flag's items; the config's schema checks them)."""
     return [s.strip() for s in text.split(",")]
+
+
+def flag_overrides(args, typed: dict | None = None, lists: dict | None = None) -> list[str]:
+    """The given flags of an alias as overrides of its config tree: ``typed`` ``{flag: (key, type, help)}``
+    (``--epochs 3`` -> ``epochs=3``, strings :func:`quoted`), ``lists`` ``{flag: (key, help)}`` (comma-separated,
+    ``--models a,b`` -> ``models=['a','b']``); flags left at None are not overrides."""
+    out = []
+    for key, typ, _ in (typed or {}).values():
+        value = getattr(args, key)
+        if value is not None:
+            out.append(f"{key}={quoted(value) if typ is str else repr(value)}")
+    for key, _ in (lists or {}).values():
+        if getattr(args, key) is not None:
+            out.append(f"{key}={listed(split_names(getattr(args, key)))}")
+    return out

@@ -90,13 +90,11 @@ def add_arguments(p) -> None:
 def overrides(args) -> list[str]:
     """The flags as overrides of ``configs/fewshot/`` (``--models biot`` -> ``models=['biot']``): ``biodyn train
     system=fewshot`` with these overrides composes the same config."""
-    from biodyn._cli._common import floats, listed, pairs, quoted, split_names
+    from biodyn._cli._common import flag_overrides, floats, listed, pairs, quoted
     from biodyn._cli._common import seeds as parse_seeds
 
     out = [f"preset={args.preset}"] if args.preset else []
-    for dest, _ in _LISTS.values():
-        if getattr(args, dest) is not None:
-            out.append(f"{dest}={listed(split_names(getattr(args, dest)))}")
+    out += flag_overrides(args, lists=_LISTS)
     if args.budgets is not None:
         out.append(f"budgets={listed(floats(args.budgets, '--budgets'))}")
     if args.seeds is not None:

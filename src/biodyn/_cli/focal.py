@@ -100,17 +100,11 @@ def overrides(args) -> list[str]:
     """The flags as overrides of ``configs/focal/`` (``--span-s 6`` -> ``span_s=6.0``): ``biodyn train
     system=focal`` with these overrides composes the same config (``--force`` is added as ``force=true`` by
     the one compose of both commands)."""
-    from biodyn._cli._common import listed, pairs, quoted, split_names
+    from biodyn._cli._common import flag_overrides, listed, pairs, quoted
     from biodyn._cli._common import seeds as parse_seeds
 
     out = ["preset=quick"] if args.quick else []
-    for dest, typ, _ in _FLAGS.values():
-        value = getattr(args, dest)
-        if value is not None:
-            out.append(f"{dest}={quoted(value) if typ is str else repr(value)}")
-    for dest, _ in _LISTS.values():
-        if getattr(args, dest) is not None:
-            out.append(f"{dest}={listed(split_names(getattr(args, dest)))}")
+    out += flag_overrides(args, _FLAGS, _LISTS)
     if args.seeds is not None:
         out.append(f"seeds={listed(parse_seeds(args.seeds))}")
     out += [f"++weights.{k}={quoted(v)}" for k, v in pairs(args.weights, "--weights", "NAME=FOLDER").items()]

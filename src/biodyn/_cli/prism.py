@@ -111,13 +111,10 @@ _SWITCHES = ("augment", "tensorboard", "resume", "progress")
 def overrides(args) -> list[str]:
     """The flags as overrides of PRISM's config tree (``--epochs 3`` -> ``epochs=3``, ``--config X`` ->
     ``recipe=X``): ``biodyn train system=prism`` with these overrides composes the same config."""
-    from biodyn._cli._common import quoted as _quoted
+    from biodyn._cli._common import flag_overrides
 
     out = [f"recipe={args.config}"] if args.config else []
-    for dest, typ, _ in _FLAGS.values():
-        value = getattr(args, dest)
-        if value is not None:
-            out.append(f"{dest}={_quoted(value) if typ is str else repr(value)}")
+    out += flag_overrides(args, _FLAGS)
     out += [f"{d}={str(getattr(args, d)).lower()}" for d in _SWITCHES if getattr(args, d) is not None]
     return out
 
