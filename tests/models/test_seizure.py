@@ -3,23 +3,9 @@ import torch
 
 from biodyn.errors import ConfigError
 from biodyn.models import create_model, list_models
-from biodyn.models.seizure import STACKS, parameter_counts, parameter_table
+from biodyn.models.seizure import STACKS, TEST_CONFIG, parameter_counts, parameter_table
 
-SMALL = {
-    "tcn_channels": [8, 8],
-    "node_dim": 8,
-    "node_layers": 1,
-    "edge_dim": 8,
-    "edge_layers": 1,
-    "d_state": 4,
-    "edge_d_state": 4,
-    "mamba_headdim": 4,
-    "gdn_heads": 2,
-    "edge_gdn_heads": 2,
-    "pe_k": 4,
-    "decoder_dim": 8,
-    "tcn_stride": 4,
-}
+SMALL = {**TEST_CONFIG, "tcn_channels": [8, 8]}  # the contract test's sizes, a wider TCN
 
 
 def test_registered():
