@@ -116,6 +116,59 @@ def _select(group: str, modules: list[str]) -> tuple[Path, list[str]]:
     return WORK / f"{group}@{tag}", [known[k] for k in picked]
 
 
+def _functions(source: str) -> dict[str, str]:
+    """The functions and methods mutmut mutates, by its mangled name (``x_fn``, ``xǁClassǁmeth``) -> their
+    code as an AST dump without positions (so moving a function does not count as changing it)."""
+    import ast
+
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            out[f"x_{node.name}"] = ast.dump(node)
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    out[f"xǁ{node.name}ǁ{sub.name}"] = ast.dump(sub)
+    return out
+
+
+def _from_results(group: str, paths: list[str]) -> tuple[dict, list[str]]:
+    """The summary of the committed results (``tests/mutation/<module>.json``) of the modules ``paths`` of
+    ``group``, for a survivor re-run without the run's folder, and the name patterns of every mutant of a
+    function whose code changed since the commit those results are of (their old verdicts are dropped: mutmut
+    numbers mutants per function, so a changed function's numbers name other mutants)."""
+    modules = {
+        m: rel for m, rel in _group_modules(group).items() if any(fnmatch.fnmatch(rel, p) for p in paths)
+    }
+    runs, mutants, changed = [], [], []
+    for module, rel in sorted(modules.items()):
+        f = RESULTS / f"{module}.json"
+        kept = json.loads(f.read_text()) if f.exists() else {}
+        if "run" not in kept:
+            raise SystemExit(f"[{group}] {module} has no per-mutant results to re-run: run it in full first")
+        runs.append(kept["run"])
+        then = subprocess.run(
+            ["git", "show", f"{kept['run']['commit']}:{rel}"], cwd=ROOT, capture_output=True, text=True
+        )
+        old = _functions(then.stdout) if then.returncode == 0 else {}
+        new = _functions((ROOT / rel).read_text())
+        moved = {fn for fn, code in new.items() if old.get(fn) != code}
+        changed += [f"{module}.{fn}__mutmut_*" for fn in sorted(moved)]
+        for name, verdict in kept["mutants"].items():
+            if name.rpartition(".")[2].rpartition("__mutmut_")[0] in moved | (old.keys() - new.keys()):
+                continue  # changed since, or gone
+            module_, fn = _split_name(name)
+            entry = {"name": name, "module": module_, "function": fn}
+            if isinstance(verdict, list):
+                entry["status"], entry["before"], entry["after"] = verdict
+            else:
+                entry["status"] = verdict
+            mutants.append(entry)
+    if any(r != runs[0] for r in runs[1:]):
+        raise SystemExit(f"[{group}] the modules' results are of different runs: re-run them one at a time")
+    return {**runs[0], "mutants": mutants}, changed
+
+
 def _setup(group: str, wd: Path, only: list[str]) -> None:
     shutil.rmtree(wd, ignore_errors=True)
     wd.mkdir(parents=True)
@@ -206,15 +259,23 @@ def run(
         if (wd / "summary.json").exists():
             last = json.loads((wd / "summary.json").read_text())
     elif survivors:
-        last = json.loads((wd / "summary.json").read_text())
+        changed: list[str] = []
+        if (wd / "summary.json").exists():
+            last = json.loads((wd / "summary.json").read_text())
+        else:  # no run folder here (a fresh clone): start from the committed results
+            last, changed = _from_results(group, paths)
         names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
         names = [n for n in names if not only or any(fnmatch.fnmatch(n, pat) for pat in only)]
+        names += changed  # every mutant of a function changed since those results
         if not names:
             print(f"[{group}] nothing to re-run")
             return
-        _write_config(group, wd, paths)
-        # collect which tests reach which function afresh: changed tests may reach code they did not before
-        (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        if changed or not (wd / "mutants").is_dir():
+            _setup(group, wd, paths)
+        else:
+            _write_config(group, wd, paths)
+            # collect which tests reach which function afresh: changed tests may reach code they did not before
+            (wd / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     else:
         _setup(group, wd, paths)
     start, checkout = dt.datetime.now(dt.timezone.utc), _checkout()
@@ -266,7 +327,12 @@ def _summarise(
     if out.returncode:
         raise SystemExit(f"reading mutmut's results in {wd} failed:\n{out.stderr[-3000:]}")
     mutants = []
+    # a survivor re-run in a fresh folder (from the committed results) leaves every other mutant untried
+    earlier = {m["name"]: m for m in last["mutants"]} if prior else {}
     for name, status, diff in json.loads(out.stdout):
+        if status == NOT_RUN and name in earlier:
+            mutants.append(earlier[name])
+            continue
         module, fn = _split_name(name)
         entry = {"name": name, "module": module, "function": fn, "status": status}
         if status not in DETECTED and status != NOT_RUN:
