@@ -183,3 +183,147 @@ def test_an_unknown_noise_is_refused_by_name():
 
     with pytest.raises(ConfigError, match=r"^invalid noise='cauchy'; allowed: 'laplace', 'student_t'"):
         _noise(np.random.default_rng(0), LDSEMConfig(noise="cauchy"), (1, 4))
+
+
+def _stream_graph(seed, cfg):
+    """``random_graph``'s documented draws, taken from the seed's stream in their order (the mask's uniforms,
+    the weights' sizes and signs, the delays, then for zero-delay edges an order and their uniforms) and
+    combined by the rules LDSEMConfig states; returns ``(A, tau)`` and the generator after the graph."""
+    c = cfg.n_channels
+    rng = np.random.default_rng(seed)
+    p = cfg.edge_prob if cfg.edge_prob is not None else 2.0 / (c - 1)
+    mask = rng.random((c, c)) < p
+    mask[np.arange(c), np.arange(c)] = False
+    assert cfg.cyclic  # the acyclic order is checked by test_acyclic_graphs_follow_a_random_order
+    size = rng.uniform(*cfg.weight_range, (c, c))
+    sign = rng.choice([-1.0, 1.0], (c, c))
+    t_lo, t_hi = cfg.tau_range_samples
+    tau = np.where(mask, t_hi - rng.uniform(0, t_hi - t_lo, (c, c)), 0.0)
+    if cfg.instantaneous_prob > 0:
+        order = list(rng.permutation(c))
+        forward = np.array([[order.index(i) < order.index(j) for j in range(c)] for i in range(c)])
+        tau[mask & forward & (rng.random((c, c)) < cfg.instantaneous_prob)] = 0.0
+    return np.where(mask, size * sign, 0.0), tau, rng
+
+
+def test_graph_draws_are_edges_strictly_below_their_probability_and_consume_a_fixed_stream():
+    """A pair is an edge when its uniform draw is strictly below ``edge_prob`` (P(edge) = p exactly), an edge
+    is instantaneous when its own draw is strictly below ``instantaneous_prob``: both probabilities set to a
+    value one of the draws takes exactly, that pair is not taken. Without instantaneous edges nothing is drawn
+    for them, so the generator's state after the graph (the innovations' stream) is the same as before the
+    option existed."""
+    c = 6
+    u = np.random.default_rng(4).random((c, c))  # the mask's draws come first
+    p = u[0, 1]
+    cfg = LDSEMConfig(n_channels=c, edge_prob=p, seed=4)
+    a_ref, tau_ref, rng_ref = _stream_graph(4, cfg)
+    assert a_ref[0, 1] == 0 and (a_ref != 0).sum() >= 3
+    rng = np.random.default_rng(4)
+    a, tau = random_graph(rng, cfg)
+    np.testing.assert_array_equal(a, a_ref)
+    np.testing.assert_array_equal(tau, tau_ref)
+    assert rng.random() == rng_ref.random()  # nothing else drawn
+    # zero-delay edges: the probability set to the draw of an edge that goes forward in the order
+    cfg = LDSEMConfig(n_channels=c, edge_prob=0.6, instantaneous_prob=0.5, seed=4)
+    _, _, rng_ref = _stream_graph(4, cfg)
+    rng = np.random.default_rng(4)
+    a = random_graph(rng, cfg)[0]
+    assert rng.random() == rng_ref.random()
+    # the zero-delay draws are the stream's last (c, c) uniforms: step a copy back to them
+    probe = np.random.default_rng(4)
+    probe.random((c, c))
+    probe.uniform(size=(c, c))
+    probe.choice([-1.0, 1.0], (c, c))
+    probe.uniform(size=(c, c))
+    order = list(probe.permutation(c))
+    u_inst = probe.random((c, c))
+    forward = np.array([[order.index(i) < order.index(j) for j in range(c)] for i in range(c)])
+    cand = np.argwhere((a != 0) & forward)
+    i, j = cand[np.argmin(u_inst[tuple(cand.T)])]  # the forward edge with the smallest draw
+    cfg = LDSEMConfig(n_channels=c, edge_prob=0.6, instantaneous_prob=float(u_inst[i, j]), seed=4)
+    a, tau = random_graph(np.random.default_rng(4), cfg)
+    a_ref, tau_ref, _ = _stream_graph(4, cfg)
+    assert tau[i, j] > 0 and not ((tau == 0) & (a != 0)).any()  # no draw is below the smallest one
+    np.testing.assert_array_equal(tau, tau_ref)
+
+
+def test_zero_delay_edges_follow_a_random_order_not_the_channels():
+    backward = 0
+    for a, tau in _graphs(edge_prob=0.6, instantaneous_prob=0.7):
+        z = (a != 0) & (tau == 0)
+        backward += int(np.tril(z, -1).any())  # a zero-delay edge from a higher to a lower index
+    assert backward > len(SEEDS) // 2
+
+
+def test_simulate_gives_up_after_fifty_draws(monkeypatch):
+    from biodyn.causal import ldsem
+    from biodyn.errors import ConfigError
+
+    calls = []
+    draw = ldsem.random_graph
+    monkeypatch.setattr(ldsem, "random_graph", lambda rng, cfg: calls.append(1) or draw(rng, cfg))
+    cfg = LDSEMConfig(n_channels=10, n_times=64, burn_in=16, edge_prob=1.0, weight_range=(0.8, 0.9))
+    with pytest.raises(ConfigError, match="could not draw a stable LD-SEM"):
+        ldsem.simulate(cfg)
+    assert len(calls) == 50
+
+
+def test_a_draw_exactly_at_the_radius_limit_is_shrunk():
+    """Stable means a radius strictly below ``max_spectral_radius``: a draw whose radius is the limit exactly
+    is shrunk by 0.95 (and its weights with it), a draw just under it is kept."""
+    from biodyn.causal.ldsem import simulate
+
+    base = {"n_channels": 4, "n_times": 64, "burn_in": 16, "edge_prob": 0.7, "weight_range": (0.5, 0.6)}
+    a0, tau = random_graph(np.random.default_rng(0), LDSEMConfig(**base))
+    rho0 = spectral_radius(a0, tau)
+    s = simulate(LDSEMConfig(**base, max_spectral_radius=rho0))
+    assert s.spectral_radius == pytest.approx(0.95 * rho0, rel=1e-12)
+    np.testing.assert_allclose(s.graph.weight, 0.95 * a0, rtol=1e-12)
+    s = simulate(LDSEMConfig(**base, max_spectral_radius=float(np.nextafter(rho0, 1))))
+    assert s.spectral_radius == rho0 and np.array_equal(s.graph.weight, a0)
+
+
+def test_a_shrink_to_exactly_half_the_weights_low_end_is_kept():
+    """The shrunk weights may be as small as half the range's low end, that bound included: two channels
+    feeding each other with |A| = w, the limit set so that the shrink factor is exactly 1/2; the first draw
+    is kept (not redrawn), its weights w / 2."""
+    from biodyn.causal.ldsem import simulate
+
+    w = 0.7
+    base = {"n_channels": 2, "n_times": 64, "burn_in": 16, "edge_prob": 1.0, "weight_range": (w, w)}
+    a0, tau = random_graph(np.random.default_rng(0), LDSEMConfig(**base))
+    rho0 = spectral_radius(a0, tau)
+    limit = rho0 / 1.9
+    for _ in range(8):  # the limit whose 0.95 x is rho0 / 2 to the last bit: a shrink by exactly 1/2
+        if 0.95 * limit == rho0 / 2:
+            break
+        limit = float(np.nextafter(limit, 1 if 0.95 * limit < rho0 / 2 else 0))
+    assert 0.95 * limit / rho0 == 0.5
+    s = simulate(LDSEMConfig(**base, max_spectral_radius=limit))
+    assert np.array_equal(s.graph.weight, a0 / 2) and np.allclose(s.graph.tau_samples, tau, rtol=1e-12)
+    assert s.spectral_radius < limit
+
+
+def test_a_zero_radius_limit_admits_no_graph():
+    """Radii are never below 0: with ``max_spectral_radius = 0`` every draw fails, edgeless (radius 0, nothing
+    to shrink) or not (shrunk to nothing, which is not a graph of the configured weights)."""
+    from biodyn.causal.ldsem import simulate
+    from biodyn.errors import ConfigError
+
+    for edge_prob in (0.0, 0.5):
+        with pytest.raises(ConfigError, match="could not draw a stable LD-SEM"):
+            simulate(n_channels=3, n_times=64, burn_in=16, edge_prob=edge_prob, max_spectral_radius=0.0)
+
+
+def test_oscillatory_innovations_are_the_resonator_of_radius_098():
+    """An oscillatory source's innovation is white noise through the resonator with poles 0.98 e^(+-i w0):
+    a least-squares AR(2) fit of it gives a2 = 0.98^2 and a1 = -2 x 0.98 cos(w0) (standard error ~0.003
+    over 9,000 samples)."""
+    from biodyn.causal.ldsem import simulate
+
+    s = simulate(n_channels=2, n_times=7000, burn_in=1000, oscillatory_sources=2, noise="gaussian", seed=5)
+    w0 = 2 * np.pi * 10.0 / 100.0
+    for e in s.full_noise:
+        coef = np.linalg.lstsq(np.column_stack([e[1:-1], e[:-2]]), e[2:], rcond=None)[0]
+        assert -coef[1] == pytest.approx(0.98**2, abs=0.012)
+        assert -coef[0] == pytest.approx(-2 * 0.98 * np.cos(w0), abs=0.02)
