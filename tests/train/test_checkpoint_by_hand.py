@@ -230,3 +230,23 @@ def test_an_interruption_after_the_swap_propagates_as_itself(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path / "last", model=model, optimizer=opt, state={"step": 2})
     assert read_state(tmp_path / "last")["step"] == 2
+
+
+def test_a_checkpoint_without_optimiser_loads_as_a_model_but_cannot_resume(tmp_path):
+    """``optimizer=None`` (a model never trained further): the trainer file holds the torch RNG only, the
+    state's optimiser is null; the weights and generators load back, and an optimiser asked for is refused."""
+    from safetensors.torch import load_file
+
+    model = _model(seed=1)
+    torch.manual_seed(4)
+    folder = save_checkpoint(tmp_path / "w", model=model, optimizer=None, state={"step": 0})
+    want = torch.rand(1).item()
+    assert set(load_file(str(folder / "trainer.safetensors"))) == {"rng.torch"}
+    assert json.loads((folder / "state.json").read_text())["optimizer"] is None
+    model2 = _model(seed=6)
+    assert load_checkpoint(folder, model=model2)["step"] == 0
+    _same_state(model.state_dict(), model2.state_dict())
+    assert torch.rand(1).item() == want
+    opt = torch.optim.Adam(model2.parameters())
+    with pytest.raises(CheckpointError, match="holds no optimiser state"):
+        load_checkpoint(folder, model=model2, optimizer=opt)
