@@ -20,6 +20,7 @@ from biodyn.metrics.detection import (
     sensitivity_at_fa,
     window_metrics,
 )
+from biodyn.metrics.events import normalize
 from biodyn.metrics.postprocess import SEIZURE_POSTPROCESS, probs_to_events
 from biodyn.types import Event
 
@@ -466,3 +467,114 @@ def test_bisection_matches_the_exact_sweep_where_long_events_are_dropped(seed):
         assert got[t] in curve  # one of the exact sweep's own points
         if fa_falls:
             assert got[t].sensitivity == exact[t].sensitivity
+
+
+def _on(n, *spans, fs=1.0):
+    """Probabilities ``(n,)``: 0 outside, each ``(start, stop, value)`` span (samples) at its value."""
+    p = np.zeros(n)
+    for a, b, v in spans:
+        p[a:b] = v
+    return Scored(p, fs, [])
+
+
+def test_drops_long_events_is_whether_the_maximum_duration_changes_the_events():
+    """An event exactly ``max_duration_s`` long is kept (only longer ones are dropped); the events are the
+    post-processed ones: two 3 s events 1 s apart merged by a 2 s gap make one 7 s event, dropped at 5 s."""
+    from biodyn.metrics.detection import _drops_long_events
+
+    exact = [_on(20, (2, 7, 0.9))]  # one 5 s event
+    assert not _drops_long_events(exact, 0.5, 5.0, {})
+    assert _drops_long_events(exact, 0.5, 4.0, {})
+    pair = [_on(20, (0, 3, 0.9), (4, 7, 0.9))]
+    for post, dropped in (({"merge_gap_s": 2.0}, True), ({}, False)):
+        assert _drops_long_events(pair, 0.5, 5.0, post) is dropped
+        kept = probs_to_events(pair[0].probs, 1.0, threshold=0.5, max_duration_s=5.0, **post)
+        assert dropped == (kept != probs_to_events(pair[0].probs, 1.0, threshold=0.5, **post))
+
+
+def test_unfiltered_bounds_by_hand():
+    """The branch and bound's per-threshold bounds on hand-made records at 1 Hz (too long: over 5 s).
+
+    P, references 10-15 and 25-28 s: events 5-10 (touches the first reference: no hit, not clear),
+    15-18 (touches it from the other side: the same), 20-23 (clear), 24-34 (long, holds the second):
+    one reference hit, one covered by a long event, only 20-23 clear. Q, references 10-15, 30-35, 50-52:
+    long events 10-20 (from the reference's start: covers it), 25-35 (to its end: covers it) and 51-60
+    (starts inside the third: a hit, not covering it): three hits, two covered."""
+    from biodyn.metrics.detection import _Unfiltered
+
+    p = _on(40, (5, 10, 0.9), (15, 18, 0.9), (20, 23, 0.9), (24, 34, 0.9))
+    p_ref = np.array([[10.0, 15.0], [25.0, 28.0]])
+    u = _Unfiltered([p], [p_ref], 0.5, 5.0, {})
+    assert (u.hit, u.covered) == (1, 1)
+    h, clear = u.events[0]
+    np.testing.assert_array_equal(h, [[5, 10], [15, 18], [20, 23], [24, 34]])
+    assert clear.tolist() == [False, False, True, False]
+    q = _on(60, (10, 20, 0.9), (25, 35, 0.9), (51, 60, 0.9))
+    q_ref = np.array([[10.0, 15.0], [30.0, 35.0], [50.0, 52.0]])
+    u = _Unfiltered([q], [q_ref], 0.5, 5.0, {})
+    assert (u.hit, u.covered) == (3, 2) and u.events[0][1].tolist() == [False] * 3
+    u = _Unfiltered([p, q], [p_ref, q_ref], 0.5, 5.0, {})  # summed over records
+    assert (u.hit, u.covered) == (4, 3)
+    # an empty record: no events, an empty (0, 2) array
+    u = _Unfiltered([_on(10)], [np.zeros((0, 2))], 0.5, 5.0, {})
+    assert (u.hit, u.covered) == (0, 0) and u.events[0][0].shape == (0, 2)
+
+
+def test_unfiltered_times_are_rounded_to_four_decimals_like_the_references():
+    """At 3 Hz an event over samples 4-9 is 4/3-10/3 s, kept as 1.3333-3.3333 (the references' 4 digits): a
+    reference ending at 4/3 s (1.3333 once normalised) touches it, so it is no hit and not clear."""
+    from biodyn.metrics.detection import _Unfiltered
+
+    r = _on(15, (4, 10, 0.9), fs=3.0)
+    u = _Unfiltered([r], [np.zeros((0, 2))], 0.5, 5.0, {})
+    np.testing.assert_array_equal(u.events[0][0], [[1.3333, 3.3333]])
+    ref = normalize([Event(0.0, 4 / 3, "seiz")], 5.0)
+    ref = np.array([(g.start, g.stop) for g in ref if g.label == "seiz"])
+    assert ref.tolist() == [[0.0, 1.3333]]
+    u = _Unfiltered([r], [ref], 0.5, 5.0, {})
+    assert u.hit == 0 and u.events[0][1].tolist() == [False]
+
+
+def test_false_alarms_below_counts_the_clear_events_that_hold_an_event_above():
+    """At 0.3 the record (1 Hz, no reference) has events 0-4, 10-14, 20-24 and 30-34; at 0.7 only 2-4 (inside
+    the first, ending with it) and 21-23 (inside the third): two events of the lower threshold hold one of
+    the higher, so at least two false alarms at every threshold in between. Summed over records; a record
+    with no event at the higher threshold adds nothing."""
+    from biodyn.metrics.detection import _Unfiltered
+
+    f = _on(
+        40,
+        (0, 2, 0.5),
+        (2, 4, 0.9),
+        (10, 14, 0.5),
+        (20, 21, 0.5),
+        (21, 23, 0.9),
+        (23, 24, 0.5),
+        (30, 34, 0.5),
+    )
+    lo, hi = (_Unfiltered([f], [np.zeros((0, 2))], t, 8.0, {}) for t in (0.3, 0.7))
+    np.testing.assert_array_equal(lo.events[0][0], [[0, 4], [10, 14], [20, 24], [30, 34]])
+    np.testing.assert_array_equal(hi.events[0][0], [[2, 4], [21, 23]])
+    assert lo.false_alarms_below(hi) == 2
+    g = _on(40, (0, 3, 0.5))  # an event at 0.3, none at 0.7
+    recs = [g, f, f]
+    lo, hi = (_Unfiltered(recs, [np.zeros((0, 2))] * 3, t, 8.0, {}) for t in (0.3, 0.7))
+    assert lo.false_alarms_below(hi) == 4
+
+
+def test_false_alarms_below_where_four_decimals_make_two_events_touch():
+    """At 20 kHz events over samples 0-1 and 3-7 are kept as 0-0.0001 s and 0.0001-0.0004 s (3/20000 s rounds
+    to 0.0001): they touch. An event holds an event of the higher threshold only when that one starts inside
+    it: not when it ends where this one starts, nor when it starts where this one ends."""
+    from biodyn.metrics.detection import _Unfiltered
+
+    none = [np.zeros((0, 2))]
+    for spans, held in (
+        ([(0, 2, 0.9), (3, 8, 0.5)], [True, False]),  # above: samples 0-1 only, inside the first
+        ([(0, 2, 0.5), (3, 6, 0.9), (6, 8, 0.5)], [False, True]),  # above: 3-5, inside the second
+    ):
+        r = _on(12, *spans, fs=20000.0)
+        lo, hi = (_Unfiltered([r], none, t, 1.0, {}) for t in (0.3, 0.7))
+        np.testing.assert_array_equal(lo.events[0][0], [[0.0, 0.0001], [0.0001, 0.0004]])
+        assert lo.events[0][1].tolist() == [True, True]  # short, no reference
+        assert lo.false_alarms_below(hi) == sum(held)
