@@ -578,3 +578,50 @@ def test_false_alarms_below_where_four_decimals_make_two_events_touch():
         np.testing.assert_array_equal(lo.events[0][0], [[0.0, 0.0001], [0.0001, 0.0004]])
         assert lo.events[0][1].tolist() == [True, True]  # short, no reference
         assert lo.false_alarms_below(hi) == sum(held)
+
+
+def _stair(levels, fs=1.0, n=100):
+    """One record of ``n`` samples at ``fs``: 0 outside, a seizure 10-(10 + 2 len(levels)) samples whose
+    probability climbs ``levels`` 2 samples each, the reference exactly that seizure."""
+    p = np.zeros(n)
+    for i, v in enumerate(levels):
+        p[10 + 2 * i : 12 + 2 * i] = v
+    return Scored(p, fs, [Event(10 / fs, 2 * len(levels) / fs, "seiz")])
+
+
+@pytest.mark.parametrize("levels", [(0.2, 0.4, 0.6), (0.2, 0.4, 0.6, 0.8), (0.2, 0.4, 0.6, 0.8, 0.9)])
+def test_bisection_keeps_the_lowest_of_tied_thresholds_above_the_dropped_one(levels):
+    """A 100 s record, max_duration_s 50: at threshold 0 the whole record is one event (dropped), from the
+    first level up every threshold finds the seizure with no false alarm. Ties above the dropped threshold
+    keep the lowest (the docstring's rule), so the first level; the same at 0.5 Hz (a 200 s record), and
+    nothing dropped (the lowest threshold itself) with max_duration_s above the record's length."""
+    from biodyn.metrics.detection import choose_thresholds_bisect
+
+    recs = [_stair(levels)]
+    assert candidate_thresholds(recs).tolist() == [0.0, *levels]
+    got = choose_thresholds_bisect(recs, targets=(10.0,), max_duration_s=50.0)[10.0]
+    assert (got.threshold, got.hits, got.false_alarms) == (0.2, 1, 0)
+    got = choose_thresholds_bisect([_stair(levels, fs=0.5)], targets=(10.0,), max_duration_s=60.0)[10.0]
+    assert (got.threshold, got.hits, got.false_alarms) == (0.2, 1, 0)
+    got = choose_thresholds_bisect(recs, targets=(10.0,), max_duration_s=150.0)[10.0]
+    assert (got.threshold, got.hits) == (0.0, 1)
+
+
+def test_records_within_the_maximum_duration_skip_the_search_for_dropped_events(monkeypatch):
+    """Records no longer than max_duration_s (exactly as long included) cannot lose an event to it: no
+    threshold is checked for dropped events; one sample longer, they are."""
+    from biodyn.metrics import detection
+
+    calls = []
+    real = detection._drops_long_events
+    monkeypatch.setattr(detection, "_drops_long_events", lambda *a: calls.append(a[1]) or real(*a))
+    for fs, limit, checked in (
+        (1.0, 100.0, False),
+        (1.0, 99.0, True),
+        (256.0, 100 / 256, False),
+        (4.0, 25.0, False),
+    ):
+        calls.clear()
+        got = detection.choose_thresholds_bisect([_stair((0.2, 0.4), fs=fs)], (10.0,), max_duration_s=limit)
+        assert bool(calls) is checked, (fs, limit)
+        assert got[10.0].hits == 1
