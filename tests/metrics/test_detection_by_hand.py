@@ -625,3 +625,27 @@ def test_records_within_the_maximum_duration_skip_the_search_for_dropped_events(
         got = detection.choose_thresholds_bisect([_stair((0.2, 0.4), fs=fs)], (10.0,), max_duration_s=limit)
         assert bool(calls) is checked, (fs, limit)
         assert got[10.0].hits == 1
+
+
+def test_bisection_where_false_alarms_rise_again_keeps_the_lowest_admissible_threshold():
+    """False alarms need not fall with the threshold (raising it can split an event): record A (0.1, 0.7,
+    0.3, 0.5, 0.1) is one event at 0.1, 0.3 and 0.7 but two at 0.5; A2 (all 0.1) one event at 0.1 only; B's
+    seizure is found at every threshold. So 2, 1, 2, 1 false alarms at 0.1, 0.3, 0.5, 0.7: with at most one
+    allowed, 0.3 and 0.7 are admissible, equally sensitive, and the bisection keeps the lowest, 0.3."""
+    from biodyn.metrics.detection import choose_thresholds_bisect
+
+    recs = [
+        Scored(np.array([0.1, 0.7, 0.3, 0.5, 0.1]), 1.0, []),
+        Scored(np.full(5, 0.1), 1.0, []),
+        Scored(np.array([0.1, 0.1, 0.7, 0.7, 0.1]), 1.0, [Event(2.0, 2.0, "seiz")]),
+    ]
+    curve = [evaluate(recs, t) for t in candidate_thresholds(recs)]
+    assert [(p.threshold, p.hits, p.false_alarms) for p in curve] == [
+        (0.1, 1, 2),
+        (0.3, 1, 1),
+        (0.5, 1, 2),
+        (0.7, 1, 1),
+    ]
+    target = 1.5 * 86400.0 / 15.0  # 1.5 false alarms in the 15 s
+    got = choose_thresholds_bisect(recs, targets=(target,))[target]
+    assert (got.threshold, got.hits, got.false_alarms) == (0.3, 1, 1)
