@@ -649,3 +649,63 @@ def test_bisection_where_false_alarms_rise_again_keeps_the_lowest_admissible_thr
     target = 1.5 * 86400.0 / 15.0  # 1.5 false alarms in the 15 s
     got = choose_thresholds_bisect(recs, targets=(target,))[target]
     assert (got.threshold, got.hits, got.false_alarms) == (0.3, 1, 1)
+
+
+def _searched(monkeypatch, recs, target, **post):
+    """``choose_thresholds_bisect``'s answer for one target and the thresholds it evaluated."""
+    from biodyn.metrics import detection
+
+    seen = []
+    real = detection.evaluate
+    monkeypatch.setattr(detection, "evaluate", lambda r, t, **kw: seen.append(float(t)) or real(r, t, **kw))
+    got = detection.choose_thresholds_bisect(recs, targets=(target,), **post)[target]
+    return got, set(seen)
+
+
+def test_branch_and_bound_skips_what_its_bounds_rule_out(monkeypatch):
+    """Three 100 s records at 1 Hz, background 0.1, max_duration_s 30 (300 s in all). a: a seizure at 10-20 s
+    held at 0.9, a 5 s false positive at 50-55 s and a 35 s one at 60-95 s, both at 0.5; b: a seizure at
+    30-40 s at 0.5; c: no seizure, 0-40 s at 0.95 (too long at every threshold). By hand: 0.1 finds nothing
+    (every record one dropped event), 0.5 both seizures and one false alarm (288/24h), 0.9 a's seizure, 0.95
+    nothing. Something is dropped at every threshold, so the branch and bound alone searches: it evaluates
+    0.95 and 0.9, never 0.1 (at most 0 hits: both references lie inside its 100 s events), and 0.5 only
+    when its false alarm is allowed (at least one: its 5 s event holds itself), the bound included: 288."""
+    pa, pb, pc = np.full(100, 0.1), np.full(100, 0.1), np.full(100, 0.1)
+    pa[10:20], pa[50:55], pa[60:95], pb[30:40], pc[0:40] = 0.9, 0.5, 0.5, 0.5, 0.95
+    recs = [
+        Scored(pa, 1.0, [Event(10.0, 10.0, "seiz")]),
+        Scored(pb, 1.0, [Event(30.0, 10.0, "seiz")]),
+        Scored(pc, 1.0, []),
+    ]
+    curve = [evaluate(recs, t, max_duration_s=30.0) for t in candidate_thresholds(recs)]
+    assert [(p.threshold, p.hits, p.false_alarms) for p in curve] == [
+        (0.1, 0, 0),
+        (0.5, 2, 1),
+        (0.9, 1, 0),
+        (0.95, 0, 0),
+    ]
+    got, seen = _searched(monkeypatch, recs, 288.0, max_duration_s=30.0)
+    assert (got.threshold, got.hits, got.false_alarms) == (0.5, 2, 1) and seen == {0.5, 0.9, 0.95}
+    got, seen = _searched(monkeypatch, recs, 287.9, max_duration_s=30.0)
+    assert (got.threshold, got.hits, got.false_alarms) == (0.9, 1, 0) and seen == {0.9, 0.95}
+
+
+def test_branch_and_bound_prefers_fewer_false_alarms_at_equal_hits(monkeypatch):
+    """One 100 s record at 1 Hz, background 0.1, max_duration_s 30: a seizure at 10-20 s held at 0.7; 45-90 s
+    at 0.4, 50-90 s at 0.5 with 60-65 s at 0.7 inside. 0.4 and 0.5 find the seizure and drop the long
+    stretch (no false alarm), 0.7 finds it and the 5 s run at 60-65 s (one false alarm), 0.1 drops
+    everything. Nothing is dropped from 0.7 up: the bisection's point is 0.7 (1 hit, 1 false alarm), the
+    branch and bound replaces it by 0.5 (as many hits, fewer false alarms) and skips 0.4 and 0.1, which
+    cannot do better (at most 1 hit and at least 0 false alarms, a tie: the higher threshold stays)."""
+    p = np.full(100, 0.1)
+    p[10:20], p[45:90], p[50:90], p[60:65] = 0.7, 0.4, 0.5, 0.7
+    recs = [Scored(p, 1.0, [Event(10.0, 10.0, "seiz")])]
+    curve = [evaluate(recs, t, max_duration_s=30.0) for t in candidate_thresholds(recs)]
+    assert [(q.threshold, q.hits, q.false_alarms) for q in curve] == [
+        (0.1, 0, 0),
+        (0.4, 1, 0),
+        (0.5, 1, 0),
+        (0.7, 1, 1),
+    ]
+    got, seen = _searched(monkeypatch, recs, 1000.0, max_duration_s=30.0)
+    assert (got.threshold, got.hits, got.false_alarms) == (0.5, 1, 0) and seen == {0.5, 0.7}
