@@ -709,3 +709,35 @@ def test_branch_and_bound_prefers_fewer_false_alarms_at_equal_hits(monkeypatch):
     ]
     got, seen = _searched(monkeypatch, recs, 1000.0, max_duration_s=30.0)
     assert (got.threshold, got.hits, got.false_alarms) == (0.5, 1, 0) and seen == {0.5, 0.7}
+
+
+def test_branch_and_bound_with_no_point_yet_skips_by_false_alarms_alone(monkeypatch):
+    """Before any point is found only the false-alarm bound can skip a range. One 100 s record at 1 Hz,
+    background 0.1, max_duration_s 30: 0-40 s at 0.95 (dropped at every threshold), a 5 s false positive at
+    50-55 s at 0.95, a seizure at 70-80 s at 0.5. 0.95: no hit, one false alarm (864/24h); 0.5: the seizure
+    and that false alarm; 0.1: nothing. With 864 allowed (the bound's limit included) 0.5 is found; with 863
+    the ranges holding 0.95 and 0.5 are skipped unevaluated (both hold the 5 s event) and 0.1 is the answer."""
+    p = np.full(100, 0.1)
+    p[0:40], p[50:55], p[70:80] = 0.95, 0.95, 0.5
+    recs = [Scored(p, 1.0, [Event(70.0, 10.0, "seiz")])]
+    curve = [evaluate(recs, t, max_duration_s=30.0) for t in candidate_thresholds(recs)]
+    assert [(q.threshold, q.hits, q.false_alarms) for q in curve] == [(0.1, 0, 0), (0.5, 1, 1), (0.95, 0, 1)]
+    got, seen = _searched(monkeypatch, recs, 864.0, max_duration_s=30.0)
+    assert (got.threshold, got.hits) == (0.5, 1) and seen == {0.5, 0.95}
+    got, seen = _searched(monkeypatch, recs, 863.0, max_duration_s=30.0)
+    assert (got.threshold, got.hits, got.false_alarms) == (0.1, 0, 0) and seen == {0.1}
+
+
+def test_branch_and_bound_keeps_the_first_of_equal_points(monkeypatch):
+    """Every threshold ties (no hit, one false alarm): a, 100 s at 1 Hz, background 0.1, 0-40 s at 0.95 and
+    40-42 s at 0.5 (dropped at every threshold, partly over the seizure at 35-45 s), a 5 s false positive at
+    50-55 s at 0.95; b, 20 s of 0.1 (one false alarm at 0.1 only). The search evaluates 0.95 (first: the
+    highest range), then 0.5 (its bound allows a hit: the seizure is only partly under the dropped event) and
+    keeps 0.95; 0.1 is skipped (no hit possible, at least b's false alarm: a tie cannot replace)."""
+    pa, pb = np.full(100, 0.1), np.full(20, 0.1)
+    pa[0:40], pa[40:42], pa[50:55] = 0.95, 0.5, 0.95
+    recs = [Scored(pa, 1.0, [Event(35.0, 10.0, "seiz")]), Scored(pb, 1.0, [])]
+    curve = [evaluate(recs, t, max_duration_s=30.0) for t in candidate_thresholds(recs)]
+    assert [(q.threshold, q.hits, q.false_alarms) for q in curve] == [(0.1, 0, 1), (0.5, 0, 1), (0.95, 0, 1)]
+    got, seen = _searched(monkeypatch, recs, 1000.0, max_duration_s=30.0)
+    assert got.threshold == 0.95 and seen == {0.5, 0.95}
