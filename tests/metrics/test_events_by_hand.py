@@ -4,7 +4,15 @@ once, where a TAES hypothesis absorbs later ones, and at the edges of the cost c
 import pytest
 
 from biodyn.errors import RecordingError
-from biodyn.metrics.events import Segment, _eq, dp_alignment, normalize, score_dpalign, score_taes
+from biodyn.metrics.events import (
+    Segment,
+    _eq,
+    dp_alignment,
+    normalize,
+    sample_epochs,
+    score_dpalign,
+    score_taes,
+)
 from biodyn.types import Event
 
 S, B = "seiz", "bckg"
@@ -108,3 +116,9 @@ def test_normalize_merges_touching_events_first_and_later_in_the_file():
         Segment(3.0, 5.0, S),
         Segment(5.0, 10.0, B),
     ]
+
+
+def test_epochs_before_the_first_segment_read_its_label():
+    # segments that do not start at 0 (not normalised): the epochs before the first one read its label
+    segs = [Segment(1.0, 2.0, S), Segment(2.0, 3.0, B)]
+    assert sample_epochs(segs, 3.0, 0.5, L2).tolist() == [0, 0, 0, 0, 1, 1]
