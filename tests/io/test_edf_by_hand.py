@@ -483,3 +483,35 @@ def test_written_samples_are_quantised_from_float64(tmp_path):
     )
     hand = np.round((x.astype(np.float64) - pmin) / (pmax - pmin) * (dmax - dmin) + dmin)
     np.testing.assert_array_equal(digital, hand)
+
+
+def test_an_unterminated_time_keeping_tal_is_refused_whatever_follows_it(tmp_path):
+    """The TAL must end (0x14) inside its own signal's bytes: here the annotation signal is 16 bytes of
+    digits and the next signal's first sample, 20, is the byte 0x14; read past its end it would look whole."""
+    sigs = [_sig(ANN, 8, dim=""), _sig("C4", 2)]
+    recs = [[_tal(0), [20, 20]], [b"+123456789012345", [20, 20]]]
+    path = _edf(tmp_path / "u.edf", sigs, recs, reserved="EDF+D")
+    with pytest.raises(RecordingError, match=r"data record 1: no time-keeping annotation"):
+        record_onsets(path)
+
+
+def test_reading_at_a_rate_is_reading_then_resampling(tmp_path):
+    """A channel brought to another rate by read_edf is the channel as read at its own rate (float32 samples
+    in physical units), resampled by biodyn.signal.filters.resample: the same numbers either way."""
+    from biodyn.signal.filters import resample
+
+    t = np.arange(512) / 128
+    sigs = [_sig("C3", 256, pmin=-200, pmax=200), _sig("C4", 128, pmin=-200, pmax=200)]
+    fast = np.round(np.sin(2 * np.pi * 3 * np.arange(1024) / 256) * 30000).astype(int)
+    slow = np.round(np.cos(2 * np.pi * 5 * t) * 20000 + np.sin(2 * np.pi * 1.3 * t) * 9000).astype(int)
+    recs = [[fast[k * 256 : (k + 1) * 256], slow[k * 128 : (k + 1) * 128]] for k in range(4)]
+    path = _edf(tmp_path / "m.edf", sigs, recs)
+    both = read_edf(path)  # C4 brought to 256 Hz
+    alone = read_edf(path, channels=["C4"])  # C4 at its own 128 Hz
+    assert alone.fs == 128.0 and both.fs == 256.0 and alone.data.dtype == np.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(both.data[1], resample(alone.data[0], 128.0, 256.0))
+        np.testing.assert_array_equal(
+            read_edf(path, fs=100.0).data[0], resample(read_edf(path).data[0], 256.0, 100.0)
+        )

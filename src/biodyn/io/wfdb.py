@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +83,7 @@ def wfdb_info(record_path: str | os.PathLike) -> dict:
             raise RecordingError(
                 base.with_suffix(".hea"), "the header gives no signal length and no signal file to measure"
             )
-        n = int(min(frames))
+        n = min(frames)
     return {"channels": list(h.sig_name), "fs": [float(h.fs)], "duration_s": n / h.fs}
 
 
@@ -94,20 +96,20 @@ _BITS = {
     "80": 8,
     "160": 16,
     "212": 12,
-    "310": 32 / 3,
-    "311": 32 / 3,
+    "310": Fraction(32, 3),  # three samples in 32 bits
+    "311": Fraction(32, 3),
 }
 
 
-def _bits_per_frame(header) -> dict[str, float]:
-    """``{signal file: bits per frame}`` of the files in a format of known width (all but the compressed
-    ones); wfdb fills ``samps_per_frame`` with 1 where the header gives none."""
-    per_file: dict[str, float] = {}
+def _bits_per_frame(header) -> dict[str, Fraction]:
+    """``{signal file: bits per frame}`` (exact) of the files in a format of known width (all but the
+    compressed ones); wfdb fills ``samps_per_frame`` with 1 where the header gives none."""
+    per_file: dict[str, Fraction] = {}
     if not header.n_sig:  # a header without signals names no files
         return per_file
     for fname, fmt, spf in zip(header.file_name, header.fmt, header.samps_per_frame):
         if fmt in _BITS:
-            per_file[fname] = per_file.get(fname, 0.0) + _BITS[fmt] * spf
+            per_file[fname] = per_file.get(fname, Fraction(0)) + _BITS[fmt] * spf
     return per_file
 
 
@@ -119,7 +121,7 @@ def _check_signal_files(base: Path, header) -> None:
         f = base.parent / fname
         if not f.exists():
             raise RecordingError(f, "WFDB signal file not found")
-        need = int(np.ceil(header.sig_len * bits_per_frame / 8))
+        need = math.ceil(header.sig_len * bits_per_frame / 8)
         have = f.stat().st_size
         if have < need:
             raise RecordingError(
