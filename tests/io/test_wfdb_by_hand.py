@@ -256,3 +256,12 @@ def test_annotation_files_missing_or_malformed(tmp_path):
     (tmp_path / "a.bad").write_bytes(b"\xff")
     with pytest.raises(RecordingError, match=rf"^{base}\.bad: malformed WFDB annotation file"):
         read_wfdb_annotation_table(base, "bad")
+
+
+def test_an_annotation_file_with_no_annotations(tmp_path):
+    """The end-of-file marker alone (two zero bytes, the MIT annotation format): no events."""
+    _record(tmp_path, "e", 6, [("e.dat", "16", "A")], bytes(12))
+    (tmp_path / "e.emp").write_bytes(b"\x00\x00")
+    samples, symbols, aux, fs = read_wfdb_annotation_table(tmp_path / "e", "emp")
+    assert samples.tolist() == [] and symbols == [] and aux == [] and fs == 100
+    assert read_wfdb_annotations(tmp_path / "e", "emp") == []
