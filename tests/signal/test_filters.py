@@ -302,6 +302,12 @@ def test_notch_frequency_must_lie_strictly_inside_the_band(freq, ok):
         ),  # 5/8 (the best with denominator <= 10) is 2.3 % off; 7/11 never tried
         (100.0, 33.34, 1e-2, (1, 3)),  # a loose tolerance takes the first close enough ratio
         (1000.0001, 1.0, 1.0, (1, 1000)),  # 0/1 is skipped even when the tolerance would accept it
+        # the tolerance is inclusive: 5/8 gives 250.0000625 Hz, off by exactly rtol * 256 (a power of two)
+        (400.0001, 256.0, (256.0 - 400.0001 * 5 / 8) / 256.0, (5, 8)),
+        # the limits are 10, 30, 100, 300, max_factor: a ratio just past one limit waits for the next
+        (256.0, 437.72, 1e-4, (171, 100)),  # 53/31 is within 1e-4 too, but 31 > 30: the best <= 100 is taken
+        (256.0, 547.48, 1e-5, (571, 267)),  # 216/101 is within 1e-5, but 101 > 100: the best <= 300
+        (256.0, 67.19, 1e-5, (258, 983)),  # 79/301 is within 1e-5, but 301 > 300: the best <= 1000
     ],
 )
 def test_resample_ratio_by_hand(fs_in, fs_out, rtol, want):
@@ -354,6 +360,19 @@ def test_zscore_tiny_but_not_flat_channel():
     np.testing.assert_allclose(zscore(x), np.stack([np.tile([1.0, -1.0], 50)] * 2), rtol=1e-6)
     with pytest.raises(RecordingError, match="flat"):
         zscore(np.stack([np.full(100, 1e-13), np.tile([1.0, -1.0], 50)]) + np.tile([1e-13, 0], 50))
+
+
+def test_zscore_std_exactly_at_the_flat_threshold_is_flat():
+    """The threshold is inclusive: float32 samples +-a, +-c, +-d, 0, 0 chosen so that their std (float64, mean
+    exactly 0) is exactly 1e-12 = 1e-12 * max(1, |mean|): flat, not a signal to divide by its std."""
+    a, c, d = (
+        float.fromhex(h) for h in ("0x1.1979980000000p-39", "0x1.9c43e80000000p-53", "0x1.7ed9e60000000p-65")
+    )
+    x = np.array([[a, -a, c, -c, d, -d, 0, 0], [1, -1, 1, -1, 1, -1, 1, -1]], dtype=np.float32)
+    assert x[0].mean(dtype=np.float64) == 0.0 and x[0].std(dtype=np.float64) == 1e-12
+    with pytest.raises(RecordingError, match=r"flat channel\(s\) \(zero variance\): 0$"):
+        zscore(x)
+    np.testing.assert_array_equal(zscore(x, on_flat="zero")[0], 0.0)
 
 
 # ---- band edges, orders and argument checks at their limits
@@ -456,3 +475,26 @@ def test_sosfiltfilt_passes_its_padding_to_scipy_and_caps_it_below_the_length():
     mirrored = np.abs(got - settled)[:, ends].mean()
     default = np.abs(sosfiltfilt(sos, x) - settled)[:, ends].mean()
     assert mirrored < 0.5 * default, (mirrored, default)
+
+
+def test_sosfiltfilt_caps_the_padding_of_one_channel_too():
+    from biodyn.signal import bandpass_sos, sosfiltfilt
+
+    x = np.random.default_rng(2).standard_normal(300)  # (T,)
+    sos = bandpass_sos(100.0, 1.0, 20.0)
+    got = sosfiltfilt(sos, x, padlen=10**6)
+    assert got.shape == (300,) and got.dtype == np.float32
+    np.testing.assert_allclose(got, sps.sosfiltfilt(sos, x, padlen=299), atol=1e-5)
+
+
+def test_channel_blocks_in_threads_give_each_channel_its_own_filter(monkeypatch):
+    """BIODYN_DSP_THREADS=3 splits 7 channels into blocks filtered in 3 threads: each channel is still
+    scipy's zero-phase filter of that channel alone."""
+    from biodyn.signal import bandpass_sos, sosfiltfilt
+
+    monkeypatch.setenv("BIODYN_DSP_THREADS", "3")
+    x = np.random.default_rng(3).standard_normal((7, 400))
+    sos = bandpass_sos(100.0, 1.0, 20.0)
+    got = sosfiltfilt(sos, x)
+    want = np.stack([sps.sosfiltfilt(sos, row) for row in x])
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -93,3 +93,14 @@ def test_config_to_dict_holds_every_field():
         "robust": False,
         "clip_sigma": None,
     }
+
+
+def test_a_rate_change_alone_resamples_the_float32_samples():
+    """Without a filter the chain takes the samples as float32 (its output type) and resamples those: the
+    same numbers as biodyn.signal.resample of the float32 recording, whatever the input's dtype."""
+    from biodyn.signal import resample
+
+    x = _noise(3, 1000) * 1e3 + np.pi  # float64, digits beyond float32
+    y, fs = preprocess(x, 250.0, PreprocessConfig(fs=100.0, zscore=False))
+    assert fs == 100.0 and y.dtype == np.float32
+    np.testing.assert_array_equal(y, resample(x.astype(np.float32), 250.0, 100.0))

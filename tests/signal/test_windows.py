@@ -41,3 +41,11 @@ def test_make_windows_by_hand():
     assert lab1.tolist() == [[0, 1, 0], [0, 1, 0], [0, 1, 0]]
     with pytest.raises(ConfigError, match="labels have 6 samples but x has 7"):
         make_windows(x, 3, 2, labels=np.zeros(6))
+
+
+@pytest.mark.parametrize("kind", [np.int32, np.uint64])
+def test_starts_are_int64_whatever_integer_type_the_counts_come_in(kind):
+    """Counts read from a table may be NumPy integers; an unsigned one would make np.arange's default dtype
+    float64."""
+    got = window_starts(kind(12), 10, 2)
+    assert got.tolist() == [0, 2] and got.dtype == np.int64

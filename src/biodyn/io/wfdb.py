@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +72,19 @@ def wfdb_info(record_path: str | os.PathLike) -> dict:
         h = wfdb.rdheader(str(base))
     except Exception as e:
         raise RecordingError(base.with_suffix(".hea"), f"malformed or missing WFDB header: {e}") from e
-    return {"channels": list(h.sig_name), "fs": [float(h.fs)], "duration_s": h.sig_len / h.fs}
+    n = h.sig_len
+    if n is None:  # the length is optional in a WFDB header: the signal files' sizes give it
+        frames = [
+            (base.parent / f).stat().st_size * 8 // bits
+            for f, bits in _bits_per_frame(h).items()
+            if (base.parent / f).exists()
+        ]
+        if not frames:
+            raise RecordingError(
+                base.with_suffix(".hea"), "the header gives no signal length and no signal file to measure"
+            )
+        n = min(frames)
+    return {"channels": list(h.sig_name), "fs": [float(h.fs)], "duration_s": n / h.fs}
 
 
 _BITS = {
@@ -82,25 +96,32 @@ _BITS = {
     "80": 8,
     "160": 16,
     "212": 12,
-    "310": 32 / 3,
-    "311": 32 / 3,
+    "310": Fraction(32, 3),  # three samples in 32 bits
+    "311": Fraction(32, 3),
 }
+
+
+def _bits_per_frame(header) -> dict[str, Fraction]:
+    """``{signal file: bits per frame}`` (exact) of the files in a format of known width (all but the
+    compressed ones); wfdb fills ``samps_per_frame`` with 1 where the header gives none."""
+    per_file: dict[str, Fraction] = {}
+    if not header.n_sig:  # a header without signals names no files
+        return per_file
+    for fname, fmt, spf in zip(header.file_name, header.fmt, header.samps_per_frame):
+        if fmt in _BITS:
+            per_file[fname] = per_file.get(fname, Fraction(0)) + _BITS[fmt] * spf
+    return per_file
 
 
 def _check_signal_files(base: Path, header) -> None:
     """Compare each signal file's size with the samples the header promises."""
-    if not header.sig_len or not header.file_name:
+    if not header.sig_len:  # no length given (or 0): nothing to compare
         return
-    per_file: dict[str, float] = {}
-    for fname, fmt, spf in zip(header.file_name, header.fmt, header.samps_per_frame or [1] * header.n_sig):
-        if fmt not in _BITS:
-            continue
-        per_file[fname] = per_file.get(fname, 0.0) + _BITS[fmt] * (spf or 1)
-    for fname, bits_per_frame in per_file.items():
+    for fname, bits_per_frame in _bits_per_frame(header).items():
         f = base.parent / fname
         if not f.exists():
             raise RecordingError(f, "WFDB signal file not found")
-        need = int(np.ceil(header.sig_len * bits_per_frame / 8))
+        need = math.ceil(header.sig_len * bits_per_frame / 8)
         have = f.stat().st_size
         if have < need:
             raise RecordingError(
@@ -120,10 +141,7 @@ def read_wfdb_annotation_table(record_path: str | os.PathLike, extension: str):
         ann = wfdb.rdann(str(base), extension)
     except Exception as e:
         raise RecordingError(f, f"malformed WFDB annotation file: {e}") from e
-    fs = ann.fs
-    if fs is None:
-        hea = base.with_suffix(".hea")
-        fs = wfdb.rdheader(str(base)).fs if hea.exists() else None
+    fs = ann.fs  # rdann takes the header's rate when the file has none (None: no readable header)
     aux = [(a or "").replace("\x00", "").strip() for a in (ann.aux_note or [""] * len(ann.sample))]
     return np.asarray(ann.sample, dtype=np.int64), list(ann.symbol), aux, fs
 
