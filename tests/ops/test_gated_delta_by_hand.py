@@ -1,0 +1,77 @@
+"""The gated delta rule's token-by-token reference against cases worked out by hand, and its argument checks.
+
+With one head and K = V = 1 the recurrence is scalar: ``S_t = a_t (1 - b_t k_t^2) S_{t-1} + b_t k_t v_t``
+and ``o_t = scale q_t S_t`` with ``a_t = exp(g_t)``.
+"""
+
+import math
+
+import pytest
+import torch
+
+from biodyn.ops.gated_delta import gated_delta_rule_reference
+
+
+def scalar_case():
+    """Two tokens, B = H = K = V = 1, values chosen so that every factor shows in the result."""
+    q = torch.tensor([2.0, -1.0], dtype=torch.float64).reshape(1, 2, 1, 1)
+    k = torch.tensor([0.5, 1.0], dtype=torch.float64).reshape(1, 2, 1, 1)
+    v = torch.tensor([3.0, 4.0], dtype=torch.float64).reshape(1, 2, 1, 1)
+    g = torch.tensor([math.log(0.5), math.log(0.25)], dtype=torch.float64).reshape(1, 2, 1)
+    beta = torch.tensor([0.8, 0.5], dtype=torch.float64).reshape(1, 2, 1)
+    return q, k, v, g, beta
+
+
+def test_scalar_recurrence_by_hand():
+    q, k, v, g, beta = scalar_case()
+    s0 = torch.full((1, 1, 1, 1), 2.0, dtype=torch.float64)
+    # S1 = 0.5 (1 - 0.8 * 0.25) 2 + 0.8 * 0.5 * 3 = 0.8 + 1.2 = 2.0;   o1 = 0.5 * 2 * 2.0 = 2.0
+    # S2 = 0.25 (1 - 0.5 * 1) 2.0 + 0.5 * 1 * 4 = 0.25 + 2.0 = 2.25;  o2 = 0.5 * (-1) * 2.25 = -1.125
+    o, s = gated_delta_rule_reference(q, k, v, g, beta, scale=0.5, initial_state=s0, output_final_state=True)
+    torch.testing.assert_close(o.flatten(), torch.tensor([2.0, -1.125], dtype=torch.float64))
+    torch.testing.assert_close(s.flatten(), torch.tensor([2.25], dtype=torch.float64))
+
+
+def test_zero_state_default_scale_and_no_final_state_by_default():
+    q, k, v, g, beta = scalar_case()
+    # from S0 = 0: S1 = 1.2, S2 = 0.25 * 0.5 * 1.2 + 2 = 2.15; scale defaults to K ** -0.5 = 1
+    o, s = gated_delta_rule_reference(q, k, v, g, beta)
+    assert s is None
+    torch.testing.assert_close(o.flatten(), torch.tensor([2.4, -2.15], dtype=torch.float64))
+    assert gated_delta_rule_reference(q, k, v, g, beta, output_final_state=False)[1] is None
+    _, s = gated_delta_rule_reference(q, k, v, g, beta, output_final_state=True)
+    torch.testing.assert_close(s.flatten(), torch.tensor([2.15], dtype=torch.float64))
+
+
+def test_heads_and_batch_are_independent_scalar_recurrences():
+    """B = 2, H = 3, K = V = 1: every (batch, head) pair is its own scalar recurrence, at its place in the
+    (B, T, H, V) output and the (B, H, K, V) state."""
+    gen = torch.Generator().manual_seed(3)
+    b, t, h = 2, 4, 3
+    q, k, v = (torch.randn(b, t, h, 1, generator=gen, dtype=torch.float64) for _ in range(3))
+    g = -torch.rand(b, t, h, generator=gen, dtype=torch.float64)
+    beta = torch.rand(b, t, h, generator=gen, dtype=torch.float64)
+    s0 = torch.randn(b, h, 1, 1, generator=gen, dtype=torch.float64)
+    o, s = gated_delta_rule_reference(q, k, v, g, beta, scale=1.0, initial_state=s0, output_final_state=True)
+    assert o.shape == (b, t, h, 1) and s.shape == (b, h, 1, 1)
+    for i in range(b):
+        for j in range(h):
+            st = float(s0[i, j])
+            for n in range(t):
+                kk = float(k[i, n, j])
+                st = math.exp(float(g[i, n, j])) * (1 - float(beta[i, n, j]) * kk * kk) * st
+                st += float(beta[i, n, j]) * kk * float(v[i, n, j])
+                assert float(o[i, n, j, 0]) == pytest.approx(float(q[i, n, j]) * st, rel=1e-12, abs=1e-12)
+            assert float(s[i, j, 0, 0]) == pytest.approx(st, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "q_shape,k_shape",
+    [((1, 2, 1, 3), (1, 2, 1, 4)), ((1, 2, 1, 1, 3), (1, 2, 1, 1, 3)), ((2, 1, 3), (2, 1, 3))],
+    ids=["q_ne_k", "q_k_5d", "q_k_3d"],
+)
+def test_q_and_k_must_be_equal_and_four_dimensional(q_shape, k_shape):
+    q, k = torch.zeros(q_shape), torch.zeros(k_shape)
+    v, g, beta = torch.zeros(1, 2, 1, 3), torch.zeros(1, 2, 1), torch.zeros(1, 2, 1)
+    with pytest.raises(ValueError, match="q and k must be"):
+        gated_delta_rule_reference(q, k, v, g, beta)
