@@ -9,7 +9,8 @@ import math
 import pytest
 import torch
 
-from biodyn.ops.gated_delta import gated_delta_rule_reference
+from biodyn import branches
+from biodyn.ops.gated_delta import gated_delta_rule, gated_delta_rule_chunked, gated_delta_rule_reference
 
 
 def scalar_case():
@@ -75,3 +76,33 @@ def test_q_and_k_must_be_equal_and_four_dimensional(q_shape, k_shape):
     v, g, beta = torch.zeros(1, 2, 1, 3), torch.zeros(1, 2, 1), torch.zeros(1, 2, 1)
     with pytest.raises(ValueError, match="q and k must be"):
         gated_delta_rule_reference(q, k, v, g, beta)
+
+
+def _inputs(t, seed=0):
+    """q, k (1, T, 2, 3) with unit k, v (1, T, 2, 2), g and beta (1, T, 2)."""
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(1, t, 2, 3, generator=gen, dtype=torch.float64)
+    k = torch.nn.functional.normalize(torch.randn(1, t, 2, 3, generator=gen, dtype=torch.float64), dim=-1)
+    v = torch.randn(1, t, 2, 2, generator=gen, dtype=torch.float64)
+    g = -torch.rand(1, t, 2, generator=gen, dtype=torch.float64)
+    return q, k, v, g, torch.rand(1, t, 2, generator=gen, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    "t,chunk,padded",
+    [(64, None, False), (65, None, True), (32, 16, False), (32, 24, True)],
+    ids=["T64_default", "T65_default", "T32_chunk16", "T32_chunk24"],
+)
+@pytest.mark.parametrize("fn", ["public", "chunked"])
+def test_the_chunk_size_reaches_the_chunked_kernel(t, chunk, padded, fn):
+    """The chunk size (64 by default, in gated_delta_rule as in the chunked kernel) is the kernel's: a sequence
+    of whole chunks is not padded, one token more is; the result equals the reference either way."""
+    xs = _inputs(t)
+    kw = {} if chunk is None else {"chunk_size": chunk}
+    with branches.count() as seen:
+        if fn == "public":
+            o, _ = gated_delta_rule(*xs, path="chunked", **kw)
+        else:
+            o, _ = gated_delta_rule_chunked(*xs, **kw)
+    assert (seen["gated_delta.pad"] > 0) == padded
+    torch.testing.assert_close(o, gated_delta_rule_reference(*xs)[0], rtol=1e-12, atol=1e-12)
