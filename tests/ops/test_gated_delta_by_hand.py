@@ -106,3 +106,53 @@ def test_the_chunk_size_reaches_the_chunked_kernel(t, chunk, padded, fn):
             o, _ = gated_delta_rule_chunked(*xs, **kw)
     assert (seen["gated_delta.pad"] > 0) == padded
     torch.testing.assert_close(o, gated_delta_rule_reference(*xs)[0], rtol=1e-12, atol=1e-12)
+
+
+def test_chunked_defaults_no_final_state_and_takes_chunks_of_one():
+    xs = _inputs(5)
+    o, s = gated_delta_rule_chunked(*xs)
+    assert s is None
+    want, s_want = gated_delta_rule_reference(*xs, output_final_state=True)
+    torch.testing.assert_close(o, want, rtol=1e-12, atol=1e-12)
+    o1, s1 = gated_delta_rule_chunked(*xs, output_final_state=True, chunk_size=1)  # the smallest chunk
+    torch.testing.assert_close(o1, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(s1, s_want, rtol=1e-12, atol=1e-12)
+
+
+def _decay_path(g_tokens, dtype):
+    """Run one chunk of 16 tokens with per-token log decays ``g_tokens`` (16 values) and return the decay
+    path the chunked form took; its output is checked against the reference on the way."""
+    q, k, v, _, beta = (x.to(dtype) for x in _inputs(16, seed=5))
+    g = torch.tensor(g_tokens, dtype=dtype)[None, :, None].expand(1, 16, 2).contiguous()
+    with branches.count() as seen:
+        o, s = gated_delta_rule_chunked(q, k, v, g, beta, output_final_state=True, chunk_size=16)
+    want, s_want = gated_delta_rule_reference(
+        *(x.double() for x in (q, k, v, g, beta)), output_final_state=True
+    )
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(o.double(), want, rtol=tol, atol=tol)
+    torch.testing.assert_close(s.double(), s_want, rtol=tol, atol=tol)
+    assert seen["gated_delta.decay.exact"] + seen["gated_delta.decay.outer"] == 1
+    return "exact" if seen["gated_delta.decay.exact"] else "outer"
+
+
+@pytest.mark.parametrize(
+    "dtype,limit", [(torch.float32, 60.0), (torch.float64, 600.0)], ids=["float32", "float64"]
+)
+def test_decay_limit_boundaries(dtype, limit):
+    """The in-chunk decay range is G_1 - G_C = -(g_2 + ... + g_C) (the first token's decay is not inside the
+    chunk's range), and the factorised path is taken only strictly below the limit (60 in float32, 600 in
+    float64). Every sum here is exact in the dtype."""
+    step = limit / 15  # 4 or 40: fifteen steps reach the limit exactly
+    assert _decay_path([-100.0] + [-step] * 15, dtype) == "exact"  # range == limit
+    assert _decay_path([0.0] + [-step] * 14 + [-step - 0.5], dtype) == "exact"  # limit + 0.5
+    assert _decay_path([0.0] + [-step] * 14 + [-step + 0.5], dtype) == "outer"  # limit - 0.5
+    assert _decay_path([-100.0] + [0.0] * 15, dtype) == "outer"  # the first token's decay is outside
+    assert _decay_path([0.0, -(limit + 1)] + [0.0] * 14, dtype) == "exact"  # on the second token
+    assert _decay_path([0.0] * 15 + [-(limit + 1)], dtype) == "exact"  # on the last token
+
+
+def test_factorised_decay_just_below_the_float32_limit():
+    """A range of 59.5 in float32 takes the factorised path, whose factors exp(G_i - m), exp(m - G_j) about the
+    mid-chunk m stay within float32's range (exp(+-30)); the result equals the reference."""
+    assert _decay_path([-1.0] + [-59.5 / 15] * 15, torch.float32) == "outer"
