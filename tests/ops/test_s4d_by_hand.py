@@ -76,3 +76,33 @@ def test_reference_brings_the_initial_state_to_the_compute_dtype():
     y32, h32 = s4d_reference(u, dt, a, b, c, d, h0.to(torch.complex64), True)
     assert y.dtype == torch.float32 and h.dtype == torch.complex64
     assert torch.equal(y, y32) and torch.equal(h, h32)
+
+
+@pytest.mark.parametrize(
+    "kw,want",
+    [({}, (32, None)), ({"chunk_size": 4, "block_size": 8}, (4, 8))],
+    ids=["defaults", "given"],
+)
+def test_the_chunk_and_block_sizes_reach_the_chunked_scan(monkeypatch, kw, want):
+    """s4d hands its chunk size (32 by default) and block size (automatic by default) to the chunked scan."""
+    u, dt, a, b, c, d = one_mode()
+    seen = []
+    real = s4d_mod.s4d_chunked
+
+    def spy(*args, chunk_size, block_size):
+        seen.append((chunk_size, block_size))
+        return real(*args, chunk_size=chunk_size, block_size=block_size)
+
+    monkeypatch.setattr(s4d_mod, "s4d_chunked", spy)
+    y, _ = s4d(u, dt, a, b, c, d, **kw)
+    assert seen == [want]
+    hand, _ = by_hand(u, dt, complex(a), complex(b), complex(c), float(d))
+    torch.testing.assert_close(y.flatten(), torch.tensor(hand, dtype=torch.float64), rtol=1e-12, atol=1e-12)
+
+
+def test_automatic_block_size_of_one_state_entry_per_token():
+    """batch = H = N = 1: one state entry per token, so a block takes all 2^21 entries' worth of tokens
+    (2,097,152, already a multiple of 32); two entries per token halve it."""
+    assert s4d_mod.s4d_block_size(1, 1, 1) == 2**21
+    assert s4d_mod.s4d_block_size(2, 1, 1) == 2**20
+    assert s4d_mod.s4d_block_size(1, 1, 1, chunk_size=3) == 2**21 // 3 * 3
