@@ -106,3 +106,134 @@ def test_automatic_block_size_of_one_state_entry_per_token():
     assert s4d_mod.s4d_block_size(1, 1, 1) == 2**21
     assert s4d_mod.s4d_block_size(2, 1, 1) == 2**20
     assert s4d_mod.s4d_block_size(1, 1, 1, chunk_size=3) == 2**21 // 3 * 3
+
+
+def test_lin_init_by_hand():
+    """S4D-Lin: A_n = -1/2 + i pi n for n = 0 .. N-1, the same row for every channel."""
+    a = s4d_mod.s4d_lin_init(2, 3, C128)
+    row = torch.tensor([-0.5 + 0j, complex(-0.5, torch.pi), complex(-0.5, 2 * torch.pi)], dtype=C128)
+    assert a.shape == (2, 3) and a.dtype == C128
+    torch.testing.assert_close(a, row.expand(2, 3), rtol=1e-7, atol=1e-7)  # pi n is taken in float32
+
+
+def _several(t=9, b=2, h=2, n=3, seed=0):
+    """u, dt (B, T, H) float64, A, B, C (H, N) complex128, D (H,), h0 (B, H, N)."""
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    a = s4d_mod.s4d_lin_init(h, n, C128) * (0.5 + torch.rand(h, n, generator=g, dtype=torch.float64))
+    return (
+        r(b, t, h),
+        0.5 * torch.rand(b, t, h, generator=g, dtype=torch.float64),
+        a,
+        torch.complex(r(h, n), r(h, n)),
+        torch.complex(r(h, n), r(h, n)),
+        r(h),
+        torch.complex(r(b, h, n), r(b, h, n)),
+    )
+
+
+def test_chunked_without_grad_defaults_and_smallest_sizes(monkeypatch):
+    """Under no_grad the chunked scan runs its blocks directly, in chunks of 32 by default; it returns no final
+    state unless asked; chunks and blocks of one token are valid, zero is not."""
+    u, dt, a, b, c, d, h0 = _several()
+    want, s_want = s4d_reference(u, dt, a, b, c, d, h0, True)
+    chunks = []
+    real = s4d_mod._block_forward
+
+    def spy(*args, **kw):
+        chunks.append(args[6])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(s4d_mod, "_block_forward", spy)
+    with torch.no_grad():
+        y, s = s4d_chunked(u, dt, a, b, c, d, h0, True)
+        assert chunks == [32]
+        torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(s, s_want, rtol=1e-12, atol=1e-12)
+        y, s = s4d_chunked(u, dt, a, b, c, d, h0)
+        assert s is None
+        torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+        y, s = s4d_chunked(u, dt, a, b, c, d, h0, True, chunk_size=1, block_size=1)
+        torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(s, s_want, rtol=1e-12, atol=1e-12)
+    for kw in ({"block_size": 0}, {"chunk_size": 0, "block_size": 4}):
+        with pytest.raises(ValueError, match="chunk_size and block_size must be >= 1"):
+            s4d_chunked(u, dt, a, b, c, d, **kw)
+
+
+@pytest.mark.parametrize("limit,keep", [(1792, True), (1791, False)], ids=["fits", "one_byte_over"])
+def test_intermediates_are_kept_exactly_when_they_fit(monkeypatch, limit, keep):
+    """recompute=None keeps the blocks' intermediates when 7 real (B, T_padded, H, N) tensors fit in
+    KEEP_BYTES: B = 2, T = 5 padded to 8 by chunks of 4, H N = 2 modes, float64: 7 * 2 * 8 * 2 * 8 = 1,792
+    bytes. Either way the gradients are the reference's."""
+    u, dt, a, b, c, d, h0 = _several(t=5, b=2, h=1, n=2)
+    monkeypatch.setattr(s4d_mod, "KEEP_BYTES", limit)
+    seen = []
+    real = s4d_mod._Block
+
+    class Spy:
+        @staticmethod
+        def apply(*args):
+            seen.append(args[2])
+            return real.apply(*args)
+
+    monkeypatch.setattr(s4d_mod, "_Block", Spy)
+    xs = [x.clone().requires_grad_() for x in (u, dt, b)]
+    y, _ = s4d_chunked(xs[0], xs[1], a, xs[2], c, d, h0, chunk_size=4, block_size=8)
+    assert seen == [keep]
+    want, _ = s4d_reference(u, dt, a, b, c, d, h0)
+    torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+    gy = torch.randn(y.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ref = [x.clone().requires_grad_() for x in (u, dt, b)]
+    for g1, g2 in zip(
+        torch.autograd.grad((y * gy).sum(), xs),
+        torch.autograd.grad((s4d_reference(ref[0], ref[1], a, ref[2], c, d, h0)[0] * gy).sum(), ref),
+    ):
+        torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-10)
+
+
+def test_chunked_state_dtype_follows_a_and_u():
+    """The state dtype is A's and u's (at least complex64), and every input is brought to it: complex64 A, B,
+    C with float64 u, dt compute in complex128 (the state is not rounded to complex64 between chunks);
+    float32 dt with complex128 A computes in float64; a complex128 initial state in a complex64 call is
+    rounded to complex64, and so are complex128 B and C."""
+    u, dt, a, b, c, d, h0 = _several(t=20)
+    lo = [x.to(torch.complex64) for x in (a, b, c)]
+    hi = [x.to(C128) for x in lo]  # the same values
+    y, s = s4d_chunked(u, dt, *lo, d, h0, True, chunk_size=4)
+    want, s_want = s4d_reference(u, dt, *hi, d, h0, True)
+    assert s.dtype == C128
+    torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(s, s_want, rtol=1e-12, atol=1e-12)
+    dt32 = dt.float()
+    y, s = s4d_chunked(u, dt32, a, b, c, d, h0, True, chunk_size=4)
+    want, s_want = s4d_reference(u, dt32.double(), a, b, c, d, h0, True)
+    torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+    args32 = [u.float(), dt.float(), *lo, d.float()]
+    y, s = s4d_chunked(*args32, h0, True, chunk_size=4)
+    y_r, s_r = s4d_chunked(*args32, h0.to(torch.complex64), True, chunk_size=4)
+    assert y.dtype == torch.float32 and s.dtype == torch.complex64
+    assert torch.equal(y, y_r) and torch.equal(s, s_r)
+    # complex128 B or C in a complex64 call: rounded to complex64 first, the same numbers as given so
+    for i in (3, 4):
+        args = list(args32)
+        args[i] = (args[i].to(C128) + 1e-9j).to(C128)  # not representable in complex64
+        rounded = list(args32)
+        rounded[i] = args[i].to(torch.complex64)
+        y, s = s4d_chunked(*args, h0, True, chunk_size=4)
+        y_r, s_r = s4d_chunked(*rounded, h0, True, chunk_size=4)
+        assert y.dtype == torch.float32 and s.dtype == torch.complex64
+        assert torch.equal(y, y_r) and torch.equal(s, s_r), i
+
+
+@pytest.mark.parametrize(
+    "a_shape,b_shape,c_shape",
+    [((2, 3), (2, 4), (2, 3)), ((3, 3), (3, 3), (3, 3)), ((2, 3, 1), (2, 3, 1), (2, 3, 1))],
+    ids=["B", "A_channels", "A_3d"],
+)
+def test_mode_shapes_are_checked(a_shape, b_shape, c_shape):
+    u, dt = torch.zeros(1, 4, 2), torch.zeros(1, 4, 2)
+    a, b, c = (torch.zeros(s, dtype=C128) for s in (a_shape, b_shape, c_shape))
+    for fn in (s4d_reference, s4d_chunked, s4d):
+        with pytest.raises(ValueError, match=r"expected A, B, C \(H, N\)"):
+            fn(u, dt, a, b, c)
