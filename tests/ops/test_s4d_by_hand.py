@@ -156,7 +156,8 @@ def test_chunked_without_grad_defaults_and_smallest_sizes(monkeypatch):
         y, s = s4d_chunked(u, dt, a, b, c, d, h0, True, chunk_size=1, block_size=1)
         torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(s, s_want, rtol=1e-12, atol=1e-12)
-    for kw in ({"block_size": 0}, {"chunk_size": 0, "block_size": 4}):
+    # chunk_size 0 with the automatic block size is the same clear error (it divided by zero before)
+    for kw in ({"chunk_size": 0}, {"block_size": 0}, {"chunk_size": 0, "block_size": 4}, {"block_size": -1}):
         with pytest.raises(ValueError, match="chunk_size and block_size must be >= 1"):
             s4d_chunked(u, dt, a, b, c, d, **kw)
 
