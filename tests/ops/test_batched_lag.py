@@ -97,6 +97,10 @@ def test_float32_is_computed_in_float32_without_autocast():
     assert y.dtype == torch.float32
     y = lagged_mix_batched(x.bfloat16(), w.bfloat16(), tau)
     assert y.dtype == torch.float32
+    # the dense reference too: bfloat16 x is promoted to float32 (a bfloat16 FFT is not supported)
+    y = lagged_mix_batched_dense(x.bfloat16(), w.bfloat16(), tau)
+    want = lagged_mix_batched_dense(x.bfloat16().float(), w.bfloat16().float(), tau)
+    assert y.dtype == torch.float32 and torch.equal(y, want)
     y64 = lagged_mix_batched(x.double(), w, tau)
     assert y64.dtype == torch.float64
 

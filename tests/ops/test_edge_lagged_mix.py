@@ -34,3 +34,16 @@ def test_edge_lagged_mix_integer_delay_is_a_shift():
     expected = torch.cat([torch.zeros(3, dtype=torch.float64), 2 * x[0, 0, :7]])
     torch.testing.assert_close(y[0, 1], expected, atol=1e-12, rtol=0)
     assert y[0, 0].abs().max() < 1e-12
+
+
+def test_weights_are_brought_to_the_signals_dtype():
+    """float64 weights on a float32 signal: the mix is computed in float32 (the weights rounded to it) and
+    comes back in float32, as with float32 weights."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 30, generator=g)
+    src, tgt = torch.tensor([0, 2]), torch.tensor([1, 1])
+    w = torch.randn(2, generator=g, dtype=torch.float64)
+    tau = torch.tensor([1.5, 4.25])
+    y = edge_lagged_mix(x, src, tgt, w, tau)
+    assert y.dtype == torch.float32
+    assert torch.equal(y, edge_lagged_mix(x, src, tgt, w.float(), tau))

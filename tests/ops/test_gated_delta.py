@@ -158,7 +158,7 @@ def test_empty_sequence_is_a_clear_error():
             fn(q, q, q, g, g)
 
 
-@pytest.mark.parametrize("c", [3, 15, 16, 64])
+@pytest.mark.parametrize("c", [3, 8, 15, 16, 17, 64])
 def test_unit_lower_inverse_matches_dense_inverse(c):
     from biodyn.ops.gated_delta.chunk import _unit_lower_inverse
 
@@ -167,7 +167,7 @@ def test_unit_lower_inverse_matches_dense_inverse(c):
     with branches.count() as seen:
         got = _unit_lower_inverse(a, torch.full_like(a, float("nan")))  # diagonal and upper part of a ignored
     assert (got - want).abs().max() < 1e-9 * want.abs().max()
-    # even C >= 16 is inverted by halves, other sizes by one triangular solve
+    # even C >= 16 is inverted by halves, other sizes (odd, or below 16) by one triangular solve
     path = "halves" if c >= 16 and c % 2 == 0 else "solve"
     assert seen == {f"gated_delta.inverse.{path}": 1}
 

@@ -61,3 +61,49 @@ def test_triangle_spectrum_is_not_symmetric():
     np.testing.assert_allclose(laplacian_eigenvalues_reference(half), [0.0, 1.5, 1.5], atol=1e-12)
     quarter = tri * 0.25  # degrees 0.5 < 1
     np.testing.assert_allclose(laplacian_eigenvalues_reference(quarter), [0.0, 1.5, 1.5], atol=1e-12)
+
+
+def test_a_node_whose_degree_is_not_positive_gets_no_scaling():
+    """D^{-1/2} = 0 for a node of degree <= 0 whatever its row holds: with signed weights node 0 has degree
+    1 - 1 = 0 and node 2 degree -1, so only node 1 is scaled, and its row and column hold nothing but the
+    edges to 0 and 2, which the zeros of those nodes cancel: L = I."""
+    a = np.array([[0.0, 1.0, -1.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(laplacian_eigenvalues_reference(a), [1.0, 1.0, 1.0], atol=1e-15)
+    np.testing.assert_allclose(normalized_laplacian(torch.tensor(a)).numpy(), np.eye(3), atol=1e-15)
+
+
+SIGNED = np.array(  # node 0: degree 1 - 1 = 0 with two edges; nodes 1 to 4: degrees 4, 1, 4, 3
+    [
+        [0.0, 1.0, -1.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 1.0, 2.0],
+        [-1.0, 0.0, 0.0, 2.0, 0.0],
+        [0.0, 1.0, 2.0, 0.0, 1.0],
+        [0.0, 2.0, 0.0, 1.0, 0.0],
+    ]
+)
+
+
+def test_references_decompose_the_laplacian_of_a_zero_degree_node_with_edges():
+    """Both numpy references decompose the matrix ``normalized_laplacian`` builds (node 0 unscaled although
+    its row holds edges): its eigenvalues in ascending order, and unit eigenvectors in that order."""
+    lap = normalized_laplacian(torch.tensor(SIGNED)).numpy()
+    assert lap[0, 0] == 1.0 and not lap[0, 1:].any()
+    w = np.linalg.eigvalsh(lap)
+    assert np.diff(w).min() > 0.1  # simple eigenvalues: each eigenvector is unique up to sign
+    np.testing.assert_allclose(laplacian_eigenvalues_reference(SIGNED), w, atol=1e-12)
+    v = laplacian_eigenvectors_reference(SIGNED, 5)
+    np.testing.assert_allclose(lap @ v, v * w, atol=1e-12)
+    np.testing.assert_allclose(v.T @ v, np.eye(5), atol=1e-12)
+
+
+def test_references_compute_in_float64_whatever_the_input():
+    """float32 (or integer) adjacency is read as float64: the same numbers as from the float64 matrix (the
+    degrees 2, 3 and 1 make 1 / sqrt(d) inexact in float32)."""
+    a = np.array([[0.0, 2.0, 0.0, 0.0], [2.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 1.0, 0.0]])
+    for other in (a.astype(np.float32), a.astype(np.int64)):
+        np.testing.assert_array_equal(
+            laplacian_eigenvalues_reference(other), laplacian_eigenvalues_reference(a)
+        )
+        np.testing.assert_array_equal(
+            laplacian_eigenvectors_reference(other, 3), laplacian_eigenvectors_reference(a, 3)
+        )

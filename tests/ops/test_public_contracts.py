@@ -255,3 +255,15 @@ def test_initial_state_shape_is_checked_at_the_door():
     assert s is None and y.shape == (2, 9, 4, 3)
     o, s = gated_delta_rule(*_gd()[0])
     assert s is None and o.shape == (2, 9, 2, 3)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_float32_is_computed_in_float32(case):
+    """All inputs float32, no autocast around: each path computes in float32 (within float32 rounding of the
+    float64 reference; bfloat16 products, as an autocast inside the kernel would make, are ~1e-2 off)."""
+    make, run, ref, _ = CASES[case]
+    xs, s0 = make()
+    y_ref, _ = ref(xs, s0)
+    y, _ = run([_low(x) for x in xs], None if s0 is None else _low(s0))
+    assert y.dtype == F32
+    torch.testing.assert_close(y.to(F64), y_ref, rtol=2e-5, atol=2e-5)

@@ -178,3 +178,14 @@ def test_references_return_no_final_state_unless_asked():
     assert s is None
     _, s = s4d_reference(u[:, None], dt[:, None], a, b, c, d, output_final_state=True)
     assert s.shape == (2, 3, 4)
+
+
+def test_a_state_of_another_dtype_is_brought_to_the_compute_dtype():
+    """The state is not one of the inputs that choose the compute dtype: a float64 state fed to a float32
+    gated delta step is rounded to float32, and the new state comes back in float32."""
+    q, k, v, g, beta = _gd(F32)
+    s64 = torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(1), dtype=F64)
+    o, s = gated_delta_rule_step(q, k, v, g, beta, state=s64)
+    o32, s32 = gated_delta_rule_step(q, k, v, g, beta, state=s64.float())
+    assert o.dtype == F32 and s.dtype == F32
+    assert torch.equal(o, o32) and torch.equal(s, s32)

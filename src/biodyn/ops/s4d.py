@@ -394,10 +394,10 @@ def s4d_chunked(
     ``block_size=None`` picks :func:`s4d_block_size` (``benchmarks/bench_s4d_blocks.py`` times the choice).
     """
     _check(u, dt, A, B, C)
+    if chunk_size < 1 or (block_size is not None and block_size < 1):
+        raise ValueError(f"chunk_size and block_size must be >= 1; got {chunk_size}, {block_size}")
     if block_size is None:
         block_size = s4d_block_size(u.shape[0], *A.shape, chunk_size)
-    if chunk_size < 1 or block_size < 1:
-        raise ValueError(f"chunk_size and block_size must be >= 1; got {chunk_size}, {block_size}")
     block_size = max(chunk_size, block_size // chunk_size * chunk_size)
     state_dtype = torch.promote_types(torch.promote_types(A.dtype, u.dtype), torch.complex64)
     real_dtype = state_dtype.to_real()
