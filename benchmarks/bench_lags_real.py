@@ -443,8 +443,22 @@ def _chb_channels(root: Path) -> list[str]:
     return unique_names(parse_summary(root / "chbmit" / "chb01-summary.txt")[0].channels)
 
 
+def _onsets_ms(fit) -> dict[str, float]:
+    """Each channel's onset time (ms) over the fit's identified edges as the focal ranking orders them: the
+    least-squares solution of minimum norm (every connected group centred on 0). The channels without an
+    identified edge get 0 there, the gauge: they are listed apart (``unranked``), not given a time."""
+    g = fit.identified_graph()
+    t = g.focal_scores() / len(g.channels) * 1e3  # t_i - mean(t) over the channels, ms
+    return {n: float(v) for n, v in zip(g.channels, t)}
+
+
 def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> dict:
-    from biodyn.causal.metrics import ranking_spearman, topk_overlap
+    """The focal ranking of seed 0 (default iteration limit) against seed 1 and against 4x the limit.
+    ``spearman_*``: Spearman with ties as ties over :meth:`LagFit.focal_groups` (the channels without an
+    identified edge one final group), undefined (None) when a fit has no identified edge;
+    ``spearman_channel_order_*``: the measure before, over flat rankings whose ties (the edgeless channels at
+    onset 0 among the others) were listed in channel order."""
+    from biodyn.causal.metrics import groups_spearman, ranking_spearman, topk_overlap
     from biodyn.causal.recording import fit_recording
 
     runs = {}
@@ -454,43 +468,114 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
             fit_recording(x, fs, names, TAU_MAX_S, steps=steps, stability=0, seed=seed),
             time.perf_counter() - t0,
         )
-    ref = runs["seed0"][0].focal_ranking()
-    g0 = runs["seed0"][0].graph
-    # channels without any edge tie at score 0 (they keep the channel order): the Spearman over all channels
-    # is inflated when few channels have edges, so it is also given over those with an edge in the seed-0 fit
-    off = (g0.weight != 0) & ~np.eye(len(g0.channels), dtype=bool)
-    connected = [n for n, has in zip(g0.channels, off.any(0) | off.any(1)) if has]
+    fit0 = runs["seed0"][0]
+    ref, ref_groups = fit0.focal_ranking(), fit0.focal_groups()
+    old_ref = fit0.identified_graph().focal_ranking()  # the edgeless channels at 0, ties in channel order
+    g0 = fit0.identified_graph()
+    connected = [n for n, has in zip(g0.channels, g0.connected()) if has]
     out = {
         "part": "chbmit_reproducibility",
         "window": label,
-        "focal_seed0": ref[0],
+        "focal_seed0": fit0.focal_lead(),
         "fit_s": runs["seed0"][1],
-        "n_edges_seed0": len(g0.edges()),
+        "n_edges_seed0": len(fit0.graph.edges()),
+        "n_identified_edges_seed0": len(g0.edges()),
         "n_connected_channels_seed0": len(connected),
+        "n_unranked_seed0": len(fit0.unranked()),
         "all_converged": all(f.converged for f, _ in runs.values()),
     }
-    rhos = []
+    rhos, old = [], []
     for key, (fit, _) in runs.items():
         if key == "seed0":
             continue
-        rho = ranking_spearman(ref, fit.focal_ranking())
+        n_ident = len(fit.identified_graph().edges())
+        if g0.edges() and n_ident:
+            rho = groups_spearman(ref_groups, fit.focal_groups())
+        else:
+            rho = float("nan")
+            out[f"spearman_undefined_{key}"] = "no identified edge in " + " and ".join(
+                k for k, n in (("seed0", len(g0.edges())), (key, n_ident)) if not n
+            )
         rhos.append(rho)
         out[f"spearman_{key}"] = rho
+        out[f"spearman_channel_order_{key}"] = ranking_spearman(
+            old_ref, fit.identified_graph().focal_ranking()
+        )
+        out[f"n_identified_edges_{key}"] = n_ident
+        out[f"n_unranked_{key}"] = len(fit.unranked())
         out[f"top3_overlap_{key}"] = topk_overlap(ref, fit.focal_ranking(), 3)
         mine = [n for n in fit.focal_ranking() if n in connected]
         out[f"spearman_connected_{key}"] = ranking_spearman([n for n in ref if n in connected], mine)
         # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
-        out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
-    out["spearman_min"] = float(np.min(rhos))
+        out[f"objective_gap_{key}"] = fit.objective - fit0.objective
+        old.append(out[f"spearman_channel_order_{key}"])
+    defined = [r for r in rhos if np.isfinite(r)]
+    out["spearman_min"] = float(np.min(defined)) if defined else float("nan")
+    out["spearman_channel_order_min"] = float(np.min(old))
+    # the onset times behind the rankings (ms; the unranked channels listed apart), for the figure
+    out["onsets"] = {
+        key: {"onset_ms": _onsets_ms(fit), "unranked": list(fit.unranked()), "groups": fit.focal_groups()}
+        for key, (fit, _) in runs.items()
+    }
     print(
-        f"  {label}: Spearman vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)}; converged {out['all_converged']}",
+        f"  {label}: Spearman (ties as ties) vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)} "
+        f"(channel order: {', '.join(f'{r:.3f}' for r in old)}); converged {out['all_converged']}",
         flush=True,
     )
     return out
 
 
+def plot_onsets(row: dict, path: str) -> None:
+    """The onset times of one window's seed-0 and seed-1 fits: the channels with an identified edge at their
+    least-squares onset times, the channels without one at 0 (where the gauge of minimum norm put them and the
+    channel-order ranking counted them) in grey; both panels share the channels' order (seed 0's ranking)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    on = row["onsets"]
+    order = [n for g in on["seed0"]["groups"] for n in g]
+    y = {n: k for k, n in enumerate(order)}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.28 * len(order) + 1.8), sharey=True)
+    for ax, key in zip(axes, ("seed0", "seed1")):
+        times, unr = on[key]["onset_ms"], set(on[key]["unranked"])
+        ax.axvline(0, color="0.8", lw=0.8, zorder=0)
+        for n in order:
+            if n in unr:
+                ax.scatter(0, y[n], s=28, facecolor="none", edgecolor="0.55", zorder=2)
+            else:
+                ax.scatter(times[n], y[n], s=30, color="black", zorder=3)
+        conn = [times[n] for n in order if n not in unr]
+        if conn:
+            ax.axvspan(min(conn), max(conn), color="tab:blue", alpha=0.08, zorder=0)
+        new = [n for n in order if n not in unr and n in set(on["seed0"]["unranked"])]
+        for n in new:  # a channel connected in this fit only
+            ax.scatter(times[n], y[n], s=90, facecolor="none", edgecolor="crimson", lw=1.5, zorder=4)
+        n_conn, n_unr = len(conn), len(unr)
+        ax.set_title(
+            f"{key.replace('seed', 'seed ')}: {n_conn} channels with an identified edge (black),\n"
+            f"{n_unr} without (grey, at the gauge's 0)" + ("; red: connected here only" if new else ""),
+            fontsize=9,
+        )
+        ax.set_xlabel("onset time, least squares of minimum norm (ms)")
+        ax.grid(axis="x", color="0.92")
+    axes[0].set_yticks(range(len(order)), order, fontsize=8)
+    axes[0].invert_yaxis()
+    rho = row.get("spearman_seed1")
+    fig.suptitle(
+        f"{row['window']}: Spearman seed 1 vs seed 0, channel order for ties "
+        f"{row['spearman_channel_order_seed1']:.3f}; ties as ties, edgeless channels unranked "
+        + (f"{rho:.3f}" if rho is not None and np.isfinite(rho) else "undefined"),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
-    from biodyn.causal.metrics import ranking_spearman, topk_overlap
+    from biodyn.causal.metrics import groups_spearman, ranking_spearman, topk_overlap
     from biodyn.causal.recording import fit_recording
     from biodyn.io import read_edf
 
@@ -513,15 +598,19 @@ def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
             fit = fit_recording(
                 x[:, int(a * fs) : int(b * fs)], fs, list(rec.channels), TAU_MAX_S, stability=0
             )
-            rankings.append(((a, b), fit.focal_ranking()))
-        for (wa, ra), (wb, rb) in pairwise(rankings):
+            rankings.append(((a, b), fit))
+        for (wa, fa), (wb, fb) in pairwise(rankings):
+            ra, rb = fa.focal_ranking(), fb.focal_ranking()
             rows.append(
                 {
                     "part": "chbmit_adjacent",
                     "window_s": width,
                     "a": f"{wa[0]:g}-{wa[1]:g} s",
                     "b": f"{wb[0]:g}-{wb[1]:g} s",
-                    "spearman": ranking_spearman(ra, rb),
+                    "spearman": groups_spearman(fa.focal_groups(), fb.focal_groups()),
+                    "spearman_channel_order": ranking_spearman(
+                        fa.identified_graph().focal_ranking(), fb.identified_graph().focal_ranking()
+                    ),
                     "top3_overlap": topk_overlap(ra, rb, 3),
                     "top3_a": ra[:3],
                     "top3_b": rb[:3],
@@ -585,6 +674,12 @@ def main() -> None:
         "JSON instead of fitting them again (recorded in the JSON: its commit and date)",
     )
     p.add_argument(
+        "--onset-plot",
+        metavar="PNG",
+        help="the CHB-MIT crop's onset times for seeds 0 and 1, the channels "
+        "without an identified edge apart",
+    )
+    p.add_argument(
         "--plot",
         metavar="PNG",
         help="median V1 / V6 beats of the PTB-XL records the references "
@@ -614,7 +709,8 @@ def main() -> None:
             old["ptbxl_summary"],
             None,
         )
-        extra["ptbxl_from"] = {
+        # where the rows were measured: an earlier run's own source when it took them from one in turn
+        extra["ptbxl_from"] = old.get("ptbxl_from") or {
             "commit": old.get("commit"),
             "measured_at": old.get("measured_at"),
             "load_average": old.get("load_average"),
@@ -643,9 +739,26 @@ def main() -> None:
         print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
         eeg_rows = chbmit(root, args.quick, args.crop_s)
         extra["chbmit_crop_s"] = 10.0 if args.quick else args.crop_s
+        # the onset times behind the crop's rankings (the first reproducibility row) travel beside the rows
+        onsets = [r.pop("onsets") for r in eeg_rows if "onsets" in r]
+        extra["chbmit_crop_onsets"] = {"window": eeg_rows[0]["window"], **onsets[0]}
+        if args.onset_plot:
+            plot_onsets({**eeg_rows[0], "onsets": onsets[0]}, args.onset_plot)
         speed_rows = speed(root, 4 if args.quick else 8)
+        repro = [r for r in eeg_rows if r.get("part") == "chbmit_reproducibility"]
+        # a comparison with a fit that orders nothing is undefined: neither agreement nor disagreement
+        extra["chbmit_spearman_undefined"] = [
+            {"window": r["window"], "against": k.removeprefix("spearman_undefined_"), "reason": v}
+            for r in repro
+            for k, v in r.items()
+            if k.startswith("spearman_undefined_")
+        ]
+        defined = [r["spearman_min"] for r in repro if np.isfinite(r["spearman_min"])]
         goals["chbmit_ranking_spearman_min"] = goal(
-            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True
+            min(defined) if defined else float("nan"), 0.9, "Spearman", True
+        )
+        extra["chbmit_ranking_spearman_channel_order_min"] = min(
+            r["spearman_channel_order_min"] for r in repro
         )
         goals["speed_23ch_10s_256hz_fit_s"] = goal(speed_rows[0]["wall_s"], 10.0, "s", False)
     report(
