@@ -526,9 +526,11 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
 
 
 def plot_onsets(row: dict, path: str) -> None:
-    """The onset times of one window's seed-0 and seed-1 fits: the channels with an identified edge at their
-    least-squares onset times, the channels without one at 0 (where the gauge of minimum norm put them and the
-    channel-order ranking counted them) in grey; both panels share the channels' order (seed 0's ranking)."""
+    """The onset times of one window's seed-0 and seed-1 fits (``row``: a reproducibility row with its
+    ``onsets``): the channels with an identified edge at their least-squares onset times (black), the channels
+    without one at 0 (grey rings), where the gauge of minimum norm put them and where the channel-order
+    ranking counted them; a red ring marks a channel connected in one of the two fits only. Both panels list
+    the channels in seed 0's order (its ranked groups, then its unranked channels)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -537,37 +539,53 @@ def plot_onsets(row: dict, path: str) -> None:
     on = row["onsets"]
     order = [n for g in on["seed0"]["groups"] for n in g]
     y = {n: k for k, n in enumerate(order)}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.28 * len(order) + 1.8), sharey=True)
+    unr = {key: set(on[key]["unranked"]) for key in ("seed0", "seed1")}
+    moved = unr["seed0"] ^ unr["seed1"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.27 * len(order) + 2.2), sharey=True)
     for ax, key in zip(axes, ("seed0", "seed1")):
-        times, unr = on[key]["onset_ms"], set(on[key]["unranked"])
-        ax.axvline(0, color="0.8", lw=0.8, zorder=0)
-        for n in order:
-            if n in unr:
-                ax.scatter(0, y[n], s=28, facecolor="none", edgecolor="0.55", zorder=2)
-            else:
-                ax.scatter(times[n], y[n], s=30, color="black", zorder=3)
-        conn = [times[n] for n in order if n not in unr]
+        times = on[key]["onset_ms"]
+        conn = [n for n in order if n not in unr[key]]
+        ax.axvline(0, color="0.75", lw=0.8, ls=":", zorder=0)
         if conn:
-            ax.axvspan(min(conn), max(conn), color="tab:blue", alpha=0.08, zorder=0)
-        new = [n for n in order if n not in unr and n in set(on["seed0"]["unranked"])]
-        for n in new:  # a channel connected in this fit only
-            ax.scatter(times[n], y[n], s=90, facecolor="none", edgecolor="crimson", lw=1.5, zorder=4)
-        n_conn, n_unr = len(conn), len(unr)
+            ts = [times[n] for n in conn]
+            ax.axvspan(min(ts), max(ts), color="tab:blue", alpha=0.08, zorder=0)
+        ax.scatter([times[n] for n in conn], [y[n] for n in conn], s=30, color="black", zorder=3)
+        ax.scatter(
+            np.zeros(len(unr[key])),
+            [y[n] for n in unr[key]],
+            s=30,
+            facecolor="none",
+            edgecolor="0.5",
+            zorder=2,
+        )
+        ax.scatter(
+            [times[n] if n in conn else 0.0 for n in moved],
+            [y[n] for n in moved],
+            s=110,
+            facecolor="none",
+            edgecolor="crimson",
+            lw=1.4,
+            zorder=4,
+        )
+        groups = [g for g in on[key]["groups"] if not set(g) <= unr[key]]
         ax.set_title(
-            f"{key.replace('seed', 'seed ')}: {n_conn} channels with an identified edge (black),\n"
-            f"{n_unr} without (grey, at the gauge's 0)" + ("; red: connected here only" if new else ""),
+            f"{key.replace('seed', 'seed ')}: {len(conn)} channels with an identified edge (black, "
+            f"{len(groups)} places),\n{len(unr[key])} without (grey rings at the gauge's 0: no onset time)",
             fontsize=9,
         )
-        ax.set_xlabel("onset time, least squares of minimum norm (ms)")
-        ax.grid(axis="x", color="0.92")
+        ax.set_xlabel("onset time over the identified edges, least squares of minimum norm (ms)", fontsize=9)
+        ax.grid(axis="x", color="0.93")
+        ax.set_axisbelow(True)
     axes[0].set_yticks(range(len(order)), order, fontsize=8)
     axes[0].invert_yaxis()
     rho = row.get("spearman_seed1")
+    rho_s = f"{rho:.3f}" if rho is not None and np.isfinite(rho) else "undefined"
     fig.suptitle(
-        f"{row['window']}: Spearman seed 1 vs seed 0, channel order for ties "
-        f"{row['spearman_channel_order_seed1']:.3f}; ties as ties, edgeless channels unranked "
-        + (f"{rho:.3f}" if rho is not None and np.isfinite(rho) else "undefined"),
-        fontsize=10,
+        f"{row['window']}: seed 1 against seed 0 (red ring: a channel connected in one fit only)\n"
+        f"Spearman with the edgeless channels tied at 0 among the others, in channel order (before): "
+        f"{row['spearman_channel_order_seed1']:.3f}\nwith ties as ties, the edgeless channels one unranked "
+        f"last group (now): {rho_s}; over seed 0's connected channels: {row['spearman_connected_seed1']:.3f}",
+        fontsize=9.5,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -680,12 +698,26 @@ def main() -> None:
         "without an identified edge apart",
     )
     p.add_argument(
+        "--onset-plot-from",
+        metavar="JSON",
+        help="draw --onset-plot from an earlier run's JSON (its "
+        "chbmit_crop_onsets) and stop, without fitting anything",
+    )
+    p.add_argument(
         "--plot",
         metavar="PNG",
         help="median V1 / V6 beats of the PTB-XL records the references "
         "order differently or the fit disagrees with",
     )
     args = p.parse_args()
+    if args.onset_plot_from:
+        import json
+
+        res = json.loads(Path(args.onset_plot_from).read_text())
+        on = res["chbmit_crop_onsets"]
+        row = next(r for r in res["rows"] if r.get("window") == on["window"])
+        plot_onsets({**row, "onsets": on}, args.onset_plot or "lags_real_onsets.png")
+        return
     import torch
 
     from biodyn.data_root import data_root
