@@ -280,7 +280,7 @@ def run(args) -> int:
             st = fit.stability
             line += (
                 f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
-                f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})"
+                f"median Spearman to the full ranking {_rho(st['ranking_spearman_median'])})"
             )
         print(line)
     if unranked and len(unranked) < len(fit.channels):  # the delays say nothing about them: not ranked
@@ -323,6 +323,11 @@ def run(args) -> int:
         },
     )
     return 0
+
+
+def _rho(v) -> str:
+    """A Spearman correlation to two decimals, ``undefined`` when there is none (NaN, or None from JSON)."""
+    return "undefined" if v is None or v != v else f"{v:.2f}"
 
 
 def _groups(groups: list[list[str]], limit: int = 8) -> str:
