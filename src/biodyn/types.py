@@ -219,7 +219,10 @@ class LagGraph:
         ``edgeless_last``: the channels without any edge are not ranked among those the delays order (their
         score 0 is the gauge of the least-squares onset times, not a time): they come last, in channel order.
         The default keeps CLD-Trans' rule as its experiments score it."""
-        return [n for g in self.focal_groups(edgeless_last) for n in g]
+        if edgeless_last:
+            return [n for g in self.focal_groups(edgeless_last=True) for n in g]
+        order = np.argsort(self.focal_scores(), kind="stable")
+        return [self.channels[i] for i in order]
 
     def focal_groups(self, edgeless_last: bool = False) -> list[list[str]]:
         """The focal ranking with its ties kept: groups of channels of equal :meth:`focal_scores` (within 1e-9 s),

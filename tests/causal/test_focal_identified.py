@@ -69,6 +69,10 @@ def test_channels_without_an_edge_are_unranked_and_a_new_edge_does_not_move_the_
         two.focal_scores(), 5e-3 * np.array([16.25, -18.75, 0, -8.75, 11.25]), atol=1e-12
     )
     assert two.focal_ranking() == ["C1", "C3", "C2", "C4", "C0"]
+    # CLD-Trans' rule orders by score alone, as before: C2 scores 4e-10 s below C0 and comes first, though the
+    # groups (within 1e-9 s) tie the two
+    near = _graph({(0, 1): 0.02, (2, 3): 0.02 + 2e-10}, c=4)
+    assert near.focal_ranking() == ["C2", "C0", "C1", "C3"] and near.focal_groups()[0] == ["C0", "C2"]
     assert two.focal_ranking(edgeless_last=True) == ["C1", "C3", "C4", "C0", "C2"]
     # the fit: the connected channels keep their order, the unranked tail is marked and never first
     f1, f2 = _fit(one), _fit(two)
