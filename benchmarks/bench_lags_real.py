@@ -23,8 +23,12 @@ largest positive deflection from the QRS mark).
 
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
 ictal excerpts (``npy_excerpts/*/ictal``): the focal ranking of a fit with seed 0 and the default
-iteration limit against fits with another seed and with 4x the limit (Spearman; goal: the smallest >= 0.9),
-and the stability between adjacent windows of the crop (two 20 s and four 10 s windows; reported). ``--crop-s S``
+iteration limit against fits with another seed and with 4x the limit (Spearman with ties as ties over
+``LagFit.focal_groups``, the channels without an identified edge one final unranked group; undefined, and left
+out of the minimum, when a fit has no identified edge; the channel-order Spearman of the flat rankings beside it
+as ``spearman_channel_order_*``; goal: the smallest defined >= 0.9), and the stability between adjacent windows
+of the crop (two 20 s and four 10 s windows; reported). ``--onset-plot PNG`` draws the crop's onset times for
+seeds 0 and 1 (``--onset-plot-from JSON``: from a run's saved ``chbmit_crop_onsets``, fitting nothing). ``--crop-s S``
 fits the crop's first S seconds instead (and the adjacent windows that fit in them); ``--ptbxl-from JSON`` takes
 Part 1 from an earlier run's JSON (its commit and date recorded as ``ptbxl_from``) when only the EEG side changed.
 ``--quick``: 8 PTB-XL records without the twelve-lead fit, the crop's first 10 s of seizure and one excerpt,
