@@ -23,8 +23,12 @@ largest positive deflection from the QRS mark).
 
 Part 2, CHB-MIT: the 41 s seizure crop (``edf_crops/chb01_03_Seizure.edf``, seizure from 1 s) and the 10 s
 ictal excerpts (``npy_excerpts/*/ictal``): the focal ranking of a fit with seed 0 and the default
-iteration limit against fits with another seed and with 4x the limit (Spearman; goal: the smallest >= 0.9),
-and the stability between adjacent windows of the crop (two 20 s and four 10 s windows; reported). ``--crop-s S``
+iteration limit against fits with another seed and with 4x the limit (Spearman with ties as ties over
+``LagFit.focal_groups``, the channels without an identified edge one final unranked group; undefined, and left
+out of the minimum, when a fit has no identified edge; the channel-order Spearman of the flat rankings beside it
+as ``spearman_channel_order_*``; goal: the smallest defined >= 0.9), and the stability between adjacent windows
+of the crop (two 20 s and four 10 s windows; reported). ``--onset-plot PNG`` draws the crop's onset times for
+seeds 0 and 1 (``--onset-plot-from JSON``: from a run's saved ``chbmit_crop_onsets``, fitting nothing). ``--crop-s S``
 fits the crop's first S seconds instead (and the adjacent windows that fit in them); ``--ptbxl-from JSON`` takes
 Part 1 from an earlier run's JSON (its commit and date recorded as ``ptbxl_from``) when only the EEG side changed.
 ``--quick``: 8 PTB-XL records without the twelve-lead fit, the crop's first 10 s of seizure and one excerpt,
@@ -443,8 +447,22 @@ def _chb_channels(root: Path) -> list[str]:
     return unique_names(parse_summary(root / "chbmit" / "chb01-summary.txt")[0].channels)
 
 
+def _onsets_ms(fit) -> dict[str, float]:
+    """Each channel's onset time (ms) over the fit's identified edges as the focal ranking orders them: the
+    least-squares solution of minimum norm (every connected group centred on 0). The channels without an
+    identified edge get 0 there, the gauge: they are listed apart (``unranked``), not given a time."""
+    g = fit.identified_graph()
+    t = g.focal_scores() / len(g.channels) * 1e3  # t_i - mean(t) over the channels, ms
+    return {n: float(v) for n, v in zip(g.channels, t)}
+
+
 def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> dict:
-    from biodyn.causal.metrics import ranking_spearman, topk_overlap
+    """The focal ranking of seed 0 (default iteration limit) against seed 1 and against 4x the limit.
+    ``spearman_*``: Spearman with ties as ties over :meth:`LagFit.focal_groups` (the channels without an
+    identified edge one final group), undefined (None) when a fit has no identified edge;
+    ``spearman_channel_order_*``: the measure before, over flat rankings whose ties (the edgeless channels at
+    onset 0 among the others) were listed in channel order."""
+    from biodyn.causal.metrics import groups_spearman, ranking_spearman, topk_overlap
     from biodyn.causal.recording import fit_recording
 
     runs = {}
@@ -454,43 +472,132 @@ def _reproducibility(x: np.ndarray, fs: float, names: list[str], label: str) -> 
             fit_recording(x, fs, names, TAU_MAX_S, steps=steps, stability=0, seed=seed),
             time.perf_counter() - t0,
         )
-    ref = runs["seed0"][0].focal_ranking()
-    g0 = runs["seed0"][0].graph
-    # channels without any edge tie at score 0 (they keep the channel order): the Spearman over all channels
-    # is inflated when few channels have edges, so it is also given over those with an edge in the seed-0 fit
-    off = (g0.weight != 0) & ~np.eye(len(g0.channels), dtype=bool)
-    connected = [n for n, has in zip(g0.channels, off.any(0) | off.any(1)) if has]
+    fit0 = runs["seed0"][0]
+    ref, ref_groups = fit0.focal_ranking(), fit0.focal_groups()
+    old_ref = fit0.identified_graph().focal_ranking()  # the edgeless channels at 0, ties in channel order
+    g0 = fit0.identified_graph()
+    connected = [n for n, has in zip(g0.channels, g0.connected()) if has]
     out = {
         "part": "chbmit_reproducibility",
         "window": label,
-        "focal_seed0": ref[0],
+        "focal_seed0": fit0.focal_lead(),
         "fit_s": runs["seed0"][1],
-        "n_edges_seed0": len(g0.edges()),
+        "n_edges_seed0": len(fit0.graph.edges()),
+        "n_identified_edges_seed0": len(g0.edges()),
         "n_connected_channels_seed0": len(connected),
+        "n_unranked_seed0": len(fit0.unranked()),
         "all_converged": all(f.converged for f, _ in runs.values()),
     }
-    rhos = []
+    rhos, old = [], []
     for key, (fit, _) in runs.items():
         if key == "seed0":
             continue
-        rho = ranking_spearman(ref, fit.focal_ranking())
+        n_ident = len(fit.identified_graph().edges())
+        if g0.edges() and n_ident:
+            rho = groups_spearman(ref_groups, fit.focal_groups())
+        else:
+            rho = float("nan")
+            out[f"spearman_undefined_{key}"] = "no identified edge in " + " and ".join(
+                k for k, n in (("seed0", len(g0.edges())), (key, n_ident)) if not n
+            )
         rhos.append(rho)
         out[f"spearman_{key}"] = rho
+        out[f"spearman_channel_order_{key}"] = ranking_spearman(
+            old_ref, fit.identified_graph().focal_ranking()
+        )
+        out[f"n_identified_edges_{key}"] = n_ident
+        out[f"n_unranked_{key}"] = len(fit.unranked())
         out[f"top3_overlap_{key}"] = topk_overlap(ref, fit.focal_ranking(), 3)
         mine = [n for n in fit.focal_ranking() if n in connected]
         out[f"spearman_connected_{key}"] = ranking_spearman([n for n in ref if n in connected], mine)
         # the optima reached: a ranking that moves between nearly equal objectives is a fragile one
-        out[f"objective_gap_{key}"] = fit.objective - runs["seed0"][0].objective
-    out["spearman_min"] = float(np.min(rhos))
+        out[f"objective_gap_{key}"] = fit.objective - fit0.objective
+        old.append(out[f"spearman_channel_order_{key}"])
+    defined = [r for r in rhos if np.isfinite(r)]
+    out["spearman_min"] = float(np.min(defined)) if defined else float("nan")
+    out["spearman_channel_order_min"] = float(np.min(old))
+    # the onset times behind the rankings (ms; the unranked channels listed apart), for the figure
+    out["onsets"] = {
+        key: {"onset_ms": _onsets_ms(fit), "unranked": list(fit.unranked()), "groups": fit.focal_groups()}
+        for key, (fit, _) in runs.items()
+    }
     print(
-        f"  {label}: Spearman vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)}; converged {out['all_converged']}",
+        f"  {label}: Spearman (ties as ties) vs seed 0 {', '.join(f'{r:.3f}' for r in rhos)} "
+        f"(channel order: {', '.join(f'{r:.3f}' for r in old)}); converged {out['all_converged']}",
         flush=True,
     )
     return out
 
 
+def plot_onsets(row: dict, path: str) -> None:
+    """The onset times of one window's seed-0 and seed-1 fits (``row``: a reproducibility row with its
+    ``onsets``): the channels with an identified edge at their least-squares onset times (black), the channels
+    without one at 0 (grey rings), where the gauge of minimum norm put them and where the channel-order
+    ranking counted them; a red ring marks a channel connected in one of the two fits only. Both panels list
+    the channels in seed 0's order (its ranked groups, then its unranked channels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    on = row["onsets"]
+    order = [n for g in on["seed0"]["groups"] for n in g]
+    y = {n: k for k, n in enumerate(order)}
+    unr = {key: set(on[key]["unranked"]) for key in ("seed0", "seed1")}
+    moved = unr["seed0"] ^ unr["seed1"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.27 * len(order) + 2.2), sharey=True)
+    for ax, key in zip(axes, ("seed0", "seed1")):
+        times = on[key]["onset_ms"]
+        conn = [n for n in order if n not in unr[key]]
+        ax.axvline(0, color="0.75", lw=0.8, ls=":", zorder=0)
+        if conn:
+            ts = [times[n] for n in conn]
+            ax.axvspan(min(ts), max(ts), color="tab:blue", alpha=0.08, zorder=0)
+        ax.scatter([times[n] for n in conn], [y[n] for n in conn], s=30, color="black", zorder=3)
+        ax.scatter(
+            np.zeros(len(unr[key])),
+            [y[n] for n in unr[key]],
+            s=30,
+            facecolor="none",
+            edgecolor="0.5",
+            zorder=2,
+        )
+        ax.scatter(
+            [times[n] if n in conn else 0.0 for n in moved],
+            [y[n] for n in moved],
+            s=110,
+            facecolor="none",
+            edgecolor="crimson",
+            lw=1.4,
+            zorder=4,
+        )
+        groups = [g for g in on[key]["groups"] if not set(g) <= unr[key]]
+        ax.set_title(
+            f"{key.replace('seed', 'seed ')}: {len(conn)} channels with an identified edge (black, "
+            f"{len(groups)} places),\n{len(unr[key])} without (grey rings at the gauge's 0: no onset time)",
+            fontsize=9,
+        )
+        ax.set_xlabel("onset time over the identified edges, least squares of minimum norm (ms)", fontsize=9)
+        ax.grid(axis="x", color="0.93")
+        ax.set_axisbelow(True)
+    axes[0].set_yticks(range(len(order)), order, fontsize=8)
+    axes[0].invert_yaxis()
+    rho = row.get("spearman_seed1")
+    rho_s = f"{rho:.3f}" if rho is not None and np.isfinite(rho) else "undefined"
+    fig.suptitle(
+        f"{row['window']}: seed 1 against seed 0 (red ring: a channel connected in one fit only)\n"
+        f"Spearman with the edgeless channels tied at 0 among the others, in channel order (before): "
+        f"{row['spearman_channel_order_seed1']:.3f}\nwith ties as ties, the edgeless channels one unranked "
+        f"last group (now): {rho_s}; over seed 0's connected channels: {row['spearman_connected_seed1']:.3f}",
+        fontsize=9.5,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
-    from biodyn.causal.metrics import ranking_spearman, topk_overlap
+    from biodyn.causal.metrics import groups_spearman, ranking_spearman, topk_overlap
     from biodyn.causal.recording import fit_recording
     from biodyn.io import read_edf
 
@@ -513,15 +620,19 @@ def chbmit(root: Path, quick: bool, crop_s: float = 40.0) -> list[dict]:
             fit = fit_recording(
                 x[:, int(a * fs) : int(b * fs)], fs, list(rec.channels), TAU_MAX_S, stability=0
             )
-            rankings.append(((a, b), fit.focal_ranking()))
-        for (wa, ra), (wb, rb) in pairwise(rankings):
+            rankings.append(((a, b), fit))
+        for (wa, fa), (wb, fb) in pairwise(rankings):
+            ra, rb = fa.focal_ranking(), fb.focal_ranking()
             rows.append(
                 {
                     "part": "chbmit_adjacent",
                     "window_s": width,
                     "a": f"{wa[0]:g}-{wa[1]:g} s",
                     "b": f"{wb[0]:g}-{wb[1]:g} s",
-                    "spearman": ranking_spearman(ra, rb),
+                    "spearman": groups_spearman(fa.focal_groups(), fb.focal_groups()),
+                    "spearman_channel_order": ranking_spearman(
+                        fa.identified_graph().focal_ranking(), fb.identified_graph().focal_ranking()
+                    ),
                     "top3_overlap": topk_overlap(ra, rb, 3),
                     "top3_a": ra[:3],
                     "top3_b": rb[:3],
@@ -585,12 +696,32 @@ def main() -> None:
         "JSON instead of fitting them again (recorded in the JSON: its commit and date)",
     )
     p.add_argument(
+        "--onset-plot",
+        metavar="PNG",
+        help="the CHB-MIT crop's onset times for seeds 0 and 1, the channels "
+        "without an identified edge apart",
+    )
+    p.add_argument(
+        "--onset-plot-from",
+        metavar="JSON",
+        help="draw --onset-plot from an earlier run's JSON (its "
+        "chbmit_crop_onsets) and stop, without fitting anything",
+    )
+    p.add_argument(
         "--plot",
         metavar="PNG",
         help="median V1 / V6 beats of the PTB-XL records the references "
         "order differently or the fit disagrees with",
     )
     args = p.parse_args()
+    if args.onset_plot_from:
+        import json
+
+        res = json.loads(Path(args.onset_plot_from).read_text())
+        on = res["chbmit_crop_onsets"]
+        row = next(r for r in res["rows"] if r.get("window") == on["window"])
+        plot_onsets({**row, "onsets": on}, args.onset_plot or "lags_real_onsets.png")
+        return
     import torch
 
     from biodyn.data_root import data_root
@@ -614,7 +745,8 @@ def main() -> None:
             old["ptbxl_summary"],
             None,
         )
-        extra["ptbxl_from"] = {
+        # where the rows were measured: an earlier run's own source when it took them from one in turn
+        extra["ptbxl_from"] = old.get("ptbxl_from") or {
             "commit": old.get("commit"),
             "measured_at": old.get("measured_at"),
             "load_average": old.get("load_average"),
@@ -643,9 +775,26 @@ def main() -> None:
         print("CHB-MIT focal ranking reproducibility and adjacent-window stability:")
         eeg_rows = chbmit(root, args.quick, args.crop_s)
         extra["chbmit_crop_s"] = 10.0 if args.quick else args.crop_s
+        # the onset times behind the crop's rankings (the first reproducibility row) travel beside the rows
+        onsets = [r.pop("onsets") for r in eeg_rows if "onsets" in r]
+        extra["chbmit_crop_onsets"] = {"window": eeg_rows[0]["window"], **onsets[0]}
+        if args.onset_plot:
+            plot_onsets({**eeg_rows[0], "onsets": onsets[0]}, args.onset_plot)
         speed_rows = speed(root, 4 if args.quick else 8)
+        repro = [r for r in eeg_rows if r.get("part") == "chbmit_reproducibility"]
+        # a comparison with a fit that orders nothing is undefined: neither agreement nor disagreement
+        extra["chbmit_spearman_undefined"] = [
+            {"window": r["window"], "against": k.removeprefix("spearman_undefined_"), "reason": v}
+            for r in repro
+            for k, v in r.items()
+            if k.startswith("spearman_undefined_")
+        ]
+        defined = [r["spearman_min"] for r in repro if np.isfinite(r["spearman_min"])]
         goals["chbmit_ranking_spearman_min"] = goal(
-            min(r["spearman_min"] for r in eeg_rows if "spearman_min" in r), 0.9, "Spearman", True
+            min(defined) if defined else float("nan"), 0.9, "Spearman", True
+        )
+        extra["chbmit_ranking_spearman_channel_order_min"] = min(
+            r["spearman_channel_order_min"] for r in repro
         )
         goals["speed_23ch_10s_256hz_fit_s"] = goal(speed_rows[0]["wall_s"], 10.0, "s", False)
     report(

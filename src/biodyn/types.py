@@ -203,34 +203,57 @@ class LagGraph:
         score = c * t - t.sum()  # sum_j (t_i - t_j)
         return np.where(np.abs(score) < 1e-12, 0.0, score)
 
-    def focal_ranking(self) -> list[str]:
+    def connected(self) -> np.ndarray:
+        """``(C,)`` bool: the channels with at least one asserted edge (in or out, self-loops aside). The
+        delays say nothing about the others' onset times (:meth:`focal_scores` puts them at 0 by gauge)."""
+        off = self.weight != 0
+        np.fill_diagonal(off, False)
+        return off.any(0) | off.any(1)
+
+    def focal_ranking(self, edgeless_last: bool = False) -> list[str]:
         """Channels ordered by :meth:`focal_scores`, ascending (CLD-Trans' rule ``argmin_i sum_j tau_ij``);
         ties (for example channels without edges) keep the channel order here, which means nothing: read ties from
         :meth:`focal_groups` and the first place from :meth:`focal_lead`; score top-k accuracy with
-        :func:`biodyn.causal.metrics.topk_accuracy` and the scores, which credits ties by chance."""
+        :func:`biodyn.causal.metrics.topk_accuracy` and the scores, which credits ties by chance.
+
+        ``edgeless_last``: the channels without any edge are not ranked among those the delays order (their
+        score 0 is the gauge of the least-squares onset times, not a time): they come last, in channel order.
+        The default keeps CLD-Trans' rule as its experiments score it."""
+        if edgeless_last:
+            return [n for g in self.focal_groups(edgeless_last=True) for n in g]
         order = np.argsort(self.focal_scores(), kind="stable")
         return [self.channels[i] for i in order]
 
-    def focal_groups(self) -> list[list[str]]:
+    def focal_groups(self, edgeless_last: bool = False) -> list[list[str]]:
         """The focal ranking with its ties kept: groups of channels of equal :meth:`focal_scores` (within 1e-9 s),
-        earliest first; within a group the channels are tied (listed in channel order, which means nothing)."""
+        earliest first; within a group the channels are tied (listed in channel order, which means nothing).
+
+        ``edgeless_last``: the channels without any edge (:meth:`connected`) form one final group of their own
+        (unranked: the delays say nothing about them) instead of tying at score 0 inside the others' range."""
         scores = self.focal_scores()
+        keep = self.connected() if edgeless_last else np.ones(len(self.channels), dtype=bool)
         groups: list[list[str]] = []
         last = None
         for i in np.argsort(scores, kind="stable"):
+            if not keep[i]:
+                continue
             if last is None or scores[i] - last > 1e-9:
                 groups.append([])
             groups[-1].append(self.channels[i])
             last = scores[i]
         order = {n: k for k, n in enumerate(self.channels)}
-        return [sorted(g, key=order.__getitem__) for g in groups]
+        groups = [sorted(g, key=order.__getitem__) for g in groups]
+        tail = [n for n, ok in zip(self.channels, keep) if not ok]
+        return [*groups, tail] if tail else groups
 
     def focal_lead(self) -> str | None:
         """The one channel the delays put first, or None: a graph without edges has no focal lead, and a tie
-        for the first place (see :meth:`focal_groups`) is not resolved."""
-        if not np.any(self.weight[~np.eye(len(self.channels), dtype=bool)]):
+        for the first place (see :meth:`focal_groups`) is not resolved. A channel without edges is never the
+        focal lead (with or without ``edgeless_last``: every edge's group is centred on 0, so it has a member
+        below 0 unless all its delays are 0, and then it ties with the edgeless channels)."""
+        if not self.connected().any():
             return None
-        first = self.focal_groups()[0]
+        first = self.focal_groups(edgeless_last=True)[0]
         return first[0] if len(first) == 1 else None
 
     def to_dict(self) -> dict[str, Any]:

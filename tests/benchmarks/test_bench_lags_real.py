@@ -146,3 +146,53 @@ def test_order_agreement_and_its_summary(bench):
     assert s["median_spearman"] == pytest.approx(0.7)  # of 0.9, 0.5, 0 (undefined), 1.0
     assert s["n_spearman_undefined"] == 1 and s["n_with_r_wave_reference"] == 3
     assert s["v1v2_before_v5v6_share"] == pytest.approx(2 / 3) and s["records_v1v2_not_first"] == ["b"]
+
+
+def _hand_fit(edges: dict[tuple[int, int], float], c: int = 5):
+    from biodyn.causal.fit import LagFit
+    from biodyn.types import LagGraph
+
+    tau, w = np.zeros((c, c)), np.zeros((c, c))
+    for (i, j), d in edges.items():
+        tau[i, j], w[i, j] = d, 0.5
+    z = np.zeros((c, c))
+    return LagFit(
+        LagGraph(tau, w, [f"C{k}" for k in range(c)], 256.0), z, z, z.astype(bool), True, 1, 0.0, 0.05
+    )
+
+
+def test_onset_figure_shows_the_edgeless_channels_apart(bench, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from biodyn.causal.metrics import groups_spearman, ranking_spearman
+    from biodyn.report.figcheck import text_strings
+
+    # C1 -> C3 -> C4 (10, 20 ms); seed 1 adds C4 -> C0 (5 ms), and the gauge moves the edgeless C2 among them
+    f0, f1 = _hand_fit({(1, 3): 0.01, (3, 4): 0.02}), _hand_fit({(1, 3): 0.01, (3, 4): 0.02, (4, 0): 0.005})
+    on0 = bench._onsets_ms(f0)
+    assert on0 == pytest.approx({"C0": 0.0, "C1": -40 / 3, "C2": 0.0, "C3": -10 / 3, "C4": 50 / 3})
+    row = {
+        "window": "hand",
+        "spearman_channel_order_seed1": ranking_spearman(
+            f0.identified_graph().focal_ranking(), f1.identified_graph().focal_ranking()
+        ),
+        "spearman_seed1": groups_spearman(f0.focal_groups(), f1.focal_groups()),
+        "spearman_connected_seed1": 1.0,
+        "onsets": {
+            key: {"onset_ms": bench._onsets_ms(f), "unranked": list(f.unranked()), "groups": f.focal_groups()}
+            for key, f in (("seed0", f0), ("seed1", f1))
+        },
+    }
+    texts = []
+    original = Figure.savefig
+
+    def keep(self, *a, **k):
+        texts.extend([*text_strings(self), self.get_suptitle()])  # (a text of several lines is not recorded)
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    bench.plot_onsets(row, str(tmp_path / "onsets.png"))
+    assert (tmp_path / "onsets.png").stat().st_size > 0
+    title = next(t for t in texts if t.startswith("hand: seed 1 against seed 0"))
+    assert "(before): 0.700" in title and f"(now): {9.5 / np.sqrt(95):.3f}" in title
+    assert {"C0", "C1", "C2", "C3", "C4"} <= set(texts)

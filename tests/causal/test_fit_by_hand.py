@@ -145,6 +145,7 @@ def test_lag_fit_json_carries_every_field_under_its_name():
         "focal_groups": fit.focal_groups(),
         "focal_lead": fit.focal_lead(),
         "focal_lead_note": fit.focal_lead_note(),
+        "unranked": fit.unranked(),
         "n_not_identified": len(fit.not_identified()),
         "tau_min_s": fit.tau_min_s,
         "model": fit.model,

@@ -114,6 +114,10 @@ def test_fit_recording_stability_and_json():
     )
     st = fit.stability
     assert st["n_windows"] == 3 and len(st["ranking_spearman"]) == 3
+    rhos = np.array(st["ranking_spearman"], dtype=float)  # ties as ties; NaN: a ranking that orders nothing
+    assert st["n_ranking_spearman_undefined"] == int(np.isnan(rhos).sum())
+    if np.isfinite(rhos).any():
+        assert st["ranking_spearman_median"] == pytest.approx(np.nanmedian(rhos))
     assert sum(st["first_share"].values()) + st["no_focal_lead_share"] == pytest.approx(1.0)
     assert all(0 <= e["confidence"] <= 1 for e in st["edges"])
     d = json.loads(json.dumps(fit.to_dict()))

@@ -104,6 +104,9 @@ def test_lag_graph_scalp(tmp_path, saved):
     _ok(fig)
     assert "delay of the lagged edges (ms)" in fig["texts"] and "FT9-FT10" in fig["texts"]
     assert "T8-P8#2" not in fig["texts"]  # drawn once, on its twin's place
+    assert (
+        "no lagged edge" not in fig["texts"]
+    )  # four edges, no delay panel (no spreads): said nothing of them
     names = [t for t in fig["texts"] if "-" in t]
     assert not [
         p for p in overlapping_texts(fig["figure"], same_only=False) if p[0] in names and p[1] in names
@@ -250,3 +253,5 @@ def test_lag_graph_with_spreads_lists_every_edge_beside_the_head(tmp_path, saved
     assert "delay (ms): dot, and 5-95 % over sub-windows" in fig["texts"]
     assert not [t for t in fig["texts"] if "[" in t and "]" in t]  # no delay labels over the arrows
     assert any(t.startswith("spreads") for t in fig["texts"])  # the title, above both panels
+    # the 14 channels without an edge are not ranked, and the title says so (their labels are grey)
+    assert any(t.startswith("spreads") and "; 14 channel(s) unranked" in t for t in fig["texts"])

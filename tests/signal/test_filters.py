@@ -97,6 +97,24 @@ class _nullcontext:
         return False
 
 
+def test_resample_anti_alias_keeps_the_band_flat_to_the_new_nyquist():
+    """512 -> 256 Hz: a sine at 0.9 of the new Nyquist comes through the long, steep FIR as it is (against the
+    same sine at the output times) and one at 1.08 of it (aliased to 0.92) is gone; scipy's default FIR takes
+    7 % off the first (-0.7 dB) and lets the second fold back 18 dB down."""
+    fs_in, fs_out, n, trim = 512.0, 256.0, 512 * 20, 256
+    t, t_out = np.arange(n) / fs_in, np.arange(n // 2) / fs_out
+    inside, above = (np.sin(2 * np.pi * r * 128.0 * t) for r in (0.9, 1.08))
+    ref = np.sin(2 * np.pi * 0.9 * 128.0 * t_out)[trim:-trim]
+    sharp = resample(inside, fs_in, fs_out, anti_alias=(40, 8.0))[trim:-trim]
+    np.testing.assert_allclose(sharp, ref, atol=2e-3)
+    assert np.abs(resample(inside, fs_in, fs_out)[trim:-trim] - ref).max() > 0.05
+    assert np.abs(resample(above, fs_in, fs_out, anti_alias=(40, 8.0))[trim:-trim]).max() < 2e-3
+    assert np.abs(resample(above, fs_in, fs_out)[trim:-trim]).max() > 0.05
+    # (10, 5.0) is scipy's own filter, also when up > 1 (resample_poly scales a given FIR by up itself)
+    x = np.random.default_rng(0).standard_normal((3, 1000))
+    np.testing.assert_array_equal(resample(x, 100.0, 250.0, anti_alias=(10, 5.0)), resample(x, 100.0, 250.0))
+
+
 def test_resample_refuses_impossible_ratio():
     with pytest.raises(ConfigError, match="cannot resample"):
         resample_ratio(1000.0, 1000.0 * np.pi, rtol=1e-12)

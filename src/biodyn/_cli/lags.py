@@ -270,17 +270,21 @@ def run(args) -> int:
         f"{path.name} ({fit.preset} preset): {len(fit.graph.edges())} lagged edges, {len(fit.instantaneous_edges())} zero-lag couplings; "
         f"{status}, {fit.fit_s:.1f} s"
     )
+    unranked = fit.unranked()
     if lead is None:
         print(fit.focal_lead_note())
     else:
-        line = f"focal lead {lead}; ranking (earliest first, '=' joins ties): {_groups(fit.focal_groups())}"
+        groups = fit.focal_groups()[:-1] if unranked else fit.focal_groups()
+        line = f"focal lead {lead}; ranking (earliest first, '=' joins ties): {_groups(groups)}"
         if fit.stability:
             st = fit.stability
             line += (
                 f"  (first in {100 * st['focal_first_share']:.0f} % of {st['n_windows']} sub-windows; "
-                f"median Spearman to the full ranking {st['ranking_spearman_median']:.2f})"
+                f"median Spearman to the full ranking {_rho(st['ranking_spearman_median'])})"
             )
         print(line)
+    if unranked and len(unranked) < len(fit.channels):  # the delays say nothing about them: not ranked
+        print(f"unranked (no identified edge): {', '.join(unranked)}")
     for e in fit.edges()[:10]:
         if e["at_ceiling"]:
             flags = " AT CEILING (not identified)"
@@ -308,6 +312,7 @@ def run(args) -> int:
             "focal_lead_note": fit.focal_lead_note(),
             "focal_ranking": ranking,
             "focal_groups": fit.focal_groups(),
+            "unranked": fit.unranked(),
             "edges": fit.edges(),
             "instantaneous_edges": fit.instantaneous_edges(),
             "stability": fit.stability,
@@ -318,6 +323,11 @@ def run(args) -> int:
         },
     )
     return 0
+
+
+def _rho(v) -> str:
+    """A Spearman correlation to two decimals, ``undefined`` when there is none (NaN, or None from JSON)."""
+    return "undefined" if v is None or v != v else f"{v:.2f}"
 
 
 def _groups(groups: list[list[str]], limit: int = 8) -> str:

@@ -283,14 +283,24 @@ class LagFit:
             w[i, j] = 0.0
         return LagGraph(np.where(w != 0, self.graph.tau, 0.0), w, list(self.graph.channels), self.graph.fs)
 
+    def unranked(self) -> dict[str, str]:
+        """``{channel: reason}`` for the channels the focal ranking does not order, in channel order: those
+        without any identified edge (``"no identified edge"``; the delays say nothing about their onset
+        times)."""
+        g = self.identified_graph()
+        return {n: "no identified edge" for n, ok in zip(g.channels, g.connected()) if not ok}
+
     def focal_ranking(self) -> list[str]:
-        """Channels by onset time over the identified edges, earliest first (ties in channel order: read them
-        from :meth:`focal_groups`)."""
-        return self.identified_graph().focal_ranking()
+        """Channels by onset time over the identified edges, earliest first, then the channels without an
+        identified edge (:meth:`unranked`, in channel order). Ties are in channel order: read them from
+        :meth:`focal_groups`."""
+        return self.identified_graph().focal_ranking(edgeless_last=True)
 
     def focal_groups(self) -> list[list[str]]:
-        """The focal ranking over the identified edges with its ties kept (:meth:`LagGraph.focal_groups`)."""
-        return self.identified_graph().focal_groups()
+        """The focal ranking over the identified edges with its ties kept (:meth:`LagGraph.focal_groups`); the
+        channels without an identified edge form one final group (:meth:`unranked`), never ranked among the
+        channels the delays order."""
+        return self.identified_graph().focal_groups(edgeless_last=True)
 
     def focal_lead(self) -> str | None:
         """The channel the identified edges put first; None when no edge is identified or the first place is
@@ -357,8 +367,9 @@ class LagFit:
     def to_dict(self) -> dict[str, Any]:
         """The LagGraph's JSON (``channels``, ``fs``, ``tau_s``, ``tau_samples``, ``weight``, ``edges``) plus
         ``instantaneous``, ``instantaneous_edges``, the focal ranking over the identified edges (``focal_ranking``,
-        ``focal_groups`` with ties, ``focal_lead`` or None and ``focal_lead_note`` saying why), convergence, flags
-        and stability."""
+        ``focal_groups`` with ties, ``focal_lead`` or None and ``focal_lead_note`` saying why, ``unranked``: the
+        channels without an identified edge, the final group, with the reason), convergence, flags and
+        stability."""
         d = self.graph.to_dict()
         d["edges"] = self.edges()
         d.update(
@@ -367,6 +378,7 @@ class LagFit:
                 "focal_groups": self.focal_groups(),
                 "focal_lead": self.focal_lead(),
                 "focal_lead_note": self.focal_lead_note(),
+                "unranked": self.unranked(),
                 "n_not_identified": len(self.not_identified()),
                 "tau_min_s": self.tau_min_s,
                 "model": self.model,

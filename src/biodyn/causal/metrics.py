@@ -115,6 +115,30 @@ def ranking_spearman(a: Sequence[str], b: Sequence[str]) -> float:
     return float((ra * rb).sum() / den) if den > 0 else float("nan")
 
 
+def groups_spearman(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> float:
+    """Spearman correlation between two rankings given as tie groups (earliest group first, e.g.
+    :meth:`biodyn.causal.fit.LagFit.focal_groups`), with ties as ties: each channel's rank is the average rank
+    of its group (``scipy.stats.spearmanr`` on the group positions), over the channels both rankings hold.
+
+    NaN (undefined, not agreement) when fewer than two channels are shared or either ranking puts every shared
+    channel in one group: a ranking that orders nothing (a fit without an identified edge) cannot agree or
+    disagree with another. Channel order never enters, unlike :func:`ranking_spearman` of a flat ranking whose
+    ties were listed in channel order.
+    """
+    from scipy.stats import spearmanr
+
+    pa = {n: k for k, g in enumerate(a) for n in g}
+    pb = {n: k for k, g in enumerate(b) for n in g}
+    common = sorted(set(pa) & set(pb))
+    if len(common) < 2:
+        return float("nan")
+    xa = np.array([pa[n] for n in common], dtype=np.float64)
+    xb = np.array([pb[n] for n in common], dtype=np.float64)
+    if np.ptp(xa) == 0 or np.ptp(xb) == 0:
+        return float("nan")
+    return float(spearmanr(xa, xb)[0])
+
+
 def topk_overlap(a: Sequence[str], b: Sequence[str], k: int = 3) -> int:
     """How many of the first ``k`` channels of two rankings are shared."""
     return len(set(a[:k]) & set(b[:k]))

@@ -137,8 +137,9 @@ def plot_lag_graph(
     Lagged edges (the strongest ``max_edges``) are arrows from source to target coloured by delay (ms),
     their width growing with ``|weight|``; with a LagFit, an edge's opacity is its sub-window confidence, edges
     that are not identified (at the delay ceiling, or a spread over half the delay range) are dashed grey, the
-    strongest zero-lag couplings are thin grey lines without arrows, and the title names the focal lead with
-    its share of first places, or says why there is none. When the sub-window refits gave delay spreads, a
+    strongest zero-lag couplings are thin grey lines without arrows, the channels without an identified edge
+    (not ranked) have grey labels, and the title names the focal lead with its share of first places, or says
+    why there is none. When the sub-window refits gave delay spreads, a
     panel beside the head lists every drawn edge with its delay and 5-95 % interval (ms), so that no number is
     written over the arrows. ``title`` is the title's start; the focal lead (or its absence) is always appended.
     """
@@ -223,6 +224,11 @@ def plot_lag_graph(
             "no focal lead: no identified edge" if not g.edges() else "no focal lead: tie for the first place"
         )
     )
+    # a LagFit's channels without an identified edge are not ranked: grey labels (with no identified edge at
+    # all, the title says so and every label stays black)
+    unranked = set(fit.unranked()) if fit is not None else set()
+    if len(unranked) == len(g.channels):
+        unranked = set()
     labels = []
     # a repeated channel (T8-P8, T8-P8#2) sits on its twin: one label
     drawn: dict[tuple[float, float], int] = {}
@@ -239,7 +245,7 @@ def plot_lag_graph(
                 ha="center",
                 va="bottom",
                 fontsize=8,
-                color="crimson" if n == lead else "black",
+                color="crimson" if n == lead else "0.6" if n in unranked else "black",
             )
         )
     if edges:
@@ -247,7 +253,7 @@ def plot_lag_graph(
         fig.colorbar(sm, ax=ax, shrink=0.7, label="delay of the lagged edges (ms)")
     if ax_d is not None:
         _delay_panel(ax_d, spread, cmap, norm)
-    else:
+    elif not edges:  # (edges without sub-window spreads have no delay panel, and are drawn)
         ax.text(0.5, 0.02, "no lagged edge", transform=ax.transAxes, ha="center", fontsize=8, color="grey")
     if kind == "ecg":
         ax.set_xlim(-2.2, 2.3)
@@ -264,6 +270,8 @@ def plot_lag_graph(
     share = (fit.stability or {}).get("focal_first_share") if fit is not None else None
     if lead is not None and share is not None:
         title += f" (first in {100 * share:.0f} % of sub-windows)"
+    if unranked:
+        title += f"; {len(unranked)} channel(s) unranked (grey: no identified edge)"
     n_unident = len(fit.not_identified()) if fit is not None else 0
     if n_unident:
         title += f"\n{n_unident} edge(s) not identified (dashed grey: at the delay ceiling or delay spread too wide)"

@@ -9,7 +9,10 @@ the recording, evenly spaced from the start to the end; a moving-block subsample
 - the focal ranking over identified edges (:meth:`~biodyn.causal.fit.LagFit.not_identified`): for each channel
   the share of sub-window fits whose focal lead it is (``first_share``; ``no_focal_lead_share``: the fits with
   none), the full fit's lead's share (``focal_first_share``, None when the full fit has no focal lead), and the
-  Spearman correlation of each sub-window ranking with the full one.
+  Spearman correlation of each sub-window ranking with the full one, ties as ties and the channels without an
+  identified edge one final group (:func:`~biodyn.causal.metrics.groups_spearman`; NaN, undefined, when
+  either ranking orders nothing; the median is over the defined ones, ``n_ranking_spearman_undefined``
+  counts the others).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from biodyn.causal.fit import FitConfig, LagFit, Progress, fit_lags
-from biodyn.causal.metrics import ranking_spearman
+from biodyn.causal.metrics import groups_spearman
 
 
 def lag_stability(
@@ -86,12 +89,15 @@ def lag_stability(
     # the edges it does not put at the ceiling; a fit without a focal lead (no identified edge, a tie) counts
     # for none
     ident = full.identified_graph(edges)
-    ranking, lead = ident.focal_ranking(), ident.focal_lead()
+    groups, lead = ident.focal_groups(edgeless_last=True), ident.focal_lead()
     sub = [f.identified_graph() for f in fits]
     firsts = [g.focal_lead() for g in sub]
     named = [n for n in firsts if n is not None]
     first_share = {n: named.count(n) / len(fits) for n in sorted(set(named), key=named.index)}
-    rhos = [ranking_spearman(ranking, g.focal_ranking()) for g in sub]
+    # ties as ties, the channels without an identified edge one final group; undefined (NaN) against a ranking
+    # that orders nothing, and left out of the median
+    rhos = [groups_spearman(groups, g.focal_groups(edgeless_last=True)) for g in sub]
+    defined = [r for r in rhos if np.isfinite(r)]
     return {
         "n_windows": len(fits),
         "window_s": n_win / fs,
@@ -102,6 +108,7 @@ def lag_stability(
         "focal_first_share": first_share.get(lead, 0.0) if lead is not None else None,
         "no_focal_lead_share": firsts.count(None) / len(fits),
         "ranking_spearman": [float(r) for r in rhos],
-        "ranking_spearman_median": float(np.median(rhos)) if rhos else float("nan"),
+        "ranking_spearman_median": float(np.median(defined)) if defined else float("nan"),
+        "n_ranking_spearman_undefined": len(rhos) - len(defined),
         "all_converged": all(f.converged for f in fits),
     }

@@ -167,11 +167,23 @@ def resample_ratio(
     )
 
 
-def resample(x: np.ndarray, fs_in: float, fs_out: float, rtol: float = 1e-5) -> np.ndarray:
+def resample(
+    x: np.ndarray,
+    fs_in: float,
+    fs_out: float,
+    rtol: float = 1e-5,
+    anti_alias: tuple[int, float] | None = None,
+) -> np.ndarray:
     """Polyphase resampling (``scipy.signal.resample_poly``, Kaiser-windowed FIR) along time.
 
     The achieved rate is ``resample_ratio(fs_in, fs_out)[2]``; it differs from ``fs_out`` by at most
     ``rtol`` relative (a warning says so when it is not exact).
+
+    ``anti_alias``: ``(half_len_factor, kaiser_beta)`` of the anti-alias FIR, ``2 * half_len_factor *
+    max(up, down) + 1`` taps, Kaiser window of ``kaiser_beta``, cut-off at the lower of the two Nyquists. None:
+    scipy's default, ``(10, 5.0)``: for 2:1, -0.7 dB at 0.9 and -2.4 dB at 0.95 of the new Nyquist, and what
+    lies at 1.05-1.1 of it folds back only 12-23 dB down; ``(40, 8.0)`` is flat within 0.07 dB to 0.95 and
+    42-85 dB down at 1.05-1.1.
     """
     up, down, achieved = resample_ratio(fs_in, fs_out, rtol)
     if achieved != fs_out:
@@ -180,7 +192,13 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, rtol: float = 1e-5) -> 
         )
     if up == down:
         return np.asarray(x, dtype=np.float32)
-    return _map_channels(lambda b: sps.resample_poly(b, up, down, axis=-1), np.asarray(x))
+    if anti_alias is None:
+        return _map_channels(lambda b: sps.resample_poly(b, up, down, axis=-1), np.asarray(x))
+    half, beta = anti_alias
+    m = max(up, down)
+    # the filter scipy designs, longer and with another window; resample_poly scales it by up itself
+    h = sps.firwin(2 * int(half) * m + 1, 1.0 / m, window=("kaiser", float(beta)))
+    return _map_channels(lambda b: sps.resample_poly(b, up, down, axis=-1, window=h), np.asarray(x))
 
 
 def check_finite(x: np.ndarray, channels=None, source=None) -> None:
