@@ -262,6 +262,29 @@ def test_progress_counts_each_optimisation_s_iterations_and_n_iter_is_their_sum(
     assert fit.n_iter == len(done) > 3
 
 
+def test_the_fit_runs_on_one_torch_thread_and_counts_the_starts_that_hold_each_edge():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+        fit = fit_lags(
+            _pair(800),
+            FS,
+            cfg=FitConfig(tau_max_samples=4.0),
+            progress=lambda *a: seen.append(torch.get_num_threads()),
+        )
+        assert (
+            set(seen[1:]) == {1} and torch.get_num_threads() == 2
+        )  # one thread while refining, then restored
+    finally:
+        torch.set_num_threads(before)
+    assert (
+        fit.start_votes.dtype == np.int64
+        and fit.start_votes.tolist() == [[0, 3], [0, 0]]
+        and fit.n_starts == 3
+    )
+
+
 def test_weak_edges_are_pruned_once_and_the_rest_refitted():
     """x2 -> x1 weakly (0.15 < min_weight 0.3) next to x0 -> x1: screened, dropped, and x0 -> x1 refitted."""
     x = np.vstack([_pair(1500), np.random.default_rng(9).standard_normal(1500)])
@@ -277,6 +300,25 @@ def test_weak_edges_are_pruned_once_and_the_rest_refitted():
     want = F._Objective(_standardised(x), np.array([0]), np.array([1]), cfg)
     a, _, _ = want.weights(fit.state["tau"])
     np.testing.assert_allclose(fit.state["a"], a, rtol=1e-12)
+
+
+def test_edges_weak_only_without_a_pruned_one_are_pruned_round_after_round():
+    """x1 = 0.8 x0(t-2) - 0.45 x2(t-3) + 0.45 x3(t-3) - 0.25 x4(t-3), x3 = x2 + noise, x4 = x3 + noise: x4 -> x1
+    is weak (|-0.25| < min_weight 0.3) and pruned first; without it x3 carries 0.45 - 0.25 = 0.2, pruned
+    next; without both, x2 carries -0.45 + 0.2 = -0.25, pruned last: three refits, all the fit allows."""
+    rng = np.random.default_rng(11)
+    x0, x2 = rng.standard_normal((2, 3000))
+    x3 = x2 + 0.3 * rng.standard_normal(3000)
+    x4 = x3 + 0.3 * rng.standard_normal(3000)
+    x1 = np.zeros(3000)
+    x1[3:] = 0.8 * x0[1:-2] - 0.45 * x2[:-3] + 0.45 * x3[:-3] - 0.25 * x4[:-3]
+    x = np.stack([x0, x1 + 0.3 * rng.standard_normal(3000), x2, x3, x4])
+    calls = []
+    cfg = FitConfig(tau_max_samples=4.0, min_weight=0.3)
+    fit = fit_lags(x, FS, cfg=cfg, progress=lambda *a: calls.append(a))
+    stages = [c[0] for c in calls[1:] if c[1] == 1]  # one per optimisation
+    assert stages == ["refining"] * 3 + ["pruned"] * 3
+    assert fit.graph.weight[0, 1] != 0 and fit.graph.weight[2:, 1].tolist() == [0.0, 0.0, 0.0]
 
 
 # ---------------------------------------------------------------- fields of the fit
@@ -501,6 +543,21 @@ def test_xcorr_starts_follow_the_weight_sign():
     assert anyw.graph.tau_samples[0, 1] == pytest.approx(2.0, abs=0.2) and anyw.graph.weight[0, 1] < 0
 
 
+def test_xcorr_starts_with_positive_weights_need_a_positive_correlation():
+    """x1 = -x0(t-2) + 0.5 x0(t-4), x0 smooth: the regression finds the positive lag, but every lagged
+    correlation is negative, so the xcorr start (the classic time-delay estimate) has no positive peak: no edge."""
+    rng = np.random.default_rng(0)
+    x0 = np.convolve(rng.standard_normal(2020), np.hanning(11), "same")[:2000]
+    x1 = np.zeros(2000)
+    x1[4:] = -x0[2:-2] + 0.5 * x0[:-4]
+    x = _standardised(np.stack([x0, x1 + 0.3 * rng.standard_normal(2000)]))
+    assert F._screen(x, 4.0, 1e-3, "positive").support[0, 1]
+    assert (F._xcorr_delays(x, 4.0, "positive")[1][0, 1] < 0).all()
+    cfg = FitConfig(tau_max_samples=4.0, weight_sign="positive", init_delays="xcorr")
+    fit = fit_lags(x, FS, cfg=cfg)
+    assert fit.n_iter == 0 and not fit.graph.weight.any()
+
+
 def test_xcorr_leave_a_peak_with_no_float_curvature_at_its_lag():
     """A correlation profile set by hand (the target an impulse, so each lag's correlation is one sample of
     the source): the peak at lag 4 ties lag 5 and lag 3 is one ulp below 1, so the parabola's curvature
@@ -518,21 +575,26 @@ def test_xcorr_leave_a_peak_with_no_float_curvature_at_its_lag():
 # ---------------------------------------------------------------- the objective against least squares by hand
 
 
-def _loss_by_hand(x, src, tgt, tau, tau_max, p):
-    """``sum_j 1/2 log mean_t u_j(t)^2`` by ordinary least squares of each target on its delayed sources (the
-    project's fractional delay) and its own past 1..p, over the targets from max(ceil(tau_max) + 1, p) on."""
-    c, t = x.shape
+def _regressors(x, src, tgt, tau, tau_max, p, j):
+    """Target ``j``'s regressors ``(N, K + p)``, its delayed sources (the project's fractional delay) in edge
+    order then its own past 1..p, and the target ``(N,)``, over the targets from max(ceil(tau_max) + 1, p) on."""
+    t = x.shape[1]
     crop = max(math.ceil(tau_max) + 1, p)
+    cols = [
+        delay(torch.from_numpy(x[i]), torch.tensor(d)).numpy()[crop:]
+        for i, jj, d in zip(src, tgt, tau)
+        if jj == j
+    ]
+    cols += [x[j, crop - lag : t - lag] for lag in range(1, p + 1)]
+    return (np.stack(cols, 1) if cols else np.zeros((t - crop, 0))), x[j, crop:]
+
+
+def _loss_by_hand(x, src, tgt, tau, tau_max, p):
+    """``sum_j 1/2 log mean_t u_j(t)^2``, ``u_j`` the residual of target ``j``'s ordinary least squares."""
     total = 0.0
-    for j in range(c):
-        cols = [
-            delay(torch.from_numpy(x[i]), torch.tensor(d)).numpy()[crop:]
-            for i, jj, d in zip(src, tgt, tau)
-            if jj == j
-        ]
-        cols += [x[j, crop - lag : t - lag] for lag in range(1, p + 1)]
-        y = x[j, crop:]
-        u = y - np.stack(cols, 1) @ np.linalg.lstsq(np.stack(cols, 1), y, rcond=None)[0] if cols else y
+    for j in range(x.shape[0]):
+        design, y = _regressors(x, src, tgt, tau, tau_max, p, j)
+        u = y - design @ np.linalg.lstsq(design, y, rcond=None)[0] if design.shape[1] else y
         total += 0.5 * np.log(np.mean(u**2))
     return total
 
@@ -550,6 +612,41 @@ def test_objective_is_least_squares_on_the_delayed_sources(t, self_lags, p):
     assert value == pytest.approx(got, abs=1e-12) and grad.shape == (3,)
     a, phi, resid = obj.weights(tau)
     assert a.shape == (3,) and phi.shape == (3, p) and resid.shape == (3, t - max(5, p))
+
+
+def test_the_ridge_only_shrinks_the_least_squares_weights():
+    """The tiny ridge (1e-9 of the Gram trace) pulls every target's weights towards zero: their norm is just
+    below the ordinary least-squares norm, never above it."""
+    x = _standardised(_coupled(1200))
+    src, tgt, tau = np.array([0, 0, 2]), np.array([1, 2, 1]), np.array([3.3, 4.0, 3.7])
+    a, phi, _ = F._Objective(x, src, tgt, FitConfig(tau_max_samples=4.0)).weights(tau)
+    for j in range(3):
+        design, y = _regressors(x, src, tgt, tau, 4.0, 5, j)
+        ls = np.linalg.norm(np.linalg.lstsq(design, y, rcond=None)[0])
+        got = np.linalg.norm(np.r_[a[tgt == j], phi[j]])
+        assert ls * (1 - 1e-6) < got < ls
+
+
+def test_the_ridge_is_relative_to_the_data_s_scale():
+    """The ridge is a share of the Gram trace, not a prior on the weights: data a million times smaller give
+    the same weights."""
+    x = _standardised(_coupled(900))
+    src, tgt, tau = np.array([0, 0, 2]), np.array([1, 2, 1]), np.array([3.3, 4.0, 3.7])
+    cfg = FitConfig(tau_max_samples=4.0)
+    a, phi, _ = F._Objective(x, src, tgt, cfg).weights(tau)
+    a6, phi6, _ = F._Objective(x * 1e-6, src, tgt, cfg).weights(tau)
+    np.testing.assert_allclose(a6, a, rtol=1e-6)
+    np.testing.assert_allclose(phi6, phi, rtol=1e-6)
+
+
+def test_only_all_zero_padding_slots_are_pinned_to_zero():
+    """A regressor whose energy is exactly 1 (one unit sample) is fitted like any other: x(t) = 0.7 x(t - 1)
+    at the one sample after the unit one, so the own-past coefficient is 0.7."""
+    x = np.zeros((1, 60))
+    x[0, -2], x[0, -1] = 1.0, 0.7
+    none = np.zeros(0, dtype=np.int64)
+    obj = F._Objective(x, none, none, FitConfig(tau_max_samples=4.0, self_lags=1))
+    assert obj.weights(np.zeros(0))[1][0, 0] == pytest.approx(0.7, rel=1e-6)
 
 
 def test_objective_without_edges_is_the_own_past_regression():
@@ -657,6 +754,19 @@ def test_a_delay_spread_over_more_than_half_the_range_is_not_identified():
         [0.0, 0.0, 0.0],
     ]
     assert not wide.identified_graph().weight.any()
+
+
+def test_start_votes_flag_edges_only_when_there_were_several_starts():
+    votes = np.zeros((3, 3), dtype=np.int64)
+    assert _hand(start_votes=votes, n_starts=1).not_identified() == {(2, 0): "at the delay ceiling"}
+    assert _hand(start_votes=None, n_starts=3).not_identified() == {(2, 0): "at the delay ceiling"}
+    votes[0, 1], votes[2, 0] = 2, 1
+    assert _hand(start_votes=votes, n_starts=3).not_identified() == {
+        (2, 0): "at the delay ceiling",
+        (0, 1): "in 2 of the 3 starts' optima only (optima of nearly equal depth disagree on it)",
+    }
+    votes[0, 1] = 1  # two starts are several
+    assert _hand(start_votes=votes, n_starts=2).not_identified()[(0, 1)].startswith("in 1 of the 2 starts'")
 
 
 def test_json_counts_the_edges_at_the_floor():
