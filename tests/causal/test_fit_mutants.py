@@ -558,6 +558,26 @@ def test_xcorr_starts_with_positive_weights_need_a_positive_correlation():
     assert fit.n_iter == 0 and not fit.graph.weight.any()
 
 
+def test_xcorr_starts_with_positive_weights_need_a_correlation_above_zero():
+    """Balanced +-1 channels (standardising leaves them bit for bit) whose largest lagged correlation is exactly
+    0: no same-polarity lag, so no edge, even at a screening level that keeps the pair."""
+    rng = np.random.default_rng(0)
+
+    def balanced():
+        v = np.repeat([1.0, -1.0], 40)
+        rng.shuffle(v)
+        return v
+
+    for _ in range(3):
+        x = np.stack([balanced(), balanced()])
+    assert np.array_equal(F._standardise(x)[0], x)
+    _, corr = F._xcorr_delays(x, 3.0, "positive")
+    assert corr[0, 1] == 0.0 and F._screen(x, 3.0, 1.0, "positive").support[0, 1]
+    cfg = FitConfig(tau_max_samples=3.0, alpha=1.0, weight_sign="positive", init_delays="xcorr")
+    fit = fit_lags(x, FS, cfg=cfg)
+    assert fit.n_iter == 0 and not fit.graph.weight.any()
+
+
 def test_xcorr_leave_a_peak_with_no_float_curvature_at_its_lag():
     """A correlation profile set by hand (the target an impulse, so each lag's correlation is one sample of
     the source): the peak at lag 4 ties lag 5 and lag 3 is one ulp below 1, so the parabola's curvature
