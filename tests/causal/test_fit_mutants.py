@@ -401,17 +401,36 @@ def test_a_warm_start_adds_the_previous_fit_s_edges_to_the_screened_support():
     assert not fit_lags(x, FS, ["p", "q"], cfg=none, init=first).graph.weight.any()
 
 
-def test_fit_ldsem_is_fit_lags_graph_with_the_same_arguments():
+def _jittered_starts(x, cfg, seed):
+    """The first refinement's starts as the docstring states them: the screening's delays, then copies moved
+    by U(-1, 1) * init_jitter_samples drawn in order from default_rng(seed), clipped to the delay range."""
+    s = F._screen(_standardised(x), cfg.tau_max_samples, cfg.alpha)
+    tau0 = s.tau0[s.support]
+    draws = np.random.default_rng(seed).uniform(-1, 1, (cfg.n_starts, len(tau0)))
+    draws[0] = 0.0
+    return [
+        np.clip(tau0 + cfg.init_jitter_samples * d, cfg.tau_min_samples, cfg.tau_max_samples) for d in draws
+    ]
+
+
+def test_fit_ldsem_is_fit_lags_graph_with_the_same_arguments(monkeypatch):
+    """The seed is seen in the starts it draws (bit for bit on any machine), the configuration in the bounds,
+    and the graph is fit_lags' with the same arguments."""
     x = _pair(1200, seed=1)
-    seed0, seed1 = fit_lags(x, FS, seed=0), fit_lags(x, FS, seed=1)
-    assert not np.array_equal(seed0.graph.weight, seed1.graph.weight)  # the seed moves the last bits here
-    assert np.array_equal(F.fit_ldsem(x, FS).weight, seed0.graph.weight)  # the default seed is 0
+    calls = _spy(monkeypatch)
+    got = F.fit_ldsem(x, FS)  # the default seed is 0
+    for c, want in zip(calls, _jittered_starts(x, FitConfig(), 0)):
+        np.testing.assert_allclose(c["x0"], want, atol=1e-15)
+    assert np.array_equal(got.weight, fit_lags(x, FS, seed=0).graph.weight)
+    calls.clear()
     cfg = FitConfig(tau_max_samples=6.0)
-    want = fit_lags(x, FS, ["a", "b"], cfg, seed=1).graph
-    assert not np.array_equal(want.weight, fit_lags(x, FS, cfg=cfg, seed=2).graph.weight)  # and here
     got = F.fit_ldsem(x, FS, ["a", "b"], cfg, seed=1)
+    assert calls[0]["bounds"] == [(0.0, 6.0)]
+    for c, want in zip(calls, _jittered_starts(x, cfg, 1)):
+        np.testing.assert_allclose(c["x0"], want, atol=1e-15)
+    want = fit_lags(x, FS, ["a", "b"], cfg, seed=1).graph
     assert got.channels == ["a", "b"] and np.array_equal(got.weight, want.weight)
-    assert np.array_equal(got.tau, want.tau) and not np.array_equal(got.weight, seed1.graph.weight)
+    assert np.array_equal(got.tau, want.tau)
 
 
 # ---------------------------------------------------------------- the screening against a regression by hand
