@@ -55,6 +55,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/causal/test_fit.py",
             "tests/causal/test_fit_by_hand.py",
+            "tests/causal/test_fit_mutants.py",
             "tests/causal/test_ldsem.py",
             "tests/causal/test_ldsem_graph.py",
             "tests/causal/test_focal_identified.py",
