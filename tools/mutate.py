@@ -133,31 +133,22 @@ def _functions(source: str) -> dict[str, str]:
     return out
 
 
-def _from_results(group: str, paths: list[str]) -> tuple[dict, list[str]]:
+def _selected(group: str, paths: list[str]) -> dict[str, str]:
+    """The modules of ``group`` that the ``only_mutate`` patterns ``paths`` select: name -> source path."""
+    return {m: rel for m, rel in _group_modules(group).items() if any(fnmatch.fnmatch(rel, p) for p in paths)}
+
+
+def _from_results(group: str, paths: list[str]) -> dict:
     """The summary of the committed results (``tests/mutation/<module>.json``) of the modules ``paths`` of
-    ``group``, for a survivor re-run without the run's folder, and the name patterns of every mutant of a
-    function whose code changed since the commit those results are of (their old verdicts are dropped: mutmut
-    numbers mutants per function, so a changed function's numbers name other mutants)."""
-    modules = {
-        m: rel for m, rel in _group_modules(group).items() if any(fnmatch.fnmatch(rel, p) for p in paths)
-    }
-    runs, mutants, changed = [], [], []
-    for module, rel in sorted(modules.items()):
+    ``group``, for a survivor re-run without the run's folder."""
+    runs, mutants = [], []
+    for module in sorted(_selected(group, paths)):
         f = RESULTS / f"{module}.json"
         kept = json.loads(f.read_text()) if f.exists() else {}
         if "run" not in kept:
             raise SystemExit(f"[{group}] {module} has no per-mutant results to re-run: run it in full first")
         runs.append(kept["run"])
-        then = subprocess.run(
-            ["git", "show", f"{kept['run']['commit']}:{rel}"], cwd=ROOT, capture_output=True, text=True
-        )
-        old = _functions(then.stdout) if then.returncode == 0 else {}
-        new = _functions((ROOT / rel).read_text())
-        moved = {fn for fn, code in new.items() if old.get(fn) != code}
-        changed += [f"{module}.{fn}__mutmut_*" for fn in sorted(moved)]
         for name, verdict in kept["mutants"].items():
-            if name.rpartition(".")[2].rpartition("__mutmut_")[0] in moved | (old.keys() - new.keys()):
-                continue  # changed since, or gone
             module_, fn = _split_name(name)
             entry = {"name": name, "module": module_, "function": fn}
             if isinstance(verdict, list):
@@ -167,7 +158,25 @@ def _from_results(group: str, paths: list[str]) -> tuple[dict, list[str]]:
             mutants.append(entry)
     if any(r != runs[0] for r in runs[1:]):
         raise SystemExit(f"[{group}] the modules' results are of different runs: re-run them one at a time")
-    return {**runs[0], "mutants": mutants}, changed
+    return {**runs[0], "mutants": mutants}
+
+
+def _drop_stale(last: dict, modules: dict[str, str]) -> list[str]:
+    """Drop from ``last`` the verdicts of every function of ``modules`` whose code changed since the commit
+    ``last`` is of (or that is gone), and return the name patterns of the changed functions' mutants: mutmut
+    numbers mutants per function, so a changed function's old numbers name other mutants."""
+    stale, patterns = set(), []
+    for module, rel in sorted(modules.items()):
+        then = subprocess.run(
+            ["git", "show", f"{last['commit']}:{rel}"], cwd=ROOT, capture_output=True, text=True
+        )
+        old = _functions(then.stdout) if then.returncode == 0 else {}
+        new = _functions((ROOT / rel).read_text())
+        moved = {fn for fn, code in new.items() if old.get(fn) != code}
+        patterns += [f"{module}.{fn}__mutmut_*" for fn in sorted(moved)]
+        stale |= {f"{module}.{fn}" for fn in moved | (old.keys() - new.keys())}
+    last["mutants"] = [m for m in last["mutants"] if m["name"].rpartition("__mutmut_")[0] not in stale]
+    return patterns
 
 
 def _setup(group: str, wd: Path, only: list[str]) -> None:
@@ -260,11 +269,11 @@ def run(
         if (wd / "summary.json").exists():
             last = json.loads((wd / "summary.json").read_text())
     elif survivors:
-        changed: list[str] = []
         if (wd / "summary.json").exists():
             last = json.loads((wd / "summary.json").read_text())
         else:  # no run folder here (a fresh clone): start from the committed results
-            last, changed = _from_results(group, paths)
+            last = _from_results(group, paths)
+        changed = _drop_stale(last, _selected(group, paths))
         names = [m["name"] for m in last["mutants"] if m["status"] not in DETECTED and m["status"] != NOT_RUN]
         names = [n for n in names if not only or any(fnmatch.fnmatch(n, pat) for pat in only)]
         names += changed  # every mutant of a function changed since those results

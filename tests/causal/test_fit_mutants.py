@@ -830,3 +830,72 @@ def test_zero_lag_pairs_are_distinct_channels_strongest_first_ties_in_channel_or
     want = sorted(((i, j) for i in range(c) for j in range(i + 1, c)), key=lambda ij: -abs(pc[ij]))
     got = [(int(e["a"][1:]), int(e["b"][1:])) for e in fit.instantaneous_edges()]
     assert got == want
+
+
+# ---------------------------------------------------------------- L-BFGS-B's statuses, ties between starts
+
+
+def _answers(monkeypatch, status, calls=0):
+    """``optimize.minimize`` that reports ``status`` after feeding the callback ``calls`` moving iterates."""
+
+    def minimize(fun, x0, callback=None, **kw):
+        for k in range(calls):
+            callback(_Iterate(np.asarray(x0, dtype=float) + k, 10.0 + k))
+        return optimize.OptimizeResult(x=np.asarray(x0, dtype=float), fun=1.0, status=status, nit=calls)
+
+    monkeypatch.setattr(F, "optimize", types.SimpleNamespace(minimize=minimize))
+
+
+@pytest.mark.parametrize(("status", "converged"), [(0, True), (1, False), (2, True)])
+def test_l_bfgs_b_s_own_statuses_before_the_limit(monkeypatch, status, converged):
+    # scipy's L-BFGS-B: 0 the projected gradient vanished, 1 an iteration or evaluation limit was hit,
+    # 2 the line search can no longer decrease the objective; the first and the last are an optimum
+    _answers(monkeypatch, status)
+    cfg = FitConfig(tau_max_samples=4.0, steps=50)
+    obj = F._Objective(_standardised(_pair(400)), np.array([0]), np.array([1]), cfg)
+    _, fun, conv, n_iter = F._optimise(obj, np.array([2.0]), cfg, None, "refining")
+    assert (fun, conv, n_iter) == (1.0, converged, 0)
+
+
+@pytest.mark.parametrize("status", [0, 2])
+def test_a_status_reached_at_the_iteration_limit_is_not_convergence(monkeypatch, status):
+    _answers(monkeypatch, status, calls=3)  # three iterates that never settle, and steps=3
+    cfg = FitConfig(tau_max_samples=4.0, steps=3)
+    obj = F._Objective(_standardised(_pair(400)), np.array([0]), np.array([1]), cfg)
+    assert F._optimise(obj, np.array([2.0]), cfg, None, "refining")[2:] == (False, 3)
+
+
+def test_of_equally_deep_optima_the_first_start_s_is_kept(monkeypatch):
+    starts = []
+
+    def optimise(obj, tau0, cfg, progress, stage):  # every start "converges" where it began, equally deep
+        starts.append(np.array(tau0, copy=True))
+        return np.array(tau0, copy=True), 1.0, True, 1
+
+    monkeypatch.setattr(F, "_optimise", optimise)
+    fit = fit_lags(_pair(800), FS, cfg=FitConfig(tau_max_samples=4.0, n_starts=3), seed=3)
+    assert len(starts) == 3 and not np.array_equal(starts[0], starts[1])  # the jittered starts moved
+    np.testing.assert_array_equal(fit.state["tau"], starts[0])  # the screening's delays: the first start
+
+
+def test_a_significant_source_without_a_positive_lag_coefficient_gives_no_positive_edge(monkeypatch):
+    # channel 2 is all zeros: its lagged coefficients are exactly 0 into every target; every pair is made
+    # significant so the sign rule alone decides (largest coefficient <= 0: no same-polarity lag, no edge)
+    x = np.vstack([_standardised(_pair(600)), np.zeros((1, 600))])
+    monkeypatch.setattr(F.stats.f, "sf", lambda f, d1, d2: np.zeros_like(f))
+    scr = F._screen(x, 4.0, 1e-3, "positive")
+    assert np.all(scr.coef[2] == 0.0)
+    assert not scr.support[2].any() and np.isfinite(scr.tau0).all()
+    assert scr.support[0, 1]  # the true edge x0 -> x1 (positive weight) stays
+
+
+@pytest.mark.parametrize("alpha", [-1e-9, 1.0000001, float("nan"), 2.0])
+def test_the_screening_level_must_be_a_probability(alpha):
+    with pytest.raises(ConfigError, match="invalid alpha"):
+        FitConfig(alpha=alpha)
+    with pytest.raises(ConfigError, match="invalid alpha"):
+        F.screen(_pair(400), 4.0, alpha=alpha)
+    # its bounds are levels: 0 keeps nothing, 1 keeps every pair but never a self-edge
+    for ok in (0.0, 1.0):
+        support, _, _ = F.screen(_pair(400), 4.0, alpha=ok)
+        assert not np.diag(support).any() and support.any() == (ok == 1.0)

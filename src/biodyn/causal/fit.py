@@ -106,6 +106,12 @@ class FitConfig:
             )
         if int(self.steps) < 1:
             raise ConfigError(f"invalid steps={self.steps!r}; allowed: an integer >= 1")
+        _check_alpha(self.alpha)
+
+
+def _check_alpha(alpha: float) -> None:
+    if not 0 <= alpha <= 1:  # above 1 even the diagonal's p = 1 would pass: self-edges
+        raise ConfigError(f"invalid alpha={alpha!r}; allowed: a significance level in [0, 1]")
 
 
 def _n_lags(tau_max_samples: float) -> int:
@@ -192,6 +198,7 @@ def screen(
     ``x`` ``(C, T)``; every target is regressed on the lags ``1..ceil(tau_max) + 1`` of all channels, its own
     included (a Granger regression), in one shared least-squares solve.
     """
+    _check_alpha(alpha)
     s = _screen(np.asarray(x, dtype=np.float64), tau_max_samples, alpha)
     return s.support, s.w0, s.tau0
 
