@@ -85,3 +85,63 @@ def test_a_run_replaces_only_its_modules_and_the_report_counts_them(mutate, monk
     assert f"| `{p}10` | survived | `a = 1` | `a = 2` |" in text
     assert "| `biodyn.metrics.plot` | `f` | `a = 1` | `a = +1` | unary plus |" in text
     assert "Groups not run yet: ops, signal, io, causal, checkpoint." in text
+
+
+def test_every_equivalent_entry_names_a_surviving_mutant(mutate):
+    """An entry of tests/mutation_equivalent.toml that matches no survivor of the kept results is stale (its
+    code changed) or was wrong (a test tells the mutant apart): either way it is a claim nothing backs."""
+    survivors = set()
+    for p in mutate.RESULTS.glob("*.json"):
+        for name, verdict in json.loads(p.read_text())["mutants"].items():
+            if isinstance(verdict, list):
+                survivors.add((*mutate._split_name(name), verdict[1], verdict[2]))
+    stale = [
+        e
+        for e in mutate._equivalents()
+        if (e["module"], e["function"], e["before"], e["after"]) not in survivors
+    ]
+    assert not stale, [f"{e['module']}.{e['function']}: {e['after']}" for e in stale]
+
+
+def test_functions_are_compared_by_code_not_position(mutate):
+    before = "def f(x):\n    return x + 1\n\n\nclass A:\n    def g(self):\n        return 2\n"
+    moved = "\n\n# a comment\nclass A:\n    def g(self):\n        return 2\n\n\ndef f(x):\n    return x + 1\n"
+    assert mutate._functions(before) == mutate._functions(moved)
+    assert set(mutate._functions(before)) == {"x_f", "xǁAǁg"}
+    assert mutate._functions(before)["x_f"] != mutate._functions(before.replace("x + 1", "x + 2"))["x_f"]
+
+
+def test_a_survivor_rerun_drops_the_verdicts_of_changed_and_removed_functions(mutate, monkeypatch, tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    src = tmp_path / "src" / "m.py"
+    src.parent.mkdir()
+    src.write_text(
+        "def keep(x):\n    return x\n\n\ndef edit(x):\n    return x + 1\n\n\ndef gone():\n    return 0\n"
+    )
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "empty")
+    git("add", "src/m.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "m")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.strip()
+    src.write_text(
+        "def edit(x):\n    return x + 2\n\n\ndef keep(x):\n    return x\n\n\ndef new():\n    return 1\n"
+    )
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    last = {
+        "commit": commit,
+        "mutants": [
+            _m("m.x_keep__mutmut_1", "survived", "return x", "return None"),
+            _m("m.x_edit__mutmut_1", "survived", "return x + 1", "return x - 1"),
+            _m("m.x_edit__mutmut_2", "killed"),
+            _m("m.x_gone__mutmut_1", "survived", "return 0", "return 1"),
+        ],
+    }
+    patterns = mutate._drop_stale(last, {"m": "src/m.py"})
+    assert patterns == ["m.x_edit__mutmut_*", "m.x_new__mutmut_*"]  # changed, and new since
+    assert [m["name"] for m in last["mutants"]] == ["m.x_keep__mutmut_1"]  # moved but unchanged: kept
