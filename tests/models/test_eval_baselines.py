@@ -5,6 +5,7 @@ import pytest
 import scipy.signal
 import torch
 
+from biodyn.datasets.chbmit import CHANNELS as CHB
 from biodyn.models import create_model
 from biodyn.models.baselines.eeg_gcnn import (
     band_log_power,
@@ -14,27 +15,6 @@ from biodyn.models.baselines.eeg_gcnn import (
 )
 from biodyn.nn.gcn import normalized_adjacency
 from biodyn.nn.linear_attention import linear_attention, linear_attention_reference
-
-CHB = (
-    "Fp1-F7",
-    "F7-T7",
-    "T7-P7",
-    "P7-O1",
-    "Fp1-F3",
-    "F3-C3",
-    "C3-P3",
-    "P3-O1",
-    "Fp2-F4",
-    "F4-C4",
-    "C4-P4",
-    "P4-O2",
-    "Fp2-F8",
-    "F8-T8",
-    "T8-P8",
-    "P8-O2",
-    "Fz-Cz",
-    "Cz-Pz",
-)
 
 
 def _n(m, head=False):
