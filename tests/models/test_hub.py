@@ -13,20 +13,9 @@ import yaml
 from biodyn.cli import main
 from biodyn.errors import CheckpointError, ConfigError
 from biodyn.models import create_model, from_pretrained, push_to_hub, save_pretrained
+from biodyn.models.seizure import TEST_CONFIG
 
-SMALL = {
-    "tcn_channels": [4, 4],
-    "node_dim": 8,
-    "node_layers": 1,
-    "edge_dim": 4,
-    "edge_layers": 1,
-    "d_state": 4,
-    "edge_d_state": 4,
-    "mamba_headdim": 4,
-    "pe_k": 4,
-    "decoder_dim": 8,
-    "tcn_stride": 4,
-}
+SMALL = TEST_CONFIG  # the registry's small Brain-Go-Brr detector
 MCFG = {"n_chans": 4, "n_outputs": 1, "n_times": 512, "sfreq": 256.0, **SMALL}
 
 

@@ -9,21 +9,10 @@ import torch
 
 from biodyn.data_root import data_root
 from biodyn.errors import ChannelError, CheckpointError, RecordingError
+from biodyn.models.seizure import TEST_CONFIG
 from biodyn.types import Recording
 
-SMALL = {
-    "tcn_channels": [4, 4],
-    "node_dim": 8,
-    "node_layers": 1,
-    "edge_dim": 4,
-    "edge_layers": 1,
-    "d_state": 4,
-    "edge_d_state": 4,
-    "mamba_headdim": 4,
-    "pe_k": 4,
-    "decoder_dim": 8,
-    "tcn_stride": 4,
-}
+SMALL = TEST_CONFIG  # the registry's small Brain-Go-Brr detector
 BIPOLAR = ["Fp1-F7", "F7-T7", "T7-P7", "P7-O1"]
 
 
