@@ -181,6 +181,15 @@ def split_names(text: str) -> list[str]:
     return [s.strip() for s in text.split(",")]
 
 
+def add_typed_flags(p, typed: dict, defaults) -> None:
+    """Add an alias's ``typed`` flags ``{flag: (key, type, help)}`` to parser ``p``, each defaulting to None (only
+    the flags given become overrides, :func:`flag_overrides`); a help ends in the config's default
+    (``defaults``' attribute) unless it states its own."""
+    for flag, (key, typ, help_) in typed.items():
+        shown = "" if "default" in help_ else f" (default: {getattr(defaults, key)})"
+        p.add_argument(flag, dest=key, type=typ, default=None, help=help_ + shown)
+
+
 def flag_overrides(args, typed: dict | None = None, lists: dict | None = None) -> list[str]:
     """The given flags of an alias as overrides of its config tree: ``typed`` ``{flag: (key, type, help)}``
     (``--epochs 3`` -> ``epochs=3``, strings :func:`quoted`), ``lists`` ``{flag: (key, help)}`` (comma-separated,

@@ -10,7 +10,7 @@ and the schema check the keys, types and ranges before any cache folder is made.
 
 from __future__ import annotations
 
-from biodyn._cli._common import SEEDS_HELP
+from biodyn._cli._common import SEEDS_HELP, add_typed_flags
 
 # comma-separated flags -> (FewshotRun list field, help)
 _LISTS = {
@@ -39,15 +39,20 @@ _PAIRS = {
         "(cldtrans_no_vq=DIR)",
     ),
 }
-# flag -> (FewshotRun field, help)
-_STRINGS = {
+# flag -> (FewshotRun field, type, help)
+_FLAGS = {
     "--out": (
         "out",
+        str,
         "results folder, relative to the current folder; finished cells are skipped (one run with other "
         "settings is an error)",
     ),
-    "--cache-dir": ("cache_dir", "window caches (default: OUT/cache; give a shared folder to reuse caches)"),
-    "--experiment": ("experiment", "the results' experiment folder"),
+    "--cache-dir": (
+        "cache_dir",
+        str,
+        "window caches (default: OUT/cache; give a shared folder to reuse caches)",
+    ),
+    "--experiment": ("experiment", str, "the results' experiment folder"),
 }
 
 
@@ -66,9 +71,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     for flag, (dest, metavar, help_) in _PAIRS.items():
         p.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar, help=help_)
-    for flag, (dest, help_) in _STRINGS.items():
-        shown = "" if "default" in help_ else f" (default: {getattr(d, dest)})"  # else the help says it
-        p.add_argument(flag, dest=dest, default=None, help=help_ + shown)
+    add_typed_flags(p, _FLAGS, d)
     p.add_argument(
         "--preset",
         choices=("cpu", "full"),
@@ -94,16 +97,13 @@ def overrides(args) -> list[str]:
     from biodyn._cli._common import seeds as parse_seeds
 
     out = [f"preset={args.preset}"] if args.preset else []
-    out += flag_overrides(args, lists=_LISTS)
+    out += flag_overrides(args, _FLAGS, _LISTS)
     if args.budgets is not None:
         out.append(f"budgets={listed(floats(args.budgets, '--budgets'))}")
     if args.seeds is not None:
         out.append(f"seeds={listed(parse_seeds(args.seeds))}")
     for flag, (dest, metavar, _) in _PAIRS.items():
         out += [f"++{dest}.{k}={quoted(v)}" for k, v in pairs(getattr(args, dest), flag, metavar).items()]
-    for dest, _ in _STRINGS.values():
-        if getattr(args, dest) is not None:
-            out.append(f"{dest}={quoted(getattr(args, dest))}")
     return out
 
 

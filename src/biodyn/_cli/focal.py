@@ -10,7 +10,7 @@ preset and the preset over the defaults. Hydra and the schema check the keys, ty
 
 from __future__ import annotations
 
-from biodyn._cli._common import SEEDS_HELP
+from biodyn._cli._common import SEEDS_HELP, add_typed_flags
 
 # flag -> (FocalRun field, type, help); defaults come from FocalRun
 _FLAGS = {
@@ -53,9 +53,7 @@ def add_arguments(p) -> None:
     from biodyn.systems.cldtrans.focal_lead import FocalRun
 
     d = FocalRun()
-    for flag, (dest, typ, help_) in _FLAGS.items():
-        shown = "" if "default" in help_ else f" (default: {getattr(d, dest)})"  # else the help says it
-        p.add_argument(flag, dest=dest, type=typ, default=None, help=help_ + shown)
+    add_typed_flags(p, _FLAGS, d)
     for flag, (dest, help_) in _LISTS.items():
         shown = ",".join(map(str, getattr(d, dest))) if getattr(d, dest) else "all"
         p.add_argument(flag, dest=dest, default=None, help=f"{help_} (default: {shown})")

@@ -52,13 +52,11 @@ _FLAGS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from biodyn._cli._common import add_typed_flags
     from biodyn.systems.prism import PrismRunConfig
 
     d = PrismRunConfig()
-    for flag, (dest, typ, help_) in _FLAGS.items():
-        parser.add_argument(
-            flag, dest=dest, type=typ, default=None, help=f"{help_} (default: {getattr(d, dest)})"
-        )
+    add_typed_flags(parser, _FLAGS, d)
     parser.add_argument(
         "--augment",
         dest="augment",
