@@ -44,6 +44,8 @@ from biodyn.train.fewshot import SEEDS
 
 DATASETS = ("chbmit", "ptbxl", "sleepedf")
 MODES = ("linear_probe", "finetune")
+# the per-dataset settings (mappings dataset -> value) that say how a dataset is read: a cell stores them
+READING = ("sources", "preprocess", "window_s", "stride_s", "budget_unit", "limit", "stored_fs")
 TASK_OF = {"chbmit": ("multiclass", 2), "ptbxl": ("multilabel", 5), "sleepedf": ("multiclass", 5)}
 PRIMARY = {
     "chbmit": ("test_auroc", "test_auprc"),
@@ -332,18 +334,7 @@ def cell_settings(grid: GridConfig, model: str, dataset: str) -> dict[str, Any]:
                 "model_params": grid.model_params.get(model, {}),
                 "weights": grid.weights.get(model),
                 "train": grid.train,
-                **{
-                    k: getattr(grid, k).get(dataset)
-                    for k in (
-                        "sources",
-                        "preprocess",
-                        "window_s",
-                        "stride_s",
-                        "budget_unit",
-                        "limit",
-                        "stored_fs",
-                    )
-                },
+                **{k: getattr(grid, k).get(dataset) for k in READING},
             },
             sort_keys=True,
             default=str,
@@ -479,16 +470,7 @@ class FewshotRun(GridConfig):
             raise ConfigError("invalid budgets=[]; expected fractions in (0, 1]")
         for b in self.budgets:
             check_range("budgets", b, low=0, high=1, low_open=True)
-        for key in (
-            "roots",
-            "sources",
-            "preprocess",
-            "window_s",
-            "stride_s",
-            "budget_unit",
-            "limit",
-            "stored_fs",
-        ):
+        for key in ("roots", *READING):
             for dataset in getattr(self, key):
                 check_option(f"{key} dataset", dataset, DATASETS)
         for unit in self.budget_unit.values():
